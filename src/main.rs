@@ -1,0 +1,800 @@
+//! `custos`: the vault from the command line, for headless and scripted use.
+//!
+//! The passphrase is never an argument (it would show in the process list and the shell
+//! history): it is asked for at a prompt, or read from `--passphrase-file`.
+
+#![forbid(unsafe_code)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use custos::export;
+use custos::model::{Kind, Record};
+use custos::vault::{Filter, ListItem, RecordView};
+use custos::{Error, Options, SecretString, Vault};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(
+    name = "custos",
+    version,
+    about = "Encrypted, offline-first case documentation for human rights defenders"
+)]
+struct Cli {
+    /// The vault folder [default: the user's data folder, custos/vault]
+    #[arg(long, global = true, value_name = "DIR")]
+    vault: Option<PathBuf>,
+    /// Read the passphrase from the first line of this file (for scripts)
+    #[arg(long, global = true, value_name = "PATH")]
+    passphrase_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new vault
+    Init,
+    /// Add a record; prints its id
+    Add {
+        /// case, incident, person, intervention or note (or give --json)
+        kind: Option<Kind>,
+        #[command(flatten)]
+        fields: Fields,
+    },
+    /// List records (newest change first); decrypts nothing but the index
+    List {
+        /// Only this kind
+        #[arg(long)]
+        kind: Option<Kind>,
+        /// Only this case and its records
+        #[arg(long, value_name = "ID")]
+        case: Option<Uuid>,
+        /// Only cases with this status (open, monitoring, closed)
+        #[arg(long)]
+        status: Option<String>,
+        /// Only cases with this tag
+        #[arg(long)]
+        tag: Option<String>,
+        /// Include deleted records
+        #[arg(long)]
+        deleted: bool,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a record
+    Show {
+        /// Record id
+        id: Uuid,
+        /// A past version instead of the current one
+        #[arg(long, value_name = "VERSION")]
+        version: Option<Uuid>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a new version of a record
+    Edit {
+        /// Record id
+        id: Uuid,
+        #[command(flatten)]
+        fields: Fields,
+    },
+    /// Delete a record (its history stays readable)
+    Delete {
+        /// Record id
+        id: Uuid,
+    },
+    /// Every version of a record, oldest first
+    History {
+        /// Record id
+        id: Uuid,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export records with their history. The output is NOT encrypted.
+    Export {
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Where to write the plaintext export ("-" for standard output)
+        #[arg(long, value_name = "PATH")]
+        output: PathBuf,
+        /// Only these records (default: all)
+        #[arg(long = "record", value_name = "ID")]
+        records: Vec<Uuid>,
+    },
+    /// Import a JSON export: all or nothing, histories merged
+    Import {
+        /// The export file ("-" for standard input)
+        file: PathBuf,
+    },
+    /// Change the vault passphrase
+    Passwd {
+        /// Read the new passphrase from this file (for scripts)
+        #[arg(long, value_name = "PATH")]
+        new_passphrase_file: Option<PathBuf>,
+    },
+    /// Show a controlled vocabulary (act-types, instruments, mechanisms)
+    Vocab {
+        /// act-types, instruments or mechanisms
+        name: String,
+        /// Label language (en, fr, es, ar …)
+        #[arg(long, default_value = "en")]
+        lang: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Json,
+}
+
+/// Field flags shared by `add` and `edit`.
+#[derive(Args, Default)]
+struct Fields {
+    /// The whole record as JSON, from a file ("-" for standard input)
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Title (case, incident, intervention)
+    #[arg(long)]
+    title: Option<String>,
+    /// Summary (case)
+    #[arg(long)]
+    summary: Option<String>,
+    /// Case status: open, monitoring, closed; intervention status
+    #[arg(long)]
+    status: Option<String>,
+    /// Tag (case); repeat for several
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// Owner (case)
+    #[arg(long)]
+    owner: Option<String>,
+    /// Confidentiality: public, restricted, confidential
+    #[arg(long)]
+    confidentiality: Option<String>,
+    /// The case the record belongs to
+    #[arg(long, value_name = "ID")]
+    case: Option<Uuid>,
+    /// Name (person)
+    #[arg(long)]
+    name: Option<String>,
+    /// Role (person): victim, perpetrator, witness, source, intervening_party
+    #[arg(long = "role")]
+    roles: Vec<String>,
+    /// Description (incident)
+    #[arg(long)]
+    description: Option<String>,
+    /// Start date YYYY-MM-DD (incident); with --precision
+    #[arg(long)]
+    date: Option<String>,
+    /// Date precision: day, month, year, approximate
+    #[arg(long)]
+    precision: Option<String>,
+    /// Place (incident location)
+    #[arg(long)]
+    place: Option<String>,
+    /// Country code (incident location)
+    #[arg(long)]
+    country: Option<String>,
+    /// Act type code (incident); repeat for several; see `custos vocab act-types`
+    #[arg(long = "act-type")]
+    act_types: Vec<String>,
+    /// Mechanism code (intervention); see `custos vocab mechanisms`
+    #[arg(long)]
+    mechanism: Option<String>,
+    /// Intervention type: urgent_appeal, allegation_letter, other
+    #[arg(long = "type")]
+    intervention_type: Option<String>,
+    /// Text (note)
+    #[arg(long)]
+    text: Option<String>,
+    /// Any field: NAME=VALUE (VALUE is JSON if it parses, else text); dots for nesting
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    set: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("custos: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type CliResult<T = ()> = Result<T, Error>;
+
+fn run(cli: Cli) -> CliResult {
+    let dir = match cli.vault.clone() {
+        Some(d) => d,
+        None => default_vault()?,
+    };
+    let pass_file = cli.passphrase_file.as_deref();
+    match cli.command {
+        Command::Init => {
+            let pass = match pass_file {
+                Some(f) => read_passphrase_file(f)?,
+                None => {
+                    eprintln!(
+                        "A lost passphrase cannot be recovered: without it (or a key backup) \
+                         nothing in this vault can be read."
+                    );
+                    let a = prompt("New passphrase: ")?;
+                    let b = prompt("Repeat it: ")?;
+                    if a.expose() != b.expose() {
+                        return Err(Error::PassphraseMismatch);
+                    }
+                    a
+                }
+            };
+            let vault = Vault::create(&dir, &pass, Options::default())?;
+            println!("{}", dir.display());
+            vault.lock()
+        }
+        Command::Add { kind, fields } => {
+            let mut vault = open(&dir, pass_file)?;
+            let mut value = match &fields.json {
+                Some(f) => read_json(f)?,
+                None => {
+                    let kind = kind.ok_or_else(|| {
+                        Error::Invalid("say which kind of record to add, or give --json".into())
+                    })?;
+                    json!({ "kind": kind.as_str() })
+                }
+            };
+            if let (Some(k), Some(obj)) = (kind, value.as_object_mut()) {
+                obj.insert("kind".into(), json!(k.as_str()));
+            }
+            fields.apply(&mut value)?;
+            let record = to_record(value)?;
+            let id = vault.add(record)?;
+            println!("{id}");
+            vault.lock()
+        }
+        Command::List {
+            kind,
+            case,
+            status,
+            tag,
+            deleted,
+            json,
+        } => {
+            let vault = open(&dir, pass_file)?;
+            let filter = Filter {
+                kind,
+                case_id: case,
+                status: status.map(|s| parse_enum(&s, "status")).transpose()?,
+                tag,
+                include_deleted: deleted,
+            };
+            let items = vault.list(&filter);
+            if json {
+                let out: Vec<Value> = items.iter().map(item_json).collect();
+                print_json(&Value::Array(out))?;
+            } else {
+                for i in &items {
+                    println!(
+                        "{}  {:<12} {}  {}{}{}",
+                        i.record_id,
+                        i.kind.as_str(),
+                        i.updated.to_rfc3339(),
+                        i.summary.title,
+                        if i.deleted { "  [deleted]" } else { "" },
+                        if i.conflict { "  [conflict]" } else { "" },
+                    );
+                }
+            }
+            for e in vault.damaged() {
+                eprintln!("custos: warning: {e}");
+            }
+            vault.lock()
+        }
+        Command::Show { id, version, json } => {
+            let vault = open(&dir, pass_file)?;
+            let view = match version {
+                Some(v) => vault.get_version(id, v)?,
+                None => vault.get(id)?,
+            };
+            if json {
+                print_json(&view_json(&view))?;
+            } else {
+                print_view(&view)?;
+            }
+            vault.lock()
+        }
+        Command::Edit { id, fields } => {
+            let mut vault = open(&dir, pass_file)?;
+            let current = vault.get(id)?;
+            let mut value = match (&fields.json, &current.record) {
+                (Some(f), _) => read_json(f)?,
+                (None, Some(r)) => serde_json::to_value(r).map_err(invalid)?,
+                (None, None) => {
+                    return Err(Error::Invalid(format!(
+                        "record {id} is deleted; give --json to restore it with new content"
+                    )))
+                }
+            };
+            if let Some(obj) = value.as_object_mut() {
+                obj.entry("kind").or_insert(json!(current.kind.as_str()));
+            }
+            fields.apply(&mut value)?;
+            let record = to_record(value)?;
+            let version = vault.update(id, record)?;
+            println!("{version}");
+            vault.lock()
+        }
+        Command::Delete { id } => {
+            let mut vault = open(&dir, pass_file)?;
+            let version = vault.delete(id)?;
+            println!("{version}");
+            vault.lock()
+        }
+        Command::History { id, json } => {
+            let vault = open(&dir, pass_file)?;
+            let history = vault.history(id)?;
+            if json {
+                let out: Vec<Value> = history
+                    .iter()
+                    .map(|h| match h {
+                        Ok(v) => view_json(v),
+                        Err(e) => {
+                            json!({ "error": { "kind": e.kind(), "message": e.to_string() } })
+                        }
+                    })
+                    .collect();
+                print_json(&Value::Array(out))?;
+            } else {
+                for h in &history {
+                    match h {
+                        Ok(v) => println!(
+                            "{}  {}  {}{}",
+                            v.version_id,
+                            v.hlc.to_rfc3339(),
+                            match &v.record {
+                                Some(r) => r.title().to_owned(),
+                                None => "(deleted)".to_owned(),
+                            },
+                            if v.parents.len() > 1 { "  (merge)" } else { "" }
+                        ),
+                        Err(e) => println!("{e}"),
+                    }
+                }
+            }
+            vault.lock()
+        }
+        Command::Export {
+            format: Format::Json,
+            output,
+            records,
+        } => {
+            let vault = open(&dir, pass_file)?;
+            let only = (!records.is_empty()).then_some(records.as_slice());
+            let stats = if output.as_os_str() == "-" {
+                let stdout = std::io::stdout();
+                let mut lock = stdout.lock();
+                export::export_json(&vault, only, &mut lock)?
+            } else {
+                write_export(&vault, only, &output)?
+            };
+            eprintln!(
+                "exported {} records ({} versions). The file is NOT encrypted: keep it safe \
+                 and delete it when done.",
+                stats.records, stats.versions
+            );
+            vault.lock()
+        }
+        Command::Import { file } => {
+            let mut vault = open(&dir, pass_file)?;
+            let text = read_input(&file)?;
+            let stats = export::import_json(&mut vault, &text)?;
+            println!(
+                "imported {} new versions of {} records ({} already in the vault)",
+                stats.added, stats.records, stats.skipped
+            );
+            vault.lock()
+        }
+        Command::Passwd {
+            new_passphrase_file,
+        } => {
+            let old = match pass_file {
+                Some(f) => read_passphrase_file(f)?,
+                None => prompt("Current passphrase: ")?,
+            };
+            let mut vault = Vault::unlock(&dir, &old, Options::default())?;
+            let new = match new_passphrase_file {
+                Some(f) => read_passphrase_file(&f)?,
+                None => {
+                    let a = prompt("New passphrase: ")?;
+                    let b = prompt("Repeat it: ")?;
+                    if a.expose() != b.expose() {
+                        return Err(Error::PassphraseMismatch);
+                    }
+                    a
+                }
+            };
+            vault.change_passphrase(&old, &new)?;
+            eprintln!("passphrase changed");
+            vault.lock()
+        }
+        Command::Vocab { name, lang } => {
+            let v = custos::vocab::builtin().by_name(&name).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "no vocabulary '{name}' (act-types, instruments, mechanisms)"
+                ))
+            })?;
+            for t in &v.terms {
+                let depth = ancestors(v, t);
+                println!("{}{:<32} {}", "  ".repeat(depth), t.code, t.label(&lang));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn ancestors(v: &custos::vocab::Vocabulary, t: &custos::vocab::Term) -> usize {
+    let mut depth = 0;
+    let mut parent = t.parent.as_deref();
+    while let Some(p) = parent {
+        depth += 1;
+        parent = v.get(p).and_then(|t| t.parent.as_deref());
+        if depth > 16 {
+            break;
+        }
+    }
+    depth
+}
+
+impl Fields {
+    /// Applies the flags to a record's JSON.
+    fn apply(&self, value: &mut Value) -> CliResult {
+        let obj = value
+            .as_object_mut()
+            .ok_or_else(|| Error::Invalid("a record must be a JSON object".into()))?;
+        let mut put = |k: &str, v: Value| {
+            obj.insert(k.to_owned(), v);
+        };
+        if let Some(v) = &self.title {
+            put("title", json!(v));
+        }
+        if let Some(v) = &self.summary {
+            put("summary", json!(v));
+        }
+        if let Some(v) = &self.status {
+            put("status", json!(v));
+        }
+        if !self.tags.is_empty() {
+            put("tags", json!(self.tags));
+        }
+        if let Some(v) = &self.owner {
+            put("owner", json!(v));
+        }
+        if let Some(v) = &self.confidentiality {
+            put("confidentiality", json!(v));
+        }
+        if let Some(v) = &self.case {
+            put("case_id", json!(v));
+        }
+        if let Some(v) = &self.name {
+            put("name", json!(v));
+        }
+        if !self.roles.is_empty() {
+            put("roles", json!(self.roles));
+        }
+        if let Some(v) = &self.description {
+            put("description", json!(v));
+        }
+        if let Some(v) = &self.date {
+            put(
+                "start",
+                json!({ "date": v, "precision": self.precision.as_deref().unwrap_or("day") }),
+            );
+        }
+        if !self.act_types.is_empty() {
+            put("act_types", json!(self.act_types));
+        }
+        if let Some(v) = &self.mechanism {
+            put("mechanism", json!(v));
+        }
+        if let Some(v) = &self.intervention_type {
+            put("type", json!(v));
+        }
+        if let Some(v) = &self.text {
+            put("text", json!(v));
+        }
+        if self.place.is_some() || self.country.is_some() {
+            let loc = obj.entry("location").or_insert_with(|| json!({}));
+            if loc.is_null() {
+                *loc = json!({});
+            }
+            if let Some(l) = loc.as_object_mut() {
+                if let Some(v) = &self.place {
+                    l.insert("place".into(), json!(v));
+                }
+                if let Some(v) = &self.country {
+                    l.insert("country".into(), json!(v));
+                }
+            }
+        }
+        for s in &self.set {
+            let (path, raw) = s
+                .split_once('=')
+                .ok_or_else(|| Error::Invalid(format!("--set needs FIELD=VALUE, got '{s}'")))?;
+            let v = serde_json::from_str(raw).unwrap_or_else(|_| json!(raw));
+            set_path(obj, path, v)?;
+        }
+        Ok(())
+    }
+}
+
+fn set_path(obj: &mut Map<String, Value>, path: &str, v: Value) -> CliResult {
+    let mut parts = path.split('.').peekable();
+    let mut cur = obj;
+    while let Some(p) = parts.next() {
+        if p.is_empty() {
+            return Err(Error::Invalid(format!("--set: bad field name '{path}'")));
+        }
+        if parts.peek().is_none() {
+            cur.insert(p.to_owned(), v);
+            return Ok(());
+        }
+        let next = cur.entry(p).or_insert_with(|| json!({}));
+        if next.is_null() {
+            *next = json!({});
+        }
+        cur = next
+            .as_object_mut()
+            .ok_or_else(|| Error::Invalid(format!("--set: '{p}' in '{path}' is not an object")))?;
+    }
+    Ok(())
+}
+
+fn to_record(value: Value) -> CliResult<Record> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        Error::Invalid(format!("{path}: {}", e.into_inner()))
+    })
+}
+
+fn parse_enum<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> CliResult<T> {
+    serde_json::from_value(json!(s)).map_err(|_| Error::Invalid(format!("unknown {what} '{s}'")))
+}
+
+fn invalid(e: impl std::fmt::Display) -> Error {
+    Error::Invalid(e.to_string())
+}
+
+fn item_json(i: &ListItem) -> Value {
+    json!({
+        "record_id": i.record_id,
+        "kind": i.kind,
+        "title": i.summary.title,
+        "case_id": i.summary.case_id,
+        "status": i.summary.status,
+        "tags": i.summary.tags,
+        "updated": i.updated.to_rfc3339(),
+        "versions": i.versions,
+        "deleted": i.deleted,
+        "conflict": i.conflict,
+    })
+}
+
+fn view_json(v: &RecordView) -> Value {
+    json!({
+        "record_id": v.record_id,
+        "version_id": v.version_id,
+        "kind": v.kind,
+        "parents": v.parents,
+        "updated": v.hlc.to_rfc3339(),
+        "device": v.device,
+        "deleted": v.record.is_none(),
+        "conflict": v.heads.len() > 1,
+        "heads": v.heads,
+        "record": v.record.as_ref().and_then(|r| serde_json::to_value(r).ok()),
+    })
+}
+
+fn print_view(v: &RecordView) -> CliResult {
+    println!("record   {}", v.record_id);
+    println!("kind     {}", v.kind.as_str());
+    println!("version  {}", v.version_id);
+    println!("updated  {}", v.hlc.to_rfc3339());
+    if v.heads.len() > 1 {
+        println!(
+            "conflict {} concurrent versions; edit the record to merge them",
+            v.heads.len()
+        );
+    }
+    match &v.record {
+        None => println!("(deleted; see `custos history {}`)", v.record_id),
+        Some(r) => {
+            let mut value = serde_json::to_value(r).map_err(invalid)?;
+            if let Some(o) = value.as_object_mut() {
+                o.remove("kind");
+            }
+            println!("{}", serde_json::to_string_pretty(&value).map_err(invalid)?);
+        }
+    }
+    Ok(())
+}
+
+fn print_json(v: &Value) -> CliResult {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    serde_json::to_writer_pretty(&mut out, v).map_err(invalid)?;
+    writeln!(out).map_err(|e| Error::io("writing output", e))
+}
+
+fn write_export(
+    vault: &Vault,
+    only: Option<&[Uuid]>,
+    path: &Path,
+) -> CliResult<export::ExportStats> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::Invalid(format!(
+                "{} already exists; choose a new file name",
+                path.display()
+            )),
+            _ => Error::io(format!("creating {}", path.display()), e),
+        })?;
+    let mut w = std::io::BufWriter::new(file);
+    let result = export::export_json(vault, only, &mut w).and_then(|stats| {
+        let file = w
+            .into_inner()
+            .map_err(|e| Error::io("writing the export", e.into_error()))?;
+        file.sync_all()
+            .map_err(|e| Error::io("writing the export", e))?;
+        Ok(stats)
+    });
+    if result.is_err() {
+        // Never leave a partial plaintext export behind.
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
+fn default_vault() -> CliResult<PathBuf> {
+    dirs::data_dir()
+        .map(|d| d.join("custos").join("vault"))
+        .ok_or_else(|| Error::Invalid("no data folder for this user; give --vault DIR".into()))
+}
+
+fn open(dir: &Path, pass_file: Option<&Path>) -> CliResult<Vault> {
+    let pass = match pass_file {
+        Some(f) => read_passphrase_file(f)?,
+        None => {
+            if !dir.join("vault.json").exists() {
+                return Err(Error::NoVault(dir.to_owned()));
+            }
+            prompt("Passphrase: ")?
+        }
+    };
+    Vault::unlock(dir, &pass, Options::default())
+}
+
+/// A passphrase read from a file or a prompt.
+struct Pass(SecretString);
+
+impl Pass {
+    fn expose(&self) -> &str {
+        use custos::ExposeSecret;
+        self.0.expose_secret()
+    }
+}
+
+impl std::ops::Deref for Pass {
+    type Target = SecretString;
+    fn deref(&self) -> &SecretString {
+        &self.0
+    }
+}
+
+fn read_passphrase_file(path: &Path) -> CliResult<Pass> {
+    let bytes = zeroize::Zeroizing::new(
+        std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?,
+    );
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Error::Invalid(format!("{} is not UTF-8 text", path.display())))?;
+    let line = text.lines().next().unwrap_or("");
+    if line.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{} holds no passphrase",
+            path.display()
+        )));
+    }
+    Ok(Pass(SecretString::from(line.to_owned())))
+}
+
+fn prompt(label: &str) -> CliResult<Pass> {
+    rpassword::prompt_password(label)
+        .map(|p| Pass(SecretString::from(p)))
+        .map_err(|e| {
+            Error::io(
+                "reading the passphrase (no terminal? use --passphrase-file)",
+                e,
+            )
+        })
+}
+
+fn read_input(path: &Path) -> CliResult<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io("reading standard input", e))?;
+        Ok(buf)
+    } else {
+        std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
+    }
+}
+
+fn read_json(path: &Path) -> CliResult<Value> {
+    let text = read_input(path)?;
+    serde_json::from_slice(&text).map_err(|e| {
+        Error::Invalid(format!(
+            "{}: line {}: not valid JSON: {e}",
+            path.display(),
+            e.line()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn there_is_no_way_to_pass_a_passphrase_as_an_argument() {
+        let cmd = Cli::command();
+        let mut all: Vec<String> = cmd
+            .get_arguments()
+            .map(|a| a.get_id().to_string())
+            .collect();
+        for sub in cmd.get_subcommands() {
+            all.extend(sub.get_arguments().map(|a| a.get_id().to_string()));
+        }
+        for name in &all {
+            assert!(
+                !name.contains("passphrase") || name.ends_with("_file"),
+                "argument {name} would put a passphrase on the command line"
+            );
+        }
+    }
+
+    #[test]
+    fn set_builds_nested_fields() {
+        let mut v = json!({ "kind": "person" });
+        let f = Fields {
+            set: vec!["consent.publish=\"given\"".into(), "group_size=12".into()],
+            name: Some("Union".into()),
+            ..Fields::default()
+        };
+        f.apply(&mut v).unwrap();
+        assert_eq!(v["consent"]["publish"], "given");
+        assert_eq!(v["group_size"], 12);
+        assert_eq!(v["name"], "Union");
+        let bad = Fields {
+            set: vec!["novalue".into()],
+            ..Fields::default()
+        };
+        assert!(bad.apply(&mut v).is_err());
+    }
+}

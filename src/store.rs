@@ -1,0 +1,245 @@
+//! Every sled call of the project lives here.
+//!
+//! sled 0.34 is the last release and is no longer maintained; keeping it behind this
+//! small interface means the rest of the code never sees it and it can be replaced.
+//!
+//! The store only ever holds ciphertext: the `versions` tree maps a version's random
+//! UUID to its age ciphertext; the `meta` tree holds a few named, encrypted values
+//! (keyring, index snapshot, settings).
+//!
+//! Durability: sled's `flush()` writes the log with `sync_file_range`, which does not
+//! flush the drive's cache (sled issues #1351, #1452). A write is acknowledged only after
+//! `flush()` *and* an `fsync` of every file of the database.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use uuid::Uuid;
+
+use crate::error::{is_disk_full, Error, Result};
+
+const VERSIONS: &str = "versions";
+const META: &str = "meta";
+
+/// The encrypted key–value store of a vault.
+pub struct Store {
+    db: sled::Db,
+    versions: sled::Tree,
+    meta: sled::Tree,
+    dir: PathBuf,
+    /// Set when a write failed: sled may hold in memory what is not on disk, so nothing
+    /// more is written or read until the store is reopened.
+    failed: AtomicBool,
+}
+
+/// One write in a batch.
+pub enum Write {
+    /// Adds a version's ciphertext under its id.
+    Version(Uuid, Vec<u8>),
+    /// Sets a named meta value.
+    Meta(&'static str, Vec<u8>),
+}
+
+impl Store {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(64 * 1024 * 1024)
+            .flush_every_ms(Some(1000))
+            .open()
+            .map_err(|e| from_sled("opening the database", e))?;
+        let versions = db
+            .open_tree(VERSIONS)
+            .map_err(|e| from_sled("opening the database", e))?;
+        let meta = db
+            .open_tree(META)
+            .map_err(|e| from_sled("opening the database", e))?;
+        Ok(Store {
+            db,
+            versions,
+            meta,
+            dir: dir.to_owned(),
+            failed: AtomicBool::new(false),
+        })
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.failed.load(Ordering::SeqCst) {
+            Err(Error::StoreFailed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn fail(&self, e: Error) -> Error {
+        self.failed.store(true, Ordering::SeqCst);
+        e
+    }
+
+    /// Applies all writes atomically, then makes them durable. Returns only once they are
+    /// on disk. On error nothing is acknowledged and the store refuses further use.
+    pub fn commit(&self, writes: Vec<Write>) -> Result<()> {
+        self.check()?;
+        let mut versions = sled::Batch::default();
+        let mut meta = sled::Batch::default();
+        let (mut nv, mut nm) = (0, 0);
+        for w in writes {
+            match w {
+                Write::Version(id, ct) => {
+                    versions.insert(id.as_bytes(), ct);
+                    nv += 1;
+                }
+                Write::Meta(key, value) => {
+                    meta.insert(key.as_bytes(), value);
+                    nm += 1;
+                }
+            }
+        }
+        // Versions first, then meta: a meta value (the index snapshot) may name versions,
+        // never the other way round, and the snapshot is only a cache.
+        if nv > 0 {
+            self.versions
+                .apply_batch(versions)
+                .map_err(|e| self.fail(from_sled("saving", e)))?;
+        }
+        if nm > 0 {
+            self.meta
+                .apply_batch(meta)
+                .map_err(|e| self.fail(from_sled("saving", e)))?;
+        }
+        self.sync()
+    }
+
+    /// Flushes sled's log and fsyncs every database file.
+    pub fn sync(&self) -> Result<()> {
+        self.check()?;
+        self.db
+            .flush()
+            .map_err(|e| self.fail(from_sled("saving", e)))?;
+        fsync_tree(&self.dir).map_err(|e| self.fail(Error::io("saving to disk", e)))
+    }
+
+    /// The ciphertext of a version, if stored.
+    pub fn version(&self, id: Uuid) -> Result<Option<Vec<u8>>> {
+        self.check()?;
+        self.versions
+            .get(id.as_bytes())
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| from_sled("reading", e))
+    }
+
+    /// True when a version with this id is stored.
+    pub fn has_version(&self, id: Uuid) -> Result<bool> {
+        self.check()?;
+        self.versions
+            .contains_key(id.as_bytes())
+            .map_err(|e| from_sled("reading", e))
+    }
+
+    /// Every stored version id (reads keys only, decrypts nothing).
+    pub fn version_ids(&self) -> Result<Vec<Uuid>> {
+        self.check()?;
+        let mut ids = Vec::with_capacity(self.versions.len());
+        for key in self.versions.iter().keys() {
+            let key = key.map_err(|e| from_sled("reading", e))?;
+            match Uuid::from_slice(&key) {
+                Ok(id) => ids.push(id),
+                Err(_) => return Err(Error::Database("a stored key is not a version id".into())),
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Every stored version, id and ciphertext, in key order.
+    pub fn versions(&self) -> impl Iterator<Item = Result<(Uuid, Vec<u8>)>> + '_ {
+        self.versions.iter().map(|kv| {
+            let (k, v) = kv.map_err(|e| from_sled("reading", e))?;
+            let id = Uuid::from_slice(&k)
+                .map_err(|_| Error::Database("a stored key is not a version id".into()))?;
+            Ok((id, v.to_vec()))
+        })
+    }
+
+    /// Number of stored versions.
+    pub fn version_count(&self) -> usize {
+        self.versions.len()
+    }
+
+    /// A named meta value.
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.check()?;
+        self.meta
+            .get(key.as_bytes())
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| from_sled("reading", e))
+    }
+
+    /// Bytes the database takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        self.db.size_on_disk().map_err(|e| from_sled("reading", e))
+    }
+}
+
+/// fsyncs every regular file below `dir`, then `dir` itself.
+fn fsync_tree(dir: &Path) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let ty = entry.file_type()?;
+        if ty.is_file() {
+            File::open(entry.path())?.sync_all()?;
+        } else if ty.is_dir() {
+            fsync_tree(&entry.path())?;
+        }
+    }
+    File::open(dir)?.sync_all()
+}
+
+fn from_sled(context: &str, e: sled::Error) -> Error {
+    match e {
+        sled::Error::Io(io) if is_disk_full(&io) => Error::DiskFull,
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => Error::VaultBusy,
+        sled::Error::Io(io) => Error::io(format!("{context} the database"), io),
+        sled::Error::Corruption { .. } => {
+            Error::Database(format!("{context}: the database file is corrupted"))
+        }
+        other => Error::Database(format!("{context}: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_then_read_back_after_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = Uuid::new_v4();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .commit(vec![
+                    Write::Version(id, b"ciphertext".to_vec()),
+                    Write::Meta("index", b"snapshot".to_vec()),
+                ])
+                .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.version(id).unwrap().unwrap(), b"ciphertext");
+        assert!(store.has_version(id).unwrap());
+        assert!(!store.has_version(Uuid::new_v4()).unwrap());
+        assert_eq!(store.version_ids().unwrap(), vec![id]);
+        assert_eq!(store.meta("index").unwrap().unwrap(), b"snapshot");
+        assert_eq!(store.meta("nothing").unwrap(), None);
+        assert_eq!(store.version_count(), 1);
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Store::open(dir.path()).unwrap();
+        let second = Store::open(dir.path());
+        assert!(second.is_err());
+    }
+}

@@ -1,0 +1,978 @@
+//! The vault: a folder on the device holding case records as age ciphertext.
+//!
+//! ```text
+//! vault.json      plaintext: format, format version, SHA-256 of identity.age
+//! identity.age    the vault's age X25519 identity, encrypted with the passphrase (scrypt)
+//! db/             sled: `versions` (version id → ciphertext), `meta` (keyring, index)
+//! vault.lock      advisory lock: one process at a time
+//! ```
+//!
+//! How-to: `Vault::create` or `Vault::unlock` gives an unlocked vault; `commit` (or
+//! `add`, `update`, `delete`) writes a
+//! user action (one or more [`Change`]s) as one durable batch; `get`, `history`, `list`
+//! read; `lock` drops every key and decrypted value.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use age::secrecy::SecretString;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::crypto::{self, DeviceKey, KdfCost, KeyCache, VaultIdentity, VaultRecipient};
+use crate::error::{Damage, Error, Result};
+use crate::hlc::{Clock, Hlc};
+use crate::index::{Entry, Index, Summary};
+use crate::model::{Body, CaseStatus, Kind, Record, Version, SCHEMA_VERSION};
+use crate::passphrase;
+use crate::store::{Store, Write};
+use crate::vocab;
+
+/// The vault folder format this build writes.
+pub const FORMAT_VERSION: u32 = 1;
+const FORMAT_NAME: &str = "custos-vault";
+const IDENTITY: &str = "identity.age";
+const IDENTITY_NEW: &str = "identity.age.new";
+const MANIFEST: &str = "vault.json";
+const LOCK: &str = "vault.lock";
+const DB: &str = "db";
+const META_KEYRING: &str = "keyring";
+const META_INDEX: &str = "index";
+const META_KEYCACHE: &str = "keycache";
+/// Versions written since the last snapshot after which it is saved without waiting for
+/// lock: at most this many versions are decrypted the slow way after a crash (~1 s).
+const SNAPSHOT_AFTER: usize = 20_000;
+
+/// Options for creating or opening a vault.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Passphrase key derivation cost for new identity files.
+    pub kdf: KdfCost,
+}
+
+/// The plaintext manifest (`vault.json`). It holds nothing secret.
+#[derive(Serialize, Deserialize)]
+struct Manifest {
+    format: String,
+    format_version: u32,
+    identity_sha256: String,
+}
+
+/// The device's keys, stored age-encrypted in the `meta` tree.
+#[derive(Serialize, Deserialize)]
+struct KeyringFile {
+    device_id: Uuid,
+    signing_key: String,
+    trusted_signers: Vec<String>,
+}
+
+impl Drop for KeyringFile {
+    fn drop(&mut self) {
+        self.signing_key.zeroize();
+    }
+}
+
+struct Keys {
+    identity: VaultIdentity,
+    recipients: Vec<VaultRecipient>,
+    device: DeviceKey,
+    device_id: Uuid,
+    signer: String,
+    trusted: Vec<String>,
+}
+
+/// One change in a user action.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// A new record.
+    Create(Record),
+    /// A new version of an existing record (restores a deleted one).
+    Update {
+        /// The record.
+        record_id: Uuid,
+        /// Its new content.
+        record: Record,
+    },
+    /// Deletes a record (a tombstone version; history stays).
+    Delete {
+        /// The record.
+        record_id: Uuid,
+    },
+}
+
+/// What a change wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// The record.
+    pub record_id: Uuid,
+    /// The new version.
+    pub version_id: Uuid,
+}
+
+/// A record at one version, decrypted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordView {
+    /// The record.
+    pub record_id: Uuid,
+    /// The version shown.
+    pub version_id: Uuid,
+    /// The record's kind.
+    pub kind: Kind,
+    /// Its parents.
+    pub parents: Vec<Uuid>,
+    /// When it was written.
+    pub hlc: Hlc,
+    /// Which device wrote it.
+    pub device: Uuid,
+    /// The content; `None` for a tombstone.
+    pub record: Option<Record>,
+    /// Every head's version id; more than one is a conflict.
+    pub heads: Vec<Uuid>,
+}
+
+/// A line of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListItem {
+    /// The record.
+    pub record_id: Uuid,
+    /// Its kind.
+    pub kind: Kind,
+    /// What the list shows.
+    pub summary: Summary,
+    /// When it last changed.
+    pub updated: Hlc,
+    /// How many versions it has.
+    pub versions: usize,
+    /// True when it is deleted.
+    pub deleted: bool,
+    /// True when concurrent edits left more than one head.
+    pub conflict: bool,
+}
+
+/// Which records a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only this kind.
+    pub kind: Option<Kind>,
+    /// Only records of this case (and the case itself).
+    pub case_id: Option<Uuid>,
+    /// Only cases with this status.
+    pub status: Option<CaseStatus>,
+    /// Only cases with this tag.
+    pub tag: Option<String>,
+    /// Include deleted records.
+    pub include_deleted: bool,
+}
+
+/// An unlocked vault.
+pub struct Vault {
+    dir: PathBuf,
+    options: Options,
+    store: Store,
+    keys: Keys,
+    index: Index,
+    cache: Mutex<KeyCache>,
+    cache_dirty: AtomicBool,
+    clock: Clock,
+    unsnapshotted: usize,
+    // Last, so that the advisory lock is released after the store is closed.
+    _lock: File,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("dir", &self.dir)
+            .field("records", &self.index.entries().count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Vault {
+    /// Creates a new vault in `dir` (which must not exist or be empty) and unlocks it.
+    ///
+    /// Refuses a weak passphrase with the reason.
+    pub fn create(dir: &Path, passphrase: &SecretString, options: Options) -> Result<Vault> {
+        passphrase::require_strong(passphrase)?;
+        if dir.join(MANIFEST).exists() {
+            return Err(Error::VaultExists(dir.to_owned()));
+        }
+        if dir.exists() {
+            let mut entries = fs::read_dir(dir)
+                .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+            if entries.next().is_some() {
+                return Err(Error::Invalid(format!(
+                    "{} is not empty; choose an empty or new folder for the vault",
+                    dir.display()
+                )));
+            }
+        }
+        fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        restrict_permissions(dir);
+        let lock = take_lock(dir)?;
+
+        let identity = crypto::generate_identity();
+        let wrapped = crypto::wrap_identity(&identity, passphrase, options.kdf)?;
+        write_atomic(&dir.join(IDENTITY), &wrapped)?;
+
+        let store = Store::open(&dir.join(DB))?;
+        let device = DeviceKey::generate();
+        let keyring = KeyringFile {
+            device_id: Uuid::new_v4(),
+            signing_key: base64_encode(&device.to_bytes()[..]),
+            trusted_signers: vec![device.public()],
+        };
+        let recipients = vec![identity.to_public()];
+        let sealed_keyring = seal_json(&recipients, &keyring)?;
+        store.commit(vec![Write::Meta(META_KEYRING, sealed_keyring)])?;
+
+        // The manifest is written last: a folder without it is not a vault, so an
+        // interrupted creation never looks like a damaged vault.
+        write_manifest(dir, &crypto::sha256_hex(&wrapped))?;
+
+        let keys = Keys {
+            signer: device.public(),
+            trusted: keyring.trusted_signers.clone(),
+            device_id: keyring.device_id,
+            identity,
+            recipients,
+            device,
+        };
+        Ok(Vault {
+            dir: dir.to_owned(),
+            options,
+            store,
+            keys,
+            index: Index::default(),
+            cache: Mutex::default(),
+            cache_dirty: AtomicBool::new(false),
+            clock: Clock::new(),
+            unsnapshotted: 0,
+            _lock: lock,
+        })
+    }
+
+    /// Opens the vault in `dir` with its passphrase.
+    pub fn unlock(dir: &Path, passphrase: &SecretString, options: Options) -> Result<Vault> {
+        let manifest = read_manifest(dir)?;
+        let lock = take_lock(dir)?;
+        let manifest = finish_passphrase_change(dir, manifest)?;
+
+        let identity_path = dir.join(IDENTITY);
+        let wrapped = fs::read(&identity_path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::IdentityDamaged,
+            _ => Error::io("reading identity.age", e),
+        })?;
+        if crypto::sha256_hex(&wrapped) != manifest.identity_sha256 {
+            return Err(Error::IdentityDamaged);
+        }
+        let identity = crypto::unwrap_identity(&wrapped, passphrase)?;
+
+        let store = Store::open(&dir.join(DB))?;
+        let keyring: KeyringFile = {
+            let sealed = store.meta(META_KEYRING)?.ok_or_else(|| {
+                Error::Database("the vault's keyring is missing from the database".into())
+            })?;
+            let plain = crypto::open_bytes(&identity, &sealed).map_err(|_| {
+                Error::Database("the vault's keyring is damaged and cannot be decrypted".into())
+            })?;
+            serde_json::from_slice(&plain)
+                .map_err(|_| Error::Database("the vault's keyring is damaged".into()))?
+        };
+        let secret: Zeroizing<[u8; 32]> = base64_decode(&keyring.signing_key)
+            .and_then(|b| <[u8; 32]>::try_from(&b[..]).ok())
+            .map(Zeroizing::new)
+            .ok_or_else(|| Error::Database("the vault's keyring is damaged".into()))?;
+        let device = DeviceKey::from_bytes(&secret);
+        let keys = Keys {
+            recipients: vec![identity.to_public()],
+            signer: device.public(),
+            trusted: keyring.trusted_signers.clone(),
+            device_id: keyring.device_id,
+            identity,
+            device,
+        };
+
+        let mut vault = Vault {
+            dir: dir.to_owned(),
+            options,
+            store,
+            keys,
+            index: Index::default(),
+            cache: Mutex::default(),
+            cache_dirty: AtomicBool::new(false),
+            clock: Clock::new(),
+            unsnapshotted: 0,
+            _lock: lock,
+        };
+        vault.load_index()?;
+        Ok(vault)
+    }
+
+    /// Locks the vault: saves the index snapshot, then drops the keys and every
+    /// decrypted value (zeroized).
+    pub fn lock(mut self) -> Result<()> {
+        let result = self.save_snapshot();
+        drop(self);
+        result
+    }
+
+    /// The vault folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// This device's id.
+    pub fn device_id(&self) -> Uuid {
+        self.keys.device_id
+    }
+
+    /// The vault's age recipient (public key): anyone can encrypt to it, only this vault
+    /// can decrypt.
+    pub fn recipient(&self) -> String {
+        self.keys.identity.to_public().to_string()
+    }
+
+    /// Changes the passphrase. Only the identity file is re-encrypted; no record is.
+    pub fn change_passphrase(&mut self, old: &SecretString, new: &SecretString) -> Result<()> {
+        let current =
+            fs::read(self.dir.join(IDENTITY)).map_err(|e| Error::io("reading identity.age", e))?;
+        crypto::unwrap_identity(&current, old)?;
+        passphrase::require_strong(new)?;
+        let wrapped = crypto::wrap_identity(&self.keys.identity, new, self.options.kdf)?;
+        // 1. the new file beside the old; 2. the manifest names it (the commit point);
+        // 3. the old file is overwritten; 4. the new one takes its name. An interruption
+        // at any step is finished or undone at the next unlock.
+        write_atomic(&self.dir.join(IDENTITY_NEW), &wrapped)?;
+        write_manifest(&self.dir, &crypto::sha256_hex(&wrapped))?;
+        shred(&self.dir.join(IDENTITY));
+        fs::rename(self.dir.join(IDENTITY_NEW), self.dir.join(IDENTITY))
+            .map_err(|e| Error::io("replacing identity.age", e))?;
+        sync_dir(&self.dir)
+    }
+
+    // ----- writing -----
+
+    /// Writes one user action: every change becomes a new version, all of them in one
+    /// durable batch. Nothing is written if any change is refused.
+    pub fn commit(&mut self, changes: Vec<Change>) -> Result<Vec<Written>> {
+        let versions = self.plan(changes)?;
+        self.write_versions(versions)
+    }
+
+    /// Adds one new record; returns its id.
+    pub fn add(&mut self, record: Record) -> Result<Uuid> {
+        Ok(self.commit(vec![Change::Create(record)])?[0].record_id)
+    }
+
+    /// Writes a new version of a record; returns the version id.
+    pub fn update(&mut self, record_id: Uuid, record: Record) -> Result<Uuid> {
+        Ok(self.commit(vec![Change::Update { record_id, record }])?[0].version_id)
+    }
+
+    /// Deletes a record (a tombstone version).
+    pub fn delete(&mut self, record_id: Uuid) -> Result<Uuid> {
+        Ok(self.commit(vec![Change::Delete { record_id }])?[0].version_id)
+    }
+
+    fn plan(&mut self, changes: Vec<Change>) -> Result<Vec<Version>> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Records created earlier in the same action can be linked to.
+        let mut batch_kinds: HashMap<Uuid, Kind> = HashMap::new();
+        let mut touched: HashSet<Uuid> = HashSet::new();
+        let mut out = Vec::with_capacity(changes.len());
+        for change in changes {
+            let (record_id, parents, body, kind) = match change {
+                Change::Create(record) => {
+                    let id = Uuid::new_v4();
+                    let kind = record.kind();
+                    (id, Vec::new(), Body::Record(record), kind)
+                }
+                Change::Update { record_id, record } => {
+                    let entry = self.entry(record_id)?;
+                    if entry.kind != record.kind() {
+                        return Err(Error::Invalid(format!(
+                            "record {record_id} is a {}, not a {}",
+                            entry.kind.as_str(),
+                            record.kind().as_str()
+                        )));
+                    }
+                    (
+                        record_id,
+                        entry.heads.clone(),
+                        Body::Record(record),
+                        entry.kind,
+                    )
+                }
+                Change::Delete { record_id } => {
+                    let entry = self.entry(record_id)?;
+                    if entry.deleted() && !entry.conflict() {
+                        return Err(Error::Invalid(format!(
+                            "record {record_id} is already deleted"
+                        )));
+                    }
+                    (record_id, entry.heads.clone(), Body::Tombstone, entry.kind)
+                }
+            };
+            if !touched.insert(record_id) {
+                return Err(Error::Invalid(format!(
+                    "record {record_id} is changed twice in one action"
+                )));
+            }
+            if let Body::Record(r) = &body {
+                self.check_record(r, &batch_kinds)?;
+            }
+            batch_kinds.insert(record_id, kind);
+            out.push(Version {
+                schema_version: SCHEMA_VERSION,
+                record_id,
+                version_id: Uuid::new_v4(),
+                kind,
+                parents,
+                hlc: self.clock.tick(),
+                device: self.keys.device_id,
+                body,
+            });
+        }
+        Ok(out)
+    }
+
+    fn entry(&self, record_id: Uuid) -> Result<&Entry> {
+        self.index
+            .get(record_id)
+            .ok_or(Error::RecordNotFound(record_id))
+    }
+
+    /// Checks a record's content and links before it is written.
+    fn check_record(&self, r: &Record, batch: &HashMap<Uuid, Kind>) -> Result<()> {
+        r.validate().map_err(Error::Invalid)?;
+        let kind_of = |id: Uuid| -> Option<Kind> {
+            batch
+                .get(&id)
+                .copied()
+                .or_else(|| self.index.get(id).filter(|e| !e.deleted()).map(|e| e.kind))
+        };
+        for (field, id) in r.links() {
+            let expected = match field {
+                "case_id" => Some(Kind::Case),
+                "persons" | "person_ids" => Some(Kind::Person),
+                "related" | "incident_ids" => Some(Kind::Incident),
+                _ => None,
+            };
+            match (kind_of(id), expected) {
+                (None, _) => {
+                    return Err(Error::Invalid(format!("{field}: no record {id}")));
+                }
+                (Some(k), Some(e)) if k != e => {
+                    return Err(Error::Invalid(format!(
+                        "{field}: record {id} is a {}, not a {}",
+                        k.as_str(),
+                        e.as_str()
+                    )));
+                }
+                _ => {}
+            }
+        }
+        let vocab = vocab::builtin();
+        match r {
+            Record::Incident(i) => {
+                for code in &i.act_types {
+                    if !vocab.act_types.contains(code) {
+                        return Err(Error::Invalid(format!(
+                            "act_types: unknown act type '{code}'"
+                        )));
+                    }
+                }
+            }
+            Record::Intervention(i) if !i.mechanism.is_empty() => {
+                if !vocab.mechanisms.contains(&i.mechanism) {
+                    return Err(Error::Invalid(format!(
+                        "mechanism: unknown mechanism '{}'",
+                        i.mechanism
+                    )));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Encrypts versions (in parallel), writes them in one durable batch, indexes them.
+    pub(crate) fn write_versions(&mut self, versions: Vec<Version>) -> Result<Vec<Written>> {
+        if versions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = &self.keys;
+        let sealed: Vec<Result<crypto::Sealed>> = versions
+            .par_iter()
+            .map(|v| {
+                let body = Zeroizing::new(
+                    serde_json::to_vec(v).map_err(|e| Error::Encrypt(e.to_string()))?,
+                );
+                crypto::seal(&keys.recipients, &keys.device, &keys.signer, &body)
+            })
+            .collect();
+        let mut writes = Vec::with_capacity(versions.len());
+        let mut learned = Vec::with_capacity(versions.len());
+        for (v, sealed) in versions.iter().zip(sealed) {
+            let sealed = sealed?;
+            learned.push(sealed.learned);
+            writes.push(Write::Version(v.version_id, sealed.ciphertext));
+        }
+        self.store.commit(writes)?;
+        let cache = self.cache.get_mut().unwrap_or_else(|p| p.into_inner());
+        for l in learned {
+            cache.insert(l);
+        }
+        let written = versions
+            .iter()
+            .map(|v| {
+                self.clock.observe(v.hlc);
+                self.index.add(v);
+                Written {
+                    record_id: v.record_id,
+                    version_id: v.version_id,
+                }
+            })
+            .collect();
+        self.unsnapshotted += versions.len();
+        // The snapshot is a cache, saved at lock. Also save it once so much is new that
+        // rebuilding it after a crash would delay the next unlock noticeably.
+        if self.unsnapshotted > SNAPSHOT_AFTER {
+            self.save_snapshot()?;
+        }
+        Ok(written)
+    }
+
+    // ----- reading -----
+
+    /// The current version of a record (for a conflict: the newest head; `heads` lists
+    /// all of them).
+    pub fn get(&self, record_id: Uuid) -> Result<RecordView> {
+        let entry = self.entry(record_id)?;
+        let head = entry.head().id;
+        self.view(entry, head)
+    }
+
+    /// A record at a given version.
+    pub fn get_version(&self, record_id: Uuid, version_id: Uuid) -> Result<RecordView> {
+        let entry = self.entry(record_id)?;
+        if !entry.versions.iter().any(|v| v.id == version_id) {
+            return Err(Error::Invalid(format!(
+                "record {record_id} has no version {version_id}"
+            )));
+        }
+        self.view(entry, version_id)
+    }
+
+    fn view(&self, entry: &Entry, version_id: Uuid) -> Result<RecordView> {
+        let mut v = self.read_version(version_id, Some(entry.record_id))?;
+        let record = match std::mem::replace(&mut v.body, Body::Tombstone) {
+            Body::Record(r) => Some(r),
+            Body::Tombstone => None,
+        };
+        Ok(RecordView {
+            record_id: v.record_id,
+            version_id: v.version_id,
+            kind: v.kind,
+            parents: v.parents.clone(),
+            hlc: v.hlc,
+            device: v.device,
+            record,
+            heads: entry.heads.clone(),
+        })
+    }
+
+    /// Every version of a record, oldest first. A damaged version is an `Err` naming it;
+    /// the others are still returned.
+    pub fn history(&self, record_id: Uuid) -> Result<Vec<Result<RecordView>>> {
+        let entry = self.entry(record_id)?;
+        Ok(entry
+            .versions
+            .iter()
+            .map(|meta| self.view(entry, meta.id))
+            .collect())
+    }
+
+    /// Records matching the filter, most recently changed first. Decrypts nothing.
+    pub fn list(&self, filter: &Filter) -> Vec<ListItem> {
+        let mut items: Vec<ListItem> = self
+            .index
+            .entries()
+            .filter(|e| filter.include_deleted || !e.deleted())
+            .filter(|e| filter.kind.is_none_or(|k| e.kind == k))
+            .filter(|e| {
+                filter
+                    .case_id
+                    .is_none_or(|c| e.summary.case_id == Some(c) || e.record_id == c)
+            })
+            .filter(|e| filter.status.is_none_or(|s| e.summary.status == Some(s)))
+            .filter(|e| {
+                filter
+                    .tag
+                    .as_ref()
+                    .is_none_or(|t| e.summary.tags.iter().any(|x| x == t))
+            })
+            .map(|e| ListItem {
+                record_id: e.record_id,
+                kind: e.kind,
+                summary: e.summary.clone(),
+                updated: e.head().hlc,
+                versions: e.versions.len(),
+                deleted: e.deleted(),
+                conflict: e.conflict(),
+            })
+            .collect();
+        items.sort_by(|a, b| {
+            b.updated
+                .cmp(&a.updated)
+                .then(a.record_id.cmp(&b.record_id))
+        });
+        items
+    }
+
+    /// Stored versions that could not be decrypted or verified at unlock, with the
+    /// record they belong to when known. Reading other records is not affected.
+    pub fn damaged(&self) -> Vec<Error> {
+        self.index
+            .damaged()
+            .map(|(version, record, reason)| Error::Damaged {
+                record,
+                version,
+                reason,
+            })
+            .collect()
+    }
+
+    /// Number of stored versions.
+    pub fn version_count(&self) -> usize {
+        self.store.version_count()
+    }
+
+    /// Decrypts, verifies and parses one stored version.
+    pub(crate) fn read_version(&self, version_id: Uuid, record: Option<Uuid>) -> Result<Version> {
+        let record = record.or_else(|| self.index.owner(version_id));
+        let damaged = |reason| Error::Damaged {
+            record,
+            version: version_id,
+            reason,
+        };
+        let ct = self
+            .store
+            .version(version_id)?
+            .ok_or(damaged(Damage::Decrypt))?;
+        let (v, learned) = {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            decode_version(&self.keys, &cache, version_id, &ct).map_err(damaged)?
+        };
+        if let Some(l) = learned {
+            self.cache
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(l);
+            self.cache_dirty.store(true, Ordering::Relaxed);
+        }
+        if record.is_some_and(|r| r != v.record_id) {
+            return Err(damaged(Damage::Moved));
+        }
+        Ok(v)
+    }
+
+    /// True when a version with this id is stored.
+    pub(crate) fn has_version(&self, version_id: Uuid) -> Result<bool> {
+        self.store.has_version(version_id)
+    }
+
+    /// The index entry of a record, if any.
+    pub(crate) fn entry_of(&self, record_id: Uuid) -> Option<&Entry> {
+        self.index.get(record_id)
+    }
+
+    /// Every record id, in id order.
+    pub(crate) fn record_ids(&self) -> Vec<Uuid> {
+        self.index.entries().map(|e| e.record_id).collect()
+    }
+
+    // ----- the index snapshot -----
+
+    fn load_index(&mut self) -> Result<()> {
+        let stored = self.store.version_ids()?;
+        let cache = self
+            .store
+            .meta(META_KEYCACHE)?
+            .and_then(|ct| crypto::open_bytes(&self.keys.identity, &ct).ok())
+            .and_then(|plain| KeyCache::from_bytes(&plain))
+            .unwrap_or_default();
+        let mut index = self
+            .store
+            .meta(META_INDEX)?
+            .and_then(|ct| {
+                crypto::open(
+                    &self.keys.identity,
+                    &self.keys.trusted,
+                    &KeyCache::default(),
+                    &ct,
+                )
+                .ok()
+            })
+            .and_then(|opened| Index::from_snapshot(&opened.body))
+            .unwrap_or_default();
+        let stored_set: HashSet<Uuid> = stored.iter().copied().collect();
+        if index.version_ids().any(|v| !stored_set.contains(&v)) {
+            // The snapshot names versions the database does not have: do not trust it.
+            index = Index::default();
+        }
+        let missing: Vec<Uuid> = stored
+            .into_iter()
+            .filter(|v| !index.contains_version(*v))
+            .collect();
+        let keys = &self.keys;
+        let store = &self.store;
+        let cache_ref = &cache;
+        type Decoded = std::result::Result<(Version, Option<crypto::Learned>), Damage>;
+        let decoded: Vec<(Uuid, Decoded)> = missing
+            .par_iter()
+            .map(|&id| {
+                let r = match store.version(id) {
+                    Ok(Some(ct)) => decode_version(keys, cache_ref, id, &ct),
+                    _ => Err(Damage::Decrypt),
+                };
+                (id, r)
+            })
+            .collect();
+        let fresh = decoded.len();
+        let mut cache = cache;
+        for (id, r) in decoded {
+            match r {
+                Ok((v, learned)) => {
+                    index.add(&v);
+                    if let Some(l) = learned {
+                        cache.insert(l);
+                    }
+                }
+                Err(d) => index.add_damaged(id, d),
+            }
+        }
+        *self.cache.get_mut().unwrap_or_else(|p| p.into_inner()) = cache;
+        self.clock.observe(index.max_hlc());
+        self.index = index;
+        self.unsnapshotted = fresh;
+        if fresh > 0 {
+            self.save_snapshot()?;
+        }
+        Ok(())
+    }
+
+    fn save_snapshot(&mut self) -> Result<()> {
+        if self.unsnapshotted == 0 && !self.cache_dirty.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let plain = self
+            .index
+            .to_snapshot()
+            .map_err(|e| Error::Encrypt(e.to_string()))?;
+        let index = crypto::seal(
+            &self.keys.recipients,
+            &self.keys.device,
+            &self.keys.signer,
+            &plain,
+        )?
+        .ciphertext;
+        let cache = {
+            let cache = self.cache.get_mut().unwrap_or_else(|p| p.into_inner());
+            let plain = cache.to_bytes();
+            crypto::seal_bytes(
+                self.keys
+                    .recipients
+                    .iter()
+                    .map(|r| r as &dyn age::Recipient),
+                &plain,
+            )?
+        };
+        self.store.commit(vec![
+            Write::Meta(META_INDEX, index),
+            Write::Meta(META_KEYCACHE, cache),
+        ])?;
+        self.unsnapshotted = 0;
+        self.cache_dirty.store(false, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl Drop for Vault {
+    fn drop(&mut self) {
+        // Best effort: a lost snapshot only makes the next unlock slower.
+        let _ = self.save_snapshot();
+    }
+}
+
+/// Decrypts, verifies, checks ids and upgrades one stored version. Also returns the
+/// file key to remember when the cache did not know the ciphertext.
+fn decode_version(
+    keys: &Keys,
+    cache: &KeyCache,
+    version_id: Uuid,
+    ct: &[u8],
+) -> std::result::Result<(Version, Option<crypto::Learned>), Damage> {
+    let opened = crypto::open(&keys.identity, &keys.trusted, cache, ct)?;
+    let v = parse_version(&opened.body)?;
+    if v.version_id != version_id {
+        return Err(Damage::Moved);
+    }
+    Ok((v, opened.learned))
+}
+
+/// Parses a version's JSON, upgrading an older schema.
+pub(crate) fn parse_version(json: &[u8]) -> std::result::Result<Version, Damage> {
+    #[derive(Deserialize)]
+    struct Peek {
+        schema_version: u32,
+    }
+    let peek: Peek = serde_json::from_slice(json).map_err(|_| Damage::Format)?;
+    match peek.schema_version {
+        SCHEMA_VERSION => serde_json::from_slice(json).map_err(|_| Damage::Format),
+        n if n > SCHEMA_VERSION => Err(Damage::NewerSchema),
+        // Schema 1 is the first; an upgrade step from n to n+1 goes here when schema 2
+        // exists (docs/data-model.md).
+        _ => Err(Damage::Format),
+    }
+}
+
+fn seal_json<T: Serialize>(recipients: &[VaultRecipient], value: &T) -> Result<Vec<u8>> {
+    let plain =
+        Zeroizing::new(serde_json::to_vec(value).map_err(|e| Error::Encrypt(e.to_string()))?);
+    crypto::seal_bytes(recipients.iter().map(|r| r as &dyn age::Recipient), &plain)
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes)
+}
+
+fn base64_decode(s: &str) -> Option<Zeroizing<Vec<u8>>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(s)
+        .ok()
+        .map(Zeroizing::new)
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let text = match fs::read(dir.join(MANIFEST)) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NoVault(dir.to_owned()))
+        }
+        Err(e) => return Err(Error::io("reading vault.json", e)),
+    };
+    let m: Manifest = serde_json::from_slice(&text)
+        .map_err(|_| Error::Database("vault.json is damaged".into()))?;
+    if m.format != FORMAT_NAME {
+        return Err(Error::NoVault(dir.to_owned()));
+    }
+    if m.format_version > FORMAT_VERSION {
+        return Err(Error::NewerFormat(m.format_version));
+    }
+    Ok(m)
+}
+
+fn write_manifest(dir: &Path, identity_sha256: &str) -> Result<()> {
+    let m = Manifest {
+        format: FORMAT_NAME.into(),
+        format_version: FORMAT_VERSION,
+        identity_sha256: identity_sha256.into(),
+    };
+    let mut text = serde_json::to_vec_pretty(&m).map_err(|e| Error::Encrypt(e.to_string()))?;
+    text.push(b'\n');
+    write_atomic(&dir.join(MANIFEST), &text)
+}
+
+/// Completes or rolls back a passphrase change that was interrupted.
+fn finish_passphrase_change(dir: &Path, manifest: Manifest) -> Result<Manifest> {
+    let new = dir.join(IDENTITY_NEW);
+    let Ok(bytes) = fs::read(&new) else {
+        return Ok(manifest);
+    };
+    if crypto::sha256_hex(&bytes) == manifest.identity_sha256 {
+        fs::rename(&new, dir.join(IDENTITY)).map_err(|e| Error::io("replacing identity.age", e))?;
+    } else {
+        shred(&new);
+    }
+    sync_dir(dir)?;
+    Ok(manifest)
+}
+
+fn take_lock(dir: &Path) -> Result<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK))
+        .map_err(|e| Error::io("opening vault.lock", e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::VaultBusy),
+        Err(fs::TryLockError::Error(e)) => Err(Error::io("locking the vault", e)),
+    }
+}
+
+/// Writes a file so that it is either entirely the old or entirely the new content.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.partial"));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io(format!("writing {name}"), e)
+    })
+}
+
+/// Overwrites a file with random bytes, then removes it. On SSDs and journaling file
+/// systems old blocks may survive; the key file is only ever passphrase-encrypted.
+fn shred(path: &Path) {
+    if let Ok(meta) = fs::metadata(path) {
+        if let Ok(mut f) = OpenOptions::new().write(true).open(path) {
+            let noise = crypto::random_bytes::<4096>();
+            let mut left = meta.len() as usize;
+            while left > 0 {
+                let n = left.min(noise.len());
+                if f.write_all(&noise[..n]).is_err() {
+                    break;
+                }
+                left -= n;
+            }
+            let _ = f.sync_all();
+        }
+        let _ = fs::remove_file(path);
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("saving the vault folder", e))
+}
+
+#[cfg(unix)]
+fn restrict_permissions(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_dir: &Path) {}
