@@ -10,7 +10,6 @@
 
 use std::time::{Duration, Instant};
 
-use custos::crypto::KdfCost;
 use custos::model::{Case, CaseStatus, Confidentiality, Record};
 use custos::{Options, SecretString, Vault};
 use uuid::Uuid;
@@ -140,9 +139,7 @@ fn run_custos(a: &Args, data: &[Record], seed: u64) -> Figures {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("vault");
     let pass = SecretString::from(PASS.to_owned());
-    let opts = Options {
-        kdf: KdfCost::InsecureTestOnly(10),
-    };
+    let opts = Options::insecure_for_tests();
     let mut vault = Vault::create(&dir, &pass, opts).unwrap();
 
     let t = Instant::now();

@@ -300,7 +300,7 @@ impl KeyCache {
 
     /// Restores a cache; `None` when the bytes are not a cache.
     pub fn from_bytes(bytes: &[u8]) -> Option<KeyCache> {
-        if bytes.len() % Self::ENTRY != 0 {
+        if !bytes.len().is_multiple_of(Self::ENTRY) {
             return None;
         }
         let mut map = std::collections::HashMap::with_capacity(bytes.len() / Self::ENTRY);

@@ -18,11 +18,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Error, Problem, Result};
-use crate::model::{Body, Kind, Version, SCHEMA_VERSION};
+use crate::model::{Body, FieldError, Kind, Record, Version, SCHEMA_VERSION};
 use crate::vault::Vault;
 
 const FORMAT: &str = "custos-export";
@@ -220,16 +220,15 @@ pub fn import_json(vault: &mut Vault, text: &[u8]) -> Result<ImportStats> {
                     continue;
                 }
             }
-            let v: Version = match serde_path_to_error::deserialize(value) {
+            let v = match read_version(value) {
                 Ok(v) => v,
                 Err(e) => {
-                    let path = e.path().to_string();
-                    let field = if path == "." {
+                    let field = if e.path.is_empty() {
                         vat
                     } else {
-                        format!("{vat}.{path}")
+                        format!("{vat}.{}", e.path)
                     };
-                    problem(field, strip_position(&e.into_inner().to_string()));
+                    problem(field, strip_position(&e.message));
                     continue;
                 }
             };
@@ -342,6 +341,60 @@ pub fn import_json(vault: &mut Vault, text: &[u8]) -> Result<ImportStats> {
         added,
         skipped,
         records: file_kinds.len(),
+    })
+}
+
+/// Reads one version of an export, naming the exact field of a problem.
+fn read_version(value: &serde_json::Value) -> Result<Version, FieldError> {
+    #[derive(Deserialize)]
+    struct Head {
+        schema_version: u32,
+        record_id: Uuid,
+        version_id: Uuid,
+        kind: Kind,
+        parents: Vec<Uuid>,
+        hlc: crate::hlc::Hlc,
+        device: Uuid,
+        body: serde_json::Value,
+    }
+    let head: Head = serde_path_to_error::deserialize(value).map_err(|e| FieldError {
+        path: e.path().to_string(),
+        message: e.into_inner().to_string(),
+    })?;
+    let body = match head.body {
+        serde_json::Value::String(s) if s == "tombstone" => Body::Tombstone,
+        serde_json::Value::Object(mut o) if o.len() == 1 && o.contains_key("record") => {
+            let mut record = o.remove("record").unwrap_or_default();
+            if let Some(r) = record.as_object_mut() {
+                // The record's kind is the version's unless it says otherwise.
+                r.entry("kind")
+                    .or_insert(serde_json::json!(head.kind.as_str()));
+            }
+            Body::Record(Record::from_json(record).map_err(|e| FieldError {
+                path: if e.path.is_empty() {
+                    "body.record".into()
+                } else {
+                    format!("body.record.{}", e.path)
+                },
+                message: e.message,
+            })?)
+        }
+        _ => {
+            return Err(FieldError {
+                path: "body".into(),
+                message: "must be \"tombstone\" or {\"record\": {…}}".into(),
+            })
+        }
+    };
+    Ok(Version {
+        schema_version: head.schema_version,
+        record_id: head.record_id,
+        version_id: head.version_id,
+        kind: head.kind,
+        parents: head.parents,
+        hlc: head.hlc,
+        device: head.device,
+        body,
     })
 }
 

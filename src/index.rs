@@ -48,7 +48,7 @@ impl Summary {
         match &v.body {
             Body::Tombstone => Summary::default(),
             Body::Record(r) => Summary {
-                title: r.title().to_owned(),
+                title: short(r.title()),
                 case_id: r.case_id(),
                 status: match r {
                     crate::model::Record::Case(c) => Some(c.status),
@@ -62,6 +62,18 @@ impl Summary {
         }
     }
 }
+
+/// A list line: at most [`TITLE_CHARS`] characters (a note's title is its first line,
+/// which can be long).
+fn short(title: &str) -> String {
+    match title.char_indices().nth(TITLE_CHARS) {
+        Some((end, _)) => format!("{}…", &title[..end]),
+        None => title.to_owned(),
+    }
+}
+
+/// The longest title the index keeps.
+pub const TITLE_CHARS: usize = 160;
 
 /// One record in the index.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -255,5 +267,19 @@ impl Drop for Index {
         for e in self.records.values_mut() {
             e.summary.zeroize();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_titles_are_cut_on_a_character_boundary() {
+        let long = "ش".repeat(500);
+        let s = short(&long);
+        assert_eq!(s.chars().count(), TITLE_CHARS + 1);
+        assert!(s.ends_with('…'));
+        assert_eq!(short("brief"), "brief");
     }
 }

@@ -558,10 +558,7 @@ fn set_path(obj: &mut Map<String, Value>, path: &str, v: Value) -> CliResult {
 }
 
 fn to_record(value: Value) -> CliResult<Record> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        Error::Invalid(format!("{path}: {}", e.into_inner()))
-    })
+    Record::from_json(value).map_err(|e| Error::Invalid(e.to_string()))
 }
 
 fn parse_enum<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> CliResult<T> {

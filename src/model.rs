@@ -524,7 +524,111 @@ impl Zeroize for Record {
     }
 }
 
+/// A field that could not be read from JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Path of the field (`consent.publish`, `persons[0].role`), empty for the whole.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl Record {
+    /// Reads a record from JSON (`{"kind": "case", …}`), naming the exact field of any
+    /// problem — including fields this model does not have (a typo is not ignored).
+    pub fn from_json(value: serde_json::Value) -> Result<Record, FieldError> {
+        let err = |path: &str, message: String| FieldError {
+            path: path.into(),
+            message,
+        };
+        let serde_json::Value::Object(mut fields) = value else {
+            return Err(err("", "a record must be a JSON object".into()));
+        };
+        let kind: Kind = match fields.remove("kind") {
+            Some(serde_json::Value::String(k)) => k.parse().map_err(|m| err("kind", m))?,
+            _ => {
+                return Err(err(
+                    "kind",
+                    "missing: case, incident, person, intervention or note".into(),
+                ))
+            }
+        };
+        let value = serde_json::Value::Object(fields);
+        fn read<T>(value: &serde_json::Value) -> Result<T, FieldError>
+        where
+            T: serde::de::DeserializeOwned + Serialize,
+        {
+            let t: T = serde_path_to_error::deserialize(value).map_err(|e| FieldError {
+                path: match e.path().to_string() {
+                    p if p == "." => String::new(),
+                    p => p,
+                },
+                message: e.into_inner().to_string(),
+            })?;
+            let back = serde_json::to_value(&t).map_err(|e| FieldError {
+                path: String::new(),
+                message: e.to_string(),
+            })?;
+            match unknown_field(value, &back, String::new()) {
+                Some(path) => Err(FieldError {
+                    path,
+                    message: "no such field".into(),
+                }),
+                None => Ok(t),
+            }
+        }
+        Ok(match kind {
+            Kind::Case => Record::Case(read(&value)?),
+            Kind::Incident => Record::Incident(read(&value)?),
+            Kind::Person => Record::Person(read(&value)?),
+            Kind::Intervention => Record::Intervention(read(&value)?),
+            Kind::Note => Record::Note(read(&value)?),
+        })
+    }
+}
+
+/// The first key of `given` (recursively) that `parsed` does not have.
+fn unknown_field(
+    given: &serde_json::Value,
+    parsed: &serde_json::Value,
+    at: String,
+) -> Option<String> {
+    use serde_json::Value::{Array, Object};
+    let join = |k: &str| {
+        if at.is_empty() {
+            k.to_owned()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    match (given, parsed) {
+        (Object(g), Object(p)) => g.iter().find_map(|(k, gv)| match p.get(k) {
+            None => Some(join(k)),
+            Some(pv) => unknown_field(gv, pv, join(k)),
+        }),
+        (Array(g), Array(p)) => g
+            .iter()
+            .zip(p)
+            .enumerate()
+            .find_map(|(i, (gv, pv))| unknown_field(gv, pv, format!("{at}[{i}]"))),
+        _ => None,
+    }
+}
+
 /// What a version holds: content, or the mark that the record was deleted.
+// Tombstones are rare and versions are handled a few at a time: boxing the record
+// would cost an allocation per version for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Body {
@@ -622,6 +726,30 @@ mod tests {
             assert_eq!(k.as_str().parse::<Kind>().unwrap(), k);
         }
         assert!("victim".parse::<Kind>().is_err());
+    }
+
+    #[test]
+    fn from_json_names_the_exact_field() {
+        let e = Record::from_json(serde_json::json!({"kind": "case", "title": 5})).unwrap_err();
+        assert_eq!(e.path, "title");
+        let e = Record::from_json(serde_json::json!({
+            "kind": "person", "case_id": Uuid::nil(), "name": "A",
+            "consent": {"publish": "maybe"}
+        }))
+        .unwrap_err();
+        assert_eq!(e.path, "consent.publish");
+        let e =
+            Record::from_json(serde_json::json!({"kind": "case", "titel": "typo"})).unwrap_err();
+        assert_eq!(
+            (e.path.as_str(), e.message.as_str()),
+            ("titel", "no such field")
+        );
+        let e = Record::from_json(serde_json::json!({"kind": "victim"})).unwrap_err();
+        assert_eq!(e.path, "kind");
+        let ok =
+            Record::from_json(serde_json::json!({"kind": "case", "title": "T", "tags": ["a"]}))
+                .unwrap();
+        assert_eq!(ok.title(), "T");
     }
 
     #[test]

@@ -24,13 +24,20 @@ const META: &str = "meta";
 
 /// The encrypted key–value store of a vault.
 pub struct Store {
-    db: sled::Db,
-    versions: sled::Tree,
-    meta: sled::Tree,
+    /// Always `Some` until dropped (see `Drop`).
+    sled: Option<Sled>,
     dir: PathBuf,
+    /// Free space kept in reserve (bytes).
+    reserve: u64,
     /// Set when a write failed: sled may hold in memory what is not on disk, so nothing
     /// more is written or read until the store is reopened.
     failed: AtomicBool,
+}
+
+struct Sled {
+    db: sled::Db,
+    versions: sled::Tree,
+    meta: sled::Tree,
 }
 
 /// One write in a batch.
@@ -42,8 +49,9 @@ pub enum Write {
 }
 
 impl Store {
-    /// Opens (or creates) the database in `dir`.
-    pub fn open(dir: &Path) -> Result<Store> {
+    /// Opens (or creates) the database in `dir`. Writes are refused (as a full disk)
+    /// while less than `reserve` bytes plus twice the batch would stay free.
+    pub fn open(dir: &Path, reserve: u64) -> Result<Store> {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(64 * 1024 * 1024)
@@ -57,12 +65,15 @@ impl Store {
             .open_tree(META)
             .map_err(|e| from_sled("opening the database", e))?;
         Ok(Store {
-            db,
-            versions,
-            meta,
+            sled: Some(Sled { db, versions, meta }),
             dir: dir.to_owned(),
+            reserve,
             failed: AtomicBool::new(false),
         })
+    }
+
+    fn sled(&self) -> &Sled {
+        self.sled.as_ref().expect("the store is open until dropped")
     }
 
     fn check(&self) -> Result<()> {
@@ -82,6 +93,22 @@ impl Store {
     /// on disk. On error nothing is acknowledged and the store refuses further use.
     pub fn commit(&self, writes: Vec<Write>) -> Result<()> {
         self.check()?;
+        // sled 0.34 does not recover from a failed write in the same process (its flush
+        // can block forever afterwards), so a write that might not fit is refused
+        // before sled sees it, and the vault stays usable once space is freed.
+        let bytes: u64 = writes
+            .iter()
+            .map(|w| match w {
+                Write::Version(_, v) | Write::Meta(_, v) => v.len() as u64 + 64,
+            })
+            .sum();
+        if self.reserve > 0 {
+            let free = fs4::available_space(&self.dir)
+                .map_err(|e| Error::io("checking free disk space", e))?;
+            if free < self.reserve + 2 * bytes {
+                return Err(Error::DiskFull);
+            }
+        }
         let mut versions = sled::Batch::default();
         let mut meta = sled::Batch::default();
         let (mut nv, mut nm) = (0, 0);
@@ -100,12 +127,14 @@ impl Store {
         // Versions first, then meta: a meta value (the index snapshot) may name versions,
         // never the other way round, and the snapshot is only a cache.
         if nv > 0 {
-            self.versions
+            self.sled()
+                .versions
                 .apply_batch(versions)
                 .map_err(|e| self.fail(from_sled("saving", e)))?;
         }
         if nm > 0 {
-            self.meta
+            self.sled()
+                .meta
                 .apply_batch(meta)
                 .map_err(|e| self.fail(from_sled("saving", e)))?;
         }
@@ -115,7 +144,8 @@ impl Store {
     /// Flushes sled's log and fsyncs every database file.
     pub fn sync(&self) -> Result<()> {
         self.check()?;
-        self.db
+        self.sled()
+            .db
             .flush()
             .map_err(|e| self.fail(from_sled("saving", e)))?;
         fsync_tree(&self.dir).map_err(|e| self.fail(Error::io("saving to disk", e)))
@@ -124,7 +154,8 @@ impl Store {
     /// The ciphertext of a version, if stored.
     pub fn version(&self, id: Uuid) -> Result<Option<Vec<u8>>> {
         self.check()?;
-        self.versions
+        self.sled()
+            .versions
             .get(id.as_bytes())
             .map(|v| v.map(|v| v.to_vec()))
             .map_err(|e| from_sled("reading", e))
@@ -133,7 +164,8 @@ impl Store {
     /// True when a version with this id is stored.
     pub fn has_version(&self, id: Uuid) -> Result<bool> {
         self.check()?;
-        self.versions
+        self.sled()
+            .versions
             .contains_key(id.as_bytes())
             .map_err(|e| from_sled("reading", e))
     }
@@ -141,8 +173,8 @@ impl Store {
     /// Every stored version id (reads keys only, decrypts nothing).
     pub fn version_ids(&self) -> Result<Vec<Uuid>> {
         self.check()?;
-        let mut ids = Vec::with_capacity(self.versions.len());
-        for key in self.versions.iter().keys() {
+        let mut ids = Vec::with_capacity(self.sled().versions.len());
+        for key in self.sled().versions.iter().keys() {
             let key = key.map_err(|e| from_sled("reading", e))?;
             match Uuid::from_slice(&key) {
                 Ok(id) => ids.push(id),
@@ -154,7 +186,7 @@ impl Store {
 
     /// Every stored version, id and ciphertext, in key order.
     pub fn versions(&self) -> impl Iterator<Item = Result<(Uuid, Vec<u8>)>> + '_ {
-        self.versions.iter().map(|kv| {
+        self.sled().versions.iter().map(|kv| {
             let (k, v) = kv.map_err(|e| from_sled("reading", e))?;
             let id = Uuid::from_slice(&k)
                 .map_err(|_| Error::Database("a stored key is not a version id".into()))?;
@@ -164,13 +196,14 @@ impl Store {
 
     /// Number of stored versions.
     pub fn version_count(&self) -> usize {
-        self.versions.len()
+        self.sled().versions.len()
     }
 
     /// A named meta value.
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
         self.check()?;
-        self.meta
+        self.sled()
+            .meta
             .get(key.as_bytes())
             .map(|v| v.map(|v| v.to_vec()))
             .map_err(|e| from_sled("reading", e))
@@ -178,19 +211,44 @@ impl Store {
 
     /// Bytes the database takes on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
-        self.db.size_on_disk().map_err(|e| from_sled("reading", e))
+        self.sled()
+            .db
+            .size_on_disk()
+            .map_err(|e| from_sled("reading", e))
     }
 }
 
-/// fsyncs every regular file below `dir`, then `dir` itself.
+impl Drop for Store {
+    fn drop(&mut self) {
+        let Some(sled) = self.sled.take() else { return };
+        if self.failed.load(Ordering::SeqCst) {
+            // After a failed write sled 0.34 can block forever in the flush it runs on
+            // drop. Let it do that on its own thread: the caller gets control back, and
+            // a later open reports the database as busy instead of hanging.
+            let _ = std::thread::Builder::new()
+                .name("custos-store-close".into())
+                .spawn(move || drop(sled));
+        } else {
+            drop(sled);
+        }
+    }
+}
+
+/// fsyncs every regular file below `dir`, then `dir` itself. sled removes old
+/// snapshot files on its own threads, so a file that vanished meanwhile is skipped.
 fn fsync_tree(dir: &Path) -> std::io::Result<()> {
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
-        let ty = entry.file_type()?;
-        if ty.is_file() {
-            File::open(entry.path())?.sync_all()?;
-        } else if ty.is_dir() {
-            fsync_tree(&entry.path())?;
+        let result = match entry.file_type() {
+            Ok(ty) if ty.is_file() => File::open(entry.path()).and_then(|f| f.sync_all()),
+            Ok(ty) if ty.is_dir() => fsync_tree(&entry.path()),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        };
+        match result {
+            Err(e) if !gone(&e) => return Err(e),
+            _ => {}
         }
     }
     File::open(dir)?.sync_all()
@@ -199,7 +257,12 @@ fn fsync_tree(dir: &Path) -> std::io::Result<()> {
 fn from_sled(context: &str, e: sled::Error) -> Error {
     match e {
         sled::Error::Io(io) if is_disk_full(&io) => Error::DiskFull,
-        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => Error::VaultBusy,
+        sled::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::WouldBlock
+                || io.to_string().contains("could not acquire lock") =>
+        {
+            Error::VaultBusy
+        }
         sled::Error::Io(io) => Error::io(format!("{context} the database"), io),
         sled::Error::Corruption { .. } => {
             Error::Database(format!("{context}: the database file is corrupted"))
@@ -217,7 +280,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let id = Uuid::new_v4();
         {
-            let store = Store::open(dir.path()).unwrap();
+            let store = Store::open(dir.path(), 0).unwrap();
             store
                 .commit(vec![
                     Write::Version(id, b"ciphertext".to_vec()),
@@ -225,7 +288,7 @@ mod tests {
                 ])
                 .unwrap();
         }
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), 0).unwrap();
         assert_eq!(store.version(id).unwrap().unwrap(), b"ciphertext");
         assert!(store.has_version(id).unwrap());
         assert!(!store.has_version(Uuid::new_v4()).unwrap());
@@ -238,8 +301,8 @@ mod tests {
     #[test]
     fn a_second_open_of_the_same_database_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let _first = Store::open(dir.path()).unwrap();
-        let second = Store::open(dir.path());
+        let _first = Store::open(dir.path(), 0).unwrap();
+        let second = Store::open(dir.path(), 0);
         assert!(second.is_err());
     }
 }

@@ -50,10 +50,35 @@ const META_KEYCACHE: &str = "keycache";
 const SNAPSHOT_AFTER: usize = 20_000;
 
 /// Options for creating or opening a vault.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Options {
     /// Passphrase key derivation cost for new identity files.
     pub kdf: KdfCost,
+    /// Free disk space (bytes) that writes leave untouched; a write that would eat into
+    /// it is refused as "disk full" before the database sees it.
+    pub disk_reserve: u64,
+}
+
+/// The default free-space reserve: 16 MiB.
+pub const DISK_RESERVE: u64 = 16 << 20;
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            kdf: KdfCost::Calibrated,
+            disk_reserve: DISK_RESERVE,
+        }
+    }
+}
+
+impl Options {
+    /// Options for test suites: a fast, insecure KDF (never for a real vault).
+    pub const fn insecure_for_tests() -> Options {
+        Options {
+            kdf: KdfCost::InsecureTestOnly(10),
+            disk_reserve: DISK_RESERVE,
+        }
+    }
 }
 
 /// The plaintext manifest (`vault.json`). It holds nothing secret.
@@ -221,7 +246,7 @@ impl Vault {
         let wrapped = crypto::wrap_identity(&identity, passphrase, options.kdf)?;
         write_atomic(&dir.join(IDENTITY), &wrapped)?;
 
-        let store = Store::open(&dir.join(DB))?;
+        let store = Store::open(&dir.join(DB), options.disk_reserve)?;
         let device = DeviceKey::generate();
         let keyring = KeyringFile {
             device_id: Uuid::new_v4(),
@@ -274,7 +299,7 @@ impl Vault {
         }
         let identity = crypto::unwrap_identity(&wrapped, passphrase)?;
 
-        let store = Store::open(&dir.join(DB))?;
+        let store = Store::open(&dir.join(DB), options.disk_reserve)?;
         let keyring: KeyringFile = {
             let sealed = store.meta(META_KEYRING)?.ok_or_else(|| {
                 Error::Database("the vault's keyring is missing from the database".into())
@@ -492,13 +517,13 @@ impl Vault {
                     }
                 }
             }
-            Record::Intervention(i) if !i.mechanism.is_empty() => {
-                if !vocab.mechanisms.contains(&i.mechanism) {
-                    return Err(Error::Invalid(format!(
-                        "mechanism: unknown mechanism '{}'",
-                        i.mechanism
-                    )));
-                }
+            Record::Intervention(i)
+                if !i.mechanism.is_empty() && !vocab.mechanisms.contains(&i.mechanism) =>
+            {
+                return Err(Error::Invalid(format!(
+                    "mechanism: unknown mechanism '{}'",
+                    i.mechanism
+                )));
             }
             _ => {}
         }
@@ -764,10 +789,9 @@ impl Vault {
         *self.cache.get_mut().unwrap_or_else(|p| p.into_inner()) = cache;
         self.clock.observe(index.max_hlc());
         self.index = index;
+        // Saved at lock (or after many writes): unlocking writes nothing, so it works
+        // on a full disk too.
         self.unsnapshotted = fresh;
-        if fresh > 0 {
-            self.save_snapshot()?;
-        }
         Ok(())
     }
 
