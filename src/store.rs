@@ -11,9 +11,11 @@
 //! flush the drive's cache (sled issues #1351, #1452). A write is acknowledged only after
 //! `flush()` *and* an `fsync` of every file of the database.
 
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use uuid::Uuid;
 
@@ -27,6 +29,8 @@ pub struct Store {
     /// Always `Some` until dropped (see `Drop`).
     sled: Option<Sled>,
     dir: PathBuf,
+    /// Files already fsynced once (sled never rewrites them in place).
+    synced: Mutex<HashSet<PathBuf>>,
     /// Free space kept in reserve (bytes).
     reserve: u64,
     /// Set when a write failed: sled may hold in memory what is not on disk, so nothing
@@ -68,6 +72,7 @@ impl Store {
             sled: Some(Sled { db, versions, meta }),
             dir: dir.to_owned(),
             reserve,
+            synced: Mutex::default(),
             failed: AtomicBool::new(false),
         })
     }
@@ -148,7 +153,8 @@ impl Store {
             .db
             .flush()
             .map_err(|e| self.fail(from_sled("saving", e)))?;
-        fsync_tree(&self.dir).map_err(|e| self.fail(Error::io("saving to disk", e)))
+        let mut known = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+        sync_files(&self.dir, &mut known).map_err(|e| self.fail(Error::io("saving to disk", e)))
     }
 
     /// The ciphertext of a version, if stored.
@@ -234,24 +240,49 @@ impl Drop for Store {
     }
 }
 
-/// fsyncs every regular file below `dir`, then `dir` itself. sled removes old
-/// snapshot files on its own threads, so a file that vanished meanwhile is skipped.
-fn fsync_tree(dir: &Path) -> std::io::Result<()> {
+/// Makes sled's files durable: fdatasync of the log (`db`) every time, and an fsync of
+/// each file sled created since the last call (its blob files are written without one)
+/// together with the folder that holds it. Files sled removed meanwhile (old snapshots)
+/// are skipped.
+fn sync_files(dir: &Path, known: &mut HashSet<PathBuf>) -> std::io::Result<()> {
     let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let result = match entry.file_type() {
-            Ok(ty) if ty.is_file() => File::open(entry.path()).and_then(|f| f.sync_all()),
-            Ok(ty) if ty.is_dir() => fsync_tree(&entry.path()),
-            Ok(_) => Ok(()),
-            Err(e) => Err(e),
-        };
-        match result {
-            Err(e) if !gone(&e) => return Err(e),
-            _ => {}
+    let mut changed_dirs: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d)? {
+            let entry = entry?;
+            let path = entry.path();
+            let result = match entry.file_type() {
+                Ok(ty) if ty.is_dir() => {
+                    stack.push(path);
+                    continue;
+                }
+                Ok(ty) if ty.is_file() && entry.file_name() == "db" => {
+                    File::open(&path).and_then(|f| f.sync_data())
+                }
+                Ok(ty) if ty.is_file() && !known.contains(&path) => {
+                    let r = File::open(&path).and_then(|f| f.sync_all());
+                    if r.is_ok() {
+                        known.insert(path);
+                        if !changed_dirs.contains(&d) {
+                            changed_dirs.push(d.clone());
+                        }
+                    }
+                    r
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(e) if !gone(&e) => return Err(e),
+                _ => {}
+            }
         }
     }
-    File::open(dir)?.sync_all()
+    for d in changed_dirs {
+        File::open(&d)?.sync_all()?;
+    }
+    Ok(())
 }
 
 fn from_sled(context: &str, e: sled::Error) -> Error {
