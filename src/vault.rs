@@ -161,6 +161,21 @@ pub struct RecordView {
     pub heads: Vec<Uuid>,
 }
 
+impl RecordView {
+    /// Takes the content out (the view wipes whatever it still holds when dropped).
+    pub fn into_record(mut self) -> Option<Record> {
+        self.record.take()
+    }
+}
+
+impl Drop for RecordView {
+    fn drop(&mut self) {
+        if let Some(r) = &mut self.record {
+            r.zeroize();
+        }
+    }
+}
+
 /// A line of a list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListItem {
@@ -178,6 +193,12 @@ pub struct ListItem {
     pub deleted: bool,
     /// True when concurrent edits left more than one head.
     pub conflict: bool,
+}
+
+impl Drop for ListItem {
+    fn drop(&mut self) {
+        self.summary.zeroize();
+    }
 }
 
 /// Which records a list shows.

@@ -101,7 +101,7 @@ fn check(dir: &Path, acked: &HashMap<Uuid, u64>, case_title: Option<&str>) {
         let v = vault
             .get(*id)
             .unwrap_or_else(|e| panic!("acknowledged record {seq} lost: {e}"));
-        match v.record {
+        match v.into_record() {
             Some(Record::Note(n)) => assert_eq!(n.text, text_for(*seq), "record {seq} altered"),
             other => panic!("record {seq} is {other:?}"),
         }
@@ -120,7 +120,7 @@ fn check(dir: &Path, acked: &HashMap<Uuid, u64>, case_title: Option<&str>) {
             })
             .remove(0);
         let head = vault.get(case.record_id).unwrap();
-        let title = head.record.unwrap().title().to_owned();
+        let title = head.into_record().unwrap().title().to_owned();
         // The acknowledged edit, or a later one that landed before the kill.
         let acked: u64 = t.trim_start_matches("case at ").parse().unwrap();
         let now: u64 = title.trim_start_matches("case at ").parse().unwrap_or(0);

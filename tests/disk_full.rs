@@ -67,7 +67,7 @@ fn check_notes(vault: &Vault, acked: &[(Uuid, usize)]) {
         match vault
             .get(*id)
             .expect("an acknowledged record survived")
-            .record
+            .into_record()
         {
             Some(Record::Note(n)) => assert_eq!(n.text, note_text(*i)),
             other => panic!("record {i} is {other:?}"),
