@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use custos::export;
 use custos::model::{Kind, Record};
-use custos::vault::{Filter, ListItem, RecordView};
+use custos::vault::{Filter, RecordView};
 use custos::{Error, Options, SecretString, Vault};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -278,8 +278,7 @@ fn run(cli: Cli) -> CliResult {
             };
             let items = vault.list(&filter);
             if json {
-                let out: Vec<Value> = items.iter().map(item_json).collect();
-                print_json(&Value::Array(out))?;
+                print_json(&serde_json::to_value(&items).map_err(invalid)?)?;
             } else {
                 for i in &items {
                     println!(
@@ -305,7 +304,7 @@ fn run(cli: Cli) -> CliResult {
                 None => vault.get(id)?,
             };
             if json {
-                print_json(&view_json(&view))?;
+                print_json(&serde_json::to_value(&view).map_err(invalid)?)?;
             } else {
                 print_view(&view)?;
             }
@@ -345,7 +344,7 @@ fn run(cli: Cli) -> CliResult {
                 let out: Vec<Value> = history
                     .iter()
                     .map(|h| match h {
-                        Ok(v) => view_json(v),
+                        Ok(v) => serde_json::to_value(v).unwrap_or(Value::Null),
                         Err(e) => {
                             json!({ "error": { "kind": e.kind(), "message": e.to_string() } })
                         }
@@ -567,36 +566,6 @@ fn parse_enum<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> CliResult<
 
 fn invalid(e: impl std::fmt::Display) -> Error {
     Error::Invalid(e.to_string())
-}
-
-fn item_json(i: &ListItem) -> Value {
-    json!({
-        "record_id": i.record_id,
-        "kind": i.kind,
-        "title": i.summary.title,
-        "case_id": i.summary.case_id,
-        "status": i.summary.status,
-        "tags": i.summary.tags,
-        "updated": i.updated.to_rfc3339(),
-        "versions": i.versions,
-        "deleted": i.deleted,
-        "conflict": i.conflict,
-    })
-}
-
-fn view_json(v: &RecordView) -> Value {
-    json!({
-        "record_id": v.record_id,
-        "version_id": v.version_id,
-        "kind": v.kind,
-        "parents": v.parents,
-        "updated": v.hlc.to_rfc3339(),
-        "device": v.device,
-        "deleted": v.record.is_none(),
-        "conflict": v.heads.len() > 1,
-        "heads": v.heads,
-        "record": v.record.as_ref().and_then(|r| serde_json::to_value(r).ok()),
-    })
 }
 
 fn print_view(v: &RecordView) -> CliResult {

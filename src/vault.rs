@@ -195,6 +195,70 @@ pub struct ListItem {
     pub conflict: bool,
 }
 
+/// The JSON shape of a list line (CLI `list --json`, the desktop app).
+impl Serialize for ListItem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            record_id: Uuid,
+            kind: Kind,
+            title: &'a str,
+            case_id: Option<Uuid>,
+            status: Option<CaseStatus>,
+            tags: &'a [String],
+            updated: String,
+            versions: usize,
+            deleted: bool,
+            conflict: bool,
+        }
+        Out {
+            record_id: self.record_id,
+            kind: self.kind,
+            title: &self.summary.title,
+            case_id: self.summary.case_id,
+            status: self.summary.status,
+            tags: &self.summary.tags,
+            updated: self.updated.to_rfc3339(),
+            versions: self.versions,
+            deleted: self.deleted,
+            conflict: self.conflict,
+        }
+        .serialize(s)
+    }
+}
+
+/// The JSON shape of a record at one version (CLI `show --json`, the desktop app).
+impl Serialize for RecordView {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            record_id: Uuid,
+            version_id: Uuid,
+            kind: Kind,
+            parents: &'a [Uuid],
+            updated: String,
+            device: Uuid,
+            deleted: bool,
+            conflict: bool,
+            heads: &'a [Uuid],
+            record: Option<&'a Record>,
+        }
+        Out {
+            record_id: self.record_id,
+            version_id: self.version_id,
+            kind: self.kind,
+            parents: &self.parents,
+            updated: self.hlc.to_rfc3339(),
+            device: self.device,
+            deleted: self.record.is_none(),
+            conflict: self.heads.len() > 1,
+            heads: &self.heads,
+            record: self.record.as_ref(),
+        }
+        .serialize(s)
+    }
+}
+
 impl Drop for ListItem {
     fn drop(&mut self) {
         self.summary.zeroize();
