@@ -1,0 +1,27 @@
+//! Declares every app command in the ACL manifest: only commands listed here (and
+//! allowed in capabilities/default.json) can be called from the UI.
+
+/// The commands of `src/commands.rs`.
+pub const COMMANDS: &[&str] = &[
+    "vault_status",
+    "passphrase_strength",
+    "create_vault",
+    "unlock_vault",
+    "lock_vault",
+    "list_records",
+    "get_record",
+    "save_record",
+    "delete_record",
+    "record_history",
+    "vocabulary",
+    "get_settings",
+    "set_settings",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("the Tauri configuration and capabilities are valid");
+}

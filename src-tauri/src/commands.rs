@@ -1,0 +1,329 @@
+//! Every `#[tauri::command]` of the app: thin calls into the vault core.
+//!
+//! How-to: add the function here, its name to `COMMANDS` in build.rs, its permission to
+//! capabilities/default.json, and register it in main.rs. The UI calls commands only
+//! through ui/js/api.js.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use custos::model::{CaseStatus, Kind, Record};
+use custos::vault::{Filter, ListItem, RecordView, Written};
+use custos::{Options, SecretString, Vault};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tauri::State;
+use uuid::Uuid;
+
+use crate::error::CommandError;
+use crate::settings::{self, Settings};
+
+/// What the app holds while it runs.
+pub struct AppState {
+    /// The vault folder.
+    pub vault_dir: PathBuf,
+    /// The app's settings folder.
+    pub config_dir: PathBuf,
+    /// The unlocked vault, if any.
+    pub vault: Mutex<Option<Vault>>,
+    /// Failed unlocks in a row (each one delays the next attempt longer).
+    pub failures: Mutex<u32>,
+}
+
+type Result<T> = std::result::Result<T, CommandError>;
+
+fn with_vault<T>(state: &AppState, f: impl FnOnce(&mut Vault) -> Result<T>) -> Result<T> {
+    let mut guard = state
+        .vault
+        .lock()
+        .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))?;
+    match guard.as_mut() {
+        Some(v) => f(v),
+        None => Err(CommandError::Locked),
+    }
+}
+
+/// Whether a vault exists and is unlocked.
+#[derive(Serialize)]
+pub struct Status {
+    exists: bool,
+    unlocked: bool,
+}
+
+/// Whether a vault exists and is unlocked.
+#[tauri::command]
+pub fn vault_status(state: State<'_, AppState>) -> Result<Status> {
+    let unlocked = state.vault.lock().map(|g| g.is_some()).unwrap_or(false);
+    Ok(Status {
+        exists: state.vault_dir.join("vault.json").exists(),
+        unlocked,
+    })
+}
+
+/// How strong a candidate passphrase is (for the meter on the first-run screen).
+#[tauri::command]
+pub fn passphrase_strength(passphrase: String) -> custos::passphrase::Strength {
+    custos::passphrase::strength(&SecretString::from(passphrase), &[])
+}
+
+/// Creates the vault and unlocks it.
+#[tauri::command]
+pub async fn create_vault(
+    state: State<'_, AppState>,
+    passphrase: String,
+    confirmation: String,
+) -> Result<()> {
+    let pass = SecretString::from(passphrase);
+    let confirm = SecretString::from(confirmation);
+    {
+        use custos::ExposeSecret;
+        if pass.expose_secret() != confirm.expose_secret() {
+            return Err(custos::Error::PassphraseMismatch.into());
+        }
+    }
+    if state.vault.lock().map(|g| g.is_some()).unwrap_or(false) {
+        return Err(CommandError::AlreadyUnlocked);
+    }
+    let dir = state.vault_dir.clone();
+    // scrypt calibration takes about a second: off the main thread.
+    let vault = tauri::async_runtime::spawn_blocking(move || {
+        Vault::create(&dir, &pass, Options::default())
+    })
+    .await
+    .map_err(|e| CommandError::Internal(e.to_string()))??;
+    *state
+        .vault
+        .lock()
+        .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))? =
+        Some(vault);
+    Ok(())
+}
+
+/// The delay before the next unlock attempt after `failures` wrong passphrases:
+/// none after the first, then 1 s, 2 s, 4 s … at most 30 s.
+pub fn unlock_delay(failures: u32) -> Duration {
+    match failures {
+        0 | 1 => Duration::ZERO,
+        n => Duration::from_secs((1u64 << (n - 2).min(5)).min(30)),
+    }
+}
+
+/// Unlocks the vault. Repeated wrong passphrases are answered ever more slowly.
+#[tauri::command]
+pub async fn unlock_vault(state: State<'_, AppState>, passphrase: String) -> Result<()> {
+    if state.vault.lock().map(|g| g.is_some()).unwrap_or(false) {
+        return Err(CommandError::AlreadyUnlocked);
+    }
+    let failures = state.failures.lock().map(|f| *f).unwrap_or(0);
+    let pass = SecretString::from(passphrase);
+    let dir = state.vault_dir.clone();
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        std::thread::sleep(unlock_delay(failures));
+        Vault::unlock(&dir, &pass, Options::default())
+    })
+    .await
+    .map_err(|e| CommandError::Internal(e.to_string()))?;
+    let mut count = state
+        .failures
+        .lock()
+        .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))?;
+    match result {
+        Ok(vault) => {
+            *count = 0;
+            *state
+                .vault
+                .lock()
+                .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))? =
+                Some(vault);
+            Ok(())
+        }
+        Err(e) => {
+            if matches!(e, custos::Error::WrongPassphrase) {
+                *count = count.saturating_add(1);
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// Locks the vault: keys and every decrypted value are dropped.
+#[tauri::command]
+pub fn lock_vault(state: State<'_, AppState>) -> Result<()> {
+    let vault = state
+        .vault
+        .lock()
+        .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))?
+        .take();
+    match vault {
+        Some(v) => v.lock().map_err(Into::into),
+        None => Ok(()),
+    }
+}
+
+/// Which records to list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ListFilter {
+    kind: Option<Kind>,
+    case_id: Option<Uuid>,
+    status: Option<CaseStatus>,
+    tag: Option<String>,
+    include_deleted: bool,
+}
+
+/// Records matching the filter (from the encrypted index; decrypts nothing).
+#[tauri::command]
+pub fn list_records(
+    state: State<'_, AppState>,
+    filter: Option<ListFilter>,
+) -> Result<Vec<ListItem>> {
+    let f = filter.unwrap_or_default();
+    with_vault(&state, |v| {
+        Ok(v.list(&Filter {
+            kind: f.kind,
+            case_id: f.case_id,
+            status: f.status,
+            tag: f.tag,
+            include_deleted: f.include_deleted,
+        }))
+    })
+}
+
+/// A record, current or at a given version.
+#[tauri::command]
+pub fn get_record(
+    state: State<'_, AppState>,
+    record_id: Uuid,
+    version_id: Option<Uuid>,
+) -> Result<RecordView> {
+    with_vault(&state, |v| {
+        Ok(match version_id {
+            Some(ver) => v.get_version(record_id, ver)?,
+            None => v.get(record_id)?,
+        })
+    })
+}
+
+/// What a save or delete wrote.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Saved {
+    record_id: Uuid,
+    version_id: Uuid,
+}
+
+impl From<Uuid> for Saved {
+    fn from(record_id: Uuid) -> Self {
+        Saved {
+            record_id,
+            version_id: Uuid::nil(),
+        }
+    }
+}
+
+impl From<Written> for Saved {
+    fn from(w: Written) -> Self {
+        Saved {
+            record_id: w.record_id,
+            version_id: w.version_id,
+        }
+    }
+}
+
+/// Creates a record (`record_id` absent) or writes a new version of one.
+#[tauri::command]
+pub fn save_record(
+    state: State<'_, AppState>,
+    record_id: Option<Uuid>,
+    record: Value,
+) -> Result<Saved> {
+    let record = Record::from_json(record)
+        .map_err(|e| CommandError::Core(custos::Error::Invalid(e.to_string())))?;
+    with_vault(&state, |v| {
+        let change = match record_id {
+            Some(record_id) => custos::Change::Update { record_id, record },
+            None => custos::Change::Create(record),
+        };
+        let written = v.commit(vec![change])?;
+        Ok(written[0].into())
+    })
+}
+
+/// Deletes a record (a tombstone; history stays).
+#[tauri::command]
+pub fn delete_record(state: State<'_, AppState>, record_id: Uuid) -> Result<Saved> {
+    with_vault(&state, |v| {
+        let version_id = v.delete(record_id)?;
+        Ok(Saved {
+            record_id,
+            version_id,
+        })
+    })
+}
+
+/// Every version of a record, oldest first; a damaged one is `{error: {kind, message}}`.
+#[tauri::command]
+pub fn record_history(state: State<'_, AppState>, record_id: Uuid) -> Result<Vec<Value>> {
+    with_vault(&state, |v| {
+        Ok(v.history(record_id)?
+            .into_iter()
+            .map(|h| match h {
+                Ok(view) => serde_json::to_value(&view).unwrap_or(Value::Null),
+                Err(e) => serde_json::json!({ "error": CommandError::from(e) }),
+            })
+            .collect())
+    })
+}
+
+/// A vocabulary term for a picker.
+#[derive(Serialize)]
+pub struct TermLabel {
+    code: String,
+    parent: Option<String>,
+    label: String,
+}
+
+/// A controlled vocabulary with labels in `lang`.
+#[tauri::command]
+pub fn vocabulary(name: String, lang: String) -> Result<Vec<TermLabel>> {
+    let v = custos::vocab::builtin()
+        .by_name(&name)
+        .ok_or_else(|| CommandError::BadRequest(format!("no vocabulary '{name}'")))?;
+    Ok(v.terms
+        .iter()
+        .map(|t| TermLabel {
+            code: t.code.clone(),
+            parent: t.parent.clone(),
+            label: t.label(&lang).to_owned(),
+        })
+        .collect())
+}
+
+/// The app's settings.
+#[tauri::command]
+pub fn get_settings(state: State<'_, AppState>) -> Settings {
+    settings::load(&state.config_dir)
+}
+
+/// Saves the app's settings.
+#[tauri::command]
+pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> Result<()> {
+    settings::save(&state.config_dir, &settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unlock_delay_grows_and_is_capped() {
+        assert_eq!(unlock_delay(0), Duration::ZERO);
+        assert_eq!(unlock_delay(1), Duration::ZERO);
+        assert_eq!(unlock_delay(2), Duration::from_secs(1));
+        assert_eq!(unlock_delay(3), Duration::from_secs(2));
+        assert_eq!(unlock_delay(6), Duration::from_secs(16));
+        assert_eq!(unlock_delay(7), Duration::from_secs(30));
+        assert_eq!(unlock_delay(1000), Duration::from_secs(30));
+    }
+}

@@ -1,0 +1,125 @@
+//! Custos desktop: a Tauri 2 window over the vault core.
+//!
+//! The shell is thin: `commands.rs` holds every command, `error.rs` turns errors into
+//! `{kind, message}`, `settings.rs` keeps the non-sensitive settings. The UI (ui/) is
+//! embedded in the binary and may talk to nothing but these commands; navigation to any
+//! other URL is refused.
+//!
+//! `--vault DIR` (or `CUSTOS_VAULT_DIR`) chooses the vault folder; the default is the
+//! user's data folder, `custos/vault`, as for the CLI.
+
+#![forbid(unsafe_code)]
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod error;
+mod settings;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use commands::AppState;
+
+fn arg_value(name: &str) -> Option<String> {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == name {
+            return args.next();
+        }
+        if let Some(v) = a.strip_prefix(&format!("{name}=")) {
+            return Some(v.to_owned());
+        }
+    }
+    None
+}
+
+fn vault_dir() -> PathBuf {
+    arg_value("--vault")
+        .or_else(|| std::env::var("CUSTOS_VAULT_DIR").ok())
+        .map(PathBuf::from)
+        .or_else(|| dirs::data_dir().map(|d| d.join("custos").join("vault")))
+        .unwrap_or_else(|| PathBuf::from("custos-vault"))
+}
+
+fn config_dir() -> PathBuf {
+    std::env::var("CUSTOS_CONFIG_DIR")
+        .ok()
+        .map(PathBuf::from)
+        .or_else(|| dirs::config_dir().map(|d| d.join("custos")))
+        .unwrap_or_else(|| PathBuf::from("custos-config"))
+}
+
+/// True for the app's own pages: the embedded UI, served by Tauri's custom protocol.
+fn is_app_url(url: &tauri::Url) -> bool {
+    match url.scheme() {
+        "tauri" => url.host_str() == Some("localhost"),
+        "http" | "https" => url.host_str() == Some("tauri.localhost"),
+        _ => false,
+    }
+}
+
+fn main() {
+    let state = AppState {
+        vault_dir: vault_dir(),
+        config_dir: config_dir(),
+        vault: Mutex::new(None),
+        failures: Mutex::new(0),
+    };
+    let result = tauri::Builder::default()
+        .manage(state)
+        .setup(|app| {
+            tauri::WebviewWindowBuilder::new(
+                app,
+                "main",
+                tauri::WebviewUrl::App("index.html".into()),
+            )
+            .title("Custos")
+            .inner_size(1100.0, 760.0)
+            .min_inner_size(1024.0, 700.0)
+            .on_navigation(is_app_url)
+            .build()?;
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::vault_status,
+            commands::passphrase_strength,
+            commands::create_vault,
+            commands::unlock_vault,
+            commands::lock_vault,
+            commands::list_records,
+            commands::get_record,
+            commands::save_record,
+            commands::delete_record,
+            commands::record_history,
+            commands::vocabulary,
+            commands::get_settings,
+            commands::set_settings,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("custos-desktop: {e}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_app_itself_is_navigable() {
+        for ok in ["tauri://localhost/index.html", "http://tauri.localhost/x"] {
+            assert!(is_app_url(&ok.parse().unwrap()), "{ok}");
+        }
+        for bad in [
+            "https://example.org/",
+            "http://localhost:8080/",
+            "file:///etc/passwd",
+            "http://tauri.localhost.evil.org/",
+            "data:text/html,hi",
+        ] {
+            assert!(!is_app_url(&bad.parse().unwrap()), "{bad}");
+        }
+    }
+}

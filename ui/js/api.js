@@ -1,0 +1,88 @@
+// The only module that talks to the backend (Tauri commands).
+//
+// Every call returns a promise; every failure rejects with {kind, message}, where kind
+// is the backend's stable code (wrong_passphrase, invalid, locked …). Argument keys are
+// camelCase, as Tauri expects; record fields stay snake_case, as the data model names
+// them. Nothing returned from here is ever written to web storage.
+
+let onLocked = () => {};
+
+/** Registers what to do when the backend says the vault is locked (auto-lock, etc.). */
+export function whenLocked(handler) {
+  onLocked = handler;
+}
+
+/** Turns whatever the backend or the bridge rejected with into {kind, message}. */
+export function normalizeError(e) {
+  if (e && typeof e === 'object' && typeof e.kind === 'string') {
+    return { kind: e.kind, message: String(e.message ?? '') };
+  }
+  if (typeof e === 'string') return { kind: 'unknown', message: e };
+  if (e instanceof Error) return { kind: 'unknown', message: e.message };
+  return { kind: 'unknown', message: String(e) };
+}
+
+async function invoke(command, args = {}) {
+  const core = window.__TAURI__?.core;
+  if (!core || typeof core.invoke !== 'function') {
+    throw { kind: 'no_backend', message: 'the desktop shell is not available' };
+  }
+  try {
+    return await core.invoke(command, args);
+  } catch (e) {
+    const error = normalizeError(e);
+    if (error.kind === 'locked' && command !== 'lock_vault') onLocked(error);
+    throw error;
+  }
+}
+
+// The vault
+
+/** → {exists, unlocked} */
+export const vaultStatus = () => invoke('vault_status');
+
+/** → {score 0-4, acceptable, warning, suggestions[]} */
+export const passphraseStrength = (passphrase) => invoke('passphrase_strength', { passphrase });
+
+/** Creates the vault and leaves it unlocked. */
+export const createVault = (passphrase, confirmation) =>
+  invoke('create_vault', { passphrase, confirmation });
+
+/** Unlocks the vault (repeated failures take longer: the backend delays them). */
+export const unlockVault = (passphrase) => invoke('unlock_vault', { passphrase });
+
+/** Locks the vault: the backend drops the key and every decrypted cache. */
+export const lockVault = () => invoke('lock_vault');
+
+// Records
+
+/**
+ * Lists records. filter: {kind, caseId, status, tag, includeDeleted}, all optional.
+ * → [{record_id, kind, title, case_id, status, tags, updated, versions, deleted, conflict}]
+ */
+export const listRecords = (filter = {}) => invoke('list_records', { filter });
+
+/** → {record_id, version_id, kind, parents, updated, device, deleted, conflict, heads, record} */
+export const getRecord = (recordId, versionId) =>
+  invoke('get_record', versionId ? { recordId, versionId } : { recordId });
+
+/** Creates (recordId null) or updates a record. → {recordId, versionId} */
+export const saveRecord = (recordId, record) =>
+  invoke('save_record', { recordId: recordId || null, record });
+
+/** Deletes a record (a tombstone version: its history stays readable). */
+export const deleteRecord = (recordId) => invoke('delete_record', { recordId });
+
+/** Every version of a record, oldest first; a damaged one is {error: {kind, message}}. */
+export const recordHistory = (recordId) => invoke('record_history', { recordId });
+
+// Vocabularies and settings
+
+/** → [{code, parent, label}] with labels in lang. */
+export const vocabulary = (name, lang) => invoke('vocabulary', { name, lang });
+
+/** → {language, autoLockMinutes} */
+export const getSettings = () => invoke('get_settings');
+
+/** settings: {language, autoLockMinutes} */
+export const setSettings = (settings) => invoke('set_settings', { settings });

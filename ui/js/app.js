@@ -1,0 +1,368 @@
+// The app: which screen is shown, the header, locking, and the in-memory state.
+//
+// How-to for the next developer:
+// - A screen is a module in js/screens/ exporting render(app, params), which returns
+//   (or resolves to) {el, isDirty?, destroy?, focus?}. Register it in SCREENS below and
+//   go there with app.navigate(name, params).
+// - isDirty() makes navigation ask before unsaved changes are dropped; locking never
+//   asks: it drops everything at once.
+// - State lives in this module and in the screens' closures, never in web storage, so
+//   locking (header button, Ctrl+L / Cmd+L, auto-lock, or the backend saying "locked")
+//   clears it by tearing the screen down.
+
+import * as api from './api.js';
+import * as i18n from './i18n.js';
+import { t } from './i18n.js';
+import { h, replace } from './dom.js';
+import { close as closeDialog, confirmDialog } from './dialog.js';
+import { errorText } from './fields.js';
+
+import * as createScreen from './screens/create.js';
+import * as unlockScreen from './screens/unlock.js';
+import * as casesScreen from './screens/cases.js';
+import * as caseScreen from './screens/case.js';
+import * as historyScreen from './screens/history.js';
+import * as quickScreen from './screens/quick.js';
+import * as settingsScreen from './screens/settings.js';
+
+const SCREENS = {
+  create: createScreen,
+  unlock: unlockScreen,
+  cases: casesScreen,
+  case: caseScreen,
+  history: historyScreen,
+  quick: quickScreen,
+  settings: settingsScreen,
+};
+
+/** Screens shown while the vault is locked; every other one needs it unlocked. */
+const LOCKED_SCREENS = new Set(['create', 'unlock']);
+
+const DEFAULT_SETTINGS = { language: 'en', autoLockMinutes: 10 };
+
+const state = {
+  vault: { exists: false, unlocked: false },
+  settings: { ...DEFAULT_SETTINGS },
+  route: null, // {name, params}
+  screen: null, // what the current screen's render() returned
+  navigation: 0, // bumps on every navigation, so a slow render cannot land late
+  vocab: new Map(), // `${name}:${lang}` → Promise<terms>
+  lastActivity: Date.now(),
+};
+
+const main = () => document.getElementById('main');
+const header = () => document.getElementById('app-header');
+
+/** What every screen gets: navigation, messages, settings, vocabularies, lock. */
+export const app = {
+  navigate,
+  notify,
+  lock,
+  confirm: confirmDialog,
+  vocabulary,
+  setLanguage,
+  saveSettings,
+  lockShortcut,
+  get settings() {
+    return { ...state.settings };
+  },
+  get route() {
+    return state.route;
+  },
+  /** Marks the vault unlocked (after create or unlock) and opens the case list. */
+  async unlocked() {
+    state.vault = { exists: true, unlocked: true };
+    state.lastActivity = Date.now();
+    renderHeader();
+    await navigate('cases', {}, { force: true });
+  },
+};
+
+// Navigation
+
+/**
+ * Shows a screen. Asks first when the current screen has unsaved changes (unless
+ * force). → true when the screen changed.
+ */
+async function navigate(name, params = {}, { force = false } = {}) {
+  const module = SCREENS[name];
+  if (!module) throw new Error(`no screen ${name}`);
+  if (!LOCKED_SCREENS.has(name) && !state.vault.unlocked) {
+    return navigate(state.vault.exists ? 'unlock' : 'create', {}, { force: true });
+  }
+  if (!force && state.screen?.isDirty?.()) {
+    const leave = await confirmDialog(t('confirm.leave'), {
+      title: t('confirm.leave.title'),
+      confirmLabel: t('action.discard'),
+      cancelLabel: t('action.keep_editing'),
+      danger: true,
+    });
+    if (!leave) return false;
+  }
+  const token = ++state.navigation;
+  teardown();
+  state.route = { name, params };
+  renderHeader();
+  const holder = main();
+  holder.setAttribute('aria-busy', 'true');
+  let screen;
+  try {
+    screen = await module.render(app, params);
+  } catch (e) {
+    screen = { el: failure(e) };
+  }
+  if (token !== state.navigation) {
+    screen?.destroy?.();
+    return false;
+  }
+  state.screen = screen;
+  replace(holder, screen.el);
+  holder.removeAttribute('aria-busy');
+  const target = screen.focus || screen.el.querySelector('h1');
+  if (target) {
+    if (!target.hasAttribute('tabindex') && !/^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(target.tagName)) {
+      target.tabIndex = -1;
+    }
+    target.focus({ preventScroll: true });
+  }
+  window.scrollTo(0, 0);
+  return true;
+}
+
+/** Destroys the current screen and empties the page (its data goes with it). */
+function teardown() {
+  try {
+    state.screen?.destroy?.();
+  } finally {
+    state.screen = null;
+    main()?.replaceChildren();
+  }
+}
+
+function failure(e) {
+  return h('section', { class: 'screen narrow', id: 'screen-error' },
+    h('h1', { text: t('error.title') }),
+    h('p', { id: 'fatal-error', class: 'form-error', attrs: { role: 'alert' }, text: errorText(e) }),
+    h('button', { type: 'button', id: 'error-retry', class: 'button secondary', text: t('action.retry'),
+      on: { click: () => boot() } }));
+}
+
+// Messages
+
+let toastTimer = null;
+
+/** Shows a short message in the status line (kind: info or error). */
+function notify(text, kind = 'info') {
+  const el = document.getElementById('status-message');
+  if (!el) return;
+  el.textContent = text;
+  el.dataset.kind = kind;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => {
+    el.hidden = true;
+    el.textContent = '';
+  }, kind === 'error' ? 8000 : 4000);
+}
+
+function clearNotice() {
+  clearTimeout(toastTimer);
+  const el = document.getElementById('status-message');
+  if (el) {
+    el.hidden = true;
+    el.textContent = '';
+  }
+}
+
+// Locking
+
+/**
+ * Locks now: the page is emptied first (nothing decrypted stays on screen or in
+ * memory), then the backend drops its key. reason: manual, shortcut, auto, backend.
+ */
+async function lock(reason = 'manual') {
+  if (!state.vault.unlocked && reason !== 'backend') return;
+  closeDialog(false);
+  clearNotice();
+  state.navigation++;
+  teardown();
+  state.vault.unlocked = false;
+  state.vocab.clear();
+  renderHeader();
+  for (const module of Object.values(SCREENS)) module.reset?.();
+  let error = null;
+  if (reason !== 'backend') {
+    try {
+      await api.lockVault();
+    } catch (e) {
+      error = e;
+    }
+  }
+  await navigate('unlock', { notice: reason, error }, { force: true });
+}
+
+function isMac() {
+  const platform = navigator.userAgentData?.platform || navigator.platform || navigator.userAgent;
+  return /mac|iphone|ipad/i.test(platform);
+}
+
+/** The lock shortcut as shown to the user. */
+function lockShortcut() {
+  return isMac() ? '⌘L' : 'Ctrl+L';
+}
+
+function onKeydown(e) {
+  // e.code: the physical L key, so the shortcut also works with an Arabic or Persian layout.
+  const isL = e.code === 'KeyL' || (e.key && e.key.toLowerCase() === 'l');
+  if (isL && !e.altKey && !e.shiftKey && (e.ctrlKey || (isMac() && e.metaKey))) {
+    e.preventDefault();
+    if (state.vault.unlocked) lock('shortcut');
+  }
+}
+
+function onActivity() {
+  state.lastActivity = Date.now();
+}
+
+function checkIdle() {
+  const minutes = Number(state.settings.autoLockMinutes);
+  if (!state.vault.unlocked || !(minutes > 0)) return;
+  if (Date.now() - state.lastActivity >= minutes * 60_000) lock('auto');
+}
+
+// Header
+
+function renderHeader() {
+  const el = header();
+  if (!el) return;
+  const SECTION_OF = { case: 'cases', history: 'cases' };
+  const current = SECTION_OF[state.route?.name] || state.route?.name;
+  const navButton = (id, name, label, extra = {}) => h('button', {
+    type: 'button', id, class: ['nav-button', extra.class],
+    attrs: { 'aria-current': current === name ? 'page' : null },
+    text: label,
+    on: { click: () => navigate(name, {}) },
+  });
+  const brand = h('div', { class: 'brand' },
+    h('span', { class: 'brand-mark', attrs: { 'aria-hidden': 'true' } }),
+    h('span', { id: 'app-name', class: 'brand-name', text: t('app.name') }),
+    h('span', { class: 'brand-tagline', text: t('app.tagline') }));
+
+  if (state.vault.unlocked) {
+    replace(el, brand,
+      h('nav', { id: 'main-nav', attrs: { 'aria-label': t('nav.label') } },
+        navButton('nav-cases', 'cases', t('nav.cases')),
+        navButton('quick-entry', 'quick', t('nav.quick'), { class: 'quick' }),
+        navButton('nav-settings', 'settings', t('nav.settings')),
+        h('button', {
+          type: 'button', id: 'lock-button', class: 'nav-button lock',
+          attrs: { title: t('nav.lock.title', { shortcut: lockShortcut() }), 'aria-keyshortcuts': isMac() ? 'Meta+L' : 'Control+L' },
+          text: t('nav.lock'),
+          on: { click: () => lock('manual') },
+        })));
+  } else {
+    const select = h('select', { id: 'language-locked', name: 'language',
+      on: { change: (e) => setLanguage(e.target.value) } },
+    i18n.LANGUAGES.map((code) => h('option', {
+      value: code, text: t(`lang.${code}`), selected: code === i18n.lang(),
+      attrs: { lang: code },
+    })));
+    replace(el, brand,
+      h('div', { class: 'locked-tools' },
+        h('label', { for: 'language-locked', text: t('settings.language') }), select));
+  }
+}
+
+// Settings and vocabularies
+
+/** Switches the language at once: strings, lang/dir, header, current screen. */
+async function setLanguage(code) {
+  await i18n.setLanguage(code);
+  state.settings.language = i18n.lang();
+  state.vocab.clear();
+  renderHeader();
+  try {
+    await api.setSettings({ ...state.settings });
+  } catch (e) {
+    // The language is already switched for this session; say why it may not stick.
+    if (state.vault.unlocked) notify(errorText(e), 'error');
+  }
+  if (state.route) {
+    const { name, params } = state.route;
+    await navigate(name, params, { force: true });
+  }
+}
+
+/** Saves settings (partial) through the backend and keeps them in memory. */
+async function saveSettings(partial) {
+  const next = { ...state.settings, ...partial };
+  await api.setSettings(next);
+  state.settings = next;
+  state.lastActivity = Date.now();
+}
+
+/** A vocabulary's terms in the UI language, each with its depth: [{code, label, parent, depth}]. */
+function vocabulary(name) {
+  const key = `${name}:${i18n.lang()}`;
+  if (!state.vocab.has(key)) {
+    const p = api.vocabulary(name, i18n.lang()).then((terms) => {
+      const byCode = new Map(terms.map((term) => [term.code, term]));
+      const depth = (term) => {
+        let d = 0;
+        for (let p2 = term.parent; p2 && byCode.has(p2) && d < 5; p2 = byCode.get(p2).parent) d++;
+        return d;
+      };
+      return terms.map((term) => ({ ...term, depth: depth(term) }));
+    });
+    p.catch(() => state.vocab.delete(key));
+    state.vocab.set(key, p);
+  }
+  return state.vocab.get(key);
+}
+
+// Start
+
+async function boot() {
+  let settings = null;
+  try {
+    settings = await api.getSettings();
+  } catch {
+    settings = null;
+  }
+  state.settings = {
+    ...DEFAULT_SETTINGS,
+    ...(settings || {}),
+    language: settings?.language || i18n.systemLanguage(),
+  };
+  try {
+    await i18n.setLanguage(state.settings.language);
+  } catch (e) {
+    document.getElementById('main').textContent = 'The interface text could not be loaded.';
+    throw e;
+  }
+  state.settings.language = i18n.lang();
+  try {
+    state.vault = await api.vaultStatus();
+  } catch (e) {
+    state.vault = { exists: false, unlocked: false };
+    renderHeader();
+    state.screen = { el: failure(e) };
+    replace(main(), state.screen.el);
+    return;
+  }
+  renderHeader();
+  if (!state.vault.exists) await navigate('create', {}, { force: true });
+  else if (state.vault.unlocked) await navigate('cases', {}, { force: true });
+  else await navigate('unlock', {}, { force: true });
+}
+
+api.whenLocked(() => {
+  if (state.vault.unlocked) lock('backend');
+});
+document.addEventListener('keydown', onKeydown, true);
+for (const event of ['pointerdown', 'pointermove', 'keydown', 'wheel', 'touchstart']) {
+  document.addEventListener(event, onActivity, { capture: true, passive: true });
+}
+setInterval(checkIdle, 15_000);
+
+boot();

@@ -1,0 +1,154 @@
+// Strings, language and direction, dates and numbers.
+//
+// Every visible string comes from ui/locales/<lang>.json (flat key → string maps).
+// Formatting goes through Intl for the chosen language. Nothing here is ever stored:
+// the chosen language is kept by the backend's settings, the strings in memory.
+
+/** The languages the UI ships, in menu order. */
+export const LANGUAGES = ['en', 'fr', 'es', 'ar'];
+
+const RTL = new Set(['ar', 'fa', 'he', 'ur']);
+const FALLBACK = 'en';
+
+const loaded = new Map(); // lang → strings
+let current = FALLBACK;
+
+/** The current language code. */
+export function lang() {
+  return current;
+}
+
+/** True when the current language is written right to left. */
+export function isRtl() {
+  return RTL.has(current);
+}
+
+/** Picks a supported language from the system's preferences (first run only). */
+export function systemLanguage() {
+  for (const tag of navigator.languages || [navigator.language || FALLBACK]) {
+    const base = String(tag).toLowerCase().split('-')[0];
+    if (LANGUAGES.includes(base)) return base;
+  }
+  return FALLBACK;
+}
+
+/** Reads a locale file from the app's own origin (the CSP allows 'self' in connect-src). */
+async function readLocale(code) {
+  const url = new URL(`../locales/${code}.json`, import.meta.url);
+  const response = await fetch(url, { cache: 'no-store' });
+  if (!response.ok) throw new Error(`cannot read ${url.pathname}: ${response.status}`);
+  return response.json();
+}
+
+async function ensure(code) {
+  if (!loaded.has(code)) loaded.set(code, await readLocale(code));
+  return loaded.get(code);
+}
+
+/**
+ * Switches the UI language: loads its strings, sets <html lang> and dir, and
+ * translates the static [data-i18n] nodes of index.html. Screens re-render themselves.
+ */
+export async function setLanguage(code) {
+  const wanted = LANGUAGES.includes(code) ? code : FALLBACK;
+  await ensure(FALLBACK);
+  try {
+    await ensure(wanted);
+    current = wanted;
+  } catch {
+    current = FALLBACK;
+  }
+  const root = document.documentElement;
+  root.lang = current;
+  root.dir = isRtl() ? 'rtl' : 'ltr';
+  translateStatic(document);
+  return current;
+}
+
+/** Fills every [data-i18n] element (text) and [data-i18n-aria-label] (attribute). */
+export function translateStatic(root) {
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n-aria-label]')) {
+    el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
+  }
+}
+
+/** True when the key exists (in the current language or the fallback). */
+export function has(key) {
+  return Boolean(loaded.get(current)?.[key] ?? loaded.get(FALLBACK)?.[key]);
+}
+
+function lookup(key, params, wrap) {
+  let s = loaded.get(current)?.[key] ?? loaded.get(FALLBACK)?.[key] ?? key;
+  if (params) {
+    s = s.replace(/\{(\w+)\}/g, (m, name) => (name in params ? wrap(String(params[name])) : m));
+  }
+  return s;
+}
+
+/**
+ * The string for a key in the current language, with {name} placeholders filled.
+ * Falls back to English, then to the key itself (so a missing string is visible).
+ * Each filled-in value with letters is bidi-isolated (FSI … PDI), so an English title
+ * inside an Arabic sentence keeps its punctuation in place; numbers are left as they are.
+ */
+export function t(key, params) {
+  return lookup(key, params, (v) => (/\p{L}/u.test(v) ? `\u2068${v}\u2069` : v));
+}
+
+/** Like t(), without the bidi isolation: for text that is stored in a record. */
+export function tPlain(key, params) {
+  return lookup(key, params, (v) => v);
+}
+
+/** A number in the current language's digits and separators. */
+export function formatNumber(n) {
+  return new Intl.NumberFormat(current).format(n);
+}
+
+/** An RFC 3339 timestamp as a date and time, in local time. */
+export function formatDateTime(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return new Intl.DateTimeFormat(current, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+}
+
+/**
+ * A calendar date ("YYYY-MM-DD") in the current language. With a precision
+ * (day, month, year, approximate) only what is known is shown.
+ */
+export function formatDate(date, precision = 'day') {
+  if (!date) return '';
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (!m) return String(date);
+  // Noon UTC, formatted in UTC: the day never shifts with the time zone.
+  const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], 12));
+  const options = { timeZone: 'UTC' };
+  if (precision === 'year') options.year = 'numeric';
+  else if (precision === 'month') Object.assign(options, { year: 'numeric', month: 'long' });
+  else options.dateStyle = 'medium';
+  const text = new Intl.DateTimeFormat(current, options).format(d);
+  return precision === 'approximate' ? t('date.approximate', { date: text }) : text;
+}
+
+/** Compares two strings the way the current language sorts them. */
+export function compare(a, b) {
+  return collator().compare(a || '', b || '');
+}
+
+let collatorCache = null;
+function collator() {
+  if (!collatorCache || collatorCache.lang !== current) {
+    collatorCache = { lang: current, c: new Intl.Collator(current, { sensitivity: 'base', numeric: true }) };
+  }
+  return collatorCache.c;
+}
+
+/** Lower-cased, accent-free text for searching ("Année" matches "annee"). */
+export function fold(s) {
+  return String(s || '')
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f\u064b-\u065f\u0670]/g, '')
+    .toLocaleLowerCase();
+}
