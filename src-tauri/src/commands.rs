@@ -213,15 +213,6 @@ pub struct Saved {
     version_id: Uuid,
 }
 
-impl From<Uuid> for Saved {
-    fn from(record_id: Uuid) -> Self {
-        Saved {
-            record_id,
-            version_id: Uuid::nil(),
-        }
-    }
-}
-
 impl From<Written> for Saved {
     fn from(w: Written) -> Self {
         Saved {
