@@ -46,6 +46,11 @@ export function textField({ id, key, label, value = '', hint, type = 'text', mul
   if (type === 'date') input.placeholder = t('field.date.placeholder');
   if (inputmode) input.inputMode = inputmode;
   if (placeholder) input.placeholder = placeholder;
+  return labelled(input, { id, key, label, hint, required, className });
+}
+
+/** Wraps an input with its label, hint and error slot. → {wrap, input, error} */
+function labelled(input, { id, key, label, hint, required, className }) {
   const error = errorSlot(key);
   const hintEl = hintNode(hint, id);
   describe(input, hintEl?.id, error.id);
@@ -65,13 +70,7 @@ export function selectField({ id, key, label, options, value = '', hint, require
     })));
   input.value = value ?? '';
   if (required) input.setAttribute('aria-required', 'true');
-  const error = errorSlot(key);
-  const hintEl = hintNode(hint, id);
-  describe(input, hintEl?.id, error.id);
-  const wrap = h('div', { class: ['field', className] },
-    h('label', { for: id, class: required ? 'required' : null, text: label }),
-    input, hintEl, error);
-  return { wrap, input, error };
+  return labelled(input, { id, key, label, hint, required, className });
 }
 
 /** A single checkbox with its label after it. → {wrap, input, error} */
