@@ -323,8 +323,31 @@ impl Vault {
                 )));
             }
         }
+        let existed = dir.exists();
         fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         restrict_permissions(dir);
+        let result = Self::create_in(dir, passphrase, options);
+        if result.is_err() {
+            // The folder was empty or new: leave it as it was, so that a retry (after
+            // freeing space, say) is not refused as "not empty".
+            if let Ok(entries) = fs::read_dir(dir) {
+                for e in entries.flatten() {
+                    let p = e.path();
+                    let _ = if p.is_dir() {
+                        fs::remove_dir_all(&p)
+                    } else {
+                        fs::remove_file(&p)
+                    };
+                }
+            }
+            if !existed {
+                let _ = fs::remove_dir(dir);
+            }
+        }
+        result
+    }
+
+    fn create_in(dir: &Path, passphrase: &SecretString, options: Options) -> Result<Vault> {
         let lock = take_lock(dir)?;
 
         let identity = crypto::generate_identity();

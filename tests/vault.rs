@@ -603,6 +603,31 @@ fn creation_refuses_weak_passphrases_and_existing_vaults() {
 }
 
 #[test]
+fn a_failed_creation_leaves_the_folder_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    // A reserve no disk can satisfy: the first database write is refused as disk full.
+    let impossible = Options {
+        disk_reserve: u64::MAX / 4,
+        ..OPTS
+    };
+    let err = Vault::create(&dir, &pass(PASS), impossible).unwrap_err();
+    assert!(matches!(err, Error::DiskFull), "{err}");
+    assert!(!dir.exists(), "a half-created vault was left behind");
+
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    assert!(Vault::create(&empty, &pass(PASS), impossible).is_err());
+    assert!(empty.exists() && fs::read_dir(&empty).unwrap().next().is_none());
+    // The retry works once the disk has room.
+    Vault::create(&empty, &pass(PASS), OPTS)
+        .unwrap()
+        .lock()
+        .unwrap();
+    Vault::unlock(&empty, &pass(PASS), OPTS).unwrap();
+}
+
+#[test]
 fn change_passphrase_rewraps_the_identity_only() {
     let (_t, dir, mut vault) = new_vault();
     let id = vault.add(case("kept")).unwrap();
