@@ -16,6 +16,7 @@ pub const COMMANDS: &[&str] = &[
     "vocabulary",
     "get_settings",
     "set_settings",
+    "quit_app",
 ];
 
 fn main() {

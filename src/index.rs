@@ -41,6 +41,13 @@ pub struct Summary {
     pub status: Option<CaseStatus>,
     /// For a case, its tags.
     pub tags: Vec<String>,
+    /// For an incident, its act type codes (the case list filters on them).
+    #[serde(default)]
+    pub act_types: Vec<String>,
+    /// For an incident, the day it started; for an intervention, its date.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub date: Option<chrono::NaiveDate>,
 }
 
 impl Summary {
@@ -57,6 +64,15 @@ impl Summary {
                 tags: match r {
                     crate::model::Record::Case(c) => c.tags.clone(),
                     _ => Vec::new(),
+                },
+                act_types: match r {
+                    crate::model::Record::Incident(i) => i.act_types.clone(),
+                    _ => Vec::new(),
+                },
+                date: match r {
+                    crate::model::Record::Incident(i) => i.start.as_ref().map(|d| d.date),
+                    crate::model::Record::Intervention(i) => i.date,
+                    _ => None,
                 },
             },
         }
@@ -136,6 +152,10 @@ pub struct Index {
     /// Stored versions that could not be read, with the record when known.
     damaged: BTreeMap<Uuid, (Option<Uuid>, Damage)>,
 }
+
+/// The snapshot's format: a snapshot of another format is rebuilt from the versions
+/// (2: list lines carry an incident's act types and date).
+const SNAPSHOT_VERSION: u32 = 2;
 
 /// The stored form of the index.
 #[derive(Serialize, Deserialize)]
@@ -233,7 +253,7 @@ impl Index {
             records: Vec<&'a Entry>,
         }
         serde_json::to_vec(&Out {
-            schema_version: 1,
+            schema_version: SNAPSHOT_VERSION,
             records: self.records.values().collect(),
         })
         .map(zeroize::Zeroizing::new)
@@ -242,7 +262,7 @@ impl Index {
     /// Restores an index from a snapshot; `None` when it is not a valid snapshot.
     pub fn from_snapshot(bytes: &[u8]) -> Option<Index> {
         let snap: Snapshot = serde_json::from_slice(bytes).ok()?;
-        if snap.schema_version != 1 {
+        if snap.schema_version != SNAPSHOT_VERSION {
             return None;
         }
         let mut index = Index::default();

@@ -734,3 +734,62 @@ fn reads_after_unlock_use_the_key_cache_and_still_check_everything() {
     let vault = Vault::unlock(&dir, &pass(PASS), OPTS).unwrap();
     assert!(matches!(vault.get(id), Err(Error::Damaged { .. })));
 }
+
+#[test]
+fn list_lines_carry_an_incidents_act_types_and_date_across_a_lock() {
+    let (_t, dir, mut vault) = new_vault();
+    let case_id = vault.add(case("Raid on an office")).unwrap();
+    let incident = |acts: &[&str], day: &str| {
+        Record::Incident(Incident {
+            case_id,
+            title: "Raid".into(),
+            description: String::new(),
+            start: Some(FuzzyDate {
+                date: day.parse().unwrap(),
+                precision: Precision::Day,
+            }),
+            end: None,
+            location: None,
+            act_types: acts.iter().map(|s| s.to_string()).collect(),
+            persons: vec![],
+            related: vec![],
+            impact: String::new(),
+        })
+    };
+    let inc = vault
+        .add(incident(&["arbitrary_detention"], "2026-03-14"))
+        .unwrap();
+    let line = |vault: &Vault| {
+        let items = vault.list(&Filter {
+            case_id: Some(case_id),
+            ..Filter::default()
+        });
+        let item = items.iter().find(|i| i.record_id == inc).unwrap();
+        serde_json::to_value(item).unwrap()
+    };
+    let json = line(&vault);
+    assert_eq!(
+        json["act_types"],
+        serde_json::json!(["arbitrary_detention"])
+    );
+    assert_eq!(json["date"], "2026-03-14");
+
+    // An edit changes the list line; a lock and unlock (index snapshot) keep it.
+    vault
+        .update(inc, incident(&["torture", "death_threat"], "2026-04-01"))
+        .unwrap();
+    vault.lock().unwrap();
+    let vault = Vault::unlock(&dir, &pass(PASS), OPTS).unwrap();
+    let json = line(&vault);
+    assert_eq!(
+        json["act_types"],
+        serde_json::json!(["torture", "death_threat"])
+    );
+    assert_eq!(json["date"], "2026-04-01");
+    // A case's line has none.
+    let items = vault.list(&Filter::default());
+    let c = items.iter().find(|i| i.record_id == case_id).unwrap();
+    let c = serde_json::to_value(c).unwrap();
+    assert_eq!(c["act_types"], serde_json::json!([]));
+    assert!(c["date"].is_null());
+}

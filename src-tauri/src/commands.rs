@@ -161,6 +161,28 @@ pub fn lock_vault(state: State<'_, AppState>) -> Result<()> {
     }
 }
 
+/// Locks the vault if it is unlocked (closing the window, leaving the app).
+pub fn lock_for_exit(state: &AppState) {
+    let vault = match state.vault.lock() {
+        Ok(mut g) => g.take(),
+        Err(poisoned) => poisoned.into_inner().take(),
+    };
+    if let Some(v) = vault {
+        if let Err(e) = v.lock() {
+            // Only the kind: nothing of the vault's content is ever printed.
+            eprintln!("custos-desktop: locking at exit failed ({})", e.kind());
+        }
+    }
+}
+
+/// Closes the app: the UI calls this once nothing unsaved would be lost (or the user
+/// chose to discard it). The vault is locked first.
+#[tauri::command]
+pub fn quit_app(app: tauri::AppHandle, state: State<'_, AppState>) {
+    lock_for_exit(&state);
+    app.exit(0);
+}
+
 /// Which records to list.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use commands::AppState;
+use tauri::Manager;
 
 fn arg_value(name: &str) -> Option<String> {
     let mut args = std::env::args().skip(1);
@@ -81,6 +82,17 @@ fn main() {
             .build()?;
             Ok(())
         })
+        .on_window_event(|window, event| {
+            // Closing the window asks the page first: it may hold unsaved changes. The
+            // page answers by calling `quit_app` (at once, or after the user confirms).
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                if let Some(webview) = window.get_webview_window(window.label()) {
+                    if webview.eval(CLOSE_REQUEST).is_ok() {
+                        api.prevent_close();
+                    }
+                }
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             commands::vault_status,
             commands::passphrase_strength,
@@ -95,13 +107,27 @@ fn main() {
             commands::vocabulary,
             commands::get_settings,
             commands::set_settings,
+            commands::quit_app,
         ])
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        eprintln!("custos-desktop: {e}");
-        std::process::exit(1);
+        .build(tauri::generate_context!());
+    match result {
+        Ok(app) => app.run(|handle, event| {
+            // However the app ends (window closed, session ending), the vault is locked.
+            if let tauri::RunEvent::Exit = event {
+                commands::lock_for_exit(&handle.state::<AppState>());
+            }
+        }),
+        Err(e) => {
+            eprintln!("custos-desktop: {e}");
+            std::process::exit(1);
+        }
     }
 }
+
+/// What the page runs when the window is asked to close (see ui/js/app.js). A page that
+/// never loaded its script closes at once.
+const CLOSE_REQUEST: &str =
+    "window.custosCloseRequested ? window.custosCloseRequested() : window.__TAURI__.core.invoke('quit_app')";
 
 #[cfg(test)]
 mod tests {

@@ -76,6 +76,9 @@ export const deleteRecord = (recordId) => invoke('delete_record', { recordId });
 /** Every version of a record, oldest first; a damaged one is {error: {kind, message}}. */
 export const recordHistory = (recordId) => invoke('record_history', { recordId });
 
+/** Closes the app (the backend locks the vault first). */
+export const quitApp = () => invoke('quit_app');
+
 // Vocabularies and settings
 
 /** → [{code, parent, label}] with labels in lang. */

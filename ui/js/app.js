@@ -48,6 +48,7 @@ const state = {
   navigation: 0, // bumps on every navigation, so a slow render cannot land late
   vocab: new Map(), // `${name}:${lang}` → Promise<terms>
   lastActivity: Date.now(),
+  closing: false, // a close request is being answered
 };
 
 const main = () => document.getElementById('main');
@@ -355,6 +356,33 @@ async function boot() {
   else if (state.vault.unlocked) await navigate('cases', {}, { force: true });
   else await navigate('unlock', {}, { force: true });
 }
+
+/**
+ * The window's close button: the shell asks here first. Unsaved changes → the same
+ * question as leaving a screen; otherwise (or once the user agrees) the app closes.
+ */
+async function closeRequested() {
+  if (state.closing) return;
+  state.closing = true;
+  try {
+    if (state.vault.unlocked && state.screen?.isDirty?.()) {
+      const leave = await confirmDialog(t('confirm.close'), {
+        title: t('confirm.close.title'),
+        confirmLabel: t('action.discard_close'),
+        cancelLabel: t('action.keep_editing'),
+        danger: true,
+      });
+      if (!leave) return;
+    }
+    teardown();
+    await api.quitApp();
+  } catch (e) {
+    notify(errorText(e), 'error');
+  } finally {
+    state.closing = false;
+  }
+}
+window.custosCloseRequested = closeRequested;
 
 api.whenLocked(() => {
   if (state.vault.unlocked) lock('backend');

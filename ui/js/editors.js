@@ -6,7 +6,7 @@
 // for the others (#field-error-incident-title).
 //
 // An edit starts from the stored record and changes only what the form shows, so
-// fields the form does not show (an incident's persons, a person's birth date …) are
+// fields the form does not show (an incident's end date, a person's birth date …) are
 // kept as they were. Only the model's fields are sent: the backend refuses others.
 
 import * as api from './api.js';
@@ -31,6 +31,61 @@ function toPrecision(date, precision) {
 function fuzzyDate(date, precision) {
   const d = typedDate(date);
   return d ? { date: toPrecision(d, precision), precision } : null;
+}
+
+/**
+ * Links to other records of the case, as checkboxes: one per record of the kinds
+ * given. A stored link to a record that is no longer listed (deleted) stays checked,
+ * marked as such, so nothing is dropped without the user seeing it.
+ */
+function linkGroup({ id, key, legend, hint, links, kinds, values = [], empty }) {
+  const shown = links.filter((r) => kinds.includes(r.kind));
+  const known = new Set(shown.map((r) => r.record_id));
+  const options = [
+    ...shown.map((r) => ({ value: r.record_id, label: r.title || t('value.untitled') })),
+    ...values.filter((v) => !known.has(v)).map((v) => ({ value: v, label: t('link.missing') })),
+  ];
+  const group = checkboxGroup({ id, key, legend, hint, options, values, idPrefix: id, testidPrefix: `${id}` });
+  if (!options.length) group.wrap.querySelector('.checks').append(h('p', { class: 'muted', text: empty }));
+  return group;
+}
+
+/**
+ * Who took part in an incident, and how: one row per person of the case, one checkbox
+ * per role (a person can be a victim and a witness of the same incident).
+ * → {wrap, error, values()} with values() the incident's `persons` list.
+ */
+function involvementField({ id, key, links, values = [] }) {
+  const persons = links.filter((r) => r.kind === 'person');
+  const known = new Set(persons.map((p) => p.record_id));
+  const missing = [...new Set(values.map((v) => v.person_id).filter((pid) => !known.has(pid)))];
+  const rows = [...persons.map((p) => ({ id: p.record_id, name: p.title || t('value.untitled') })),
+    ...missing.map((pid) => ({ id: pid, name: t('link.missing') }))];
+  const chosen = new Set(values.map((v) => `${v.person_id}:${v.role}`));
+  const error = h('p', { id: `field-error-${key}`, class: 'field-error', testid: 'field-error', hidden: true, attrs: { 'aria-live': 'polite' } });
+  const boxes = [];
+  const table = h('table', { class: 'involvement' },
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: t('field.person') }),
+      CHOICES.role.map((role) => h('th', { scope: 'col', text: choiceLabel('role', role) })))),
+    h('tbody', {}, rows.map((p) => h('tr', { testid: 'involvement-row', data: { personId: p.id } },
+      h('th', { scope: 'row' }, h('bdi', { text: p.name })),
+      CHOICES.role.map((role) => {
+        const input = h('input', { type: 'checkbox', id: `${id}-${p.id}-${role}`, testid: `involvement-${role}`,
+          checked: chosen.has(`${p.id}:${role}`), data: { personId: p.id, role },
+          attrs: { 'aria-label': t('field.involvement.cell', { name: p.name, role: choiceLabel('role', role) }) } });
+        boxes.push(input);
+        return h('td', {}, input);
+      })))));
+  const wrap = h('fieldset', { id, class: ['field', 'involvement-field'], attrs: { 'aria-describedby': error.id } },
+    h('legend', { text: t('field.persons') }),
+    rows.length ? h('p', { class: 'field-hint', text: t('field.persons.hint') }) : null,
+    rows.length ? h('div', { class: 'table-scroll' }, table) : h('p', { class: 'muted', text: t('field.persons.none') }),
+    error);
+  return {
+    wrap,
+    error,
+    values: () => boxes.filter((b) => b.checked).map((b) => ({ person_id: b.dataset.personId, role: b.dataset.role })),
+  };
 }
 
 /** Field builders for each kind: build(ctx) → {parts, collect(), check()}. */
@@ -62,7 +117,7 @@ const KINDS = {
 
   incident: {
     vocabularies: ['act_types'],
-    build({ record, id, key, vocab }) {
+    build({ record, id, key, vocab, links, recordId }) {
       const start = record.start || null;
       const location = record.location || {};
       const title = textField({ id: id('title'), key: key('title'), label: t('field.title'), value: record.title, required: true, maxlength: 500 });
@@ -87,10 +142,14 @@ const KINDS = {
       });
       acts.wrap.querySelector('legend').after(filter);
       const impact = textField({ id: id('impact'), key: key('impact'), label: t('field.impact'), value: record.impact, multiline: true, rows: 3 });
+      const persons = involvementField({ id: id('persons'), key: key('persons'), links, values: record.persons || [] });
+      const related = linkGroup({ id: id('related'), key: key('related'), legend: t('field.related'), hint: t('field.related.hint'),
+        links: links.filter((r) => r.record_id !== recordId), kinds: ['incident'], values: record.related || [], empty: t('field.related.none') });
       return {
         parts: [title.wrap, description.wrap, h('div', { class: 'form-grid' }, date.wrap, precision.wrap),
-          h('div', { class: 'form-grid' }, place.wrap, country.wrap), acts.wrap, impact.wrap],
-        fields: { title, description, start: date, 'start.precision': precision, location: place, 'location.country': country, act_types: acts, impact },
+          h('div', { class: 'form-grid' }, place.wrap, country.wrap), acts.wrap, persons.wrap, related.wrap, impact.wrap],
+        fields: { title, description, start: date, 'start.precision': precision, location: place, 'location.country': country, act_types: acts,
+          persons, related, impact },
         collect: () => {
           const loc = { place: '', region: '', country: '', lat: null, lon: null, ...location,
             place: place.input.value.trim(), country: country.input.value.trim() };
@@ -101,6 +160,8 @@ const KINDS = {
             start: fuzzyDate(date.input.value, precision.input.value),
             location: hasLocation ? loc : null,
             act_types: acts.values(),
+            persons: persons.values(),
+            related: related.values(),
             impact: impact.input.value,
           };
         },
@@ -171,7 +232,7 @@ const KINDS = {
 
   intervention: {
     vocabularies: ['mechanisms'],
-    build({ record, id, key, vocab }) {
+    build({ record, id, key, vocab, links }) {
       const title = textField({ id: id('title'), key: key('title'), label: t('field.title'), value: record.title, required: true, maxlength: 500 });
       const mechanism = selectField({ id: id('mechanism'), key: key('mechanism'), label: t('field.mechanism'),
         options: [{ value: '', label: t('value.not_set') },
@@ -184,10 +245,15 @@ const KINDS = {
       const date = textField({ id: id('date'), key: key('date'), label: t('field.intervention.date'), type: 'date', value: record.date || '' });
       const reference = textField({ id: id('reference'), key: key('reference'), label: t('field.reference'), value: record.reference });
       const response = textField({ id: id('response'), key: key('response'), label: t('field.response'), value: record.response, multiline: true, rows: 3 });
+      const incidents = linkGroup({ id: id('incidents'), key: key('incident_ids'), legend: t('field.incident_ids'),
+        links, kinds: ['incident'], values: record.incident_ids || [], empty: t('field.incident_ids.none') });
+      const persons = linkGroup({ id: id('persons'), key: key('person_ids'), legend: t('field.person_ids'),
+        links, kinds: ['person'], values: record.person_ids || [], empty: t('field.persons.none') });
       return {
         parts: [title.wrap, mechanism.wrap, h('div', { class: 'form-grid' }, type.wrap, status.wrap),
-          h('div', { class: 'form-grid' }, date.wrap, reference.wrap), response.wrap],
-        fields: { title, mechanism, type, status, date, reference, response },
+          h('div', { class: 'form-grid' }, date.wrap, reference.wrap), h('div', { class: 'form-grid' }, incidents.wrap, persons.wrap),
+          response.wrap],
+        fields: { title, mechanism, type, status, date, reference, incident_ids: incidents, person_ids: persons, response },
         collect: () => ({
           title: title.input.value.trim(),
           mechanism: mechanism.input.value,
@@ -195,6 +261,8 @@ const KINDS = {
           status: status.input.value,
           date: typedDate(date.input.value) || null,
           reference: reference.input.value.trim(),
+          incident_ids: incidents.values(),
+          person_ids: persons.values(),
           response: response.input.value,
         }),
         check: (r) => (r.date && !isDate(r.date) ? ['date', t('error.date_format')] : null),
@@ -204,12 +272,14 @@ const KINDS = {
   },
 
   note: {
-    build({ record, id, key }) {
+    build({ record, id, key, links }) {
       const text = textField({ id: id('text'), key: key('text'), label: t('field.text'), value: record.text, multiline: true, rows: 6, required: true });
+      const about = linkGroup({ id: id('about'), key: key('about'), legend: t('field.about'), hint: t('field.about.hint'),
+        links, kinds: ['incident', 'person', 'intervention'], values: record.about || [], empty: t('field.about.none') });
       return {
-        parts: [text.wrap],
-        fields: { text },
-        collect: () => ({ text: text.input.value }),
+        parts: [text.wrap, about.wrap],
+        fields: { text, about },
+        collect: () => ({ text: text.input.value, about: about.values() }),
         required: { text },
       };
     },
@@ -240,17 +310,18 @@ function blank(kind, caseId) {
 
 /**
  * A record form. options: {kind, caseId, recordId, record (the stored content, for an
- * edit), onSaved({recordId, versionId, created}), onCancel, heading}.
+ * edit), links (list lines of the case's records, to link to), onSaved({recordId,
+ * versionId, created}), onCancel, heading}.
  * → {el, isDirty(), focus, destroy()}
  */
-export async function recordEditor(app, { kind, caseId = null, recordId = null, record = null, onSaved, onCancel, heading, saveLabel }) {
+export async function recordEditor(app, { kind, caseId = null, recordId = null, record = null, links = [], onSaved, onCancel, heading, saveLabel }) {
   const spec = KINDS[kind];
   const vocab = {};
   for (const name of spec.vocabularies || []) vocab[name] = await app.vocabulary(name);
   const base = { ...blank(kind, caseId), ...(record || {}), kind };
   const id = (field) => `${kind}-${field}`;
   const key = (field) => (kind === 'case' ? field : `${kind}-${field}`);
-  const built = spec.build({ record: base, id, key, vocab });
+  const built = spec.build({ record: base, id, key, vocab, links, recordId });
 
   const error = formError(id('error'));
   const errors = new FieldErrors(error);

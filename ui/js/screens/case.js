@@ -197,6 +197,7 @@ export async function render(app, params = {}) {
       caseId,
       recordId,
       record: stored,
+      links: children,
       heading: recordId ? t(`case.edit.${kind}`) : t(`case.new.${kind}`),
       onCancel: () => closeEditor(),
       onSaved: async () => {

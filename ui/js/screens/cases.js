@@ -1,19 +1,40 @@
-// The case list: search (titles and tags, as you type), status filter, sort, and the
-// way into a case. The list comes from the backend's index (no record is decrypted to
-// draw it); searching, filtering and sorting happen here, in memory.
+// The case list: search as you type (a case's title and tags, and the titles and names
+// of its records), filters (status, tag, act type, incident dates), sort, and the way
+// into a case. The list comes from the backend's index (no record is decrypted to draw
+// it); searching, filtering and sorting happen here, in memory.
 
 import * as api from '../api.js';
 import { h, replace, userText } from '../dom.js';
 import { t, formatDateTime, formatNumber, compare, fold } from '../i18n.js';
-import { errorText, uniqueId } from '../fields.js';
+import { errorText, uniqueId, normalizeDate, isDate } from '../fields.js';
 import { CHOICES, choiceLabel, statusBadge, markers } from '../records.js';
 
 // What the list shows is kept between visits while the vault is unlocked (filters
 // only; never record data), and reset by a lock (the module state is replaced below).
-const view = { search: '', status: '', sort: 'updated', includeDeleted: false };
+const EMPTY_VIEW = { search: '', status: '', tag: '', act: '', from: '', to: '', sort: 'updated', includeDeleted: false };
+const view = { ...EMPTY_VIEW };
+
+/** What the list knows of a case from its records: {text, acts: Set, dates: [YYYY-MM-DD]}. */
+function digest(records) {
+  const byCase = new Map();
+  for (const r of records) {
+    if (r.kind === 'case' || !r.case_id) continue;
+    if (!byCase.has(r.case_id)) byCase.set(r.case_id, { text: [], acts: new Set(), dates: [] });
+    const d = byCase.get(r.case_id);
+    if (r.title) d.text.push(r.title);
+    if (r.kind === 'incident') {
+      for (const a of r.act_types || []) d.acts.add(a);
+      if (r.date) d.dates.push(r.date);
+    }
+  }
+  return byCase;
+}
 
 export async function render(app) {
   let cases = [];
+  let related = new Map(); // case id → digest
+  const acts = await app.vocabulary('act_types').catch(() => []);
+  const actLabel = new Map(acts.map((a) => [a.code, a.label]));
 
   const search = h('input', { id: 'search', type: 'search', name: 'search', value: view.search, dir: 'auto',
     attrs: { autocomplete: 'off', placeholder: t('cases.search.placeholder') } });
@@ -26,6 +47,22 @@ export async function render(app) {
     h('option', { value: 'title', text: t('cases.sort.title') }));
   sort.value = view.sort;
   const showDeleted = h('input', { id: 'show-deleted', type: 'checkbox', checked: view.includeDeleted });
+  const tag = h('select', { id: 'filter-tag', name: 'tag' });
+  const act = h('select', { id: 'filter-act', name: 'act' });
+  const from = h('input', { id: 'filter-from', type: 'date', name: 'from', value: view.from,
+    attrs: { placeholder: t('field.date.placeholder') } });
+  const to = h('input', { id: 'filter-to', type: 'date', name: 'to', value: view.to,
+    attrs: { placeholder: t('field.date.placeholder') } });
+  const clear = h('button', { type: 'button', id: 'clear-filters', class: 'button link', text: t('cases.filter.clear') });
+
+  /** Fills a filter's menu with the values present, keeping the chosen one. */
+  function fillMenu(select, values, label, current) {
+    const all = [...new Set([...values, ...(current ? [current] : [])])]
+      .sort((a, b) => compare(label(a), label(b)));
+    replace(select, h('option', { value: '', text: t('cases.filter.any') }),
+      all.map((v) => h('option', { value: v, text: label(v) })));
+    select.value = current;
+  }
   const newCase = h('button', { type: 'button', id: 'new-case', class: 'button primary', text: t('cases.new'),
     on: { click: () => app.navigate('case', { id: null }) } });
 
@@ -44,14 +81,31 @@ export async function render(app) {
 
   function matches(c, words) {
     if (!words.length) return true;
-    const hay = fold([c.title, ...(c.tags || [])].join(' '));
+    const hay = fold([c.title, ...(c.tags || []), ...(related.get(c.record_id)?.text || [])].join(' '));
     return words.every((w) => hay.includes(w));
+  }
+
+  /** A typed filter date, or '' when it is empty or not a date (shown as invalid). */
+  function dateOf(input) {
+    const d = normalizeDate(input.value);
+    const ok = !d || isDate(d);
+    input.toggleAttribute('aria-invalid', !ok);
+    return ok ? d : '';
+  }
+
+  function inRange(c) {
+    if (!view.from && !view.to) return true;
+    return (related.get(c.record_id)?.dates || [])
+      .some((d) => (!view.from || d >= view.from) && (!view.to || d <= view.to));
   }
 
   function draw() {
     const words = fold(view.search).split(/\s+/).filter(Boolean);
     const shown = cases
       .filter((c) => !view.status || c.status === view.status)
+      .filter((c) => !view.tag || (c.tags || []).includes(view.tag))
+      .filter((c) => !view.act || related.get(c.record_id)?.acts.has(view.act))
+      .filter(inRange)
       .filter((c) => matches(c, words))
       .sort(view.sort === 'title'
         ? (a, b) => compare(a.title, b.title)
@@ -60,6 +114,7 @@ export async function render(app) {
     table.hidden = shown.length === 0;
     count.textContent = t('cases.count', { shown: formatNumber(shown.length), total: formatNumber(cases.length) });
     empty.hidden = shown.length > 0;
+    clear.hidden = !(view.search || view.status || view.tag || view.act || view.from || view.to);
     if (!shown.length) {
       replace(empty, cases.length
         ? h('p', { text: t('cases.empty.filtered') })
@@ -86,13 +141,18 @@ export async function render(app) {
   async function load() {
     error.hidden = true;
     try {
-      const list = await api.listRecords({ kind: 'case', includeDeleted: view.includeDeleted });
+      // Every record: the case lines, and what their records add to search and filters.
+      const list = await api.listRecords({ includeDeleted: view.includeDeleted });
       cases = (list || []).filter((r) => r.kind === 'case');
+      related = digest((list || []).filter((r) => !r.deleted));
     } catch (e) {
       cases = [];
+      related = new Map();
       error.textContent = errorText(e);
       error.hidden = false;
     }
+    fillMenu(tag, cases.flatMap((c) => c.tags || []), (v) => v, view.tag);
+    fillMenu(act, [...related.values()].flatMap((d) => [...d.acts]), (v) => actLabel.get(v) || v, view.act);
     draw();
   }
 
@@ -108,6 +168,34 @@ export async function render(app) {
     view.sort = sort.value;
     draw();
   });
+  tag.addEventListener('change', () => {
+    view.tag = tag.value;
+    draw();
+  });
+  act.addEventListener('change', () => {
+    view.act = act.value;
+    draw();
+  });
+  for (const input of [from, to]) {
+    input.addEventListener('input', () => {
+      view.from = dateOf(from);
+      view.to = dateOf(to);
+      draw();
+    });
+  }
+  clear.addEventListener('click', () => {
+    Object.assign(view, { search: '', status: '', tag: '', act: '', from: '', to: '' });
+    search.value = '';
+    status.value = '';
+    tag.value = '';
+    act.value = '';
+    from.value = '';
+    to.value = '';
+    from.removeAttribute('aria-invalid');
+    to.removeAttribute('aria-invalid');
+    draw();
+    search.focus();
+  });
   showDeleted.addEventListener('change', () => {
     view.includeDeleted = showDeleted.checked;
     load();
@@ -121,8 +209,15 @@ export async function render(app) {
       on: { submit: (e) => e.preventDefault() } },
     h('div', { class: 'field grow' }, h('label', { for: 'search', text: t('cases.search') }), search),
     h('div', { class: 'field' }, h('label', { for: 'filter-status', text: t('cases.filter.status') }), status),
+    h('div', { class: 'field' }, h('label', { for: 'filter-tag', text: t('cases.filter.tag') }), tag),
+    h('div', { class: 'field' }, h('label', { for: 'filter-act', text: t('cases.filter.act') }), act),
+    h('div', { class: 'field date' }, h('label', { for: 'filter-from', text: t('cases.filter.from') }), from),
+    h('div', { class: 'field date' }, h('label', { for: 'filter-to', text: t('cases.filter.to') }), to),
     h('div', { class: 'field' }, h('label', { for: 'sort', text: t('cases.sort') }), sort),
-    h('div', { class: 'check toolbar-check' }, showDeleted, h('label', { for: 'show-deleted', text: t('cases.show_deleted') }))),
+    h('div', { class: 'toolbar-end' },
+      h('div', { class: 'check toolbar-check' }, showDeleted, h('label', { for: 'show-deleted', text: t('cases.show_deleted') })),
+      clear)),
+    h('p', { class: 'field-hint', id: 'filter-hint', text: t('cases.filter.hint') }),
     error, count, table, empty);
 
   await load();
@@ -131,11 +226,12 @@ export async function render(app) {
     el,
     destroy() {
       cases = [];
+      related = new Map();
     },
   };
 }
 
 /** Forgets the list's search and filters (called on lock). */
 export function reset() {
-  Object.assign(view, { search: '', status: '', sort: 'updated', includeDeleted: false });
+  Object.assign(view, EMPTY_VIEW);
 }
