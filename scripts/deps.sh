@@ -1,0 +1,25 @@
+# Sourced by scripts/run and scripts/test: installs the Debian packages a command needs
+# when they are missing (a fresh Debian 12 machine has none of them).
+
+say() { printf '\n== %s\n' "$*"; }
+
+# The desktop shell (Tauri 2 on WebKitGTK) builds against these.
+desktop_build_packages() {
+  command -v pkg-config >/dev/null 2>&1 || echo pkg-config
+  pkg-config --exists webkit2gtk-4.1 2>/dev/null || echo libwebkit2gtk-4.1-dev
+  pkg-config --exists gtk+-3.0 2>/dev/null || echo libgtk-3-dev
+  pkg-config --exists librsvg-2.0 2>/dev/null || echo librsvg2-dev
+  pkg-config --exists libsoup-3.0 2>/dev/null || echo libsoup-3.0-dev
+  pkg-config --exists openssl 2>/dev/null || echo libssl-dev
+  command -v cc >/dev/null 2>&1 || echo build-essential
+}
+
+# Installs the packages named (nothing when the list is empty).
+install_packages() {
+  [ $# -gt 0 ] || return 0
+  say "installing $*"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
+}

@@ -1,0 +1,298 @@
+//! Desktop start-up and memory, in the real window under Xvfb.
+//!
+//! `cargo bench -p custos-desktop --bench startup` (optionally `-- --cases N --runs R`).
+//!
+//! For a vault of N cases (each with an incident and two persons, so 4·N records), each
+//! run starts the app afresh and measures:
+//! - start to the unlock screen (the WebDriver session is asked for → the passphrase
+//!   field is shown), beside the same start with no vault at all (the first-run screen),
+//!   measured in the same run as the baseline;
+//! - unlock to the case list showing all N cases, beside the core's own unlock of the
+//!   same vault in this process (the deliberate scrypt second is in both);
+//! - resident memory (VmRSS) of the app process and its WebKit helpers, at the unlock
+//!   screen and after the list is shown.
+//!
+//! Figures are the median of R runs with the spread (min–max). Without `--bench` (as in
+//! `cargo test --all-targets`) it runs once on a small vault, to prove it still works.
+//! The page cache is warm: the binary was just built or run.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use custos::model::{
+    Case, CaseStatus, Confidentiality, Consents, FuzzyDate, Incident, Involvement, Person,
+    Precision, Record, Role,
+};
+use custos::{Change, Options, SecretString, Vault};
+use serde_json::json;
+use support::{rss_kib, App};
+use uuid::Uuid;
+
+const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
+
+fn arg(name: &str) -> Option<usize> {
+    let argv: Vec<String> = std::env::args().collect();
+    argv.iter()
+        .position(|a| a == name)
+        .and_then(|i| argv.get(i + 1)?.parse().ok())
+}
+
+fn person(case_id: Uuid, name: String, role: Role) -> Record {
+    Record::Person(Person {
+        case_id,
+        name,
+        other_names: vec![],
+        roles: vec![role],
+        is_group: false,
+        group_size: None,
+        sex: String::new(),
+        birth_date: None,
+        occupation: "journalist".into(),
+        organisation: String::new(),
+        human_rights_work: "reports on detentions".into(),
+        residence: String::new(),
+        citizenship: String::new(),
+        consent: Consents::default(),
+        contact: String::new(),
+    })
+}
+
+/// Fills a new vault with `cases` cases, each with an incident and two persons.
+fn make_vault(dir: &Path, cases: usize) {
+    let pass = SecretString::from(PASS.to_owned());
+    let mut vault = Vault::create(dir, &pass, Options::default()).expect("vault");
+    let ids = |written: Vec<custos::vault::Written>| -> Vec<Uuid> {
+        written.iter().map(|w| w.record_id).collect()
+    };
+    for chunk in (0..cases).collect::<Vec<_>>().chunks(100) {
+        let case_ids = ids(vault
+            .commit(
+                chunk
+                    .iter()
+                    .map(|i| {
+                        Change::Create(Record::Case(Case {
+                            title: format!("Case {i}: detention of a defender in the north"),
+                            summary: "Taken at night from her home; family not told where. "
+                                .repeat(8),
+                            status: CaseStatus::Open,
+                            tags: vec!["detention".into(), format!("region-{}", i % 12)],
+                            confidentiality: Confidentiality::Restricted,
+                            owner: "A. B.".into(),
+                        }))
+                    })
+                    .collect(),
+            )
+            .expect("cases"));
+        let person_ids = ids(vault
+            .commit(
+                chunk
+                    .iter()
+                    .zip(&case_ids)
+                    .flat_map(|(i, c)| {
+                        [
+                            Change::Create(person(*c, format!("Victim {i}"), Role::Victim)),
+                            Change::Create(person(*c, format!("Witness {i}"), Role::Witness)),
+                        ]
+                    })
+                    .collect(),
+            )
+            .expect("persons"));
+        vault
+            .commit(
+                chunk
+                    .iter()
+                    .zip(&case_ids)
+                    .zip(person_ids.chunks(2))
+                    .map(|((i, c), p)| {
+                        Change::Create(Record::Incident(Incident {
+                            case_id: *c,
+                            title: format!("Arrest {i}"),
+                            description: "Arrested at a checkpoint by men in plain clothes. "
+                                .repeat(6),
+                            start: Some(FuzzyDate {
+                                date: chrono::NaiveDate::from_ymd_opt(
+                                    2025,
+                                    1 + (i % 12) as u32,
+                                    1 + (i % 28) as u32,
+                                )
+                                .unwrap(),
+                                precision: Precision::Day,
+                            }),
+                            end: None,
+                            location: None,
+                            act_types: vec!["arbitrary_arrest".into()],
+                            persons: vec![
+                                Involvement {
+                                    person_id: p[0],
+                                    role: Role::Victim,
+                                },
+                                Involvement {
+                                    person_id: p[1],
+                                    role: Role::Witness,
+                                },
+                            ],
+                            related: vec![],
+                            impact: String::new(),
+                        }))
+                    })
+                    .collect(),
+            )
+            .expect("incidents");
+    }
+    vault.lock().expect("lock");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+fn median_spread(xs: &mut [f64]) -> String {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    let m = xs[xs.len() / 2];
+    format!("{m:>8.0} ({:.0}–{:.0})", xs[0], xs[xs.len() - 1])
+}
+
+#[derive(Default)]
+struct Run {
+    first_screen_ms: f64,
+    unlock_screen_ms: f64,
+    core_unlock_ms: f64,
+    unlock_to_list_ms: f64,
+    rss_locked: Vec<(String, u64)>,
+    rss_unlocked: Vec<(String, u64)>,
+}
+
+fn rss(app: &App) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = app
+        .processes()
+        .into_iter()
+        .map(|(pid, name)| (name, rss_kib(pid)))
+        .collect();
+    let total = out.iter().map(|(_, k)| k).sum();
+    out.push(("total".into(), total));
+    out
+}
+
+fn one_run(template: &Path, cases: usize) -> Run {
+    let mut run = Run::default();
+
+    // Baseline: the same binary, no vault, to its first screen.
+    let mut app = App::start();
+    app.d.wait("#create-passphrase");
+    run.first_screen_ms = app.started.elapsed().as_secs_f64() * 1e3;
+    app.stop();
+
+    // The core's own unlock of this vault (scrypt included), in this process.
+    let scratch = tempfile::tempdir().unwrap();
+    copy_dir(template, &scratch.path().join("v"));
+    let t0 = Instant::now();
+    let v = Vault::unlock(
+        &scratch.path().join("v"),
+        &SecretString::from(PASS.to_owned()),
+        Options::default(),
+    )
+    .expect("unlock");
+    run.core_unlock_ms = t0.elapsed().as_secs_f64() * 1e3;
+    drop(v);
+
+    // The app with the vault: to the unlock screen, then to the full list.
+    let mut app = App::start_with(|dir| copy_dir(template, dir));
+    let d = &app.d;
+    d.wait("#unlock-passphrase");
+    run.unlock_screen_ms = app.started.elapsed().as_secs_f64() * 1e3;
+    std::thread::sleep(Duration::from_millis(500));
+    run.rss_locked = rss(&app);
+    d.type_into("#unlock-passphrase", PASS);
+    let t0 = Instant::now();
+    d.click("#unlock-submit");
+    let rows = json!(cases);
+    d.wait_until("every case in the list", || {
+        d.script("return document.querySelectorAll('[data-testid=case-row]').length;") == rows
+    });
+    run.unlock_to_list_ms = t0.elapsed().as_secs_f64() * 1e3;
+    std::thread::sleep(Duration::from_millis(500));
+    run.rss_unlocked = rss(&app);
+    assert!(
+        run.rss_unlocked.len() >= 2,
+        "the app's process was not found"
+    );
+    app.stop();
+    run
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let cases = arg("--cases").unwrap_or(if full { 1000 } else { 20 });
+    let runs = arg("--runs").unwrap_or(if full { 5 } else { 1 });
+
+    let template = tempfile::tempdir().unwrap();
+    let vault = template.path().join("vault");
+    let t0 = Instant::now();
+    make_vault(&vault, cases);
+    eprintln!(
+        "vault of {cases} cases ({} records) made in {:.1} s",
+        cases * 4,
+        t0.elapsed().as_secs_f64()
+    );
+
+    let results: Vec<Run> = (0..runs).map(|_| one_run(&vault, cases)).collect();
+    let col =
+        |f: &dyn Fn(&Run) -> f64| median_spread(&mut results.iter().map(f).collect::<Vec<_>>());
+    println!(
+        "\n## Desktop start-up, {cases} cases ({} records), {runs} runs: median (min–max)\n",
+        cases * 4
+    );
+    println!("| what | ms |");
+    println!("|---|---|");
+    println!(
+        "| start → first-run screen, no vault (baseline) | {} |",
+        col(&|r| r.first_screen_ms)
+    );
+    println!(
+        "| start → unlock screen, {cases}-case vault | {} |",
+        col(&|r| r.unlock_screen_ms)
+    );
+    println!(
+        "| core unlock in-process, scrypt included (baseline) | {} |",
+        col(&|r| r.core_unlock_ms)
+    );
+    println!(
+        "| unlock click → list of {cases} cases shown | {} |",
+        col(&|r| r.unlock_to_list_ms)
+    );
+    println!("\n| resident memory, MiB (median) | at unlock screen | after unlock + list |");
+    println!("|---|---|---|");
+    let names: Vec<String> = results[0]
+        .rss_unlocked
+        .iter()
+        .map(|(n, _)| n.clone())
+        .collect();
+    for name in names {
+        let pick = |v: &Vec<(String, u64)>| {
+            v.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, k)| *k as f64 / 1024.0)
+                .unwrap_or(0.0)
+        };
+        let mut before: Vec<f64> = results.iter().map(|r| pick(&r.rss_locked)).collect();
+        let mut after: Vec<f64> = results.iter().map(|r| pick(&r.rss_unlocked)).collect();
+        before.sort_by(|a, b| a.total_cmp(b));
+        after.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "| {name} | {:.0} | {:.0} |",
+            before[before.len() / 2],
+            after[after.len() / 2]
+        );
+    }
+}

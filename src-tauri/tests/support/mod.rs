@@ -1,0 +1,532 @@
+//! The harness for driving the real window: Xvfb, tauri-driver (which drives
+//! WebKitWebDriver), a minimal WebDriver client, screenshots read from Xvfb's
+//! framebuffer, and a scan of everything the app wrote. Shared by tests/window.rs and
+//! benches/startup.rs.
+//!
+//! Needs `Xvfb`, `WebKitWebDriver` (Debian: xvfb, webkit2gtk-driver) and `tauri-driver`
+//! (`cargo install tauri-driver --locked`); `scripts/test` installs them.
+
+#![allow(dead_code)] // each user takes what it needs
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A child process killed when dropped.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn find_tool(name: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".cargo/bin"));
+    }
+    dirs.into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} is not installed (scripts/test installs it)"))
+}
+
+/// Starts Xvfb on a free display, its framebuffer kept as an XWD file in `fbdir`
+/// (screenshots are read from there: what the screen really shows).
+pub fn start_xvfb(fbdir: &Path) -> (Proc, String) {
+    for n in 90..140 {
+        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+            continue;
+        }
+        let display = format!(":{n}");
+        let child = Command::new(find_tool("Xvfb"))
+            .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .arg("-fbdir")
+            .arg(fbdir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb starts");
+        let mut proc = Proc(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                return (proc, display);
+            }
+            if let Ok(Some(_)) = proc.0.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    panic!("no X display could be started");
+}
+
+/// A minimal WebDriver client.
+pub struct Driver {
+    pub base: String,
+    pub session: String,
+    /// Xvfb's framebuffer file.
+    pub framebuffer: PathBuf,
+}
+
+pub fn call(method: &str, url: &str, body: Option<Value>) -> Value {
+    let req = ureq::request(method, url).timeout(Duration::from_secs(60));
+    let resp = match body {
+        Some(b) => req.send_json(b),
+        None => req.call(),
+    };
+    match resp {
+        Ok(r) => r.into_json().unwrap(),
+        Err(ureq::Error::Status(code, r)) => {
+            let mut text = String::new();
+            let _ = r.into_reader().read_to_string(&mut text);
+            json!({ "error": code, "value": serde_json::from_str::<Value>(&text).unwrap_or(json!(text)) })
+        }
+        Err(e) => json!({ "error": 0, "value": e.to_string() }),
+    }
+}
+
+impl Driver {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/session/{}{}", self.base, self.session, path)
+    }
+
+    pub fn find(&self, css: &str) -> Option<String> {
+        let r = call(
+            "POST",
+            &self.url("/element"),
+            Some(json!({ "using": "css selector", "value": css })),
+        );
+        r["value"][ELEMENT].as_str().map(str::to_owned)
+    }
+
+    pub fn wait(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(id) = self.find(css) {
+                let shown = call("GET", &self.url(&format!("/element/{id}/displayed")), None);
+                if shown["value"] == json!(true) {
+                    return id;
+                }
+            }
+            if Instant::now() > deadline {
+                self.screenshot("timeout");
+                panic!("{css} did not appear; page:\n{}", self.source());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn wait_until(&self, what: &str, mut f: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !f() {
+            if Instant::now() > deadline {
+                self.screenshot("timeout");
+                panic!("timed out waiting for {what}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn type_into(&self, css: &str, text: &str) {
+        let value = || self.script(&format!("return document.querySelector({css:?}).value;"));
+        // WebDriver's clear is not always honoured by WebKitWebDriver: check it, and
+        // fall back to selecting everything and deleting it, as a user would.
+        for _ in 0..5 {
+            let id = self.wait(css);
+            let _ = call(
+                "POST",
+                &self.url(&format!("/element/{id}/clear")),
+                Some(json!({})),
+            );
+            if value() == json!("") {
+                break;
+            }
+            self.keys(css, "\u{E009}a\u{E000}\u{E003}");
+        }
+        assert_eq!(value(), json!(""), "{css} could not be cleared");
+        self.keys(css, text);
+        self.wait_until(&format!("{css} to hold what was typed"), || {
+            value() == json!(text)
+        });
+    }
+
+    pub fn click(&self, css: &str) {
+        // A screen that re-renders (a language switch) replaces its elements: find the
+        // element again when the one found has gone stale.
+        for _ in 0..20 {
+            let id = self.wait(css);
+            let r = call(
+                "POST",
+                &self.url(&format!("/element/{id}/click")),
+                Some(json!({})),
+            );
+            match r["value"]["value"]["error"].as_str() {
+                None if r.get("error").is_none() => return,
+                Some("stale element reference") => std::thread::sleep(Duration::from_millis(100)),
+                // WebKitWebDriver scrolls an element just into view, where the sticky
+                // header can cover it: bring it to the middle and click again.
+                Some("element click intercepted") => {
+                    self.script(&format!(
+                        "document.querySelector({css:?}).scrollIntoView({{block: 'center'}});"
+                    ));
+                }
+                _ => panic!("clicking {css}: {r}"),
+            }
+        }
+        panic!("{css} kept going stale");
+    }
+
+    pub fn enabled(&self, css: &str) -> bool {
+        let id = self.wait(css);
+        call("GET", &self.url(&format!("/element/{id}/enabled")), None)["value"] == json!(true)
+    }
+
+    pub fn text(&self, css: &str) -> String {
+        let id = self.wait(css);
+        call("GET", &self.url(&format!("/element/{id}/text")), None)["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub fn source(&self) -> String {
+        call("GET", &self.url("/source"), None)["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub fn script(&self, js: &str) -> Value {
+        call(
+            "POST",
+            &self.url("/execute/sync"),
+            Some(json!({ "script": js, "args": [] })),
+        )["value"]
+            .clone()
+    }
+
+    /// Sets a control's value as typing or picking would (date inputs, selects: a
+    /// native date picker or a GTK popup menu is not something WebDriver can drive).
+    pub fn set_value(&self, css: &str, value: &str) {
+        self.wait(css);
+        let r = self.script(&format!(
+            "const el = document.querySelector({css:?}); el.value = {value:?}; \
+             el.dispatchEvent(new Event('input', {{bubbles: true}})); \
+             el.dispatchEvent(new Event('change', {{bubbles: true}})); return el.value;"
+        ));
+        assert_eq!(r, json!(value), "{css} did not take {value:?}");
+    }
+
+    /// Sends keys (WebDriver key codes allowed) to an element.
+    pub fn keys(&self, css: &str, text: &str) {
+        let id = self.wait(css);
+        let r = call(
+            "POST",
+            &self.url(&format!("/element/{id}/value")),
+            Some(json!({ "text": text })),
+        );
+        assert!(r.get("error").is_none(), "keys to {css}: {r}");
+    }
+
+    pub fn gone(&self, css: &str) -> bool {
+        self.script(&format!("return !document.querySelector({css:?});")) == json!(true)
+    }
+
+    pub fn checked(&self, css: &str) -> usize {
+        self.script(&format!(
+            "return document.querySelectorAll({:?}).length;",
+            format!("{css}:checked")
+        ))
+        .as_u64()
+        .unwrap_or(0) as usize
+    }
+
+    /// Saves what the screen shows as `target/screenshots/<name>.png`. Read from Xvfb's
+    /// framebuffer: WebKitWebDriver's own screenshot command can wait forever for a
+    /// repaint that an idle page never makes.
+    pub fn screenshot(&self, name: &str) {
+        std::thread::sleep(Duration::from_millis(300));
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+        let _ = std::fs::create_dir_all(&dir);
+        match std::fs::read(&self.framebuffer)
+            .map_err(|e| e.to_string())
+            .and_then(|xwd| xwd_to_png(&xwd))
+        {
+            Ok(png) => {
+                let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+            }
+            Err(e) => eprintln!("screenshot {name} failed: {e}"),
+        }
+    }
+}
+
+/// Turns an XWD image (Xvfb's framebuffer file: 24-bit TrueColor, 32 bits per pixel)
+/// into a PNG.
+pub fn xwd_to_png(xwd: &[u8]) -> Result<Vec<u8>, String> {
+    let word = |i: usize, big: bool| -> Result<u32, String> {
+        let b: [u8; 4] = xwd
+            .get(i * 4..i * 4 + 4)
+            .ok_or("short XWD header")?
+            .try_into()
+            .unwrap();
+        Ok(if big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    // The header is in the writer's byte order: its version field must read 7.
+    let big = word(1, true)? == 7;
+    let f = |i| word(i, big);
+    let (header, width, height) = (f(0)? as usize, f(4)? as usize, f(5)? as usize);
+    let (lsb_first, bpp, stride) = (f(7)? == 0, f(11)?, f(12)? as usize);
+    let (masks, ncolors) = ([f(14)?, f(15)?, f(16)?], f(19)? as usize);
+    if masks.iter().any(|m| m.count_ones() != 8) {
+        return Err(format!("unexpected XWD colour masks {masks:x?}"));
+    }
+    if bpp != 32 || width == 0 || height == 0 || width > 10_000 || height > 10_000 {
+        return Err(format!(
+            "unexpected XWD image: {width}x{height}, {bpp} bits"
+        ));
+    }
+    let start = header + ncolors * 12;
+    let pixels = xwd
+        .get(start..start + stride * height)
+        .ok_or("short XWD image")?;
+    let mut rgb = Vec::with_capacity(width * height * 3);
+    for row in pixels.chunks(stride) {
+        for px in row[..width * 4].chunks(4) {
+            let b: [u8; 4] = px.try_into().unwrap();
+            let p = if lsb_first {
+                u32::from_le_bytes(b)
+            } else {
+                u32::from_be_bytes(b)
+            };
+            for m in masks {
+                rgb.push(((p & m) >> m.trailing_zeros()) as u8);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, width as u32, height as u32);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header().map_err(|e| e.to_string())?;
+    w.write_image_data(&rgb).map_err(|e| e.to_string())?;
+    w.finish().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// A process's resident memory in KiB (VmRSS), 0 when it is gone.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The app under WebDriver, with its own HOME, vault and config folders.
+pub struct App {
+    _tmp: tempfile::TempDir,
+    pub home: PathBuf,
+    pub vault: PathBuf,
+    pub config: PathBuf,
+    _xvfb: Proc,
+    driver: Option<Proc>,
+    pub d: Driver,
+    /// When the session (and so the app) was asked to start.
+    pub started: Instant,
+}
+
+impl App {
+    /// Starts Xvfb, tauri-driver and the app (a first run: no vault yet).
+    pub fn start() -> App {
+        App::start_with(|_| {})
+    }
+
+    /// Like `start`, with `prepare(vault_dir)` run before the app is launched (to give
+    /// it an existing vault).
+    pub fn start_with(prepare: impl FnOnce(&Path)) -> App {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("home");
+        let vault = tmp.path().join("vault");
+        let config = tmp.path().join("config");
+        std::fs::create_dir_all(&home).unwrap();
+        let fbdir = tmp.path().join("fb");
+        std::fs::create_dir_all(&fbdir).unwrap();
+        let (xvfb, display) = start_xvfb(&fbdir);
+        let port = free_port();
+        let native = free_port();
+        let driver = Command::new(find_tool("tauri-driver"))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .env("DISPLAY", &display)
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
+            .env("NO_AT_BRIDGE", "1")
+            .env("LANGUAGE", "en")
+            .env("CUSTOS_VAULT_DIR", &vault)
+            .env("CUSTOS_CONFIG_DIR", &config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver starts");
+        let driver = Proc(driver);
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while call("GET", &format!("{base}/status"), None)["value"]["ready"] != json!(true) {
+            assert!(Instant::now() < deadline, "tauri-driver never became ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        prepare(&vault);
+        let started = Instant::now();
+        let session = call(
+            "POST",
+            &format!("{base}/session"),
+            Some(json!({ "capabilities": { "alwaysMatch": {
+                "tauri:options": { "application": env!("CARGO_BIN_EXE_custos-desktop") }
+            }}})),
+        );
+        let session = session["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {session}"))
+            .to_owned();
+        App {
+            _tmp: tmp,
+            home,
+            vault,
+            config,
+            _xvfb: xvfb,
+            driver: Some(driver),
+            d: Driver {
+                base,
+                session,
+                framebuffer: fbdir.join("Xvfb_screen0"),
+            },
+            started,
+        }
+    }
+
+    /// The app's processes: its own, then its WebKit helpers (web content, network),
+    /// as (pid, name).
+    pub fn processes(&self) -> Vec<(u32, String)> {
+        let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_custos-desktop")).unwrap();
+        let wanted = format!("CUSTOS_VAULT_DIR={}", self.vault.display());
+        let pids: Vec<u32> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .collect();
+        let Some(app) = pids.iter().copied().find(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).ok().as_ref() == Some(&exe)
+                && std::fs::read(format!("/proc/{pid}/environ"))
+                    .map(|env| env.split(|b| *b == 0).any(|v| v == wanted.as_bytes()))
+                    .unwrap_or(false)
+        }) else {
+            return Vec::new();
+        };
+        let mut out = vec![(app, "custos-desktop".to_owned())];
+        for pid in pids {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // pid (comm) state ppid …: the name may hold spaces, so split after ')'.
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                continue;
+            };
+            let ppid: Option<u32> = stat[close + 1..]
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse().ok());
+            if ppid == Some(app) {
+                out.push((pid, stat[open + 1..close].to_owned()));
+            }
+        }
+        out
+    }
+
+    /// Ends the session and the driver (the app with them).
+    pub fn stop(&mut self) {
+        let _ = call("DELETE", &self.d.url(""), None);
+        self.driver.take();
+    }
+
+    /// Fails if a marker is in any file of the vault, the config folder, or anything the
+    /// webview wrote under HOME (UTF-8 and UTF-16 both ways).
+    pub fn scan_for(&self, marker: &str) -> usize {
+        let needles = [
+            marker.as_bytes().to_vec(),
+            marker
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect::<Vec<u8>>(),
+            marker
+                .encode_utf16()
+                .flat_map(u16::to_be_bytes)
+                .collect::<Vec<u8>>(),
+        ];
+        let scanned: Vec<PathBuf> = files(&self.vault)
+            .into_iter()
+            .chain(files(&self.home))
+            .chain(files(&self.config))
+            .collect();
+        assert!(files(&self.vault).len() >= 4, "the vault was not created");
+        for f in &scanned {
+            let bytes = std::fs::read(f).unwrap_or_default();
+            for n in &needles {
+                assert!(!contains(&bytes, n), "plaintext found in {}", f.display());
+            }
+        }
+        scanned.len()
+    }
+}
