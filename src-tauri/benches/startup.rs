@@ -7,7 +7,7 @@
 //! - start to the unlock screen (the WebDriver session is asked for → the passphrase
 //!   field is shown), beside the same start with no vault at all (the first-run screen),
 //!   measured in the same run as the baseline;
-//! - unlock to the case list showing all N cases, beside the core's own unlock of the
+//! - unlock to the case list of all N cases shown (its first page of rows), beside the core's own unlock of the
 //!   same vault in this process (the deliberate scrypt second is in both);
 //! - resident memory (VmRSS) of the app process and its WebKit helpers, at the unlock
 //!   screen and after the list is shown.
@@ -28,7 +28,7 @@ use custos::model::{
 };
 use custos::{Change, Options, SecretString, Vault};
 use serde_json::json;
-use support::{rss_kib, App};
+use support::{memory_kib, App};
 use uuid::Uuid;
 
 const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
@@ -169,18 +169,21 @@ struct Run {
     unlock_screen_ms: f64,
     core_unlock_ms: f64,
     unlock_to_list_ms: f64,
-    rss_locked: Vec<(String, u64)>,
-    rss_unlocked: Vec<(String, u64)>,
+    rss_locked: Vec<(String, u64, u64)>,
+    rss_unlocked: Vec<(String, u64, u64)>,
 }
 
-fn rss(app: &App) -> Vec<(String, u64)> {
-    let mut out: Vec<(String, u64)> = app
+/// Per process: (name, resident KiB, of which private anonymous KiB), then the total.
+/// The rest of resident memory is mostly shared library code (WebKitGTK, GTK), mapped
+/// from files and shared between the processes.
+fn rss(app: &App) -> Vec<(String, u64, u64)> {
+    let mut out: Vec<(String, u64, u64)> = app
         .processes()
         .into_iter()
-        .map(|(pid, name)| (name, rss_kib(pid)))
+        .map(|(pid, name)| (name, memory_kib(pid, "VmRSS"), memory_kib(pid, "RssAnon")))
         .collect();
-    let total = out.iter().map(|(_, k)| k).sum();
-    out.push(("total".into(), total));
+    let total = (out.iter().map(|p| p.1).sum(), out.iter().map(|p| p.2).sum());
+    out.push(("total".into(), total.0, total.1));
     out
 }
 
@@ -216,9 +219,14 @@ fn one_run(template: &Path, cases: usize) -> Run {
     d.type_into("#unlock-passphrase", PASS);
     let t0 = Instant::now();
     d.click("#unlock-submit");
-    let rows = json!(cases);
-    d.wait_until("every case in the list", || {
-        d.script("return document.querySelectorAll('[data-testid=case-row]').length;") == rows
+    let total = json!(cases.to_string());
+    d.wait_until("the list of every case", || {
+        d.script(
+            "const c = document.querySelector('#case-count'); return c ? c.dataset.total : null;",
+        ) == total
+            && d.script("return document.querySelectorAll('[data-testid=case-row]').length;")
+                .as_u64()
+                .is_some_and(|n| n > 0)
     });
     run.unlock_to_list_ms = t0.elapsed().as_secs_f64() * 1e3;
     std::thread::sleep(Duration::from_millis(500));
@@ -271,28 +279,33 @@ fn main() {
         "| unlock click → list of {cases} cases shown | {} |",
         col(&|r| r.unlock_to_list_ms)
     );
-    println!("\n| resident memory, MiB (median) | at unlock screen | after unlock + list |");
+    println!(
+        "\n| memory, MiB (median): resident (private) | at unlock screen | after unlock + list |"
+    );
     println!("|---|---|---|");
     let names: Vec<String> = results[0]
         .rss_unlocked
         .iter()
-        .map(|(n, _)| n.clone())
+        .map(|p| p.0.clone())
         .collect();
     for name in names {
-        let pick = |v: &Vec<(String, u64)>| {
+        let median = |f: &dyn Fn(&Run) -> f64| {
+            let mut v: Vec<f64> = results.iter().map(f).collect();
+            v.sort_by(|a, b| a.total_cmp(b));
+            v[v.len() / 2]
+        };
+        let pick = |v: &[(String, u64, u64)], anon: bool| {
             v.iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, k)| *k as f64 / 1024.0)
+                .find(|p| p.0 == name)
+                .map(|p| (if anon { p.2 } else { p.1 }) as f64 / 1024.0)
                 .unwrap_or(0.0)
         };
-        let mut before: Vec<f64> = results.iter().map(|r| pick(&r.rss_locked)).collect();
-        let mut after: Vec<f64> = results.iter().map(|r| pick(&r.rss_unlocked)).collect();
-        before.sort_by(|a, b| a.total_cmp(b));
-        after.sort_by(|a, b| a.total_cmp(b));
         println!(
-            "| {name} | {:.0} | {:.0} |",
-            before[before.len() / 2],
-            after[after.len() / 2]
+            "| {name} | {:.0} ({:.0}) | {:.0} ({:.0}) |",
+            median(&|r| pick(&r.rss_locked, false)),
+            median(&|r| pick(&r.rss_locked, true)),
+            median(&|r| pick(&r.rss_unlocked, false)),
+            median(&|r| pick(&r.rss_unlocked, true)),
         );
     }
 }

@@ -9,8 +9,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use custos::model::Kind;
+use custos::vault::Filter;
+use custos::{Options, SecretString, Vault};
 use serde_json::{json, Value};
-use support::{App, Driver};
+use support::{request_close, App, Driver};
 
 const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
 
@@ -105,9 +108,13 @@ fn the_case_workflow_in_the_real_window() {
     let victim = format!("{marker} Amal");
     let witness = format!("{marker} Karim");
 
-    // First run.
+    // First run. The whole workflow runs at the smallest window size the app allows.
     d.wait("#create-passphrase");
     eprintln!("first screen after {:?}", app.started.elapsed());
+    d.set_size(1024, 700);
+    d.wait_until("the window at 1024×700", || {
+        d.script("return [window.innerWidth, window.innerHeight];") == json!([1024, 700])
+    });
     d.screenshot("01-create");
     create_vault(d);
     d.screenshot("02-cases-empty");
@@ -136,6 +143,7 @@ fn the_case_workflow_in_the_real_window() {
     let w = involvement_id(d, &witness);
     d.click(&format!("#incident-persons-{v}-victim"));
     d.click(&format!("#incident-persons-{w}-witness"));
+    assert_eq!(d.overflow_x(), 0, "the incident form scrolls sideways");
     d.screenshot("03-incident-form");
     d.click("#incident-save");
     d.wait("#add-incident");
@@ -225,6 +233,7 @@ fn the_case_workflow_in_the_real_window() {
     d.wait_until("the date filter to include it", || rows() == 1);
     d.set_value("#filter-tag", "journalists");
     d.wait_until("the tag filter", || rows() == 1);
+    assert_eq!(d.overflow_x(), 0, "the case list scrolls sideways");
     d.screenshot("08-cases-filtered");
     d.click("#clear-filters");
     d.wait_until("both cases back", || rows() == 2);
@@ -246,6 +255,10 @@ fn the_case_workflow_in_the_real_window() {
     d.screenshot("09-unlock-wrong");
     try_unlock(d, "still not the right passphrase");
     let third = try_unlock(d, "and again not the right one");
+    assert!(
+        d.text("#unlock-error").contains("more slowly"),
+        "the slower answer is not explained"
+    );
     assert!(
         third >= first + Duration::from_millis(800),
         "no growing delay: first {first:?}, third {third:?}"
@@ -290,9 +303,52 @@ fn the_case_workflow_in_the_real_window() {
         "[data-record-id='{case}'] [data-testid=case-open]"
     ));
     d.wait("#incident-list");
+    assert_eq!(d.overflow_x(), 0, "the Arabic case screen scrolls sideways");
     d.screenshot("12-case-arabic");
 
+    // The window's close button, with unsaved changes: the app asks first (in Arabic
+    // now); "keep editing" keeps it open, "discard" closes it and locks the vault.
+    d.type_into("#case-summary", &format!("{marker} never saved"));
+    let pid = app
+        .processes()
+        .first()
+        .map(|p| p.0)
+        .expect("the app's process");
+    assert_eq!(request_close(&app.display, pid), Ok(1));
+    d.wait("#confirm-dialog");
+    d.screenshot("13-close-guard-arabic");
+    d.click("#confirm-cancel");
+    d.wait_until("the dialog to close", || d.gone("#confirm-dialog"));
+    assert_eq!(
+        app.processes().first().map(|p| p.0),
+        Some(pid),
+        "the app closed anyway"
+    );
+    assert_eq!(request_close(&app.display, pid), Ok(1));
+    d.wait("#confirm-dialog");
+    // The app is gone before WebDriver can answer the click: its answer is not awaited.
+    d.script("setTimeout(() => document.querySelector('#confirm-ok').click(), 50);");
+    d.wait_until("the app to exit", || app.processes().is_empty());
     app.stop();
+
+    // The vault was let go and holds what was saved, not the discarded edit.
+    let vault = Vault::unlock(
+        &app.vault,
+        &SecretString::from(PASS.to_owned()),
+        Options::default(),
+    )
+    .expect("the vault opens after the app closed");
+    let cases = vault.list(&Filter {
+        kind: Some(Kind::Case),
+        ..Filter::default()
+    });
+    assert_eq!(cases.len(), 2);
+    let case = vault.get(case.parse().unwrap()).unwrap();
+    let json = serde_json::to_string(&case).unwrap();
+    assert!(json.contains("summary, edited") && !json.contains("never saved"));
+    drop((case, json, cases));
+    vault.lock().unwrap();
+
     let scanned = app.scan_for(&marker);
     eprintln!("scanned {scanned} files, no plaintext");
 }

@@ -248,6 +248,25 @@ impl Driver {
         assert!(r.get("error").is_none(), "keys to {css}: {r}");
     }
 
+    /// Resizes the window (outer size, in CSS pixels).
+    pub fn set_size(&self, width: u32, height: u32) {
+        let r = call(
+            "POST",
+            &self.url("/window/rect"),
+            Some(json!({ "width": width, "height": height })),
+        );
+        assert!(r.get("error").is_none(), "resizing the window: {r}");
+    }
+
+    /// How many CSS pixels the page is wider than the window (0: no sideways scroll).
+    pub fn overflow_x(&self) -> i64 {
+        self.script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        )
+        .as_i64()
+        .unwrap_or(i64::MAX)
+    }
+
     pub fn gone(&self, css: &str) -> bool {
         self.script(&format!("return !document.querySelector({css:?});")) == json!(true)
     }
@@ -337,16 +356,116 @@ pub fn xwd_to_png(xwd: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// A process's resident memory in KiB (VmRSS), 0 when it is gone.
-pub fn rss_kib(pid: u32) -> u64 {
+/// One line of a process's memory figures in KiB (`VmRSS`, `RssAnon`, `RssFile` …
+/// from /proc/PID/status), 0 when it is gone.
+pub fn memory_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// Asks the app's window to close the way a window manager does when the user clicks
+/// the close button: a WM_DELETE_WINDOW message to each viewable top-level window of
+/// process `pid` that accepts it. → how many windows were asked.
+pub fn request_close(display: &str, pid: u32) -> Result<usize, String> {
+    use std::ffi::CString;
+    use std::os::raw::{c_int, c_long, c_uchar, c_uint, c_ulong};
+    use x11_dl::xlib;
+
+    let x = xlib::Xlib::open().map_err(|e| e.to_string())?;
+    let name = CString::new(display).unwrap();
+    // SAFETY: plain Xlib calls on a display this function opens and closes; every
+    // pointer Xlib returns is checked for null and freed with XFree.
+    unsafe {
+        let dpy = (x.XOpenDisplay)(name.as_ptr());
+        if dpy.is_null() {
+            return Err(format!("cannot open display {display}"));
+        }
+        let atom = |s: &str| {
+            let c = CString::new(s).unwrap();
+            (x.XInternAtom)(dpy, c.as_ptr(), 0)
+        };
+        let (wm_protocols, wm_delete, net_pid) = (
+            atom("WM_PROTOCOLS"),
+            atom("WM_DELETE_WINDOW"),
+            atom("_NET_WM_PID"),
+        );
+        // The CARDINAL/ATOM values of a window property (longs, as Xlib returns them).
+        let property = |w: c_ulong, prop: c_ulong| -> Vec<c_ulong> {
+            let (mut kind, mut format, mut n, mut after) = (0, 0 as c_int, 0, 0);
+            let mut data: *mut c_uchar = std::ptr::null_mut();
+            let ok = (x.XGetWindowProperty)(
+                dpy,
+                w,
+                prop,
+                0,
+                64,
+                0,
+                xlib::AnyPropertyType as c_ulong,
+                &mut kind,
+                &mut format,
+                &mut n,
+                &mut after,
+                &mut data,
+            );
+            let mut out = Vec::new();
+            if ok == xlib::Success as c_int && !data.is_null() {
+                if format == 32 {
+                    out = std::slice::from_raw_parts(data as *const c_ulong, n as usize).to_vec();
+                }
+                (x.XFree)(data.cast());
+            }
+            out
+        };
+        let mut asked = 0;
+        let mut stack = vec![(x.XDefaultRootWindow)(dpy)];
+        while let Some(w) = stack.pop() {
+            let (mut root, mut parent) = (0, 0);
+            let mut children: *mut c_ulong = std::ptr::null_mut();
+            let mut count: c_uint = 0;
+            if (x.XQueryTree)(dpy, w, &mut root, &mut parent, &mut children, &mut count) != 0
+                && !children.is_null()
+            {
+                stack.extend_from_slice(std::slice::from_raw_parts(children, count as usize));
+                (x.XFree)(children.cast());
+            }
+            let mut attrs: xlib::XWindowAttributes = std::mem::zeroed();
+            let viewable = (x.XGetWindowAttributes)(dpy, w, &mut attrs) != 0
+                && attrs.map_state == xlib::IsViewable;
+            if !viewable
+                || property(w, net_pid) != [pid as c_ulong]
+                || !property(w, wm_protocols).contains(&wm_delete)
+            {
+                continue;
+            }
+            let mut data = xlib::ClientMessageData::new();
+            data.set_long(0, wm_delete as c_long);
+            data.set_long(1, 0); // CurrentTime
+            let mut event = xlib::XEvent {
+                client_message: xlib::XClientMessageEvent {
+                    type_: xlib::ClientMessage,
+                    serial: 0,
+                    send_event: 1,
+                    display: dpy,
+                    window: w,
+                    message_type: wm_protocols,
+                    format: 32,
+                    data,
+                },
+            };
+            if (x.XSendEvent)(dpy, w, 0, 0, &mut event) != 0 {
+                asked += 1;
+            }
+        }
+        (x.XFlush)(dpy);
+        (x.XCloseDisplay)(dpy);
+        Ok(asked)
+    }
 }
 
 pub fn files(dir: &Path) -> Vec<PathBuf> {
@@ -375,6 +494,8 @@ pub struct App {
     pub vault: PathBuf,
     pub config: PathBuf,
     _xvfb: Proc,
+    /// The X display the app runs on.
+    pub display: String,
     driver: Option<Proc>,
     pub d: Driver,
     /// When the session (and so the app) was asked to start.
@@ -447,6 +568,7 @@ impl App {
             vault,
             config,
             _xvfb: xvfb,
+            display: display.clone(),
             driver: Some(driver),
             d: Driver {
                 base,

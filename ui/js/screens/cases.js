@@ -30,8 +30,12 @@ function digest(records) {
   return byCase;
 }
 
+/** Rows drawn at first, and added by each "show more": the filters find the rest. */
+const PAGE = 100;
+
 export async function render(app) {
   let cases = [];
+  let limit = PAGE;
   let related = new Map(); // case id → digest
   const acts = await app.vocabulary('act_types').catch(() => []);
   const actLabel = new Map(acts.map((a) => [a.code, a.label]));
@@ -77,6 +81,11 @@ export async function render(app) {
       h('th', { scope: 'col', text: t('cases.col.updated') }))),
     body);
   const empty = h('div', { id: 'case-list-empty', class: 'empty', hidden: true });
+  const more = h('button', { type: 'button', id: 'show-more', class: 'button secondary show-more', hidden: true,
+    on: { click: () => {
+      limit += PAGE;
+      draw();
+    } } });
   const error = h('p', { id: 'cases-error', class: 'form-error', hidden: true, attrs: { role: 'alert' } });
 
   function matches(c, words) {
@@ -110,9 +119,14 @@ export async function render(app) {
       .sort(view.sort === 'title'
         ? (a, b) => compare(a.title, b.title)
         : (a, b) => String(b.updated).localeCompare(String(a.updated)));
-    replace(body, shown.map(row));
+    replace(body, shown.slice(0, limit).map(row));
     table.hidden = shown.length === 0;
     count.textContent = t('cases.count', { shown: formatNumber(shown.length), total: formatNumber(cases.length) });
+    count.dataset.shown = String(shown.length);
+    count.dataset.total = String(cases.length);
+    more.hidden = shown.length <= limit;
+    more.textContent = t('cases.more', { n: formatNumber(Math.min(PAGE, shown.length - limit)),
+      rest: formatNumber(Math.max(0, shown.length - limit)) });
     empty.hidden = shown.length > 0;
     clear.hidden = !(view.search || view.status || view.tag || view.act || view.from || view.to);
     if (!shown.length) {
@@ -156,31 +170,37 @@ export async function render(app) {
     draw();
   }
 
+  /** A new search, filter or sort starts again from the first page. */
+  const redraw = () => {
+    limit = PAGE;
+    draw();
+  };
+
   search.addEventListener('input', () => {
     view.search = search.value;
-    draw();
+    redraw();
   });
   status.addEventListener('change', () => {
     view.status = status.value;
-    draw();
+    redraw();
   });
   sort.addEventListener('change', () => {
     view.sort = sort.value;
-    draw();
+    redraw();
   });
   tag.addEventListener('change', () => {
     view.tag = tag.value;
-    draw();
+    redraw();
   });
   act.addEventListener('change', () => {
     view.act = act.value;
-    draw();
+    redraw();
   });
   for (const input of [from, to]) {
     input.addEventListener('input', () => {
       view.from = dateOf(from);
       view.to = dateOf(to);
-      draw();
+      redraw();
     });
   }
   clear.addEventListener('click', () => {
@@ -193,7 +213,7 @@ export async function render(app) {
     to.value = '';
     from.removeAttribute('aria-invalid');
     to.removeAttribute('aria-invalid');
-    draw();
+    redraw();
     search.focus();
   });
   showDeleted.addEventListener('change', () => {
@@ -218,7 +238,7 @@ export async function render(app) {
       h('div', { class: 'check toolbar-check' }, showDeleted, h('label', { for: 'show-deleted', text: t('cases.show_deleted') })),
       clear)),
     h('p', { class: 'field-hint', id: 'filter-hint', text: t('cases.filter.hint') }),
-    error, count, table, empty);
+    error, count, table, more, empty);
 
   await load();
 

@@ -15,6 +15,10 @@ const NOTICES = {
   backend: 'unlock.notice.backend',
 };
 
+// Wrong passphrases in a row in this session (the backend keeps its own count and
+// decides the delay; this only tells the user why the next answer takes longer).
+let wrongInARow = 0;
+
 export function render(app, params = {}) {
   let busy = false;
 
@@ -59,11 +63,15 @@ export function render(app, params = {}) {
     setBusy(true);
     try {
       await api.unlockVault(pass.value);
+      wrongInARow = 0;
       pass.value = '';
       await app.unlocked();
     } catch (err) {
       setBusy(false);
-      error.textContent = err.kind === 'wrong_passphrase' ? t('unlock.wrong') : errorText(err);
+      if (err.kind === 'wrong_passphrase') wrongInARow += 1;
+      error.textContent = err.kind === 'wrong_passphrase'
+        ? [t('unlock.wrong'), wrongInARow >= 2 ? t('unlock.slowed') : ''].filter(Boolean).join(' ')
+        : errorText(err);
       error.hidden = false;
       pass.setAttribute('aria-invalid', 'true');
       pass.focus();
