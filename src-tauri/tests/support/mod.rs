@@ -18,11 +18,24 @@ use serde_json::{json, Value};
 
 pub const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-/// A child process killed when dropped.
+/// A child process stopped when dropped: asked to end (SIGTERM, so Xvfb removes its
+/// socket and lock file, and tauri-driver its children), killed if it does not.
 pub struct Proc(pub Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        let asked = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while asked && Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -49,35 +62,28 @@ pub fn find_tool(name: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("{name} is not installed (scripts/test installs it)"))
 }
 
-/// Starts Xvfb on a free display, its framebuffer kept as an XWD file in `fbdir`
+/// Starts Xvfb on a display it picks itself (`-displayfd`: no race with other X
+/// servers, stale lock files reclaimed), its framebuffer kept as an XWD file in `fbdir`
 /// (screenshots are read from there: what the screen really shows).
 pub fn start_xvfb(fbdir: &Path) -> (Proc, String) {
-    for n in 90..140 {
-        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-            continue;
-        }
-        let display = format!(":{n}");
-        let child = Command::new(find_tool("Xvfb"))
-            .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-            .arg("-fbdir")
-            .arg(fbdir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb starts");
-        let mut proc = Proc(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                return (proc, display);
-            }
-            if let Ok(Some(_)) = proc.0.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    use std::io::BufRead;
+    let mut child = Command::new(find_tool("Xvfb"))
+        .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .arg("-fbdir")
+        .arg(fbdir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb starts");
+    let stdout = child.stdout.take().expect("Xvfb's stdout");
+    let proc = Proc(child);
+    // Xvfb writes the display number once it accepts connections.
+    let mut line = String::new();
+    let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+    match line.trim().parse::<u32>() {
+        Ok(n) => (proc, format!(":{n}")),
+        Err(_) => panic!("Xvfb did not start (it said {line:?})"),
     }
-    panic!("no X display could be started");
 }
 
 /// A minimal WebDriver client.
