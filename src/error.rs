@@ -79,6 +79,9 @@ pub enum Error {
     /// An import file with problems; nothing was imported.
     #[error("{}", import_message(.0))]
     Import(Vec<Problem>),
+    /// An evidence file could not be imported, read back or exported as it should.
+    #[error("{0}")]
+    Evidence(String),
     /// An encryption step failed (should not happen with valid keys).
     #[error("encryption failed: {0}")]
     Encrypt(String),
@@ -187,6 +190,7 @@ impl Error {
             Error::Invalid(_) => "invalid",
             Error::Import(_) => "import",
             Error::Encrypt(_) => "encrypt",
+            Error::Evidence(_) => "evidence",
         }
     }
 }

@@ -120,6 +120,9 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         new_passphrase_file: Option<PathBuf>,
     },
+    /// Evidence files: add, list, show, verify, export
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
     /// Show a controlled vocabulary (act-types, instruments, mechanisms)
     Vocab {
         /// act-types, instruments or mechanisms
@@ -127,6 +130,65 @@ enum Command {
         /// Label language (en, fr, es, ar …)
         #[arg(long, default_value = "en")]
         lang: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvidenceCommand {
+    /// Import a file as evidence (encrypted into the vault, hashed, custody started);
+    /// prints its id
+    Add {
+        /// The file
+        file: PathBuf,
+        /// The case it belongs to
+        #[arg(long, value_name = "ID")]
+        case: Uuid,
+        /// A record of the case it documents (incident, person …); repeat for several
+        #[arg(long = "to", value_name = "ID")]
+        to: Vec<Uuid>,
+        /// What it shows
+        #[arg(long)]
+        description: Option<String>,
+        /// For a working copy (redacted, transcript, clip): the original evidence item
+        #[arg(long, value_name = "ID")]
+        derived_from: Option<Uuid>,
+        /// Delete the original file once it is safely in the vault (see the warning)
+        #[arg(long)]
+        delete_original: bool,
+    },
+    /// List evidence items
+    List {
+        /// Only this case's
+        #[arg(long, value_name = "ID")]
+        case: Option<Uuid>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// An evidence item's details and chain of custody
+    Show {
+        /// Evidence id
+        id: Uuid,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-hash the content and check the chain of custody (exit code 1 if anything is
+    /// wrong)
+    Verify {
+        /// Evidence id
+        id: Uuid,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a decrypted copy and a verification report. The copy is NOT encrypted.
+    Export {
+        /// Evidence id
+        id: Uuid,
+        /// Where to write the copy (must not exist); the reports go beside it
+        #[arg(long, value_name = "PATH")]
+        output: PathBuf,
     },
 }
 
@@ -424,6 +486,12 @@ fn run(cli: Cli) -> CliResult {
             eprintln!("passphrase changed");
             vault.lock()
         }
+        Command::Evidence(cmd) => {
+            let mut vault = open(&dir, pass_file)?;
+            let result = evidence_command(&mut vault, cmd);
+            let locked = vault.lock();
+            result.and(locked)
+        }
         Command::Vocab { name, lang } => {
             let v = custos::vocab::builtin().by_name(&name).ok_or_else(|| {
                 Error::Invalid(format!(
@@ -434,6 +502,155 @@ fn run(cli: Cli) -> CliResult {
                 let depth = ancestors(v, t);
                 println!("{}{:<32} {}", "  ".repeat(depth), t.code, t.label(&lang));
             }
+            Ok(())
+        }
+    }
+}
+
+/// What deleting an imported original can and cannot do.
+const DELETION_WARNING: &str = "Deleting a file removes its name; on SSDs, journaling file \
+systems, backups and synced folders, copies of its content may survive and be recovered.";
+
+fn evidence_command(vault: &mut Vault, cmd: EvidenceCommand) -> CliResult {
+    use custos::vault::Attach;
+    match cmd {
+        EvidenceCommand::Add {
+            file,
+            case,
+            to,
+            description,
+            derived_from,
+            delete_original,
+        } => {
+            let id = vault.attach(
+                &file,
+                Attach {
+                    case_id: case,
+                    attached_to: to,
+                    description: description.unwrap_or_default(),
+                    derived_from,
+                },
+            )?;
+            let e = vault.evidence(id)?;
+            println!("{id}");
+            eprintln!("sha256 {}  {} bytes  {}", e.sha256, e.size, e.media_type);
+            if delete_original {
+                std::fs::remove_file(&file).map_err(|err| {
+                    Error::io(
+                        format!(
+                            "the evidence is saved, but {} could not be deleted",
+                            file.display()
+                        ),
+                        err,
+                    )
+                })?;
+                eprintln!("Deleted {}. {DELETION_WARNING}", file.display());
+            } else {
+                eprintln!(
+                    "The original is still at {}. Delete it with --delete-original next time, \
+                     or yourself. {DELETION_WARNING}",
+                    file.display()
+                );
+            }
+            Ok(())
+        }
+        EvidenceCommand::List { case, json } => {
+            let mut items = Vec::new();
+            for id in vault.evidence_ids(case) {
+                items.push((id, vault.evidence(id)?));
+            }
+            items.sort_by_key(|(_, e)| std::cmp::Reverse(e.imported_at));
+            if json {
+                let list: Vec<Value> = items
+                    .iter()
+                    .map(|(id, e)| json!({ "evidence_id": id, "evidence": e }))
+                    .collect();
+                print_json(&Value::Array(list))
+            } else {
+                for (id, e) in &items {
+                    println!(
+                        "{id}  {}  {:>12}  {:<24} {}",
+                        &e.sha256[..16],
+                        e.size,
+                        e.media_type,
+                        e.file_name
+                    );
+                }
+                Ok(())
+            }
+        }
+        EvidenceCommand::Show { id, json } => {
+            let e = vault.evidence(id)?;
+            let custody = vault.custody(id)?;
+            if json {
+                return print_json(
+                    &json!({ "evidence_id": id, "evidence": e, "custody": custody }),
+                );
+            }
+            println!("evidence      {id}");
+            println!("case          {}", e.case_id);
+            println!("file name     {}", e.file_name);
+            println!("media type    {}", e.media_type);
+            println!("size          {} bytes", e.size);
+            println!("sha256        {}", e.sha256);
+            println!(
+                "imported      {} on device {}",
+                e.imported_at.to_rfc3339(),
+                e.imported_by
+            );
+            if let Some(o) = e.derived_from {
+                println!("working copy of {o}");
+            }
+            if !e.description.is_empty() {
+                println!("description   {}", e.description);
+            }
+            println!("custody:");
+            for c in custody {
+                println!(
+                    "  {:>3}  {}  {:<9}  {}",
+                    c.seq,
+                    c.at.to_rfc3339(),
+                    serde_json::to_value(c.action)
+                        .map_err(invalid)?
+                        .as_str()
+                        .unwrap_or(""),
+                    c.detail
+                );
+            }
+            Ok(())
+        }
+        EvidenceCommand::Verify { id, json } => {
+            let v = vault.verify_evidence(id)?;
+            if json {
+                print_json(&serde_json::to_value(&v).map_err(invalid)?)?;
+            } else if v.ok {
+                println!(
+                    "ok: content sha256 {} and {} custody entries check",
+                    v.sha256, v.custody_entries
+                );
+            } else {
+                for p in &v.problems {
+                    println!("problem: {p}");
+                }
+            }
+            if v.ok {
+                Ok(())
+            } else {
+                Err(Error::Evidence(format!(
+                    "evidence {id} did not verify: {} problem(s)",
+                    v.problems.len()
+                )))
+            }
+        }
+        EvidenceCommand::Export { id, output } => {
+            let out = vault.export_evidence(id, &output)?;
+            eprintln!(
+                "Wrote {} (NOT encrypted) and its reports {} and {}; sha256 {}",
+                out.file.display(),
+                out.report_json.display(),
+                out.report_text.display(),
+                out.sha256
+            );
             Ok(())
         }
     }

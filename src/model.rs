@@ -12,11 +12,14 @@
 //!   with per-use consent (may the name go to the government? into public reports?).
 //! - [`Intervention`]: an appeal to a protection mechanism and its outcome.
 //! - [`Note`]: free text about any records.
+//! - [`Evidence`]: a file kept encrypted in the vault (photo, video, scan, audio), with
+//!   its hash; its content never changes, and working copies are separate items linked
+//!   to their original.
 //!
 //! Links are record ids. Every stored version carries `schema_version`; see
 //! `docs/data-model.md` for how a future schema upgrades old versions on read.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::Zeroize;
@@ -41,16 +44,19 @@ pub enum Kind {
     Intervention,
     /// A note.
     Note,
+    /// An evidence item (an encrypted file).
+    Evidence,
 }
 
 impl Kind {
     /// Every kind, in display order.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Case,
         Kind::Incident,
         Kind::Person,
         Kind::Intervention,
         Kind::Note,
+        Kind::Evidence,
     ];
 
     /// The kind's name as stored (`case`, `incident` …).
@@ -61,6 +67,7 @@ impl Kind {
             Kind::Person => "person",
             Kind::Intervention => "intervention",
             Kind::Note => "note",
+            Kind::Evidence => "evidence",
         }
     }
 }
@@ -72,7 +79,9 @@ impl std::str::FromStr for Kind {
             .into_iter()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown record kind '{s}' (case, incident, person, intervention, note)")
+                format!(
+                    "unknown record kind '{s}' (case, incident, person, intervention, note, evidence)"
+                )
             })
     }
 }
@@ -91,6 +100,8 @@ pub enum Record {
     Intervention(Intervention),
     /// A note.
     Note(Note),
+    /// An evidence item.
+    Evidence(Evidence),
 }
 
 impl Record {
@@ -102,6 +113,7 @@ impl Record {
             Record::Person(_) => Kind::Person,
             Record::Intervention(_) => Kind::Intervention,
             Record::Note(_) => Kind::Note,
+            Record::Evidence(_) => Kind::Evidence,
         }
     }
 
@@ -113,6 +125,7 @@ impl Record {
             Record::Person(r) => Some(r.case_id),
             Record::Intervention(r) => Some(r.case_id),
             Record::Note(r) => Some(r.case_id),
+            Record::Evidence(r) => Some(r.case_id),
         }
     }
 
@@ -124,6 +137,8 @@ impl Record {
             Record::Person(r) => &r.name,
             Record::Intervention(r) => &r.title,
             Record::Note(r) => r.text.lines().next().unwrap_or(""),
+            Record::Evidence(r) if r.description.trim().is_empty() => &r.file_name,
+            Record::Evidence(r) => r.description.lines().next().unwrap_or(""),
         }
     }
 
@@ -143,6 +158,10 @@ impl Record {
                 out.extend(r.person_ids.iter().map(|i| ("person_ids", *i)));
             }
             Record::Note(r) => out.extend(r.about.iter().map(|i| ("about", *i))),
+            Record::Evidence(r) => {
+                out.extend(r.attached_to.iter().map(|i| ("attached_to", *i)));
+                out.extend(r.derived_from.iter().map(|i| ("derived_from", *i)));
+            }
             Record::Case(_) | Record::Person(_) => {}
         }
         out
@@ -180,6 +199,15 @@ impl Record {
             }
             Record::Intervention(r) => required("title", &r.title),
             Record::Note(r) => required("text", &r.text),
+            Record::Evidence(r) => {
+                required("file_name", &r.file_name)?;
+                for (field, hash) in [("sha256", &r.sha256), ("blob_sha256", &r.blob_sha256)] {
+                    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(format!("{field}: not a SHA-256 in hex"));
+                    }
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -512,6 +540,69 @@ pub struct Note {
     pub about: Vec<Uuid>,
 }
 
+/// An evidence item: a file kept encrypted in the vault's `blobs/` folder (a standard
+/// age file), and what is known of it. Everything but `description` and `attached_to`
+/// is fixed at import: the vault refuses an edit that changes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Zeroize)]
+pub struct Evidence {
+    /// The case.
+    #[zeroize(skip)]
+    pub case_id: Uuid,
+    /// Records of the case it documents (incidents, persons …); empty: the case itself.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub attached_to: Vec<Uuid>,
+    /// What it shows.
+    #[serde(default)]
+    pub description: String,
+    /// The file's name when it was imported.
+    pub file_name: String,
+    /// The media type detected from the content (not from the name).
+    pub media_type: String,
+    /// Size in bytes.
+    #[zeroize(skip)]
+    pub size: u64,
+    /// SHA-256 of the content, in hex.
+    pub sha256: String,
+    /// The encrypted file: `blobs/<blob_id>.age`.
+    #[zeroize(skip)]
+    pub blob_id: Uuid,
+    /// SHA-256 of that encrypted file, in hex (tells an altered blob from a changed
+    /// content without decrypting).
+    pub blob_sha256: String,
+    /// When the file was last modified, as its file system said at import.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub file_modified: Option<DateTime<Utc>>,
+    /// When the file was created, where the file system records it.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub file_created: Option<DateTime<Utc>>,
+    /// When it was imported.
+    #[zeroize(skip)]
+    pub imported_at: DateTime<Utc>,
+    /// The device that imported it.
+    #[zeroize(skip)]
+    pub imported_by: Uuid,
+    /// For a working copy (a redacted image, a transcript, a clip): its original.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub derived_from: Option<Uuid>,
+}
+
+impl Evidence {
+    /// The fields an edit may change; everything else is the import's record.
+    pub fn same_import(&self, other: &Evidence) -> bool {
+        let fixed = |e: &Evidence| {
+            let mut e = e.clone();
+            e.description.clear();
+            e.attached_to.clear();
+            e
+        };
+        fixed(self) == fixed(other)
+    }
+}
+
 impl Zeroize for Record {
     fn zeroize(&mut self) {
         match self {
@@ -520,6 +611,7 @@ impl Zeroize for Record {
             Record::Person(r) => r.zeroize(),
             Record::Intervention(r) => r.zeroize(),
             Record::Note(r) => r.zeroize(),
+            Record::Evidence(r) => r.zeroize(),
         }
     }
 }
@@ -559,7 +651,7 @@ impl Record {
             _ => {
                 return Err(err(
                     "kind",
-                    "missing: case, incident, person, intervention or note".into(),
+                    "missing: case, incident, person, intervention, note or evidence".into(),
                 ))
             }
         };
@@ -593,6 +685,7 @@ impl Record {
             Kind::Person => Record::Person(read(&value)?),
             Kind::Intervention => Record::Intervention(read(&value)?),
             Kind::Note => Record::Note(read(&value)?),
+            Kind::Evidence => Record::Evidence(read(&value)?),
         })
     }
 }

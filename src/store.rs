@@ -4,8 +4,9 @@
 //! small interface means the rest of the code never sees it and it can be replaced.
 //!
 //! The store only ever holds ciphertext: the `versions` tree maps a version's random
-//! UUID to its age ciphertext; the `meta` tree holds a few named, encrypted values
-//! (keyring, index snapshot, settings).
+//! UUID to its age ciphertext; the `custody` tree holds each evidence item's chain of
+//! custody (evidence id + entry number → sealed entry); the `meta` tree holds a few
+//! named, encrypted values (keyring, index snapshot, settings).
 //!
 //! Durability: sled's `flush()` writes the log with `sync_file_range`, which does not
 //! flush the drive's cache (sled issues #1351, #1452). A write is acknowledged only after
@@ -23,6 +24,7 @@ use crate::error::{is_disk_full, Error, Result};
 
 const VERSIONS: &str = "versions";
 const META: &str = "meta";
+const CUSTODY: &str = "custody";
 
 /// The encrypted key–value store of a vault.
 pub struct Store {
@@ -42,6 +44,7 @@ struct Sled {
     db: sled::Db,
     versions: sled::Tree,
     meta: sled::Tree,
+    custody: sled::Tree,
 }
 
 /// One write in a batch.
@@ -50,6 +53,15 @@ pub enum Write {
     Version(Uuid, Vec<u8>),
     /// Sets a named meta value.
     Meta(&'static str, Vec<u8>),
+    /// Appends an entry to an evidence item's chain of custody (never replaces one).
+    Custody(Uuid, u32, Vec<u8>),
+}
+
+fn custody_key(evidence: Uuid, seq: u32) -> [u8; 20] {
+    let mut k = [0u8; 20];
+    k[..16].copy_from_slice(evidence.as_bytes());
+    k[16..].copy_from_slice(&seq.to_be_bytes());
+    k
 }
 
 impl Store {
@@ -68,8 +80,16 @@ impl Store {
         let meta = db
             .open_tree(META)
             .map_err(|e| from_sled("opening the database", e))?;
+        let custody = db
+            .open_tree(CUSTODY)
+            .map_err(|e| from_sled("opening the database", e))?;
         Ok(Store {
-            sled: Some(Sled { db, versions, meta }),
+            sled: Some(Sled {
+                db,
+                versions,
+                meta,
+                custody,
+            }),
             dir: dir.to_owned(),
             reserve,
             synced: Mutex::default(),
@@ -104,7 +124,9 @@ impl Store {
         let bytes: u64 = writes
             .iter()
             .map(|w| match w {
-                Write::Version(_, v) | Write::Meta(_, v) => v.len() as u64 + 64,
+                Write::Version(_, v) | Write::Meta(_, v) | Write::Custody(_, _, v) => {
+                    v.len() as u64 + 64
+                }
             })
             .sum();
         if self.reserve > 0 {
@@ -116,10 +138,13 @@ impl Store {
         }
         let mut versions = sled::Batch::default();
         let mut meta = sled::Batch::default();
+        let mut custody = Vec::new();
         let (mut nv, mut nm) = (0, 0);
+        let mut version_list = Vec::new();
         for w in writes {
             match w {
                 Write::Version(id, ct) => {
+                    version_list.push((id, ct.clone()));
                     versions.insert(id.as_bytes(), ct);
                     nv += 1;
                 }
@@ -127,7 +152,39 @@ impl Store {
                     meta.insert(key.as_bytes(), value);
                     nm += 1;
                 }
+                Write::Custody(evidence, seq, entry) => custody.push((evidence, seq, entry)),
             }
+        }
+        if !custody.is_empty() {
+            // A custody entry and the versions written with it (an evidence record and
+            // its "imported" entry) land together or not at all; an entry that exists
+            // already is never replaced.
+            use sled::transaction::{ConflictableTransactionError, TransactionError};
+            use sled::Transactional;
+            let sled = self.sled();
+            let result = (&sled.versions, &sled.custody).transaction(|(tv, tc)| {
+                for (id, ct) in &version_list {
+                    tv.insert(id.as_bytes(), ct.as_slice())?;
+                }
+                for (evidence, seq, entry) in &custody {
+                    let key = custody_key(*evidence, *seq);
+                    if tc.get(key)?.is_some() {
+                        return Err(ConflictableTransactionError::Abort(()));
+                    }
+                    tc.insert(&key, entry.as_slice())?;
+                }
+                Ok(())
+            });
+            match result {
+                Ok(()) => {}
+                Err(TransactionError::Abort(())) => {
+                    return Err(Error::Invalid(
+                        "that custody entry exists already; the log is append-only".into(),
+                    ))
+                }
+                Err(TransactionError::Storage(e)) => return Err(self.fail(from_sled("saving", e))),
+            }
+            nv = 0;
         }
         // Versions first, then meta: a meta value (the index snapshot) may name versions,
         // never the other way round, and the snapshot is only a cache.
@@ -203,6 +260,35 @@ impl Store {
     /// Number of stored versions.
     pub fn version_count(&self) -> usize {
         self.sled().versions.len()
+    }
+
+    /// An evidence item's custody entries, in order: (entry number, sealed entry).
+    pub fn custody(&self, evidence: Uuid) -> Result<Vec<(u32, Vec<u8>)>> {
+        self.check()?;
+        let mut out = Vec::new();
+        for kv in self.sled().custody.scan_prefix(evidence.as_bytes()) {
+            let (k, v) = kv.map_err(|e| from_sled("reading", e))?;
+            let seq = k
+                .get(16..20)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(u32::from_be_bytes)
+                .ok_or_else(|| Error::Database("a custody key is malformed".into()))?;
+            out.push((seq, v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Replaces or removes a stored custody entry. For tests that play an attacker with
+    /// write access to the disk; the vault never calls it.
+    #[doc(hidden)]
+    pub fn tamper_custody(&self, evidence: Uuid, seq: u32, value: Option<Vec<u8>>) -> Result<()> {
+        let key = custody_key(evidence, seq);
+        match value {
+            Some(v) => self.sled().custody.insert(key, v).map(|_| ()),
+            None => self.sled().custody.remove(key).map(|_| ()),
+        }
+        .map_err(|e| from_sled("saving", e))?;
+        self.sync()
     }
 
     /// A named meta value.

@@ -34,6 +34,9 @@ use crate::passphrase;
 use crate::store::{Store, Write};
 use crate::vocab;
 
+mod evidence;
+pub use evidence::{Action, Attach, CustodyEntry, EvidenceReader, Exported, Verification, BLOBS};
+
 /// The vault folder format this build writes.
 pub const FORMAT_VERSION: u32 = 1;
 const FORMAT_NAME: &str = "custos-vault";
@@ -449,6 +452,8 @@ impl Vault {
             _lock: lock,
         };
         vault.load_index()?;
+        // An import cut short by a crash leaves an encrypted file without a record.
+        vault.remove_orphan_blobs();
         Ok(vault)
     }
 
@@ -519,6 +524,15 @@ impl Vault {
     }
 
     fn plan(&mut self, changes: Vec<Change>) -> Result<Vec<Version>> {
+        self.plan_checked(changes, false)
+    }
+
+    /// Plans the version of a new evidence record (its file is already in `blobs/`).
+    fn plan_evidence(&mut self, record: Record) -> Result<Vec<Version>> {
+        self.plan_checked(vec![Change::Create(record)], true)
+    }
+
+    fn plan_checked(&mut self, changes: Vec<Change>, new_evidence: bool) -> Result<Vec<Version>> {
         if changes.is_empty() {
             return Ok(Vec::new());
         }
@@ -528,6 +542,11 @@ impl Vault {
         let mut out = Vec::with_capacity(changes.len());
         for change in changes {
             let (record_id, parents, body, kind) = match change {
+                Change::Create(Record::Evidence(_)) if !new_evidence => {
+                    return Err(Error::Invalid(
+                        "evidence is added by importing its file (custos evidence add)".into(),
+                    ));
+                }
                 Change::Create(record) => {
                     let id = Uuid::new_v4();
                     let kind = record.kind();
@@ -541,6 +560,18 @@ impl Vault {
                             entry.kind.as_str(),
                             record.kind().as_str()
                         )));
+                    }
+                    if let Record::Evidence(new) = &record {
+                        let current = self.get(record_id)?;
+                        let same = match &current.record {
+                            Some(Record::Evidence(old)) => old.same_import(new),
+                            _ => false,
+                        };
+                        if !same {
+                            return Err(Error::Invalid(format!(
+                                "evidence {record_id}: only its description and links can change;                                  its file, hashes and import details are fixed"
+                            )));
+                        }
                     }
                     (
                         record_id,
@@ -602,6 +633,7 @@ impl Vault {
                 "case_id" => Some(Kind::Case),
                 "persons" | "person_ids" => Some(Kind::Person),
                 "related" | "incident_ids" => Some(Kind::Incident),
+                "derived_from" => Some(Kind::Evidence),
                 _ => None,
             };
             match (kind_of(id), expected) {
@@ -610,9 +642,9 @@ impl Vault {
                 }
                 (Some(k), Some(e)) if k != e => {
                     return Err(Error::Invalid(format!(
-                        "{field}: record {id} is a {}, not a {}",
-                        k.as_str(),
-                        e.as_str()
+                        "{field}: record {id} is {}, not {}",
+                        a_kind(k),
+                        a_kind(e)
                     )));
                 }
                 _ => {}
@@ -644,6 +676,15 @@ impl Vault {
 
     /// Encrypts versions (in parallel), writes them in one durable batch, indexes them.
     pub(crate) fn write_versions(&mut self, versions: Vec<Version>) -> Result<Vec<Written>> {
+        self.write_versions_with(versions, Vec::new())
+    }
+
+    /// Writes versions together with other writes (custody entries) in one batch.
+    fn write_versions_with(
+        &mut self,
+        versions: Vec<Version>,
+        extra: Vec<Write>,
+    ) -> Result<Vec<Written>> {
         if versions.is_empty() {
             return Ok(Vec::new());
         }
@@ -664,6 +705,7 @@ impl Vault {
             learned.push(sealed.learned);
             writes.push(Write::Version(v.version_id, sealed.ciphertext));
         }
+        writes.extend(extra);
         self.store.commit(writes)?;
         let cache = self.cache.get_mut().unwrap_or_else(|p| p.into_inner());
         for l in learned {
@@ -1095,6 +1137,15 @@ fn shred(path: &Path) {
             let _ = f.sync_all();
         }
         let _ = fs::remove_file(path);
+    }
+}
+
+/// "a case", "an incident", "an evidence item" — for messages.
+fn a_kind(k: Kind) -> String {
+    match k {
+        Kind::Evidence => "an evidence item".into(),
+        Kind::Incident | Kind::Intervention => format!("an {}", k.as_str()),
+        _ => format!("a {}", k.as_str()),
     }
 }
 

@@ -1151,3 +1151,101 @@ fn vocab_prints_labels_in_the_requested_language() {
     let err = env.fail(&["vocab", "nope"]);
     assert!(err.contains("no vocabulary 'nope'"), "{err}");
 }
+
+#[test]
+fn evidence_add_list_show_verify_export_and_delete_the_original() {
+    let env = Env::new();
+    let case = env
+        .ok(&["add", "case", "--title", "Raid"])
+        .trim()
+        .to_owned();
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend((0..50_000u32).map(|i| (i * 31 % 251) as u8));
+    let photo = env.file("photo.png", &png);
+    let photo_arg = photo.to_str().unwrap();
+    let out = env.run(&["evidence", "add", photo_arg, "--case", &case]);
+    let id = succeeded(&["evidence", "add"], out.clone())
+        .trim()
+        .to_owned();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("still at") && said.contains("may survive"),
+        "{said}"
+    );
+    assert!(
+        photo.exists(),
+        "the original was deleted without being asked"
+    );
+
+    let list = env.json(&["evidence", "list", "--json"]);
+    assert_eq!(list[0]["evidence_id"], id.as_str());
+    assert_eq!(list[0]["evidence"]["media_type"], "image/png");
+    let shown = env.json(&["evidence", "show", &id, "--json"]);
+    assert_eq!(shown["custody"][0]["action"], "imported");
+    assert!(env.ok(&["evidence", "verify", &id]).starts_with("ok:"));
+
+    let copy = env.tmp.path().join("copy.png");
+    env.ok(&[
+        "evidence",
+        "export",
+        &id,
+        "--output",
+        copy.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(&copy).unwrap(), png);
+    assert!(env.tmp.path().join("copy.png.custody.txt").exists());
+    let again = env.fail(&[
+        "evidence",
+        "export",
+        &id,
+        "--output",
+        copy.to_str().unwrap(),
+    ]);
+    assert!(again.contains("exists already"), "{again}");
+
+    // Asked for, the original goes (with the honest warning).
+    let scan = env.file("scan.pdf", b"%PDF-1.4 scan");
+    let out = env.run(&[
+        "evidence",
+        "add",
+        scan.to_str().unwrap(),
+        "--case",
+        &case,
+        "--delete-original",
+    ]);
+    succeeded(&["evidence", "add", "--delete-original"], out.clone());
+    assert!(!scan.exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("may survive"));
+
+    // A damaged blob: verify names it and exits non-zero.
+    let blobs: Vec<_> = std::fs::read_dir(env.dir.join("blobs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    let blob_id = shown["evidence"]["blob_id"].as_str().unwrap();
+    let blob = blobs
+        .iter()
+        .find(|p| p.to_string_lossy().contains(blob_id))
+        .unwrap();
+    let mut bytes = std::fs::read(blob).unwrap();
+    let n = bytes.len();
+    bytes.truncate(n - 1000);
+    std::fs::write(blob, bytes).unwrap();
+    let out = env.run(&["evidence", "verify", &id]);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("problem: the encrypted file was altered, truncated"),
+        "{text}"
+    );
+    // Bad input: an empty file, a missing case.
+    let empty = env.file("empty.jpg", b"");
+    assert!(env
+        .fail(&["evidence", "add", empty.to_str().unwrap(), "--case", &case])
+        .contains("empty"));
+    let other = uuid::Uuid::new_v4().to_string();
+    assert!(env
+        .fail(&["evidence", "add", photo_arg, "--case", &other])
+        .contains("no record"));
+}

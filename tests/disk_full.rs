@@ -8,6 +8,10 @@
 //! 2. With no reserve, the database itself hits ENOSPC: the caller gets a clear "disk
 //!    full" error (never a panic or a hang), nothing more is acknowledged, and a copy of
 //!    the folder opens with every acknowledged record intact.
+//! 3. Evidence: a file too big for the free space is refused before a byte is written
+//!    (with the reserve), or fails part-way with a clear "disk full" (without it); either
+//!    way no evidence record and no partial file remain, and the vault and its other
+//!    evidence go on working.
 
 use std::path::Path;
 use std::process::Command;
@@ -159,6 +163,56 @@ fn hard(root: &Path, copy_to: &Path) {
     println!("HARD-OK acknowledged={}", acked.len());
 }
 
+fn evidence(root: &Path) {
+    use custos::vault::{Attach, BLOBS};
+    let source = root.join("big-video.bin");
+    std::fs::write(&source, vec![7u8; 24 << 20]).unwrap();
+    let small = root.join("small.jpg");
+    std::fs::write(&small, vec![1u8; 64 << 10]).unwrap();
+    for (name, size, reserve) in [("reserve", "32m", true), ("no-reserve", "12m", false)] {
+        let mount = root.join(format!("evidence-{name}"));
+        mount_tmpfs(&mount, size);
+        let dir = mount.join("vault");
+        let opts = Options {
+            disk_reserve: if reserve {
+                custos::vault::DISK_RESERVE
+            } else {
+                0
+            },
+            ..Options::insecure_for_tests()
+        };
+        let mut vault = Vault::create(&dir, &pass(), opts).unwrap();
+        let case_id = new_case(&mut vault);
+        let to = || Attach {
+            case_id,
+            ..Attach::default()
+        };
+        let first = vault.attach(&small, to()).unwrap();
+        let err = vault.attach(&source, to()).unwrap_err();
+        assert!(
+            matches!(err, Error::DiskFull),
+            "{name}: expected disk full, got: {err}"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.join(BLOBS))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "{name}: files left in blobs/: {left:?}");
+        let listed = vault.list(&Filter {
+            kind: Some(custos::model::Kind::Evidence),
+            ..Filter::default()
+        });
+        assert_eq!(listed.len(), 1, "{name}: a partial evidence record");
+        assert!(vault.verify_evidence(first).unwrap().ok, "{name}");
+        vault
+            .attach(&small, to())
+            .expect("the vault still takes evidence that fits");
+        vault.lock().unwrap();
+        println!("EVIDENCE-{name}-OK");
+    }
+}
+
 #[test]
 #[ignore = "runs only as the full-disk test's child process"]
 fn full_disk_child() {
@@ -169,6 +223,8 @@ fn full_disk_child() {
         return;
     };
     graceful(Path::new(&root));
+    // Before `hard`: after its failure, sled's background threads may stay blocked.
+    evidence(Path::new(&root));
     hard(Path::new(&root), Path::new(&copy));
 }
 
@@ -195,7 +251,11 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        out.status.success() && stdout.contains("GRACEFUL-OK") && stdout.contains("HARD-OK"),
+        out.status.success()
+            && stdout.contains("GRACEFUL-OK")
+            && stdout.contains("HARD-OK")
+            && stdout.contains("EVIDENCE-reserve-OK")
+            && stdout.contains("EVIDENCE-no-reserve-OK"),
         "child failed ({}):\n{stdout}\n{stderr}",
         out.status
     );

@@ -68,7 +68,15 @@ pub fn find_tool(name: &str) -> PathBuf {
 pub fn start_xvfb(fbdir: &Path) -> (Proc, String) {
     use std::io::BufRead;
     let mut child = Command::new(find_tool("Xvfb"))
-        .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ])
         .arg("-fbdir")
         .arg(fbdir)
         .stdout(Stdio::piped())
