@@ -1,7 +1,7 @@
 //! Declares every app command in the ACL manifest: only commands listed here (and
 //! allowed in capabilities/default.json) can be called from the UI.
 
-/// The commands of `src/commands.rs`.
+/// The commands of `src/commands.rs` and `src/evidence.rs`.
 pub const COMMANDS: &[&str] = &[
     "vault_status",
     "passphrase_strength",
@@ -17,6 +17,15 @@ pub const COMMANDS: &[&str] = &[
     "get_settings",
     "set_settings",
     "quit_app",
+    "evidence_list",
+    "evidence_pick_file",
+    "evidence_pick_destination",
+    "evidence_attach",
+    "evidence_delete_original",
+    "evidence_view",
+    "evidence_custody",
+    "evidence_verify",
+    "evidence_export",
 ];
 
 fn main() {

@@ -4,6 +4,7 @@
 //! capabilities/default.json, and register it in main.rs. The UI calls commands only
 //! through ui/js/api.js.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -29,6 +30,12 @@ pub struct AppState {
     pub vault: Mutex<Option<Vault>>,
     /// Failed unlocks in a row (each one delays the next attempt longer).
     pub failures: Mutex<u32>,
+    /// Open evidence viewers: token (in the `evidence:` URL) → evidence id. Emptied at
+    /// lock; a token exists only after the view was recorded in the custody log.
+    pub views: Mutex<HashMap<String, Uuid>>,
+    /// The file each evidence item was imported from in this session, to offer
+    /// deleting the original (and only that file, only if it is unchanged).
+    pub originals: Mutex<HashMap<Uuid, PathBuf>>,
 }
 
 type Result<T> = std::result::Result<T, CommandError>;
@@ -150,6 +157,7 @@ pub async fn unlock_vault(state: State<'_, AppState>, passphrase: String) -> Res
 /// Locks the vault: keys and every decrypted value are dropped.
 #[tauri::command]
 pub fn lock_vault(state: State<'_, AppState>) -> Result<()> {
+    forget_session(&state);
     let vault = state
         .vault
         .lock()
@@ -161,8 +169,19 @@ pub fn lock_vault(state: State<'_, AppState>) -> Result<()> {
     }
 }
 
+/// Forgets what an unlocked session knew: viewer tokens, imported files' paths.
+fn forget_session(state: &AppState) {
+    if let Ok(mut v) = state.views.lock() {
+        v.clear();
+    }
+    if let Ok(mut o) = state.originals.lock() {
+        o.clear();
+    }
+}
+
 /// Locks the vault if it is unlocked (closing the window, leaving the app).
 pub fn lock_for_exit(state: &AppState) {
+    forget_session(state);
     let vault = match state.vault.lock() {
         Ok(mut g) => g.take(),
         Err(poisoned) => poisoned.into_inner().take(),

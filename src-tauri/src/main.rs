@@ -14,6 +14,7 @@
 
 mod commands;
 mod error;
+mod evidence;
 mod settings;
 
 use std::path::PathBuf;
@@ -66,9 +67,18 @@ fn main() {
         config_dir: config_dir(),
         vault: Mutex::new(None),
         failures: Mutex::new(0),
+        views: Mutex::default(),
+        originals: Mutex::default(),
     };
     let result = tauri::Builder::default()
         .manage(state)
+        // Evidence is shown from memory: decrypted on request, never written to disk.
+        .register_asynchronous_uri_scheme_protocol("evidence", |ctx, request, responder| {
+            let app = ctx.app_handle().clone();
+            std::thread::spawn(move || {
+                responder.respond(evidence::serve(&app.state::<AppState>(), &request));
+            });
+        })
         .setup(|app| {
             tauri::WebviewWindowBuilder::new(
                 app,
@@ -108,6 +118,15 @@ fn main() {
             commands::get_settings,
             commands::set_settings,
             commands::quit_app,
+            evidence::evidence_list,
+            evidence::evidence_pick_file,
+            evidence::evidence_pick_destination,
+            evidence::evidence_attach,
+            evidence::evidence_delete_original,
+            evidence::evidence_view,
+            evidence::evidence_custody,
+            evidence::evidence_verify,
+            evidence::evidence_export,
         ])
         .build(tauri::generate_context!());
     match result {

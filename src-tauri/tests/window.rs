@@ -30,6 +30,28 @@ fn row_id(d: &Driver, list: &str, text: &str) -> String {
     id.as_str().unwrap().to_owned()
 }
 
+/// A small PNG (a red rectangle) carrying `text` in a tEXt chunk.
+fn png_with_text(width: u32, height: u32, text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, width, height);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.add_text_chunk("Comment".into(), text.into()).unwrap();
+    let mut w = enc.write_header().unwrap();
+    let pixels: Vec<u8> = (0..width * height).flat_map(|_| [200u8, 30, 30]).collect();
+    w.write_image_data(&pixels).unwrap();
+    w.finish().unwrap();
+    out
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The person id of an involvement row (incident form) by name.
 fn involvement_id(d: &Driver, name: &str) -> String {
     d.script(&format!(
@@ -161,11 +183,66 @@ fn the_case_workflow_in_the_real_window() {
     assert_eq!(d.checked("#incident-act-types input"), 1);
     d.click("#incident-cancel");
 
+    // Evidence: a photo attached to the incident, the original deleted on request, then
+    // shown from memory, verified and exported with its report.
+    let photo = app.home.join(format!("{marker}-checkpoint.png"));
+    let png = png_with_text(40, 30, &marker);
+    std::fs::write(&photo, &png).unwrap();
+    let incident = row_id(d, "#incident-list", "northern checkpoint");
+    d.click("#add-evidence");
+    d.type_into("#evidence-path", photo.to_str().unwrap());
+    d.click(&format!("#evidence-attached-to-{incident}"));
+    d.screenshot("05-evidence-form");
+    d.click("#evidence-submit");
+    d.wait("#confirm-dialog");
+    assert!(d.text("#confirm-message").contains("may survive"));
+    d.click("#confirm-ok");
+    d.wait_until("the original to be deleted", || !photo.exists());
+    d.wait_until("the evidence in the list", || {
+        d.text("#evidence-list").contains("checkpoint.png")
+    });
+    d.click("[data-testid=evidence-open]");
+    d.wait("#screen-evidence");
+    d.wait_until("the photo shown from memory", || {
+        d.script("const i = document.querySelector('#evidence-viewer'); return i && i.complete ? i.naturalWidth : 0;")
+            == json!(40)
+    });
+    let sha = d.text("#evidence-sha256");
+    assert_eq!(sha, sha256_hex(&png));
+    d.click("#evidence-verify");
+    d.wait_until("the verification", || {
+        d.script("return document.querySelector('#verify-result').dataset.ok || null;")
+            == json!("true")
+    });
+    let exported = app.home.join("exported copy.png");
+    d.type_into("#export-path", exported.to_str().unwrap());
+    d.click("#export-submit");
+    d.wait("#export-result");
+    assert_eq!(std::fs::read(&exported).unwrap(), png);
+    assert!(app.home.join("exported copy.png.custody.txt").exists());
+    let actions = || {
+        d.script("return [...document.querySelectorAll('[data-testid=custody-row]')].map((r) => r.dataset.action);")
+    };
+    d.wait_until("the custody log", || {
+        actions() == json!(["imported", "viewed", "verified", "exported"])
+    });
+    d.screenshot("06-evidence");
+    // The exported copy and its reports are plaintext by the user's choice: out of the scan.
+    for f in [
+        "exported copy.png",
+        "exported copy.png.custody.txt",
+        "exported copy.png.custody.json",
+    ] {
+        std::fs::remove_file(app.home.join(f)).unwrap();
+    }
+    d.click("#evidence-back");
+    d.wait("#add-evidence");
+
     // Unsaved changes: leaving asks, and "keep editing" keeps them.
     d.type_into("#case-summary", &format!("{marker} summary, edited"));
     d.click("#nav-cases");
     d.wait("#confirm-dialog");
-    d.screenshot("05-unsaved-guard");
+    d.screenshot("07-unsaved-guard");
     d.click("#confirm-cancel");
     d.wait_until("the dialog to close", || d.gone("#confirm-dialog"));
     assert!(d.find("#screen-case").is_some(), "left the case anyway");
@@ -191,14 +268,14 @@ fn the_case_workflow_in_the_real_window() {
             && d.find("[data-testid=diff-row][data-field=title]").is_none(),
         "the diff lists fields that did not change"
     );
-    d.screenshot("06-history");
+    d.screenshot("08-history");
 
     // Quick entry: what, when, where, who — then the case it made.
     d.click("#quick-entry");
     d.set_value("#quick-act", "death_threat");
     d.type_into("#quick-place", "Home");
     d.type_into("#quick-who", &format!("{marker} Self"));
-    d.screenshot("07-quick");
+    d.screenshot("09-quick");
     d.click("#quick-submit");
     d.wait("#screen-case");
     d.wait_until("the quick case's incident and person", || {
@@ -234,7 +311,7 @@ fn the_case_workflow_in_the_real_window() {
     d.set_value("#filter-tag", "journalists");
     d.wait_until("the tag filter", || rows() == 1);
     assert_eq!(d.overflow_x(), 0, "the case list scrolls sideways");
-    d.screenshot("08-cases-filtered");
+    d.screenshot("10-cases-filtered");
     d.click("#clear-filters");
     d.wait_until("both cases back", || rows() == 2);
 
@@ -252,7 +329,7 @@ fn the_case_workflow_in_the_real_window() {
     // Wrong passphrases: a clear message, and the third answer comes slower.
     let first = try_unlock(d, "not the right passphrase at all");
     assert!(d.text("#unlock-error").contains("passphrase"));
-    d.screenshot("09-unlock-wrong");
+    d.screenshot("11-unlock-wrong");
     try_unlock(d, "still not the right passphrase");
     let third = try_unlock(d, "and again not the right one");
     assert!(
@@ -272,7 +349,7 @@ fn the_case_workflow_in_the_real_window() {
 
     // Arabic switches the whole layout to right-to-left.
     d.click("#nav-settings");
-    d.screenshot("10-settings");
+    d.screenshot("12-settings");
     d.set_value("#language", "ar");
     d.click("#settings-save");
     d.wait_until("right-to-left", || {
@@ -297,14 +374,14 @@ fn the_case_workflow_in_the_real_window() {
         .text("#nav-cases")
         .chars()
         .any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)));
-    d.screenshot("11-cases-arabic");
+    d.screenshot("13-cases-arabic");
     let case = row_id(d, "#case-list", "arrest at checkpoint");
     d.click(&format!(
         "[data-record-id='{case}'] [data-testid=case-open]"
     ));
     d.wait("#incident-list");
     assert_eq!(d.overflow_x(), 0, "the Arabic case screen scrolls sideways");
-    d.screenshot("12-case-arabic");
+    d.screenshot("14-case-arabic");
 
     // The window's close button, with unsaved changes: the app asks first (in Arabic
     // now); "keep editing" keeps it open, "discard" closes it and locks the vault.
@@ -316,7 +393,7 @@ fn the_case_workflow_in_the_real_window() {
         .expect("the app's process");
     assert_eq!(request_close(&app.display, pid), Ok(1));
     d.wait("#confirm-dialog");
-    d.screenshot("13-close-guard-arabic");
+    d.screenshot("15-close-guard-arabic");
     d.click("#confirm-cancel");
     d.wait_until("the dialog to close", || d.gone("#confirm-dialog"));
     assert_eq!(

@@ -515,6 +515,15 @@ impl Vault {
         Ok(EvidenceReader { inner })
     }
 
+    /// An evidence item's content as a stream, **without** recording a view: for the
+    /// range requests of a viewer that recorded its view once with
+    /// [`Vault::view_evidence`] or [`Vault::log_custody`].
+    pub fn read_evidence(&self, evidence_id: Uuid) -> Result<(Evidence, EvidenceReader)> {
+        let evidence = self.evidence(evidence_id)?;
+        let reader = self.decrypt_blob(&evidence)?;
+        Ok((evidence, reader))
+    }
+
     /// Opens an evidence item's content for viewing (a stream: never all in memory,
     /// never written to disk) and records the view in its custody log.
     pub fn view_evidence(&mut self, evidence_id: Uuid) -> Result<(Evidence, EvidenceReader)> {

@@ -79,6 +79,42 @@ export const recordHistory = (recordId) => invoke('record_history', { recordId }
 /** Closes the app (the backend locks the vault first). */
 export const quitApp = () => invoke('quit_app');
 
+// Evidence
+
+/** → [{evidence_id, evidence: {file_name, media_type, size, sha256, …}}], newest first. */
+export const evidenceList = (caseId) => invoke('evidence_list', { caseId });
+
+/** The system's file chooser. → a path, or null when cancelled. */
+export const pickFile = (title) => invoke('evidence_pick_file', { title });
+
+/** The system's save dialog. → a path, or null when cancelled. */
+export const pickDestination = (title, suggested) => invoke('evidence_pick_destination', { title, suggested });
+
+/** Imports a file (encrypted, hashed, custody started). → the evidence id. */
+export const attachEvidence = (path, caseId, attachedTo, description, derivedFrom) =>
+  invoke('evidence_attach', { path, caseId, attachedTo, description, derivedFrom: derivedFrom || null });
+
+/** Deletes the file an item was just imported from (only if unchanged). */
+export const deleteOriginal = (evidenceId) => invoke('evidence_delete_original', { evidenceId });
+
+/** Records a view in the custody log. → a token for the evidence: URL. */
+export const viewEvidence = (evidenceId) => invoke('evidence_view', { evidenceId });
+
+/** The URL that shows an item's content from memory, for a token from viewEvidence. */
+export function evidenceUrl(token) {
+  const windows = /windows/i.test(navigator.userAgent);
+  return windows ? `http://evidence.localhost/${token}` : `evidence://localhost/${token}`;
+}
+
+/** → [{seq, action, at, device, sha256, detail, prev}] */
+export const evidenceCustody = (evidenceId) => invoke('evidence_custody', { evidenceId });
+
+/** → {ok, sha256, sha256_now, size, size_now, custody_entries, problems[]} */
+export const verifyEvidence = (evidenceId) => invoke('evidence_verify', { evidenceId });
+
+/** → {file, report_json, report_text, sha256, size} */
+export const exportEvidence = (evidenceId, path) => invoke('evidence_export', { evidenceId, path });
+
 // Vocabularies and settings
 
 /** → [{code, parent, label}] with labels in lang. */

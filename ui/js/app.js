@@ -24,6 +24,7 @@ import * as caseScreen from './screens/case.js';
 import * as historyScreen from './screens/history.js';
 import * as quickScreen from './screens/quick.js';
 import * as settingsScreen from './screens/settings.js';
+import * as evidenceScreen from './screens/evidence.js';
 
 const SCREENS = {
   create: createScreen,
@@ -33,6 +34,7 @@ const SCREENS = {
   history: historyScreen,
   quick: quickScreen,
   settings: settingsScreen,
+  evidence: evidenceScreen,
 };
 
 /** Screens shown while the vault is locked; every other one needs it unlocked. */
@@ -236,7 +238,7 @@ function checkIdle() {
 function renderHeader() {
   const el = header();
   if (!el) return;
-  const SECTION_OF = { case: 'cases', history: 'cases' };
+  const SECTION_OF = { case: 'cases', history: 'cases', evidence: 'cases' };
   const current = SECTION_OF[state.route?.name] || state.route?.name;
   const navButton = (id, name, label, extra = {}) => h('button', {
     type: 'button', id, class: ['nav-button', extra.class],

@@ -7,6 +7,7 @@ import { h, replace, userText } from '../dom.js';
 import { t, formatDateTime, formatNumber } from '../i18n.js';
 import { errorText } from '../fields.js';
 import { recordEditor } from '../editors.js';
+import { evidenceSection } from '../evidence.js';
 import { CHILD_KINDS, markers, statusBadge } from '../records.js';
 
 const SECTION = {
@@ -230,10 +231,11 @@ export async function render(app, params = {}) {
     }
   }
 
+  const evidence = caseId && !deleted ? evidenceSection(app, { caseId, links: () => children }) : null;
   const childSections = caseId && !deleted
-    ? h('div', { class: 'case-records' }, childError, CHILD_KINDS.map(buildSection))
+    ? h('div', { class: 'case-records' }, childError, CHILD_KINDS.map(buildSection), evidence.el)
     : null;
-  if (childSections) await loadChildren();
+  if (childSections) await Promise.all([loadChildren(), evidence.reload()]);
 
   const meta = view ? h('p', { class: 'muted case-meta', id: 'case-meta' },
     t('case.meta', { date: formatDateTime(view.updated) })) : null;
@@ -250,9 +252,10 @@ export async function render(app, params = {}) {
   return {
     el,
     focus: caseId ? null : caseEditor?.focus,
-    isDirty: () => Boolean(caseEditor?.isDirty() || open?.editor.isDirty()),
+    isDirty: () => Boolean(caseEditor?.isDirty() || open?.editor.isDirty() || evidence?.isDirty()),
     destroy() {
       children = [];
+      evidence?.destroy();
       open?.editor.destroy?.();
       caseEditor?.destroy();
       open = null;
