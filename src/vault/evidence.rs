@@ -129,23 +129,98 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A writer that hashes what passes through it.
-struct Hashing<W> {
-    inner: W,
-    hash: Sha256,
-    bytes: u64,
+/// A writer that hands what it is given to a second thread, which hashes it (SHA-256)
+/// and writes it to a file: encryption (or decryption) on one core, hashing and disk
+/// writes on the other. Chunks are wiped after use (an export's chunks are plaintext).
+struct HashingPipe {
+    buf: Zeroizing<Vec<u8>>,
+    tx: Option<std::sync::mpsc::SyncSender<Zeroizing<Vec<u8>>>>,
+    worker: Option<std::thread::JoinHandle<io::Result<(String, u64, File)>>>,
 }
 
-impl<W: io::Write> io::Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        self.bytes += n as u64;
+const PIPE_CHUNK: usize = 256 * 1024;
+
+impl HashingPipe {
+    fn new(file: File) -> HashingPipe {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Zeroizing<Vec<u8>>>(4);
+        let worker = std::thread::spawn(move || {
+            let mut out = BufWriter::with_capacity(PIPE_CHUNK, file);
+            let mut hash = Sha256::new();
+            let mut bytes = 0u64;
+            for chunk in rx {
+                hash.update(&chunk[..]);
+                out.write_all(&chunk)?;
+                bytes += chunk.len() as u64;
+            }
+            let file = out.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+            Ok((hex(&hash.finalize()), bytes, file))
+        });
+        HashingPipe {
+            buf: Zeroizing::new(Vec::with_capacity(PIPE_CHUNK)),
+            tx: Some(tx),
+            worker: Some(worker),
+        }
+    }
+
+    /// The worker's own error, once it has stopped (a send failed because it did).
+    fn worker_error(&mut self) -> io::Error {
+        self.tx = None;
+        match self.worker.take().map(|w| w.join()) {
+            Some(Ok(Err(e))) => e,
+            _ => io::Error::other("the evidence writer stopped"),
+        }
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(
+            &mut self.buf,
+            Zeroizing::new(Vec::with_capacity(PIPE_CHUNK)),
+        );
+        let sent = self.tx.as_ref().map(|tx| tx.send(chunk).is_ok());
+        if sent == Some(true) {
+            Ok(())
+        } else {
+            Err(self.worker_error())
+        }
+    }
+
+    /// Writes what is left, waits for the worker, fsyncs. → (SHA-256 hex, bytes, file)
+    fn finish(mut self) -> io::Result<(String, u64, File)> {
+        self.send()?;
+        self.tx = None;
+        match self.worker.take().map(|w| w.join()) {
+            Some(Ok(result)) => result,
+            _ => Err(io::Error::other("the evidence writer stopped")),
+        }
+    }
+}
+
+impl io::Write for HashingPipe {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let room = PIPE_CHUNK - self.buf.len();
+        let n = data.len().min(room);
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() >= PIPE_CHUNK {
+            self.send()?;
+        }
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        Ok(())
+    }
+}
+
+impl Drop for HashingPipe {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
     }
 }
 
@@ -253,11 +328,6 @@ impl Vault {
             .create_new(true)
             .open(&partial)
             .map_err(|e| Error::io("writing the evidence file", e))?;
-        let hashing = Hashing {
-            inner: BufWriter::with_capacity(CHUNK * 2, out),
-            hash: Sha256::new(),
-            bytes: 0,
-        };
         let encryptor = age::Encryptor::with_recipients(
             self.keys
                 .recipients
@@ -266,7 +336,7 @@ impl Vault {
         )
         .map_err(|e| Error::Encrypt(e.to_string()))?;
         let mut writer = encryptor
-            .wrap_output(hashing)
+            .wrap_output(HashingPipe::new(out))
             .map_err(|e| Error::io("writing the evidence file", e))?;
         let mut content_hash = Sha256::new();
         let mut buf = Zeroizing::new(vec![0u8; CHUNK]);
@@ -293,15 +363,9 @@ impl Vault {
                 .write_all(&buf[..n])
                 .map_err(|e| Error::io("writing the evidence file", e))?;
         }
-        let hashing = writer
+        let (blob_sha256, _, out) = writer
             .finish()
-            .map_err(|e| Error::io("writing the evidence file", e))?;
-        let blob_sha256 = hex(&hashing.hash.finalize());
-        let out = hashing
-            .inner
-            .into_inner()
-            .map_err(|e| Error::io("writing the evidence file", e.into_error()))?;
-        out.sync_all()
+            .and_then(HashingPipe::finish)
             .map_err(|e| Error::io("writing the evidence file", e))?;
         drop(out);
 
@@ -661,11 +725,7 @@ impl Vault {
             .open(dest)
             .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
         let mut cleanup = Cleanup(Some(dest.to_owned()));
-        let mut writer = Hashing {
-            inner: BufWriter::with_capacity(CHUNK * 2, out),
-            hash: Sha256::new(),
-            bytes: 0,
-        };
+        let mut writer = HashingPipe::new(out);
         let mut buf = Zeroizing::new(vec![0u8; CHUNK]);
         loop {
             let n = match reader.read(&mut buf) {
@@ -682,13 +742,8 @@ impl Vault {
                 .write_all(&buf[..n])
                 .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
         }
-        let sha256 = hex(&writer.hash.clone().finalize());
-        let size = writer.bytes;
-        let out = writer
-            .inner
-            .into_inner()
-            .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e.into_error()))?;
-        out.sync_all()
+        let (sha256, size, _) = writer
+            .finish()
             .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
         if sha256 != evidence.sha256 || size != evidence.size {
             return Err(evidence_error(
