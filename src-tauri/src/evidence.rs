@@ -302,7 +302,9 @@ fn parse_range(value: &str, size: u64) -> Option<(u64, u64)> {
 
 /// Answers an `evidence:` request: the decrypted bytes asked for, from memory.
 pub fn serve(state: &AppState, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
-    let token = request.uri().path().trim_start_matches('/');
+    // `/<token>` (images, media) or `/frame/<token>` (a PDF shown in a frame).
+    let path = request.uri().path().trim_start_matches('/');
+    let token = path.strip_prefix("frame/").unwrap_or(path);
     let Some(id) = state.views.lock().ok().and_then(|v| v.get(token).copied()) else {
         return plain(StatusCode::FORBIDDEN, "not an open evidence view");
     };

@@ -52,11 +52,19 @@ fn config_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("custos-config"))
 }
 
-/// True for the app's own pages: the embedded UI, served by Tauri's custom protocol.
+/// True for the app's own pages: the embedded UI, served by Tauri's custom protocol;
+/// the frame that shows a PDF evidence item (`evidence://localhost/frame/<token>`, the
+/// only `evidence:` URL that may be navigated to — images and media are loaded, not
+/// navigated to, so a dropped or clicked image cannot replace the app); and the
+/// webview's built-in PDF viewer inside that frame.
 fn is_app_url(url: &tauri::Url) -> bool {
-    match url.scheme() {
-        "tauri" => url.host_str() == Some("localhost"),
-        "http" | "https" => url.host_str() == Some("tauri.localhost"),
+    let frame = url.path().starts_with("/frame/");
+    match (url.scheme(), url.host_str()) {
+        ("tauri", Some("localhost")) => true,
+        ("http" | "https", Some("tauri.localhost")) => true,
+        ("evidence", Some("localhost")) => frame,
+        ("http" | "https", Some("evidence.localhost")) => frame,
+        ("webkit-pdfjs-viewer", _) => true,
         _ => false,
     }
 }
@@ -89,6 +97,9 @@ fn main() {
             .inner_size(1100.0, 760.0)
             .min_inner_size(1024.0, 700.0)
             .on_navigation(is_app_url)
+            // No downloads (the PDF viewer's save button, a link): decrypted content
+            // leaves the vault only through Export, which is logged and reported.
+            .on_download(|_, _| false)
             .build()?;
             Ok(())
         })
@@ -154,7 +165,11 @@ mod tests {
 
     #[test]
     fn only_the_app_itself_is_navigable() {
-        for ok in ["tauri://localhost/index.html", "http://tauri.localhost/x"] {
+        for ok in [
+            "tauri://localhost/index.html",
+            "http://tauri.localhost/x",
+            "evidence://localhost/frame/0123abcd",
+        ] {
             assert!(is_app_url(&ok.parse().unwrap()), "{ok}");
         }
         for bad in [
@@ -163,6 +178,8 @@ mod tests {
             "file:///etc/passwd",
             "http://tauri.localhost.evil.org/",
             "data:text/html,hi",
+            "evidence://example.org/frame/x",
+            "evidence://localhost/0123abcd",
         ] {
             assert!(!is_app_url(&bad.parse().unwrap()), "{bad}");
         }

@@ -44,6 +44,42 @@ fn png_with_text(width: u32, height: u32, text: &str) -> Vec<u8> {
     out
 }
 
+/// A one-page PDF showing `text` (xref offsets computed, so any reader accepts it).
+fn minimal_pdf(text: &str) -> Vec<u8> {
+    let content = format!("BT /F1 24 Tf 72 720 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_owned(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)
@@ -207,6 +243,12 @@ fn the_case_workflow_in_the_real_window() {
         d.script("const i = document.querySelector('#evidence-viewer'); return i && i.complete ? i.naturalWidth : 0;")
             == json!(40)
     });
+    // A click on a link to the content neither replaces the app nor downloads it (the
+    // marker inside the PNG would otherwise land under HOME, where the final scan looks).
+    d.script(
+        "const a = document.createElement('a'); a.href = document.querySelector('#evidence-viewer').src; \
+         a.download = 'leak.png'; document.body.append(a); a.click(); a.remove();",
+    );
     let sha = d.text("#evidence-sha256");
     assert_eq!(sha, sha256_hex(&png));
     d.click("#evidence-verify");
@@ -235,6 +277,26 @@ fn the_case_workflow_in_the_real_window() {
     ] {
         std::fs::remove_file(app.home.join(f)).unwrap();
     }
+    d.click("#evidence-back");
+    d.wait("#add-evidence");
+    // A PDF is shown in a frame (whether it renders is for the screenshot to tell).
+    let pdf = app.home.join("statement.pdf");
+    std::fs::write(&pdf, minimal_pdf("Statement of the witness")).unwrap();
+    d.click("#add-evidence");
+    d.type_into("#evidence-path", pdf.to_str().unwrap());
+    d.click("#evidence-submit");
+    d.wait("#confirm-dialog");
+    d.click("#confirm-ok");
+    d.wait_until("the PDF in the list", || {
+        d.text("#evidence-list").contains("statement.pdf")
+    });
+    let pdf_id = row_id(d, "#evidence-list", "statement.pdf");
+    d.click(&format!(
+        "[data-record-id='{pdf_id}'] [data-testid=evidence-open]"
+    ));
+    d.wait("iframe#evidence-viewer");
+    std::thread::sleep(Duration::from_secs(2));
+    d.screenshot("06b-evidence-pdf");
     d.click("#evidence-back");
     d.wait("#add-evidence");
 

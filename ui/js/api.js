@@ -100,10 +100,14 @@ export const deleteOriginal = (evidenceId) => invoke('evidence_delete_original',
 /** Records a view in the custody log. → a token for the evidence: URL. */
 export const viewEvidence = (evidenceId) => invoke('evidence_view', { evidenceId });
 
-/** The URL that shows an item's content from memory, for a token from viewEvidence. */
-export function evidenceUrl(token) {
+/**
+ * The URL that shows an item's content from memory, for a token from viewEvidence.
+ * inFrame: for a PDF shown in a frame (the only evidence URL the app may navigate to).
+ */
+export function evidenceUrl(token, inFrame = false) {
   const windows = /windows/i.test(navigator.userAgent);
-  return windows ? `http://evidence.localhost/${token}` : `evidence://localhost/${token}`;
+  const path = inFrame ? `frame/${token}` : token;
+  return windows ? `http://evidence.localhost/${path}` : `evidence://localhost/${path}`;
 }
 
 /** → [{seq, action, at, device, sha256, detail, prev}] */

@@ -47,13 +47,12 @@ export async function render(app, params = {}) {
   if (kind) {
     try {
       const token = await api.viewEvidence(id);
-      const src = api.evidenceUrl(token);
+      const src = api.evidenceUrl(token, kind === 'iframe');
       const label = t('evidence.viewer.label', { name: e.file_name });
       viewer = kind === 'img'
         ? h('img', { id: 'evidence-viewer', class: 'evidence-media', src, alt: e.description || label })
         : kind === 'iframe'
-          ? h('iframe', { id: 'evidence-viewer', class: 'evidence-media pdf', src, title: label,
-            attrs: { sandbox: '' } })
+          ? h('iframe', { id: 'evidence-viewer', class: 'evidence-media pdf', src, title: label })
           : h(kind, { id: 'evidence-viewer', class: 'evidence-media', src, controls: true, preload: 'metadata',
             attrs: { 'aria-label': label } });
     } catch (err) {
