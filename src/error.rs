@@ -58,7 +58,7 @@ pub enum Error {
     DiskFull,
     /// The store failed earlier in this session; it must be reopened.
     #[error(
-        "the vault's storage failed earlier in this session; lock and unlock the vault to recover"
+        "the vault's storage failed earlier in this session; nothing more was saved — close Custos and open it again (what was saved before is safe)"
     )]
     StoreFailed,
     /// The database could not be read or written.

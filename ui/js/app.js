@@ -40,7 +40,7 @@ const SCREENS = {
 /** Screens shown while the vault is locked; every other one needs it unlocked. */
 const LOCKED_SCREENS = new Set(['create', 'unlock']);
 
-const DEFAULT_SETTINGS = { language: 'en', autoLockMinutes: 10 };
+const DEFAULT_SETTINGS = { language: 'en', autoLockMinutes: 5 };
 
 const state = {
   vault: { exists: false, unlocked: false },
