@@ -11,7 +11,8 @@
 //! 3. Evidence: a file too big for the free space is refused before a byte is written
 //!    (with the reserve), or fails part-way with a clear "disk full" (without it); either
 //!    way no evidence record and no partial file remain, and the vault and its other
-//!    evidence go on working.
+//!    evidence go on working; an export to a full disk leaves no partial copy and logs
+//!    nothing.
 
 use std::path::Path;
 use std::process::Command;
@@ -211,6 +212,39 @@ fn evidence(root: &Path) {
         vault.lock().unwrap();
         println!("EVIDENCE-{name}-OK");
     }
+
+    // An export to a full disk: a clear error, no partial copy, nothing logged.
+    let target = root.join("export-target");
+    mount_tmpfs(&target, "1m");
+    let dir = root.join("export-vault");
+    let mut vault = Vault::create(&dir, &pass(), Options::insecure_for_tests()).unwrap();
+    let case_id = new_case(&mut vault);
+    let four = root.join("four-mib.bin");
+    std::fs::write(&four, vec![3u8; 4 << 20]).unwrap();
+    let id = vault
+        .attach(
+            &four,
+            Attach {
+                case_id,
+                ..Attach::default()
+            },
+        )
+        .unwrap();
+    let dest = target.join("copy.bin");
+    let err = vault.export_evidence(id, &dest).unwrap_err();
+    assert!(
+        matches!(err, Error::DiskFull),
+        "expected disk full, got: {err}"
+    );
+    assert!(!dest.exists(), "a partial export was left");
+    assert_eq!(
+        vault.custody(id).unwrap().len(),
+        1,
+        "a failed export was logged"
+    );
+    vault.export_evidence(id, &root.join("copy.bin")).unwrap();
+    vault.lock().unwrap();
+    println!("EVIDENCE-export-OK");
 }
 
 #[test]
@@ -255,7 +289,8 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
             && stdout.contains("GRACEFUL-OK")
             && stdout.contains("HARD-OK")
             && stdout.contains("EVIDENCE-reserve-OK")
-            && stdout.contains("EVIDENCE-no-reserve-OK"),
+            && stdout.contains("EVIDENCE-no-reserve-OK")
+            && stdout.contains("EVIDENCE-export-OK"),
         "child failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
