@@ -123,6 +123,9 @@ enum Command {
     /// Evidence files: add, list, show, verify, export
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Key backup: split the vault key into shares; restore it from them
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Show a controlled vocabulary (act-types, instruments, mechanisms)
     Vocab {
         /// act-types, instruments or mechanisms
@@ -189,6 +192,27 @@ enum EvidenceCommand {
         /// Where to write the copy (must not exist); the reports go beside it
         #[arg(long, value_name = "PATH")]
         output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Split the vault key into N shares, any K of which restore it; prints one per line
+    Backup {
+        /// How many shares (one per trusted person)
+        #[arg(long, value_name = "N")]
+        shares: usize,
+        /// How many shares restore the key (at least 2)
+        #[arg(long, value_name = "K")]
+        threshold: usize,
+    },
+    /// Restore the vault key from K shares and protect it with a new passphrase
+    Restore {
+        /// A file with the shares, one per line ("-" or absent: standard input)
+        file: Option<PathBuf>,
+        /// Read the new passphrase from this file (for scripts)
+        #[arg(long, value_name = "PATH")]
+        new_passphrase_file: Option<PathBuf>,
     },
 }
 
@@ -485,6 +509,46 @@ fn run(cli: Cli) -> CliResult {
             vault.change_passphrase(&old, &new)?;
             eprintln!("passphrase changed");
             vault.lock()
+        }
+        Command::Key(KeyCommand::Backup { shares, threshold }) => {
+            let vault = open(&dir, pass_file)?;
+            let lines = vault.key_shares(threshold, shares);
+            let locked = vault.lock();
+            let lines = lines?;
+            locked?;
+            eprintln!(
+                "{shares} shares; any {threshold} of them restore this vault's key (and so, with \
+                 a copy of the vault, everything in it). Give each to a different person you \
+                 trust; never keep {threshold} together. Fewer than {threshold} reveal nothing."
+            );
+            for l in &lines {
+                println!("{}", l.as_str());
+            }
+            Ok(())
+        }
+        Command::Key(KeyCommand::Restore {
+            file,
+            new_passphrase_file,
+        }) => {
+            let input =
+                zeroize::Zeroizing::new(read_input(file.as_deref().unwrap_or(Path::new("-")))?);
+            let text = std::str::from_utf8(&input)
+                .map_err(|_| Error::Invalid("the shares are not text".into()))?;
+            let lines: Vec<&str> = text.lines().collect();
+            let new = match new_passphrase_file {
+                Some(f) => read_passphrase_file(&f)?,
+                None => {
+                    let a = prompt("New passphrase: ")?;
+                    let b = prompt("Repeat it: ")?;
+                    if a.expose() != b.expose() {
+                        return Err(Error::PassphraseMismatch);
+                    }
+                    a
+                }
+            };
+            Vault::restore_key(&dir, &lines, &new, Options::default())?;
+            eprintln!("key restored; the vault opens with the new passphrase");
+            Ok(())
         }
         Command::Evidence(cmd) => {
             let mut vault = open(&dir, pass_file)?;

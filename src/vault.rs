@@ -34,7 +34,9 @@ use crate::passphrase;
 use crate::store::{Store, Write};
 use crate::vocab;
 
+mod backup;
 mod evidence;
+pub use backup::fingerprint;
 pub use evidence::{Action, Attach, CustodyEntry, EvidenceReader, Exported, Verification, BLOBS};
 
 /// The vault folder format this build writes.

@@ -1249,3 +1249,48 @@ fn evidence_add_list_show_verify_export_and_delete_the_original() {
         .fail(&["evidence", "add", photo_arg, "--case", &other])
         .contains("no record"));
 }
+
+#[test]
+fn key_backup_prints_shares_and_restore_takes_them_from_standard_input() {
+    let env = Env::new();
+    let case = env
+        .ok(&["add", "case", "--title", "Kept"])
+        .trim()
+        .to_owned();
+    let out = env.run(&["key", "backup", "--shares", "3", "--threshold", "2"]);
+    let shares = succeeded(&["key", "backup"], out.clone());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never keep 2 together"));
+    let lines: Vec<&str> = shares.lines().collect();
+    assert_eq!(lines.len(), 3);
+    let new_pass = env.file("new.txt", format!("{NEW_PASS}\n"));
+    // One share is not enough.
+    let out = env.run_stdin(
+        &[
+            "key",
+            "restore",
+            "--new-passphrase-file",
+            new_pass.to_str().unwrap(),
+        ],
+        lines[0].as_bytes(),
+    );
+    assert!(failed(&["key", "restore"], out).contains("needs 2 of its 3"));
+    // Two are.
+    let input = format!("{}\n{}\n", lines[2], lines[0]);
+    let out = env.run_stdin(
+        &[
+            "key",
+            "restore",
+            "--new-passphrase-file",
+            new_pass.to_str().unwrap(),
+        ],
+        input.as_bytes(),
+    );
+    succeeded(&["key", "restore"], out);
+    let shown =
+        String::from_utf8_lossy(&env.run_with(&new_pass, &["show", &case]).stdout).into_owned();
+    assert!(shown.contains("Kept"), "{shown}");
+    assert!(
+        !env.run(&["list"]).status.success(),
+        "the old passphrase still works"
+    );
+}
