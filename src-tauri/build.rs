@@ -17,6 +17,7 @@ pub const COMMANDS: &[&str] = &[
     "get_settings",
     "set_settings",
     "quit_app",
+    "key_backup",
     "evidence_list",
     "evidence_pick_file",
     "evidence_pick_destination",

@@ -308,6 +308,48 @@ pub fn record_history(state: State<'_, AppState>, record_id: Uuid) -> Result<Vec
     })
 }
 
+/// One key-backup share as the page shows it: its text and its QR code.
+#[derive(Serialize)]
+pub struct ShareCard {
+    number: usize,
+    text: String,
+    /// The QR code's side, in modules.
+    size: usize,
+    /// Its modules, row by row: '1' dark, '0' light.
+    modules: String,
+}
+
+/// Splits the vault key into `shares` printable shares, any `threshold` of which
+/// restore it (see `custos key restore`), each with its QR code. Nothing is stored.
+#[tauri::command]
+pub fn key_backup(
+    state: State<'_, AppState>,
+    threshold: usize,
+    shares: usize,
+) -> Result<Vec<ShareCard>> {
+    let lines = with_vault(&state, |v| Ok(v.key_shares(threshold, shares)?))?;
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let code =
+                qrcode::QrCode::with_error_correction_level(line.as_bytes(), qrcode::EcLevel::M)
+                    .map_err(|e| CommandError::Internal(format!("QR code: {e}")))?;
+            let modules = code
+                .to_colors()
+                .iter()
+                .map(|c| if *c == qrcode::Color::Dark { '1' } else { '0' })
+                .collect();
+            Ok(ShareCard {
+                number: i + 1,
+                text: line.to_string(),
+                size: code.width(),
+                modules,
+            })
+        })
+        .collect()
+}
+
 /// A vocabulary term for a picker.
 #[derive(Serialize)]
 pub struct TermLabel {

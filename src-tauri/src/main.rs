@@ -129,6 +129,7 @@ fn main() {
             commands::get_settings,
             commands::set_settings,
             commands::quit_app,
+            commands::key_backup,
             evidence::evidence_list,
             evidence::evidence_pick_file,
             evidence::evidence_pick_destination,

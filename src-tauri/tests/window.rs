@@ -412,6 +412,34 @@ fn the_case_workflow_in_the_real_window() {
     // Arabic switches the whole layout to right-to-left.
     d.click("#nav-settings");
     d.screenshot("12-settings");
+    // Key backup: three shares, any two restore the key (checked after the app closes).
+    d.type_into("#backup-shares", "3");
+    d.type_into("#backup-threshold", "2");
+    d.click("#backup-make");
+    d.wait("#backup-cards");
+    let shares = d.script(
+        "return [...document.querySelectorAll('[data-testid=share-text]')].map((c) => c.textContent);",
+    );
+    let shares: Vec<String> = serde_json::from_value(shares).unwrap();
+    assert_eq!(shares.len(), 3);
+    assert!(shares.iter().all(|s| s.starts_with("custos-share-1:")));
+    let qr_modules = d.script(
+        "return [...document.querySelectorAll('#backup-cards svg.qr path')].map((p) => p.getAttribute('d').split('M').length - 1);",
+    );
+    assert!(
+        qr_modules
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n.as_u64().unwrap() > 200),
+        "QR codes not drawn: {qr_modules}"
+    );
+    d.script("document.querySelector('[data-testid=share-card]').scrollIntoView();");
+    d.screenshot("12b-key-backup");
+    d.click("#backup-hide");
+    d.wait_until("the shares to be hidden", || {
+        d.script("return document.querySelectorAll('[data-testid=share-card]').length;") == json!(0)
+    });
     d.set_value("#language", "ar");
     d.click("#settings-save");
     d.wait_until("right-to-left", || {
@@ -487,6 +515,24 @@ fn the_case_workflow_in_the_real_window() {
     assert!(json.contains("summary, edited") && !json.contains("never saved"));
     drop((case, json, cases));
     vault.lock().unwrap();
+
+    // Two of the app's shares restore the key: the vault opens with a new passphrase.
+    let fresh = "cobalt meadow thunder violin 2041 heron";
+    Vault::restore_key(
+        &app.vault,
+        &[&shares[2], &shares[0]],
+        &SecretString::from(fresh.to_owned()),
+        Options::insecure_for_tests(),
+    )
+    .expect("the shares shown in the app restore the key");
+    Vault::unlock(
+        &app.vault,
+        &SecretString::from(fresh.to_owned()),
+        Options::insecure_for_tests(),
+    )
+    .unwrap()
+    .lock()
+    .unwrap();
 
     let scanned = app.scan_for(&marker);
     eprintln!("scanned {scanned} files, no plaintext");

@@ -76,6 +76,10 @@ export const deleteRecord = (recordId) => invoke('delete_record', { recordId });
 /** Every version of a record, oldest first; a damaged one is {error: {kind, message}}. */
 export const recordHistory = (recordId) => invoke('record_history', { recordId });
 
+/** The vault key in `shares` printable shares, any `threshold` of which restore it.
+ * → [{number, text, size, modules}] (modules: the QR code, row by row, '1' dark). */
+export const keyBackup = (threshold, shares) => invoke('key_backup', { threshold, shares });
+
 /** Closes the app (the backend locks the vault first). */
 export const quitApp = () => invoke('quit_app');
 

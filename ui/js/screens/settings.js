@@ -1,7 +1,9 @@
-// Settings: the language (switches at once) and the auto-lock delay. Both are kept by
-// the backend (get_settings / set_settings), never in the webview.
+// Settings: the language (switches at once) and the auto-lock delay, both kept by the
+// backend (get_settings / set_settings), never in the webview; and the key backup:
+// printable shares of the vault key with their QR codes, shown once and never stored.
 
-import { h } from '../dom.js';
+import * as api from '../api.js';
+import { h, replace } from '../dom.js';
 import { t, LANGUAGES, lang, formatNumber } from '../i18n.js';
 import { errorText } from '../fields.js';
 
@@ -17,7 +19,7 @@ export function render(app) {
   language.addEventListener('change', () => app.setLanguage(language.value));
 
   const minutes = h('input', { id: 'auto-lock', name: 'autoLockMinutes', type: 'number',
-    value: String(settings.autoLockMinutes ?? 10),
+    value: String(settings.autoLockMinutes ?? 5),
     attrs: { min: MIN_MINUTES, max: MAX_MINUTES, step: 1, inputmode: 'numeric', autocomplete: 'off',
       'aria-describedby': 'auto-lock-hint field-error-auto-lock' } });
   const minutesError = h('p', { id: 'field-error-auto-lock', class: 'field-error', hidden: true, attrs: { 'aria-live': 'polite' } });
@@ -61,15 +63,113 @@ export function render(app) {
     }
   });
 
+  const backup = keyBackupSection();
+
   const el = h('section', { id: 'screen-settings', class: 'screen narrow', attrs: { 'aria-labelledby': 'settings-title' } },
     h('h1', { id: 'settings-title', text: t('settings.title') }),
     form,
+    backup.el,
     h('section', { class: 'card', id: 'lock-help', attrs: { 'aria-labelledby': 'lock-help-title' } },
       h('h2', { id: 'lock-help-title', text: t('settings.lock.title') }),
       h('p', { text: t('settings.lock.text', { shortcut: app.lockShortcut() }) })));
 
   return {
     el,
-    isDirty: () => minutes.isConnected && minutes.value !== String(app.settings.autoLockMinutes ?? 10),
+    isDirty: () => minutes.isConnected && minutes.value !== String(app.settings.autoLockMinutes ?? 5),
+    destroy: () => backup.clear(),
   };
+}
+
+/** A QR code as an SVG element (one path of dark modules, a quiet zone of 4). */
+function qrSvg(size, modules, label) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const quiet = 4;
+  const side = size + 2 * quiet;
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${side} ${side}`);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', label);
+  svg.setAttribute('class', 'qr');
+  svg.setAttribute('shape-rendering', 'crispEdges');
+  const bg = document.createElementNS(NS, 'rect');
+  bg.setAttribute('width', String(side));
+  bg.setAttribute('height', String(side));
+  bg.setAttribute('fill', '#ffffff');
+  const d = [];
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      if (modules[y * size + x] === '1') d.push(`M${x + quiet} ${y + quiet}h1v1h-1z`);
+    }
+  }
+  const path = document.createElementNS(NS, 'path');
+  path.setAttribute('d', d.join(''));
+  path.setAttribute('fill', '#000000');
+  svg.append(bg, path);
+  return svg;
+}
+
+/** The key backup: how many shares, how many restore, then the printable cards. */
+function keyBackupSection() {
+  const count = h('input', { id: 'backup-shares', type: 'number', value: '5',
+    attrs: { min: 2, max: 20, step: 1, inputmode: 'numeric' } });
+  const threshold = h('input', { id: 'backup-threshold', type: 'number', value: '3',
+    attrs: { min: 2, max: 20, step: 1, inputmode: 'numeric' } });
+  const error = h('p', { id: 'backup-error', class: 'form-error', hidden: true, attrs: { role: 'alert' } });
+  const cards = h('ol', { id: 'backup-cards', class: 'share-cards', hidden: true });
+  const tools = h('div', { class: 'actions', hidden: true },
+    h('button', { type: 'button', id: 'backup-print', class: 'button secondary', text: t('backup.print'),
+      on: { click: () => window.print() } }),
+    h('button', { type: 'button', id: 'backup-hide', class: 'button secondary', text: t('backup.hide'),
+      on: { click: () => clear() } }));
+  const make = h('button', { type: 'submit', id: 'backup-make', class: 'button primary', text: t('backup.make') });
+
+  function clear() {
+    cards.replaceChildren();
+    cards.hidden = true;
+    tools.hidden = true;
+  }
+
+  const form = h('form', { id: 'backup-form', class: 'form', attrs: { novalidate: true, autocomplete: 'off' } },
+    h('div', { class: 'form-grid' },
+      h('div', { class: 'field' }, h('label', { for: 'backup-shares', text: t('backup.shares') }), count),
+      h('div', { class: 'field' }, h('label', { for: 'backup-threshold', text: t('backup.threshold') }), threshold)),
+    error,
+    h('div', { class: 'actions' }, make));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    const n = Number(count.value);
+    const k = Number(threshold.value);
+    if (!Number.isInteger(n) || !Number.isInteger(k) || k < 2 || k > n || n > 20) {
+      error.textContent = t('backup.invalid');
+      error.hidden = false;
+      return;
+    }
+    make.disabled = true;
+    try {
+      const shares = await api.keyBackup(k, n);
+      replace(cards, shares.map((s) => {
+        const fingerprint = s.text.split(':')[1] || '';
+        return h('li', { class: 'share-card', testid: 'share-card' },
+          h('h3', { text: t('backup.card.title', { n: formatNumber(s.number), total: formatNumber(n) }) }),
+          h('p', { class: 'field-hint', text: t('backup.card.text', { k: formatNumber(k), total: formatNumber(n), fingerprint }) }),
+          qrSvg(s.size, s.modules, t('backup.card.qr', { n: formatNumber(s.number) })),
+          h('code', { class: 'share-text', dir: 'ltr', testid: 'share-text', text: s.text }));
+      }));
+      cards.hidden = false;
+      tools.hidden = false;
+    } catch (err) {
+      error.textContent = errorText(err);
+      error.hidden = false;
+    } finally {
+      make.disabled = false;
+    }
+  });
+
+  const el = h('section', { class: 'card', id: 'key-backup', attrs: { 'aria-labelledby': 'backup-title' } },
+    h('h2', { id: 'backup-title', text: t('backup.title') }),
+    h('p', { text: t('backup.intro') }),
+    h('p', { class: 'callout warning', text: t('backup.warning') }),
+    form, cards, tools);
+  return { el, clear };
 }
