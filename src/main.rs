@@ -307,21 +307,13 @@ fn run(cli: Cli) -> CliResult {
     let pass_file = cli.passphrase_file.as_deref();
     match cli.command {
         Command::Init => {
-            let pass = match pass_file {
-                Some(f) => read_passphrase_file(f)?,
-                None => {
-                    eprintln!(
-                        "A lost passphrase cannot be recovered: without it (or a key backup) \
-                         nothing in this vault can be read."
-                    );
-                    let a = prompt("New passphrase: ")?;
-                    let b = prompt("Repeat it: ")?;
-                    if a.expose() != b.expose() {
-                        return Err(Error::PassphraseMismatch);
-                    }
-                    a
-                }
-            };
+            if pass_file.is_none() {
+                eprintln!(
+                    "A lost passphrase cannot be recovered: without it (or a key backup) \
+                     nothing in this vault can be read."
+                );
+            }
+            let pass = new_passphrase(pass_file)?;
             let vault = Vault::create(&dir, &pass, Options::default())?;
             println!("{}", dir.display());
             vault.lock()
@@ -495,17 +487,7 @@ fn run(cli: Cli) -> CliResult {
                 None => prompt("Current passphrase: ")?,
             };
             let mut vault = Vault::unlock(&dir, &old, Options::default())?;
-            let new = match new_passphrase_file {
-                Some(f) => read_passphrase_file(&f)?,
-                None => {
-                    let a = prompt("New passphrase: ")?;
-                    let b = prompt("Repeat it: ")?;
-                    if a.expose() != b.expose() {
-                        return Err(Error::PassphraseMismatch);
-                    }
-                    a
-                }
-            };
+            let new = new_passphrase(new_passphrase_file.as_deref())?;
             vault.change_passphrase(&old, &new)?;
             eprintln!("passphrase changed");
             vault.lock()
@@ -535,17 +517,7 @@ fn run(cli: Cli) -> CliResult {
             let text = std::str::from_utf8(&input)
                 .map_err(|_| Error::Invalid("the shares are not text".into()))?;
             let lines: Vec<&str> = text.lines().collect();
-            let new = match new_passphrase_file {
-                Some(f) => read_passphrase_file(&f)?,
-                None => {
-                    let a = prompt("New passphrase: ")?;
-                    let b = prompt("Repeat it: ")?;
-                    if a.expose() != b.expose() {
-                        return Err(Error::PassphraseMismatch);
-                    }
-                    a
-                }
-            };
+            let new = new_passphrase(new_passphrase_file.as_deref())?;
             Vault::restore_key(&dir, &lines, &new, Options::default())?;
             eprintln!("key restored; the vault opens with the new passphrase");
             Ok(())
@@ -962,6 +934,19 @@ fn read_passphrase_file(path: &Path) -> CliResult<Pass> {
         )));
     }
     Ok(Pass(SecretString::from(line.to_owned())))
+}
+
+/// A new passphrase: from a file, or typed twice at the prompt.
+fn new_passphrase(file: Option<&Path>) -> CliResult<Pass> {
+    if let Some(f) = file {
+        return read_passphrase_file(f);
+    }
+    let a = prompt("New passphrase: ")?;
+    let b = prompt("Repeat it: ")?;
+    if a.expose() != b.expose() {
+        return Err(Error::PassphraseMismatch);
+    }
+    Ok(a)
 }
 
 fn prompt(label: &str) -> CliResult<Pass> {
