@@ -475,7 +475,26 @@ fn a_changed_removed_or_reordered_custody_entry_is_reported_precisely() {
         "{p:?}"
     );
 
+    // The newest entry damaged: verify still reports (and says it could not log).
+    let store = Store::open(&f.dir.join("db"), 0).unwrap();
+    let last = store.custody(id).unwrap().last().unwrap().0;
+    store
+        .tamper_custody(id, last, Some(b"not an entry".to_vec()))
+        .unwrap();
+    drop(store);
     let mut v = Vault::unlock(&f.dir, &pass(), OPTS).unwrap();
+    let r = v.verify_evidence(id).unwrap();
+    assert!(!r.ok);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.starts_with(&format!("custody entry {last}: ")))
+            && r.problems
+                .iter()
+                .any(|p| p.contains("could not be recorded")),
+        "{:?}",
+        r.problems
+    );
     assert!(
         v.verify_evidence(other).unwrap().ok,
         "the other item was affected"
