@@ -23,6 +23,7 @@ pub mod index;
 pub mod model;
 pub mod passphrase;
 pub mod store;
+pub mod sync;
 pub mod vault;
 pub mod vocab;
 

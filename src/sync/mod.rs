@@ -1,0 +1,3 @@
+//! Sync with the organisation's hub (`docs/sync-protocol.md`).
+
+pub mod wire;
