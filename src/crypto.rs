@@ -133,6 +133,11 @@ impl DeviceKey {
         Zeroizing::new(self.signing.to_bytes())
     }
 
+    /// Signs bytes (an offline bundle's digest).
+    pub fn sign_bytes(&self, bytes: &[u8]) -> [u8; 64] {
+        self.signing.sign(bytes).to_bytes()
+    }
+
     /// The public half, as base64.
     pub fn public(&self) -> String {
         B64.encode(self.signing.verifying_key().as_bytes())
@@ -198,6 +203,52 @@ pub fn seal(
         learned: (digest(&ciphertext), key),
         ciphertext,
     })
+}
+
+/// Seals an already sealed value again to other recipients, without changing its signed
+/// envelope (so its signature stays valid). For a vault that starts syncing: its earlier
+/// versions are sealed for the organisation's coordinators too.
+pub fn reseal(
+    identity: &VaultIdentity,
+    cache: &KeyCache,
+    ciphertext: &[u8],
+    recipients: &[VaultRecipient],
+) -> Result<Sealed, Damage> {
+    let plaintext = match cache.map.get(&digest(ciphertext)) {
+        Some(key) => decrypt_with(&KnownKey(key), ciphertext),
+        None => decrypt_with(identity, ciphertext),
+    }
+    .map_err(|_| Damage::Decrypt)?;
+    let (first, rest) = recipients.split_first().ok_or(Damage::Decrypt)?;
+    let remember = Remember {
+        inner: first,
+        key: std::cell::RefCell::new(None),
+    };
+    let all = iter::once(&remember as &dyn age::Recipient)
+        .chain(rest.iter().map(|r| r as &dyn age::Recipient));
+    let out = seal_bytes(all, &plaintext).map_err(|_| Damage::Decrypt)?;
+    let key = remember.key.into_inner().ok_or(Damage::Decrypt)?;
+    Ok(Sealed {
+        learned: (digest(&out), key),
+        ciphertext: out,
+    })
+}
+
+/// Checks an Ed25519 signature over a digest by a signer (base64 public key).
+pub fn verify_digest(signer: &str, digest: &[u8; 32], sig: &[u8; 64]) -> bool {
+    B64.decode(signer)
+        .ok()
+        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+        .and_then(|k| VerifyingKey::from_bytes(&k).ok())
+        .is_some_and(|k| k.verify(digest, &Signature::from_bytes(sig)).is_ok())
+}
+
+/// True when a string is an Ed25519 public key in base64 (a device signer).
+pub fn is_signer(s: &str) -> bool {
+    B64.decode(s)
+        .ok()
+        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+        .is_some_and(|k| VerifyingKey::from_bytes(&k).is_ok())
 }
 
 /// Decrypts a sealed value and checks its signature against `trusted` signer keys.

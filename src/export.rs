@@ -394,6 +394,7 @@ fn read_version(value: &serde_json::Value) -> Result<Version, FieldError> {
         parents: head.parents,
         hlc: head.hlc,
         device: head.device,
+        audience: Vec::new(),
         body,
     })
 }

@@ -126,6 +126,40 @@ enum Command {
     /// Key backup: split the vault key into shares; restore it from them
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Join your organisation's hub with an invite (once)
+    Enroll {
+        /// The invite text (custos-invite:…), or a file holding it, or "-" for standard input
+        invite: String,
+        /// A name for this device in the hub's device list
+        #[arg(long, default_value = "custos device")]
+        label: String,
+        /// How to reach the hub: direct, or socks5:HOST:PORT (e.g. Tor at socks5:127.0.0.1:9050)
+        #[arg(long, default_value = "direct")]
+        route: String,
+    },
+    /// Sync with the hub (now, status, pause, resume, route, interval)
+    #[command(subcommand)]
+    Sync(SyncCommand),
+    /// Offline sync: a bundle file for a USB stick
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+    /// Records edited on two devices at once, waiting to be merged
+    Conflicts {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge the concurrent versions of a record into one
+    Resolve {
+        /// Record id
+        id: Uuid,
+        /// For a field changed differently on several devices, take this version's value
+        #[arg(long = "take", value_name = "FIELD=VERSION")]
+        take: Vec<String>,
+        /// Show the proposed merge without writing it
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Show a controlled vocabulary (act-types, instruments, mechanisms)
     Vocab {
         /// act-types, instruments or mechanisms
@@ -133,6 +167,46 @@ enum Command {
         /// Label language (en, fr, es, ar …)
         #[arg(long, default_value = "en")]
         lang: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SyncCommand {
+    /// Sync now
+    Now,
+    /// Last success, pending changes, last error
+    Status {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop syncing until resumed (travel, untrusted network)
+    Pause,
+    /// Sync again
+    Resume,
+    /// How to reach the hub: direct, or socks5:HOST:PORT
+    Route {
+        /// direct or socks5:HOST:PORT
+        route: String,
+    },
+    /// Minutes between two syncs in the app (1–1440)
+    Interval {
+        /// Minutes
+        minutes: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum BundleCommand {
+    /// Write what the hub does not hold yet to an encrypted bundle file
+    Export {
+        /// The bundle file to write
+        file: PathBuf,
+    },
+    /// Take in a bundle written by another device
+    Import {
+        /// The bundle file
+        file: PathBuf,
     },
 }
 
@@ -528,6 +602,99 @@ fn run(cli: Cli) -> CliResult {
             let locked = vault.lock();
             result.and(locked)
         }
+        Command::Enroll {
+            invite,
+            label,
+            route,
+        } => {
+            let route = custos::sync::Route::parse(&route).map_err(Error::Invalid)?;
+            let text = if invite.trim_start().starts_with("custos-invite:") {
+                invite
+            } else {
+                String::from_utf8(read_input(Path::new(&invite))?)
+                    .map_err(|_| Error::Invalid("the invite file is not text".into()))?
+            };
+            let mut vault = open(&dir, pass_file)?;
+            let result = custos::sync::enroll(&mut vault, &text, &label, route)
+                .map_err(sync_error)
+                .map(|e| {
+                    println!("enrolled as device {} ({})", e.device_id, e.role);
+                });
+            let locked = vault.lock();
+            result.and(locked)
+        }
+        Command::Sync(cmd) => {
+            let mut vault = open(&dir, pass_file)?;
+            let result = sync_command(&mut vault, cmd);
+            let locked = vault.lock();
+            result.and(locked)
+        }
+        Command::Bundle(cmd) => {
+            let mut vault = open(&dir, pass_file)?;
+            let result = match cmd {
+                BundleCommand::Export { file } => {
+                    custos::sync::bundle::export(&vault, &file).map(|s| {
+                        println!(
+                            "{} versions and {} evidence files written to {} ({} bytes, encrypted)",
+                            s.objects,
+                            s.blobs,
+                            file.display(),
+                            s.bytes
+                        );
+                    })
+                }
+                BundleCommand::Import { file } => custos::sync::bundle::import(&mut vault, &file)
+                    .map(|(took, blobs)| {
+                        println!(
+                            "{} new versions, {} already here, {} refused, {} evidence files",
+                            took.stored,
+                            took.existing,
+                            took.rejected.len(),
+                            blobs
+                        );
+                        for (id, why) in &took.rejected {
+                            eprintln!("refused {id}: {why}");
+                        }
+                    }),
+            };
+            let locked = vault.lock();
+            result.and(locked)
+        }
+        Command::Conflicts { json } => {
+            let vault = open(&dir, pass_file)?;
+            let items: Vec<_> = vault
+                .list(&Filter {
+                    include_deleted: true,
+                    ..Filter::default()
+                })
+                .into_iter()
+                .filter(|i| i.conflict)
+                .collect();
+            let result = if json {
+                print_json(&serde_json::to_value(&items).map_err(invalid)?)
+            } else {
+                if items.is_empty() {
+                    println!("no conflicts");
+                }
+                for i in &items {
+                    println!(
+                        "{}  {:<12} {}",
+                        i.record_id,
+                        i.kind.as_str(),
+                        i.summary.title
+                    );
+                }
+                Ok(())
+            };
+            let locked = vault.lock();
+            result.and(locked)
+        }
+        Command::Resolve { id, take, dry_run } => {
+            let mut vault = open(&dir, pass_file)?;
+            let result = resolve_command(&mut vault, id, &take, dry_run);
+            let locked = vault.lock();
+            result.and(locked)
+        }
         Command::Vocab { name, lang } => {
             let v = custos::vocab::builtin().by_name(&name).ok_or_else(|| {
                 Error::Invalid(format!(
@@ -541,6 +708,155 @@ fn run(cli: Cli) -> CliResult {
             Ok(())
         }
     }
+}
+
+fn sync_error(e: custos::sync::SyncError) -> Error {
+    match e {
+        custos::sync::SyncError::Vault(e) => e,
+        other => Error::Invalid(other.to_string()),
+    }
+}
+
+fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> CliResult {
+    match cmd {
+        SyncCommand::Now => {
+            let report = custos::sync::run(&custos::sync::Held::new(vault)).map_err(sync_error)?;
+            println!(
+                "sent {} new versions ({} already there), received {}, evidence files {} up / {} down",
+                report.pushed, report.existing, report.pulled, report.blobs_up, report.blobs_down
+            );
+            println!(
+                "{} requests, {} bytes sent, {} bytes received",
+                report.requests, report.bytes_sent, report.bytes_received
+            );
+            if let Some(w) = report.warning() {
+                eprintln!("{w}");
+            }
+            let conflicts = vault.sync_info().conflicts;
+            if conflicts > 0 {
+                println!("{conflicts} record(s) have concurrent edits: see `custos conflicts`");
+            }
+            Ok(())
+        }
+        SyncCommand::Status { json } => {
+            let info = vault.sync_info();
+            if json {
+                return print_json(&serde_json::to_value(&info).map_err(invalid)?);
+            }
+            if !info.enrolled {
+                println!("not enrolled with a hub (see `custos enroll`)");
+                return Ok(());
+            }
+            let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                    .unwrap_or_else(|| "never".into())
+            };
+            println!("hub           {} ({})", info.hub, info.pin);
+            println!("role          {}", info.role);
+            println!("route         {}", info.route);
+            println!(
+                "state         {}",
+                if info.paused { "paused" } else { "active" }
+            );
+            println!("every         {} minutes", info.interval_minutes);
+            println!("last success  {}", when(info.last_success));
+            println!("last attempt  {}", when(info.last_attempt));
+            println!(
+                "last error    {}",
+                info.last_error.as_deref().unwrap_or("none")
+            );
+            println!(
+                "pending       {} versions, {} evidence files",
+                info.pending_versions, info.pending_blobs
+            );
+            println!("conflicts     {}", info.conflicts);
+            Ok(())
+        }
+        SyncCommand::Pause => vault.set_sync_paused(true),
+        SyncCommand::Resume => vault.set_sync_paused(false),
+        SyncCommand::Route { route } => {
+            vault.set_sync_route(custos::sync::Route::parse(&route).map_err(Error::Invalid)?)
+        }
+        SyncCommand::Interval { minutes } => vault.set_sync_interval(minutes),
+    }
+}
+
+fn resolve_command(vault: &mut Vault, id: Uuid, take: &[String], dry_run: bool) -> CliResult {
+    let proposal = vault.merge_proposal(id)?;
+    let Some(merged) = proposal.merged.clone() else {
+        println!("every version deletes the record; writing the deletion");
+        if !dry_run {
+            vault.delete(id)?;
+        }
+        return Ok(());
+    };
+    let mut value = serde_json::to_value(&merged).map_err(invalid)?;
+    for t in take {
+        let (field, version) = t
+            .split_once('=')
+            .ok_or_else(|| Error::Invalid(format!("'{t}': use --take FIELD=VERSION")))?;
+        let version: Uuid = version
+            .parse()
+            .map_err(|_| Error::Invalid(format!("'{version}' is not a version id")))?;
+        let head = proposal
+            .heads
+            .iter()
+            .find(|h| h.version_id == version)
+            .ok_or_else(|| {
+                Error::Invalid(format!("{version} is not one of the versions to merge"))
+            })?;
+        let chosen = head
+            .record
+            .as_ref()
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(invalid)?
+            .and_then(|v| v.get(field).cloned());
+        let obj = value
+            .as_object_mut()
+            .ok_or_else(|| Error::Invalid("the merge is not a record".into()))?;
+        match chosen {
+            Some(v) => obj.insert(field.to_owned(), v),
+            None => obj.remove(field),
+        };
+    }
+    for h in &proposal.heads {
+        println!(
+            "version {}  {}{}",
+            h.version_id,
+            h.hlc.to_rfc3339(),
+            if h.record.is_none() {
+                "  (deleted)"
+            } else {
+                ""
+            }
+        );
+    }
+    for c in &proposal.conflicts {
+        println!("field '{}' differs:", c.field);
+        for (v, val) in &c.values {
+            let mark = if *v == c.chosen
+                && !take.iter().any(|t| t.starts_with(&format!("{}=", c.field)))
+            {
+                " (taken)"
+            } else {
+                ""
+            };
+            println!("  {v}: {val}{mark}");
+        }
+    }
+    let record = to_record(value)?;
+    if dry_run {
+        let mut shown = serde_json::to_value(&record).map_err(invalid)?;
+        if let Some(o) = shown.as_object_mut() {
+            o.remove("kind");
+        }
+        println!("{}", serde_json::to_string_pretty(&shown).map_err(invalid)?);
+        return Ok(());
+    }
+    let version = vault.resolve(id, record)?;
+    println!("merged as version {version}");
+    Ok(())
 }
 
 /// What deleting an imported original can and cannot do.

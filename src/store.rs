@@ -25,6 +25,8 @@ use crate::error::{is_disk_full, Error, Result};
 const VERSIONS: &str = "versions";
 const META: &str = "meta";
 const CUSTODY: &str = "custody";
+const SYNCED: &str = "synced";
+const SYNCED_BLOBS: &str = "synced_blobs";
 
 /// The encrypted key–value store of a vault.
 pub struct Store {
@@ -45,6 +47,10 @@ struct Sled {
     versions: sled::Tree,
     meta: sled::Tree,
     custody: sled::Tree,
+    /// Version ids the hub holds (pushed and confirmed, or pulled from it).
+    synced: sled::Tree,
+    /// Evidence file ids the hub holds completely.
+    synced_blobs: sled::Tree,
 }
 
 /// One write in a batch.
@@ -55,6 +61,10 @@ pub enum Write {
     Meta(&'static str, Vec<u8>),
     /// Appends an entry to an evidence item's chain of custody (never replaces one).
     Custody(Uuid, u32, Vec<u8>),
+    /// Notes that the hub holds a version.
+    Synced(Uuid),
+    /// Notes that the hub holds an evidence file.
+    SyncedBlob(Uuid),
 }
 
 fn custody_key(evidence: Uuid, seq: u32) -> [u8; 20] {
@@ -83,12 +93,20 @@ impl Store {
         let custody = db
             .open_tree(CUSTODY)
             .map_err(|e| from_sled("opening the database", e))?;
+        let synced = db
+            .open_tree(SYNCED)
+            .map_err(|e| from_sled("opening the database", e))?;
+        let synced_blobs = db
+            .open_tree(SYNCED_BLOBS)
+            .map_err(|e| from_sled("opening the database", e))?;
         Ok(Store {
             sled: Some(Sled {
                 db,
                 versions,
                 meta,
                 custody,
+                synced,
+                synced_blobs,
             }),
             dir: dir.to_owned(),
             reserve,
@@ -127,6 +145,7 @@ impl Store {
                 Write::Version(_, v) | Write::Meta(_, v) | Write::Custody(_, _, v) => {
                     v.len() as u64 + 64
                 }
+                Write::Synced(_) | Write::SyncedBlob(_) => 64,
             })
             .sum();
         if self.reserve > 0 {
@@ -139,7 +158,9 @@ impl Store {
         let mut versions = sled::Batch::default();
         let mut meta = sled::Batch::default();
         let mut custody = Vec::new();
-        let (mut nv, mut nm) = (0, 0);
+        let mut synced = sled::Batch::default();
+        let mut synced_blobs = sled::Batch::default();
+        let (mut nv, mut nm, mut ns, mut nb) = (0, 0, 0, 0);
         let mut version_list = Vec::new();
         for w in writes {
             match w {
@@ -153,6 +174,14 @@ impl Store {
                     nm += 1;
                 }
                 Write::Custody(evidence, seq, entry) => custody.push((evidence, seq, entry)),
+                Write::Synced(id) => {
+                    synced.insert(id.as_bytes(), &[][..]);
+                    ns += 1;
+                }
+                Write::SyncedBlob(id) => {
+                    synced_blobs.insert(id.as_bytes(), &[][..]);
+                    nb += 1;
+                }
             }
         }
         if !custody.is_empty() {
@@ -192,6 +221,19 @@ impl Store {
             self.sled()
                 .versions
                 .apply_batch(versions)
+                .map_err(|e| self.fail(from_sled("saving", e)))?;
+        }
+        // Then the sync marks: a mark never names a version that is not stored.
+        if ns > 0 {
+            self.sled()
+                .synced
+                .apply_batch(synced)
+                .map_err(|e| self.fail(from_sled("saving", e)))?;
+        }
+        if nb > 0 {
+            self.sled()
+                .synced_blobs
+                .apply_batch(synced_blobs)
                 .map_err(|e| self.fail(from_sled("saving", e)))?;
         }
         if nm > 0 {
@@ -255,6 +297,35 @@ impl Store {
                 .map_err(|_| Error::Database("a stored key is not a version id".into()))?;
             Ok((id, v.to_vec()))
         })
+    }
+
+    /// Ids of stored versions the hub does not hold yet, in key order.
+    pub fn unsynced_versions(&self) -> Result<Vec<Uuid>> {
+        self.check()?;
+        let sled = self.sled();
+        let mut out = Vec::new();
+        for key in sled.versions.iter().keys() {
+            let key = key.map_err(|e| from_sled("reading", e))?;
+            if !sled
+                .synced
+                .contains_key(&key)
+                .map_err(|e| from_sled("reading", e))?
+            {
+                if let Ok(id) = Uuid::from_slice(&key) {
+                    out.push(id);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// True when the hub holds this evidence file.
+    pub fn blob_synced(&self, blob: Uuid) -> Result<bool> {
+        self.check()?;
+        self.sled()
+            .synced_blobs
+            .contains_key(blob.as_bytes())
+            .map_err(|e| from_sled("reading", e))
     }
 
     /// Number of stored versions.

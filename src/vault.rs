@@ -36,8 +36,12 @@ use crate::vocab;
 
 mod backup;
 mod evidence;
+mod merge;
+mod sync;
 pub use backup::fingerprint;
 pub use evidence::{Action, Attach, CustodyEntry, EvidenceReader, Exported, Verification, BLOBS};
+pub use merge::{FieldConflict, MergeProposal};
+pub use sync::{BlobJob, Ingested, SyncInfo, SyncPlan};
 
 /// The vault folder format this build writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -110,7 +114,11 @@ impl Drop for KeyringFile {
 
 struct Keys {
     identity: VaultIdentity,
+    /// The vault's own recipient: local values (keyring, index, caches) are sealed to it.
     recipients: Vec<VaultRecipient>,
+    /// The organisation's coordinators, once enrolled with a hub: versions and evidence
+    /// files are sealed to them too.
+    org: Vec<VaultRecipient>,
     device: DeviceKey,
     device_id: Uuid,
     signer: String,
@@ -300,6 +308,8 @@ pub struct Vault {
     cache_dirty: AtomicBool,
     clock: Clock,
     unsnapshotted: usize,
+    /// The hub settings, once enrolled.
+    sync: Option<sync::SyncState>,
     // Last, so that the advisory lock is released after the store is closed.
     _lock: File,
 }
@@ -384,6 +394,7 @@ impl Vault {
             device_id: keyring.device_id,
             identity,
             recipients,
+            org: Vec::new(),
             device,
         };
         Ok(Vault {
@@ -396,6 +407,7 @@ impl Vault {
             cache_dirty: AtomicBool::new(false),
             clock: Clock::new(),
             unsnapshotted: 0,
+            sync: None,
             _lock: lock,
         })
     }
@@ -434,6 +446,7 @@ impl Vault {
         let device = DeviceKey::from_bytes(&secret);
         let keys = Keys {
             recipients: vec![identity.to_public()],
+            org: Vec::new(),
             signer: device.public(),
             trusted: keyring.trusted_signers.clone(),
             device_id: keyring.device_id,
@@ -451,8 +464,10 @@ impl Vault {
             cache_dirty: AtomicBool::new(false),
             clock: Clock::new(),
             unsnapshotted: 0,
+            sync: None,
             _lock: lock,
         };
+        vault.load_sync()?;
         vault.load_index()?;
         // An import cut short by a crash leaves an encrypted file without a record.
         vault.remove_orphan_blobs();
@@ -481,6 +496,11 @@ impl Vault {
     /// can decrypt.
     pub fn recipient(&self) -> String {
         self.keys.identity.to_public().to_string()
+    }
+
+    /// This device's signing key (public half, base64).
+    pub fn signer(&self) -> String {
+        self.keys.signer.clone()
     }
 
     /// Changes the passphrase. Only the identity file is re-encrypted; no record is.
@@ -601,6 +621,7 @@ impl Vault {
                 self.check_record(r, &batch_kinds)?;
             }
             batch_kinds.insert(record_id, kind);
+            let audience = self.audience_for(record_id, &parents);
             out.push(Version {
                 schema_version: SCHEMA_VERSION,
                 record_id,
@@ -609,6 +630,7 @@ impl Vault {
                 parents,
                 hlc: self.clock.tick(),
                 device: self.keys.device_id,
+                audience,
                 body,
             });
         }
@@ -691,13 +713,18 @@ impl Vault {
             return Ok(Vec::new());
         }
         let keys = &self.keys;
+        let recipients: Vec<Vec<VaultRecipient>> = versions
+            .iter()
+            .map(|v| self.recipients_of(&v.audience))
+            .collect::<Result<_>>()?;
         let sealed: Vec<Result<crypto::Sealed>> = versions
             .par_iter()
-            .map(|v| {
+            .zip(recipients.par_iter())
+            .map(|(v, to)| {
                 let body = Zeroizing::new(
                     serde_json::to_vec(v).map_err(|e| Error::Encrypt(e.to_string()))?,
                 );
-                crypto::seal(&keys.recipients, &keys.device, &keys.signer, &body)
+                crypto::seal(to, &keys.device, &keys.signer, &body)
             })
             .collect();
         let mut writes = Vec::with_capacity(versions.len());
@@ -984,6 +1011,21 @@ impl Vault {
         self.unsnapshotted = 0;
         self.cache_dirty.store(false, Ordering::Relaxed);
         Ok(())
+    }
+}
+
+impl Vault {
+    /// The keyring (device key, trusted signers) as a write, sealed to the vault.
+    fn keyring_write(&self) -> Result<Write> {
+        let keyring = KeyringFile {
+            device_id: self.keys.device_id,
+            signing_key: base64_encode(&self.keys.device.to_bytes()[..]),
+            trusted_signers: self.keys.trusted.clone(),
+        };
+        Ok(Write::Meta(
+            META_KEYRING,
+            seal_json(&self.keys.recipients, &keyring)?,
+        ))
     }
 }
 

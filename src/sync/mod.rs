@@ -1,3 +1,433 @@
 //! Sync with the organisation's hub (`docs/sync-protocol.md`).
+//!
+//! - [`enroll`] joins a hub with an invite, once.
+//! - [`run`] is one sync: roster, push, evidence files up, pull, evidence files down.
+//!   It runs only when every condition of a trusted connection holds: the vault is
+//!   unlocked (the [`Access`] gives it), the user has not paused sync, the route policy
+//!   allows the connection, and the hub proves its pinned key before anything is sent.
+//!   The vault is only borrowed between network steps, so the app stays usable while
+//!   a sync waits on the network, and a lock stops the sync at the next step.
+//! - [`bundle`] carries the same objects on a USB stick when there is no network.
 
+pub mod bundle;
+pub mod net;
 pub mod wire;
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write as _};
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+pub use net::{NetError, Route};
+
+use crate::error::Error;
+use crate::vault::{BlobJob, Vault};
+use net::Connection;
+use wire::{BlobAnnounce, BlobInfo, BlobState, PushResult, Roster};
+
+/// Objects per push request.
+const PUSH_COUNT: usize = 500;
+/// About this many bytes of ciphertext per push request.
+const PUSH_BYTES: usize = 4 << 20;
+/// Objects per pull request.
+const PULL_LIMIT: usize = 500;
+
+/// Gives a sync the unlocked vault for one step at a time.
+pub trait Access {
+    /// Runs `f` on the vault; `None` when the vault is locked (the sync stops).
+    fn with<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> Option<R>;
+}
+
+impl Access for Mutex<Option<Vault>> {
+    fn with<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> Option<R> {
+        let mut guard = self.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_mut().map(f)
+    }
+}
+
+/// A vault held for the whole sync (the command line).
+pub struct Held<'a>(RefCell<&'a mut Vault>);
+
+impl<'a> Held<'a> {
+    /// Holds the vault.
+    pub fn new(vault: &'a mut Vault) -> Self {
+        Held(RefCell::new(vault))
+    }
+}
+
+impl Access for Held<'_> {
+    fn with<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> Option<R> {
+        Some(f(&mut self.0.borrow_mut()))
+    }
+}
+
+/// Why a sync did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The vault refused (not enrolled, disk full, …).
+    #[error("{0}")]
+    Vault(#[from] Error),
+    /// The network or the hub.
+    #[error("{0}")]
+    Net(#[from] NetError),
+    /// The user paused sync.
+    #[error("sync is paused; resume it to sync")]
+    Paused,
+    /// The vault was locked during the sync.
+    #[error("the vault was locked; sync stopped and resumes after unlock")]
+    Locked,
+    /// A bad invite.
+    #[error("{0}")]
+    Invite(String),
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Versions the hub stored.
+    pub pushed: usize,
+    /// Versions the hub had already (a retry).
+    pub existing: usize,
+    /// Versions the hub refused, with its reason.
+    pub push_rejected: Vec<(Uuid, String)>,
+    /// Versions taken in from the hub.
+    pub pulled: usize,
+    /// Objects from the hub that did not check, with the reason (skipped).
+    pub pull_rejected: Vec<(Uuid, String)>,
+    /// Evidence files uploaded.
+    pub blobs_up: usize,
+    /// Evidence files downloaded.
+    pub blobs_down: usize,
+    /// Evidence files that could not be taken (hash mismatch), with the reason.
+    pub blob_rejected: Vec<(Uuid, String)>,
+    /// HTTP requests made.
+    pub requests: u64,
+    /// Bytes sent on the socket (TLS included).
+    pub bytes_sent: u64,
+    /// Bytes received on the socket (TLS included).
+    pub bytes_received: u64,
+}
+
+impl Report {
+    /// A warning in plain words when something was refused, for the status line.
+    pub fn warning(&self) -> Option<String> {
+        let n = self.push_rejected.len() + self.pull_rejected.len() + self.blob_rejected.len();
+        (n > 0).then(|| {
+            let first = self
+                .push_rejected
+                .iter()
+                .chain(&self.pull_rejected)
+                .chain(&self.blob_rejected)
+                .next()
+                .map(|(id, why)| format!(" (first: {id}: {why})"))
+                .unwrap_or_default();
+            format!("sync completed, but {n} item(s) were refused and skipped{first}")
+        })
+    }
+}
+
+/// What enrolling did.
+#[derive(Debug, Clone)]
+pub struct Enrolled {
+    /// The hub's id for this device.
+    pub device_id: Uuid,
+    /// `field` or `coordinator`.
+    pub role: String,
+    /// Versions sealed again for the coordinators.
+    pub resealed: usize,
+}
+
+/// Enrolls the vault with the hub named in `invite_text`: generates the device's TLS key
+/// and certificate (kept sealed in the vault), proves the invite's token over a
+/// connection where the hub proved the invite's pin, and saves the hub settings.
+pub fn enroll(
+    vault: &mut Vault,
+    invite_text: &str,
+    label: &str,
+    route: Route,
+) -> Result<Enrolled, SyncError> {
+    let invite = wire::Invite::decode(invite_text).map_err(|e| SyncError::Invite(e.0))?;
+    if vault.sync_info().enrolled {
+        return Err(Error::Invalid("this vault is already enrolled with a hub".into()).into());
+    }
+    if invite.expires < Utc::now() {
+        return Err(SyncError::Invite(format!(
+            "this invite expired on {}; ask your organisation for a new one",
+            invite.expires.format("%Y-%m-%d %H:%M UTC")
+        )));
+    }
+    let (cert, key) = net::device_certificate().map_err(Error::Encrypt)?;
+    let creds = net::Credentials {
+        pin: invite.pin.clone(),
+        cert: cert.clone(),
+        key: key.clone(),
+    };
+    let mut conn = Connection::open(&invite.hub, &route, &creds)?;
+    let request = wire::EnrollRequest {
+        token: invite.token.clone(),
+        vault_recipient: vault.recipient(),
+        signer: vault.signer(),
+        label: label.to_owned(),
+    };
+    let body = serde_json::to_vec(&request).map_err(|e| Error::Encrypt(e.to_string()))?;
+    let reply: wire::EnrollResponse = conn
+        .request("POST", "/v1/enroll", Some("application/json"), &body)?
+        .json()?;
+    let resealed = vault.apply_enrollment(&invite, &reply, label, &cert, &key, route)?;
+    Ok(Enrolled {
+        device_id: reply.device_id,
+        role: reply.role,
+        resealed,
+    })
+}
+
+/// One sync. The outcome (success, or the error in plain words) is recorded in the
+/// vault's sync status.
+pub fn run(access: &impl Access) -> Result<Report, SyncError> {
+    let started = Utc::now();
+    let mut report = Report::default();
+    let result = run_steps(access, &mut report);
+    let outcome = match &result {
+        Ok(()) => Ok(report.warning()),
+        Err(e) => Err(e.to_string()),
+    };
+    if !matches!(result, Err(SyncError::Locked)) {
+        if let Some(Err(e)) = access.with(|v| v.record_sync_result(started, outcome)) {
+            if result.is_ok() {
+                return Err(e.into());
+            }
+        }
+    }
+    result.map(|()| report)
+}
+
+fn step<R>(access: &impl Access, f: impl FnOnce(&mut Vault) -> R) -> Result<R, SyncError> {
+    access.with(f).ok_or(SyncError::Locked)
+}
+
+fn run_steps(access: &impl Access, report: &mut Report) -> Result<(), SyncError> {
+    let plan = step(access, |v| v.sync_plan())??;
+    if plan.paused {
+        return Err(SyncError::Paused);
+    }
+    let mut conn = Connection::open(&plan.hub, &plan.route, &plan.credentials)?;
+    let result = exchange(access, &mut conn, plan.cursor, report);
+    report.requests = conn.requests;
+    report.bytes_sent = conn.counter.sent.load(Ordering::Relaxed);
+    report.bytes_received = conn.counter.received.load(Ordering::Relaxed);
+    result
+}
+
+fn exchange(
+    access: &impl Access,
+    conn: &mut Connection,
+    mut cursor: u64,
+    report: &mut Report,
+) -> Result<(), SyncError> {
+    let roster: Roster = conn.request("GET", "/v1/roster", None, &[])?.json()?;
+    step(access, |v| v.apply_roster(&roster))??;
+
+    // Push: versions, then evidence files.
+    let mut skip: HashSet<Uuid> = HashSet::new();
+    loop {
+        let frames = step(access, |v| v.pending_frames(&skip, PUSH_COUNT, PUSH_BYTES))??;
+        if frames.is_empty() {
+            break;
+        }
+        let ids: Vec<Uuid> = frames.iter().map(|f| f.id).collect();
+        let body = wire::encode_frames(&frames).map_err(|e| NetError::Protocol(e.0))?;
+        drop(frames);
+        let result: PushResult = conn
+            .request("POST", "/v1/objects", Some(wire::FRAMES_TYPE), &body)?
+            .json()?;
+        let refused: HashSet<Uuid> = result.rejected.iter().map(|r| r.id).collect();
+        let confirmed: Vec<Uuid> = ids.into_iter().filter(|id| !refused.contains(id)).collect();
+        step(access, |v| v.mark_synced(&confirmed))??;
+        report.pushed += result.stored;
+        report.existing += result.existing;
+        for r in result.rejected {
+            skip.insert(r.id);
+            report.push_rejected.push((r.id, r.error));
+        }
+    }
+    for job in step(access, |v| v.pending_blobs())?? {
+        upload_blob(conn, &job)?;
+        step(access, |v| v.mark_blob_synced(job.blob_id))??;
+        report.blobs_up += 1;
+    }
+
+    // Pull.
+    loop {
+        let resp = conn.request(
+            "GET",
+            &format!("/v1/objects?since={cursor}&limit={PULL_LIMIT}"),
+            None,
+            &[],
+        )?;
+        let next: u64 = resp
+            .header("custos-next")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| NetError::Protocol("no custos-next cursor".into()))?;
+        let more = resp.header("custos-more") == Some("true");
+        if next < cursor {
+            return Err(NetError::Protocol("the hub's cursor went backwards".into()).into());
+        }
+        let frames = wire::decode_frames(&resp.body).map_err(|e| NetError::Protocol(e.0))?;
+        drop(resp);
+        let took = step(access, |v| v.ingest(frames, Some(next)))??;
+        report.pulled += took.stored;
+        report.pull_rejected.extend(took.rejected);
+        cursor = next;
+        if !more {
+            break;
+        }
+    }
+
+    // Evidence files of records that came from elsewhere.
+    for job in step(access, |v| v.missing_blobs())? {
+        let partial = download_path(&job);
+        match download_blob(conn, &job, &partial)? {
+            Download::Done => {
+                step(access, |v| v.install_blob(&job, &partial))??;
+                report.blobs_down += 1;
+            }
+            Download::NotYet => {}
+            Download::Refused(why) => report.blob_rejected.push((job.blob_id, why)),
+        }
+    }
+    Ok(())
+}
+
+fn upload_blob(conn: &mut Connection, job: &BlobJob) -> Result<(), SyncError> {
+    let mut file =
+        File::open(&job.path).map_err(|e| Error::io("reading an evidence file to upload", e))?;
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io("reading an evidence file to upload", e))?
+        .len();
+    let announce = BlobAnnounce {
+        size,
+        sha256: job.sha256.clone(),
+        audience: job.audience.clone(),
+    };
+    let body = serde_json::to_vec(&announce).map_err(|e| Error::Encrypt(e.to_string()))?;
+    let path = format!("/v1/blobs/{}", job.blob_id);
+    let mut state: BlobState = conn
+        .request("POST", &path, Some("application/json"), &body)?
+        .json()?;
+    let mut buf = vec![0u8; wire::BLOB_CHUNK];
+    let mut retried = false;
+    while !state.complete {
+        if state.received > size {
+            return Err(
+                NetError::Protocol("the hub holds more of a file than it has".into()).into(),
+            );
+        }
+        let n = ((size - state.received) as usize).min(buf.len());
+        file.seek(SeekFrom::Start(state.received))
+            .and_then(|_| file.read_exact(&mut buf[..n]))
+            .map_err(|e| Error::io("reading an evidence file to upload", e))?;
+        match conn.request(
+            "PUT",
+            &format!("{path}/{}", state.received),
+            Some("application/octet-stream"),
+            &buf[..n],
+        ) {
+            Ok(r) => {
+                state = r.json()?;
+                retried = false;
+            }
+            Err(NetError::Refused { status: 409, .. }) if !retried => {
+                // Another attempt got further (or less far): continue where the hub is.
+                let info: BlobInfo = conn.request("GET", &path, None, &[])?.json()?;
+                state = BlobState {
+                    received: info.received,
+                    complete: info.complete,
+                };
+                retried = true;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+enum Download {
+    Done,
+    NotYet,
+    Refused(String),
+}
+
+fn download_path(job: &BlobJob) -> std::path::PathBuf {
+    job.path
+        .with_file_name(format!(".{}.download", job.blob_id))
+}
+
+/// Downloads a blob into `partial`, continuing a download cut short before, and checks
+/// its SHA-256 against the signed evidence record.
+fn download_blob(
+    conn: &mut Connection,
+    job: &BlobJob,
+    partial: &std::path::Path,
+) -> Result<Download, SyncError> {
+    let path = format!("/v1/blobs/{}", job.blob_id);
+    let info: BlobInfo = match conn.request("GET", &path, None, &[]) {
+        Ok(r) => r.json()?,
+        Err(NetError::Refused { status: 404, .. }) => return Ok(Download::NotYet),
+        Err(e) => return Err(e.into()),
+    };
+    if !info.complete {
+        return Ok(Download::NotYet);
+    }
+    if info.sha256 != job.sha256 {
+        return Ok(Download::Refused(
+            "the hub's file differs from the one its evidence record names".into(),
+        ));
+    }
+    let io = |e| Error::io("saving a downloaded evidence file", e);
+    if let Some(dir) = partial.parent() {
+        fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(partial)
+        .map_err(io)?;
+    let mut have = file.metadata().map_err(io)?.len();
+    if have > info.size {
+        file.set_len(0).map_err(io)?;
+        have = 0;
+    }
+    while have < info.size {
+        let len = (info.size - have).min(wire::BLOB_CHUNK as u64);
+        let r = conn.request(
+            "GET",
+            &format!("{path}/data?offset={have}&len={len}"),
+            None,
+            &[],
+        )?;
+        if r.body.is_empty() || r.body.len() as u64 > len {
+            return Err(NetError::Protocol("a file chunk of the wrong size".into()).into());
+        }
+        file.write_all(&r.body).map_err(io)?;
+        have += r.body.len() as u64;
+    }
+    file.sync_all().map_err(io)?;
+    drop(file);
+    let mut hash = Sha256::new();
+    let mut f = File::open(partial).map_err(io)?;
+    std::io::copy(&mut f, &mut hash).map_err(io)?;
+    if wire::hex(&hash.finalize()) != job.sha256 {
+        let _ = fs::remove_file(partial);
+        return Ok(Download::Refused(
+            "the downloaded file does not match its evidence record; it was discarded".into(),
+        ));
+    }
+    Ok(Download::Done)
+}

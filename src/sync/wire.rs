@@ -123,9 +123,8 @@ impl Frame {
     /// Reads one frame; `Ok(None)` at a clean end of input.
     pub fn read_from(r: &mut impl Read) -> Result<Option<Frame>, WireError> {
         let mut seq = [0u8; 8];
-        match read_exact_or_eof(r, &mut seq)? {
-            false => return Ok(None),
-            true => {}
+        if !read_exact_or_eof(r, &mut seq)? {
+            return Ok(None);
         }
         let mut id = [0u8; 16];
         read_exact(r, &mut id)?;

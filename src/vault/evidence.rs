@@ -263,7 +263,7 @@ impl Seek for EvidenceReader {
 }
 
 impl Vault {
-    fn blob_path(&self, blob: Uuid) -> PathBuf {
+    pub(super) fn blob_path(&self, blob: Uuid) -> PathBuf {
         self.dir.join(BLOBS).join(format!("{blob}.age"))
     }
 
@@ -328,10 +328,12 @@ impl Vault {
             .create_new(true)
             .open(&partial)
             .map_err(|e| Error::io("writing the evidence file", e))?;
+        // The file is for the vault and, once enrolled, the organisation's coordinators.
         let encryptor = age::Encryptor::with_recipients(
             self.keys
                 .recipients
                 .iter()
+                .chain(&self.keys.org)
                 .map(|r| r as &dyn age::Recipient),
         )
         .map_err(|e| Error::Encrypt(e.to_string()))?;
