@@ -230,8 +230,13 @@ fn exchange(
     mut cursor: u64,
     report: &mut Report,
 ) -> Result<(), SyncError> {
-    let roster: Roster = conn.request("GET", "/v1/roster", None, &[])?.json()?;
-    step(access, |v| v.apply_roster(&roster))??;
+    // The roster (devices' signing keys, coordinators) changes rarely: fetched on the
+    // first sync, once a day, and when an object comes from a device not known yet.
+    let mut roster_fetched = false;
+    if step(access, |v| v.roster_stale())? {
+        fetch_roster(access, conn)?;
+        roster_fetched = true;
+    }
 
     // Push: versions, then evidence files.
     let mut skip: HashSet<Uuid> = HashSet::new();
@@ -280,7 +285,23 @@ fn exchange(
         }
         let frames = wire::decode_frames(&resp.body).map_err(|e| NetError::Protocol(e.0))?;
         drop(resp);
-        let took = step(access, |v| v.ingest(frames, Some(next)))??;
+        let kept = frames.clone();
+        let mut took = step(access, |v| v.ingest(frames, Some(next)))??;
+        if !took.unknown_signer.is_empty() && !roster_fetched {
+            // A device enrolled since the roster was fetched: fetch it and try again.
+            fetch_roster(access, conn)?;
+            roster_fetched = true;
+            let retry: Vec<wire::Frame> = kept
+                .into_iter()
+                .filter(|f| took.unknown_signer.contains(&f.id))
+                .collect();
+            let again = step(access, |v| v.ingest(retry, None))??;
+            took.rejected.retain(|(id, _)| {
+                !again.rejected.iter().any(|(r, _)| r == id) && !took.unknown_signer.contains(id)
+            });
+            took.rejected.extend(again.rejected);
+            took.stored += again.stored;
+        }
         report.pulled += took.stored;
         report.pull_rejected.extend(took.rejected);
         cursor = next;
@@ -301,6 +322,12 @@ fn exchange(
             Download::Refused(why) => report.blob_rejected.push((job.blob_id, why)),
         }
     }
+    Ok(())
+}
+
+fn fetch_roster(access: &impl Access, conn: &mut Connection) -> Result<(), SyncError> {
+    let roster: Roster = conn.request("GET", "/v1/roster", None, &[])?.json()?;
+    step(access, |v| v.apply_roster(&roster))??;
     Ok(())
 }
 

@@ -46,6 +46,9 @@ pub(crate) struct SyncState {
     interval_minutes: u32,
     cursor: u64,
     enrolled_at: DateTime<Utc>,
+    /// When the roster (the organisation's devices and coordinators) was last fetched.
+    #[serde(default)]
+    roster_at: Option<DateTime<Utc>>,
     last_attempt: Option<DateTime<Utc>>,
     last_success: Option<DateTime<Utc>>,
     last_error: Option<String>,
@@ -130,6 +133,8 @@ pub struct Ingested {
     pub existing: usize,
     /// Objects refused, with the reason (never content).
     pub rejected: Vec<(Uuid, String)>,
+    /// Of those, the ones signed by a device the vault does not know (yet).
+    pub unknown_signer: Vec<Uuid>,
 }
 
 impl Vault {
@@ -367,6 +372,7 @@ impl Vault {
             interval_minutes: DEFAULT_INTERVAL,
             cursor: 0,
             enrolled_at: Utc::now(),
+            roster_at: None,
             last_attempt: None,
             last_success: None,
             last_error: None,
@@ -420,6 +426,14 @@ impl Vault {
         Ok(done)
     }
 
+    /// True when the roster should be fetched again (never fetched, or a day old).
+    pub(crate) fn roster_stale(&self) -> bool {
+        self.sync.as_ref().is_none_or(|s| {
+            s.roster_at
+                .is_none_or(|t| Utc::now() - t > chrono::Duration::hours(24))
+        })
+    }
+
     /// Takes in the hub's roster: the signing keys of the organisation's devices become
     /// trusted (never removed: what a revoked device wrote before stays readable), and
     /// new coordinators are added.
@@ -434,6 +448,7 @@ impl Vault {
         let mut changed_org = false;
         {
             let s = self.state_mut()?;
+            s.roster_at = Some(Utc::now());
             for c in &roster.coordinators {
                 if !s.coordinators.contains(c) && c.parse::<VaultRecipient>().is_ok() {
                     s.coordinators.push(c.clone());
@@ -449,13 +464,8 @@ impl Vault {
         if changed_keys {
             writes.push(self.keyring_write()?);
         }
-        if changed_org {
-            writes.extend(self.sync_write()?);
-        }
-        if !writes.is_empty() {
-            self.store.commit(writes)?;
-        }
-        Ok(())
+        writes.extend(self.sync_write()?);
+        self.store.commit(writes)
     }
 
     /// Versions the hub does not hold, as frames: at most `max_count` and about
@@ -541,6 +551,9 @@ impl Vault {
             let (v, l) = match decoded {
                 Ok(x) => x,
                 Err(d) => {
+                    if d == crate::error::Damage::Signature {
+                        out.unknown_signer.push(f.id);
+                    }
                     out.rejected.push((f.id, d.to_string()));
                     continue;
                 }
