@@ -1,0 +1,403 @@
+//! The HTTP API under `/v1` (`docs/sync-protocol.md` §5), as an axum router.
+//!
+//! The accept loop puts the connection's client-certificate pin into every request as a
+//! [`Peer`] extension; the [`Authed`] extractor turns it into an enrolled device or a
+//! `401`/`403`. Bodies are read with explicit limits (`413` before reading when the
+//! declared length is too large); every error is a JSON [`wire::ErrorBody`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put, MethodRouter};
+use axum::{Json, Router};
+use custos::sync::wire::{self, BlobAnnounce, EnrollRequest};
+use http_body_util::BodyExt;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::hub::Hub;
+use crate::store::Device;
+
+/// The hand-written OpenAPI 3.1 description of this API.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// Largest JSON body (enrollment, blob announcement).
+pub const MAX_JSON: usize = 64 << 10;
+
+/// The pin of the connection's client certificate, if it presented one.
+#[derive(Debug, Clone, Default)]
+pub struct Peer(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Peer>().cloned().unwrap_or_default())
+    }
+}
+
+/// The enrolled, non-revoked device making the request. Looked up for every request, so
+/// a revocation applies at once, also on open connections.
+#[derive(Debug, Clone)]
+pub struct Authed(pub Device);
+
+impl FromRequestParts<Arc<Hub>> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        hub: &Arc<Hub>,
+    ) -> Result<Self, Self::Rejection> {
+        let Peer(pin) = Peer::from_request_parts(parts, hub).await?;
+        let hub = hub.clone();
+        blocking(move || hub.authenticate(pin.as_deref()))
+            .await
+            .map(Authed)
+    }
+}
+
+/// Runs blocking hub work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        crate::log::error(&format!("a request's work failed: {e}"));
+        Err(ApiError::Unavailable(
+            "the hub failed on this request: try again later".into(),
+        ))
+    })
+}
+
+/// Reads a body of at most `limit` bytes: `413` at once when the declared length is
+/// larger, or as soon as more arrives.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let too_large = || {
+        ApiError::TooLarge(format!(
+            "the request body is larger than the limit of {limit} bytes"
+        ))
+    };
+    let declared = match headers.get(header::CONTENT_LENGTH) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| ApiError::Malformed("a malformed Content-Length".into()))?,
+        ),
+    };
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut out = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|e| ApiError::Malformed(format!("the request body could not be read: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > limit {
+                return Err(too_large());
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out)
+}
+
+async fn read_json<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
+    let bytes = read_body(headers, body, MAX_JSON).await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::Malformed(format!("the JSON body cannot be read: {e}")))
+}
+
+/// Reads `name=integer` pairs of a query; other names are ignored.
+fn query_numbers(query: Option<&str>, names: &[&str]) -> Result<HashMap<String, u64>, ApiError> {
+    let mut out = HashMap::new();
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if !names.contains(&name) {
+            continue;
+        }
+        let n = value.parse::<u64>().map_err(|_| {
+            ApiError::Malformed(format!("the query parameter {name} is not a number"))
+        })?;
+        out.insert(name.to_string(), n);
+    }
+    Ok(out)
+}
+
+fn blob_id(s: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(s).map_err(|_| ApiError::Malformed(format!("{s:?} is not a blob id (a UUID)")))
+}
+
+fn path_error(e: axum::extract::rejection::PathRejection) -> ApiError {
+    ApiError::Malformed(format!("the path cannot be read: {e}"))
+}
+
+// ----- handlers -----
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok", "api": 1}))
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+async fn enroll(
+    State(hub): State<Arc<Hub>>,
+    Peer(pin): Peer,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<wire::EnrollResponse>, ApiError> {
+    let req: EnrollRequest = read_json(&headers, body).await?;
+    blocking(move || hub.enroll(pin, req)).await.map(Json)
+}
+
+async fn roster(
+    State(hub): State<Arc<Hub>>,
+    Authed(_): Authed,
+) -> Result<Json<wire::Roster>, ApiError> {
+    blocking(move || hub.roster()).await.map(Json)
+}
+
+async fn push(
+    State(hub): State<Arc<Hub>>,
+    Authed(device): Authed,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<wire::PushResult>, ApiError> {
+    let bytes = read_body(&headers, body, wire::MAX_BODY).await?;
+    let frames = wire::decode_frames(&bytes)
+        .map_err(|e| ApiError::Malformed(format!("the frames cannot be read: {e}")))?;
+    drop(bytes);
+    blocking(move || hub.push(&device, &frames)).await.map(Json)
+}
+
+async fn pull(
+    State(hub): State<Arc<Hub>>,
+    Authed(device): Authed,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    let q = query_numbers(uri.query(), &["since", "limit"])?;
+    let since = q.get("since").copied().unwrap_or(0);
+    let limit = q.get("limit").copied().unwrap_or(500);
+    if limit == 0 || limit > wire::MAX_PULL as u64 {
+        return Err(ApiError::Malformed(format!(
+            "limit must be 1 to {}",
+            wire::MAX_PULL
+        )));
+    }
+    let page = blocking(move || hub.pull(&device, since, limit as usize)).await?;
+    let mut body = Vec::with_capacity(page.frames.iter().map(wire::Frame::encoded_len).sum());
+    for f in &page.frames {
+        f.encode(&mut body).map_err(|e| {
+            crate::log::error(&format!("a stored object cannot be sent: {e}"));
+            ApiError::Unavailable("the hub holds a damaged object".into())
+        })?;
+    }
+    let mut resp = Response::new(Body::from(body));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(wire::FRAMES_TYPE),
+    );
+    h.insert("custos-next", HeaderValue::from(page.next));
+    h.insert(
+        "custos-more",
+        HeaderValue::from_static(if page.more { "true" } else { "false" }),
+    );
+    Ok(resp)
+}
+
+async fn announce_blob(
+    State(hub): State<Arc<Hub>>,
+    Authed(device): Authed,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<wire::BlobState>, ApiError> {
+    let id = blob_id(&path.map_err(path_error)?.0)?;
+    let a: BlobAnnounce = read_json(&headers, body).await?;
+    blocking(move || hub.announce_blob(&device, id, a))
+        .await
+        .map(Json)
+}
+
+async fn put_chunk(
+    State(hub): State<Arc<Hub>>,
+    Authed(device): Authed,
+    path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<wire::BlobState>, ApiError> {
+    let Path((id, offset)) = path.map_err(path_error)?;
+    let id = blob_id(&id)?;
+    let offset = offset
+        .parse::<u64>()
+        .map_err(|_| ApiError::Malformed(format!("{offset:?} is not an offset")))?;
+    let bytes = read_body(&headers, body, wire::BLOB_CHUNK).await?;
+    blocking(move || hub.put_chunk(&device, id, offset, &bytes))
+        .await
+        .map(Json)
+}
+
+async fn blob_info(
+    State(hub): State<Arc<Hub>>,
+    Authed(device): Authed,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<Json<wire::BlobInfo>, ApiError> {
+    let id = blob_id(&path.map_err(path_error)?.0)?;
+    blocking(move || hub.blob_info(&device, id)).await.map(Json)
+}
+
+async fn blob_data(
+    State(hub): State<Arc<Hub>>,
+    Authed(device): Authed,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    let id = blob_id(&path.map_err(path_error)?.0)?;
+    let q = query_numbers(uri.query(), &["offset", "len"])?;
+    let offset = q.get("offset").copied().unwrap_or(0);
+    let len = q.get("len").copied();
+    let (file, n) =
+        blocking(move || hub.blob_range(&device, id, offset, len, wire::MAX_BODY as u64)).await?;
+    let file = tokio::io::AsyncReadExt::take(tokio::fs::File::from_std(file), n);
+    let mut resp = Response::new(Body::from_stream(tokio_util::io::ReaderStream::new(file)));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+    Ok(resp)
+}
+
+async fn no_route() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
+}
+
+async fn wrong_method(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(format!("this endpoint does not accept {method}"))
+}
+
+/// Builds the router while listing its routes (for the API description's test).
+struct Routes {
+    router: Router<Arc<Hub>>,
+    list: Vec<(&'static str, &'static str)>,
+}
+
+impl Routes {
+    fn add(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        handler: MethodRouter<Arc<Hub>>,
+    ) -> Self {
+        self.list.push((method, path));
+        self.router = self.router.route(path, handler);
+        self
+    }
+}
+
+fn build(hub: Arc<Hub>) -> (Router, Vec<(&'static str, &'static str)>) {
+    let r = Routes {
+        router: Router::new(),
+        list: Vec::new(),
+    }
+    .add("get", "/v1/health", get(health))
+    .add("get", "/v1/openapi.json", get(openapi))
+    .add("post", "/v1/enroll", post(enroll))
+    .add("get", "/v1/roster", get(roster))
+    .add("post", "/v1/objects", post(push))
+    .add("get", "/v1/objects", get(pull))
+    .add("post", "/v1/blobs/{id}", post(announce_blob))
+    .add("get", "/v1/blobs/{id}", get(blob_info))
+    .add("put", "/v1/blobs/{id}/{offset}", put(put_chunk))
+    .add("get", "/v1/blobs/{id}/data", get(blob_data));
+    let router = r
+        .router
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .with_state(hub);
+    (router, r.list)
+}
+
+/// The API router over a hub.
+pub fn router(hub: Arc<Hub>) -> Router {
+    build(hub).0
+}
+
+/// Every (method, path) the router serves, paths in OpenAPI template syntax.
+pub fn routes(hub: Arc<Hub>) -> Vec<(&'static str, &'static str)> {
+    build(hub).1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::DataDir;
+
+    #[test]
+    fn the_api_description_lists_every_route_and_nothing_else() {
+        let tmp = tempfile::tempdir().unwrap();
+        let hub = Arc::new(Hub::open(DataDir::new(tmp.path().join("hub"))).unwrap());
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let paths = doc["paths"].as_object().unwrap();
+        let routes = routes(hub);
+        for (method, path) in &routes {
+            assert!(
+                paths.get(*path).and_then(|p| p.get(*method)).is_some(),
+                "{method} {path} is not in openapi.json"
+            );
+        }
+        for (path, item) in paths {
+            for method in ["get", "post", "put", "delete", "patch"] {
+                if item.get(method).is_some() {
+                    assert!(
+                        routes.contains(&(method, path.as_str())),
+                        "openapi.json describes {method} {path}, which the hub does not serve"
+                    );
+                }
+            }
+        }
+        // Every reference points at something.
+        fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    for (k, v) in m {
+                        match (k.as_str(), v) {
+                            ("$ref", serde_json::Value::String(s)) => out.push(s.clone()),
+                            _ => refs(v, out),
+                        }
+                    }
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(!all.is_empty());
+        for r in all {
+            let pointer = r.strip_prefix('#').unwrap();
+            assert!(doc.pointer(pointer).is_some(), "dangling {r}");
+        }
+    }
+
+    #[test]
+    fn query_numbers_are_checked() {
+        let q = query_numbers(Some("since=5&limit=10&x=y"), &["since", "limit"]).unwrap();
+        assert_eq!((q["since"], q["limit"]), (5, 10));
+        assert!(query_numbers(Some("since=-1"), &["since"]).is_err());
+        assert!(query_numbers(Some("since"), &["since"]).is_err());
+        assert!(query_numbers(None, &["since"]).unwrap().is_empty());
+    }
+}

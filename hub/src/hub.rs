@@ -1,0 +1,474 @@
+//! What the hub does, independent of HTTP: each method checks its input, asks the store
+//! and the blob files, and answers with the protocol's messages or errors. Every method
+//! blocks (disk I/O); the HTTP layer calls them on blocking threads.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chrono::Utc;
+use custos::sync::wire::{
+    self, BlobAnnounce, BlobInfo, BlobState, BundleBlob, EnrollRequest, EnrollResponse, Frame,
+    PushResult, Rejected, Roster, RosterDevice,
+};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::blobs::BlobFiles;
+use crate::error::ApiError;
+use crate::keys::{DataDir, Keys};
+use crate::log;
+use crate::store::{
+    BlobMeta, Device, EnrollOutcome, PullPage, PullQuery, PushOutcome, Role, SledStore, Store,
+    StoreError,
+};
+
+/// Most objects examined by one pull (delivered or not).
+pub const MAX_EXAMINED: usize = 10_000;
+/// Longest device label kept.
+pub const MAX_LABEL: usize = 100;
+/// Longest invite token looked up.
+const MAX_TOKEN: usize = 256;
+/// Blob lock stripes.
+const STRIPES: usize = 64;
+
+/// The hub: its store, its blob files and its keys.
+pub struct Hub {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The data folder.
+    pub dir: DataDir,
+    /// The hub's keys.
+    pub keys: Keys,
+    /// The blob files.
+    pub blobs: BlobFiles,
+    /// One blob's chunks are written one at a time.
+    blob_locks: Vec<Mutex<()>>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("dir", &self.dir)
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a blob from a bundle was taken in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Installed {
+    /// Stored now.
+    Stored,
+    /// The hub had it complete already.
+    Existing,
+    /// The hub has another blob with this id.
+    Mismatch,
+}
+
+/// The SHA-256 under which an invite token is kept.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Decodes a device's signing key (base64 of 32 bytes; padding optional).
+pub fn signer_key(signer: &str) -> Option<ed25519_dalek::VerifyingKey> {
+    let bytes = STANDARD_NO_PAD.decode(signer.trim_end_matches('=')).ok()?;
+    let bytes: [u8; 32] = bytes.try_into().ok()?;
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()
+}
+
+/// Checks an audience against the protocol's limits.
+pub fn check_audience(audience: &[String]) -> Result<(), String> {
+    if audience.is_empty() || audience.len() > wire::MAX_AUDIENCE {
+        return Err(format!(
+            "1 to {} audience entries, not {}",
+            wire::MAX_AUDIENCE,
+            audience.len()
+        ));
+    }
+    if audience
+        .iter()
+        .any(|a| a.is_empty() || a.len() > wire::MAX_RECIPIENT)
+    {
+        return Err(format!(
+            "an audience entry is empty or longer than {} bytes",
+            wire::MAX_RECIPIENT
+        ));
+    }
+    Ok(())
+}
+
+/// True for 64 lowercase hex digits.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// A new invite token: 32 random bytes, base64url.
+pub fn new_token() -> Result<String, String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn io_unavailable(what: &str, e: std::io::Error) -> ApiError {
+    log::error(&format!("{what}: {e}"));
+    ApiError::Unavailable("the hub cannot write to its disk right now: try again later".into())
+}
+
+impl Hub {
+    /// Opens the hub in `dir`: creates the folder and keys if needed and opens the
+    /// database (which fails while another process has it).
+    pub fn open(dir: DataDir) -> Result<Hub, String> {
+        let keys = Keys::load_or_create(&dir)?;
+        let store = SledStore::open(&dir.db()).map_err(|e| e.0)?;
+        Ok(Hub::new(Arc::new(store), dir, keys))
+    }
+
+    /// A hub over a store.
+    pub fn new(store: Arc<dyn Store>, dir: DataDir, keys: Keys) -> Hub {
+        Hub {
+            store,
+            blobs: BlobFiles::new(dir.blobs()),
+            dir,
+            keys,
+            blob_locks: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+        }
+    }
+
+    fn blob_lock(&self, id: Uuid) -> MutexGuard<'_, ()> {
+        let stripe = id.as_bytes()[15] as usize % STRIPES;
+        // A panic while holding the lock cannot leave the files and the store
+        // disagreeing in a way the next chunk does not repair; go on.
+        self.blob_locks[stripe]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The enrolled, non-revoked device with this pin.
+    pub fn authenticate(&self, pin: Option<&str>) -> Result<Device, ApiError> {
+        let pin = pin.ok_or_else(|| {
+            ApiError::NotEnrolled(
+                "this request needs the device's certificate: the connection presented none".into(),
+            )
+        })?;
+        let device = self.store.device_by_pin(pin)?.ok_or_else(|| {
+            ApiError::NotEnrolled("this device is not enrolled with this hub".into())
+        })?;
+        if device.revoked {
+            return Err(ApiError::Revoked);
+        }
+        Ok(device)
+    }
+
+    /// `POST /v1/enroll` from a connection whose certificate has `pin`.
+    pub fn enroll(
+        &self,
+        pin: Option<String>,
+        req: EnrollRequest,
+    ) -> Result<EnrollResponse, ApiError> {
+        let pin = pin.ok_or_else(|| {
+            ApiError::NotEnrolled(
+                "enrollment needs the device's TLS certificate on the connection, and it \
+                 presented none"
+                    .into(),
+            )
+        })?;
+        if req.token.is_empty() || req.token.len() > MAX_TOKEN {
+            return Err(ApiError::InvalidInvite);
+        }
+        if req
+            .vault_recipient
+            .parse::<age::x25519::Recipient>()
+            .is_err()
+        {
+            return Err(ApiError::Malformed(
+                "vault_recipient is not an age recipient (age1…)".into(),
+            ));
+        }
+        if signer_key(&req.signer).is_none() {
+            return Err(ApiError::Malformed(
+                "signer is not an Ed25519 public key in base64".into(),
+            ));
+        }
+        let label: String = req
+            .label
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_LABEL)
+            .collect();
+        let label = match label.trim() {
+            "" => "device".to_string(),
+            l => l.to_string(),
+        };
+        let now = Utc::now();
+        let candidate = Device {
+            id: Uuid::new_v4(),
+            pin,
+            label,
+            role: Role::Field,
+            signer: req.signer,
+            vault_recipient: req.vault_recipient,
+            enrolled_at: now,
+            revoked: false,
+        };
+        let device = match self.store.enroll(token_hash(&req.token), candidate, now)? {
+            EnrollOutcome::Enrolled(d) if d.revoked => return Err(ApiError::Revoked),
+            EnrollOutcome::Enrolled(d) => d,
+            EnrollOutcome::UnknownToken => return Err(ApiError::InvalidInvite),
+            EnrollOutcome::Expired => return Err(ApiError::InviteExpired),
+            EnrollOutcome::Used => return Err(ApiError::InviteUsed),
+            EnrollOutcome::PinTaken(d) if d.revoked => return Err(ApiError::Revoked),
+            EnrollOutcome::PinTaken(d) => {
+                return Err(ApiError::Malformed(format!(
+                    "this device is already enrolled with this hub (as {}); the invite was \
+                     not used",
+                    d.id
+                )))
+            }
+        };
+        log::info(&format!(
+            "device {} enrolled as {}",
+            device.id,
+            device.role.as_str()
+        ));
+        Ok(EnrollResponse {
+            device_id: device.id,
+            role: device.role.as_str().to_string(),
+            coordinators: self.store.coordinators()?,
+            hub_recipient: self.keys.hub_recipient.clone(),
+        })
+    }
+
+    /// `GET /v1/roster`.
+    pub fn roster(&self) -> Result<Roster, ApiError> {
+        let devices = self
+            .store
+            .devices()?
+            .into_iter()
+            .map(|d| RosterDevice {
+                device_id: d.id,
+                label: d.label,
+                role: d.role.as_str().to_string(),
+                signer: d.signer,
+                vault_recipient: d.vault_recipient,
+                enrolled_at: d.enrolled_at,
+                revoked: d.revoked,
+            })
+            .collect();
+        Ok(Roster {
+            coordinators: self.store.coordinators()?,
+            hub_recipient: self.keys.hub_recipient.clone(),
+            devices,
+        })
+    }
+
+    /// `POST /v1/objects`: stores a decoded batch, atomically.
+    pub fn push(&self, device: &Device, frames: &[Frame]) -> Result<PushResult, ApiError> {
+        let outcomes = self.store.push(device.id, Utc::now(), frames)?;
+        let mut result = PushResult::default();
+        for (frame, outcome) in frames.iter().zip(outcomes) {
+            match outcome {
+                PushOutcome::Stored(_) => result.stored += 1,
+                PushOutcome::Existing => result.existing += 1,
+                PushOutcome::IdTaken => result.rejected.push(Rejected {
+                    id: frame.id,
+                    error: "id_taken".into(),
+                }),
+            }
+        }
+        Ok(result)
+    }
+
+    /// `GET /v1/objects`.
+    pub fn pull(&self, device: &Device, since: u64, limit: usize) -> Result<PullPage, ApiError> {
+        Ok(self.store.pull(&PullQuery {
+            since,
+            limit,
+            max_bytes: wire::MAX_BODY,
+            max_examined: MAX_EXAMINED,
+            device: device.id,
+            recipient: match device.role {
+                Role::Coordinator => None,
+                Role::Field => Some(device.vault_recipient.clone()),
+            },
+        })?)
+    }
+
+    /// A blob the device may see: its audience includes the device (or the device is a
+    /// coordinator), or the device announced it.
+    fn visible_blob(&self, device: &Device, id: Uuid) -> Result<BlobMeta, ApiError> {
+        match self.store.blob(id)? {
+            Some(m) if m.pushed_by == device.id || device.may_read(&m.audience) => Ok(m),
+            _ => Err(ApiError::NotFound(format!("the hub has no blob {id}"))),
+        }
+    }
+
+    /// `POST /v1/blobs/{id}`.
+    pub fn announce_blob(
+        &self,
+        device: &Device,
+        id: Uuid,
+        a: BlobAnnounce,
+    ) -> Result<BlobState, ApiError> {
+        if a.size == 0 {
+            return Err(ApiError::Malformed("a blob has at least one byte".into()));
+        }
+        if !is_sha256_hex(&a.sha256) {
+            return Err(ApiError::Malformed(
+                "sha256 is not 64 lowercase hex digits".into(),
+            ));
+        }
+        check_audience(&a.audience).map_err(ApiError::Malformed)?;
+        let _turn = self.blob_lock(id);
+        let meta = BlobMeta {
+            size: a.size,
+            sha256: a.sha256,
+            audience: a.audience,
+            received: 0,
+            complete: false,
+            pushed_by: device.id,
+            received_at: Utc::now(),
+        };
+        let stored = self.store.announce_blob(id, &meta)?;
+        if stored.size != meta.size || stored.sha256 != meta.sha256 {
+            return Err(ApiError::BlobMismatch);
+        }
+        Ok(BlobState {
+            received: stored.received,
+            complete: stored.complete,
+        })
+    }
+
+    /// `PUT /v1/blobs/{id}/{offset}`.
+    pub fn put_chunk(
+        &self,
+        device: &Device,
+        id: Uuid,
+        offset: u64,
+        bytes: &[u8],
+    ) -> Result<BlobState, ApiError> {
+        let _turn = self.blob_lock(id);
+        let mut meta = self.visible_blob(device, id)?;
+        if offset != meta.received {
+            return Err(ApiError::OffsetMismatch(meta.received));
+        }
+        let end = offset
+            .checked_add(bytes.len() as u64)
+            .filter(|&end| end <= meta.size)
+            .ok_or_else(|| {
+                ApiError::Malformed(format!(
+                    "the chunk goes past the blob's announced size of {} bytes",
+                    meta.size
+                ))
+            })?;
+        if meta.complete || bytes.is_empty() {
+            return Ok(BlobState {
+                received: meta.received,
+                complete: meta.complete,
+            });
+        }
+        self.blobs
+            .write_at(id, offset, bytes)
+            .map_err(|e| io_unavailable(&format!("blob {id}"), e))?;
+        meta.received = end;
+        if end == meta.size {
+            let sha = self
+                .blobs
+                .part_sha256(id, meta.size)
+                .map_err(|e| io_unavailable(&format!("blob {id}"), e))?;
+            if sha != meta.sha256 {
+                self.blobs
+                    .discard(id)
+                    .map_err(|e| io_unavailable(&format!("blob {id}"), e))?;
+                self.store.remove_blob(id)?;
+                return Err(ApiError::BlobHashMismatch);
+            }
+            self.blobs
+                .finish(id)
+                .map_err(|e| io_unavailable(&format!("blob {id}"), e))?;
+            meta.complete = true;
+        }
+        self.store.put_blob(id, &meta)?;
+        Ok(BlobState {
+            received: meta.received,
+            complete: meta.complete,
+        })
+    }
+
+    /// `GET /v1/blobs/{id}`.
+    pub fn blob_info(&self, device: &Device, id: Uuid) -> Result<BlobInfo, ApiError> {
+        let m = self.visible_blob(device, id)?;
+        Ok(BlobInfo {
+            size: m.size,
+            sha256: m.sha256,
+            received: m.received,
+            complete: m.complete,
+        })
+    }
+
+    /// `GET /v1/blobs/{id}/data`: the file at `offset` and how many bytes to send (at most
+    /// `len`, at most `max`, at most what is left).
+    pub fn blob_range(
+        &self,
+        device: &Device,
+        id: Uuid,
+        offset: u64,
+        len: Option<u64>,
+        max: u64,
+    ) -> Result<(File, u64), ApiError> {
+        let m = self.visible_blob(device, id)?;
+        if !m.complete {
+            return Err(ApiError::NotFound(format!(
+                "blob {id} is not complete on the hub yet"
+            )));
+        }
+        if offset > m.size {
+            return Err(ApiError::Malformed(format!(
+                "offset {offset} is past the blob's end ({} bytes)",
+                m.size
+            )));
+        }
+        let n = (m.size - offset).min(len.unwrap_or(u64::MAX)).min(max);
+        let file = self
+            .blobs
+            .open_at(id, offset)
+            .map_err(|e| io_unavailable(&format!("blob {id}"), e))?;
+        Ok((file, n))
+    }
+
+    /// Takes in a complete, checked blob file from a bundle (`staged`, on the same disk).
+    pub fn install_blob(
+        &self,
+        pushed_by: Uuid,
+        blob: &BundleBlob,
+        staged: &Path,
+    ) -> Result<Installed, String> {
+        let _turn = self.blob_lock(blob.id);
+        let meta = BlobMeta {
+            size: blob.size,
+            sha256: blob.sha256.clone(),
+            audience: blob.audience.clone(),
+            received: blob.size,
+            complete: true,
+            pushed_by,
+            received_at: Utc::now(),
+        };
+        let store_err = |e: StoreError| e.to_string();
+        if let Some(old) = self.store.blob(blob.id).map_err(store_err)? {
+            if old.size != blob.size || old.sha256 != blob.sha256 {
+                return Ok(Installed::Mismatch);
+            }
+            if old.complete {
+                return Ok(Installed::Existing);
+            }
+        }
+        self.blobs
+            .install(blob.id, staged)
+            .map_err(|e| format!("blob {}: {e}", blob.id))?;
+        self.store.put_blob(blob.id, &meta).map_err(store_err)?;
+        Ok(Installed::Stored)
+    }
+}

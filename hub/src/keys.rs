@@ -1,0 +1,254 @@
+//! The hub's data folder and its keys: created on first start, never printed.
+//!
+//! ```text
+//! DIR/                 mode 0700
+//!   tls.key            the TLS key (ECDSA P-256, PKCS#8 PEM), mode 0600
+//!   tls.crt            its self-signed certificate (PEM); the pin is its key's
+//!   bundle.key         the age identity for offline bundles, mode 0600
+//!   db/                the database
+//!   blobs/             blob files: <uuid>.part while uploading, <uuid> when complete
+//!   staging/           bundle imports in progress (emptied at start)
+//!   admin.sock         the admin socket while the hub runs, mode 0600
+//! ```
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use age::secrecy::ExposeSecret;
+use custos::sync::wire;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// The hub's data folder.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// The folder at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> DataDir {
+        DataDir { root: root.into() }
+    }
+
+    /// `$XDG_DATA_HOME/custos-hub`, else `~/.local/share/custos-hub`.
+    pub fn default_root() -> PathBuf {
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| dirs::home_dir().map(|h| h.join(".local/share")))
+            .unwrap_or_else(|| PathBuf::from("."));
+        base.join("custos-hub")
+    }
+
+    /// The folder itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    /// The database folder.
+    pub fn db(&self) -> PathBuf {
+        self.root.join("db")
+    }
+    /// The blob files.
+    pub fn blobs(&self) -> PathBuf {
+        self.root.join("blobs")
+    }
+    /// Bundle imports in progress.
+    pub fn staging(&self) -> PathBuf {
+        self.root.join("staging")
+    }
+    /// The admin socket.
+    pub fn admin_socket(&self) -> PathBuf {
+        self.root.join("admin.sock")
+    }
+    /// The TLS key.
+    pub fn tls_key(&self) -> PathBuf {
+        self.root.join("tls.key")
+    }
+    /// The TLS certificate.
+    pub fn tls_crt(&self) -> PathBuf {
+        self.root.join("tls.crt")
+    }
+    /// The bundle identity.
+    pub fn bundle_key(&self) -> PathBuf {
+        self.root.join("bundle.key")
+    }
+
+    /// Creates the folder (mode 0700) and its sub-folders when missing.
+    pub fn create(&self) -> Result<(), String> {
+        let what = |e: std::io::Error| format!("cannot create {}: {e}", self.root.display());
+        fs::create_dir_all(&self.root).map_err(what)?;
+        fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700)).map_err(what)?;
+        for sub in [self.blobs(), self.staging()] {
+            fs::create_dir_all(&sub).map_err(what)?;
+            fs::set_permissions(&sub, fs::Permissions::from_mode(0o700)).map_err(what)?;
+        }
+        Ok(())
+    }
+}
+
+/// The hub's keys. `Debug` shows only public parts.
+pub struct Keys {
+    /// The TLS certificate (DER).
+    pub cert: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+    /// The pin of the TLS key.
+    pub pin: String,
+    bundle: age::x25519::Identity,
+    /// The bundle identity's recipient (`age1…`).
+    pub hub_recipient: String,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("pin", &self.pin)
+            .field("hub_recipient", &self.hub_recipient)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keys {
+    /// Loads the keys of `dir`, creating the folder and any missing key first.
+    pub fn load_or_create(dir: &DataDir) -> Result<Keys, String> {
+        dir.create()?;
+        let (key_path, crt_path) = (dir.tls_key(), dir.tls_crt());
+        match (key_path.exists(), crt_path.exists()) {
+            (false, false) => {
+                let key = rcgen::KeyPair::generate().map_err(|e| format!("TLS key: {e}"))?;
+                write_private(&key_path, key.serialize_pem().as_bytes())?;
+                write_cert(&crt_path, &key)?;
+            }
+            // The pin names the key: a lost certificate is made again from it.
+            (true, false) => {
+                let pem = read_text(&key_path)?;
+                let key = rcgen::KeyPair::from_pem(&pem)
+                    .map_err(|e| format!("{}: {e}", key_path.display()))?;
+                write_cert(&crt_path, &key)?;
+            }
+            (false, true) => {
+                return Err(format!(
+                    "{} is missing but {} is there: restore the key from a backup (a new key \
+                     would change the hub's pin, and every device would have to enroll again), \
+                     or remove the certificate to start with a new key",
+                    key_path.display(),
+                    crt_path.display()
+                ))
+            }
+            (true, true) => {}
+        }
+        let cert = CertificateDer::from_pem_file(&crt_path)
+            .map_err(|e| format!("{}: {e}", crt_path.display()))?;
+        let key = PrivateKeyDer::from_pem_file(&key_path)
+            .map_err(|e| format!("{}: {e}", key_path.display()))?;
+        let pin = wire::pin_of_cert(&cert)
+            .ok_or_else(|| format!("{} is not a certificate", crt_path.display()))?;
+
+        let bundle_path = dir.bundle_key();
+        if !bundle_path.exists() {
+            let id = age::x25519::Identity::generate();
+            let text = format!(
+                "# custos-hub bundle key: decrypts offline bundles sent to this hub\n\
+                 # public key: {}\n{}\n",
+                id.to_public(),
+                id.to_string().expose_secret()
+            );
+            write_private(&bundle_path, text.as_bytes())?;
+        }
+        let text = read_text(&bundle_path)?;
+        let bundle = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .and_then(|l| l.parse::<age::x25519::Identity>().ok())
+            .ok_or_else(|| format!("{} holds no age identity", bundle_path.display()))?;
+        let hub_recipient = bundle.to_public().to_string();
+        Ok(Keys {
+            cert,
+            key,
+            pin,
+            bundle,
+            hub_recipient,
+        })
+    }
+
+    /// A copy of the TLS private key, for the TLS configuration.
+    pub fn tls_key(&self) -> PrivateKeyDer<'static> {
+        self.key.clone_key()
+    }
+
+    /// The bundle identity.
+    pub fn bundle_identity(&self) -> &age::x25519::Identity {
+        &self.bundle
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
+    fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn write_cert(path: &Path, key: &rcgen::KeyPair) -> Result<(), String> {
+    let cert = rcgen::CertificateParams::new(vec!["custos-hub".to_string()])
+        .and_then(|p| p.self_signed(key))
+        .map_err(|e| format!("TLS certificate: {e}"))?;
+    write_atomic(path, cert.pem().as_bytes(), 0o644)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    write_atomic(path, bytes, 0o600)
+}
+
+/// Writes a file whole or not at all: a temporary file with `mode`, synced, renamed.
+fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
+    let what = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    let tmp = path.with_extension("tmp");
+    let _ = fs::remove_file(&tmp);
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(what)?;
+    f.write_all(bytes).map_err(what)?;
+    f.sync_all().map_err(what)?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(what)?;
+    if let Some(parent) = path.parent() {
+        fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(what)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_created_once_with_private_modes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::new(tmp.path().join("hub"));
+        let k1 = Keys::load_or_create(&dir).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(dir.root()), 0o700);
+        assert_eq!(mode(&dir.tls_key()), 0o600);
+        assert_eq!(mode(&dir.bundle_key()), 0o600);
+        assert!(wire::is_pin(&k1.pin));
+        let k2 = Keys::load_or_create(&dir).unwrap();
+        assert_eq!(
+            (k1.pin.clone(), &k1.hub_recipient),
+            (k2.pin, &k2.hub_recipient)
+        );
+        // A lost certificate comes back with the same pin.
+        fs::remove_file(dir.tls_crt()).unwrap();
+        assert_eq!(Keys::load_or_create(&dir).unwrap().pin, k1.pin);
+        // A lost key is an error, not a silent new pin.
+        fs::remove_file(dir.tls_key()).unwrap();
+        assert!(Keys::load_or_create(&dir).unwrap_err().contains("restore"));
+        let shown = format!("{k1:?}");
+        assert!(!shown.contains("AGE-SECRET-KEY") && !shown.contains("PRIVATE"));
+    }
+}

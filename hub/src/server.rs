@@ -1,0 +1,254 @@
+//! `custos-hub serve`: the TLS accept loop, the admin socket, and a graceful stop.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use custos::sync::wire;
+use hyper::body::Incoming;
+use hyper::Request;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use crate::admin::{self, AdminReply, AdminRequest};
+use crate::api::{self, Peer};
+use crate::hub::Hub;
+use crate::keys::DataDir;
+use crate::{log, tls};
+
+/// Most connections served at once; more wait in the kernel's backlog.
+pub const MAX_CONNECTIONS: usize = 512;
+/// Time a client has to finish the TLS handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a client has to send a request's headers (also the idle limit of a connection).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time in-flight requests get to finish when the hub stops.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+/// Largest admin request line.
+const MAX_ADMIN_LINE: u64 = 64 << 10;
+
+/// The setting holding the address the hub last listened on (for invites).
+pub const LISTEN_SETTING: &str = "listen";
+
+/// Runs the hub until SIGTERM or SIGINT.
+pub async fn serve(dir: DataDir, listen: &str) -> Result<(), String> {
+    let hub = Arc::new(tokio::task::block_in_place(|| Hub::open(dir.clone()))?);
+    clean_staging(&dir);
+    let tls = Arc::new(tls::server_config(&hub.keys)?);
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    hub.store
+        .set_setting(LISTEN_SETTING, &addr.to_string())
+        .map_err(|e| e.to_string())?;
+    let admin = bind_admin(&dir);
+
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on {addr}")
+        .and_then(|_| writeln!(out, "pin {}", hub.keys.pin))
+        .and_then(|_| out.flush())
+        .map_err(|e| format!("stdout: {e}"))?;
+    drop(out);
+    log::info(&format!(
+        "custos-hub listening on {addr}, data in {}",
+        dir.root().display()
+    ));
+
+    let stop = stop_signal()?;
+    tokio::pin!(stop);
+    if let Some(admin) = admin {
+        tokio::spawn(admin_loop(admin, hub.clone(), dir.clone()));
+    }
+    let graceful = accept_loop(
+        listener,
+        TlsAcceptor::from(tls),
+        api::router(hub.clone()),
+        &mut stop,
+    )
+    .await;
+
+    log::info("stopping: finishing the requests in progress");
+    if tokio::time::timeout(STOP_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        log::warn("some connections did not finish in time");
+    }
+    let _ = std::fs::remove_file(dir.admin_socket());
+    let flushed = tokio::task::block_in_place(|| hub.store.flush());
+    flushed.map_err(|e| e.to_string())?;
+    log::info("stopped");
+    Ok(())
+}
+
+/// Accepts connections until `stop` resolves; returns the connections to wait for.
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    router: Router,
+    stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+) -> GracefulShutdown {
+    let graceful = GracefulShutdown::new();
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = stop.as_mut() => break,
+        };
+        let tcp = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    log::warn(&format!("accept: {e}"));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = stop.as_mut() => break,
+        };
+        let watcher = graceful.watcher();
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            serve_connection(acceptor, tcp, router, watcher).await;
+        });
+    }
+    graceful
+}
+
+/// Completes the TLS handshake (or gives up after [`HANDSHAKE_TIMEOUT`]), takes the
+/// client certificate's pin, and serves HTTP/1.1 on the connection.
+async fn serve_connection(
+    acceptor: TlsAcceptor,
+    tcp: TcpStream,
+    router: Router,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let _ = tcp.set_nodelay(true);
+    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => tls,
+        _ => return,
+    };
+    let pin = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .and_then(|cert| wire::pin_of_cert(cert));
+    let peer = Peer(pin);
+    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(peer.clone());
+        router.clone().oneshot(req)
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(tls), service);
+    // Errors here are the client's (a reset, a malformed request): nothing to do.
+    let _ = watcher.watch(conn).await;
+}
+
+/// Resolves on SIGTERM or SIGINT.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("signals: {e}"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("signals: {e}"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+    })
+}
+
+/// Removes bundle imports a stop interrupted.
+fn clean_staging(dir: &DataDir) {
+    if let Ok(entries) = std::fs::read_dir(dir.staging()) {
+        for e in entries.flatten() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// Binds `DIR/admin.sock` (mode 0600). The database lock is held, so a socket file found
+/// there is a stale one.
+fn bind_admin(dir: &DataDir) -> Option<UnixListener> {
+    let path = dir.admin_socket();
+    let _ = std::fs::remove_file(&path);
+    let bound = UnixListener::bind(&path).and_then(|l| {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        Ok(l)
+    });
+    match bound {
+        Ok(l) => Some(l),
+        Err(e) => {
+            log::warn(&format!(
+                "no admin socket at {} ({e}): stop the hub to run admin commands",
+                path.display()
+            ));
+            None
+        }
+    }
+}
+
+async fn admin_loop(listener: UnixListener, hub: Arc<Hub>, dir: DataDir) {
+    let owner = std::fs::metadata(dir.root()).map(|m| m.uid()).ok();
+    loop {
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                log::warn(&format!("admin socket: {e}"));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        // Only the folder's owner (the file mode says so too).
+        let uid = stream.peer_cred().map(|c| c.uid()).ok();
+        if uid.is_none() || uid != owner {
+            continue;
+        }
+        tokio::spawn(admin_session(stream, hub.clone()));
+    }
+}
+
+async fn admin_session(stream: UnixStream, hub: Arc<Hub>) {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    let reply = match BufReader::new(read.take(MAX_ADMIN_LINE))
+        .read_line(&mut line)
+        .await
+    {
+        Err(e) => AdminReply::error(format!("admin request: {e}")),
+        Ok(_) => match serde_json::from_str::<AdminRequest>(&line) {
+            Err(e) => AdminReply::error(format!("admin request: {e}")),
+            Ok(req) => tokio::task::spawn_blocking(move || admin::execute(&hub, req))
+                .await
+                .unwrap_or_else(|e| AdminReply::error(format!("admin command failed: {e}"))),
+        },
+    };
+    let mut text = serde_json::to_string(&reply).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    let _ = write.write_all(text.as_bytes()).await;
+    let _ = write.shutdown().await;
+}
+
+/// The address printed by `serve` (for tests and tools reading its output).
+pub fn parse_listening(line: &str) -> Option<SocketAddr> {
+    line.strip_prefix("listening on ")?.trim().parse().ok()
+}

@@ -1,0 +1,237 @@
+//! What the hub keeps, behind one narrow trait so that another database (PostgreSQL, for
+//! organisations running several hub instances) can replace the embedded one.
+//!
+//! The store holds routing metadata and object ciphertexts. Blob bytes live in files next
+//! to it ([`crate::blobs`]); the store keeps their metadata only.
+
+use chrono::{DateTime, Utc};
+use custos::sync::wire::Frame;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub mod sled;
+
+pub use self::sled::SledStore;
+
+/// A storage fault: the hub answers `503 unavailable` and logs the cause.
+#[derive(Debug, thiserror::Error)]
+#[error("storage: {0}")]
+pub struct StoreError(pub String);
+
+impl StoreError {
+    /// Wraps any error's text.
+    pub fn from_display(e: impl std::fmt::Display) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+/// A store result.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a device may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads the objects encrypted to its vault.
+    Field,
+    /// Reads every object of the organisation.
+    Coordinator,
+}
+
+impl Role {
+    /// The protocol's name of the role.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Field => "field",
+            Role::Coordinator => "coordinator",
+        }
+    }
+
+    /// Reads `field` or `coordinator`.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "field" => Some(Role::Field),
+            "coordinator" => Some(Role::Coordinator),
+            _ => None,
+        }
+    }
+}
+
+/// An enrolled device, found by the pin of its TLS key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    /// The hub's id for it.
+    pub id: Uuid,
+    /// The pin of its TLS key.
+    pub pin: String,
+    /// Its label.
+    pub label: String,
+    /// What it may read.
+    pub role: Role,
+    /// Its Ed25519 signing key (base64).
+    pub signer: String,
+    /// Its vault's age recipient.
+    pub vault_recipient: String,
+    /// When it enrolled.
+    pub enrolled_at: DateTime<Utc>,
+    /// True once revoked.
+    pub revoked: bool,
+}
+
+impl Device {
+    /// True when the device may read an object or blob with this audience.
+    pub fn may_read(&self, audience: &[String]) -> bool {
+        self.role == Role::Coordinator || audience.iter().any(|a| a == &self.vault_recipient)
+    }
+}
+
+/// An invite as the hub keeps it: never the token, only its SHA-256 (the key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteRecord {
+    /// The role a device enrolled with it gets.
+    pub role: Role,
+    /// When it was made.
+    pub created: DateTime<Utc>,
+    /// When it stops working.
+    pub expires: DateTime<Utc>,
+    /// The pin of the device that used it.
+    pub used_by: Option<String>,
+}
+
+/// The result of an enrollment attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnrollOutcome {
+    /// The device is enrolled (now, or already by an earlier try with this token and pin).
+    Enrolled(Device),
+    /// No invite has this token.
+    UnknownToken,
+    /// The invite expired.
+    Expired,
+    /// Another device used the invite.
+    Used,
+    /// This pin is already an enrolled device (through another invite).
+    PinTaken(Device),
+}
+
+/// What happened to one pushed object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// Stored now under this sequence number.
+    Stored(u64),
+    /// The hub had it already with the same bytes.
+    Existing,
+    /// The hub has another object with this id.
+    IdTaken,
+}
+
+/// A pull: which objects a device receives.
+#[derive(Debug, Clone)]
+pub struct PullQuery {
+    /// Only objects with a higher sequence number.
+    pub since: u64,
+    /// At most this many objects delivered.
+    pub limit: usize,
+    /// At most this many bytes of frames delivered (at least one object is, if any).
+    pub max_bytes: usize,
+    /// At most this many objects examined.
+    pub max_examined: usize,
+    /// The device pulling: never receives what it pushed.
+    pub device: Uuid,
+    /// Its vault recipient; `None` for a coordinator (receives every audience).
+    pub recipient: Option<String>,
+}
+
+/// One page of a pull.
+#[derive(Debug, Clone, Default)]
+pub struct PullPage {
+    /// The objects delivered, in sequence order.
+    pub frames: Vec<Frame>,
+    /// The highest sequence number examined (the `since` of the next pull).
+    pub next: u64,
+    /// True when objects after `next` exist.
+    pub more: bool,
+}
+
+/// A blob's metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobMeta {
+    /// Bytes of ciphertext.
+    pub size: u64,
+    /// SHA-256 of the ciphertext, lowercase hex.
+    pub sha256: String,
+    /// The age recipients it is encrypted to.
+    pub audience: Vec<String>,
+    /// Bytes received so far (durably, in the blob's file).
+    pub received: u64,
+    /// True when every byte arrived and the hash checked.
+    pub complete: bool,
+    /// The device that announced it.
+    pub pushed_by: Uuid,
+    /// When it was announced.
+    pub received_at: DateTime<Utc>,
+}
+
+/// The hub's storage. Every write is durable when the method returns.
+pub trait Store: Send + Sync {
+    // ----- devices and invites -----
+
+    /// The device with this TLS key pin.
+    fn device_by_pin(&self, pin: &str) -> StoreResult<Option<Device>>;
+    /// The device with this id.
+    fn device(&self, id: Uuid) -> StoreResult<Option<Device>>;
+    /// Every device, in enrollment order.
+    fn devices(&self) -> StoreResult<Vec<Device>>;
+    /// Marks a device revoked; returns it, or `None` when the id is unknown.
+    fn revoke(&self, id: Uuid) -> StoreResult<Option<Device>>;
+    /// Keeps a new invite under the SHA-256 of its token.
+    fn add_invite(&self, token_sha256: [u8; 32], invite: &InviteRecord) -> StoreResult<()>;
+    /// Enrolls `candidate` (its pin, keys and label; id and role are set here) with the
+    /// invite whose token hashes to `token_sha256`, atomically: the invite is marked used
+    /// by the candidate's pin and the device stored, or nothing changes.
+    fn enroll(
+        &self,
+        token_sha256: [u8; 32],
+        candidate: Device,
+        now: DateTime<Utc>,
+    ) -> StoreResult<EnrollOutcome>;
+
+    // ----- organisation settings -----
+
+    /// The organisation's coordinator recipients, in the order they were added.
+    fn coordinators(&self) -> StoreResult<Vec<String>>;
+    /// Adds a coordinator recipient; false when it was there already.
+    fn add_coordinator(&self, recipient: &str) -> StoreResult<bool>;
+    /// A setting (such as the address the hub last listened on).
+    fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Sets a setting.
+    fn set_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+
+    // ----- objects -----
+
+    /// Stores a batch of objects pushed by a device, atomically: one outcome per frame,
+    /// in order. Sequence numbers strictly increase across batches and restarts.
+    fn push(
+        &self,
+        pushed_by: Uuid,
+        received: DateTime<Utc>,
+        frames: &[Frame],
+    ) -> StoreResult<Vec<PushOutcome>>;
+    /// The objects a device receives after a cursor.
+    fn pull(&self, query: &PullQuery) -> StoreResult<PullPage>;
+    /// The highest sequence number given so far (0 when none).
+    fn last_seq(&self) -> StoreResult<u64>;
+
+    // ----- blob metadata -----
+
+    /// A blob's metadata.
+    fn blob(&self, id: Uuid) -> StoreResult<Option<BlobMeta>>;
+    /// Stores `meta` for a blob unless one exists; returns what is stored afterwards.
+    fn announce_blob(&self, id: Uuid, meta: &BlobMeta) -> StoreResult<BlobMeta>;
+    /// Replaces a blob's metadata.
+    fn put_blob(&self, id: Uuid, meta: &BlobMeta) -> StoreResult<()>;
+    /// Forgets a blob.
+    fn remove_blob(&self, id: Uuid) -> StoreResult<()>;
+
+    /// Writes everything to disk (also done by every write method).
+    fn flush(&self) -> StoreResult<()>;
+}
