@@ -287,6 +287,10 @@ enum KeyCommand {
         /// Read the new passphrase from this file (for scripts)
         #[arg(long, value_name = "PATH")]
         new_passphrase_file: Option<PathBuf>,
+        /// The device was lost: create a new, empty vault with the rebuilt key (then
+        /// enroll it with the hub to bring its synced cases back)
+        #[arg(long)]
+        new_vault: bool,
     },
 }
 
@@ -585,6 +589,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Key(KeyCommand::Restore {
             file,
             new_passphrase_file,
+            new_vault,
         }) => {
             let input =
                 zeroize::Zeroizing::new(read_input(file.as_deref().unwrap_or(Path::new("-")))?);
@@ -592,6 +597,15 @@ fn run(cli: Cli) -> CliResult {
                 .map_err(|_| Error::Invalid("the shares are not text".into()))?;
             let lines: Vec<&str> = text.lines().collect();
             let new = new_passphrase(new_passphrase_file.as_deref())?;
+            if new_vault {
+                Vault::restore_into_new(&dir, &lines, &new, Options::default())?.lock()?;
+                eprintln!(
+                    "key restored into a new vault at {}; enroll it with your hub \
+                     (custos enroll) to bring back its synced cases",
+                    dir.display()
+                );
+                return Ok(());
+            }
             Vault::restore_key(&dir, &lines, &new, Options::default())?;
             eprintln!("key restored; the vault opens with the new passphrase");
             Ok(())

@@ -328,6 +328,17 @@ impl Vault {
     ///
     /// Refuses a weak passphrase with the reason.
     pub fn create(dir: &Path, passphrase: &SecretString, options: Options) -> Result<Vault> {
+        Self::create_with(dir, passphrase, options, crypto::generate_identity())
+    }
+
+    /// Creates a new vault around an existing identity (a key rebuilt from its shares on
+    /// a new device).
+    fn create_with(
+        dir: &Path,
+        passphrase: &SecretString,
+        options: Options,
+        identity: VaultIdentity,
+    ) -> Result<Vault> {
         passphrase::require_strong(passphrase)?;
         if dir.join(MANIFEST).exists() {
             return Err(Error::VaultExists(dir.to_owned()));
@@ -345,7 +356,7 @@ impl Vault {
         let existed = dir.exists();
         fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         restrict_permissions(dir);
-        let result = Self::create_in(dir, passphrase, options);
+        let result = Self::create_in(dir, passphrase, options, identity);
         if result.is_err() {
             // The folder was empty or new: leave it as it was, so that a retry (after
             // freeing space, say) is not refused as "not empty".
@@ -366,10 +377,14 @@ impl Vault {
         result
     }
 
-    fn create_in(dir: &Path, passphrase: &SecretString, options: Options) -> Result<Vault> {
+    fn create_in(
+        dir: &Path,
+        passphrase: &SecretString,
+        options: Options,
+        identity: VaultIdentity,
+    ) -> Result<Vault> {
         let lock = take_lock(dir)?;
 
-        let identity = crypto::generate_identity();
         let wrapped = crypto::wrap_identity(&identity, passphrase, options.kdf)?;
         write_atomic(&dir.join(IDENTITY), &wrapped)?;
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use super::wire::{self, BundleBlob, BundleHeader, BundleReader, BundleWriter};
 use crate::crypto;
@@ -135,7 +136,8 @@ pub fn import(vault: &mut Vault, src: &Path) -> Result<(Ingested, usize)> {
         }
     };
     let mut buf = vec![0u8; 1 << 20];
-    for b in r.header.blobs.clone() {
+    let r_blobs = r.header.blobs.clone();
+    for b in r_blobs.clone() {
         let tmp = blobs_dir.join(format!(".{}.partial", b.id));
         let dest = blobs_dir.join(format!("{}.age", b.id));
         let mut out = match File::create(&tmp) {
@@ -187,6 +189,13 @@ pub fn import(vault: &mut Vault, src: &Path) -> Result<(Ingested, usize)> {
             let _ = fs::remove_file(tmp);
         } else if fs::rename(tmp, dest).is_ok() {
             blobs += 1;
+        }
+    }
+    // The files now here are logged in their chain of custody.
+    let arrived: Vec<Uuid> = r_blobs.iter().map(|b| b.id).collect();
+    for job in vault.pending_blobs()? {
+        if arrived.contains(&job.blob_id) {
+            vault.log_received_or_sent(job.evidence_id, "received in an offline bundle")?;
         }
     }
     Ok((took, blobs))

@@ -263,7 +263,9 @@ fn exchange(
     }
     for job in step(access, |v| v.pending_blobs())?? {
         upload_blob(conn, &job)?;
-        step(access, |v| v.mark_blob_synced(job.blob_id))??;
+        step(access, |v| {
+            v.mark_blob_synced(&job, "sent to the organisation's hub")
+        })??;
         report.blobs_up += 1;
     }
 

@@ -178,6 +178,21 @@ impl Vault {
     }
 }
 
+impl Vault {
+    /// Rebuilds a vault key from `threshold` of its shares into a **new, empty** vault in
+    /// `dir` (the device was lost): the vault has the old key and a new device key and
+    /// no records; enrolled with the hub, it brings back every version that was synced.
+    pub fn restore_into_new(
+        dir: &Path,
+        shares: &[&str],
+        new: &SecretString,
+        options: super::Options,
+    ) -> Result<Vault> {
+        let identity = combine(shares)?;
+        Vault::create_with(dir, new, options, identity)
+    }
+}
+
 /// Rebuilds a key from share lines, or says precisely why not.
 fn combine(lines: &[&str]) -> Result<VaultIdentity> {
     let shares: Vec<Share> = lines

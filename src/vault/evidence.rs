@@ -490,9 +490,13 @@ impl Vault {
                      an entry was changed, removed or reordered)",
                     key_seq - 1
                 ));
-            } else if *key_seq == 0 && (!entry.prev.is_empty() || entry.action != Action::Imported)
+            } else if *key_seq == 0
+                && (!entry.prev.is_empty()
+                    || !matches!(entry.action, Action::Imported | Action::Synced))
             {
-                problems.push("custody entry 0 is not the import".into());
+                // The log starts with the import, or — on a device that received the
+                // item from the hub — with its receipt.
+                problems.push("custody entry 0 is neither the import nor the receipt".into());
             }
             prev_hash = hash.clone();
             entries.push((entry, hash));
@@ -525,7 +529,7 @@ impl Vault {
         self.append_custody(evidence_id, action, &evidence.sha256, detail)
     }
 
-    fn append_custody(
+    pub(super) fn append_custody(
         &mut self,
         evidence_id: Uuid,
         action: Action,

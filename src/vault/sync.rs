@@ -49,6 +49,9 @@ pub(crate) struct SyncState {
     /// When the roster (the organisation's devices and coordinators) was last fetched.
     #[serde(default)]
     roster_at: Option<DateTime<Utc>>,
+    /// Signing keys of devices the hub revoked.
+    #[serde(default)]
+    revoked_signers: Vec<String>,
     last_attempt: Option<DateTime<Utc>>,
     last_success: Option<DateTime<Utc>>,
     last_error: Option<String>,
@@ -114,6 +117,8 @@ pub struct SyncPlan {
 /// An evidence file to upload or download.
 #[derive(Debug, Clone)]
 pub struct BlobJob {
+    /// The evidence record.
+    pub evidence_id: Uuid,
     /// The file's id.
     pub blob_id: Uuid,
     /// Where it is (or goes) in the vault.
@@ -325,9 +330,14 @@ impl Vault {
         self.keys.device.sign_bytes(digest)
     }
 
-    /// True when `signer` (base64 Ed25519) is a device this vault trusts.
+    /// True when `signer` (base64 Ed25519) is a device this vault trusts and the hub has
+    /// not revoked.
     pub(crate) fn trusts(&self, signer: &str) -> bool {
         self.keys.trusted.iter().any(|t| t == signer)
+            && !self
+                .sync
+                .as_ref()
+                .is_some_and(|s| s.revoked_signers.iter().any(|r| r == signer))
     }
 
     /// Decrypts bytes sealed to this vault (an offline bundle).
@@ -373,6 +383,7 @@ impl Vault {
             cursor: 0,
             enrolled_at: Utc::now(),
             roster_at: None,
+            revoked_signers: Vec::new(),
             last_attempt: None,
             last_success: None,
             last_error: None,
@@ -439,7 +450,16 @@ impl Vault {
     /// new coordinators are added.
     pub(crate) fn apply_roster(&mut self, roster: &Roster) -> Result<()> {
         let mut changed_keys = false;
-        for d in roster.devices.iter().filter(|d| !d.revoked) {
+        // A revoked device's signer stays trusted for what came through the hub: the hub
+        // refuses whatever it sends after revocation, and what it wrote before (a lost
+        // laptop's cases) must stay readable. Bundles from it are refused (`revoked`).
+        let revoked: Vec<String> = roster
+            .devices
+            .iter()
+            .filter(|d| d.revoked)
+            .map(|d| d.signer.clone())
+            .collect();
+        for d in &roster.devices {
             if !self.keys.trusted.contains(&d.signer) && crypto::is_signer(&d.signer) {
                 self.keys.trusted.push(d.signer.clone());
                 changed_keys = true;
@@ -449,6 +469,7 @@ impl Vault {
         {
             let s = self.state_mut()?;
             s.roster_at = Some(Utc::now());
+            s.revoked_signers = revoked;
             for c in &roster.coordinators {
                 if !s.coordinators.contains(c) && c.parse::<VaultRecipient>().is_ok() {
                     s.coordinators.push(c.clone());
@@ -623,10 +644,11 @@ impl Vault {
     /// Evidence files in the vault that the hub does not hold completely.
     pub fn pending_blobs(&self) -> Result<Vec<BlobJob>> {
         let mut out = Vec::new();
-        for (_, ev, audience) in self.evidence_heads() {
+        for (evidence_id, ev, audience) in self.evidence_heads() {
             let path = self.blob_path(ev.blob_id);
             if path.exists() && !self.store.blob_synced(ev.blob_id)? {
                 out.push(BlobJob {
+                    evidence_id,
                     blob_id: ev.blob_id,
                     path,
                     sha256: ev.blob_sha256.clone(),
@@ -641,9 +663,10 @@ impl Vault {
     pub fn missing_blobs(&self) -> Vec<BlobJob> {
         self.evidence_heads()
             .into_iter()
-            .filter_map(|(_, ev, audience)| {
+            .filter_map(|(evidence_id, ev, audience)| {
                 let path = self.blob_path(ev.blob_id);
                 (!path.exists()).then(|| BlobJob {
+                    evidence_id,
                     blob_id: ev.blob_id,
                     path,
                     sha256: ev.blob_sha256.clone(),
@@ -653,9 +676,18 @@ impl Vault {
             .collect()
     }
 
-    /// Notes that the hub holds an evidence file.
-    pub(crate) fn mark_blob_synced(&mut self, blob: Uuid) -> Result<()> {
-        self.store.commit(vec![Write::SyncedBlob(blob)])
+    /// Notes that the hub holds an evidence file, and logs it in its chain of custody.
+    pub(crate) fn mark_blob_synced(&mut self, job: &BlobJob, detail: &str) -> Result<()> {
+        self.store.commit(vec![Write::SyncedBlob(job.blob_id)])?;
+        self.log_received_or_sent(job.evidence_id, detail)
+    }
+
+    /// Appends a `synced` custody entry (the first one on a device that received the
+    /// item).
+    pub(crate) fn log_received_or_sent(&mut self, evidence_id: Uuid, detail: &str) -> Result<()> {
+        let ev = self.evidence(evidence_id)?;
+        self.append_custody(evidence_id, super::Action::Synced, &ev.sha256, detail)
+            .map(|_| ())
     }
 
     /// Records how a sync ended: completed (perhaps with a warning), or failed.
@@ -685,7 +717,7 @@ impl Vault {
         fs::rename(downloaded, &job.path)
             .map_err(|e| Error::io("saving a downloaded evidence file", e))?;
         super::sync_dir(job.path.parent().unwrap_or(&self.dir))?;
-        self.mark_blob_synced(job.blob_id)
+        self.mark_blob_synced(job, "received from the organisation's hub")
     }
 }
 
