@@ -1,7 +1,7 @@
 //! Declares every app command in the ACL manifest: only commands listed here (and
 //! allowed in capabilities/default.json) can be called from the UI.
 
-/// The commands of `src/commands.rs` and `src/evidence.rs`.
+/// The commands of `src/commands.rs`, `src/evidence.rs` and `src/sync.rs`.
 pub const COMMANDS: &[&str] = &[
     "vault_status",
     "passphrase_strength",
@@ -27,6 +27,12 @@ pub const COMMANDS: &[&str] = &[
     "evidence_custody",
     "evidence_verify",
     "evidence_export",
+    "sync_status",
+    "sync_enroll",
+    "sync_now",
+    "sync_set",
+    "merge_proposal",
+    "resolve",
 ];
 
 fn main() {

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::error::CommandError;
 use crate::settings::{self, Settings};
+use crate::sync::SyncControl;
 
 /// What the app holds while it runs.
 pub struct AppState {
@@ -36,11 +37,16 @@ pub struct AppState {
     /// The file each evidence item was imported from in this session, to offer
     /// deleting the original (and only that file, only if it is unchanged).
     pub originals: Mutex<HashMap<Uuid, PathBuf>>,
+    /// Sync: the one running sync, the scheduler's wake-ups, the last failure.
+    pub sync: SyncControl,
 }
 
 type Result<T> = std::result::Result<T, CommandError>;
 
-fn with_vault<T>(state: &AppState, f: impl FnOnce(&mut Vault) -> Result<T>) -> Result<T> {
+pub(crate) fn with_vault<T>(
+    state: &AppState,
+    f: impl FnOnce(&mut Vault) -> Result<T>,
+) -> Result<T> {
     let mut guard = state
         .vault
         .lock()
@@ -104,6 +110,7 @@ pub async fn create_vault(
         .lock()
         .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))? =
         Some(vault);
+    crate::sync::unlocked(&state);
     Ok(())
 }
 
@@ -143,6 +150,7 @@ pub async fn unlock_vault(state: State<'_, AppState>, passphrase: String) -> Res
                 .lock()
                 .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))? =
                 Some(vault);
+            crate::sync::unlocked(&state);
             Ok(())
         }
         Err(e) => {

@@ -20,6 +20,15 @@ pub enum CommandError {
     /// Input the UI should not have sent.
     #[error("{0}")]
     BadRequest(String),
+    /// Sync refused or failed: a stable kind (`hub_unreachable`, `wrong_pin`,
+    /// `invite_expired` …) and the plain words of the core.
+    #[error("{message}")]
+    Sync {
+        /// The stable code.
+        kind: &'static str,
+        /// What happened.
+        message: String,
+    },
     /// Something the app itself failed at (a settings file, a worker thread).
     #[error("{0}")]
     Internal(String),
@@ -33,6 +42,7 @@ impl CommandError {
             CommandError::Locked => "locked",
             CommandError::AlreadyUnlocked => "already_unlocked",
             CommandError::BadRequest(_) => "bad_request",
+            CommandError::Sync { kind, .. } => kind,
             CommandError::Internal(_) => "internal",
         }
     }

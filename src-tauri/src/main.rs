@@ -1,9 +1,10 @@
 //! Custos desktop: a Tauri 2 window over the vault core.
 //!
-//! The shell is thin: `commands.rs` holds every command, `error.rs` turns errors into
-//! `{kind, message}`, `settings.rs` keeps the non-sensitive settings. The UI (ui/) is
-//! embedded in the binary and may talk to nothing but these commands; navigation to any
-//! other URL is refused.
+//! The shell is thin: `commands.rs` holds the vault's commands, `evidence.rs` and
+//! `sync.rs` those of evidence and sync (with the background sync scheduler),
+//! `error.rs` turns errors into `{kind, message}`, `settings.rs` keeps the
+//! non-sensitive settings. The UI (ui/) is embedded in the binary and may talk to
+//! nothing but these commands; navigation to any other URL is refused.
 //!
 //! `--vault DIR` (or `CUSTOS_VAULT_DIR`) chooses the vault folder; the default is the
 //! user's data folder, `custos/vault`, as for the CLI.
@@ -16,6 +17,7 @@ mod commands;
 mod error;
 mod evidence;
 mod settings;
+mod sync;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -77,6 +79,7 @@ fn main() {
         failures: Mutex::new(0),
         views: Mutex::default(),
         originals: Mutex::default(),
+        sync: sync::SyncControl::default(),
     };
     let result = tauri::Builder::default()
         .manage(state)
@@ -101,6 +104,8 @@ fn main() {
             // leaves the vault only through Export, which is logged and reported.
             .on_download(|_, _| false)
             .build()?;
+            // Syncs in the background while the vault is unlocked, enrolled, not paused.
+            sync::start_scheduler(app.handle().clone());
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -139,6 +144,12 @@ fn main() {
             evidence::evidence_custody,
             evidence::evidence_verify,
             evidence::evidence_export,
+            sync::sync_status,
+            sync::sync_enroll,
+            sync::sync_now,
+            sync::sync_set,
+            sync::merge_proposal,
+            sync::resolve,
         ])
         .build(tauri::generate_context!());
     match result {

@@ -1,0 +1,644 @@
+//! Sync in the desktop app: enrolling with the organisation's hub, "sync now", the
+//! background schedule, and resolving concurrent edits.
+//!
+//! - A sync borrows the vault only between network steps (`custos::sync::Access` for
+//!   the app's `Mutex<Option<Vault>>`): the window stays usable while it waits on the
+//!   network, and locking stops it at its next step instead of waiting for a timeout.
+//! - One sync at a time: every sync holds [`SyncControl::run`] from start to end. The
+//!   scheduler skips a turn when one is running; "sync now" waits for it, then runs.
+//! - The scheduler runs while the vault is unlocked, enrolled and not paused: a first
+//!   sync 5–20 s after unlock (or enrollment, or resuming), then every
+//!   `interval_minutes` ± 20 %. It never starts a sync while the vault is locked.
+//! - After every sync (and every change of the sync settings) the window gets a
+//!   `sync-status` event (no payload but whether a sync is running) and asks
+//!   `sync_status` again.
+//! - Nothing here writes a log line: not the invite (it holds a one-time secret), not
+//!   the device's TLS key (it never leaves the vault), not what a sync carried.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use custos::sync::{NetError, Route, SyncError};
+use custos::vault::{MergeProposal, SyncInfo};
+use custos::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde_json::Value;
+use tauri::{AppHandle, Emitter, Manager, State};
+use uuid::Uuid;
+
+use crate::commands::{with_vault, AppState};
+use crate::error::CommandError;
+
+type Result<T> = std::result::Result<T, CommandError>;
+
+/// The event the window listens to.
+pub const EVENT: &str = "sync-status";
+
+/// The first sync after unlock, enrollment or resuming comes this soon (seconds).
+const SOON: (f64, f64) = (5.0, 20.0);
+/// A scheduled sync comes every interval, give or take this fraction of it.
+const JITTER: f64 = 0.2;
+/// How long the scheduler sleeps when there is nothing to schedule (it is woken sooner
+/// by an unlock or a change of the settings; this is only a safety net).
+const IDLE: Duration = Duration::from_secs(60);
+
+/// Why the scheduler was woken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kick {
+    /// Unlocked, or just enrolled: sync soon.
+    Soon,
+    /// The sync settings changed (interval, pause, route), or a sync ran: plan again.
+    Settings,
+}
+
+/// The state of sync that the app holds while it runs.
+#[derive(Default)]
+pub struct SyncControl {
+    /// Held for the whole of a sync.
+    run: Mutex<()>,
+    /// True while a sync runs.
+    running: AtomicBool,
+    /// Why the scheduler should plan again (set, then the scheduler is woken).
+    kick: Mutex<Option<Kick>>,
+    wake: Condvar,
+    /// When the last sync of this session ended.
+    last_run: Mutex<Option<Instant>>,
+    /// The last failure of this session: (kind, message). The vault keeps the message
+    /// only; the kind lets the window say it in the user's language.
+    last_failure: Mutex<Option<(&'static str, String)>>,
+}
+
+impl SyncControl {
+    /// Wakes the scheduler. A `Soon` is not downgraded by a `Settings` that follows.
+    pub fn kick(&self, kick: Kick) {
+        if let Ok(mut k) = self.kick.lock() {
+            if *k != Some(Kick::Soon) {
+                *k = Some(kick);
+            }
+        }
+        self.wake.notify_all();
+    }
+
+    fn take_kick(&self) -> Option<Kick> {
+        self.kick.lock().ok().and_then(|mut k| k.take())
+    }
+
+    /// Sleeps until `timeout` passes or the scheduler is kicked.
+    fn sleep(&self, timeout: Duration) {
+        if let Ok(k) = self.kick.lock() {
+            let _ = self.wake.wait_timeout_while(k, timeout, |k| k.is_none());
+        }
+    }
+
+    fn last_run(&self) -> Option<Instant> {
+        self.last_run.lock().ok().and_then(|t| *t)
+    }
+
+    /// Forgets this session's schedule (the vault was unlocked again).
+    fn new_session(&self) {
+        if let Ok(mut t) = self.last_run.lock() {
+            *t = None;
+        }
+    }
+
+    fn is_running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
+}
+
+/// Clears the running flag however a sync ends.
+struct Running<'a>(&'a AtomicBool);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+/// A random fraction in [0, 1).
+fn random_unit() -> f64 {
+    let n = getrandom::u32().unwrap_or(u32::MAX / 2);
+    f64::from(n) / (f64::from(u32::MAX) + 1.0)
+}
+
+/// The delay before the first sync (`SOON`), for a random fraction `r`.
+fn soon(r: f64) -> Duration {
+    Duration::from_secs_f64(SOON.0 + (SOON.1 - SOON.0) * r)
+}
+
+/// The interval with its jitter, for a random fraction `r`: interval × (0.8 … 1.2).
+fn jittered(interval: Duration, r: f64) -> Duration {
+    interval.mul_f64(1.0 - JITTER + 2.0 * JITTER * r)
+}
+
+/// When the next scheduled sync is due: `None` while sync is inactive (locked, not
+/// enrolled or paused).
+fn plan_next(
+    now: Instant,
+    active: bool,
+    next: Option<Instant>,
+    last_run: Option<Instant>,
+    kick: Option<Kick>,
+    interval: Duration,
+    r: f64,
+) -> Option<Instant> {
+    if !active {
+        return None;
+    }
+    match (kick, next) {
+        // Just unlocked or enrolled, or active again (resumed, or the first turn).
+        (Some(Kick::Soon), _) | (_, None) => Some(now + soon(r)),
+        // New settings, or a sync that ran: the next turn counts from the last sync.
+        (Some(Kick::Settings), Some(_)) => {
+            Some(last_run.map_or(now + soon(r), |t| t + jittered(interval, r)))
+        }
+        (None, Some(n)) => Some(n),
+    }
+}
+
+/// Starts the background scheduler (at app setup).
+pub fn start_scheduler(app: AppHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("sync-scheduler".into())
+        .spawn(move || scheduler(&app));
+    if spawned.is_err() {
+        eprintln!("custos-desktop: the sync scheduler could not start; sync runs only on request");
+    }
+}
+
+fn scheduler(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    let control = &state.sync;
+    let mut next: Option<Instant> = None;
+    loop {
+        let kick = control.take_kick();
+        // Whether sync may run now; the vault is borrowed only for this look.
+        let settings = state
+            .vault
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|v| v.sync_info()))
+            .filter(|i| i.enrolled && !i.paused)
+            .map(|i| Duration::from_secs(u64::from(i.interval_minutes.max(1)) * 60));
+        let interval = settings.unwrap_or(IDLE);
+        next = plan_next(
+            Instant::now(),
+            settings.is_some(),
+            next,
+            control.last_run(),
+            kick,
+            interval,
+            random_unit(),
+        );
+        let now = Instant::now();
+        match next {
+            Some(due) if due <= now => {
+                // A sync already running (sync now) counts as this turn.
+                if let Ok(guard) = control.run.try_lock() {
+                    let _ = perform(app, &state, guard);
+                }
+                next = Some(Instant::now() + jittered(interval, random_unit()));
+            }
+            Some(due) => control.sleep(due - now),
+            None => control.sleep(IDLE),
+        }
+    }
+}
+
+/// One sync, while holding the run lock. The outcome goes to the vault's sync status
+/// (the core records it), the session's last failure, and the window (an event).
+fn perform(
+    app: &AppHandle,
+    state: &AppState,
+    _run: std::sync::MutexGuard<'_, ()>,
+) -> Result<Summary> {
+    state.sync.running.store(true, Ordering::SeqCst);
+    let running = Running(&state.sync.running);
+    notify(app, true);
+    let result = custos::sync::run(&state.vault);
+    if let Ok(mut t) = state.sync.last_run.lock() {
+        *t = Some(Instant::now());
+    }
+    drop(running);
+    let outcome = match result {
+        Ok(report) => {
+            if let Ok(mut f) = state.sync.last_failure.lock() {
+                *f = None;
+            }
+            let conflicts = with_vault(state, |v| Ok(v.sync_info().conflicts)).unwrap_or(0);
+            Ok(Summary {
+                pushed: report.pushed,
+                existing: report.existing,
+                pulled: report.pulled,
+                blobs_up: report.blobs_up,
+                blobs_down: report.blobs_down,
+                refused: report.push_rejected.len()
+                    + report.pull_rejected.len()
+                    + report.blob_rejected.len(),
+                warning: report.warning(),
+                requests: report.requests,
+                bytes_sent: report.bytes_sent,
+                bytes_received: report.bytes_received,
+                conflicts,
+            })
+        }
+        Err(e) => {
+            let locked = matches!(e, SyncError::Locked);
+            let e = sync_error(e);
+            if !locked {
+                if let Ok(mut f) = state.sync.last_failure.lock() {
+                    *f = Some((e.kind(), e.to_string()));
+                }
+            }
+            Err(e)
+        }
+    };
+    state.sync.kick(Kick::Settings);
+    notify(app, false);
+    outcome
+}
+
+/// Tells the window that the sync status changed.
+fn notify(app: &AppHandle, running: bool) {
+    let _ = app.emit(EVENT, serde_json::json!({ "running": running }));
+}
+
+/// A sync error as the window receives it: a stable kind, and the core's plain words.
+pub fn sync_error(e: SyncError) -> CommandError {
+    let e = match e {
+        SyncError::Vault(inner) => return CommandError::Core(inner),
+        other => other,
+    };
+    let kind = match &e {
+        SyncError::Vault(_) => "internal",
+        SyncError::Paused => "sync_paused",
+        SyncError::Locked => "locked",
+        SyncError::Invite(_) => "invite_malformed",
+        SyncError::Net(n) => match n {
+            NetError::Unreachable(_) => "hub_unreachable",
+            NetError::WrongPin => "wrong_pin",
+            NetError::Tls(_) => "tls_failed",
+            NetError::Dropped(_) => "connection_lost",
+            NetError::Protocol(_) => "hub_protocol",
+            NetError::Refused { code, .. } => match code.as_str() {
+                "invite_expired" => "invite_expired",
+                "invite_used" => "invite_used",
+                "invalid_invite" => "invite_invalid",
+                "revoked" => "device_revoked",
+                "not_enrolled" => "device_unknown",
+                "unavailable" => "hub_unavailable",
+                _ => "hub_refused",
+            },
+        },
+    };
+    CommandError::Sync {
+        kind,
+        message: e.to_string(),
+    }
+}
+
+/// What one sync did, for the window.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pushed: usize,
+    existing: usize,
+    pulled: usize,
+    blobs_up: usize,
+    blobs_down: usize,
+    /// Items the hub or this vault refused (skipped).
+    refused: usize,
+    warning: Option<String>,
+    requests: u64,
+    bytes_sent: u64,
+    bytes_received: u64,
+    /// Records with concurrent edits after the sync.
+    conflicts: usize,
+}
+
+/// The sync status: the vault's, whether a sync runs now, and the kind of the last
+/// failure when this session saw it (for a message in the user's language).
+#[derive(Debug, Serialize)]
+pub struct Status {
+    #[serde(flatten)]
+    info: SyncInfo,
+    running: bool,
+    last_error_kind: Option<&'static str>,
+}
+
+fn status_of(state: &AppState, info: SyncInfo) -> Status {
+    let last_error_kind = state
+        .sync
+        .last_failure
+        .lock()
+        .ok()
+        .and_then(|f| f.clone())
+        .filter(|(_, m)| info.last_error.as_deref() == Some(m.as_str()))
+        .map(|(k, _)| k);
+    Status {
+        info,
+        running: state.sync.is_running(),
+        last_error_kind,
+    }
+}
+
+/// The sync status.
+#[tauri::command]
+pub fn sync_status(state: State<'_, AppState>) -> Result<Status> {
+    let info = with_vault(&state, |v| Ok(v.sync_info()))?;
+    Ok(status_of(&state, info))
+}
+
+fn refuse(kind: &'static str, message: impl Into<String>) -> CommandError {
+    CommandError::Sync {
+        kind,
+        message: message.into(),
+    }
+}
+
+fn parse_route(route: &str) -> Result<Route> {
+    Route::parse(route).map_err(|m| refuse("invalid_route", m))
+}
+
+/// Enrolls the vault with the hub named in the invite. The invite is checked first
+/// (its shape, its expiry), so that a bad one is refused without a connection. The
+/// invite holds a one-time secret: it is wiped from memory after use, never logged,
+/// never sent back.
+#[tauri::command]
+pub async fn sync_enroll(
+    app: AppHandle,
+    invite: String,
+    label: String,
+    route: String,
+) -> Result<Status> {
+    let invite = SecretString::from(invite);
+    let label = label.trim().to_owned();
+    if label.is_empty() {
+        return Err(custos::Error::Invalid("label is required".into()).into());
+    }
+    let route = parse_route(&route)?;
+    {
+        let parsed = custos::sync::wire::Invite::decode(invite.expose_secret())
+            .map_err(|e| refuse("invite_malformed", e.0))?;
+        if parsed.expires < chrono::Utc::now() {
+            return Err(refuse(
+                "invite_expired",
+                format!(
+                    "this invite expired on {}; ask your organisation for a new one",
+                    parsed.expires.format("%Y-%m-%d %H:%M UTC")
+                ),
+            ));
+        }
+    }
+    let worker = app.clone();
+    let info = tauri::async_runtime::spawn_blocking(move || {
+        let state = worker.state::<AppState>();
+        with_vault(&state, |v| {
+            if v.sync_info().enrolled {
+                return Err(refuse(
+                    "already_enrolled",
+                    "this vault is already enrolled with a hub",
+                ));
+            }
+            custos::sync::enroll(v, invite.expose_secret(), &label, route).map_err(sync_error)?;
+            Ok(v.sync_info())
+        })
+    })
+    .await
+    .map_err(|e| CommandError::Internal(e.to_string()))??;
+    let state = app.state::<AppState>();
+    state.sync.kick(Kick::Soon);
+    notify(&app, false);
+    Ok(status_of(&state, info))
+}
+
+/// Syncs now (after the sync that may be running ends: never two at once).
+#[tauri::command]
+pub async fn sync_now(app: AppHandle) -> Result<Summary> {
+    let state = app.state::<AppState>();
+    let info = with_vault(&state, |v| Ok(v.sync_info()))?;
+    if !info.enrolled {
+        return Err(refuse(
+            "not_enrolled",
+            "this vault is not enrolled with a hub",
+        ));
+    }
+    if info.paused {
+        return Err(refuse("sync_paused", "sync is paused; resume it to sync"));
+    }
+    let worker = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = worker.state::<AppState>();
+        let guard = state
+            .sync
+            .run
+            .lock()
+            .map_err(|_| CommandError::Internal("the sync state is unavailable".into()))?;
+        perform(&worker, &state, guard)
+    })
+    .await
+    .map_err(|e| CommandError::Internal(e.to_string()))?
+}
+
+/// Changes the sync settings: pause or resume, the route, the minutes between syncs.
+/// Every value is checked before any is saved.
+#[tauri::command]
+pub fn sync_set(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    paused: Option<bool>,
+    route: Option<String>,
+    interval_minutes: Option<u32>,
+) -> Result<Status> {
+    let route = route.as_deref().map(parse_route).transpose()?;
+    if let Some(m) = interval_minutes {
+        if !(1..=1440).contains(&m) {
+            return Err(refuse(
+                "invalid_interval",
+                "the sync interval is between 1 and 1440 minutes",
+            ));
+        }
+    }
+    let info = with_vault(&state, |v| {
+        if let Some(r) = route {
+            v.set_sync_route(r)?;
+        }
+        if let Some(m) = interval_minutes {
+            v.set_sync_interval(m)?;
+        }
+        if let Some(p) = paused {
+            v.set_sync_paused(p)?;
+        }
+        Ok(v.sync_info())
+    })?;
+    state.sync.kick(Kick::Settings);
+    notify(&app, state.sync.is_running());
+    Ok(status_of(&state, info))
+}
+
+/// Called when the vault is unlocked (or created): a new session.
+pub fn unlocked(state: &AppState) {
+    state.sync.new_session();
+    state.sync.kick(Kick::Soon);
+}
+
+/// A proposed merge of a record's concurrent versions, and this device's id (to tell
+/// its own versions).
+#[derive(Serialize)]
+pub struct Proposal {
+    #[serde(flatten)]
+    proposal: MergeProposal,
+    this_device: Uuid,
+}
+
+/// Proposes a merge of a conflicted record's heads.
+#[tauri::command]
+pub fn merge_proposal(state: State<'_, AppState>, record_id: Uuid) -> Result<Proposal> {
+    with_vault(&state, |v| {
+        Ok(Proposal {
+            proposal: v.merge_proposal(record_id)?,
+            this_device: v.device_id(),
+        })
+    })
+}
+
+/// What a resolve wrote.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resolved {
+    record_id: Uuid,
+    version_id: Uuid,
+}
+
+/// Resolves a conflicted record: writes `record` as a version whose parents are every
+/// head.
+#[tauri::command]
+pub fn resolve(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    record_id: Uuid,
+    record: Value,
+) -> Result<Resolved> {
+    let record = custos::model::Record::from_json(record)
+        .map_err(|e| CommandError::Core(custos::Error::Invalid(e.to_string())))?;
+    let version_id = with_vault(&state, |v| Ok(v.resolve(record_id, record)?))?;
+    notify(&app, state.sync.is_running());
+    Ok(Resolved {
+        record_id,
+        version_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn nothing_is_scheduled_while_inactive() {
+        let now = Instant::now();
+        for kick in [None, Some(Kick::Soon), Some(Kick::Settings)] {
+            assert_eq!(
+                plan_next(now, false, Some(now), Some(now), kick, MIN, 0.5),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_sync_comes_soon_after_unlock_or_resume() {
+        let now = Instant::now();
+        let later = now + 10 * MIN;
+        for r in [0.0, 0.5, 0.999] {
+            // Unlocked: whatever was planned before.
+            let n = plan_next(now, true, Some(later), None, Some(Kick::Soon), MIN, r).unwrap();
+            assert!(n >= now + Duration::from_secs(5) && n <= now + Duration::from_secs(20));
+            // Active again (nothing planned): soon, even with a last run long ago.
+            let n = plan_next(now, true, None, Some(now), None, 15 * MIN, r).unwrap();
+            assert!(n <= now + Duration::from_secs(20));
+        }
+    }
+
+    #[test]
+    fn later_syncs_follow_the_interval_with_jitter() {
+        let now = Instant::now();
+        let ran = now - MIN;
+        let planned = now + 5 * MIN;
+        // Nothing new: the plan stands.
+        assert_eq!(
+            plan_next(now, true, Some(planned), Some(ran), None, 15 * MIN, 0.3),
+            Some(planned)
+        );
+        // A sync ran, or the interval changed: from the last sync, ±20 %.
+        let lo = plan_next(
+            now,
+            true,
+            Some(planned),
+            Some(ran),
+            Some(Kick::Settings),
+            10 * MIN,
+            0.0,
+        );
+        let hi = plan_next(
+            now,
+            true,
+            Some(planned),
+            Some(ran),
+            Some(Kick::Settings),
+            10 * MIN,
+            0.999_999,
+        );
+        assert_eq!(lo, Some(ran + 8 * MIN));
+        let hi = hi.unwrap();
+        assert!(hi > ran + 11 * MIN && hi <= ran + 12 * MIN);
+    }
+
+    #[test]
+    fn a_soon_kick_is_not_downgraded() {
+        let c = SyncControl::default();
+        c.kick(Kick::Soon);
+        c.kick(Kick::Settings);
+        assert_eq!(c.take_kick(), Some(Kick::Soon));
+        assert_eq!(c.take_kick(), None);
+        c.kick(Kick::Settings);
+        assert_eq!(c.take_kick(), Some(Kick::Settings));
+    }
+
+    #[test]
+    fn sync_errors_have_stable_kinds_and_plain_words() {
+        let cases = [
+            (SyncError::Paused, "sync_paused"),
+            (SyncError::Locked, "locked"),
+            (SyncError::Invite("damaged".into()), "invite_malformed"),
+            (
+                SyncError::Net(NetError::Unreachable("127.0.0.1:9: refused".into())),
+                "hub_unreachable",
+            ),
+            (SyncError::Net(NetError::WrongPin), "wrong_pin"),
+            (
+                SyncError::Net(NetError::Refused {
+                    status: 410,
+                    code: "invite_expired".into(),
+                    message: "expired".into(),
+                }),
+                "invite_expired",
+            ),
+            (
+                SyncError::Net(NetError::Refused {
+                    status: 403,
+                    code: "revoked".into(),
+                    message: "revoked".into(),
+                }),
+                "device_revoked",
+            ),
+            (SyncError::Vault(custos::Error::DiskFull), "disk_full"),
+        ];
+        for (e, kind) in cases {
+            let words = e.to_string();
+            let c = sync_error(e);
+            assert_eq!(c.kind(), kind);
+            assert_eq!(c.to_string(), words);
+        }
+    }
+}
