@@ -74,8 +74,16 @@ async fn blocking<T: Send + 'static>(
     })
 }
 
-/// Reads a body of at most `limit` bytes: `413` at once when the declared length is
-/// larger, or as soon as more arrives.
+/// Bodies up to this size are read to their end (and dropped) before a `413`, so that a
+/// client writing its whole body before reading gets the answer rather than a reset
+/// connection. Larger ones, or a client waiting for `100 Continue`, get the `413` at once.
+const DRAIN_LIMIT: u64 = 2 * wire::MAX_BODY as u64;
+/// Time given to such a drain.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reads a body of at most `limit` bytes: `413` without keeping more than `limit` bytes
+/// (nor reading anything when the declared length is already too large and the client
+/// waits for `100 Continue`).
 async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
     let too_large = || {
         ApiError::TooLarge(format!(
@@ -91,22 +99,45 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<
                 .ok_or_else(|| ApiError::Malformed("a malformed Content-Length".into()))?,
         ),
     };
+    let waits = headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let mut body = body;
     if declared.is_some_and(|n| n > limit as u64) {
+        if !waits && declared.is_some_and(|n| n <= DRAIN_LIMIT) {
+            drain(&mut body, 0).await;
+        }
         return Err(too_large());
     }
     let mut out = Vec::with_capacity(declared.unwrap_or(0) as usize);
-    let mut body = body;
     while let Some(frame) = body.frame().await {
         let frame = frame
             .map_err(|e| ApiError::Malformed(format!("the request body could not be read: {e}")))?;
         if let Ok(data) = frame.into_data() {
             if out.len() + data.len() > limit {
+                drain(&mut body, (out.len() + data.len()) as u64).await;
                 return Err(too_large());
             }
             out.extend_from_slice(&data);
         }
     }
     Ok(out)
+}
+
+/// Reads and drops the rest of a body, up to [`DRAIN_LIMIT`] bytes in all and
+/// [`DRAIN_TIME`].
+async fn drain(body: &mut Body, mut seen: u64) {
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                seen += data.len() as u64;
+                if seen > DRAIN_LIMIT {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
 }
 
 async fn read_json<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {

@@ -100,6 +100,8 @@ async fn accept_loop(
     stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
 ) -> GracefulShutdown {
     let graceful = GracefulShutdown::new();
+    // Tells connections still in their handshake to give up when the hub stops.
+    let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let permit = tokio::select! {
@@ -124,11 +126,13 @@ async fn accept_loop(
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
         let router = router.clone();
+        let stopping = stopping_rx.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            serve_connection(acceptor, tcp, router, watcher).await;
+            serve_connection(acceptor, tcp, router, watcher, stopping).await;
         });
     }
+    let _ = stopping.send(true);
     graceful
 }
 
@@ -139,11 +143,15 @@ async fn serve_connection(
     tcp: TcpStream,
     router: Router,
     watcher: hyper_util::server::graceful::Watcher,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
     let _ = tcp.set_nodelay(true);
-    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-        Ok(Ok(tls)) => tls,
-        _ => return,
+    let tls = tokio::select! {
+        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)) => match r {
+            Ok(Ok(tls)) => tls,
+            _ => return,
+        },
+        _ = stopping.wait_for(|s| *s) => return,
     };
     let pin = tls
         .get_ref()

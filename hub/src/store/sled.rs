@@ -365,8 +365,7 @@ impl Store for SledStore {
             return Ok(page);
         }
         let mut bytes = 0usize;
-        let mut examined = 0usize;
-        for item in self.obj_meta.range(start.to_be_bytes()..) {
+        for (examined, item) in self.obj_meta.range(start.to_be_bytes()..).enumerate() {
             let (k, v) = item.map_err(err)?;
             let seq = seq_of(&k)?;
             if examined >= q.max_examined || page.frames.len() >= q.limit {
@@ -400,7 +399,6 @@ impl Store for SledStore {
                     ciphertext: ct.to_vec(),
                 });
             }
-            examined += 1;
             page.next = seq;
         }
         Ok(page)

@@ -1,0 +1,1136 @@
+//! The hub as a real process on loopback: `custos-hub serve` in a temporary folder, its
+//! admin commands, and a small pinned mutual-TLS client.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::Engine;
+use custos::sync::wire::{self, BundleBlob, BundleHeader, BundleWriter, Frame, Invite};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{ring, CryptoProvider};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use uuid::Uuid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_custos-hub");
+
+// ----- the hub process -----
+
+/// A running `custos-hub serve`, stopped when dropped.
+struct Hub {
+    child: Option<Child>,
+    dir: PathBuf,
+    addr: SocketAddr,
+    pin: String,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Hub {
+    fn start() -> Hub {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut hub = Hub::start_in(&tmp.path().join("hub"));
+        hub._tmp = Some(tmp);
+        hub
+    }
+
+    fn start_in(dir: &Path) -> Hub {
+        std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.with_extension("log"))
+            .unwrap();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let addr = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .parse()
+            .unwrap();
+        let second = lines.next().unwrap().unwrap();
+        let pin = second.strip_prefix("pin ").unwrap().to_string();
+        assert!(wire::is_pin(&pin), "{pin}");
+        // Nothing else is printed; keep reading so the pipe never fills.
+        std::thread::spawn(move || for _ in lines {});
+        Hub {
+            child: Some(child),
+            dir: dir.to_path_buf(),
+            addr,
+            pin,
+            _tmp: None,
+        }
+    }
+
+    /// Runs an admin command on this hub's folder.
+    fn cli(&self, args: &[&str]) -> Output {
+        cli(&self.dir, args)
+    }
+
+    /// Runs an admin command that must succeed; its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "custos-hub {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn invite(&self, role: &str, expires: &str) -> Invite {
+        let line = self.ok(&["invite", "--role", role, "--expires", expires]);
+        assert_eq!(line.lines().count(), 1, "{line}");
+        let invite = Invite::decode(&line).unwrap();
+        assert_eq!(invite.pin, self.pin);
+        assert_eq!(invite.hub, self.addr.to_string());
+        invite
+    }
+
+    /// Stops with SIGTERM and checks the hub exits cleanly.
+    fn stop(&mut self) {
+        let mut child = self.child.take().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = child.wait().unwrap();
+        assert!(status.success(), "the hub exited with {status}");
+        assert!(!self.dir.join("admin.sock").exists());
+    }
+
+    /// Kills the process without warning.
+    fn kill(&mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    fn client(&self, device: Option<&Device>) -> Client {
+        Client {
+            addr: self.addr,
+            config: client_config(&self.pin, device),
+        }
+    }
+
+    /// Enrolls a new device with a fresh invite.
+    async fn enroll(&self, role: &str, label: &str) -> Device {
+        let mut device = Device::new(label);
+        let invite = self.invite(role, "1h");
+        let r = self
+            .client(Some(&device))
+            .json("POST", "/v1/enroll", &device.enroll_body(&invite.token))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = r.json();
+        assert_eq!(v["role"], role);
+        assert_eq!(v["hub_recipient"], invite.hub_recipient);
+        device.id = v["device_id"].as_str().unwrap().parse().unwrap();
+        device
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn cli(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--data")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+// ----- a device -----
+
+/// A device's keys: TLS certificate, vault recipient, signing key.
+struct Device {
+    id: Uuid,
+    label: String,
+    cert: CertificateDer<'static>,
+    key: Vec<u8>,
+    vault: age::x25519::Identity,
+    signing: ed25519_dalek::SigningKey,
+}
+
+impl Device {
+    fn new(label: &str) -> Device {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["device".into()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).unwrap();
+        Device {
+            id: Uuid::nil(),
+            label: label.into(),
+            cert: cert.der().clone(),
+            key: key.serialize_der(),
+            vault: age::x25519::Identity::generate(),
+            signing: ed25519_dalek::SigningKey::from_bytes(&secret),
+        }
+    }
+
+    fn recipient(&self) -> String {
+        self.vault.to_public().to_string()
+    }
+
+    fn signer(&self) -> String {
+        STANDARD_NO_PAD.encode(self.signing.verifying_key().as_bytes())
+    }
+
+    fn enroll_body(&self, token: &str) -> Value {
+        json!({
+            "token": token,
+            "vault_recipient": self.recipient(),
+            "signer": self.signer(),
+            "label": self.label,
+        })
+    }
+}
+
+/// An object encrypted (as far as the hub can tell) to `audience`.
+fn object(audience: &[&Device], coordinators: &[String], bytes: usize) -> Frame {
+    let mut ciphertext = vec![0u8; bytes];
+    getrandom::fill(&mut ciphertext).unwrap();
+    Frame {
+        seq: 0,
+        id: Uuid::new_v4(),
+        audience: audience
+            .iter()
+            .map(|d| d.recipient())
+            .chain(coordinators.iter().cloned())
+            .collect(),
+        ciphertext,
+    }
+}
+
+// ----- a pinned TLS client -----
+
+#[derive(Debug)]
+struct PinnedHub {
+    pin: String,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for PinnedHub {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if wire::pin_of_cert(end_entity).as_deref() == Some(self.pin.as_str()) {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General("not the pinned hub".into()))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::General("TLS 1.3 only".into()))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+fn client_config(pin: &str, device: Option<&Device>) -> Arc<ClientConfig> {
+    let provider = Arc::new(ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(PinnedHub {
+            pin: pin.into(),
+            provider,
+        }));
+    let config = match device {
+        None => builder.with_no_client_auth(),
+        Some(d) => builder
+            .with_client_auth_cert(
+                vec![d.cert.clone()],
+                PrivateKeyDer::Pkcs8(d.key.clone().into()),
+            )
+            .unwrap(),
+    };
+    Arc::new(config)
+}
+
+struct Resp {
+    status: u16,
+    headers: hyper::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON ({}): {}", self.status, self.text()))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The error code of an error answer.
+    fn code(&self) -> String {
+        let v = self.json();
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+        v["error"].as_str().unwrap().to_string()
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).unwrap().to_str().unwrap()
+    }
+}
+
+struct Client {
+    addr: SocketAddr,
+    config: Arc<ClientConfig>,
+}
+
+/// One kept-alive connection.
+struct Conn {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+}
+
+impl Client {
+    async fn tls(&self) -> tokio_rustls::client::TlsStream<TcpStream> {
+        let tcp = TcpStream::connect(self.addr).await.unwrap();
+        tokio_rustls::TlsConnector::from(self.config.clone())
+            .connect(ServerName::try_from("custos-hub").unwrap(), tcp)
+            .await
+            .unwrap()
+    }
+
+    async fn connect(&self) -> Conn {
+        let tls = self.tls().await;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        Conn { sender }
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Vec<u8>, ctype: &str) -> Resp {
+        self.connect().await.send(method, path, body, ctype).await
+    }
+
+    async fn get(&self, path: &str) -> Resp {
+        self.call("GET", path, Vec::new(), "application/json").await
+    }
+
+    async fn json(&self, method: &str, path: &str, body: &Value) -> Resp {
+        self.call(
+            method,
+            path,
+            serde_json::to_vec(body).unwrap(),
+            "application/json",
+        )
+        .await
+    }
+
+    async fn push(&self, frames: &[Frame]) -> Resp {
+        self.call(
+            "POST",
+            "/v1/objects",
+            wire::encode_frames(frames).unwrap(),
+            wire::FRAMES_TYPE,
+        )
+        .await
+    }
+
+    /// Pulls one page: (frames, next, more).
+    async fn pull(&self, since: u64, limit: usize) -> (Vec<Frame>, u64, bool) {
+        let r = self
+            .get(&format!("/v1/objects?since={since}&limit={limit}"))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.header("content-type"), wire::FRAMES_TYPE);
+        let frames = wire::decode_frames(&r.body).unwrap();
+        let next = r.header("custos-next").parse().unwrap();
+        let more = match r.header("custos-more") {
+            "true" => true,
+            "false" => false,
+            other => panic!("custos-more: {other}"),
+        };
+        (frames, next, more)
+    }
+
+    /// Pulls everything after `since`.
+    async fn pull_all(&self, since: u64) -> Vec<Frame> {
+        let (mut all, mut since) = (Vec::new(), since);
+        loop {
+            let (frames, next, more) = self.pull(since, 500).await;
+            all.extend(frames);
+            since = next;
+            if !more {
+                return all;
+            }
+        }
+    }
+}
+
+impl Conn {
+    async fn send(&mut self, method: &str, path: &str, body: Vec<u8>, ctype: &str) -> Resp {
+        let req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "custos-hub")
+            .header("content-type", ctype)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        let resp = self.sender.send_request(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+fn ids(frames: &[Frame]) -> Vec<Uuid> {
+    frames.iter().map(|f| f.id).collect()
+}
+
+// ----- the tests -----
+
+#[tokio::test]
+async fn health_api_description_and_enrollment() {
+    let hub = Hub::start();
+    let anon = hub.client(None);
+    let r = anon.get("/v1/health").await;
+    assert_eq!(
+        (r.status, r.json()),
+        (200, json!({"status": "ok", "api": 1}))
+    );
+    let r = anon.get("/v1/openapi.json").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["openapi"], "3.1.0");
+    assert_eq!(r.header("content-type"), "application/json");
+    let r = anon.get("/v1/roster").await;
+    assert_eq!((r.status, r.code()), (401, "not_enrolled".into()));
+    let r = anon.get("/v1/nothing-here").await;
+    assert_eq!((r.status, r.code()), (404, "not_found".into()));
+    let r = anon.call("DELETE", "/v1/health", Vec::new(), "").await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.code(), "malformed");
+
+    // Failed and stalled handshakes do not stop the hub.
+    let mut garbage = TcpStream::connect(hub.addr).await.unwrap();
+    garbage.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    let _silent = TcpStream::connect(hub.addr).await.unwrap();
+    let other_hub = client_config(&format!("sha256:{}", "0".repeat(64)), None);
+    let tcp = TcpStream::connect(hub.addr).await.unwrap();
+    let refused = tokio_rustls::TlsConnector::from(other_hub)
+        .connect(ServerName::try_from("custos-hub").unwrap(), tcp)
+        .await;
+    assert!(
+        refused.is_err(),
+        "a client pinning another key must not connect"
+    );
+    assert_eq!(anon.get("/v1/health").await.status, 200);
+
+    // An invite names the address the hub listens on, or the one given.
+    let line = hub.ok(&["invite", "--address", "hub.example.org:443"]);
+    let named = Invite::decode(&line).unwrap();
+    assert_eq!(
+        (named.hub.as_str(), named.role.as_str()),
+        ("hub.example.org:443", "field")
+    );
+    assert!(!hub.cli(&["invite", "--expires", "soon"]).status.success());
+    assert!(!hub
+        .cli(&["invite", "--address", "no-port"])
+        .status
+        .success());
+    assert!(!hub
+        .cli(&["coordinators", "add", "age1nope"])
+        .status
+        .success());
+
+    let a = Device::new("field phone");
+    let invite = hub.invite("field", "1h");
+    assert_eq!(invite.role, "field");
+    assert!(invite.coordinators.is_empty());
+
+    // Enrollment needs a certificate on the connection.
+    let r = anon
+        .json("POST", "/v1/enroll", &a.enroll_body(&invite.token))
+        .await;
+    assert_eq!((r.status, r.code()), (401, "not_enrolled".into()));
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("certificate"));
+
+    let ca = hub.client(Some(&a));
+    let r = ca
+        .json("POST", "/v1/enroll", &a.enroll_body("nope-nope-nope-nope"))
+        .await;
+    assert_eq!((r.status, r.code()), (401, "invalid_invite".into()));
+    let mut bad = a.enroll_body(&invite.token);
+    bad["vault_recipient"] = json!("age1notakey");
+    let r = ca.json("POST", "/v1/enroll", &bad).await;
+    assert_eq!((r.status, r.code()), (400, "malformed".into()));
+    let r = ca
+        .call(
+            "POST",
+            "/v1/enroll",
+            b"{not json".to_vec(),
+            "application/json",
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "malformed".into()));
+
+    let r = ca
+        .json("POST", "/v1/enroll", &a.enroll_body(&invite.token))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let first = r.json();
+    assert_eq!(first["role"], "field");
+    // A retry after a lost answer: the same device.
+    let r = ca
+        .json("POST", "/v1/enroll", &a.enroll_body(&invite.token))
+        .await;
+    assert_eq!((r.status, r.json()), (200, first.clone()));
+    // Another certificate with the same token.
+    let b = Device::new("other");
+    let r = hub
+        .client(Some(&b))
+        .json("POST", "/v1/enroll", &b.enroll_body(&invite.token))
+        .await;
+    assert_eq!((r.status, r.code()), (410, "invite_used".into()));
+
+    // An expired invite.
+    let late = hub.invite("field", "1s");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let r = hub
+        .client(Some(&b))
+        .json("POST", "/v1/enroll", &b.enroll_body(&late.token))
+        .await;
+    assert_eq!((r.status, r.code()), (410, "invite_expired".into()));
+
+    // A certificate the hub does not know.
+    let r = hub.client(Some(&b)).get("/v1/roster").await;
+    assert_eq!((r.status, r.code()), (401, "not_enrolled".into()));
+
+    // The roster and the device list.
+    let r = ca.get("/v1/roster").await;
+    assert_eq!(r.status, 200);
+    let roster = r.json();
+    assert_eq!(roster["hub_recipient"], invite.hub_recipient);
+    let devices = roster["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0]["device_id"], first["device_id"]);
+    assert_eq!(devices[0]["signer"], a.signer());
+    assert_eq!(devices[0]["vault_recipient"], a.recipient());
+    assert_eq!(devices[0]["label"], "field phone");
+    assert_eq!(devices[0]["revoked"], false);
+    let list = hub.ok(&["devices", "list"]);
+    assert!(
+        list.contains(first["device_id"].as_str().unwrap()),
+        "{list}"
+    );
+    assert!(
+        list.contains("field phone") && list.contains("field"),
+        "{list}"
+    );
+
+    // Nothing secret in the log.
+    let log = std::fs::read_to_string(hub.dir.with_extension("log")).unwrap();
+    assert!(!log.contains(&invite.token) && !log.contains("AGE-SECRET-KEY"));
+}
+
+#[tokio::test]
+async fn push_and_pull_follow_the_audience() {
+    let hub = Hub::start();
+    let coordinator_key = age::x25519::Identity::generate().to_public().to_string();
+    hub.ok(&["coordinators", "add", &coordinator_key]);
+    assert_eq!(hub.ok(&["coordinators", "list"]).trim(), coordinator_key);
+    let a = hub.enroll("field", "a").await;
+    let b = hub.enroll("field", "b").await;
+    let c = hub.enroll("coordinator", "c").await;
+    let coords = vec![coordinator_key.clone()];
+    let (ca, cb, cc) = (
+        hub.client(Some(&a)),
+        hub.client(Some(&b)),
+        hub.client(Some(&c)),
+    );
+
+    // A writes one object for itself and one shared with B.
+    let mine = object(&[&a], &coords, 300);
+    let shared = object(&[&a, &b], &coords, 5000);
+    let r = ca.push(&[mine.clone(), shared.clone()]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({"stored": 2, "existing": 0, "rejected": []})
+    );
+
+    // B gets only the shared one; the coordinator gets both; A nothing of its own.
+    let got = cb.pull_all(0).await;
+    assert_eq!(ids(&got), vec![shared.id]);
+    assert_eq!(got[0].ciphertext, shared.ciphertext);
+    assert_eq!(got[0].audience, shared.audience);
+    assert_eq!(got[0].seq, 2);
+    assert_eq!(ids(&cc.pull_all(0).await), vec![mine.id, shared.id]);
+    let (none, next, more) = ca.pull(0, 500).await;
+    assert!(none.is_empty());
+    assert_eq!((next, more), (2, false));
+
+    // B's answer goes to A and the coordinator, not back to B.
+    let reply = object(&[&a, &b], &coords, 10);
+    assert_eq!(cb.push(std::slice::from_ref(&reply)).await.status, 200);
+    assert_eq!(ids(&ca.pull_all(2).await), vec![reply.id]);
+    assert!(cb.pull_all(2).await.is_empty());
+
+    // Paging.
+    let (page, next, more) = cc.pull(0, 1).await;
+    assert_eq!((ids(&page), next, more), (vec![mine.id], 1, true));
+    let (page, next, more) = cc.pull(next, 1).await;
+    assert_eq!((ids(&page), next, more), (vec![shared.id], 2, true));
+    let (page, next, more) = cc.pull(next, 1).await;
+    assert_eq!((ids(&page), next, more), (vec![reply.id], 3, false));
+    let (page, next, more) = cc.pull(next, 1).await;
+    assert_eq!((page.len(), next, more), (0, 3, false));
+    for q in ["limit=0", "limit=1001", "since=x", "since=-1"] {
+        let r = cc.get(&format!("/v1/objects?{q}")).await;
+        assert_eq!((r.status, r.code()), (400, "malformed".into()), "{q}");
+    }
+
+    // Idempotent re-push; another object under a taken id is rejected, the rest stored.
+    let r = ca.push(&[mine.clone(), shared.clone()]).await;
+    assert_eq!(
+        r.json(),
+        json!({"stored": 0, "existing": 2, "rejected": []})
+    );
+    let mut forged = mine.clone();
+    forged.ciphertext[0] ^= 1;
+    let fresh = object(&[&b], &coords, 20);
+    let r = cb.push(&[forged.clone(), fresh.clone()]).await;
+    assert_eq!(
+        r.json(),
+        json!({"stored": 1, "existing": 0, "rejected": [{"id": forged.id, "error": "id_taken"}]})
+    );
+    let got = cc.pull_all(3).await;
+    assert_eq!(ids(&got), vec![fresh.id]);
+    assert_eq!(got[0].seq, 4);
+    // The original is untouched.
+    assert_eq!(cc.pull_all(0).await[0].ciphertext, mine.ciphertext);
+
+    // Malformed frames: 400, nothing stored, and the hub serves others meanwhile.
+    let good = wire::encode_frames(&[object(&[&a], &coords, 50)]).unwrap();
+    let mut cut = good.clone();
+    cut.extend_from_slice(&wire::encode_frames(&[object(&[&a], &coords, 50)]).unwrap());
+    cut.truncate(cut.len() - 3);
+    let mut no_audience = good.clone();
+    no_audience[24..26].copy_from_slice(&0u16.to_be_bytes());
+    for body in [cut, no_audience, b"garbage".to_vec()] {
+        let (r, other) = tokio::join!(
+            ca.call("POST", "/v1/objects", body, wire::FRAMES_TYPE),
+            cb.get("/v1/roster")
+        );
+        assert_eq!((r.status, r.code()), (400, "malformed".into()));
+        assert_eq!(other.status, 200);
+    }
+    assert!(cc.pull_all(4).await.is_empty());
+    // An empty push stores nothing and is fine.
+    let r = ca.push(&[]).await;
+    assert_eq!(
+        r.json(),
+        json!({"stored": 0, "existing": 0, "rejected": []})
+    );
+}
+
+/// Sends a request head declaring `len` bytes; returns the status line the hub answers
+/// with, if any, after sending at most `send` bytes of body.
+async fn oversized(client: &Client, head: &str, send: usize) -> Option<String> {
+    let mut tls = client.tls().await;
+    tls.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![0u8; 1 << 20];
+    let mut sent = 0;
+    while sent < send {
+        if tls.write_all(&chunk).await.is_err() {
+            break;
+        }
+        sent += chunk.len();
+    }
+    let _ = tls.flush().await;
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), tls.read(&mut answer))
+        .await
+        .ok()?
+        .ok()?;
+    let text = String::from_utf8_lossy(&answer[..n]).into_owned();
+    text.lines().next().map(str::to_string)
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_refused() {
+    let hub = Hub::start();
+    let a = hub.enroll("field", "a").await;
+    let ca = hub.client(Some(&a));
+    let big = wire::MAX_BODY + 1;
+
+    // A declared length above the limit: 413 before a byte of the body is read.
+    let head = format!(
+        "POST /v1/objects HTTP/1.1\r\nhost: hub\r\ncontent-type: {}\r\ncontent-length: {big}\r\n\
+         expect: 100-continue\r\n\r\n",
+        wire::FRAMES_TYPE
+    );
+    let status = oversized(&ca, &head, 0).await;
+    assert_eq!(status.as_deref(), Some("HTTP/1.1 413 Payload Too Large"));
+
+    // The same, with the body sent anyway (a client that writes before it reads): the
+    // hub reads it to the end without keeping it, and answers 413.
+    let head = head.replace("expect: 100-continue\r\n", "");
+    let status = oversized(&ca, &head, big).await;
+    assert_eq!(status.as_deref(), Some("HTTP/1.1 413 Payload Too Large"));
+    // No declared length (chunked): refused once the limit is passed.
+    let head = format!(
+        "POST /v1/objects HTTP/1.1\r\nhost: hub\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n",
+        big + (1 << 20)
+    );
+    let status = oversized(&ca, &head, big + (1 << 20)).await;
+    assert_eq!(status.as_deref(), Some("HTTP/1.1 413 Payload Too Large"));
+    // Far above the limit: refused at once, the connection closed.
+    let head = format!(
+        "POST /v1/objects HTTP/1.1\r\nhost: hub\r\ncontent-length: {}\r\n\r\n",
+        1u64 << 40
+    );
+    let status = oversized(&ca, &head, 0).await;
+    assert_eq!(status.as_deref(), Some("HTTP/1.1 413 Payload Too Large"));
+    // A blob chunk above 4 MiB.
+    let id = Uuid::new_v4();
+    let r = ca
+        .json(
+            "POST",
+            &format!("/v1/blobs/{id}"),
+            &json!({"size": 10 << 20, "sha256": "0".repeat(64), "audience": [a.recipient()]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = ca
+        .call(
+            "PUT",
+            &format!("/v1/blobs/{id}/0"),
+            vec![0u8; wire::BLOB_CHUNK + 1],
+            "application/octet-stream",
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (413, "too_large".into()));
+
+    // The hub still serves, and stored nothing.
+    let r = hub.client(None).get("/v1/health").await;
+    assert_eq!(r.status, 200);
+    let c = hub.enroll("coordinator", "c").await;
+    assert!(hub.client(Some(&c)).pull_all(0).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_revoked_device_is_refused_at_once_even_on_an_open_connection() {
+    let hub = Hub::start();
+    let a = hub.enroll("field", "a").await;
+    let b = hub.enroll("field", "b").await;
+    let mut conn = hub.client(Some(&a)).connect().await;
+    let r = conn.send("GET", "/v1/roster", Vec::new(), "").await;
+    assert_eq!(r.status, 200);
+
+    let out = hub.cli(&["devices", "revoke", "not-an-id"]);
+    assert!(!out.status.success());
+    let out = hub.cli(&["devices", "revoke", &Uuid::new_v4().to_string()]);
+    assert!(!out.status.success());
+    let said = hub.ok(&["devices", "revoke", &a.id.to_string()]);
+    assert!(said.contains(&a.id.to_string()), "{said}");
+
+    let r = conn.send("GET", "/v1/roster", Vec::new(), "").await;
+    assert_eq!((r.status, r.code()), (403, "revoked".into()));
+    let r = hub.client(Some(&a)).push(&[object(&[&b], &[], 10)]).await;
+    assert_eq!((r.status, r.code()), (403, "revoked".into()));
+    // Others go on; the roster shows the revocation.
+    let r = hub.client(Some(&b)).get("/v1/roster").await;
+    let roster = r.json();
+    let gone = roster["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["device_id"] == a.id.to_string())
+        .unwrap();
+    assert_eq!(gone["revoked"], true);
+    let list = hub.ok(&["devices", "list"]);
+    let line = list
+        .lines()
+        .find(|l| l.contains(&a.id.to_string()))
+        .unwrap();
+    assert!(line.trim_end().ends_with("yes"), "{line}");
+}
+
+#[tokio::test]
+async fn blobs_upload_in_chunks_resume_and_download() {
+    let hub = Hub::start();
+    let a = hub.enroll("field", "a").await;
+    let b = hub.enroll("field", "b").await;
+    let c = hub.enroll("coordinator", "c").await;
+    let (ca, cb, cc) = (
+        hub.client(Some(&a)),
+        hub.client(Some(&b)),
+        hub.client(Some(&c)),
+    );
+    let mut data = vec![0u8; 300_000];
+    getrandom::fill(&mut data).unwrap();
+    let sha = wire::hex(&Sha256::digest(&data));
+    let id = Uuid::new_v4();
+    let path = format!("/v1/blobs/{id}");
+    let announce = json!({"size": data.len(), "sha256": sha, "audience": [a.recipient()]});
+
+    let r = ca.get(&path).await;
+    assert_eq!((r.status, r.code()), (404, "not_found".into()));
+    let r = ca.json("PUT", &format!("{path}/0"), &json!({})).await;
+    assert_eq!((r.status, r.code()), (404, "not_found".into()));
+    let r = ca.json("POST", &path, &announce).await;
+    assert_eq!(r.json(), json!({"received": 0, "complete": false}));
+    // Announced again: the same state; with another hash: a conflict.
+    assert_eq!(ca.json("POST", &path, &announce).await.status, 200);
+    let mut other = announce.clone();
+    other["sha256"] = json!("1".repeat(64));
+    let r = ca.json("POST", &path, &other).await;
+    assert_eq!((r.status, r.code()), (409, "blob_mismatch".into()));
+    let mut bad = announce.clone();
+    bad["sha256"] = json!("xyz");
+    let r = ca
+        .json("POST", &format!("/v1/blobs/{}", Uuid::new_v4()), &bad)
+        .await;
+    assert_eq!((r.status, r.code()), (400, "malformed".into()));
+    let r = ca.json("POST", "/v1/blobs/not-a-uuid", &announce).await;
+    assert_eq!((r.status, r.code()), (400, "malformed".into()));
+
+    let put = |offset: usize, bytes: &[u8]| {
+        let (path, bytes) = (format!("{path}/{offset}"), bytes.to_vec());
+        let ca = &ca;
+        async move {
+            ca.call("PUT", &path, bytes, "application/octet-stream")
+                .await
+        }
+    };
+    let r = put(0, &data[..100_000]).await;
+    assert_eq!(r.json(), json!({"received": 100_000, "complete": false}));
+    // A chunk at the wrong offset (as after a lost answer): 409 with what the hub has.
+    let r = put(0, &data[..100_000]).await;
+    assert_eq!((r.status, r.code()), (409, "offset_mismatch".into()));
+    assert!(r.json()["message"].as_str().unwrap().contains("100000"));
+    let r = put(150_000, &data[150_000..]).await;
+    assert_eq!(r.status, 409);
+    // Resume from the state.
+    let r = ca.get(&path).await;
+    assert_eq!(
+        r.json(),
+        json!({"size": data.len(), "sha256": sha, "received": 100_000, "complete": false})
+    );
+    // Not downloadable before it is complete; not visible to B at all.
+    let r = cc.get(&format!("{path}/data")).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(cb.get(&path).await.status, 404);
+    // Past the end.
+    let mut long = data[100_000..].to_vec();
+    long.push(0);
+    let r = put(100_000, &long).await;
+    assert_eq!((r.status, r.code()), (400, "malformed".into()));
+    let r = put(100_000, &data[100_000..]).await;
+    assert_eq!(r.json(), json!({"received": data.len(), "complete": true}));
+    assert!(hub.dir.join("blobs").join(id.to_string()).exists());
+    assert!(!hub.dir.join("blobs").join(format!("{id}.part")).exists());
+
+    // Download ranges: the coordinator and the uploader; not B.
+    let r = cc.get(&format!("{path}/data?offset=1000&len=5000")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, &data[1000..6000]);
+    let r = ca.get(&format!("{path}/data")).await;
+    assert_eq!(r.body, data);
+    let r = cc.get(&format!("{path}/data?offset=299000&len=5000")).await;
+    assert_eq!(r.body, &data[299_000..]);
+    let r = cc.get(&format!("{path}/data?offset=300001")).await;
+    assert_eq!(r.status, 400);
+    let r = cb.get(&format!("{path}/data")).await;
+    assert_eq!((r.status, r.code()), (404, "not_found".into()));
+
+    // A blob whose bytes do not match the announced hash is discarded.
+    let id2 = Uuid::new_v4();
+    let path2 = format!("/v1/blobs/{id2}");
+    let wrong = json!({"size": 1000, "sha256": sha, "audience": [b.recipient()]});
+    assert_eq!(cb.json("POST", &path2, &wrong).await.status, 200);
+    let r = cb
+        .call(
+            "PUT",
+            &format!("{path2}/0"),
+            vec![7u8; 1000],
+            "application/octet-stream",
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (422, "blob_hash_mismatch".into()));
+    assert_eq!(cb.get(&path2).await.status, 404);
+    assert!(std::fs::read_dir(hub.dir.join("blobs")).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with(&id2.to_string())));
+    // And can be announced and uploaded again.
+    let right = vec![7u8; 1000];
+    let fixed = json!({"size": 1000, "sha256": wire::hex(&Sha256::digest(&right)), "audience": [b.recipient()]});
+    assert_eq!(cb.json("POST", &path2, &fixed).await.status, 200);
+    let r = cb
+        .call(
+            "PUT",
+            &format!("{path2}/0"),
+            right,
+            "application/octet-stream",
+        )
+        .await;
+    assert_eq!(r.json(), json!({"received": 1000, "complete": true}));
+}
+
+#[tokio::test]
+async fn data_and_sequence_numbers_survive_restarts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    let mut hub = Hub::start_in(&dir);
+    let pin = hub.pin.clone();
+    let a = hub.enroll("field", "a").await;
+    let c = hub.enroll("coordinator", "c").await;
+    let first = [object(&[&a], &[], 10), object(&[&a], &[], 20)];
+    assert_eq!(hub.client(Some(&a)).push(&first).await.status, 200);
+    // A stop does not wait for a client stalled in its handshake, nor for an idle one.
+    let _stalled = TcpStream::connect(hub.addr).await.unwrap();
+    let _idle = hub.client(Some(&a)).connect().await;
+    let started = std::time::Instant::now();
+    hub.stop();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Admin commands work on the stopped hub too.
+    let list = String::from_utf8(cli(&dir, &["devices", "list"]).stdout).unwrap();
+    assert!(list.contains(&a.id.to_string()) && list.contains(&c.id.to_string()));
+
+    let mut hub = Hub::start_in(&dir);
+    assert_eq!(hub.pin, pin, "the pin survives a restart");
+    let cc = hub.client(Some(&c));
+    let got = cc.pull_all(0).await;
+    assert_eq!(ids(&got), ids(&first));
+    assert_eq!(got.iter().map(|f| f.seq).collect::<Vec<_>>(), vec![1, 2]);
+    let second = object(&[&a], &[], 30);
+    let r = hub
+        .client(Some(&a))
+        .push(std::slice::from_ref(&second))
+        .await;
+    assert_eq!(r.json()["stored"], 1);
+
+    // Killed without warning right after an answer: what was answered is on disk.
+    hub.kill();
+    let hub = Hub::start_in(&dir);
+    let got = hub.client(Some(&c)).pull_all(0).await;
+    assert_eq!(got.iter().map(|f| f.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(got[2].id, second.id);
+    let r = hub.client(Some(&a)).push(&[object(&[&a], &[], 5)]).await;
+    assert_eq!(r.json()["stored"], 1);
+    assert_eq!(hub.client(Some(&c)).pull(3, 10).await.0[0].seq, 4);
+}
+
+/// Writes a bundle by `device` with `frames` and `blobs`, encrypted to `recipient`;
+/// `tamper` changes one byte of the plaintext after signing.
+fn bundle(
+    device: &Device,
+    frames: &[Frame],
+    blobs: &[(Uuid, Vec<u8>, Vec<String>)],
+    recipient: &str,
+    tamper: Option<usize>,
+) -> Vec<u8> {
+    let header = BundleHeader {
+        device_id: device.id,
+        signer: device.signer(),
+        created: chrono::Utc::now(),
+        objects: frames.len() as u64,
+        blobs: blobs
+            .iter()
+            .map(|(id, bytes, audience)| BundleBlob {
+                id: *id,
+                size: bytes.len() as u64,
+                sha256: wire::hex(&Sha256::digest(bytes)),
+                audience: audience.clone(),
+            })
+            .collect(),
+    };
+    let mut w = BundleWriter::new(Vec::new(), &header).unwrap();
+    w.write(&wire::encode_frames(frames).unwrap()).unwrap();
+    for (_, bytes, _) in blobs {
+        w.write(bytes).unwrap();
+    }
+    let mut plain = w
+        .finish(|d| ed25519_dalek::Signer::sign(&device.signing, d).to_bytes())
+        .unwrap();
+    if let Some(at) = tamper {
+        let at = plain.len() - at;
+        plain[at] ^= 1;
+    }
+    let recipient: age::x25519::Recipient = recipient.parse().unwrap();
+    let enc = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+        .unwrap();
+    let mut out = Vec::new();
+    let mut w = enc.wrap_output(&mut out).unwrap();
+    w.write_all(&plain).unwrap();
+    w.finish().unwrap();
+    out
+}
+
+#[tokio::test]
+async fn bundles_are_imported_only_when_the_signature_verifies() {
+    let mut hub = Hub::start();
+    let a = hub.enroll("field", "a").await;
+    let c = hub.enroll("coordinator", "c").await;
+    let cc = hub.client(Some(&c));
+    let hub_recipient = hub.invite("field", "1h").hub_recipient;
+    let files = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = files.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+
+    let frames = [object(&[&a], &[], 100), object(&[&a], &[], 2000)];
+    let blob_id = Uuid::new_v4();
+    let blob_bytes = vec![42u8; 70_000];
+    let blobs = [(blob_id, blob_bytes.clone(), vec![a.recipient()])];
+
+    // Tampered anywhere (a frame, a blob byte, the signature): refused, nothing stored.
+    for at in [70_000 + 64 + 50, 64 + 10, 1] {
+        let f = write(
+            "bad.bundle",
+            &bundle(&a, &frames, &blobs, &hub_recipient, Some(at)),
+        );
+        let out = hub.cli(&["import", &f]);
+        assert!(!out.status.success(), "tampered at -{at} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("nothing was stored"), "{err}");
+    }
+    // Signed by a key that is not the device's.
+    let mut impostor = Device::new("x");
+    impostor.id = a.id;
+    let f = write(
+        "impostor.bundle",
+        &bundle(&impostor, &frames, &blobs, &hub_recipient, None),
+    );
+    assert!(!hub.cli(&["import", &f]).status.success());
+    // Not addressed to this hub.
+    let elsewhere = age::x25519::Identity::generate().to_public().to_string();
+    let f = write(
+        "elsewhere.bundle",
+        &bundle(&a, &frames, &blobs, &elsewhere, None),
+    );
+    let out = hub.cli(&["import", &f]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not addressed to this hub"));
+    assert!(cc.pull_all(0).await.is_empty());
+    assert_eq!(cc.get(&format!("/v1/blobs/{blob_id}")).await.status, 404);
+    assert_eq!(
+        std::fs::read_dir(hub.dir.join("staging")).unwrap().count(),
+        0
+    );
+
+    // A good bundle, imported while the hub runs.
+    let good = write(
+        "good.bundle",
+        &bundle(&a, &frames, &blobs, &hub_recipient, None),
+    );
+    let out = hub.ok(&["import", &good]);
+    assert!(out.contains("objects: 2 stored, 0 existing"), "{out}");
+    assert!(out.contains("blobs: 1 stored, 0 existing"), "{out}");
+    let got = cc.pull_all(0).await;
+    assert_eq!(ids(&got), ids(&frames));
+    assert_eq!(got[1].ciphertext, frames[1].ciphertext);
+    let r = cc.get(&format!("/v1/blobs/{blob_id}/data")).await;
+    assert_eq!(r.body, blob_bytes);
+    // A's own objects never come back to A.
+    assert!(hub.client(Some(&a)).pull_all(0).await.is_empty());
+
+    // Again, with the hub stopped: all there already.
+    hub.stop();
+    let out = cli(&hub.dir, &["import", &good]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("objects: 0 stored, 2 existing"), "{text}");
+    assert!(text.contains("blobs: 0 stored, 1 existing"), "{text}");
+
+    // A revoked device's bundle is refused.
+    let out = cli(&hub.dir, &["devices", "revoke", &a.id.to_string()]);
+    assert!(out.status.success());
+    let more = [object(&[&a], &[], 10)];
+    let f = write("late.bundle", &bundle(&a, &more, &[], &hub_recipient, None));
+    let out = cli(&hub.dir, &["import", &f]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("revoked"));
+}
