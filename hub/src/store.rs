@@ -209,7 +209,9 @@ pub trait Store: Send + Sync {
     // ----- objects -----
 
     /// Stores a batch of objects pushed by a device, atomically: one outcome per frame,
-    /// in order. Sequence numbers strictly increase across batches and restarts.
+    /// in order. Sequence numbers strictly increase across batches and restarts, and are
+    /// never below `received` in microseconds since 1970, so that a hub restored from a
+    /// backup numbers new objects above the cursors its devices already hold.
     fn push(
         &self,
         pushed_by: Uuid,

@@ -301,6 +301,7 @@ impl Store for SledStore {
             return Ok(Vec::new());
         }
         let hashes: Vec<String> = frames.iter().map(|f| sha256_hex(&f.ciphertext)).collect();
+        let floor = u64::try_from(received.timestamp_micros()).unwrap_or(0);
         let _turn = self
             .push_lock
             .lock()
@@ -330,7 +331,9 @@ impl Store for SledStore {
                         });
                         continue;
                     }
-                    seq += 1;
+                    // Never below the receive time in microseconds: a hub restored from
+                    // a backup goes on above every cursor its devices already hold.
+                    seq = seq.saturating_add(1).max(floor);
                     let key = seq.to_be_bytes();
                     let m = ObjectMeta {
                         id: frame.id,
@@ -457,6 +460,9 @@ mod tests {
     use crate::store::Role;
     use chrono::Duration;
 
+    /// Pushes received "at 1970" are numbered 1, 2, 3…
+    const EPOCH: DateTime<Utc> = DateTime::UNIX_EPOCH;
+
     fn frame(n: u8, audience: &[&str]) -> Frame {
         Frame {
             seq: 0,
@@ -497,15 +503,13 @@ mod tests {
         let a = Uuid::new_v4();
         let f1 = frame(1, &["age1x"]);
         let f2 = frame(2, &["age1y"]);
-        let out = store
-            .push(a, Utc::now(), &[f1.clone(), f2.clone()])
-            .unwrap();
+        let out = store.push(a, EPOCH, &[f1.clone(), f2.clone()]).unwrap();
         assert_eq!(out, vec![PushOutcome::Stored(1), PushOutcome::Stored(2)]);
         let mut other = f1.clone();
         other.ciphertext.push(0);
         let f3 = frame(3, &["age1x"]);
         let out = store
-            .push(a, Utc::now(), &[f1.clone(), other, f3.clone(), f3.clone()])
+            .push(a, EPOCH, &[f1.clone(), other, f3.clone(), f3.clone()])
             .unwrap();
         assert_eq!(
             out,
@@ -521,7 +525,7 @@ mod tests {
         let mut moved = f2.clone();
         moved.audience = vec!["age1z".into()];
         assert_eq!(
-            store.push(a, Utc::now(), &[moved]).unwrap(),
+            store.push(a, EPOCH, &[moved]).unwrap(),
             vec![PushOutcome::IdTaken]
         );
     }
@@ -534,8 +538,8 @@ mod tests {
         let frames: Vec<Frame> = (0..10)
             .map(|i| frame(i, if i % 2 == 0 { &["age1b"] } else { &["age1c"] }))
             .collect();
-        store.push(a, Utc::now(), &frames).unwrap();
-        store.push(b, Utc::now(), &[frame(50, &["age1b"])]).unwrap();
+        store.push(a, EPOCH, &frames).unwrap();
+        store.push(b, EPOCH, &[frame(50, &["age1b"])]).unwrap();
 
         // b reads the even ones, not its own.
         let page = store.pull(&query(0, b, Some("age1b"))).unwrap();
@@ -581,6 +585,26 @@ mod tests {
     }
 
     #[test]
+    fn sequence_numbers_are_never_below_the_receive_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let a = Uuid::new_v4();
+        let now = Utc::now();
+        let us = now.timestamp_micros() as u64;
+        let out = store
+            .push(a, now, &[frame(1, &["age1x"]), frame(2, &["age1x"])])
+            .unwrap();
+        assert_eq!(
+            out,
+            vec![PushOutcome::Stored(us), PushOutcome::Stored(us + 1)]
+        );
+        // A clock that goes back does not make them go back.
+        let out = store.push(a, EPOCH, &[frame(3, &["age1x"])]).unwrap();
+        assert_eq!(out, vec![PushOutcome::Stored(us + 2)]);
+        assert_eq!(store.last_seq().unwrap(), us + 2);
+    }
+
+    #[test]
     fn sequence_numbers_survive_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
         {
@@ -588,7 +612,7 @@ mod tests {
             store
                 .push(
                     Uuid::new_v4(),
-                    Utc::now(),
+                    EPOCH,
                     &[frame(1, &["age1x"]), frame(2, &["age1x"])],
                 )
                 .unwrap();
@@ -598,7 +622,7 @@ mod tests {
         let store = SledStore::open(dir.path()).unwrap();
         assert_eq!(store.last_seq().unwrap(), 2);
         let out = store
-            .push(Uuid::new_v4(), Utc::now(), &[frame(3, &["age1x"])])
+            .push(Uuid::new_v4(), EPOCH, &[frame(3, &["age1x"])])
             .unwrap();
         assert_eq!(out, vec![PushOutcome::Stored(3)]);
     }
