@@ -53,20 +53,24 @@ pub async fn serve(dir: DataDir, listen: &str) -> Result<(), String> {
         .set_setting(LISTEN_SETTING, &addr.to_string())
         .map_err(|e| e.to_string())?;
     let admin = bind_admin(&dir);
+    // Before the first line: whoever reads it may send SIGTERM at once.
+    let stop = stop_signal()?;
+    tokio::pin!(stop);
 
     let mut out = std::io::stdout().lock();
-    writeln!(out, "listening on {addr}")
+    let printed = writeln!(out, "listening on {addr}")
         .and_then(|_| writeln!(out, "pin {}", hub.keys.pin))
-        .and_then(|_| out.flush())
-        .map_err(|e| format!("stdout: {e}"))?;
+        .and_then(|_| out.flush());
     drop(out);
+    if let Err(e) = printed {
+        log::warn(&format!("cannot print the address and pin: {e}"));
+    }
     log::info(&format!(
-        "custos-hub listening on {addr}, data in {}",
+        "custos-hub listening on {addr}, pin {}, data in {}",
+        hub.keys.pin,
         dir.root().display()
     ));
 
-    let stop = stop_signal()?;
-    tokio::pin!(stop);
     if let Some(admin) = admin {
         tokio::spawn(admin_loop(admin, hub.clone(), dir.clone()));
     }
