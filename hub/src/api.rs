@@ -200,14 +200,31 @@ async fn roster(
 async fn push(
     State(hub): State<Arc<Hub>>,
     Authed(device): Authed,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<wire::PushResult>, ApiError> {
+    let since = query_numbers(uri.query(), &["since"])?
+        .get("since")
+        .copied();
     let bytes = read_body(&headers, body, wire::MAX_BODY).await?;
     let frames = wire::decode_frames(&bytes)
         .map_err(|e| ApiError::Malformed(format!("the frames cannot be read: {e}")))?;
     drop(bytes);
-    blocking(move || hub.push(&device, &frames)).await.map(Json)
+    blocking(move || {
+        let mut result = hub.push(&device, &frames)?;
+        // Tell the device whether a pull would bring anything, so that a sync of one
+        // changed record is one request.
+        if let Some(since) = since {
+            let page = hub.pull(&device, since, 1)?;
+            let waiting = !page.frames.is_empty() || page.more;
+            result.waiting = Some(waiting);
+            result.next = (!waiting).then_some(page.next.max(since));
+        }
+        Ok(result)
+    })
+    .await
+    .map(Json)
 }
 
 async fn pull(

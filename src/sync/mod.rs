@@ -240,6 +240,8 @@ fn exchange(
 
     // Push: versions, then evidence files.
     let mut skip: HashSet<Uuid> = HashSet::new();
+    // The last push's answer says whether a pull would bring anything.
+    let mut nothing_waiting: Option<u64> = None;
     loop {
         let frames = step(access, |v| v.pending_frames(&skip, PUSH_COUNT, PUSH_BYTES))??;
         if frames.is_empty() {
@@ -249,8 +251,17 @@ fn exchange(
         let body = wire::encode_frames(&frames).map_err(|e| NetError::Protocol(e.0))?;
         drop(frames);
         let result: PushResult = conn
-            .request("POST", "/v1/objects", Some(wire::FRAMES_TYPE), &body)?
+            .request(
+                "POST",
+                &format!("/v1/objects?since={cursor}"),
+                Some(wire::FRAMES_TYPE),
+                &body,
+            )?
             .json()?;
+        nothing_waiting = match (result.waiting, result.next) {
+            (Some(false), Some(next)) if next >= cursor => Some(next),
+            _ => None,
+        };
         let refused: HashSet<Uuid> = result.rejected.iter().map(|r| r.id).collect();
         let confirmed: Vec<Uuid> = ids.into_iter().filter(|id| !refused.contains(id)).collect();
         step(access, |v| v.mark_synced(&confirmed))??;
@@ -269,8 +280,11 @@ fn exchange(
         report.blobs_up += 1;
     }
 
-    // Pull.
-    loop {
+    // Pull, unless the last push said nothing waits.
+    if let Some(next) = nothing_waiting {
+        step(access, |v| v.ingest(Vec::new(), Some(next)))??;
+    }
+    while nothing_waiting.is_none() {
         let resp = conn.request(
             "GET",
             &format!("/v1/objects?since={cursor}&limit={PULL_LIMIT}"),

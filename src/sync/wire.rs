@@ -457,6 +457,12 @@ pub struct PushResult {
     pub existing: usize,
     /// Objects refused.
     pub rejected: Vec<Rejected>,
+    /// With `?since=S`: whether objects after S wait for this device (then pull them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<bool>,
+    /// With `?since=S` and nothing waiting: the cursor to continue from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
 }
 
 /// An object the hub refused.
