@@ -171,6 +171,9 @@ async fn serve_connection(
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
+        // No `date` header: devices do not need the hub's clock (and a small sync stays
+        // small on the wire).
+        .auto_date_header(false)
         .serve_connection(TokioIo::new(tls), service);
     // Errors here are the client's (a reset, a malformed request): nothing to do.
     let _ = watcher.watch(conn).await;

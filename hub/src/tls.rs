@@ -103,5 +103,8 @@ pub fn server_config(keys: &Keys) -> Result<ServerConfig, String> {
         .with_single_cert(vec![keys.cert.clone()], keys.tls_key())
         .map_err(|e| format!("TLS key: {e}"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // One ticket per connection is enough for a device's next sync to resume, and each
+    // one costs bytes on the wire.
+    config.send_tls13_tickets = 1;
     Ok(config)
 }

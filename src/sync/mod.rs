@@ -251,12 +251,7 @@ fn exchange(
         let body = wire::encode_frames(&frames).map_err(|e| NetError::Protocol(e.0))?;
         drop(frames);
         let result: PushResult = conn
-            .request(
-                "POST",
-                &format!("/v1/objects?since={cursor}"),
-                Some(wire::FRAMES_TYPE),
-                &body,
-            )?
+            .request("POST", &format!("/v1/objects?since={cursor}"), None, &body)?
             .json()?;
         nothing_waiting = match (result.waiting, result.next) {
             (Some(false), Some(next)) if next >= cursor => Some(next),

@@ -8,10 +8,11 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{ClientSessionMemoryCache, Resumption};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
@@ -127,6 +128,50 @@ pub fn device_certificate() -> Result<(Vec<u8>, Zeroizing<Vec<u8>>), String> {
         .map_err(|e| e.to_string())?;
     let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
     Ok((cert.der().to_vec(), Zeroizing::new(key.serialize_der())))
+}
+
+/// The TLS configuration of the last connection, kept in memory so that the next sync
+/// resumes its TLS session and skips the certificate exchange (about 1.5 KB). rustls
+/// resumes only between connections of one configuration. Dropped by
+/// [`forget_sessions`] when the vault locks.
+static CONFIG: Mutex<Vec<(Vec<u8>, Arc<ClientConfig>)>> = Mutex::new(Vec::new());
+
+/// Forgets the TLS sessions kept for resumption (call when the vault locks: a session
+/// lets its holder resume as this device until it expires).
+pub fn forget_sessions() {
+    CONFIG.lock().unwrap_or_else(|p| p.into_inner()).clear();
+}
+
+fn client_config(creds: &Credentials) -> Result<Arc<ClientConfig>, NetError> {
+    use sha2::Digest;
+    let mut id = sha2::Sha256::new();
+    id.update(creds.pin.as_bytes());
+    id.update(&creds.cert);
+    id.update(&creds.key[..]);
+    let id = id.finalize().to_vec();
+    let mut cached = CONFIG.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, c)) = cached.iter().find(|(k, _)| *k == id) {
+        return Ok(c.clone());
+    }
+    let provider = provider();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(creds.key.to_vec()));
+    let mut config = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| NetError::Tls(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(PinnedHub {
+            pin: creds.pin.clone(),
+            provider,
+        }))
+        .with_client_auth_cert(vec![CertificateDer::from(creds.cert.clone())], key)
+        .map_err(|e| NetError::Tls(e.to_string()))?;
+    config.resumption = Resumption::store(Arc::new(ClientSessionMemoryCache::new(4)));
+    let config = Arc::new(config);
+    if cached.len() >= 4 {
+        cached.remove(0);
+    }
+    cached.push((id, config.clone()));
+    Ok(config)
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -276,22 +321,10 @@ impl Connection {
         tcp.set_read_timeout(Some(IO_TIMEOUT))
             .and_then(|_| tcp.set_write_timeout(Some(IO_TIMEOUT)))
             .map_err(|e| NetError::Unreachable(e.to_string()))?;
-        let provider = provider();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(creds.key.to_vec()));
-        let config = ClientConfig::builder_with_provider(provider.clone())
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .map_err(|e| NetError::Tls(e.to_string()))?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(PinnedHub {
-                pin: creds.pin.clone(),
-                provider,
-            }))
-            .with_client_auth_cert(vec![CertificateDer::from(creds.cert.clone())], key)
-            .map_err(|e| NetError::Tls(e.to_string()))?;
+        let config = client_config(creds)?;
         let name = ServerName::try_from(host.to_owned())
             .map_err(|_| NetError::Unreachable(format!("'{host}' is not a host name")))?;
-        let conn = ClientConnection::new(Arc::new(config), name)
-            .map_err(|e| NetError::Tls(e.to_string()))?;
+        let conn = ClientConnection::new(config, name).map_err(|e| NetError::Tls(e.to_string()))?;
         let mut stream = StreamOwned::new(
             conn,
             Counted {

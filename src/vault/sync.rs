@@ -92,6 +92,8 @@ pub struct SyncInfo {
     pub last_error: Option<String>,
     /// Versions the hub does not hold yet.
     pub pending_versions: usize,
+    /// Their ciphertext, in bytes.
+    pub pending_bytes: u64,
     /// Evidence files the hub does not hold yet.
     pub pending_blobs: usize,
     /// Records with concurrent edits to resolve.
@@ -225,10 +227,16 @@ impl Vault {
 
     /// The sync status.
     pub fn sync_info(&self) -> SyncInfo {
-        let pending_versions = match &self.sync {
-            Some(_) => self.store.unsynced_versions().map(|v| v.len()).unwrap_or(0),
-            None => 0,
+        let unsynced = match &self.sync {
+            Some(_) => self.store.unsynced_versions().unwrap_or_default(),
+            None => Vec::new(),
         };
+        let pending_versions = unsynced.len();
+        let pending_bytes = unsynced
+            .iter()
+            .filter_map(|id| self.store.version(*id).ok().flatten())
+            .map(|ct| ct.len() as u64)
+            .sum();
         let pending_blobs = match &self.sync {
             Some(_) => self.pending_blobs().map(|b| b.len()).unwrap_or(0),
             None => 0,
@@ -249,6 +257,7 @@ impl Vault {
                 last_success: None,
                 last_error: None,
                 pending_versions,
+                pending_bytes,
                 pending_blobs,
                 conflicts,
             },
@@ -266,6 +275,7 @@ impl Vault {
                 last_success: s.last_success,
                 last_error: s.last_error.clone(),
                 pending_versions,
+                pending_bytes,
                 pending_blobs,
                 conflicts,
             },
