@@ -469,7 +469,16 @@ impl Vault {
             .filter(|d| d.revoked)
             .map(|d| d.signer.clone())
             .collect();
-        for d in &roster.devices {
+        // Whose versions this vault accepts: a coordinator's vault, every device of the
+        // organisation; a field worker's vault, its own devices and the coordinators'
+        // (another field worker cannot write into it).
+        let own = self.own();
+        let coordinator = self.state()?.role == "coordinator";
+        for d in roster
+            .devices
+            .iter()
+            .filter(|d| coordinator || d.role == "coordinator" || d.vault_recipient == own)
+        {
             if !self.keys.trusted.contains(&d.signer) && crypto::is_signer(&d.signer) {
                 self.keys.trusted.push(d.signer.clone());
                 changed_keys = true;
