@@ -378,8 +378,14 @@ pub async fn sync_enroll(
     }
     let route = parse_route(&route)?;
     {
-        let parsed = custos::sync::wire::Invite::decode(invite.expose_secret())
-            .map_err(|e| refuse("invite_malformed", e.0))?;
+        let parsed = custos::sync::wire::Invite::decode(invite.expose_secret()).map_err(|e| {
+            let kind = if e.0.contains("newer format") {
+                "invite_newer"
+            } else {
+                "invite_malformed"
+            };
+            refuse(kind, e.0)
+        })?;
         if parsed.expires < chrono::Utc::now() {
             return Err(refuse(
                 "invite_expired",

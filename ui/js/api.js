@@ -133,3 +133,43 @@ export const getSettings = () => invoke('get_settings');
 
 /** settings: {language, autoLockMinutes} */
 export const setSettings = (settings) => invoke('set_settings', { settings });
+
+// Sync with the organisation's hub
+
+/**
+ * → {enrolled, hub, pin, role, device_id, route, paused, interval_minutes, coordinators,
+ * last_attempt, last_success, last_error, last_error_kind, pending_versions,
+ * pending_blobs, conflicts, running}
+ */
+export const syncStatus = () => invoke('sync_status');
+
+/**
+ * Enrolls the vault with the hub an invite names (route: 'direct' or
+ * 'socks5:HOST:PORT'). → the new status. The invite is not kept here.
+ */
+export const syncEnroll = (invite, label, route) => invoke('sync_enroll', { invite, label, route });
+
+/** Syncs now. → {pushed, existing, pulled, blobs_up, blobs_down, refused, warning, conflicts, …} */
+export const syncNow = () => invoke('sync_now');
+
+/** Changes sync settings: {paused?, route?, intervalMinutes?}. → the new status. */
+export const syncSet = (changes) => invoke('sync_set', changes);
+
+/**
+ * A conflicted record's proposed merge. → {record_id, heads: [record views], base,
+ * merged, conflicts: [{field, values: [[version, value]], chosen}], this_device}
+ */
+export const mergeProposal = (recordId) => invoke('merge_proposal', { recordId });
+
+/** Writes the merge of every head of a conflicted record. → {recordId, versionId} */
+export const resolveRecord = (recordId, record) => invoke('resolve', { recordId, record });
+
+/**
+ * Calls handler whenever the backend says the sync status changed (a sync started or
+ * ended, settings changed). No content travels with the event.
+ */
+export function onSyncChange(handler) {
+  const listen = window.__TAURI__?.event?.listen;
+  if (typeof listen !== 'function') return;
+  listen('sync-status', (event) => handler(event?.payload || {})).catch(() => {});
+}

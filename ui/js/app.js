@@ -16,6 +16,7 @@ import { t } from './i18n.js';
 import { h, replace } from './dom.js';
 import { close as closeDialog, confirmDialog } from './dialog.js';
 import { errorText } from './fields.js';
+import { indicator } from './sync.js';
 
 import * as createScreen from './screens/create.js';
 import * as unlockScreen from './screens/unlock.js';
@@ -25,6 +26,8 @@ import * as historyScreen from './screens/history.js';
 import * as quickScreen from './screens/quick.js';
 import * as settingsScreen from './screens/settings.js';
 import * as evidenceScreen from './screens/evidence.js';
+import * as syncScreen from './screens/sync.js';
+import * as resolveScreen from './screens/resolve.js';
 
 const SCREENS = {
   create: createScreen,
@@ -35,6 +38,8 @@ const SCREENS = {
   quick: quickScreen,
   settings: settingsScreen,
   evidence: evidenceScreen,
+  sync: syncScreen,
+  resolve: resolveScreen,
 };
 
 /** Screens shown while the vault is locked; every other one needs it unlocked. */
@@ -51,6 +56,7 @@ const state = {
   vocab: new Map(), // `${name}:${lang}` → Promise<terms>
   lastActivity: Date.now(),
   closing: false, // a close request is being answered
+  sync: null, // the last sync status from the backend (null while locked)
 };
 
 const main = () => document.getElementById('main');
@@ -66,6 +72,13 @@ export const app = {
   setLanguage,
   saveSettings,
   lockShortcut,
+  /** The sync status as last read, and a way to read it again (the header shows it). */
+  sync: {
+    get status() {
+      return state.sync;
+    },
+    refresh: refreshSync,
+  },
   get settings() {
     return { ...state.settings };
   },
@@ -77,6 +90,7 @@ export const app = {
     state.vault = { exists: true, unlocked: true };
     state.lastActivity = Date.now();
     renderHeader();
+    refreshSync();
     await navigate('cases', {}, { force: true });
   },
 };
@@ -190,6 +204,7 @@ async function lock(reason = 'manual') {
   state.navigation++;
   teardown();
   state.vault.unlocked = false;
+  state.sync = null;
   state.vocab.clear();
   renderHeader();
   for (const module of Object.values(SCREENS)) module.reset?.();
@@ -238,7 +253,7 @@ function checkIdle() {
 function renderHeader() {
   const el = header();
   if (!el) return;
-  const SECTION_OF = { case: 'cases', history: 'cases', evidence: 'cases' };
+  const SECTION_OF = { case: 'cases', history: 'cases', evidence: 'cases', resolve: 'cases', sync: 'sync' };
   const current = SECTION_OF[state.route?.name] || state.route?.name;
   const navButton = (id, name, label, extra = {}) => h('button', {
     type: 'button', id, class: ['nav-button', extra.class],
@@ -254,6 +269,7 @@ function renderHeader() {
   if (state.vault.unlocked) {
     replace(el, brand,
       h('nav', { id: 'main-nav', attrs: { 'aria-label': t('nav.label') } },
+        syncIndicator(current === 'sync'),
         navButton('nav-cases', 'cases', t('nav.cases')),
         navButton('quick-entry', 'quick', t('nav.quick'), { class: 'quick' }),
         navButton('nav-settings', 'settings', t('nav.settings')),
@@ -274,6 +290,50 @@ function renderHeader() {
       h('div', { class: 'locked-tools' },
         h('label', { for: 'language-locked', text: t('settings.language') }), select));
   }
+}
+
+// Sync status
+
+/** The header's sync indicator: how sync stands, in a word or three; opens the Sync screen. */
+function syncIndicator(current) {
+  const button = h('button', {
+    type: 'button', id: 'sync-indicator', class: 'nav-button sync-indicator',
+    attrs: { 'aria-current': current ? 'page' : null },
+    on: { click: () => navigate('sync', {}) },
+  }, h('span', { class: 'sync-dot', attrs: { 'aria-hidden': 'true' } }), h('span', { class: 'sync-text' }));
+  drawIndicator(button);
+  return button;
+}
+
+function drawIndicator(button = document.getElementById('sync-indicator')) {
+  if (!button) return;
+  const info = indicator(state.sync);
+  button.hidden = !info;
+  if (!info) return;
+  button.dataset.state = info.state;
+  button.title = info.title || '';
+  button.querySelector('.sync-text').textContent = info.text;
+}
+
+let syncAsked = 0; // reads of the status asked for
+let syncShown = 0; // the newest read shown (an older answer that comes late is dropped)
+
+/** Reads the sync status again; the header and the current screen show it. */
+async function refreshSync() {
+  if (!state.vault.unlocked) return null;
+  const asked = ++syncAsked;
+  let status;
+  try {
+    status = await api.syncStatus();
+  } catch {
+    return null;
+  }
+  if (!state.vault.unlocked || asked < syncShown) return state.sync;
+  syncShown = asked;
+  state.sync = status;
+  drawIndicator();
+  state.screen?.syncChanged?.(status);
+  return status;
 }
 
 // Settings and vocabularies
@@ -354,6 +414,7 @@ async function boot() {
     return;
   }
   renderHeader();
+  if (state.vault.unlocked) refreshSync();
   if (!state.vault.exists) await navigate('create', {}, { force: true });
   else if (state.vault.unlocked) await navigate('cases', {}, { force: true });
   else await navigate('unlock', {}, { force: true });
@@ -389,6 +450,11 @@ window.custosCloseRequested = closeRequested;
 api.whenLocked(() => {
   if (state.vault.unlocked) lock('backend');
 });
+// The backend says when a sync starts or ends; the relative time ("2 minutes ago") is
+// redrawn every half minute, and the status read again every few minutes.
+api.onSyncChange(() => refreshSync());
+setInterval(() => drawIndicator(), 30_000);
+setInterval(() => refreshSync(), 180_000);
 document.addEventListener('keydown', onKeydown, true);
 for (const event of ['pointerdown', 'pointermove', 'keydown', 'wheel', 'touchstart']) {
   document.addEventListener(event, onActivity, { capture: true, passive: true });

@@ -182,7 +182,9 @@ export function errorText(error) {
   const key = `error.${e.kind}`;
   if (has(key)) {
     // These carry details the user can act on; the detail is kept, in English.
-    if (['weak_passphrase', 'damaged', 'io', 'database', 'newer_format', 'bad_request', 'internal', 'unknown'].includes(e.kind) && e.message) {
+    if (['weak_passphrase', 'damaged', 'io', 'database', 'newer_format', 'bad_request', 'internal', 'unknown',
+      'hub_unreachable', 'tls_failed', 'connection_lost', 'hub_refused', 'hub_protocol',
+      'invalid_route'].includes(e.kind) && e.message) {
       return `${t(key)} (${e.message})`;
     }
     return t(key);

@@ -114,6 +114,20 @@ export function formatDateTime(iso) {
   return new Intl.DateTimeFormat(current, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
 }
 
+/** How long ago an RFC 3339 timestamp was ("2 minutes ago", "yesterday"), or ''. */
+export function formatRelative(iso, now = Date.now()) {
+  if (!iso) return '';
+  const then = new Date(iso).getTime();
+  if (Number.isNaN(then)) return '';
+  const seconds = Math.round((then - now) / 1000);
+  const rtf = new Intl.RelativeTimeFormat(current, { numeric: 'auto' });
+  const abs = Math.abs(seconds);
+  if (abs < 45) return t('time.just_now');
+  if (abs < 45 * 60) return rtf.format(Math.round(seconds / 60), 'minute');
+  if (abs < 22 * 3600) return rtf.format(Math.round(seconds / 3600), 'hour');
+  return rtf.format(Math.round(seconds / 86400), 'day');
+}
+
 /**
  * A calendar date ("YYYY-MM-DD") in the current language. With a precision
  * (day, month, year, approximate) only what is known is shown.

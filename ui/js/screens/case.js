@@ -67,7 +67,10 @@ export async function render(app, params = {}) {
   }
 
   const conflictBanner = h('div', { id: 'conflict-banner', class: 'callout warning', hidden: !view?.conflict, attrs: { role: 'note' } },
-    h('p', { text: t('case.conflict') }));
+    h('p', { text: t('case.conflict') }),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', id: 'conflict-resolve', class: 'button primary small', text: t('resolve.open'),
+        on: { click: () => app.navigate('resolve', { id: caseId, caseId }) } })));
   const deletedBanner = h('div', { id: 'deleted-banner', class: 'callout warning', hidden: !deleted, attrs: { role: 'note' } },
     h('p', { text: t('case.deleted') }));
 
@@ -125,6 +128,9 @@ export async function render(app, params = {}) {
         h('span', { class: 'muted record-updated' },
           h('time', { dateTime: item.updated || '', text: t('case.updated', { date: formatDateTime(item.updated) }) }))),
       h('div', { class: 'record-actions' },
+        item.conflict ? h('button', { type: 'button', class: 'button small primary', testid: `${kind}-resolve`,
+          attrs: { 'aria-label': t('resolve.open.named', { title: rowTitle }) }, text: t('resolve.open'),
+          on: { click: () => app.navigate('resolve', { id: item.record_id, caseId }) } }) : null,
         h('button', { type: 'button', class: 'button small secondary', testid: `${kind}-edit`,
           attrs: { 'aria-label': t('action.edit.named', { title: rowTitle }) }, text: t('action.edit'),
           on: { click: () => openEditor(kind, item.record_id) } }),

@@ -1,5 +1,6 @@
 // Settings: the language (switches at once) and the auto-lock delay, both kept by the
-// backend (get_settings / set_settings), never in the webview; and the key backup:
+// backend (get_settings / set_settings), never in the webview; the way to the Sync
+// screen; and the key backup:
 // printable shares of the vault key with their QR codes, shown once and never stored.
 
 import * as api from '../api.js';
@@ -68,6 +69,12 @@ export function render(app) {
   const el = h('section', { id: 'screen-settings', class: 'screen narrow', attrs: { 'aria-labelledby': 'settings-title' } },
     h('h1', { id: 'settings-title', text: t('settings.title') }),
     form,
+    h('section', { class: 'card', id: 'sync-settings-link', attrs: { 'aria-labelledby': 'settings-sync-title' } },
+      h('h2', { id: 'settings-sync-title', text: t('sync.title') }),
+      h('p', { text: t('settings.sync.text') }),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', id: 'open-sync', class: 'button secondary', text: t('settings.sync.open'),
+          on: { click: () => app.navigate('sync') } }))),
     backup.el,
     h('section', { class: 'card', id: 'lock-help', attrs: { 'aria-labelledby': 'lock-help-title' } },
       h('h2', { id: 'lock-help-title', text: t('settings.lock.title') }),

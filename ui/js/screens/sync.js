@@ -1,0 +1,373 @@
+// Sync with the organisation's hub. Not enrolled yet: the enrollment form (paste the
+// invite, name the device, choose the route). Enrolled: what the hub is (address, pin,
+// role, route), how sync stands (last success, what waits to be sent, the last error),
+// "Sync now", and the settings (pause, interval, route).
+//
+// The invite holds a one-time secret: it lives in the text box until enrollment
+// succeeds (or the screen is left), then the box is emptied; it is never shown again.
+
+import * as api from '../api.js';
+import { h, replace } from '../dom.js';
+import { t, formatDateTime, formatRelative, formatNumber } from '../i18n.js';
+import { errorText, snapshot } from '../fields.js';
+import { errorLine, failed, isProxy, routeText } from '../sync.js';
+
+const MIN_INTERVAL = 1;
+const MAX_INTERVAL = 1440; // the backend accepts 1–1440 minutes
+const DEFAULT_PROXY = '127.0.0.1:9050';
+
+/** The route controls: direct or SOCKS5, with the proxy's address. */
+function routeControls(prefix, route) {
+  const current = String(route || 'direct');
+  const socks = current.startsWith('socks5:');
+  const direct = h('input', { type: 'radio', id: `${prefix}-route-direct`, name: `${prefix}-route`, value: 'direct', checked: !socks });
+  const viaProxy = h('input', { type: 'radio', id: `${prefix}-route-socks5`, name: `${prefix}-route`, value: 'socks5', checked: socks });
+  const proxy = h('input', { type: 'text', id: `${prefix}-proxy`, name: 'proxy', dir: 'ltr', spellcheck: false,
+    value: socks ? current.slice('socks5:'.length) : DEFAULT_PROXY,
+    attrs: { autocomplete: 'off', inputmode: 'url', 'aria-describedby': `${prefix}-proxy-hint field-error-${prefix}-proxy` } });
+  const proxyError = h('p', { id: `field-error-${prefix}-proxy`, class: 'field-error', hidden: true, attrs: { 'aria-live': 'polite' } });
+  const proxyField = h('div', { class: 'field proxy-field', hidden: !socks },
+    h('label', { for: `${prefix}-proxy`, text: t('sync.proxy') }),
+    proxy,
+    h('p', { id: `${prefix}-proxy-hint`, class: 'field-hint', text: t('sync.proxy.hint') }),
+    proxyError);
+  const sync = () => {
+    proxyField.hidden = !viaProxy.checked;
+  };
+  direct.addEventListener('change', sync);
+  viaProxy.addEventListener('change', sync);
+  const el = h('fieldset', { id: `${prefix}-route`, class: 'field route-choice' },
+    h('legend', { text: t('sync.route') }),
+    h('div', { class: 'check' }, direct, h('label', { for: `${prefix}-route-direct`, text: t('sync.route.direct') })),
+    h('div', { class: 'check' }, viaProxy, h('label', { for: `${prefix}-route-socks5`, text: t('sync.route.socks5') })),
+    proxyField,
+    h('p', { class: 'field-hint', text: t('sync.route.hint') }));
+  return {
+    el,
+    /** → 'direct', 'socks5:HOST:PORT', or null (with the error shown) */
+    value() {
+      proxyError.hidden = true;
+      proxy.removeAttribute('aria-invalid');
+      if (!viaProxy.checked) return 'direct';
+      if (!isProxy(proxy.value)) {
+        proxyError.textContent = t('sync.proxy.invalid');
+        proxyError.hidden = false;
+        proxy.setAttribute('aria-invalid', 'true');
+        proxy.focus();
+        return null;
+      }
+      return `socks5:${proxy.value.trim()}`;
+    },
+  };
+}
+
+export async function render(app) {
+  let status = await api.syncStatus();
+  const root = h('section', { id: 'screen-sync', class: 'screen narrow', attrs: { 'aria-labelledby': 'sync-title' } });
+  let view = null; // the drawn part: {update?, isDirty?, destroy?}
+
+  function draw() {
+    view?.destroy?.();
+    view = status.enrolled ? enrolledView() : enrollView();
+    replace(root, h('h1', { id: 'sync-title', text: t('sync.title') }), view.el);
+  }
+
+  // Not enrolled: the enrollment form.
+  function enrollView() {
+    const invite = h('textarea', { id: 'sync-invite', name: 'invite', rows: 3, dir: 'ltr', spellcheck: false,
+      attrs: { autocomplete: 'off', autocapitalize: 'off', 'aria-describedby': 'sync-invite-hint field-error-sync-invite' } });
+    const inviteError = h('p', { id: 'field-error-sync-invite', class: 'field-error', hidden: true, attrs: { 'aria-live': 'polite' } });
+    const label = h('input', { id: 'sync-label', name: 'label', type: 'text', dir: 'auto', maxLength: 80,
+      attrs: { autocomplete: 'off', 'aria-describedby': 'sync-label-hint field-error-sync-label' } });
+    const labelError = h('p', { id: 'field-error-sync-label', class: 'field-error', hidden: true, attrs: { 'aria-live': 'polite' } });
+    const route = routeControls('sync', 'direct');
+    const error = h('p', { id: 'sync-enroll-error', class: 'form-error', hidden: true, tabIndex: -1, attrs: { role: 'alert' } });
+    const submit = h('button', { type: 'submit', id: 'sync-enroll-submit', class: 'button primary', text: t('sync.enroll.submit') });
+
+    const form = h('form', { id: 'sync-enroll-form', class: 'card form', attrs: { autocomplete: 'off', novalidate: true } },
+      h('h2', { text: t('sync.enroll.title') }),
+      h('p', { text: t('sync.enroll.intro') }),
+      h('div', { class: 'callout', id: 'sync-trust' },
+        h('p', { text: t('sync.enroll.pinned') }),
+        h('p', { text: t('sync.enroll.socks') })),
+      h('div', { class: 'field' },
+        h('label', { for: 'sync-invite', class: 'required', text: t('sync.invite') }),
+        invite,
+        h('p', { id: 'sync-invite-hint', class: 'field-hint', text: t('sync.invite.hint') }),
+        inviteError),
+      h('div', { class: 'field' },
+        h('label', { for: 'sync-label', class: 'required', text: t('sync.label') }),
+        label,
+        h('p', { id: 'sync-label-hint', class: 'field-hint', text: t('sync.label.hint') }),
+        labelError),
+      route.el,
+      error,
+      h('div', { class: 'actions' }, submit));
+
+    const fieldError = (el, input, text) => {
+      el.textContent = text;
+      el.hidden = false;
+      input.setAttribute('aria-invalid', 'true');
+      input.focus();
+    };
+
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      for (const [el, input] of [[inviteError, invite], [labelError, label]]) {
+        el.hidden = true;
+        input.removeAttribute('aria-invalid');
+      }
+      error.hidden = true;
+      if (!invite.value.trim()) return fieldError(inviteError, invite, t('error.required'));
+      if (!label.value.trim()) return fieldError(labelError, label, t('error.required'));
+      const chosen = route.value();
+      if (!chosen) return undefined;
+      submit.disabled = true;
+      submit.textContent = t('sync.enroll.busy');
+      form.setAttribute('aria-busy', 'true');
+      try {
+        status = await api.syncEnroll(invite.value.trim(), label.value.trim(), chosen);
+        invite.value = '';
+        app.notify(t('sync.enrolled'));
+        draw();
+        app.sync.refresh();
+      } catch (err) {
+        if (err.kind === 'invalid' && /^label\b/.test(err.message)) {
+          fieldError(labelError, label, errorText(err));
+        } else if (err.kind === 'invite_malformed') {
+          fieldError(inviteError, invite, errorText(err));
+        } else {
+          error.textContent = errorText(err);
+          error.hidden = false;
+          error.focus();
+        }
+      } finally {
+        submit.disabled = false;
+        submit.textContent = t('sync.enroll.submit');
+        form.removeAttribute('aria-busy');
+      }
+      return undefined;
+    });
+    return {
+      el: form,
+      destroy() {
+        invite.value = '';
+      },
+    };
+  }
+
+  // Enrolled: status, sync now, settings.
+  function enrolledView() {
+    const value = (id) => h('dd', { id });
+    const dd = {
+      hub: value('sync-hub'),
+      pin: value('sync-pin'),
+      role: value('sync-role'),
+      route: value('sync-route-value'),
+      state: value('sync-state'),
+      success: value('sync-last-success'),
+      pending: value('sync-pending'),
+      error: value('sync-last-error'),
+      conflicts: value('sync-conflicts'),
+    };
+    const row = (label, el) => [h('dt', { text: label }), el];
+    const details = h('dl', { id: 'sync-details', class: 'details' },
+      row(t('sync.hub'), dd.hub),
+      row(t('sync.pin'), dd.pin),
+      row(t('sync.role'), dd.role),
+      row(t('sync.route'), dd.route),
+      row(t('sync.state'), dd.state),
+      row(t('sync.last_success'), dd.success),
+      row(t('sync.pending'), dd.pending),
+      row(t('sync.last_error'), dd.error),
+      row(t('sync.conflicts'), dd.conflicts));
+
+    const now = h('button', { type: 'button', id: 'sync-now', class: 'button primary', text: t('sync.now') });
+    const result = h('p', { id: 'sync-result', class: 'muted', hidden: true, attrs: { role: 'status' } });
+    const nowError = h('p', { id: 'sync-error', class: 'form-error', hidden: true, tabIndex: -1, attrs: { role: 'alert' } });
+    let busy = false;
+
+    function showBusy() {
+      const on = busy || Boolean(status.running);
+      now.disabled = on;
+      now.textContent = on ? t('sync.now.busy') : t('sync.now');
+      now.toggleAttribute('aria-busy', on);
+    }
+
+    now.addEventListener('click', async () => {
+      if (busy) return;
+      busy = true;
+      showBusy();
+      nowError.hidden = true;
+      result.hidden = true;
+      try {
+        const r = await api.syncNow();
+        result.textContent = [
+          t('sync.result', {
+            sent: formatNumber(r.pushed), received: formatNumber(r.pulled),
+            up: formatNumber(r.blobs_up), down: formatNumber(r.blobs_down),
+          }),
+          r.refused ? t('sync.result.refused', { n: formatNumber(r.refused) }) : '',
+          r.conflicts ? t('sync.result.conflicts', { n: formatNumber(r.conflicts) }) : '',
+        ].filter(Boolean).join(' ');
+        result.hidden = false;
+      } catch (err) {
+        nowError.textContent = errorText(err);
+        nowError.hidden = false;
+      } finally {
+        busy = false;
+        await app.sync.refresh();
+        showBusy();
+      }
+    });
+
+    // Settings: pause at once; interval and route with Save.
+    const paused = h('input', { type: 'checkbox', id: 'sync-paused', checked: Boolean(status.paused),
+      attrs: { 'aria-describedby': 'sync-paused-hint' } });
+    const interval = h('input', { id: 'sync-interval', name: 'interval', type: 'number',
+      value: String(status.interval_minutes),
+      attrs: { min: MIN_INTERVAL, max: MAX_INTERVAL, step: 1, inputmode: 'numeric', autocomplete: 'off',
+        'aria-describedby': 'sync-interval-hint field-error-sync-interval' } });
+    const intervalError = h('p', { id: 'field-error-sync-interval', class: 'field-error', hidden: true, attrs: { 'aria-live': 'polite' } });
+    const route = routeControls('sync-set', status.route);
+    const save = h('button', { type: 'submit', id: 'sync-settings-save', class: 'button secondary', text: t('action.save') });
+    const saved = h('p', { id: 'sync-settings-status', class: 'muted', attrs: { role: 'status' } });
+    const settingsError = h('p', { id: 'sync-settings-error', class: 'form-error', hidden: true, attrs: { role: 'alert' } });
+
+    paused.addEventListener('change', async () => {
+      paused.disabled = true;
+      try {
+        status = await api.syncSet({ paused: paused.checked });
+        app.notify(paused.checked ? t('sync.paused.done') : t('sync.resumed.done'));
+        nowError.hidden = true;
+        update();
+        app.sync.refresh();
+      } catch (err) {
+        paused.checked = !paused.checked;
+        app.notify(errorText(err), 'error');
+      } finally {
+        paused.disabled = false;
+      }
+    });
+
+    // Pausing applies at once: it is not part of the form that Save sends.
+    const pause = h('div', { class: 'field field-check', id: 'sync-pause' },
+      h('div', { class: 'check' }, paused, h('label', { for: 'sync-paused', text: t('sync.paused') })),
+      h('p', { id: 'sync-paused-hint', class: 'field-hint', text: t('sync.paused.hint') }));
+    const settings = h('form', { id: 'sync-settings-form', class: 'form', attrs: { autocomplete: 'off', novalidate: true } },
+      h('div', { class: 'field' },
+        h('label', { for: 'sync-interval', text: t('sync.interval') }),
+        interval,
+        h('p', { id: 'sync-interval-hint', class: 'field-hint',
+          text: t('sync.interval.hint', { min: formatNumber(MIN_INTERVAL), max: formatNumber(MAX_INTERVAL) }) }),
+        intervalError),
+      route.el,
+      settingsError,
+      h('div', { class: 'actions' }, save),
+      saved);
+    let clean = snapshot(settings);
+
+    settings.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      settingsError.hidden = true;
+      intervalError.hidden = true;
+      interval.removeAttribute('aria-invalid');
+      saved.textContent = '';
+      const n = Number(interval.value);
+      if (!Number.isInteger(n) || n < MIN_INTERVAL || n > MAX_INTERVAL) {
+        intervalError.textContent = t('sync.interval.invalid', { min: formatNumber(MIN_INTERVAL), max: formatNumber(MAX_INTERVAL) });
+        intervalError.hidden = false;
+        interval.setAttribute('aria-invalid', 'true');
+        interval.focus();
+        return;
+      }
+      const chosen = route.value();
+      if (!chosen) return;
+      save.disabled = true;
+      try {
+        status = await api.syncSet({ intervalMinutes: n, route: chosen });
+        saved.textContent = t('sync.settings.saved');
+        clean = snapshot(settings);
+        update();
+        app.sync.refresh();
+      } catch (err) {
+        settingsError.textContent = errorText(err);
+        settingsError.hidden = false;
+      } finally {
+        save.disabled = false;
+      }
+    });
+
+    function update() {
+      dd.hub.replaceChildren(h('code', { dir: 'ltr', text: status.hub }));
+      dd.pin.replaceChildren(h('code', { class: 'pin', dir: 'ltr', text: status.pin }));
+      dd.role.textContent = status.role === 'coordinator' ? t('sync.role.coordinator') : t('sync.role.field');
+      dd.route.textContent = routeText(status.route);
+      dd.state.textContent = status.paused
+        ? t('sync.state.paused')
+        : t('sync.state.active', { n: formatNumber(status.interval_minutes) });
+      dd.state.dataset.paused = String(Boolean(status.paused));
+      dd.success.textContent = status.last_success
+        ? t('sync.last_success.value', { date: formatDateTime(status.last_success), when: formatRelative(status.last_success) })
+        : t('sync.never');
+      const versions = status.pending_versions || 0;
+      const files = status.pending_blobs || 0;
+      dd.pending.textContent = versions + files === 0
+        ? t('sync.pending.none')
+        : t('sync.pending.value', { versions: formatNumber(versions), files: formatNumber(files) });
+      dd.pending.dataset.versions = String(versions);
+      dd.pending.dataset.files = String(files);
+      if (status.last_error) {
+        const line = errorLine(status);
+        replace(dd.error,
+          h('span', { class: failed(status) ? 'sync-failed' : 'sync-warning', text: line }),
+          line !== status.last_error ? h('span', { class: 'field-hint error-detail', dir: 'auto', text: status.last_error }) : null);
+      } else {
+        dd.error.textContent = t('sync.last_error.none');
+      }
+      dd.error.dataset.failed = String(failed(status));
+      dd.conflicts.textContent = status.conflicts
+        ? t('sync.conflicts.value', { n: formatNumber(status.conflicts) })
+        : t('sync.conflicts.none');
+      if (paused.checked !== Boolean(status.paused) && !paused.disabled) paused.checked = Boolean(status.paused);
+      showBusy();
+    }
+    update();
+
+    const el = h('div', { class: 'sync-enrolled' },
+      h('section', { class: 'card', id: 'sync-status-card', attrs: { 'aria-labelledby': 'sync-status-title' } },
+        h('h2', { id: 'sync-status-title', text: t('sync.status') }),
+        details,
+        h('div', { class: 'actions' }, now),
+        result, nowError),
+      h('section', { class: 'card', id: 'sync-settings', attrs: { 'aria-labelledby': 'sync-settings-title' } },
+        h('h2', { id: 'sync-settings-title', text: t('sync.settings') }),
+        pause,
+        settings),
+      h('p', { class: 'muted', text: t('sync.enrolled.note') }));
+    return {
+      el,
+      update,
+      isDirty: () => settings.isConnected && snapshot(settings) !== clean,
+    };
+  }
+
+  draw();
+
+  return {
+    el: root,
+    isDirty: () => Boolean(view?.isDirty?.()),
+    /** The header got a new status (a sync ran, settings changed). */
+    syncChanged(next) {
+      if (!next) return;
+      const wasEnrolled = status.enrolled;
+      status = next;
+      if (next.enrolled !== wasEnrolled) draw();
+      else view?.update?.();
+    },
+    destroy() {
+      view?.destroy?.();
+      view = null;
+    },
+  };
+}
