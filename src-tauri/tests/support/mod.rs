@@ -666,3 +666,119 @@ impl App {
         scanned.len()
     }
 }
+
+/// A real `custos-hub` serving a temporary data folder on a free local port.
+pub struct Hub {
+    _tmp: tempfile::TempDir,
+    /// Its data folder (ciphertext only: the scan looks here).
+    pub data: PathBuf,
+    /// Where it listens, `127.0.0.1:PORT`.
+    pub addr: String,
+    /// Its TLS key's pin, `sha256:…`.
+    pub pin: String,
+    exe: PathBuf,
+    serve: Option<Proc>,
+}
+
+impl Hub {
+    /// The `custos-hub` binary next to this test's (target/debug), built once if absent.
+    pub fn exe() -> PathBuf {
+        let me = std::env::current_exe().unwrap();
+        let debug = me
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("the test binary is in target/<profile>/deps");
+        let exe = debug.join("custos-hub");
+        if !exe.is_file() {
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "-p", "custos-hub"])
+                .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "cargo build -p custos-hub failed");
+        }
+        assert!(exe.is_file(), "{} is missing", exe.display());
+        exe
+    }
+
+    /// Starts `custos-hub serve` and reads its address and pin from what it prints.
+    pub fn start() -> Hub {
+        use std::io::BufRead;
+        let exe = Hub::exe();
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("hub");
+        let mut child = Command::new(&exe)
+            .arg("serve")
+            .arg("--data")
+            .arg(&data)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("custos-hub starts");
+        let stdout = child.stdout.take().unwrap();
+        let serve = Proc(child);
+        let mut lines = std::io::BufReader::new(stdout);
+        let (mut addr, mut pin) = (None, None);
+        while addr.is_none() || pin.is_none() {
+            let mut line = String::new();
+            if lines.read_line(&mut line).unwrap_or(0) == 0 {
+                panic!("custos-hub serve ended before saying where it listens");
+            }
+            if let Some(a) = line.trim().strip_prefix("listening on ") {
+                addr = Some(a.to_owned());
+            } else if let Some(p) = line.trim().strip_prefix("pin ") {
+                pin = Some(p.to_owned());
+            }
+        }
+        // Whatever else it prints is read, so that it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = lines.read_to_end(&mut sink);
+        });
+        Hub {
+            _tmp: tmp,
+            data,
+            addr: addr.unwrap(),
+            pin: pin.unwrap(),
+            exe,
+            serve: Some(serve),
+        }
+    }
+
+    /// Stops the hub (its data folder stays until the `Hub` is dropped).
+    pub fn stop(&mut self) {
+        self.serve.take();
+    }
+
+    /// Runs an admin command (`invite --role field`, `coordinators add age1…`) against
+    /// the running hub; → what it printed, trimmed.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = Command::new(&self.exe)
+            .arg("--data")
+            .arg(&self.data)
+            .args(args)
+            .output()
+            .expect("custos-hub runs");
+        assert!(
+            out.status.success(),
+            "custos-hub {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+}
+
+/// Fails if a marker (UTF-8) is in any file under `dir`. → how many files were read.
+pub fn assert_absent(dir: &Path, marker: &str) -> usize {
+    let all = files(dir);
+    for f in &all {
+        let bytes = std::fs::read(f).unwrap_or_default();
+        assert!(
+            !contains(&bytes, marker.as_bytes()),
+            "plaintext found in {}",
+            f.display()
+        );
+    }
+    all.len()
+}

@@ -1,0 +1,309 @@
+//! Sync in the real window, against a real hub: a field laptop (the app, driven over
+//! WebDriver) and a coordinator (a vault of the `custos` library in this process) share
+//! a case through `custos-hub`, edit it apart, and the app resolves the concurrent
+//! edits. Nothing is mocked; the hub listens on a local port.
+//!
+//! The harness is in support/mod.rs; screenshots go to `target/screenshots/sync-*.png`.
+
+mod support;
+
+use std::time::Instant;
+
+use custos::model::{CaseStatus, Record};
+use custos::sync::{Held, Route};
+use custos::{Options, SecretString, Vault};
+use serde_json::{json, Value};
+use support::{assert_absent, App, Driver, Hub};
+
+const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
+
+fn create_vault(d: &Driver) {
+    d.type_into("#create-passphrase", PASS);
+    d.type_into("#create-confirm", PASS);
+    d.wait_until("the create button to enable", || {
+        d.enabled("#create-submit")
+    });
+    d.click("#create-submit");
+    d.wait("#screen-cases");
+}
+
+/// What the header's sync indicator says: [state, text].
+fn indicator(d: &Driver) -> Value {
+    d.script(
+        "const b = document.querySelector('#sync-indicator'); \
+         return b ? [b.dataset.state || '', b.textContent] : null;",
+    )
+}
+
+/// The text of an element, or '' when it is absent or hidden.
+fn shown_text(d: &Driver, css: &str) -> String {
+    d.script(&format!(
+        "const e = document.querySelector({css:?}); return e && !e.hidden ? e.textContent : '';"
+    ))
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+/// Opens the Sync screen from the header, clicks "Sync now" and waits for its answer
+/// (a result or an error); → [result, error].
+fn sync_now(d: &Driver) -> (String, String) {
+    d.click("#sync-indicator");
+    d.wait("#sync-now");
+    d.wait_until("Sync now to be enabled", || d.enabled("#sync-now"));
+    d.click("#sync-now");
+    let mut out = (String::new(), String::new());
+    d.wait_until("the answer to Sync now", || {
+        out = (shown_text(d, "#sync-result"), shown_text(d, "#sync-error"));
+        (!out.0.is_empty() || !out.1.is_empty()) && d.enabled("#sync-now")
+    });
+    out
+}
+
+fn open_case(d: &Driver, id: &str) {
+    d.click("#nav-cases");
+    d.click(&format!("[data-record-id='{id}'] [data-testid=case-open]"));
+    d.wait("#case-title");
+}
+
+fn case_of(vault: &Vault, id: uuid::Uuid) -> (custos::model::Case, usize) {
+    let view = vault.get(id).unwrap();
+    let heads = view.heads.len();
+    match view.into_record() {
+        Some(Record::Case(c)) => (c, heads),
+        other => panic!("not a case: {other:?}"),
+    }
+}
+
+#[test]
+fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
+    let t0 = Instant::now();
+    let marker = format!("CANARY{}", std::process::id());
+
+    // The hub, its coordinator (added before the field invite is made, so that the
+    // invite names it), and the coordinator's own vault, enrolled.
+    let mut hub = Hub::start();
+    let ctmp = tempfile::tempdir().unwrap();
+    let mut coord = Vault::create(
+        &ctmp.path().join("vault"),
+        &SecretString::from(PASS.to_owned()),
+        Options::insecure_for_tests(),
+    )
+    .unwrap();
+    hub.admin(&["coordinators", "add", &coord.recipient()]);
+    let coord_invite = hub.admin(&["invite", "--role", "coordinator", "--expires", "1h"]);
+    let field_invite = hub.admin(&["invite", "--role", "field", "--expires", "1h"]);
+    assert!(field_invite.starts_with("custos-invite:"));
+    let enrolled = custos::sync::enroll(&mut coord, &coord_invite, "coordinator", Route::Direct)
+        .expect("the coordinator enrolls");
+    assert_eq!(enrolled.role, "coordinator");
+
+    // The app: a new vault; sync is off until enrolled.
+    let mut app = App::start();
+    let d = &app.d;
+    d.wait("#create-passphrase");
+    create_vault(d);
+    d.wait_until("the sync indicator", || indicator(d)[0] == json!("off"));
+
+    // Enrollment: a malformed invite is refused next to the field, then the real one.
+    d.click("#sync-indicator");
+    d.wait("#sync-enroll-form");
+    assert!(d.text("#sync-trust").contains("never tried"));
+    d.type_into("#sync-label", "Field laptop 2");
+    d.set_value("#sync-invite", "custos-invite:this-was-cut-when-copied");
+    d.click("#sync-enroll-submit");
+    d.wait_until("the malformed invite error", || {
+        shown_text(d, "#field-error-sync-invite").contains("not a valid invite")
+    });
+    d.screenshot("sync-01-enroll-malformed");
+    d.set_value("#sync-invite", &field_invite);
+    d.click("#sync-enroll-submit");
+    d.wait("#sync-details");
+    assert_eq!(d.text("#sync-hub"), hub.addr);
+    assert_eq!(d.text("#sync-pin"), hub.pin);
+    assert!(d.text("#sync-role").starts_with("Field device"));
+    assert!(
+        !d.source().contains(&field_invite[14..]),
+        "the invite is still on screen after enrolling"
+    );
+    d.screenshot("sync-02-enrolled");
+
+    // A case with the canary in its summary, then Sync now: success, nothing pending.
+    d.click("#nav-cases");
+    d.click("#new-case");
+    d.type_into("#case-title", "Detention of a reporter");
+    d.type_into(
+        "#case-summary",
+        &format!("{marker} taken at the northern checkpoint"),
+    );
+    d.click("#case-save");
+    d.wait("#add-incident");
+    let mut case_id = Value::Null;
+    d.wait_until("the new case's id", || {
+        case_id =
+            d.script("return document.querySelector('#screen-case').dataset.recordId || null;");
+        case_id.is_string()
+    });
+    let case_id = case_id.as_str().unwrap().to_owned();
+    let (result, error) = sync_now(d);
+    assert_eq!(error, "", "sync failed");
+    assert!(
+        result.starts_with("Sync complete. Versions sent: 1, received: 0."),
+        "{result}"
+    );
+    d.wait_until("nothing pending and no error", || {
+        d.script(
+            "return [document.querySelector('#sync-pending').dataset.versions, \
+                     document.querySelector('#sync-last-error').textContent];",
+        ) == json!(["0", "None"])
+    });
+    assert_ne!(d.text("#sync-last-success"), "Never");
+    d.wait_until("the header to say synced", || {
+        indicator(d)[0] == json!("synced")
+    });
+    d.screenshot("sync-03-synced");
+
+    // The coordinator reads the case, edits its summary and status, and syncs.
+    let id: uuid::Uuid = case_id.parse().unwrap();
+    let report = custos::sync::run(&Held::new(&mut coord)).expect("the coordinator syncs");
+    assert_eq!(report.pulled, 1);
+    let (mut case, _) = case_of(&coord, id);
+    assert!(
+        case.summary.contains(&marker),
+        "the coordinator cannot read the case"
+    );
+    let coordinator_summary =
+        format!("{marker} taken at the northern checkpoint; released on bail");
+    case.summary = coordinator_summary.clone();
+    case.status = CaseStatus::Closed;
+    coord.update(id, Record::Case(case)).unwrap();
+    assert_eq!(custos::sync::run(&Held::new(&mut coord)).unwrap().pushed, 1);
+
+    // Meanwhile, offline, the app edits the title and the status.
+    let app_title = "Detention of a reporter (court date set)";
+    open_case(d, &case_id);
+    d.type_into("#case-title", app_title);
+    d.set_value("#case-status", "monitoring");
+    d.click("#case-save");
+    d.wait_until("the save", || {
+        shown_text(d, "#status-message") == "Case saved."
+    });
+
+    // Sync now brings the coordinator's edit: two heads, the case is flagged.
+    let (result, error) = sync_now(d);
+    assert_eq!(error, "");
+    assert!(
+        result.contains("Records also changed elsewhere: 1."),
+        "{result}"
+    );
+    d.click("#nav-cases");
+    let marker_css = format!("[data-record-id='{case_id}'] [data-testid=conflict-marker]");
+    d.wait(&marker_css);
+    d.screenshot("sync-04-conflict-list");
+    open_case(d, &case_id);
+    d.wait("#conflict-banner");
+    d.screenshot("sync-04b-conflict-case");
+    d.click("#conflict-resolve");
+
+    // The Resolve screen: both heads; title and summary taken automatically; the
+    // status, changed on both sides, is a choice: the coordinator's is taken.
+    d.wait("#resolve-heads");
+    let heads = d.script(
+        "return [...document.querySelectorAll('[data-testid=resolve-head]')].map((h) => h.textContent);",
+    );
+    let heads: Vec<String> = serde_json::from_value(heads).unwrap();
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    assert_eq!(
+        heads.iter().filter(|h| h.contains("this device")).count(),
+        1,
+        "{heads:?}"
+    );
+    let merged = |field: &str| d.text(&format!("[data-testid=merged-field][data-field={field}]"));
+    assert!(merged("title").contains(app_title));
+    assert!(merged("summary").contains("released on bail"));
+    let choices = d.script(
+        "return [...document.querySelectorAll('[data-testid=conflict-field]')].map((f) => f.dataset.field);",
+    );
+    assert_eq!(choices, json!(["status"]));
+    let closed = d.script(
+        "const l = [...document.querySelectorAll('[data-field=status] label')].find((l) => l.textContent.includes('Closed')); \
+         return l ? l.htmlFor : null;",
+    );
+    let closed = closed.as_str().expect("a 'Closed' choice").to_owned();
+    d.click(&format!("#{closed}"));
+    d.script("document.querySelector('#resolve-merged').scrollIntoView({block: 'start'});");
+    d.screenshot("sync-05-resolve");
+    d.click("#resolve-save");
+
+    // Resolved: the badge is gone and the case shows both edits.
+    d.wait("#case-title");
+    d.wait_until("the conflict banner to go", || {
+        d.script("return document.querySelector('#conflict-banner').hidden;") == json!(true)
+    });
+    assert_eq!(
+        d.script("return [document.querySelector('#case-title').value, document.querySelector('#case-status').value];"),
+        json!([app_title, "closed"])
+    );
+    assert!(
+        d.text("#case-summary").contains("released on bail")
+            || d.script("return document.querySelector('#case-summary').value;")
+                .as_str()
+                .unwrap_or_default()
+                .contains("released on bail")
+    );
+    d.click("#nav-cases");
+    d.wait(&format!("[data-record-id='{case_id}']"));
+    assert!(d.find(&marker_css).is_none(), "the conflict badge stayed");
+    d.screenshot("sync-06-resolved");
+
+    // The merge goes to the hub; the coordinator sees one head with both edits.
+    let (_, error) = sync_now(d);
+    assert_eq!(error, "");
+    d.wait_until("nothing pending", || {
+        d.script("return document.querySelector('#sync-pending').dataset.versions;") == json!("0")
+    });
+    custos::sync::run(&Held::new(&mut coord)).unwrap();
+    let (case, heads) = case_of(&coord, id);
+    assert_eq!(heads, 1, "the coordinator still sees a conflict");
+    assert_eq!(case.title, app_title);
+    assert_eq!(case.summary, coordinator_summary);
+    assert_eq!(case.status, CaseStatus::Closed);
+    drop(case);
+
+    // Paused: the status says so, and Sync now is refused in plain words.
+    d.click("#sync-paused");
+    d.wait_until("the paused state", || {
+        d.script("return document.querySelector('#sync-state').dataset.paused;") == json!("true")
+    });
+    d.wait_until("the header to say paused", || {
+        indicator(d) == json!(["paused", "Sync paused"])
+    });
+    d.click("#sync-now");
+    d.wait_until("the refusal", || {
+        shown_text(d, "#sync-error") == "Sync is paused. Resume it to sync."
+    });
+    d.screenshot("sync-07-paused");
+
+    // The same screen in Arabic, right to left.
+    d.click("#nav-settings");
+    d.set_value("#language", "ar");
+    d.wait_until("right-to-left", || {
+        d.script("return document.documentElement.dir;") == json!("rtl")
+    });
+    d.click("#sync-indicator");
+    d.wait("#sync-details");
+    assert_eq!(d.overflow_x(), 0, "the Arabic sync screen scrolls sideways");
+    d.screenshot("sync-08-arabic");
+
+    // Nothing readable anywhere: not in the hub's folder, not in what the app wrote.
+    app.stop();
+    drop(coord);
+    hub.stop();
+    let n = assert_absent(&hub.data, &marker);
+    assert!(n > 3, "the hub's folder is nearly empty ({n} files)");
+    let m = app.scan_for(&marker);
+    eprintln!(
+        "sync test: {n} hub files and {m} app files scanned, no plaintext; {:?} in all",
+        t0.elapsed()
+    );
+}
