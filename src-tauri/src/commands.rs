@@ -105,13 +105,7 @@ pub async fn create_vault(
     })
     .await
     .map_err(|e| CommandError::Internal(e.to_string()))??;
-    *state
-        .vault
-        .lock()
-        .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))? =
-        Some(vault);
-    crate::sync::unlocked(&state);
-    Ok(())
+    crate::sync::install(&state, vault)
 }
 
 /// The delay before the next unlock attempt after `failures` wrong passphrases:
@@ -145,13 +139,7 @@ pub async fn unlock_vault(state: State<'_, AppState>, passphrase: String) -> Res
     match result {
         Ok(vault) => {
             *count = 0;
-            *state
-                .vault
-                .lock()
-                .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))? =
-                Some(vault);
-            crate::sync::unlocked(&state);
-            Ok(())
+            crate::sync::install(&state, vault)
         }
         Err(e) => {
             if matches!(e, custos::Error::WrongPassphrase) {

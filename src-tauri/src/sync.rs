@@ -4,6 +4,9 @@
 //! - A sync borrows the vault only between network steps (`custos::sync::Access` for
 //!   the app's `Mutex<Option<Vault>>`): the window stays usable while it waits on the
 //!   network, and locking stops it at its next step instead of waiting for a timeout.
+//! - A sync belongs to the session it started in: once the vault is locked, the sync
+//!   gets no further step, even if the vault is unlocked again while it waits on the
+//!   network ([`Session`]).
 //! - One sync at a time: every sync holds [`SyncControl::run`] from start to end. The
 //!   scheduler skips a turn when one is running; "sync now" waits for it, then runs.
 //! - The scheduler runs while the vault is unlocked, enrolled and not paused: a first
@@ -15,13 +18,13 @@
 //! - Nothing here writes a log line: not the invite (it holds a one-time secret), not
 //!   the device's TLS key (it never leaves the vault), not what a sync carried.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use custos::sync::{NetError, Route, SyncError};
 use custos::vault::{MergeProposal, SyncInfo};
-use custos::{ExposeSecret, SecretString};
+use custos::{ExposeSecret, SecretString, Vault};
 use serde::Serialize;
 use serde_json::Value;
 use tauri::{AppHandle, Emitter, Manager, State};
@@ -59,6 +62,8 @@ pub struct SyncControl {
     run: Mutex<()>,
     /// True while a sync runs.
     running: AtomicBool,
+    /// Bumped at every unlock, while the vault's mutex is held.
+    session: AtomicU64,
     /// Why the scheduler should plan again (set, then the scheduler is woken).
     kick: Mutex<Option<Kick>>,
     wake: Condvar,
@@ -105,6 +110,40 @@ impl SyncControl {
     fn is_running(&self) -> bool {
         self.running.load(Ordering::SeqCst)
     }
+}
+
+/// The unlocked vault for one sync: each step takes the vault's mutex (never across a
+/// network wait), and gets the vault only while it is still the session the sync began
+/// in. A lock stops the sync at its next step; an unlock after it does not revive it.
+struct Session<'a> {
+    state: &'a AppState,
+    id: u64,
+}
+
+impl custos::sync::Access for Session<'_> {
+    fn with<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> Option<R> {
+        let mut guard = self.state.vault.lock().unwrap_or_else(|p| p.into_inner());
+        if self.state.sync.session.load(Ordering::SeqCst) != self.id {
+            return None;
+        }
+        guard.as_mut().map(f)
+    }
+}
+
+/// Puts a freshly unlocked (or created) vault in place: a new session, and the
+/// scheduler plans its first sync.
+pub fn install(state: &AppState, vault: Vault) -> Result<()> {
+    {
+        let mut guard = state
+            .vault
+            .lock()
+            .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))?;
+        state.sync.session.fetch_add(1, Ordering::SeqCst);
+        *guard = Some(vault);
+    }
+    state.sync.new_session();
+    state.sync.kick(Kick::Soon);
+    Ok(())
 }
 
 /// Clears the running flag however a sync ends.
@@ -216,7 +255,15 @@ fn perform(
     state.sync.running.store(true, Ordering::SeqCst);
     let running = Running(&state.sync.running);
     notify(app, true);
-    let result = custos::sync::run(&state.vault);
+    let session = Session {
+        state,
+        id: state.sync.session.load(Ordering::SeqCst),
+    };
+    let mut result = custos::sync::run(&session);
+    if state.sync.session.load(Ordering::SeqCst) != session.id {
+        // Locked meanwhile: whatever the network said, this sync is over.
+        result = Err(SyncError::Locked);
+    }
     if let Ok(mut t) = state.sync.last_run.lock() {
         *t = Some(Instant::now());
     }
@@ -273,7 +320,8 @@ pub fn sync_error(e: SyncError) -> CommandError {
     let kind = match &e {
         SyncError::Vault(_) => "internal",
         SyncError::Paused => "sync_paused",
-        SyncError::Locked => "locked",
+        // Not `locked`: the window may be unlocked again by the time this arrives.
+        SyncError::Locked => "sync_stopped",
         SyncError::Invite(_) => "invite_malformed",
         SyncError::Net(n) => match n {
             NetError::Unreachable(_) => "hub_unreachable",
@@ -482,12 +530,6 @@ pub fn sync_set(
     Ok(status_of(&state, info))
 }
 
-/// Called when the vault is unlocked (or created): a new session.
-pub fn unlocked(state: &AppState) {
-    state.sync.new_session();
-    state.sync.kick(Kick::Soon);
-}
-
 /// A proposed merge of a record's concurrent versions, and this device's id (to tell
 /// its own versions).
 #[derive(Serialize)]
@@ -601,6 +643,47 @@ mod tests {
     }
 
     #[test]
+    fn a_sync_gets_no_step_after_a_lock_even_if_unlocked_again() {
+        use custos::sync::Access;
+        let tmp = tempfile::tempdir().unwrap();
+        let vault = Vault::create(
+            &tmp.path().join("vault"),
+            &SecretString::from("lantern orchard velvet quarry 1987 sparrow".to_owned()),
+            custos::Options::insecure_for_tests(),
+        )
+        .unwrap();
+        let state = AppState {
+            vault_dir: tmp.path().join("vault"),
+            config_dir: tmp.path().join("config"),
+            vault: Mutex::new(None),
+            failures: Mutex::new(0),
+            views: Mutex::default(),
+            originals: Mutex::default(),
+            sync: SyncControl::default(),
+        };
+        install(&state, vault).unwrap();
+        assert_eq!(state.sync.take_kick(), Some(Kick::Soon));
+        let session = Session {
+            state: &state,
+            id: state.sync.session.load(Ordering::SeqCst),
+        };
+        assert_eq!(session.with(|_| 1), Some(1));
+        // Locked: no step.
+        let vault = state.vault.lock().unwrap().take().unwrap();
+        assert_eq!(session.with(|_| 2), None);
+        // Unlocked again: a new session, still no step for the old sync.
+        install(&state, vault).unwrap();
+        assert_eq!(session.with(|_| 3), None);
+        let fresh = Session {
+            state: &state,
+            id: state.sync.session.load(Ordering::SeqCst),
+        };
+        assert_eq!(fresh.with(|_| 4), Some(4));
+        let last = state.vault.lock().unwrap().take();
+        last.unwrap().lock().unwrap();
+    }
+
+    #[test]
     fn a_soon_kick_is_not_downgraded() {
         let c = SyncControl::default();
         c.kick(Kick::Soon);
@@ -615,7 +698,7 @@ mod tests {
     fn sync_errors_have_stable_kinds_and_plain_words() {
         let cases = [
             (SyncError::Paused, "sync_paused"),
-            (SyncError::Locked, "locked"),
+            (SyncError::Locked, "sync_stopped"),
             (SyncError::Invite("damaged".into()), "invite_malformed"),
             (
                 SyncError::Net(NetError::Unreachable("127.0.0.1:9: refused".into())),

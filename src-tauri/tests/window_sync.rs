@@ -1,7 +1,8 @@
 //! Sync in the real window, against a real hub: a field laptop (the app, driven over
 //! WebDriver) and a coordinator (a vault of the `custos` library in this process) share
 //! a case through `custos-hub`, edit it apart, and the app resolves the concurrent
-//! edits. Nothing is mocked; the hub listens on a local port.
+//! edits; then sync goes through a SOCKS5 proxy that never answers, and locking does not
+//! wait for it. Nothing is mocked; the hub listens on a local port.
 //!
 //! The harness is in support/mod.rs; screenshots go to `target/screenshots/sync-*.png`.
 
@@ -270,6 +271,58 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     assert_eq!(case.status, CaseStatus::Closed);
     drop(case);
 
+    // Only through SOCKS5: a "proxy" that takes the connection and never answers. The
+    // sync waits on it (never on the hub directly), and locking does not wait for it.
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_addr = proxy.local_addr().unwrap().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // One connection is held open; the listener closes after it.
+        if let Ok((conn, _)) = proxy.accept() {
+            let _ = tx.send(conn);
+        }
+    });
+    d.click("#sync-set-route-socks5");
+    d.type_into("#sync-set-proxy", &proxy_addr);
+    d.click("#sync-settings-save");
+    d.wait_until("the SOCKS5 route", || {
+        d.text("#sync-route-value").contains(&proxy_addr)
+    });
+    d.click("#sync-now");
+    let held = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the sync went to the proxy");
+    d.wait_until("the header to say syncing", || {
+        indicator(d)[0] == json!("running")
+    });
+    assert!(!d.enabled("#sync-now"), "Sync now is not busy");
+    d.screenshot("sync-07-waiting-on-proxy");
+    let locking = Instant::now();
+    d.click("#lock-button");
+    d.wait("#unlock-passphrase");
+    let took = locking.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(3),
+        "locking waited for the network: {took:?}"
+    );
+    eprintln!("locked in {took:?} while the sync waited on the proxy");
+    d.type_into("#unlock-passphrase", PASS);
+    d.click("#unlock-submit");
+    d.wait("#screen-cases");
+    // The proxy gives up; the old sync ends without touching the new session.
+    drop(held);
+    d.wait_until("the old sync to end", || {
+        indicator(d)[0] != json!("running")
+    });
+    d.click("#sync-indicator");
+    d.wait("#sync-details");
+    assert_eq!(d.text("#sync-last-error"), "None");
+    d.click("#sync-set-route-direct");
+    d.click("#sync-settings-save");
+    d.wait_until("the direct route", || {
+        d.text("#sync-route-value") == "Direct connection"
+    });
+
     // Paused: the status says so, and Sync now is refused in plain words.
     d.click("#sync-paused");
     d.wait_until("the paused state", || {
@@ -282,7 +335,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     d.wait_until("the refusal", || {
         shown_text(d, "#sync-error") == "Sync is paused. Resume it to sync."
     });
-    d.screenshot("sync-07-paused");
+    d.screenshot("sync-08-paused");
 
     // The same screen in Arabic, right to left.
     d.click("#nav-settings");
@@ -293,7 +346,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     d.click("#sync-indicator");
     d.wait("#sync-details");
     assert_eq!(d.overflow_x(), 0, "the Arabic sync screen scrolls sideways");
-    d.screenshot("sync-08-arabic");
+    d.screenshot("sync-09-arabic");
 
     // Nothing readable anywhere: not in the hub's folder, not in what the app wrote.
     app.stop();
