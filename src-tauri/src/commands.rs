@@ -14,7 +14,7 @@ use custos::vault::{Filter, ListItem, RecordView, Written};
 use custos::{Options, SecretString, Vault};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tauri::State;
+use tauri::{Manager, State};
 use uuid::Uuid;
 
 use crate::error::CommandError;
@@ -150,19 +150,27 @@ pub async fn unlock_vault(state: State<'_, AppState>, passphrase: String) -> Res
     }
 }
 
-/// Locks the vault: keys and every decrypted value are dropped.
+/// Locks the vault: keys and every decrypted value are dropped. Off the main thread:
+/// while an enrollment holds the vault for its one network exchange, the window stays
+/// responsive and the lock happens as soon as the enrollment lets go (a sync never
+/// holds the vault across a network wait).
 #[tauri::command]
-pub fn lock_vault(state: State<'_, AppState>) -> Result<()> {
-    forget_session(&state);
-    let vault = state
-        .vault
-        .lock()
-        .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))?
-        .take();
-    match vault {
-        Some(v) => v.lock().map_err(Into::into),
-        None => Ok(()),
-    }
+pub async fn lock_vault(app: tauri::AppHandle) -> Result<()> {
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = app.state::<AppState>();
+        forget_session(&state);
+        let vault = state
+            .vault
+            .lock()
+            .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))?
+            .take();
+        match vault {
+            Some(v) => v.lock().map_err(Into::into),
+            None => Ok(()),
+        }
+    })
+    .await
+    .map_err(|e| CommandError::Internal(e.to_string()))?
 }
 
 /// Forgets what an unlocked session knew: viewer tokens, imported files' paths.

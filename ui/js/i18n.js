@@ -114,13 +114,16 @@ export function formatDateTime(iso) {
   return new Intl.DateTimeFormat(current, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
 }
 
-/** How long ago an RFC 3339 timestamp was ("2 minutes ago", "yesterday"), or ''. */
-export function formatRelative(iso, now = Date.now()) {
+/**
+ * How long ago an RFC 3339 timestamp was ("2 minutes ago", "yesterday"), or ''.
+ * style: 'long', or 'short' ("2 min. ago") where space is tight.
+ */
+export function formatRelative(iso, style = 'long', now = Date.now()) {
   if (!iso) return '';
   const then = new Date(iso).getTime();
   if (Number.isNaN(then)) return '';
   const seconds = Math.round((then - now) / 1000);
-  const rtf = new Intl.RelativeTimeFormat(current, { numeric: 'auto' });
+  const rtf = new Intl.RelativeTimeFormat(current, { numeric: 'auto', style });
   const abs = Math.abs(seconds);
   if (abs < 45) return t('time.just_now');
   if (abs < 45 * 60) return rtf.format(Math.round(seconds / 60), 'minute');

@@ -19,7 +19,7 @@ export function indicator(status) {
   if (status.paused) return { state: 'paused', text: t('sync.indicator.paused'), title: t('sync.indicator.open') };
   if (failed(status)) return { state: 'failed', text: t('sync.indicator.failed'), title: errorLine(status) };
   if (status.last_success) {
-    return { state: 'synced', text: t('sync.indicator.synced', { when: formatRelative(status.last_success) }),
+    return { state: 'synced', text: t('sync.indicator.synced', { when: formatRelative(status.last_success, 'short') }),
       title: t('sync.indicator.open') };
   }
   return { state: 'never', text: t('sync.indicator.never'), title: t('sync.indicator.open') };

@@ -241,9 +241,18 @@ export async function render(app) {
     error, count, table, more, empty);
 
   await load();
+  let synced = app.sync.status?.last_success || null;
 
   return {
     el,
+    /** A sync that brought news (a new success) redraws the list. */
+    syncChanged(status) {
+      const now = status?.last_success || null;
+      if (now !== synced && !status?.running) {
+        synced = now;
+        load();
+      }
+    },
     destroy() {
       cases = [];
       related = new Map();
