@@ -103,6 +103,11 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     let mut app = App::start();
     let d = &app.d;
     d.wait("#create-passphrase");
+    // At the smallest window the app allows, the header and the screens fit.
+    d.set_size(1024, 700);
+    d.wait_until("the window at 1024×700", || {
+        d.script("return [window.innerWidth, window.innerHeight];") == json!([1024, 700])
+    });
     create_vault(d);
     d.wait_until("the sync indicator", || indicator(d)[0] == json!("off"));
 
@@ -127,6 +132,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
         !d.source().contains(&field_invite[14..]),
         "the invite is still on screen after enrolling"
     );
+    assert_eq!(d.overflow_x(), 0, "the sync screen scrolls sideways");
     d.screenshot("sync-02-enrolled");
 
     // A case with the canary in its summary, then Sync now: success, nothing pending.
@@ -233,6 +239,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     let closed = closed.as_str().expect("a 'Closed' choice").to_owned();
     d.click(&format!("#{closed}"));
     d.script("document.querySelector('#resolve-merged').scrollIntoView({block: 'start'});");
+    assert_eq!(d.overflow_x(), 0, "the resolve screen scrolls sideways");
     d.screenshot("sync-05-resolve");
     d.click("#resolve-save");
 
@@ -337,7 +344,30 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     });
     d.screenshot("sync-08-paused");
 
-    // The same screen in Arabic, right to left.
+    // In French (longer words) and in Arabic (right to left), the header still fits.
+    let header_fits = || {
+        d.script(
+            "const n = document.querySelector('#main-nav').getBoundingClientRect(); \
+             return n.left >= 0 && n.right <= document.documentElement.clientWidth;",
+        ) == json!(true)
+    };
+    assert!(header_fits(), "the header does not fit");
+    d.click("#sync-paused");
+    d.wait_until("sync resumed", || indicator(d)[0] == json!("synced"));
+    d.click("#nav-settings");
+    d.set_value("#language", "fr");
+    d.wait_until("French", || {
+        d.script("return document.documentElement.lang;") == json!("fr")
+    });
+    d.click("#nav-cases");
+    d.wait("#case-list");
+    assert!(
+        indicator(d)[1].as_str().unwrap().starts_with("Synchronisé"),
+        "{}",
+        indicator(d)
+    );
+    assert!(header_fits(), "the French header does not fit");
+    d.screenshot("sync-09-cases-french");
     d.click("#nav-settings");
     d.set_value("#language", "ar");
     d.wait_until("right-to-left", || {
@@ -346,7 +376,8 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     d.click("#sync-indicator");
     d.wait("#sync-details");
     assert_eq!(d.overflow_x(), 0, "the Arabic sync screen scrolls sideways");
-    d.screenshot("sync-09-arabic");
+    assert!(header_fits(), "the Arabic header does not fit");
+    d.screenshot("sync-10-sync-arabic");
 
     // Nothing readable anywhere: not in the hub's folder, not in what the app wrote.
     app.stop();

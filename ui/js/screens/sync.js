@@ -130,6 +130,10 @@ export async function render(app) {
         invite.value = '';
         app.notify(t('sync.enrolled'));
         draw();
+        const heading = root.querySelector('h1');
+        heading.tabIndex = -1;
+        heading.focus({ preventScroll: true });
+        window.scrollTo(0, 0);
         app.sync.refresh();
       } catch (err) {
         if (err.kind === 'invalid' && /^label\b/.test(err.message)) {
