@@ -122,6 +122,35 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
         shown_text(d, "#field-error-sync-invite").contains("not a valid invite")
     });
     d.screenshot("sync-01-enroll-malformed");
+    // The same invite changed on the way: expired, another hub key, a hub that is not
+    // there. Each is refused in plain words, and none of them uses up the invite.
+    let real = custos::sync::wire::Invite::decode(&field_invite).unwrap();
+    let mut expired = real.clone();
+    expired.expires = chrono::Utc::now() - chrono::Duration::hours(1);
+    let mut other_key = real.clone();
+    other_key.pin = format!("sha256:{}", "ab".repeat(32));
+    let mut nowhere = real.clone();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    nowhere.hub = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    for (invite, words) in [
+        (expired, "This invite has expired."),
+        (
+            other_key,
+            "The server did not prove the hub key named in the invite",
+        ),
+        (nowhere, "The hub could not be reached."),
+    ] {
+        d.set_value("#sync-invite", &invite.encode());
+        d.click("#sync-enroll-submit");
+        d.wait_until(words, || {
+            shown_text(d, "#sync-enroll-error").starts_with(words)
+        });
+        d.wait_until("the form to be ready again", || {
+            d.enabled("#sync-enroll-submit")
+        });
+    }
+    d.screenshot("sync-01b-enroll-unreachable");
     d.set_value("#sync-invite", &field_invite);
     d.click("#sync-enroll-submit");
     d.wait("#sync-details");
