@@ -173,8 +173,10 @@ pub async fn lock_vault(app: tauri::AppHandle) -> Result<()> {
     .map_err(|e| CommandError::Internal(e.to_string()))?
 }
 
-/// Forgets what an unlocked session knew: viewer tokens, imported files' paths.
+/// Forgets what an unlocked session knew: viewer tokens, imported files' paths, and the
+/// TLS sessions kept to resume the next sync.
 fn forget_session(state: &AppState) {
+    custos::sync::net::forget_sessions();
     if let Ok(mut v) = state.views.lock() {
         v.clear();
     }

@@ -447,16 +447,20 @@ pub async fn sync_enroll(
     let worker = app.clone();
     let info = tauri::async_runtime::spawn_blocking(move || {
         let state = worker.state::<AppState>();
-        with_vault(&state, |v| {
-            if v.sync_info().enrolled {
-                return Err(refuse(
-                    "already_enrolled",
-                    "this vault is already enrolled with a hub",
-                ));
-            }
-            custos::sync::enroll(v, invite.expose_secret(), &label, route).map_err(sync_error)?;
-            Ok(v.sync_info())
-        })
+        if with_vault(&state, |v| Ok(v.sync_info().enrolled))? {
+            return Err(refuse(
+                "already_enrolled",
+                "this vault is already enrolled with a hub",
+            ));
+        }
+        // The vault is not held while the hub is waited on.
+        let session = Session {
+            state: &state,
+            id: state.sync.session.load(Ordering::SeqCst),
+        };
+        custos::sync::enroll_with(&session, invite.expose_secret(), &label, route)
+            .map_err(sync_error)?;
+        with_vault(&state, |v| Ok(v.sync_info()))
     })
     .await
     .map_err(|e| CommandError::Internal(e.to_string()))??;

@@ -152,8 +152,22 @@ pub fn enroll(
     label: &str,
     route: Route,
 ) -> Result<Enrolled, SyncError> {
+    enroll_with(&Held::new(vault), invite_text, label, route)
+}
+
+/// [`enroll`] through an [`Access`]: the vault is not held while the network is waited
+/// on (an app stays usable; a lock in the meantime stops the enrollment before anything
+/// is saved — the invite is then used up and a new one is needed).
+pub fn enroll_with(
+    access: &impl Access,
+    invite_text: &str,
+    label: &str,
+    route: Route,
+) -> Result<Enrolled, SyncError> {
     let invite = wire::Invite::decode(invite_text).map_err(|e| SyncError::Invite(e.0))?;
-    if vault.sync_info().enrolled {
+    let (enrolled, recipient, signer) =
+        step(access, |v| (v.sync_info().enrolled, v.recipient(), v.signer()))?;
+    if enrolled {
         return Err(Error::Invalid("this vault is already enrolled with a hub".into()).into());
     }
     if invite.expires < Utc::now() {
@@ -171,15 +185,17 @@ pub fn enroll(
     let mut conn = Connection::open(&invite.hub, &route, &creds)?;
     let request = wire::EnrollRequest {
         token: invite.token.clone(),
-        vault_recipient: vault.recipient(),
-        signer: vault.signer(),
+        vault_recipient: recipient,
+        signer,
         label: label.to_owned(),
     };
     let body = serde_json::to_vec(&request).map_err(|e| Error::Encrypt(e.to_string()))?;
     let reply: wire::EnrollResponse = conn
         .request("POST", "/v1/enroll", Some("application/json"), &body)?
         .json()?;
-    let resealed = vault.apply_enrollment(&invite, &reply, label, &cert, &key, route)?;
+    let resealed = step(access, |v| {
+        v.apply_enrollment(&invite, &reply, label, &cert, &key, route)
+    })??;
     Ok(Enrolled {
         device_id: reply.device_id,
         role: reply.role,

@@ -567,10 +567,18 @@ impl Vault {
         let mut fresh: Vec<Version> = Vec::new();
         let mut learned = Vec::new();
         let mut seen = HashSet::new();
-        for f in frames {
-            if !seen.insert(f.id) {
-                continue;
-            }
+        let frames: Vec<Frame> = frames.into_iter().filter(|f| seen.insert(f.id)).collect();
+        // Decrypting and checking signatures is the cost of a pull: done in parallel.
+        let decoded: Vec<std::result::Result<_, crate::error::Damage>> = {
+            use rayon::prelude::*;
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            let keys = &self.keys;
+            frames
+                .par_iter()
+                .map(|f| decode_version(keys, &cache, f.id, &f.ciphertext))
+                .collect()
+        };
+        for (f, decoded) in frames.into_iter().zip(decoded) {
             match self.store.version(f.id)? {
                 Some(existing) if existing == f.ciphertext => {
                     out.existing += 1;
@@ -584,10 +592,6 @@ impl Vault {
                 }
                 None => {}
             }
-            let decoded = {
-                let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-                decode_version(&self.keys, &cache, f.id, &f.ciphertext)
-            };
             let (v, l) = match decoded {
                 Ok(x) => x,
                 Err(d) => {
