@@ -20,6 +20,7 @@ use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use crate::blobs::BlobRange;
 use crate::error::ApiError;
 use crate::hub::Hub;
 use crate::store::Device;
@@ -62,16 +63,29 @@ impl FromRequestParts<Arc<Hub>> for Authed {
     }
 }
 
-/// Runs blocking hub work off the async threads.
+/// Longest a request's storage work may take before the client is answered `503`
+/// (the work itself goes on: every write is atomic, and pushing again is harmless).
+pub const WORK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs blocking hub work off the async threads, answering within [`WORK_TIMEOUT`].
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
-        crate::log::error(&format!("a request's work failed: {e}"));
-        Err(ApiError::Unavailable(
-            "the hub failed on this request: try again later".into(),
-        ))
-    })
+    match tokio::time::timeout(WORK_TIMEOUT, tokio::task::spawn_blocking(f)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            crate::log::error(&format!("a request's work failed: {e}"));
+            Err(ApiError::Unavailable(
+                "the hub failed on this request: try again later".into(),
+            ))
+        }
+        Err(_) => {
+            crate::log::error("a request's storage work took too long");
+            Err(ApiError::Unavailable(
+                "the hub's storage is too slow to answer right now: try again later".into(),
+            ))
+        }
+    }
 }
 
 /// Bodies up to this size are read to their end (and dropped) before a `413`, so that a
@@ -314,10 +328,22 @@ async fn blob_data(
     let q = query_numbers(uri.query(), &["offset", "len"])?;
     let offset = q.get("offset").copied().unwrap_or(0);
     let len = q.get("len").copied();
-    let (file, n) =
+    let range =
         blocking(move || hub.blob_range(&device, id, offset, len, wire::MAX_BODY as u64)).await?;
-    let file = tokio::io::AsyncReadExt::take(tokio::fs::File::from_std(file), n);
-    let mut resp = Response::new(Body::from_stream(tokio_util::io::ReaderStream::new(file)));
+    let (body, n) = match range {
+        BlobRange::File(file, n) => {
+            let file = tokio::io::AsyncReadExt::take(tokio::fs::File::from_std(file), n);
+            (
+                Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+                n,
+            )
+        }
+        BlobRange::Bytes(bytes) => {
+            let n = bytes.len() as u64;
+            (Body::from(bytes), n)
+        }
+    };
+    let mut resp = Response::new(body);
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,

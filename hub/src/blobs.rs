@@ -1,5 +1,7 @@
-//! Blob bytes on disk: `blobs/<uuid>.part` while they arrive, renamed to `blobs/<uuid>`
-//! once complete and checked. The store keeps their metadata.
+//! Blob bytes (evidence files, ciphertext), behind [`BlobStore`]: in files
+//! ([`BlobFiles`]: `<uuid>.part` while they arrive, renamed to `<uuid>` once complete and
+//! checked), or in PostgreSQL ([`crate::store::pg::PgBlobs`]). The store keeps their
+//! metadata.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -7,6 +9,35 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+/// A range of a complete blob, to send.
+#[derive(Debug)]
+pub enum BlobRange {
+    /// A file positioned at the range's start, and how many bytes to send from it.
+    File(File, u64),
+    /// The bytes themselves.
+    Bytes(Vec<u8>),
+}
+
+/// Where blob bytes are kept. Every write is durable when the method returns. The hub
+/// calls one blob's methods one at a time (see [`crate::store::Store::lock_blob`]).
+pub trait BlobStore: Send + Sync + std::fmt::Debug {
+    /// Writes `bytes` at `offset` of the blob while it arrives, first cutting anything
+    /// after `offset` (bytes written before a crash that the store never counted).
+    fn write_at(&self, id: Uuid, offset: u64, bytes: &[u8]) -> io::Result<()>;
+    /// The SHA-256 (lowercase hex) of the arriving blob's first `size` bytes; an error
+    /// when it has fewer.
+    fn part_sha256(&self, id: Uuid, size: u64) -> io::Result<String>;
+    /// Marks the arrived bytes complete.
+    fn finish(&self, id: Uuid) -> io::Result<()>;
+    /// Takes in a complete file (a bundle import's staging file), replacing whatever
+    /// arrived of the blob before.
+    fn install(&self, id: Uuid, from: &Path) -> io::Result<()>;
+    /// Deletes whatever the hub has of a blob.
+    fn discard(&self, id: Uuid) -> io::Result<()>;
+    /// `len` bytes of a complete blob from `offset` (the caller checks the bounds).
+    fn read_range(&self, id: Uuid, offset: u64, len: u64) -> io::Result<BlobRange>;
+}
 
 /// The blob folder.
 #[derive(Debug, Clone)]
@@ -82,6 +113,27 @@ impl BlobFiles {
         let mut f = File::open(self.done(id))?;
         f.seek(SeekFrom::Start(offset))?;
         Ok(f)
+    }
+}
+
+impl BlobStore for BlobFiles {
+    fn write_at(&self, id: Uuid, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        BlobFiles::write_at(self, id, offset, bytes)
+    }
+    fn part_sha256(&self, id: Uuid, size: u64) -> io::Result<String> {
+        BlobFiles::part_sha256(self, id, size)
+    }
+    fn finish(&self, id: Uuid) -> io::Result<()> {
+        BlobFiles::finish(self, id)
+    }
+    fn install(&self, id: Uuid, from: &Path) -> io::Result<()> {
+        BlobFiles::install(self, id, from)
+    }
+    fn discard(&self, id: Uuid) -> io::Result<()> {
+        BlobFiles::discard(self, id)
+    }
+    fn read_range(&self, id: Uuid, offset: u64, len: u64) -> io::Result<BlobRange> {
+        Ok(BlobRange::File(self.open_at(id, offset)?, len))
     }
 }
 

@@ -2,7 +2,6 @@
 //! and the blob files, and answers with the protocol's messages or errors. Every method
 //! blocks (disk I/O); the HTTP layer calls them on blocking threads.
 
-use std::fs::File;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -16,13 +15,14 @@ use custos::sync::wire::{
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::blobs::BlobFiles;
+use crate::blobs::{BlobFiles, BlobRange, BlobStore};
 use crate::error::ApiError;
 use crate::keys::{DataDir, Keys};
 use crate::log;
+use crate::storage::Storage;
 use crate::store::{
-    BlobMeta, Device, EnrollOutcome, PullPage, PullQuery, PushOutcome, Role, SledStore, Store,
-    StoreError,
+    BlobMeta, BlobTurn, Device, EnrollOutcome, PgStore, PullPage, PullQuery, PushOutcome, Role,
+    SledStore, Store, StoreError,
 };
 
 /// Most objects examined by one pull (delivered or not).
@@ -33,6 +33,9 @@ pub const MAX_LABEL: usize = 100;
 const MAX_TOKEN: usize = 256;
 /// Blob lock stripes.
 const STRIPES: usize = 64;
+/// The setting naming the keys every instance on a shared database must have: the TLS
+/// key's pin and the bundle recipient (invites carry both).
+pub const KEYS_SETTING: &str = "hub_keys";
 
 /// The hub: its store, its blob files and its keys.
 pub struct Hub {
@@ -42,8 +45,8 @@ pub struct Hub {
     pub dir: DataDir,
     /// The hub's keys.
     pub keys: Keys,
-    /// The blob files.
-    pub blobs: BlobFiles,
+    /// The blob bytes (files, or PostgreSQL).
+    pub blobs: Arc<dyn BlobStore>,
     /// One blob's chunks are written one at a time.
     blob_locks: Vec<Mutex<()>>,
 }
@@ -115,36 +118,76 @@ pub fn new_token() -> Result<String, String> {
 
 fn io_unavailable(what: &str, e: std::io::Error) -> ApiError {
     log::error(&format!("{what}: {e}"));
-    ApiError::Unavailable("the hub cannot write to its disk right now: try again later".into())
+    ApiError::Unavailable(
+        "the hub cannot store or read evidence files right now: try again later".into(),
+    )
 }
 
 impl Hub {
-    /// Opens the hub in `dir`: creates the folder and keys if needed and opens the
-    /// database (which fails while another process has it).
+    /// Opens the hub in `dir` with the storage recorded there ([`Storage::load`]).
     pub fn open(dir: DataDir) -> Result<Hub, String> {
-        let keys = Keys::load_or_create(&dir)?;
-        let store = SledStore::open(&dir.db()).map_err(|e| e.0)?;
-        Ok(Hub::new(Arc::new(store), dir, keys))
+        let storage = Storage::load(&dir)?;
+        Hub::open_with(dir, &storage, false)
     }
 
-    /// A hub over a store.
+    /// Opens the hub in `dir` on `storage`: creates the folder and keys if needed and
+    /// opens the database (sled: which fails while another process has it; PostgreSQL:
+    /// brings the schema up to date). On a shared database the folder's keys must be
+    /// the ones the other instances serve with, unless `adopt_keys` makes them the
+    /// organisation's.
+    pub fn open_with(dir: DataDir, storage: &Storage, adopt_keys: bool) -> Result<Hub, String> {
+        storage.check()?;
+        let keys = Keys::load_or_create(&dir)?;
+        let Some(url) = &storage.postgres else {
+            let store = SledStore::open(&dir.db()).map_err(|e| e.0)?;
+            return Ok(Hub::new(Arc::new(store), dir, keys));
+        };
+        let store = PgStore::open(url).map_err(|e| e.0)?;
+        let blobs: Arc<dyn BlobStore> = match &storage.blob_dir {
+            Some(d) => {
+                std::fs::create_dir_all(d)
+                    .map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+                Arc::new(BlobFiles::new(d))
+            }
+            None => Arc::new(store.blobs()),
+        };
+        check_keys(&store, &keys, adopt_keys)?;
+        Ok(Hub::with_blobs(Arc::new(store), blobs, dir, keys))
+    }
+
+    /// A hub over a store, with blob files in the data folder.
     pub fn new(store: Arc<dyn Store>, dir: DataDir, keys: Keys) -> Hub {
+        let blobs = Arc::new(BlobFiles::new(dir.blobs()));
+        Hub::with_blobs(store, blobs, dir, keys)
+    }
+
+    /// A hub over a store and blob bytes.
+    pub fn with_blobs(
+        store: Arc<dyn Store>,
+        blobs: Arc<dyn BlobStore>,
+        dir: DataDir,
+        keys: Keys,
+    ) -> Hub {
         Hub {
             store,
-            blobs: BlobFiles::new(dir.blobs()),
+            blobs,
             dir,
             keys,
             blob_locks: (0..STRIPES).map(|_| Mutex::new(())).collect(),
         }
     }
 
-    fn blob_lock(&self, id: Uuid) -> MutexGuard<'_, ()> {
+    /// The turn to change a blob: this process's lock, then the store's (other
+    /// instances on a shared database).
+    fn blob_lock(&self, id: Uuid) -> Result<(MutexGuard<'_, ()>, BlobTurn), StoreError> {
         let stripe = id.as_bytes()[15] as usize % STRIPES;
         // A panic while holding the lock cannot leave the files and the store
         // disagreeing in a way the next chunk does not repair; go on.
-        self.blob_locks[stripe]
+        let local = self.blob_locks[stripe]
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let shared = self.store.lock_blob(id)?;
+        Ok((local, shared))
     }
 
     /// The enrolled, non-revoked device with this pin.
@@ -322,7 +365,7 @@ impl Hub {
             ));
         }
         check_audience(&a.audience).map_err(ApiError::Malformed)?;
-        let _turn = self.blob_lock(id);
+        let _turn = self.blob_lock(id)?;
         let meta = BlobMeta {
             size: a.size,
             sha256: a.sha256,
@@ -350,7 +393,7 @@ impl Hub {
         offset: u64,
         bytes: &[u8],
     ) -> Result<BlobState, ApiError> {
-        let _turn = self.blob_lock(id);
+        let _turn = self.blob_lock(id)?;
         let mut meta = self.visible_blob(device, id)?;
         if offset != meta.received {
             return Err(ApiError::OffsetMismatch(meta.received));
@@ -409,8 +452,8 @@ impl Hub {
         })
     }
 
-    /// `GET /v1/blobs/{id}/data`: the file at `offset` and how many bytes to send (at most
-    /// `len`, at most `max`, at most what is left).
+    /// `GET /v1/blobs/{id}/data`: the bytes from `offset` (at most `len`, at most `max`,
+    /// at most what is left).
     pub fn blob_range(
         &self,
         device: &Device,
@@ -418,7 +461,7 @@ impl Hub {
         offset: u64,
         len: Option<u64>,
         max: u64,
-    ) -> Result<(File, u64), ApiError> {
+    ) -> Result<BlobRange, ApiError> {
         let m = self.visible_blob(device, id)?;
         if !m.complete {
             return Err(ApiError::NotFound(format!(
@@ -432,11 +475,9 @@ impl Hub {
             )));
         }
         let n = (m.size - offset).min(len.unwrap_or(u64::MAX)).min(max);
-        let file = self
-            .blobs
-            .open_at(id, offset)
-            .map_err(|e| io_unavailable(&format!("blob {id}"), e))?;
-        Ok((file, n))
+        self.blobs
+            .read_range(id, offset, n)
+            .map_err(|e| io_unavailable(&format!("blob {id}"), e))
     }
 
     /// Takes in a complete, checked blob file from a bundle (`staged`, on the same disk).
@@ -446,7 +487,7 @@ impl Hub {
         blob: &BundleBlob,
         staged: &Path,
     ) -> Result<Installed, String> {
-        let _turn = self.blob_lock(blob.id);
+        let _turn = self.blob_lock(blob.id).map_err(|e| e.to_string())?;
         let meta = BlobMeta {
             size: blob.size,
             sha256: blob.sha256.clone(),
@@ -471,4 +512,33 @@ impl Hub {
         self.store.put_blob(blob.id, &meta).map_err(store_err)?;
         Ok(Installed::Stored)
     }
+}
+
+/// Refuses to serve a shared database with keys other than the ones the other instances
+/// serve with (devices would see another pin there), unless `adopt` makes this folder's
+/// keys the organisation's.
+fn check_keys(store: &dyn Store, keys: &Keys, adopt: bool) -> Result<(), String> {
+    let mine = format!("{} {}", keys.pin, keys.hub_recipient);
+    let recorded = store.init_setting(KEYS_SETTING, &mine).map_err(|e| e.0)?;
+    if recorded == mine {
+        return Ok(());
+    }
+    if adopt {
+        store.set_setting(KEYS_SETTING, &mine).map_err(|e| e.0)?;
+        log::warn(&format!(
+            "this folder's keys are now the organisation's: pin {}; instances with the \
+             old keys are refused at their next start",
+            keys.pin
+        ));
+        return Ok(());
+    }
+    let theirs = recorded.split(' ').next().unwrap_or("");
+    Err(format!(
+        "the database is served with the hub key {theirs}, and this folder has the key {}: \
+         copy tls.key, tls.crt and bundle.key from the data folder of an instance already \
+         serving it (devices accept only the pin their invite carried). To make this \
+         folder's keys the organisation's instead (every device must then enroll again), \
+         start once with --adopt-keys",
+        keys.pin
+    ))
 }

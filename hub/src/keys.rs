@@ -8,6 +8,8 @@
 //!   db/                the database
 //!   blobs/             blob files: <uuid>.part while uploading, <uuid> when complete
 //!   staging/           bundle imports in progress (emptied at start)
+//!   storage.json       where the data is when not in db/ (PostgreSQL), mode 0600
+//!   serve.lock         held by the `serve` process using the folder
 //!   admin.sock         the admin socket while the hub runs, mode 0600
 //! ```
 
@@ -62,6 +64,14 @@ impl DataDir {
     /// The admin socket.
     pub fn admin_socket(&self) -> PathBuf {
         self.root.join("admin.sock")
+    }
+    /// Where the data is kept, when not in `db/` ([`crate::storage::Storage`]).
+    pub fn storage_file(&self) -> PathBuf {
+        self.root.join("storage.json")
+    }
+    /// Locked by the `serve` process using the folder.
+    pub fn serve_lock(&self) -> PathBuf {
+        self.root.join("serve.lock")
     }
     /// The TLS key.
     pub fn tls_key(&self) -> PathBuf {
@@ -196,7 +206,8 @@ fn write_cert(path: &Path, key: &rcgen::KeyPair) -> Result<(), String> {
     write_atomic(path, cert.pem().as_bytes(), 0o644)
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+/// Writes a file only its owner reads, whole or not at all.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     write_atomic(path, bytes, 0o600)
 }
 

@@ -16,5 +16,6 @@ pub mod import;
 pub mod keys;
 pub mod log;
 pub mod server;
+pub mod storage;
 pub mod store;
 pub mod tls;

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use custos_hub::admin::{self, AdminRequest};
 use custos_hub::keys::DataDir;
+use custos_hub::server::ServeOptions;
+use custos_hub::storage::Storage;
 
 /// The sync hub of a Custos organisation: it stores and relays encrypted records it
 /// cannot read.
@@ -30,6 +32,20 @@ enum Command {
         /// The address to listen on (port 0: any free port).
         #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
         listen: String,
+        /// Keeps the data in this PostgreSQL database instead of the data folder, so that
+        /// several instances can serve the organisation (postgres://USER@HOST/DB, or a
+        /// Unix socket folder: postgres://USER@%2Frun%2Fpostgresql/DB). Recorded in the
+        /// data folder for the admin commands and later starts.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        /// With --postgres: keeps evidence files in this folder (shared by every instance)
+        /// instead of in PostgreSQL.
+        #[arg(long, value_name = "DIR", requires = "postgres")]
+        blob_dir: Option<PathBuf>,
+        /// With PostgreSQL: makes this folder's keys (its pin) the ones every instance
+        /// must have; devices enrolled with the old pin must enroll again.
+        #[arg(long)]
+        adopt_keys: bool,
     },
     /// The organisation's coordinators (their age recipients read every record).
     Coordinators {
@@ -87,7 +103,25 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let dir = DataDir::new(cli.data.unwrap_or_else(DataDir::default_root));
     let req = match cli.command {
-        Command::Serve { listen } => return serve(dir, &listen),
+        Command::Serve {
+            listen,
+            postgres,
+            blob_dir,
+            adopt_keys,
+        } => {
+            let storage = postgres.map(|url| Storage {
+                postgres: Some(url),
+                blob_dir: blob_dir.map(|d| std::path::absolute(&d).unwrap_or(d)),
+            });
+            return serve(
+                dir,
+                &listen,
+                ServeOptions {
+                    storage,
+                    adopt_keys,
+                },
+            );
+        }
         Command::Coordinators { command } => match command {
             CoordinatorsCommand::Add { recipient } => AdminRequest::AddCoordinator { recipient },
             CoordinatorsCommand::List => AdminRequest::ListCoordinators,
@@ -125,7 +159,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(dir: DataDir, listen: &str) -> ExitCode {
+fn serve(dir: DataDir, listen: &str, options: ServeOptions) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -133,7 +167,7 @@ fn serve(dir: DataDir, listen: &str) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&format!("cannot start: {e}")),
     };
-    match runtime.block_on(custos_hub::server::serve(dir, listen)) {
+    match runtime.block_on(custos_hub::server::serve(dir, listen, options)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }

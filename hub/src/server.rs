@@ -22,6 +22,7 @@ use crate::admin::{self, AdminReply, AdminRequest};
 use crate::api::{self, Peer};
 use crate::hub::Hub;
 use crate::keys::DataDir;
+use crate::storage::Storage;
 use crate::{log, tls};
 
 /// Most connections served at once; more wait in the kernel's backlog.
@@ -38,9 +39,32 @@ const MAX_ADMIN_LINE: u64 = 64 << 10;
 /// The setting holding the address the hub last listened on (for invites).
 pub const LISTEN_SETTING: &str = "listen";
 
+/// How `serve` was asked to store its data.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// A storage choice given on the command line (recorded in the folder once the hub
+    /// opened it); `None`: the one recorded there.
+    pub storage: Option<Storage>,
+    /// Makes this folder's keys the ones every instance on the shared database must have.
+    pub adopt_keys: bool,
+}
+
 /// Runs the hub until SIGTERM or SIGINT.
-pub async fn serve(dir: DataDir, listen: &str) -> Result<(), String> {
-    let hub = Arc::new(tokio::task::block_in_place(|| Hub::open(dir.clone()))?);
+pub async fn serve(dir: DataDir, listen: &str, options: ServeOptions) -> Result<(), String> {
+    dir.create()?;
+    // One `serve` per folder (its admin socket, its staging folder); with sled the
+    // database's own lock says so too.
+    let _folder = lock_folder(&dir)?;
+    let storage = match &options.storage {
+        Some(s) => s.clone(),
+        None => Storage::load(&dir)?,
+    };
+    let hub = Arc::new(tokio::task::block_in_place(|| {
+        Hub::open_with(dir.clone(), &storage, options.adopt_keys)
+    })?);
+    if options.storage.is_some() {
+        storage.save(&dir)?;
+    }
     clean_staging(&dir);
     let tls = Arc::new(tls::server_config(&hub.keys)?);
     let listener = TcpListener::bind(listen)
@@ -49,8 +73,7 @@ pub async fn serve(dir: DataDir, listen: &str) -> Result<(), String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    hub.store
-        .set_setting(LISTEN_SETTING, &addr.to_string())
+    tokio::task::block_in_place(|| hub.store.set_setting(LISTEN_SETTING, &addr.to_string()))
         .map_err(|e| e.to_string())?;
     let admin = bind_admin(&dir);
     // Before the first line: whoever reads it may send SIGTERM at once.
@@ -70,6 +93,7 @@ pub async fn serve(dir: DataDir, listen: &str) -> Result<(), String> {
         hub.keys.pin,
         dir.root().display()
     ));
+    log::info(&describe(&storage, &dir));
 
     if let Some(admin) = admin {
         tokio::spawn(admin_loop(admin, hub.clone(), dir.clone()));
@@ -192,6 +216,42 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>, String> {
     })
 }
 
+/// Where the data is, in words (no password).
+fn describe(storage: &Storage, dir: &DataDir) -> String {
+    match &storage.postgres {
+        None => format!("storage: the embedded database in {}", dir.db().display()),
+        Some(url) => {
+            let db = crate::store::pg::parse_url(url)
+                .map(|c| crate::store::pg::describe(&c))
+                .unwrap_or_default();
+            let blobs = match &storage.blob_dir {
+                Some(d) => format!("in {}", d.display()),
+                None => "in PostgreSQL".to_string(),
+            };
+            format!("storage: PostgreSQL, {db}; evidence files {blobs}")
+        }
+    }
+}
+
+/// Takes the folder's `serve.lock`, or says that another hub serves from the folder.
+fn lock_folder(dir: &DataDir) -> Result<std::fs::File, String> {
+    let path = dir.serve_lock();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "another custos-hub serves from {}: each instance needs its own data folder",
+            dir.root().display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+    }
+}
+
 /// Removes bundle imports a stop interrupted.
 fn clean_staging(dir: &DataDir) {
     if let Ok(entries) = std::fs::read_dir(dir.staging()) {
@@ -201,7 +261,7 @@ fn clean_staging(dir: &DataDir) {
     }
 }
 
-/// Binds `DIR/admin.sock` (mode 0600). The database lock is held, so a socket file found
+/// Binds `DIR/admin.sock` (mode 0600). The folder's lock is held, so a socket file found
 /// there is a stale one.
 fn bind_admin(dir: &DataDir) -> Option<UnixListener> {
     let path = dir.admin_socket();

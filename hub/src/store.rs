@@ -1,16 +1,20 @@
-//! What the hub keeps, behind one narrow trait so that another database (PostgreSQL, for
-//! organisations running several hub instances) can replace the embedded one.
+//! What the hub keeps, behind one narrow trait with two implementations: sled, embedded
+//! in the data folder (the default, nothing to set up), and PostgreSQL, for
+//! organisations running several hub instances on one database.
 //!
-//! The store holds routing metadata and object ciphertexts. Blob bytes live in files next
-//! to it ([`crate::blobs`]); the store keeps their metadata only.
+//! The store holds routing metadata and object ciphertexts. Blob bytes live in a
+//! [`crate::blobs::BlobStore`] beside it (files, or PostgreSQL); the store keeps their
+//! metadata only.
 
 use chrono::{DateTime, Utc};
 use custos::sync::wire::Frame;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod pg;
 pub mod sled;
 
+pub use self::pg::PgStore;
 pub use self::sled::SledStore;
 
 /// A storage fault: the hub answers `503 unavailable` and logs the cause.
@@ -171,6 +175,16 @@ pub struct BlobMeta {
     pub received_at: DateTime<Utc>,
 }
 
+/// Held while one blob's bytes and metadata change: the other hub instances on the same
+/// database wait for it (within one process the hub also takes a lock of its own).
+pub struct BlobTurn(pub Option<Box<dyn Send>>);
+
+impl std::fmt::Debug for BlobTurn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobTurn").finish_non_exhaustive()
+    }
+}
+
 /// The hub's storage. Every write is durable when the method returns.
 pub trait Store: Send + Sync {
     // ----- devices and invites -----
@@ -205,6 +219,8 @@ pub trait Store: Send + Sync {
     fn setting(&self, key: &str) -> StoreResult<Option<String>>;
     /// Sets a setting.
     fn set_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+    /// Sets a setting unless it is set, atomically; returns the value it has afterwards.
+    fn init_setting(&self, key: &str, value: &str) -> StoreResult<String>;
 
     // ----- objects -----
 
@@ -233,6 +249,11 @@ pub trait Store: Send + Sync {
     fn put_blob(&self, id: Uuid, meta: &BlobMeta) -> StoreResult<()>;
     /// Forgets a blob.
     fn remove_blob(&self, id: Uuid) -> StoreResult<()>;
+    /// Waits for the turn to change a blob across every process using this store. A
+    /// store that only one process opens needs nothing beyond the hub's own lock.
+    fn lock_blob(&self, _id: Uuid) -> StoreResult<BlobTurn> {
+        Ok(BlobTurn(None))
+    }
 
     /// Writes everything to disk (also done by every write method).
     fn flush(&self) -> StoreResult<()>;

@@ -291,6 +291,24 @@ impl Store for SledStore {
         self.sync()
     }
 
+    fn init_setting(&self, key: &str, value: &str) -> StoreResult<String> {
+        let key = format!("{SETTING_PREFIX}{key}");
+        match self
+            .config
+            .compare_and_swap(&key, None as Option<&[u8]>, Some(value.as_bytes()))
+            .map_err(err)?
+        {
+            Ok(()) => {
+                self.sync()?;
+                Ok(value.to_owned())
+            }
+            Err(cas) => match cas.current {
+                Some(b) => String::from_utf8(b.to_vec()).map_err(err),
+                None => Err(StoreError("a setting changed while it was set".into())),
+            },
+        }
+    }
+
     fn push(
         &self,
         pushed_by: Uuid,
