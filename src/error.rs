@@ -28,6 +28,9 @@ pub enum Error {
     /// The identity file does not match the checksum written with it.
     #[error("the vault's key file (identity.age) is damaged; restore it from a key backup")]
     IdentityDamaged,
+    /// The vault is bound to a device key that is not on this computer.
+    #[error("this vault cannot be opened on this computer: its device key is not here (the vault was wiped here, or copied from another device); rebuild its key from the key backup shares (custos key restore)")]
+    DeviceKeyMissing,
     /// No vault exists in the folder.
     #[error("no vault at {0}")]
     NoVault(PathBuf),
@@ -177,6 +180,7 @@ impl Error {
             Error::WeakPassphrase(_) => "weak_passphrase",
             Error::PassphraseMismatch => "passphrase_mismatch",
             Error::IdentityDamaged => "identity_damaged",
+            Error::DeviceKeyMissing => "device_key_missing",
             Error::NoVault(_) => "no_vault",
             Error::VaultExists(_) => "vault_exists",
             Error::NewerFormat(_) => "newer_format",

@@ -126,6 +126,12 @@ enum Command {
     /// Key backup: split the vault key into shares; restore it from them
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Panic wipe: destroy the vault's keys, then its data (no passphrase needed)
+    Wipe {
+        /// Do not ask for confirmation (for a script bound to a panic key)
+        #[arg(long)]
+        yes: bool,
+    },
     /// Join your organisation's hub with an invite (once)
     Enroll {
         /// The invite text (custos-invite:…), or a file holding it, or "-" for standard input
@@ -615,6 +621,31 @@ fn run(cli: Cli) -> CliResult {
             let result = evidence_command(&mut vault, cmd);
             let locked = vault.lock();
             result.and(locked)
+        }
+        Command::Wipe { yes } => {
+            if !yes {
+                eprintln!(
+                    "This destroys the vault at {} for good: its keys first, then its data. \
+                     Only its key backup shares and the hub's copy can bring its cases back.",
+                    dir.display()
+                );
+                eprint!("Type WIPE to go on: ");
+                let mut answer = String::new();
+                std::io::stdin()
+                    .read_line(&mut answer)
+                    .map_err(|e| Error::io("reading the answer", e))?;
+                if answer.trim() != "WIPE" {
+                    return Err(Error::Invalid("not wiped".into()));
+                }
+            }
+            let w = Vault::wipe_folder(&dir)?;
+            println!(
+                "wiped: keys destroyed in {:.1} ms, {} files removed in {:.1} ms",
+                w.keys_destroyed.as_secs_f64() * 1e3,
+                w.files,
+                w.total.as_secs_f64() * 1e3
+            );
+            Ok(())
         }
         Command::Enroll {
             invite,

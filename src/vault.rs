@@ -35,10 +35,12 @@ use crate::store::{Store, Write};
 use crate::vocab;
 
 mod backup;
+mod device;
 mod evidence;
 mod merge;
 mod sync;
 pub use backup::fingerprint;
+pub use device::{keys_dir, Wiped};
 pub use evidence::{Action, Attach, CustodyEntry, EvidenceReader, Exported, Verification, BLOBS};
 pub use merge::{FieldConflict, MergeProposal};
 pub use sync::{BlobJob, Ingested, SyncInfo, SyncPlan};
@@ -66,6 +68,10 @@ pub struct Options {
     /// Free disk space (bytes) that writes leave untouched; a write that would eat into
     /// it is refused as "disk full" before the database sees it.
     pub disk_reserve: u64,
+    /// Bind a new vault to this device: its key file is also encrypted to a device key
+    /// kept outside the vault folder (`device.rs`), so a copy of the folder does not open
+    /// elsewhere, and a panic wipe makes earlier copies useless here too.
+    pub bind_to_device: bool,
 }
 
 /// The default free-space reserve: 16 MiB.
@@ -76,16 +82,19 @@ impl Default for Options {
         Options {
             kdf: KdfCost::Calibrated,
             disk_reserve: DISK_RESERVE,
+            bind_to_device: true,
         }
     }
 }
 
 impl Options {
-    /// Options for test suites: a fast, insecure KDF (never for a real vault).
+    /// Options for test suites: a fast, insecure KDF (never for a real vault), and no
+    /// device key (test vaults are copied around and leave nothing outside their folder).
     pub const fn insecure_for_tests() -> Options {
         Options {
             kdf: KdfCost::InsecureTestOnly(10),
             disk_reserve: DISK_RESERVE,
+            bind_to_device: false,
         }
     }
 }
@@ -96,6 +105,9 @@ struct Manifest {
     format: String,
     format_version: u32,
     identity_sha256: String,
+    /// The id of the device key `identity.age` is also encrypted to (none: not bound).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device_key: Option<String>,
 }
 
 /// The device's keys, stored age-encrypted in the `meta` tree.
@@ -385,7 +397,31 @@ impl Vault {
     ) -> Result<Vault> {
         let lock = take_lock(dir)?;
 
-        let wrapped = crypto::wrap_identity(&identity, passphrase, options.kdf)?;
+        let device_key = if options.bind_to_device {
+            Some(device::new_device_key()?)
+        } else {
+            None
+        };
+        let result =
+            Self::create_keyed(dir, passphrase, options, identity, lock, device_key.clone());
+        if result.is_err() {
+            if let Some(id) = &device_key {
+                device::forget_device_key(id);
+            }
+        }
+        result
+    }
+
+    fn create_keyed(
+        dir: &Path,
+        passphrase: &SecretString,
+        options: Options,
+        identity: VaultIdentity,
+        lock: File,
+        device_key: Option<String>,
+    ) -> Result<Vault> {
+        let wrapped =
+            device::seal_identity(&identity, passphrase, options.kdf, device_key.as_deref())?;
         write_atomic(&dir.join(IDENTITY), &wrapped)?;
 
         let store = Store::open(&dir.join(DB), options.disk_reserve)?;
@@ -401,7 +437,7 @@ impl Vault {
 
         // The manifest is written last: a folder without it is not a vault, so an
         // interrupted creation never looks like a damaged vault.
-        write_manifest(dir, &crypto::sha256_hex(&wrapped))?;
+        write_manifest(dir, &crypto::sha256_hex(&wrapped), device_key.as_deref())?;
 
         let keys = Keys {
             signer: device.public(),
@@ -441,7 +477,7 @@ impl Vault {
         if crypto::sha256_hex(&wrapped) != manifest.identity_sha256 {
             return Err(Error::IdentityDamaged);
         }
-        let identity = crypto::unwrap_identity(&wrapped, passphrase)?;
+        let identity = device::open_identity(&wrapped, passphrase, manifest.device_key.as_deref())?;
 
         let store = Store::open(&dir.join(DB), options.disk_reserve)?;
         let keyring: KeyringFile = {
@@ -522,14 +558,24 @@ impl Vault {
     pub fn change_passphrase(&mut self, old: &SecretString, new: &SecretString) -> Result<()> {
         let current =
             fs::read(self.dir.join(IDENTITY)).map_err(|e| Error::io("reading identity.age", e))?;
-        crypto::unwrap_identity(&current, old)?;
+        let device_key = read_manifest(&self.dir)?.device_key;
+        device::open_identity(&current, old, device_key.as_deref())?;
         passphrase::require_strong(new)?;
-        let wrapped = crypto::wrap_identity(&self.keys.identity, new, self.options.kdf)?;
+        let wrapped = device::seal_identity(
+            &self.keys.identity,
+            new,
+            self.options.kdf,
+            device_key.as_deref(),
+        )?;
         // 1. the new file beside the old; 2. the manifest names it (the commit point);
         // 3. the old file is overwritten; 4. the new one takes its name. An interruption
         // at any step is finished or undone at the next unlock.
         write_atomic(&self.dir.join(IDENTITY_NEW), &wrapped)?;
-        write_manifest(&self.dir, &crypto::sha256_hex(&wrapped))?;
+        write_manifest(
+            &self.dir,
+            &crypto::sha256_hex(&wrapped),
+            device_key.as_deref(),
+        )?;
         shred(&self.dir.join(IDENTITY));
         fs::rename(self.dir.join(IDENTITY_NEW), self.dir.join(IDENTITY))
             .map_err(|e| Error::io("replacing identity.age", e))?;
@@ -1121,11 +1167,12 @@ fn read_manifest(dir: &Path) -> Result<Manifest> {
     Ok(m)
 }
 
-fn write_manifest(dir: &Path, identity_sha256: &str) -> Result<()> {
+fn write_manifest(dir: &Path, identity_sha256: &str, device_key: Option<&str>) -> Result<()> {
     let m = Manifest {
         format: FORMAT_NAME.into(),
         format_version: FORMAT_VERSION,
         identity_sha256: identity_sha256.into(),
+        device_key: device_key.map(str::to_owned),
     };
     let mut text = serde_json::to_vec_pretty(&m).map_err(|e| Error::Encrypt(e.to_string()))?;
     text.push(b'\n');

@@ -62,6 +62,7 @@ fn person(case_id: Uuid, name: String, role: Role) -> Record {
 
 /// Fills a new vault with `cases` cases, each with an incident and two persons.
 fn make_vault(dir: &Path, cases: usize) {
+    support::device_keys();
     let pass = SecretString::from(PASS.to_owned());
     let mut vault = Vault::create(dir, &pass, Options::default()).expect("vault");
     let ids = |written: Vec<custos::vault::Written>| -> Vec<Uuid> {

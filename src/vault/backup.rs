@@ -149,7 +149,7 @@ impl Vault {
         new: &SecretString,
         options: super::Options,
     ) -> Result<()> {
-        read_manifest(dir)?;
+        let manifest = read_manifest(dir)?;
         let _lock = take_lock(dir)?;
         let identity = combine(shares)?;
         passphrase::require_strong(new)?;
@@ -168,9 +168,18 @@ impl Vault {
                 dir.display()
             )));
         }
-        let wrapped = crypto::wrap_identity(&identity, new, options.kdf)?;
+        // A vault bound to a device whose key is gone (wiped, or another computer) is
+        // bound to a new device key here.
+        let device_key = match manifest.device_key {
+            Some(id) if super::keys_dir().join(format!("{id}.key")).exists() => Some(id),
+            Some(_) => Some(super::device::new_device_key()?),
+            None if options.bind_to_device => Some(super::device::new_device_key()?),
+            None => None,
+        };
+        let wrapped =
+            super::device::seal_identity(&identity, new, options.kdf, device_key.as_deref())?;
         write_atomic(&dir.join(IDENTITY_NEW), &wrapped)?;
-        write_manifest(dir, &crypto::sha256_hex(&wrapped))?;
+        write_manifest(dir, &crypto::sha256_hex(&wrapped), device_key.as_deref())?;
         shred(&dir.join(IDENTITY));
         std::fs::rename(dir.join(IDENTITY_NEW), dir.join(IDENTITY))
             .map_err(|e| Error::io("replacing identity.age", e))?;

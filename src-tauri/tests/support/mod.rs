@@ -501,6 +501,19 @@ pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
+/// The folder of device keys shared by this test process and the apps it starts, so that
+/// the test can open a vault the app created (and the other way round). Set once, before
+/// any vault is made; these test binaries run a single test each.
+pub fn device_keys() -> &'static Path {
+    static KEYS: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        std::env::set_var("CUSTOS_DEVICE_KEYS", dir.path());
+        dir
+    })
+    .path()
+}
+
 /// The app under WebDriver, with its own HOME, vault and config folders.
 pub struct App {
     _tmp: tempfile::TempDir,
@@ -525,6 +538,7 @@ impl App {
     /// Like `start`, with `prepare(vault_dir)` run before the app is launched (to give
     /// it an existing vault).
     pub fn start_with(prepare: impl FnOnce(&Path)) -> App {
+        let keys = device_keys();
         let tmp = tempfile::tempdir().unwrap();
         let home = tmp.path().join("home");
         let vault = tmp.path().join("vault");
@@ -552,6 +566,7 @@ impl App {
             .env("LANGUAGE", "en")
             .env("CUSTOS_VAULT_DIR", &vault)
             .env("CUSTOS_CONFIG_DIR", &config)
+            .env("CUSTOS_DEVICE_KEYS", keys)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
