@@ -2,190 +2,64 @@
 //! `custos-hub` process over TLS on loopback: who reads what, conflicts, trust
 //! failures, cut connections, a restarted hub, SOCKS5, offline bundles, evidence files,
 //! and that the hub's folder never holds plaintext.
+//!
+//! Every test runs twice: on the embedded store (`sled::…`) and on PostgreSQL (`pg::…`,
+//! a fresh database on the server named by `CUSTOS_TEST_POSTGRES`, which scripts/test
+//! starts; without it those fail, saying how to run them).
+
+mod support;
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use custos::model::{Case, Record};
-use custos::sync::{self, Held, NetError, Route, SyncError};
+use custos::model::Record;
+use custos::sync::{self, NetError, Route, SyncError};
 use custos::vault::Attach;
-use custos::{Change, Options, SecretString, Vault};
-use uuid::Uuid;
+use custos::Vault;
+use support::{
+    add_cases, case, enrolled, forward, get_case, new_vault, org, pass, pipe, run, Backend, Hub,
+    OPTS, PASS,
+};
 
-const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
-const OPTS: Options = Options::insecure_for_tests();
 const CANARY: &str = "Zanzibar-canary-7Q4W";
 
-fn pass() -> SecretString {
-    SecretString::from(PASS.to_owned())
-}
-
-// ----- the hub process -----
-
-struct Hub {
-    child: Option<Child>,
-    data: PathBuf,
-    addr: String,
-    pin: String,
-}
-
-impl Hub {
-    fn start(data: &Path) -> Hub {
-        Self::start_on(data, "127.0.0.1:0")
-    }
-
-    fn start_on(data: &Path, listen: &str) -> Hub {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_custos-hub"))
-                .args(["serve", "--data"])
-                .arg(data)
-                .args(["--listen", listen])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("custos-hub starts");
-            let stdout = child.stdout.take().unwrap();
-            let (tx, rx) = mpsc::channel();
-            thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
-            let (mut addr, mut pin) = (None, None);
-            while addr.is_none() || pin.is_none() {
-                match rx.recv_timeout(Duration::from_secs(20)) {
-                    Ok(line) => {
-                        if let Some(a) = line.strip_prefix("listening on ") {
-                            addr = Some(a.trim().to_owned());
-                        } else if let Some(p) = line.strip_prefix("pin ") {
-                            pin = Some(p.trim().to_owned());
-                        }
-                    }
-                    Err(_) => break,
-                }
-            }
-            match (addr, pin) {
-                (Some(addr), Some(pin)) => {
-                    return Hub {
-                        child: Some(child),
-                        data: data.to_owned(),
-                        addr,
-                        pin,
-                    }
-                }
-                _ => {
-                    // A restart on a fixed port can race the old socket's release.
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    assert!(Instant::now() < deadline, "the hub did not start");
-                    thread::sleep(Duration::from_millis(200));
-                }
-            }
+/// Generates each test twice: `sled::name` and `pg::name`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sled {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Backend::sled())
+            })*
         }
-    }
-
-    fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_custos-hub"))
-            .args(args)
-            .arg("--data")
-            .arg(&self.data)
-            .output()
-            .expect("custos-hub runs");
-        assert!(
-            out.status.success(),
-            "custos-hub {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn invite(&self, role: &str, address: Option<&str>) -> String {
-        let mut args = vec!["invite", "--role", role, "--expires", "1h"];
-        if let Some(a) = address {
-            args.extend(["--address", a]);
+        mod pg {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Backend::postgres())
+            })*
         }
-        self.cli(&args).trim().to_owned()
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
+    };
 }
 
-impl Drop for Hub {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-// ----- devices -----
-
-struct Device {
-    _tmp: tempfile::TempDir,
-    vault: Vault,
-}
-
-fn new_vault() -> Device {
-    let tmp = tempfile::tempdir().unwrap();
-    let vault = Vault::create(&tmp.path().join("vault"), &pass(), OPTS).unwrap();
-    Device { _tmp: tmp, vault }
-}
-
-fn enrolled(invite: &str, label: &str) -> Device {
-    let mut d = new_vault();
-    sync::enroll(&mut d.vault, invite, label, Route::Direct).expect("enrolls");
-    d
-}
-
-/// A hub with one coordinator (enrolled), and the field invite's address override.
-fn org(hub: &Hub) -> Device {
-    let mut c = new_vault();
-    hub.cli(&["coordinators", "add", &c.vault.recipient()]);
-    let invite = hub.invite("coordinator", None);
-    sync::enroll(&mut c.vault, &invite, "coordinator", Route::Direct).expect("enrolls");
-    c
-}
-
-fn run(v: &mut Vault) -> Result<sync::Report, SyncError> {
-    sync::run(&Held::new(v))
-}
-
-fn case(title: &str, summary: &str) -> Record {
-    Record::Case(Case {
-        title: title.into(),
-        summary: summary.into(),
-        ..Case::default()
-    })
-}
-
-fn add_cases(v: &mut Vault, n: usize) -> Vec<Uuid> {
-    let changes = (0..n)
-        .map(|i| Change::Create(case(&format!("case {i}"), &"x".repeat(1500))))
-        .collect();
-    v.commit(changes)
-        .unwrap()
-        .into_iter()
-        .map(|w| w.record_id)
-        .collect()
-}
-
-fn get_case(v: &Vault, id: Uuid) -> Case {
-    match v.get(id).unwrap().into_record() {
-        Some(Record::Case(c)) => c,
-        other => panic!("not a case: {other:?}"),
-    }
-}
+on_both_backends!(
+    coordinators_read_every_case_field_devices_only_their_own_and_the_hub_nothing,
+    concurrent_edits_on_two_devices_keep_every_field_edit,
+    a_wrong_pin_sends_nothing_and_invites_work_once_and_not_after_expiry,
+    a_revoked_device_is_refused,
+    a_connection_cut_mid_push_and_mid_file_loses_and_duplicates_nothing,
+    a_hub_killed_mid_sync_and_restarted_loses_and_duplicates_nothing,
+    a_socks5_route_carries_the_traffic_and_a_down_proxy_means_no_connection_at_all,
+    bundles_carry_objects_without_network_and_tampered_ones_are_refused,
+    the_command_line_enrolls_syncs_and_reports_status,
+    a_lost_laptop_comes_back_from_key_shares_and_the_hub,
+);
 
 /// Every file under `dir` whose bytes contain `needle` (UTF-8 or UTF-16LE).
 fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
@@ -212,93 +86,6 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
     }
     assert!(seen > 0, "no file under {}", dir.display());
     hits
-}
-
-// ----- a TCP forwarder that counts connections and can cut them -----
-
-struct Forward {
-    addr: String,
-    connections: Arc<AtomicUsize>,
-    /// Bytes from the device after which a connection is cut (u64::MAX: never).
-    cut_after: Arc<AtomicU64>,
-    /// Bytes forwarded from the device.
-    upstream: Arc<AtomicU64>,
-}
-
-fn forward(target: &str) -> Forward {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let cut_after = Arc::new(AtomicU64::new(u64::MAX));
-    let upstream = Arc::new(AtomicU64::new(0));
-    let target = target.to_owned();
-    let (c, cut, up) = (connections.clone(), cut_after.clone(), upstream.clone());
-    thread::spawn(move || {
-        for client in listener.incoming().map_while(Result::ok) {
-            c.fetch_add(1, Ordering::SeqCst);
-            let Ok(server) = TcpStream::connect(&target) else {
-                continue;
-            };
-            let limit = cut.load(Ordering::SeqCst);
-            let up = up.clone();
-            pipe(client, server, limit, up);
-        }
-    });
-    Forward {
-        addr,
-        connections,
-        cut_after,
-        upstream,
-    }
-}
-
-/// Copies both ways; cuts both sockets once `limit` bytes went from `a` to `b`.
-fn pipe(a: TcpStream, b: TcpStream, limit: u64, counter: Arc<AtomicU64>) {
-    let (mut a_read, mut b_write) = (a.try_clone().unwrap(), b.try_clone().unwrap());
-    let (mut b_read, mut a_write) = (b, a);
-    let cut = Arc::new(AtomicBool::new(false));
-    let cut2 = cut.clone();
-    let (a_shut, b_shut) = (a_write.try_clone().unwrap(), b_write.try_clone().unwrap());
-    thread::spawn(move || {
-        let mut sent = 0u64;
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            let n = match a_read.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            let n = if sent + n as u64 > limit {
-                (limit - sent) as usize
-            } else {
-                n
-            };
-            if b_write.write_all(&buf[..n]).is_err() {
-                break;
-            }
-            sent += n as u64;
-            counter.fetch_add(n as u64, Ordering::SeqCst);
-            if sent >= limit {
-                cut2.store(true, Ordering::SeqCst);
-                let _ = a_shut.shutdown(Shutdown::Both);
-                let _ = b_shut.shutdown(Shutdown::Both);
-                break;
-            }
-        }
-        let _ = b_write.shutdown(Shutdown::Write);
-    });
-    thread::spawn(move || {
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            let n = match b_read.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            if cut.load(Ordering::SeqCst) || a_write.write_all(&buf[..n]).is_err() {
-                break;
-            }
-        }
-        let _ = a_write.shutdown(Shutdown::Write);
-    });
 }
 
 // ----- a SOCKS5 server (no authentication) that counts connections -----
@@ -380,10 +167,9 @@ fn socks_session(mut c: TcpStream) -> std::io::Result<()> {
 
 // ----- the tests -----
 
-#[test]
-fn coordinators_read_every_case_field_devices_only_their_own_and_the_hub_nothing() {
+fn coordinators_read_every_case_field_devices_only_their_own_and_the_hub_nothing(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let hub = Hub::start(&tmp.path().join("hub"));
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
     let mut coord = org(&hub);
     let mut a = enrolled(&hub.invite("field", None), "field A");
     let mut b = enrolled(&hub.invite("field", None), "field B");
@@ -428,14 +214,14 @@ fn coordinators_read_every_case_field_devices_only_their_own_and_the_hub_nothing
     assert_eq!((delta.pushed, delta.requests), (1, 1));
     assert_eq!(run(&mut coord.vault).unwrap().pulled, 1);
 
-    // The hub's folder never holds the plaintext.
+    // The hub's folder (and its database) never holds the plaintext.
     assert_eq!(files_containing(&hub.data, CANARY), Vec::<PathBuf>::new());
+    assert_eq!(backend.tables_containing(CANARY), Vec::<String>::new());
 }
 
-#[test]
-fn concurrent_edits_on_two_devices_keep_every_field_edit() {
+fn concurrent_edits_on_two_devices_keep_every_field_edit(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let hub = Hub::start(&tmp.path().join("hub"));
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
     let mut coord = org(&hub);
     let mut a = enrolled(&hub.invite("field", None), "field A");
 
@@ -508,10 +294,9 @@ fn concurrent_edits_on_two_devices_keep_every_field_edit() {
     assert_eq!(coord.vault.history(id).unwrap().len(), 4);
 }
 
-#[test]
-fn a_wrong_pin_sends_nothing_and_invites_work_once_and_not_after_expiry() {
+fn a_wrong_pin_sends_nothing_and_invites_work_once_and_not_after_expiry(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let hub = Hub::start(&tmp.path().join("hub"));
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
     let _coord = org(&hub);
 
     // An invite whose pin is not the hub's.
@@ -546,7 +331,7 @@ fn a_wrong_pin_sends_nothing_and_invites_work_once_and_not_after_expiry() {
     let mut hub = hub;
     let addr = hub.addr.clone();
     hub.kill();
-    let _other = Hub::start_on(&tmp.path().join("impostor"), &addr);
+    let _other = Hub::start_on(&tmp.path().join("impostor"), &addr, &Backend::Sled);
     let err = run(&mut d.vault).unwrap_err();
     assert!(matches!(err, SyncError::Net(NetError::WrongPin)), "{err}");
     let info = d.vault.sync_info();
@@ -554,10 +339,9 @@ fn a_wrong_pin_sends_nothing_and_invites_work_once_and_not_after_expiry() {
     assert!(info.last_error.unwrap().contains("pin"));
 }
 
-#[test]
-fn a_revoked_device_is_refused() {
+fn a_revoked_device_is_refused(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let hub = Hub::start(&tmp.path().join("hub"));
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
     let _coord = org(&hub);
     let mut a = enrolled(&hub.invite("field", None), "laptop seized");
     a.vault.add(case("c", "s")).unwrap();
@@ -574,10 +358,9 @@ fn a_revoked_device_is_refused() {
     assert_eq!(a.vault.sync_info().pending_versions, 1);
 }
 
-#[test]
-fn a_connection_cut_mid_push_and_mid_file_loses_and_duplicates_nothing() {
+fn a_connection_cut_mid_push_and_mid_file_loses_and_duplicates_nothing(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let hub = Hub::start(&tmp.path().join("hub"));
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
     let mut coord = org(&hub);
     let fwd = forward(&hub.addr);
     let mut a = enrolled(&hub.invite("field", Some(&fwd.addr)), "field A");
@@ -646,11 +429,10 @@ fn a_connection_cut_mid_push_and_mid_file_loses_and_duplicates_nothing() {
     assert!(back == content, "the file arrives intact");
 }
 
-#[test]
-fn a_hub_killed_mid_sync_and_restarted_loses_and_duplicates_nothing() {
+fn a_hub_killed_mid_sync_and_restarted_loses_and_duplicates_nothing(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("hub");
-    let mut hub = Hub::start(&data);
+    let mut hub = Hub::start(&data, &backend);
     let mut coord = org(&hub);
     let fwd = forward(&hub.addr);
     let mut a = enrolled(&hub.invite("field", Some(&fwd.addr)), "field A");
@@ -681,17 +463,18 @@ fn a_hub_killed_mid_sync_and_restarted_loses_and_duplicates_nothing() {
         "some batches were confirmed before the kill"
     );
 
-    let _hub = Hub::start_on(&data, &addr);
+    let _hub = Hub::start_on(&data, &addr, &backend);
     run(&mut a.vault).unwrap();
     assert_eq!(a.vault.sync_info().pending_versions, 0);
     assert_eq!(run(&mut coord.vault).unwrap().pulled, 3000);
     assert_eq!(coord.vault.version_count(), 3000);
 }
 
-#[test]
-fn a_socks5_route_carries_the_traffic_and_a_down_proxy_means_no_connection_at_all() {
+fn a_socks5_route_carries_the_traffic_and_a_down_proxy_means_no_connection_at_all(
+    backend: Backend,
+) {
     let tmp = tempfile::tempdir().unwrap();
-    let hub = Hub::start(&tmp.path().join("hub"));
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
     let _coord = org(&hub);
     let fwd = forward(&hub.addr);
     let proxy = socks5();
@@ -728,10 +511,9 @@ fn a_socks5_route_carries_the_traffic_and_a_down_proxy_means_no_connection_at_al
     assert_eq!(fwd.connections.load(Ordering::SeqCst), 2);
 }
 
-#[test]
-fn bundles_carry_objects_without_network_and_tampered_ones_are_refused() {
+fn bundles_carry_objects_without_network_and_tampered_ones_are_refused(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let hub = Hub::start(&tmp.path().join("hub"));
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
     let mut coord = org(&hub);
     let mut a = enrolled(&hub.invite("field", None), "field A");
     run(&mut coord.vault).unwrap(); // learns A's signer from the roster
@@ -772,10 +554,9 @@ fn bundles_carry_objects_without_network_and_tampered_ones_are_refused() {
     assert_eq!(get_case(&coord.vault, ids[3]).title, "case 3");
 }
 
-#[test]
-fn the_command_line_enrolls_syncs_and_reports_status() {
+fn the_command_line_enrolls_syncs_and_reports_status(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let hub = Hub::start(&tmp.path().join("hub"));
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
     let _coord = org(&hub);
     let Some(cli) = custos_binary() else {
         eprintln!("skipped: the custos binary is not built");
@@ -832,10 +613,9 @@ fn custos_binary() -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
-#[test]
-fn a_lost_laptop_comes_back_from_key_shares_and_the_hub() {
+fn a_lost_laptop_comes_back_from_key_shares_and_the_hub(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let hub = Hub::start(&tmp.path().join("hub"));
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
     let _coord = org(&hub);
     let mut a = enrolled(&hub.invite("field", None), "laptop");
     let shares = a.vault.key_shares(2, 3).unwrap();

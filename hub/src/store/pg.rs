@@ -1026,7 +1026,7 @@ pub fn test_server_url() -> Result<String, String> {
             "{TEST_SERVER_VAR} is not set, so the PostgreSQL tests cannot run. Run \
              scripts/test (it starts a throwaway PostgreSQL server), or start one with \
              `dir=$(scripts/postgres.sh start)` and run the tests with \
-             {TEST_SERVER_VAR}=$(cat $dir/url); stop it with `scripts/postgres.sh stop $dir`"
+             {TEST_SERVER_VAR}=$(cat $dir/url); remove it with `scripts/postgres.sh remove $dir`"
         )),
     }
 }
