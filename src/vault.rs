@@ -36,11 +36,13 @@ use crate::vocab;
 
 mod backup;
 mod device;
+mod duress;
 mod evidence;
 mod merge;
 mod sync;
 pub use backup::fingerprint;
 pub use device::{keys_dir, Wiped};
+pub use duress::{DuressAction, DECOY};
 pub use evidence::{Action, Attach, CustodyEntry, EvidenceReader, Exported, Verification, BLOBS};
 pub use merge::{FieldConflict, MergeProposal};
 pub use sync::{BlobJob, Ingested, SyncInfo, SyncPlan};
@@ -423,6 +425,8 @@ impl Vault {
         let wrapped =
             device::seal_identity(&identity, passphrase, options.kdf, device_key.as_deref())?;
         write_atomic(&dir.join(IDENTITY), &wrapped)?;
+        // Every vault has a duress file; without a duress passphrase it is filler.
+        duress::write_filler(dir, options.kdf)?;
 
         let store = Store::open(&dir.join(DB), options.disk_reserve)?;
         let device = DeviceKey::generate();
@@ -477,7 +481,29 @@ impl Vault {
         if crypto::sha256_hex(&wrapped) != manifest.identity_sha256 {
             return Err(Error::IdentityDamaged);
         }
-        let identity = device::open_identity(&wrapped, passphrase, manifest.device_key.as_deref())?;
+        let identity =
+            match device::open_identity(&wrapped, passphrase, manifest.device_key.as_deref()) {
+                Ok(identity) => identity,
+                Err(Error::WrongPassphrase) => {
+                    return match duress::duress_action_for(dir, passphrase) {
+                        None => Err(Error::WrongPassphrase),
+                        Some(action) => {
+                            drop(lock);
+                            match action {
+                                duress::DuressAction::Decoy => {
+                                    Vault::unlock(&dir.join(duress::DECOY), passphrase, options)
+                                }
+                                duress::DuressAction::Wipe => {
+                                    // Whatever happens, the answer is the same.
+                                    let _ = Vault::wipe_folder(dir);
+                                    Err(Error::WrongPassphrase)
+                                }
+                            }
+                        }
+                    };
+                }
+                Err(e) => return Err(e),
+            };
 
         let store = Store::open(&dir.join(DB), options.disk_reserve)?;
         let keyring: KeyringFile = {

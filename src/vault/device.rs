@@ -188,6 +188,11 @@ fn destroy_keys(dir: &Path, device_key: Option<&str>) {
     if let Some(id) = device_key {
         shred(&key_path(id));
     }
+    // A decoy inside the vault goes with it.
+    let decoy = dir.join(super::DECOY);
+    if let Ok(m) = read_manifest(&decoy) {
+        destroy_keys(&decoy, m.device_key.as_deref());
+    }
     shred(&dir.join(IDENTITY));
     shred(&dir.join(IDENTITY_NEW));
     let _ = fs::File::open(dir).and_then(|d| d.sync_all());
