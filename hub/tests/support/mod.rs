@@ -120,6 +120,10 @@ impl Hub {
     }
 
     pub fn start_on(data: &Path, listen: &str, backend: &Backend) -> Hub {
+        Self::start_args(data, listen, backend, &[])
+    }
+
+    pub fn start_args(data: &Path, listen: &str, backend: &Backend, extra: &[&str]) -> Hub {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             fs::create_dir_all(data.parent().unwrap()).unwrap();
@@ -133,6 +137,7 @@ impl Hub {
                 .arg(data)
                 .args(["--listen", listen])
                 .args(backend.args())
+                .args(extra)
                 .stdout(Stdio::piped())
                 .stderr(log)
                 .spawn()
@@ -186,6 +191,35 @@ impl Hub {
     pub fn another_instance(&self, data: &Path) -> Hub {
         copy_keys(&self.data, data);
         Hub::start(data, &self.backend)
+    }
+
+    /// `serve` in `data` expected to refuse to start: its error.
+    pub fn refused(data: &Path, backend: &Backend) -> String {
+        fs::create_dir_all(data.parent().unwrap()).unwrap();
+        let err_file = data.with_extension("refused");
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(backend.args())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&err_file).unwrap())
+            .spawn()
+            .expect("custos-hub runs");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the hub started");
+            }
+            thread::sleep(Duration::from_millis(50));
+        };
+        assert!(!status.success());
+        fs::read_to_string(&err_file).unwrap()
     }
 
     pub fn cli(&self, args: &[&str]) -> String {
@@ -481,6 +515,12 @@ impl SimDevice {
             self.conn = None;
         }
         r
+    }
+
+    /// Talks to another hub address from the next request on.
+    pub fn switch_to(&mut self, hub: &str) {
+        self.hub = hub.to_owned();
+        self.conn = None;
     }
 
     /// Pushes frames (with the cursor, so the answer says whether anything waits).
