@@ -110,8 +110,8 @@ fn devices_pushing_to_two_instances_at_once_lose_and_duplicate_nothing() {
     let batches = 25;
 
     let mut pullers = Vec::new();
-    for i in 0..2 {
-        let invite = a.invite("coordinator", Some(&hubs[i]));
+    for hub in &hubs {
+        let invite = a.invite("coordinator", Some(hub));
         pullers.push(SimDevice::enroll(&invite, None, "coordinator").unwrap());
     }
     let mut devices = Vec::new();
