@@ -201,6 +201,17 @@ impl Index {
         self.damaged.insert(version, (record, reason));
     }
 
+    /// Removes a record and its versions from the index (travel mode: the versions were
+    /// removed from the device).
+    pub fn remove(&mut self, record: Uuid) -> Option<Entry> {
+        let entry = self.records.remove(&record)?;
+        for v in &entry.versions {
+            self.owner.remove(&v.id);
+            self.damaged.remove(&v.id);
+        }
+        Some(entry)
+    }
+
     /// The entry of a record.
     pub fn get(&self, record: Uuid) -> Option<&Entry> {
         self.records.get(&record)

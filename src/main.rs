@@ -149,6 +149,9 @@ enum Command {
     /// Offline sync: a bundle file for a USB stick
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Travel mode: remove cases the hub holds before a border; bring them back after
+    #[command(subcommand)]
+    Travel(TravelCommand),
     /// Records edited on two devices at once, waiting to be merged
     Conflicts {
         /// Machine-readable output
@@ -200,6 +203,21 @@ enum SyncCommand {
         /// Minutes
         minutes: u32,
     },
+}
+
+#[derive(Subcommand)]
+enum TravelCommand {
+    /// Remove cases from this device (the hub must hold all of them); pauses sync
+    Remove {
+        /// A case to remove (repeat); or --all
+        #[arg(long = "case", value_name = "ID")]
+        cases: Vec<Uuid>,
+        /// Every case
+        #[arg(long)]
+        all: bool,
+    },
+    /// After travel: resume sync and bring every removed case back from the hub
+    Restore,
 }
 
 #[derive(Subcommand)]
@@ -701,6 +719,39 @@ fn run(cli: Cli) -> CliResult {
                             eprintln!("refused {id}: {why}");
                         }
                     }),
+            };
+            let locked = vault.lock();
+            result.and(locked)
+        }
+        Command::Travel(cmd) => {
+            let mut vault = open(&dir, pass_file)?;
+            let result = match cmd {
+                TravelCommand::Remove { cases, all } => {
+                    if cases.is_empty() && !all {
+                        Err(Error::Invalid(
+                            "name cases with --case ID, or give --all".into(),
+                        ))
+                    } else {
+                        vault
+                            .travel_remove(if all { None } else { Some(&cases) })
+                            .map(|r| {
+                                println!(
+                                    "removed {} case(s): {} records, {} versions, {} evidence files; sync is paused",
+                                    r.cases, r.records, r.versions, r.files
+                                );
+                            })
+                    }
+                }
+                TravelCommand::Restore => {
+                    custos::sync::restore(&custos::sync::Held::new(&mut vault))
+                        .map_err(sync_error)
+                        .map(|r| {
+                            println!(
+                                "brought back {} versions and {} evidence files; sync resumed",
+                                r.pulled, r.blobs_down
+                            );
+                        })
+                }
             };
             let locked = vault.lock();
             result.and(locked)

@@ -319,6 +319,36 @@ impl Store {
         Ok(out)
     }
 
+    /// True when the hub holds this version.
+    pub fn is_synced(&self, id: Uuid) -> Result<bool> {
+        self.check()?;
+        self.sled()
+            .synced
+            .contains_key(id.as_bytes())
+            .map_err(|e| from_sled("reading", e))
+    }
+
+    /// Removes versions (and their sync marks) from the device, durably. Travel mode only:
+    /// the hub holds every one of them.
+    pub fn remove_versions(&self, ids: &[Uuid]) -> Result<()> {
+        self.check()?;
+        let mut versions = sled::Batch::default();
+        let mut synced = sled::Batch::default();
+        for id in ids {
+            versions.remove(id.as_bytes());
+            synced.remove(id.as_bytes());
+        }
+        self.sled()
+            .versions
+            .apply_batch(versions)
+            .map_err(|e| self.fail(from_sled("saving", e)))?;
+        self.sled()
+            .synced
+            .apply_batch(synced)
+            .map_err(|e| self.fail(from_sled("saving", e)))?;
+        self.sync()
+    }
+
     /// True when the hub holds this evidence file.
     pub fn blob_synced(&self, blob: Uuid) -> Result<bool> {
         self.check()?;

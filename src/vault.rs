@@ -40,12 +40,14 @@ mod duress;
 mod evidence;
 mod merge;
 mod sync;
+mod travel;
 pub use backup::fingerprint;
 pub use device::{keys_dir, Wiped};
 pub use duress::{DuressAction, DECOY};
 pub use evidence::{Action, Attach, CustodyEntry, EvidenceReader, Exported, Verification, BLOBS};
 pub use merge::{FieldConflict, MergeProposal};
 pub use sync::{BlobJob, Ingested, SyncInfo, SyncPlan};
+pub use travel::Removed;
 
 /// The vault folder format this build writes.
 pub const FORMAT_VERSION: u32 = 1;

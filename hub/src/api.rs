@@ -246,7 +246,7 @@ async fn pull(
     Authed(device): Authed,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
-    let q = query_numbers(uri.query(), &["since", "limit"])?;
+    let q = query_numbers(uri.query(), &["since", "limit", "own"])?;
     let since = q.get("since").copied().unwrap_or(0);
     let limit = q.get("limit").copied().unwrap_or(500);
     if limit == 0 || limit > wire::MAX_PULL as u64 {
@@ -255,7 +255,21 @@ async fn pull(
             wire::MAX_PULL
         )));
     }
-    let page = blocking(move || hub.pull(&device, since, limit as usize)).await?;
+    // own=1: the device's own pushes too (a vault bringing back what it removed for
+    // travel, or rebuilt on a new device).
+    let own = match q.get("own").copied().unwrap_or(0) {
+        0 => false,
+        1 => true,
+        _ => return Err(ApiError::Malformed("own must be 0 or 1".into())),
+    };
+    let page = blocking(move || {
+        if own {
+            hub.pull_including_own(&device, since, limit as usize)
+        } else {
+            hub.pull(&device, since, limit as usize)
+        }
+    })
+    .await?;
     let mut body = Vec::with_capacity(page.frames.iter().map(wire::Frame::encoded_len).sum());
     for f in &page.frames {
         f.encode(&mut body).map_err(|e| {

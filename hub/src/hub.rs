@@ -327,12 +327,33 @@ impl Hub {
 
     /// `GET /v1/objects`.
     pub fn pull(&self, device: &Device, since: u64, limit: usize) -> Result<PullPage, ApiError> {
+        self.pull_as(device, device.id, since, limit)
+    }
+
+    /// Like [`Hub::pull`], with the objects the device pushed itself too.
+    pub fn pull_including_own(
+        &self,
+        device: &Device,
+        since: u64,
+        limit: usize,
+    ) -> Result<PullPage, ApiError> {
+        // No device has the nil id: nothing is left out as "pushed by the caller".
+        self.pull_as(device, Uuid::nil(), since, limit)
+    }
+
+    fn pull_as(
+        &self,
+        device: &Device,
+        pusher: Uuid,
+        since: u64,
+        limit: usize,
+    ) -> Result<PullPage, ApiError> {
         Ok(self.store.pull(&PullQuery {
             since,
             limit,
             max_bytes: wire::MAX_BODY,
             max_examined: MAX_EXAMINED,
-            device: device.id,
+            device: pusher,
             recipient: match device.role {
                 Role::Coordinator => None,
                 Role::Field => Some(device.vault_recipient.clone()),

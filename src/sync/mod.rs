@@ -204,6 +204,39 @@ pub fn enroll_with(
     })
 }
 
+/// After travel: resumes sync and brings back from the hub everything this vault may
+/// read (its own pushes included) — the cases removed by [`Vault::travel_remove`] — with
+/// their evidence files; then syncs as usual.
+pub fn restore(access: &impl Access) -> Result<Report, SyncError> {
+    step(access, |v| v.set_sync_paused(false))??;
+    let mut report = Report::default();
+    let plan = step(access, |v| v.sync_plan())??;
+    let mut conn = Connection::open(&plan.hub, &plan.route, &plan.credentials)?;
+    let mut roster_fetched = false;
+    if step(access, |v| v.roster_stale())? {
+        fetch_roster(access, &mut conn)?;
+        roster_fetched = true;
+    }
+    let last = pull(
+        access,
+        &mut conn,
+        0,
+        Pull::Restore,
+        &mut roster_fetched,
+        &mut report,
+    )?;
+    if last > plan.cursor {
+        step(access, |v| v.ingest(Vec::new(), Some(last)))??;
+    }
+    download_missing(access, &mut conn, &mut report)?;
+    drop(conn);
+    let rest = run(access)?;
+    report.pulled += rest.pulled;
+    report.pushed += rest.pushed;
+    report.blobs_down += rest.blobs_down;
+    Ok(report)
+}
+
 /// One sync. The outcome (success, or the error in plain words) is recorded in the
 /// vault's sync status.
 pub fn run(access: &impl Access) -> Result<Report, SyncError> {
@@ -244,7 +277,7 @@ fn run_steps(access: &impl Access, report: &mut Report) -> Result<(), SyncError>
 fn exchange(
     access: &impl Access,
     conn: &mut Connection,
-    mut cursor: u64,
+    cursor: u64,
     report: &mut Report,
 ) -> Result<(), SyncError> {
     // The roster (devices' signing keys, coordinators) changes rarely: fetched on the
@@ -296,10 +329,43 @@ fn exchange(
     if let Some(next) = nothing_waiting {
         step(access, |v| v.ingest(Vec::new(), Some(next)))??;
     }
-    while nothing_waiting.is_none() {
+    if nothing_waiting.is_none() {
+        pull(
+            access,
+            conn,
+            cursor,
+            Pull::Sync,
+            &mut roster_fetched,
+            report,
+        )?;
+    }
+    download_missing(access, conn, report)
+}
+
+/// What a pull is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pull {
+    /// A sync: objects of others since the cursor, which advances.
+    Sync,
+    /// After travel: everything this vault may read, its own pushes included, from the
+    /// start; the cursor stays where it was (or moves forward).
+    Restore,
+}
+
+/// Pulls and takes in objects until the hub has no more. Returns the last cursor.
+fn pull(
+    access: &impl Access,
+    conn: &mut Connection,
+    mut since: u64,
+    kind: Pull,
+    roster_fetched: &mut bool,
+    report: &mut Report,
+) -> Result<u64, SyncError> {
+    let own = if kind == Pull::Restore { "&own=1" } else { "" };
+    loop {
         let resp = conn.request(
             "GET",
-            &format!("/v1/objects?since={cursor}&limit={PULL_LIMIT}"),
+            &format!("/v1/objects?since={since}&limit={PULL_LIMIT}{own}"),
             None,
             &[],
         )?;
@@ -308,17 +374,18 @@ fn exchange(
             .and_then(|n| n.parse().ok())
             .ok_or_else(|| NetError::Protocol("no custos-next cursor".into()))?;
         let more = resp.header("custos-more") == Some("true");
-        if next < cursor {
+        if next < since {
             return Err(NetError::Protocol("the hub's cursor went backwards".into()).into());
         }
         let frames = wire::decode_frames(&resp.body).map_err(|e| NetError::Protocol(e.0))?;
         drop(resp);
         let kept = frames.clone();
-        let mut took = step(access, |v| v.ingest(frames, Some(next)))??;
-        if !took.unknown_signer.is_empty() && !roster_fetched {
+        let cursor = (kind == Pull::Sync).then_some(next);
+        let mut took = step(access, |v| v.ingest(frames, cursor))??;
+        if !took.unknown_signer.is_empty() && !*roster_fetched {
             // A device enrolled since the roster was fetched: fetch it and try again.
             fetch_roster(access, conn)?;
-            roster_fetched = true;
+            *roster_fetched = true;
             let retry: Vec<wire::Frame> = kept
                 .into_iter()
                 .filter(|f| took.unknown_signer.contains(&f.id))
@@ -332,13 +399,20 @@ fn exchange(
         }
         report.pulled += took.stored;
         report.pull_rejected.extend(took.rejected);
-        cursor = next;
+        since = next;
         if !more {
-            break;
+            return Ok(since);
         }
     }
+}
 
-    // Evidence files of records that came from elsewhere.
+/// Downloads the evidence files of records that came from elsewhere (or back from the
+/// hub after travel).
+fn download_missing(
+    access: &impl Access,
+    conn: &mut Connection,
+    report: &mut Report,
+) -> Result<(), SyncError> {
     for job in step(access, |v| v.missing_blobs())? {
         let partial = download_path(&job);
         match download_blob(conn, &job, &partial)? {

@@ -1,0 +1,185 @@
+//! Travel mode against a real hub (cases removed only once the hub holds them, brought
+//! back after), and objects a hostile or broken hub could hand a device: each is
+//! refused, the rest of the sync goes on.
+
+mod support;
+
+use std::fs;
+
+use custos::crypto::{self, DeviceKey};
+use custos::hlc::Hlc;
+use custos::model::{Body, Case, Kind, Record, Version, SCHEMA_VERSION};
+use custos::sync::net::Connection;
+use custos::sync::wire::{self, Frame};
+use custos::sync::{self, Held};
+use custos::vault::Attach;
+use custos::{Error, Filter};
+use support::{case, enrolled, get_case, org, run, Backend, Hub};
+use uuid::Uuid;
+
+const CANARY: &str = "Ocelot-travel-canary";
+
+#[test]
+fn travel_removes_only_what_the_hub_holds_and_brings_it_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let backend = Backend::sled();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let _coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "laptop");
+    let keep = a.vault.add(case("Workshop logistics", "keep")).unwrap();
+    let risky = a.vault.add(case("Torture testimony", CANARY)).unwrap();
+    let photo = tmp.path().join("scar.jpg");
+    fs::write(&photo, vec![0xabu8; 200_000]).unwrap();
+    let ev = a
+        .vault
+        .attach(
+            &photo,
+            Attach {
+                case_id: risky,
+                attached_to: vec![],
+                description: "photo".into(),
+                derived_from: None,
+            },
+        )
+        .unwrap();
+
+    // Not synced yet: refused, nothing removed.
+    let err = a.vault.travel_remove(Some(&[risky])).unwrap_err();
+    assert!(
+        matches!(&err, Error::Invalid(m) if m.contains("sync first")),
+        "{err}"
+    );
+    assert!(a.vault.get(risky).is_ok());
+
+    run(&mut a.vault).unwrap();
+    // An edit made after the sync is not on the hub: refused again.
+    let mut c = get_case(&a.vault, risky);
+    c.title.push_str(" (2)");
+    a.vault.update(risky, Record::Case(c)).unwrap();
+    assert!(a.vault.travel_remove(Some(&[risky])).is_err());
+    run(&mut a.vault).unwrap();
+
+    let removed = a.vault.travel_remove(Some(&[risky])).unwrap();
+    assert_eq!((removed.cases, removed.records, removed.files), (1, 2, 1));
+    assert!(a.vault.sync_info().paused, "sync pauses for the crossing");
+    let titles: Vec<String> = a
+        .vault
+        .list(&Filter::default())
+        .into_iter()
+        .map(|i| i.summary.title.clone())
+        .collect();
+    assert_eq!(titles, vec!["Workshop logistics".to_string()]);
+    assert!(a.vault.get(risky).is_err());
+    let dir = a.vault.dir().to_owned();
+    // Locked, the device holds nothing of it: no version decrypts to it, no file.
+    drop(std::mem::replace(&mut a.vault, support::new_vault().vault));
+    let mut v = custos::Vault::unlock(&dir, &support::pass(), support::OPTS).unwrap();
+    assert!(v.get(risky).is_err());
+    assert!(v.get(keep).is_ok());
+    assert_eq!(
+        v.version_count(),
+        1,
+        "only the kept case's version is stored"
+    );
+    assert_eq!(fs::read_dir(dir.join("blobs")).unwrap().count(), 0);
+
+    // After the crossing: everything comes back, with its file.
+    let r = sync::restore(&Held::new(&mut v)).unwrap();
+    assert_eq!(r.blobs_down, 1);
+    assert!(!v.sync_info().paused);
+    assert_eq!(get_case(&v, risky).summary, CANARY);
+    assert_eq!(v.history(risky).unwrap().len(), 2);
+    assert!(v.verify_evidence(ev).unwrap().ok);
+    // And nothing is duplicated or sent back.
+    let again = run(&mut v).unwrap();
+    assert_eq!((again.pushed, again.pulled), (0, 0));
+}
+
+#[test]
+fn objects_that_do_not_check_are_refused_and_the_rest_of_the_sync_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &Backend::sled());
+    let mut coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "A");
+    let b = enrolled(&hub.invite("field", None), "B");
+    let id = a.vault.add(case("A's case", "a")).unwrap();
+    run(&mut a.vault).unwrap();
+    run(&mut coord.vault).unwrap();
+
+    // Field worker B writes into A's audience: garbage, a version sealed to A but signed
+    // by a key nobody knows, and one sealed to someone else.
+    let me = a.vault.recipient();
+    let forged = |signer: &DeviceKey, to: &str, record: Uuid| {
+        let version_id = Uuid::new_v4();
+        let v = Version {
+            schema_version: SCHEMA_VERSION,
+            record_id: record,
+            version_id,
+            kind: Kind::Case,
+            parents: vec![],
+            hlc: Hlc::default(),
+            device: Uuid::new_v4(),
+            audience: vec![],
+            body: Body::Record(Record::Case(Case {
+                title: "planted".into(),
+                ..Case::default()
+            })),
+        };
+        let body = serde_json::to_vec(&v).unwrap();
+        let to: crypto::VaultRecipient = to.parse().unwrap();
+        let ct = crypto::seal(&[to], signer, &signer.public(), &body)
+            .unwrap()
+            .ciphertext;
+        Frame {
+            seq: 0,
+            id: version_id,
+            audience: vec![me.clone()],
+            ciphertext: ct,
+        }
+    };
+    let stranger = DeviceKey::generate();
+    let other = crypto::generate_identity().to_public().to_string();
+    let frames = vec![
+        Frame {
+            seq: 0,
+            id: Uuid::new_v4(),
+            audience: vec![me.clone()],
+            ciphertext: b"age-encryption.org/v1\nnot really".to_vec(),
+        },
+        forged(&stranger, &me, Uuid::new_v4()),
+        forged(&stranger, &other, Uuid::new_v4()),
+    ];
+    let plan = b.vault.sync_plan().unwrap();
+    let mut conn = Connection::open(&plan.hub, &plan.route, &plan.credentials).unwrap();
+    conn.request(
+        "POST",
+        "/v1/objects",
+        Some(wire::FRAMES_TYPE),
+        &wire::encode_frames(&frames).unwrap(),
+    )
+    .unwrap();
+
+    // A legitimate edit from the coordinator travels in the same pull.
+    let mut c = get_case(&coord.vault, id);
+    c.summary = "reviewed".into();
+    coord.vault.update(id, Record::Case(c)).unwrap();
+    run(&mut coord.vault).unwrap();
+
+    let r = run(&mut a.vault).unwrap();
+    assert_eq!(r.pulled, 1, "the coordinator's edit is taken");
+    assert_eq!(r.pull_rejected.len(), 3, "{:?}", r.pull_rejected);
+    assert_eq!(get_case(&a.vault, id).summary, "reviewed");
+    let titles: Vec<String> = a
+        .vault
+        .list(&Filter::default())
+        .into_iter()
+        .map(|i| i.summary.title.clone())
+        .collect();
+    assert!(!titles.iter().any(|t| t == "planted"));
+    let info = a.vault.sync_info();
+    assert!(info.last_success.is_some());
+    assert!(
+        info.last_error.unwrap().contains("3 item(s) were refused"),
+        "the status says so"
+    );
+}
