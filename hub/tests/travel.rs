@@ -1,6 +1,6 @@
 //! Travel mode against a real hub (cases removed only once the hub holds them, brought
-//! back after), and objects a hostile or broken hub could hand a device: each is
-//! refused, the rest of the sync goes on.
+//! back after); objects a hostile or broken hub could hand a device (each is refused,
+//! the rest of the sync goes on); an evidence download cut midway (it resumes).
 
 mod support;
 
@@ -182,4 +182,109 @@ fn objects_that_do_not_check_are_refused_and_the_rest_of_the_sync_goes_on() {
         info.last_error.unwrap().contains("3 item(s) were refused"),
         "the status says so"
     );
+}
+
+/// A forwarder that cuts each connection once `limit` bytes came back from the hub.
+fn cutting_forwarder(
+    target: String,
+    limit: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> String {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::atomic::Ordering;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for client in listener.incoming().map_while(Result::ok) {
+            let Ok(server) = TcpStream::connect(&target) else {
+                continue;
+            };
+            let max = limit.load(Ordering::SeqCst);
+            let (mut c_read, mut s_write) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_read, &mut s_write);
+                let _ = s_write.shutdown(Shutdown::Write);
+            });
+            let (mut s_read, mut c_write) = (server, client);
+            std::thread::spawn(move || {
+                let mut sent = 0u64;
+                let mut buf = [0u8; 16 * 1024];
+                while let Ok(n) = s_read.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    let n = n.min((max - sent) as usize);
+                    if c_write.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    sent += n as u64;
+                    if sent >= max {
+                        break;
+                    }
+                }
+                let _ = c_write.shutdown(Shutdown::Both);
+                let _ = s_read.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_download_cut_midway_resumes_where_it_stopped() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &Backend::sled());
+    let limit = Arc::new(AtomicU64::new(u64::MAX));
+    let via = cutting_forwarder(hub.addr.clone(), limit.clone());
+    // The coordinator reaches the hub through the cutting forwarder.
+    let mut coord = support::new_vault();
+    hub.cli(&["coordinators", "add", &coord.vault.recipient()]);
+    sync::enroll(
+        &mut coord.vault,
+        &hub.invite("coordinator", Some(&via)),
+        "coordinator",
+        sync::Route::Direct,
+    )
+    .unwrap();
+    let mut a = enrolled(&hub.invite("field", None), "A");
+    let id = a.vault.add(case("c", "s")).unwrap();
+    let file = tmp.path().join("video.bin");
+    let content: Vec<u8> = (0..10_000_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 9) as u8)
+        .collect();
+    fs::write(&file, &content).unwrap();
+    let ev = a
+        .vault
+        .attach(
+            &file,
+            Attach {
+                case_id: id,
+                attached_to: vec![],
+                description: "video".into(),
+                derived_from: None,
+            },
+        )
+        .unwrap();
+    run(&mut a.vault).unwrap();
+
+    // The connection dies after ~6 MB of the 10 MB file came down.
+    limit.store(6_000_000, Ordering::SeqCst);
+    assert!(run(&mut coord.vault).is_err());
+    assert!(coord.vault.read_evidence(ev).is_err(), "not there yet");
+    limit.store(u64::MAX, Ordering::SeqCst);
+    let r = run(&mut coord.vault).unwrap();
+    assert_eq!(r.blobs_down, 1);
+    assert!(
+        r.bytes_received < 8_000_000,
+        "resumed: {} bytes received the second time",
+        r.bytes_received
+    );
+    assert!(coord.vault.verify_evidence(ev).unwrap().ok);
+    let (_, mut reader) = coord.vault.read_evidence(ev).unwrap();
+    let mut back = Vec::new();
+    std::io::Read::read_to_end(&mut reader, &mut back).unwrap();
+    assert!(back == content);
 }
