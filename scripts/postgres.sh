@@ -79,7 +79,9 @@ case "$cmd" in
       start_server "$2"
       exit 0
     fi
-    dir=$(mktemp -d "${TMPDIR:-/tmp}/custos-pg.XXXXXX")
+    # In /tmp: a short path (a Unix socket's path has at most 107 bytes) that the
+    # server's user can reach.
+    dir=$(mktemp -d /tmp/custos-pg.XXXXXX)
     chmod 755 "$dir"
     if [ "$(id -u)" -eq 0 ]; then
       chown "$(server_user)" "$dir"

@@ -764,10 +764,15 @@ struct AdvisoryLock {
 
 impl Drop for AdvisoryLock {
     fn drop(&mut self) {
-        let _ = self.conn.execute(
+        let unlocked = self.conn.execute(
             "SELECT pg_advisory_unlock($1, $2)",
             &[&LOCK_BLOB, &self.key],
         );
+        if unlocked.is_err() {
+            // The connection goes back to the pool: it must hold no lock. (A broken
+            // connection holds none: its session ended.)
+            let _ = self.conn.batch_execute("SELECT pg_advisory_unlock_all()");
+        }
     }
 }
 
