@@ -135,6 +135,7 @@ struct Figures {
     initial_requests: f64,
     initial_mb: f64,
     pull_s: f64,
+    pull_baseline_s: f64,
     delta_ms: f64,
     delta_requests: f64,
     delta_bytes: f64,
@@ -190,6 +191,31 @@ fn one_run(n: usize, seed: usize) -> Figures {
     let r = sync::run(&Held::new(&mut coord)).unwrap();
     f.pull_s = t.elapsed().as_secs_f64();
     assert_eq!(r.pulled, n);
+
+    // Baseline for the pull: the same objects pulled by the coordinator over one TLS
+    // connection, no vault work.
+    let cplan = coord.sync_plan().unwrap();
+    let mut conn = Connection::open(&h.addr, &Route::Direct, &cplan.credentials).unwrap();
+    let t = Instant::now();
+    let (mut since, mut got) = (0u64, 0usize);
+    loop {
+        let r = conn
+            .request(
+                "GET",
+                &format!("/v1/objects?since={since}&limit=500"),
+                None,
+                &[],
+            )
+            .unwrap();
+        got += wire::decode_frames(&r.body).unwrap().len();
+        since = r.header("custos-next").unwrap().parse().unwrap();
+        if r.header("custos-more") != Some("true") {
+            break;
+        }
+    }
+    f.pull_baseline_s = t.elapsed().as_secs_f64();
+    assert_eq!(got, n);
+    drop(conn);
 
     // A delta of one changed record.
     let id = ids[n / 2];
@@ -261,6 +287,11 @@ fn main() {
     row("  MB on the wire (both ways)", col(|f| f.initial_mb), "MB");
     row("initial pull, coordinator ← hub", col(|f| f.pull_s), "s");
     row(
+        "baseline: same objects pulled, no vault work",
+        col(|f| f.pull_baseline_s),
+        "s",
+    );
+    row(
         "baseline: same objects pushed, no vault work",
         col(|f| f.baseline_s),
         "s",
@@ -280,6 +311,9 @@ fn main() {
     );
     let (initial, _, _) = col(|f| f.initial_s);
     let (base, _, _) = col(|f| f.baseline_s);
+    let (pull, _, _) = col(|f| f.pull_s);
+    let (pull_base, _, _) = col(|f| f.pull_baseline_s);
+    println!("initial pull / baseline = {:.2}", pull / pull_base);
     let (bytes, _, _) = col(|f| f.delta_bytes);
     let (ct, _, _) = col(|f| f.delta_ciphertext);
     println!(
