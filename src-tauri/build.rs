@@ -1,7 +1,8 @@
 //! Declares every app command in the ACL manifest: only commands listed here (and
 //! allowed in capabilities/default.json) can be called from the UI.
 
-/// The commands of `src/commands.rs`, `src/evidence.rs` and `src/sync.rs`.
+/// The commands of `src/commands.rs`, `src/evidence.rs`, `src/sync.rs` and
+/// `src/protect.rs`.
 pub const COMMANDS: &[&str] = &[
     "vault_status",
     "passphrase_strength",
@@ -33,6 +34,12 @@ pub const COMMANDS: &[&str] = &[
     "sync_set",
     "merge_proposal",
     "resolve",
+    "unlock_state",
+    "wipe_vault",
+    "take_draft",
+    "duress_status",
+    "set_duress",
+    "clear_duress",
 ];
 
 fn main() {

@@ -117,45 +117,78 @@ pub fn unlock_delay(failures: u32) -> Duration {
     }
 }
 
-/// Unlocks the vault. Repeated wrong passphrases are answered ever more slowly.
+/// Unlocks the vault. Repeated wrong passphrases are answered ever more slowly, and,
+/// when the settings ask for it, the vault is wiped after too many in a row.
+///
+/// One attempt at a time (each holds the count of failures from start to end), and the
+/// count is kept in settings.json so that restarting the app resets neither the delay
+/// nor the wipe. A duress passphrase is handled by the core: a decoy comes back as an
+/// ordinary vault, a wipe as "wrong passphrase".
 #[tauri::command]
-pub async fn unlock_vault(state: State<'_, AppState>, passphrase: String) -> Result<()> {
-    if state.vault.lock().map(|g| g.is_some()).unwrap_or(false) {
-        return Err(CommandError::AlreadyUnlocked);
-    }
-    let failures = state.failures.lock().map(|f| *f).unwrap_or(0);
+pub async fn unlock_vault(app: tauri::AppHandle, passphrase: String) -> Result<()> {
     let pass = SecretString::from(passphrase);
-    let dir = state.vault_dir.clone();
-    let result = tauri::async_runtime::spawn_blocking(move || {
-        std::thread::sleep(unlock_delay(failures));
-        Vault::unlock(&dir, &pass, Options::default())
-    })
-    .await
-    .map_err(|e| CommandError::Internal(e.to_string()))?;
-    let mut count = state
+    tauri::async_runtime::spawn_blocking(move || attempt_unlock(&app.state::<AppState>(), &pass))
+        .await
+        .map_err(|e| CommandError::Internal(e.to_string()))?
+}
+
+fn attempt_unlock(state: &AppState, pass: &SecretString) -> Result<()> {
+    let mut failures = state
         .failures
         .lock()
         .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))?;
+    if state.vault.lock().map(|g| g.is_some()).unwrap_or(false) {
+        return Err(CommandError::AlreadyUnlocked);
+    }
+    let wipe_after = settings::load(&state.config_dir).wipe_after_failures;
+    std::thread::sleep(unlock_delay(*failures));
+    let result = match Vault::unlock(&state.vault_dir, pass, Options::default()) {
+        // The vault went while the unlock screen was up (a duress wipe): answered like
+        // any wrong passphrase, in about the time a key derivation takes.
+        Err(custos::Error::NoVault(_)) => {
+            std::thread::sleep(Duration::from_secs(1));
+            Err(custos::Error::WrongPassphrase)
+        }
+        other => other,
+    };
     match result {
         Ok(vault) => {
-            *count = 0;
-            crate::sync::install(&state, vault)
+            *failures = 0;
+            // The vault opens whatever happens to the counter's file.
+            let _ = settings::save_failed_unlocks(&state.config_dir, 0);
+            crate::sync::install(state, vault)
         }
-        Err(e) => {
-            if matches!(e, custos::Error::WrongPassphrase) {
-                *count = count.saturating_add(1);
+        Err(custos::Error::WrongPassphrase) => {
+            *failures = failures.saturating_add(1);
+            let _ = settings::save_failed_unlocks(&state.config_dir, *failures);
+            match wipe_after {
+                Some(n) if *failures >= n => {
+                    if state.vault_dir.join("vault.json").exists() {
+                        Vault::wipe_folder(&state.vault_dir)?;
+                    }
+                    *failures = 0;
+                    let _ = settings::save_failed_unlocks(&state.config_dir, 0);
+                    Err(CommandError::WipedAfterFailures(n))
+                }
+                _ => Err(custos::Error::WrongPassphrase.into()),
             }
-            Err(e.into())
         }
+        Err(e) => Err(e.into()),
     }
 }
 
-/// Locks the vault: keys and every decrypted value are dropped. Off the main thread:
+/// The most a draft (an editor's unsaved state, as the page describes it) may weigh.
+const DRAFT_MAX: usize = 4 << 20;
+
+/// Locks the vault: keys and every decrypted value are dropped. `draft`, when the page
+/// had unsaved changes, is first kept sealed in the vault (offered back after the next
+/// unlock). Off the main thread:
 /// while an enrollment holds the vault for its one network exchange, the window stays
 /// responsive and the lock happens as soon as the enrollment lets go (a sync never
 /// holds the vault across a network wait).
 #[tauri::command]
-pub async fn lock_vault(app: tauri::AppHandle) -> Result<()> {
+pub async fn lock_vault(app: tauri::AppHandle, draft: Option<String>) -> Result<()> {
+    let draft = draft.map(zeroize::Zeroizing::new);
     tauri::async_runtime::spawn_blocking(move || {
         let state = app.state::<AppState>();
         forget_session(&state);
@@ -164,10 +197,19 @@ pub async fn lock_vault(app: tauri::AppHandle) -> Result<()> {
             .lock()
             .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))?
             .take();
-        match vault {
-            Some(v) => v.lock().map_err(Into::into),
+        let Some(mut v) = vault else {
+            return Ok(());
+        };
+        // The lock happens whatever becomes of the draft.
+        let kept = match draft.as_deref() {
+            Some(d) if d.len() > DRAFT_MAX => Err(CommandError::DraftNotSaved("too_large")),
+            Some(d) => v
+                .save_draft(d.as_bytes())
+                .map_err(|e| CommandError::DraftNotSaved(e.kind())),
             None => Ok(()),
-        }
+        };
+        v.lock()?;
+        kept
     })
     .await
     .map_err(|e| CommandError::Internal(e.to_string()))?
@@ -175,7 +217,7 @@ pub async fn lock_vault(app: tauri::AppHandle) -> Result<()> {
 
 /// Forgets what an unlocked session knew: viewer tokens, imported files' paths, and the
 /// TLS sessions kept to resume the next sync.
-fn forget_session(state: &AppState) {
+pub(crate) fn forget_session(state: &AppState) {
     custos::sync::net::forget_sessions();
     if let Ok(mut v) = state.views.lock() {
         v.clear();
@@ -386,9 +428,17 @@ pub fn get_settings(state: State<'_, AppState>) -> Settings {
     settings::load(&state.config_dir)
 }
 
-/// Saves the app's settings.
+/// Saves the app's settings. "Wipe after N failed unlocks" changes only while unlocked
+/// (the language can be chosen on the unlock screen; the wipe cannot be turned off there).
 #[tauri::command]
 pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> Result<()> {
+    let unlocked = state.vault.lock().map(|g| g.is_some()).unwrap_or(false);
+    let stored = settings::load(&state.config_dir);
+    if !unlocked && settings.wipe_after_failures != stored.wipe_after_failures {
+        return Err(CommandError::BadRequest(
+            "unlock the vault to change the wipe after failed unlocks".into(),
+        ));
+    }
     settings::save(&state.config_dir, &settings)
 }
 

@@ -29,6 +29,12 @@ pub enum CommandError {
         /// What happened.
         message: String,
     },
+    /// Too many failed unlocks in a row: the vault was wiped, as the settings asked.
+    #[error("the vault was wiped after {0} failed unlocks")]
+    WipedAfterFailures(u32),
+    /// The vault locked, but the unsaved changes could not be kept in it.
+    #[error("the unsaved changes could not be kept ({0})")]
+    DraftNotSaved(&'static str),
     /// Something the app itself failed at (a settings file, a worker thread).
     #[error("{0}")]
     Internal(String),
@@ -43,6 +49,8 @@ impl CommandError {
             CommandError::AlreadyUnlocked => "already_unlocked",
             CommandError::BadRequest(_) => "bad_request",
             CommandError::Sync { kind, .. } => kind,
+            CommandError::WipedAfterFailures(_) => "wiped_after_failures",
+            CommandError::DraftNotSaved(_) => "draft_not_saved",
             CommandError::Internal(_) => "internal",
         }
     }
@@ -86,6 +94,8 @@ mod tests {
             CommandError::from(custos::Error::DiskFull),
             CommandError::AlreadyUnlocked,
             CommandError::BadRequest("x".into()),
+            CommandError::WipedAfterFailures(3),
+            CommandError::DraftNotSaved("disk_full"),
             CommandError::Internal("y".into()),
         ] {
             let v = serde_json::to_value(&e).unwrap();

@@ -2,6 +2,8 @@
 //!
 //! The shell is thin: `commands.rs` holds the vault's commands, `evidence.rs` and
 //! `sync.rs` those of evidence and sync (with the background sync scheduler),
+//! `protect.rs` the panic wipe, the duress passphrase and drafts kept across a lock,
+//! `autolock.rs` locks when the session locks or the machine sleeps,
 //! `error.rs` turns errors into `{kind, message}`, `settings.rs` keeps the
 //! non-sensitive settings. The UI (ui/) is embedded in the binary and may talk to
 //! nothing but these commands; navigation to any other URL is refused.
@@ -13,9 +15,11 @@
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod autolock;
 mod commands;
 mod error;
 mod evidence;
+mod protect;
 mod settings;
 mod sync;
 
@@ -72,11 +76,13 @@ fn is_app_url(url: &tauri::Url) -> bool {
 }
 
 fn main() {
+    let config_dir = config_dir();
     let state = AppState {
         vault_dir: vault_dir(),
-        config_dir: config_dir(),
+        // Failed unlocks are counted across restarts (the delay and the wipe go on).
+        failures: Mutex::new(settings::failed_unlocks(&config_dir)),
+        config_dir,
         vault: Mutex::new(None),
-        failures: Mutex::new(0),
         views: Mutex::default(),
         originals: Mutex::default(),
         sync: sync::SyncControl::default(),
@@ -106,6 +112,8 @@ fn main() {
             .build()?;
             // Syncs in the background while the vault is unlocked, enrolled, not paused.
             sync::start_scheduler(app.handle().clone());
+            // Locks when the session locks or the machine is about to sleep.
+            autolock::start(app.handle().clone());
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -150,6 +158,12 @@ fn main() {
             sync::sync_set,
             sync::merge_proposal,
             sync::resolve,
+            protect::unlock_state,
+            protect::wipe_vault,
+            protect::take_draft,
+            protect::duress_status,
+            protect::set_duress,
+            protect::clear_duress,
         ])
         .build(tauri::generate_context!());
     match result {
