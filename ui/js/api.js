@@ -48,11 +48,36 @@ export const passphraseStrength = (passphrase) => invoke('passphrase_strength', 
 export const createVault = (passphrase, confirmation) =>
   invoke('create_vault', { passphrase, confirmation });
 
-/** Unlocks the vault (repeated failures take longer: the backend delays them). */
+/**
+ * Unlocks the vault (repeated failures take longer: the backend delays them; after too
+ * many, when the settings say so, it wipes the vault: kind wiped_after_failures).
+ */
 export const unlockVault = (passphrase) => invoke('unlock_vault', { passphrase });
 
-/** Locks the vault: the backend drops the key and every decrypted cache. */
-export const lockVault = () => invoke('lock_vault');
+/** → {failures, wipeAfter (null: off), delaySeconds} */
+export const unlockState = () => invoke('unlock_state');
+
+/**
+ * Locks the vault: the backend drops the key and every decrypted cache. draft (a JSON
+ * string of unsaved changes, or null) is first kept sealed in the vault.
+ */
+export const lockVault = (draft = null) => invoke('lock_vault', { draft });
+
+/** The unsaved changes kept at the last lock (a JSON string), removed as read; or null. */
+export const takeDraft = () => invoke('take_draft');
+
+/** Panic wipe, unlocked or locked. → {keysDestroyedMs, totalMs, files} */
+export const wipeVault = () => invoke('wipe_vault');
+
+/** → {action: null | 'decoy' | 'wipe'} for the open vault. */
+export const duressStatus = () => invoke('duress_status');
+
+/** Sets the duress passphrase (action: 'decoy' or 'wipe'). → {action} */
+export const setDuress = (passphrase, confirmation, action) =>
+  invoke('set_duress', { passphrase, confirmation, action });
+
+/** Removes the duress passphrase (and the decoy). → {action: null} */
+export const clearDuress = () => invoke('clear_duress');
 
 // Records
 
@@ -128,10 +153,10 @@ export const exportEvidence = (evidenceId, path) => invoke('evidence_export', { 
 /** → [{code, parent, label}] with labels in lang. */
 export const vocabulary = (name, lang) => invoke('vocabulary', { name, lang });
 
-/** → {language, autoLockMinutes} */
+/** → {language, autoLockMinutes, wipeAfterFailures (null: off)} */
 export const getSettings = () => invoke('get_settings');
 
-/** settings: {language, autoLockMinutes} */
+/** settings: {language, autoLockMinutes, wipeAfterFailures} */
 export const setSettings = (settings) => invoke('set_settings', { settings });
 
 // Sync with the organisation's hub
@@ -172,4 +197,15 @@ export function onSyncChange(handler) {
   const listen = window.__TAURI__?.event?.listen;
   if (typeof listen !== 'function') return;
   listen('sync-status', (event) => handler(event?.payload || {})).catch(() => {});
+}
+
+/**
+ * Calls handler({reason, locked}) when the desktop asks for a lock (reason: 'suspend'
+ * or 'session'). locked false: lock now, keeping unsaved changes; true: the backend
+ * already locked (the page was too slow), only forget.
+ */
+export function onLockRequest(handler) {
+  const listen = window.__TAURI__?.event?.listen;
+  if (typeof listen !== 'function') return;
+  listen('lock-request', (event) => handler(event?.payload || {})).catch(() => {});
 }

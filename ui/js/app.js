@@ -5,10 +5,14 @@
 //   (or resolves to) {el, isDirty?, destroy?, focus?}. Register it in SCREENS below and
 //   go there with app.navigate(name, params).
 // - isDirty() makes navigation ask before unsaved changes are dropped; locking never
-//   asks: it drops everything at once.
+//   asks: it drops everything at once. A screen with draft() (the case and quick entry
+//   screens) hands its unsaved changes to the lock first: the backend keeps them sealed
+//   in the vault, and after the next unlock the app offers them back (restore or
+//   discard); the screen gets them as params.draft.
 // - State lives in this module and in the screens' closures, never in web storage, so
-//   locking (header button, Ctrl+L / Cmd+L, auto-lock, or the backend saying "locked")
-//   clears it by tearing the screen down.
+//   locking (header button, Ctrl+L / Cmd+L, auto-lock, the session locking or the
+//   machine going to sleep, or the backend saying "locked") clears it by tearing the
+//   screen down.
 
 import * as api from './api.js';
 import * as i18n from './i18n.js';
@@ -28,6 +32,7 @@ import * as settingsScreen from './screens/settings.js';
 import * as evidenceScreen from './screens/evidence.js';
 import * as syncScreen from './screens/sync.js';
 import * as resolveScreen from './screens/resolve.js';
+import * as duressScreen from './screens/duress.js';
 
 const SCREENS = {
   create: createScreen,
@@ -40,12 +45,13 @@ const SCREENS = {
   evidence: evidenceScreen,
   sync: syncScreen,
   resolve: resolveScreen,
+  duress: duressScreen,
 };
 
 /** Screens shown while the vault is locked; every other one needs it unlocked. */
 const LOCKED_SCREENS = new Set(['create', 'unlock']);
 
-const DEFAULT_SETTINGS = { language: 'en', autoLockMinutes: 5 };
+const DEFAULT_SETTINGS = { language: 'en', autoLockMinutes: 5, wipeAfterFailures: null };
 
 const state = {
   vault: { exists: false, unlocked: false },
@@ -57,6 +63,7 @@ const state = {
   lastActivity: Date.now(),
   closing: false, // a close request is being answered
   sync: null, // the last sync status from the backend (null while locked)
+  pendingDraft: null, // a draft taken back from the vault, while the user decides
 };
 
 const main = () => document.getElementById('main');
@@ -85,14 +92,19 @@ export const app = {
   get route() {
     return state.route;
   },
-  /** Marks the vault unlocked (after create or unlock) and opens the case list. */
-  async unlocked() {
+  /**
+   * Marks the vault unlocked (after create or unlock), opens the case list (or `next`),
+   * then offers back any unsaved changes kept at the last lock.
+   */
+  async unlocked(next = { name: 'cases', params: {} }) {
     state.vault = { exists: true, unlocked: true };
     state.lastActivity = Date.now();
     renderHeader();
     refreshSync();
-    await navigate('cases', {}, { force: true });
+    await navigate(next.name, next.params || {}, { force: true });
+    await offerDraft();
   },
+  wiped,
 };
 
 // Navigation
@@ -194,11 +206,23 @@ function clearNotice() {
 // Locking
 
 /**
- * Locks now: the page is emptied first (nothing decrypted stays on screen or in
- * memory), then the backend drops its key. reason: manual, shortcut, auto, backend.
+ * Locks now: unsaved changes are taken from the screen, the page is emptied (nothing
+ * decrypted stays on screen or in memory), then the backend keeps the changes sealed in
+ * the vault and drops its key. reason: manual, shortcut, auto, suspend, session,
+ * backend (already locked: nothing can be kept).
  */
 async function lock(reason = 'manual') {
   if (!state.vault.unlocked && reason !== 'backend') return;
+  let draft = null;
+  if (reason !== 'backend') {
+    try {
+      draft = state.screen?.draft?.() || null;
+    } catch {
+      draft = null;
+    }
+    draft = draft || state.pendingDraft;
+  }
+  state.pendingDraft = null;
   closeDialog(false);
   clearNotice();
   state.navigation++;
@@ -211,12 +235,77 @@ async function lock(reason = 'manual') {
   let error = null;
   if (reason !== 'backend') {
     try {
-      await api.lockVault();
+      await api.lockVault(draft ? JSON.stringify(draft) : null);
     } catch (e) {
       error = e;
     }
   }
+  draft = null;
   await navigate('unlock', { notice: reason, error }, { force: true });
+}
+
+// Drafts: unsaved changes kept across a lock
+
+/** What a draft was about, in a few words for the question. */
+function draftSubject(draft) {
+  if (draft.screen === 'quick') return t('draft.what.quick');
+  // The title isolated (FSI … PDI), so a Latin title reads right inside Arabic text.
+  if (draft.caseId && draft.title) return t('draft.what.case', { title: `\u2068${draft.title}\u2069` });
+  return t('draft.what.new_case');
+}
+
+/**
+ * After an unlock: unsaved changes kept at the last lock are taken back from the vault
+ * and offered. Restore opens the screen with them (still unsaved); discard drops them.
+ * A lock while the question is open keeps them again.
+ */
+async function offerDraft() {
+  let draft = null;
+  try {
+    const text = await api.takeDraft();
+    draft = text ? JSON.parse(text) : null;
+  } catch {
+    draft = null;
+  }
+  if (!draft || !state.vault.unlocked || !['case', 'quick'].includes(draft.screen)) return;
+  state.pendingDraft = draft;
+  const restore = await confirmDialog(t('draft.offer', { what: draftSubject(draft) }), {
+    title: t('draft.title'),
+    confirmLabel: t('draft.restore'),
+    cancelLabel: t('draft.discard'),
+    purpose: 'draft',
+    keepOnEscape: true,
+  });
+  // Locked while asking: the lock kept the draft again.
+  if (!state.vault.unlocked || state.pendingDraft !== draft) return;
+  state.pendingDraft = null;
+  if (!restore) {
+    notify(t('draft.discarded'));
+    return;
+  }
+  const params = draft.screen === 'case' ? { id: draft.caseId || undefined, draft } : { draft };
+  if (await navigate(draft.screen, params, { force: true })) notify(t('draft.restored'));
+}
+
+// Wiping
+
+/**
+ * After a wipe (panic wipe, or too many failed unlocks): everything goes from the page
+ * and the first-run screen says what happened. result: {keysDestroyedMs, totalMs} or
+ * {afterFailures}.
+ */
+async function wiped(result) {
+  closeDialog(false);
+  clearNotice();
+  state.navigation++;
+  teardown();
+  state.vault = { exists: false, unlocked: false };
+  state.pendingDraft = null;
+  state.sync = null;
+  state.vocab.clear();
+  for (const module of Object.values(SCREENS)) module.reset?.();
+  renderHeader();
+  await navigate('create', { wiped: result }, { force: true });
 }
 
 function isMac() {
@@ -449,6 +538,11 @@ window.custosCloseRequested = closeRequested;
 
 api.whenLocked(() => {
   if (state.vault.unlocked) lock('backend');
+});
+// The desktop asks for a lock (the session locked, the machine is about to sleep).
+api.onLockRequest(({ reason, locked }) => {
+  if (!state.vault.unlocked) return;
+  lock(locked ? 'backend' : (['suspend', 'session'].includes(reason) ? reason : 'manual'));
 });
 // The backend says when a sync starts or ends; the relative time ("2 minutes ago") is
 // redrawn every half minute, and the status read again every few minutes.

@@ -11,34 +11,61 @@ let open = null; // the pending {dialog, resolve, returnFocus}
 
 /**
  * Asks a yes/no question. → Promise<boolean>. options: {title, confirmLabel,
- * cancelLabel, danger}.
+ * cancelLabel, danger, purpose (→ data-purpose, for tests), details (more paragraphs),
+ * typeWord: {words, label}, keepOnEscape (Escape does not answer "no")}.
+ *
+ * With typeWord, the second, deliberate step: the OK button stays disabled until one of
+ * `words` is typed into the dialog's box (#confirm-word; case and surrounding spaces
+ * do not matter), so that no single click can confirm.
  */
 export function confirmDialog(message, options = {}) {
   if (open) close(false);
   const title = h('h2', { id: 'confirm-title', text: options.title || t('confirm.title') });
   const text = h('p', { id: 'confirm-message', text: message });
+  const details = (options.details || []).map((d) => h('p', { class: 'confirm-detail', text: d }));
   const cancel = h('button', { type: 'button', id: 'confirm-cancel', class: 'button secondary',
     text: options.cancelLabel || t('action.cancel') });
   const ok = h('button', { type: 'button', id: 'confirm-ok',
     class: ['button', options.danger ? 'danger' : 'primary'],
     text: options.confirmLabel || t('action.confirm') });
-  const dialog = h('dialog', { id: 'confirm-dialog', class: 'dialog',
+  let typed = null;
+  if (options.typeWord) {
+    const words = options.typeWord.words.map((w) => w.trim().toLocaleLowerCase());
+    const input = h('input', { id: 'confirm-word', type: 'text',
+      attrs: { autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off', dir: 'auto' } });
+    const matches = () => words.includes(input.value.trim().toLocaleLowerCase());
+    ok.disabled = true;
+    input.addEventListener('input', () => {
+      ok.disabled = !matches();
+    });
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && matches()) {
+        e.preventDefault();
+        ok.click();
+      }
+    });
+    typed = h('div', { class: 'field confirm-word' },
+      h('label', { for: 'confirm-word', text: options.typeWord.label }), input);
+  }
+  const dialog = h('dialog', { id: 'confirm-dialog', class: 'dialog', data: { purpose: options.purpose || null },
     attrs: { 'aria-labelledby': 'confirm-title', 'aria-describedby': 'confirm-message' } },
-  title, text, h('div', { class: 'actions' }, cancel, ok));
+  title, text, details, typed, h('div', { class: 'actions' }, cancel, ok));
   document.body.append(dialog);
 
   const returnFocus = document.activeElement;
   return new Promise((resolve) => {
     open = { dialog, resolve, returnFocus };
     cancel.addEventListener('click', () => close(false));
-    ok.addEventListener('click', () => close(true));
+    ok.addEventListener('click', () => {
+      if (!ok.disabled) close(true);
+    });
     dialog.addEventListener('cancel', (e) => {
       e.preventDefault();
-      close(false);
+      if (!options.keepOnEscape) close(false);
     });
     if (typeof dialog.showModal === 'function') dialog.showModal();
     else dialog.setAttribute('open', '');
-    (options.danger ? cancel : ok).focus();
+    (typed ? typed.querySelector('input') : options.danger ? cancel : ok).focus();
   });
 }
 

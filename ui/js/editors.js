@@ -14,7 +14,7 @@ import { h } from './dom.js';
 import { t, fold } from './i18n.js';
 import {
   textField, selectField, checkboxField, checkboxGroup, FieldErrors, formError,
-  snapshot, splitList, normalizeDate as typedDate, isDate,
+  snapshot, splitList, normalizeDate as typedDate, isDate, formValues, applyValues,
 } from './fields.js';
 import { CHOICES, choiceLabel } from './records.js';
 
@@ -312,7 +312,7 @@ function blank(kind, caseId) {
  * A record form. options: {kind, caseId, recordId, record (the stored content, for an
  * edit), links (list lines of the case's records, to link to), onSaved({recordId,
  * versionId, created}), onCancel, heading}.
- * → {el, isDirty(), focus, destroy()}
+ * → {el, isDirty(), values(), restore(values), focus, destroy()}
  */
 export async function recordEditor(app, { kind, caseId = null, recordId = null, record = null, links = [], onSaved, onCancel, heading, saveLabel }) {
   const spec = KINDS[kind];
@@ -388,6 +388,10 @@ export async function recordEditor(app, { kind, caseId = null, recordId = null, 
     markSaved: () => {
       saved = snapshot(form);
     },
+    /** The form's values, to keep across a lock (see app.js, drafts). */
+    values: () => formValues(form),
+    /** Puts kept values back; the form stays unsaved until the user saves it. */
+    restore: (values) => applyValues(form, values),
     destroy() {
       form.reset();
     },

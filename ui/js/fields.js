@@ -276,3 +276,40 @@ export function snapshot(form) {
 export function uniqueId(prefix) {
   return uid(prefix);
 }
+
+/**
+ * The values of a form's controls by id, to keep them across a lock (a draft): text
+ * and choices as typed, checkboxes and radios as checked. Controls without an id are
+ * left out (every field of the record forms has one).
+ */
+export function formValues(form) {
+  const values = {};
+  for (const el of form.querySelectorAll('input, select, textarea')) {
+    if (!el.id || el.type === 'password' || el.type === 'file') continue;
+    values[el.id] = el.type === 'checkbox' || el.type === 'radio' ? el.checked : el.value;
+  }
+  return values;
+}
+
+/**
+ * Puts values from formValues back into a form, as if typed: each control gets its input
+ * and change events (so that dependent fields show or hide). → how many were restored.
+ */
+export function applyValues(form, values) {
+  let restored = 0;
+  for (const [id, value] of Object.entries(values || {})) {
+    const el = form.querySelector(`#${CSS.escape(id)}`);
+    if (!el || !/^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName)) continue;
+    if (el.type === 'checkbox' || el.type === 'radio') {
+      if (el.checked === Boolean(value)) continue;
+      el.checked = Boolean(value);
+    } else {
+      if (el.value === String(value)) continue;
+      el.value = String(value);
+    }
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+    restored++;
+  }
+  return restored;
+}

@@ -538,6 +538,15 @@ impl App {
     /// Like `start`, with `prepare(vault_dir)` run before the app is launched (to give
     /// it an existing vault).
     pub fn start_with(prepare: impl FnOnce(&Path)) -> App {
+        App::start_with_env(prepare, &[])
+    }
+
+    /// Like `start`, with more environment for the app (`DBUS_SESSION_BUS_ADDRESS` …).
+    pub fn start_env(env: &[(&str, &str)]) -> App {
+        App::start_with_env(|_| {}, env)
+    }
+
+    fn start_with_env(prepare: impl FnOnce(&Path), env: &[(&str, &str)]) -> App {
         let keys = device_keys();
         let tmp = tempfile::tempdir().unwrap();
         let home = tmp.path().join("home");
@@ -567,6 +576,7 @@ impl App {
             .env("CUSTOS_VAULT_DIR", &vault)
             .env("CUSTOS_CONFIG_DIR", &config)
             .env("CUSTOS_DEVICE_KEYS", keys)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -679,6 +689,72 @@ impl App {
             }
         }
         scanned.len()
+    }
+}
+
+/// The configuration of a test bus: one socket, no service activation, no restrictions.
+const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=SOCKET</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#;
+
+/// A private D-Bus daemon (Debian: dbus) standing in for the session or the system bus:
+/// no services to start, everyone may send and listen.
+pub struct Bus {
+    _daemon: Proc,
+    /// The address to give as `DBUS_SESSION_BUS_ADDRESS` or `DBUS_SYSTEM_BUS_ADDRESS`.
+    pub address: String,
+}
+
+impl Bus {
+    /// Starts a bus listening on a socket in `dir`, named after `name`.
+    pub fn start(dir: &Path, name: &str) -> Bus {
+        use std::io::BufRead;
+        let config = dir.join(format!("{name}.conf"));
+        let socket = dir.join(format!("{name}.sock"));
+        let text = BUS_CONFIG.replace("SOCKET", &socket.display().to_string());
+        std::fs::write(&config, text).unwrap();
+        let mut child = Command::new(find_tool("dbus-daemon"))
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon starts");
+        let stdout = child.stdout.take().unwrap();
+        let daemon = Proc(child);
+        let mut address = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut address);
+        let address = address.trim().to_owned();
+        assert!(
+            address.starts_with("unix:"),
+            "dbus-daemon did not start: {address:?}"
+        );
+        Bus {
+            _daemon: daemon,
+            address,
+        }
+    }
+
+    /// Sends a signal as logind or a screen saver would (`member` is
+    /// `interface.Member`; `args` as dbus-send takes them, `boolean:true`).
+    pub fn signal(&self, path: &str, member: &str, args: &[&str]) {
+        let status = Command::new(find_tool("dbus-send"))
+            .arg(format!("--bus={}", self.address))
+            .args(["--type=signal", path, member])
+            .args(args)
+            .status()
+            .expect("dbus-send runs");
+        assert!(status.success(), "dbus-send {member} failed");
     }
 }
 

@@ -1,6 +1,10 @@
 // A case: its own fields, then its incidents, persons, interventions and notes, each
 // with add, edit, history and delete. One child form is open at a time; leaving a form
 // with unsaved changes (another form, another screen) asks first.
+//
+// Locking with unsaved changes keeps them (draft(), sealed in the vault by the backend);
+// after the next unlock, params.draft puts them back: the case's form, and the child
+// form that was open.
 
 import * as api from '../api.js';
 import { h, replace, userText } from '../dom.js';
@@ -246,6 +250,29 @@ export async function render(app, params = {}) {
   const meta = view ? h('p', { class: 'muted case-meta', id: 'case-meta' },
     t('case.meta', { date: formatDateTime(view.updated) })) : null;
 
+  // Unsaved changes kept at the last lock: put back where they were.
+  const restoring = params.draft?.editors || [];
+  for (const kept of restoring) {
+    if (kept.kind === 'case') caseEditor?.restore(kept.values);
+  }
+  const child = restoring.find((kept) => kept.kind !== 'case' && SECTION[kept.kind]);
+  if (child && childSections) {
+    await openEditor(child.kind, child.recordId || null);
+    if (open?.kind === child.kind) open.editor.restore(child.values);
+  }
+  // Once shown, the restored child form comes into view.
+  const reveal = child && open ? () => requestAnimationFrame(() => open?.editor.el.scrollIntoView?.({ block: 'center' })) : null;
+
+  /** The unsaved changes of this screen, to keep across a lock; null when none. */
+  function draft() {
+    const editors = [];
+    if (caseEditor?.isDirty()) editors.push({ kind: 'case', recordId: caseId, values: caseEditor.values() });
+    if (open?.editor.isDirty()) editors.push({ kind: open.kind, recordId: open.recordId, values: open.editor.values() });
+    if (!editors.length) return null;
+    const typed = caseEditor?.values()['case-title'];
+    return { screen: 'case', caseId, title: record?.title || typed || '', editors };
+  }
+
   const el = h('section', { id: 'screen-case', class: 'screen', data: { recordId: caseId || '' },
     attrs: { 'aria-labelledby': 'case-heading' } },
   back,
@@ -255,10 +282,12 @@ export async function render(app, params = {}) {
   h('section', { class: 'panel', id: 'section-case', attrs: { 'aria-label': t('case.details') } }, caseSlot),
   childSections);
 
+  reveal?.();
   return {
     el,
     focus: caseId ? null : caseEditor?.focus,
     isDirty: () => Boolean(caseEditor?.isDirty() || open?.editor.isDirty() || evidence?.isDirty()),
+    draft,
     destroy() {
       children = [];
       evidence?.destroy();

@@ -2,11 +2,14 @@
 //
 // A passphrase, typed twice, with a live strength meter (the backend's zxcvbn score,
 // asked for at most every 300 ms). The button stays disabled until the backend calls
-// the passphrase acceptable and both entries match.
+// the passphrase acceptable and both entries match. Then an optional step: a duress
+// passphrase (screens/duress.js).
+//
+// After a wipe (params.wiped) this screen says so first, with how long it took.
 
 import * as api from '../api.js';
 import { h } from '../dom.js';
-import { t, has } from '../i18n.js';
+import { t, has, formatNumber } from '../i18n.js';
 import { errorText, formError } from '../fields.js';
 
 const DEBOUNCE_MS = 300;
@@ -47,7 +50,21 @@ function feedback(text) {
   return key && has(key) ? t(key) : text;
 }
 
-export function render(app) {
+/** The message after a wipe: how fast (panic wipe) or why (failed unlocks). */
+function wipedNotice(wiped) {
+  if (!wiped) return null;
+  const text = wiped.afterFailures
+    ? t('wipe.done.failures', { n: formatNumber(wiped.afterFailures) })
+    : t('wipe.done', {
+      keys: formatNumber(Math.round(wiped.keysDestroyedMs * 10) / 10),
+      total: formatNumber(Math.round(wiped.totalMs * 10) / 10),
+    });
+  return h('div', { id: 'wipe-result', class: 'callout info', attrs: { role: 'status' } },
+    h('p', { text }),
+    h('p', { text: t('wipe.done.after') }));
+}
+
+export function render(app, params = {}) {
   let timer = null;
   let asked = 0; // sequence number of the latest strength request
   let strength = null; // the latest answer for the current passphrase
@@ -163,7 +180,7 @@ export function render(app) {
       pass.value = '';
       confirm.value = '';
       app.notify(t('create.done'));
-      await app.unlocked();
+      await app.unlocked({ name: 'duress', params: { firstRun: true } });
     } catch (err) {
       busy = false;
       pass.disabled = false;
@@ -179,6 +196,7 @@ export function render(app) {
 
   const el = h('section', { id: 'screen-create', class: 'screen narrow', attrs: { 'aria-labelledby': 'create-title' } },
     h('h1', { id: 'create-title', text: t('create.title') }),
+    wipedNotice(params.wiped),
     h('p', { class: 'lead', text: t('create.intro') }),
     h('div', { id: 'create-warning', class: 'callout warning', attrs: { role: 'note' } },
       h('h2', { class: 'callout-title', text: t('create.warning.title') }),

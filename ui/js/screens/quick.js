@@ -8,9 +8,12 @@
 import * as api from '../api.js';
 import { h } from '../dom.js';
 import { t, tPlain } from '../i18n.js';
-import { textField, selectField, FieldErrors, formError, errorText, snapshot, today, normalizeDate, isDate } from '../fields.js';
+import {
+  textField, selectField, FieldErrors, formError, errorText, snapshot, today, normalizeDate, isDate,
+  formValues, applyValues,
+} from '../fields.js';
 
-export async function render(app) {
+export async function render(app, params = {}) {
   const acts = await app.vocabulary('act_types');
   const labels = new Map(acts.map((a) => [a.code, a.label]));
 
@@ -45,6 +48,8 @@ export async function render(app) {
 
   let saved = snapshot(form);
   let busy = false;
+  // Unsaved entries kept at the last lock: put back (still unsaved).
+  if (params.draft?.values) applyValues(form, params.draft.values);
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -123,6 +128,9 @@ export async function render(app) {
     el,
     focus: what.input,
     isDirty: () => form.isConnected && !busy && snapshot(form) !== saved,
+    /** What was typed, to keep across a lock; null when nothing is unsaved. */
+    draft: () => (form.isConnected && !busy && snapshot(form) !== saved
+      ? { screen: 'quick', values: formValues(form) } : null),
     destroy() {
       form.reset();
     },

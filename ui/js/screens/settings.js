@@ -1,15 +1,21 @@
-// Settings: the language (switches at once) and the auto-lock delay, both kept by the
-// backend (get_settings / set_settings), never in the webview; the way to the Sync
-// screen; and the key backup:
-// printable shares of the vault key with their QR codes, shown once and never stored.
+// Settings: the language (switches at once), the auto-lock delay and "wipe after N
+// failed unlocks", all kept by the backend (get_settings / set_settings) in its
+// settings file, never in the webview; the way to the Sync screen; the key backup:
+// printable shares of the vault key with their QR codes, shown once and never stored;
+// the duress passphrase (js/duress.js); and the panic wipe (js/wipe.js).
 
 import * as api from '../api.js';
 import { h, replace } from '../dom.js';
 import { t, LANGUAGES, lang, formatNumber } from '../i18n.js';
 import { errorText } from '../fields.js';
+import { duressSection } from '../duress.js';
+import { panicWipe } from '../wipe.js';
 
 const MIN_MINUTES = 1;
 const MAX_MINUTES = 240; // the backend accepts 1–240
+const MIN_WIPE = 3;
+const MAX_WIPE = 20; // the backend accepts 3–20
+const DEFAULT_WIPE = 10;
 
 export function render(app) {
   const settings = app.settings;
@@ -24,6 +30,27 @@ export function render(app) {
     attrs: { min: MIN_MINUTES, max: MAX_MINUTES, step: 1, inputmode: 'numeric', autocomplete: 'off',
       'aria-describedby': 'auto-lock-hint field-error-auto-lock' } });
   const minutesError = h('p', { id: 'field-error-auto-lock', class: 'field-error', hidden: true, attrs: { 'aria-live': 'polite' } });
+  // Wipe after N failed unlocks: off by default; a warning shows as soon as it is on.
+  const wipeOn = h('input', { id: 'wipe-after-enabled', type: 'checkbox', checked: Boolean(settings.wipeAfterFailures),
+    attrs: { 'aria-describedby': 'wipe-after-hint' } });
+  const wipeCount = h('input', { id: 'wipe-after-count', name: 'wipeAfterFailures', type: 'number',
+    value: String(settings.wipeAfterFailures || DEFAULT_WIPE),
+    attrs: { min: MIN_WIPE, max: MAX_WIPE, step: 1, inputmode: 'numeric', autocomplete: 'off',
+      'aria-describedby': 'field-error-wipe-after' } });
+  const wipeError = h('p', { id: 'field-error-wipe-after', class: 'field-error', hidden: true, attrs: { 'aria-live': 'polite' } });
+  const wipeWarning = h('div', { id: 'wipe-after-warning', class: 'callout warning', attrs: { role: 'alert' } },
+    h('p', { class: 'callout-title', text: t('settings.wipe_after.warning.title') }),
+    h('p', { text: t('settings.wipe_after.warning') }));
+  const wipeCountField = h('div', { class: 'field' },
+    h('label', { for: 'wipe-after-count', text: t('settings.wipe_after.count') }),
+    wipeCount, wipeError);
+  const syncWipe = () => {
+    wipeWarning.hidden = !wipeOn.checked;
+    wipeCountField.hidden = !wipeOn.checked;
+  };
+  wipeOn.addEventListener('change', syncWipe);
+  syncWipe();
+  const wipeAfter = () => (wipeOn.checked ? Number(wipeCount.value) : null);
   const saveButton = h('button', { type: 'submit', id: 'settings-save', class: 'button primary', text: t('action.save') });
   const status = h('p', { id: 'settings-status', class: 'muted', attrs: { role: 'status' } });
 
@@ -37,6 +64,13 @@ export function render(app) {
       h('p', { id: 'auto-lock-hint', class: 'field-hint',
         text: t('settings.auto_lock.hint', { min: formatNumber(MIN_MINUTES), max: formatNumber(MAX_MINUTES) }) }),
       minutes, minutesError),
+    h('fieldset', { id: 'wipe-after', class: 'field' },
+      h('legend', { text: t('settings.wipe_after') }),
+      h('p', { id: 'wipe-after-hint', class: 'field-hint',
+        text: t('settings.wipe_after.hint', { min: formatNumber(MIN_WIPE), max: formatNumber(MAX_WIPE) }) }),
+      h('div', { class: 'check' }, wipeOn, h('label', { for: 'wipe-after-enabled', text: t('settings.wipe_after.enable') })),
+      wipeWarning,
+      wipeCountField),
     h('div', { class: 'actions' }, saveButton),
     status);
 
@@ -52,9 +86,31 @@ export function render(app) {
       minutes.focus();
       return;
     }
+    wipeError.hidden = true;
+    wipeCount.removeAttribute('aria-invalid');
+    const wipe = wipeAfter();
+    if (wipe !== null && !(Number.isInteger(wipe) && wipe >= MIN_WIPE && wipe <= MAX_WIPE)) {
+      wipeError.textContent = t('settings.wipe_after.invalid', { min: formatNumber(MIN_WIPE), max: formatNumber(MAX_WIPE) });
+      wipeError.hidden = false;
+      wipeCount.setAttribute('aria-invalid', 'true');
+      wipeCount.focus();
+      return;
+    }
+    // Turning the wipe on (or making it quicker) is confirmed with the warning once more.
+    const before = app.settings.wipeAfterFailures;
+    if (wipe !== null && (!before || wipe < before)) {
+      const ok = await app.confirm(t('settings.wipe_after.confirm', { n: formatNumber(wipe) }), {
+        title: t('settings.wipe_after.warning.title'),
+        details: [t('settings.wipe_after.warning')],
+        confirmLabel: t('settings.wipe_after.confirm.button'),
+        danger: true,
+        purpose: 'wipe-after',
+      });
+      if (!ok) return;
+    }
     saveButton.disabled = true;
     try {
-      await app.saveSettings({ autoLockMinutes: n, language: lang() });
+      await app.saveSettings({ autoLockMinutes: n, language: lang(), wipeAfterFailures: wipe });
       status.textContent = t('settings.saved');
     } catch (err) {
       minutesError.textContent = errorText(err);
@@ -65,6 +121,7 @@ export function render(app) {
   });
 
   const backup = keyBackupSection();
+  const duress = duressSection(app);
 
   const el = h('section', { id: 'screen-settings', class: 'screen narrow', attrs: { 'aria-labelledby': 'settings-title' } },
     h('h1', { id: 'settings-title', text: t('settings.title') }),
@@ -78,12 +135,26 @@ export function render(app) {
     backup.el,
     h('section', { class: 'card', id: 'lock-help', attrs: { 'aria-labelledby': 'lock-help-title' } },
       h('h2', { id: 'lock-help-title', text: t('settings.lock.title') }),
-      h('p', { text: t('settings.lock.text', { shortcut: app.lockShortcut() }) })));
+      h('p', { text: t('settings.lock.text', { shortcut: app.lockShortcut() }) }),
+      h('p', { text: t('settings.lock.desktop') })),
+    duress.el,
+    h('section', { class: 'card danger-zone', id: 'wipe-card', attrs: { 'aria-labelledby': 'wipe-card-title' } },
+      h('h2', { id: 'wipe-card-title', text: t('wipe.title') }),
+      h('p', { text: t('wipe.intro') }),
+      h('p', { text: t('wipe.intro.after') }),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', id: 'wipe-vault', class: 'button danger', text: t('wipe.open'),
+          on: { click: () => panicWipe(app) } }))));
 
+  const wipeChanged = () => wipeAfter() !== (app.settings.wipeAfterFailures ?? null);
   return {
     el,
-    isDirty: () => minutes.isConnected && minutes.value !== String(app.settings.autoLockMinutes ?? 5),
-    destroy: () => backup.clear(),
+    isDirty: () => minutes.isConnected && (minutes.value !== String(app.settings.autoLockMinutes ?? 5)
+      || wipeChanged() || duress.isDirty()),
+    destroy: () => {
+      backup.clear();
+      duress.destroy();
+    },
   };
 }
 

@@ -1,26 +1,33 @@
 // Unlock the vault.
 //
 // The backend slows down repeated wrong guesses, so a call can take several seconds:
-// the button says "Checking…" and stays disabled until the answer comes.
+// the button says "Checking…" and stays disabled until the answer comes. It counts
+// them (across restarts); when "wipe after N failed unlocks" is on, the screen says how
+// many are left, and after the last one the backend wipes the vault and the first-run
+// screen follows. The panic wipe is here too (#unlock-wipe), behind its typed word.
+//
+// A duress passphrase looks like any other here: a decoy opens like the vault, and a
+// duress wipe answers "wrong passphrase".
 
 import * as api from '../api.js';
 import { h } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, formatNumber } from '../i18n.js';
 import { errorText } from '../fields.js';
+import { panicWipe } from '../wipe.js';
 
 const NOTICES = {
   manual: 'unlock.notice.locked',
   shortcut: 'unlock.notice.locked',
   auto: 'unlock.notice.auto',
+  suspend: 'unlock.notice.suspend',
+  session: 'unlock.notice.session',
   backend: 'unlock.notice.backend',
 };
 
-// Wrong passphrases in a row in this session (the backend keeps its own count and
-// decides the delay; this only tells the user why the next answer takes longer).
-let wrongInARow = 0;
-
-export function render(app, params = {}) {
+export async function render(app, params = {}) {
   let busy = false;
+  // The backend's count of failed unlocks (it decides the delay and the wipe).
+  let counts = await api.unlockState().catch(() => ({ failures: 0, wipeAfter: null, delaySeconds: 0 }));
 
   const pass = h('input', { id: 'unlock-passphrase', type: 'password', name: 'passphrase',
     attrs: { autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off', 'aria-describedby': 'unlock-error' } });
@@ -30,9 +37,19 @@ export function render(app, params = {}) {
   const notice = h('p', { id: 'unlock-notice', class: 'callout info', hidden: !noticeKey,
     attrs: { role: 'status' }, text: noticeKey ? t(noticeKey) : '' });
   if (params.error) {
-    error.textContent = `${t('unlock.lock_failed')} ${errorText(params.error)}`;
+    error.textContent = params.error.kind === 'draft_not_saved'
+      ? t('unlock.draft_failed')
+      : `${t('unlock.lock_failed')} ${errorText(params.error)}`;
     error.hidden = false;
   }
+  const wipeWarning = h('p', { id: 'unlock-wipe-warning', class: 'callout warning', hidden: true, attrs: { role: 'status' } });
+  function showCounts() {
+    const left = counts.wipeAfter ? counts.wipeAfter - counts.failures : null;
+    wipeWarning.hidden = !(left !== null && counts.failures > 0 && left > 0);
+    wipeWarning.textContent = wipeWarning.hidden ? ''
+      : t(left === 1 ? 'unlock.wipe_warning.last' : 'unlock.wipe_warning', { left: formatNumber(left) });
+  }
+  showCounts();
 
   function setBusy(on) {
     busy = on;
@@ -63,14 +80,19 @@ export function render(app, params = {}) {
     setBusy(true);
     try {
       await api.unlockVault(pass.value);
-      wrongInARow = 0;
       pass.value = '';
       await app.unlocked();
     } catch (err) {
+      if (err.kind === 'wiped_after_failures') {
+        pass.value = '';
+        await app.wiped({ afterFailures: counts.wipeAfter });
+        return;
+      }
       setBusy(false);
-      if (err.kind === 'wrong_passphrase') wrongInARow += 1;
+      counts = await api.unlockState().catch(() => counts);
+      showCounts();
       error.textContent = err.kind === 'wrong_passphrase'
-        ? [t('unlock.wrong'), wrongInARow >= 2 ? t('unlock.slowed') : ''].filter(Boolean).join(' ')
+        ? [t('unlock.wrong'), counts.failures >= 2 ? t('unlock.slowed') : ''].filter(Boolean).join(' ')
         : errorText(err);
       error.hidden = false;
       pass.setAttribute('aria-invalid', 'true');
@@ -80,11 +102,19 @@ export function render(app, params = {}) {
   });
   pass.addEventListener('input', () => pass.removeAttribute('aria-invalid'));
 
+  const wipe = h('div', { class: 'unlock-wipe' },
+    h('button', { type: 'button', id: 'unlock-wipe', class: 'button link danger-link', text: t('wipe.open'),
+      on: { click: () => {
+        if (!busy) panicWipe(app);
+      } } }));
+
   const el = h('section', { id: 'screen-unlock', class: 'screen narrow', attrs: { 'aria-labelledby': 'unlock-title' } },
     h('h1', { id: 'unlock-title', text: t('unlock.title') }),
     h('p', { class: 'lead', text: t('unlock.intro') }),
     notice,
-    form);
+    wipeWarning,
+    form,
+    wipe);
 
   return {
     el,
