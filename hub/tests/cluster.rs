@@ -1,7 +1,8 @@
 //! Several `custos-hub` processes serving one organisation from one PostgreSQL database:
 //! one pin, one roster, revocations everywhere; devices pushing to different instances
 //! at once while others pull (nothing lost, nothing twice); PostgreSQL stopped and
-//! restarted during a sync; an instance killed in the middle of a push.
+//! restarted during a sync; an instance killed in the middle of a push; evidence files
+//! in a folder the instances share.
 //!
 //! They need the server named by `CUSTOS_TEST_POSTGRES` (scripts/test starts one), and
 //! the fault tests start servers of their own with scripts/postgres.sh.
@@ -322,4 +323,47 @@ fn an_instance_killed_mid_push_the_device_goes_on_through_the_other() {
         *per_record.entry(*id).or_default() += coord.vault.history(*id).unwrap().len();
     }
     assert!(per_record.values().all(|n| *n == 1));
+}
+
+/// Evidence files in a folder both instances see (`--blob-dir`): uploaded through one,
+/// downloaded through the other, checked against their hash; nothing of them in the
+/// database.
+#[test]
+fn evidence_in_a_shared_folder_travels_between_instances() {
+    let tmp = tempfile::tempdir().unwrap();
+    let backend = Backend::postgres();
+    let shared = tmp.path().join("evidence");
+    let blob_dir = ["--blob-dir", shared.to_str().unwrap()];
+    let a = Hub::start_args(&tmp.path().join("a"), "127.0.0.1:0", &backend, &blob_dir);
+    support::copy_keys(&a.data, &tmp.path().join("b"));
+    let b = Hub::start_args(&tmp.path().join("b"), "127.0.0.1:0", &backend, &blob_dir);
+    let mut coord = org(&b);
+    let mut field = enrolled(&a.invite("field", None), "field");
+    let id = field.vault.add(case("Evidence", "a photo")).unwrap();
+    let file = tmp.path().join("photo.bin");
+    let content: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &content).unwrap();
+    let ev = field
+        .vault
+        .attach(
+            &file,
+            custos::vault::Attach {
+                case_id: id,
+                attached_to: vec![],
+                description: "photo".into(),
+                derived_from: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(run(&mut field.vault).unwrap().blobs_up, 1);
+    assert_eq!(run(&mut coord.vault).unwrap().blobs_down, 1);
+    assert!(coord.vault.verify_evidence(ev).unwrap().ok);
+    let files: Vec<_> = std::fs::read_dir(&shared).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1, "one complete file in the shared folder");
+    let chunks: i64 = backend
+        .client()
+        .query_one("SELECT count(*) FROM blob_chunks", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(chunks, 0);
 }
