@@ -409,11 +409,23 @@ fn build(hub: Arc<Hub>) -> (Router, Vec<(&'static str, &'static str)>) {
     .add("get", "/v1/blobs/{id}", get(blob_info))
     .add("put", "/v1/blobs/{id}/{offset}", put(put_chunk))
     .add("get", "/v1/blobs/{id}/data", get(blob_data));
+    let announce = hub.clone();
     let router = r
         .router
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
-        .with_state(hub);
+        .with_state(hub)
+        // While a pin rotation is prepared, every answer names the next pin, so that a
+        // device learns it on its next sync, whatever that sync asks for.
+        .layer(axum::middleware::map_response(move |mut resp: Response| {
+            let next = announce.next_pin();
+            async move {
+                if let Some(pin) = next.and_then(|p| HeaderValue::from_str(&p).ok()) {
+                    resp.headers_mut().insert("custos-next-pin", pin);
+                }
+                resp
+            }
+        }));
     (router, r.list)
 }
 

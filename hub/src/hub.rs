@@ -49,6 +49,8 @@ pub struct Hub {
     pub blobs: Arc<dyn BlobStore>,
     /// One blob's chunks are written one at a time.
     blob_locks: Vec<Mutex<()>>,
+    /// The next pin, and the modification time of the file it was read from.
+    next_pin: Mutex<Option<(Option<std::time::SystemTime>, Option<String>)>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -174,6 +176,7 @@ impl Hub {
             dir,
             keys,
             blob_locks: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            next_pin: Mutex::new(None),
         }
     }
 
@@ -305,7 +308,26 @@ impl Hub {
             coordinators: self.store.coordinators()?,
             hub_recipient: self.keys.hub_recipient.clone(),
             devices,
+            next_pin: self.next_pin(),
         })
+    }
+
+    /// The pin of the next TLS key while a rotation is prepared (`custos-hub pin next`
+    /// takes effect without a restart: the file is looked at, and read again only when
+    /// it changed).
+    pub fn next_pin(&self) -> Option<String> {
+        let stamp = std::fs::metadata(self.dir.tls_next_crt())
+            .and_then(|m| m.modified())
+            .ok();
+        let mut cached = self.next_pin.lock().unwrap_or_else(|p| p.into_inner());
+        match cached.as_ref() {
+            Some((at, pin)) if *at == stamp => pin.clone(),
+            _ => {
+                let pin = stamp.and_then(|_| crate::keys::next_pin(&self.dir));
+                *cached = Some((stamp, pin.clone()));
+                pin
+            }
+        }
     }
 
     /// `POST /v1/objects`: stores a decoded batch, atomically.

@@ -81,6 +81,16 @@ impl DataDir {
     pub fn tls_crt(&self) -> PathBuf {
         self.root.join("tls.crt")
     }
+
+    /// The next TLS key, while a pin rotation is prepared.
+    pub fn tls_next_key(&self) -> PathBuf {
+        self.root.join("tls.next.key")
+    }
+
+    /// Its certificate.
+    pub fn tls_next_crt(&self) -> PathBuf {
+        self.root.join("tls.next.crt")
+    }
     /// The bundle identity.
     pub fn bundle_key(&self) -> PathBuf {
         self.root.join("bundle.key")
@@ -193,6 +203,39 @@ impl Keys {
     pub fn bundle_identity(&self) -> &age::x25519::Identity {
         &self.bundle
     }
+}
+
+/// Prepares a pin rotation: makes the next TLS key (once) and returns its pin. While it
+/// exists, the hub announces the pin to devices (they then accept either key).
+pub fn prepare_next(dir: &DataDir) -> Result<String, String> {
+    let (key_path, crt_path) = (dir.tls_next_key(), dir.tls_next_crt());
+    if !key_path.exists() {
+        let key = rcgen::KeyPair::generate().map_err(|e| format!("TLS key: {e}"))?;
+        write_private(&key_path, key.serialize_pem().as_bytes())?;
+        write_cert(&crt_path, &key)?;
+    }
+    next_pin(dir).ok_or_else(|| format!("{} is not a certificate", crt_path.display()))
+}
+
+/// The pin of the prepared next key, if any.
+pub fn next_pin(dir: &DataDir) -> Option<String> {
+    let cert = CertificateDer::from_pem_file(dir.tls_next_crt()).ok()?;
+    wire::pin_of_cert(&cert)
+}
+
+/// Completes a pin rotation: the next key becomes the key (the old one is overwritten).
+/// Takes effect when the hub starts again. Returns the new pin.
+pub fn switch_to_next(dir: &DataDir) -> Result<String, String> {
+    let pin = next_pin(dir).ok_or("no next key: run `custos-hub pin next` first")?;
+    let key = fs::read(dir.tls_next_key())
+        .map_err(|e| format!("cannot read {}: {e}", dir.tls_next_key().display()))?;
+    let crt = fs::read(dir.tls_next_crt())
+        .map_err(|e| format!("cannot read {}: {e}", dir.tls_next_crt().display()))?;
+    write_private(&dir.tls_key(), &key)?;
+    write_atomic(&dir.tls_crt(), &crt, 0o644)?;
+    let _ = fs::remove_file(dir.tls_next_key());
+    let _ = fs::remove_file(dir.tls_next_crt());
+    Ok(pin)
 }
 
 fn read_text(path: &Path) -> Result<String, String> {

@@ -75,6 +75,21 @@ enum Command {
         /// The bundle file.
         file: PathBuf,
     },
+    /// Rotates the hub's TLS key without re-enrolling devices.
+    Pin {
+        #[command(subcommand)]
+        command: PinCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PinCommand {
+    /// Makes the next key and announces its pin to devices at their next sync
+    /// (prints it). Wait until every device has synced before `switch`.
+    Next,
+    /// Makes the next key the hub's key; takes effect when the hub starts again (copy
+    /// the key files to every instance). Devices that synced since `next` follow.
+    Switch,
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +157,24 @@ fn main() -> ExitCode {
             DevicesCommand::List => AdminRequest::ListDevices,
             DevicesCommand::Revoke { device_id } => AdminRequest::Revoke { device: device_id },
         },
+        Command::Pin { command } => {
+            let result = match command {
+                PinCommand::Next => custos_hub::keys::prepare_next(&dir)
+                    .map(|p| format!("next pin {p}\nannounced to devices at their next sync")),
+                PinCommand::Switch => custos_hub::keys::switch_to_next(&dir).map(|p| {
+                    format!(
+                        "pin {p}\nrestart the hub (every instance, with these key files) to use it"
+                    )
+                }),
+            };
+            return match result {
+                Ok(text) => {
+                    println!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            };
+        }
         Command::Import { file } => match std::path::absolute(&file) {
             Ok(path) => AdminRequest::Import { path },
             Err(e) => return fail(&format!("{}: {e}", file.display())),

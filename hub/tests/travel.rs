@@ -288,3 +288,49 @@ fn a_download_cut_midway_resumes_where_it_stopped() {
     std::io::Read::read_to_end(&mut reader, &mut back).unwrap();
     assert!(back == content);
 }
+
+#[test]
+fn a_pin_rotation_moves_synced_devices_to_the_new_key_and_only_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("hub");
+    let backend = Backend::sled();
+    let mut hub = Hub::start(&data, &backend);
+    let _coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "follows");
+    let mut b = enrolled(&hub.invite("field", None), "stays offline");
+    let old_pin = hub.pin.clone();
+    a.vault.add(case("c", "s")).unwrap();
+    run(&mut a.vault).unwrap();
+
+    // Prepare: the hub announces the next pin; A learns it at its next sync (a one-request
+    // delta: the announcement rides on any answer).
+    let out = hub.cli(&["pin", "next"]);
+    let next = out
+        .lines()
+        .find_map(|l| l.strip_prefix("next pin "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_ne!(next, old_pin);
+    a.vault.add(case("c2", "s2")).unwrap();
+    assert_eq!(run(&mut a.vault).unwrap().requests, 1);
+    // Still the old key until the switch: A keeps syncing.
+    run(&mut a.vault).unwrap();
+    assert_eq!(a.vault.sync_info().pin, old_pin);
+
+    // Switch and restart on the same address.
+    hub.cli(&["pin", "switch"]);
+    let addr = hub.addr.clone();
+    hub.kill();
+    let hub = Hub::start_on(&data, &addr, &backend);
+    assert_eq!(hub.pin, next, "the hub now proves the new key");
+    a.vault.add(case("c3", "s3")).unwrap();
+    run(&mut a.vault).unwrap();
+    assert_eq!(a.vault.sync_info().pin, next, "A moved to the new pin");
+    // B never heard of it: refused, as any other key would be.
+    let err = run(&mut b.vault).unwrap_err();
+    assert!(
+        matches!(err, sync::SyncError::Net(sync::NetError::WrongPin)),
+        "{err}"
+    );
+}

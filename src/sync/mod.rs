@@ -180,6 +180,7 @@ pub fn enroll_with(
     let (cert, key) = net::device_certificate().map_err(Error::Encrypt)?;
     let creds = net::Credentials {
         pin: invite.pin.clone(),
+        next_pin: None,
         cert: cert.clone(),
         key: key.clone(),
     };
@@ -268,6 +269,11 @@ fn run_steps(access: &impl Access, report: &mut Report) -> Result<(), SyncError>
     }
     let mut conn = Connection::open(&plan.hub, &plan.route, &plan.credentials)?;
     let result = exchange(access, &mut conn, plan.cursor, report);
+    // A pin rotation: the next pin the hub announced, or the move to it.
+    let (proved, announced) = (conn.server_pin.clone(), conn.announced_pin.clone());
+    step(access, |v| {
+        v.follow_pin(proved.as_deref(), announced.as_deref())
+    })??;
     report.requests = conn.requests;
     report.bytes_sent = conn.counter.sent.load(Ordering::Relaxed);
     report.bytes_received = conn.counter.received.load(Ordering::Relaxed);

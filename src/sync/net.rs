@@ -106,6 +106,8 @@ pub enum NetError {
 pub struct Credentials {
     /// The hub's pin.
     pub pin: String,
+    /// During a pin rotation: the pin of the hub's next key, accepted too.
+    pub next_pin: Option<String>,
     /// The device certificate (DER).
     pub cert: Vec<u8>,
     /// Its PKCS#8 private key (DER).
@@ -146,6 +148,7 @@ fn client_config(creds: &Credentials) -> Result<Arc<ClientConfig>, NetError> {
     use sha2::Digest;
     let mut id = sha2::Sha256::new();
     id.update(creds.pin.as_bytes());
+    id.update(creds.next_pin.as_deref().unwrap_or("").as_bytes());
     id.update(&creds.cert);
     id.update(&creds.key[..]);
     let id = id.finalize().to_vec();
@@ -160,7 +163,9 @@ fn client_config(creds: &Credentials) -> Result<Arc<ClientConfig>, NetError> {
         .map_err(|e| NetError::Tls(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(PinnedHub {
-            pin: creds.pin.clone(),
+            pins: std::iter::once(creds.pin.clone())
+                .chain(creds.next_pin.clone())
+                .collect(),
             provider,
         }))
         .with_client_auth_cert(vec![CertificateDer::from(creds.cert.clone())], key)
@@ -181,7 +186,7 @@ fn provider() -> Arc<CryptoProvider> {
 /// Accepts exactly one hub key and checks that the hub holds it.
 #[derive(Debug)]
 struct PinnedHub {
-    pin: String,
+    pins: Vec<String>,
     provider: Arc<CryptoProvider>,
 }
 
@@ -195,7 +200,7 @@ impl ServerCertVerifier for PinnedHub {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         match wire::pin_of_cert(end_entity) {
-            Some(pin) if pin == self.pin => Ok(ServerCertVerified::assertion()),
+            Some(pin) if self.pins.contains(&pin) => Ok(ServerCertVerified::assertion()),
             _ => Err(rustls::Error::General(PIN_MISMATCH.into())),
         }
     }
@@ -302,6 +307,10 @@ pub struct Connection {
     pub counter: Arc<Counter>,
     /// Requests made.
     pub requests: u64,
+    /// The pin of the key the hub proved.
+    pub server_pin: Option<String>,
+    /// A next pin the hub announced (`custos-next-pin`) during this connection.
+    pub announced_pin: Option<String>,
 }
 
 impl Connection {
@@ -338,11 +347,18 @@ impl Connection {
                 return Err(tls_error(e));
             }
         }
+        let server_pin = stream
+            .conn
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .and_then(|c| wire::pin_of_cert(c));
         Ok(Connection {
             stream: BufReader::with_capacity(64 * 1024, stream),
             host: hub.to_owned(),
             counter,
             requests: 0,
+            server_pin,
+            announced_pin: None,
         })
     }
 
@@ -356,6 +372,12 @@ impl Connection {
         body: &[u8],
     ) -> Result<Response, NetError> {
         let response = self.exchange(method, path, content_type, body)?;
+        if let Some(p) = response
+            .header("custos-next-pin")
+            .filter(|p| wire::is_pin(p))
+        {
+            self.announced_pin = Some(p.to_owned());
+        }
         if response.status >= 400 {
             let (code, message) = match serde_json::from_slice::<wire::ErrorBody>(&response.body) {
                 Ok(e) => (e.error, e.message),

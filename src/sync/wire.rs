@@ -446,6 +446,9 @@ pub struct Roster {
     pub hub_recipient: String,
     /// Every enrolled device.
     pub devices: Vec<RosterDevice>,
+    /// While a pin rotation is prepared: the pin of the hub's next key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_pin: Option<String>,
 }
 
 /// The answer to a push.

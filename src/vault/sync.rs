@@ -52,6 +52,9 @@ pub(crate) struct SyncState {
     /// Signing keys of devices the hub revoked.
     #[serde(default)]
     revoked_signers: Vec<String>,
+    /// During a pin rotation: the pin of the hub's next key, accepted too.
+    #[serde(default)]
+    next_pin: Option<String>,
     last_attempt: Option<DateTime<Utc>>,
     last_success: Option<DateTime<Utc>>,
     last_error: Option<String>,
@@ -317,6 +320,7 @@ impl Vault {
             route: s.route.clone(),
             credentials: Credentials {
                 pin: s.pin.clone(),
+                next_pin: s.next_pin.clone(),
                 cert: cert.to_vec(),
                 key,
             },
@@ -394,6 +398,7 @@ impl Vault {
             enrolled_at: Utc::now(),
             roster_at: None,
             revoked_signers: Vec::new(),
+            next_pin: None,
             last_attempt: None,
             last_success: None,
             last_error: None,
@@ -445,6 +450,36 @@ impl Vault {
             self.cache_dirty.store(true, Ordering::Relaxed);
         }
         Ok(done)
+    }
+
+    /// Follows a pin rotation: remembers the next pin the hub announced (over a connection
+    /// where it proved the current key), and moves to it once the hub proves it.
+    pub(crate) fn follow_pin(
+        &mut self,
+        proved: Option<&str>,
+        announced: Option<&str>,
+    ) -> Result<()> {
+        let Some(s) = self.sync.as_mut() else {
+            return Ok(());
+        };
+        let mut changed = false;
+        if let Some(p) = proved {
+            if s.next_pin.as_deref() == Some(p) {
+                s.pin = p.to_owned();
+                s.next_pin = None;
+                changed = true;
+            }
+        }
+        if let Some(a) = announced {
+            if a != s.pin && s.next_pin.as_deref() != Some(a) && proved == Some(s.pin.as_str()) {
+                s.next_pin = Some(a.to_owned());
+                changed = true;
+            }
+        }
+        if changed {
+            self.save_sync()?;
+        }
+        Ok(())
     }
 
     /// True when the roster should be fetched again (never fetched, or a day old).

@@ -466,6 +466,7 @@ impl SimDevice {
         let (cert, key) = net::device_certificate().unwrap();
         let creds = Credentials {
             pin: invite.pin.clone(),
+            next_pin: None,
             cert,
             key,
         };
