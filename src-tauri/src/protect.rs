@@ -74,7 +74,6 @@ pub async fn wipe_vault(app: AppHandle) -> Result<WipeReport> {
     tauri::async_runtime::spawn_blocking(move || {
         let state = app.state::<AppState>();
         let start = Instant::now();
-        let mut failures = state.failures.lock().map_err(unavailable)?;
         forget_session(&state);
         let open = state.vault.lock().map_err(unavailable)?.take();
         let real = state.vault_dir.clone();
@@ -102,7 +101,11 @@ pub async fn wipe_vault(app: AppHandle) -> Result<WipeReport> {
                 }
             }
         };
-        *failures = 0;
+        // Only now the count (an unlock attempt may hold it, waiting out its delay: the
+        // wipe does not wait for it).
+        if let Ok(mut failures) = state.failures.lock() {
+            *failures = 0;
+        }
         let _ = settings::save_failed_unlocks(&state.config_dir, 0);
         Ok(report)
     })

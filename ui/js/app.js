@@ -32,7 +32,6 @@ import * as settingsScreen from './screens/settings.js';
 import * as evidenceScreen from './screens/evidence.js';
 import * as syncScreen from './screens/sync.js';
 import * as resolveScreen from './screens/resolve.js';
-import * as duressScreen from './screens/duress.js';
 
 const SCREENS = {
   create: createScreen,
@@ -45,7 +44,6 @@ const SCREENS = {
   evidence: evidenceScreen,
   sync: syncScreen,
   resolve: resolveScreen,
-  duress: duressScreen,
 };
 
 /** Screens shown while the vault is locked; every other one needs it unlocked. */

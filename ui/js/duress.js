@@ -1,8 +1,8 @@
 // The duress passphrase: a second passphrase for when someone forces the user to
 // unlock. Typed at the unlock screen it opens a decoy vault (an ordinary, separate
 // vault the user fills with harmless cases by unlocking with it) or wipes the vault and
-// answers "wrong passphrase". Shown in Settings and as an optional step right after the
-// vault is created (screens/duress.js).
+// answers "wrong passphrase". Shown in Settings and, right after the vault is created,
+// as an optional step at the top of the case list (screens/cases.js).
 //
 // Inside a decoy this section reads exactly as in a vault that has no duress
 // passphrase: the backend's duress_status of a decoy is "none", and nothing here
@@ -16,8 +16,8 @@ import { errorText, formError } from './fields.js';
 const STATUS = { decoy: 'duress.status.decoy', wipe: 'duress.status.wipe' };
 
 /**
- * The duress section. options: {firstRun (adds "Skip"), onDone() (after setting it, or
- * skipping)}. → {el, isDirty(), destroy()}
+ * The duress section. options: {firstRun (the offer after creation: its own title and
+ * "Skip"), onDone() (after setting it, or skipping)}. → {el, isDirty(), destroy()}
  */
 export function duressSection(app, { firstRun = false, onDone } = {}) {
   let busy = false;
@@ -45,7 +45,7 @@ export function duressSection(app, { firstRun = false, onDone } = {}) {
   const clear = h('button', { type: 'button', id: 'duress-clear', class: 'button danger-outline', hidden: true,
     text: t('duress.clear'), on: { click: () => clearIt() } });
   const skip = firstRun
-    ? h('button', { type: 'button', id: 'duress-skip', class: 'button secondary', text: t('duress.skip'),
+    ? h('button', { type: 'button', id: 'duress-later', class: 'button secondary', text: t('duress.skip'),
       on: { click: () => onDone?.() } })
     : null;
 
@@ -145,9 +145,8 @@ export function duressSection(app, { firstRun = false, onDone } = {}) {
   }).catch(() => show());
   show();
 
-  const el = h('section', { class: 'card', id: 'duress-card', attrs: { 'aria-labelledby': 'duress-title' } },
-    h('h2', { id: 'duress-title', text: t('duress.title') }),
-    h('p', { text: t('duress.intro') }),
+  // After creation the offer starts small: what it is, "set one now" or "skip".
+  const body = h('div', { class: 'duress-body', hidden: firstRun },
     h('p', { text: t('duress.decoy.text') }),
     h('div', { id: 'duress-limits', class: 'callout warning', attrs: { role: 'note' } },
       h('p', { class: 'callout-title', text: t('duress.limits.title') }),
@@ -157,6 +156,23 @@ export function duressSection(app, { firstRun = false, onDone } = {}) {
         h('li', { text: t('duress.limits.settings') }))),
     firstRun ? null : status,
     form);
+  const opener = firstRun ? h('div', { class: 'actions' },
+    h('button', { type: 'button', id: 'duress-open', class: 'button primary', text: t('duress.open'),
+      on: { click: (e) => {
+        body.hidden = false;
+        e.currentTarget.parentElement.hidden = true;
+        pass.focus();
+      } } }),
+    h('button', { type: 'button', class: 'button secondary', id: 'duress-skip', text: t('duress.skip'),
+      on: { click: () => onDone?.() } })) : null;
+
+  const el = h('section', { class: ['card', firstRun ? 'duress-offer' : null], id: 'duress-card',
+    attrs: { 'aria-labelledby': 'duress-title' } },
+    h('h2', { id: 'duress-title', text: firstRun ? t('duress.step.title') : t('duress.title') }),
+    firstRun ? h('p', { class: 'lead', text: t('duress.step.intro') }) : null,
+    h('p', { text: t('duress.intro') }),
+    opener,
+    body);
 
   return {
     el,

@@ -1,13 +1,15 @@
 // The case list: search as you type (a case's title and tags, and the titles and names
 // of its records), filters (status, tag, act type, incident dates), sort, and the way
 // into a case. The list comes from the backend's index (no record is decrypted to draw
-// it); searching, filtering and sorting happen here, in memory.
+// it); searching, filtering and sorting happen here, in memory. Right after the vault is
+// created (params.offerDuress), the optional duress passphrase comes first.
 
 import * as api from '../api.js';
 import { h, replace, userText } from '../dom.js';
 import { t, formatDateTime, formatNumber, compare, fold } from '../i18n.js';
 import { errorText, uniqueId, normalizeDate, isDate } from '../fields.js';
 import { CHOICES, choiceLabel, statusBadge, markers } from '../records.js';
+import { duressSection } from '../duress.js';
 
 // What the list shows is kept between visits while the vault is unlocked (filters
 // only; never record data), and reset by a lock (the module state is replaced below).
@@ -33,7 +35,7 @@ function digest(records) {
 /** Rows drawn at first, and added by each "show more": the filters find the rest. */
 const PAGE = 100;
 
-export async function render(app) {
+export async function render(app, params = {}) {
   let cases = [];
   let limit = PAGE;
   let related = new Map(); // case id → digest
@@ -221,7 +223,17 @@ export async function render(app) {
     load();
   });
 
+  // Right after the vault was created: the optional duress passphrase, first.
+  const duress = params.offerDuress ? duressSection(app, {
+    firstRun: true,
+    onDone: () => {
+      duress.el.remove();
+      newCase.focus();
+    },
+  }) : null;
+
   const el = h('section', { id: 'screen-cases', class: 'screen', attrs: { 'aria-labelledby': 'cases-title' } },
+    duress?.el,
     h('div', { class: 'screen-head' },
       h('h1', { id: 'cases-title', text: t('cases.title') }),
       newCase),
@@ -256,6 +268,7 @@ export async function render(app) {
     destroy() {
       cases = [];
       related = new Map();
+      duress?.destroy();
     },
   };
 }

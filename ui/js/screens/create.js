@@ -2,8 +2,8 @@
 //
 // A passphrase, typed twice, with a live strength meter (the backend's zxcvbn score,
 // asked for at most every 300 ms). The button stays disabled until the backend calls
-// the passphrase acceptable and both entries match. Then an optional step: a duress
-// passphrase (screens/duress.js).
+// the passphrase acceptable and both entries match. Then the case list, which offers an
+// optional step first: a duress passphrase (js/duress.js).
 //
 // After a wipe (params.wiped) this screen says so first, with how long it took.
 
@@ -180,7 +180,7 @@ export function render(app, params = {}) {
       pass.value = '';
       confirm.value = '';
       app.notify(t('create.done'));
-      await app.unlocked({ name: 'duress', params: { firstRun: true } });
+      await app.unlocked({ name: 'cases', params: { offerDuress: true } });
     } catch (err) {
       busy = false;
       pass.disabled = false;
