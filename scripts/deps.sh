@@ -3,7 +3,9 @@
 
 say() { printf '\n== %s\n' "$*"; }
 
-# The desktop shell (Tauri 2 on WebKitGTK) builds against these.
+# The desktop shell (Tauri 2 on WebKitGTK) builds against these. `dbus` (the daemon and
+# dbus-send) is what a desktop runs anyway; the window tests start private buses with it
+# to send the app the signals of a session lock and of a suspend.
 desktop_build_packages() {
   command -v pkg-config >/dev/null 2>&1 || echo pkg-config
   pkg-config --exists webkit2gtk-4.1 2>/dev/null || echo libwebkit2gtk-4.1-dev
@@ -12,6 +14,7 @@ desktop_build_packages() {
   pkg-config --exists libsoup-3.0 2>/dev/null || echo libsoup-3.0-dev
   pkg-config --exists openssl 2>/dev/null || echo libssl-dev
   command -v cc >/dev/null 2>&1 || echo build-essential
+  command -v dbus-daemon >/dev/null 2>&1 && command -v dbus-send >/dev/null 2>&1 || echo dbus
 }
 
 # Installs the packages named (nothing when the list is empty).
