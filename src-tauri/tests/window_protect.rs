@@ -249,7 +249,9 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
         "the discarded edit came back"
     );
     eprintln!("{:>5.1?} draft discarded", began.elapsed());
-    // GNOME's screen saver and logind's session lock lock too.
+    // GNOME's screen saver locks too, keeping a quick entry half-typed.
+    d.click("#quick-entry");
+    d.type_into("#quick-who", &format!("{marker} Samira"));
     session.signal(
         "/org/gnome/ScreenSaver",
         "org.gnome.ScreenSaver.ActiveChanged",
@@ -257,6 +259,11 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     );
     wait_locked(d, Instant::now(), &marker);
     unlock(d, PASS);
+    d.wait("#confirm-dialog[data-purpose=draft]");
+    d.click("#confirm-ok");
+    d.wait("#screen-quick");
+    assert_eq!(value(d, "#quick-who"), json!(format!("{marker} Samira")));
+    // And logind's session lock.
     let t0 = Instant::now();
     system.signal(
         "/org/freedesktop/login1/session/_32",
@@ -274,7 +281,11 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     d.screenshot("protect-07-wipe-dialog-arabic");
     d.click("#confirm-cancel");
     assert!(app.vault.join("vault.json").exists());
+    // The quick entry, kept again at that lock, is discarded this time.
     unlock(d, PASS);
+    d.wait("#confirm-dialog[data-purpose=draft]");
+    d.click("#confirm-cancel");
+    d.wait_until("the dialog to close", || d.gone("#confirm-dialog"));
     d.click("#nav-settings");
     d.wait("#wipe-card");
     d.script("document.querySelector('#duress-card').scrollIntoView();");
