@@ -97,7 +97,9 @@ fn device_key(vault: &Path) -> std::path::PathBuf {
 }
 
 fn set_language(d: &Driver, code: &str) {
-    d.click("#nav-settings");
+    if d.find("#screen-settings").is_none() {
+        d.click("#nav-settings");
+    }
     d.set_value("#language", code);
     d.wait_until("the language to switch", || {
         d.script("return document.documentElement.lang;") == json!(code)
@@ -290,6 +292,13 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     d.wait("#wipe-card");
     d.script("document.querySelector('#duress-card').scrollIntoView();");
     d.screenshot("protect-08-settings-arabic");
+    // By its label (WebKitWebDriver calls the right-to-left checkbox not interactable).
+    d.click("label[for=wipe-after-enabled]");
+    d.wait("#wipe-after-warning");
+    d.script("document.querySelector('#wipe-after').scrollIntoView();");
+    d.screenshot("protect-08b-wipe-after-arabic");
+    d.script("document.querySelector('#wipe-card').scrollIntoView();");
+    d.screenshot("protect-08c-wipe-card-arabic");
     set_language(d, "en");
 
     eprintln!("{:>5.1?} arabic dialogs", began.elapsed());
@@ -299,7 +308,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
         .script("return !document.querySelector('#wipe-after-warning').hidden;")
         .as_bool()
         .unwrap());
-    d.click("#wipe-after-enabled");
+    d.click("label[for=wipe-after-enabled]");
     d.wait("#wipe-after-warning");
     assert!(d.text("#wipe-after-warning").contains("cannot be undone"));
     d.type_into("#wipe-after-count", "3");
