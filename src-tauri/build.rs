@@ -34,6 +34,8 @@ pub const COMMANDS: &[&str] = &[
     "sync_set",
     "merge_proposal",
     "resolve",
+    "travel_remove",
+    "travel_restore",
     "unlock_state",
     "wipe_vault",
     "take_draft",

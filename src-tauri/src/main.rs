@@ -158,6 +158,8 @@ fn main() {
             sync::sync_set,
             sync::merge_proposal,
             sync::resolve,
+            sync::travel_remove,
+            sync::travel_restore,
             protect::unlock_state,
             protect::wipe_vault,
             protect::take_draft,

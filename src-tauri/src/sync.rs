@@ -534,6 +534,83 @@ pub fn sync_set(
     Ok(status_of(&state, info))
 }
 
+/// What travel mode removed.
+#[derive(Serialize)]
+pub struct TravelRemoved {
+    cases: usize,
+    records: usize,
+    files: usize,
+}
+
+/// Travel mode: removes the given cases (all when none are named) from this device —
+/// refused with nothing removed unless the hub holds all of them — and pauses sync.
+/// Never while a sync runs.
+#[tauri::command]
+pub async fn travel_remove(app: AppHandle, case_ids: Option<Vec<Uuid>>) -> Result<TravelRemoved> {
+    let worker = app.clone();
+    let removed = tauri::async_runtime::spawn_blocking(move || {
+        let state = worker.state::<AppState>();
+        let _turn = state
+            .sync
+            .run
+            .lock()
+            .map_err(|_| CommandError::Internal("the sync state is unavailable".into()))?;
+        with_vault(&state, |v| Ok(v.travel_remove(case_ids.as_deref())?))
+    })
+    .await
+    .map_err(|e| CommandError::Internal(e.to_string()))??;
+    let state = app.state::<AppState>();
+    state.sync.kick(Kick::Settings);
+    notify(&app, false);
+    Ok(TravelRemoved {
+        cases: removed.cases,
+        records: removed.records,
+        files: removed.files,
+    })
+}
+
+/// After travel: resumes sync and brings back from the hub everything this vault may
+/// read, with the evidence files.
+#[tauri::command]
+pub async fn travel_restore(app: AppHandle) -> Result<Summary> {
+    let worker = app.clone();
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        let state = worker.state::<AppState>();
+        let _turn = state
+            .sync
+            .run
+            .lock()
+            .map_err(|_| CommandError::Internal("the sync state is unavailable".into()))?;
+        let session = Session {
+            state: &state,
+            id: state.sync.session.load(Ordering::SeqCst),
+        };
+        let report = custos::sync::restore(&session).map_err(sync_error)?;
+        let conflicts = with_vault(&state, |v| Ok(v.sync_info().conflicts)).unwrap_or(0);
+        Ok::<_, CommandError>(Summary {
+            pushed: report.pushed,
+            existing: report.existing,
+            pulled: report.pulled,
+            blobs_up: report.blobs_up,
+            blobs_down: report.blobs_down,
+            refused: report.push_rejected.len()
+                + report.pull_rejected.len()
+                + report.blob_rejected.len(),
+            warning: report.warning(),
+            requests: report.requests,
+            bytes_sent: report.bytes_sent,
+            bytes_received: report.bytes_received,
+            conflicts,
+        })
+    })
+    .await
+    .map_err(|e| CommandError::Internal(e.to_string()))?;
+    let state = app.state::<AppState>();
+    state.sync.kick(Kick::Settings);
+    notify(&app, false);
+    result
+}
+
 /// A proposed merge of a record's concurrent versions, and this device's id (to tell
 /// its own versions).
 #[derive(Serialize)]

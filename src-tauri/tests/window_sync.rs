@@ -307,6 +307,50 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     assert_eq!(case.status, CaseStatus::Closed);
     drop(case);
 
+    // Travel mode: the case is on the hub, so it can be removed from the laptop (sync
+    // pauses); after the crossing it comes back from the hub.
+    d.wait(&format!("#travel-case-{case_id}"));
+    d.click(&format!("#travel-case-{case_id}"));
+    d.click("#travel-remove");
+    d.wait("#confirm-dialog");
+    d.click("#confirm-ok");
+    d.wait_until("the removal", || {
+        !shown_text(d, "#travel-result").is_empty() || !shown_text(d, "#travel-error").is_empty()
+    });
+    assert_eq!(shown_text(d, "#travel-error"), "");
+    assert!(
+        shown_text(d, "#travel-result").starts_with("Removed 1 case(s)"),
+        "{}",
+        shown_text(d, "#travel-result")
+    );
+    d.wait_until("sync to pause", || {
+        d.script("return document.querySelector('#sync-state').dataset.paused;") == json!("true")
+    });
+    assert!(d.find(&format!("#travel-case-{case_id}")).is_none());
+    d.screenshot("sync-06b-travel-removed");
+    d.click("#nav-cases");
+    d.wait("#screen-cases");
+    assert!(
+        d.find(&format!("[data-record-id='{case_id}']")).is_none(),
+        "the removed case is still listed"
+    );
+    d.click("#sync-indicator");
+    d.wait("#travel-restore");
+    d.click("#travel-restore");
+    d.wait_until("the cases to come back", || {
+        shown_text(d, "#travel-result").starts_with("Brought back")
+            || !shown_text(d, "#travel-error").is_empty()
+    });
+    assert_eq!(shown_text(d, "#travel-error"), "");
+    d.wait_until("sync to resume", || {
+        d.script("return document.querySelector('#sync-state').dataset.paused;") == json!("false")
+    });
+    d.wait(&format!("#travel-case-{case_id}"));
+    d.click("#nav-cases");
+    d.wait(&format!("[data-record-id='{case_id}']"));
+    d.click("#sync-indicator");
+    d.wait("#sync-details");
+
     // Only through SOCKS5: a "proxy" that takes the connection and never answers. The
     // sync waits on it (never on the hub directly), and locking does not wait for it.
     let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -189,6 +189,12 @@ export const mergeProposal = (recordId) => invoke('merge_proposal', { recordId }
 /** Writes the merge of every head of a conflicted record. → {recordId, versionId} */
 export const resolveRecord = (recordId, record) => invoke('resolve', { recordId, record });
 
+/** Travel mode: removes cases the hub holds (all when caseIds is null); pauses sync. */
+export const travelRemove = (caseIds) => invoke('travel_remove', { caseIds });
+
+/** After travel: resumes sync and brings every removed case back from the hub. */
+export const travelRestore = () => invoke('travel_restore');
+
 /**
  * Calls handler whenever the backend says the sync status changed (a sync started or
  * ended, settings changed). No content travels with the event.

@@ -11,6 +11,7 @@ import { h, replace } from '../dom.js';
 import { t, formatDateTime, formatRelative, formatNumber } from '../i18n.js';
 import { errorText, snapshot } from '../fields.js';
 import { errorLine, failed, isProxy, routeText } from '../sync.js';
+import { confirmDialog } from '../dialog.js';
 
 const MIN_INTERVAL = 1;
 const MAX_INTERVAL = 1440; // the backend accepts 1–1440 minutes
@@ -338,6 +339,8 @@ export async function render(app) {
     }
     update();
 
+    const travel = travelCard();
+
     const el = h('div', { class: 'sync-enrolled' },
       h('section', { class: 'card', id: 'sync-status-card', attrs: { 'aria-labelledby': 'sync-status-title' } },
         h('h2', { id: 'sync-status-title', text: t('sync.status') }),
@@ -348,12 +351,90 @@ export async function render(app) {
         h('h2', { id: 'sync-settings-title', text: t('sync.settings') }),
         pause,
         settings),
+      travel.el,
       h('p', { class: 'muted', text: t('sync.enrolled.note') }));
     return {
       el,
       update,
       isDirty: () => settings.isConnected && snapshot(settings) !== clean,
     };
+  }
+
+  // Travel mode: remove chosen cases (the hub must hold them) before a border, and
+  // bring them back after.
+  function travelCard() {
+    const list = h('ul', { id: 'travel-cases', class: 'check-list' });
+    const error = h('p', { id: 'travel-error', class: 'form-error', hidden: true, tabIndex: -1, attrs: { role: 'alert' } });
+    const result = h('p', { id: 'travel-result', class: 'muted', hidden: true, attrs: { role: 'status' } });
+    const remove = h('button', { type: 'button', id: 'travel-remove', class: 'button secondary', text: t('travel.remove') });
+    const removeAll = h('button', { type: 'button', id: 'travel-remove-all', class: 'button secondary', text: t('travel.remove_all') });
+    const restore = h('button', { type: 'button', id: 'travel-restore', class: 'button secondary', text: t('travel.restore') });
+    const buttons = [remove, removeAll, restore];
+
+    async function fill() {
+      const cases = await api.listRecords({ kind: 'case' });
+      replace(list, ...cases.map((c) => {
+        const box = h('input', { type: 'checkbox', id: `travel-case-${c.record_id}`, value: c.record_id });
+        return h('li', { class: 'check' }, box,
+          h('label', { for: box.id, dir: 'auto', text: c.title || t('value.untitled') }));
+      }));
+      if (!cases.length) list.append(h('li', { class: 'muted', text: t('travel.none') }));
+    }
+
+    async function act(work) {
+      error.hidden = true;
+      result.hidden = true;
+      buttons.forEach((b) => { b.disabled = true; });
+      try {
+        result.textContent = await work();
+        result.hidden = false;
+      } catch (err) {
+        error.textContent = errorText(err);
+        error.hidden = false;
+        error.focus();
+      } finally {
+        buttons.forEach((b) => { b.disabled = false; });
+        await fill();
+        await app.sync.refresh();
+      }
+    }
+
+    async function removeCases(ids) {
+      const n = ids ? ids.length : list.querySelectorAll('input').length;
+      if (!n) {
+        error.textContent = t('travel.choose');
+        error.hidden = false;
+        return;
+      }
+      const ok = await confirmDialog(t('travel.confirm', { n: formatNumber(n) }), {
+        title: t('travel.title'), confirmLabel: t('travel.remove.confirm'), danger: true,
+        details: [t('travel.confirm.detail')],
+      });
+      if (!ok) return;
+      await act(async () => {
+        const r = await api.travelRemove(ids);
+        return t('travel.removed', { cases: formatNumber(r.cases), records: formatNumber(r.records), files: formatNumber(r.files) });
+      });
+    }
+
+    remove.addEventListener('click', () => {
+      const ids = [...list.querySelectorAll('input:checked')].map((i) => i.value);
+      removeCases(ids.length ? ids : []);
+    });
+    removeAll.addEventListener('click', () => removeCases(null));
+    restore.addEventListener('click', () => act(async () => {
+      const r = await api.travelRestore();
+      return t('travel.restored', { versions: formatNumber(r.pulled), files: formatNumber(r.blobs_down) });
+    }));
+    fill().catch(() => {});
+
+    const el = h('section', { class: 'card', id: 'travel', attrs: { 'aria-labelledby': 'travel-title' } },
+      h('h2', { id: 'travel-title', text: t('travel.title') }),
+      h('p', { class: 'field-hint', text: t('travel.hint') }),
+      list,
+      h('div', { class: 'actions' }, ...buttons),
+      result, error);
+    return { el };
   }
 
   draw();
