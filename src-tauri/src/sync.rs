@@ -273,22 +273,7 @@ fn perform(
             if let Ok(mut f) = state.sync.last_failure.lock() {
                 *f = None;
             }
-            let conflicts = with_vault(state, |v| Ok(v.sync_info().conflicts)).unwrap_or(0);
-            Ok(Summary {
-                pushed: report.pushed,
-                existing: report.existing,
-                pulled: report.pulled,
-                blobs_up: report.blobs_up,
-                blobs_down: report.blobs_down,
-                refused: report.push_rejected.len()
-                    + report.pull_rejected.len()
-                    + report.blob_rejected.len(),
-                warning: report.warning(),
-                requests: report.requests,
-                bytes_sent: report.bytes_sent,
-                bytes_received: report.bytes_received,
-                conflicts,
-            })
+            Ok(Summary::of(state, &report))
         }
         Err(e) => {
             let locked = matches!(e, SyncError::Locked);
@@ -362,6 +347,28 @@ pub struct Summary {
     bytes_received: u64,
     /// Records with concurrent edits after the sync.
     conflicts: usize,
+}
+
+impl Summary {
+    /// What a sync did, and the conflicts left after it.
+    fn of(state: &AppState, report: &custos::sync::Report) -> Summary {
+        let conflicts = with_vault(state, |v| Ok(v.sync_info().conflicts)).unwrap_or(0);
+        Summary {
+            pushed: report.pushed,
+            existing: report.existing,
+            pulled: report.pulled,
+            blobs_up: report.blobs_up,
+            blobs_down: report.blobs_down,
+            refused: report.push_rejected.len()
+                + report.pull_rejected.len()
+                + report.blob_rejected.len(),
+            warning: report.warning(),
+            requests: report.requests,
+            bytes_sent: report.bytes_sent,
+            bytes_received: report.bytes_received,
+            conflicts,
+        }
+    }
 }
 
 /// The sync status: the vault's, whether a sync runs now, and the kind of the last
@@ -586,22 +593,7 @@ pub async fn travel_restore(app: AppHandle) -> Result<Summary> {
             id: state.sync.session.load(Ordering::SeqCst),
         };
         let report = custos::sync::restore(&session).map_err(sync_error)?;
-        let conflicts = with_vault(&state, |v| Ok(v.sync_info().conflicts)).unwrap_or(0);
-        Ok::<_, CommandError>(Summary {
-            pushed: report.pushed,
-            existing: report.existing,
-            pulled: report.pulled,
-            blobs_up: report.blobs_up,
-            blobs_down: report.blobs_down,
-            refused: report.push_rejected.len()
-                + report.pull_rejected.len()
-                + report.blob_rejected.len(),
-            warning: report.warning(),
-            requests: report.requests,
-            bytes_sent: report.bytes_sent,
-            bytes_received: report.bytes_received,
-            conflicts,
-        })
+        Ok::<_, CommandError>(Summary::of(&state, &report))
     })
     .await
     .map_err(|e| CommandError::Internal(e.to_string()))?;
