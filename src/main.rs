@@ -828,7 +828,7 @@ fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> CliResult {
             if let Some(w) = report.warning() {
                 eprintln!("{w}");
             }
-            let conflicts = vault.sync_info().conflicts;
+            let conflicts = vault.conflict_count();
             if conflicts > 0 {
                 println!("{conflicts} record(s) have concurrent edits: see `custos conflicts`");
             }

@@ -352,7 +352,7 @@ pub struct Summary {
 impl Summary {
     /// What a sync did, and the conflicts left after it.
     fn of(state: &AppState, report: &custos::sync::Report) -> Summary {
-        let conflicts = with_vault(state, |v| Ok(v.sync_info().conflicts)).unwrap_or(0);
+        let conflicts = with_vault(state, |v| Ok(v.conflict_count())).unwrap_or(0);
         Summary {
             pushed: report.pushed,
             existing: report.existing,
@@ -454,7 +454,7 @@ pub async fn sync_enroll(
     let worker = app.clone();
     let info = tauri::async_runtime::spawn_blocking(move || {
         let state = worker.state::<AppState>();
-        if with_vault(&state, |v| Ok(v.sync_info().enrolled))? {
+        if with_vault(&state, |v| Ok(v.is_enrolled()))? {
             return Err(refuse(
                 "already_enrolled",
                 "this vault is already enrolled with a hub",

@@ -165,9 +165,8 @@ pub fn enroll_with(
     route: Route,
 ) -> Result<Enrolled, SyncError> {
     let invite = wire::Invite::decode(invite_text).map_err(|e| SyncError::Invite(e.0))?;
-    let (enrolled, recipient, signer) = step(access, |v| {
-        (v.sync_info().enrolled, v.recipient(), v.signer())
-    })?;
+    let (enrolled, recipient, signer) =
+        step(access, |v| (v.is_enrolled(), v.recipient(), v.signer()))?;
     if enrolled {
         return Err(Error::Invalid("this vault is already enrolled with a hub".into()).into());
     }

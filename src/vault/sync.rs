@@ -228,6 +228,17 @@ impl Vault {
         parse_recipients(audience)
     }
 
+    /// True once enrolled with a hub (cheap: [`Vault::sync_info`] also counts what is
+    /// pending, which reads every unsynced ciphertext).
+    pub fn is_enrolled(&self) -> bool {
+        self.sync.is_some()
+    }
+
+    /// Records with concurrent edits to resolve (from the index; decrypts nothing).
+    pub fn conflict_count(&self) -> usize {
+        self.index.entries().filter(|e| e.conflict()).count()
+    }
+
     /// The sync status.
     pub fn sync_info(&self) -> SyncInfo {
         let unsynced = match &self.sync {
@@ -244,7 +255,7 @@ impl Vault {
             Some(_) => self.pending_blobs().map(|b| b.len()).unwrap_or(0),
             None => 0,
         };
-        let conflicts = self.index.entries().filter(|e| e.conflict()).count();
+        let conflicts = self.conflict_count();
         match &self.sync {
             None => SyncInfo {
                 enrolled: false,

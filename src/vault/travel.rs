@@ -52,7 +52,7 @@ impl Vault {
     /// device, once the hub holds all of it, and pauses sync. Refused, with nothing
     /// removed, when anything of them is not on the hub yet.
     pub fn travel_remove(&mut self, cases: Option<&[Uuid]>) -> Result<Removed> {
-        if !self.sync_info().enrolled {
+        if !self.is_enrolled() {
             return Err(Error::Invalid(
                 "travel mode needs the hub: enroll this vault and sync first".into(),
             ));
