@@ -151,6 +151,9 @@ pub struct Index {
     owner: HashMap<Uuid, Uuid>,
     /// Stored versions that could not be read, with the record when known.
     damaged: BTreeMap<Uuid, (Option<Uuid>, Damage)>,
+    /// Bumped by every change, so that what is derived from the index (the search
+    /// index) knows cheaply whether it must look again.
+    changes: u64,
 }
 
 /// The snapshot's format: a snapshot of another format is rebuilt from the versions
@@ -170,6 +173,7 @@ impl Index {
         if self.owner.contains_key(&v.version_id) {
             return;
         }
+        self.changes += 1;
         self.owner.insert(v.version_id, v.record_id);
         let meta = VersionMeta {
             id: v.version_id,
@@ -198,6 +202,7 @@ impl Index {
     /// Marks a stored version as unreadable.
     pub fn add_damaged(&mut self, version: Uuid, reason: Damage) {
         let record = self.owner.get(&version).copied();
+        self.changes += 1;
         self.damaged.insert(version, (record, reason));
     }
 
@@ -205,11 +210,17 @@ impl Index {
     /// removed from the device).
     pub fn remove(&mut self, record: Uuid) -> Option<Entry> {
         let entry = self.records.remove(&record)?;
+        self.changes += 1;
         for v in &entry.versions {
             self.owner.remove(&v.id);
             self.damaged.remove(&v.id);
         }
         Some(entry)
+    }
+
+    /// A number that changes whenever the index does.
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// The entry of a record.

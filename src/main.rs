@@ -66,6 +66,45 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Full-text search over every field of every record (case and diacritics do not
+    /// matter; "quoted words" are a phrase), with filters that select cases
+    Search {
+        /// Words to look for
+        #[arg(value_name = "WORDS")]
+        words: Vec<String>,
+        /// Only records of cases with this status (open, monitoring, closed)
+        #[arg(long)]
+        status: Option<String>,
+        /// Only records of cases with this tag (repeatable: every tag)
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Only records of cases with an incident of this act type (a vocabulary code)
+        #[arg(long = "act", value_name = "CODE")]
+        act_type: Option<String>,
+        /// Only records of cases with an incident or intervention on or after this day
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<chrono::NaiveDate>,
+        /// … on or before this day
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<chrono::NaiveDate>,
+        /// Only records of cases with an incident at this place (words of its place,
+        /// region or country)
+        #[arg(long, value_name = "WORDS")]
+        location: Option<String>,
+        /// Only records of cases with a person in this role (victim, perpetrator,
+        /// witness, source, intervening_party)
+        #[arg(long)]
+        role: Option<String>,
+        /// Only this kind (repeatable)
+        #[arg(long = "kind", value_name = "KIND")]
+        kinds: Vec<Kind>,
+        /// At most this many results
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a record
     Show {
         /// Record id
@@ -474,6 +513,61 @@ fn run(cli: Cli) -> CliResult {
             }
             for e in vault.damaged() {
                 eprintln!("custos: warning: {e}");
+            }
+            vault.lock()
+        }
+        Command::Search {
+            words,
+            status,
+            tags,
+            act_type,
+            from,
+            to,
+            location,
+            role,
+            kinds,
+            limit,
+            json,
+        } => {
+            let vault = open(&dir, pass_file)?;
+            let query = custos::search::SearchQuery {
+                text: words.join(" "),
+                prefix: false,
+                status: status.map(|s| parse_enum(&s, "status")).transpose()?,
+                tags,
+                act_type,
+                from,
+                to,
+                location,
+                role: role.map(|r| parse_enum(&r, "role")).transpose()?,
+                kinds,
+                limit,
+            };
+            build_search_index(&vault)?;
+            let found = vault.search(&query)?;
+            if json {
+                print_json(&serde_json::to_value(&found).map_err(invalid)?)?;
+            } else {
+                for h in &found.hits {
+                    println!(
+                        "{}  {:<12} {}{}",
+                        h.record_id,
+                        h.kind.as_str(),
+                        h.title,
+                        h.case_id
+                            .map(|c| format!("  (case {c})"))
+                            .unwrap_or_default(),
+                    );
+                }
+                eprintln!(
+                    "{} record(s) found{}",
+                    found.total,
+                    if found.total > found.hits.len() {
+                        format!(", the best {} shown (--limit)", found.hits.len())
+                    } else {
+                        String::new()
+                    }
+                );
             }
             vault.lock()
         }
@@ -1294,6 +1388,29 @@ fn write_export(
         let _ = std::fs::remove_file(path);
     }
     result
+}
+
+/// Builds the search index (from its snapshot when it has one), showing progress on a
+/// terminal when it takes long.
+fn build_search_index(vault: &Vault) -> CliResult {
+    use std::io::IsTerminal as _;
+    let terminal = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let mut shown = false;
+    loop {
+        let (done, total) = vault.prepare_search(5_000)?;
+        if done >= total {
+            break;
+        }
+        if terminal && started.elapsed() > std::time::Duration::from_millis(300) {
+            eprint!("\rbuilding the search index: {done} of {total} records");
+            shown = true;
+        }
+    }
+    if shown {
+        eprintln!("\rbuilding the search index: done{:30}", "");
+    }
+    Ok(())
 }
 
 fn default_vault() -> CliResult<PathBuf> {

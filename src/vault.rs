@@ -39,6 +39,7 @@ mod device;
 mod duress;
 mod evidence;
 mod merge;
+mod search;
 mod sync;
 mod travel;
 pub use backup::fingerprint;
@@ -326,6 +327,8 @@ pub struct Vault {
     unsnapshotted: usize,
     /// The hub settings, once enrolled.
     sync: Option<sync::SyncState>,
+    /// The full-text search index, built on demand.
+    search: Mutex<search::SearchState>,
     // Last, so that the advisory lock is released after the store is closed.
     _lock: File,
 }
@@ -465,6 +468,7 @@ impl Vault {
             clock: Clock::new(),
             unsnapshotted: 0,
             sync: None,
+            search: Mutex::default(),
             _lock: lock,
         })
     }
@@ -544,6 +548,7 @@ impl Vault {
             clock: Clock::new(),
             unsnapshotted: 0,
             sync: None,
+            search: Mutex::default(),
             _lock: lock,
         };
         vault.load_sync()?;

@@ -125,9 +125,11 @@ impl Vault {
         for r in &records {
             self.index.remove(*r);
         }
-        // The index snapshot must not name them any more.
+        // The index snapshot must not name them any more, nor the search index hold
+        // their words.
         self.unsnapshotted += 1;
         self.save_snapshot()?;
+        self.forget_search()?;
         Ok(Removed {
             cases: chosen.len(),
             records: records.len(),
