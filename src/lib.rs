@@ -22,6 +22,7 @@ pub mod hlc;
 pub mod index;
 pub mod model;
 pub mod passphrase;
+pub mod report;
 pub mod search;
 pub mod store;
 pub mod sync;

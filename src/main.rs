@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use custos::export;
 use custos::model::{Kind, Record};
+use custos::report;
 use custos::vault::{Filter, RecordView};
 use custos::{Error, Options, SecretString, Vault};
 use serde_json::{json, Map, Value};
@@ -136,22 +137,47 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Export records with their history. The output is NOT encrypted.
+    /// Export: JSON (full history), CSV, a PDF case report, or a communication to the UN
+    /// Special Rapporteur on human rights defenders. NOT encrypted unless --encrypt-to.
     Export {
         /// Output format
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
-        /// Where to write the plaintext export ("-" for standard output)
+        /// Where to write: a new file (csv: a new folder); "-" for standard output
+        /// (json, un-sr)
         #[arg(long, value_name = "PATH")]
         output: PathBuf,
-        /// Only these records (default: all)
+        /// Only this case and all its records (repeat for several)
+        #[arg(long = "case", value_name = "ID")]
+        cases: Vec<Uuid>,
+        /// Only these records (repeat for several; default: all)
         #[arg(long = "record", value_name = "ID")]
         records: Vec<Uuid>,
+        /// Encrypt the output with age to this recipient (an age1… public key)
+        #[arg(long, value_name = "RECIPIENT")]
+        encrypt_to: Option<String>,
+        #[command(flatten)]
+        unsr: UnSrArgs,
     },
-    /// Import a JSON export: all or nothing, histories merged
+    /// Import a JSON export (all or nothing, histories merged), or a CSV file with a
+    /// column mapping (all or nothing, one commit)
     Import {
-        /// The export file ("-" for standard input)
-        file: PathBuf,
+        /// The JSON export file ("-" for standard input)
+        #[arg(required_unless_present = "csv", conflicts_with = "csv")]
+        file: Option<PathBuf>,
+        /// A CSV file to import (with --kind and --mapping)
+        #[arg(long, value_name = "FILE", requires_all = ["kind", "mapping"])]
+        csv: Option<PathBuf>,
+        /// The kind of record each CSV row becomes: case, incident, person, intervention,
+        /// note
+        #[arg(long)]
+        kind: Option<Kind>,
+        /// The column mapping (JSON: {"columns": {"CSV column": "field"}})
+        #[arg(long, value_name = "MAPPING.json")]
+        mapping: Option<PathBuf>,
+        /// The case the rows belong to (unless a column maps to case_id)
+        #[arg(long = "case", value_name = "ID")]
+        case: Option<Uuid>,
     },
     /// Change the vault passphrase
     Passwd {
@@ -357,9 +383,47 @@ enum KeyCommand {
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
+    /// Every version of every record (re-importable)
     Json,
+    /// One CSV file per entity in a new folder, HURIDOCS column names
+    Csv,
+    /// A case report for the documenter
+    Pdf,
+    /// A communication to the UN Special Rapporteur on human rights defenders (text)
+    UnSr,
+    /// The same communication as PDF
+    UnSrPdf,
+}
+
+/// Options of `export --format un-sr`; nothing of them is stored.
+#[derive(Args, Default)]
+struct UnSrArgs {
+    /// un-sr: urgent-appeal (ongoing or imminent) or allegation-letter (past)
+    #[arg(long = "type", value_name = "TYPE")]
+    communication_type: Option<String>,
+    /// un-sr: who submits it (name, organisation, safe contact); kept confidential
+    #[arg(long, value_name = "TEXT")]
+    submitter: Option<String>,
+    /// un-sr: how the events are linked to the victims' human rights work
+    #[arg(long = "link-to-work", value_name = "TEXT")]
+    link_to_work: Option<String>,
+    /// un-sr: the risk the victims face now
+    #[arg(long = "current-risk", value_name = "TEXT")]
+    current_risk: Option<String>,
+    /// un-sr: context and patterns
+    #[arg(long, value_name = "TEXT")]
+    context: Option<String>,
+    /// un-sr: an alleged perpetrator's type, PERSON_ID=state or PERSON_ID=non-state (repeat)
+    #[arg(long = "perpetrator-type", value_name = "ID=TYPE")]
+    perpetrator_types: Vec<String>,
+    /// un-sr: write even though elements are missing (after reading the list)
+    #[arg(long)]
+    allow_missing: bool,
+    /// un-sr: only list the missing elements; write nothing
+    #[arg(long)]
+    check: bool,
 }
 
 /// Field flags shared by `add` and `edit`.
@@ -645,27 +709,51 @@ fn run(cli: Cli) -> CliResult {
             vault.lock()
         }
         Command::Export {
-            format: Format::Json,
+            format,
             output,
+            cases,
             records,
+            encrypt_to,
+            unsr,
         } => {
+            // A bad recipient fails before the vault is opened or anything is written.
+            let protection = report::Protection::from_option(encrypt_to.as_deref())?;
             let vault = open(&dir, pass_file)?;
-            let only = (!records.is_empty()).then_some(records.as_slice());
-            let stats = if output.as_os_str() == "-" {
-                let stdout = std::io::stdout();
-                let mut lock = stdout.lock();
-                export::export_json(&vault, only, &mut lock)?
-            } else {
-                write_export(&vault, only, &output)?
-            };
-            eprintln!(
-                "exported {} records ({} versions). The file is NOT encrypted: keep it safe \
-                 and delete it when done.",
-                stats.records, stats.versions
-            );
-            vault.lock()
+            let result = run_export(&vault, format, &output, cases, records, &protection, unsr);
+            let locked = vault.lock();
+            result.and(locked)
         }
-        Command::Import { file } => {
+        Command::Import {
+            file,
+            csv,
+            kind,
+            mapping,
+            case,
+        } => {
+            if let Some(csv) = csv {
+                let (Some(kind), Some(mapping)) = (kind, mapping) else {
+                    return Err(Error::Invalid("--csv needs --kind and --mapping".into()));
+                };
+                let mapping = report::import_csv::Mapping::from_json(&read_input(&mapping)?)?;
+                let text = read_input(&csv)?;
+                let mut vault = open(&dir, pass_file)?;
+                let result =
+                    report::import_csv::import_csv(&mut vault, kind, &text, &mapping, case);
+                let locked = vault.lock();
+                let stats = result?;
+                locked?;
+                println!("imported {} new {} records", stats.ids.len(), kind.as_str());
+                if !stats.ignored_columns.is_empty() {
+                    eprintln!(
+                        "columns not in the mapping, not imported: {}",
+                        stats.ignored_columns.join(", ")
+                    );
+                }
+                return Ok(());
+            }
+            let Some(file) = file else {
+                return Err(Error::Invalid("give the export file, or --csv".into()));
+            };
             let mut vault = open(&dir, pass_file)?;
             let text = read_input(&file)?;
             let stats = export::import_json(&mut vault, &text)?;
@@ -1358,36 +1446,232 @@ fn print_json(v: &Value) -> CliResult {
     writeln!(out).map_err(|e| Error::io("writing output", e))
 }
 
+/// Runs one export; prints what was written and the plaintext warning on stderr.
+fn run_export(
+    vault: &Vault,
+    format: Format,
+    output: &Path,
+    cases: Vec<Uuid>,
+    records: Vec<Uuid>,
+    protection: &report::Protection,
+    unsr: UnSrArgs,
+) -> CliResult {
+    let stdout = output.as_os_str() == "-";
+    if stdout && !matches!(format, Format::Json | Format::UnSr) {
+        return Err(Error::Invalid(
+            "only json and un-sr can go to standard output; give --output PATH".into(),
+        ));
+    }
+    if format != Format::UnSr && format != Format::UnSrPdf && unsr.is_used() {
+        return Err(Error::Invalid(
+            "--type, --submitter, --link-to-work, --current-risk, --context, \
+             --perpetrator-type, --allow-missing and --check are for --format un-sr"
+                .into(),
+        ));
+    }
+    let selection = report::Selection {
+        cases: cases.clone(),
+        records: records.clone(),
+    };
+    let wrote = match format {
+        Format::Json => {
+            let only = if selection.is_all() {
+                None
+            } else {
+                Some(selection.resolve_with(vault, true)?)
+            };
+            let stats = if stdout {
+                let out = std::io::stdout();
+                let mut lock = out.lock();
+                report::output::write_stream(&mut lock, protection, |w| {
+                    export::export_json(vault, only.as_deref(), w)
+                })?
+            } else {
+                write_export(vault, only.as_deref(), output, protection)?
+            };
+            format!(
+                "exported {} records ({} versions)",
+                stats.records, stats.versions
+            )
+        }
+        Format::Csv => {
+            let stats = with_progress("CSV", |p| {
+                report::csv::export_csv(vault, &selection, output, protection, p)
+            })?;
+            format!(
+                "wrote {} files ({} rows) in {}",
+                stats.files.len(),
+                stats.rows,
+                output.display()
+            )
+        }
+        Format::Pdf => {
+            let stats = with_progress("PDF", |p| {
+                report::pdf::export_case_report(vault, &selection, output, protection, p)
+            })?;
+            format!(
+                "wrote the report of {} case(s), {} pages, to {}",
+                stats.cases,
+                stats.pages,
+                output.display()
+            )
+        }
+        Format::UnSr | Format::UnSrPdf => {
+            if cases.len() != 1 || !records.is_empty() {
+                return Err(Error::Invalid(
+                    "a communication is about one case: give exactly one --case ID".into(),
+                ));
+            }
+            let request = unsr.request(cases[0])?;
+            if unsr.check {
+                let missing = report::unsr::missing_elements(vault, &request)?;
+                if missing.is_empty() {
+                    println!("nothing is missing");
+                    return Ok(());
+                }
+                for m in &missing {
+                    println!("{m}");
+                }
+                return Err(Error::Invalid(format!(
+                    "{} element(s) missing",
+                    missing.len()
+                )));
+            }
+            let fmt = if format == Format::UnSrPdf {
+                report::unsr::UnSrFormat::Pdf
+            } else {
+                report::unsr::UnSrFormat::Text
+            };
+            let stats = if stdout {
+                let (bytes, stats) = report::unsr::communication(
+                    vault,
+                    &request,
+                    fmt,
+                    unsr.allow_missing,
+                    &mut report::no_progress,
+                )?;
+                let out = std::io::stdout();
+                let mut lock = out.lock();
+                report::output::write_stream(&mut lock, protection, |w| {
+                    w.write_all(&bytes)
+                        .map_err(|e| Error::io("writing the communication", e))
+                })?;
+                stats
+            } else {
+                with_progress("Communication", |p| {
+                    report::unsr::export_unsr(
+                        vault,
+                        &request,
+                        fmt,
+                        unsr.allow_missing,
+                        output,
+                        protection,
+                        p,
+                    )
+                })?
+            };
+            for m in &stats.missing {
+                eprintln!("custos: missing: {m}");
+            }
+            format!(
+                "wrote the communication ({} victim(s), {} name(s) withheld for lack of consent)",
+                stats.victims, stats.withheld
+            )
+        }
+    };
+    match protection {
+        report::Protection::Plaintext => {
+            eprintln!("{wrote}. {}", report::PLAINTEXT_WARNING)
+        }
+        report::Protection::AgeRecipient(r) => {
+            eprintln!("{wrote}, encrypted with age to {r} (decrypt with: age -d -i KEYFILE FILE).")
+        }
+    }
+    Ok(())
+}
+
+impl UnSrArgs {
+    fn is_used(&self) -> bool {
+        self.communication_type.is_some()
+            || self.submitter.is_some()
+            || self.link_to_work.is_some()
+            || self.current_risk.is_some()
+            || self.context.is_some()
+            || !self.perpetrator_types.is_empty()
+            || self.allow_missing
+            || self.check
+    }
+
+    fn request(&self, case_id: Uuid) -> CliResult<report::unsr::UnSrRequest> {
+        let kind = self
+            .communication_type
+            .as_deref()
+            .ok_or_else(|| {
+                Error::Invalid(
+                    "say which communication: --type urgent-appeal or --type allegation-letter"
+                        .into(),
+                )
+            })?
+            .parse()?;
+        let mut perpetrator_types = Vec::new();
+        for p in &self.perpetrator_types {
+            let (id, t) = p.split_once('=').ok_or_else(|| {
+                Error::Invalid(format!(
+                    "--perpetrator-type needs ID=state or ID=non-state, got '{p}'"
+                ))
+            })?;
+            let id = Uuid::parse_str(id.trim()).map_err(|_| {
+                Error::Invalid(format!("--perpetrator-type: '{id}' is not a record id"))
+            })?;
+            perpetrator_types.push((id, t.trim().parse()?));
+        }
+        Ok(report::unsr::UnSrRequest {
+            case_id,
+            kind,
+            submitter: self.submitter.clone().unwrap_or_default(),
+            link_to_work: self.link_to_work.clone().unwrap_or_default(),
+            current_risk: self.current_risk.clone().unwrap_or_default(),
+            context: self.context.clone().unwrap_or_default(),
+            perpetrator_types,
+        })
+    }
+}
+
+/// Runs `f` with a progress callback that draws a bar on stderr when it is a terminal.
+fn with_progress<T>(what: &str, f: impl FnOnce(&mut dyn FnMut(usize, usize)) -> T) -> T {
+    use std::io::IsTerminal;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{msg:>14} [{bar:30}] {pos}/{len}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(what.to_owned());
+        bar
+    });
+    let mut tick = |done: usize, total: usize| {
+        if let Some(b) = &bar {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+        }
+    };
+    let result = f(&mut tick);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    result
+}
+
+/// The JSON export to a new file, through the shared output helper (create_new, fsync,
+/// removed on error, optionally encrypted).
 fn write_export(
     vault: &Vault,
     only: Option<&[Uuid]>,
     path: &Path,
+    protection: &report::Protection,
 ) -> CliResult<export::ExportStats> {
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => Error::Invalid(format!(
-                "{} already exists; choose a new file name",
-                path.display()
-            )),
-            _ => Error::io(format!("creating {}", path.display()), e),
-        })?;
-    let mut w = std::io::BufWriter::new(file);
-    let result = export::export_json(vault, only, &mut w).and_then(|stats| {
-        let file = w
-            .into_inner()
-            .map_err(|e| Error::io("writing the export", e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| Error::io("writing the export", e))?;
-        Ok(stats)
-    });
-    if result.is_err() {
-        // Never leave a partial plaintext export behind.
-        let _ = std::fs::remove_file(path);
-    }
-    result
+    report::output::write_file(path, protection, |w| export::export_json(vault, only, w))
 }
 
 /// Builds the search index (from its snapshot when it has one), showing progress on a
