@@ -1,8 +1,8 @@
 //! Declares every app command in the ACL manifest: only commands listed here (and
 //! allowed in capabilities/default.json) can be called from the UI.
 
-/// The commands of `src/commands.rs`, `src/evidence.rs`, `src/sync.rs` and
-/// `src/protect.rs`.
+/// The commands of `src/commands.rs`, `src/evidence.rs`, `src/sync.rs`,
+/// `src/protect.rs`, `src/search.rs` and `src/export.rs`.
 pub const COMMANDS: &[&str] = &[
     "vault_status",
     "passphrase_strength",
@@ -42,6 +42,10 @@ pub const COMMANDS: &[&str] = &[
     "duress_status",
     "set_duress",
     "clear_duress",
+    "search",
+    "export_formats",
+    "export_check",
+    "export_run",
 ];
 
 fn main() {

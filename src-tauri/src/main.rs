@@ -2,6 +2,8 @@
 //!
 //! The shell is thin: `commands.rs` holds the vault's commands, `evidence.rs` and
 //! `sync.rs` those of evidence and sync (with the background sync scheduler),
+//! `search.rs` full-text search (with the index's warm-up after unlock), `export.rs`
+//! the export dialog's commands,
 //! `protect.rs` the panic wipe, the duress passphrase and drafts kept across a lock,
 //! `autolock.rs` locks when the session locks or the machine sleeps,
 //! `error.rs` turns errors into `{kind, message}`, `settings.rs` keeps the
@@ -19,7 +21,9 @@ mod autolock;
 mod commands;
 mod error;
 mod evidence;
+mod export;
 mod protect;
+mod search;
 mod settings;
 mod sync;
 
@@ -112,6 +116,8 @@ fn main() {
             .build()?;
             // Syncs in the background while the vault is unlocked, enrolled, not paused.
             sync::start_scheduler(app.handle().clone());
+            // Builds the search index in small steps after each unlock.
+            search::start_warmup(app.handle().clone());
             // Locks when the session locks or the machine is about to sleep.
             autolock::start(app.handle().clone());
             Ok(())
@@ -166,6 +172,10 @@ fn main() {
             protect::duress_status,
             protect::set_duress,
             protect::clear_duress,
+            search::search,
+            export::export_formats,
+            export::export_check,
+            export::export_run,
         ])
         .build(tauri::generate_context!());
     match result {

@@ -143,6 +143,7 @@ pub fn install(state: &AppState, vault: Vault) -> Result<()> {
     }
     state.sync.new_session();
     state.sync.kick(Kick::Soon);
+    crate::search::kick();
     Ok(())
 }
 
