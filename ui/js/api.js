@@ -148,6 +148,55 @@ export const verifyEvidence = (evidenceId) => invoke('evidence_verify', { eviden
 /** → {file, report_json, report_text, sha256, size} */
 export const exportEvidence = (evidenceId, path) => invoke('evidence_export', { evidenceId, path });
 
+// Search
+
+/**
+ * Full-text search. query: {text, prefix, status, tags, act_type, from, to, location,
+ * role, kinds, limit}, all optional. → {hits: [{record_id, kind, case_id, title,
+ * score}], total, ready} (ready false: the index is still being built after unlock).
+ */
+export const search = (query) => invoke('search', { query });
+
+/**
+ * Calls handler({done, total}) while the search index is built after an unlock (counts
+ * only, no content).
+ */
+export function onSearchIndex(handler) {
+  return listenTo('search-index', handler);
+}
+
+// Exports
+
+/** → the formats this app can export: [{format, folder, single_case}] (json, csv, pdf, unsr). */
+export const exportFormats = () => invoke('export_formats');
+
+/**
+ * What a UN Special Rapporteur communication would lack, before it is written.
+ * request: {format: 'unsr', caseIds: [one case id], unsr: {kind, submitter, linkToWork,
+ * currentRisk, context, perpetratorTypes: {personId: 'state' | 'non_state'}, pdf}}.
+ * → {missing: [{element, record_id, record_title, message}]}
+ */
+export const exportCheck = (request) => invoke('export_check', { request });
+
+/**
+ * Writes an export to the path the user chose (never over an existing file; CSV: a new
+ * folder). request: {format, caseIds (null: all), path, recipient (age1…, or null: not
+ * encrypted), unsr (as for exportCheck), acceptMissing}. → {path, bytes, files,
+ * encrypted, withheld}. Progress arrives as export-progress events.
+ */
+export const exportRun = (request) => invoke('export_run', { request });
+
+/** Calls handler({done, total}) as an export goes. → a promise of the unlisten function. */
+export function onExportProgress(handler) {
+  return listenTo('export-progress', handler);
+}
+
+function listenTo(name, handler) {
+  const listen = window.__TAURI__?.event?.listen;
+  if (typeof listen !== 'function') return Promise.resolve(() => {});
+  return listen(name, (event) => handler(event?.payload || {})).catch(() => () => {});
+}
+
 // Vocabularies and settings
 
 /** → [{code, parent, label}] with labels in lang. */

@@ -12,6 +12,7 @@ import { t, formatDateTime, formatNumber } from '../i18n.js';
 import { errorText } from '../fields.js';
 import { recordEditor } from '../editors.js';
 import { evidenceSection } from '../evidence.js';
+import { openExport, closeExport } from '../export.js';
 import { CHILD_KINDS, markers, statusBadge } from '../records.js';
 
 const SECTION = {
@@ -81,6 +82,8 @@ export async function render(app, params = {}) {
   const headActions = caseId ? h('div', { class: 'head-actions' },
     h('button', { type: 'button', id: 'case-history', class: 'button secondary', text: t('action.history'),
       on: { click: () => app.navigate('history', { id: caseId, caseId }) } }),
+    deleted ? null : h('button', { type: 'button', id: 'case-export', class: 'button secondary', text: t('case.export'),
+      on: { click: () => openExport(app, { caseId, title: record?.title || '' }) } }),
     deleted ? null : h('button', { type: 'button', id: 'case-delete', class: 'button danger-outline', text: t('case.delete'),
       on: { click: deleteCase } })) : null;
 
@@ -289,6 +292,7 @@ export async function render(app, params = {}) {
     isDirty: () => Boolean(caseEditor?.isDirty() || open?.editor.isDirty() || evidence?.isDirty()),
     draft,
     destroy() {
+      closeExport();
       children = [];
       evidence?.destroy();
       open?.editor.destroy?.();

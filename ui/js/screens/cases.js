@@ -1,8 +1,15 @@
-// The case list: search as you type (a case's title and tags, and the titles and names
-// of its records), filters (status, tag, act type, incident dates), sort, and the way
-// into a case. The list comes from the backend's index (no record is decrypted to draw
-// it); searching, filtering and sorting happen here, in memory. Right after the vault is
-// created (params.offerDuress), the optional duress passphrase comes first.
+// The case list: search as you type, filters (status, tag, act type, incident dates,
+// place, a person's role), sort, export, and the way into a case. The list comes from
+// the backend's index (no record is decrypted to draw it).
+//
+// Typed words (and the place and role filters) go to the backend's full-text search
+// (`search`, debounced; an answer to an older query is dropped): every record of every
+// case, diacritics and case ignored, the last word as a prefix. Each case found shows
+// which of its records matched. Without words, the status, tag, act and date filters
+// work here, in memory. While the search index is still being built after an unlock,
+// the titles known here are searched too, so nothing that matched before goes missing.
+// Right after the vault is created (params.offerDuress), the optional duress passphrase
+// comes first.
 
 import * as api from '../api.js';
 import { h, replace, userText } from '../dom.js';
@@ -10,10 +17,13 @@ import { t, formatDateTime, formatNumber, compare, fold } from '../i18n.js';
 import { errorText, uniqueId, normalizeDate, isDate } from '../fields.js';
 import { CHOICES, choiceLabel, statusBadge, markers } from '../records.js';
 import { duressSection } from '../duress.js';
+import { openExport, closeExport } from '../export.js';
 
 // What the list shows is kept between visits while the vault is unlocked (filters
 // only; never record data), and reset by a lock (the module state is replaced below).
-const EMPTY_VIEW = { search: '', status: '', tag: '', act: '', from: '', to: '', sort: 'updated', includeDeleted: false };
+const EMPTY_VIEW = { search: '', status: '', tag: '', act: '', from: '', to: '', location: '', role: '',
+  sort: 'relevance', includeDeleted: false };
+const FILTER_KEYS = ['search', 'status', 'tag', 'act', 'from', 'to', 'location', 'role'];
 const view = { ...EMPTY_VIEW };
 
 /** What the list knows of a case from its records: {text, acts: Set, dates: [YYYY-MM-DD]}. */
@@ -34,11 +44,36 @@ function digest(records) {
 
 /** Rows drawn at first, and added by each "show more": the filters find the rest. */
 const PAGE = 100;
+/** How long typing must pause before the search is asked (ms). */
+const DEBOUNCE = 150;
+/** The most hits one search brings back. */
+const HIT_LIMIT = 500;
+/** The matching records listed under a case found by a search. */
+const MATCHES_SHOWN = 5;
+
+/** The backend's hits grouped by case: case id → {score, hits: [{record_id, kind, title}]}. */
+function groupHits(hits) {
+  const byCase = new Map();
+  for (const hit of hits || []) {
+    const caseId = hit.kind === 'case' ? hit.record_id : hit.case_id;
+    if (!caseId) continue;
+    if (!byCase.has(caseId)) byCase.set(caseId, { score: 0, hits: [] });
+    const g = byCase.get(caseId);
+    g.score = Math.max(g.score, Number(hit.score) || 0);
+    if (hit.kind !== 'case') g.hits.push(hit);
+  }
+  return byCase;
+}
 
 export async function render(app, params = {}) {
   let cases = [];
   let limit = PAGE;
   let related = new Map(); // case id → digest
+  let found = null; // the last search's answer: {byCase, ready, total, hits} (null: no search)
+  let asked = 0; // searches asked; an answer to an older one is dropped
+  let timer = null;
+  let shownIds = []; // the cases the filters show (all pages), for "export the cases shown"
+  let unlisten = null;
   const acts = await app.vocabulary('act_types').catch(() => []);
   const actLabel = new Map(acts.map((a) => [a.code, a.label]));
 
@@ -49,6 +84,7 @@ export async function render(app, params = {}) {
     CHOICES.case_status.map((s) => h('option', { value: s, text: choiceLabel('case_status', s) })));
   status.value = view.status;
   const sort = h('select', { id: 'sort', name: 'sort' },
+    h('option', { value: 'relevance', text: t('cases.sort.relevance') }),
     h('option', { value: 'updated', text: t('cases.sort.updated') }),
     h('option', { value: 'title', text: t('cases.sort.title') }));
   sort.value = view.sort;
@@ -59,6 +95,12 @@ export async function render(app, params = {}) {
     attrs: { placeholder: t('field.date.placeholder') } });
   const to = h('input', { id: 'filter-to', type: 'date', name: 'to', value: view.to,
     attrs: { placeholder: t('field.date.placeholder') } });
+  const location = h('input', { id: 'filter-location', type: 'search', name: 'location', value: view.location,
+    dir: 'auto', attrs: { autocomplete: 'off', placeholder: t('cases.filter.location.placeholder') } });
+  const role = h('select', { id: 'filter-role', name: 'role' },
+    h('option', { value: '', text: t('cases.filter.any') }),
+    CHOICES.role.map((r) => h('option', { value: r, text: choiceLabel('role', r) })));
+  role.value = view.role;
   const clear = h('button', { type: 'button', id: 'clear-filters', class: 'button link', text: t('cases.filter.clear') });
 
   /** Fills a filter's menu with the values present, keeping the chosen one. */
@@ -71,6 +113,13 @@ export async function render(app, params = {}) {
   }
   const newCase = h('button', { type: 'button', id: 'new-case', class: 'button primary', text: t('cases.new'),
     on: { click: () => app.navigate('case', { id: null }) } });
+  const exportButton = h('button', { type: 'button', id: 'export-cases', class: 'button secondary', text: t('cases.export'),
+    on: { click: () => openExport(app, {
+      all: cases.filter((c) => !c.deleted).length,
+      shown: filtered() ? shownIds.filter((id) => !cases.find((c) => c.record_id === id)?.deleted) : null,
+    }) } });
+  const indexing = h('p', { id: 'search-indexing', class: 'muted busy-note', hidden: true, attrs: { role: 'status' } });
+  const limited = h('p', { id: 'search-limited', class: 'muted', hidden: true });
 
   const count = h('p', { id: 'case-count', class: 'muted', attrs: { 'aria-live': 'polite' } });
   const body = h('tbody');
@@ -110,17 +159,51 @@ export async function render(app, params = {}) {
       .some((d) => (!view.from || d >= view.from) && (!view.to || d <= view.to));
   }
 
+  /** True when the backend's search decides which cases are shown. */
+  const searching = () => Boolean(view.search.trim() || view.location.trim() || view.role);
+  /** True when some search or filter narrows the list. */
+  const filtered = () => FILTER_KEYS.some((k) => String(view[k]).trim());
+
+  /** Whether the filters kept here (status, tag, act, dates) let a case through. */
+  const localFilters = (c) => (!view.status || c.status === view.status)
+    && (!view.tag || (c.tags || []).includes(view.tag))
+    && (!view.act || related.get(c.record_id)?.acts.has(view.act))
+    && inRange(c);
+
+  /**
+   * Whether a case is listed: in the last search's answer (the backend applied every
+   * filter); or, while the index is still being built or before the first answer,
+   * matched here by its titles.
+   */
+  function listed(c, words) {
+    if (found?.byCase.has(c.record_id)) return true;
+    if (found?.ready) return false;
+    if (searching() && (view.location.trim() || view.role || (found && !words.length))) return false;
+    return localFilters(c) && matches(c, words);
+  }
+
+  const score = (c) => found?.byCase.get(c.record_id)?.score || 0;
+  const byUpdated = (a, b) => String(b.updated).localeCompare(String(a.updated));
+  function order() {
+    if (view.sort === 'title') return (a, b) => compare(a.title, b.title);
+    if (view.sort === 'relevance' && found && view.search.trim()) return (a, b) => score(b) - score(a) || byUpdated(a, b);
+    return byUpdated;
+  }
+
   function draw() {
-    const words = fold(view.search).split(/\s+/).filter(Boolean);
+    const words = fold(view.search).split(/\s+/).map((w) => w.replace(/^"+|"+$/g, '')).filter(Boolean);
     const shown = cases
-      .filter((c) => !view.status || c.status === view.status)
-      .filter((c) => !view.tag || (c.tags || []).includes(view.tag))
-      .filter((c) => !view.act || related.get(c.record_id)?.acts.has(view.act))
-      .filter(inRange)
-      .filter((c) => matches(c, words))
-      .sort(view.sort === 'title'
-        ? (a, b) => compare(a.title, b.title)
-        : (a, b) => String(b.updated).localeCompare(String(a.updated)));
+      .filter((c) => listed(c, words))
+      .sort(order());
+    shownIds = shown.map((c) => c.record_id);
+    indexing.hidden = !(found && !found.ready);
+    if (found && !found.ready) {
+      indexing.textContent = found.progress
+        ? t('cases.search.indexing.count', { done: formatNumber(found.progress.done), total: formatNumber(found.progress.total) })
+        : t('cases.search.indexing');
+    }
+    limited.hidden = !(found && found.total > found.hits);
+    if (found) limited.textContent = t('cases.search.limited', { shown: formatNumber(found.hits), total: formatNumber(found.total) });
     replace(body, shown.slice(0, limit).map(row));
     table.hidden = shown.length === 0;
     count.textContent = t('cases.count', { shown: formatNumber(shown.length), total: formatNumber(cases.length) });
@@ -130,7 +213,7 @@ export async function render(app, params = {}) {
     more.textContent = t('cases.more', { n: formatNumber(Math.min(PAGE, shown.length - limit)),
       rest: formatNumber(Math.max(0, shown.length - limit)) });
     empty.hidden = shown.length > 0;
-    clear.hidden = !(view.search || view.status || view.tag || view.act || view.from || view.to);
+    clear.hidden = !filtered();
     if (!shown.length) {
       replace(empty, cases.length
         ? h('p', { text: t('cases.empty.filtered') })
@@ -147,11 +230,89 @@ export async function render(app, params = {}) {
     h('td', { class: 'cell-title' },
       h('button', { type: 'button', class: 'row-open', id: titleId, testid: 'case-open', on: { click: open } },
         userText(c.title || t('value.untitled'))),
-      markers(c)),
+      markers(c),
+      matchList(c)),
     h('td', {}, statusBadge('case', c.status)),
     h('td', { class: 'cell-tags' }, (c.tags || []).map((tag) => h('span', { class: 'tag', testid: 'case-tag' }, userText(tag)))),
     h('td', { class: 'cell-date' }, h('time', { dateTime: c.updated || '', text: formatDateTime(c.updated) })));
     return tr;
+  }
+
+  /** Under a case found by a search: which of its records matched (kind and title). */
+  function matchList(c) {
+    const hits = found?.byCase.get(c.record_id)?.hits || [];
+    if (!hits.length) return null;
+    const rest = hits.length - MATCHES_SHOWN;
+    return h('ul', { class: 'match-list', testid: 'case-matches', attrs: { 'aria-label': t('cases.search.found_in') } },
+      hits.slice(0, MATCHES_SHOWN).map((hit) => h('li', { testid: 'case-match', data: { kind: hit.kind, recordId: hit.record_id } },
+        h('span', { class: 'badge match-kind', text: t(`search.kind.${hit.kind}`) }), ' ',
+        userText(hit.title || t('value.untitled'), { class: 'match-title' }))),
+      rest > 0 ? h('li', { class: 'muted', text: t('cases.search.more_matches', { n: formatNumber(rest) }) }) : null);
+  }
+
+  /** The backend query for the current search and filters. */
+  function query() {
+    return {
+      text: view.search.trim(),
+      prefix: true,
+      status: view.status || null,
+      tags: view.tag ? [view.tag] : [],
+      act_type: view.act || null,
+      from: view.from || null,
+      to: view.to || null,
+      location: view.location.trim() || null,
+      role: view.role || null,
+      kinds: [],
+      limit: HIT_LIMIT,
+    };
+  }
+
+  /** Asks the backend; only the answer to the newest question is shown. */
+  async function runSearch() {
+    clearTimeout(timer);
+    timer = null;
+    const mine = ++asked;
+    if (!searching()) {
+      found = null;
+      table.removeAttribute('aria-busy');
+      redraw();
+      return;
+    }
+    table.setAttribute('aria-busy', 'true');
+    let answer;
+    try {
+      answer = await api.search(query());
+    } catch (e) {
+      if (mine !== asked) return;
+      table.removeAttribute('aria-busy');
+      found = null;
+      error.textContent = errorText(e);
+      error.hidden = false;
+      redraw();
+      return;
+    }
+    if (mine !== asked) return;
+    table.removeAttribute('aria-busy');
+    error.hidden = true;
+    found = {
+      byCase: groupHits(answer?.hits),
+      ready: answer?.ready !== false,
+      total: Number(answer?.total) || 0,
+      hits: (answer?.hits || []).length,
+      progress: found?.progress || null,
+    };
+    redraw();
+  }
+
+  /** A search soon (typing), or now (a menu). */
+  function searchSoon(delay = DEBOUNCE) {
+    clearTimeout(timer);
+    if (!searching()) {
+      runSearch();
+      return;
+    }
+    table.setAttribute('aria-busy', 'true');
+    timer = setTimeout(runSearch, delay);
   }
 
   async function load() {
@@ -180,11 +341,21 @@ export async function render(app, params = {}) {
 
   search.addEventListener('input', () => {
     view.search = search.value;
-    redraw();
+    searchSoon();
   });
+  location.addEventListener('input', () => {
+    view.location = location.value;
+    searchSoon();
+  });
+  role.addEventListener('change', () => {
+    view.role = role.value;
+    searchSoon(0);
+  });
+  // The backend filters too: a menu asks again at once (when a search is on).
+  const filterChanged = () => (searching() ? searchSoon(0) : redraw());
   status.addEventListener('change', () => {
     view.status = status.value;
-    redraw();
+    filterChanged();
   });
   sort.addEventListener('change', () => {
     view.sort = sort.value;
@@ -192,30 +363,25 @@ export async function render(app, params = {}) {
   });
   tag.addEventListener('change', () => {
     view.tag = tag.value;
-    redraw();
+    filterChanged();
   });
   act.addEventListener('change', () => {
     view.act = act.value;
-    redraw();
+    filterChanged();
   });
   for (const input of [from, to]) {
     input.addEventListener('input', () => {
       view.from = dateOf(from);
       view.to = dateOf(to);
-      redraw();
+      filterChanged();
     });
   }
   clear.addEventListener('click', () => {
-    Object.assign(view, { search: '', status: '', tag: '', act: '', from: '', to: '' });
-    search.value = '';
-    status.value = '';
-    tag.value = '';
-    act.value = '';
-    from.value = '';
-    to.value = '';
+    Object.assign(view, { search: '', status: '', tag: '', act: '', from: '', to: '', location: '', role: '' });
+    for (const input of [search, status, tag, act, from, to, location, role]) input.value = '';
     from.removeAttribute('aria-invalid');
     to.removeAttribute('aria-invalid');
-    redraw();
+    runSearch();
     search.focus();
   });
   showDeleted.addEventListener('change', () => {
@@ -236,7 +402,7 @@ export async function render(app, params = {}) {
     duress?.el,
     h('div', { class: 'screen-head' },
       h('h1', { id: 'cases-title', text: t('cases.title') }),
-      newCase),
+      h('div', { class: 'head-actions' }, exportButton, newCase)),
     h('form', { id: 'case-filters', class: 'toolbar', attrs: { role: 'search', autocomplete: 'off' },
       on: { submit: (e) => e.preventDefault() } },
     h('div', { class: 'field grow' }, h('label', { for: 'search', text: t('cases.search') }), search),
@@ -245,14 +411,28 @@ export async function render(app, params = {}) {
     h('div', { class: 'field' }, h('label', { for: 'filter-act', text: t('cases.filter.act') }), act),
     h('div', { class: 'field date' }, h('label', { for: 'filter-from', text: t('cases.filter.from') }), from),
     h('div', { class: 'field date' }, h('label', { for: 'filter-to', text: t('cases.filter.to') }), to),
+    h('div', { class: 'field' }, h('label', { for: 'filter-location', text: t('cases.filter.location') }), location),
+    h('div', { class: 'field' }, h('label', { for: 'filter-role', text: t('cases.filter.role') }), role),
     h('div', { class: 'field' }, h('label', { for: 'sort', text: t('cases.sort') }), sort),
     h('div', { class: 'toolbar-end' },
       h('div', { class: 'check toolbar-check' }, showDeleted, h('label', { for: 'show-deleted', text: t('cases.show_deleted') })),
       clear)),
     h('p', { class: 'field-hint', id: 'filter-hint', text: t('cases.filter.hint') }),
-    error, count, table, more, empty);
+    error, indexing, count, limited, table, more, empty);
 
   await load();
+  // While the index is being built after an unlock: the progress, and, once it is
+  // done, the search asked again (its first answer may have been incomplete).
+  api.onSearchIndex((p) => {
+    if (!found || found.ready) return;
+    found.progress = { done: Number(p.done) || 0, total: Number(p.total) || 0 };
+    if (found.progress.done >= found.progress.total) runSearch();
+    else draw();
+  }).then((stop) => {
+    if (unlisten === 'destroyed') stop();
+    else unlisten = stop;
+  });
+  if (searching()) await runSearch();
   let synced = app.sync.status?.last_success || null;
 
   return {
@@ -262,12 +442,19 @@ export async function render(app, params = {}) {
       const now = status?.last_success || null;
       if (now !== synced && !status?.running) {
         synced = now;
-        load();
+        load().then(() => (searching() ? runSearch() : null));
       }
     },
     destroy() {
+      closeExport();
+      clearTimeout(timer);
+      asked++;
       cases = [];
       related = new Map();
+      found = null;
+      shownIds = [];
+      if (typeof unlisten === 'function') unlisten();
+      unlisten = 'destroyed';
       duress?.destroy();
     },
   };

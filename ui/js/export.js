@@ -1,0 +1,454 @@
+// The export dialog: one case (from the case screen), or all cases or the cases the
+// search and filters show (from the case list).
+//
+// What it asks, in order: what to export (the scope), the format (the backend says which
+// it can write: JSON, CSV, PDF report, UN Special Rapporteur communication), for a
+// communication its type and who submits it, then a plain warning that the file is not
+// encrypted, with the option to encrypt it to an age recipient (age1…), and the path
+// (typed, or chosen with the system's save dialog, as for evidence). For a communication
+// the elements it lacks are listed BEFORE anything is written; the export then needs an
+// explicit "export anyway". A long export shows its progress (`export-progress` events,
+// counts only). Nothing of what is exported passes through the page: the backend reads
+// the vault and writes the file.
+//
+// A file is never replaced: a path where something exists is refused next to the path.
+// CSV writes a new folder (one file per table) at the path.
+//
+// Ids: #export-dialog (data-scope: case or list; data-format; data-missing),
+// #export-scope (on the case list: radios #export-scope-all, #export-scope-shown),
+// #export-format with radios #export-format-<format> (json, csv, pdf, unsr), #export-unsr
+// (#export-unsr-type, #export-unsr-pdf, #export-submitter, #export-link-to-work,
+// #export-current-risk, #export-context), #export-warning, #export-encrypt,
+// #export-recipient, #field-error-export-recipient, #export-file, #export-file-choose,
+// #field-error-export-file, #export-missing (items [data-testid=missing-item]
+// [data-element], a perpetrator's [data-testid=perpetrator-type][data-record-id]
+// select), #export-anyway, #export-progress (a <progress>, data-done, data-total),
+// #export-progress-text, #export-error, #export-result (data-path, data-encrypted,
+// data-withheld), #export-run, #export-close.
+
+import * as api from './api.js';
+import { h, replace, userText } from './dom.js';
+import { t, has, formatNumber } from './i18n.js';
+import { errorText } from './fields.js';
+import { choiceLabel } from './records.js';
+import { formatBytes } from './evidence.js';
+
+const EXTENSION = { json: 'json', csv: '', pdf: 'pdf', unsr: 'txt' };
+const UNSR_TYPES = ['urgent_appeal', 'allegation_letter'];
+
+let current = null; // the open dialog: {dialog, close()}
+
+/** True when an age recipient looks right (the backend checks it properly). */
+function looksLikeRecipient(text) {
+  return /^age1[02-9ac-hj-np-z]{58}$/.test(text.trim());
+}
+
+/** Today as YYYY-MM-DD, for file names. */
+function today() {
+  const d = new Date();
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** The text for a missing element: in the UI language when known, else the core's words. */
+function missingText(item) {
+  const key = `export.missing.${item.element}`;
+  return has(key) ? t(key) : item.message || item.element;
+}
+
+/**
+ * Opens the export dialog. options: {caseId, title} (one case), or {all: number of
+ * cases, shown: [case ids] or null (no search or filter)} (the case list).
+ */
+export async function openExport(app, options = {}) {
+  closeExport();
+  let formats;
+  try {
+    formats = await api.exportFormats();
+  } catch (e) {
+    app.notify(errorText(e), 'error');
+    return;
+  }
+  const single = Boolean(options.caseId);
+  const shown = single ? null : options.shown;
+
+  // What
+  const scopeAll = h('input', { type: 'radio', id: 'export-scope-all', name: 'export-scope', value: 'all',
+    checked: !shown || !shown.length });
+  const scopeShown = h('input', { type: 'radio', id: 'export-scope-shown', name: 'export-scope', value: 'shown',
+    checked: Boolean(shown && shown.length), disabled: !shown || !shown.length });
+  const scope = single
+    ? h('p', { id: 'export-scope', class: 'export-scope' }, t('export.scope.case'), ' ',
+      userText(options.title || t('value.untitled'), { class: 'export-case-title' }))
+    : h('fieldset', { id: 'export-scope', class: 'field radio-group' },
+      h('legend', { text: t('export.scope') }),
+      h('div', { class: 'check' }, scopeAll,
+        h('label', { for: 'export-scope-all', text: t('export.scope.all', { n: formatNumber(options.all || 0) }) })),
+      shown ? h('div', { class: 'check' }, scopeShown,
+        h('label', { for: 'export-scope-shown', text: t('export.scope.shown', { n: formatNumber(shown.length) }) })) : null);
+  const caseIds = () => {
+    if (single) return [options.caseId];
+    return scopeShown.checked && shown ? shown : null;
+  };
+
+  // Format (a communication is about one case: not offered for several)
+  const radios = formats.map((f, i) => {
+    const input = h('input', { type: 'radio', id: `export-format-${f.format}`, name: 'export-format', value: f.format,
+      checked: i === 0, data: { singleCase: f.single_case ? 'true' : null } });
+    return h('div', { class: 'check' }, input,
+      h('label', { for: `export-format-${f.format}`, text: t(`export.format.${f.format}`) }));
+  });
+  const formatSet = h('fieldset', { id: 'export-format', class: 'field radio-group' },
+    h('legend', { text: t('export.format') }), radios,
+    single ? null : h('p', { class: 'field-hint', text: t('export.unsr.one_case') }));
+  const format = () => formatSet.querySelector('input:checked')?.value || 'json';
+  const isFolder = () => Boolean(formats.find((f) => f.format === format())?.folder);
+
+  // UN-SR communication
+  const unsrType = h('select', { id: 'export-unsr-type', name: 'unsr-type' },
+    UNSR_TYPES.map((v) => h('option', { value: v, text: choiceLabel('intervention_type', v) })));
+  const unsrPdf = h('input', { type: 'checkbox', id: 'export-unsr-pdf', name: 'unsr-pdf' });
+  const submitter = h('input', { id: 'export-submitter', type: 'text', name: 'submitter', dir: 'auto',
+    attrs: { autocomplete: 'off', 'aria-describedby': 'export-submitter-hint' } });
+  const area = (id, label, hint) => {
+    const input = h('textarea', { id, name: id, rows: 2, dir: 'auto', attrs: { 'aria-describedby': `${id}-hint` } });
+    return { input, wrap: h('div', { class: 'field' }, h('label', { for: id, text: label }), input,
+      h('p', { id: `${id}-hint`, class: 'field-hint', text: hint })) };
+  };
+  const linkToWork = area('export-link-to-work', t('export.unsr.link_to_work'), t('export.unsr.link_to_work.hint'));
+  const currentRisk = area('export-current-risk', t('export.unsr.current_risk'), t('export.unsr.current_risk.hint'));
+  const context = area('export-context', t('export.unsr.context'), t('export.unsr.context.hint'));
+  const perpetratorTypes = new Map(); // person id → 'state' | 'non_state'
+  const missing = h('div', { id: 'export-missing', class: 'callout warning', hidden: true, attrs: { 'aria-live': 'polite' } });
+  const anyway = h('input', { type: 'checkbox', id: 'export-anyway', name: 'anyway' });
+  const anywayRow = h('div', { class: 'check export-anyway', hidden: true },
+    anyway, h('label', { for: 'export-anyway', text: t('export.anyway') }));
+  const unsr = h('div', { id: 'export-unsr', class: 'export-unsr', hidden: true },
+    h('div', { class: 'field' }, h('label', { for: 'export-unsr-type', text: t('export.unsr.type') }), unsrType),
+    h('div', { class: 'field field-check' },
+      h('div', { class: 'check' }, unsrPdf, h('label', { for: 'export-unsr-pdf', text: t('export.unsr.pdf') }))),
+    h('div', { class: 'field' }, h('label', { for: 'export-submitter', text: t('export.unsr.submitter') }), submitter,
+      h('p', { id: 'export-submitter-hint', class: 'field-hint', text: t('export.unsr.submitter.hint') })),
+    linkToWork.wrap, currentRisk.wrap, context.wrap,
+    h('p', { class: 'field-hint', id: 'export-unsr-redaction', text: t('export.unsr.redaction') }),
+    missing, anywayRow);
+
+  // Not encrypted, unless…
+  const encrypt = h('input', { type: 'checkbox', id: 'export-encrypt', name: 'encrypt' });
+  const recipient = h('input', { id: 'export-recipient', type: 'text', name: 'recipient', dir: 'ltr', spellcheck: false,
+    attrs: { autocomplete: 'off', placeholder: 'age1…', 'aria-describedby': 'export-recipient-hint field-error-export-recipient' } });
+  const recipientError = h('p', { id: 'field-error-export-recipient', class: 'field-error', hidden: true });
+  const recipientField = h('div', { class: 'field', hidden: true },
+    h('label', { for: 'export-recipient', text: t('export.recipient') }), recipient,
+    h('p', { id: 'export-recipient-hint', class: 'field-hint', text: t('export.recipient.hint') }), recipientError);
+  const warning = h('div', { id: 'export-warning', class: 'callout warning', attrs: { role: 'note' } },
+    h('p', { class: 'callout-title', id: 'export-warning-title', text: t('export.warning.title') }),
+    h('p', { id: 'export-warning-text', text: t('export.warning') }));
+
+  // Where
+  const file = h('input', { id: 'export-file', type: 'text', name: 'file', dir: 'ltr', spellcheck: false,
+    attrs: { autocomplete: 'off', 'aria-describedby': 'field-error-export-file' } });
+  const fileError = h('p', { id: 'field-error-export-file', class: 'field-error', hidden: true });
+  const choose = h('button', { type: 'button', id: 'export-file-choose', class: 'button secondary', text: t('evidence.choose') });
+
+  // Going, done
+  const progress = h('progress', { id: 'export-progress', class: 'export-progress', hidden: true, max: 1, value: 0,
+    attrs: { 'aria-labelledby': 'export-progress-text' } });
+  const progressText = h('p', { id: 'export-progress-text', class: 'busy-note', hidden: true, attrs: { role: 'status' } });
+  const error = h('p', { id: 'export-error', class: 'form-error', hidden: true, attrs: { role: 'alert', tabindex: '-1' } });
+  const result = h('div', { id: 'export-result', class: 'callout success', hidden: true, attrs: { role: 'status' } });
+  const run = h('button', { type: 'submit', id: 'export-run', class: 'button primary', text: t('export.run') });
+  const closeButton = h('button', { type: 'button', id: 'export-close', class: 'button secondary', text: t('action.cancel') });
+
+  const form = h('form', { id: 'export-form', class: 'form', attrs: { novalidate: true, autocomplete: 'off' } },
+    scope, formatSet, unsr, warning,
+    h('div', { class: 'field field-check' },
+      h('div', { class: 'check' }, encrypt, h('label', { for: 'export-encrypt', text: t('export.encrypt') }))),
+    recipientField,
+    h('div', { class: 'path-row' },
+      h('div', { class: 'field grow' }, h('label', { for: 'export-file', text: t('export.path') }), file,
+        h('p', { id: 'export-file-hint', class: 'field-hint', hidden: true, text: t('export.path.folder') }), fileError),
+      choose),
+    progressText, progress, error, result,
+    h('div', { class: 'actions' }, closeButton, run));
+  const dialog = h('dialog', { id: 'export-dialog', class: 'dialog export-dialog',
+    data: { scope: single ? 'case' : 'list' }, attrs: { 'aria-labelledby': 'export-title' } },
+  h('h2', { id: 'export-title', text: t('export.title') }), form);
+
+  let busy = false;
+  let checked = null; // the missing elements of the last check, for the current choices
+  let checking = 0;
+  let stopListening = null;
+
+  function suggestedName() {
+    const base = single ? 'custos-case' : 'custos-export';
+    const ext = format() === 'unsr' && unsrPdf.checked ? 'pdf' : EXTENSION[format()];
+    return `${base}-${today()}${ext ? `.${ext}` : ''}${encrypt.checked && ext ? '.age' : ''}`;
+  }
+
+  /** The communication's own fields, as the backend takes them. */
+  function unsrFields() {
+    return {
+      kind: unsrType.value,
+      submitter: submitter.value,
+      linkToWork: linkToWork.input.value,
+      currentRisk: currentRisk.input.value,
+      context: context.input.value,
+      perpetratorTypes: Object.fromEntries(perpetratorTypes),
+      pdf: unsrPdf.checked,
+    };
+  }
+
+  /** A missing element as a list item; a perpetrator's type can be given right there. */
+  function missingItem(m) {
+    const label = [missingText(m), m.record_title ? [' — ', userText(m.record_title)] : null];
+    if (m.element !== 'perpetrator_type' || !m.record_id) {
+      return h('li', { testid: 'missing-item', data: { element: m.element || '', recordId: m.record_id || null } }, label);
+    }
+    const id = `export-perpetrator-${m.record_id}`;
+    const select = h('select', { id, testid: 'perpetrator-type', data: { recordId: m.record_id },
+      on: { change: (e) => {
+        if (e.target.value) perpetratorTypes.set(m.record_id, e.target.value);
+        else perpetratorTypes.delete(m.record_id);
+        recheck();
+      } } },
+    h('option', { value: '', text: t('export.perpetrator.choose') }),
+    h('option', { value: 'state', text: t('export.perpetrator.state') }),
+    h('option', { value: 'non_state', text: t('export.perpetrator.non_state') }));
+    select.value = perpetratorTypes.get(m.record_id) || '';
+    return h('li', { testid: 'missing-item', data: { element: m.element, recordId: m.record_id } },
+      h('label', { for: id }, label), ' ', select);
+  }
+
+  /** Asks what a communication would lack (before anything is written). */
+  async function check() {
+    checked = null;
+    anyway.checked = false;
+    if (format() !== 'unsr') {
+      missing.hidden = true;
+      anywayRow.hidden = true;
+      update();
+      return;
+    }
+    const mine = ++checking;
+    replace(missing, h('p', { text: t('export.missing.checking') }));
+    missing.hidden = false;
+    anywayRow.hidden = true;
+    update();
+    let answer;
+    try {
+      answer = await api.exportCheck({ format: 'unsr', caseIds: caseIds(), unsr: unsrFields() });
+    } catch (e) {
+      if (mine !== checking || !dialog.isConnected) return;
+      replace(missing, h('p', { class: 'form-error', text: errorText(e) }));
+      return;
+    }
+    if (mine !== checking || !dialog.isConnected) return;
+    checked = answer?.missing || [];
+    dialog.dataset.missing = String(checked.length);
+    if (!checked.length) {
+      missing.className = 'callout success';
+      replace(missing, h('p', { id: 'export-missing-none', text: t('export.missing.none') }));
+    } else {
+      missing.className = 'callout warning';
+      replace(missing,
+        h('p', { class: 'callout-title', text: t('export.missing.title', { n: formatNumber(checked.length) }) }),
+        h('ul', {}, checked.map(missingItem)));
+      anywayRow.hidden = false;
+    }
+    update();
+  }
+
+  /** Shows what goes with the current choices. */
+  function update() {
+    const isUnsr = format() === 'unsr';
+    unsr.hidden = !isUnsr;
+    // A communication is about exactly one case.
+    for (const input of formatSet.querySelectorAll('input[data-single-case]')) {
+      input.disabled = !single && !(scopeShown.checked && shown?.length === 1);
+      if (input.disabled && input.checked) {
+        formatSet.querySelector('input').checked = true;
+        recheck();
+      }
+    }
+    document.getElementById('export-file-hint')?.toggleAttribute('hidden', !isFolder());
+    recipientField.hidden = !encrypt.checked;
+    dialog.dataset.format = format();
+    const blocked = isUnsr && (checked === null || (checked.length > 0 && !anyway.checked));
+    run.disabled = busy || blocked;
+    run.textContent = busy ? t('export.running') : isUnsr && checked?.length ? t('export.run.anyway') : t('export.run');
+  }
+
+  let checkTimer = null;
+  const recheck = (delay = 0) => {
+    clearTimeout(checkTimer);
+    checkTimer = setTimeout(check, delay);
+  };
+  formatSet.addEventListener('change', () => recheck());
+  unsrType.addEventListener('change', () => recheck());
+  unsrPdf.addEventListener('change', () => update());
+  submitter.addEventListener('input', () => recheck(300));
+  for (const a of [linkToWork, currentRisk, context]) a.input.addEventListener('input', () => recheck(300));
+  scopeAll.addEventListener('change', () => recheck());
+  scopeShown.addEventListener('change', () => recheck());
+  anyway.addEventListener('change', update);
+  encrypt.addEventListener('change', () => {
+    update();
+    // The suggested name follows the choice (.age when encrypted).
+    const v = file.value.trim();
+    if (encrypt.checked && v && !v.endsWith('.age')) file.value = `${v}.age`;
+    else if (!encrypt.checked && v.endsWith('.age')) file.value = v.slice(0, -4);
+    if (encrypt.checked) recipient.focus();
+  });
+  choose.addEventListener('click', async () => {
+    try {
+      const chosen = await api.pickDestination(t('export.choose.title'), suggestedName());
+      if (chosen) {
+        file.value = chosen;
+        fileError.hidden = true;
+      }
+    } catch (e) {
+      error.textContent = errorText(e);
+      error.hidden = false;
+    }
+  });
+
+  function showProgress(done, total) {
+    const d = Math.max(0, Number(done) || 0);
+    const n = Math.max(d, Number(total) || 0, 1);
+    progress.max = n;
+    progress.value = d;
+    progress.dataset.done = String(d);
+    progress.dataset.total = String(n);
+    progressText.textContent = t('export.progress', { done: formatNumber(d), total: formatNumber(n) });
+  }
+
+  async function start() {
+    error.hidden = true;
+    result.hidden = true;
+    fileError.hidden = true;
+    recipientError.hidden = true;
+    recipient.removeAttribute('aria-invalid');
+    file.removeAttribute('aria-invalid');
+    const path = file.value.trim();
+    const to = encrypt.checked ? recipient.value.trim() : null;
+    if (encrypt.checked && !looksLikeRecipient(to || '')) {
+      recipientError.textContent = to ? t('export.recipient.invalid') : t('error.required');
+      recipientError.hidden = false;
+      recipient.setAttribute('aria-invalid', 'true');
+      recipient.focus();
+      return;
+    }
+    if (!path) {
+      fileError.textContent = t('error.required');
+      fileError.hidden = false;
+      file.setAttribute('aria-invalid', 'true');
+      file.focus();
+      return;
+    }
+    busy = true;
+    update();
+    closeButton.disabled = true;
+    form.setAttribute('aria-busy', 'true');
+    showProgress(0, 0);
+    progress.hidden = false;
+    progressText.hidden = false;
+    stopListening = await api.onExportProgress((p) => {
+      if (busy) showProgress(p.done, p.total);
+    });
+    let out = null;
+    let failure = null;
+    try {
+      out = await api.exportRun({
+        format: format(),
+        caseIds: caseIds(),
+        path,
+        recipient: to,
+        unsr: format() === 'unsr' ? unsrFields() : undefined,
+        acceptMissing: format() === 'unsr' && anyway.checked,
+      });
+    } catch (e) {
+      failure = e;
+    }
+    stopListening?.();
+    stopListening = null;
+    busy = false;
+    closeButton.disabled = false;
+    form.removeAttribute('aria-busy');
+    if (!dialog.isConnected) return;
+    progressText.hidden = true;
+    update();
+    if (failure) {
+      progress.hidden = true;
+      if (failure.kind === 'file_exists') {
+        fileError.textContent = t('export.exists', { path });
+        fileError.hidden = false;
+        file.setAttribute('aria-invalid', 'true');
+        file.focus();
+        return;
+      }
+      if (failure.kind === 'invalid_recipient') {
+        recipientError.textContent = t('export.recipient.invalid');
+        recipientError.hidden = false;
+        recipient.setAttribute('aria-invalid', 'true');
+        recipient.focus();
+        return;
+      }
+      if (failure.kind === 'missing_elements') {
+        await check();
+      }
+      error.textContent = errorText(failure);
+      error.hidden = false;
+      error.focus();
+      return;
+    }
+    showProgress(progress.max, progress.max);
+    result.dataset.path = out.path;
+    result.dataset.encrypted = String(Boolean(out.encrypted));
+    result.dataset.withheld = String(out.withheld || 0);
+    replace(result,
+      h('p', { text: out.encrypted ? t('export.done.encrypted') : t('export.done') }),
+      h('p', {}, h('code', { id: 'export-result-path', text: out.path, attrs: { dir: 'ltr' } }),
+        ` · ${formatBytes(out.bytes)}`),
+      out.files > 1 ? h('p', { text: t('export.done.files', { n: formatNumber(out.files) }) }) : null,
+      out.withheld ? h('p', { text: t('export.done.withheld', { n: formatNumber(out.withheld) }) }) : null,
+      out.encrypted ? null : h('p', { class: 'field-hint', text: t('export.done.reminder') }));
+    result.hidden = false;
+    closeButton.textContent = t('export.close');
+    app.notify(out.encrypted ? t('export.done.encrypted') : t('export.done'));
+  }
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (!busy && !run.disabled) start();
+  });
+
+  function close() {
+    clearTimeout(checkTimer);
+    checking++;
+    stopListening?.();
+    stopListening = null;
+    if (current?.dialog === dialog) current = null;
+    if (dialog.open && typeof dialog.close === 'function') dialog.close();
+    dialog.remove();
+  }
+  closeButton.addEventListener('click', () => {
+    if (!busy) close();
+  });
+  dialog.addEventListener('cancel', (e) => {
+    e.preventDefault();
+    if (!busy) close();
+  });
+
+  document.body.append(dialog);
+  current = { dialog, close };
+  update();
+  if (typeof dialog.showModal === 'function') dialog.showModal();
+  else dialog.setAttribute('open', '');
+  (formatSet.querySelector('input:checked') || file).focus();
+}
+
+/** Closes the export dialog, if open (leaving the screen, locking). */
+export function closeExport() {
+  current?.close();
+}
