@@ -1,0 +1,459 @@
+//! Search and export in the real window: a vault with cases written in French, Arabic
+//! and Spanish (accents, Arabic short vowels) is searched as one types — without the
+//! diacritics — and narrowed by filters; then exported through the export dialog: JSON
+//! of the cases a search shows, JSON of one case encrypted to an age recipient that has
+//! nothing to do with the vault, a communication to the UN Special Rapporteur (missing
+//! elements first, a victim without consent not named), and the dialog in Arabic.
+//!
+//! The harness is in support/mod.rs; screenshots go to `target/screenshots/search-*.png`.
+
+mod support;
+
+use std::path::Path;
+
+use custos::model::Record;
+use custos::{Options, SecretString, Vault};
+use serde_json::{json, Value};
+use support::{App, Driver};
+
+const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
+
+fn add(v: &mut Vault, record: Value) -> uuid::Uuid {
+    v.add(Record::from_json(record).expect("a valid record"))
+        .expect("the record is written")
+}
+
+/// The ids of the seeded cases: (school in French, school in Arabic, threats in Spanish).
+struct Seeded {
+    school: String,
+    madrasa: String,
+    threats: String,
+}
+
+/// Writes three cases, with their records, into a new vault at `dir`.
+fn seed(dir: &Path, marker: &str, redacted: &str) -> Seeded {
+    let mut v = Vault::create(
+        dir,
+        &SecretString::from(PASS.to_owned()),
+        Options::insecure_for_tests(),
+    )
+    .unwrap();
+    let school = add(
+        &mut v,
+        json!({"kind": "case", "title": format!("Fermeture de l’École Ibn Khaldoun {marker}"),
+               "summary": "Les élèves ont été expulsés par la police.", "status": "open",
+               "tags": ["éducation"]}),
+    );
+    let teacher = add(
+        &mut v,
+        json!({"kind": "person", "case_id": school, "name": "Hélène Dubois",
+               "roles": ["victim"], "occupation": "institutrice"}),
+    );
+    add(
+        &mut v,
+        json!({"kind": "incident", "case_id": school, "title": "Expulsion des élèves",
+               "description": "La police a fermé l’école et arrêté l’institutrice.",
+               "start": {"date": "2026-02-10", "precision": "day"},
+               "location": {"place": "Tizi Ouzou", "region": "Kabylie", "country": "DZ"},
+               "act_types": ["arbitrary_arrest"],
+               "persons": [{"person_id": teacher, "role": "victim"}]}),
+    );
+
+    let madrasa = add(
+        &mut v,
+        json!({"kind": "case", "title": format!("اعتقال الصحفي {marker}"),
+               "summary": "اعتقال صحفي بعد تقرير عن المدارس.", "status": "monitoring"}),
+    );
+    let witness = add(
+        &mut v,
+        json!({"kind": "person", "case_id": madrasa, "name": "سلمى يوسف", "roles": ["witness"]}),
+    );
+    add(
+        &mut v,
+        json!({"kind": "incident", "case_id": madrasa, "title": "مداهمة مَدْرَسَة البنات",
+               "description": "دخلت قوات الأمن مَدْرَسَة البنات واعتقلت الصحفي.",
+               "start": {"date": "2026-03-05", "precision": "day"},
+               "location": {"place": "الخليل", "country": "PS"},
+               "act_types": ["arbitrary_arrest"],
+               "persons": [{"person_id": witness, "role": "witness"}]}),
+    );
+
+    let threats = add(
+        &mut v,
+        json!({"kind": "case", "title": format!("Amenazas a defensora en Cúcuta {marker}"),
+               "summary": "Amenazas de muerte por teléfono.", "status": "open",
+               "tags": ["defensoras"]}),
+    );
+    let victim = add(
+        &mut v,
+        json!({"kind": "person", "case_id": threats, "name": redacted, "roles": ["victim"],
+               "consent": {"share_with_government": "refused", "publish": "refused"},
+               "contact": format!("+57 300 {marker}")}),
+    );
+    add(
+        &mut v,
+        json!({"kind": "incident", "case_id": threats, "title": "Amenaza de muerte",
+               "description": "Llamada anónima con amenazas de muerte.",
+               "start": {"date": "2026-04-20", "precision": "day"},
+               "location": {"place": "Cúcuta", "region": "Norte de Santander", "country": "CO"},
+               "act_types": ["death_threat"],
+               "persons": [{"person_id": victim, "role": "victim"}]}),
+    );
+    add(
+        &mut v,
+        json!({"kind": "note", "case_id": threats,
+               "text": "Pedir medidas cautelares a la Comisión Interamericana."}),
+    );
+    v.lock().unwrap();
+    Seeded {
+        school: school.to_string(),
+        madrasa: madrasa.to_string(),
+        threats: threats.to_string(),
+    }
+}
+
+fn rows(d: &Driver) -> Vec<String> {
+    d.script(
+        "return [...document.querySelectorAll('[data-testid=case-row]')].map(r => r.dataset.recordId);",
+    )
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(|v| v.as_str().unwrap().to_owned())
+    .collect()
+}
+
+/// Types into the search box and waits until exactly `want` cases are listed (in any
+/// order) and no search is pending.
+fn search_for(d: &Driver, text: &str, want: &[&str]) {
+    d.type_into("#search", text);
+    wait_rows(d, &format!("the search {text:?}"), want);
+}
+
+fn wait_rows(d: &Driver, what: &str, want: &[&str]) {
+    let mut want: Vec<String> = want.iter().map(|s| (*s).to_owned()).collect();
+    want.sort();
+    d.wait_until(what, || {
+        let mut got = rows(d);
+        got.sort();
+        got == want
+            && d.script("return document.querySelector('#case-list').hasAttribute('aria-busy');")
+                == json!(false)
+    });
+}
+
+/// What a case's row says matched: [[kind, title]].
+fn matches(d: &Driver, case: &str) -> Value {
+    d.script(&format!(
+        "return [...document.querySelectorAll(\"[data-record-id='{case}'] [data-testid=case-match]\")]\
+         .map(m => [m.dataset.kind, m.querySelector('.match-title').textContent]);"
+    ))
+}
+
+fn shown(d: &Driver, css: &str) -> bool {
+    d.script(&format!(
+        "const e = document.querySelector({css:?}); \
+         return !!e && !e.hidden && e.getClientRects().length > 0;"
+    )) == json!(true)
+}
+
+/// Runs the open export dialog to `path` and waits for its result.
+fn run_export(d: &Driver, path: &Path) {
+    d.type_into("#export-file", &path.display().to_string());
+    d.wait_until("the export button", || d.enabled("#export-run"));
+    d.click("#export-run");
+    d.wait_until("the export to end", || {
+        shown(d, "#export-result") || shown(d, "#export-error")
+    });
+    assert!(
+        shown(d, "#export-result"),
+        "the export failed: {}",
+        d.text("#export-error")
+    );
+    let progress = d.script(
+        "const p = document.querySelector('#export-progress'); return [p.dataset.done, p.dataset.total];",
+    );
+    assert_eq!(
+        progress[0], progress[1],
+        "the progress bar did not reach its end"
+    );
+}
+
+fn record_titles(export: &Value) -> Vec<String> {
+    export["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            let body = &r["versions"].as_array()?.last()?["body"]["record"];
+            body["title"]
+                .as_str()
+                .or(body["name"].as_str())
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+#[test]
+fn search_as_you_type_filters_and_exports_in_the_real_window() {
+    let marker = format!("CANARY{}", std::process::id());
+    let redacted = format!("Redactada{} Gómez", std::process::id());
+    let out = tempfile::tempdir().unwrap();
+    let mut ids = None;
+    let mut app = App::start_with(|dir| ids = Some(seed(dir, &marker, &redacted)));
+    let ids = ids.unwrap();
+    let d = &app.d;
+
+    d.type_into("#unlock-passphrase", PASS);
+    d.click("#unlock-submit");
+    d.wait("#screen-cases");
+    wait_rows(
+        d,
+        "the three cases",
+        &[&ids.school, &ids.madrasa, &ids.threats],
+    );
+
+    // Accents and case do not matter: "ecole" finds "École", "eleves" the incident
+    // "Expulsion des élèves" (and the row says so).
+    search_for(d, "ecole", &[&ids.school]);
+    search_for(d, "ELEVES", &[&ids.school]);
+    let m = matches(d, &ids.school);
+    assert!(
+        m.as_array()
+            .unwrap()
+            .contains(&json!(["incident", "Expulsion des élèves"])),
+        "the matching incident is not shown: {m}"
+    );
+    assert!(d.text("#case-list").contains("Incident"));
+    // Arabic without its short vowels finds the word written with them.
+    search_for(d, "مدرسة", &[&ids.madrasa]);
+    let m = matches(d, &ids.madrasa);
+    assert!(
+        m.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x[0] == json!("incident") && x[1] == json!("مداهمة مَدْرَسَة البنات")),
+        "the Arabic incident is not shown: {m}"
+    );
+    d.screenshot("search-01-arabic-word");
+    // As one types: the last word is a prefix. A person's name, a note's words.
+    search_for(d, "cucu", &[&ids.threats]);
+    search_for(d, "helene", &[&ids.school]);
+    search_for(d, "medidas cautelares", &[&ids.threats]);
+    assert_eq!(matches(d, &ids.threats)[0][0], json!("note"));
+    // A quoted phrase must appear as written.
+    search_for(d, "\"amenaza de muerte\"", &[&ids.threats]);
+    search_for(d, "\"muerte de amenaza\"", &[]);
+    d.wait("#case-list-empty");
+    // Words common to two cases, then narrowed by the filters.
+    search_for(d, "police", &[&ids.school]);
+    search_for(d, "arret", &[&ids.school]);
+    d.click("#clear-filters");
+    wait_rows(
+        d,
+        "every case again",
+        &[&ids.school, &ids.madrasa, &ids.threats],
+    );
+
+    // Filters alone: a person's role, the place of an incident, and with words.
+    d.set_value("#filter-role", "witness");
+    wait_rows(d, "the role filter", &[&ids.madrasa]);
+    d.set_value("#filter-role", "victim");
+    wait_rows(d, "victims", &[&ids.school, &ids.threats]);
+    d.type_into("#filter-location", "kabylie");
+    wait_rows(d, "the place filter", &[&ids.school]);
+    d.set_value("#filter-location", "");
+    wait_rows(d, "victims again", &[&ids.school, &ids.threats]);
+    d.set_value("#filter-role", "");
+    d.set_value("#filter-act", "arbitrary_arrest");
+    wait_rows(d, "arrests", &[&ids.school, &ids.madrasa]);
+    search_for(d, "journalist", &[]);
+    search_for(d, "الصحفي", &[&ids.madrasa]);
+    d.set_value("#filter-status", "open");
+    wait_rows(d, "the status filter with words", &[]);
+    d.click("#clear-filters");
+    wait_rows(d, "every case", &[&ids.school, &ids.madrasa, &ids.threats]);
+    d.type_into("#filter-location", "cucuta");
+    wait_rows(d, "Cúcuta", &[&ids.threats]);
+    assert_eq!(d.overflow_x(), 0, "the case list scrolls sideways");
+    d.screenshot("search-02-filters");
+
+    // Export the cases shown (one), as JSON: the warning first, the file at the path.
+    d.click("#export-cases");
+    d.wait("#export-dialog");
+    assert!(
+        shown(d, "#export-warning"),
+        "no warning that the file is plain"
+    );
+    assert!(d.text("#export-warning").contains("not encrypted"));
+    assert_eq!(d.checked("#export-scope-shown"), 1);
+    assert_eq!(d.checked("#export-format-json"), 1);
+    d.screenshot("search-03-export-dialog");
+    let shown_json = out.path().join("shown.json");
+    run_export(d, &shown_json);
+    d.screenshot("search-04-exported");
+    let export: Value = serde_json::from_slice(&std::fs::read(&shown_json).unwrap()).unwrap();
+    assert_eq!(export["format"], json!("custos-export"));
+    let titles = record_titles(&export);
+    assert!(titles.iter().any(|t| t.starts_with("Amenazas a defensora")));
+    assert!(titles.contains(&"Amenaza de muerte".to_owned()));
+    assert!(
+        !titles.iter().any(|t| t.contains("École")),
+        "a case the filters hid was exported: {titles:?}"
+    );
+    // Asked again at the same path: an export never replaces a file.
+    let before = std::fs::read(&shown_json).unwrap();
+    d.click("#export-run");
+    d.wait_until("the existing file to be refused", || {
+        shown(d, "#field-error-export-file")
+    });
+    assert!(d.text("#field-error-export-file").contains("already"));
+    assert_eq!(std::fs::read(&shown_json).unwrap(), before);
+    d.click("#export-close");
+    d.wait_until("the dialog to close", || d.gone("#export-dialog"));
+    d.click("#clear-filters");
+    wait_rows(d, "every case", &[&ids.school, &ids.madrasa, &ids.threats]);
+
+    // One case, encrypted to an age recipient the vault knows nothing of.
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    d.click(&format!(
+        "[data-record-id='{}'] [data-testid=case-open]",
+        ids.madrasa
+    ));
+    d.wait("#case-export");
+    d.click("#case-export");
+    d.wait("#export-dialog");
+    d.click("#export-encrypt");
+    d.type_into("#export-recipient", "age1notarecipient");
+    d.type_into(
+        "#export-file",
+        &out.path().join("case.json.age").display().to_string(),
+    );
+    d.click("#export-run");
+    d.wait_until("the recipient to be refused", || {
+        shown(d, "#field-error-export-recipient")
+    });
+    d.type_into("#export-recipient", &recipient);
+    let sealed_path = out.path().join("case.json.age");
+    run_export(d, &sealed_path);
+    assert_eq!(
+        d.script("return document.querySelector('#export-result').dataset.encrypted;"),
+        json!("true")
+    );
+    let sealed = std::fs::read(&sealed_path).unwrap();
+    assert!(!support::contains(&sealed, marker.as_bytes()));
+    assert!(!support::contains(&sealed, "اعتقال".as_bytes()));
+    let plain = age::decrypt(&identity, &sealed).expect("the export opens with the identity");
+    let export: Value = serde_json::from_slice(&plain).unwrap();
+    let titles = record_titles(&export);
+    assert!(titles.iter().any(|t| t.starts_with("اعتقال الصحفي")));
+    assert!(titles.contains(&"مداهمة مَدْرَسَة البنات".to_owned()));
+    assert_eq!(titles.len(), 3, "{titles:?}");
+    d.click("#export-close");
+    d.wait_until("the dialog to close", || d.gone("#export-dialog"));
+
+    // A communication to the UN Special Rapporteur: what it lacks comes first, and
+    // nothing is written without an explicit "export anyway"; the victim who refused
+    // to be named to the government is not named.
+    d.click("#back-to-cases");
+    d.click(&format!(
+        "[data-record-id='{}'] [data-testid=case-open]",
+        ids.threats
+    ));
+    d.wait("#case-export");
+    d.click("#case-export");
+    d.wait("#export-dialog");
+    d.click("#export-format-unsr");
+    d.wait("[data-testid=missing-item]");
+    let missing = d.script(
+        "return [...document.querySelectorAll('[data-testid=missing-item]')].map(m => m.dataset.element);",
+    );
+    for code in [
+        "submitter",
+        "victim_withheld",
+        "link_to_work",
+        "current_risk",
+    ] {
+        assert!(
+            missing.as_array().unwrap().contains(&json!(code)),
+            "{code} is not listed as missing: {missing}"
+        );
+    }
+    assert!(shown(d, "#export-missing") && shown(d, "#export-anyway"));
+    assert!(
+        !d.enabled("#export-run"),
+        "a communication with missing elements can be written without confirming"
+    );
+    // Giving the submitter takes it off the list.
+    d.type_into("#export-submitter", "Red de Defensoras del Norte");
+    d.wait_until("the submitter to be no longer missing", || {
+        d.find("[data-testid=missing-item][data-element=submitter]")
+            .is_none()
+            && d.find("[data-testid=missing-item]").is_some()
+    });
+    d.screenshot("search-05-unsr-missing");
+    let letter = out.path().join("communication.txt");
+    d.type_into("#export-file", &letter.display().to_string());
+    assert!(!d.enabled("#export-run"));
+    assert!(!letter.exists());
+    d.click("#export-anyway");
+    d.wait_until("export anyway", || d.enabled("#export-run"));
+    run_export(d, &letter);
+    assert_eq!(
+        d.script("return document.querySelector('#export-result').dataset.withheld;"),
+        json!("1")
+    );
+    let text = std::fs::read_to_string(&letter).unwrap();
+    assert!(text.contains("Cúcuta") && text.contains("Red de Defensoras del Norte"));
+    assert!(text.contains("[name withheld: no consent]"));
+    let surname = redacted.split(' ').next().unwrap();
+    assert!(
+        !text.contains(surname),
+        "the person who did not consent is named in the communication"
+    );
+    d.click("#export-close");
+    d.wait_until("the dialog to close", || d.gone("#export-dialog"));
+    d.click("#back-to-cases");
+
+    // The dialog in Arabic: right to left, in Arabic words.
+    d.click("#nav-settings");
+    d.set_value("#language", "ar");
+    d.click("#settings-save");
+    d.wait_until("right-to-left", || {
+        d.script("return document.documentElement.dir;") == json!("rtl")
+    });
+    d.click("#nav-cases");
+    d.wait("#export-cases");
+    d.click("#export-cases");
+    d.wait("#export-dialog");
+    let layout = d.script(
+        "const dlg = document.querySelector('#export-dialog'); \
+         const w = document.querySelector('#export-warning'); \
+         return [getComputedStyle(dlg).direction, w.textContent];",
+    );
+    assert_eq!(layout[0], json!("rtl"));
+    assert!(
+        layout[1]
+            .as_str()
+            .unwrap()
+            .chars()
+            .any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)),
+        "the warning is not in Arabic: {layout}"
+    );
+    d.click("#export-encrypt");
+    d.wait("#export-recipient");
+    d.screenshot("search-06-export-arabic");
+    d.click("#export-close");
+    d.wait_until("the dialog to close", || d.gone("#export-dialog"));
+    search_for(d, "مدرسه", &[&ids.madrasa]);
+    d.screenshot("search-07-cases-arabic");
+
+    // Nothing in the webview's own storage; nothing readable left by the app.
+    let storage = d.script("return [localStorage.length, sessionStorage.length, document.cookie];");
+    assert_eq!(storage, json!([0, 0, ""]), "webview storage used");
+    app.stop();
+    let scanned = app.scan_for(&marker);
+    app.scan_for(&redacted);
+    eprintln!("scanned {scanned} files, no plaintext");
+}
