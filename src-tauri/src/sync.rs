@@ -398,8 +398,9 @@ fn status_of(state: &AppState, info: SyncInfo) -> Status {
     }
 }
 
-/// The sync status.
-#[tauri::command]
+/// The sync status. Off the main thread: the page asks for it whenever a sync starts or
+/// ends, and a long export may hold the vault meanwhile; the window must not wait.
+#[tauri::command(async)]
 pub fn sync_status(state: State<'_, AppState>) -> Result<Status> {
     let info = with_vault(&state, |v| Ok(v.sync_info()))?;
     Ok(status_of(&state, info))

@@ -3,7 +3,8 @@
 //! diacritics — and narrowed by filters; then exported through the export dialog: JSON
 //! of the cases a search shows, JSON of one case encrypted to an age recipient that has
 //! nothing to do with the vault, a communication to the UN Special Rapporteur (missing
-//! elements first, a victim without consent not named), and the dialog in Arabic.
+//! elements first, a victim without consent not named), every case as the PDF report
+//! and as CSV, and the dialog in Arabic.
 //!
 //! The harness is in support/mod.rs; screenshots go to `target/screenshots/search-*.png`.
 
@@ -415,6 +416,29 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
     d.click("#export-close");
     d.wait_until("the dialog to close", || d.gone("#export-dialog"));
     d.click("#back-to-cases");
+
+    // Every case as the PDF report, then as CSV (a new folder, HURIDOCS columns): the
+    // progress bar counts the records read.
+    d.click("#export-cases");
+    d.wait("#export-dialog");
+    d.click("#export-format-pdf");
+    let report = out.path().join("report.pdf");
+    run_export(d, &report);
+    let total =
+        d.script("return Number(document.querySelector('#export-progress').dataset.total);");
+    assert!(total.as_u64().unwrap() > 3, "no progress counted: {total}");
+    assert!(std::fs::read(&report).unwrap().starts_with(b"%PDF"));
+    d.click("#export-format-csv");
+    assert!(
+        shown(d, "#export-file-hint"),
+        "CSV does not say it writes a folder"
+    );
+    let folder = out.path().join("csv");
+    run_export(d, &folder);
+    let events = std::fs::read_to_string(folder.join("events.csv")).unwrap();
+    assert!(events.contains("Expulsion des élèves") && events.contains("Amenaza de muerte"));
+    d.click("#export-close");
+    d.wait_until("the dialog to close", || d.gone("#export-dialog"));
 
     // The dialog in Arabic: right to left, in Arabic words.
     d.click("#nav-settings");
