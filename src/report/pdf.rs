@@ -376,6 +376,8 @@ struct Layout<'f> {
     fonts: &'f Fonts,
     regular: FontId,
     bold: FontId,
+    /// Characters drawn with each font (regular, bold): the subsets to embed.
+    used: [std::collections::BTreeSet<char>; 2],
     pages: Vec<Vec<Op>>,
     ops: Vec<Op>,
     /// Baseline of the last line, in points from the bottom.
@@ -417,11 +419,16 @@ impl<'f> Layout<'f> {
     /// One line of runs at `indent`; a new page first when it does not fit.
     fn line(&mut self, runs: Vec<(Style, String)>, indent: f32) {
         let size = runs.iter().map(|(s, _)| s.size).fold(BODY.size, f32::max);
-        let lh = size * 1.3;
-        if self.y - lh < BOTTOM {
+        if self.y - size * 1.3 < BOTTOM {
             self.new_page();
         }
-        self.y -= lh;
+        self.line_at(runs, indent);
+    }
+
+    /// One line of runs below the last one, wherever that is.
+    fn line_at(&mut self, runs: Vec<(Style, String)>, indent: f32) {
+        let size = runs.iter().map(|(s, _)| s.size).fold(0.0, f32::max);
+        self.y -= size * 1.3;
         self.ops.push(Op::StartTextSection);
         self.ops.push(Op::SetTextCursor {
             pos: Point {
@@ -435,6 +442,8 @@ impl<'f> Layout<'f> {
             } else {
                 &self.regular
             };
+            let text = visual(&text);
+            self.used[usize::from(style.bold)].extend(text.chars());
             self.ops.push(Op::SetFont {
                 font: PdfFontHandle::External(id.clone()),
                 size: Pt(style.size),
@@ -448,7 +457,7 @@ impl<'f> Layout<'f> {
                 }),
             });
             self.ops.push(Op::ShowText {
-                items: vec![TextItem::Text(visual(&text))],
+                items: vec![TextItem::Text(text)],
             });
         }
         self.ops.push(Op::EndTextSection);
@@ -457,33 +466,38 @@ impl<'f> Layout<'f> {
     /// Wraps `text` to `width` (the first line `first` wide), breaking at spaces, or
     /// inside a word longer than a line.
     fn wrap(&self, text: &str, style: Style, first: f32, width: f32) -> Vec<String> {
+        let space = self.width(" ", style);
         let mut lines = Vec::new();
         let mut avail = first;
         for para in text.split('\n') {
             let mut cur = String::new();
+            let mut cur_w = 0.0;
             for word in para.split(' ') {
-                let candidate = if cur.is_empty() {
-                    word.to_owned()
-                } else {
-                    format!("{cur} {word}")
-                };
-                if self.width(&candidate, style) <= avail {
-                    cur = candidate;
+                let w = self.width(word, style);
+                let joined = if cur.is_empty() { w } else { cur_w + space + w };
+                if joined <= avail {
+                    if !cur.is_empty() {
+                        cur.push(' ');
+                    }
+                    cur.push_str(word);
+                    cur_w = joined;
                     continue;
                 }
                 if !cur.is_empty() {
                     lines.push(std::mem::take(&mut cur));
                     avail = width;
                 }
+                cur_w = 0.0;
                 // The word alone: break it where it does not fit.
                 for c in word.chars() {
-                    cur.push(c);
-                    if self.width(&cur, style) > avail && cur.chars().count() > 1 {
-                        cur.pop();
+                    let cw = self.width(c.encode_utf8(&mut [0; 4]), style);
+                    if cur_w + cw > avail && !cur.is_empty() {
                         lines.push(std::mem::take(&mut cur));
                         avail = width;
-                        cur.push(c);
+                        cur_w = 0.0;
                     }
+                    cur.push(c);
+                    cur_w += cw;
                 }
             }
             lines.push(cur);
@@ -504,12 +518,11 @@ impl<'f> Layout<'f> {
 pub(crate) fn render(doc: &Doc, title: &str) -> Result<(Zeroizing<Vec<u8>>, usize)> {
     let fonts = fonts()?;
     let mut pdf = PdfDocument::new(title);
-    let regular = pdf.add_font(&fonts.regular);
-    let bold = pdf.add_font(&fonts.bold);
     let mut lay = Layout {
         fonts,
-        regular,
-        bold,
+        regular: FontId::new(),
+        bold: FontId::new(),
+        used: Default::default(),
         pages: Vec::new(),
         ops: Vec::new(),
         y: PAGE_H - MARGIN,
@@ -586,9 +599,10 @@ pub(crate) fn render(doc: &Doc, title: &str) -> Result<(Zeroizing<Vec<u8>>, usiz
         color: (0.4, 0.4, 0.4),
     };
     for (i, mut ops) in std::mem::take(&mut lay.pages).into_iter().enumerate() {
+        // Below the text area: set straight, never a page break.
         lay.ops = Vec::new();
         lay.y = 40.0 + foot.size * 1.3;
-        lay.line(
+        lay.line_at(
             vec![(
                 foot,
                 format!("{title} — confidential — page {} of {n}", i + 1),
@@ -598,6 +612,18 @@ pub(crate) fn render(doc: &Doc, title: &str) -> Result<(Zeroizing<Vec<u8>>, usiz
         ops.append(&mut lay.ops);
         pages.push(PdfPage::new(Mm(210.0), Mm(297.0), ops));
     }
+    // Embed only the glyphs drawn (the whole font is ~700 KB), falling back to the whole
+    // font if subsetting fails.
+    for (id, font, used) in [
+        (&lay.regular, &fonts.regular, &lay.used[0]),
+        (&lay.bold, &fonts.bold, &lay.used[1]),
+    ] {
+        let parsed = subset(font, used).unwrap_or_else(|| font.clone());
+        pdf.resources
+            .fonts
+            .map
+            .insert(id.clone(), printpdf::PdfFont::new(parsed));
+    }
     pdf.metadata.info.document_title = title.to_owned();
     pdf.metadata.info.producer = "Custos".into();
     pdf.metadata.info.creator = "Custos".into();
@@ -605,6 +631,35 @@ pub(crate) fn render(doc: &Doc, title: &str) -> Result<(Zeroizing<Vec<u8>>, usiz
     let opts = PdfSaveOptions::default();
     let bytes = Zeroizing::new(pdf.save(&opts, &mut Vec::new()));
     Ok((bytes, n))
+}
+
+/// The font reduced to the glyphs of `chars` (and .notdef), with a cmap for them.
+fn subset(font: &ParsedFont, chars: &std::collections::BTreeSet<char>) -> Option<ParsedFont> {
+    use allsorts::binary::read::ReadScope;
+    use allsorts::font_data::FontData;
+    use allsorts::subset::{CmapTarget, SubsetProfile};
+    let mut gids: Vec<u16> = chars
+        .iter()
+        .filter_map(|c| font.lookup_glyph_index(*c as u32))
+        .filter(|g| *g != 0)
+        .collect();
+    gids.sort_unstable();
+    gids.dedup();
+    gids.insert(0, 0);
+    let data = ReadScope::new(&font.original_bytes)
+        .read::<FontData<'_>>()
+        .ok()?;
+    let provider = data.table_provider(0).ok()?;
+    let bytes =
+        allsorts::subset::subset(&provider, &gids, &SubsetProfile::Pdf, CmapTarget::Unicode)
+            .ok()?;
+    let parsed = ParsedFont::from_bytes(&bytes, 0, &mut Vec::new())?;
+    // Every character must still reach its glyph; otherwise embed the whole font.
+    chars
+        .iter()
+        .filter(|c| font.lookup_glyph_index(**c as u32).is_some_and(|g| g != 0))
+        .all(|c| parsed.lookup_glyph_index(*c as u32).is_some_and(|g| g != 0))
+        .then_some(parsed)
 }
 
 /// Text the font can draw: tabs as spaces, other control characters dropped, letters
@@ -753,55 +808,90 @@ fn shape(run: &[char]) -> Vec<char> {
     out
 }
 
-/// A line in visual (left-to-right drawing) order: Arabic runs shaped and reversed, and a
-/// line that starts with Arabic laid out right to left as a whole.
+/// A line in visual (left-to-right drawing) order, a simplified Unicode bidi: the base
+/// direction is that of the first letter; runs of Arabic (with the spaces and
+/// punctuation between Arabic words) are shaped and drawn right to left, with mirrored
+/// brackets; digits and Latin text stay left to right; in a right-to-left line the runs
+/// are laid out from the right.
 fn visual(line: &str) -> String {
     if !line.chars().any(is_arabic) {
         return line.to_owned();
     }
-    // Runs: Arabic (with the spaces and marks inside it) or not.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Class {
+        R,
+        L,
+        Neutral,
+    }
     let chars: Vec<char> = line.chars().collect();
-    let mut runs: Vec<(bool, Vec<char>)> = Vec::new();
+    let class = |c: char| {
+        if is_arabic(c) && !c.is_ascii_digit() {
+            Class::R
+        } else if c.is_alphanumeric() {
+            Class::L
+        } else {
+            Class::Neutral
+        }
+    };
+    let base_rtl = chars
+        .iter()
+        .map(|c| class(*c))
+        .find(|c| *c != Class::Neutral)
+        == Some(Class::R);
+    // Resolve each neutral from the strong characters around it.
+    let classes: Vec<Class> = chars.iter().map(|c| class(*c)).collect();
+    let mut rtl = vec![false; chars.len()];
+    for i in 0..chars.len() {
+        rtl[i] = match classes[i] {
+            Class::R => true,
+            Class::L => false,
+            Class::Neutral => {
+                let before = classes[..i].iter().rev().find(|c| **c != Class::Neutral);
+                let after = classes[i + 1..].iter().find(|c| **c != Class::Neutral);
+                match (before, after) {
+                    (Some(Class::R), Some(Class::R)) => true,
+                    (Some(Class::L), Some(Class::L)) => false,
+                    _ => base_rtl,
+                }
+            }
+        };
+    }
+    let mut runs: Vec<Vec<char>> = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        let rtl = is_arabic(chars[i]);
         let mut j = i + 1;
-        while j < chars.len() {
-            let c = chars[j];
-            let same = if rtl {
-                is_arabic(c)
-                    || (c == ' '
-                        && chars[j + 1..]
-                            .iter()
-                            .find(|c| **c != ' ')
-                            .is_some_and(|c| is_arabic(*c)))
-            } else {
-                !is_arabic(c)
-            };
-            if !same {
-                break;
-            }
+        while j < chars.len() && rtl[j] == rtl[i] {
             j += 1;
         }
         let run = &chars[i..j];
-        runs.push((
-            rtl,
-            if rtl {
-                shape(run).into_iter().rev().collect()
-            } else {
-                run.to_vec()
-            },
-        ));
+        runs.push(if rtl[i] {
+            shape(run).into_iter().rev().map(mirror).collect()
+        } else {
+            run.to_vec()
+        });
         i = j;
     }
-    let base_rtl = chars
-        .iter()
-        .find(|c| c.is_alphabetic())
-        .is_some_and(|c| is_arabic(*c));
     if base_rtl {
         runs.reverse();
     }
-    runs.into_iter().flat_map(|(_, r)| r).collect()
+    runs.into_iter().flatten().collect()
+}
+
+/// The mirrored form of a bracket drawn right to left.
+fn mirror(c: char) -> char {
+    match c {
+        '(' => ')',
+        ')' => '(',
+        '[' => ']',
+        ']' => '[',
+        '{' => '}',
+        '}' => '{',
+        '<' => '>',
+        '>' => '<',
+        '«' => '»',
+        '»' => '«',
+        c => c,
+    }
 }
 
 #[cfg(test)]
@@ -818,6 +908,21 @@ mod tests {
         assert_eq!(visual("plain text"), "plain text");
         let mixed = visual("Name: نور");
         assert!(mixed.starts_with("Name: "));
+        // Two Arabic words around punctuation stay one right-to-left run (the second
+        // word drawn first); digits inside keep their order.
+        let v = visual("Résumé: بب: تت 2024");
+        assert!(v.starts_with("Résumé: "), "{v}");
+        let arabic: String = v.chars().filter(|c| !c.is_ascii()).collect();
+        let first_t = arabic
+            .chars()
+            .position(|c| c == '\u{FE97}' || c == '\u{FE98}' || c == '\u{FE96}' || c == '\u{FE95}');
+        let first_b = arabic
+            .chars()
+            .position(|c| ('\u{FE8F}'..='\u{FE92}').contains(&c));
+        assert!(first_t < first_b, "{v}");
+        assert!(visual("في 2024 هنا").contains("2024"));
+        // A right-to-left line draws its brackets mirrored.
+        assert!(visual("نور (ضحية)").starts_with('('));
     }
 
     #[test]
