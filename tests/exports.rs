@@ -1330,3 +1330,39 @@ fn cli_imports_csv_all_or_nothing() {
     let list: serde_json::Value = serde_json::from_str(&list).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 5);
 }
+
+#[test]
+fn garbage_csv_is_refused_without_a_panic_and_imports_nothing() {
+    let (tmp, _d, mut vault) = new_vault();
+    let f = fill(&mut vault, tmp.path());
+    let before = vault.version_count();
+    let mapping = Mapping::from_json(br#"{"columns": {"Name": "name", "Sex": "sex"}}"#).unwrap();
+    let inputs: [&[u8]; 6] = [
+        b"",
+        b"\xEF\xBB\xBF",
+        b"Name,Sex\n",
+        b"Name,Sex\n\"unterminated,f\n",
+        b"Name,Sex\n\xff\xfe,\xc3\x28\n",
+        b"\x00\x01\x02,\n\n\n,,,,\n",
+    ];
+    for input in inputs {
+        match import_csv(&mut vault, Kind::Person, input, &mapping, Some(f.case)) {
+            Err(Error::Import(p)) => assert!(!p.is_empty()),
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(input)),
+        }
+    }
+    // Invalid UTF-8 in a mapped cell names the line and the column.
+    let e = import_csv(
+        &mut vault,
+        Kind::Person,
+        b"Name,Sex\nA,\xc3\x28\n",
+        &mapping,
+        Some(f.case),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("line 2: Sex: not valid UTF-8"),
+        "{e}"
+    );
+    assert_eq!(vault.version_count(), before);
+}

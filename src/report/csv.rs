@@ -12,6 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
+use zeroize::Zeroize;
 
 use super::output::{OutputDir, Protection};
 use super::{
@@ -188,14 +189,17 @@ pub fn export_csv(
     let loaded = Loaded::load(vault, &ids, &mut |d, _| progress(d, total))?;
     let tables = tables(&loaded);
     let mut rows = 0;
-    for (n, ((name, header), table)) in FILES.iter().zip(tables).enumerate() {
+    for (n, ((name, header), mut table)) in FILES.iter().zip(tables).enumerate() {
         let file_name = if protection.is_encrypted() {
             format!("{name}.age")
         } else {
             (*name).to_owned()
         };
         rows += table.len();
-        out.write(&file_name, protection, |w| write_table(w, header, &table))?;
+        let written = out.write(&file_name, protection, |w| write_table(w, header, &table));
+        // The cells are record content: wiped once written (or not).
+        table.iter_mut().flatten().for_each(|c| c.zeroize());
+        written?;
         progress(ids.len() + n + 1, total);
     }
     let files = out.finish()?;

@@ -756,7 +756,7 @@ fn shape(run: &[char]) -> Vec<char> {
         .enumerate()
         .filter(|(_, c)| !is_mark(*c))
         .collect();
-    let prev_of = |k: usize| if k == 0 { None } else { Some(letters[k - 1].1) };
+    let prev_of = |k: usize| k.checked_sub(1).and_then(|j| letters.get(j)).map(|x| x.1);
     let next_of = |k: usize| letters.get(k + 1).map(|x| x.1);
     let mut k = 0;
     let mut i = 0;
