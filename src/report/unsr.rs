@@ -341,6 +341,10 @@ fn people(l: &Loaded) -> (People<'_>, People<'_>) {
             perpetrators.push((*id, p));
         }
     }
+    // In record-id order, not by name: the place of a withheld person among the others
+    // must not hint at their name.
+    victims.sort_by_key(|(id, _)| *id);
+    perpetrators.sort_by_key(|(id, _)| *id);
     (victims, perpetrators)
 }
 
