@@ -157,13 +157,15 @@ pub struct Index {
 }
 
 /// The snapshot's format: a snapshot of another format is rebuilt from the versions
-/// (2: list lines carry an incident's act types and date).
-const SNAPSHOT_VERSION: u32 = 2;
+/// (2: list lines carry an incident's act types and date; 3: binary, with the store's
+/// version epoch).
+const SNAPSHOT_VERSION: u32 = 3;
 
 /// The stored form of the index.
 #[derive(Serialize, Deserialize)]
 struct Snapshot {
     schema_version: u32,
+    epoch: Vec<u8>,
     records: Vec<Entry>,
 }
 
@@ -267,23 +269,28 @@ impl Index {
             .unwrap_or_default()
     }
 
-    /// Serializes the index for the encrypted snapshot.
-    pub fn to_snapshot(&self) -> serde_json::Result<zeroize::Zeroizing<Vec<u8>>> {
+    /// The index as the plaintext of its snapshot (a compact binary encoding: it is
+    /// decoded at every unlock), with the store's version epoch it matches.
+    pub fn to_snapshot(&self, epoch: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
         #[derive(Serialize)]
         struct Out<'a> {
             schema_version: u32,
+            epoch: &'a [u8],
             records: Vec<&'a Entry>,
         }
-        serde_json::to_vec(&Out {
+        postcard::to_stdvec(&Out {
             schema_version: SNAPSHOT_VERSION,
+            epoch,
             records: self.records.values().collect(),
         })
         .map(zeroize::Zeroizing::new)
+        .map_err(|e| e.to_string())
     }
 
-    /// Restores an index from a snapshot; `None` when it is not a valid snapshot.
-    pub fn from_snapshot(bytes: &[u8]) -> Option<Index> {
-        let snap: Snapshot = serde_json::from_slice(bytes).ok()?;
+    /// Restores an index from a snapshot, with the version epoch it was saved at;
+    /// `None` when it is not a valid snapshot.
+    pub fn from_snapshot(bytes: &[u8]) -> Option<(Index, Vec<u8>)> {
+        let snap: Snapshot = postcard::from_bytes(bytes).ok()?;
         if snap.schema_version != SNAPSHOT_VERSION {
             return None;
         }
@@ -300,7 +307,7 @@ impl Index {
             e.recompute_heads();
             index.records.insert(e.record_id, e);
         }
-        Some(index)
+        Some((index, snap.epoch))
     }
 }
 

@@ -27,6 +27,8 @@ const META: &str = "meta";
 const CUSTODY: &str = "custody";
 const SYNCED: &str = "synced";
 const SYNCED_BLOBS: &str = "synced_blobs";
+/// The meta key of the version epoch (see [`Store::version_epoch`]).
+const META_EPOCH: &str = "version_epoch";
 
 /// The encrypted key–value store of a vault.
 pub struct Store {
@@ -190,6 +192,7 @@ impl Store {
             // already is never replaced.
             use sled::transaction::{ConflictableTransactionError, TransactionError};
             use sled::Transactional;
+            let _ = self.new_version_epoch()?;
             let sled = self.sled();
             let result = (&sled.versions, &sled.custody).transaction(|(tv, tc)| {
                 for (id, ct) in &version_list {
@@ -218,6 +221,7 @@ impl Store {
         // Versions first, then meta: a meta value (the index snapshot) may name versions,
         // never the other way round, and the snapshot is only a cache.
         if nv > 0 {
+            let _ = self.new_version_epoch()?;
             self.sled()
                 .versions
                 .apply_batch(versions)
@@ -278,7 +282,7 @@ impl Store {
     /// Every stored version id (reads keys only, decrypts nothing).
     pub fn version_ids(&self) -> Result<Vec<Uuid>> {
         self.check()?;
-        let mut ids = Vec::with_capacity(self.sled().versions.len());
+        let mut ids = Vec::new();
         for key in self.sled().versions.iter().keys() {
             let key = key.map_err(|e| from_sled("reading", e))?;
             match Uuid::from_slice(&key) {
@@ -332,6 +336,7 @@ impl Store {
     /// the hub holds every one of them.
     pub fn remove_versions(&self, ids: &[Uuid]) -> Result<()> {
         self.check()?;
+        let _ = self.new_version_epoch()?;
         let mut versions = sled::Batch::default();
         let mut synced = sled::Batch::default();
         for id in ids {
@@ -347,6 +352,24 @@ impl Store {
             .apply_batch(synced)
             .map_err(|e| self.fail(from_sled("saving", e)))?;
         self.sync()
+    }
+
+    /// A random value replaced before every change to the stored versions (written
+    /// first: sled recovers a prefix of its log, so a change that survived a crash
+    /// always comes with a new epoch). A cache saved at the current epoch (the index
+    /// snapshot) matches the versions without reading them.
+    pub fn version_epoch(&self) -> Result<Option<Vec<u8>>> {
+        self.meta(META_EPOCH)
+    }
+
+    /// Replaces the version epoch; returns the new one.
+    pub(crate) fn new_version_epoch(&self) -> Result<Vec<u8>> {
+        let epoch = crate::crypto::random_bytes::<16>();
+        self.sled()
+            .meta
+            .insert(META_EPOCH.as_bytes(), &epoch[..])
+            .map_err(|e| self.fail(from_sled("saving", e)))?;
+        Ok(epoch.to_vec())
     }
 
     /// True when the hub holds this evidence file.

@@ -475,6 +475,25 @@ impl Vault {
 
     /// Opens the vault in `dir` with its passphrase.
     pub fn unlock(dir: &Path, passphrase: &SecretString, options: Options) -> Result<Vault> {
+        Self::open_unlocked(dir, passphrase, options, false)
+    }
+
+    /// Opens the vault like [`Vault::unlock`], and loads the search index's snapshot
+    /// meanwhile, on another thread (the app: search is ready as soon as the vault is).
+    pub fn unlock_with_search(
+        dir: &Path,
+        passphrase: &SecretString,
+        options: Options,
+    ) -> Result<Vault> {
+        Self::open_unlocked(dir, passphrase, options, true)
+    }
+
+    fn open_unlocked(
+        dir: &Path,
+        passphrase: &SecretString,
+        options: Options,
+        preload_search: bool,
+    ) -> Result<Vault> {
         let manifest = read_manifest(dir)?;
         let lock = take_lock(dir)?;
         let manifest = finish_passphrase_change(dir, manifest)?;
@@ -496,9 +515,12 @@ impl Vault {
                         Some(action) => {
                             drop(lock);
                             match action {
-                                duress::DuressAction::Decoy => {
-                                    Vault::unlock(&dir.join(duress::DECOY), passphrase, options)
-                                }
+                                duress::DuressAction::Decoy => Vault::open_unlocked(
+                                    &dir.join(duress::DECOY),
+                                    passphrase,
+                                    options,
+                                    preload_search,
+                                ),
                                 duress::DuressAction::Wipe => {
                                     // Whatever happens, the answer is the same.
                                     let _ = Vault::wipe_folder(dir);
@@ -511,17 +533,29 @@ impl Vault {
                 Err(e) => return Err(e),
             };
 
-        let store = Store::open(&dir.join(DB), options.disk_reserve)?;
-        let keyring: KeyringFile = {
-            let sealed = store.meta(META_KEYRING)?.ok_or_else(|| {
-                Error::Database("the vault's keyring is missing from the database".into())
-            })?;
-            let plain = crypto::open_bytes(&identity, &sealed).map_err(|_| {
-                Error::Database("the vault's keyring is damaged and cannot be decrypted".into())
-            })?;
-            serde_json::from_slice(&plain)
-                .map_err(|_| Error::Database("the vault's keyring is damaged".into()))?
-        };
+        // The search snapshot is read and decrypted on another thread while the database
+        // opens (its signature is checked once the keyring is known).
+        let (opened, preloaded) = std::thread::scope(|s| {
+            let pre = preload_search.then(|| s.spawn(|| search::read_snapshot(dir, &identity)));
+            let opened = (|| -> Result<(Store, KeyringFile)> {
+                let store = Store::open(&dir.join(DB), options.disk_reserve)?;
+                let keyring: KeyringFile = {
+                    let sealed = store.meta(META_KEYRING)?.ok_or_else(|| {
+                        Error::Database("the vault's keyring is missing from the database".into())
+                    })?;
+                    let plain = crypto::open_bytes(&identity, &sealed).map_err(|_| {
+                        Error::Database(
+                            "the vault's keyring is damaged and cannot be decrypted".into(),
+                        )
+                    })?;
+                    serde_json::from_slice(&plain)
+                        .map_err(|_| Error::Database("the vault's keyring is damaged".into()))?
+                };
+                Ok((store, keyring))
+            })();
+            (opened, pre.and_then(|h| h.join().ok()).flatten())
+        });
+        let (store, keyring) = opened?;
         let secret: Zeroizing<[u8; 32]> = base64_decode(&keyring.signing_key)
             .and_then(|b| <[u8; 32]>::try_from(&b[..]).ok())
             .map(Zeroizing::new)
@@ -553,6 +587,7 @@ impl Vault {
         };
         vault.load_sync()?;
         vault.load_index()?;
+        vault.preloaded_search(preloaded);
         // An import cut short by a crash leaves an encrypted file without a record.
         vault.remove_orphan_blobs();
         Ok(vault)
@@ -1006,32 +1041,38 @@ impl Vault {
     // ----- the index snapshot -----
 
     fn load_index(&mut self) -> Result<()> {
-        let stored = self.store.version_ids()?;
         let cache = self
             .store
             .meta(META_KEYCACHE)?
             .and_then(|ct| crypto::open_bytes(&self.keys.identity, &ct).ok())
             .and_then(|plain| KeyCache::from_bytes(&plain))
             .unwrap_or_default();
-        let mut index = self
+        let epoch = self.store.version_epoch()?;
+        let (mut index, saved_at) = self
             .store
             .meta(META_INDEX)?
-            .and_then(|ct| {
-                crypto::open(
-                    &self.keys.identity,
-                    &self.keys.trusted,
-                    &KeyCache::default(),
-                    &ct,
-                )
-                .ok()
+            .and_then(|ct| crypto::open_bytes(&self.keys.identity, &ct).ok())
+            .and_then(|plain| {
+                let signer = &self.keys.signer;
+                signed_body(&plain, &|d, s| crypto::verify_digest(signer, d, s))
+                    .and_then(Index::from_snapshot)
             })
-            .and_then(|opened| Index::from_snapshot(&opened.body))
+            .map(|(index, at)| (index, Some(at)))
             .unwrap_or_default();
-        let stored_set: HashSet<Uuid> = stored.iter().copied().collect();
-        if index.version_ids().any(|v| !stored_set.contains(&v)) {
-            // The snapshot names versions the database does not have: do not trust it.
-            index = Index::default();
-        }
+        // The snapshot was saved when the versions were as they are now (no version
+        // written or removed since): nothing to check, nothing to read.
+        let current = saved_at.is_some() && saved_at == epoch;
+        let stored = if current {
+            Vec::new()
+        } else {
+            let stored = self.store.version_ids()?;
+            let stored_set: HashSet<Uuid> = stored.iter().copied().collect();
+            if index.version_ids().any(|v| !stored_set.contains(&v)) {
+                // The snapshot names versions the database does not have: do not trust it.
+                index = Index::default();
+            }
+            stored
+        };
         let missing: Vec<Uuid> = stored
             .into_iter()
             .filter(|v| !index.contains_version(*v))
@@ -1067,8 +1108,9 @@ impl Vault {
         self.clock.observe(index.max_hlc());
         self.index = index;
         // Saved at lock (or after many writes): unlocking writes nothing, so it works
-        // on a full disk too.
-        self.unsnapshotted = fresh;
+        // on a full disk too. A snapshot that had to be checked is saved again at lock,
+        // with the current epoch, so that the next unlock need not check it.
+        self.unsnapshotted = if current { fresh } else { fresh.max(1) };
         Ok(())
     }
 
@@ -1076,17 +1118,24 @@ impl Vault {
         if self.unsnapshotted == 0 && !self.cache_dirty.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let plain = self
-            .index
-            .to_snapshot()
-            .map_err(|e| Error::Encrypt(e.to_string()))?;
-        let index = crypto::seal(
-            &self.keys.recipients,
-            &self.keys.device,
-            &self.keys.signer,
-            &plain,
-        )?
-        .ciphertext;
+        // A vault written before epochs existed gets one now. With damaged versions, no
+        // epoch: the next unlock reads every version again and reports them.
+        let epoch = if self.index.damaged().next().is_some() {
+            Vec::new()
+        } else {
+            match self.store.version_epoch()? {
+                Some(epoch) => epoch,
+                None => self.store.new_version_epoch()?,
+            }
+        };
+        let plain = self.index.to_snapshot(&epoch).map_err(Error::Encrypt)?;
+        let index = crypto::seal_bytes(
+            self.keys
+                .recipients
+                .iter()
+                .map(|r| r as &dyn age::Recipient),
+            &sign_body(&self.keys.device, &plain),
+        )?;
         let cache = {
             let cache = self.cache.get_mut().unwrap_or_else(|p| p.into_inner());
             let plain = cache.to_bytes();
@@ -1128,6 +1177,33 @@ impl Drop for Vault {
         // Best effort: a lost snapshot only makes the next unlock slower.
         let _ = self.save_snapshot();
     }
+}
+
+/// What starts a signed cache (the index snapshot): the magic, then an Ed25519
+/// signature of the body's SHA-256 by the device that wrote it, then the body.
+const SIGNED_MAGIC: &[u8] = b"custos-signed 1\n";
+
+fn sign_body(device: &DeviceKey, body: &[u8]) -> Zeroizing<Vec<u8>> {
+    use sha2::Digest as _;
+    let digest: [u8; 32] = sha2::Sha256::digest(body).into();
+    let mut out = Zeroizing::new(Vec::with_capacity(SIGNED_MAGIC.len() + 64 + body.len()));
+    out.extend_from_slice(SIGNED_MAGIC);
+    out.extend_from_slice(&device.sign_bytes(&digest));
+    out.extend_from_slice(body);
+    out
+}
+
+/// The body of a signed cache when its signature checks.
+fn signed_body<'a>(
+    bytes: &'a [u8],
+    verify: &dyn Fn(&[u8; 32], &[u8; 64]) -> bool,
+) -> Option<&'a [u8]> {
+    use sha2::Digest as _;
+    let rest = bytes.strip_prefix(SIGNED_MAGIC)?;
+    let sig: [u8; 64] = rest.get(..64)?.try_into().ok()?;
+    let body = &rest[64..];
+    let digest: [u8; 32] = sha2::Sha256::digest(body).into();
+    verify(&digest, &sig).then_some(body)
 }
 
 /// Decrypts, verifies, checks ids and upgrades one stored version. Also returns the

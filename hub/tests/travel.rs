@@ -59,8 +59,16 @@ fn travel_removes_only_what_the_hub_holds_and_brings_it_back() {
     assert!(a.vault.travel_remove(Some(&[risky])).is_err());
     run(&mut a.vault).unwrap();
 
+    let ocelot = custos::search::SearchQuery {
+        text: "ocelot".into(),
+        ..Default::default()
+    };
+    assert_eq!(a.vault.search(&ocelot).unwrap().total, 1);
     let removed = a.vault.travel_remove(Some(&[risky])).unwrap();
     assert_eq!((removed.cases, removed.records, removed.files), (1, 2, 1));
+    // Search forgets it too (its words are not left in the index or its snapshot).
+    assert_eq!(a.vault.search(&ocelot).unwrap().total, 0);
+    assert!(!a.vault.dir().join("search.age").exists());
     assert!(a.vault.sync_info().paused, "sync pauses for the crossing");
     let titles: Vec<String> = a
         .vault
@@ -88,6 +96,7 @@ fn travel_removes_only_what_the_hub_holds_and_brings_it_back() {
     assert_eq!(r.blobs_down, 1);
     assert!(!v.sync_info().paused);
     assert_eq!(get_case(&v, risky).summary, CANARY);
+    assert_eq!(v.search(&ocelot).unwrap().total, 1);
     assert_eq!(v.history(risky).unwrap().len(), 2);
     assert!(v.verify_evidence(ev).unwrap().ok);
     // And nothing is duplicated or sent back.

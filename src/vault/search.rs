@@ -4,12 +4,13 @@
 use std::collections::HashSet;
 use std::fs;
 use std::io::Write as _;
+use std::path::Path;
 
 use rayon::prelude::*;
 use uuid::Uuid;
 
 use super::Vault;
-use crate::crypto;
+use crate::crypto::{self, VaultIdentity};
 use crate::error::{Error, Result};
 use crate::model::Record;
 use crate::search::{SearchIndex, SearchQuery, SearchResults};
@@ -35,6 +36,29 @@ pub(crate) struct SearchState {
     seen: Option<u64>,
     /// Records whose head could not be read (damaged): not indexed, not retried.
     unreadable: HashSet<(Uuid, Uuid)>,
+    /// The snapshot read while the vault was unlocking, its signature not checked yet.
+    preloaded: Option<Preloaded>,
+}
+
+/// A search snapshot decrypted and restored, with the digest and signature to check.
+pub(super) struct Preloaded {
+    index: SearchIndex,
+    digest: [u8; 32],
+    sig: [u8; 64],
+}
+
+/// Reads, decrypts and restores the search snapshot of the vault in `dir`; the caller
+/// checks the signature (see [`Vault::preloaded_search`]).
+pub(super) fn read_snapshot(dir: &Path, identity: &VaultIdentity) -> Option<Preloaded> {
+    let ct = fs::read(dir.join(SNAPSHOT)).ok()?;
+    let plain = crypto::open_bytes(identity, &ct).ok()?;
+    let seen = std::cell::Cell::new(None);
+    let index = SearchIndex::from_snapshot(&plain, &|d, s| {
+        seen.set(Some((*d, *s)));
+        true
+    })?;
+    let (digest, sig) = seen.get()?;
+    Some(Preloaded { index, digest, sig })
 }
 
 impl Vault {
@@ -82,7 +106,8 @@ impl Vault {
     fn catch_up(&self, st: &mut SearchState, budget: usize) -> Result<(usize, usize)> {
         let changes = self.index.changes();
         if st.index.is_none() {
-            st.index = Some(match self.load_search_snapshot() {
+            let preloaded = st.preloaded.take().and_then(|p| self.verified(p));
+            st.index = Some(match preloaded.or_else(|| self.load_search_snapshot()) {
                 Some(index) => index,
                 None => SearchIndex::new().map_err(|e| Error::Database(e.to_string()))?,
             });
@@ -158,10 +183,19 @@ impl Vault {
     }
 
     fn load_search_snapshot(&self) -> Option<SearchIndex> {
-        let ct = fs::read(self.dir.join(SNAPSHOT)).ok()?;
-        let plain = crypto::open_bytes(&self.keys.identity, &ct).ok()?;
-        let signer = &self.keys.signer;
-        SearchIndex::from_snapshot(&plain, &|d, s| crypto::verify_digest(signer, d, s))
+        self.verified(read_snapshot(&self.dir, &self.keys.identity)?)
+    }
+
+    /// Keeps a snapshot read during unlock for the first search, if this device signed it.
+    pub(super) fn preloaded_search(&mut self, preloaded: Option<Preloaded>) {
+        self.search
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .preloaded = preloaded;
+    }
+
+    fn verified(&self, p: Preloaded) -> Option<SearchIndex> {
+        crypto::verify_digest(&self.keys.signer, &p.digest, &p.sig).then_some(p.index)
     }
 
     fn save_search_snapshot(&self, st: &mut SearchState) -> Result<()> {
@@ -195,7 +229,7 @@ impl Vault {
     }
 }
 
-fn remove_snapshot(dir: &std::path::Path) -> Result<()> {
+fn remove_snapshot(dir: &Path) -> Result<()> {
     for name in [SNAPSHOT, SNAPSHOT_NEW] {
         match fs::remove_file(dir.join(name)) {
             Ok(()) => {}
