@@ -533,29 +533,24 @@ impl Vault {
                 Err(e) => return Err(e),
             };
 
-        // The search snapshot is read and decrypted on another thread while the database
-        // opens (its signature is checked once the keyring is known).
-        let (opened, preloaded) = std::thread::scope(|s| {
-            let pre = preload_search.then(|| s.spawn(|| search::read_snapshot(dir, &identity)));
-            let opened = (|| -> Result<(Store, KeyringFile)> {
-                let store = Store::open(&dir.join(DB), options.disk_reserve)?;
-                let keyring: KeyringFile = {
-                    let sealed = store.meta(META_KEYRING)?.ok_or_else(|| {
-                        Error::Database("the vault's keyring is missing from the database".into())
-                    })?;
-                    let plain = crypto::open_bytes(&identity, &sealed).map_err(|_| {
-                        Error::Database(
-                            "the vault's keyring is damaged and cannot be decrypted".into(),
-                        )
-                    })?;
-                    serde_json::from_slice(&plain)
-                        .map_err(|_| Error::Database("the vault's keyring is damaged".into()))?
-                };
-                Ok((store, keyring))
-            })();
-            (opened, pre.and_then(|h| h.join().ok()).flatten())
+        // The search snapshot is read and decrypted on another thread while the vault
+        // opens (its signature is checked once the keyring is known; the first search
+        // waits for it, and so does a lock).
+        let preloaded = preload_search.then(|| {
+            let (dir, identity) = (dir.to_owned(), identity.clone());
+            std::thread::spawn(move || search::read_snapshot(&dir, &identity))
         });
-        let (store, keyring) = opened?;
+        let store = Store::open(&dir.join(DB), options.disk_reserve)?;
+        let keyring: KeyringFile = {
+            let sealed = store.meta(META_KEYRING)?.ok_or_else(|| {
+                Error::Database("the vault's keyring is missing from the database".into())
+            })?;
+            let plain = crypto::open_bytes(&identity, &sealed).map_err(|_| {
+                Error::Database("the vault's keyring is damaged and cannot be decrypted".into())
+            })?;
+            serde_json::from_slice(&plain)
+                .map_err(|_| Error::Database("the vault's keyring is damaged".into()))?
+        };
         let secret: Zeroizing<[u8; 32]> = base64_decode(&keyring.signing_key)
             .and_then(|b| <[u8; 32]>::try_from(&b[..]).ok())
             .map(Zeroizing::new)
@@ -1045,7 +1040,13 @@ impl Vault {
             .store
             .meta(META_KEYCACHE)?
             .and_then(|ct| crypto::open_bytes(&self.keys.identity, &ct).ok())
-            .and_then(|plain| KeyCache::from_bytes(&plain))
+            .and_then(|plain| {
+                // Signed: a cache entry lets a ciphertext skip its signature check, so a
+                // cache anyone could encrypt to the vault must not be taken.
+                let signer = &self.keys.signer;
+                signed_body(&plain, &|d, s| crypto::verify_digest(signer, d, s))
+                    .and_then(KeyCache::from_bytes)
+            })
             .unwrap_or_default();
         let epoch = self.store.version_epoch()?;
         let (mut index, saved_at) = self
@@ -1144,7 +1145,7 @@ impl Vault {
                     .recipients
                     .iter()
                     .map(|r| r as &dyn age::Recipient),
-                &plain,
+                &sign_body(&self.keys.device, &plain),
             )?
         };
         self.store.commit(vec![

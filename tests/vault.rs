@@ -793,3 +793,56 @@ fn list_lines_carry_an_incidents_act_types_and_date_across_a_lock() {
     assert_eq!(c["act_types"], serde_json::json!([]));
     assert!(c["date"].is_null());
 }
+
+#[test]
+fn a_key_cache_forged_with_the_public_recipient_does_not_let_an_unsigned_version_in() {
+    let (_t, dir, mut vault) = new_vault();
+    let id = vault.add(case("genuine")).unwrap();
+    let version = vault.get(id).unwrap().version_id;
+    let recipient: custos::crypto::VaultRecipient = vault.recipient().parse().unwrap();
+    vault.lock().unwrap();
+
+    // Someone who knows the vault's public recipient (the hub does) swaps the version for
+    // one signed by their own key, and puts its file key in a cache they encrypt to the
+    // vault: a cache hit skips the signature check.
+    let stranger = custos::crypto::DeviceKey::generate();
+    let forged = Version {
+        schema_version: SCHEMA_VERSION,
+        record_id: id,
+        version_id: version,
+        kind: Kind::Case,
+        parents: vec![],
+        hlc: Default::default(),
+        device: Uuid::new_v4(),
+        audience: vec![],
+        body: Body::Record(case("forged")),
+    };
+    let sealed = custos::crypto::seal(
+        std::slice::from_ref(&recipient),
+        &stranger,
+        &stranger.public(),
+        &serde_json::to_vec(&forged).unwrap(),
+    )
+    .unwrap();
+    let mut cache = custos::crypto::KeyCache::default();
+    cache.insert(sealed.learned);
+    let cache_ct = custos::crypto::seal_bytes(
+        std::iter::once(&recipient as &dyn age::Recipient),
+        &cache.to_bytes(),
+    )
+    .unwrap();
+    let store = Store::open(&dir.join("db"), 0).unwrap();
+    store
+        .commit(vec![
+            Write::Version(version, sealed.ciphertext),
+            Write::Meta("keycache", cache_ct),
+        ])
+        .unwrap();
+    drop(store);
+
+    let vault = Vault::unlock(&dir, &pass(PASS), OPTS).unwrap();
+    match vault.get(id) {
+        Ok(v) => panic!("the forged version was taken: {}", title_of(&v)),
+        Err(e) => assert!(matches!(e, Error::Damaged { .. }), "{e}"),
+    }
+}
