@@ -9,7 +9,9 @@
 //!   runs; beside it, in the same run, the baseline of rebuilding the search index from
 //!   the records (what an unlock without a snapshot costs);
 //! - search latency p50/p95/p99 for one-word, two-word, phrase, prefix and filtered
-//!   queries (Q each, random words from the corpus).
+//!   queries (Q each). Query words are drawn like the corpus's words (Zipf's law), so
+//!   most queries ask for common words that match many records (the harder case); one
+//!   row draws rare words instead.
 
 use std::time::{Duration, Instant};
 
@@ -119,10 +121,58 @@ const WORDS: &[&str] = &[
 const PLACES: &[&str] = &["Aleppo", "Sfax", "Querétaro", "Lyon", "Harare", "Minsk"];
 const ACTS: &[&str] = &["arbitrary_arrest", "threat", "torture", "killing"];
 
+/// The corpus's vocabulary: the words above, then 30,000 made-up words (Latin letters
+/// with accents, and Arabic letters), drawn with Zipf's law (the n-th word n times less
+/// often than the first), as words are in real text: a few words are in nearly every
+/// record, most in a handful.
+struct Vocab {
+    words: Vec<String>,
+    cumulative: Vec<f64>,
+}
+
+fn vocab() -> &'static Vocab {
+    static V: std::sync::OnceLock<Vocab> = std::sync::OnceLock::new();
+    V.get_or_init(|| {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let latin = [
+            "ka", "lo", "mé", "ri", "sa", "tu", "ve", "no", "dá", "pi", "zo", "gu",
+        ];
+        let arabic = ["با", "سل", "مي", "نو", "قد", "رح", "تا", "عم", "لي", "فر"];
+        let mut words: Vec<String> = WORDS.iter().map(|w| w.to_string()).collect();
+        while words.len() < WORDS.len() + 30_000 {
+            let syllables = if rng.next().is_multiple_of(3) {
+                &arabic[..]
+            } else {
+                &latin[..]
+            };
+            let n = 2 + rng.next() % 3;
+            let w: String = (0..n).map(|_| rng.pick(syllables)).collect();
+            words.push(w);
+        }
+        let mut total = 0.0;
+        let cumulative = (1..=words.len())
+            .map(|rank| {
+                total += 1.0 / rank as f64;
+                total
+            })
+            .collect();
+        Vocab { words, cumulative }
+    })
+}
+
+/// A word of the corpus, by frequency.
+fn word(rng: &mut Rng) -> &'static str {
+    let v = vocab();
+    let total = v.cumulative[v.cumulative.len() - 1];
+    let x = (rng.next() % 1_000_000_007) as f64 / 1_000_000_007.0 * total;
+    let i = v.cumulative.partition_point(|c| *c < x);
+    &v.words[i.min(v.words.len() - 1)]
+}
+
 fn text(rng: &mut Rng, len: usize) -> String {
     let mut s = String::with_capacity(len + 16);
     while s.len() < len {
-        s.push_str(rng.pick(WORDS));
+        s.push_str(word(rng));
         s.push(' ');
     }
     s
@@ -133,21 +183,21 @@ fn case_records(rng: &mut Rng, case_id: Uuid) -> Vec<Record> {
     let rec = |v: serde_json::Value| serde_json::from_value::<Record>(v).unwrap();
     let statuses = ["open", "monitoring", "closed"];
     let mut out = vec![rec(json!({"kind": "case",
-        "title": format!("Case {} {}", rng.next() % 100_000, rng.pick(WORDS)),
+        "title": format!("Case {} {}", rng.next() % 100_000, word(rng)),
         "summary": text(rng, 1900),
         "status": statuses[(rng.next() % 3) as usize],
         "tags": [rng.pick(&["detention", "threat", "2024", "women"])]}))];
     let roles = ["victim", "witness", "perpetrator"];
     for r in roles {
         out.push(rec(json!({"kind": "person", "case_id": case_id,
-            "name": format!("{} {}", rng.pick(WORDS), rng.next() % 1000),
-            "roles": [r], "occupation": rng.pick(WORDS), "human_rights_work": text(rng, 1800)})));
+            "name": format!("{} {}", word(rng), rng.next() % 1000),
+            "roles": [r], "occupation": word(rng), "human_rights_work": text(rng, 1800)})));
     }
     for _ in 0..2 {
         let day = 1 + rng.next() % 28;
         let month = 1 + rng.next() % 12;
         out.push(rec(json!({"kind": "incident", "case_id": case_id,
-            "title": format!("{} {}", rng.pick(WORDS), rng.pick(WORDS)),
+            "title": format!("{} {}", word(rng), word(rng)),
             "description": text(rng, 1800),
             "start": {"date": format!("2024-{month:02}-{day:02}")},
             "location": {"place": rng.pick(PLACES)},
@@ -159,7 +209,7 @@ fn case_records(rng: &mut Rng, case_id: Uuid) -> Vec<Record> {
         ));
     }
     out.push(rec(json!({"kind": "intervention", "case_id": case_id,
-        "title": format!("Urgent appeal {}", rng.pick(WORDS)), "type": "urgent_appeal",
+        "title": format!("Urgent appeal {}", word(rng)), "type": "urgent_appeal",
         "date": "2024-06-10", "response": text(rng, 1500)})));
     out
 }
@@ -261,31 +311,41 @@ fn main() {
         (
             "one word",
             Box::new(|r: &mut Rng| SearchQuery {
-                text: r.pick(WORDS).to_owned(),
+                text: word(r).to_owned(),
                 ..Default::default()
+            }),
+        ),
+        (
+            "one rare word",
+            Box::new(|r: &mut Rng| {
+                let v = vocab();
+                SearchQuery {
+                    text: v.words[(r.next() % v.words.len() as u64) as usize].clone(),
+                    ..Default::default()
+                }
             }),
         ),
         (
             "two words",
             Box::new(|r: &mut Rng| SearchQuery {
-                text: format!("{} {}", r.pick(WORDS), r.pick(WORDS)),
+                text: format!("{} {}", word(r), word(r)),
                 ..Default::default()
             }),
         ),
         (
             "phrase",
             Box::new(|r: &mut Rng| SearchQuery {
-                text: format!("\"{} {}\"", r.pick(WORDS), r.pick(WORDS)),
+                text: format!("\"{} {}\"", word(r), word(r)),
                 ..Default::default()
             }),
         ),
         (
             "prefix (as you type)",
             Box::new(|r: &mut Rng| {
-                let w = r.pick(WORDS);
+                let w = word(r);
                 let cut: String = w.chars().take(3).collect();
                 SearchQuery {
-                    text: format!("{} {cut}", r.pick(WORDS)),
+                    text: format!("{} {cut}", word(r)),
                     prefix: true,
                     ..Default::default()
                 }
@@ -294,7 +354,7 @@ fn main() {
         (
             "word + status + act type",
             Box::new(|r: &mut Rng| SearchQuery {
-                text: r.pick(WORDS).to_owned(),
+                text: word(r).to_owned(),
                 status: Some(CaseStatus::Open),
                 act_type: Some(r.pick(ACTS).to_owned()),
                 ..Default::default()

@@ -310,6 +310,8 @@ pub struct SearchIndex {
     covered: HashMap<Uuid, Uuid>,
     /// Records written to the index since the snapshot was saved.
     pub(crate) unsaved: usize,
+    /// The store's version epoch the snapshot was saved at (empty: unknown).
+    pub(crate) epoch: Vec<u8>,
 }
 
 /// Records per writer session above which indexing uses two threads and a bigger
@@ -327,11 +329,14 @@ impl SearchIndex {
 
     fn finish(
         ram: RamDirectory,
-        index: Index,
+        mut index: Index,
         fields: Fields,
         covered: HashMap<Uuid, Uuid>,
     ) -> Result<SearchIndex, SearchError> {
         index.tokenizers().register(TOKENIZER, analyzer());
+        // Segments are searched in parallel (a query on a large vault uses both cores).
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        index.set_multithread_executor(threads)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -344,6 +349,7 @@ impl SearchIndex {
             analyzer: analyzer(),
             covered,
             unsaved: 0,
+            epoch: Vec::new(),
         })
     }
 
@@ -582,6 +588,7 @@ impl SearchIndex {
     /// snapshot.
     pub fn to_snapshot(
         &self,
+        epoch: &[u8],
         sign: &dyn Fn(&[u8; 32]) -> [u8; 64],
     ) -> Result<Zeroizing<Vec<u8>>, SearchError> {
         let mut files: Vec<PathBuf> = self
@@ -595,6 +602,8 @@ impl SearchIndex {
         files.sort();
         files.dedup();
         let mut body = Zeroizing::new(Vec::new());
+        body.extend_from_slice(&(epoch.len() as u64).to_le_bytes());
+        body.extend_from_slice(epoch);
         body.extend_from_slice(&(self.covered.len() as u64).to_le_bytes());
         for (r, v) in &self.covered {
             body.extend_from_slice(r.as_bytes());
@@ -640,6 +649,8 @@ impl SearchIndex {
             return None;
         }
         let mut r = Reader(body);
+        let len = r.u64()? as usize;
+        let epoch = r.take(len)?.to_vec();
         let n = r.u64()? as usize;
         let mut covered = HashMap::with_capacity(n.min(body.len() / 32));
         for _ in 0..n {
@@ -668,14 +679,15 @@ impl SearchIndex {
         if index.schema() != schema().0 {
             return None;
         }
-        let s = Self::finish(ram, index, fields, covered).ok()?;
+        let mut s = Self::finish(ram, index, fields, covered).ok()?;
+        s.epoch = epoch;
         // Every record covered must be in the index, and nothing else.
         let docs = s.reader.searcher().num_docs() as usize;
         (docs == s.covered.len()).then_some(s)
     }
 }
 
-const MAGIC: &[u8] = b"custos-search 1\n";
+const MAGIC: &[u8] = b"custos-search 2\n";
 
 struct Reader<'a>(&'a [u8]);
 
@@ -856,7 +868,7 @@ mod tests {
             s
         };
         let verify = |d: &[u8; 32], s: &[u8; 64]| s[..32] == d[..];
-        let snap = idx.to_snapshot(&sign).unwrap();
+        let snap = idx.to_snapshot(b"epoch", &sign).unwrap();
         let resolve = |id: Uuid| (id == case).then(|| (Kind::Case, None, "Arrestation".to_owned()));
         let q = SearchQuery {
             text: "ecole detenu".into(),
@@ -867,6 +879,7 @@ mod tests {
         assert_eq!((hits.len(), total), (1, 1));
         assert_eq!(hits[0].record_id, case);
         assert_eq!(back.covered().len(), 1);
+        assert_eq!(back.epoch, b"epoch");
         // Any changed byte, a cut or a bad signature: not restored.
         for at in [MAGIC.len() + 3, MAGIC.len() + 70, snap.len() - 1] {
             let mut bad = snap.to_vec();

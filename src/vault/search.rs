@@ -36,8 +36,20 @@ pub(crate) struct SearchState {
     seen: Option<u64>,
     /// Records whose head could not be read (damaged): not indexed, not retried.
     unreadable: HashSet<(Uuid, Uuid)>,
-    /// The snapshot read while the vault was unlocking, its signature not checked yet.
-    preloaded: Option<Preloaded>,
+    /// Records not deleted, at a change count of the record index (counted once per
+    /// change, not per search).
+    live: Option<(u64, usize)>,
+    /// The snapshot being read while the vault unlocks, its signature not checked yet.
+    preloaded: Option<std::thread::JoinHandle<Option<Preloaded>>>,
+}
+
+impl Drop for SearchState {
+    fn drop(&mut self) {
+        // Nothing decrypted may outlive the vault: wait for the reading thread.
+        if let Some(h) = self.preloaded.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 /// A search snapshot decrypted and restored, with the digest and signature to check.
@@ -106,14 +118,28 @@ impl Vault {
     fn catch_up(&self, st: &mut SearchState, budget: usize) -> Result<(usize, usize)> {
         let changes = self.index.changes();
         if st.index.is_none() {
-            let preloaded = st.preloaded.take().and_then(|p| self.verified(p));
+            let preloaded = st
+                .preloaded
+                .take()
+                .and_then(|h| h.join().ok().flatten())
+                .and_then(|p| self.verified(p));
             st.index = Some(match preloaded.or_else(|| self.load_search_snapshot()) {
                 Some(index) => index,
                 None => SearchIndex::new().map_err(|e| Error::Database(e.to_string()))?,
             });
             st.seen = None;
         }
-        let live = self.index.entries().filter(|e| !e.deleted()).count();
+        let live = match st.live {
+            Some((at, n)) if at == changes => n,
+            _ => {
+                let n = self.index.entries().filter(|e| !e.deleted()).count();
+                st.live = Some((changes, n));
+                n
+            }
+        };
+        if st.seen.is_none() && self.search_snapshot_current(st) {
+            st.seen = Some(changes);
+        }
         if st.seen == Some(changes) {
             return Ok((live, live));
         }
@@ -182,12 +208,29 @@ impl Vault {
         Ok((live - remaining, live))
     }
 
+    /// True when the search index was just restored from a snapshot saved when the stored
+    /// versions were exactly as they are now: then it matches the record index without
+    /// comparing them record by record.
+    fn search_snapshot_current(&self, st: &SearchState) -> bool {
+        let Some(index) = st.index.as_ref() else {
+            return false;
+        };
+        !index.epoch.is_empty()
+            && index.unsaved == 0
+            && st.unreadable.is_empty()
+            && self.index.damaged().next().is_none()
+            && self.store.version_epoch().ok().flatten().as_deref() == Some(&index.epoch[..])
+    }
+
     fn load_search_snapshot(&self) -> Option<SearchIndex> {
         self.verified(read_snapshot(&self.dir, &self.keys.identity)?)
     }
 
     /// Keeps a snapshot read during unlock for the first search, if this device signed it.
-    pub(super) fn preloaded_search(&mut self, preloaded: Option<Preloaded>) {
+    pub(super) fn preloaded_search(
+        &mut self,
+        preloaded: Option<std::thread::JoinHandle<Option<Preloaded>>>,
+    ) {
         self.search
             .get_mut()
             .unwrap_or_else(|p| p.into_inner())
@@ -203,8 +246,14 @@ impl Vault {
             return Ok(());
         };
         let device = &self.keys.device;
+        // The epoch only when the index matches every stored version (nothing unreadable).
+        let epoch = if st.unreadable.is_empty() && self.index.damaged().next().is_none() {
+            self.store.version_epoch()?.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let plain = index
-            .to_snapshot(&|d| device.sign_bytes(d))
+            .to_snapshot(&epoch, &|d| device.sign_bytes(d))
             .map_err(|e| Error::Database(e.to_string()))?;
         let ct = crypto::seal_bytes(
             self.keys
@@ -225,6 +274,7 @@ impl Vault {
             return Err(Error::io("saving the search index", e));
         }
         index.unsaved = 0;
+        index.epoch = epoch;
         Ok(())
     }
 }
