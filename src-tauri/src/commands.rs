@@ -142,7 +142,7 @@ fn attempt_unlock(state: &AppState, pass: &SecretString) -> Result<()> {
     }
     let wipe_after = settings::load(&state.config_dir).wipe_after_failures;
     std::thread::sleep(unlock_delay(*failures));
-    let result = match Vault::unlock(&state.vault_dir, pass, Options::default()) {
+    let result = match Vault::unlock_with_search(&state.vault_dir, pass, Options::default()) {
         // The vault went while the unlock screen was up (a duress wipe): answered like
         // any wrong passphrase, in about the time a key derivation takes.
         Err(custos::Error::NoVault(_)) => {
