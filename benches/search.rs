@@ -15,6 +15,10 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "common/report.rs"]
+mod report;
+use report::{Better, Report};
+
 use custos::model::{CaseStatus, Record, Role};
 use custos::search::SearchQuery;
 use custos::{Change, Options, SecretString, Vault};
@@ -392,6 +396,58 @@ fn main() {
         ));
     }
     vault.lock().unwrap();
+
+    let mut json = Report::new("search");
+    json.param("records", total);
+    json.param("queries", a.queries);
+    json.param("runs", a.runs);
+    let group = format!("search {total}");
+    let msv = |v: &[Duration]| v.iter().map(|d| d.as_secs_f64() * 1e3).collect::<Vec<_>>();
+    json.add(
+        &group,
+        "unlock (KDF excluded)",
+        "custos",
+        "ms",
+        Better::Lower,
+        &msv(&unlock),
+    );
+    json.add(
+        &group,
+        "unlock-to-ready",
+        "custos",
+        "ms",
+        Better::Lower,
+        &msv(&ready),
+    );
+    json.add(
+        &group,
+        "search index rebuilt from the records",
+        "custos",
+        "ms",
+        Better::Lower,
+        &msv(&[rebuild]),
+    );
+    json.add(
+        &group,
+        "search snapshot on disk",
+        "custos",
+        "MB",
+        Better::Lower,
+        &[snapshot as f64 / 1e6],
+    );
+    for (name, p50, p95, p99, _) in &rows {
+        for (stat, v) in [("p50", p50), ("p95", p95), ("p99", p99)] {
+            json.add(
+                &group,
+                &format!("{name}: {stat}"),
+                "custos",
+                "ms",
+                Better::Lower,
+                &msv(&[*v]),
+            );
+        }
+    }
+    json.finish();
 
     let (u, umin, umax) = median(unlock);
     let (r, rmin, rmax) = median(ready);
