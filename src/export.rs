@@ -59,10 +59,25 @@ pub fn export_json(
     records: Option<&[Uuid]>,
     out: &mut dyn std::io::Write,
 ) -> Result<ExportStats> {
+    export_json_with_progress(vault, records, out, &mut |_, _| {})
+}
+
+/// [`export_json`], telling `progress` (records read, records in all) as it goes; the
+/// last call is (all, all) once the file is written.
+pub fn export_json_with_progress(
+    vault: &Vault,
+    records: Option<&[Uuid]>,
+    out: &mut dyn std::io::Write,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<ExportStats> {
     let ids: Vec<Uuid> = match records {
         Some(ids) => ids.to_vec(),
         None => vault.record_ids(),
     };
+    let total = ids.len();
+    // Reading is most of the work; writing the document is counted as the last step.
+    let step = (total / 100).max(1);
+    progress(0, total + 1);
     let mut stats = ExportStats {
         records: 0,
         versions: 0,
@@ -76,6 +91,9 @@ pub fn export_json(
         }
         stats.records += 1;
         stats.versions += versions.len();
+        if stats.records.is_multiple_of(step) {
+            progress(stats.records, total + 1);
+        }
         list.push(RecordOut {
             record_id: id,
             kind: entry.kind,
@@ -93,6 +111,7 @@ pub fn export_json(
     out.write_all(b"\n")
         .and_then(|_| out.flush())
         .map_err(|e| Error::io("writing the export", e))?;
+    progress(total + 1, total + 1);
     Ok(stats)
 }
 

@@ -1487,7 +1487,9 @@ fn run_export(
                     export::export_json(vault, only.as_deref(), w)
                 })?
             } else {
-                write_export(vault, only.as_deref(), output, protection)?
+                with_progress("JSON", |p| {
+                    write_export(vault, only.as_deref(), output, protection, p)
+                })?
             };
             format!(
                 "exported {} records ({} versions)",
@@ -1670,8 +1672,11 @@ fn write_export(
     only: Option<&[Uuid]>,
     path: &Path,
     protection: &report::Protection,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> CliResult<export::ExportStats> {
-    report::output::write_file(path, protection, |w| export::export_json(vault, only, w))
+    report::output::write_file(path, protection, |w| {
+        export::export_json_with_progress(vault, only, w, progress)
+    })
 }
 
 /// Builds the search index (from its snapshot when it has one), showing progress on a

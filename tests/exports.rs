@@ -1366,3 +1366,39 @@ fn garbage_csv_is_refused_without_a_panic_and_imports_nothing() {
     );
     assert_eq!(vault.version_count(), before);
 }
+
+#[test]
+fn the_json_export_reports_its_progress_to_the_end() {
+    let (_t, _dir, mut vault) = new_vault();
+    let ids: Vec<Uuid> = (0..250)
+        .map(|i| {
+            vault
+                .add(Record::Case(Case {
+                    title: format!("case {i}"),
+                    ..Case::default()
+                }))
+                .unwrap()
+        })
+        .collect();
+    let mut calls: Vec<(usize, usize)> = Vec::new();
+    let mut out = Vec::new();
+    let stats = custos::export::export_json_with_progress(&vault, None, &mut out, &mut |d, t| {
+        calls.push((d, t))
+    })
+    .unwrap();
+    assert_eq!(stats.records, ids.len());
+    // From nothing to everything, never backwards, the total never changing, and the
+    // end announced only once the document is written.
+    assert_eq!(calls.first(), Some(&(0, 251)));
+    assert_eq!(calls.last(), Some(&(251, 251)));
+    assert!(calls
+        .windows(2)
+        .all(|w| w[0].0 <= w[1].0 && w[0].1 == w[1].1));
+    assert!(
+        calls.len() > 10,
+        "{} calls: too few to draw a bar",
+        calls.len()
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(doc["records"].as_array().unwrap().len(), 250);
+}

@@ -419,14 +419,11 @@ pub async fn export_run(app: AppHandle, request: ExportRequest) -> Result<Export
             match format {
                 Format::Json => {
                     let ids = selection.resolve_with(v, true)?;
-                    let total = ids.len().max(1);
-                    progress(0, total);
                     let chosen = (!selection.is_all()).then_some(ids.as_slice());
                     // The JSON export reads as it writes: the vault is held to the end.
                     output::write_file(&dest, &protection, |w: &mut dyn Write| {
-                        custos::export::export_json(v, chosen, w)
+                        custos::export::export_json_with_progress(v, chosen, w, &mut progress)
                     })?;
-                    progress(total, total);
                     Produced::Written { files: 1 }
                 }
                 Format::Csv => {
