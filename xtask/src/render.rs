@@ -231,7 +231,9 @@ pub fn render(doc: &Value) -> String {
     }
     for (bench, group) in &groups {
         md.push_str(&format!("\n## {group} ({bench})\n\n"));
-        md.push_str("| figure | system | median | spread (min–max) | unit | runs | better | vs custos |\n");
+        md.push_str(
+            "| figure | system | median | spread (min–max) | unit | runs | better | ratio |\n",
+        );
         md.push_str("|---|---|---:|---|---|---:|---|---|\n");
         for f in figures
             .iter()
@@ -384,8 +386,14 @@ mod tests {
         assert_eq!(doc["benches"][1]["status"], "failed");
         assert_eq!(doc["benches"][1]["detail"], "exit status: 101");
         let md = render(&doc);
-        assert!(md.contains("| load | **FAILED**: exit status: 101 |"), "{md}");
-        assert!(md.contains("| peers-10k | **SKIPPED**: benches/peers.rs"), "{md}");
+        assert!(
+            md.contains("| load | **FAILED**: exit status: 101 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| peers-10k | **SKIPPED**: benches/peers.rs"),
+            "{md}"
+        );
         assert!(md.contains("**Failed:** load"), "{md}");
     }
 
