@@ -2,8 +2,8 @@
 //! writing a decrypted copy out (`Vault::export_evidence`), against what the same
 //! machine does on the same file in the same run without Custos.
 //!
-//! `cargo bench --bench evidence` (optionally `-- --bytes N --runs R`; defaults: a 1 GiB
-//! file, 3 runs). `cargo test --all-targets` runs a smoke version (8 MiB, 1 run) so the
+//! `cargo bench --bench evidence` (optionally `-- --bytes N --runs R --json PATH`;
+//! defaults: a 1 GiB file, 3 runs; `--json` writes the figures for `cargo xtask bench`). `cargo test --all-targets` runs a smoke version (8 MiB, 1 run) so the
 //! test suite proves the benchmark still works.
 //!
 //! An input file of N bytes of pseudo-random content is generated once (in chunks, never
@@ -37,6 +37,10 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use custos::model::{Case, Record};
 use custos::vault::Attach;
 use custos::{Options, SecretString, Vault};
+
+#[path = "common/report.rs"]
+mod report;
+use report::{Better, Report};
 
 const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
 const CHUNK: usize = 64 * 1024;
@@ -335,6 +339,72 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The figures as JSON (`--json PATH`): one group per operation direction, so each
+/// measure compares Custos with the others on the same work.
+fn write_json(a: &Args, runs: &[[Sample; 6]], reset: bool) {
+    let mut json = Report::new("evidence");
+    json.param("bytes", a.bytes);
+    json.param("runs", a.runs);
+    json.param(
+        "memory",
+        if reset {
+            "peak RSS growth"
+        } else {
+            "absolute VmHWM"
+        },
+    );
+    let group = format!("attachments {:.0} MiB", a.bytes as f64 / (1 << 20) as f64);
+    let col = |r: usize, f: fn(&Sample) -> f64| runs.iter().map(|s| f(&s[r])).collect::<Vec<_>>();
+    for (name, rows) in [
+        (
+            "encrypt",
+            [
+                (ATTACH, "custos"),
+                (AGE_ENC, "age crate"),
+                (RAW_IO, "raw ChaCha20-Poly1305 + I/O"),
+            ],
+        ),
+        (
+            "decrypt",
+            [
+                (EXPORT, "custos"),
+                (AGE_DEC, "age crate"),
+                (RAW_IO, "raw ChaCha20-Poly1305 + I/O"),
+            ],
+        ),
+    ] {
+        for (r, system) in rows {
+            json.add(
+                &group,
+                &format!("{name} MB/s"),
+                system,
+                "MB/s",
+                Better::Higher,
+                &col(r, |s| s.mb_per_s),
+            );
+        }
+        json.add(
+            &group,
+            &format!("{name} MB/s"),
+            "AEAD limit (memory, no I/O)",
+            "MB/s",
+            Better::Higher,
+            &col(LIMIT, |s| s.mb_per_s),
+        );
+        for (r, system) in rows {
+            json.add(
+                &group,
+                &format!("{name} peak memory"),
+                system,
+                "MiB",
+                Better::Lower,
+                &col(r, |s| s.mem_mib),
+            );
+        }
+    }
+    json.finish();
+}
+
 fn main() {
     let a = args();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -353,6 +423,7 @@ fn main() {
 
     let runs: Vec<[Sample; 6]> = (0..a.runs).map(|_| run(&input, a.bytes)).collect();
     let reset = runs.iter().flatten().all(|s| s.reset);
+    write_json(&a, &runs, reset);
     let medians: Vec<f64> = (0..ROWS.len())
         .map(|r| median_spread(&mut runs.iter().map(|s| s[r].mb_per_s).collect::<Vec<_>>()).0)
         .collect();
