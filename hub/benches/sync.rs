@@ -3,14 +3,14 @@
 //! - initial sync of N records (~2 KB each) from a field device: wall time, requests,
 //!   bytes on the wire;
 //! - the coordinator's initial pull of the same N records;
-//! - a delta of one changed record: wall time, requests, bytes on the wire against the
-//!   record's ciphertext size;
+//! - a delta of one changed record and one of 100: wall time, requests, bytes on the
+//!   wire per changed record against the records' ciphertext size;
 //! - the baseline, in the same run: the same number of objects of the same sizes pushed
 //!   over one pinned TLS connection in batches of 500 with no vault work (the wire and
 //!   the hub's storage alone).
 //!
-//! `cargo bench -p custos-hub --bench sync` (optionally `-- --records N --runs R`;
-//! defaults 10,000 and 3). `cargo test --all-targets` runs a smoke version (300 records,
+//! `cargo bench -p custos-hub --bench sync` (optionally `-- --records N --runs R --json
+//! PATH`; defaults 10,000 and 3; `--json` writes the figures for `cargo xtask bench`). `cargo test --all-targets` runs a smoke version (300 records,
 //! 1 run). Each figure is the median of R runs with the spread (min–max).
 
 use std::io::{BufRead, BufReader};
@@ -25,6 +25,10 @@ use custos::sync::wire::{self, Frame};
 use custos::sync::{self, Held, Route};
 use custos::{Change, Options, SecretString, Vault};
 use uuid::Uuid;
+
+#[path = "../../benches/common/report.rs"]
+mod report;
+use report::{Better, Report};
 
 const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
 
@@ -141,6 +145,10 @@ struct Figures {
     delta_bytes: f64,
     delta_sent: f64,
     delta_ciphertext: f64,
+    delta100_ms: f64,
+    delta100_requests: f64,
+    delta100_bytes_per_record: f64,
+    delta100_ciphertext_per_record: f64,
     baseline_s: f64,
 }
 
@@ -233,6 +241,32 @@ fn one_run(n: usize, seed: usize) -> Figures {
     f.delta_bytes = (r.bytes_sent + r.bytes_received) as f64;
     f.delta_sent = r.bytes_sent as f64;
 
+    // A delta of 100 changed records (or every record, if fewer), in one commit.
+    let k = n.min(100);
+    let changes = ids
+        .iter()
+        .step_by((n / k).max(1))
+        .take(k)
+        .map(|&record_id| {
+            let Some(Record::Case(mut c)) = dev.get(record_id).unwrap().into_record() else {
+                panic!("a case")
+            };
+            c.title.push_str(" (revised)");
+            Change::Update {
+                record_id,
+                record: Record::Case(c),
+            }
+        })
+        .collect();
+    dev.commit(changes).unwrap();
+    f.delta100_ciphertext_per_record = dev.sync_info().pending_bytes as f64 / k as f64;
+    let t = Instant::now();
+    let r = sync::run(&Held::new(&mut dev)).unwrap();
+    f.delta100_ms = t.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(r.pushed, k);
+    f.delta100_requests = r.requests as f64;
+    f.delta100_bytes_per_record = (r.bytes_sent + r.bytes_received) as f64 / k as f64;
+
     // Baseline: the same number of objects of the same size over one TLS connection,
     // no vault work.
     let plan = dev.sync_plan().unwrap();
@@ -263,6 +297,91 @@ fn one_run(n: usize, seed: usize) -> Figures {
 fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(|a, b| a.total_cmp(b));
     (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+/// The figures as JSON (`--json PATH`). Custos beside the baseline (the same objects
+/// over one TLS connection with no vault work) where the run has one.
+fn write_json(a: &Args, runs: &[Figures]) {
+    let mut json = Report::new("sync");
+    json.param("records", a.records);
+    json.param("runs", a.runs);
+    let group = format!("sync {} records, loopback TLS", a.records);
+    let col = |g: fn(&Figures) -> f64| runs.iter().map(g).collect::<Vec<f64>>();
+    let baseline = "baseline (wire + hub, no vault work)";
+    let mut add = |name: &str, system: &str, unit: &str, better: Better, g: fn(&Figures) -> f64| {
+        json.add(&group, name, system, unit, better, &col(g))
+    };
+    add("initial push", "custos", "s", Better::Lower, |f| {
+        f.initial_s
+    });
+    add("initial push", baseline, "s", Better::Lower, |f| {
+        f.baseline_s
+    });
+    add(
+        "initial push requests",
+        "custos",
+        "requests",
+        Better::Lower,
+        |f| f.initial_requests,
+    );
+    add(
+        "initial push on the wire",
+        "custos",
+        "MB",
+        Better::Lower,
+        |f| f.initial_mb,
+    );
+    add("initial pull", "custos", "s", Better::Lower, |f| f.pull_s);
+    add("initial pull", baseline, "s", Better::Lower, |f| {
+        f.pull_baseline_s
+    });
+    add("delta of 1", "custos", "ms", Better::Lower, |f| f.delta_ms);
+    add(
+        "delta of 1 requests",
+        "custos",
+        "requests",
+        Better::Lower,
+        |f| f.delta_requests,
+    );
+    add(
+        "delta of 1 bytes per changed record",
+        "custos",
+        "B",
+        Better::Lower,
+        |f| f.delta_bytes,
+    );
+    add(
+        "delta of 1 bytes per changed record",
+        "ciphertext alone",
+        "B",
+        Better::Lower,
+        |f| f.delta_ciphertext,
+    );
+    add("delta of 100", "custos", "ms", Better::Lower, |f| {
+        f.delta100_ms
+    });
+    add(
+        "delta of 100 requests",
+        "custos",
+        "requests",
+        Better::Lower,
+        |f| f.delta100_requests,
+    );
+    add(
+        "delta of 100 bytes per changed record",
+        "custos",
+        "B",
+        Better::Lower,
+        |f| f.delta100_bytes_per_record,
+    );
+    add(
+        "delta of 100 bytes per changed record",
+        "ciphertext alone",
+        "B",
+        Better::Lower,
+        |f| f.delta100_ciphertext_per_record,
+    );
+    json.finish();
 }
 
 fn main() {
@@ -309,6 +428,19 @@ fn main() {
         col(|f| f.delta_ciphertext),
         "B",
     );
+    row("delta of 100 records", col(|f| f.delta100_ms), "ms");
+    row("  requests", col(|f| f.delta100_requests), "");
+    row(
+        "  bytes on the wire per changed record (both ways)",
+        col(|f| f.delta100_bytes_per_record),
+        "B",
+    );
+    row(
+        "  a record's ciphertext (mean)",
+        col(|f| f.delta100_ciphertext_per_record),
+        "B",
+    );
+    write_json(&a, &runs);
     let (initial, _, _) = col(|f| f.initial_s);
     let (base, _, _) = col(|f| f.baseline_s);
     let (pull, _, _) = col(|f| f.pull_s);
