@@ -3,7 +3,8 @@
 //!
 //! `cargo bench -p custos-hub --bench load` (optionally `-- --devices N --rounds R
 //! --batch B --bytes S --time-limit SECS`; defaults: 500 devices, 5 rounds of 4 objects
-//! of 1,500 bytes, at most 120 s of rounds). `cargo test --all-targets` runs a smoke
+//! of 1,500 bytes, at most 120 s of rounds; `--json PATH` writes the figures for
+//! `cargo xtask bench`). `cargo test --all-targets` runs a smoke
 //! version (20 devices, 2 rounds) so the test suite proves the load test still works.
 //! Needs the PostgreSQL server named by `CUSTOS_TEST_POSTGRES` (scripts/test starts one;
 //! a fresh database is made on it for the run and dropped after).
@@ -34,6 +35,10 @@ use custos_hub::admin::{self, AdminRequest};
 use custos_hub::keys::DataDir;
 use support::{random_frame, Backend, Hub, SimDevice};
 use uuid::Uuid;
+
+#[path = "../../benches/common/report.rs"]
+mod report;
+use report::{Better, Report};
 
 struct Args {
     devices: usize,
@@ -139,6 +144,14 @@ fn drain(d: &mut SimDevice, tally: &mut Tally, got: &mut Vec<Uuid>) -> Result<()
             return Ok(());
         }
     }
+}
+
+fn percentile_ms(sorted: &[Duration], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    Some(sorted[i].as_secs_f64() * 1000.0)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> String {
@@ -323,6 +336,47 @@ fn main() {
             format!(" ({}; each tried again)", kinds.join(", "))
         }
     );
+
+    let mut json = Report::new("load");
+    json.param("devices", n);
+    json.param("rounds", a.rounds);
+    json.param("batch", a.batch);
+    json.param("bytes", a.bytes);
+    json.param("hub instances", 2);
+    let group = format!("hub under {n} devices (2 instances, PostgreSQL, loopback)");
+    json.add(
+        &group,
+        "throughput",
+        "custos-hub",
+        "requests/s",
+        Better::Higher,
+        &[requests as f64 / total_time.as_secs_f64()],
+    );
+    for (name, v) in [("push", &tally.push), ("pull", &tally.pull), ("all", &all)] {
+        for (stat, p) in [("p50", 0.50), ("p99", 0.99)] {
+            if let Some(ms) = percentile_ms(v, p) {
+                let figure = format!("{name} latency {stat}");
+                json.add(&group, &figure, "custos-hub", "ms", Better::Lower, &[ms]);
+            }
+        }
+    }
+    json.add(
+        &group,
+        "errors",
+        "custos-hub",
+        "requests",
+        Better::Lower,
+        &[errors as f64],
+    );
+    json.add(
+        &group,
+        "devices that did every round",
+        "custos-hub",
+        "devices",
+        Better::Higher,
+        &[full as f64],
+    );
+    json.finish();
 
     // The final check: every pushed object in the database once; every device received
     // what was addressed to it, each once.
