@@ -1,6 +1,7 @@
 //! Desktop start-up and memory, in the real window under Xvfb.
 //!
-//! `cargo bench -p custos-desktop --bench startup` (optionally `-- --cases N --runs R`).
+//! `cargo bench -p custos-desktop --bench startup` (optionally `-- --cases N --runs R
+//! --json PATH`; `--json` writes the figures for `cargo xtask bench`).
 //!
 //! For a vault of N cases (each with an incident and two persons, so 4·N records), each
 //! run starts the app afresh and measures:
@@ -30,6 +31,10 @@ use custos::{Change, Options, SecretString, Vault};
 use serde_json::json;
 use support::{memory_kib, App};
 use uuid::Uuid;
+
+#[path = "../../benches/common/report.rs"]
+mod report;
+use report::{Better, Report};
 
 const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
 
@@ -240,6 +245,57 @@ fn one_run(template: &Path, cases: usize) -> Run {
     run
 }
 
+/// The figures as JSON (`--json PATH`): each beside its baseline measured in the same
+/// run, and the memory totals of the app's processes.
+fn write_json(results: &[Run], cases: usize, runs: usize) {
+    let mut json = Report::new("startup");
+    json.param("cases", cases);
+    json.param("records", cases * 4);
+    json.param("runs", runs);
+    let group = format!("desktop app, {cases}-case vault, Xvfb");
+    let col = |f: &dyn Fn(&Run) -> f64| results.iter().map(f).collect::<Vec<f64>>();
+    let ms = |name: &str, system: &str, f: &dyn Fn(&Run) -> f64, json: &mut Report| {
+        json.add(&group, name, system, "ms", Better::Lower, &col(f))
+    };
+    let start = "cold start to the first screen";
+    ms(start, "custos", &|r| r.unlock_screen_ms, &mut json);
+    ms(
+        start,
+        "baseline: same binary, no vault",
+        &|r| r.first_screen_ms,
+        &mut json,
+    );
+    let unlock = "unlock (scrypt included)";
+    ms(unlock, "custos", &|r| r.unlock_to_list_ms, &mut json);
+    ms(
+        unlock,
+        "baseline: core unlock in-process",
+        &|r| r.core_unlock_ms,
+        &mut json,
+    );
+    let total = |v: &[(String, u64, u64)], anon: bool| {
+        v.iter()
+            .find(|p| p.0 == "total")
+            .map(|p| (if anon { p.2 } else { p.1 }) as f64 / 1024.0)
+            .unwrap_or(0.0)
+    };
+    for (name, f) in [
+        (
+            "resident memory at the unlock screen",
+            &(|r: &Run| total(&r.rss_locked, false)) as &dyn Fn(&Run) -> f64,
+        ),
+        ("resident memory after unlock", &|r: &Run| {
+            total(&r.rss_unlocked, false)
+        }),
+        ("private memory after unlock", &|r: &Run| {
+            total(&r.rss_unlocked, true)
+        }),
+    ] {
+        json.add(&group, name, "custos", "MiB", Better::Lower, &col(f));
+    }
+    json.finish();
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let cases = arg("--cases").unwrap_or(if full { 1000 } else { 20 });
@@ -256,6 +312,7 @@ fn main() {
     );
 
     let results: Vec<Run> = (0..runs).map(|_| one_run(&vault, cases)).collect();
+    write_json(&results, cases, runs);
     let col =
         |f: &dyn Fn(&Run) -> f64| median_spread(&mut results.iter().map(f).collect::<Vec<_>>());
     println!(
