@@ -1294,3 +1294,54 @@ fn key_backup_prints_shares_and_restore_takes_them_from_standard_input() {
         "the old passphrase still works"
     );
 }
+
+#[test]
+fn search_finds_words_without_accents_filters_by_case_and_refuses_bad_filters() {
+    let env = Env::new();
+    let case = env.ok(&[
+        "add",
+        "case",
+        "--title",
+        "Arrestation à l'École",
+        "--summary",
+        "Détenu la nuit",
+    ]);
+    let case = case.trim();
+    let incident = env.ok(&[
+        "add",
+        "incident",
+        "--case",
+        case,
+        "--title",
+        "Garde à vue",
+        "--date",
+        "2024-05-01",
+        "--act-type",
+        "arbitrary_arrest",
+        "--place",
+        "Sfax",
+    ]);
+    let other = env.ok(&["add", "case", "--title", "Menaces en ligne"]);
+    // Words without their accents; a phrase; the JSON form names kind and case.
+    let out = env.ok(&["search", "ecole", "detenu"]);
+    assert!(out.starts_with(case) && out.lines().count() == 1, "{out}");
+    let hits: Value =
+        serde_json::from_str(&env.ok(&["search", "\"garde a vue\"", "--json"])).expect("JSON");
+    assert_eq!(hits["total"], 1);
+    assert_eq!(hits["hits"][0]["record_id"], incident.trim());
+    assert_eq!(hits["hits"][0]["kind"], "incident");
+    assert_eq!(hits["hits"][0]["case_id"], case);
+    // Filters alone list the cases that pass them.
+    let out = env.ok(&["search", "--act", "arbitrary_arrest", "--location", "SFAX"]);
+    assert!(
+        out.starts_with(case) && !out.contains(other.trim()),
+        "{out}"
+    );
+    assert_eq!(env.ok(&["search", "--location", "Lyon"]), "");
+    // A filter value that does not exist is an error, not an empty answer.
+    let err = env.fail(&["search", "--role", "nobody"]);
+    assert!(err.contains("unknown role"), "{err}");
+    let out = env.run(&["search", "--from", "yesterday"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--from"));
+}
