@@ -130,6 +130,7 @@ fn bench(quick: bool, only: &[&str]) -> ExitCode {
     let mode = if quick { "quick" } else { "full" };
     eprintln!("bench ({mode}): writing {}", out.display());
 
+    let (machine, versions) = (machine(), versions(&root));
     let mut postgres: Option<Postgres> = None;
     let mut outcomes = Vec::new();
     for job in jobs(quick) {
@@ -226,13 +227,12 @@ fn bench(quick: bool, only: &[&str]) -> ExitCode {
             outcome.seconds
         );
         outcomes.push(outcome);
+        // The report so far, after every benchmark: an interrupted run keeps what it has.
+        write_report(&out, mode, &machine, &versions, &outcomes);
     }
     drop(postgres);
 
-    let doc = render::merge(mode, machine(), versions(&root), &outcomes);
-    let text = serde_json::to_string_pretty(&doc).expect("plain JSON");
-    fs::write(out.join("report.json"), text).expect("report.json is written");
-    fs::write(out.join("report.md"), render::render(&doc)).expect("report.md is written");
+    write_report(&out, mode, &machine, &versions, &outcomes);
     eprintln!(
         "wrote {} and {}",
         out.join("report.md").display(),
@@ -247,6 +247,13 @@ fn bench(quick: bool, only: &[&str]) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn write_report(out: &Path, mode: &str, machine: &Value, versions: &Value, outcomes: &[Outcome]) {
+    let doc = render::merge(mode, machine.clone(), versions.clone(), outcomes);
+    let text = serde_json::to_string_pretty(&doc).expect("plain JSON");
+    fs::write(out.join("report.json"), text).expect("report.json is written");
+    fs::write(out.join("report.md"), render::render(&doc)).expect("report.md is written");
 }
 
 /// A throwaway PostgreSQL server (scripts/postgres.sh), removed when dropped.
