@@ -142,6 +142,17 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
+    /// The case of every loaded record (with repeats).
+    pub(crate) fn cases_of_records(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.incidents
+            .iter()
+            .map(|(_, r)| r.case_id)
+            .chain(self.persons.iter().map(|(_, r)| r.case_id))
+            .chain(self.interventions.iter().map(|(_, r)| r.case_id))
+            .chain(self.notes.iter().map(|(_, r)| r.case_id))
+            .chain(self.evidence.iter().map(|(_, r)| r.case_id))
+    }
+
     /// Decrypts the records; `progress` counts records.
     pub fn load(vault: &Vault, ids: &[Uuid], progress: Progress<'_>) -> Result<Loaded> {
         let mut l = Loaded::default();
@@ -180,13 +191,7 @@ impl Loaded {
             }
         }
         let case_ids: BTreeSet<Uuid> = l
-            .incidents
-            .iter()
-            .map(|(_, r)| r.case_id)
-            .chain(l.persons.iter().map(|(_, r)| r.case_id))
-            .chain(l.interventions.iter().map(|(_, r)| r.case_id))
-            .chain(l.notes.iter().map(|(_, r)| r.case_id))
-            .chain(l.evidence.iter().map(|(_, r)| r.case_id))
+            .cases_of_records()
             .filter(|id| !selected.contains(id))
             .collect();
         for id in case_ids {

@@ -93,13 +93,7 @@ fn report_doc(l: &Loaded) -> Doc {
     let mut doc = Doc::default();
     let mut case_ids: Vec<Uuid> = l.cases.iter().map(|(id, _)| *id).collect();
     let mut others: Vec<Uuid> = l
-        .incidents
-        .iter()
-        .map(|(_, r)| r.case_id)
-        .chain(l.persons.iter().map(|(_, r)| r.case_id))
-        .chain(l.interventions.iter().map(|(_, r)| r.case_id))
-        .chain(l.notes.iter().map(|(_, r)| r.case_id))
-        .chain(l.evidence.iter().map(|(_, r)| r.case_id))
+        .cases_of_records()
         .filter(|c| !case_ids.contains(c))
         .collect();
     others.sort();
