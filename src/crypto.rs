@@ -265,9 +265,8 @@ pub fn open(
     ciphertext: &[u8],
 ) -> Result<Opened, Damage> {
     let digest = digest(ciphertext);
-    if let Some(key) = cache.map.get(&digest) {
-        let known = KnownKey(key);
-        let plaintext = decrypt_with(&known, ciphertext).map_err(|_| Damage::Decrypt)?;
+    if let Some(plaintext) = open_known_digest(cache, &digest, ciphertext) {
+        let plaintext = plaintext?;
         let envelope: EnvelopeIn<'_> =
             serde_json::from_slice(&plaintext).map_err(|_| Damage::Format)?;
         return Ok(Opened {
@@ -291,6 +290,26 @@ pub fn open(
         body: Zeroizing::new(envelope.body.get().as_bytes().to_vec()),
         learned: capture.key.into_inner().map(|k| (digest, k)),
     })
+}
+
+/// The decrypted envelope (`{"body": …, "signer": …, "sig": …}`) of a ciphertext whose
+/// exact bytes are in `cache` — verified when it was first read or written — or `None`
+/// when the cache does not know it (then [`open`] must take the full path). The caller
+/// parses the body straight from the envelope: one pass over the JSON instead of three.
+pub fn open_known(
+    cache: &KeyCache,
+    ciphertext: &[u8],
+) -> Option<Result<Zeroizing<Vec<u8>>, Damage>> {
+    open_known_digest(cache, &digest(ciphertext), ciphertext)
+}
+
+fn open_known_digest(
+    cache: &KeyCache,
+    digest: &[u8; 32],
+    ciphertext: &[u8],
+) -> Option<Result<Zeroizing<Vec<u8>>, Damage>> {
+    let key = cache.map.get(digest)?;
+    Some(decrypt_with(&KnownKey(key), ciphertext).map_err(|_| Damage::Decrypt))
 }
 
 /// A ciphertext's digest and file key, for the [`KeyCache`].

@@ -83,22 +83,32 @@ pub fn export_json_with_progress(
         versions: 0,
     };
     let mut list = Vec::with_capacity(ids.len());
-    for id in ids {
-        let entry = vault.entry_of(id).ok_or(Error::RecordNotFound(id))?;
-        let mut versions = Vec::with_capacity(entry.versions.len());
-        for meta in &entry.versions {
-            versions.push(vault.read_version(meta.id, Some(id))?);
+    // Decrypted on every core, a chunk at a time for the progress.
+    for chunk in ids.chunks(step.min(1024)) {
+        use rayon::prelude::*;
+        let read: Vec<Result<RecordOut>> = chunk
+            .par_iter()
+            .map(|&id| {
+                let entry = vault.entry_of(id).ok_or(Error::RecordNotFound(id))?;
+                let versions = entry
+                    .versions
+                    .iter()
+                    .map(|meta| vault.read_version(meta.id, Some(id)))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(RecordOut {
+                    record_id: id,
+                    kind: entry.kind,
+                    versions,
+                })
+            })
+            .collect();
+        for r in read {
+            let r = r?;
+            stats.records += 1;
+            stats.versions += r.versions.len();
+            list.push(r);
         }
-        stats.records += 1;
-        stats.versions += versions.len();
-        if stats.records.is_multiple_of(step) {
-            progress(stats.records, total + 1);
-        }
-        list.push(RecordOut {
-            record_id: id,
-            kind: entry.kind,
-            versions,
-        });
+        progress(stats.records, total + 1);
     }
     let doc = ExportOut {
         format: FORMAT,

@@ -846,3 +846,49 @@ fn a_key_cache_forged_with_the_public_recipient_does_not_let_an_unsigned_version
         Err(e) => assert!(matches!(e, Error::Damaged { .. }), "{e}"),
     }
 }
+
+#[test]
+fn get_many_answers_in_order_and_names_each_damaged_or_missing_record() {
+    let (_t, dir, mut vault) = new_vault();
+    let ids: Vec<Uuid> = (0..40)
+        .map(|i| vault.add(case(&format!("many {i}"))).unwrap())
+        .collect();
+    let damaged = vault.get(ids[7]).unwrap().version_id;
+    vault.lock().unwrap();
+    poke(&dir, damaged, |mut ct| {
+        let n = ct.len();
+        ct[n - 20] ^= 0x04;
+        ct
+    });
+    let vault = Vault::unlock(&dir, &pass(PASS), OPTS).unwrap();
+    let missing = Uuid::new_v4();
+    let mut asked = ids.clone();
+    asked.insert(20, missing);
+    let got = vault.get_many(&asked);
+    assert_eq!(got.len(), asked.len());
+    for (id, r) in asked.iter().zip(&got) {
+        if *id == missing {
+            assert!(matches!(r, Err(Error::RecordNotFound(m)) if *m == missing));
+        } else if *id == ids[7] {
+            assert!(
+                matches!(r, Err(Error::Damaged { record: Some(d), .. }) if d == id),
+                "the damaged record is named"
+            );
+        } else {
+            // The same answer as a single get, in the order asked.
+            let view = r.as_ref().unwrap();
+            assert_eq!(view.record_id, *id);
+            assert_eq!(title_of(view), title_of(&vault.get(*id).unwrap()));
+        }
+    }
+    let titles: Vec<String> = got
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(title_of)
+        .collect();
+    let expected: Vec<String> = (0..40)
+        .filter(|i| *i != 7)
+        .map(|i| format!("many {i}"))
+        .collect();
+    assert_eq!(titles, expected);
+}

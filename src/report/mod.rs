@@ -158,18 +158,22 @@ impl Loaded {
         let mut l = Loaded::default();
         let total = ids.len();
         progress(0, total);
-        for (n, &id) in ids.iter().enumerate() {
-            if let Some(r) = vault.get(id)?.into_record() {
-                match r {
-                    Record::Case(r) => l.cases.push((id, r)),
-                    Record::Incident(r) => l.incidents.push((id, r)),
-                    Record::Person(r) => l.persons.push((id, r)),
-                    Record::Intervention(r) => l.interventions.push((id, r)),
-                    Record::Note(r) => l.notes.push((id, r)),
-                    Record::Evidence(r) => l.evidence.push((id, r)),
+        // Decrypted in parallel, a chunk at a time for the progress.
+        let mut done = 0;
+        for chunk in ids.chunks(256) {
+            for (&id, view) in chunk.iter().zip(vault.get_many(chunk)) {
+                match view?.into_record() {
+                    Some(Record::Case(r)) => l.cases.push((id, r)),
+                    Some(Record::Incident(r)) => l.incidents.push((id, r)),
+                    Some(Record::Person(r)) => l.persons.push((id, r)),
+                    Some(Record::Intervention(r)) => l.interventions.push((id, r)),
+                    Some(Record::Note(r)) => l.notes.push((id, r)),
+                    Some(Record::Evidence(r)) => l.evidence.push((id, r)),
+                    None => {}
                 }
             }
-            progress(n + 1, total);
+            done += chunk.len();
+            progress(done, total);
         }
         let selected: BTreeSet<Uuid> = ids.iter().copied().collect();
         let wanted: BTreeSet<Uuid> = l
@@ -183,22 +187,20 @@ impl Loaded {
             )
             .filter(|id| !selected.contains(id))
             .collect();
-        for id in wanted {
-            if let Ok(v) = vault.get(id) {
-                if let Some(Record::Person(p)) = v.into_record() {
-                    l.linked_persons.insert(id, p);
-                }
+        let wanted: Vec<Uuid> = wanted.into_iter().collect();
+        for (&id, v) in wanted.iter().zip(vault.get_many(&wanted)) {
+            if let Some(Record::Person(p)) = v.ok().and_then(|v| v.into_record()) {
+                l.linked_persons.insert(id, p);
             }
         }
         let case_ids: BTreeSet<Uuid> = l
             .cases_of_records()
             .filter(|id| !selected.contains(id))
             .collect();
-        for id in case_ids {
-            if let Ok(v) = vault.get(id) {
-                if let Some(Record::Case(c)) = v.into_record() {
-                    l.linked_cases.insert(id, c);
-                }
+        let case_ids: Vec<Uuid> = case_ids.into_iter().collect();
+        for (&id, v) in case_ids.iter().zip(vault.get_many(&case_ids)) {
+            if let Some(Record::Case(c)) = v.ok().and_then(|v| v.into_record()) {
+                l.linked_cases.insert(id, c);
             }
         }
         l.cases

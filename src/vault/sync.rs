@@ -444,7 +444,7 @@ impl Vault {
                 } else {
                     continue;
                 };
-                let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
                 let Ok(sealed) = crypto::reseal(&self.keys.identity, &cache, &ct, &to) else {
                     continue;
                 };
@@ -617,7 +617,7 @@ impl Vault {
         // Decrypting and checking signatures is the cost of a pull: done in parallel.
         let decoded: Vec<std::result::Result<_, crate::error::Damage>> = {
             use rayon::prelude::*;
-            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
             let keys = &self.keys;
             frames
                 .par_iter()
