@@ -2,7 +2,8 @@
 //! in one run on this machine.
 //!
 //! `cargo bench --bench peers` (optionally `-- --records N --runs R --gets G --singles S
-//! --queries Q --json PATH`).
+//! --queries Q --schema rowid|without-rowid --systems custos,sled,sqlcipher,sqlite --json
+//! PATH`; search is measured when both custos and sqlcipher run).
 //!
 //! The systems, all holding the same N records of ~2 KB (cases whose text comes from the
 //! shared corpus of `common/corpus.rs`, as in the search benchmark):
@@ -10,13 +11,14 @@
 //! - `sled`: plain sled 0.34, the records as JSON, no encryption (the cost of encryption),
 //!   made durable the way the vault's store is (flush, then fsync);
 //! - `sqlcipher`: SQLCipher (rusqlite, bundled), a raw 256-bit key (no KDF), WAL,
-//!   `synchronous = FULL`, the JSON text in a table keyed by the record id;
+//!   `synchronous = FULL`, the JSON text in a rowid table with a unique index on the
+//!   record id (`--schema without-rowid`: keyed by the record id instead; slower here);
 //! - `sqlite`: the same library and schema without a key (unencrypted).
 //!
 //! Records (every figure the median of R runs, with the spread): bulk insert (all N in
 //! one durable transaction), durable single insert (each record its own durable commit),
 //! get by id (random ids, p50/p99 and gets/s, the record decoded), full scan (every
-//! record read and decoded), unlock-to-ready (a new handle on the closed store until it
+//! record read and decoded: Custos's `get_many` on every core, the others' one cursor), unlock-to-ready (a new handle on the closed store until it
 //! answers a query: for Custos `Vault::unlock_with_search` with the test KDF, the
 //! deliberate scrypt second excluded, until the search index is ready), on-disk size.
 //!
@@ -49,7 +51,42 @@ const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
 /// SQLCipher's raw key (64 hex digits: used as the key itself, no KDF).
 const RAW_KEY: &str = "2b7e151628aed2a6abf7158809cf4f3c762e7160f38b4da56a784d9045190cfe";
 
+/// How the SQL peers lay out the table.
+#[derive(Clone, Copy)]
+enum Schema {
+    /// An integer rowid table with a unique index on the record id (SQLite's usual
+    /// layout; 2 KB rows are what rowid tables are built for).
+    Rowid,
+    /// The record id as the primary key of a `WITHOUT ROWID` table (the rows then sit in
+    /// the key's B-tree).
+    WithoutRowid,
+}
+
+impl Schema {
+    fn sql(self) -> &'static str {
+        match self {
+            Schema::Rowid => {
+                "CREATE TABLE records (n INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE,
+                     json TEXT NOT NULL);"
+            }
+            Schema::WithoutRowid => {
+                "CREATE TABLE records (id BLOB PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;"
+            }
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Schema::Rowid => "rowid",
+            Schema::WithoutRowid => "without-rowid",
+        }
+    }
+}
+
 struct Args {
+    /// Which of `SYSTEMS` run (all by default; `--systems custos,sqlcipher`).
+    systems: Vec<bool>,
+    schema: Schema,
     records: usize,
     runs: usize,
     gets: usize,
@@ -63,6 +100,8 @@ fn args() -> Args {
     // smoke run proves the benchmark still works.
     let mut a = if argv.iter().any(|a| a == "--bench") {
         Args {
+            systems: vec![true; SYSTEMS.len()],
+            schema: Schema::Rowid,
             records: 10_000,
             runs: 3,
             gets: 2_000,
@@ -71,6 +110,8 @@ fn args() -> Args {
         }
     } else {
         Args {
+            systems: vec![true; SYSTEMS.len()],
+            schema: Schema::Rowid,
             records: 300,
             runs: 1,
             gets: 100,
@@ -79,6 +120,15 @@ fn args() -> Args {
         }
     };
     for pair in argv.windows(2) {
+        match (pair[0].as_str(), pair[1].as_str()) {
+            ("--schema", "rowid") => a.schema = Schema::Rowid,
+            ("--schema", "without-rowid") => a.schema = Schema::WithoutRowid,
+            ("--systems", list) => {
+                let list: Vec<&str> = list.split(',').collect();
+                a.systems = SYSTEMS.iter().map(|s| list.contains(s)).collect();
+            }
+            _ => {}
+        }
         let n = pair[1].parse().ok();
         match (pair[0].as_str(), n) {
             ("--records", Some(n)) => a.records = n,
@@ -327,10 +377,17 @@ fn run_custos(a: &Args, d: &Data, qs: &[Query], seed: u64) -> Figures {
         std::hint::black_box(vault.get(id).unwrap());
     });
 
+    // The full read the vault offers (exports and reports use it): decrypted on every
+    // core. One thread's pace is the get figure.
     let t = Instant::now();
+    let all: Vec<Uuid> = vault
+        .list(&Filter::default())
+        .iter()
+        .map(|i| i.record_id)
+        .collect();
     let mut n = 0;
-    for item in vault.list(&Filter::default()) {
-        std::hint::black_box(vault.get(item.record_id).unwrap());
+    for view in vault.get_many(&all) {
+        std::hint::black_box(view.unwrap());
         n += 1;
     }
     f.scan_per_s = n as f64 / t.elapsed().as_secs_f64();
@@ -453,10 +510,7 @@ fn run_sql(a: &Args, d: &Data, qs: &[Query], seed: u64, key: Option<&str>) -> Fi
     let path = tmp.path().join("records.db");
     let mut f = Figures::default();
     let mut conn = open_sql(&path, key);
-    conn.execute_batch(
-        "CREATE TABLE records (id BLOB PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;",
-    )
-    .unwrap();
+    conn.execute_batch(a.schema.sql()).unwrap();
 
     let t = Instant::now();
     let mut ids = Vec::with_capacity(d.records.len());
@@ -584,6 +638,9 @@ fn median_spread(xs: &[f64]) -> (f64, f64, f64) {
 }
 
 fn cell(xs: &[f64]) -> String {
+    if xs.is_empty() {
+        return "–".into();
+    }
     let (m, lo, hi) = median_spread(xs);
     if xs.len() == 1 {
         fmt(m)
@@ -604,6 +661,9 @@ fn fmt(x: f64) -> String {
 
 /// Custos against a peer: the ratio of medians, and whether Custos is ahead.
 fn ratio(custos: &[f64], peer: &[f64], better: Better) -> String {
+    if custos.is_empty() || peer.is_empty() {
+        return "–".into();
+    }
     let r = median_spread(custos).0 / median_spread(peer).0;
     let ahead = match better {
         Better::Higher => r >= 1.0,
@@ -619,13 +679,14 @@ fn main() {
     let avg = d.json.iter().map(String::len).sum::<usize>() / d.json.len().max(1);
     eprintln!(
         "peers benchmark: {} records of ~{avg} bytes of JSON, {} runs, {} gets, {} single \
-         inserts, {} queries of each kind, {} threads",
+         inserts, {} queries of each kind, {} threads, SQL schema {}",
         a.records,
         a.runs,
         a.gets,
         a.singles,
         a.queries,
-        rayon::current_num_threads()
+        rayon::current_num_threads(),
+        a.schema.name()
     );
 
     // runs[system][run]
@@ -633,10 +694,18 @@ fn main() {
     for run in 0..a.runs {
         let seed = 7 + run as u64;
         let t = Instant::now();
-        runs[0].push(run_custos(&a, &d, &qs, seed));
-        runs[1].push(run_sled(&a, &d, seed));
-        runs[2].push(run_sql(&a, &d, &qs, seed, Some(RAW_KEY)));
-        runs[3].push(run_sql(&a, &d, &qs, seed, None));
+        if a.systems[0] {
+            runs[0].push(run_custos(&a, &d, &qs, seed));
+        }
+        if a.systems[1] {
+            runs[1].push(run_sled(&a, &d, seed));
+        }
+        if a.systems[2] {
+            runs[2].push(run_sql(&a, &d, &qs, seed, Some(RAW_KEY)));
+        }
+        if a.systems[3] {
+            runs[3].push(run_sql(&a, &d, &qs, seed, None));
+        }
         eprintln!(
             "run {}/{} in {:.1} s",
             run + 1,
@@ -653,6 +722,7 @@ fn main() {
     json.param("single_inserts", a.singles);
     json.param("queries_per_kind", a.queries);
     json.param("threads", rayon::current_num_threads());
+    json.param("sql_schema", a.schema.name());
 
     type Get = fn(&Figures) -> f64;
     let rows: [(&str, &str, Better, Get); 8] = [
@@ -677,7 +747,9 @@ fn main() {
     for (name, unit, better, get) in rows {
         let values: Vec<Vec<f64>> = runs.iter().map(|rs| rs.iter().map(get).collect()).collect();
         for (system, v) in SYSTEMS.iter().zip(&values) {
-            json.add(&group, name, system, unit, better, v);
+            if !v.is_empty() {
+                json.add(&group, name, system, unit, better, v);
+            }
         }
         println!(
             "| {name} ({unit}) | {} | {} | {} | {} | {} | {} |",
@@ -690,6 +762,10 @@ fn main() {
         );
     }
 
+    if !(a.systems[0] && a.systems[2]) {
+        json.finish();
+        return;
+    }
     let group = format!("search {}", a.records);
     println!(
         "\n## Search: {} records, {} queries of each kind, {} runs\n",
