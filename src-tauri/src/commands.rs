@@ -133,6 +133,13 @@ pub async fn unlock_vault(app: tauri::AppHandle, passphrase: String) -> Result<(
 }
 
 fn attempt_unlock(state: &AppState, pass: &SecretString) -> Result<()> {
+    let result = try_unlock(state, pass);
+    // The key derivation's and the snapshots' buffers are free now, whatever happened.
+    crate::memory::release();
+    result
+}
+
+fn try_unlock(state: &AppState, pass: &SecretString) -> Result<()> {
     let mut failures = state
         .failures
         .lock()
@@ -208,7 +215,9 @@ pub async fn lock_vault(app: tauri::AppHandle, draft: Option<String>) -> Result<
                 .map_err(|e| CommandError::DraftNotSaved(e.kind())),
             None => Ok(()),
         };
-        v.lock()?;
+        let locked = v.lock();
+        crate::memory::release();
+        locked?;
         kept
     })
     .await

@@ -13,7 +13,8 @@
 //! `--vault DIR` (or `CUSTOS_VAULT_DIR`) chooses the vault folder; the default is the
 //! user's data folder, `custos/vault`, as for the CLI.
 
-#![forbid(unsafe_code)]
+// Unsafe only in memory.rs (two allocator calls), allowed there by name.
+#![deny(unsafe_code)]
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
@@ -22,6 +23,7 @@ mod commands;
 mod error;
 mod evidence;
 mod export;
+mod memory;
 mod protect;
 mod search;
 mod settings;
@@ -80,6 +82,7 @@ fn is_app_url(url: &tauri::Url) -> bool {
 }
 
 fn main() {
+    memory::tune();
     let config_dir = config_dir();
     let state = AppState {
         vault_dir: vault_dir(),

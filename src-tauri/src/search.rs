@@ -80,8 +80,14 @@ fn wait_for_kick() {
     }
 }
 
-/// Builds the index step by step while the vault stays unlocked.
+/// Builds the index step by step while the vault stays unlocked, then gives the
+/// indexing's freed memory back.
 fn warm(app: &AppHandle) {
+    warm_steps(app);
+    crate::memory::release();
+}
+
+fn warm_steps(app: &AppHandle) {
     let state = app.state::<AppState>();
     loop {
         let step = {
