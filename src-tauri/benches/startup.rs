@@ -11,7 +11,8 @@
 //! - unlock to the case list of all N cases shown (its first page of rows), beside the core's own unlock of the
 //!   same vault in this process (the deliberate scrypt second is in both);
 //! - resident memory (VmRSS) of the app process and its WebKit helpers, at the unlock
-//!   screen and after the list is shown.
+//!   screen and after the list is shown, with the private part (RssAnon) of each, and the
+//!   proportional total (PSS: a shared library page counted once across processes).
 //!
 //! Figures are the median of R runs with the spread (min–max). Without `--bench` (as in
 //! `cargo test --all-targets`) it runs once on a small vault, to prove it still works.
@@ -177,6 +178,21 @@ struct Run {
     unlock_to_list_ms: f64,
     rss_locked: Vec<(String, u64, u64)>,
     rss_unlocked: Vec<(String, u64, u64)>,
+    /// Proportional set size of all the processes after unlock, KiB: each shared page
+    /// (the libraries' code) counted once, split among the processes that map it.
+    pss_unlocked: u64,
+}
+
+/// A process's proportional set size, KiB.
+fn pss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Pss:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Per process: (name, resident KiB, of which private anonymous KiB), then the total.
@@ -237,6 +253,11 @@ fn one_run(template: &Path, cases: usize) -> Run {
     run.unlock_to_list_ms = t0.elapsed().as_secs_f64() * 1e3;
     std::thread::sleep(Duration::from_millis(500));
     run.rss_unlocked = rss(&app);
+    run.pss_unlocked = app
+        .processes()
+        .into_iter()
+        .map(|(pid, _)| pss_kib(pid))
+        .sum();
     assert!(
         run.rss_unlocked.len() >= 2,
         "the app's process was not found"
@@ -289,6 +310,9 @@ fn write_json(results: &[Run], cases: usize, runs: usize) {
         }),
         ("private memory after unlock", &|r: &Run| {
             total(&r.rss_unlocked, true)
+        }),
+        ("proportional memory (PSS) after unlock", &|r: &Run| {
+            r.pss_unlocked as f64 / 1024.0
         }),
     ] {
         json.add(&group, name, "custos", "MiB", Better::Lower, &col(f));
@@ -366,4 +390,10 @@ fn main() {
             median(&|r| pick(&r.rss_unlocked, true)),
         );
     }
+    let mut pss: Vec<u64> = results.iter().map(|r| r.pss_unlocked).collect();
+    pss.sort_unstable();
+    println!(
+        "\nAll processes after unlock, proportional (PSS: shared pages split): {:.0} MiB",
+        pss[pss.len() / 2] as f64 / 1024.0
+    );
 }
