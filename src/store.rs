@@ -27,8 +27,14 @@ const META: &str = "meta";
 const CUSTODY: &str = "custody";
 const SYNCED: &str = "synced";
 const SYNCED_BLOBS: &str = "synced_blobs";
-/// The meta key of the version epoch (see [`Store::version_epoch`]).
-const META_EPOCH: &str = "version_epoch";
+/// The version epoch's own tree (see [`Store::version_epoch`]). Not in `meta`: the epoch
+/// changes at every commit, and each change appends to the sled page that holds it;
+/// when sled consolidates that page it rewrites it whole, and in `meta` that page also
+/// holds the index snapshot and the key cache (megabytes, stored as separate blob files
+/// that must be fsynced). At 100k records that made a single save cost ~9 ms.
+const EPOCH: &str = "epoch";
+/// The key of the version epoch (in `EPOCH`; in `meta` before it had its own tree).
+const EPOCH_KEY: &str = "version_epoch";
 
 /// The encrypted key–value store of a vault.
 pub struct Store {
@@ -44,6 +50,14 @@ pub struct Store {
     failed: AtomicBool,
 }
 
+/// The database's settings (the same at every open).
+fn config(dir: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(dir)
+        .cache_capacity(64 * 1024 * 1024)
+        .flush_every_ms(Some(1000))
+}
+
 struct Sled {
     db: sled::Db,
     versions: sled::Tree,
@@ -53,6 +67,8 @@ struct Sled {
     synced: sled::Tree,
     /// Evidence file ids the hub holds completely.
     synced_blobs: sled::Tree,
+    /// The version epoch alone.
+    epoch: sled::Tree,
 }
 
 /// One write in a batch.
@@ -80,10 +96,7 @@ impl Store {
     /// Opens (or creates) the database in `dir`. Writes are refused (as a full disk)
     /// while less than `reserve` bytes plus twice the batch would stay free.
     pub fn open(dir: &Path, reserve: u64) -> Result<Store> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(64 * 1024 * 1024)
-            .flush_every_ms(Some(1000))
+        let db = config(dir)
             .open()
             .map_err(|e| from_sled("opening the database", e))?;
         let versions = db
@@ -101,6 +114,18 @@ impl Store {
         let synced_blobs = db
             .open_tree(SYNCED_BLOBS)
             .map_err(|e| from_sled("opening the database", e))?;
+        let epoch = db
+            .open_tree(EPOCH)
+            .map_err(|e| from_sled("opening the database", e))?;
+        // An epoch kept in `meta` by an earlier version is dropped: no snapshot matches
+        // the new tree's (absent) epoch, so the next unlock reads the versions once.
+        if meta
+            .contains_key(EPOCH_KEY)
+            .map_err(|e| from_sled("opening the database", e))?
+        {
+            meta.remove(EPOCH_KEY)
+                .map_err(|e| from_sled("opening the database", e))?;
+        }
         Ok(Store {
             sled: Some(Sled {
                 db,
@@ -109,6 +134,7 @@ impl Store {
                 custody,
                 synced,
                 synced_blobs,
+                epoch,
             }),
             dir: dir.to_owned(),
             reserve,
@@ -351,15 +377,20 @@ impl Store {
     /// always comes with a new epoch). A cache saved at the current epoch (the index
     /// snapshot) matches the versions without reading them.
     pub fn version_epoch(&self) -> Result<Option<Vec<u8>>> {
-        self.meta(META_EPOCH)
+        self.check()?;
+        self.sled()
+            .epoch
+            .get(EPOCH_KEY.as_bytes())
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| from_sled("reading", e))
     }
 
     /// Replaces the version epoch; returns the new one.
     pub(crate) fn new_version_epoch(&self) -> Result<Vec<u8>> {
         let epoch = crate::crypto::random_bytes::<16>();
         self.sled()
-            .meta
-            .insert(META_EPOCH.as_bytes(), &epoch[..])
+            .epoch
+            .insert(EPOCH_KEY.as_bytes(), &epoch[..])
             .map_err(|e| self.fail(from_sled("saving", e)))?;
         Ok(epoch.to_vec())
     }
@@ -426,6 +457,28 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Waits (a few seconds at most) until sled's lock on the database file is free.
+    /// sled's own threads can hold the database a moment after it is dropped (a log
+    /// write handed to its thread pool); without this, a lock followed at once by an
+    /// unlock could find the vault "open elsewhere".
+    fn wait_released(&self) {
+        let path = self.dir.join("db");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            let Ok(file) = File::open(&path) else { return };
+            match file.try_lock() {
+                // Closing the file releases the lock at once.
+                Ok(()) => return,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    std::thread::sleep(std::time::Duration::from_millis(2))
+                }
+                Err(_) => return,
+            }
+        }
+    }
+}
+
 impl Drop for Store {
     fn drop(&mut self) {
         let Some(sled) = self.sled.take() else { return };
@@ -438,6 +491,7 @@ impl Drop for Store {
                 .spawn(move || drop(sled));
         } else {
             drop(sled);
+            self.wait_released();
         }
     }
 }
@@ -577,6 +631,27 @@ mod tests {
         assert_eq!(store.meta("a").unwrap().unwrap(), b"1");
         assert_eq!(store.meta("b").unwrap().unwrap(), b"2");
         assert_eq!(store.version_epoch().unwrap(), epochs.2);
+    }
+
+    #[test]
+    fn an_epoch_left_in_meta_by_an_earlier_version_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path(), 0).unwrap();
+            store
+                .commit(vec![Write::Meta(EPOCH_KEY, b"old epoch".to_vec())])
+                .unwrap();
+            assert_eq!(store.meta(EPOCH_KEY).unwrap().unwrap(), b"old epoch");
+            assert_eq!(store.version_epoch().unwrap(), None);
+        }
+        let store = Store::open(dir.path(), 0).unwrap();
+        assert_eq!(store.meta(EPOCH_KEY).unwrap(), None);
+        assert_eq!(store.version_epoch().unwrap(), None);
+        store
+            .commit(vec![Write::Version(Uuid::new_v4(), b"v".to_vec())])
+            .unwrap();
+        assert!(store.version_epoch().unwrap().is_some());
+        assert_eq!(store.meta(EPOCH_KEY).unwrap(), None);
     }
 
     #[test]
