@@ -437,16 +437,25 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
     run_export(d, &folder);
     let events = std::fs::read_to_string(folder.join("events.csv")).unwrap();
     assert!(events.contains("Expulsion des élèves") && events.contains("Amenaza de muerte"));
+    assert!(
+        shown(d, "#status-message"),
+        "the export's message is not shown"
+    );
     d.click("#export-close");
     d.wait_until("the dialog to close", || d.gone("#export-dialog"));
 
-    // The dialog in Arabic: right to left, in Arabic words.
+    // The dialog in Arabic: right to left, in Arabic words. The English message of the
+    // export just made does not stay on screen once the language has changed.
     d.click("#nav-settings");
     d.set_value("#language", "ar");
     d.click("#settings-save");
     d.wait_until("right-to-left", || {
         d.script("return document.documentElement.dir;") == json!("rtl")
     });
+    assert!(
+        !shown(d, "#status-message"),
+        "a message in the old language is left on screen"
+    );
     d.click("#nav-cases");
     d.wait("#export-cases");
     d.click("#export-cases");

@@ -428,6 +428,8 @@ async function refreshSync() {
 /** Switches the language at once: strings, lang/dir, header, current screen. */
 async function setLanguage(code) {
   await i18n.setLanguage(code);
+  // A message on screen is in the old language: dropped, not left half-translated.
+  clearNotice();
   state.settings.language = i18n.lang();
   state.vocab.clear();
   renderHeader();
