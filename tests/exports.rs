@@ -1402,3 +1402,58 @@ fn the_json_export_reports_its_progress_to_the_end() {
     let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(doc["records"].as_array().unwrap().len(), 250);
 }
+
+#[test]
+fn a_damaged_record_stops_every_export_names_it_and_leaves_nothing() {
+    // Exports read in parallel, in chunks: a record damaged on disk in a later chunk
+    // still stops the export with its name, and no file is left behind.
+    let (tmp, dir, mut vault) = new_vault();
+    let ids: Vec<Uuid> = (0..300)
+        .map(|i| {
+            vault
+                .add(Record::Case(Case {
+                    title: format!("case {i}"),
+                    ..Case::default()
+                }))
+                .unwrap()
+        })
+        .collect();
+    let bad = ids[280];
+    let version = vault.get(bad).unwrap().version_id;
+    {
+        let _x = SPAWN.write().unwrap_or_else(PoisonError::into_inner);
+        vault.lock().unwrap();
+        let store = custos::store::Store::open(&dir.join("db"), 0).unwrap();
+        let mut ct = store.version(version).unwrap().unwrap();
+        let n = ct.len();
+        ct[n - 30] ^= 0x08;
+        store
+            .commit(vec![custos::store::Write::Version(version, ct)])
+            .unwrap();
+    }
+    let vault = {
+        let _x = SPAWN.write().unwrap_or_else(PoisonError::into_inner);
+        Vault::unlock(&dir, &pass(), OPTS).unwrap()
+    };
+    let names_it = |e: &Error| matches!(e, Error::Damaged { record: Some(r), .. } if *r == bad);
+
+    let json = tmp.path().join("all.json");
+    let e = write_file(&json, &Protection::Plaintext, |w| {
+        custos::export::export_json(&vault, None, w)
+    })
+    .unwrap_err();
+    assert!(names_it(&e), "{e}");
+    assert!(!json.exists(), "a partial JSON export was left");
+
+    let csv = tmp.path().join("csv");
+    let e = export_csv(
+        &vault,
+        &Selection::all(),
+        &csv,
+        &Protection::Plaintext,
+        &mut no_progress,
+    )
+    .unwrap_err();
+    assert!(names_it(&e), "{e}");
+    assert!(!csv.exists(), "a partial CSV export was left");
+}
