@@ -50,14 +50,6 @@ pub struct Store {
     failed: AtomicBool,
 }
 
-/// The database's settings (the same at every open).
-fn config(dir: &Path) -> sled::Config {
-    sled::Config::new()
-        .path(dir)
-        .cache_capacity(64 * 1024 * 1024)
-        .flush_every_ms(Some(1000))
-}
-
 struct Sled {
     db: sled::Db,
     versions: sled::Tree,
@@ -96,7 +88,10 @@ impl Store {
     /// Opens (or creates) the database in `dir`. Writes are refused (as a full disk)
     /// while less than `reserve` bytes plus twice the batch would stay free.
     pub fn open(dir: &Path, reserve: u64) -> Result<Store> {
-        let db = config(dir)
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(64 * 1024 * 1024)
+            .flush_every_ms(Some(1000))
             .open()
             .map_err(|e| from_sled("opening the database", e))?;
         let versions = db
@@ -265,6 +260,26 @@ impl Store {
             }
         };
         result.map_err(|e| self.fail(from_sled("saving", e)))
+    }
+
+    /// Waits (a few seconds at most) until sled's lock on the database file is free.
+    /// sled's own threads can hold the database a moment after it is dropped (a log
+    /// write handed to its thread pool); without this, a lock followed at once by an
+    /// unlock could find the vault "open elsewhere".
+    fn wait_released(&self) {
+        let path = self.dir.join("db");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            let Ok(file) = File::open(&path) else { return };
+            match file.try_lock() {
+                // Closing the file releases the lock at once.
+                Ok(()) => return,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    std::thread::sleep(std::time::Duration::from_millis(2))
+                }
+                Err(_) => return,
+            }
+        }
     }
 
     /// Flushes sled's log and fsyncs every database file.
@@ -454,28 +469,6 @@ impl Store {
             .db
             .size_on_disk()
             .map_err(|e| from_sled("reading", e))
-    }
-}
-
-impl Store {
-    /// Waits (a few seconds at most) until sled's lock on the database file is free.
-    /// sled's own threads can hold the database a moment after it is dropped (a log
-    /// write handed to its thread pool); without this, a lock followed at once by an
-    /// unlock could find the vault "open elsewhere".
-    fn wait_released(&self) {
-        let path = self.dir.join("db");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while std::time::Instant::now() < deadline {
-            let Ok(file) = File::open(&path) else { return };
-            match file.try_lock() {
-                // Closing the file releases the lock at once.
-                Ok(()) => return,
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    std::thread::sleep(std::time::Duration::from_millis(2))
-                }
-                Err(_) => return,
-            }
-        }
     }
 }
 

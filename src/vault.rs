@@ -1269,7 +1269,8 @@ pub(crate) fn parse_version(json: &[u8]) -> std::result::Result<Version, Damage>
     }
     let peek: Peek = serde_json::from_slice(json).map_err(|_| Damage::Format)?;
     match peek.schema_version {
-        SCHEMA_VERSION => serde_json::from_slice(json).map_err(|_| Damage::Format),
+        // The current schema that did not parse above.
+        SCHEMA_VERSION => Err(Damage::Format),
         n if n > SCHEMA_VERSION => Err(Damage::NewerSchema),
         // Schema 1 is the first; an upgrade step from n to n+1 goes here when schema 2
         // exists (docs/data-model.md).
