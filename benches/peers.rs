@@ -29,6 +29,10 @@
 //! phrase, a prefix; words drawn like the corpus's, by Zipf's law): p50/p95, and the
 //! time to build the index. Both return the 50 best hits by score and the total count.
 //!
+//! Beside them, what one version costs in cryptography: an X25519 Diffie-Hellman and
+//! ephemeral key, an Ed25519 signature and its check, ChaCha20-Poly1305 and SHA-256 over
+//! 2 KB, and age's encrypt and decrypt of 2 KB, one thread, µs per operation.
+//!
 //! Without `--bench` (as under `cargo test --all-targets`) it is a small smoke run.
 
 use std::collections::HashSet;
@@ -736,6 +740,77 @@ fn ratio(custos: &[f64], peer: &[f64], better: Better) -> String {
     format!("{r:.2}{}", if ahead { "" } else { " ✗" })
 }
 
+/// What one record version costs in cryptography, one thread, µs per operation: the
+/// operations a write and a read are made of (figures for docs/performance.md's "what
+/// dominates"). Each is timed over `n` operations; `runs` times.
+fn primitives(runs: usize, n: usize) -> Vec<(&'static str, Vec<f64>)> {
+    use chacha20poly1305::aead::{Aead, KeyInit};
+    use ed25519_dalek::Signer as _;
+    use sha2::Digest as _;
+    use std::io::Write as _;
+    let body = vec![b'x'; 2048];
+    let secret = x25519_dalek::StaticSecret::from([9u8; 32]);
+    let public = x25519_dalek::PublicKey::from(&secret);
+    let signing = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let aead = chacha20poly1305::ChaCha20Poly1305::new(&[3u8; 32].into());
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public();
+    let seal = |body: &[u8]| {
+        let e = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            .unwrap();
+        let mut out = Vec::new();
+        let mut w = e.wrap_output(&mut out).unwrap();
+        w.write_all(body).unwrap();
+        w.finish().unwrap();
+        out
+    };
+    let sealed = seal(&body);
+    let time = |f: &dyn Fn()| {
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        t.elapsed().as_secs_f64() * 1e6 / n as f64
+    };
+    let mut out: Vec<(&'static str, Vec<f64>)> = Vec::new();
+    let mut measure = |name: &'static str, f: &dyn Fn()| {
+        out.push((name, (0..runs).map(|_| time(f)).collect()));
+    };
+    measure("X25519 Diffie-Hellman", &|| {
+        std::hint::black_box(secret.diffie_hellman(&public));
+    });
+    measure("X25519 key from a secret (the ephemeral share)", &|| {
+        std::hint::black_box(x25519_dalek::PublicKey::from(&secret));
+    });
+    measure("Ed25519 signature over 2 KB", &|| {
+        std::hint::black_box(signing.sign(&body));
+    });
+    let sig = signing.sign(&body);
+    let verifying = signing.verifying_key();
+    measure("Ed25519 check of a signature over 2 KB", &|| {
+        std::hint::black_box(verifying.verify_strict(&body, &sig).is_ok());
+    });
+    measure("ChaCha20-Poly1305 over 2 KB", &|| {
+        std::hint::black_box(aead.encrypt(&[0u8; 12].into(), &body[..]).unwrap());
+    });
+    measure("SHA-256 of 2 KB", &|| {
+        std::hint::black_box(sha2::Sha256::digest(&body));
+    });
+    measure("age: encrypt 2 KB to one X25519 recipient", &|| {
+        std::hint::black_box(seal(&body));
+    });
+    measure("age: decrypt 2 KB with the identity", &|| {
+        let d = age::Decryptor::new_buffered(&sealed[..]).unwrap();
+        let mut r = d
+            .decrypt(std::iter::once(&identity as &dyn age::Identity))
+            .unwrap();
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut r, &mut plain).unwrap();
+        std::hint::black_box(plain);
+    });
+    out
+}
+
 fn main() {
     let a = args();
     let d = data(a.records);
@@ -809,6 +884,18 @@ fn main() {
         ("unlock-to-ready", "ms", Better::Lower, |f| f.ready_ms),
         ("on disk", "MB", Better::Lower, |f| f.disk_mb),
     ];
+    let group = "cryptography per operation (one thread)";
+    println!(
+        "\n## Cryptography per operation, one thread, {} runs\n",
+        a.runs
+    );
+    println!("| operation | µs, median (min–max) |");
+    println!("|---|---|");
+    for (name, values) in primitives(a.runs, if a.records >= 10_000 { 2_000 } else { 50 }) {
+        json.add(group, name, "primitive", "µs", Better::Lower, &values);
+        println!("| {name} | {} |", cell(&values));
+    }
+
     let group = format!("records {}", a.records);
     println!("\n## Records: {} records, {} runs\n", a.records, a.runs);
     println!("Median (min–max). Ratios are of medians; ✗ marks a figure where Custos trails.\n");
