@@ -34,9 +34,9 @@ use std::time::Instant;
 
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use custos::model::{Case, Record};
-use custos::vault::Attach;
-use custos::{Options, SecretString, Vault};
+use custos_model::{Case, Record};
+use custos_vault::Attach;
+use custos_vault::{Options, SecretString, Vault};
 
 #[path = "common/report.rs"]
 mod report;

@@ -47,9 +47,9 @@ mod report;
 use corpus::{text, word, Rng};
 use report::{Better, Report};
 
-use custos::model::{Case, CaseStatus, Confidentiality, Record};
-use custos::search::SearchQuery;
-use custos::{Change, Filter, Options, SecretString, Vault};
+use custos_model::{Case, CaseStatus, Confidentiality, Record};
+use custos_search::SearchQuery;
+use custos_vault::{Change, Filter, Options, SecretString, Vault};
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 

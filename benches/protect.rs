@@ -19,9 +19,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use custos::model::{Case, Record};
-use custos::vault::Attach;
-use custos::{Change, Options, SecretString, Vault};
+use custos_model::{Case, Record};
+use custos_vault::Attach;
+use custos_vault::{Change, Options, SecretString, Vault};
 
 const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
 

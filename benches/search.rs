@@ -22,9 +22,9 @@ use report::{Better, Report};
 mod corpus;
 use corpus::{text, vocab, word, Rng, ACTS, PLACES};
 
-use custos::model::{CaseStatus, Record, Role};
-use custos::search::SearchQuery;
-use custos::{Change, Options, SecretString, Vault};
+use custos_model::{CaseStatus, Record, Role};
+use custos_search::SearchQuery;
+use custos_vault::{Change, Options, SecretString, Vault};
 use serde_json::json;
 use uuid::Uuid;
 

@@ -17,8 +17,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use custos::model::{Case, Note, Record};
-use custos::{Error, Filter, Options, SecretString, Vault};
+use custos_model::{Case, Note, Record};
+use custos_vault::{Error, Filter, Options, SecretString, Vault};
 use uuid::Uuid;
 
 const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
@@ -165,7 +165,7 @@ fn hard(root: &Path, copy_to: &Path) {
 }
 
 fn evidence(root: &Path) {
-    use custos::vault::{Attach, BLOBS};
+    use custos_vault::{Attach, BLOBS};
     let source = root.join("big-video.bin");
     std::fs::write(&source, vec![7u8; 24 << 20]).unwrap();
     let small = root.join("small.jpg");
@@ -176,7 +176,7 @@ fn evidence(root: &Path) {
         let dir = mount.join("vault");
         let opts = Options {
             disk_reserve: if reserve {
-                custos::vault::DISK_RESERVE
+                custos_vault::DISK_RESERVE
             } else {
                 0
             },
@@ -201,7 +201,7 @@ fn evidence(root: &Path) {
             .collect();
         assert_eq!(left.len(), 1, "{name}: files left in blobs/: {left:?}");
         let listed = vault.list(&Filter {
-            kind: Some(custos::model::Kind::Evidence),
+            kind: Some(custos_model::Kind::Evidence),
             ..Filter::default()
         });
         assert_eq!(listed.len(), 1, "{name}: a partial evidence record");

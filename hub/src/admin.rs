@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::Utc;
-use custos::sync::wire::Invite;
+use custos_wire::Invite;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -191,7 +191,7 @@ fn run(hub: &Hub, req: AdminRequest) -> Result<AdminReply, String> {
                 hub_recipient: hub.keys.hub_recipient.clone(),
                 token,
                 expires,
-                role: role.as_str().to_string(),
+                role,
             };
             log::info(&format!(
                 "invite made for a {} device, expires {}",

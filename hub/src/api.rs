@@ -15,7 +15,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put, MethodRouter};
 use axum::{Json, Router};
-use custos::sync::wire::{self, BlobAnnounce, EnrollRequest};
+use custos_wire::{self as wire, BlobAnnounce, EnrollRequest};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;

@@ -160,7 +160,7 @@ pub fn sha256_of(mut r: impl Read, size: u64) -> io::Result<String> {
             format!("{seen} bytes on disk, {size} expected"),
         ));
     }
-    Ok(custos::sync::wire::hex(&hash.finalize()))
+    Ok(custos_wire::hex(&hash.finalize()))
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -181,7 +181,7 @@ mod tests {
         // offset replaces it.
         files.write_at(id, 6, b"garbage!").unwrap();
         files.write_at(id, 6, b"world").unwrap();
-        let want = custos::sync::wire::hex(&Sha256::digest(b"hello world"));
+        let want = custos_wire::hex(&Sha256::digest(b"hello world"));
         assert_eq!(files.part_sha256(id, 11).unwrap(), want);
         assert!(files.part_sha256(id, 12).is_err());
         files.finish(id).unwrap();

@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use custos::sync::wire::ErrorBody;
+use custos_wire::ErrorBody;
 
 use crate::store::StoreError;
 

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chrono::Utc;
-use custos::sync::wire::{
-    self, BlobAnnounce, BlobInfo, BlobState, BundleBlob, EnrollRequest, EnrollResponse, Frame,
+use custos_wire::{
+    self as wire, BlobAnnounce, BlobInfo, BlobState, BundleBlob, EnrollRequest, EnrollResponse, Frame,
     PushResult, Rejected, Roster, RosterDevice,
 };
 use sha2::{Digest, Sha256};
@@ -282,7 +282,7 @@ impl Hub {
         ));
         Ok(EnrollResponse {
             device_id: device.id,
-            role: device.role.as_str().to_string(),
+            role: device.role,
             coordinators: self.store.coordinators()?,
             hub_recipient: self.keys.hub_recipient.clone(),
         })
@@ -297,7 +297,7 @@ impl Hub {
             .map(|d| RosterDevice {
                 device_id: d.id,
                 label: d.label,
-                role: d.role.as_str().to_string(),
+                role: d.role,
                 signer: d.signer,
                 vault_recipient: d.vault_recipient,
                 enrolled_at: d.enrolled_at,

@@ -6,7 +6,7 @@ use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use custos::sync::wire::{self, BundleReader, Frame};
+use custos_wire::{self as wire, BundleReader, Frame};
 use ed25519_dalek::Signature;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;

@@ -7,7 +7,7 @@
 //! metadata only.
 
 use chrono::{DateTime, Utc};
-use custos::sync::wire::Frame;
+use custos_wire::Frame;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -32,34 +32,7 @@ impl StoreError {
 /// A store result.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// What a device may read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Reads the objects encrypted to its vault.
-    Field,
-    /// Reads every object of the organisation.
-    Coordinator,
-}
-
-impl Role {
-    /// The protocol's name of the role.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Field => "field",
-            Role::Coordinator => "coordinator",
-        }
-    }
-
-    /// Reads `field` or `coordinator`.
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "field" => Some(Role::Field),
-            "coordinator" => Some(Role::Coordinator),
-            _ => None,
-        }
-    }
-}
+pub use custos_wire::Role;
 
 /// An enrolled device, found by the pin of its TLS key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use custos::sync::wire;
+use custos_wire as wire;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, UnixTime};

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
-use custos::sync::wire::{self, BundleBlob, BundleHeader, BundleWriter, Frame, Invite};
+use custos_wire::{self as wire, BundleBlob, BundleHeader, BundleWriter, Frame, Invite};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;

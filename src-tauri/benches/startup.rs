@@ -24,11 +24,11 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use custos::model::{
+use custos_model::{
     Case, CaseStatus, Confidentiality, Consents, FuzzyDate, Incident, Involvement, Person,
     Precision, Record, Role,
 };
-use custos::{Change, Options, SecretString, Vault};
+use custos_vault::{Change, Options, SecretString, Vault};
 use serde_json::json;
 use support::{memory_kib, App};
 use uuid::Uuid;
@@ -71,7 +71,7 @@ fn make_vault(dir: &Path, cases: usize) {
     support::device_keys();
     let pass = SecretString::from(PASS.to_owned());
     let mut vault = Vault::create(dir, &pass, Options::default()).expect("vault");
-    let ids = |written: Vec<custos::vault::Written>| -> Vec<Uuid> {
+    let ids = |written: Vec<custos_vault::Written>| -> Vec<Uuid> {
         written.iter().map(|w| w.record_id).collect()
     };
     for chunk in (0..cases).collect::<Vec<_>>().chunks(100) {

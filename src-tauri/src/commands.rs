@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use custos::model::{CaseStatus, Kind, Record};
-use custos::vault::{Filter, ListItem, RecordView, Written};
-use custos::{Options, SecretString, Vault};
+use custos_model::{CaseStatus, Kind, Record};
+use custos_vault::{Filter, ListItem, RecordView, Written};
+use custos_vault::{Options, SecretString, Vault};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tauri::{Manager, State};
@@ -76,8 +76,8 @@ pub fn vault_status(state: State<'_, AppState>) -> Result<Status> {
 
 /// How strong a candidate passphrase is (for the meter on the first-run screen).
 #[tauri::command]
-pub fn passphrase_strength(passphrase: String) -> custos::passphrase::Strength {
-    custos::passphrase::strength(&SecretString::from(passphrase), &[])
+pub fn passphrase_strength(passphrase: String) -> custos_model::passphrase::Strength {
+    custos_model::passphrase::strength(&SecretString::from(passphrase), &[])
 }
 
 /// Creates the vault and unlocks it.
@@ -90,9 +90,9 @@ pub async fn create_vault(
     let pass = SecretString::from(passphrase);
     let confirm = SecretString::from(confirmation);
     {
-        use custos::ExposeSecret;
+        use custos_vault::ExposeSecret;
         if pass.expose_secret() != confirm.expose_secret() {
-            return Err(custos::Error::PassphraseMismatch.into());
+            return Err(custos_vault::Error::PassphraseMismatch.into());
         }
     }
     if state.vault.lock().map(|g| g.is_some()).unwrap_or(false) {
@@ -152,9 +152,9 @@ fn try_unlock(state: &AppState, pass: &SecretString) -> Result<()> {
     let result = match Vault::unlock_with_search(&state.vault_dir, pass, Options::default()) {
         // The vault went while the unlock screen was up (a duress wipe): answered like
         // any wrong passphrase, in about the time a key derivation takes.
-        Err(custos::Error::NoVault(_)) => {
+        Err(custos_vault::Error::NoVault(_)) => {
             std::thread::sleep(Duration::from_secs(1));
-            Err(custos::Error::WrongPassphrase)
+            Err(custos_vault::Error::WrongPassphrase)
         }
         other => other,
     };
@@ -165,7 +165,7 @@ fn try_unlock(state: &AppState, pass: &SecretString) -> Result<()> {
             let _ = settings::save_failed_unlocks(&state.config_dir, 0);
             crate::sync::install(state, vault)
         }
-        Err(custos::Error::WrongPassphrase) => {
+        Err(custos_vault::Error::WrongPassphrase) => {
             *failures = failures.saturating_add(1);
             let _ = settings::save_failed_unlocks(&state.config_dir, *failures);
             match wipe_after {
@@ -177,7 +177,7 @@ fn try_unlock(state: &AppState, pass: &SecretString) -> Result<()> {
                     let _ = settings::save_failed_unlocks(&state.config_dir, 0);
                     Err(CommandError::WipedAfterFailures(n))
                 }
-                _ => Err(custos::Error::WrongPassphrase.into()),
+                _ => Err(custos_vault::Error::WrongPassphrase.into()),
             }
         }
         Err(e) => Err(e.into()),
@@ -227,7 +227,7 @@ pub async fn lock_vault(app: tauri::AppHandle, draft: Option<String>) -> Result<
 /// Forgets what an unlocked session knew: viewer tokens, imported files' paths, and the
 /// TLS sessions kept to resume the next sync.
 pub(crate) fn forget_session(state: &AppState) {
-    custos::sync::net::forget_sessions();
+    custos_sync::net::forget_sessions();
     if let Ok(mut v) = state.views.lock() {
         v.clear();
     }
@@ -328,11 +328,11 @@ pub fn save_record(
     record: Value,
 ) -> Result<Saved> {
     let record = Record::from_json(record)
-        .map_err(|e| CommandError::Core(custos::Error::Invalid(e.to_string())))?;
+        .map_err(|e| CommandError::Core(custos_vault::Error::Invalid(e.to_string())))?;
     with_vault(&state, |v| {
         let change = match record_id {
-            Some(record_id) => custos::Change::Update { record_id, record },
-            None => custos::Change::Create(record),
+            Some(record_id) => custos_vault::Change::Update { record_id, record },
+            None => custos_vault::Change::Create(record),
         };
         let written = v.commit(vec![change])?;
         Ok(written[0].into())
@@ -418,7 +418,7 @@ pub struct TermLabel {
 /// A controlled vocabulary with labels in `lang`.
 #[tauri::command]
 pub fn vocabulary(name: String, lang: String) -> Result<Vec<TermLabel>> {
-    let v = custos::vocab::builtin()
+    let v = custos_model::vocab::builtin()
         .by_name(&name)
         .ok_or_else(|| CommandError::BadRequest(format!("no vocabulary '{name}'")))?;
     Ok(v.terms

@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 pub enum CommandError {
     /// An error of the vault core.
     #[error(transparent)]
-    Core(#[from] custos::Error),
+    Core(#[from] custos_vault::Error),
     /// The vault is locked (or not created yet).
     #[error("the vault is locked")]
     Locked,
@@ -72,7 +72,7 @@ mod tests {
 
     #[test]
     fn errors_reach_the_ui_as_kind_and_message() {
-        let e = CommandError::from(custos::Error::WrongPassphrase);
+        let e = CommandError::from(custos_vault::Error::WrongPassphrase);
         assert_eq!(
             serde_json::to_value(&e).unwrap(),
             json!({"kind": "wrong_passphrase", "message": "wrong passphrase"})
@@ -81,7 +81,7 @@ mod tests {
             serde_json::to_value(CommandError::Locked).unwrap(),
             json!({"kind": "locked", "message": "the vault is locked"})
         );
-        let e = CommandError::from(custos::Error::Invalid("title is required".into()));
+        let e = CommandError::from(custos_vault::Error::Invalid("title is required".into()));
         assert_eq!(
             serde_json::to_value(&e).unwrap(),
             json!({"kind": "invalid", "message": "title is required"})
@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn every_error_has_exactly_two_fields() {
         for e in [
-            CommandError::from(custos::Error::DiskFull),
+            CommandError::from(custos_vault::Error::DiskFull),
             CommandError::AlreadyUnlocked,
             CommandError::BadRequest("x".into()),
             CommandError::WipedAfterFailures(3),

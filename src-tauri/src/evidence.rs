@@ -9,9 +9,9 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
-use custos::model::Evidence;
-use custos::vault::{Attach, CustodyEntry, Exported, Verification};
-use custos::Vault;
+use custos_model::Evidence;
+use custos_vault::{Attach, CustodyEntry, Exported, Verification};
+use custos_vault::Vault;
 use serde::Serialize;
 use tauri::http::{header, Request, Response, StatusCode};
 use tauri::{AppHandle, Manager};
@@ -193,7 +193,7 @@ pub async fn evidence_delete_original(app: AppHandle, evidence_id: Uuid) -> Resu
         })?;
     let evidence = blocking(&app, move |v| Ok(v.evidence(evidence_id)?)).await?;
     let meta = std::fs::metadata(&path).map_err(|e| {
-        CommandError::Core(custos::Error::io(
+        CommandError::Core(custos_vault::Error::io(
             format!("cannot find {}", path.display()),
             e,
         ))
@@ -209,7 +209,7 @@ pub async fn evidence_delete_original(app: AppHandle, evidence_id: Uuid) -> Resu
         )));
     }
     std::fs::remove_file(&path).map_err(|e| {
-        CommandError::Core(custos::Error::io(
+        CommandError::Core(custos_vault::Error::io(
             format!("cannot delete {}", path.display()),
             e,
         ))
@@ -226,7 +226,7 @@ pub async fn evidence_view(app: AppHandle, evidence_id: Uuid) -> Result<String> 
     blocking(&app, move |v| {
         v.log_custody(
             evidence_id,
-            custos::vault::Action::Viewed,
+            custos_vault::Action::Viewed,
             "shown in the app",
         )?;
         Ok(())

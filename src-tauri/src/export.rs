@@ -1,7 +1,7 @@
 //! Exports from the desktop app: one case, every case, or the cases a search shows, as
 //! JSON (complete, with history), CSV (HURIDOCS columns, a new folder), the PDF case
 //! report, or a communication to the UN Special Rapporteur on human rights defenders
-//! (one case) — all through the core's `custos::report` and `custos::export`.
+//! (one case) — all through the core's `custos_report` and `custos_report::json`.
 //!
 //! - The file goes to the path the user chose (typed, or picked with the system's save
 //!   dialog: `evidence_pick_destination`), written directly by the core's output helper:
@@ -20,10 +20,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use custos::report::unsr::{self, CommunicationType, PerpetratorType, UnSrFormat, UnSrRequest};
-use custos::report::{output, Protection, Selection};
-use custos::vault::Filter;
-use custos::Vault;
+use custos_report::unsr::{self, CommunicationType, PerpetratorType, UnSrFormat, UnSrRequest};
+use custos_report::{output, Protection, Selection};
+use custos_vault::Filter;
+use custos_vault::Vault;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager};
 use uuid::Uuid;
@@ -422,12 +422,12 @@ pub async fn export_run(app: AppHandle, request: ExportRequest) -> Result<Export
                     let chosen = (!selection.is_all()).then_some(ids.as_slice());
                     // The JSON export reads as it writes: the vault is held to the end.
                     output::write_file(&dest, &protection, |w: &mut dyn Write| {
-                        custos::export::export_json_with_progress(v, chosen, w, &mut progress)
+                        custos_report::json::export_json_with_progress(v, chosen, w, &mut progress)
                     })?;
                     Produced::Written { files: 1 }
                 }
                 Format::Csv => {
-                    let stats = custos::report::csv::export_csv(
+                    let stats = custos_report::csv::export_csv(
                         v,
                         &selection,
                         &dest,
@@ -440,7 +440,7 @@ pub async fn export_run(app: AppHandle, request: ExportRequest) -> Result<Export
                 }
                 Format::Pdf => {
                     let (bytes, _) =
-                        custos::report::pdf::case_report(v, &selection, &mut progress)?;
+                        custos_report::pdf::case_report(v, &selection, &mut progress)?;
                     Produced::Bytes { bytes, withheld: 0 }
                 }
                 Format::Unsr => {
@@ -469,7 +469,7 @@ pub async fn export_run(app: AppHandle, request: ExportRequest) -> Result<Export
             Produced::Bytes { bytes, withheld } => {
                 output::write_file(&dest, &protection, |w| {
                     w.write_all(&bytes)
-                        .map_err(|e| custos::Error::io("writing the export", e))
+                        .map_err(|e| custos_vault::Error::io("writing the export", e))
                 })?;
                 (1, withheld)
             }

@@ -11,8 +11,8 @@
 
 use std::time::Instant;
 
-use custos::vault::DuressAction;
-use custos::{ExposeSecret, SecretString, Vault};
+use custos_vault::DuressAction;
+use custos_vault::{ExposeSecret, SecretString, Vault};
 use serde::Serialize;
 use tauri::{AppHandle, Manager, State};
 
@@ -152,7 +152,7 @@ pub async fn set_duress(
     let pass = SecretString::from(passphrase);
     let confirm = SecretString::from(confirmation);
     if pass.expose_secret() != confirm.expose_secret() {
-        return Err(custos::Error::PassphraseMismatch.into());
+        return Err(custos_vault::Error::PassphraseMismatch.into());
     }
     tauri::async_runtime::spawn_blocking(move || {
         let state = app.state::<AppState>();

@@ -15,7 +15,7 @@
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use custos::search::{SearchQuery, SearchResults};
+use custos_search::{SearchQuery, SearchResults};
 use tauri::{AppHandle, Emitter, Manager};
 
 use crate::commands::{with_vault, AppState};

@@ -1,7 +1,7 @@
 //! Sync in the desktop app: enrolling with the organisation's hub, "sync now", the
 //! background schedule, and resolving concurrent edits.
 //!
-//! - A sync borrows the vault only between network steps (`custos::sync::Access` for
+//! - A sync borrows the vault only between network steps (`custos_sync::Access` for
 //!   the app's `Mutex<Option<Vault>>`): the window stays usable while it waits on the
 //!   network, and locking stops it at its next step instead of waiting for a timeout.
 //! - A sync belongs to the session it started in: once the vault is locked, the sync
@@ -22,9 +22,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use custos::sync::{NetError, Route, SyncError};
-use custos::vault::{MergeProposal, SyncInfo};
-use custos::{ExposeSecret, SecretString, Vault};
+use custos_sync::{NetError, Route, SyncError};
+use custos_vault::{MergeProposal, SyncInfo};
+use custos_vault::{ExposeSecret, SecretString, Vault};
 use serde::Serialize;
 use serde_json::Value;
 use tauri::{AppHandle, Emitter, Manager, State};
@@ -120,7 +120,7 @@ struct Session<'a> {
     id: u64,
 }
 
-impl custos::sync::Access for Session<'_> {
+impl custos_sync::Access for Session<'_> {
     fn with<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> Option<R> {
         let mut guard = self.state.vault.lock().unwrap_or_else(|p| p.into_inner());
         if self.state.sync.session.load(Ordering::SeqCst) != self.id {
@@ -260,7 +260,7 @@ fn perform(
         state,
         id: state.sync.session.load(Ordering::SeqCst),
     };
-    let mut result = custos::sync::run(&session);
+    let mut result = custos_sync::run(&session);
     if state.sync.session.load(Ordering::SeqCst) != session.id {
         // Locked meanwhile: whatever the network said, this sync is over.
         result = Err(SyncError::Locked);
@@ -352,7 +352,7 @@ pub struct Summary {
 
 impl Summary {
     /// What a sync did, and the conflicts left after it.
-    fn of(state: &AppState, report: &custos::sync::Report) -> Summary {
+    fn of(state: &AppState, report: &custos_sync::Report) -> Summary {
         let conflicts = with_vault(state, |v| Ok(v.conflict_count())).unwrap_or(0);
         Summary {
             pushed: report.pushed,
@@ -431,11 +431,11 @@ pub async fn sync_enroll(
     let invite = SecretString::from(invite);
     let label = label.trim().to_owned();
     if label.is_empty() {
-        return Err(custos::Error::Invalid("label is required".into()).into());
+        return Err(custos_vault::Error::Invalid("label is required".into()).into());
     }
     let route = parse_route(&route)?;
     {
-        let parsed = custos::sync::wire::Invite::decode(invite.expose_secret()).map_err(|e| {
+        let parsed = custos_wire::Invite::decode(invite.expose_secret()).map_err(|e| {
             let kind = if e.0.contains("newer format") {
                 "invite_newer"
             } else {
@@ -467,7 +467,7 @@ pub async fn sync_enroll(
             state: &state,
             id: state.sync.session.load(Ordering::SeqCst),
         };
-        custos::sync::enroll_with(&session, invite.expose_secret(), &label, route)
+        custos_sync::enroll_with(&session, invite.expose_secret(), &label, route)
             .map_err(sync_error)?;
         with_vault(&state, |v| Ok(v.sync_info()))
     })
@@ -594,7 +594,7 @@ pub async fn travel_restore(app: AppHandle) -> Result<Summary> {
             state: &state,
             id: state.sync.session.load(Ordering::SeqCst),
         };
-        let report = custos::sync::restore(&session).map_err(sync_error)?;
+        let report = custos_sync::restore(&session).map_err(sync_error)?;
         Ok::<_, CommandError>(Summary::of(&state, &report))
     })
     .await
@@ -642,8 +642,8 @@ pub fn resolve(
     record_id: Uuid,
     record: Value,
 ) -> Result<Resolved> {
-    let record = custos::model::Record::from_json(record)
-        .map_err(|e| CommandError::Core(custos::Error::Invalid(e.to_string())))?;
+    let record = custos_model::Record::from_json(record)
+        .map_err(|e| CommandError::Core(custos_vault::Error::Invalid(e.to_string())))?;
     let version_id = with_vault(&state, |v| Ok(v.resolve(record_id, record)?))?;
     notify(&app, state.sync.is_running());
     Ok(Resolved {
@@ -719,12 +719,12 @@ mod tests {
 
     #[test]
     fn a_sync_gets_no_step_after_a_lock_even_if_unlocked_again() {
-        use custos::sync::Access;
+        use custos_sync::Access;
         let tmp = tempfile::tempdir().unwrap();
         let vault = Vault::create(
             &tmp.path().join("vault"),
             &SecretString::from("lantern orchard velvet quarry 1987 sparrow".to_owned()),
-            custos::Options::insecure_for_tests(),
+            custos_vault::Options::insecure_for_tests(),
         )
         .unwrap();
         let state = AppState {
@@ -796,7 +796,7 @@ mod tests {
                 }),
                 "device_revoked",
             ),
-            (SyncError::Vault(custos::Error::DiskFull), "disk_full"),
+            (SyncError::Vault(custos_vault::Error::DiskFull), "disk_full"),
         ];
         for (e, kind) in cases {
             let words = e.to_string();

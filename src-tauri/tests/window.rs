@@ -9,9 +9,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use custos::model::Kind;
-use custos::vault::Filter;
-use custos::{Options, SecretString, Vault};
+use custos_model::Kind;
+use custos_vault::Filter;
+use custos_vault::{Options, SecretString, Vault};
 use serde_json::{json, Value};
 use support::{request_close, App, Driver};
 

@@ -12,8 +12,8 @@ mod support;
 
 use std::path::Path;
 
-use custos::model::Record;
-use custos::{Options, SecretString, Vault};
+use custos_model::Record;
+use custos_vault::{Options, SecretString, Vault};
 use serde_json::{json, Value};
 use support::{App, Driver};
 

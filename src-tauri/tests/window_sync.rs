@@ -10,9 +10,9 @@ mod support;
 
 use std::time::Instant;
 
-use custos::model::{CaseStatus, Record};
-use custos::sync::{Held, Route};
-use custos::{Options, SecretString, Vault};
+use custos_model::{CaseStatus, Record};
+use custos_sync::{Held, Route};
+use custos_vault::{Options, SecretString, Vault};
 use serde_json::{json, Value};
 use support::{assert_absent, App, Driver, Hub};
 
@@ -67,7 +67,7 @@ fn open_case(d: &Driver, id: &str) {
     d.wait("#case-title");
 }
 
-fn case_of(vault: &Vault, id: uuid::Uuid) -> (custos::model::Case, usize) {
+fn case_of(vault: &Vault, id: uuid::Uuid) -> (custos_model::Case, usize) {
     let view = vault.get(id).unwrap();
     let heads = view.heads.len();
     match view.into_record() {
@@ -95,7 +95,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     let coord_invite = hub.admin(&["invite", "--role", "coordinator", "--expires", "1h"]);
     let field_invite = hub.admin(&["invite", "--role", "field", "--expires", "1h"]);
     assert!(field_invite.starts_with("custos-invite:"));
-    let enrolled = custos::sync::enroll(&mut coord, &coord_invite, "coordinator", Route::Direct)
+    let enrolled = custos_sync::enroll(&mut coord, &coord_invite, "coordinator", Route::Direct)
         .expect("the coordinator enrolls");
     assert_eq!(enrolled.role, "coordinator");
 
@@ -124,7 +124,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     d.screenshot("sync-01-enroll-malformed");
     // The same invite changed on the way: expired, another hub key, a hub that is not
     // there. Each is refused in plain words, and none of them uses up the invite.
-    let real = custos::sync::wire::Invite::decode(&field_invite).unwrap();
+    let real = custos_wire::Invite::decode(&field_invite).unwrap();
     let mut expired = real.clone();
     expired.expires = chrono::Utc::now() - chrono::Duration::hours(1);
     let mut other_key = real.clone();
@@ -201,7 +201,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
 
     // The coordinator reads the case, edits its summary and status, and syncs.
     let id: uuid::Uuid = case_id.parse().unwrap();
-    let report = custos::sync::run(&Held::new(&mut coord)).expect("the coordinator syncs");
+    let report = custos_sync::run(&Held::new(&mut coord)).expect("the coordinator syncs");
     assert_eq!(report.pulled, 1);
     let (mut case, _) = case_of(&coord, id);
     assert!(
@@ -213,7 +213,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     case.summary = coordinator_summary.clone();
     case.status = CaseStatus::Closed;
     coord.update(id, Record::Case(case)).unwrap();
-    assert_eq!(custos::sync::run(&Held::new(&mut coord)).unwrap().pushed, 1);
+    assert_eq!(custos_sync::run(&Held::new(&mut coord)).unwrap().pushed, 1);
 
     // Meanwhile, offline, the app edits the title and the status.
     let app_title = "Detention of a reporter (court date set)";
@@ -299,7 +299,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     d.wait_until("nothing pending", || {
         d.script("return document.querySelector('#sync-pending').dataset.versions;") == json!("0")
     });
-    custos::sync::run(&Held::new(&mut coord)).unwrap();
+    custos_sync::run(&Held::new(&mut coord)).unwrap();
     let (case, heads) = case_of(&coord, id);
     assert_eq!(heads, 1, "the coordinator still sees a conflict");
     assert_eq!(case.title, app_title);

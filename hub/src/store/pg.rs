@@ -29,7 +29,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use custos::sync::wire::Frame;
+use custos_wire::Frame;
 use postgres::{Client, Config, IsolationLevel, NoTls, Row};
 use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
@@ -925,7 +925,7 @@ impl BlobStore for PgBlobs {
                 format!("{seen} bytes stored, {size} expected"),
             ));
         }
-        Ok(custos::sync::wire::hex(&hash.finalize()))
+        Ok(custos_wire::hex(&hash.finalize()))
     }
 
     fn finish(&self, _id: Uuid) -> io::Result<()> {
@@ -1459,12 +1459,12 @@ mod tests {
         blobs.write_at(id, 0, b"hello ").unwrap();
         blobs.write_at(id, 6, b"garbage!").unwrap();
         blobs.write_at(id, 6, b"world").unwrap();
-        let want = custos::sync::wire::hex(&Sha256::digest(b"hello world"));
+        let want = custos_wire::hex(&Sha256::digest(b"hello world"));
         assert_eq!(blobs.part_sha256(id, 11).unwrap(), want);
         assert!(blobs.part_sha256(id, 12).is_err());
         // A cut inside a chunk keeps what comes before it.
         blobs.write_at(id, 3, b"p me").unwrap();
-        let want = custos::sync::wire::hex(&Sha256::digest(b"help me"));
+        let want = custos_wire::hex(&Sha256::digest(b"help me"));
         assert_eq!(blobs.part_sha256(id, 7).unwrap(), want);
         blobs.finish(id).unwrap();
         let range = |o, l| match blobs.read_range(id, o, l).unwrap() {
@@ -1484,7 +1484,7 @@ mod tests {
         std::fs::write(&path, &content).unwrap();
         blobs.install(id, &path).unwrap();
         let n = content.len() as u64;
-        let want = custos::sync::wire::hex(&Sha256::digest(&content));
+        let want = custos_wire::hex(&Sha256::digest(&content));
         assert_eq!(blobs.part_sha256(id, n).unwrap(), want);
         let o = INSTALL_CHUNK as u64 - 5;
         assert_eq!(

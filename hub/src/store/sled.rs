@@ -23,7 +23,7 @@ use ::sled::transaction::{
 };
 use ::sled::{Db, Transactional, Tree};
 use chrono::{DateTime, Utc};
-use custos::sync::wire::Frame;
+use custos_wire::Frame;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -90,7 +90,7 @@ fn seq_of(b: &[u8]) -> StoreResult<u64> {
 }
 
 fn sha256_hex(b: &[u8]) -> String {
-    custos::sync::wire::hex(&Sha256::digest(b))
+    custos_wire::hex(&Sha256::digest(b))
 }
 
 /// Turns a transaction's outcome into a store result.

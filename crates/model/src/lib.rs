@@ -1,0 +1,874 @@
+//! The case model, v1.
+//!
+//! Shaped on the HURIDOCS Events Standard Formats (event, act, person, involvement,
+//! intervention) but kept small enough to fill in at a checkpoint:
+//!
+//! - [`Case`]: the file a documenter opens — title, summary, status, tags,
+//!   confidentiality, owner.
+//! - [`Incident`]: an event — dates with precision, location, description, act types
+//!   (codes of the `act_types` vocabulary, each mapped to instrument articles), and the
+//!   persons involved with their role in *this* incident.
+//! - [`Person`]: a victim, perpetrator, witness, source or intervening party — or a group;
+//!   with per-use consent (may the name go to the government? into public reports?).
+//! - [`Intervention`]: an appeal to a protection mechanism and its outcome.
+//! - [`Note`]: free text about any records.
+//! - [`Evidence`]: a file kept encrypted in the vault (photo, video, scan, audio), with
+//!   its hash; its content never changes, and working copies are separate items linked
+//!   to their original.
+//!
+//! Links are record ids. Every stored version carries `schema_version`; see
+//! `docs/data-model.md` for how a future schema upgrades old versions on read.
+//!
+//! This crate does no I/O and holds no key: [`hlc`] is the clock that orders versions,
+//! [`vocab`] the controlled vocabularies (data files in `vocab/`), [`passphrase`] the
+//! strength check every new passphrase passes. The vault (`custos-vault`) stores these
+//! records; nothing here knows how.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod hlc;
+pub mod passphrase;
+pub mod vocab;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use zeroize::Zeroize;
+
+use crate::hlc::Hlc;
+
+/// The schema this build writes. Older versions are upgraded on read
+/// (by the vault); newer ones are refused with a clear error.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What kind of record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A case file.
+    Case,
+    /// An incident (event).
+    Incident,
+    /// A person or group.
+    Person,
+    /// An appeal to a protection mechanism.
+    Intervention,
+    /// A note.
+    Note,
+    /// An evidence item (an encrypted file).
+    Evidence,
+}
+
+impl Kind {
+    /// Every kind, in display order.
+    pub const ALL: [Kind; 6] = [
+        Kind::Case,
+        Kind::Incident,
+        Kind::Person,
+        Kind::Intervention,
+        Kind::Note,
+        Kind::Evidence,
+    ];
+
+    /// The kind's name as stored (`case`, `incident` …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Case => "case",
+            Kind::Incident => "incident",
+            Kind::Person => "person",
+            Kind::Intervention => "intervention",
+            Kind::Note => "note",
+            Kind::Evidence => "evidence",
+        }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown record kind '{s}' (case, incident, person, intervention, note, evidence)"
+                )
+            })
+    }
+}
+
+/// The content of one record version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    /// A case file.
+    Case(Case),
+    /// An incident.
+    Incident(Incident),
+    /// A person or group.
+    Person(Person),
+    /// An intervention.
+    Intervention(Intervention),
+    /// A note.
+    Note(Note),
+    /// An evidence item.
+    Evidence(Evidence),
+}
+
+impl Record {
+    /// The record's kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Record::Case(_) => Kind::Case,
+            Record::Incident(_) => Kind::Incident,
+            Record::Person(_) => Kind::Person,
+            Record::Intervention(_) => Kind::Intervention,
+            Record::Note(_) => Kind::Note,
+            Record::Evidence(_) => Kind::Evidence,
+        }
+    }
+
+    /// The case this record belongs to (a case belongs to itself: `None`).
+    pub fn case_id(&self) -> Option<Uuid> {
+        match self {
+            Record::Case(_) => None,
+            Record::Incident(r) => Some(r.case_id),
+            Record::Person(r) => Some(r.case_id),
+            Record::Intervention(r) => Some(r.case_id),
+            Record::Note(r) => Some(r.case_id),
+            Record::Evidence(r) => Some(r.case_id),
+        }
+    }
+
+    /// The line a list shows for this record.
+    pub fn title(&self) -> &str {
+        match self {
+            Record::Case(r) => &r.title,
+            Record::Incident(r) => &r.title,
+            Record::Person(r) => &r.name,
+            Record::Intervention(r) => &r.title,
+            Record::Note(r) => r.text.lines().next().unwrap_or(""),
+            Record::Evidence(r) if r.description.trim().is_empty() => &r.file_name,
+            Record::Evidence(r) => r.description.lines().next().unwrap_or(""),
+        }
+    }
+
+    /// Every record id this record links to, with the field it is named in.
+    pub fn links(&self) -> Vec<(&'static str, Uuid)> {
+        let mut out = Vec::new();
+        if let Some(c) = self.case_id() {
+            out.push(("case_id", c));
+        }
+        match self {
+            Record::Incident(r) => {
+                out.extend(r.persons.iter().map(|p| ("persons", p.person_id)));
+                out.extend(r.related.iter().map(|i| ("related", *i)));
+            }
+            Record::Intervention(r) => {
+                out.extend(r.incident_ids.iter().map(|i| ("incident_ids", *i)));
+                out.extend(r.person_ids.iter().map(|i| ("person_ids", *i)));
+            }
+            Record::Note(r) => out.extend(r.about.iter().map(|i| ("about", *i))),
+            Record::Evidence(r) => {
+                out.extend(r.attached_to.iter().map(|i| ("attached_to", *i)));
+                out.extend(r.derived_from.iter().map(|i| ("derived_from", *i)));
+            }
+            Record::Case(_) | Record::Person(_) => {}
+        }
+        out
+    }
+
+    /// Checks what serde cannot: required text present, dates in order.
+    pub fn validate(&self) -> Result<(), String> {
+        fn required(field: &str, v: &str) -> Result<(), String> {
+            if v.trim().is_empty() {
+                Err(format!("{field} is required"))
+            } else {
+                Ok(())
+            }
+        }
+        match self {
+            Record::Case(r) => required("title", &r.title),
+            Record::Incident(r) => {
+                required("title", &r.title)?;
+                if let (Some(s), Some(e)) = (&r.start, &r.end) {
+                    if e.date < s.date {
+                        return Err("end date is before start date".into());
+                    }
+                }
+                if let Some(loc) = &r.location {
+                    loc.validate()?;
+                }
+                Ok(())
+            }
+            Record::Person(r) => {
+                required("name", &r.name)?;
+                if !r.is_group && r.group_size.is_some() {
+                    return Err("group_size is only for a group".into());
+                }
+                Ok(())
+            }
+            Record::Intervention(r) => required("title", &r.title),
+            Record::Note(r) => required("text", &r.text),
+            Record::Evidence(r) => {
+                required("file_name", &r.file_name)?;
+                for (field, hash) in [("sha256", &r.sha256), ("blob_sha256", &r.blob_sha256)] {
+                    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(format!("{field}: not a SHA-256 in hex"));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Where a case stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// Being documented.
+    #[default]
+    Open,
+    /// Documented; being followed.
+    Monitoring,
+    /// Finished.
+    Closed,
+}
+
+/// Who may see a record (HURIDOCS "confidentiality").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidentiality {
+    /// May be published.
+    Public,
+    /// The organisation only.
+    #[default]
+    Restricted,
+    /// Named people only.
+    Confidential,
+}
+
+/// A case file.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Zeroize)]
+#[serde(default)]
+pub struct Case {
+    /// Short title.
+    pub title: String,
+    /// What happened, in a few sentences.
+    pub summary: String,
+    /// Where the case stands.
+    #[zeroize(skip)]
+    pub status: CaseStatus,
+    /// Free tags.
+    pub tags: Vec<String>,
+    /// Who may see it.
+    #[zeroize(skip)]
+    pub confidentiality: Confidentiality,
+    /// The documenter responsible.
+    pub owner: String,
+}
+
+/// How precise a date is (HURIDOCS: exact, approximate, unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// The day is known.
+    #[default]
+    Day,
+    /// Only the month is known (the day is the 1st).
+    Month,
+    /// Only the year is known (the date is 1 January).
+    Year,
+    /// Around that date.
+    Approximate,
+}
+
+/// A date with its precision. An unknown date is simply absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FuzzyDate {
+    /// The date (first day of the month or year when less precise).
+    pub date: NaiveDate,
+    /// How precise it is.
+    #[serde(default)]
+    pub precision: Precision,
+}
+
+/// A place.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Zeroize)]
+#[serde(default)]
+pub struct Location {
+    /// Place name as the documenter would write it (village, street, prison …).
+    pub place: String,
+    /// Region or province.
+    pub region: String,
+    /// Country, ISO 3166-1 alpha-2 where known.
+    pub country: String,
+    /// Latitude, WGS 84.
+    pub lat: Option<f64>,
+    /// Longitude, WGS 84.
+    pub lon: Option<f64>,
+}
+
+impl Location {
+    fn validate(&self) -> Result<(), String> {
+        if let Some(lat) = self.lat {
+            if !(-90.0..=90.0).contains(&lat) {
+                return Err("latitude must be between -90 and 90".into());
+            }
+        }
+        if let Some(lon) = self.lon {
+            if !(-180.0..=180.0).contains(&lon) {
+                return Err("longitude must be between -180 and 180".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A person's part in an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Suffered the act.
+    Victim,
+    /// Carried it out or ordered it.
+    Perpetrator,
+    /// Saw it.
+    Witness,
+    /// Gave information about it.
+    Source,
+    /// Acted on the victim's behalf (lawyer, NGO, family).
+    InterveningParty,
+}
+
+/// A person's involvement in an incident (HURIDOCS "involvement").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Involvement {
+    /// The person.
+    pub person_id: Uuid,
+    /// Their role in this incident.
+    pub role: Role,
+}
+
+/// An incident (HURIDOCS "event", with its acts folded in).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Zeroize)]
+pub struct Incident {
+    /// The case it belongs to.
+    #[zeroize(skip)]
+    pub case_id: Uuid,
+    /// Short title.
+    #[serde(default)]
+    pub title: String,
+    /// What happened.
+    #[serde(default)]
+    pub description: String,
+    /// When it started (absent: unknown).
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub start: Option<FuzzyDate>,
+    /// When it ended (absent: unknown or same as start).
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub end: Option<FuzzyDate>,
+    /// Where.
+    #[serde(default)]
+    pub location: Option<Location>,
+    /// Codes from the `act_types` vocabulary.
+    #[serde(default)]
+    pub act_types: Vec<String>,
+    /// Who was involved, and how.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub persons: Vec<Involvement>,
+    /// Other incidents this one is linked to (a chain of events).
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub related: Vec<Uuid>,
+    /// Consequences for the victims and the community.
+    #[serde(default)]
+    pub impact: String,
+}
+
+/// Whether a person agreed to one use of their name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consent {
+    /// Not asked yet: treated as refused.
+    #[default]
+    NotAsked,
+    /// Agreed.
+    Given,
+    /// Refused.
+    Refused,
+}
+
+/// Per-use consents (a UN submission asks for both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Consents {
+    /// May the name be shared with the government concerned?
+    pub share_with_government: Consent,
+    /// May the name appear in public reports?
+    pub publish: Consent,
+}
+
+/// A person, or a group of people.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Zeroize)]
+pub struct Person {
+    /// The case they appear in.
+    #[zeroize(skip)]
+    pub case_id: Uuid,
+    /// Name (or the group's name).
+    #[serde(default)]
+    pub name: String,
+    /// Other names, aliases, transliterations.
+    #[serde(default)]
+    pub other_names: Vec<String>,
+    /// Their roles in the case.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub roles: Vec<Role>,
+    /// True for a group (a union, a village, an organisation).
+    #[serde(default)]
+    pub is_group: bool,
+    /// How many people, for a group.
+    #[serde(default)]
+    pub group_size: Option<u32>,
+    /// Sex or gender, as the person describes it.
+    #[serde(default)]
+    pub sex: String,
+    /// Date of birth.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub birth_date: Option<FuzzyDate>,
+    /// Occupation or profession.
+    #[serde(default)]
+    pub occupation: String,
+    /// Organisation they belong to.
+    #[serde(default)]
+    pub organisation: String,
+    /// The human rights work they do (a UN submission asks for it).
+    #[serde(default)]
+    pub human_rights_work: String,
+    /// Where they live.
+    #[serde(default)]
+    pub residence: String,
+    /// Citizenship.
+    #[serde(default)]
+    pub citizenship: String,
+    /// Consent for each use of their name.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub consent: Consents,
+    /// How to reach them safely (kept encrypted like everything else).
+    #[serde(default)]
+    pub contact: String,
+}
+
+/// The kind of communication sent to a mechanism.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterventionType {
+    /// For ongoing or imminent violations.
+    UrgentAppeal,
+    /// For violations that already happened.
+    AllegationLetter,
+    /// Anything else (a complaint, a court case, a letter).
+    #[default]
+    Other,
+}
+
+/// Where an intervention stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterventionStatus {
+    /// Being written.
+    #[default]
+    Draft,
+    /// Sent, no answer yet.
+    Sent,
+    /// The mechanism acknowledged it.
+    Acknowledged,
+    /// An answer came back.
+    Responded,
+    /// Finished.
+    Closed,
+}
+
+/// An appeal to a protection mechanism (HURIDOCS "intervention").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Zeroize)]
+pub struct Intervention {
+    /// The case it is about.
+    #[zeroize(skip)]
+    pub case_id: Uuid,
+    /// Short title.
+    #[serde(default)]
+    pub title: String,
+    /// Code from the `mechanisms` vocabulary.
+    #[serde(default)]
+    pub mechanism: String,
+    /// Urgent appeal, allegation letter or other.
+    #[serde(default, rename = "type")]
+    #[zeroize(skip)]
+    pub kind: InterventionType,
+    /// When it was sent.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub date: Option<NaiveDate>,
+    /// Where it stands.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub status: InterventionStatus,
+    /// The mechanism's reference number.
+    #[serde(default)]
+    pub reference: String,
+    /// What the mechanism or the state answered.
+    #[serde(default)]
+    pub response: String,
+    /// Incidents it concerns.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub incident_ids: Vec<Uuid>,
+    /// Persons on whose behalf it was sent.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub person_ids: Vec<Uuid>,
+}
+
+/// Free text about a case and any of its records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Zeroize)]
+pub struct Note {
+    /// The case.
+    #[zeroize(skip)]
+    pub case_id: Uuid,
+    /// The text.
+    #[serde(default)]
+    pub text: String,
+    /// Records it is about.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub about: Vec<Uuid>,
+}
+
+/// An evidence item: a file kept encrypted in the vault's `blobs/` folder (a standard
+/// age file), and what is known of it. Everything but `description` and `attached_to`
+/// is fixed at import: the vault refuses an edit that changes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Zeroize)]
+pub struct Evidence {
+    /// The case.
+    #[zeroize(skip)]
+    pub case_id: Uuid,
+    /// Records of the case it documents (incidents, persons …); empty: the case itself.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub attached_to: Vec<Uuid>,
+    /// What it shows.
+    #[serde(default)]
+    pub description: String,
+    /// The file's name when it was imported.
+    pub file_name: String,
+    /// The media type detected from the content (not from the name).
+    pub media_type: String,
+    /// Size in bytes.
+    #[zeroize(skip)]
+    pub size: u64,
+    /// SHA-256 of the content, in hex.
+    pub sha256: String,
+    /// The encrypted file: `blobs/<blob_id>.age`.
+    #[zeroize(skip)]
+    pub blob_id: Uuid,
+    /// SHA-256 of that encrypted file, in hex (tells an altered blob from a changed
+    /// content without decrypting).
+    pub blob_sha256: String,
+    /// When the file was last modified, as its file system said at import.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub file_modified: Option<DateTime<Utc>>,
+    /// When the file was created, where the file system records it.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub file_created: Option<DateTime<Utc>>,
+    /// When it was imported.
+    #[zeroize(skip)]
+    pub imported_at: DateTime<Utc>,
+    /// The device that imported it.
+    #[zeroize(skip)]
+    pub imported_by: Uuid,
+    /// For a working copy (a redacted image, a transcript, a clip): its original.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub derived_from: Option<Uuid>,
+}
+
+impl Evidence {
+    /// The fields an edit may change; everything else is the import's record.
+    pub fn same_import(&self, other: &Evidence) -> bool {
+        let fixed = |e: &Evidence| {
+            let mut e = e.clone();
+            e.description.clear();
+            e.attached_to.clear();
+            e
+        };
+        fixed(self) == fixed(other)
+    }
+}
+
+impl Zeroize for Record {
+    fn zeroize(&mut self) {
+        match self {
+            Record::Case(r) => r.zeroize(),
+            Record::Incident(r) => r.zeroize(),
+            Record::Person(r) => r.zeroize(),
+            Record::Intervention(r) => r.zeroize(),
+            Record::Note(r) => r.zeroize(),
+            Record::Evidence(r) => r.zeroize(),
+        }
+    }
+}
+
+/// A field that could not be read from JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Path of the field (`consent.publish`, `persons[0].role`), empty for the whole.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl Record {
+    /// Reads a record from JSON (`{"kind": "case", …}`), naming the exact field of any
+    /// problem — including fields this model does not have (a typo is not ignored).
+    pub fn from_json(value: serde_json::Value) -> Result<Record, FieldError> {
+        let err = |path: &str, message: String| FieldError {
+            path: path.into(),
+            message,
+        };
+        let serde_json::Value::Object(mut fields) = value else {
+            return Err(err("", "a record must be a JSON object".into()));
+        };
+        let kind: Kind = match fields.remove("kind") {
+            Some(serde_json::Value::String(k)) => k.parse().map_err(|m| err("kind", m))?,
+            _ => {
+                return Err(err(
+                    "kind",
+                    "missing: case, incident, person, intervention, note or evidence".into(),
+                ))
+            }
+        };
+        let value = serde_json::Value::Object(fields);
+        fn read<T>(value: &serde_json::Value) -> Result<T, FieldError>
+        where
+            T: serde::de::DeserializeOwned + Serialize,
+        {
+            let t: T = serde_path_to_error::deserialize(value).map_err(|e| FieldError {
+                path: match e.path().to_string() {
+                    p if p == "." => String::new(),
+                    p => p,
+                },
+                message: e.into_inner().to_string(),
+            })?;
+            let back = serde_json::to_value(&t).map_err(|e| FieldError {
+                path: String::new(),
+                message: e.to_string(),
+            })?;
+            match unknown_field(value, &back, String::new()) {
+                Some(path) => Err(FieldError {
+                    path,
+                    message: "no such field".into(),
+                }),
+                None => Ok(t),
+            }
+        }
+        Ok(match kind {
+            Kind::Case => Record::Case(read(&value)?),
+            Kind::Incident => Record::Incident(read(&value)?),
+            Kind::Person => Record::Person(read(&value)?),
+            Kind::Intervention => Record::Intervention(read(&value)?),
+            Kind::Note => Record::Note(read(&value)?),
+            Kind::Evidence => Record::Evidence(read(&value)?),
+        })
+    }
+}
+
+/// The first key of `given` (recursively) that `parsed` does not have.
+fn unknown_field(
+    given: &serde_json::Value,
+    parsed: &serde_json::Value,
+    at: String,
+) -> Option<String> {
+    use serde_json::Value::{Array, Object};
+    let join = |k: &str| {
+        if at.is_empty() {
+            k.to_owned()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    match (given, parsed) {
+        (Object(g), Object(p)) => g.iter().find_map(|(k, gv)| match p.get(k) {
+            None => Some(join(k)),
+            Some(pv) => unknown_field(gv, pv, join(k)),
+        }),
+        (Array(g), Array(p)) => g
+            .iter()
+            .zip(p)
+            .enumerate()
+            .find_map(|(i, (gv, pv))| unknown_field(gv, pv, format!("{at}[{i}]"))),
+        _ => None,
+    }
+}
+
+/// What a version holds: content, or the mark that the record was deleted.
+// Tombstones are rare and versions are handled a few at a time: boxing the record
+// would cost an allocation per version for no gain.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Body {
+    /// The record's content at this version.
+    Record(Record),
+    /// The record was deleted here. Earlier versions stay readable.
+    Tombstone,
+}
+
+/// One immutable version of a record: what is serialized, signed and encrypted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Version {
+    /// Schema of this value.
+    pub schema_version: u32,
+    /// The record.
+    pub record_id: Uuid,
+    /// This version (also the storage key).
+    pub version_id: Uuid,
+    /// The record's kind (kept for tombstones too).
+    pub kind: Kind,
+    /// The versions this one replaces (empty for the first; two or more for a merge).
+    pub parents: Vec<Uuid>,
+    /// When, as a hybrid logical clock.
+    pub hlc: Hlc,
+    /// The device that wrote it.
+    pub device: Uuid,
+    /// The age recipients (`age1…`) it is encrypted to, once the vault syncs with a hub:
+    /// the writing vault, the organisation's coordinators and the vaults of the record's
+    /// earlier versions. Empty: the writing vault only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audience: Vec<String>,
+    /// The content.
+    pub body: Body,
+}
+
+impl Drop for Version {
+    fn drop(&mut self) {
+        if let Body::Record(r) = &mut self.body {
+            r.zeroize();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_json_is_tagged_by_kind() {
+        let r = Record::Case(Case {
+            title: "T".into(),
+            ..Case::default()
+        });
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["kind"], "case");
+        assert_eq!(v["status"], "open");
+        assert_eq!(v["confidentiality"], "restricted");
+        let back: Record = serde_json::from_value(v).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn validation_catches_what_serde_cannot() {
+        let case_id = Uuid::new_v4();
+        assert!(Record::Case(Case::default()).validate().is_err());
+        let d = |s: &str| FuzzyDate {
+            date: s.parse().unwrap(),
+            precision: Precision::Day,
+        };
+        let mut inc = Incident {
+            case_id,
+            title: "Raid".into(),
+            description: String::new(),
+            start: Some(d("2024-05-02")),
+            end: Some(d("2024-05-01")),
+            location: None,
+            act_types: vec![],
+            persons: vec![],
+            related: vec![],
+            impact: String::new(),
+        };
+        assert_eq!(
+            Record::Incident(inc.clone()).validate().unwrap_err(),
+            "end date is before start date"
+        );
+        inc.end = None;
+        inc.location = Some(Location {
+            lat: Some(91.0),
+            ..Location::default()
+        });
+        assert!(Record::Incident(inc)
+            .validate()
+            .unwrap_err()
+            .contains("latitude"));
+    }
+
+    #[test]
+    fn kind_parses_and_names() {
+        for k in Kind::ALL {
+            assert_eq!(k.as_str().parse::<Kind>().unwrap(), k);
+        }
+        assert!("victim".parse::<Kind>().is_err());
+    }
+
+    #[test]
+    fn from_json_names_the_exact_field() {
+        let e = Record::from_json(serde_json::json!({"kind": "case", "title": 5})).unwrap_err();
+        assert_eq!(e.path, "title");
+        let e = Record::from_json(serde_json::json!({
+            "kind": "person", "case_id": Uuid::nil(), "name": "A",
+            "consent": {"publish": "maybe"}
+        }))
+        .unwrap_err();
+        assert_eq!(e.path, "consent.publish");
+        let e =
+            Record::from_json(serde_json::json!({"kind": "case", "titel": "typo"})).unwrap_err();
+        assert_eq!(
+            (e.path.as_str(), e.message.as_str()),
+            ("titel", "no such field")
+        );
+        let e = Record::from_json(serde_json::json!({"kind": "victim"})).unwrap_err();
+        assert_eq!(e.path, "kind");
+        let ok =
+            Record::from_json(serde_json::json!({"kind": "case", "title": "T", "tags": ["a"]}))
+                .unwrap();
+        assert_eq!(ok.title(), "T");
+    }
+
+    #[test]
+    fn consent_defaults_to_not_asked() {
+        let p: Person = serde_json::from_value(serde_json::json!({
+            "case_id": Uuid::nil(), "name": "A"
+        }))
+        .unwrap();
+        assert_eq!(p.consent.publish, Consent::NotAsked);
+        assert_eq!(p.consent.share_with_government, Consent::NotAsked);
+    }
+}

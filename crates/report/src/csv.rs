@@ -1,0 +1,500 @@
+//! CSV export: one file per entity, in a new folder, with columns named after the
+//! HURIDOCS Events Standard Formats (see `docs/exports.md` for the full mapping).
+//!
+//! Files: `cases.csv`, `events.csv` (incidents), `acts.csv` (one row per incident × act
+//! type × victim), `persons.csv`, `involvements.csv` (one row per person named in an
+//! incident, with their role), `interventions.csv`, `evidence.csv`, `notes.csv`.
+//! Lists inside a cell are joined with `; `. Dates are ISO 8601 (`YYYY-MM-DD`), with
+//! their precision in the "… date type" column. Encrypted, each file is a separate
+//! age file named `….csv.age`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use uuid::Uuid;
+use zeroize::Zeroize;
+
+use crate::output::{OutputDir, Protection};
+use super::{
+    act_label, age_at, confidentiality_label, consent_label, date_type, instruments_of,
+    intervention_status_label, intervention_type_label, iso, mechanism_label, role_label, roles_of,
+    status_label, Loaded, Progress, Selection,
+};
+use custos_vault::error::{Error, Result};
+use custos_model::Role;
+use custos_vault::Vault;
+
+/// The files of a CSV export, in the order they are written, with their columns.
+pub const FILES: &[(&str, &[&str])] = &[
+    (
+        "cases.csv",
+        &[
+            "Case record number",
+            "Case title",
+            "Summary",
+            "Status",
+            "Confidentiality",
+            "Tags",
+            "Owner",
+        ],
+    ),
+    (
+        "events.csv",
+        &[
+            "Event record number",
+            "Case record number",
+            "Event title",
+            "Confidentiality",
+            "Initial date",
+            "Initial date type",
+            "Final date",
+            "Final date type",
+            "Event description",
+            "Impact of the event",
+            "Geographical term",
+            "Local geographical area",
+            "Latitude",
+            "Longitude",
+            "Types of acts",
+            "Rights affected",
+            "Related events",
+        ],
+    ),
+    (
+        "acts.csv",
+        &[
+            "Act record number",
+            "Event record number",
+            "Case record number",
+            "Event title",
+            "Type of act",
+            "Type of act code",
+            "Victim record number",
+            "Victim name",
+            "Initial date",
+            "Initial date type",
+            "Final date",
+            "Final date type",
+            "Exact location",
+            "Victim's age at the time",
+            "International instruments",
+        ],
+    ),
+    (
+        "persons.csv",
+        &[
+            "Person record number",
+            "Case record number",
+            "Name",
+            "Other names",
+            "Roles",
+            "Group",
+            "Number of persons in group",
+            "Sex",
+            "Date of birth",
+            "Date of birth type",
+            "Occupation",
+            "Affiliation",
+            "Human rights work",
+            "Address",
+            "Citizenship",
+            "Consent to share with government",
+            "Consent to publish",
+            "Contact",
+        ],
+    ),
+    (
+        "involvements.csv",
+        &[
+            "Case record number",
+            "Event record number",
+            "Event title",
+            "Person record number",
+            "Person name",
+            "Degree of involvement",
+        ],
+    ),
+    (
+        "interventions.csv",
+        &[
+            "Intervention record number",
+            "Case record number",
+            "Title",
+            "Intervening party",
+            "Parties requested",
+            "Type of intervention",
+            "Date of intervention",
+            "Status",
+            "Reference",
+            "Response",
+            "Concerning events",
+            "On behalf of",
+        ],
+    ),
+    (
+        "evidence.csv",
+        &[
+            "Evidence record number",
+            "Case record number",
+            "Description",
+            "File name",
+            "Type of source material",
+            "Size in bytes",
+            "SHA-256",
+            "Date of source material",
+            "Imported at",
+            "Imported by device",
+            "Working copy of",
+            "Attached to",
+        ],
+    ),
+    (
+        "notes.csv",
+        &[
+            "Note record number",
+            "Case record number",
+            "Remarks",
+            "About",
+        ],
+    ),
+];
+
+/// The columns of one file of the export (`events.csv` …).
+pub fn columns(file: &str) -> Option<&'static [&'static str]> {
+    FILES.iter().find(|(f, _)| *f == file).map(|(_, c)| *c)
+}
+
+/// What a CSV export wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvStats {
+    /// The files written, in [`FILES`] order.
+    pub files: Vec<PathBuf>,
+    /// Data rows written, all files together (headers not counted).
+    pub rows: usize,
+}
+
+/// Writes the selection as CSV files into `dir`, a new folder (its parent must exist).
+/// On any error the folder and everything written in it are removed. `progress` counts
+/// records read, then files written.
+pub fn export_csv(
+    vault: &Vault,
+    selection: &Selection,
+    dir: &Path,
+    protection: &Protection,
+    progress: Progress<'_>,
+) -> Result<CsvStats> {
+    let ids = selection.resolve(vault)?;
+    let mut out = OutputDir::create(dir)?;
+    let total = ids.len() + FILES.len();
+    let loaded = Loaded::load(vault, &ids, &mut |d, _| progress(d, total))?;
+    let tables = tables(&loaded);
+    let mut rows = 0;
+    for (n, ((name, header), mut table)) in FILES.iter().zip(tables).enumerate() {
+        let file_name = if protection.is_encrypted() {
+            format!("{name}.age")
+        } else {
+            (*name).to_owned()
+        };
+        rows += table.len();
+        let written = out.write(&file_name, protection, |w| write_table(w, header, &table));
+        // The cells are record content: wiped once written (or not).
+        table.iter_mut().flatten().for_each(|c| c.zeroize());
+        written?;
+        progress(ids.len() + n + 1, total);
+    }
+    let files = out.finish()?;
+    Ok(CsvStats { files, rows })
+}
+
+fn write_table(w: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+    let mut c = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::CRLF)
+        .from_writer(w);
+    c.write_record(header).map_err(csv_error)?;
+    for r in rows {
+        c.write_record(r).map_err(csv_error)?;
+    }
+    c.flush()
+        .map_err(|e| Error::io("writing the CSV export", e))?;
+    Ok(())
+}
+
+fn csv_error(e: ::csv::Error) -> Error {
+    match e.into_kind() {
+        ::csv::ErrorKind::Io(e) => Error::io("writing the CSV export", e),
+        other => Error::Invalid(format!("writing the CSV export: {other:?}")),
+    }
+}
+
+fn join(items: impl IntoIterator<Item = String>) -> String {
+    items.into_iter().collect::<Vec<_>>().join("; ")
+}
+
+/// The rows of every file, in [`FILES`] order.
+fn tables(l: &Loaded) -> Vec<Vec<Vec<String>>> {
+    let confidentiality = |case: Uuid| {
+        l.case(case)
+            .map(|c| confidentiality_label(c.confidentiality).to_owned())
+            .unwrap_or_default()
+    };
+    let person_name = |id: Uuid| l.person(id).map(|p| p.name.clone()).unwrap_or_default();
+
+    let cases = l
+        .cases
+        .iter()
+        .map(|(id, c)| {
+            vec![
+                id.to_string(),
+                c.title.clone(),
+                c.summary.clone(),
+                status_label(c.status).into(),
+                confidentiality_label(c.confidentiality).into(),
+                c.tags.join("; "),
+                c.owner.clone(),
+            ]
+        })
+        .collect();
+
+    let mut events = Vec::new();
+    let mut acts = Vec::new();
+    let mut involvements = Vec::new();
+    for (id, i) in &l.incidents {
+        let loc = i.location.as_ref();
+        let local = loc
+            .map(|l| {
+                [&l.place, &l.region]
+                    .into_iter()
+                    .filter(|s| !s.trim().is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        events.push(vec![
+            id.to_string(),
+            i.case_id.to_string(),
+            i.title.clone(),
+            confidentiality(i.case_id),
+            iso(i.start.as_ref()),
+            date_type(i.start.as_ref()).into(),
+            iso(i.end.as_ref()),
+            if i.end.is_some() {
+                date_type(i.end.as_ref()).into()
+            } else {
+                String::new()
+            },
+            i.description.clone(),
+            i.impact.clone(),
+            loc.map(|l| l.country.clone()).unwrap_or_default(),
+            local.clone(),
+            loc.and_then(|l| l.lat)
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            loc.and_then(|l| l.lon)
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            join(i.act_types.iter().map(|c| act_label(c, "en"))),
+            instruments_of(&i.act_types, "en").join("; "),
+            join(i.related.iter().map(|r| r.to_string())),
+        ]);
+
+        // Acts: incident × act type × victim. No victim named: one act per type with
+        // the victim left empty; victims but no act type: one row per victim.
+        let victims: Vec<Option<Uuid>> = {
+            let v: Vec<Option<Uuid>> = i
+                .persons
+                .iter()
+                .filter(|p| p.role == Role::Victim)
+                .map(|p| Some(p.person_id))
+                .collect();
+            if v.is_empty() {
+                vec![None]
+            } else {
+                v
+            }
+        };
+        let types: Vec<Option<&String>> = if i.act_types.is_empty() {
+            vec![None]
+        } else {
+            i.act_types.iter().map(Some).collect()
+        };
+        let mut n = 0;
+        for t in &types {
+            for v in &victims {
+                if t.is_none() && v.is_none() {
+                    continue;
+                }
+                n += 1;
+                let age = match (v.and_then(|v| l.person(v)), &i.start) {
+                    (Some(p), Some(start)) => p
+                        .birth_date
+                        .as_ref()
+                        .and_then(|b| age_at(b, start.date))
+                        .map(|a| a.to_string())
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                acts.push(vec![
+                    format!("{id}-{n}"),
+                    id.to_string(),
+                    i.case_id.to_string(),
+                    i.title.clone(),
+                    t.map(|c| act_label(c, "en")).unwrap_or_default(),
+                    t.cloned().unwrap_or_default(),
+                    v.map(|v| v.to_string()).unwrap_or_default(),
+                    v.map(person_name).unwrap_or_default(),
+                    iso(i.start.as_ref()),
+                    date_type(i.start.as_ref()).into(),
+                    iso(i.end.as_ref()),
+                    if i.end.is_some() {
+                        date_type(i.end.as_ref()).into()
+                    } else {
+                        String::new()
+                    },
+                    local.clone(),
+                    age,
+                    t.map(|c| instruments_of(std::slice::from_ref(c), "en").join("; "))
+                        .unwrap_or_default(),
+                ]);
+            }
+        }
+        for inv in &i.persons {
+            involvements.push(vec![
+                i.case_id.to_string(),
+                id.to_string(),
+                i.title.clone(),
+                inv.person_id.to_string(),
+                person_name(inv.person_id),
+                role_label(inv.role).into(),
+            ]);
+        }
+    }
+
+    let persons = l
+        .persons
+        .iter()
+        .map(|(id, p)| {
+            vec![
+                id.to_string(),
+                p.case_id.to_string(),
+                p.name.clone(),
+                p.other_names.join("; "),
+                join(
+                    roles_of(l, *id, p)
+                        .into_iter()
+                        .map(|r| role_label(r).into()),
+                ),
+                if p.is_group { "Yes" } else { "No" }.into(),
+                p.group_size.map(|n| n.to_string()).unwrap_or_default(),
+                p.sex.clone(),
+                iso(p.birth_date.as_ref()),
+                if p.birth_date.is_some() {
+                    date_type(p.birth_date.as_ref()).into()
+                } else {
+                    String::new()
+                },
+                p.occupation.clone(),
+                p.organisation.clone(),
+                p.human_rights_work.clone(),
+                p.residence.clone(),
+                p.citizenship.clone(),
+                consent_label(p.consent.share_with_government).into(),
+                consent_label(p.consent.publish).into(),
+                p.contact.clone(),
+            ]
+        })
+        .collect();
+
+    let interventions = l
+        .interventions
+        .iter()
+        .map(|(id, i)| {
+            vec![
+                id.to_string(),
+                i.case_id.to_string(),
+                i.title.clone(),
+                l.case(i.case_id)
+                    .map(|c| c.owner.clone())
+                    .unwrap_or_default(),
+                if i.mechanism.is_empty() {
+                    String::new()
+                } else {
+                    mechanism_label(&i.mechanism, "en")
+                },
+                intervention_type_label(i.kind).into(),
+                i.date
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
+                intervention_status_label(i.status).into(),
+                i.reference.clone(),
+                i.response.clone(),
+                join(i.incident_ids.iter().map(|x| x.to_string())),
+                join(i.person_ids.iter().map(|x| x.to_string())),
+            ]
+        })
+        .collect();
+
+    let evidence = l
+        .evidence
+        .iter()
+        .map(|(id, e)| {
+            vec![
+                id.to_string(),
+                e.case_id.to_string(),
+                e.description.clone(),
+                e.file_name.clone(),
+                e.media_type.clone(),
+                e.size.to_string(),
+                e.sha256.clone(),
+                e.file_modified
+                    .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                    .unwrap_or_default(),
+                e.imported_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                e.imported_by.to_string(),
+                e.derived_from.map(|d| d.to_string()).unwrap_or_default(),
+                join(e.attached_to.iter().map(|x| x.to_string())),
+            ]
+        })
+        .collect();
+
+    let notes = l
+        .notes
+        .iter()
+        .map(|(id, n)| {
+            vec![
+                id.to_string(),
+                n.case_id.to_string(),
+                n.text.clone(),
+                join(n.about.iter().map(|x| x.to_string())),
+            ]
+        })
+        .collect();
+
+    vec![
+        cases,
+        events,
+        acts,
+        persons,
+        involvements,
+        interventions,
+        evidence,
+        notes,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_has_distinct_columns() {
+        for (name, cols) in FILES {
+            let mut seen = std::collections::HashSet::new();
+            for c in *cols {
+                assert!(seen.insert(c), "{name}: {c} twice");
+            }
+        }
+        assert_eq!(columns("acts.csv").unwrap()[4], "Type of act");
+    }
+}

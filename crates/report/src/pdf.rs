@@ -1,0 +1,933 @@
+//! The case report: a PDF for the documenter's own use.
+//!
+//! One section per case: summary, incidents, persons (a person whose consent to publish
+//! is not given carries a visible CONFIDENTIAL line), interventions, evidence with its
+//! SHA-256, notes. Text is set in DejaVu Sans, embedded (subset) in the file, so accented
+//! Latin, Greek, Cyrillic and Arabic letters print. Arabic is drawn right to left with
+//! its joining forms (a small shaper for the Arabic alphabet; no ligatures beyond
+//! lam-alef and no other complex scripts — see `docs/exports.md`).
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use printpdf::{
+    Color, FontId, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point,
+    Pt, Rgb, TextItem,
+};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::doc::{Block, Doc};
+use crate::output::{write_file, Protection};
+use super::{
+    act_label, confidentiality_label, consent_label, date_text, date_type, instruments_of,
+    intervention_status_label, intervention_type_label, mechanism_label, place_text, role_label,
+    roles_of, status_label, Loaded, Progress, Selection,
+};
+use custos_vault::error::{Error, Result};
+use custos_model::Consent;
+use custos_vault::Vault;
+
+const REGULAR: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
+const BOLD: &[u8] = include_bytes!("fonts/DejaVuSans-Bold.ttf");
+
+/// What a PDF export wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PdfStats {
+    /// Cases in the report.
+    pub cases: usize,
+    /// Pages in the file.
+    pub pages: usize,
+    /// Bytes written (before encryption).
+    pub bytes: usize,
+}
+
+/// Writes the case report of the selection (cases with all their records, or single
+/// records grouped under their case) to a new file at `path`.
+pub fn export_case_report(
+    vault: &Vault,
+    selection: &Selection,
+    path: &Path,
+    protection: &Protection,
+    progress: Progress<'_>,
+) -> Result<PdfStats> {
+    let (bytes, stats) = case_report(vault, selection, progress)?;
+    write_file(path, protection, |w| {
+        w.write_all(&bytes)
+            .map_err(|e| Error::io("writing the report", e))
+    })?;
+    Ok(stats)
+}
+
+/// The case report of the selection as PDF bytes (wiped when dropped).
+pub fn case_report(
+    vault: &Vault,
+    selection: &Selection,
+    progress: Progress<'_>,
+) -> Result<(Zeroizing<Vec<u8>>, PdfStats)> {
+    let ids = selection.resolve(vault)?;
+    // Reading is most of the work; laying out and writing the rest.
+    let total = ids.len() + 1;
+    let loaded = Loaded::load(vault, &ids, &mut |d, _| progress(d, total))?;
+    let doc = report_doc(&loaded);
+    let cases = doc
+        .blocks
+        .iter()
+        .filter(|b| matches!(b, Block::Title(_)))
+        .count();
+    let (bytes, pages) = render(&doc, "Case report")?;
+    progress(total, total);
+    let n = bytes.len();
+    Ok((
+        bytes,
+        PdfStats {
+            cases,
+            pages,
+            bytes: n,
+        },
+    ))
+}
+
+/// Builds the report's blocks: one section per case.
+fn report_doc(l: &Loaded) -> Doc {
+    let mut doc = Doc::default();
+    let mut case_ids: Vec<Uuid> = l.cases.iter().map(|(id, _)| *id).collect();
+    let mut others: Vec<Uuid> = l
+        .cases_of_records()
+        .filter(|c| !case_ids.contains(c))
+        .collect();
+    others.sort();
+    others.dedup();
+    case_ids.extend(others);
+    let now = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+
+    for case_id in case_ids {
+        match l.case(case_id) {
+            Some(c) => doc.title(format!("Case report: {}", c.title)),
+            None => doc.title(format!("Case report: case {case_id}")),
+        }
+        doc.alert(
+            "CONFIDENTIAL — for the documenter's own use; this file is not encrypted by Custos",
+        );
+        doc.field("Case record number", case_id.to_string());
+        if let Some(c) = l.case(case_id) {
+            doc.field("Status", status_label(c.status));
+            doc.field("Confidentiality", confidentiality_label(c.confidentiality));
+            doc.field("Owner", c.owner.clone());
+            doc.field("Tags", c.tags.join(", "));
+        }
+        doc.field("Report written", now.clone());
+        if let Some(c) = l.case(case_id) {
+            doc.heading("Summary");
+            if c.summary.trim().is_empty() {
+                doc.para("(no summary)");
+            } else {
+                doc.para(c.summary.clone());
+            }
+        }
+
+        let incidents: Vec<_> = l
+            .incidents
+            .iter()
+            .filter(|(_, i)| i.case_id == case_id)
+            .collect();
+        if !incidents.is_empty() {
+            doc.heading(format!("Incidents ({})", incidents.len()));
+        }
+        for (id, i) in incidents {
+            doc.subheading(i.title.clone());
+            doc.field("Record number", id.to_string());
+            match &i.start {
+                Some(d) => doc.field(
+                    "Initial date",
+                    format!("{} ({})", date_text(d), date_type(Some(d))),
+                ),
+                None => doc.field("Initial date", "unknown"),
+            }
+            if let Some(d) = &i.end {
+                doc.field(
+                    "Final date",
+                    format!("{} ({})", date_text(d), date_type(Some(d))),
+                );
+            }
+            doc.field("Place", place_text(i.location.as_ref()));
+            if let Some(loc) = &i.location {
+                if let (Some(lat), Some(lon)) = (loc.lat, loc.lon) {
+                    doc.field("Coordinates", format!("{lat:.5}, {lon:.5}"));
+                }
+            }
+            doc.field(
+                "Types of act",
+                i.act_types
+                    .iter()
+                    .map(|c| act_label(c, "en"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+            doc.field(
+                "Rights affected",
+                instruments_of(&i.act_types, "en").join("; "),
+            );
+            let involved: Vec<String> = i
+                .persons
+                .iter()
+                .map(|inv| {
+                    let name = l
+                        .person(inv.person_id)
+                        .map(|p| p.name.clone())
+                        .unwrap_or_else(|| format!("person {}", inv.person_id));
+                    format!("{name} ({})", role_label(inv.role))
+                })
+                .collect();
+            doc.field("Persons involved", involved.join("; "));
+            doc.field("Description", i.description.clone());
+            doc.field("Impact", i.impact.clone());
+        }
+
+        let persons: Vec<_> = l
+            .persons
+            .iter()
+            .filter(|(_, p)| p.case_id == case_id)
+            .collect();
+        if !persons.is_empty() {
+            doc.heading(format!("Persons ({})", persons.len()));
+        }
+        for (id, p) in persons {
+            let mut head = p.name.clone();
+            if p.is_group {
+                head.push_str(&match p.group_size {
+                    Some(n) => format!(" (group of {n})"),
+                    None => " (group)".into(),
+                });
+            }
+            doc.subheading(head);
+            if p.consent.publish != Consent::Given {
+                doc.alert(format!(
+                    "CONFIDENTIAL: consent to publish this name is {} — do not publish or share it",
+                    consent_label(p.consent.publish).to_lowercase()
+                ));
+            }
+            doc.field("Record number", id.to_string());
+            doc.field("Other names", p.other_names.join("; "));
+            doc.field(
+                "Roles",
+                roles_of(l, *id, p)
+                    .into_iter()
+                    .map(role_label)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            doc.field("Sex", p.sex.clone());
+            doc.field(
+                "Date of birth",
+                p.birth_date.as_ref().map(date_text).unwrap_or_default(),
+            );
+            doc.field("Occupation", p.occupation.clone());
+            doc.field("Organisation", p.organisation.clone());
+            doc.field("Human rights work", p.human_rights_work.clone());
+            doc.field("Residence", p.residence.clone());
+            doc.field("Citizenship", p.citizenship.clone());
+            doc.field(
+                "Consent to share with the government",
+                consent_label(p.consent.share_with_government),
+            );
+            doc.field("Consent to publish", consent_label(p.consent.publish));
+            doc.field("Contact", p.contact.clone());
+        }
+
+        let interventions: Vec<_> = l
+            .interventions
+            .iter()
+            .filter(|(_, i)| i.case_id == case_id)
+            .collect();
+        if !interventions.is_empty() {
+            doc.heading(format!("Interventions ({})", interventions.len()));
+        }
+        for (id, i) in interventions {
+            doc.subheading(i.title.clone());
+            doc.field("Record number", id.to_string());
+            if !i.mechanism.is_empty() {
+                doc.field("Intervening party", mechanism_label(&i.mechanism, "en"));
+            }
+            doc.field("Type", intervention_type_label(i.kind));
+            doc.field(
+                "Date",
+                i.date
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
+            );
+            doc.field("Status", intervention_status_label(i.status));
+            doc.field("Reference", i.reference.clone());
+            doc.field("Response", i.response.clone());
+            doc.field(
+                "Concerning incidents",
+                i.incident_ids
+                    .iter()
+                    .map(|x| {
+                        l.incident(*x)
+                            .map(|r| r.title.clone())
+                            .unwrap_or_else(|| x.to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+            doc.field(
+                "On behalf of",
+                i.person_ids
+                    .iter()
+                    .map(|x| {
+                        l.person(*x)
+                            .map(|p| p.name.clone())
+                            .unwrap_or_else(|| x.to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+        }
+
+        let evidence: Vec<_> = l
+            .evidence
+            .iter()
+            .filter(|(_, e)| e.case_id == case_id)
+            .collect();
+        if !evidence.is_empty() {
+            doc.heading(format!("Evidence ({})", evidence.len()));
+        }
+        for (id, e) in evidence {
+            doc.subheading(e.file_name.clone());
+            doc.field("Record number", id.to_string());
+            doc.field("Description", e.description.clone());
+            doc.field("Media type", e.media_type.clone());
+            doc.field("Size", format!("{} bytes", e.size));
+            doc.field("SHA-256", e.sha256.clone());
+            doc.field(
+                "Imported",
+                e.imported_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            );
+            if let Some(o) = e.derived_from {
+                doc.field("Working copy of", o.to_string());
+            }
+        }
+
+        let notes: Vec<_> = l
+            .notes
+            .iter()
+            .filter(|(_, n)| n.case_id == case_id)
+            .collect();
+        if !notes.is_empty() {
+            doc.heading(format!("Notes ({})", notes.len()));
+        }
+        for (_, n) in notes {
+            doc.para(n.text.clone());
+        }
+    }
+    if doc.blocks.is_empty() {
+        doc.title("Case report");
+        doc.para("Nothing was selected.");
+    }
+    doc
+}
+
+// ----- rendering -----
+
+struct Fonts {
+    regular: ParsedFont,
+    bold: ParsedFont,
+}
+
+fn fonts() -> Result<&'static Fonts> {
+    static FONTS: OnceLock<Option<Fonts>> = OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            let regular = ParsedFont::from_bytes(REGULAR, 0, &mut Vec::new())?;
+            let bold = ParsedFont::from_bytes(BOLD, 0, &mut Vec::new())?;
+            Some(Fonts { regular, bold })
+        })
+        .as_ref()
+        .ok_or_else(|| Error::Invalid("the report font could not be read".into()))
+}
+
+const PAGE_W: f32 = 595.28; // A4, in points
+const PAGE_H: f32 = 841.89;
+const MARGIN: f32 = 56.7; // 20 mm
+const BOTTOM: f32 = 70.0;
+const TEXT_W: f32 = PAGE_W - 2.0 * MARGIN;
+
+#[derive(Clone, Copy, PartialEq)]
+struct Style {
+    bold: bool,
+    size: f32,
+    color: (f32, f32, f32),
+}
+
+const BODY: Style = Style {
+    bold: false,
+    size: 10.0,
+    color: (0.0, 0.0, 0.0),
+};
+
+struct Layout<'f> {
+    fonts: &'f Fonts,
+    regular: FontId,
+    bold: FontId,
+    /// Characters drawn with each font (regular, bold): the subsets to embed.
+    used: [std::collections::BTreeSet<char>; 2],
+    pages: Vec<Vec<Op>>,
+    ops: Vec<Op>,
+    /// Baseline of the last line, in points from the bottom.
+    y: f32,
+}
+
+impl<'f> Layout<'f> {
+    fn font(&self, bold: bool) -> &'f ParsedFont {
+        if bold {
+            &self.fonts.bold
+        } else {
+            &self.fonts.regular
+        }
+    }
+
+    fn width(&self, text: &str, style: Style) -> f32 {
+        let f = self.font(style.bold);
+        let upem = f32::from(f.units_per_em.max(1));
+        text.chars()
+            .map(|c| {
+                let gid = f.lookup_glyph_index(c as u32).unwrap_or(0);
+                f32::from(f.get_glyph_width(gid).unwrap_or(f.units_per_em / 2))
+            })
+            .sum::<f32>()
+            * style.size
+            / upem
+    }
+
+    fn new_page(&mut self) {
+        let ops = std::mem::take(&mut self.ops);
+        self.pages.push(ops);
+        self.y = PAGE_H - MARGIN;
+    }
+
+    fn space(&mut self, pt: f32) {
+        self.y -= pt;
+    }
+
+    /// One line of runs at `indent`; a new page first when it does not fit.
+    fn line(&mut self, runs: Vec<(Style, String)>, indent: f32) {
+        let size = runs.iter().map(|(s, _)| s.size).fold(BODY.size, f32::max);
+        if self.y - size * 1.3 < BOTTOM {
+            self.new_page();
+        }
+        self.line_at(runs, indent);
+    }
+
+    /// One line of runs below the last one, wherever that is.
+    fn line_at(&mut self, runs: Vec<(Style, String)>, indent: f32) {
+        let size = runs.iter().map(|(s, _)| s.size).fold(0.0, f32::max);
+        self.y -= size * 1.3;
+        self.ops.push(Op::StartTextSection);
+        self.ops.push(Op::SetTextCursor {
+            pos: Point {
+                x: Pt(MARGIN + indent),
+                y: Pt(self.y),
+            },
+        });
+        for (style, text) in runs {
+            let id = if style.bold {
+                &self.bold
+            } else {
+                &self.regular
+            };
+            let text = visual(&text);
+            self.used[usize::from(style.bold)].extend(text.chars());
+            self.ops.push(Op::SetFont {
+                font: PdfFontHandle::External(id.clone()),
+                size: Pt(style.size),
+            });
+            self.ops.push(Op::SetFillColor {
+                col: Color::Rgb(Rgb {
+                    r: style.color.0,
+                    g: style.color.1,
+                    b: style.color.2,
+                    icc_profile: None,
+                }),
+            });
+            self.ops.push(Op::ShowText {
+                items: vec![TextItem::Text(text)],
+            });
+        }
+        self.ops.push(Op::EndTextSection);
+    }
+
+    /// Wraps `text` to `width` (the first line `first` wide), breaking at spaces, or
+    /// inside a word longer than a line.
+    fn wrap(&self, text: &str, style: Style, first: f32, width: f32) -> Vec<String> {
+        let space = self.width(" ", style);
+        let mut lines = Vec::new();
+        let mut avail = first;
+        for para in text.split('\n') {
+            let mut cur = String::new();
+            let mut cur_w = 0.0;
+            for word in para.split(' ') {
+                let w = self.width(word, style);
+                let joined = if cur.is_empty() { w } else { cur_w + space + w };
+                if joined <= avail {
+                    if !cur.is_empty() {
+                        cur.push(' ');
+                    }
+                    cur.push_str(word);
+                    cur_w = joined;
+                    continue;
+                }
+                if !cur.is_empty() {
+                    lines.push(std::mem::take(&mut cur));
+                    avail = width;
+                }
+                cur_w = 0.0;
+                // The word alone: break it where it does not fit.
+                for c in word.chars() {
+                    let cw = self.width(c.encode_utf8(&mut [0; 4]), style);
+                    if cur_w + cw > avail && !cur.is_empty() {
+                        lines.push(std::mem::take(&mut cur));
+                        avail = width;
+                        cur_w = 0.0;
+                    }
+                    cur.push(c);
+                    cur_w += cw;
+                }
+            }
+            lines.push(cur);
+            avail = width;
+        }
+        lines
+    }
+
+    fn text(&mut self, text: &str, style: Style, indent: f32) {
+        let w = TEXT_W - indent;
+        for l in self.wrap(text, style, w, w) {
+            self.line(vec![(style, l)], indent);
+        }
+    }
+}
+
+/// Lays the document out on A4 pages; returns the PDF bytes and the page count.
+pub(crate) fn render(doc: &Doc, title: &str) -> Result<(Zeroizing<Vec<u8>>, usize)> {
+    let fonts = fonts()?;
+    let mut pdf = PdfDocument::new(title);
+    let mut lay = Layout {
+        fonts,
+        regular: FontId::new(),
+        bold: FontId::new(),
+        used: Default::default(),
+        pages: Vec::new(),
+        ops: Vec::new(),
+        y: PAGE_H - MARGIN,
+    };
+    let heading = Style {
+        bold: true,
+        size: 13.0,
+        color: (0.1, 0.2, 0.45),
+    };
+    let sub = Style {
+        bold: true,
+        size: 11.0,
+        color: (0.0, 0.0, 0.0),
+    };
+    let alert = Style {
+        bold: true,
+        size: 10.0,
+        color: (0.75, 0.0, 0.0),
+    };
+    let label = Style { bold: true, ..BODY };
+    let mut first = true;
+    for b in &doc.blocks {
+        match b {
+            Block::Title(s) => {
+                if !first {
+                    lay.new_page();
+                }
+                let st = Style {
+                    bold: true,
+                    size: 17.0,
+                    color: (0.0, 0.0, 0.0),
+                };
+                lay.text(&clean(fonts, s), st, 0.0);
+                lay.space(6.0);
+            }
+            Block::Heading(s) => {
+                lay.space(10.0);
+                lay.text(&clean(fonts, s), heading, 0.0);
+                lay.space(3.0);
+            }
+            Block::Subheading(s) => {
+                lay.space(6.0);
+                lay.text(&clean(fonts, s), sub, 0.0);
+            }
+            Block::Para(s) => {
+                lay.space(3.0);
+                lay.text(&clean(fonts, s), BODY, 0.0);
+            }
+            Block::Alert(s) => {
+                lay.space(2.0);
+                lay.text(&clean(fonts, s), alert, 0.0);
+            }
+            Block::Field(l, v) => {
+                let l = format!("{}: ", clean(fonts, l));
+                let lw = lay.width(&l, label);
+                let v = clean(fonts, v);
+                let indent = 12.0;
+                let mut lines = lay.wrap(&v, BODY, TEXT_W - lw, TEXT_W - indent).into_iter();
+                let first_line = lines.next().unwrap_or_default();
+                lay.line(vec![(label, l), (BODY, first_line)], 0.0);
+                for rest in lines {
+                    lay.line(vec![(BODY, rest)], indent);
+                }
+            }
+        }
+        first = false;
+    }
+    lay.new_page();
+    let n = lay.pages.len();
+    let mut pages = Vec::with_capacity(n);
+    let foot = Style {
+        bold: false,
+        size: 8.0,
+        color: (0.4, 0.4, 0.4),
+    };
+    for (i, mut ops) in std::mem::take(&mut lay.pages).into_iter().enumerate() {
+        // Below the text area: set straight, never a page break.
+        lay.ops = Vec::new();
+        lay.y = 40.0 + foot.size * 1.3;
+        lay.line_at(
+            vec![(
+                foot,
+                format!("{title} — confidential — page {} of {n}", i + 1),
+            )],
+            0.0,
+        );
+        ops.append(&mut lay.ops);
+        pages.push(PdfPage::new(Mm(210.0), Mm(297.0), ops));
+    }
+    // Embed only the glyphs drawn (the whole font is ~700 KB), falling back to the whole
+    // font if subsetting fails.
+    for (id, font, used) in [
+        (&lay.regular, &fonts.regular, &lay.used[0]),
+        (&lay.bold, &fonts.bold, &lay.used[1]),
+    ] {
+        let parsed = subset(font, used).unwrap_or_else(|| font.clone());
+        pdf.resources
+            .fonts
+            .map
+            .insert(id.clone(), printpdf::PdfFont::new(parsed));
+    }
+    pdf.metadata.info.document_title = title.to_owned();
+    pdf.metadata.info.producer = "Custos".into();
+    pdf.metadata.info.creator = "Custos".into();
+    pdf.with_pages(pages);
+    let opts = PdfSaveOptions::default();
+    let bytes = Zeroizing::new(pdf.save(&opts, &mut Vec::new()));
+    Ok((bytes, n))
+}
+
+/// The font reduced to the glyphs of `chars` (and .notdef), with a cmap for them.
+fn subset(font: &ParsedFont, chars: &std::collections::BTreeSet<char>) -> Option<ParsedFont> {
+    use allsorts::binary::read::ReadScope;
+    use allsorts::font_data::FontData;
+    use allsorts::subset::{CmapTarget, SubsetProfile};
+    let mut gids: Vec<u16> = chars
+        .iter()
+        .filter_map(|c| font.lookup_glyph_index(*c as u32))
+        .filter(|g| *g != 0)
+        .collect();
+    gids.sort_unstable();
+    gids.dedup();
+    gids.insert(0, 0);
+    let data = ReadScope::new(&font.original_bytes)
+        .read::<FontData<'_>>()
+        .ok()?;
+    let provider = data.table_provider(0).ok()?;
+    let bytes =
+        allsorts::subset::subset(&provider, &gids, &SubsetProfile::Pdf, CmapTarget::Unicode)
+            .ok()?;
+    let parsed = ParsedFont::from_bytes(&bytes, 0, &mut Vec::new())?;
+    // Every character must still reach its glyph; otherwise embed the whole font.
+    chars
+        .iter()
+        .filter(|c| font.lookup_glyph_index(**c as u32).is_some_and(|g| g != 0))
+        .all(|c| parsed.lookup_glyph_index(*c as u32).is_some_and(|g| g != 0))
+        .then_some(parsed)
+}
+
+/// Text the font can draw: tabs as spaces, other control characters dropped, letters
+/// the font lacks as U+FFFD.
+fn clean(fonts: &Fonts, s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .chars()
+        .filter_map(|c| match c {
+            '\t' => Some(' '),
+            '\n' => Some('\n'),
+            c if c.is_control() => None,
+            c if fonts.regular.lookup_glyph_index(c as u32).is_some() || is_arabic(c) => Some(c),
+            _ => Some('\u{FFFD}'),
+        })
+        .collect()
+}
+
+// ----- Arabic: joining forms and right-to-left order -----
+
+fn is_arabic(c: char) -> bool {
+    matches!(c as u32, 0x0600..=0x06FF)
+}
+
+/// Presentation forms (isolated, final, initial, medial) of the Arabic letters; `None`
+/// for a form that does not exist (letters that join only to the right).
+fn forms(c: char) -> Option<[u32; 4]> {
+    // (letter, isolated form; the others follow in order), from Unicode's Arabic
+    // Presentation Forms-B block.
+    const TWO: &[(char, u32)] = &[
+        ('\u{0622}', 0xFE81),
+        ('\u{0623}', 0xFE83),
+        ('\u{0624}', 0xFE85),
+        ('\u{0625}', 0xFE87),
+        ('\u{0627}', 0xFE8D),
+        ('\u{062F}', 0xFEA9),
+        ('\u{0630}', 0xFEAB),
+        ('\u{0631}', 0xFEAD),
+        ('\u{0632}', 0xFEAF),
+        ('\u{0648}', 0xFEED),
+        ('\u{0629}', 0xFE93),
+        ('\u{0649}', 0xFEEF),
+    ];
+    const FOUR: &[(char, u32)] = &[
+        ('\u{0626}', 0xFE89),
+        ('\u{0628}', 0xFE8F),
+        ('\u{062A}', 0xFE95),
+        ('\u{062B}', 0xFE99),
+        ('\u{062C}', 0xFE9D),
+        ('\u{062D}', 0xFEA1),
+        ('\u{062E}', 0xFEA5),
+        ('\u{0633}', 0xFEB1),
+        ('\u{0634}', 0xFEB5),
+        ('\u{0635}', 0xFEB9),
+        ('\u{0636}', 0xFEBD),
+        ('\u{0637}', 0xFEC1),
+        ('\u{0638}', 0xFEC5),
+        ('\u{0639}', 0xFEC9),
+        ('\u{063A}', 0xFECD),
+        ('\u{0641}', 0xFED1),
+        ('\u{0642}', 0xFED5),
+        ('\u{0643}', 0xFED9),
+        ('\u{0644}', 0xFEDD),
+        ('\u{0645}', 0xFEE1),
+        ('\u{0646}', 0xFEE5),
+        ('\u{0647}', 0xFEE9),
+        ('\u{064A}', 0xFEF1),
+    ];
+    if let Some(&(_, b)) = FOUR.iter().find(|(l, _)| *l == c) {
+        return Some([b, b + 1, b + 2, b + 3]);
+    }
+    TWO.iter()
+        .find(|(l, _)| *l == c)
+        .map(|&(_, b)| [b, b + 1, 0, 0])
+}
+
+fn joins_left(c: char) -> bool {
+    forms(c).is_some_and(|f| f[2] != 0) || c == '\u{0640}'
+}
+
+fn joins_right(c: char) -> bool {
+    forms(c).is_some() || c == '\u{0640}'
+}
+
+fn is_mark(c: char) -> bool {
+    matches!(c as u32, 0x064B..=0x065F | 0x0670)
+}
+
+/// Shapes a run of Arabic (logical order) into presentation forms, still in logical order.
+fn shape(run: &[char]) -> Vec<char> {
+    let mut out = Vec::with_capacity(run.len());
+    let letters: Vec<(usize, char)> = run
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, c)| !is_mark(*c))
+        .collect();
+    let prev_of = |k: usize| k.checked_sub(1).and_then(|j| letters.get(j)).map(|x| x.1);
+    let next_of = |k: usize| letters.get(k + 1).map(|x| x.1);
+    let mut k = 0;
+    let mut i = 0;
+    while i < run.len() {
+        let c = run[i];
+        if is_mark(c) {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let prev = prev_of(k).filter(|p| joins_left(*p));
+        let next = next_of(k);
+        // lam + alef: one ligature.
+        if c == '\u{0644}' {
+            let lig = match next {
+                Some('\u{0622}') => Some(0xFEF5),
+                Some('\u{0623}') => Some(0xFEF7),
+                Some('\u{0625}') => Some(0xFEF9),
+                Some('\u{0627}') => Some(0xFEFB),
+                _ => None,
+            };
+            // Only when the alef follows directly (no mark between them).
+            if let (Some(base), Some(n)) = (lig, run.get(i + 1)) {
+                if !is_mark(*n) {
+                    let cp = if prev.is_some() { base + 1 } else { base };
+                    out.extend(char::from_u32(cp));
+                    i += 2;
+                    k += 2;
+                    continue;
+                }
+            }
+        }
+        let next = next.filter(|n| joins_right(*n));
+        match forms(c) {
+            Some(f) => {
+                let form = match (prev.is_some(), next.is_some() && f[2] != 0) {
+                    (false, false) => f[0],
+                    (true, false) => f[1],
+                    (false, true) => f[2],
+                    (true, true) => f[3],
+                };
+                out.extend(char::from_u32(form));
+            }
+            None => out.push(c),
+        }
+        i += 1;
+        k += 1;
+    }
+    out
+}
+
+/// A line in visual (left-to-right drawing) order, a simplified Unicode bidi: the base
+/// direction is that of the first letter; runs of Arabic (with the spaces and
+/// punctuation between Arabic words) are shaped and drawn right to left, with mirrored
+/// brackets; digits and Latin text stay left to right; in a right-to-left line the runs
+/// are laid out from the right.
+fn visual(line: &str) -> String {
+    if !line.chars().any(is_arabic) {
+        return line.to_owned();
+    }
+    #[derive(Clone, Copy, PartialEq)]
+    enum Class {
+        R,
+        L,
+        Neutral,
+    }
+    let chars: Vec<char> = line.chars().collect();
+    let class = |c: char| {
+        if is_arabic(c) && !c.is_ascii_digit() {
+            Class::R
+        } else if c.is_alphanumeric() {
+            Class::L
+        } else {
+            Class::Neutral
+        }
+    };
+    let base_rtl = chars
+        .iter()
+        .map(|c| class(*c))
+        .find(|c| *c != Class::Neutral)
+        == Some(Class::R);
+    // Resolve each neutral from the strong characters around it.
+    let classes: Vec<Class> = chars.iter().map(|c| class(*c)).collect();
+    let mut rtl = vec![false; chars.len()];
+    for i in 0..chars.len() {
+        rtl[i] = match classes[i] {
+            Class::R => true,
+            Class::L => false,
+            Class::Neutral => {
+                let before = classes[..i].iter().rev().find(|c| **c != Class::Neutral);
+                let after = classes[i + 1..].iter().find(|c| **c != Class::Neutral);
+                match (before, after) {
+                    (Some(Class::R), Some(Class::R)) => true,
+                    (Some(Class::L), Some(Class::L)) => false,
+                    _ => base_rtl,
+                }
+            }
+        };
+    }
+    let mut runs: Vec<Vec<char>> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let mut j = i + 1;
+        while j < chars.len() && rtl[j] == rtl[i] {
+            j += 1;
+        }
+        let run = &chars[i..j];
+        runs.push(if rtl[i] {
+            shape(run).into_iter().rev().map(mirror).collect()
+        } else {
+            run.to_vec()
+        });
+        i = j;
+    }
+    if base_rtl {
+        runs.reverse();
+    }
+    runs.into_iter().flatten().collect()
+}
+
+/// The mirrored form of a bracket drawn right to left.
+fn mirror(c: char) -> char {
+    match c {
+        '(' => ')',
+        ')' => '(',
+        '[' => ']',
+        ']' => '[',
+        '{' => '}',
+        '}' => '{',
+        '<' => '>',
+        '>' => '<',
+        '«' => '»',
+        '»' => '«',
+        c => c,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arabic_is_joined_and_reversed() {
+        // "سلام": seen, lam + alef (ligature), meem.
+        let v: Vec<u32> = visual("سلام").chars().map(|c| c as u32).collect();
+        // Visual order: meem alone (alef does not join to the left), lam-alef joined to
+        // seen, initial seen.
+        assert_eq!(v, vec![0xFEE1, 0xFEFC, 0xFEB3]);
+        assert_eq!(visual("plain text"), "plain text");
+        let mixed = visual("Name: نور");
+        assert!(mixed.starts_with("Name: "));
+        // Two Arabic words around punctuation stay one right-to-left run (the second
+        // word drawn first); digits inside keep their order.
+        let v = visual("Résumé: بب: تت 2024");
+        assert!(v.starts_with("Résumé: "), "{v}");
+        let arabic: String = v.chars().filter(|c| !c.is_ascii()).collect();
+        let first_t = arabic
+            .chars()
+            .position(|c| c == '\u{FE97}' || c == '\u{FE98}' || c == '\u{FE96}' || c == '\u{FE95}');
+        let first_b = arabic
+            .chars()
+            .position(|c| ('\u{FE8F}'..='\u{FE92}').contains(&c));
+        assert!(first_t < first_b, "{v}");
+        assert!(visual("في 2024 هنا").contains("2024"));
+        // A right-to-left line draws its brackets mirrored.
+        assert!(visual("نور (ضحية)").starts_with('('));
+    }
+
+    #[test]
+    fn rendered_text_wraps_and_pages() {
+        let mut doc = Doc::default();
+        doc.title("Title");
+        for i in 0..200 {
+            doc.para(format!("Paragraph {i} with accents éàç ñ and a long tail of words to wrap around the line and onto the next one"));
+        }
+        let (bytes, pages) = render(&doc, "Test").unwrap();
+        assert!(bytes.starts_with(b"%PDF-"));
+        assert!(pages > 3, "{pages}");
+    }
+}

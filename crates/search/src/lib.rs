@@ -1,0 +1,902 @@
+//! Full-text search over every record, with filters.
+//!
+//! The index is a [tantivy] index in memory (a `RamDirectory`: no file, no memory map),
+//! built after unlock from the decrypted records. To make unlocking a large vault fast,
+//! its files are kept between sessions as one age-encrypted, signed snapshot
+//! (`search.age`, a cache like the record index: rebuilt when missing, stale or damaged).
+//!
+//! Text is folded before it is indexed and before a query is read: Unicode decomposition,
+//! combining marks removed (French and Spanish accents, Arabic short vowels, shadda and
+//! the hamza carried by an alef), lower case, and the usual Arabic letter variants made
+//! one (alef forms → ا, alef maksura → ي, ta marbuta → ه, tatweel removed). So "ecole"
+//! finds "École" and "مدرسة" finds "مَدْرَسَة".
+//!
+//! Filters select cases (a record matches a filter through its case: "status open" keeps
+//! the records of open cases, "act type arrest" the records of cases with an incident of
+//! that type); the words select records within them.
+//!
+//! How-to: `use custos_search::VaultSearch;` and call `vault.search(&query)`; the app
+//! unlocks with [`unlock`] so that the snapshot is read while the vault opens.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod snapshot;
+
+pub use snapshot::{unlock, VaultSearch};
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tantivy::collector::{Collector, Count, FilterCollector, SegmentCollector, TopDocs};
+use tantivy::directory::RamDirectory;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery,
+    TermQuery,
+};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
+    STRING,
+};
+use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
+use unicode_normalization::UnicodeNormalization;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use custos_model::{CaseStatus, Kind, Record, Role};
+
+/// What to look for. Every field is optional; an empty query finds nothing.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct SearchQuery {
+    /// Words, all of which must appear (in any field of the record); `"a quoted
+    /// phrase"` must appear as written. Case and diacritics do not matter.
+    pub text: String,
+    /// The last word also matches as the beginning of a word (search as you type).
+    pub prefix: bool,
+    /// The case has this status.
+    pub status: Option<CaseStatus>,
+    /// The case has every one of these tags.
+    pub tags: Vec<String>,
+    /// The case has an incident with this act type (a vocabulary code).
+    pub act_type: Option<String>,
+    /// The case has an incident or intervention dated on or after this day (an incident
+    /// counts when its period overlaps the range).
+    pub from: Option<NaiveDate>,
+    /// … on or before this day.
+    pub to: Option<NaiveDate>,
+    /// The case has an incident whose place, region or country holds these words.
+    pub location: Option<String>,
+    /// The case has a person in this role (a person's roles or an incident's
+    /// involvements).
+    pub role: Option<Role>,
+    /// Only records of these kinds (empty: every kind; an empty text with filters: the
+    /// cases).
+    pub kinds: Vec<Kind>,
+    /// At most this many hits (0: 50).
+    pub limit: usize,
+}
+
+impl SearchQuery {
+    fn has_filter(&self) -> bool {
+        self.status.is_some()
+            || !self.tags.is_empty()
+            || self.act_type.is_some()
+            || self.from.is_some()
+            || self.to.is_some()
+            || self
+                .location
+                .as_deref()
+                .is_some_and(|l| !l.trim().is_empty())
+            || self.role.is_some()
+    }
+}
+
+/// One record found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    /// The record.
+    pub record_id: Uuid,
+    /// Its kind.
+    pub kind: Kind,
+    /// The case it belongs to (`None` for a case).
+    pub case_id: Option<Uuid>,
+    /// Its title, name or first line.
+    pub title: String,
+    /// Relevance (BM25; higher is better).
+    pub score: f32,
+}
+
+/// What a search found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchResults {
+    /// The best hits, best first.
+    pub hits: Vec<SearchHit>,
+    /// How many records matched in all.
+    pub total: usize,
+    /// False while the index is still being built: the hits may be incomplete.
+    pub ready: bool,
+}
+
+/// Folds text for searching: decomposed, without combining marks, lower case, Arabic
+/// letter variants unified.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.nfd() {
+        if unicode_normalization::char::is_combining_mark(c) {
+            continue;
+        }
+        match c {
+            // Tatweel (a stretching stroke, not a letter).
+            '\u{0640}' => {}
+            // Alef with madda / hamza above / hamza below / wasla (what NFD leaves).
+            '\u{0622}' | '\u{0623}' | '\u{0625}' | '\u{0671}' => out.push('\u{0627}'),
+            // Alef maksura → ya; ta marbuta → ha.
+            '\u{0649}' => out.push('\u{064A}'),
+            '\u{0629}' => out.push('\u{0647}'),
+            _ => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// The tokens a folded text is indexed as (the same analysis for records and queries).
+fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let folded = fold(text);
+    let mut stream = analyzer.token_stream(&folded);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
+const TOKENIZER: &str = "custos";
+
+fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(60))
+        .filter(LowerCaser)
+        .build()
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    case: Field,
+    kind: Field,
+    title: Field,
+    body: Field,
+    status: Field,
+    tag: Field,
+    act: Field,
+    role: Field,
+    start: Field,
+    end: Field,
+    place: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let text = |positions: bool| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(if positions {
+                    IndexRecordOption::WithFreqsAndPositions
+                } else {
+                    IndexRecordOption::WithFreqs
+                }),
+        )
+    };
+    let mut b = Schema::builder();
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        case: b.add_u64_field("case", FAST),
+        kind: b.add_text_field("kind", STRING),
+        title: b.add_text_field("title", text(true)),
+        body: b.add_text_field("body", text(true)),
+        status: b.add_text_field("status", STRING),
+        tag: b.add_text_field("tag", STRING),
+        act: b.add_text_field("act", STRING),
+        role: b.add_text_field("role", STRING),
+        start: b.add_i64_field("start", INDEXED | FAST),
+        end: b.add_i64_field("end", INDEXED | FAST),
+        place: b.add_text_field("place", text(false)),
+    };
+    (b.build(), fields)
+}
+
+/// The 64 bits of a case id the index filters on (a collision only widens a filter;
+/// hits are checked against the exact case afterwards).
+fn case_key(id: Uuid) -> u64 {
+    (id.as_u128() >> 64) as u64
+}
+
+fn day(d: NaiveDate) -> i64 {
+    i64::from(d.num_days_from_ce())
+}
+
+fn code<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Every string of a record, except ids, for the body field.
+fn collect_text(value: &serde_json::Value, out: &mut String) {
+    match value {
+        serde_json::Value::String(s) if !s.is_empty() && Uuid::parse_str(s).is_err() => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| collect_text(v, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|v| collect_text(v, out)),
+        _ => {}
+    }
+}
+
+fn document(f: &Fields, record_id: Uuid, record: &Record) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_text(f.id, record_id.to_string());
+    doc.add_u64(f.case, case_key(record.case_id().unwrap_or(record_id)));
+    doc.add_text(f.kind, code(&record.kind()));
+    doc.add_text(f.title, fold(record.title()));
+    let mut body = Zeroizing::new(String::new());
+    if let Ok(value) = serde_json::to_value(record) {
+        collect_text(&value, &mut body);
+    }
+    doc.add_text(f.body, fold(&body));
+    match record {
+        Record::Case(c) => {
+            doc.add_text(f.status, code(&c.status));
+            for t in &c.tags {
+                doc.add_text(f.tag, t);
+            }
+        }
+        Record::Incident(i) => {
+            for a in &i.act_types {
+                doc.add_text(f.act, a);
+            }
+            for p in &i.persons {
+                doc.add_text(f.role, code(&p.role));
+            }
+            let start = i.start.as_ref().map(|d| d.date);
+            let end = i.end.as_ref().map(|d| d.date).or(start);
+            if let (Some(s), Some(e)) = (start, end) {
+                doc.add_i64(f.start, day(s));
+                doc.add_i64(f.end, day(e.max(s)));
+            }
+            if let Some(l) = &i.location {
+                doc.add_text(
+                    f.place,
+                    fold(&format!("{} {} {}", l.place, l.region, l.country)),
+                );
+            }
+        }
+        Record::Person(p) => {
+            for r in &p.roles {
+                doc.add_text(f.role, code(r));
+            }
+        }
+        Record::Intervention(i) => {
+            if let Some(d) = i.date {
+                doc.add_i64(f.start, day(d));
+                doc.add_i64(f.end, day(d));
+            }
+        }
+        Record::Note(_) | Record::Evidence(_) => {}
+    }
+    doc
+}
+
+/// A search problem; the index is a cache, so every one of them means "rebuild".
+#[derive(Debug, thiserror::Error)]
+#[error("search index: {0}")]
+pub struct SearchError(String);
+
+impl From<tantivy::TantivyError> for SearchError {
+    fn from(e: tantivy::TantivyError) -> Self {
+        SearchError(e.to_string())
+    }
+}
+
+/// The in-memory index, and which version of each record it holds.
+pub struct SearchIndex {
+    ram: RamDirectory,
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    analyzer: TextAnalyzer,
+    /// record → the head version indexed.
+    covered: HashMap<Uuid, Uuid>,
+    /// Records written to the index since the snapshot was saved.
+    pub(crate) unsaved: usize,
+    /// The store's version epoch the snapshot was saved at (empty: unknown).
+    pub(crate) epoch: Vec<u8>,
+}
+
+/// Records per writer session above which indexing uses two threads and a bigger
+/// arena (a full build); below it, one thread and tantivy's smallest arena.
+const BULK: usize = 2_000;
+
+impl SearchIndex {
+    /// An empty index.
+    pub fn new() -> Result<SearchIndex, SearchError> {
+        let (schema, fields) = schema();
+        let ram = RamDirectory::create();
+        let index = Index::create(ram.clone(), schema, Default::default())?;
+        Self::finish(ram, index, fields, HashMap::new())
+    }
+
+    fn finish(
+        ram: RamDirectory,
+        mut index: Index,
+        fields: Fields,
+        covered: HashMap<Uuid, Uuid>,
+    ) -> Result<SearchIndex, SearchError> {
+        index.tokenizers().register(TOKENIZER, analyzer());
+        // Segments are searched in parallel (a query on a large vault uses both cores).
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        index.set_multithread_executor(threads)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            ram,
+            index,
+            reader,
+            fields,
+            analyzer: analyzer(),
+            covered,
+            unsaved: 0,
+            epoch: Vec::new(),
+        })
+    }
+
+    /// The head version indexed for each record.
+    pub fn covered(&self) -> &HashMap<Uuid, Uuid> {
+        &self.covered
+    }
+
+    /// Replaces what the index holds: `upserts` (record, its head version, its content)
+    /// are (re)indexed, `removals` dropped. One commit.
+    pub fn apply(
+        &mut self,
+        upserts: &[(Uuid, Uuid, Record)],
+        removals: &[Uuid],
+    ) -> Result<(), SearchError> {
+        if upserts.is_empty() && removals.is_empty() {
+            return Ok(());
+        }
+        let (threads, arena) = if upserts.len() > BULK {
+            (2, 192_000_000)
+        } else {
+            (1, 15_000_000)
+        };
+        let mut writer: IndexWriter<TantivyDocument> =
+            self.index.writer_with_num_threads(threads, arena)?;
+        let f = self.fields;
+        for id in removals.iter().chain(upserts.iter().map(|(id, _, _)| id)) {
+            writer.delete_term(Term::from_field_text(f.id, &id.to_string()));
+        }
+        for (id, _, record) in upserts {
+            writer.add_document(document(&f, *id, record))?;
+        }
+        writer.commit()?;
+        // Let pending merges finish, so that the index does not pile up small segments
+        // and the snapshot never catches a merge half-way.
+        writer.wait_merging_threads()?;
+        self.reader.reload()?;
+        for id in removals {
+            self.covered.remove(id);
+        }
+        for (id, version, _) in upserts {
+            self.covered.insert(*id, *version);
+        }
+        self.unsaved += upserts.len() + removals.len();
+        Ok(())
+    }
+
+    /// Runs a query. `resolve` turns a record id into (kind, case, title) from the
+    /// vault's own index, or `None` when the vault no longer has it.
+    pub fn search(
+        &mut self,
+        q: &SearchQuery,
+        resolve: &dyn Fn(Uuid) -> Option<(Kind, Option<Uuid>, String)>,
+    ) -> Result<(Vec<SearchHit>, usize), SearchError> {
+        let searcher = self.reader.searcher();
+        let f = self.fields;
+        let mut must: Vec<Box<dyn Query>> = Vec::new();
+        for clause in parse_text(&q.text) {
+            let (words, phrase) = match clause {
+                Clause::Word(w) => (w, false),
+                Clause::Phrase(w) => (w, true),
+            };
+            let last = words == last_word(&q.text) && !phrase && q.prefix;
+            let toks = tokens(&mut self.analyzer, &words);
+            if toks.is_empty() {
+                continue;
+            }
+            let per_field = |field: Field| -> Box<dyn Query> {
+                let terms: Vec<Term> = toks
+                    .iter()
+                    .map(|t| Term::from_field_text(field, t))
+                    .collect();
+                if last {
+                    Box::new(PhrasePrefixQuery::new(terms))
+                } else if terms.len() == 1 {
+                    Box::new(TermQuery::new(
+                        terms[0].clone(),
+                        IndexRecordOption::WithFreqs,
+                    ))
+                } else {
+                    Box::new(PhraseQuery::new(terms))
+                }
+            };
+            must.push(Box::new(BooleanQuery::new(vec![
+                (
+                    Occur::Should,
+                    Box::new(BoostQuery::new(per_field(f.title), 2.0)) as Box<dyn Query>,
+                ),
+                (Occur::Should, per_field(f.body)),
+            ])));
+        }
+        let filtered = q.has_filter();
+        let mut kinds = q.kinds.clone();
+        if must.is_empty() {
+            if !filtered && kinds.is_empty() {
+                return Ok((Vec::new(), 0));
+            }
+            if kinds.is_empty() {
+                kinds.push(Kind::Case);
+            }
+            must.push(Box::new(AllQuery));
+        }
+        if !kinds.is_empty() {
+            must.push(Box::new(BooleanQuery::new(
+                kinds
+                    .iter()
+                    .map(|k| {
+                        (
+                            Occur::Should,
+                            Box::new(TermQuery::new(
+                                Term::from_field_text(f.kind, &code(k)),
+                                IndexRecordOption::Basic,
+                            )) as Box<dyn Query>,
+                        )
+                    })
+                    .collect(),
+            )));
+        }
+        let query = BooleanQuery::new(must.into_iter().map(|q| (Occur::Must, q)).collect());
+        let limit = if q.limit == 0 {
+            50
+        } else {
+            q.limit.min(10_000)
+        };
+        let (docs, total) = if filtered {
+            let cases = Arc::new(self.cases_matching(&searcher, q)?);
+            let keep = move |key: u64| cases.contains(&key);
+            searcher.search(
+                &query,
+                &FilterCollector::new(
+                    "case".to_owned(),
+                    keep,
+                    (TopDocs::with_limit(limit).order_by_score(), Count),
+                ),
+            )?
+        } else {
+            searcher.search(
+                &query,
+                &(TopDocs::with_limit(limit).order_by_score(), Count),
+            )?
+        };
+        let mut hits = Vec::with_capacity(docs.len());
+        for (score, addr) in docs {
+            let Some(id) = stored_id(&searcher, f.id, addr) else {
+                continue;
+            };
+            if let Some((kind, case_id, title)) = resolve(id) {
+                hits.push(SearchHit {
+                    record_id: id,
+                    kind,
+                    case_id,
+                    title,
+                    score,
+                });
+            }
+        }
+        Ok((hits, total))
+    }
+
+    /// The cases (by [`case_key`]) that pass every filter of the query.
+    fn cases_matching(
+        &mut self,
+        searcher: &Searcher,
+        q: &SearchQuery,
+    ) -> Result<HashSet<u64>, SearchError> {
+        let f = self.fields;
+        let term = |field: Field, value: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, value),
+                IndexRecordOption::Basic,
+            ))
+        };
+        let mut filters: Vec<Box<dyn Query>> = Vec::new();
+        if let Some(s) = &q.status {
+            filters.push(term(f.status, &code(s)));
+        }
+        for t in &q.tags {
+            filters.push(term(f.tag, t));
+        }
+        if let Some(a) = &q.act_type {
+            filters.push(term(f.act, a));
+        }
+        if let Some(r) = &q.role {
+            filters.push(term(f.role, &code(r)));
+        }
+        if q.from.is_some() || q.to.is_some() {
+            let mut both: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            if let Some(to) = q.to {
+                both.push((
+                    Occur::Must,
+                    Box::new(RangeQuery::new(
+                        Bound::Unbounded,
+                        Bound::Included(Term::from_field_i64(f.start, day(to))),
+                    )),
+                ));
+            }
+            if let Some(from) = q.from {
+                both.push((
+                    Occur::Must,
+                    Box::new(RangeQuery::new(
+                        Bound::Included(Term::from_field_i64(f.end, day(from))),
+                        Bound::Unbounded,
+                    )),
+                ));
+            }
+            filters.push(Box::new(BooleanQuery::new(both)));
+        }
+        if let Some(l) = &q.location {
+            let words = tokens(&mut self.analyzer, l);
+            if !words.is_empty() {
+                filters.push(Box::new(BooleanQuery::new(
+                    words
+                        .iter()
+                        .map(|w| (Occur::Must, term(f.place, w)))
+                        .collect(),
+                )));
+            }
+        }
+        let mut result: Option<HashSet<u64>> = None;
+        for filter in filters {
+            let set = searcher.search(&filter, &CaseKeys)?;
+            result = Some(match result {
+                None => set,
+                Some(r) => r.intersection(&set).copied().collect(),
+            });
+            if result.as_ref().is_some_and(HashSet::is_empty) {
+                break;
+            }
+        }
+        Ok(result.unwrap_or_default())
+    }
+
+    // ----- the snapshot -----
+
+    /// The index's files and coverage, signed with `sign`, as the plaintext of its
+    /// snapshot.
+    pub fn to_snapshot(
+        &self,
+        epoch: &[u8],
+        sign: &dyn Fn(&[u8; 32]) -> [u8; 64],
+    ) -> Result<Zeroizing<Vec<u8>>, SearchError> {
+        let mut files: Vec<PathBuf> = self
+            .index
+            .directory()
+            .list_managed_files()
+            .into_iter()
+            .collect();
+        files.push(PathBuf::from("meta.json"));
+        files.push(PathBuf::from(".managed.json"));
+        files.sort();
+        files.dedup();
+        let mut body = Zeroizing::new(Vec::new());
+        body.extend_from_slice(&(epoch.len() as u64).to_le_bytes());
+        body.extend_from_slice(epoch);
+        body.extend_from_slice(&(self.covered.len() as u64).to_le_bytes());
+        for (r, v) in &self.covered {
+            body.extend_from_slice(r.as_bytes());
+            body.extend_from_slice(v.as_bytes());
+        }
+        let mut present = Vec::new();
+        for path in files {
+            use tantivy::Directory;
+            match self.ram.atomic_read(&path) {
+                Ok(bytes) => present.push((path, Zeroizing::new(bytes))),
+                Err(tantivy::directory::error::OpenReadError::FileDoesNotExist(_)) => {}
+                Err(e) => return Err(SearchError(e.to_string())),
+            }
+        }
+        body.extend_from_slice(&(present.len() as u64).to_le_bytes());
+        for (path, bytes) in &present {
+            let name = path.to_string_lossy();
+            body.extend_from_slice(&(name.len() as u64).to_le_bytes());
+            body.extend_from_slice(name.as_bytes());
+            body.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            body.extend_from_slice(bytes);
+        }
+        let digest: [u8; 32] = Sha256::digest(&body[..]).into();
+        let mut out = Zeroizing::new(Vec::with_capacity(MAGIC.len() + 64 + body.len()));
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&sign(&digest));
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Restores an index from its snapshot; `verify` checks the signature of the
+    /// digest. `None` when the bytes are not a snapshot this build wrote and signed.
+    pub fn from_snapshot(
+        bytes: &[u8],
+        verify: &dyn Fn(&[u8; 32], &[u8; 64]) -> bool,
+    ) -> Option<SearchIndex> {
+        use tantivy::Directory;
+        let rest = bytes.strip_prefix(MAGIC)?;
+        let sig: [u8; 64] = rest.get(..64)?.try_into().ok()?;
+        let body = &rest[64..];
+        let digest: [u8; 32] = Sha256::digest(body).into();
+        if !verify(&digest, &sig) {
+            return None;
+        }
+        let mut r = Reader(body);
+        let len = r.u64()? as usize;
+        let epoch = r.take(len)?.to_vec();
+        let n = r.u64()? as usize;
+        let mut covered = HashMap::with_capacity(n.min(body.len() / 32));
+        for _ in 0..n {
+            let rec = Uuid::from_slice(r.take(16)?).ok()?;
+            let ver = Uuid::from_slice(r.take(16)?).ok()?;
+            covered.insert(rec, ver);
+        }
+        let files = r.u64()?;
+        let ram = RamDirectory::create();
+        for _ in 0..files {
+            let len = r.u64()? as usize;
+            let name = std::str::from_utf8(r.take(len)?).ok()?;
+            let path = Path::new(name);
+            if path.components().count() != 1 || path.is_absolute() {
+                return None;
+            }
+            let len = r.u64()? as usize;
+            ram.atomic_write(path, r.take(len)?).ok()?;
+        }
+        if !r.0.is_empty() {
+            return None;
+        }
+        let (_, fields) = schema();
+        let index = Index::open(ram.clone()).ok()?;
+        // The schema is part of the format: a snapshot of another layout is rebuilt.
+        if index.schema() != schema().0 {
+            return None;
+        }
+        let mut s = Self::finish(ram, index, fields, covered).ok()?;
+        s.epoch = epoch;
+        // Every record covered must be in the index, and nothing else.
+        let docs = s.reader.searcher().num_docs() as usize;
+        (docs == s.covered.len()).then_some(s)
+    }
+}
+
+const MAGIC: &[u8] = b"custos-search 2\n";
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Some(a)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
+
+fn stored_id(searcher: &Searcher, field: Field, addr: DocAddress) -> Option<Uuid> {
+    let doc: TantivyDocument = searcher.doc(addr).ok()?;
+    let v = doc.get_first(field)?;
+    Uuid::parse_str(v.as_str()?).ok()
+}
+
+enum Clause {
+    Word(String),
+    Phrase(String),
+}
+
+/// Splits a query into words and "quoted phrases" (an unclosed quote runs to the end).
+fn parse_text(text: &str) -> Vec<Clause> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(['"', '«', '“']) {
+        out.extend(
+            rest[..start]
+                .split_whitespace()
+                .map(|w| Clause::Word(w.into())),
+        );
+        let after = &rest[start..];
+        let open = after.chars().next().map_or(1, char::len_utf8);
+        let inner = &after[open..];
+        match inner.find(['"', '»', '”']) {
+            Some(end) => {
+                out.push(Clause::Phrase(inner[..end].to_owned()));
+                let close = inner[end..].chars().next().map_or(1, char::len_utf8);
+                rest = &inner[end + close..];
+            }
+            None => {
+                out.push(Clause::Phrase(inner.to_owned()));
+                rest = "";
+            }
+        }
+    }
+    out.extend(rest.split_whitespace().map(|w| Clause::Word(w.into())));
+    out
+}
+
+/// The last bare word when the text ends with one (what is being typed).
+fn last_word(text: &str) -> String {
+    if text.ends_with(char::is_whitespace) || text.trim_end().ends_with(['"', '»', '”']) {
+        return String::new();
+    }
+    text.split_whitespace().last().unwrap_or("").to_owned()
+}
+
+/// Collects the case keys of the matching documents.
+struct CaseKeys;
+
+struct CaseKeysSegment {
+    column: Option<tantivy::columnar::Column<u64>>,
+    keys: HashSet<u64>,
+}
+
+impl Collector for CaseKeys {
+    type Fruit = HashSet<u64>;
+    type Child = CaseKeysSegment;
+
+    fn for_segment(
+        &self,
+        _: tantivy::SegmentOrdinal,
+        segment: &tantivy::SegmentReader,
+    ) -> tantivy::Result<CaseKeysSegment> {
+        Ok(CaseKeysSegment {
+            column: segment.fast_fields().u64("case").ok(),
+            keys: HashSet::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<HashSet<u64>>) -> tantivy::Result<HashSet<u64>> {
+        let mut all = HashSet::new();
+        for f in fruits {
+            all.extend(f);
+        }
+        Ok(all)
+    }
+}
+
+impl SegmentCollector for CaseKeysSegment {
+    type Fruit = HashSet<u64>;
+
+    fn collect(&mut self, doc: tantivy::DocId, _: tantivy::Score) {
+        if let Some(k) = self.column.as_ref().and_then(|c| c.first(doc)) {
+            self.keys.insert(k);
+        }
+    }
+
+    fn harvest(self) -> HashSet<u64> {
+        self.keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_removes_case_and_diacritics_in_four_languages() {
+        assert_eq!(fold("École Élève"), "ecole eleve");
+        assert_eq!(
+            fold("Detención en Querétaro, año"),
+            "detencion en queretaro, ano"
+        );
+        assert_eq!(fold("DETAINED"), "detained");
+        // Short vowels and shadda go; the hamza on the alef goes; ta marbuta → ha.
+        assert_eq!(fold("مَدْرَسَة"), fold("مدرسه"));
+        assert_eq!(fold("أحمد"), "احمد");
+        assert_eq!(fold("إسلام"), "اسلام");
+        assert_eq!(fold("آمنة"), "امنه");
+        assert_eq!(fold("مصطفى"), "مصطفي");
+        assert_eq!(fold("جــميل"), "جميل");
+    }
+
+    #[test]
+    fn queries_split_into_words_and_phrases() {
+        let c = parse_text(r#"arrest "night raid" «ليلة» ecole "unclosed phrase"#);
+        let shown: Vec<String> = c
+            .iter()
+            .map(|c| match c {
+                Clause::Word(w) => format!("w:{w}"),
+                Clause::Phrase(p) => format!("p:{p}"),
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "w:arrest",
+                "p:night raid",
+                "p:ليلة",
+                "w:ecole",
+                "p:unclosed phrase"
+            ]
+        );
+        assert_eq!(last_word("night ra"), "ra");
+        assert_eq!(last_word("night ra "), "");
+        assert_eq!(last_word("\"night raid\""), "");
+    }
+
+    #[test]
+    fn a_snapshot_restores_the_same_index_and_refuses_tampering() {
+        let mut idx = SearchIndex::new().unwrap();
+        let case = Uuid::new_v4();
+        let rec = Record::Case(custos_model::Case {
+            title: "Arrestation à l'école".into(),
+            summary: "Détenu la nuit".into(),
+            status: CaseStatus::Open,
+            tags: vec!["détention".into()],
+            confidentiality: custos_model::Confidentiality::Restricted,
+            owner: String::new(),
+        });
+        idx.apply(&[(case, Uuid::new_v4(), rec)], &[]).unwrap();
+        let sign = |d: &[u8; 32]| {
+            let mut s = [0u8; 64];
+            s[..32].copy_from_slice(d);
+            s
+        };
+        let verify = |d: &[u8; 32], s: &[u8; 64]| s[..32] == d[..];
+        let snap = idx.to_snapshot(b"epoch", &sign).unwrap();
+        let resolve = |id: Uuid| (id == case).then(|| (Kind::Case, None, "Arrestation".to_owned()));
+        let q = SearchQuery {
+            text: "ecole detenu".into(),
+            ..Default::default()
+        };
+        let mut back = SearchIndex::from_snapshot(&snap, &verify).expect("restores");
+        let (hits, total) = back.search(&q, &resolve).unwrap();
+        assert_eq!((hits.len(), total), (1, 1));
+        assert_eq!(hits[0].record_id, case);
+        assert_eq!(back.covered().len(), 1);
+        assert_eq!(back.epoch, b"epoch");
+        // Any changed byte, a cut or a bad signature: not restored.
+        for at in [MAGIC.len() + 3, MAGIC.len() + 70, snap.len() - 1] {
+            let mut bad = snap.to_vec();
+            bad[at] ^= 1;
+            assert!(SearchIndex::from_snapshot(&bad, &verify).is_none(), "{at}");
+        }
+        assert!(SearchIndex::from_snapshot(&snap[..snap.len() - 10], &verify).is_none());
+        assert!(SearchIndex::from_snapshot(&snap, &|_, _| false).is_none());
+    }
+}

@@ -1,0 +1,440 @@
+//! Full-text search: words in four languages without their diacritics, phrases,
+//! prefixes, every filter, edits and deletions, the encrypted snapshot (fresh, stale,
+//! tampered), building in steps, and no plaintext on disk.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use custos_model::{CaseStatus, Kind, Record, Role};
+use custos_search::SearchQuery;
+use custos_vault::{Change, Options, SecretString, Vault};
+use serde_json::json;
+use uuid::Uuid;
+
+const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
+const OPTS: Options = Options::insecure_for_tests();
+
+fn pass() -> SecretString {
+    SecretString::from(PASS.to_owned())
+}
+
+fn record(v: serde_json::Value) -> Record {
+    serde_json::from_value(v).expect("a valid record")
+}
+
+fn q(text: &str) -> SearchQuery {
+    SearchQuery {
+        text: text.into(),
+        ..Default::default()
+    }
+}
+
+fn ids(vault: &Vault, query: &SearchQuery) -> Vec<Uuid> {
+    let mut found: Vec<Uuid> = vault
+        .search(query)
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| h.record_id)
+        .collect();
+    found.sort();
+    found
+}
+
+fn sorted(mut v: Vec<Uuid>) -> Vec<Uuid> {
+    v.sort();
+    v
+}
+
+/// Three cases in four languages, with incidents, persons and an intervention.
+struct Seeded {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    vault: Vault,
+    fr: Uuid,
+    ar: Uuid,
+    es: Uuid,
+    fr_incident: Uuid,
+    ar_person: Uuid,
+    es_intervention: Uuid,
+}
+
+fn seeded() -> Seeded {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vault");
+    let mut vault = Vault::create(&dir, &pass(), OPTS).unwrap();
+    let fr = vault
+        .add(record(
+            json!({"kind": "case", "title": "Arrestation devant l'École normale",
+            "summary": "Élèves détenus après la manifestation", "status": "open",
+            "tags": ["détention", "étudiants"]}),
+        ))
+        .unwrap();
+    let ar = vault
+        .add(record(
+            json!({"kind": "case", "title": "تهديد صحفية في مَدْرَسَة البنات",
+            "summary": "رسائل تهديد بعد نشر التحقيق", "status": "monitoring",
+            "tags": ["تهديد"]}),
+        ))
+        .unwrap();
+    let es = vault
+        .add(record(
+            json!({"kind": "case", "title": "Detención de defensora en Querétaro",
+            "summary": "Allanamiento nocturno de la oficina", "status": "closed",
+            "tags": ["detención"]}),
+        ))
+        .unwrap();
+    let ar_person = vault
+        .add(record(
+            json!({"kind": "person", "case_id": ar, "name": "نُور الهُدى",
+            "roles": ["victim"], "occupation": "صحفية"}),
+        ))
+        .unwrap();
+    let fr_person = vault
+        .add(record(
+            json!({"kind": "person", "case_id": fr, "name": "Amélie Durand",
+            "roles": ["witness"]}),
+        ))
+        .unwrap();
+    let fr_incident = vault
+        .add(record(json!({"kind": "incident", "case_id": fr,
+            "title": "Garde à vue prolongée", "description": "Interrogatoire de nuit sans avocat",
+            "start": {"date": "2024-03-02"}, "end": {"date": "2024-03-05"},
+            "location": {"place": "Commissariat central", "region": "Rhône", "country": "FR"},
+            "act_types": ["arbitrary_arrest"],
+            "persons": [{"person_id": fr_person, "role": "witness"}]})))
+        .unwrap();
+    vault
+        .add(record(
+            json!({"kind": "incident", "case_id": ar, "title": "رسالة تهديد",
+            "start": {"date": "2023-11-20"},
+            "location": {"place": "حلب", "country": "SY"},
+            "act_types": ["threat"]}),
+        ))
+        .unwrap();
+    let es_intervention = vault
+        .add(record(json!({"kind": "intervention", "case_id": es,
+            "title": "Llamamiento urgente al Relator Especial", "type": "urgent_appeal",
+            "date": "2024-06-10", "reference": "UA MEX 4/2024"})))
+        .unwrap();
+    vault
+        .add(record(json!({"kind": "note", "case_id": es,
+            "text": "La defensora pidió medidas cautelares a la CIDH"})))
+        .unwrap();
+    Seeded {
+        _tmp: tmp,
+        dir,
+        vault,
+        fr,
+        ar,
+        es,
+        fr_incident,
+        ar_person,
+        es_intervention,
+    }
+}
+
+#[test]
+fn words_match_without_case_or_diacritics_in_four_languages() {
+    let s = seeded();
+    let v = &s.vault;
+    // French: accents and capitals do not matter, both ways.
+    assert_eq!(ids(v, &q("ecole")), vec![s.fr]);
+    assert_eq!(ids(v, &q("ÉCOLE élèves")), vec![s.fr]);
+    // Spanish.
+    assert_eq!(ids(v, &q("queretaro detencion")), vec![s.es]);
+    // Arabic: without the short vowels, with ta marbuta written as ha.
+    assert_eq!(ids(v, &q("مدرسه")), vec![s.ar]);
+    assert_eq!(ids(v, &q("نور الهدى")), vec![s.ar_person]);
+    // English and every field: an incident's description, an intervention's reference.
+    assert_eq!(ids(v, &q("avocat")), vec![s.fr_incident]);
+    assert_eq!(ids(v, &q("4/2024")), vec![s.es_intervention]);
+    // Every word must match.
+    assert!(ids(v, &q("ecole queretaro")).is_empty());
+    // Nothing: no hits, and an empty query finds nothing.
+    assert!(ids(v, &q("tortue")).is_empty());
+    assert_eq!(v.search(&q("   ")).unwrap().total, 0);
+}
+
+#[test]
+fn phrases_keep_word_order_and_the_last_word_can_be_a_prefix() {
+    let s = seeded();
+    let v = &s.vault;
+    assert_eq!(ids(v, &q("\"garde a vue\"")), vec![s.fr_incident]);
+    assert!(ids(v, &q("\"vue a garde\"")).is_empty());
+    // While typing: "interro" finds "Interrogatoire" only as a prefix.
+    assert!(ids(v, &q("interro")).is_empty());
+    let typing = SearchQuery {
+        text: "nuit interro".into(),
+        prefix: true,
+        ..Default::default()
+    };
+    assert_eq!(ids(v, &typing), vec![s.fr_incident]);
+}
+
+#[test]
+fn filters_select_cases_and_words_select_their_records() {
+    let s = seeded();
+    let v = &s.vault;
+    let filtered = |f: SearchQuery| ids(v, &f);
+    // Filters alone list the matching cases.
+    assert_eq!(
+        filtered(SearchQuery {
+            status: Some(CaseStatus::Open),
+            ..Default::default()
+        }),
+        vec![s.fr]
+    );
+    assert_eq!(
+        filtered(SearchQuery {
+            tags: vec!["تهديد".into()],
+            ..Default::default()
+        }),
+        vec![s.ar]
+    );
+    assert_eq!(
+        filtered(SearchQuery {
+            act_type: Some("arbitrary_arrest".into()),
+            ..Default::default()
+        }),
+        vec![s.fr]
+    );
+    assert_eq!(
+        filtered(SearchQuery {
+            role: Some(Role::Victim),
+            ..Default::default()
+        }),
+        vec![s.ar]
+    );
+    assert_eq!(
+        filtered(SearchQuery {
+            location: Some("RHONE".into()),
+            ..Default::default()
+        }),
+        vec![s.fr]
+    );
+    // Dates: an incident counts when its period overlaps; interventions by their date.
+    let day = |s: &str| Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
+    assert_eq!(
+        filtered(SearchQuery {
+            from: day("2024-03-04"),
+            to: day("2024-03-31"),
+            ..Default::default()
+        }),
+        vec![s.fr]
+    );
+    assert_eq!(
+        filtered(SearchQuery {
+            from: day("2024-06-01"),
+            ..Default::default()
+        }),
+        vec![s.es]
+    );
+    assert_eq!(
+        filtered(SearchQuery {
+            to: day("2023-12-31"),
+            ..Default::default()
+        }),
+        vec![s.ar]
+    );
+    // Filters combine (and), and with words they narrow the records.
+    assert!(filtered(SearchQuery {
+        status: Some(CaseStatus::Open),
+        role: Some(Role::Victim),
+        ..Default::default()
+    })
+    .is_empty());
+    assert_eq!(
+        filtered(SearchQuery {
+            text: "nuit".into(),
+            act_type: Some("arbitrary_arrest".into()),
+            ..Default::default()
+        }),
+        vec![s.fr_incident]
+    );
+    // "nocturno" is in the Spanish case, which is closed: not with status open.
+    assert!(filtered(SearchQuery {
+        text: "nocturno".into(),
+        status: Some(CaseStatus::Open),
+        ..Default::default()
+    })
+    .is_empty());
+    // Kinds.
+    let persons = SearchQuery {
+        kinds: vec![Kind::Person],
+        status: Some(CaseStatus::Monitoring),
+        ..Default::default()
+    };
+    assert_eq!(filtered(persons), vec![s.ar_person]);
+    // The hit says what it is and where it belongs.
+    let hit = &v.search(&q("avocat")).unwrap().hits[0];
+    assert_eq!(
+        (hit.kind, hit.case_id, hit.title.as_str()),
+        (Kind::Incident, Some(s.fr), "Garde à vue prolongée")
+    );
+}
+
+#[test]
+fn edits_and_deletions_are_found_at_the_next_search() {
+    let mut s = seeded();
+    assert_eq!(ids(&s.vault, &q("ecole")), vec![s.fr]);
+    let mut case = s.vault.get(s.fr).unwrap().into_record().unwrap();
+    if let Record::Case(c) = &mut case {
+        c.title = "Arrestation devant le lycée".into();
+        c.status = CaseStatus::Closed;
+    }
+    s.vault.update(s.fr, case).unwrap();
+    assert!(
+        ids(&s.vault, &q("ecole")).is_empty(),
+        "the old words are gone"
+    );
+    assert_eq!(ids(&s.vault, &q("lycee")), vec![s.fr]);
+    let closed = SearchQuery {
+        status: Some(CaseStatus::Closed),
+        ..Default::default()
+    };
+    assert_eq!(ids(&s.vault, &closed), sorted(vec![s.fr, s.es]));
+    s.vault.delete(s.ar_person).unwrap();
+    assert!(ids(&s.vault, &q("الهدى")).is_empty());
+    // A record added in a batch is found too.
+    let new = s
+        .vault
+        .commit(vec![Change::Create(record(json!({"kind": "note",
+            "case_id": s.es, "text": "Nueva amenaza telefónica"})))])
+        .unwrap()[0]
+        .record_id;
+    assert_eq!(ids(&s.vault, &q("telefonica")), vec![new]);
+}
+
+fn many_notes(vault: &mut Vault, case: Uuid, n: usize, word: &str) -> Vec<Uuid> {
+    let changes = (0..n)
+        .map(|i| {
+            Change::Create(record(json!({"kind": "note", "case_id": case,
+                "text": format!("{word} numéro {i} témoignage recueilli")})))
+        })
+        .collect();
+    vault
+        .commit(changes)
+        .unwrap()
+        .iter()
+        .map(|w| w.record_id)
+        .collect()
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_snapshot_is_encrypted_reused_caught_up_and_rebuilt_when_tampered() {
+    let mut s = seeded();
+    let canary = "zanzibarcanary";
+    let notes = many_notes(&mut s.vault, s.fr, 600, canary);
+    // The first search builds the index; that many new records save its snapshot.
+    let all = SearchQuery {
+        text: canary.into(),
+        limit: 1000,
+        ..Default::default()
+    };
+    assert_eq!(s.vault.search(&all).unwrap().total, 600);
+    let snapshot = s.dir.join("search.age");
+    let bytes = fs::read(&snapshot).expect("the snapshot was saved");
+    assert!(bytes.starts_with(b"age-encryption.org/v1\n"));
+    // No plaintext anywhere in the vault folder: not the canary, not a folded word.
+    for f in files_under(&s.dir) {
+        let content = fs::read(&f).unwrap();
+        for needle in [
+            canary.as_bytes(),
+            "temoignage".as_bytes(),
+            "témoignage".as_bytes(),
+        ] {
+            assert!(
+                !content.windows(needle.len()).any(|w| w == needle),
+                "{} holds plaintext",
+                f.display()
+            );
+        }
+    }
+
+    // Reopened: the snapshot is used (no record needs indexing), and it is current.
+    let dir = s.dir.clone();
+    s.vault.lock().unwrap();
+    let mut vault = Vault::unlock(&dir, &pass(), OPTS).unwrap();
+    let total = vault.list(&Default::default()).len();
+    assert_eq!(vault.prepare_search(0).unwrap(), (total, total));
+    assert_eq!(vault.search(&all).unwrap().total, 600);
+
+    // Changed since the snapshot: caught up at the next search.
+    vault.delete(notes[0]).unwrap();
+    let late = many_notes(&mut vault, s.es, 3, canary);
+    vault.lock().unwrap();
+    let vault = Vault::unlock(&dir, &pass(), OPTS).unwrap();
+    let found = vault.search(&all).unwrap();
+    assert_eq!(found.total, 602);
+    assert!(found.hits.iter().all(|h| h.record_id != notes[0]));
+    assert!(late
+        .iter()
+        .all(|l| found.hits.iter().any(|h| h.record_id == *l)));
+    vault.lock().unwrap();
+
+    // Tampered, cut, or replaced by a well-formed age file to the vault that it did not
+    // sign: refused, and rebuilt from the records (same answers).
+    let good = fs::read(&snapshot).unwrap();
+    let mut flipped = good.clone();
+    let at = flipped.len() / 2;
+    flipped[at] ^= 0x20;
+    for bad in [
+        flipped,
+        good[..good.len() / 3].to_vec(),
+        b"garbage".to_vec(),
+    ] {
+        fs::write(&snapshot, &bad).unwrap();
+        let vault = Vault::unlock(&dir, &pass(), OPTS).unwrap();
+        let total = vault.list(&Default::default()).len();
+        let (done, all_records) = vault.prepare_search(10).unwrap();
+        assert!(done < all_records, "the damaged snapshot was not used");
+        assert_eq!(all_records, total);
+        assert_eq!(vault.search(&all).unwrap().total, 602);
+        assert_eq!(ids(&vault, &q("ecole")), vec![s.fr]);
+        vault.lock().unwrap();
+    }
+}
+
+#[test]
+fn a_large_build_goes_in_steps_and_a_search_meanwhile_says_it_is_not_ready() {
+    let mut s = seeded();
+    many_notes(&mut s.vault, s.es, 7_000, "lote");
+    let dir = s.dir.clone();
+    s.vault.lock().unwrap();
+    assert!(
+        !dir.join("search.age").exists(),
+        "no search yet, no snapshot"
+    );
+    let vault = Vault::unlock(&dir, &pass(), OPTS).unwrap();
+    let (done, total) = vault.prepare_search(1_000).unwrap();
+    assert_eq!((done, total), (1_000, 7_009));
+    // More than a search catches up by itself is left: the answer says so.
+    let partial = vault.search(&q("lote")).unwrap();
+    assert!(!partial.ready);
+    let mut steps = 0;
+    while vault.prepare_search(1_000).unwrap().0 < total {
+        steps += 1;
+        assert!(steps < 10);
+    }
+    let full = vault.search(&q("lote")).unwrap();
+    assert!(full.ready);
+    assert_eq!(full.total, 7_000);
+    assert_eq!(full.hits.len(), 50, "the default limit");
+}

@@ -1,0 +1,570 @@
+//! Sync with the organisation's hub (`docs/sync-protocol.md`).
+//!
+//! - [`enroll`] joins a hub with an invite, once.
+//! - [`run`] is one sync: roster, push, evidence files up, pull, evidence files down.
+//!   It runs only when every condition of a trusted connection holds: the vault is
+//!   unlocked (the [`Access`] gives it), the user has not paused sync, the route policy
+//!   allows the connection, and the hub proves its pinned key before anything is sent.
+//!   The vault is only borrowed between network steps, so the app stays usable while
+//!   a sync waits on the network, and a lock stops the sync at the next step.
+//! - [`bundle`] carries the same objects on a USB stick when there is no network.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod bundle;
+pub mod net;
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write as _};
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+pub use custos_wire::Route;
+pub use net::NetError;
+
+use custos_vault::error::Error;
+use custos_vault::{BlobJob, Vault};
+use net::Connection;
+use custos_wire::{self as wire, BlobAnnounce, BlobInfo, BlobState, PushResult, Roster};
+
+/// Objects per push request.
+const PUSH_COUNT: usize = 500;
+/// About this many bytes of ciphertext per push request.
+const PUSH_BYTES: usize = 4 << 20;
+/// Objects per pull request.
+const PULL_LIMIT: usize = 500;
+
+/// Gives a sync the unlocked vault for one step at a time.
+pub trait Access {
+    /// Runs `f` on the vault; `None` when the vault is locked (the sync stops).
+    fn with<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> Option<R>;
+}
+
+impl Access for Mutex<Option<Vault>> {
+    fn with<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> Option<R> {
+        let mut guard = self.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_mut().map(f)
+    }
+}
+
+/// A vault held for the whole sync (the command line).
+pub struct Held<'a>(RefCell<&'a mut Vault>);
+
+impl<'a> Held<'a> {
+    /// Holds the vault.
+    pub fn new(vault: &'a mut Vault) -> Self {
+        Held(RefCell::new(vault))
+    }
+}
+
+impl Access for Held<'_> {
+    fn with<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> Option<R> {
+        Some(f(&mut self.0.borrow_mut()))
+    }
+}
+
+/// Why a sync did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The vault refused (not enrolled, disk full, …).
+    #[error("{0}")]
+    Vault(#[from] Error),
+    /// The network or the hub.
+    #[error("{0}")]
+    Net(#[from] NetError),
+    /// The user paused sync.
+    #[error("sync is paused; resume it to sync")]
+    Paused,
+    /// The vault was locked during the sync.
+    #[error("the vault was locked; sync stopped and resumes after unlock")]
+    Locked,
+    /// A bad invite.
+    #[error("{0}")]
+    Invite(String),
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Versions the hub stored.
+    pub pushed: usize,
+    /// Versions the hub had already (a retry).
+    pub existing: usize,
+    /// Versions the hub refused, with its reason.
+    pub push_rejected: Vec<(Uuid, String)>,
+    /// Versions taken in from the hub.
+    pub pulled: usize,
+    /// Objects from the hub that did not check, with the reason (skipped).
+    pub pull_rejected: Vec<(Uuid, String)>,
+    /// Evidence files uploaded.
+    pub blobs_up: usize,
+    /// Evidence files downloaded.
+    pub blobs_down: usize,
+    /// Evidence files that could not be taken (hash mismatch), with the reason.
+    pub blob_rejected: Vec<(Uuid, String)>,
+    /// HTTP requests made.
+    pub requests: u64,
+    /// Bytes sent on the socket (TLS included).
+    pub bytes_sent: u64,
+    /// Bytes received on the socket (TLS included).
+    pub bytes_received: u64,
+}
+
+impl Report {
+    /// A warning in plain words when something was refused, for the status line.
+    pub fn warning(&self) -> Option<String> {
+        let n = self.push_rejected.len() + self.pull_rejected.len() + self.blob_rejected.len();
+        (n > 0).then(|| {
+            let first = self
+                .push_rejected
+                .iter()
+                .chain(&self.pull_rejected)
+                .chain(&self.blob_rejected)
+                .next()
+                .map(|(id, why)| format!(" (first: {id}: {why})"))
+                .unwrap_or_default();
+            format!("sync completed, but {n} item(s) were refused and skipped{first}")
+        })
+    }
+}
+
+/// What enrolling did.
+#[derive(Debug, Clone)]
+pub struct Enrolled {
+    /// The hub's id for this device.
+    pub device_id: Uuid,
+    /// `field` or `coordinator`.
+    pub role: String,
+    /// Versions sealed again for the coordinators.
+    pub resealed: usize,
+}
+
+/// Enrolls the vault with the hub named in `invite_text`: generates the device's TLS key
+/// and certificate (kept sealed in the vault), proves the invite's token over a
+/// connection where the hub proved the invite's pin, and saves the hub settings.
+pub fn enroll(
+    vault: &mut Vault,
+    invite_text: &str,
+    label: &str,
+    route: Route,
+) -> Result<Enrolled, SyncError> {
+    enroll_with(&Held::new(vault), invite_text, label, route)
+}
+
+/// [`enroll`] through an [`Access`]: the vault is not held while the network is waited
+/// on (an app stays usable; a lock in the meantime stops the enrollment before anything
+/// is saved — the invite is then used up and a new one is needed).
+pub fn enroll_with(
+    access: &impl Access,
+    invite_text: &str,
+    label: &str,
+    route: Route,
+) -> Result<Enrolled, SyncError> {
+    let invite = wire::Invite::decode(invite_text).map_err(|e| SyncError::Invite(e.0))?;
+    let (enrolled, recipient, signer) =
+        step(access, |v| (v.is_enrolled(), v.recipient(), v.signer()))?;
+    if enrolled {
+        return Err(Error::Invalid("this vault is already enrolled with a hub".into()).into());
+    }
+    if invite.expires < Utc::now() {
+        return Err(SyncError::Invite(format!(
+            "this invite expired on {}; ask your organisation for a new one",
+            invite.expires.format("%Y-%m-%d %H:%M UTC")
+        )));
+    }
+    let (cert, key) = net::device_certificate().map_err(Error::Encrypt)?;
+    let creds = custos_vault::Credentials {
+        pin: invite.pin.clone(),
+        next_pin: None,
+        cert: cert.clone(),
+        key: key.clone(),
+    };
+    let mut conn = Connection::open(&invite.hub, &route, &creds)?;
+    let request = wire::EnrollRequest {
+        token: invite.token.clone(),
+        vault_recipient: recipient,
+        signer,
+        label: label.to_owned(),
+    };
+    let body = serde_json::to_vec(&request).map_err(|e| Error::Encrypt(e.to_string()))?;
+    let reply: wire::EnrollResponse = conn
+        .request("POST", "/v1/enroll", Some("application/json"), &body)?
+        .json()?;
+    let resealed = step(access, |v| {
+        v.apply_enrollment(&invite, &reply, label, &cert, &key, route)
+    })??;
+    Ok(Enrolled {
+        device_id: reply.device_id,
+        role: reply.role.as_str().to_owned(),
+        resealed,
+    })
+}
+
+/// After travel: resumes sync and brings back from the hub everything this vault may
+/// read (its own pushes included) — the cases removed by [`Vault::travel_remove`] — with
+/// their evidence files; then syncs as usual.
+pub fn restore(access: &impl Access) -> Result<Report, SyncError> {
+    step(access, |v| v.set_sync_paused(false))??;
+    let mut report = Report::default();
+    let plan = step(access, |v| v.sync_plan())??;
+    let mut conn = Connection::open(&plan.hub, &plan.route, &plan.credentials)?;
+    let mut roster_fetched = false;
+    if step(access, |v| v.roster_stale())? {
+        fetch_roster(access, &mut conn)?;
+        roster_fetched = true;
+    }
+    let last = pull(
+        access,
+        &mut conn,
+        0,
+        Pull::Restore,
+        &mut roster_fetched,
+        &mut report,
+    )?;
+    if last > plan.cursor {
+        step(access, |v| v.ingest(Vec::new(), Some(last)))??;
+    }
+    download_missing(access, &mut conn, &mut report)?;
+    drop(conn);
+    let rest = run(access)?;
+    report.pulled += rest.pulled;
+    report.pushed += rest.pushed;
+    report.blobs_down += rest.blobs_down;
+    Ok(report)
+}
+
+/// One sync. The outcome (success, or the error in plain words) is recorded in the
+/// vault's sync status.
+pub fn run(access: &impl Access) -> Result<Report, SyncError> {
+    let started = Utc::now();
+    let mut report = Report::default();
+    let result = run_steps(access, &mut report);
+    let outcome = match &result {
+        Ok(()) => Ok(report.warning()),
+        Err(e) => Err(e.to_string()),
+    };
+    if !matches!(result, Err(SyncError::Locked)) {
+        if let Some(Err(e)) = access.with(|v| v.record_sync_result(started, outcome)) {
+            if result.is_ok() {
+                return Err(e.into());
+            }
+        }
+    }
+    result.map(|()| report)
+}
+
+fn step<R>(access: &impl Access, f: impl FnOnce(&mut Vault) -> R) -> Result<R, SyncError> {
+    access.with(f).ok_or(SyncError::Locked)
+}
+
+fn run_steps(access: &impl Access, report: &mut Report) -> Result<(), SyncError> {
+    let plan = step(access, |v| v.sync_plan())??;
+    if plan.paused {
+        return Err(SyncError::Paused);
+    }
+    let mut conn = Connection::open(&plan.hub, &plan.route, &plan.credentials)?;
+    let result = exchange(access, &mut conn, plan.cursor, report);
+    // A pin rotation: the next pin the hub announced, or the move to it.
+    let (proved, announced) = (conn.server_pin.clone(), conn.announced_pin.clone());
+    step(access, |v| {
+        v.follow_pin(proved.as_deref(), announced.as_deref())
+    })??;
+    report.requests = conn.requests;
+    report.bytes_sent = conn.counter.sent.load(Ordering::Relaxed);
+    report.bytes_received = conn.counter.received.load(Ordering::Relaxed);
+    result
+}
+
+fn exchange(
+    access: &impl Access,
+    conn: &mut Connection,
+    cursor: u64,
+    report: &mut Report,
+) -> Result<(), SyncError> {
+    // The roster (devices' signing keys, coordinators) changes rarely: fetched on the
+    // first sync, once a day, and when an object comes from a device not known yet.
+    let mut roster_fetched = false;
+    if step(access, |v| v.roster_stale())? {
+        fetch_roster(access, conn)?;
+        roster_fetched = true;
+    }
+
+    // Push: versions, then evidence files.
+    let mut skip: HashSet<Uuid> = HashSet::new();
+    // The last push's answer says whether a pull would bring anything.
+    let mut nothing_waiting: Option<u64> = None;
+    loop {
+        let frames = step(access, |v| v.pending_frames(&skip, PUSH_COUNT, PUSH_BYTES))??;
+        if frames.is_empty() {
+            break;
+        }
+        let ids: Vec<Uuid> = frames.iter().map(|f| f.id).collect();
+        let body = wire::encode_frames(&frames).map_err(|e| NetError::Protocol(e.0))?;
+        drop(frames);
+        let result: PushResult = conn
+            .request("POST", &format!("/v1/objects?since={cursor}"), None, &body)?
+            .json()?;
+        nothing_waiting = match (result.waiting, result.next) {
+            (Some(false), Some(next)) if next >= cursor => Some(next),
+            _ => None,
+        };
+        let refused: HashSet<Uuid> = result.rejected.iter().map(|r| r.id).collect();
+        let confirmed: Vec<Uuid> = ids.into_iter().filter(|id| !refused.contains(id)).collect();
+        step(access, |v| v.mark_synced(&confirmed))??;
+        report.pushed += result.stored;
+        report.existing += result.existing;
+        for r in result.rejected {
+            skip.insert(r.id);
+            report.push_rejected.push((r.id, r.error));
+        }
+    }
+    for job in step(access, |v| v.pending_blobs())?? {
+        upload_blob(conn, &job)?;
+        step(access, |v| {
+            v.mark_blob_synced(&job, "sent to the organisation's hub")
+        })??;
+        report.blobs_up += 1;
+    }
+
+    // Pull, unless the last push said nothing waits.
+    if let Some(next) = nothing_waiting {
+        step(access, |v| v.ingest(Vec::new(), Some(next)))??;
+    }
+    if nothing_waiting.is_none() {
+        pull(
+            access,
+            conn,
+            cursor,
+            Pull::Sync,
+            &mut roster_fetched,
+            report,
+        )?;
+    }
+    download_missing(access, conn, report)
+}
+
+/// What a pull is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pull {
+    /// A sync: objects of others since the cursor, which advances.
+    Sync,
+    /// After travel: everything this vault may read, its own pushes included, from the
+    /// start; the cursor stays where it was (or moves forward).
+    Restore,
+}
+
+/// Pulls and takes in objects until the hub has no more. Returns the last cursor.
+fn pull(
+    access: &impl Access,
+    conn: &mut Connection,
+    mut since: u64,
+    kind: Pull,
+    roster_fetched: &mut bool,
+    report: &mut Report,
+) -> Result<u64, SyncError> {
+    let own = if kind == Pull::Restore { "&own=1" } else { "" };
+    loop {
+        let resp = conn.request(
+            "GET",
+            &format!("/v1/objects?since={since}&limit={PULL_LIMIT}{own}"),
+            None,
+            &[],
+        )?;
+        let next: u64 = resp
+            .header("custos-next")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| NetError::Protocol("no custos-next cursor".into()))?;
+        let more = resp.header("custos-more") == Some("true");
+        if next < since {
+            return Err(NetError::Protocol("the hub's cursor went backwards".into()).into());
+        }
+        let frames = wire::decode_frames(&resp.body).map_err(|e| NetError::Protocol(e.0))?;
+        drop(resp);
+        let kept = frames.clone();
+        let cursor = (kind == Pull::Sync).then_some(next);
+        let mut took = step(access, |v| v.ingest(frames, cursor))??;
+        if !took.unknown_signer.is_empty() && !*roster_fetched {
+            // A device enrolled since the roster was fetched: fetch it and try again.
+            fetch_roster(access, conn)?;
+            *roster_fetched = true;
+            let retry: Vec<wire::Frame> = kept
+                .into_iter()
+                .filter(|f| took.unknown_signer.contains(&f.id))
+                .collect();
+            let again = step(access, |v| v.ingest(retry, None))??;
+            took.rejected.retain(|(id, _)| {
+                !again.rejected.iter().any(|(r, _)| r == id) && !took.unknown_signer.contains(id)
+            });
+            took.rejected.extend(again.rejected);
+            took.stored += again.stored;
+        }
+        report.pulled += took.stored;
+        report.pull_rejected.extend(took.rejected);
+        since = next;
+        if !more {
+            return Ok(since);
+        }
+    }
+}
+
+/// Downloads the evidence files of records that came from elsewhere (or back from the
+/// hub after travel).
+fn download_missing(
+    access: &impl Access,
+    conn: &mut Connection,
+    report: &mut Report,
+) -> Result<(), SyncError> {
+    for job in step(access, |v| v.missing_blobs())? {
+        let partial = download_path(&job);
+        match download_blob(conn, &job, &partial)? {
+            Download::Done => {
+                step(access, |v| v.install_blob(&job, &partial))??;
+                report.blobs_down += 1;
+            }
+            Download::NotYet => {}
+            Download::Refused(why) => report.blob_rejected.push((job.blob_id, why)),
+        }
+    }
+    Ok(())
+}
+
+fn fetch_roster(access: &impl Access, conn: &mut Connection) -> Result<(), SyncError> {
+    let roster: Roster = conn.request("GET", "/v1/roster", None, &[])?.json()?;
+    step(access, |v| v.apply_roster(&roster))??;
+    Ok(())
+}
+
+fn upload_blob(conn: &mut Connection, job: &BlobJob) -> Result<(), SyncError> {
+    let mut file =
+        File::open(&job.path).map_err(|e| Error::io("reading an evidence file to upload", e))?;
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io("reading an evidence file to upload", e))?
+        .len();
+    let announce = BlobAnnounce {
+        size,
+        sha256: job.sha256.clone(),
+        audience: job.audience.clone(),
+    };
+    let body = serde_json::to_vec(&announce).map_err(|e| Error::Encrypt(e.to_string()))?;
+    let path = format!("/v1/blobs/{}", job.blob_id);
+    let mut state: BlobState = conn
+        .request("POST", &path, Some("application/json"), &body)?
+        .json()?;
+    let mut buf = vec![0u8; wire::BLOB_CHUNK];
+    let mut retried = false;
+    while !state.complete {
+        if state.received > size {
+            return Err(
+                NetError::Protocol("the hub holds more of a file than it has".into()).into(),
+            );
+        }
+        let n = ((size - state.received) as usize).min(buf.len());
+        file.seek(SeekFrom::Start(state.received))
+            .and_then(|_| file.read_exact(&mut buf[..n]))
+            .map_err(|e| Error::io("reading an evidence file to upload", e))?;
+        match conn.request(
+            "PUT",
+            &format!("{path}/{}", state.received),
+            Some("application/octet-stream"),
+            &buf[..n],
+        ) {
+            Ok(r) => {
+                state = r.json()?;
+                retried = false;
+            }
+            Err(NetError::Refused { status: 409, .. }) if !retried => {
+                // Another attempt got further (or less far): continue where the hub is.
+                let info: BlobInfo = conn.request("GET", &path, None, &[])?.json()?;
+                state = BlobState {
+                    received: info.received,
+                    complete: info.complete,
+                };
+                retried = true;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+enum Download {
+    Done,
+    NotYet,
+    Refused(String),
+}
+
+fn download_path(job: &BlobJob) -> std::path::PathBuf {
+    job.path
+        .with_file_name(format!(".{}.download", job.blob_id))
+}
+
+/// Downloads a blob into `partial`, continuing a download cut short before, and checks
+/// its SHA-256 against the signed evidence record.
+fn download_blob(
+    conn: &mut Connection,
+    job: &BlobJob,
+    partial: &std::path::Path,
+) -> Result<Download, SyncError> {
+    let path = format!("/v1/blobs/{}", job.blob_id);
+    let info: BlobInfo = match conn.request("GET", &path, None, &[]) {
+        Ok(r) => r.json()?,
+        Err(NetError::Refused { status: 404, .. }) => return Ok(Download::NotYet),
+        Err(e) => return Err(e.into()),
+    };
+    if !info.complete {
+        return Ok(Download::NotYet);
+    }
+    if info.sha256 != job.sha256 {
+        return Ok(Download::Refused(
+            "the hub's file differs from the one its evidence record names".into(),
+        ));
+    }
+    let io = |e| Error::io("saving a downloaded evidence file", e);
+    if let Some(dir) = partial.parent() {
+        fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(partial)
+        .map_err(io)?;
+    let mut have = file.metadata().map_err(io)?.len();
+    if have > info.size {
+        file.set_len(0).map_err(io)?;
+        have = 0;
+    }
+    while have < info.size {
+        let len = (info.size - have).min(wire::BLOB_CHUNK as u64);
+        let r = conn.request(
+            "GET",
+            &format!("{path}/data?offset={have}&len={len}"),
+            None,
+            &[],
+        )?;
+        if r.body.is_empty() || r.body.len() as u64 > len {
+            return Err(NetError::Protocol("a file chunk of the wrong size".into()).into());
+        }
+        file.write_all(&r.body).map_err(io)?;
+        have += r.body.len() as u64;
+    }
+    file.sync_all().map_err(io)?;
+    drop(file);
+    let mut hash = Sha256::new();
+    let mut f = File::open(partial).map_err(io)?;
+    std::io::copy(&mut f, &mut hash).map_err(io)?;
+    if wire::hex(&hash.finalize()) != job.sha256 {
+        let _ = fs::remove_file(partial);
+        return Ok(Download::Refused(
+            "the downloaded file does not match its evidence record; it was discarded".into(),
+        ));
+    }
+    Ok(Download::Done)
+}

@@ -1,0 +1,51 @@
+//! Test helpers, defined once for every crate's tests (a dev-dependency only: nothing
+//! here is part of any shipped binary).
+//!
+//! How-to: `use custos_test_support::{pass, FAST};` then
+//! `Vault::create(&dir, &pass(), FAST)`. Scan a folder for plaintext with
+//! [`files_under`].
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use custos_vault::{Options, SecretString};
+
+/// The passphrase of test vaults (strong enough for the strength check).
+pub const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
+
+/// Vault options for tests: a cheap key-derivation cost, nothing else changed.
+pub const FAST: Options = Options::insecure_for_tests();
+
+/// [`PASS`] as a secret.
+pub fn pass() -> SecretString {
+    secret(PASS)
+}
+
+/// Any text as a secret.
+pub fn secret(s: &str) -> SecretString {
+    SecretString::from(s.to_owned())
+}
+
+/// Every file below `dir` (not folders), depth first; empty when `dir` does not exist.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}

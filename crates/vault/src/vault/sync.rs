@@ -1,0 +1,834 @@
+//! The vault's side of sync: its hub settings (sealed in the `meta` tree like every
+//! other value), what the hub does not hold yet, and taking in versions from the hub or
+//! a bundle — checked exactly like everything the vault reads (decrypt, signature by a
+//! trusted device, ids).
+//!
+//! The network lives in [`crate::sync`]; nothing here opens a connection.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use zeroize::Zeroize;
+
+use super::{base64_decode, base64_encode, decode_version, seal_json, Vault};
+use crate::crypto::{self, VaultRecipient};
+use crate::error::{Error, Result};
+use custos_model::{Body, Kind, Record, Version};
+use crate::store::Write;
+use zeroize::Zeroizing;
+use custos_wire::{self as wire, Frame, Invite, Role, Roster, Route};
+
+const META_SYNC: &str = "sync";
+/// The default time between two syncs, in minutes.
+pub const DEFAULT_INTERVAL: u32 = 15;
+
+/// The hub settings and sync state, stored sealed to the vault.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SyncState {
+    hub: String,
+    pin: String,
+    device_id: Uuid,
+    role: String,
+    label: String,
+    coordinators: Vec<String>,
+    hub_recipient: String,
+    /// The device's TLS certificate (DER, base64).
+    cert: String,
+    /// Its private key (PKCS#8 DER, base64).
+    key: String,
+    route: Route,
+    paused: bool,
+    interval_minutes: u32,
+    cursor: u64,
+    enrolled_at: DateTime<Utc>,
+    /// When the roster (the organisation's devices and coordinators) was last fetched.
+    #[serde(default)]
+    roster_at: Option<DateTime<Utc>>,
+    /// Signing keys of devices the hub revoked.
+    #[serde(default)]
+    revoked_signers: Vec<String>,
+    /// During a pin rotation: the pin of the hub's next key, accepted too.
+    #[serde(default)]
+    next_pin: Option<String>,
+    last_attempt: Option<DateTime<Utc>>,
+    last_success: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+}
+
+impl Drop for SyncState {
+    fn drop(&mut self) {
+        self.key.zeroize();
+    }
+}
+
+/// What the app and `custos sync status` show. Holds nothing secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncInfo {
+    /// True once enrolled with a hub.
+    pub enrolled: bool,
+    /// The hub, `host:port`.
+    pub hub: String,
+    /// The hub's pin.
+    pub pin: String,
+    /// `field` or `coordinator`.
+    pub role: String,
+    /// The hub's id for this device.
+    pub device_id: Option<Uuid>,
+    /// The route policy.
+    pub route: String,
+    /// True when the user paused sync.
+    pub paused: bool,
+    /// Minutes between syncs.
+    pub interval_minutes: u32,
+    /// The organisation's coordinators.
+    pub coordinators: Vec<String>,
+    /// When a sync last started.
+    pub last_attempt: Option<DateTime<Utc>>,
+    /// When a sync last completed.
+    pub last_success: Option<DateTime<Utc>>,
+    /// Why the last sync failed, in plain words (none when it succeeded).
+    pub last_error: Option<String>,
+    /// Versions the hub does not hold yet.
+    pub pending_versions: usize,
+    /// Their ciphertext, in bytes.
+    pub pending_bytes: u64,
+    /// Evidence files the hub does not hold yet.
+    pub pending_blobs: usize,
+    /// Records with concurrent edits to resolve.
+    pub conflicts: usize,
+}
+
+/// The pinned hub, and the device's TLS credentials.
+pub struct Credentials {
+    /// The hub's pin.
+    pub pin: String,
+    /// During a pin rotation: the pin of the hub's next key, accepted too.
+    pub next_pin: Option<String>,
+    /// The device certificate (DER).
+    pub cert: Vec<u8>,
+    /// Its PKCS#8 private key (DER).
+    pub key: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("pin", &self.pin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a sync needs from the vault before it connects.
+pub struct SyncPlan {
+    /// The hub, `host:port`.
+    pub hub: String,
+    /// The route policy.
+    pub route: Route,
+    /// The pinned hub and the device's TLS credentials.
+    pub credentials: Credentials,
+    /// The pull cursor.
+    pub cursor: u64,
+    /// True when the user paused sync.
+    pub paused: bool,
+    /// The vault's folder.
+    pub dir: PathBuf,
+}
+
+/// An evidence file to upload or download.
+#[derive(Debug, Clone)]
+pub struct BlobJob {
+    /// The evidence record.
+    pub evidence_id: Uuid,
+    /// The file's id.
+    pub blob_id: Uuid,
+    /// Where it is (or goes) in the vault.
+    pub path: PathBuf,
+    /// Its SHA-256 (ciphertext), from the signed evidence record.
+    pub sha256: String,
+    /// Its audience.
+    pub audience: Vec<String>,
+}
+
+/// What taking in objects did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ingested {
+    /// New versions stored.
+    pub stored: usize,
+    /// Versions the vault had already.
+    pub existing: usize,
+    /// Objects refused, with the reason (never content).
+    pub rejected: Vec<(Uuid, String)>,
+    /// Of those, the ones signed by a device the vault does not know (yet).
+    pub unknown_signer: Vec<Uuid>,
+}
+
+impl Vault {
+    pub(super) fn load_sync(&mut self) -> Result<()> {
+        let Some(ct) = self.store.meta(META_SYNC)? else {
+            return Ok(());
+        };
+        let plain = crypto::open_bytes(&self.keys.identity, &ct).map_err(|_| {
+            Error::Database("the vault's sync settings are damaged and cannot be decrypted".into())
+        })?;
+        let state: SyncState = serde_json::from_slice(&plain)
+            .map_err(|_| Error::Database("the vault's sync settings are damaged".into()))?;
+        self.keys.org = parse_recipients(&state.coordinators)?;
+        self.sync = Some(state);
+        Ok(())
+    }
+
+    fn sync_write(&self) -> Result<Option<Write>> {
+        match &self.sync {
+            Some(s) => Ok(Some(Write::Meta(
+                META_SYNC,
+                seal_json(&self.keys.recipients, s)?,
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    fn save_sync(&mut self) -> Result<()> {
+        if let Some(w) = self.sync_write()? {
+            self.store.commit(vec![w])?;
+        }
+        Ok(())
+    }
+
+    fn state(&self) -> Result<&SyncState> {
+        self.sync.as_ref().ok_or_else(not_enrolled)
+    }
+
+    fn state_mut(&mut self) -> Result<&mut SyncState> {
+        self.sync.as_mut().ok_or_else(not_enrolled)
+    }
+
+    /// The vault's own recipient, `age1…`.
+    fn own(&self) -> String {
+        self.keys.identity.to_public().to_string()
+    }
+
+    /// The audience of a version with no audience of its own: this vault and the
+    /// coordinators.
+    pub(super) fn default_audience(&self) -> Vec<String> {
+        let mut out = vec![self.own()];
+        out.extend(self.keys.org.iter().map(|r| r.to_string()));
+        dedup(out)
+    }
+
+    /// The audience of a new version of `record_id` replacing `parents`: empty (this
+    /// vault only) until the vault is enrolled and while no earlier version came from
+    /// elsewhere; else this vault, the coordinators and every earlier audience.
+    pub(super) fn audience_for(&self, record_id: Uuid, parents: &[Uuid]) -> Vec<String> {
+        let mut earlier = Vec::new();
+        for p in parents {
+            if let Ok(v) = self.read_version(*p, Some(record_id)) {
+                earlier.extend(v.audience.iter().cloned());
+            }
+        }
+        if self.keys.org.is_empty() && earlier.is_empty() {
+            return Vec::new();
+        }
+        let mut all = self.default_audience();
+        all.extend(earlier);
+        dedup(all)
+    }
+
+    /// The recipients to seal a version with this audience to.
+    pub(super) fn recipients_of(&self, audience: &[String]) -> Result<Vec<VaultRecipient>> {
+        if audience.is_empty() {
+            let mut r = self.keys.recipients.clone();
+            r.extend(self.keys.org.iter().cloned());
+            return Ok(r);
+        }
+        parse_recipients(audience)
+    }
+
+    /// True once enrolled with a hub (cheap: [`Vault::sync_info`] also counts what is
+    /// pending, which reads every unsynced ciphertext).
+    pub fn is_enrolled(&self) -> bool {
+        self.sync.is_some()
+    }
+
+    /// Records with concurrent edits to resolve (from the index; decrypts nothing).
+    pub fn conflict_count(&self) -> usize {
+        self.index.entries().filter(|e| e.conflict()).count()
+    }
+
+    /// The sync status.
+    pub fn sync_info(&self) -> SyncInfo {
+        let unsynced = match &self.sync {
+            Some(_) => self.store.unsynced_versions().unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let pending_versions = unsynced.len();
+        let pending_bytes = unsynced
+            .iter()
+            .filter_map(|id| self.store.version(*id).ok().flatten())
+            .map(|ct| ct.len() as u64)
+            .sum();
+        let pending_blobs = match &self.sync {
+            Some(_) => self.pending_blobs().map(|b| b.len()).unwrap_or(0),
+            None => 0,
+        };
+        let conflicts = self.conflict_count();
+        match &self.sync {
+            None => SyncInfo {
+                enrolled: false,
+                hub: String::new(),
+                pin: String::new(),
+                role: String::new(),
+                device_id: None,
+                route: Route::Direct.to_string(),
+                paused: false,
+                interval_minutes: DEFAULT_INTERVAL,
+                coordinators: Vec::new(),
+                last_attempt: None,
+                last_success: None,
+                last_error: None,
+                pending_versions,
+                pending_bytes,
+                pending_blobs,
+                conflicts,
+            },
+            Some(s) => SyncInfo {
+                enrolled: true,
+                hub: s.hub.clone(),
+                pin: s.pin.clone(),
+                role: s.role.clone(),
+                device_id: Some(s.device_id),
+                route: s.route.to_string(),
+                paused: s.paused,
+                interval_minutes: s.interval_minutes,
+                coordinators: s.coordinators.clone(),
+                last_attempt: s.last_attempt,
+                last_success: s.last_success,
+                last_error: s.last_error.clone(),
+                pending_versions,
+                pending_bytes,
+                pending_blobs,
+                conflicts,
+            },
+        }
+    }
+
+    /// Sets how the device reaches its hub.
+    pub fn set_sync_route(&mut self, route: Route) -> Result<()> {
+        self.state_mut()?.route = route;
+        self.save_sync()
+    }
+
+    /// Pauses or resumes sync (travel, or no trusted network).
+    pub fn set_sync_paused(&mut self, paused: bool) -> Result<()> {
+        self.state_mut()?.paused = paused;
+        self.save_sync()
+    }
+
+    /// Sets the minutes between two syncs (1 to 1440).
+    pub fn set_sync_interval(&mut self, minutes: u32) -> Result<()> {
+        if !(1..=1440).contains(&minutes) {
+            return Err(Error::Invalid(
+                "the sync interval is between 1 and 1440 minutes".into(),
+            ));
+        }
+        self.state_mut()?.interval_minutes = minutes;
+        self.save_sync()
+    }
+
+    /// Everything a sync needs before it connects.
+    pub fn sync_plan(&self) -> Result<SyncPlan> {
+        let s = self.state()?;
+        let cert = base64_decode(&s.cert)
+            .ok_or_else(|| Error::Database("the vault's sync settings are damaged".into()))?;
+        let key = base64_decode(&s.key)
+            .ok_or_else(|| Error::Database("the vault's sync settings are damaged".into()))?;
+        Ok(SyncPlan {
+            hub: s.hub.clone(),
+            route: s.route.clone(),
+            credentials: Credentials {
+                pin: s.pin.clone(),
+                next_pin: s.next_pin.clone(),
+                cert: cert.to_vec(),
+                key,
+            },
+            cursor: s.cursor,
+            paused: s.paused,
+            dir: self.dir.clone(),
+        })
+    }
+
+    /// The hub's bundle recipient and this vault's signer, for writing a bundle.
+    pub fn bundle_identity(&self) -> Result<(Uuid, String, Vec<VaultRecipient>)> {
+        let s = self.state()?;
+        let mut to = parse_recipients(std::slice::from_ref(&s.hub_recipient))?;
+        to.extend(self.keys.recipients.iter().cloned());
+        to.extend(self.keys.org.iter().cloned());
+        Ok((s.device_id, self.keys.signer.clone(), to))
+    }
+
+    /// Signs a bundle digest with the device key.
+    pub fn sign_digest(&self, digest: &[u8; 32]) -> [u8; 64] {
+        self.keys.device.sign_bytes(digest)
+    }
+
+    /// True when `signer` (base64 Ed25519) is a device this vault trusts and the hub has
+    /// not revoked.
+    pub fn trusts(&self, signer: &str) -> bool {
+        self.keys.trusted.iter().any(|t| t == signer)
+            && !self
+                .sync
+                .as_ref()
+                .is_some_and(|s| s.revoked_signers.iter().any(|r| r == signer))
+    }
+
+    /// Decrypts bytes sealed to this vault (an offline bundle).
+    pub fn identity(&self) -> &crypto::VaultIdentity {
+        &self.keys.identity
+    }
+
+    /// Records a completed enrollment: the hub, its pin, the coordinators, the device's
+    /// TLS credentials. Versions already in the vault are sealed again for the
+    /// coordinators too (their signed content is unchanged), so that they can read
+    /// every case of the organisation.
+    pub fn apply_enrollment(
+        &mut self,
+        invite: &Invite,
+        reply: &wire::EnrollResponse,
+        label: &str,
+        cert: &[u8],
+        key: &[u8],
+        route: Route,
+    ) -> Result<usize> {
+        if self.sync.is_some() {
+            return Err(Error::Invalid(
+                "this vault is already enrolled with a hub".into(),
+            ));
+        }
+        let mut coordinators = invite.coordinators.clone();
+        coordinators.extend(reply.coordinators.iter().cloned());
+        let coordinators = dedup(coordinators);
+        let org = parse_recipients(&coordinators)?;
+        self.sync = Some(SyncState {
+            hub: invite.hub.clone(),
+            pin: invite.pin.clone(),
+            device_id: reply.device_id,
+            role: reply.role.as_str().to_owned(),
+            label: label.to_owned(),
+            coordinators,
+            hub_recipient: invite.hub_recipient.clone(),
+            cert: base64_encode(cert),
+            key: base64_encode(key),
+            route,
+            paused: false,
+            interval_minutes: DEFAULT_INTERVAL,
+            cursor: 0,
+            enrolled_at: Utc::now(),
+            roster_at: None,
+            revoked_signers: Vec::new(),
+            next_pin: None,
+            last_attempt: None,
+            last_success: None,
+            last_error: None,
+        });
+        self.keys.org = org;
+        let save = self.save_sync();
+        if let Err(e) = save {
+            self.sync = None;
+            self.keys.org.clear();
+            return Err(e);
+        }
+        self.reseal_for_org()
+    }
+
+    /// Seals every stored version to this vault and the coordinators, in batches.
+    fn reseal_for_org(&mut self) -> Result<usize> {
+        let ids = self.store.version_ids()?;
+        let mut done = 0;
+        for chunk in ids.chunks(2000) {
+            let mut writes = Vec::with_capacity(chunk.len());
+            let mut learned = Vec::with_capacity(chunk.len());
+            for id in chunk {
+                let Some(ct) = self.store.version(*id)? else {
+                    continue;
+                };
+                // A damaged version stays as it is (it is reported as damaged anyway).
+                let Ok(v) = self.read_version(*id, None) else {
+                    continue;
+                };
+                let to = if v.audience.is_empty() {
+                    self.recipients_of(&[])?
+                } else {
+                    continue;
+                };
+                let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+                let Ok(sealed) = crypto::reseal(&self.keys.identity, &cache, &ct, &to) else {
+                    continue;
+                };
+                drop(cache);
+                learned.push(sealed.learned);
+                writes.push(Write::Version(*id, sealed.ciphertext));
+            }
+            done += writes.len();
+            self.store.commit(writes)?;
+            let cache = self.cache.get_mut().unwrap_or_else(|p| p.into_inner());
+            for l in learned {
+                cache.insert(l);
+            }
+            self.cache_dirty.store(true, Ordering::Relaxed);
+        }
+        Ok(done)
+    }
+
+    /// Follows a pin rotation: remembers the next pin the hub announced (over a connection
+    /// where it proved the current key), and moves to it once the hub proves it.
+    pub fn follow_pin(
+        &mut self,
+        proved: Option<&str>,
+        announced: Option<&str>,
+    ) -> Result<()> {
+        let Some(s) = self.sync.as_mut() else {
+            return Ok(());
+        };
+        let mut changed = false;
+        if let Some(p) = proved {
+            if s.next_pin.as_deref() == Some(p) {
+                s.pin = p.to_owned();
+                s.next_pin = None;
+                changed = true;
+            }
+        }
+        if let Some(a) = announced {
+            if a != s.pin && s.next_pin.as_deref() != Some(a) && proved == Some(s.pin.as_str()) {
+                s.next_pin = Some(a.to_owned());
+                changed = true;
+            }
+        }
+        if changed {
+            self.save_sync()?;
+        }
+        Ok(())
+    }
+
+    /// True when the roster should be fetched again (never fetched, or a day old).
+    pub fn roster_stale(&self) -> bool {
+        self.sync.as_ref().is_none_or(|s| {
+            s.roster_at
+                .is_none_or(|t| Utc::now() - t > chrono::Duration::hours(24))
+        })
+    }
+
+    /// Takes in the hub's roster: the signing keys of the organisation's devices become
+    /// trusted (never removed: what a revoked device wrote before stays readable), and
+    /// new coordinators are added.
+    pub fn apply_roster(&mut self, roster: &Roster) -> Result<()> {
+        let mut changed_keys = false;
+        // A revoked device's signer stays trusted for what came through the hub: the hub
+        // refuses whatever it sends after revocation, and what it wrote before (a lost
+        // laptop's cases) must stay readable. Bundles from it are refused (`revoked`).
+        let revoked: Vec<String> = roster
+            .devices
+            .iter()
+            .filter(|d| d.revoked)
+            .map(|d| d.signer.clone())
+            .collect();
+        // Whose versions this vault accepts: a coordinator's vault, every device of the
+        // organisation; a field worker's vault, its own devices and the coordinators'
+        // (another field worker cannot write into it).
+        let own = self.own();
+        let coordinator = self.state()?.role == "coordinator";
+        for d in roster
+            .devices
+            .iter()
+            .filter(|d| coordinator || d.role == Role::Coordinator || d.vault_recipient == own)
+        {
+            if !self.keys.trusted.contains(&d.signer) && crypto::is_signer(&d.signer) {
+                self.keys.trusted.push(d.signer.clone());
+                changed_keys = true;
+            }
+        }
+        let mut changed_org = false;
+        {
+            let s = self.state_mut()?;
+            s.roster_at = Some(Utc::now());
+            s.revoked_signers = revoked;
+            for c in &roster.coordinators {
+                if !s.coordinators.contains(c) && c.parse::<VaultRecipient>().is_ok() {
+                    s.coordinators.push(c.clone());
+                    changed_org = true;
+                }
+            }
+        }
+        if changed_org {
+            let coordinators = self.state()?.coordinators.clone();
+            self.keys.org = parse_recipients(&coordinators)?;
+        }
+        let mut writes = Vec::new();
+        if changed_keys {
+            writes.push(self.keyring_write()?);
+        }
+        writes.extend(self.sync_write()?);
+        self.store.commit(writes)
+    }
+
+    /// Versions the hub does not hold, as frames: at most `max_count` and about
+    /// `max_bytes`, skipping `skip`.
+    pub fn pending_frames(
+        &self,
+        skip: &HashSet<Uuid>,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Frame>> {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for id in self.store.unsynced_versions()? {
+            if skip.contains(&id) {
+                continue;
+            }
+            if out.len() >= max_count || bytes >= max_bytes {
+                break;
+            }
+            let Some(ciphertext) = self.store.version(id)? else {
+                continue;
+            };
+            // A damaged version is not sent: the hub must not spread damage.
+            let Ok(v) = self.read_version(id, None) else {
+                continue;
+            };
+            let audience = if v.audience.is_empty() {
+                self.default_audience()
+            } else {
+                v.audience.clone()
+            };
+            bytes += ciphertext.len();
+            out.push(Frame {
+                seq: 0,
+                id,
+                audience,
+                ciphertext,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Notes that the hub holds these versions.
+    pub fn mark_synced(&mut self, ids: &[Uuid]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.store
+            .commit(ids.iter().map(|id| Write::Synced(*id)).collect())
+    }
+
+    /// Takes in objects from the hub (or a bundle): each is checked (not stored with
+    /// other bytes, decrypts for this vault, signed by a trusted device, the id inside
+    /// matches, the kind matches the record's); those that fail are listed and skipped.
+    /// The rest are stored in one durable batch with the new pull cursor.
+    pub fn ingest(&mut self, frames: Vec<Frame>, cursor: Option<u64>) -> Result<Ingested> {
+        let mut out = Ingested::default();
+        let mut writes = Vec::new();
+        let mut fresh: Vec<Version> = Vec::new();
+        let mut learned = Vec::new();
+        let mut seen = HashSet::new();
+        let frames: Vec<Frame> = frames.into_iter().filter(|f| seen.insert(f.id)).collect();
+        // Decrypting and checking signatures is the cost of a pull: done in parallel.
+        let decoded: Vec<std::result::Result<_, crate::error::Damage>> = {
+            use rayon::prelude::*;
+            let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+            let keys = &self.keys;
+            frames
+                .par_iter()
+                .map(|f| decode_version(keys, &cache, f.id, &f.ciphertext))
+                .collect()
+        };
+        for (f, decoded) in frames.into_iter().zip(decoded) {
+            match self.store.version(f.id)? {
+                Some(existing) if existing == f.ciphertext => {
+                    out.existing += 1;
+                    writes.push(Write::Synced(f.id));
+                    continue;
+                }
+                Some(_) => {
+                    out.rejected
+                        .push((f.id, "another version with this id is stored".into()));
+                    continue;
+                }
+                None => {}
+            }
+            let (v, l) = match decoded {
+                Ok(x) => x,
+                Err(d) => {
+                    if d == crate::error::Damage::Signature {
+                        out.unknown_signer.push(f.id);
+                    }
+                    out.rejected.push((f.id, d.to_string()));
+                    continue;
+                }
+            };
+            let known_kind = self.index.get(v.record_id).map(|e| e.kind).or_else(|| {
+                fresh
+                    .iter()
+                    .find(|o| o.record_id == v.record_id)
+                    .map(|o| o.kind)
+            });
+            if known_kind.is_some_and(|k| k != v.kind) {
+                out.rejected
+                    .push((f.id, "it claims another kind for an existing record".into()));
+                continue;
+            }
+            writes.push(Write::Version(f.id, f.ciphertext));
+            writes.push(Write::Synced(f.id));
+            learned.extend(l);
+            fresh.push(v);
+        }
+        if let Some(c) = cursor {
+            self.state_mut()?.cursor = c;
+            writes.extend(self.sync_write()?);
+        }
+        if writes.is_empty() {
+            return Ok(out);
+        }
+        self.store.commit(writes)?;
+        {
+            let cache = self.cache.get_mut().unwrap_or_else(|p| p.into_inner());
+            for l in learned {
+                cache.insert(l);
+            }
+        }
+        self.cache_dirty.store(true, Ordering::Relaxed);
+        for v in &fresh {
+            self.clock.observe(v.hlc);
+            self.index.add(v);
+        }
+        self.unsnapshotted += fresh.len();
+        out.stored = fresh.len();
+        Ok(out)
+    }
+
+    /// The current evidence records: (record id, evidence, audience).
+    fn evidence_heads(&self) -> Vec<(Uuid, custos_model::Evidence, Vec<String>)> {
+        let mut out = Vec::new();
+        for e in self
+            .index
+            .entries()
+            .filter(|e| e.kind == Kind::Evidence && !e.deleted())
+        {
+            if let Ok(mut v) = self.read_version(e.head().id, Some(e.record_id)) {
+                let audience = if v.audience.is_empty() {
+                    self.default_audience()
+                } else {
+                    std::mem::take(&mut v.audience)
+                };
+                if let Body::Record(Record::Evidence(ev)) = &v.body {
+                    out.push((e.record_id, ev.clone(), audience));
+                }
+            }
+        }
+        out
+    }
+
+    /// Evidence files in the vault that the hub does not hold completely.
+    pub fn pending_blobs(&self) -> Result<Vec<BlobJob>> {
+        let mut out = Vec::new();
+        for (evidence_id, ev, audience) in self.evidence_heads() {
+            let path = self.blob_path(ev.blob_id);
+            if path.exists() && !self.store.blob_synced(ev.blob_id)? {
+                out.push(BlobJob {
+                    evidence_id,
+                    blob_id: ev.blob_id,
+                    path,
+                    sha256: ev.blob_sha256.clone(),
+                    audience,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Evidence records whose file is not in the vault yet (synced from another device).
+    pub fn missing_blobs(&self) -> Vec<BlobJob> {
+        self.evidence_heads()
+            .into_iter()
+            .filter_map(|(evidence_id, ev, audience)| {
+                let path = self.blob_path(ev.blob_id);
+                (!path.exists()).then(|| BlobJob {
+                    evidence_id,
+                    blob_id: ev.blob_id,
+                    path,
+                    sha256: ev.blob_sha256.clone(),
+                    audience,
+                })
+            })
+            .collect()
+    }
+
+    /// Notes that the hub holds an evidence file, and logs it in its chain of custody.
+    pub fn mark_blob_synced(&mut self, job: &BlobJob, detail: &str) -> Result<()> {
+        self.store.commit(vec![Write::SyncedBlob(job.blob_id)])?;
+        self.log_received_or_sent(job.evidence_id, detail)
+    }
+
+    /// Appends a `synced` custody entry (the first one on a device that received the
+    /// item).
+    pub fn log_received_or_sent(&mut self, evidence_id: Uuid, detail: &str) -> Result<()> {
+        let ev = self.evidence(evidence_id)?;
+        self.append_custody(evidence_id, super::Action::Synced, &ev.sha256, detail)
+            .map(|_| ())
+    }
+
+    /// Records how a sync ended: completed (perhaps with a warning), or failed.
+    pub fn record_sync_result(
+        &mut self,
+        started: DateTime<Utc>,
+        result: std::result::Result<Option<String>, String>,
+    ) -> Result<()> {
+        let s = self.state_mut()?;
+        s.last_attempt = Some(started);
+        match result {
+            Ok(warning) => {
+                s.last_success = Some(Utc::now());
+                s.last_error = warning;
+            }
+            Err(e) => s.last_error = Some(e),
+        }
+        self.save_sync()
+    }
+
+    /// Moves a downloaded, checked evidence file into place.
+    pub fn install_blob(
+        &mut self,
+        job: &BlobJob,
+        downloaded: &std::path::Path,
+    ) -> Result<()> {
+        fs::rename(downloaded, &job.path)
+            .map_err(|e| Error::io("saving a downloaded evidence file", e))?;
+        super::sync_dir(job.path.parent().unwrap_or(&self.dir))?;
+        self.mark_blob_synced(job, "received from the organisation's hub")
+    }
+}
+
+fn not_enrolled() -> Error {
+    Error::Invalid(
+        "this vault is not enrolled with a hub; enroll it with an invite from your organisation"
+            .into(),
+    )
+}
+
+fn parse_recipients(list: &[String]) -> Result<Vec<VaultRecipient>> {
+    list.iter()
+        .map(|r| {
+            r.parse::<VaultRecipient>()
+                .map_err(|_| Error::Invalid(format!("'{r}' is not an age recipient")))
+        })
+        .collect()
+}
+
+fn dedup(list: Vec<String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    list.into_iter()
+        .filter(|x| seen.insert(x.clone()))
+        .collect()
+}

@@ -1,0 +1,140 @@
+//! Travel mode: before a border, cases the hub holds are removed from the device, and sync
+//! is paused (so nothing of them comes back by itself); after it, they are pulled back
+//! from the hub (`crate::sync::restore`). Nothing is removed that the hub has not
+//! confirmed: every version of every record of the case, and every evidence file.
+//!
+//! The vault keeps no list of what it removed (a list would tell a searcher what to ask
+//! for): the restore asks the hub for everything this vault may read.
+
+use std::collections::HashSet;
+use std::fs;
+
+use uuid::Uuid;
+
+use super::Vault;
+use crate::error::{Error, Result};
+use custos_model::{Body, Kind, Record};
+
+/// What travel mode removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Removed {
+    /// Cases.
+    pub cases: usize,
+    /// Records (cases and everything in them).
+    pub records: usize,
+    /// Versions.
+    pub versions: usize,
+    /// Evidence files.
+    pub files: usize,
+}
+
+impl Vault {
+    /// The case a record belongs to (its own id for a case), from its newest version that
+    /// is not a deletion.
+    fn case_of(&self, record: Uuid) -> Option<Uuid> {
+        let entry = self.index.get(record)?;
+        if entry.kind == Kind::Case {
+            return Some(record);
+        }
+        if let Some(c) = entry.summary.case_id {
+            return Some(c);
+        }
+        entry.versions.iter().rev().find_map(|m| {
+            let v = self.read_version(m.id, Some(record)).ok()?;
+            match &v.body {
+                Body::Record(r) => r.case_id(),
+                Body::Tombstone => None,
+            }
+        })
+    }
+
+    /// Removes the given cases (all when `None`) with every record in them from this
+    /// device, once the hub holds all of it, and pauses sync. Refused, with nothing
+    /// removed, when anything of them is not on the hub yet.
+    pub fn travel_remove(&mut self, cases: Option<&[Uuid]>) -> Result<Removed> {
+        if !self.is_enrolled() {
+            return Err(Error::Invalid(
+                "travel mode needs the hub: enroll this vault and sync first".into(),
+            ));
+        }
+        let chosen: HashSet<Uuid> = match cases {
+            Some(list) => {
+                for id in list {
+                    match self.index.get(*id) {
+                        Some(e) if e.kind == Kind::Case => {}
+                        _ => return Err(Error::Invalid(format!("{id} is not a case"))),
+                    }
+                }
+                list.iter().copied().collect()
+            }
+            None => self
+                .index
+                .entries()
+                .filter(|e| e.kind == Kind::Case)
+                .map(|e| e.record_id)
+                .collect(),
+        };
+        let records: Vec<Uuid> = self
+            .index
+            .entries()
+            .map(|e| e.record_id)
+            .filter(|r| self.case_of(*r).is_some_and(|c| chosen.contains(&c)))
+            .collect();
+        // Everything must be on the hub.
+        let mut versions = Vec::new();
+        let mut blobs = Vec::new();
+        let mut missing = 0;
+        for r in &records {
+            let entry = self.index.get(*r).ok_or(Error::RecordNotFound(*r))?;
+            for m in &entry.versions {
+                if !self.store.is_synced(m.id)? {
+                    missing += 1;
+                }
+                versions.push(m.id);
+                if entry.kind == Kind::Evidence {
+                    if let Ok(v) = self.read_version(m.id, Some(*r)) {
+                        if let Body::Record(Record::Evidence(ev)) = &v.body {
+                            if self.blob_path(ev.blob_id).exists() {
+                                if !self.store.blob_synced(ev.blob_id)? {
+                                    missing += 1;
+                                }
+                                blobs.push(ev.blob_id);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if missing > 0 {
+            return Err(Error::Invalid(format!(
+                "{missing} change(s) or file(s) of these cases are not on the hub yet: \
+                 nothing was removed; sync first, then try again"
+            )));
+        }
+        // Pause first: from now on nothing of these cases comes back by itself.
+        self.set_sync_paused(true)?;
+        self.store.remove_versions(&versions)?;
+        let mut files = 0;
+        blobs.sort_unstable();
+        blobs.dedup();
+        for b in &blobs {
+            if fs::remove_file(self.blob_path(*b)).is_ok() {
+                files += 1;
+            }
+        }
+        for r in &records {
+            self.index.remove(*r);
+        }
+        // The index snapshot must not name them any more, nor the search index hold
+        // their words.
+        self.unsnapshotted += 1;
+        self.save_snapshot()?;
+        self.forget_derived()?;
+        Ok(Removed {
+            cases: chosen.len(),
+            records: records.len(),
+            versions: versions.len(),
+            files,
+        })
+    }
+}

@@ -1,0 +1,230 @@
+//! Crash test: a child process writes records in a loop and is killed with SIGKILL at a
+//! random moment, many times. After each kill, every record the child reported as
+//! written (acknowledged) must decrypt with the content it was written with, and nothing
+//! may be damaged.
+//!
+//! The child is this test binary run again with `CUSTOS_CRASH_CHILD` set, so that the
+//! test needs no extra program and uses the library exactly as the app does.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use custos_model::{Case, Note, Record};
+use custos_vault::{Change, Filter, Options, SecretString, Vault};
+use uuid::Uuid;
+
+const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
+const OPTS: Options = Options::insecure_for_tests();
+const ROUNDS: usize = 25;
+
+fn pass() -> SecretString {
+    SecretString::from(PASS.to_owned())
+}
+
+/// The content a record with this sequence number must have.
+fn text_for(seq: u64) -> String {
+    let len = 200 + (seq * 7919 % 3000) as usize;
+    let mut s = format!("record {seq} ");
+    while s.len() < len {
+        s.push_str(&format!("{seq:x}-"));
+    }
+    s
+}
+
+/// Runs in the child: writes until killed, printing one line per acknowledged write.
+#[test]
+#[ignore = "runs only as the crash test's child process"]
+fn crash_child() {
+    let Ok(dir) = std::env::var("CUSTOS_CRASH_CHILD") else {
+        return;
+    };
+    let start: u64 = std::env::var("CUSTOS_CRASH_SEQ").unwrap().parse().unwrap();
+    let mut vault = Vault::unlock(Path::new(&dir), &pass(), OPTS).unwrap();
+    let case_id = vault
+        .list(&Filter {
+            kind: Some(custos_model::Kind::Case),
+            ..Filter::default()
+        })
+        .first()
+        .map(|c| c.record_id)
+        .unwrap();
+    let out = std::io::stdout();
+    let mut seq = start;
+    loop {
+        // Alternate single writes, batches of several records, and edits of the case.
+        let n = 1 + (seq % 4) as usize;
+        let changes: Vec<Change> = (0..n)
+            .map(|i| {
+                Change::Create(Record::Note(Note {
+                    case_id,
+                    text: text_for(seq + i as u64),
+                    about: vec![],
+                }))
+            })
+            .chain(seq.is_multiple_of(5).then(|| Change::Update {
+                record_id: case_id,
+                record: Record::Case(Case {
+                    title: format!("case at {seq}"),
+                    ..Case::default()
+                }),
+            }))
+            .collect();
+        let written = vault.commit(changes).unwrap();
+        let mut lock = out.lock();
+        for (i, w) in written.iter().take(n).enumerate() {
+            writeln!(lock, "ACK {} {}", w.record_id, seq + i as u64).unwrap();
+        }
+        if written.len() > n {
+            writeln!(lock, "CASE {}", seq).unwrap();
+        }
+        lock.flush().unwrap();
+        seq += n as u64;
+    }
+}
+
+fn check(dir: &Path, acked: &HashMap<Uuid, u64>, case_title: Option<&str>) {
+    let vault = Vault::unlock(dir, &pass(), OPTS).expect("the vault opens after a crash");
+    assert!(
+        vault.damaged().is_empty(),
+        "damaged after crash: {:?}",
+        vault
+            .damaged()
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+    );
+    for (id, seq) in acked {
+        let v = vault
+            .get(*id)
+            .unwrap_or_else(|e| panic!("acknowledged record {seq} lost: {e}"));
+        match v.into_record() {
+            Some(Record::Note(n)) => assert_eq!(n.text, text_for(*seq), "record {seq} altered"),
+            other => panic!("record {seq} is {other:?}"),
+        }
+    }
+    // Every record that survived (acknowledged or not) decrypts whole.
+    for item in vault.list(&Filter::default()) {
+        vault
+            .get(item.record_id)
+            .expect("a surviving record decrypts");
+    }
+    if let Some(t) = case_title {
+        let case = vault
+            .list(&Filter {
+                kind: Some(custos_model::Kind::Case),
+                ..Filter::default()
+            })
+            .remove(0);
+        let head = vault.get(case.record_id).unwrap();
+        let title = head.into_record().unwrap().title().to_owned();
+        // The acknowledged edit, or a later one that landed before the kill.
+        let acked: u64 = t.trim_start_matches("case at ").parse().unwrap();
+        let now: u64 = title.trim_start_matches("case at ").parse().unwrap_or(0);
+        assert!(
+            now >= acked,
+            "acknowledged case edit {acked} lost (now {title})"
+        );
+    }
+    vault.lock().unwrap();
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vault");
+    let mut vault = Vault::create(&dir, &pass(), OPTS).unwrap();
+    vault
+        .add(Record::Case(Case {
+            title: "case at 0".into(),
+            ..Case::default()
+        }))
+        .unwrap();
+    vault.lock().unwrap();
+
+    let exe = std::env::current_exe().unwrap();
+    let mut acked: HashMap<Uuid, u64> = HashMap::new();
+    let mut last_case: Option<String> = Some("case at 0".into());
+    let mut seq: u64 = 1;
+    let mut rng = 0x9e3779b97f4a7c15u64;
+    let mut kills_mid_write = 0;
+    for round in 0..ROUNDS {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        // Kill after 30–330 ms of writing (unlock itself takes some of it).
+        let after = Duration::from_millis(30 + rng % 300);
+        let mut child = Command::new(&exe)
+            .args([
+                "crash_child",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("CUSTOS_CRASH_CHILD", &dir)
+            .env("CUSTOS_CRASH_SEQ", seq.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let started = Instant::now();
+        let mut lines = Vec::new();
+        while started.elapsed() < after {
+            if let Ok(l) = rx.recv_timeout(Duration::from_millis(5)) {
+                lines.push(l);
+            }
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        reader.join().unwrap();
+        // Lines already in the pipe were printed after their write was acknowledged.
+        lines.extend(rx.try_iter());
+        let mut wrote = 0;
+        for l in &lines {
+            let parts: Vec<&str> = l.split_whitespace().collect();
+            match parts.as_slice() {
+                ["ACK", id, n] => {
+                    let n: u64 = n.parse().unwrap();
+                    acked.insert(id.parse().unwrap(), n);
+                    seq = seq.max(n + 1);
+                    wrote += 1;
+                }
+                ["CASE", n] => last_case = Some(format!("case at {n}")),
+                _ => {}
+            }
+        }
+        if wrote > 0 {
+            kills_mid_write += 1;
+        }
+        // Numbers of writes in flight when killed are never reused.
+        seq += 10;
+        check(&dir, &acked, last_case.as_deref());
+        eprintln!(
+            "round {round}: killed after {after:?}, {} acknowledged so far",
+            acked.len()
+        );
+    }
+    assert!(
+        kills_mid_write >= ROUNDS / 2,
+        "the child was mostly killed before writing anything ({kills_mid_write} of {ROUNDS})"
+    );
+    assert!(
+        acked.len() > 100,
+        "too few writes to prove anything: {}",
+        acked.len()
+    );
+}

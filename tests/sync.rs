@@ -1,0 +1,676 @@
+//! Devices (the `custos` library, as the app and the CLI use it) syncing with a real
+//! `custos-hub` process over TLS on loopback: who reads what, conflicts, trust
+//! failures, cut connections, a restarted hub, SOCKS5, offline bundles, evidence files,
+//! and that the hub's folder never holds plaintext.
+//!
+//! Every test runs twice: on the embedded store (`sled::…`) and on PostgreSQL (`pg::…`,
+//! a fresh database on the server named by `CUSTOS_TEST_POSTGRES`, which scripts/test
+//! starts; without it those fail, saying how to run them).
+
+mod support;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use custos_model::Record;
+use custos_sync::{self, NetError, Route, SyncError};
+use custos_vault::Attach;
+use custos_vault::Vault;
+use support::{
+    add_cases, case, enrolled, forward, get_case, new_vault, org, pass, pipe, run, Backend, Hub,
+    OPTS, PASS,
+};
+
+const CANARY: &str = "Zanzibar-canary-7Q4W";
+
+/// Generates each test twice: `sled::name` and `pg::name`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sled {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Backend::sled())
+            })*
+        }
+        mod pg {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Backend::postgres())
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    coordinators_read_every_case_field_devices_only_their_own_and_the_hub_nothing,
+    concurrent_edits_on_two_devices_keep_every_field_edit,
+    a_wrong_pin_sends_nothing_and_invites_work_once_and_not_after_expiry,
+    a_revoked_device_is_refused,
+    a_connection_cut_mid_push_and_mid_file_loses_and_duplicates_nothing,
+    a_hub_killed_mid_sync_and_restarted_loses_and_duplicates_nothing,
+    a_socks5_route_carries_the_traffic_and_a_down_proxy_means_no_connection_at_all,
+    bundles_carry_objects_without_network_and_tampered_ones_are_refused,
+    the_command_line_enrolls_syncs_and_reports_status,
+    a_lost_laptop_comes_back_from_key_shares_and_the_hub,
+);
+
+/// Every file under `dir` whose bytes contain `needle` (UTF-8 or UTF-16LE).
+fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let utf16: Vec<u8> = needle
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    let mut seen = 0;
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = fs::read(&p) {
+                seen += 1;
+                let has = |n: &[u8]| bytes.windows(n.len()).any(|w| w == n);
+                if has(needle.as_bytes()) || has(&utf16) {
+                    hits.push(p);
+                }
+            }
+        }
+    }
+    assert!(seen > 0, "no file under {}", dir.display());
+    hits
+}
+
+// ----- a SOCKS5 server (no authentication) that counts connections -----
+
+struct Socks {
+    addr: String,
+    connections: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+fn socks5() -> Socks {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (c, s) = (connections.clone(), stop.clone());
+    thread::spawn(move || {
+        for client in listener.incoming().map_while(Result::ok) {
+            if s.load(Ordering::SeqCst) {
+                break;
+            }
+            c.fetch_add(1, Ordering::SeqCst);
+            thread::spawn(move || {
+                let _ = socks_session(client);
+            });
+        }
+    });
+    Socks {
+        addr,
+        connections,
+        stop,
+    }
+}
+
+impl Socks {
+    /// Stops accepting and closes the port, as a proxy that is down.
+    fn shut_down(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so that it exits and drops the listener.
+        let _ = TcpStream::connect(&self.addr);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while TcpStream::connect(&self.addr).is_ok() {
+            assert!(Instant::now() < deadline, "the proxy did not stop");
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn socks_session(mut c: TcpStream) -> std::io::Result<()> {
+    let mut head = [0u8; 2];
+    c.read_exact(&mut head)?;
+    let mut methods = vec![0u8; head[1] as usize];
+    c.read_exact(&mut methods)?;
+    c.write_all(&[5, 0])?;
+    let mut req = [0u8; 4];
+    c.read_exact(&mut req)?;
+    let host = match req[3] {
+        3 => {
+            let mut n = [0u8; 1];
+            c.read_exact(&mut n)?;
+            let mut name = vec![0u8; n[0] as usize];
+            c.read_exact(&mut name)?;
+            String::from_utf8_lossy(&name).into_owned()
+        }
+        1 => {
+            let mut ip = [0u8; 4];
+            c.read_exact(&mut ip)?;
+            std::net::Ipv4Addr::from(ip).to_string()
+        }
+        _ => return Ok(()),
+    };
+    let mut port = [0u8; 2];
+    c.read_exact(&mut port)?;
+    let target = TcpStream::connect((host.as_str(), u16::from_be_bytes(port)))?;
+    c.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])?;
+    pipe(c, target, u64::MAX, Arc::new(AtomicU64::new(0)));
+    Ok(())
+}
+
+// ----- the tests -----
+
+fn coordinators_read_every_case_field_devices_only_their_own_and_the_hub_nothing(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let mut coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "field A");
+    let mut b = enrolled(&hub.invite("field", None), "field B");
+
+    let id = a
+        .vault
+        .add(case(
+            "Detention at the border",
+            &format!("Witness saw {CANARY}"),
+        ))
+        .unwrap();
+    let report = run(&mut a.vault).unwrap();
+    assert_eq!((report.pushed, report.existing, report.pulled), (1, 0, 0));
+    assert_eq!(a.vault.sync_info().pending_versions, 0);
+    assert!(a.vault.sync_info().last_success.is_some());
+
+    // The other field worker receives nothing of A's.
+    let rb = run(&mut b.vault).unwrap();
+    assert_eq!(rb.pulled, 0);
+    assert!(b.vault.get(id).is_err());
+
+    // The coordinator reads it.
+    let rc = run(&mut coord.vault).unwrap();
+    assert_eq!(rc.pulled, 1);
+    assert!(get_case(&coord.vault, id).summary.contains(CANARY));
+
+    // B's own record reaches the coordinator, not A.
+    let bid = b.vault.add(case("B's case", "b")).unwrap();
+    run(&mut b.vault).unwrap();
+    assert_eq!(run(&mut a.vault).unwrap().pulled, 0);
+    assert_eq!(run(&mut coord.vault).unwrap().pulled, 1);
+    assert_eq!(get_case(&coord.vault, bid).title, "B's case");
+
+    // A sync with nothing new is one request (a pull), and so is a sync of one change
+    // when nothing waits for the device (the push answer says so).
+    let again = run(&mut a.vault).unwrap();
+    assert_eq!((again.pushed, again.pulled, again.requests), (0, 0, 1));
+    let mut c = get_case(&a.vault, id);
+    c.title = "Detention at the border crossing".into();
+    a.vault.update(id, Record::Case(c)).unwrap();
+    let delta = run(&mut a.vault).unwrap();
+    assert_eq!((delta.pushed, delta.requests), (1, 1));
+    assert_eq!(run(&mut coord.vault).unwrap().pulled, 1);
+
+    // The hub's folder (and its database) never holds the plaintext.
+    assert_eq!(files_containing(&hub.data, CANARY), Vec::<PathBuf>::new());
+    assert_eq!(backend.tables_containing(CANARY), Vec::<String>::new());
+}
+
+fn concurrent_edits_on_two_devices_keep_every_field_edit(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let mut coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "field A");
+
+    let id = a
+        .vault
+        .add(case("Raid on the office", "first account"))
+        .unwrap();
+    run(&mut a.vault).unwrap();
+    run(&mut coord.vault).unwrap();
+
+    // Offline on both sides: A changes the title and the owner; the coordinator the
+    // summary, the tags and the owner.
+    let mut on_a = get_case(&a.vault, id);
+    on_a.title = "Raid on the office, 12 May".into();
+    on_a.owner = "Amina".into();
+    a.vault.update(id, Record::Case(on_a)).unwrap();
+    let mut on_c = get_case(&coord.vault, id);
+    on_c.summary = "second account, from the lawyer".into();
+    on_c.tags = vec!["raid".into()];
+    on_c.owner = "Jorge".into();
+    coord.vault.update(id, Record::Case(on_c)).unwrap();
+
+    run(&mut coord.vault).unwrap();
+    let ra = run(&mut a.vault).unwrap();
+    assert_eq!((ra.pushed, ra.pulled), (1, 1));
+    run(&mut coord.vault).unwrap();
+
+    for v in [&a.vault, &coord.vault] {
+        let view = v.get(id).unwrap();
+        assert_eq!(view.heads.len(), 2, "both edits are kept as heads");
+        assert_eq!(v.sync_info().conflicts, 1);
+        // Both heads can be read.
+        for h in &view.heads {
+            assert!(v.get_version(id, *h).unwrap().record.is_some());
+        }
+    }
+    let proposal = a.vault.merge_proposal(id).unwrap();
+    let Some(Record::Case(merged)) = proposal.merged.clone() else {
+        panic!("no merge")
+    };
+    assert_eq!(merged.title, "Raid on the office, 12 May");
+    assert_eq!(merged.summary, "second account, from the lawyer");
+    assert_eq!(merged.tags, vec!["raid".to_string()]);
+    assert_eq!(proposal.conflicts.len(), 1, "{:?}", proposal.conflicts);
+    assert_eq!(proposal.conflicts[0].field, "owner");
+    let values: Vec<String> = proposal.conflicts[0]
+        .values
+        .iter()
+        .map(|(_, v)| v.as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(values.contains(&"Amina".to_string()) && values.contains(&"Jorge".to_string()));
+
+    // A resolves; after both sync there is one head everywhere, with every edit.
+    a.vault.resolve(id, Record::Case(merged)).unwrap();
+    assert_eq!(a.vault.get(id).unwrap().heads.len(), 1);
+    run(&mut a.vault).unwrap();
+    run(&mut coord.vault).unwrap();
+    let view = coord.vault.get(id).unwrap();
+    assert_eq!(view.heads.len(), 1);
+    let c = get_case(&coord.vault, id);
+    assert_eq!(
+        (c.title.as_str(), c.summary.as_str()),
+        (
+            "Raid on the office, 12 May",
+            "second account, from the lawyer"
+        )
+    );
+    assert_eq!(coord.vault.sync_info().conflicts, 0);
+    // The history keeps all four versions.
+    assert_eq!(coord.vault.history(id).unwrap().len(), 4);
+}
+
+fn a_wrong_pin_sends_nothing_and_invites_work_once_and_not_after_expiry(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let _coord = org(&hub);
+
+    // An invite whose pin is not the hub's.
+    let text = hub.invite("field", None);
+    let mut invite = sync::wire::Invite::decode(&text).unwrap();
+    assert_eq!(
+        invite.pin, hub.pin,
+        "the invite carries the pin the hub printed"
+    );
+    invite.pin = format!("sha256:{}", "0".repeat(64));
+    let mut d = new_vault();
+    let err = sync::enroll(&mut d.vault, &invite.encode(), "x", Route::Direct).unwrap_err();
+    assert!(matches!(err, SyncError::Net(NetError::WrongPin)), "{err}");
+    assert!(!d.vault.sync_info().enrolled);
+    // The hub registered nothing: the token still works.
+    sync::enroll(&mut d.vault, &text, "x", Route::Direct).unwrap();
+
+    // Used once: a second device is refused.
+    let mut e = new_vault();
+    let err = sync::enroll(&mut e.vault, &text, "y", Route::Direct).unwrap_err();
+    assert!(err.to_string().contains("invite_used"), "{err}");
+
+    // Expired (checked by the hub too; the device refuses it before connecting).
+    let short = hub.cli(&["invite", "--role", "field", "--expires", "1s"]);
+    thread::sleep(Duration::from_millis(2100));
+    let err = sync::enroll(&mut e.vault, short.trim(), "y", Route::Direct).unwrap_err();
+    assert!(err.to_string().contains("expired"), "{err}");
+    assert!(sync::enroll(&mut e.vault, "custos-invite:garbage", "y", Route::Direct).is_err());
+
+    // A hub that comes back with another key is refused, and nothing is sent.
+    d.vault.add(case("c", "s")).unwrap();
+    let mut hub = hub;
+    let addr = hub.addr.clone();
+    hub.kill();
+    let _other = Hub::start_on(&tmp.path().join("impostor"), &addr, &Backend::Sled);
+    let err = run(&mut d.vault).unwrap_err();
+    assert!(matches!(err, SyncError::Net(NetError::WrongPin)), "{err}");
+    let info = d.vault.sync_info();
+    assert_eq!(info.pending_versions, 1);
+    assert!(info.last_error.unwrap().contains("pin"));
+}
+
+fn a_revoked_device_is_refused(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let _coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "laptop seized");
+    a.vault.add(case("c", "s")).unwrap();
+    run(&mut a.vault).unwrap();
+    let device = a.vault.sync_info().device_id.unwrap().to_string();
+    assert!(hub.cli(&["devices", "list"]).contains(&device));
+    hub.cli(&["devices", "revoke", &device]);
+    a.vault.add(case("c2", "s2")).unwrap();
+    let err = run(&mut a.vault).unwrap_err();
+    assert!(
+        matches!(&err, SyncError::Net(NetError::Refused { status: 403, .. })),
+        "{err}"
+    );
+    assert_eq!(a.vault.sync_info().pending_versions, 1);
+}
+
+fn a_connection_cut_mid_push_and_mid_file_loses_and_duplicates_nothing(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let mut coord = org(&hub);
+    let fwd = forward(&hub.addr);
+    let mut a = enrolled(&hub.invite("field", Some(&fwd.addr)), "field A");
+
+    // 700 cases of ~2 KB: two push requests. Cut the connection inside the second.
+    let ids = add_cases(&mut a.vault, 700);
+    fwd.cut_after.store(1_500_000, Ordering::SeqCst);
+    let err = run(&mut a.vault).unwrap_err();
+    assert!(matches!(err, SyncError::Net(_)), "{err}");
+    let pending = a.vault.sync_info().pending_versions;
+    assert!(
+        pending > 0 && pending < 700,
+        "{pending} pending after the cut"
+    );
+    assert!(a.vault.sync_info().last_error.is_some());
+
+    fwd.cut_after.store(u64::MAX, Ordering::SeqCst);
+    let r = run(&mut a.vault).unwrap();
+    assert_eq!(r.pushed + r.existing, pending);
+    assert_eq!(a.vault.sync_info().pending_versions, 0);
+    let rc = run(&mut coord.vault).unwrap();
+    assert_eq!(rc.pulled, 700, "every version once");
+    for id in ids.iter().step_by(97) {
+        assert!(get_case(&coord.vault, *id).title.starts_with("case "));
+    }
+
+    // An evidence file of 9 MB (three chunks): cut after ~6 MB, then resume.
+    let file = tmp.path().join("video.bin");
+    let content: Vec<u8> = (0..9_000_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    fs::write(&file, &content).unwrap();
+    let ev = a
+        .vault
+        .attach(
+            &file,
+            Attach {
+                case_id: ids[0],
+                attached_to: vec![],
+                description: "video".into(),
+                derived_from: None,
+            },
+        )
+        .unwrap();
+    fwd.cut_after.store(6_500_000, Ordering::SeqCst);
+    assert!(run(&mut a.vault).is_err());
+    assert_eq!(a.vault.sync_info().pending_blobs, 1);
+    fwd.cut_after.store(u64::MAX, Ordering::SeqCst);
+    let before = fwd.upstream.load(Ordering::SeqCst);
+    let r = run(&mut a.vault).unwrap();
+    let resent = fwd.upstream.load(Ordering::SeqCst) - before;
+    assert_eq!(r.blobs_up, 1);
+    assert!(
+        resent < 6_000_000,
+        "the upload resumed ({resent} bytes sent again)"
+    );
+    assert_eq!(a.vault.sync_info().pending_blobs, 0);
+
+    // The coordinator gets the record and the file, checked against its hash.
+    let rc = run(&mut coord.vault).unwrap();
+    assert_eq!(rc.blobs_down, 1);
+    assert!(coord.vault.verify_evidence(ev).unwrap().ok);
+    let (_, mut reader) = coord.vault.read_evidence(ev).unwrap();
+    let mut back = Vec::new();
+    reader.read_to_end(&mut back).unwrap();
+    assert!(back == content, "the file arrives intact");
+}
+
+fn a_hub_killed_mid_sync_and_restarted_loses_and_duplicates_nothing(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("hub");
+    let mut hub = Hub::start(&data, &backend);
+    let mut coord = org(&hub);
+    let fwd = forward(&hub.addr);
+    let mut a = enrolled(&hub.invite("field", Some(&fwd.addr)), "field A");
+    add_cases(&mut a.vault, 3000);
+
+    let addr = hub.addr.clone();
+    let (done_tx, done_rx) = mpsc::channel();
+    let vault = std::mem::replace(&mut a.vault, new_vault().vault);
+    let worker = thread::spawn(move || {
+        let mut vault = vault;
+        let r = run(&mut vault);
+        done_tx.send(()).unwrap();
+        (vault, r.is_ok())
+    });
+    // Kill the hub once some of the push has gone through.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while fwd.upstream.load(Ordering::SeqCst) < 2_000_000 && done_rx.try_recv().is_err() {
+        assert!(Instant::now() < deadline);
+        thread::sleep(Duration::from_millis(5));
+    }
+    hub.kill();
+    let (vault, ok) = worker.join().unwrap();
+    a.vault = vault;
+    assert!(!ok, "the sync noticed the hub going away");
+    let pending = a.vault.sync_info().pending_versions;
+    assert!(
+        pending < 3000,
+        "some batches were confirmed before the kill"
+    );
+
+    let _hub = Hub::start_on(&data, &addr, &backend);
+    run(&mut a.vault).unwrap();
+    assert_eq!(a.vault.sync_info().pending_versions, 0);
+    assert_eq!(run(&mut coord.vault).unwrap().pulled, 3000);
+    assert_eq!(coord.vault.version_count(), 3000);
+}
+
+fn a_socks5_route_carries_the_traffic_and_a_down_proxy_means_no_connection_at_all(
+    backend: Backend,
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let _coord = org(&hub);
+    let fwd = forward(&hub.addr);
+    let proxy = socks5();
+    let route = Route::parse(&format!("socks5:{}", proxy.addr)).unwrap();
+    let mut a = new_vault();
+    sync::enroll(
+        &mut a.vault,
+        &hub.invite("field", Some(&fwd.addr)),
+        "over tor",
+        route,
+    )
+    .unwrap();
+    assert_eq!(proxy.connections.load(Ordering::SeqCst), 1);
+    assert_eq!(fwd.connections.load(Ordering::SeqCst), 1);
+
+    a.vault.add(case("c", "s")).unwrap();
+    run(&mut a.vault).unwrap();
+    assert_eq!(proxy.connections.load(Ordering::SeqCst), 2);
+    assert_eq!(fwd.connections.load(Ordering::SeqCst), 2);
+
+    proxy.shut_down();
+    a.vault.add(case("c2", "s2")).unwrap();
+    let err = run(&mut a.vault).unwrap_err();
+    assert!(err.to_string().contains("proxy"), "{err}");
+    assert_eq!(
+        fwd.connections.load(Ordering::SeqCst),
+        2,
+        "no direct connection was tried"
+    );
+    assert_eq!(a.vault.sync_info().pending_versions, 1);
+    // Paused: no connection either.
+    a.vault.set_sync_paused(true).unwrap();
+    assert!(matches!(run(&mut a.vault), Err(SyncError::Paused)));
+    assert_eq!(fwd.connections.load(Ordering::SeqCst), 2);
+}
+
+fn bundles_carry_objects_without_network_and_tampered_ones_are_refused(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let mut coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "field A");
+    run(&mut coord.vault).unwrap(); // learns A's signer from the roster
+    let ids = add_cases(&mut a.vault, 5);
+    let file = tmp.path().join("usb").join("custos.bundle");
+    fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let stats = sync::bundle::export(&a.vault, &file).unwrap();
+    assert_eq!((stats.objects, stats.blobs), (5, 0));
+    let bytes = fs::read(&file).unwrap();
+    assert!(bytes.starts_with(b"age-encryption.org/v1"));
+
+    // A tampered copy: refused by the hub and by a device, nothing stored.
+    let bad = tmp.path().join("bad.bundle");
+    let mut altered = bytes.clone();
+    let n = altered.len();
+    altered[n - 40] ^= 1;
+    fs::write(&bad, &altered).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_custos-hub"))
+        .args(["import"])
+        .arg(&bad)
+        .arg("--data")
+        .arg(&hub.data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(sync::bundle::import(&mut coord.vault, &bad).is_err());
+    assert_eq!(run(&mut coord.vault).unwrap().pulled, 0);
+
+    // The real one: the coordinator can take it directly, and the hub too.
+    let (took, _) = sync::bundle::import(&mut coord.vault, &file).unwrap();
+    assert_eq!(took.stored, 5);
+    hub.cli(&["import", file.to_str().unwrap()]);
+    // A's next sync finds the hub holds them already: nothing is sent twice.
+    let r = run(&mut a.vault).unwrap();
+    assert_eq!((r.pushed, r.existing), (0, 5));
+    // The coordinator had them from the stick; the pull brings nothing new.
+    assert_eq!(run(&mut coord.vault).unwrap().pulled, 0);
+    assert_eq!(get_case(&coord.vault, ids[3]).title, "case 3");
+}
+
+fn the_command_line_enrolls_syncs_and_reports_status(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let _coord = org(&hub);
+    let Some(cli) = custos_binary() else {
+        eprintln!("skipped: the custos binary is not built");
+        return;
+    };
+    let vault = tmp.path().join("v");
+    let pass_file = tmp.path().join("pass");
+    fs::write(&pass_file, PASS).unwrap();
+    let invite_file = tmp.path().join("invite.txt");
+    fs::write(&invite_file, hub.invite("field", None)).unwrap();
+    let custos = |args: &[&str]| {
+        let out = Command::new(&cli)
+            .arg("--vault")
+            .arg(&vault)
+            .arg("--passphrase-file")
+            .arg(&pass_file)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // A real (calibrated) vault would take seconds per unlock; create it in-process.
+    drop(Vault::create(&vault, &pass(), OPTS).unwrap());
+    let (ok, out, err) = custos(&["enroll", invite_file.to_str().unwrap(), "--label", "cli"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("enrolled as device"));
+    let (ok, _, err) = custos(&["add", "case", "--set", "title=From the shell"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = custos(&["sync", "status"]);
+    assert!(out.contains("pending       1 versions"), "{out}");
+    let (ok, out, err) = custos(&["sync", "now"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("sent 1 new versions"), "{out}");
+    let (_, out, _) = custos(&["sync", "status"]);
+    assert!(out.contains("pending       0 versions"), "{out}");
+    assert!(out.contains("last error    none"), "{out}");
+    let (ok, _, _) = custos(&["sync", "route", "socks5:nowhere"]);
+    assert!(!ok);
+    let (ok, _, _) = custos(&["sync", "pause"]);
+    assert!(ok);
+    let (ok, _, err) = custos(&["sync", "now"]);
+    assert!(!ok && err.contains("paused"), "{err}");
+}
+
+/// The `custos` command line, built next to this test's binary by a workspace build.
+fn custos_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?.parent()?;
+    let p = dir.join("custos");
+    p.exists().then_some(p)
+}
+
+fn a_lost_laptop_comes_back_from_key_shares_and_the_hub(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let _coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "laptop");
+    let shares = a.vault.key_shares(2, 3).unwrap();
+    let id = a
+        .vault
+        .add(case("Threats against the union", CANARY))
+        .unwrap();
+    let file = tmp.path().join("photo.jpg");
+    fs::write(
+        &file,
+        b"\xff\xd8\xff\xe0 not really a photo, but bytes to keep",
+    )
+    .unwrap();
+    let ev = a
+        .vault
+        .attach(
+            &file,
+            Attach {
+                case_id: id,
+                attached_to: vec![],
+                description: "photo of the letter".into(),
+                derived_from: None,
+            },
+        )
+        .unwrap();
+    run(&mut a.vault).unwrap();
+    let versions = a.vault.version_count();
+
+    // The laptop is seized: the organisation revokes it.
+    let old_device = a.vault.sync_info().device_id.unwrap().to_string();
+    hub.cli(&["devices", "revoke", &old_device]);
+    drop(a);
+
+    // One share is not enough; two rebuild the key into a new vault on a new laptop.
+    let dir = tmp.path().join("new-laptop");
+    assert!(Vault::restore_into_new(&dir, &[shares[0].as_str()], &pass(), OPTS).is_err());
+    assert!(!dir.join("vault.json").exists());
+    let mut b = Vault::restore_into_new(
+        &dir,
+        &[shares[2].as_str(), shares[0].as_str()],
+        &pass(),
+        OPTS,
+    )
+    .unwrap();
+    assert_eq!(b.version_count(), 0);
+    sync::enroll(
+        &mut b,
+        &hub.invite("field", None),
+        "new laptop",
+        Route::Direct,
+    )
+    .unwrap();
+    let r = run(&mut b).unwrap();
+    assert_eq!(r.pulled, versions);
+    assert_eq!(r.blobs_down, 1);
+    assert_eq!(get_case(&b, id).summary, CANARY);
+    assert!(b.verify_evidence(ev).unwrap().ok);
+}
