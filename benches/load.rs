@@ -36,7 +36,7 @@ use custos_hub::keys::DataDir;
 use support::{random_frame, Backend, Hub, SimDevice};
 use uuid::Uuid;
 
-#[path = "../../benches/common/report.rs"]
+#[path = "common/report.rs"]
 mod report;
 use report::{Better, Report};
 

@@ -35,6 +35,7 @@
 //!
 //! Without `--bench` (as under `cargo test --all-targets`) it is a small smoke run.
 
+use custos_search::VaultSearch;
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -373,7 +374,7 @@ fn run_custos(a: &Args, d: &Data, qs: &[Query], seed: u64) -> Figures {
 
     // Unlock-to-ready: the vault opened cold in a new handle, ready to search.
     let t = Instant::now();
-    let vault = Vault::unlock_with_search(&dir, &pass, opts).unwrap();
+    let vault = custos_search::unlock(&dir, &pass, opts).unwrap();
     // A current search snapshot makes the first call answer "done"; a vault whose
     // snapshot is missing or stale (fewer than 500 records indexed since the last one)
     // indexes the rest in steps of 500, as the app's warm-up does.

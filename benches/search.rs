@@ -13,6 +13,7 @@
 //!   most queries ask for common words that match many records (the harder case); one
 //!   row draws rare words instead.
 
+use custos_search::VaultSearch;
 use std::time::{Duration, Instant};
 
 #[path = "common/report.rs"]
@@ -184,7 +185,7 @@ fn main() {
         unlock.push(t.elapsed());
         vault.lock().unwrap();
         let t = Instant::now();
-        let vault = Vault::unlock_with_search(&dir, &pass, opts).unwrap();
+        let vault = custos_search::unlock(&dir, &pass, opts).unwrap();
         let (done, all) = vault.prepare_search(0).unwrap();
         ready.push(t.elapsed());
         assert_eq!(done, all, "the snapshot was current");

@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 use custos_model::{Case, Record};
 use custos_sync::net::Connection;
 use custos_wire::{self as wire, Frame};
-use custos_sync::{self, Held, Route};
+use custos_sync::{self as sync, Held, Route};
 use custos_vault::{Change, Options, SecretString, Vault};
 use uuid::Uuid;
 
-#[path = "../../benches/common/report.rs"]
+#[path = "common/report.rs"]
 mod report;
 use report::{Better, Report};
 
@@ -78,7 +78,7 @@ impl Drop for Hub {
 }
 
 fn hub(data: &Path) -> Hub {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_custos-hub"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_custos-hub-under-bench"))
         .arg("--data")
         .arg(data)
         .args(["serve", "--listen", "127.0.0.1:0"])
@@ -110,7 +110,7 @@ fn hub(data: &Path) -> Hub {
 }
 
 fn admin(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_custos-hub"))
+    let out = Command::new(env!("CARGO_BIN_EXE_custos-hub-under-bench"))
         .arg("--data")
         .arg(data)
         .args(args)

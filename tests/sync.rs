@@ -20,7 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use custos_model::Record;
-use custos_sync::{self, NetError, Route, SyncError};
+use custos_sync::{self as sync, NetError, Route, SyncError};
 use custos_vault::Attach;
 use custos_vault::Vault;
 use support::{
@@ -301,7 +301,7 @@ fn a_wrong_pin_sends_nothing_and_invites_work_once_and_not_after_expiry(backend:
 
     // An invite whose pin is not the hub's.
     let text = hub.invite("field", None);
-    let mut invite = sync::wire::Invite::decode(&text).unwrap();
+    let mut invite = custos_wire::Invite::decode(&text).unwrap();
     assert_eq!(
         invite.pin, hub.pin,
         "the invite carries the pin the hub printed"
@@ -531,7 +531,7 @@ fn bundles_carry_objects_without_network_and_tampered_ones_are_refused(backend: 
     let n = altered.len();
     altered[n - 40] ^= 1;
     fs::write(&bad, &altered).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_custos-hub"))
+    let out = Command::new(env!("CARGO_BIN_EXE_custos-hub-under-test"))
         .args(["import"])
         .arg(&bad)
         .arg("--data")

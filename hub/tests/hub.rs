@@ -511,7 +511,7 @@ async fn health_api_description_and_enrollment() {
 
     let a = Device::new("field phone");
     let invite = hub.invite("field", "1h");
-    assert_eq!(invite.role, "field");
+    assert_eq!(invite.role, wire::Role::Field);
     assert!(invite.coordinators.is_empty());
 
     // Enrollment needs a certificate on the connection.

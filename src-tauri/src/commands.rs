@@ -149,7 +149,7 @@ fn try_unlock(state: &AppState, pass: &SecretString) -> Result<()> {
     }
     let wipe_after = settings::load(&state.config_dir).wipe_after_failures;
     std::thread::sleep(unlock_delay(*failures));
-    let result = match Vault::unlock_with_search(&state.vault_dir, pass, Options::default()) {
+    let result = match custos_search::unlock(&state.vault_dir, pass, Options::default()) {
         // The vault went while the unlock screen was up (a duress wipe): answered like
         // any wrong passphrase, in about the time a key derivation takes.
         Err(custos_vault::Error::NoVault(_)) => {

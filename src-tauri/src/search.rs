@@ -15,6 +15,7 @@
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
+use custos_search::VaultSearch;
 use custos_search::{SearchQuery, SearchResults};
 use tauri::{AppHandle, Emitter, Manager};
 

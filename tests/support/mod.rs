@@ -18,14 +18,23 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use custos_model::{Case, Record};
-use custos_sync::net::{self, Connection, Credentials};
+use custos_sync::net::{self, Connection};
+use custos_vault::Credentials;
 use custos_wire::{self as wire, Frame};
-use custos_sync::{self, Held, NetError, Route, SyncError};
+use custos_sync::{self as sync, Held, NetError, Route, SyncError};
 use custos_vault::{Change, Options, SecretString, Vault};
 use custos_hub::store::pg::ScratchDatabase;
 use uuid::Uuid;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_custos-hub");
+/// The hub binary: built by the end-to-end test package, or by the benchmark package
+/// (both build `custos-hub`'s own entry point under a name of their own).
+pub const BIN: &str = match (
+    option_env!("CARGO_BIN_EXE_custos-hub-under-test"),
+    option_env!("CARGO_BIN_EXE_custos-hub-under-bench"),
+) {
+    (Some(bin), _) | (None, Some(bin)) => bin,
+    (None, None) => panic!("the hub support module is for the tests/ and benches/ packages"),
+};
 pub const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
 pub const OPTS: Options = Options::insecure_for_tests();
 

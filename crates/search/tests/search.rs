@@ -2,6 +2,7 @@
 //! prefixes, every filter, edits and deletions, the encrypted snapshot (fresh, stale,
 //! tampered), building in steps, and no plaintext on disk.
 
+use custos_search::VaultSearch;
 use std::fs;
 use std::path::{Path, PathBuf};
 
