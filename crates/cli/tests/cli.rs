@@ -1120,7 +1120,7 @@ fn passwd_refuses_a_weak_passphrase_and_keeps_the_old_one() {
 fn vocab_prints_labels_in_the_requested_language() {
     let env = Env::without_vault();
     let file =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("vocab/act_types.json"))
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/vocab/act_types.json"))
             .unwrap();
     let vocab: Value = serde_json::from_str(&file).unwrap();
     let arrest = vocab["terms"]
