@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use custos_model::{CaseStatus, Kind, Record};
 use custos_vault::{Filter, ListItem, RecordView, Written};
@@ -18,7 +17,8 @@ use tauri::{Manager, State};
 use uuid::Uuid;
 
 use crate::error::CommandError;
-use crate::settings::{self, Settings};
+use custos_app::session::{Open, Unlocker};
+use custos_app::settings::{self, Settings};
 use crate::sync::SyncControl;
 
 /// What the app holds while it runs.
@@ -29,8 +29,8 @@ pub struct AppState {
     pub config_dir: PathBuf,
     /// The unlocked vault, if any.
     pub vault: Mutex<Option<Vault>>,
-    /// Failed unlocks in a row (each one delays the next attempt longer).
-    pub failures: Mutex<u32>,
+    /// Unlocks the vault: the delay after failed unlocks, the wipe after too many.
+    pub unlocker: Unlocker,
     /// Open evidence viewers: token (in the `evidence:` URL) → evidence id. Emptied at
     /// lock; a token exists only after the view was recorded in the custody log.
     pub views: Mutex<HashMap<String, Uuid>>,
@@ -108,15 +108,6 @@ pub async fn create_vault(
     crate::sync::install(&state, vault)
 }
 
-/// The delay before the next unlock attempt after `failures` wrong passphrases:
-/// none after the first, then 1 s, 2 s, 4 s … at most 30 s.
-pub fn unlock_delay(failures: u32) -> Duration {
-    match failures {
-        0 | 1 => Duration::ZERO,
-        n => Duration::from_secs((1u64 << (n - 2).min(5)).min(30)),
-    }
-}
-
 /// Unlocks the vault. Repeated wrong passphrases are answered ever more slowly, and,
 /// when the settings ask for it, the vault is wiped after too many in a row.
 ///
@@ -140,48 +131,11 @@ fn attempt_unlock(state: &AppState, pass: &SecretString) -> Result<()> {
 }
 
 fn try_unlock(state: &AppState, pass: &SecretString) -> Result<()> {
-    let mut failures = state
-        .failures
-        .lock()
-        .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))?;
     if state.vault.lock().map(|g| g.is_some()).unwrap_or(false) {
         return Err(CommandError::AlreadyUnlocked);
     }
-    let wipe_after = settings::load(&state.config_dir).wipe_after_failures;
-    std::thread::sleep(unlock_delay(*failures));
-    let result = match custos_search::unlock(&state.vault_dir, pass, Options::default()) {
-        // The vault went while the unlock screen was up (a duress wipe): answered like
-        // any wrong passphrase, in about the time a key derivation takes.
-        Err(custos_vault::Error::NoVault(_)) => {
-            std::thread::sleep(Duration::from_secs(1));
-            Err(custos_vault::Error::WrongPassphrase)
-        }
-        other => other,
-    };
-    match result {
-        Ok(vault) => {
-            *failures = 0;
-            // The vault opens whatever happens to the counter's file.
-            let _ = settings::save_failed_unlocks(&state.config_dir, 0);
-            crate::sync::install(state, vault)
-        }
-        Err(custos_vault::Error::WrongPassphrase) => {
-            *failures = failures.saturating_add(1);
-            let _ = settings::save_failed_unlocks(&state.config_dir, *failures);
-            match wipe_after {
-                Some(n) if *failures >= n => {
-                    if state.vault_dir.join("vault.json").exists() {
-                        Vault::wipe_folder(&state.vault_dir)?;
-                    }
-                    *failures = 0;
-                    let _ = settings::save_failed_unlocks(&state.config_dir, 0);
-                    Err(CommandError::WipedAfterFailures(n))
-                }
-                _ => Err(custos_vault::Error::WrongPassphrase.into()),
-            }
-        }
-        Err(e) => Err(e.into()),
-    }
+    let vault = state.unlocker.unlock(pass, Open::WithSearch)?;
+    crate::sync::install(state, vault)
 }
 
 /// The most a draft (an editor's unsaved state, as the page describes it) may weigh.
@@ -448,21 +402,5 @@ pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> Result<()
             "unlock the vault to change the wipe after failed unlocks".into(),
         ));
     }
-    settings::save(&state.config_dir, &settings)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unlock_delay_grows_and_is_capped() {
-        assert_eq!(unlock_delay(0), Duration::ZERO);
-        assert_eq!(unlock_delay(1), Duration::ZERO);
-        assert_eq!(unlock_delay(2), Duration::from_secs(1));
-        assert_eq!(unlock_delay(3), Duration::from_secs(2));
-        assert_eq!(unlock_delay(6), Duration::from_secs(16));
-        assert_eq!(unlock_delay(7), Duration::from_secs(30));
-        assert_eq!(unlock_delay(1000), Duration::from_secs(30));
-    }
+    Ok(settings::save(&state.config_dir, &settings)?)
 }

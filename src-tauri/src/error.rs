@@ -40,6 +40,17 @@ pub enum CommandError {
     Internal(String),
 }
 
+impl From<custos_app::Error> for CommandError {
+    fn from(e: custos_app::Error) -> Self {
+        match e {
+            custos_app::Error::Vault(e) => CommandError::Core(e),
+            custos_app::Error::WipedAfterFailures(n) => CommandError::WipedAfterFailures(n),
+            custos_app::Error::Invalid(m) => CommandError::BadRequest(m),
+            custos_app::Error::Settings(m) => CommandError::Internal(format!("saving settings: {m}")),
+        }
+    }
+}
+
 impl CommandError {
     /// The stable code the UI switches on.
     pub fn kind(&self) -> &'static str {

@@ -6,7 +6,7 @@
 //! the export dialog's commands,
 //! `protect.rs` the panic wipe, the duress passphrase and drafts kept across a lock,
 //! `autolock.rs` locks when the session locks or the machine sleeps,
-//! `error.rs` turns errors into `{kind, message}`, `settings.rs` keeps the
+//! `error.rs` turns errors into `{kind, message}`, `custos_app::settings` keeps the
 //! non-sensitive settings. The UI (ui/) is embedded in the binary and may talk to
 //! nothing but these commands; navigation to any other URL is refused.
 //!
@@ -26,13 +26,14 @@ mod export;
 mod memory;
 mod protect;
 mod search;
-mod settings;
 mod sync;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use commands::AppState;
+use custos_app::session::Unlocker;
+use custos_vault::Options;
 use tauri::Manager;
 
 fn arg_value(name: &str) -> Option<String> {
@@ -84,10 +85,12 @@ fn is_app_url(url: &tauri::Url) -> bool {
 fn main() {
     memory::tune();
     let config_dir = config_dir();
+    let vault_dir = vault_dir();
     let state = AppState {
-        vault_dir: vault_dir(),
         // Failed unlocks are counted across restarts (the delay and the wipe go on).
-        failures: Mutex::new(settings::failed_unlocks(&config_dir)),
+        unlocker: Unlocker::new(&config_dir, &vault_dir, Options::default())
+            .missing_vault_is_wrong_passphrase(),
+        vault_dir,
         config_dir,
         vault: Mutex::new(None),
         views: Mutex::default(),

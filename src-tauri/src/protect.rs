@@ -16,9 +16,10 @@ use custos_vault::{ExposeSecret, SecretString, Vault};
 use serde::Serialize;
 use tauri::{AppHandle, Manager, State};
 
-use crate::commands::{forget_session, unlock_delay, with_vault, AppState};
+use crate::commands::{forget_session, with_vault, AppState};
+use custos_app::session::unlock_delay;
 use crate::error::CommandError;
-use crate::settings;
+use custos_app::settings;
 
 type Result<T> = std::result::Result<T, CommandError>;
 
@@ -41,7 +42,7 @@ pub struct UnlockState {
 /// How many unlocks failed in a row, and what comes next.
 #[tauri::command]
 pub fn unlock_state(state: State<'_, AppState>) -> UnlockState {
-    let failures = state.failures.lock().map(|f| *f).unwrap_or(0);
+    let failures = state.unlocker.failures();
     UnlockState {
         failures,
         wipe_after: settings::load(&state.config_dir).wipe_after_failures,
@@ -103,10 +104,7 @@ pub async fn wipe_vault(app: AppHandle) -> Result<WipeReport> {
         };
         // Only now the count (an unlock attempt may hold it, waiting out its delay: the
         // wipe does not wait for it).
-        if let Ok(mut failures) = state.failures.lock() {
-            *failures = 0;
-        }
-        let _ = settings::save_failed_unlocks(&state.config_dir, 0);
+        state.unlocker.reset();
         Ok(report)
     })
     .await

@@ -1,4 +1,15 @@
-//! Each Custos use case, written once below the command line and the desktop app.
+//! Each Custos use case, written once below the command line (`custos-cli`) and the
+//! desktop app (`src-tauri`): the shells parse, call these, and display.
+//!
+//! - [`session`]: unlocking with the growing delay and the wipe after failed unlocks.
+//! - [`settings`]: the settings file both shells share (and the failure count).
+//! - [`error`]: the use cases' errors and their stable kinds.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod error;
+pub mod session;
+pub mod settings;
+
+pub use error::{Error, Result};

@@ -1,5 +1,6 @@
-//! Non-sensitive app settings (language, auto-lock minutes, wipe after failed unlocks),
-//! kept in the app's config folder as JSON — never in the webview's storage, and never
+//! Non-sensitive settings (language, auto-lock minutes, wipe after failed unlocks),
+//! kept in the config folder as JSON (`~/.config/custos/settings.json`, shared by the
+//! desktop app and the command line) — never in the webview's storage, and never
 //! anything from the vault.
 //!
 //! The file also counts failed unlocks in a row (`failedUnlocks`), so that neither the
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::CommandError;
+use crate::error::{Error, Result};
 
 /// Languages the UI has locales for.
 pub const LANGUAGES: &[&str] = &["en", "fr", "es", "ar"];
@@ -45,21 +46,21 @@ impl Default for Settings {
 
 impl Settings {
     /// Checks the values the UI sent.
-    pub fn validate(&self) -> Result<(), CommandError> {
+    pub fn validate(&self) -> Result<()> {
         if !LANGUAGES.contains(&self.language.as_str()) {
-            return Err(CommandError::BadRequest(format!(
+            return Err(Error::Invalid(format!(
                 "unknown language '{}'",
                 self.language
             )));
         }
         if !(1..=240).contains(&self.auto_lock_minutes) {
-            return Err(CommandError::BadRequest(
+            return Err(Error::Invalid(
                 "auto-lock must be between 1 and 240 minutes".into(),
             ));
         }
         if let Some(n) = self.wipe_after_failures {
             if !WIPE_AFTER.contains(&n) {
-                return Err(CommandError::BadRequest(format!(
+                return Err(Error::Invalid(format!(
                     "wipe after must be between {} and {} failed unlocks",
                     WIPE_AFTER.start(),
                     WIPE_AFTER.end()
@@ -96,26 +97,26 @@ pub fn failed_unlocks(config_dir: &Path) -> u32 {
 const FAILED_UNLOCKS: &str = "failedUnlocks";
 
 /// Writes the settings atomically (the count of failed unlocks is kept).
-pub fn save(config_dir: &Path, settings: &Settings) -> Result<(), CommandError> {
+pub fn save(config_dir: &Path, settings: &Settings) -> Result<()> {
     settings.validate()?;
     write(config_dir, settings, failed_unlocks(config_dir))
 }
 
 /// Writes the count of failed unlocks (the settings are kept).
-pub fn save_failed_unlocks(config_dir: &Path, count: u32) -> Result<(), CommandError> {
+pub fn save_failed_unlocks(config_dir: &Path, count: u32) -> Result<()> {
     write(config_dir, &load(config_dir), count)
 }
 
-fn write(config_dir: &Path, settings: &Settings, failures: u32) -> Result<(), CommandError> {
-    let io = |e: std::io::Error| CommandError::Internal(format!("saving settings: {e}"));
+fn write(config_dir: &Path, settings: &Settings, failures: u32) -> Result<()> {
+    let io = |e: std::io::Error| Error::Settings(e.to_string());
     fs::create_dir_all(config_dir).map_err(io)?;
     let mut value =
-        serde_json::to_value(settings).map_err(|e| CommandError::Internal(e.to_string()))?;
+        serde_json::to_value(settings).map_err(|e| Error::Settings(e.to_string()))?;
     if failures > 0 {
         value[FAILED_UNLOCKS] = failures.into();
     }
     let text =
-        serde_json::to_vec_pretty(&value).map_err(|e| CommandError::Internal(e.to_string()))?;
+        serde_json::to_vec_pretty(&value).map_err(|e| Error::Settings(e.to_string()))?;
     let tmp = config_dir.join(".settings.json.partial");
     let write = || -> std::io::Result<()> {
         use std::io::Write as _;

@@ -1,0 +1,35 @@
+//! The errors of the use cases, with the stable kinds the desktop app and scripts switch
+//! on. Messages are for the person using Custos: never record content, a passphrase or
+//! key material.
+
+/// A result with the use cases' [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a use case can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The vault refused (wrong passphrase, damaged record, full disk …).
+    #[error(transparent)]
+    Vault(#[from] custos_vault::Error),
+    /// Too many failed unlocks in a row: the vault was wiped, as the settings asked.
+    #[error("the vault was wiped after {0} failed unlocks")]
+    WipedAfterFailures(u32),
+    /// A request the use case refuses (an unknown language, an option out of range).
+    #[error("{0}")]
+    Invalid(String),
+    /// The settings file could not be written.
+    #[error("saving settings: {0}")]
+    Settings(String),
+}
+
+impl Error {
+    /// The stable code of this error (the vault's own kinds pass through unchanged).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Vault(e) => e.kind(),
+            Error::WipedAfterFailures(_) => "wiped_after_failures",
+            Error::Invalid(_) => "bad_request",
+            Error::Settings(_) => "internal",
+        }
+    }
+}
