@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 struct Job {
     /// The raw file's name.
     name: &'static str,
-    /// `-p` package, if not the root crate.
+    /// `-p` package (the root is a virtual workspace: every bench names its package).
     package: Option<&'static str>,
     bench: &'static str,
     /// The bench's source file, relative to the workspace root (skipped if missing).
@@ -35,7 +35,7 @@ fn jobs(quick: bool) -> Vec<Job> {
     vec![
         Job {
             name: "peers-10k",
-            package: None,
+            package: Some("custos-benches"),
             bench: "peers",
             source: "benches/peers.rs",
             args: pick("--records 1000 --runs 3", "--records 10000"),
@@ -43,7 +43,7 @@ fn jobs(quick: bool) -> Vec<Job> {
         },
         Job {
             name: "peers-100k",
-            package: None,
+            package: Some("custos-benches"),
             bench: "peers",
             source: "benches/peers.rs",
             // FTS5 takes up to a second a query at 100k: 50 of each kind keep the run
@@ -53,7 +53,7 @@ fn jobs(quick: bool) -> Vec<Job> {
         },
         Job {
             name: "search",
-            package: None,
+            package: Some("custos-benches"),
             bench: "search",
             source: "benches/search.rs",
             args: pick("--records 3000 --queries 30 --runs 3", ""),
@@ -61,7 +61,7 @@ fn jobs(quick: bool) -> Vec<Job> {
         },
         Job {
             name: "evidence",
-            package: None,
+            package: Some("custos-benches"),
             bench: "evidence",
             source: "benches/evidence.rs",
             args: pick("--bytes 67108864 --runs 3", "--bytes 1073741824 --runs 3"),
@@ -69,17 +69,17 @@ fn jobs(quick: bool) -> Vec<Job> {
         },
         Job {
             name: "sync",
-            package: Some("custos-hub"),
+            package: Some("custos-benches"),
             bench: "sync",
-            source: "hub/benches/sync.rs",
+            source: "benches/sync.rs",
             args: pick("--records 500 --runs 3", "--records 10000 --runs 3"),
             postgres: false,
         },
         Job {
             name: "load",
-            package: Some("custos-hub"),
+            package: Some("custos-benches"),
             bench: "load",
-            source: "hub/benches/load.rs",
+            source: "benches/load.rs",
             args: pick("--devices 20 --rounds 2", "--devices 200"),
             postgres: true,
         },

@@ -36,6 +36,15 @@ pub(crate) trait Fixture {
 
 /// Generates one `#[test]` per contract check, each on a fresh `$fixture`.
 macro_rules! store_contract {
+    (@tests $fixture:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                let fixture = <$fixture as $crate::store::contract::Fixture>::new();
+                $crate::store::contract::$check(&fixture);
+            }
+        )*
+    };
     ($fixture:ty) => {
         $crate::store::contract::store_contract!(@tests $fixture;
             push_is_idempotent_and_atomic_per_batch,
@@ -49,15 +58,6 @@ macro_rules! store_contract {
             concurrent_pushers_never_make_a_puller_skip,
             the_same_id_pushed_at_once_is_stored_once,
         );
-    };
-    (@tests $fixture:ty; $($check:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $check() {
-                let fixture = <$fixture as $crate::store::contract::Fixture>::new();
-                $crate::store::contract::$check(&fixture);
-            }
-        )*
     };
 }
 pub(crate) use store_contract;
@@ -326,9 +326,9 @@ pub(crate) fn enrollment_uses_an_invite_once_on_every_instance<F: Fixture>(fx: &
     let outcomes: Vec<EnrollOutcome> = std::thread::scope(|s| {
         let racers: Vec<_> = (0..8)
             .map(|i| {
-                let s_ = stores[i % 2];
+                let store = stores[i % 2];
                 s.spawn(move || {
-                    s_.enroll(t4, device(&format!("racer{i}")), Utc::now())
+                    store.enroll(t4, device(&format!("racer{i}")), Utc::now())
                         .unwrap()
                 })
             })
