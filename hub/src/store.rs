@@ -11,6 +11,8 @@ use custos_wire::Frame;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+#[cfg(test)]
+mod contract;
 pub mod pg;
 pub mod sled;
 

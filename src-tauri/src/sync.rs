@@ -731,7 +731,11 @@ mod tests {
             vault_dir: tmp.path().join("vault"),
             config_dir: tmp.path().join("config"),
             vault: Mutex::new(None),
-            failures: Mutex::new(0),
+            unlocker: custos_app::session::Unlocker::new(
+                &tmp.path().join("config"),
+                &tmp.path().join("vault"),
+                custos_vault::Options::insecure_for_tests(),
+            ),
             views: Mutex::default(),
             originals: Mutex::default(),
             sync: SyncControl::default(),

@@ -475,280 +475,46 @@ impl Store for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Role;
-    use chrono::Duration;
+    use crate::store::contract::{store_contract, Fixture};
 
-    /// Pushes received "at 1970" are numbered 1, 2, 3…
-    const EPOCH: DateTime<Utc> = DateTime::UNIX_EPOCH;
+    /// A temporary folder.
+    struct Folder(tempfile::TempDir);
 
-    fn frame(n: u8, audience: &[&str]) -> Frame {
-        Frame {
-            seq: 0,
-            id: Uuid::new_v4(),
-            audience: audience.iter().map(|s| s.to_string()).collect(),
-            ciphertext: vec![n; 10 + n as usize],
+    impl Fixture for Folder {
+        type Store = SledStore;
+        const SHARED: bool = false;
+        fn new() -> Self {
+            Folder(tempfile::tempdir().unwrap())
+        }
+        fn open(&self) -> SledStore {
+            SledStore::open(self.0.path()).unwrap()
         }
     }
 
-    fn device(pin: &str) -> Device {
-        Device {
-            id: Uuid::new_v4(),
-            pin: pin.into(),
-            label: "phone".into(),
-            role: Role::Field,
-            signer: "signer".into(),
-            vault_recipient: format!("age1{pin}"),
-            enrolled_at: Utc::now(),
-            revoked: false,
-        }
+    /// The [`Store`] contract, on sled.
+    mod contract {
+        super::store_contract!(super::Folder);
     }
 
-    fn query(since: u64, device: Uuid, recipient: Option<&str>) -> PullQuery {
-        PullQuery {
-            since,
-            limit: 500,
-            max_bytes: 1 << 20,
-            max_examined: 10_000,
-            device,
-            recipient: recipient.map(String::from),
-        }
-    }
-
+    /// One process per folder: sled locks its database, and the hub relies on that to
+    /// refuse a second `serve` or admin command on an open folder.
     #[test]
-    fn push_is_idempotent_and_atomic_per_batch() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        let a = Uuid::new_v4();
-        let f1 = frame(1, &["age1x"]);
-        let f2 = frame(2, &["age1y"]);
-        let out = store.push(a, EPOCH, &[f1.clone(), f2.clone()]).unwrap();
-        assert_eq!(out, vec![PushOutcome::Stored(1), PushOutcome::Stored(2)]);
-        let mut other = f1.clone();
-        other.ciphertext.push(0);
-        let f3 = frame(3, &["age1x"]);
-        let out = store
-            .push(a, EPOCH, &[f1.clone(), other, f3.clone(), f3.clone()])
-            .unwrap();
-        assert_eq!(
-            out,
-            vec![
-                PushOutcome::Existing,
-                PushOutcome::IdTaken,
-                PushOutcome::Stored(3),
-                PushOutcome::Existing
-            ]
-        );
-        assert_eq!(store.last_seq().unwrap(), 3);
-        // Another audience for the same bytes is another object.
-        let mut moved = f2.clone();
-        moved.audience = vec!["age1z".into()];
-        assert_eq!(
-            store.push(a, EPOCH, &[moved]).unwrap(),
-            vec![PushOutcome::IdTaken]
-        );
-    }
-
-    #[test]
-    fn pull_filters_by_audience_and_pusher_and_pages() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-        let frames: Vec<Frame> = (0..10)
-            .map(|i| frame(i, if i % 2 == 0 { &["age1b"] } else { &["age1c"] }))
-            .collect();
-        store.push(a, EPOCH, &frames).unwrap();
-        store.push(b, EPOCH, &[frame(50, &["age1b"])]).unwrap();
-
-        // b reads the even ones, not its own.
-        let page = store.pull(&query(0, b, Some("age1b"))).unwrap();
-        let ids: Vec<Uuid> = page.frames.iter().map(|f| f.id).collect();
-        let even: Vec<Uuid> = frames.iter().step_by(2).map(|f| f.id).collect();
-        assert_eq!(ids, even);
-        assert_eq!((page.next, page.more), (11, false));
-        assert_eq!(page.frames[1].seq, 3);
-        assert_eq!(page.frames[1].ciphertext, frames[2].ciphertext);
-
-        // A coordinator reads all but its own; the author reads nothing of its own.
-        let page = store.pull(&query(0, c, None)).unwrap();
-        assert_eq!(page.frames.len(), 11);
-        let page = store.pull(&query(0, a, None)).unwrap();
-        assert_eq!(page.frames.len(), 1);
-
-        // Pages: limit, examined and byte budgets.
-        let mut q = query(0, c, None);
-        q.limit = 4;
-        let page = store.pull(&q).unwrap();
-        assert_eq!((page.frames.len(), page.next, page.more), (4, 4, true));
-        q.since = page.next;
-        q.limit = 500;
-        q.max_examined = 3;
-        let page = store.pull(&q).unwrap();
-        assert_eq!((page.frames.len(), page.next, page.more), (3, 7, true));
-        let mut q = query(7, b, Some("age1b"));
-        q.max_examined = 1;
-        let page = store.pull(&q).unwrap();
-        // seq 8 is odd (age1c): examined, not delivered.
-        assert_eq!((page.frames.len(), page.next, page.more), (0, 8, true));
-        let mut q = query(0, c, None);
-        q.max_bytes = 1;
-        let page = store.pull(&q).unwrap();
-        assert_eq!((page.frames.len(), page.next, page.more), (1, 1, true));
-        let page = store.pull(&query(11, c, None)).unwrap();
-        assert_eq!((page.frames.len(), page.next, page.more), (0, 11, false));
-        let page = store.pull(&query(u64::MAX, c, None)).unwrap();
-        assert_eq!(
-            (page.frames.len(), page.next, page.more),
-            (0, u64::MAX, false)
-        );
-    }
-
-    #[test]
-    fn sequence_numbers_are_never_below_the_receive_time() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        let a = Uuid::new_v4();
-        let now = Utc::now();
-        let us = now.timestamp_micros() as u64;
-        let out = store
-            .push(a, now, &[frame(1, &["age1x"]), frame(2, &["age1x"])])
-            .unwrap();
-        assert_eq!(
-            out,
-            vec![PushOutcome::Stored(us), PushOutcome::Stored(us + 1)]
-        );
-        // A clock that goes back does not make them go back.
-        let out = store.push(a, EPOCH, &[frame(3, &["age1x"])]).unwrap();
-        assert_eq!(out, vec![PushOutcome::Stored(us + 2)]);
-        assert_eq!(store.last_seq().unwrap(), us + 2);
-    }
-
-    #[test]
-    fn sequence_numbers_survive_a_reopen() {
-        let dir = tempfile::tempdir().unwrap();
+    fn a_second_open_of_the_folder_is_refused_while_the_first_is_open() {
+        let folder = Folder::new();
         {
-            let store = SledStore::open(dir.path()).unwrap();
+            let store = folder.open();
+            let f = Frame {
+                seq: 0,
+                id: Uuid::new_v4(),
+                audience: vec!["age1x".into()],
+                ciphertext: vec![1; 11],
+            };
             store
-                .push(
-                    Uuid::new_v4(),
-                    EPOCH,
-                    &[frame(1, &["age1x"]), frame(2, &["age1x"])],
-                )
+                .push(Uuid::new_v4(), DateTime::UNIX_EPOCH, &[f])
                 .unwrap();
-            // A second open of the same folder is refused while the first is open.
-            assert!(SledStore::open(dir.path()).is_err());
+            let e = SledStore::open(folder.0.path()).unwrap_err();
+            assert!(e.0.contains("is another custos-hub using it?"), "{e}");
         }
-        let store = SledStore::open(dir.path()).unwrap();
-        assert_eq!(store.last_seq().unwrap(), 2);
-        let out = store
-            .push(Uuid::new_v4(), EPOCH, &[frame(3, &["age1x"])])
-            .unwrap();
-        assert_eq!(out, vec![PushOutcome::Stored(3)]);
-    }
-
-    #[test]
-    fn enrollment_uses_an_invite_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        let now = Utc::now();
-        let token = [7u8; 32];
-        let invite = InviteRecord {
-            role: Role::Coordinator,
-            created: now,
-            expires: now + Duration::hours(1),
-            used_by: None,
-        };
-        store.add_invite(token, &invite).unwrap();
-        assert_eq!(
-            store.enroll([8u8; 32], device("p1"), now).unwrap(),
-            EnrollOutcome::UnknownToken
-        );
-        let EnrollOutcome::Enrolled(d) = store.enroll(token, device("p1"), now).unwrap() else {
-            panic!("not enrolled")
-        };
-        assert_eq!(d.role, Role::Coordinator);
-        // The same pin again (a retry): the same device, even later.
-        let later = now + Duration::hours(2);
-        assert_eq!(
-            store.enroll(token, device("p1"), later).unwrap(),
-            EnrollOutcome::Enrolled(d.clone())
-        );
-        assert_eq!(
-            store.enroll(token, device("p2"), now).unwrap(),
-            EnrollOutcome::Used
-        );
-        assert_eq!(store.device_by_pin("p1").unwrap(), Some(d.clone()));
-        assert_eq!(store.device(d.id).unwrap(), Some(d.clone()));
-        assert!(store.device_by_pin("p2").unwrap().is_none());
-
-        // Expired; a pin enrolled already.
-        let t2 = [9u8; 32];
-        store
-            .add_invite(
-                t2,
-                &InviteRecord {
-                    expires: now,
-                    ..invite.clone()
-                },
-            )
-            .unwrap();
-        assert_eq!(
-            store.enroll(t2, device("p3"), now).unwrap(),
-            EnrollOutcome::Expired
-        );
-        let t3 = [10u8; 32];
-        store.add_invite(t3, &invite).unwrap();
-        assert!(matches!(
-            store.enroll(t3, device("p1"), now).unwrap(),
-            EnrollOutcome::PinTaken(_)
-        ));
-
-        // Revocation.
-        assert!(store.revoke(Uuid::new_v4()).unwrap().is_none());
-        assert!(store.revoke(d.id).unwrap().unwrap().revoked);
-        assert!(store.device_by_pin("p1").unwrap().unwrap().revoked);
-        assert_eq!(store.devices().unwrap().len(), 1);
-    }
-
-    #[test]
-    fn coordinators_settings_and_blobs() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        assert!(store.coordinators().unwrap().is_empty());
-        assert!(store.add_coordinator("age1a").unwrap());
-        assert!(!store.add_coordinator("age1a").unwrap());
-        assert!(store.add_coordinator("age1b").unwrap());
-        assert_eq!(store.coordinators().unwrap(), vec!["age1a", "age1b"]);
-
-        assert_eq!(store.setting("listen").unwrap(), None);
-        store.set_setting("listen", "127.0.0.1:1").unwrap();
-        assert_eq!(
-            store.setting("listen").unwrap().as_deref(),
-            Some("127.0.0.1:1")
-        );
-
-        let id = Uuid::new_v4();
-        let meta = BlobMeta {
-            size: 10,
-            sha256: "0".repeat(64),
-            audience: vec!["age1a".into()],
-            received: 0,
-            complete: false,
-            pushed_by: Uuid::new_v4(),
-            received_at: Utc::now(),
-        };
-        assert_eq!(store.announce_blob(id, &meta).unwrap(), meta);
-        let other = BlobMeta {
-            size: 11,
-            ..meta.clone()
-        };
-        assert_eq!(store.announce_blob(id, &other).unwrap(), meta);
-        let progressed = BlobMeta {
-            received: 5,
-            ..meta.clone()
-        };
-        store.put_blob(id, &progressed).unwrap();
-        assert_eq!(store.blob(id).unwrap(), Some(progressed));
-        store.remove_blob(id).unwrap();
-        assert_eq!(store.blob(id).unwrap(), None);
+        assert_eq!(folder.open().last_seq().unwrap(), 1);
     }
 }
