@@ -29,10 +29,10 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use custos_wire::Frame;
-use custos_sync::NetError;
 use custos_hub::admin::{self, AdminRequest};
 use custos_hub::keys::DataDir;
+use custos_sync::NetError;
+use custos_wire::Frame;
 use support::{random_frame, Backend, Hub, SimDevice};
 use uuid::Uuid;
 

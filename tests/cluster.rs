@@ -15,8 +15,8 @@ use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use custos_sync::{NetError, SyncError};
 use custos_hub::store::pg::ScratchDatabase;
+use custos_sync::{NetError, SyncError};
 use support::{
     add_cases, case, enrolled, forward, forward_to, get_case, is_unavailable, new_vault, org,
     random_frame, run, Backend, Hub, PgServer, SimDevice,

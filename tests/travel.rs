@@ -7,14 +7,14 @@ mod support;
 use custos_search::VaultSearch;
 use std::fs;
 
-use custos_vault::crypto::{self, DeviceKey};
 use custos_model::hlc::Hlc;
 use custos_model::{Body, Case, Kind, Record, Version, SCHEMA_VERSION};
 use custos_sync::net::Connection;
-use custos_wire::{self as wire, Frame};
 use custos_sync::{self as sync, Held};
+use custos_vault::crypto::{self, DeviceKey};
 use custos_vault::Attach;
 use custos_vault::{Error, Filter};
+use custos_wire::{self as wire, Frame};
 use support::{case, enrolled, get_case, org, run, Backend, Hub};
 use uuid::Uuid;
 

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
 
-use crate::commands::AppState;
+use crate::state::AppState;
 
 /// The event the page listens to.
 pub const EVENT: &str = "lock-request";
@@ -82,7 +82,7 @@ pub fn lock_now(app: &AppHandle, reason: Reason) {
         std::thread::sleep(Duration::from_millis(25));
     }
     if unlocked(app) {
-        crate::commands::lock_for_exit(&app.state::<AppState>());
+        crate::state::lock_for_exit(&app.state::<AppState>());
         let _ = app.emit(
             EVENT,
             Request {

@@ -1,12 +1,8 @@
 //! Every `#[tauri::command]` of the app: thin calls into the vault core.
 //!
-//! How-to: add the function here, its name to `COMMANDS` in build.rs, its permission to
-//! capabilities/default.json, and register it in main.rs. The UI calls commands only
+//! How-to: add the function here and its name to the command table
+//! (`command_table.rs`): the handler, the ACL manifest and the capability follow. The UI calls commands only
 //! through ui/js/api.js.
-
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::Mutex;
 
 use custos_model::{CaseStatus, Kind, Record};
 use custos_vault::{Filter, ListItem, RecordView, Written};
@@ -17,45 +13,9 @@ use tauri::{Manager, State};
 use uuid::Uuid;
 
 use crate::error::CommandError;
-use custos_app::session::{Open, Unlocker};
+use crate::state::{forget_session, lock_for_exit, with_vault, AppState, Result};
+use custos_app::session::Open;
 use custos_app::settings::{self, Settings};
-use crate::sync::SyncControl;
-
-/// What the app holds while it runs.
-pub struct AppState {
-    /// The vault folder.
-    pub vault_dir: PathBuf,
-    /// The app's settings folder.
-    pub config_dir: PathBuf,
-    /// The unlocked vault, if any.
-    pub vault: Mutex<Option<Vault>>,
-    /// Unlocks the vault: the delay after failed unlocks, the wipe after too many.
-    pub unlocker: Unlocker,
-    /// Open evidence viewers: token (in the `evidence:` URL) → evidence id. Emptied at
-    /// lock; a token exists only after the view was recorded in the custody log.
-    pub views: Mutex<HashMap<String, Uuid>>,
-    /// The file each evidence item was imported from in this session, to offer
-    /// deleting the original (and only that file, only if it is unchanged).
-    pub originals: Mutex<HashMap<Uuid, PathBuf>>,
-    /// Sync: the one running sync, the scheduler's wake-ups, the last failure.
-    pub sync: SyncControl,
-}
-
-type Result<T> = std::result::Result<T, CommandError>;
-
-pub(crate) fn with_vault<T>(
-    state: &AppState,
-    f: impl FnOnce(&mut Vault) -> Result<T>,
-) -> Result<T> {
-    let mut guard = state
-        .vault
-        .lock()
-        .map_err(|_| CommandError::Internal("the vault state is unavailable".into()))?;
-    match guard.as_mut() {
-        Some(v) => f(v),
-        None => Err(CommandError::Locked),
-    }
-}
 
 /// Whether a vault exists and is unlocked.
 #[derive(Serialize)]
@@ -176,33 +136,6 @@ pub async fn lock_vault(app: tauri::AppHandle, draft: Option<String>) -> Result<
     })
     .await
     .map_err(|e| CommandError::Internal(e.to_string()))?
-}
-
-/// Forgets what an unlocked session knew: viewer tokens, imported files' paths, and the
-/// TLS sessions kept to resume the next sync.
-pub(crate) fn forget_session(state: &AppState) {
-    custos_sync::net::forget_sessions();
-    if let Ok(mut v) = state.views.lock() {
-        v.clear();
-    }
-    if let Ok(mut o) = state.originals.lock() {
-        o.clear();
-    }
-}
-
-/// Locks the vault if it is unlocked (closing the window, leaving the app).
-pub fn lock_for_exit(state: &AppState) {
-    forget_session(state);
-    let vault = match state.vault.lock() {
-        Ok(mut g) => g.take(),
-        Err(poisoned) => poisoned.into_inner().take(),
-    };
-    if let Some(v) = vault {
-        if let Err(e) = v.lock() {
-            // Only the kind: nothing of the vault's content is ever printed.
-            eprintln!("custos-desktop: locking at exit failed ({})", e.kind());
-        }
-    }
 }
 
 /// Closes the app: the UI calls this once nothing unsaved would be lost (or the user

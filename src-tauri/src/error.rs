@@ -46,7 +46,9 @@ impl From<custos_app::Error> for CommandError {
             custos_app::Error::Vault(e) => CommandError::Core(e),
             custos_app::Error::WipedAfterFailures(n) => CommandError::WipedAfterFailures(n),
             custos_app::Error::Invalid(m) => CommandError::BadRequest(m),
-            custos_app::Error::Settings(m) => CommandError::Internal(format!("saving settings: {m}")),
+            custos_app::Error::Settings(m) => {
+                CommandError::Internal(format!("saving settings: {m}"))
+            }
         }
     }
 }

@@ -10,15 +10,15 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
 use custos_model::Evidence;
-use custos_vault::{Attach, CustodyEntry, Exported, Verification};
 use custos_vault::Vault;
+use custos_vault::{Attach, CustodyEntry, Exported, Verification};
 use serde::Serialize;
 use tauri::http::{header, Request, Response, StatusCode};
 use tauri::{AppHandle, Manager};
 use uuid::Uuid;
 
-use crate::commands::AppState;
 use crate::error::CommandError;
+use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, CommandError>;
 

@@ -29,8 +29,8 @@ use tauri::{AppHandle, Emitter, Manager};
 use uuid::Uuid;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::commands::AppState;
 use crate::error::CommandError;
+use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, CommandError>;
 
@@ -439,8 +439,7 @@ pub async fn export_run(app: AppHandle, request: ExportRequest) -> Result<Export
                     }
                 }
                 Format::Pdf => {
-                    let (bytes, _) =
-                        custos_report::pdf::case_report(v, &selection, &mut progress)?;
+                    let (bytes, _) = custos_report::pdf::case_report(v, &selection, &mut progress)?;
                     Produced::Bytes { bytes, withheld: 0 }
                 }
                 Format::Unsr => {

@@ -18,6 +18,9 @@
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+#[macro_use]
+mod command_table;
+
 mod autolock;
 mod commands;
 mod error;
@@ -26,14 +29,15 @@ mod export;
 mod memory;
 mod protect;
 mod search;
+mod state;
 mod sync;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use commands::AppState;
 use custos_app::session::Unlocker;
 use custos_vault::Options;
+use state::AppState;
 use tauri::Manager;
 
 fn arg_value(name: &str) -> Option<String> {
@@ -82,6 +86,13 @@ fn is_app_url(url: &tauri::Url) -> bool {
     }
 }
 
+/// `tauri::generate_handler!` over the command table (`command_table.rs`).
+macro_rules! handler {
+    ($($module:ident: $($name:ident),+;)+) => {
+        tauri::generate_handler![$($($module::$name),+),+]
+    };
+}
+
 fn main() {
     memory::tune();
     let config_dir = config_dir();
@@ -95,7 +106,7 @@ fn main() {
         vault: Mutex::new(None),
         views: Mutex::default(),
         originals: Mutex::default(),
-        sync: sync::SyncControl::default(),
+        sync: state::SyncControl::default(),
     };
     let result = tauri::Builder::default()
         .manage(state)
@@ -139,56 +150,13 @@ fn main() {
                 }
             }
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::vault_status,
-            commands::passphrase_strength,
-            commands::create_vault,
-            commands::unlock_vault,
-            commands::lock_vault,
-            commands::list_records,
-            commands::get_record,
-            commands::save_record,
-            commands::delete_record,
-            commands::record_history,
-            commands::vocabulary,
-            commands::get_settings,
-            commands::set_settings,
-            commands::quit_app,
-            commands::key_backup,
-            evidence::evidence_list,
-            evidence::evidence_pick_file,
-            evidence::evidence_pick_destination,
-            evidence::evidence_attach,
-            evidence::evidence_delete_original,
-            evidence::evidence_view,
-            evidence::evidence_custody,
-            evidence::evidence_verify,
-            evidence::evidence_export,
-            sync::sync_status,
-            sync::sync_enroll,
-            sync::sync_now,
-            sync::sync_set,
-            sync::merge_proposal,
-            sync::resolve,
-            sync::travel_remove,
-            sync::travel_restore,
-            protect::unlock_state,
-            protect::wipe_vault,
-            protect::take_draft,
-            protect::duress_status,
-            protect::set_duress,
-            protect::clear_duress,
-            search::search,
-            export::export_formats,
-            export::export_check,
-            export::export_run,
-        ])
+        .invoke_handler(command_table!(handler))
         .build(tauri::generate_context!());
     match result {
         Ok(app) => app.run(|handle, event| {
             // However the app ends (window closed, session ending), the vault is locked.
             if let tauri::RunEvent::Exit = event {
-                commands::lock_for_exit(&handle.state::<AppState>());
+                state::lock_for_exit(&handle.state::<AppState>());
             }
         }),
         Err(e) => {

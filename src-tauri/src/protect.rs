@@ -16,9 +16,9 @@ use custos_vault::{ExposeSecret, SecretString, Vault};
 use serde::Serialize;
 use tauri::{AppHandle, Manager, State};
 
-use crate::commands::{forget_session, with_vault, AppState};
-use custos_app::session::unlock_delay;
 use crate::error::CommandError;
+use crate::state::{forget_session, with_vault, AppState};
+use custos_app::session::unlock_delay;
 use custos_app::settings;
 
 type Result<T> = std::result::Result<T, CommandError>;

@@ -19,8 +19,8 @@ use custos_search::VaultSearch;
 use custos_search::{SearchQuery, SearchResults};
 use tauri::{AppHandle, Emitter, Manager};
 
-use crate::commands::{with_vault, AppState};
 use crate::error::CommandError;
+use crate::state::{with_vault, AppState};
 
 type Result<T> = std::result::Result<T, CommandError>;
 

@@ -18,22 +18,21 @@
 //! - Nothing here writes a log line: not the invite (it holds a one-time secret), not
 //!   the device's TLS key (it never leaves the vault), not what a sync carried.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use custos_sync::{NetError, Route, SyncError};
-use custos_vault::{MergeProposal, SyncInfo};
 use custos_vault::{ExposeSecret, SecretString, Vault};
+use custos_vault::{MergeProposal, SyncInfo};
 use serde::Serialize;
 use serde_json::Value;
 use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
 
-use crate::commands::{with_vault, AppState};
 use crate::error::CommandError;
+use crate::state::{with_vault, AppState, Kick};
 
-type Result<T> = std::result::Result<T, CommandError>;
+use crate::state::Result;
 
 /// The event the window listens to.
 pub const EVENT: &str = "sync-status";
@@ -45,72 +44,6 @@ const JITTER: f64 = 0.2;
 /// How long the scheduler sleeps when there is nothing to schedule (it is woken sooner
 /// by an unlock or a change of the settings; this is only a safety net).
 const IDLE: Duration = Duration::from_secs(60);
-
-/// Why the scheduler was woken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kick {
-    /// Unlocked, or just enrolled: sync soon.
-    Soon,
-    /// The sync settings changed (interval, pause, route), or a sync ran: plan again.
-    Settings,
-}
-
-/// The state of sync that the app holds while it runs.
-#[derive(Default)]
-pub struct SyncControl {
-    /// Held for the whole of a sync.
-    run: Mutex<()>,
-    /// True while a sync runs.
-    running: AtomicBool,
-    /// Bumped at every unlock, while the vault's mutex is held.
-    session: AtomicU64,
-    /// Why the scheduler should plan again (set, then the scheduler is woken).
-    kick: Mutex<Option<Kick>>,
-    wake: Condvar,
-    /// When the last sync of this session ended.
-    last_run: Mutex<Option<Instant>>,
-    /// The last failure of this session: (kind, message). The vault keeps the message
-    /// only; the kind lets the window say it in the user's language.
-    last_failure: Mutex<Option<(&'static str, String)>>,
-}
-
-impl SyncControl {
-    /// Wakes the scheduler. A `Soon` is not downgraded by a `Settings` that follows.
-    pub fn kick(&self, kick: Kick) {
-        if let Ok(mut k) = self.kick.lock() {
-            if *k != Some(Kick::Soon) {
-                *k = Some(kick);
-            }
-        }
-        self.wake.notify_all();
-    }
-
-    fn take_kick(&self) -> Option<Kick> {
-        self.kick.lock().ok().and_then(|mut k| k.take())
-    }
-
-    /// Sleeps until `timeout` passes or the scheduler is kicked.
-    fn sleep(&self, timeout: Duration) {
-        if let Ok(k) = self.kick.lock() {
-            let _ = self.wake.wait_timeout_while(k, timeout, |k| k.is_none());
-        }
-    }
-
-    fn last_run(&self) -> Option<Instant> {
-        self.last_run.lock().ok().and_then(|t| *t)
-    }
-
-    /// Forgets this session's schedule (the vault was unlocked again).
-    fn new_session(&self) {
-        if let Ok(mut t) = self.last_run.lock() {
-            *t = None;
-        }
-    }
-
-    fn is_running(&self) -> bool {
-        self.running.load(Ordering::SeqCst)
-    }
-}
 
 /// The unlocked vault for one sync: each step takes the vault's mutex (never across a
 /// network wait), and gets the vault only while it is still the session the sync began
@@ -655,6 +588,8 @@ pub fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::SyncControl;
+    use std::sync::Mutex;
 
     const MIN: Duration = Duration::from_secs(60);
 

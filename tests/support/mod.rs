@@ -17,13 +17,13 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use custos_hub::store::pg::ScratchDatabase;
 use custos_model::{Case, Record};
 use custos_sync::net::{self, Connection};
-use custos_vault::Credentials;
-use custos_wire::{self as wire, Frame};
 use custos_sync::{self as sync, Held, NetError, Route, SyncError};
+use custos_vault::Credentials;
 use custos_vault::{Change, Options, SecretString, Vault};
-use custos_hub::store::pg::ScratchDatabase;
+use custos_wire::{self as wire, Frame};
 use uuid::Uuid;
 
 /// The hub binary: built by the end-to-end test package, or by the benchmark package

@@ -110,13 +110,11 @@ pub fn save_failed_unlocks(config_dir: &Path, count: u32) -> Result<()> {
 fn write(config_dir: &Path, settings: &Settings, failures: u32) -> Result<()> {
     let io = |e: std::io::Error| Error::Settings(e.to_string());
     fs::create_dir_all(config_dir).map_err(io)?;
-    let mut value =
-        serde_json::to_value(settings).map_err(|e| Error::Settings(e.to_string()))?;
+    let mut value = serde_json::to_value(settings).map_err(|e| Error::Settings(e.to_string()))?;
     if failures > 0 {
         value[FAILED_UNLOCKS] = failures.into();
     }
-    let text =
-        serde_json::to_vec_pretty(&value).map_err(|e| Error::Settings(e.to_string()))?;
+    let text = serde_json::to_vec_pretty(&value).map_err(|e| Error::Settings(e.to_string()))?;
     let tmp = config_dir.join(".settings.json.partial");
     let write = || -> std::io::Result<()> {
         use std::io::Write as _;

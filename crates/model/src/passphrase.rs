@@ -86,7 +86,10 @@ mod tests {
             "aaaaaaaaaaaa",
         ] {
             let err = require_strong(&p(weak)).unwrap_err();
-            assert!(err.to_string().starts_with("passphrase too weak: "), "{weak}");
+            assert!(
+                err.to_string().starts_with("passphrase too weak: "),
+                "{weak}"
+            );
             assert!(err.to_string().contains("of 4"));
         }
     }

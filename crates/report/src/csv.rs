@@ -14,14 +14,14 @@ use std::path::{Path, PathBuf};
 use uuid::Uuid;
 use zeroize::Zeroize;
 
-use crate::output::{OutputDir, Protection};
 use super::{
     act_label, age_at, confidentiality_label, consent_label, date_type, instruments_of,
     intervention_status_label, intervention_type_label, iso, mechanism_label, role_label, roles_of,
     status_label, Loaded, Progress, Selection,
 };
-use custos_vault::error::{Error, Result};
+use crate::output::{OutputDir, Protection};
 use custos_model::Role;
+use custos_vault::error::{Error, Result};
 use custos_vault::Vault;
 
 /// The files of a CSV export, in the order they are written, with their columns.

@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use custos_vault::error::{Error, Problem, Result};
 use custos_model::{Kind, Record};
+use custos_vault::error::{Error, Problem, Result};
 use custos_vault::{Change, Filter, Vault};
 
 /// How a CSV cell becomes a JSON value.

@@ -21,8 +21,8 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use custos_vault::error::{Error, Problem, Result};
 use custos_model::{Body, FieldError, Kind, Record, Version, SCHEMA_VERSION};
+use custos_vault::error::{Error, Problem, Result};
 use custos_vault::Vault;
 
 const FORMAT: &str = "custos-export";

@@ -31,11 +31,11 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 use zeroize::Zeroize;
 
-use custos_vault::error::{Error, Result};
 use custos_model::{
     Case, CaseStatus, Confidentiality, Consent, Evidence, FuzzyDate, Incident, Intervention,
     InterventionStatus, InterventionType, Kind, Location, Note, Person, Precision, Record, Role,
 };
+use custos_vault::error::{Error, Result};
 use custos_vault::{Filter, Vault};
 
 pub use output::{parse_recipient, Protection, PLAINTEXT_WARNING};

@@ -17,15 +17,15 @@ use printpdf::{
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::doc::{Block, Doc};
-use crate::output::{write_file, Protection};
 use super::{
     act_label, confidentiality_label, consent_label, date_text, date_type, instruments_of,
     intervention_status_label, intervention_type_label, mechanism_label, place_text, role_label,
     roles_of, status_label, Loaded, Progress, Selection,
 };
-use custos_vault::error::{Error, Result};
+use crate::doc::{Block, Doc};
+use crate::output::{write_file, Protection};
 use custos_model::Consent;
+use custos_vault::error::{Error, Result};
 use custos_vault::Vault;
 
 const REGULAR: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");

@@ -23,14 +23,14 @@ use serde::Serialize;
 use uuid::Uuid;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::doc::{Block, Doc};
-use crate::output::{write_file, Protection};
 use super::{
     act_label, age_at, consent_label, date_text, instruments_of, intervention_status_label,
     intervention_type_label, mechanism_label, place_text, roles_of, Loaded, Progress, Selection,
 };
-use custos_vault::error::{Error, Result};
+use crate::doc::{Block, Doc};
+use crate::output::{write_file, Protection};
 use custos_model::{Consent, InterventionStatus, Person, Precision, Role};
+use custos_vault::error::{Error, Result};
 use custos_vault::Vault;
 
 /// What replaces the name of a person who did not consent.

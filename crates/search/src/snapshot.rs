@@ -16,8 +16,8 @@ use uuid::Uuid;
 use crate::{SearchIndex, SearchQuery, SearchResults};
 use custos_model::Record;
 use custos_vault::crypto::{self, VaultIdentity};
-use custos_vault::{Error, Options, Result, SecretString, Vault, SEARCH_SNAPSHOT};
 use custos_vault::SEARCH_SNAPSHOT_NEW;
+use custos_vault::{Error, Options, Result, SecretString, Vault, SEARCH_SNAPSHOT};
 
 /// Records (re)indexed since the snapshot after which it is saved again. Fewer are
 /// caught up at the next unlock instead (cheaper than rewriting the whole snapshot after
@@ -247,7 +247,9 @@ fn load_snapshot(vault: &Vault) -> Option<SearchIndex> {
 
 /// The snapshot's index, if this device signed it.
 fn verified(vault: &Vault, p: Preloaded) -> Option<SearchIndex> {
-    vault.verify_own_digest(&p.digest, &p.sig).then_some(p.index)
+    vault
+        .verify_own_digest(&p.digest, &p.sig)
+        .then_some(p.index)
 }
 
 fn save_snapshot(vault: &Vault, st: &mut SearchState) -> Result<()> {

@@ -10,10 +10,10 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use custos_wire::{self as wire, BundleBlob, BundleHeader, BundleReader, BundleWriter};
 use custos_vault::crypto;
 use custos_vault::error::{Error, Result};
 use custos_vault::{Ingested, Vault};
+use custos_wire::{self as wire, BundleBlob, BundleHeader, BundleReader, BundleWriter};
 
 /// What a bundle carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

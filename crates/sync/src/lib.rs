@@ -31,8 +31,8 @@ pub use net::NetError;
 
 use custos_vault::error::Error;
 use custos_vault::{BlobJob, Vault};
-use net::Connection;
 use custos_wire::{self as wire, BlobAnnounce, BlobInfo, BlobState, PushResult, Roster};
+use net::Connection;
 
 /// Objects per push request.
 const PUSH_COUNT: usize = 500;

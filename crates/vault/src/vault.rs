@@ -12,12 +12,12 @@
 //! user action (one or more [`Change`]s) as one durable batch; `get`, `history`, `list`
 //! read; `lock` drops every key and decrypted value.
 
+use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::any::Any;
 use std::sync::{Mutex, RwLock};
 
 use age::secrecy::SecretString;
@@ -28,12 +28,12 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::crypto::{self, DeviceKey, KdfCost, KeyCache, VaultIdentity, VaultRecipient};
 use crate::error::{Damage, Error, Result};
-use custos_model::hlc::{Clock, Hlc};
 use crate::index::{Entry, Index, Summary};
-use custos_model::{Body, CaseStatus, Kind, Record, Version, SCHEMA_VERSION};
-use custos_model::passphrase;
 use crate::store::{Store, Write};
+use custos_model::hlc::{Clock, Hlc};
+use custos_model::passphrase;
 use custos_model::vocab;
+use custos_model::{Body, CaseStatus, Kind, Record, Version, SCHEMA_VERSION};
 
 mod backup;
 mod device;
@@ -341,6 +341,9 @@ pub struct Vault {
     _lock: File,
 }
 
+/// Starts the derived state of a vault being unlocked (see [`Vault::unlock_deriving`]).
+type DeriveStart<'a> = dyn Fn(&Path, &VaultIdentity) -> Box<dyn Any + Send> + 'a;
+
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vault")
@@ -497,9 +500,12 @@ impl Vault {
         options: Options,
         start: fn(&Path, &VaultIdentity) -> T,
     ) -> Result<Vault> {
-        Self::open_unlocked(dir, passphrase, options, Some(&|dir, identity| {
-            Box::new(start(dir, identity)) as Box<dyn Any + Send>
-        }))
+        Self::open_unlocked(
+            dir,
+            passphrase,
+            options,
+            Some(&|dir, identity| Box::new(start(dir, identity)) as Box<dyn Any + Send>),
+        )
     }
 
     /// Runs `f` on the state of type `T` derived from this vault's records (created with
@@ -543,7 +549,10 @@ impl Vault {
     /// snapshot): standard age, to the vault's own recipient.
     pub fn seal_to_self(&self, plain: &[u8]) -> Result<Vec<u8>> {
         crypto::seal_bytes(
-            self.keys.recipients.iter().map(|r| r as &dyn age::Recipient),
+            self.keys
+                .recipients
+                .iter()
+                .map(|r| r as &dyn age::Recipient),
             plain,
         )
     }
@@ -571,7 +580,7 @@ impl Vault {
         dir: &Path,
         passphrase: &SecretString,
         options: Options,
-        derive: Option<&dyn Fn(&Path, &VaultIdentity) -> Box<dyn Any + Send>>,
+        derive: Option<&DeriveStart<'_>>,
     ) -> Result<Vault> {
         let manifest = read_manifest(dir)?;
         let lock = take_lock(dir)?;

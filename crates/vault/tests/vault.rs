@@ -4,8 +4,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use custos_vault::error::Damage;
 use custos_model::*;
+use custos_vault::error::Damage;
 use custos_vault::store::{Store, Write};
 use custos_vault::{Change, Error, Filter, Options, SecretString, Vault};
 use uuid::Uuid;
@@ -708,8 +708,9 @@ fn a_version_from_a_newer_schema_is_refused_clearly() {
         "format": "custos-export", "format_version": 1,
         "records": [{"record_id": json["record_id"], "kind": "case", "versions": [json]}]
     });
-    let err = custos_report::json::import_json(&mut vault, &serde_json::to_vec_pretty(&doc).unwrap())
-        .unwrap_err();
+    let err =
+        custos_report::json::import_json(&mut vault, &serde_json::to_vec_pretty(&doc).unwrap())
+            .unwrap_err();
     assert!(err.to_string().contains("schema_version"), "{err}");
     assert!(err.to_string().contains("newer"), "{err}");
     assert_eq!(vault.version_count(), 0);

@@ -27,9 +27,9 @@ use super::{
 };
 use crate::crypto::{self, VaultIdentity};
 use crate::error::{Error, Result};
-use custos_model::passphrase;
 use crate::store::Store;
 use crate::SecretString;
+use custos_model::passphrase;
 
 const PREFIX: &str = "custos-share-1";
 

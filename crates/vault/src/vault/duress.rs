@@ -20,8 +20,8 @@ use zeroize::Zeroizing;
 use super::{read_manifest, write_atomic, Options, Vault, IDENTITY};
 use crate::crypto::{self, KdfCost};
 use crate::error::{Error, Result};
-use custos_model::passphrase;
 use crate::store::Write;
+use custos_model::passphrase;
 
 const DURESS: &str = "duress.age";
 /// The decoy vault's folder, inside the real vault's.

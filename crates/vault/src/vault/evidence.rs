@@ -28,8 +28,8 @@ use zeroize::Zeroizing;
 use super::{sync_dir, Vault};
 use crate::crypto::{self, KeyCache};
 use crate::error::{Error, Result};
-use custos_model::{Evidence, Kind, Record};
 use crate::store::Write;
+use custos_model::{Evidence, Kind, Record};
 
 /// The folder of encrypted evidence files, inside the vault folder.
 pub const BLOBS: &str = "blobs";

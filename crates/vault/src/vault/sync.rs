@@ -18,10 +18,10 @@ use zeroize::Zeroize;
 use super::{base64_decode, base64_encode, decode_version, seal_json, Vault};
 use crate::crypto::{self, VaultRecipient};
 use crate::error::{Error, Result};
-use custos_model::{Body, Kind, Record, Version};
 use crate::store::Write;
-use zeroize::Zeroizing;
+use custos_model::{Body, Kind, Record, Version};
 use custos_wire::{self as wire, Frame, Invite, Role, Roster, Route};
+use zeroize::Zeroizing;
 
 const META_SYNC: &str = "sync";
 /// The default time between two syncs, in minutes.
@@ -485,11 +485,7 @@ impl Vault {
 
     /// Follows a pin rotation: remembers the next pin the hub announced (over a connection
     /// where it proved the current key), and moves to it once the hub proves it.
-    pub fn follow_pin(
-        &mut self,
-        proved: Option<&str>,
-        announced: Option<&str>,
-    ) -> Result<()> {
+    pub fn follow_pin(&mut self, proved: Option<&str>, announced: Option<&str>) -> Result<()> {
         let Some(s) = self.sync.as_mut() else {
             return Ok(());
         };
@@ -798,11 +794,7 @@ impl Vault {
     }
 
     /// Moves a downloaded, checked evidence file into place.
-    pub fn install_blob(
-        &mut self,
-        job: &BlobJob,
-        downloaded: &std::path::Path,
-    ) -> Result<()> {
+    pub fn install_blob(&mut self, job: &BlobJob, downloaded: &std::path::Path) -> Result<()> {
         fs::rename(downloaded, &job.path)
             .map_err(|e| Error::io("saving a downloaded evidence file", e))?;
         super::sync_dir(job.path.parent().unwrap_or(&self.dir))?;
