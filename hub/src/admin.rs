@@ -12,11 +12,12 @@ use custos_wire::Invite;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::hub::{new_token, token_hash, Hub};
+use crate::hub::{new_token, token_hash, Hub, RandomnessError};
+use crate::import::ImportError;
 use crate::keys::DataDir;
 use crate::log;
 use crate::server::LISTEN_SETTING;
-use crate::store::{InviteRecord, Role};
+use crate::store::{InviteRecord, Role, StoreError};
 
 /// One admin command.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,10 +83,63 @@ impl AdminReply {
     }
 }
 
+/// An invite lifetime that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// Not a number and a unit (the text given).
+    #[error("{0:?} is not a duration such as 30m, 24h or 7d")]
+    NotADuration(String),
+    /// Not from 1 second to 365 days (the text given).
+    #[error("{0}: an invite lasts from 1 second to 365 days")]
+    OutOfRange(String),
+}
+
+/// Why an admin command failed (its message is what the command prints).
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A coordinator that is not an age recipient (as given).
+    #[error("{0:?} is not an age recipient (age1…)")]
+    NotARecipient(String),
+    /// An invite for an unknown role (as given).
+    #[error("{0:?} is not a role: field or coordinator")]
+    NotARole(String),
+    /// An invite without an address, before the hub ever listened.
+    #[error(
+        "the hub has not listened yet: give --address HOST:PORT, the address devices \
+         reach it at"
+    )]
+    NeverListened,
+    /// An invite without an address while the hub listens on every interface (the
+    /// address it listens on), which devices cannot dial.
+    #[error(
+        "the hub listens on all interfaces ({0}): give --address HOST:PORT, the address \
+         devices reach it at"
+    )]
+    ListensEverywhere(String),
+    /// An invite address that is not `HOST:PORT` (as given).
+    #[error("{0:?} is not HOST:PORT")]
+    NotHostPort(String),
+    /// No invite token could be made.
+    #[error(transparent)]
+    Randomness(#[from] RandomnessError),
+    /// A revocation of something that is not a device id (as given).
+    #[error("{0:?} is not a device id (see devices list)")]
+    NotADeviceId(String),
+    /// A revocation of a device the hub does not know.
+    #[error("no device {0} (see devices list)")]
+    NoSuchDevice(Uuid),
+    /// A bundle import failed.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+}
+
 /// Parses `30s`, `30m`, `24h` or `7d` into seconds.
-pub fn parse_duration(s: &str) -> Result<i64, String> {
+pub fn parse_duration(s: &str) -> Result<i64, DurationError> {
     let s = s.trim();
-    let bad = || format!("{s:?} is not a duration such as 30m, 24h or 7d");
+    let bad = || DurationError::NotADuration(s.to_owned());
     let split = s.len().checked_sub(1).ok_or_else(bad)?;
     let (n, unit) = s.split_at(split);
     let n: i64 = n.parse().map_err(|_| bad())?;
@@ -97,7 +151,7 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         _ => return Err(bad()),
     };
     if n <= 0 || n > 365 * 86_400 / unit {
-        return Err(format!("{s}: an invite lasts from 1 second to 365 days"));
+        return Err(DurationError::OutOfRange(s.to_owned()));
     }
     Ok(n * unit)
 }
@@ -106,20 +160,19 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
 pub fn execute(hub: &Hub, req: AdminRequest) -> AdminReply {
     match run(hub, req) {
         Ok(reply) => reply,
-        Err(e) => AdminReply::error(e),
+        Err(e) => AdminReply::error(e.to_string()),
     }
 }
 
-fn run(hub: &Hub, req: AdminRequest) -> Result<AdminReply, String> {
+fn run(hub: &Hub, req: AdminRequest) -> Result<AdminReply, AdminError> {
     let store = &hub.store;
-    let e = |e: crate::store::StoreError| e.to_string();
     match req {
         AdminRequest::AddCoordinator { recipient } => {
             let recipient = recipient.trim().to_string();
             if recipient.parse::<age::x25519::Recipient>().is_err() {
-                return Err(format!("{recipient:?} is not an age recipient (age1…)"));
+                return Err(AdminError::NotARecipient(recipient));
             }
-            let added = store.add_coordinator(&recipient).map_err(e)?;
+            let added = store.add_coordinator(&recipient)?;
             if added {
                 log::info("coordinator recipient added");
                 Ok(AdminReply::ok(format!("added {recipient}\n")))
@@ -130,7 +183,7 @@ fn run(hub: &Hub, req: AdminRequest) -> Result<AdminReply, String> {
             }
         }
         AdminRequest::ListCoordinators => {
-            let list = store.coordinators().map_err(e)?;
+            let list = store.coordinators()?;
             Ok(AdminReply::ok(
                 list.iter().map(|r| format!("{r}\n")).collect::<String>(),
             ))
@@ -140,23 +193,18 @@ fn run(hub: &Hub, req: AdminRequest) -> Result<AdminReply, String> {
             expires_secs,
             address,
         } => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| format!("{role:?} is not a role: field or coordinator"))?;
+            let role = Role::parse(&role).ok_or(AdminError::NotARole(role))?;
             let hub_addr = match address {
                 Some(a) => a,
                 None => {
-                    let last = store.setting(LISTEN_SETTING).map_err(e)?.ok_or(
-                        "the hub has not listened yet: give --address HOST:PORT, the address \
-                         devices reach it at",
-                    )?;
+                    let last = store
+                        .setting(LISTEN_SETTING)?
+                        .ok_or(AdminError::NeverListened)?;
                     if last
                         .parse::<std::net::SocketAddr>()
                         .is_ok_and(|a| a.ip().is_unspecified())
                     {
-                        return Err(format!(
-                            "the hub listens on all interfaces ({last}): give --address \
-                             HOST:PORT, the address devices reach it at"
-                        ));
+                        return Err(AdminError::ListensEverywhere(last));
                     }
                     last
                 }
@@ -166,23 +214,21 @@ fn run(hub: &Hub, req: AdminRequest) -> Result<AdminReply, String> {
                 .and_then(|(h, p)| (!h.is_empty()).then(|| p.parse::<u16>().ok()).flatten())
                 .is_none()
             {
-                return Err(format!("{hub_addr:?} is not HOST:PORT"));
+                return Err(AdminError::NotHostPort(hub_addr));
             }
-            let coordinators = store.coordinators().map_err(e)?;
+            let coordinators = store.coordinators()?;
             let now = Utc::now();
             let expires = now + chrono::Duration::seconds(expires_secs);
             let token = new_token()?;
-            store
-                .add_invite(
-                    token_hash(&token),
-                    &InviteRecord {
-                        role,
-                        created: now,
-                        expires,
-                        used_by: None,
-                    },
-                )
-                .map_err(e)?;
+            store.add_invite(
+                token_hash(&token),
+                &InviteRecord {
+                    role,
+                    created: now,
+                    expires,
+                    used_by: None,
+                },
+            )?;
             let invite = Invite {
                 v: 1,
                 hub: hub_addr,
@@ -207,7 +253,7 @@ fn run(hub: &Hub, req: AdminRequest) -> Result<AdminReply, String> {
             Ok(reply)
         }
         AdminRequest::ListDevices => {
-            let devices = store.devices().map_err(e)?;
+            let devices = store.devices()?;
             let mut out = format!(
                 "{:<36}  {:<24}  {:<11}  {:<20}  {}\n",
                 "id", "label", "role", "enrolled", "revoked"
@@ -226,12 +272,10 @@ fn run(hub: &Hub, req: AdminRequest) -> Result<AdminReply, String> {
             Ok(AdminReply::ok(out))
         }
         AdminRequest::Revoke { device } => {
-            let id = Uuid::parse_str(device.trim())
-                .map_err(|_| format!("{device:?} is not a device id (see devices list)"))?;
-            let d = store
-                .revoke(id)
-                .map_err(e)?
-                .ok_or_else(|| format!("no device {id} (see devices list)"))?;
+            let Ok(id) = Uuid::parse_str(device.trim()) else {
+                return Err(AdminError::NotADeviceId(device));
+            };
+            let d = store.revoke(id)?.ok_or(AdminError::NoSuchDevice(id))?;
             log::info(&format!("device {id} revoked"));
             Ok(AdminReply::ok(format!("revoked {id} ({})\n", d.label)))
         }
@@ -259,7 +303,7 @@ pub fn send(dir: &DataDir, req: AdminRequest) -> AdminReply {
                 }
                 reply
             }
-            Err(e) => AdminReply::error(e),
+            Err(e) => AdminReply::error(e.to_string()),
         },
     }
 }

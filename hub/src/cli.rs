@@ -5,11 +5,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
 use crate::admin::{self, AdminRequest};
 use crate::keys::DataDir;
 use crate::server::ServeOptions;
 use crate::storage::Storage;
+use clap::{Parser, Subcommand};
 
 /// The sync hub of a Custos organisation: it stores and relays encrypted records it
 /// cannot read.
@@ -151,7 +151,7 @@ pub fn main() -> ExitCode {
                 expires_secs,
                 address,
             },
-            Err(e) => return fail(&e),
+            Err(e) => return fail(&e.to_string()),
         },
         Command::Devices { command } => match command {
             DevicesCommand::List => AdminRequest::ListDevices,
@@ -172,7 +172,7 @@ pub fn main() -> ExitCode {
                     println!("{text}");
                     ExitCode::SUCCESS
                 }
-                Err(e) => fail(&e),
+                Err(e) => fail(&e.to_string()),
             };
         }
         Command::Import { file } => match std::path::absolute(&file) {
@@ -202,7 +202,7 @@ fn serve(dir: DataDir, listen: &str, options: ServeOptions) -> ExitCode {
     };
     match runtime.block_on(crate::server::serve(dir, listen, options)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e),
+        Err(e) => fail(&e.to_string()),
     }
 }
 

@@ -2,24 +2,25 @@
 //! and the blob files, and answers with the protocol's messages or errors. Every method
 //! blocks (disk I/O); the HTTP layer calls them on blocking threads.
 
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chrono::Utc;
 use custos_wire::{
-    self as wire, BlobAnnounce, BlobInfo, BlobState, BundleBlob, EnrollRequest, EnrollResponse, Frame,
-    PushResult, Rejected, Roster, RosterDevice,
+    self as wire, BlobAnnounce, BlobInfo, BlobState, BundleBlob, EnrollRequest, EnrollResponse,
+    Frame, PushResult, Rejected, Roster, RosterDevice,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::blobs::{BlobFiles, BlobRange, BlobStore};
 use crate::error::ApiError;
-use crate::keys::{DataDir, Keys};
+use crate::keys::{DataDir, Keys, KeysError};
 use crate::log;
-use crate::storage::Storage;
+use crate::storage::{Storage, StorageError};
 use crate::store::{
     BlobMeta, BlobTurn, Device, EnrollOutcome, PgStore, PullPage, PullQuery, PushOutcome, Role,
     SledStore, Store, StoreError,
@@ -73,6 +74,60 @@ pub enum Installed {
     Mismatch,
 }
 
+/// An audience outside the protocol's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AudienceError {
+    /// Too few or too many entries: how many there are.
+    #[error("1 to {max} audience entries, not {0}", max = wire::MAX_AUDIENCE)]
+    Count(usize),
+    /// An entry is empty or too long.
+    #[error("an audience entry is empty or longer than {max} bytes", max = wire::MAX_RECIPIENT)]
+    Entry,
+}
+
+/// The system gave no randomness (for an invite token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no randomness: {0}")]
+pub struct RandomnessError(pub getrandom::Error);
+
+/// Why a hub cannot open its data folder and storage.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The storage choice is unreadable or inconsistent.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The data folder or its keys.
+    #[error(transparent)]
+    Keys(#[from] KeysError),
+    /// The database cannot be opened or used. The message is the store's own (it names
+    /// the folder or the database), without the `storage:` of its 503 log lines.
+    #[error("{}", .0.0)]
+    Store(StoreError),
+    /// The evidence folder (`--blob-dir`) cannot be created: the folder, why.
+    #[error("cannot create {path}: {1}", path = .0.display())]
+    BlobFolder(PathBuf, io::Error),
+    /// A shared database served with other keys: their pin, this folder's pin.
+    #[error(
+        "the database is served with the hub key {0}, and this folder has the key {1}: \
+         copy tls.key, tls.crt and bundle.key from the data folder of an instance already \
+         serving it (devices accept only the pin their invite carried). To make this \
+         folder's keys the organisation's instead (every device must then enroll again), \
+         start once with --adopt-keys"
+    )]
+    OtherKeys(String, String),
+}
+
+/// Why a blob from a bundle was not taken in.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The blob's bytes cannot be put in place: the blob, why.
+    #[error("blob {0}: {1}")]
+    Bytes(Uuid, io::Error),
+}
+
 /// The SHA-256 under which an invite token is kept.
 pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
@@ -86,22 +141,15 @@ pub fn signer_key(signer: &str) -> Option<ed25519_dalek::VerifyingKey> {
 }
 
 /// Checks an audience against the protocol's limits.
-pub fn check_audience(audience: &[String]) -> Result<(), String> {
+pub fn check_audience(audience: &[String]) -> Result<(), AudienceError> {
     if audience.is_empty() || audience.len() > wire::MAX_AUDIENCE {
-        return Err(format!(
-            "1 to {} audience entries, not {}",
-            wire::MAX_AUDIENCE,
-            audience.len()
-        ));
+        return Err(AudienceError::Count(audience.len()));
     }
     if audience
         .iter()
         .any(|a| a.is_empty() || a.len() > wire::MAX_RECIPIENT)
     {
-        return Err(format!(
-            "an audience entry is empty or longer than {} bytes",
-            wire::MAX_RECIPIENT
-        ));
+        return Err(AudienceError::Entry);
     }
     Ok(())
 }
@@ -112,9 +160,9 @@ pub fn is_sha256_hex(s: &str) -> bool {
 }
 
 /// A new invite token: 32 random bytes, base64url.
-pub fn new_token() -> Result<String, String> {
+pub fn new_token() -> Result<String, RandomnessError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
+    getrandom::fill(&mut bytes).map_err(RandomnessError)?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
@@ -127,7 +175,7 @@ fn io_unavailable(what: &str, e: std::io::Error) -> ApiError {
 
 impl Hub {
     /// Opens the hub in `dir` with the storage recorded there ([`Storage::load`]).
-    pub fn open(dir: DataDir) -> Result<Hub, String> {
+    pub fn open(dir: DataDir) -> Result<Hub, OpenError> {
         let storage = Storage::load(&dir)?;
         Hub::open_with(dir, &storage, false)
     }
@@ -137,18 +185,17 @@ impl Hub {
     /// brings the schema up to date). On a shared database the folder's keys must be
     /// the ones the other instances serve with, unless `adopt_keys` makes them the
     /// organisation's.
-    pub fn open_with(dir: DataDir, storage: &Storage, adopt_keys: bool) -> Result<Hub, String> {
+    pub fn open_with(dir: DataDir, storage: &Storage, adopt_keys: bool) -> Result<Hub, OpenError> {
         storage.check()?;
         let keys = Keys::load_or_create(&dir)?;
         let Some(url) = &storage.postgres else {
-            let store = SledStore::open(&dir.db()).map_err(|e| e.0)?;
+            let store = SledStore::open(&dir.db()).map_err(OpenError::Store)?;
             return Ok(Hub::new(Arc::new(store), dir, keys));
         };
-        let store = PgStore::open(url).map_err(|e| e.0)?;
+        let store = PgStore::open(url).map_err(OpenError::Store)?;
         let blobs: Arc<dyn BlobStore> = match &storage.blob_dir {
             Some(d) => {
-                std::fs::create_dir_all(d)
-                    .map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+                std::fs::create_dir_all(d).map_err(|e| OpenError::BlobFolder(d.clone(), e))?;
                 Arc::new(BlobFiles::new(d))
             }
             None => Arc::new(store.blobs()),
@@ -407,7 +454,7 @@ impl Hub {
                 "sha256 is not 64 lowercase hex digits".into(),
             ));
         }
-        check_audience(&a.audience).map_err(ApiError::Malformed)?;
+        check_audience(&a.audience).map_err(|e| ApiError::Malformed(e.to_string()))?;
         let _turn = self.blob_lock(id)?;
         let meta = BlobMeta {
             size: a.size,
@@ -529,8 +576,8 @@ impl Hub {
         pushed_by: Uuid,
         blob: &BundleBlob,
         staged: &Path,
-    ) -> Result<Installed, String> {
-        let _turn = self.blob_lock(blob.id).map_err(|e| e.to_string())?;
+    ) -> Result<Installed, InstallError> {
+        let _turn = self.blob_lock(blob.id)?;
         let meta = BlobMeta {
             size: blob.size,
             sha256: blob.sha256.clone(),
@@ -540,8 +587,7 @@ impl Hub {
             pushed_by,
             received_at: Utc::now(),
         };
-        let store_err = |e: StoreError| e.to_string();
-        if let Some(old) = self.store.blob(blob.id).map_err(store_err)? {
+        if let Some(old) = self.store.blob(blob.id)? {
             if old.size != blob.size || old.sha256 != blob.sha256 {
                 return Ok(Installed::Mismatch);
             }
@@ -551,8 +597,8 @@ impl Hub {
         }
         self.blobs
             .install(blob.id, staged)
-            .map_err(|e| format!("blob {}: {e}", blob.id))?;
-        self.store.put_blob(blob.id, &meta).map_err(store_err)?;
+            .map_err(|e| InstallError::Bytes(blob.id, e))?;
+        self.store.put_blob(blob.id, &meta)?;
         Ok(Installed::Stored)
     }
 }
@@ -560,14 +606,18 @@ impl Hub {
 /// Refuses to serve a shared database with keys other than the ones the other instances
 /// serve with (devices would see another pin there), unless `adopt` makes this folder's
 /// keys the organisation's.
-fn check_keys(store: &dyn Store, keys: &Keys, adopt: bool) -> Result<(), String> {
+fn check_keys(store: &dyn Store, keys: &Keys, adopt: bool) -> Result<(), OpenError> {
     let mine = format!("{} {}", keys.pin, keys.hub_recipient);
-    let recorded = store.init_setting(KEYS_SETTING, &mine).map_err(|e| e.0)?;
+    let recorded = store
+        .init_setting(KEYS_SETTING, &mine)
+        .map_err(OpenError::Store)?;
     if recorded == mine {
         return Ok(());
     }
     if adopt {
-        store.set_setting(KEYS_SETTING, &mine).map_err(|e| e.0)?;
+        store
+            .set_setting(KEYS_SETTING, &mine)
+            .map_err(OpenError::Store)?;
         log::warn(&format!(
             "this folder's keys are now the organisation's: pin {}; instances with the \
              old keys are refused at their next start",
@@ -576,12 +626,5 @@ fn check_keys(store: &dyn Store, keys: &Keys, adopt: bool) -> Result<(), String>
         return Ok(());
     }
     let theirs = recorded.split(' ').next().unwrap_or("");
-    Err(format!(
-        "the database is served with the hub key {theirs}, and this folder has the key {}: \
-         copy tls.key, tls.crt and bundle.key from the data folder of an instance already \
-         serving it (devices accept only the pin their invite carried). To make this \
-         folder's keys the organisation's instead (every device must then enroll again), \
-         start once with --adopt-keys",
-        keys.pin
-    ))
+    Err(OpenError::OtherKeys(theirs.to_owned(), keys.pin.clone()))
 }

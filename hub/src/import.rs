@@ -3,15 +3,89 @@
 //! signature of the enrolled, non-revoked device named in the header verifies.
 
 use std::fs::{self, File};
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use custos_wire::{self as wire, BundleReader, Frame};
+use custos_wire::{self as wire, BundleReader, Frame, WireError};
 use ed25519_dalek::Signature;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::hub::{check_audience, is_sha256_hex, signer_key, Hub, Installed};
+use crate::error::ApiError;
+use crate::hub::{
+    check_audience, is_sha256_hex, signer_key, AudienceError, Hub, InstallError, Installed,
+};
+use crate::store::StoreError;
+
+/// Why an import failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The bundle was refused before anything was stored.
+    #[error("import refused, nothing was stored: {0}")]
+    Refused(Refused),
+    /// The staging folder cannot be created: the folder, why.
+    #[error("{path}: {1}", path = .0.display())]
+    Staging(PathBuf, io::Error),
+    /// The staged objects cannot be opened again.
+    #[error("staged objects: {0}")]
+    StagedFile(io::Error),
+    /// The staged objects cannot be read back.
+    #[error("staged objects: {0}")]
+    StagedFrame(WireError),
+    /// Storing a batch of objects failed.
+    #[error(transparent)]
+    Push(ApiError),
+    /// Taking in a blob failed.
+    #[error(transparent)]
+    Blob(#[from] InstallError),
+}
+
+/// Why a bundle was refused (nothing of it was stored).
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// The bundle file cannot be opened: the file, why.
+    #[error("cannot open {path}: {1}", path = .0.display())]
+    Open(PathBuf, io::Error),
+    /// The file is not age-encrypted: the file, why.
+    #[error("{path} is not an age file ({1})", path = .0.display())]
+    NotAge(PathBuf, age::DecryptError),
+    /// The bundle is encrypted to other recipients than the hub's bundle key.
+    #[error("this bundle is not addressed to this hub (it is not encrypted to its bundle key)")]
+    NotAddressed,
+    /// Decryption failed otherwise.
+    #[error("cannot decrypt the bundle: {0}")]
+    Decrypt(age::DecryptError),
+    /// The decrypted bundle is malformed.
+    #[error(transparent)]
+    Malformed(#[from] WireError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The device named in the header is not enrolled.
+    #[error("the bundle was written by device {0}, which is not enrolled with this hub")]
+    NotEnrolled(Uuid),
+    /// The device named in the header was revoked.
+    #[error("the bundle was written by device {0}, which was revoked")]
+    Revoked(Uuid),
+    /// The header's signing key is not the device's.
+    #[error("the bundle's signing key is not the one device {0} enrolled with")]
+    OtherSigner(Uuid),
+    /// The device's recorded signing key cannot be decoded.
+    #[error("device {0} has no valid signing key")]
+    NoSigningKey(Uuid),
+    /// A blob listed twice, empty, or with a malformed hash.
+    #[error("the bundle's header describes blob {0} wrongly")]
+    BlobHeader(Uuid),
+    /// A blob's audience is outside the protocol's limits.
+    #[error("blob {0}: {1}")]
+    BlobAudience(Uuid, AudienceError),
+    /// A blob's bytes differ from its hash.
+    #[error("blob {0} does not match its SHA-256")]
+    BlobHash(Uuid),
+    /// Staging on disk failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
 
 /// What an import stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,19 +129,19 @@ impl Drop for Staging {
 }
 
 /// Imports the bundle at `path` into `hub`.
-pub fn import(hub: &Hub, path: &Path) -> Result<ImportReport, String> {
-    let refused = |why: String| format!("import refused, nothing was stored: {why}");
+pub fn import(hub: &Hub, path: &Path) -> Result<ImportReport, ImportError> {
     let staging = Staging(hub.dir.staging().join(Uuid::new_v4().to_string()));
-    fs::create_dir_all(&staging.0).map_err(|e| format!("{}: {e}", staging.0.display()))?;
-    let (device, staged_objects, blobs) = stage(hub, path, &staging.0).map_err(refused)?;
+    fs::create_dir_all(&staging.0).map_err(|e| ImportError::Staging(staging.0.clone(), e))?;
+    let (device, staged_objects, blobs) =
+        stage(hub, path, &staging.0).map_err(ImportError::Refused)?;
 
     let mut report = ImportReport::default();
-    let file = File::open(&staged_objects).map_err(|e| format!("staged objects: {e}"))?;
+    let file = File::open(&staged_objects).map_err(ImportError::StagedFile)?;
     let mut r = BufReader::new(file);
     let mut batch: Vec<Frame> = Vec::new();
     let mut batch_bytes = 0usize;
-    let flush = |batch: &mut Vec<Frame>, report: &mut ImportReport| -> Result<(), String> {
-        let result = hub.push(&device, batch).map_err(|e| e.to_string())?;
+    let flush = |batch: &mut Vec<Frame>, report: &mut ImportReport| -> Result<(), ImportError> {
+        let result = hub.push(&device, batch).map_err(ImportError::Push)?;
         report.objects_stored += result.stored;
         report.objects_existing += result.existing;
         report.objects_rejected += result.rejected.len();
@@ -75,7 +149,7 @@ pub fn import(hub: &Hub, path: &Path) -> Result<ImportReport, String> {
         Ok(())
     };
     loop {
-        let frame = Frame::read_from(&mut r).map_err(|e| format!("staged objects: {e}"))?;
+        let frame = Frame::read_from(&mut r).map_err(ImportError::StagedFrame)?;
         let Some(frame) = frame else { break };
         if batch_bytes + frame.encoded_len() > wire::MAX_BODY && !batch.is_empty() {
             flush(&mut batch, &mut report)?;
@@ -109,96 +183,75 @@ type Staged = (
 
 /// Decrypts, reads and checks a bundle into `dir`: the objects' frames in one file, each
 /// blob in its own. Succeeds only when the signature verifies.
-fn stage(hub: &Hub, path: &Path, dir: &Path) -> Result<Staged, String> {
-    let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+fn stage(hub: &Hub, path: &Path, dir: &Path) -> Result<Staged, Refused> {
+    let file = File::open(path).map_err(|e| Refused::Open(path.to_owned(), e))?;
     let decryptor = age::Decryptor::new_buffered(BufReader::new(file))
-        .map_err(|e| format!("{} is not an age file ({e})", path.display()))?;
+        .map_err(|e| Refused::NotAge(path.to_owned(), e))?;
     let plain = decryptor
         .decrypt(std::iter::once(
             hub.keys.bundle_identity() as &dyn age::Identity
         ))
         .map_err(|e| match e {
-            age::DecryptError::NoMatchingKeys => {
-                "this bundle is not addressed to this hub (it is not encrypted to its bundle key)"
-                    .to_string()
-            }
-            e => format!("cannot decrypt the bundle: {e}"),
+            age::DecryptError::NoMatchingKeys => Refused::NotAddressed,
+            e => Refused::Decrypt(e),
         })?;
-    let mut reader = BundleReader::new(BufReader::new(plain)).map_err(|e| e.0)?;
+    let mut reader = BundleReader::new(BufReader::new(plain))?;
     let header = reader.header.clone();
     let device = hub
         .store
-        .device(header.device_id)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!(
-                "the bundle was written by device {}, which is not enrolled with this hub",
-                header.device_id
-            )
-        })?;
+        .device(header.device_id)?
+        .ok_or(Refused::NotEnrolled(header.device_id))?;
     if device.revoked {
-        return Err(format!(
-            "the bundle was written by device {}, which was revoked",
-            device.id
-        ));
+        return Err(Refused::Revoked(device.id));
     }
     if device.signer != header.signer {
-        return Err(format!(
-            "the bundle's signing key is not the one device {} enrolled with",
-            device.id
-        ));
+        return Err(Refused::OtherSigner(device.id));
     }
-    let key = signer_key(&device.signer)
-        .ok_or_else(|| format!("device {} has no valid signing key", device.id))?;
+    let key = signer_key(&device.signer).ok_or(Refused::NoSigningKey(device.id))?;
     let mut seen = std::collections::HashSet::new();
     for b in &header.blobs {
         if !seen.insert(b.id) || b.size == 0 || !is_sha256_hex(&b.sha256) {
-            return Err(format!(
-                "the bundle's header describes blob {} wrongly",
-                b.id
-            ));
+            return Err(Refused::BlobHeader(b.id));
         }
-        check_audience(&b.audience).map_err(|e| format!("blob {}: {e}", b.id))?;
+        check_audience(&b.audience).map_err(|e| Refused::BlobAudience(b.id, e))?;
     }
 
     let objects = dir.join("objects");
-    let mut out = BufWriter::new(File::create(&objects).map_err(|e| e.to_string())?);
+    let mut out = BufWriter::new(File::create(&objects)?);
     let mut buf = Vec::new();
     for _ in 0..header.objects {
-        let frame = reader.frame().map_err(|e| e.0)?;
+        let frame = reader.frame()?;
         buf.clear();
-        frame.encode(&mut buf).map_err(|e| e.0)?;
-        out.write_all(&buf).map_err(|e| e.to_string())?;
+        frame.encode(&mut buf)?;
+        out.write_all(&buf)?;
     }
-    out.flush().map_err(|e| e.to_string())?;
+    out.flush()?;
     drop(out);
 
     let mut blobs = Vec::with_capacity(header.blobs.len());
     let mut chunk = vec![0u8; 1 << 20];
     for b in &header.blobs {
         let staged = dir.join(b.id.to_string());
-        let mut out = BufWriter::new(File::create(&staged).map_err(|e| e.to_string())?);
+        let mut out = BufWriter::new(File::create(&staged)?);
         let mut hash = Sha256::new();
         let mut left = b.size;
         while left > 0 {
             let n = left.min(chunk.len() as u64) as usize;
-            reader.blob_bytes(&mut chunk[..n]).map_err(|e| e.0)?;
+            reader.blob_bytes(&mut chunk[..n])?;
             hash.update(&chunk[..n]);
-            out.write_all(&chunk[..n]).map_err(|e| e.to_string())?;
+            out.write_all(&chunk[..n])?;
             left -= n as u64;
         }
-        out.flush().map_err(|e| e.to_string())?;
+        out.flush()?;
         if wire::hex(&hash.finalize()) != b.sha256 {
-            return Err(format!("blob {} does not match its SHA-256", b.id));
+            return Err(Refused::BlobHash(b.id));
         }
         blobs.push((b.clone(), staged));
     }
 
-    reader
-        .finish(|digest, sig| {
-            key.verify_strict(digest, &Signature::from_bytes(sig))
-                .is_ok()
-        })
-        .map_err(|e| e.0)?;
+    reader.finish(|digest, sig| {
+        key.verify_strict(digest, &Signature::from_bytes(sig))
+            .is_ok()
+    })?;
     Ok((device, objects, blobs))
 }

@@ -14,7 +14,7 @@
 //! ```
 
 use std::fs;
-use std::io::Write;
+use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -22,6 +22,56 @@ use age::secrecy::ExposeSecret;
 use custos_wire as wire;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// A fault of the data folder or of the keys in it.
+#[derive(Debug, thiserror::Error)]
+pub enum KeysError {
+    /// The folder (or a sub-folder) cannot be created or given its mode: the folder, why.
+    #[error("cannot create {path}: {1}", path = .0.display())]
+    CreateFolder(PathBuf, io::Error),
+    /// A file cannot be read: the file, why.
+    #[error("cannot read {path}: {1}", path = .0.display())]
+    Read(PathBuf, io::Error),
+    /// A file cannot be written.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// No new TLS key could be made.
+    #[error("TLS key: {0}")]
+    NewKey(rcgen::Error),
+    /// The TLS key file holds no key: the file, why.
+    #[error("{path}: {1}", path = .0.display())]
+    BadKey(PathBuf, rcgen::Error),
+    /// A key or certificate file holds no PEM of its kind: the file, why.
+    #[error("{path}: {1}", path = .0.display())]
+    BadPem(PathBuf, rustls::pki_types::pem::Error),
+    /// The self-signed certificate could not be made.
+    #[error("TLS certificate: {0}")]
+    Certificate(rcgen::Error),
+    /// The certificate file holds no certificate with a key the hub can pin.
+    #[error("{} is not a certificate", .0.display())]
+    NotACertificate(PathBuf),
+    /// The TLS key is gone but its certificate is there: the key, the certificate. A new
+    /// key would change the pin every device holds, so the hub does not make one.
+    #[error(
+        "{} is missing but {} is there: restore the key from a backup (a new key \
+         would change the hub's pin, and every device would have to enroll again), \
+         or remove the certificate to start with a new key",
+        .0.display(),
+        .1.display()
+    )]
+    KeyMissing(PathBuf, PathBuf),
+    /// The bundle key file holds no age identity.
+    #[error("{} holds no age identity", .0.display())]
+    NoBundleIdentity(PathBuf),
+    /// `pin switch` before `pin next`.
+    #[error("no next key: run `custos-hub pin next` first")]
+    NoNextKey,
+}
+
+/// A file that cannot be written (whole): the file, why.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {1}", path = .0.display())]
+pub struct WriteError(pub PathBuf, pub io::Error);
 
 /// The hub's data folder.
 #[derive(Debug, Clone)]
@@ -97,8 +147,8 @@ impl DataDir {
     }
 
     /// Creates the folder (mode 0700) and its sub-folders when missing.
-    pub fn create(&self) -> Result<(), String> {
-        let what = |e: std::io::Error| format!("cannot create {}: {e}", self.root.display());
+    pub fn create(&self) -> Result<(), KeysError> {
+        let what = |e: io::Error| KeysError::CreateFolder(self.root.clone(), e);
         fs::create_dir_all(&self.root).map_err(what)?;
         fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700)).map_err(what)?;
         for sub in [self.blobs(), self.staging()] {
@@ -132,12 +182,12 @@ impl std::fmt::Debug for Keys {
 
 impl Keys {
     /// Loads the keys of `dir`, creating the folder and any missing key first.
-    pub fn load_or_create(dir: &DataDir) -> Result<Keys, String> {
+    pub fn load_or_create(dir: &DataDir) -> Result<Keys, KeysError> {
         dir.create()?;
         let (key_path, crt_path) = (dir.tls_key(), dir.tls_crt());
         match (key_path.exists(), crt_path.exists()) {
             (false, false) => {
-                let key = rcgen::KeyPair::generate().map_err(|e| format!("TLS key: {e}"))?;
+                let key = rcgen::KeyPair::generate().map_err(KeysError::NewKey)?;
                 write_private(&key_path, key.serialize_pem().as_bytes())?;
                 write_cert(&crt_path, &key)?;
             }
@@ -145,26 +195,17 @@ impl Keys {
             (true, false) => {
                 let pem = read_text(&key_path)?;
                 let key = rcgen::KeyPair::from_pem(&pem)
-                    .map_err(|e| format!("{}: {e}", key_path.display()))?;
+                    .map_err(|e| KeysError::BadKey(key_path.clone(), e))?;
                 write_cert(&crt_path, &key)?;
             }
-            (false, true) => {
-                return Err(format!(
-                    "{} is missing but {} is there: restore the key from a backup (a new key \
-                     would change the hub's pin, and every device would have to enroll again), \
-                     or remove the certificate to start with a new key",
-                    key_path.display(),
-                    crt_path.display()
-                ))
-            }
+            (false, true) => return Err(KeysError::KeyMissing(key_path, crt_path)),
             (true, true) => {}
         }
         let cert = CertificateDer::from_pem_file(&crt_path)
-            .map_err(|e| format!("{}: {e}", crt_path.display()))?;
+            .map_err(|e| KeysError::BadPem(crt_path.clone(), e))?;
         let key = PrivateKeyDer::from_pem_file(&key_path)
-            .map_err(|e| format!("{}: {e}", key_path.display()))?;
-        let pin = wire::pin_of_cert(&cert)
-            .ok_or_else(|| format!("{} is not a certificate", crt_path.display()))?;
+            .map_err(|e| KeysError::BadPem(key_path.clone(), e))?;
+        let pin = wire::pin_of_cert(&cert).ok_or(KeysError::NotACertificate(crt_path))?;
 
         let bundle_path = dir.bundle_key();
         if !bundle_path.exists() {
@@ -183,7 +224,7 @@ impl Keys {
             .map(str::trim)
             .find(|l| !l.is_empty() && !l.starts_with('#'))
             .and_then(|l| l.parse::<age::x25519::Identity>().ok())
-            .ok_or_else(|| format!("{} holds no age identity", bundle_path.display()))?;
+            .ok_or(KeysError::NoBundleIdentity(bundle_path))?;
         let hub_recipient = bundle.to_public().to_string();
         Ok(Keys {
             cert,
@@ -207,14 +248,14 @@ impl Keys {
 
 /// Prepares a pin rotation: makes the next TLS key (once) and returns its pin. While it
 /// exists, the hub announces the pin to devices (they then accept either key).
-pub fn prepare_next(dir: &DataDir) -> Result<String, String> {
+pub fn prepare_next(dir: &DataDir) -> Result<String, KeysError> {
     let (key_path, crt_path) = (dir.tls_next_key(), dir.tls_next_crt());
     if !key_path.exists() {
-        let key = rcgen::KeyPair::generate().map_err(|e| format!("TLS key: {e}"))?;
+        let key = rcgen::KeyPair::generate().map_err(KeysError::NewKey)?;
         write_private(&key_path, key.serialize_pem().as_bytes())?;
         write_cert(&crt_path, &key)?;
     }
-    next_pin(dir).ok_or_else(|| format!("{} is not a certificate", crt_path.display()))
+    next_pin(dir).ok_or(KeysError::NotACertificate(crt_path))
 }
 
 /// The pin of the prepared next key, if any.
@@ -225,12 +266,10 @@ pub fn next_pin(dir: &DataDir) -> Option<String> {
 
 /// Completes a pin rotation: the next key becomes the key (the old one is overwritten).
 /// Takes effect when the hub starts again. Returns the new pin.
-pub fn switch_to_next(dir: &DataDir) -> Result<String, String> {
-    let pin = next_pin(dir).ok_or("no next key: run `custos-hub pin next` first")?;
-    let key = fs::read(dir.tls_next_key())
-        .map_err(|e| format!("cannot read {}: {e}", dir.tls_next_key().display()))?;
-    let crt = fs::read(dir.tls_next_crt())
-        .map_err(|e| format!("cannot read {}: {e}", dir.tls_next_crt().display()))?;
+pub fn switch_to_next(dir: &DataDir) -> Result<String, KeysError> {
+    let pin = next_pin(dir).ok_or(KeysError::NoNextKey)?;
+    let key = fs::read(dir.tls_next_key()).map_err(|e| KeysError::Read(dir.tls_next_key(), e))?;
+    let crt = fs::read(dir.tls_next_crt()).map_err(|e| KeysError::Read(dir.tls_next_crt(), e))?;
     write_private(&dir.tls_key(), &key)?;
     write_atomic(&dir.tls_crt(), &crt, 0o644)?;
     let _ = fs::remove_file(dir.tls_next_key());
@@ -238,25 +277,25 @@ pub fn switch_to_next(dir: &DataDir) -> Result<String, String> {
     Ok(pin)
 }
 
-fn read_text(path: &Path) -> Result<String, String> {
-    fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+fn read_text(path: &Path) -> Result<String, KeysError> {
+    fs::read_to_string(path).map_err(|e| KeysError::Read(path.to_owned(), e))
 }
 
-fn write_cert(path: &Path, key: &rcgen::KeyPair) -> Result<(), String> {
+fn write_cert(path: &Path, key: &rcgen::KeyPair) -> Result<(), KeysError> {
     let cert = rcgen::CertificateParams::new(vec!["custos-hub".to_string()])
         .and_then(|p| p.self_signed(key))
-        .map_err(|e| format!("TLS certificate: {e}"))?;
-    write_atomic(path, cert.pem().as_bytes(), 0o644)
+        .map_err(KeysError::Certificate)?;
+    Ok(write_atomic(path, cert.pem().as_bytes(), 0o644)?)
 }
 
 /// Writes a file only its owner reads, whole or not at all.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     write_atomic(path, bytes, 0o600)
 }
 
 /// Writes a file whole or not at all: a temporary file with `mode`, synced, renamed.
-fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
-    let what = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
+    let what = |e: io::Error| WriteError(path.to_owned(), e);
     let tmp = path.with_extension("tmp");
     let _ = fs::remove_file(&tmp);
     let mut f = fs::OpenOptions::new()
@@ -301,7 +340,9 @@ mod tests {
         assert_eq!(Keys::load_or_create(&dir).unwrap().pin, k1.pin);
         // A lost key is an error, not a silent new pin.
         fs::remove_file(dir.tls_key()).unwrap();
-        assert!(Keys::load_or_create(&dir).unwrap_err().contains("restore"));
+        let e = Keys::load_or_create(&dir).unwrap_err();
+        assert!(matches!(e, KeysError::KeyMissing(..)), "{e}");
+        assert!(e.to_string().contains("restore"), "{e}");
         let shown = format!("{k1:?}");
         assert!(!shown.contains("AGE-SECRET-KEY") && !shown.contains("PRIVATE"));
     }

@@ -1,8 +1,9 @@
 //! `custos-hub serve`: the TLS accept loop, the admin socket, and a graceful stop.
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,9 +21,11 @@ use tower::ServiceExt;
 
 use crate::admin::{self, AdminReply, AdminRequest};
 use crate::api::{self, Peer};
-use crate::hub::Hub;
-use crate::keys::DataDir;
-use crate::storage::Storage;
+use crate::hub::{Hub, OpenError};
+use crate::keys::{DataDir, KeysError};
+use crate::storage::{Storage, StorageError};
+use crate::store::StoreError;
+use crate::tls::TlsError;
 use crate::{log, tls};
 
 /// Most connections served at once; more wait in the kernel's backlog.
@@ -49,8 +52,46 @@ pub struct ServeOptions {
     pub adopt_keys: bool,
 }
 
+/// Why `serve` could not start, or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The data folder cannot be created.
+    #[error(transparent)]
+    Folder(#[from] KeysError),
+    /// `serve.lock` cannot be opened: the file, why.
+    #[error("cannot open {path}: {1}", path = .0.display())]
+    LockFile(PathBuf, io::Error),
+    /// Another `serve` holds the folder's lock (the folder).
+    #[error(
+        "another custos-hub serves from {}: each instance needs its own data folder",
+        .0.display()
+    )]
+    FolderInUse(PathBuf),
+    /// `serve.lock` cannot be locked: the file, why.
+    #[error("cannot lock {path}: {1}", path = .0.display())]
+    Lock(PathBuf, io::Error),
+    /// The storage choice cannot be read or recorded.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The hub cannot open its keys or storage.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The TLS configuration is refused.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The address cannot be listened on: the address, why.
+    #[error("cannot listen on {0}: {1}")]
+    Listen(String, io::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stop signals cannot be watched.
+    #[error("signals: {0}")]
+    Signals(io::Error),
+}
+
 /// Runs the hub until SIGTERM or SIGINT.
-pub async fn serve(dir: DataDir, listen: &str, options: ServeOptions) -> Result<(), String> {
+pub async fn serve(dir: DataDir, listen: &str, options: ServeOptions) -> Result<(), ServeError> {
     dir.create()?;
     // One `serve` per folder (its admin socket, its staging folder); with sled the
     // database's own lock says so too.
@@ -69,12 +110,11 @@ pub async fn serve(dir: DataDir, listen: &str, options: ServeOptions) -> Result<
     let tls = Arc::new(tls::server_config(&hub.keys)?);
     let listener = TcpListener::bind(listen)
         .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        .map_err(|e| ServeError::Listen(listen.to_owned(), e))?;
     let addr = listener
         .local_addr()
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    tokio::task::block_in_place(|| hub.store.set_setting(LISTEN_SETTING, &addr.to_string()))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ServeError::Listen(listen.to_owned(), e))?;
+    tokio::task::block_in_place(|| hub.store.set_setting(LISTEN_SETTING, &addr.to_string()))?;
     let admin = bind_admin(&dir);
     // Before the first line: whoever reads it may send SIGTERM at once.
     let stop = stop_signal()?;
@@ -114,8 +154,7 @@ pub async fn serve(dir: DataDir, listen: &str, options: ServeOptions) -> Result<
         log::warn("some connections did not finish in time");
     }
     let _ = std::fs::remove_file(dir.admin_socket());
-    let flushed = tokio::task::block_in_place(|| hub.store.flush());
-    flushed.map_err(|e| e.to_string())?;
+    tokio::task::block_in_place(|| hub.store.flush())?;
     log::info("stopped");
     Ok(())
 }
@@ -204,10 +243,10 @@ async fn serve_connection(
 }
 
 /// Resolves on SIGTERM or SIGINT.
-fn stop_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>, ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("signals: {e}"))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("signals: {e}"))?;
+    let mut term = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
     Ok(async move {
         tokio::select! {
             _ = term.recv() => {},
@@ -234,21 +273,20 @@ fn describe(storage: &Storage, dir: &DataDir) -> String {
 }
 
 /// Takes the folder's `serve.lock`, or says that another hub serves from the folder.
-fn lock_folder(dir: &DataDir) -> Result<std::fs::File, String> {
+fn lock_folder(dir: &DataDir) -> Result<std::fs::File, ServeError> {
     let path = dir.serve_lock();
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        .map_err(|e| ServeError::LockFile(path.clone(), e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
-            "another custos-hub serves from {}: each instance needs its own data folder",
-            dir.root().display()
-        )),
-        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(ServeError::FolderInUse(dir.root().to_owned()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(ServeError::Lock(path, e)),
     }
 }
 

@@ -93,15 +93,26 @@ impl ClientCertVerifier for PinnedClients {
     }
 }
 
+/// A TLS configuration rustls refuses.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// The provider does not offer TLS 1.3.
+    #[error("TLS: {0}")]
+    Version(rustls::Error),
+    /// The hub's key or certificate is refused.
+    #[error("TLS key: {0}")]
+    Key(rustls::Error),
+}
+
 /// The hub's TLS configuration: TLS 1.3 only, HTTP/1.1, optional client certificates.
-pub fn server_config(keys: &Keys) -> Result<ServerConfig, String> {
+pub fn server_config(keys: &Keys) -> Result<ServerConfig, TlsError> {
     let provider = Arc::new(ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| format!("TLS: {e}"))?
+        .map_err(TlsError::Version)?
         .with_client_cert_verifier(Arc::new(PinnedClients::new(provider)))
         .with_single_cert(vec![keys.cert.clone()], keys.tls_key())
-        .map_err(|e| format!("TLS key: {e}"))?;
+        .map_err(TlsError::Key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     // One ticket per connection is enough for a device's next sync to resume, and each
     // one costs bytes on the wire.

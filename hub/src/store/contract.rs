@@ -3,7 +3,8 @@
 //! Each check is a function generic over a [`Fixture`] (a fresh, empty place for a
 //! store: a temporary folder, a scratch database); [`store_contract!`] turns the whole
 //! list into `#[test]`s inside a backend's test module. A check added here and left out
-//! of the macro is dead code, which clippy refuses, so no backend can skip one.
+//! of the macro is dead code, which `clippy -- -D warnings` refuses: no backend can skip
+//! one.
 //!
 //! Timestamps handed to a store here are whole microseconds: PostgreSQL keeps no more,
 //! and the contract is that values come back as they were stored.
@@ -16,9 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use custos_wire::Frame;
 use uuid::Uuid;
 
-use super::{
-    BlobMeta, Device, EnrollOutcome, InviteRecord, PullQuery, PushOutcome, Role, Store,
-};
+use super::{BlobMeta, Device, EnrollOutcome, InviteRecord, PullQuery, PushOutcome, Role, Store};
 
 /// A backend under test: the data of one store, opened as often as a check needs.
 pub(crate) trait Fixture {
@@ -328,7 +327,8 @@ pub(crate) fn enrollment_uses_an_invite_once_on_every_instance<F: Fixture>(fx: &
             .map(|i| {
                 let store = stores[i % 2];
                 s.spawn(move || {
-                    store.enroll(t4, device(&format!("racer{i}")), Utc::now())
+                    store
+                        .enroll(t4, device(&format!("racer{i}")), Utc::now())
                         .unwrap()
                 })
             })
@@ -405,8 +405,8 @@ pub(crate) fn blob_metadata_is_announced_once_then_replaced_and_removed<F: Fixtu
 /// The property a device's cursor relies on: many pushers (on two instances where there
 /// are two) and pullers pulling all the while; every puller ends with every pushed object,
 /// each exactly once. Numbering that lets a later number become visible before an
-/// earlier one (a plain PostgreSQL sequence; sled pushes without their turn) lets a
-/// puller's cursor pass an object that commits later, and this check then fails.
+/// earlier one (a plain PostgreSQL sequence, say) lets a puller's cursor pass an object
+/// that commits later, and this check then fails.
 pub(crate) fn concurrent_pushers_never_make_a_puller_skip<F: Fixture>(fx: &F) {
     let first = fx.open();
     let second = second_instance(fx);

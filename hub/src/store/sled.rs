@@ -496,8 +496,9 @@ mod tests {
         super::store_contract!(super::Folder);
     }
 
-    /// One process per folder: sled locks its database, and the hub relies on that to
-    /// refuse a second `serve` or admin command on an open folder.
+    /// Not in the contract: PostgreSQL serves several instances at once, while sled
+    /// locks its folder to one process (admin commands reach a running hub through its
+    /// socket for that reason).
     #[test]
     fn a_second_open_of_the_folder_is_refused_while_the_first_is_open() {
         let folder = Folder::new();

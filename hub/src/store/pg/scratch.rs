@@ -12,12 +12,11 @@ pub const TEST_SERVER_VAR: &str = "CUSTOS_TEST_POSTGRES";
 /// [`TEST_SERVER_VAR`] is not set: the message says how to get a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{} is not set, so the PostgreSQL tests cannot run. Run \
+    "{var} is not set, so the PostgreSQL tests cannot run. Run \
      scripts/test (it starts a throwaway PostgreSQL server), or start one with \
      `dir=$(scripts/postgres.sh start)` and run the tests with \
-     {}=$(cat $dir/url); remove it with `scripts/postgres.sh remove $dir`",
-    TEST_SERVER_VAR,
-    TEST_SERVER_VAR
+     {var}=$(cat $dir/url); remove it with `scripts/postgres.sh remove $dir`",
+    var = TEST_SERVER_VAR
 )]
 pub struct NoTestServer;
 
