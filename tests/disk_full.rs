@@ -14,18 +14,13 @@
 //!    evidence go on working; an export to a full disk leaves no partial copy and logs
 //!    nothing.
 
+use custos_test_support::pass;
 use std::path::Path;
 use std::process::Command;
 
 use custos_model::{Case, Note, Record};
-use custos_vault::{Error, Filter, Options, SecretString, Vault};
+use custos_vault::{Error, Filter, Options, Vault};
 use uuid::Uuid;
-
-const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
-
-fn pass() -> SecretString {
-    SecretString::from(PASS.to_owned())
-}
 
 fn note_text(i: usize) -> String {
     format!("{i}:").repeat(20_000)

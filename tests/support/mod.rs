@@ -22,7 +22,7 @@ use custos_model::{Case, Record};
 use custos_sync::net::{self, Connection};
 use custos_sync::{self as sync, Held, NetError, Route, SyncError};
 use custos_vault::Credentials;
-use custos_vault::{Change, Options, SecretString, Vault};
+use custos_vault::{Change, Vault};
 use custos_wire::{self as wire, Frame};
 use uuid::Uuid;
 
@@ -35,8 +35,9 @@ pub const BIN: &str = match (
     (Some(bin), _) | (None, Some(bin)) => bin,
     (None, None) => panic!("the hub support module is for the tests/ and benches/ packages"),
 };
-pub const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
-pub const OPTS: Options = Options::insecure_for_tests();
+// The benchmarks share this module and use fewer of its names.
+#[allow(unused_imports)]
+pub use custos_test_support::{pass, FAST as OPTS, PASS};
 
 // ----- storage -----
 
@@ -288,10 +289,6 @@ pub fn copy_keys(from: &Path, to: &Path) {
 pub struct Device {
     _tmp: tempfile::TempDir,
     pub vault: Vault,
-}
-
-pub fn pass() -> SecretString {
-    SecretString::from(PASS.to_owned())
 }
 
 pub fn new_vault() -> Device {

@@ -3,22 +3,16 @@
 //! tampered), building in steps, and no plaintext on disk.
 
 use custos_search::VaultSearch;
+use custos_test_support::{files_under, pass, FAST as OPTS};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use custos_model::{CaseStatus, Kind, Record, Role};
 use custos_search::SearchQuery;
-use custos_vault::{Change, Options, SecretString, Vault};
+use custos_vault::{Change, Vault};
 use serde_json::json;
 use uuid::Uuid;
-
-const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
-const OPTS: Options = Options::insecure_for_tests();
-
-fn pass() -> SecretString {
-    SecretString::from(PASS.to_owned())
-}
 
 fn record(v: serde_json::Value) -> Record {
     serde_json::from_value(v).expect("a valid record")
@@ -321,21 +315,6 @@ fn many_notes(vault: &mut Vault, case: Uuid, n: usize, word: &str) -> Vec<Uuid> 
         .iter()
         .map(|w| w.record_id)
         .collect()
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap().flatten() {
-            if e.path().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push(e.path());
-            }
-        }
-    }
-    out
 }
 
 #[test]

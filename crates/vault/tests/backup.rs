@@ -2,19 +2,14 @@
 //! passphrase, records intact), k-1 do not, shares of another vault or another backup
 //! are refused with a clear error, and a mistyped or damaged share is named.
 
+use custos_test_support::{secret, FAST as OPTS, PASS};
 use std::path::PathBuf;
 
 use custos_model::{Case, Record};
-use custos_vault::{Error, Options, SecretString, Vault};
+use custos_vault::{Error, Vault};
 use uuid::Uuid;
 
-const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
 const NEW: &str = "cobalt meadow thunder violin 2041 heron";
-const OPTS: Options = Options::insecure_for_tests();
-
-fn secret(s: &str) -> SecretString {
-    SecretString::from(s.to_owned())
-}
 
 /// A vault with one case; its shares (k of n); the case id.
 fn vault_with_shares(k: usize, n: usize) -> (tempfile::TempDir, PathBuf, Vec<String>, Uuid) {

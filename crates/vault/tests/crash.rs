@@ -6,6 +6,7 @@
 //! The child is this test binary run again with `CUSTOS_CRASH_CHILD` set, so that the
 //! test needs no extra program and uses the library exactly as the app does.
 
+use custos_test_support::{pass, FAST as OPTS};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -14,16 +15,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use custos_model::{Case, Note, Record};
-use custos_vault::{Change, Filter, Options, SecretString, Vault};
+use custos_vault::{Change, Filter, Vault};
 use uuid::Uuid;
 
-const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
-const OPTS: Options = Options::insecure_for_tests();
 const ROUNDS: usize = 25;
-
-fn pass() -> SecretString {
-    SecretString::from(PASS.to_owned())
-}
 
 /// The content a record with this sequence number must have.
 fn text_for(seq: u64) -> String {

@@ -1,15 +1,14 @@
 //! The duress passphrase (decoy or wipe) and drafts kept across a lock.
 
+use custos_test_support::{FAST as OPTS, PASS};
 use std::fs;
 use std::path::Path;
 
 use custos_model::{Case, Record};
 use custos_vault::{DuressAction, DECOY};
-use custos_vault::{Error, Filter, Options, SecretString, Vault};
+use custos_vault::{Error, Filter, SecretString, Vault};
 
-const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
 const DURESS: &str = "meadow trumpet basalt 4412 gondola fern";
-const OPTS: Options = Options::insecure_for_tests();
 
 fn s(p: &str) -> SecretString {
     SecretString::from(p.to_owned())

@@ -2,6 +2,7 @@
 //! the issue names — each leaves no partial record, no stray file, and other evidence
 //! untouched.
 
+use custos_test_support::{pass, FAST as OPTS};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -11,16 +12,9 @@ use std::sync::Arc;
 use custos_model::{Case, Evidence, Kind, Record};
 use custos_vault::store::Store;
 use custos_vault::{Action, Attach, BLOBS};
-use custos_vault::{Change, Error, Filter, Options, SecretString, Vault};
+use custos_vault::{Change, Error, Filter, Vault};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
-
-const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
-const OPTS: Options = Options::insecure_for_tests();
-
-fn pass() -> SecretString {
-    SecretString::from(PASS.to_owned())
-}
 
 struct Fixture {
     _tmp: tempfile::TempDir,

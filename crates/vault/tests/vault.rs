@@ -1,21 +1,15 @@
 //! Proofs about the vault core: round trip, history, tamper and swap detection, the
 //! canary scan, standard age, and the failure paths of opening a vault.
 
+use custos_test_support::{secret as pass, FAST as OPTS, PASS};
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use custos_model::*;
 use custos_vault::error::Damage;
 use custos_vault::store::{Store, Write};
-use custos_vault::{Change, Error, Filter, Options, SecretString, Vault};
+use custos_vault::{Change, Error, Filter, Options, Vault};
 use uuid::Uuid;
-
-const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
-const OPTS: Options = Options::insecure_for_tests();
-
-fn pass(s: &str) -> SecretString {
-    SecretString::from(s.to_owned())
-}
 
 fn new_vault() -> (tempfile::TempDir, PathBuf, Vault) {
     let tmp = tempfile::tempdir().unwrap();
