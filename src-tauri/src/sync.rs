@@ -21,7 +21,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use custos_sync::{NetError, Route, SyncError};
+use custos_sync::{Route, SyncError};
 use custos_vault::{ExposeSecret, SecretString, Vault};
 use custos_vault::{MergeProposal, SyncInfo};
 use serde::Serialize;
@@ -236,29 +236,7 @@ pub fn sync_error(e: SyncError) -> CommandError {
         SyncError::Vault(inner) => return CommandError::Core(inner),
         other => other,
     };
-    let kind = match &e {
-        SyncError::Vault(_) => "internal",
-        SyncError::Paused => "sync_paused",
-        // Not `locked`: the window may be unlocked again by the time this arrives.
-        SyncError::Locked => "sync_stopped",
-        SyncError::Invite(_) => "invite_malformed",
-        SyncError::Net(n) => match n {
-            NetError::Unreachable(_) => "hub_unreachable",
-            NetError::WrongPin => "wrong_pin",
-            NetError::Tls(_) => "tls_failed",
-            NetError::Dropped(_) => "connection_lost",
-            NetError::Protocol(_) => "hub_protocol",
-            NetError::Refused { code, .. } => match code.as_str() {
-                "invite_expired" => "invite_expired",
-                "invite_used" => "invite_used",
-                "invalid_invite" => "invite_invalid",
-                "revoked" => "device_revoked",
-                "not_enrolled" => "device_unknown",
-                "unavailable" => "hub_unavailable",
-                _ => "hub_refused",
-            },
-        },
-    };
+    let kind = e.kind();
     CommandError::Sync {
         kind,
         message: e.to_string(),
@@ -589,6 +567,7 @@ pub fn resolve(
 mod tests {
     use super::*;
     use crate::state::SyncControl;
+    use custos_sync::NetError;
     use std::sync::Mutex;
 
     const MIN: Duration = Duration::from_secs(60);

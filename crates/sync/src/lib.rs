@@ -90,6 +90,36 @@ pub enum SyncError {
     Invite(String),
 }
 
+impl SyncError {
+    /// The stable code of this error, the same in the desktop app and the command line
+    /// (the vault's own kinds pass through unchanged).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SyncError::Vault(e) => e.kind(),
+            SyncError::Paused => "sync_paused",
+            // Not `locked`: the window may be unlocked again by the time this arrives.
+            SyncError::Locked => "sync_stopped",
+            SyncError::Invite(_) => "invite_malformed",
+            SyncError::Net(n) => match n {
+                NetError::Unreachable(_) => "hub_unreachable",
+                NetError::WrongPin => "wrong_pin",
+                NetError::Tls(_) => "tls_failed",
+                NetError::Dropped(_) => "connection_lost",
+                NetError::Protocol(_) => "hub_protocol",
+                NetError::Refused { code, .. } => match code.as_str() {
+                    "invite_expired" => "invite_expired",
+                    "invite_used" => "invite_used",
+                    "invalid_invite" => "invite_invalid",
+                    "revoked" => "device_revoked",
+                    "not_enrolled" => "device_unknown",
+                    "unavailable" => "hub_unavailable",
+                    _ => "hub_refused",
+                },
+            },
+        }
+    }
+}
+
 /// What one sync did.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -567,4 +597,61 @@ fn download_blob(
         ));
     }
     Ok(Download::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_errors_have_stable_kinds_and_plain_words() {
+        let cases = [
+            (SyncError::Paused, "sync_paused"),
+            (SyncError::Locked, "sync_stopped"),
+            (SyncError::Invite("damaged".into()), "invite_malformed"),
+            (
+                SyncError::Net(NetError::Unreachable("127.0.0.1:9: refused".into())),
+                "hub_unreachable",
+            ),
+            (SyncError::Net(NetError::WrongPin), "wrong_pin"),
+            (SyncError::Net(NetError::Tls("bad".into())), "tls_failed"),
+            (
+                SyncError::Net(NetError::Dropped("cut".into())),
+                "connection_lost",
+            ),
+            (
+                SyncError::Net(NetError::Protocol("junk".into())),
+                "hub_protocol",
+            ),
+            (
+                SyncError::Net(NetError::Refused {
+                    status: 410,
+                    code: "invite_expired".into(),
+                    message: "expired".into(),
+                }),
+                "invite_expired",
+            ),
+            (
+                SyncError::Net(NetError::Refused {
+                    status: 403,
+                    code: "revoked".into(),
+                    message: "revoked".into(),
+                }),
+                "device_revoked",
+            ),
+            (
+                SyncError::Net(NetError::Refused {
+                    status: 418,
+                    code: "something_new".into(),
+                    message: "no".into(),
+                }),
+                "hub_refused",
+            ),
+            (SyncError::Vault(Error::DiskFull), "disk_full"),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(e.kind(), kind, "{e}");
+            assert!(!e.to_string().is_empty());
+        }
+    }
 }
