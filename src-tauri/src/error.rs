@@ -49,6 +49,11 @@ impl From<custos_app::Error> for CommandError {
             custos_app::Error::Settings(m) => {
                 CommandError::Internal(format!("saving settings: {m}"))
             }
+            // Refusals the page words by their stable kind.
+            other => CommandError::Sync {
+                kind: other.kind(),
+                message: other.to_string(),
+            },
         }
     }
 }

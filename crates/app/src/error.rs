@@ -17,6 +17,17 @@ pub enum Error {
     /// A request the use case refuses (an unknown language, an option out of range).
     #[error("{0}")]
     Invalid(String),
+    /// An export would replace a file (it never does).
+    #[error("{} already exists; choose a new name (an export never replaces a file)", .0.display())]
+    FileExists(std::path::PathBuf),
+    /// An export's recipient is not an age public key (never repeated: it may be a
+    /// pasted secret key).
+    #[error("not an age recipient (a public key that starts with age1)")]
+    InvalidRecipient,
+    /// A communication lacks elements the mechanism asks for, and the user has not
+    /// confirmed to export it anyway.
+    #[error("the communication lacks elements the Special Rapporteur asks for; confirm to export anyway")]
+    MissingElements,
     /// The settings file could not be written.
     #[error("saving settings: {0}")]
     Settings(String),
@@ -29,6 +40,9 @@ impl Error {
             Error::Vault(e) => e.kind(),
             Error::WipedAfterFailures(_) => "wiped_after_failures",
             Error::Invalid(_) => "bad_request",
+            Error::FileExists(_) => "file_exists",
+            Error::InvalidRecipient => "invalid_recipient",
+            Error::MissingElements => "missing_elements",
             Error::Settings(_) => "internal",
         }
     }

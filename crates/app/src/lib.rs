@@ -1,6 +1,7 @@
 //! Each Custos use case, written once below the command line (`custos-cli`) and the
 //! desktop app (`src-tauri`): the shells parse, call these, and display.
 //!
+//! - [`export`]: exports and communications to protection mechanisms, checked and written.
 //! - [`session`]: unlocking with the growing delay and the wipe after failed unlocks.
 //! - [`settings`]: the settings file both shells share (and the failure count).
 //! - [`error`]: the use cases' errors and their stable kinds.
@@ -9,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod export;
 pub mod session;
 pub mod settings;
 
