@@ -10,7 +10,7 @@
 macro_rules! command_table {
     ($callback:ident) => {
         $callback! {
-            commands: vault_status, passphrase_strength, create_vault, unlock_vault,
+            commands: schema, vault_status, passphrase_strength, create_vault, unlock_vault,
                 lock_vault, list_records, get_record, save_record, delete_record,
                 record_history, vocabulary, get_settings, set_settings, quit_app, key_backup;
             evidence: evidence_list, evidence_pick_file, evidence_pick_destination,

@@ -17,6 +17,13 @@ use crate::state::{forget_session, lock_for_exit, with_vault, AppState, Result};
 use custos_app::session::Open;
 use custos_app::settings::{self, Settings};
 
+/// The model's shape: each kind's fields in display order, and each choice's values
+/// (the page keeps no copy of its own).
+#[tauri::command]
+pub fn schema() -> custos_model::schema::Schema {
+    custos_model::schema::schema()
+}
+
 /// Whether a vault exists and is unlocked.
 #[derive(Serialize)]
 pub struct Status {

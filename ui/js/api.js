@@ -39,6 +39,9 @@ async function invoke(command, args = {}) {
 // The vault
 
 /** → {exists, unlocked} */
+/** The model's shape: `{choices, fields, child_kinds}` (crates/model/src/schema.rs). */
+export const schema = () => invoke('schema');
+
 export const vaultStatus = () => invoke('vault_status');
 
 /** → {score 0-4, acceptable, warning, suggestions[]} */

@@ -21,6 +21,7 @@ import { h, replace } from './dom.js';
 import { close as closeDialog, confirmDialog } from './dialog.js';
 import { errorText } from './fields.js';
 import { indicator } from './sync.js';
+import { loadSchema } from './records.js';
 
 import * as createScreen from './screens/create.js';
 import * as unlockScreen from './screens/unlock.js';
@@ -494,6 +495,7 @@ async function boot() {
   }
   state.settings.language = i18n.lang();
   try {
+    await loadSchema(api.schema);
     state.vault = await api.vaultStatus();
   } catch (e) {
     state.vault = { exists: false, unlocked: false };

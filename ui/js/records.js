@@ -1,36 +1,26 @@
 // The record model as the UI shows it: kinds, their fields in display order, the
-// allowed values of each choice (docs/data-model.md), and how values read on screen.
+// allowed values of each choice (the model's schema, asked of the app), and how values
+// read on screen.
 
 import { h } from './dom.js';
 import { t, has, formatDate, formatNumber } from './i18n.js';
 
-/** Allowed values of the model's choice fields. */
-export const CHOICES = {
-  case_status: ['open', 'monitoring', 'closed'],
-  confidentiality: ['public', 'restricted', 'confidential'],
-  precision: ['day', 'month', 'year', 'approximate'],
-  role: ['victim', 'perpetrator', 'witness', 'source', 'intervening_party'],
-  consent: ['not_asked', 'given', 'refused'],
-  intervention_type: ['urgent_appeal', 'allegation_letter', 'other'],
-  intervention_status: ['draft', 'sent', 'acknowledged', 'responded', 'closed'],
-};
+/**
+ * Allowed values of the model's choice fields, each kind's fields in the order forms and
+ * "what changed" lists show them, and the kinds inside a case: the model's own schema
+ * (crates/model/src/schema.rs), filled in by `loadSchema` before the first screen.
+ */
+export const CHOICES = {};
+export const FIELDS = {};
+export const CHILD_KINDS = [];
 
-/** Each kind's fields, in the order forms and "what changed" lists show them. */
-export const FIELDS = {
-  case: ['title', 'summary', 'status', 'confidentiality', 'tags', 'owner'],
-  incident: ['title', 'description', 'start.date', 'start.precision', 'end.date', 'end.precision',
-    'location.place', 'location.region', 'location.country', 'location.lat', 'location.lon',
-    'act_types', 'persons', 'related', 'impact', 'case_id'],
-  person: ['name', 'other_names', 'roles', 'is_group', 'group_size', 'sex', 'birth_date.date',
-    'birth_date.precision', 'occupation', 'organisation', 'human_rights_work', 'residence',
-    'citizenship', 'consent.share_with_government', 'consent.publish', 'contact', 'case_id'],
-  intervention: ['title', 'mechanism', 'type', 'status', 'date', 'reference', 'response',
-    'incident_ids', 'person_ids', 'case_id'],
-  note: ['text', 'about', 'case_id'],
-};
-
-/** The kinds that live inside a case, in the order the case screen lists them. */
-export const CHILD_KINDS = ['incident', 'person', 'intervention', 'note'];
+/** Asks the app for the model's schema, once, before anything is drawn. */
+export async function loadSchema(fetchSchema) {
+  const schema = await fetchSchema();
+  Object.assign(CHOICES, schema.choices);
+  Object.assign(FIELDS, schema.fields);
+  CHILD_KINDS.splice(0, CHILD_KINDS.length, ...schema.child_kinds);
+}
 
 /** The label of a choice value (statuses depend on the kind). */
 export function choiceLabel(choice, value) {

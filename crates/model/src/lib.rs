@@ -29,6 +29,7 @@
 
 pub mod hlc;
 pub mod passphrase;
+pub mod schema;
 pub mod vocab;
 
 use chrono::{DateTime, NaiveDate, Utc};
