@@ -166,6 +166,7 @@ fn the_case_workflow_in_the_real_window() {
     let victim = format!("{marker} Amal");
     let witness = format!("{marker} Karim");
 
+    let scenario = d.scenario("first run at the smallest window size");
     // First run. The whole workflow runs at the smallest window size the app allows.
     d.wait("#create-passphrase");
     eprintln!("first screen after {:?}", app.started.elapsed());
@@ -177,6 +178,7 @@ fn the_case_workflow_in_the_real_window() {
     create_vault(d);
     d.screenshot("02-cases-empty");
 
+    scenario.step("a new case: empty title refused, then saved");
     // A new case: an empty title is refused next to the field, then it is saved.
     d.click("#new-case");
     d.click("#case-save");
@@ -189,6 +191,7 @@ fn the_case_workflow_in_the_real_window() {
     d.click("#case-save");
     d.wait("#add-incident");
 
+    scenario.step("two persons and an incident naming both");
     // Two persons, then an incident naming both with their roles.
     add_person(d, &victim, "victim");
     add_person(d, &witness, "witness");
@@ -210,6 +213,7 @@ fn the_case_workflow_in_the_real_window() {
     });
     d.screenshot("04-case");
 
+    scenario.step("the reopened incident keeps both persons");
     // Reopened, the incident still names both persons in their roles.
     d.click("[data-testid=incident-edit]");
     d.wait("#incident-persons");
@@ -219,6 +223,7 @@ fn the_case_workflow_in_the_real_window() {
     assert_eq!(d.checked("#incident-act-types input"), 1);
     d.click("#incident-cancel");
 
+    scenario.step("evidence attached, original deleted, viewed, verified, exported");
     // Evidence: a photo attached to the incident, the original deleted on request, then
     // shown from memory, verified and exported with its report.
     let photo = app.home.join(format!("{marker}-checkpoint.png"));
@@ -243,6 +248,7 @@ fn the_case_workflow_in_the_real_window() {
         d.script("const i = document.querySelector('#evidence-viewer'); return i && i.complete ? i.naturalWidth : 0;")
             == json!(40)
     });
+    scenario.step("a link to evidence content neither navigates nor downloads");
     // A click on a link to the content neither replaces the app nor downloads it (the
     // marker inside the PNG would otherwise land under HOME, where the final scan looks).
     d.script(
@@ -269,6 +275,7 @@ fn the_case_workflow_in_the_real_window() {
         actions() == json!(["imported", "viewed", "verified", "exported"])
     });
     d.screenshot("06-evidence");
+    scenario.step("the exported copy is plaintext by choice");
     // The exported copy and its reports are plaintext by the user's choice: out of the scan.
     for f in [
         "exported copy.png",
@@ -279,6 +286,7 @@ fn the_case_workflow_in_the_real_window() {
     }
     d.click("#evidence-back");
     d.wait("#add-evidence");
+    scenario.step("a PDF shown in a frame");
     // A PDF is shown in a frame (whether it renders is for the screenshot to tell).
     let pdf = app.home.join("statement.pdf");
     std::fs::write(&pdf, minimal_pdf("Statement of the witness")).unwrap();
@@ -300,6 +308,7 @@ fn the_case_workflow_in_the_real_window() {
     d.click("#evidence-back");
     d.wait("#add-evidence");
 
+    scenario.step("unsaved changes: leaving asks");
     // Unsaved changes: leaving asks, and "keep editing" keeps them.
     d.type_into("#case-summary", &format!("{marker} summary, edited"));
     d.click("#nav-cases");
@@ -308,12 +317,14 @@ fn the_case_workflow_in_the_real_window() {
     d.click("#confirm-cancel");
     d.wait_until("the dialog to close", || d.gone("#confirm-dialog"));
     assert!(d.find("#screen-case").is_some(), "left the case anyway");
+    scenario.step("closing the window asks the same");
     // Closing the window asks the same question.
     d.script("window.custosCloseRequested();");
     d.wait("#confirm-dialog");
     assert!(d.text("#confirm-message").contains("close"));
     d.click("#confirm-cancel");
     d.wait_until("the dialog to close", || d.gone("#confirm-dialog"));
+    scenario.step("a saved edit is a new version with its changes in history");
     // Saved, the edit is a new version; history shows what changed.
     d.click("#case-save");
     wait_notice(d, "Case saved.");
@@ -332,6 +343,7 @@ fn the_case_workflow_in_the_real_window() {
     );
     d.screenshot("08-history");
 
+    scenario.step("quick entry makes a case");
     // Quick entry: what, when, where, who — then the case it made.
     d.click("#quick-entry");
     d.set_value("#quick-act", "death_threat");
@@ -344,6 +356,7 @@ fn the_case_workflow_in_the_real_window() {
         d.text("#incident-list").contains("threat") && d.text("#person-list").contains("Self")
     });
 
+    scenario.step("the case list: search, filters, nothing found");
     // The list: search (a person's name finds its case), filters, and nothing found.
     d.click("#nav-cases");
     d.wait_until("two cases", || {
@@ -377,10 +390,12 @@ fn the_case_workflow_in_the_real_window() {
     d.click("#clear-filters");
     d.wait_until("both cases back", || rows() == 2);
 
+    scenario.step("nothing in the webview's storage");
     // Nothing in the webview's own storage.
     let storage = d.script("return [localStorage.length, sessionStorage.length, document.cookie];");
     assert_eq!(storage, json!([0, 0, ""]), "webview storage used");
 
+    scenario.step("the shortcut locks and hides every case");
     // The shortcut locks; the screen no longer shows any case.
     d.keys("#search", "\u{E009}l\u{E000}");
     d.wait("#unlock-passphrase");
@@ -388,6 +403,7 @@ fn the_case_workflow_in_the_real_window() {
         !d.source().contains(&marker),
         "case text still on screen after lock"
     );
+    scenario.step("wrong passphrases are answered more slowly");
     // Wrong passphrases: a clear message, and the third answer comes slower.
     let first = try_unlock(d, "not the right passphrase at all");
     assert!(d.text("#unlock-error").contains("passphrase"));
@@ -409,9 +425,11 @@ fn the_case_workflow_in_the_real_window() {
     d.type_into("#search", "amal");
     d.wait_until("search after unlock", || rows() == 1);
 
+    scenario.step("Arabic switches the layout to right-to-left");
     // Arabic switches the whole layout to right-to-left.
     d.click("#nav-settings");
     d.screenshot("12-settings");
+    scenario.step("key backup: three shares");
     // Key backup: three shares, any two restore the key (checked after the app closes).
     d.type_into("#backup-shares", "3");
     d.type_into("#backup-threshold", "2");
@@ -473,6 +491,7 @@ fn the_case_workflow_in_the_real_window() {
     assert_eq!(d.overflow_x(), 0, "the Arabic case screen scrolls sideways");
     d.screenshot("14-case-arabic");
 
+    scenario.step("closing with unsaved changes asks, then locks");
     // The window's close button, with unsaved changes: the app asks first (in Arabic
     // now); "keep editing" keeps it open, "discard" closes it and locks the vault.
     d.type_into("#case-summary", &format!("{marker} never saved"));
@@ -493,9 +512,11 @@ fn the_case_workflow_in_the_real_window() {
     );
     assert_eq!(request_close(&app.display, pid), Ok(1));
     d.wait("#confirm-dialog");
+    scenario.step("the app is gone");
     // The app is gone before WebDriver can answer the click: its answer is not awaited.
     d.script("setTimeout(() => document.querySelector('#confirm-ok').click(), 50);");
     d.wait_until("the app to exit", || app.processes().is_empty());
+    drop(scenario);
     app.stop();
 
     // The vault was let go and holds what was saved, not the discarded edit.

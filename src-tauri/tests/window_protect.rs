@@ -120,6 +120,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     let marker = format!("GUARDED{}", std::process::id());
     let decoy_title = "Community garden meeting notes";
 
+    let scenario = d.scenario("a new vault with a duress passphrase");
     // A new vault, then a duress passphrase that opens a decoy (the optional step).
     create_vault(d);
     d.screenshot("protect-01-duress-offer");
@@ -133,6 +134,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     eprintln!("duress passphrase and decoy set up in {:?}", t0.elapsed());
 
     eprintln!("{:>5.1?} duress set", began.elapsed());
+    scenario.step("a case edited and a note half-written");
     // A case; its editor changed and a note half-written, nothing saved.
     d.click("#new-case");
     d.type_into("#case-title", &format!("{marker} detention of a lawyer"));
@@ -142,6 +144,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     d.click("#add-note");
     d.type_into("#note-text", &format!("{marker} note in progress"));
 
+    scenario.step("suspend locks and keeps the unsaved work");
     // The machine is about to sleep: the app locks, keeping the unsaved work.
     let t0 = Instant::now();
     system.signal(
@@ -154,6 +157,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     assert!(d.text("#unlock-notice").contains("sleep"));
     d.screenshot("protect-02-locked-on-suspend");
 
+    scenario.step("the kept changes are offered back and restored");
     // Unlocked: the app offers the kept changes back; restored, they are all there.
     unlock(d, PASS);
     d.wait("#confirm-dialog[data-purpose=draft]");
@@ -178,6 +182,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     wait_notice(d, "Case saved.");
 
     eprintln!("{:>5.1?} draft restored", began.elapsed());
+    scenario.step("the duress passphrase opens the decoy");
     // The duress passphrase opens the decoy: none of the real cases, nothing that says
     // a real vault exists. A harmless case goes into it.
     d.click("#lock-button");
@@ -212,6 +217,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     d.wait("#unlock-passphrase");
 
     eprintln!("{:>5.1?} decoy", began.elapsed());
+    scenario.step("the real passphrase opens the real vault");
     // The real passphrase: the real case, not the decoy's.
     unlock(d, PASS);
     d.wait_until("the real case", || d.text("#case-list").contains(&marker));
@@ -224,6 +230,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     });
 
     eprintln!("{:>5.1?} real again", began.elapsed());
+    scenario.step("the screen saver locks (Arabic, edit discarded)");
     // The screen saver starts (session bus): the app locks. In Arabic, with an edit
     // pending, to see the offer in right-to-left; this time it is discarded.
     set_language(d, "ar");
@@ -251,6 +258,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
         "the discarded edit came back"
     );
     eprintln!("{:>5.1?} draft discarded", began.elapsed());
+    scenario.step("GNOME's screen saver locks, keeping a quick entry");
     // GNOME's screen saver locks too, keeping a quick entry half-typed.
     d.click("#quick-entry");
     d.type_into("#quick-who", &format!("{marker} Samira"));
@@ -265,6 +273,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     d.click("#confirm-ok");
     d.wait("#screen-quick");
     assert_eq!(value(d, "#quick-who"), json!(format!("{marker} Samira")));
+    scenario.step("logind's session lock");
     // And logind's session lock.
     let t0 = Instant::now();
     system.signal(
@@ -276,6 +285,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     eprintln!("locked {took:?} after login1.Session.Lock");
 
     eprintln!("{:>5.1?} other signals", began.elapsed());
+    scenario.step("the panic wipe dialog dismissed does nothing");
     // The panic wipe's dialog on the unlock screen, in Arabic: dismissed, nothing happens.
     d.click("#unlock-wipe");
     d.wait("#confirm-dialog[data-purpose=wipe]");
@@ -283,6 +293,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     d.screenshot("protect-07-wipe-dialog-arabic");
     d.click("#confirm-cancel");
     assert!(app.vault.join("vault.json").exists());
+    scenario.step("the kept quick entry discarded");
     // The quick entry, kept again at that lock, is discarded this time.
     unlock(d, PASS);
     d.wait("#confirm-dialog[data-purpose=draft]");
@@ -302,6 +313,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     set_language(d, "en");
 
     eprintln!("{:>5.1?} arabic dialogs", began.elapsed());
+    scenario.step("wipe after 3 failed unlocks: the warning");
     // Wipe after 3 failed unlocks: a warning as soon as it is ticked, and once more.
     d.wait("#wipe-after-enabled");
     assert!(!d
@@ -326,6 +338,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     assert_eq!(settings()["wipeAfterFailures"], json!(3));
 
     eprintln!("{:>5.1?} wipe-after set", began.elapsed());
+    scenario.step("three wrong passphrases wipe the vault");
     // Three wrong passphrases: the first two are counted (in settings.json, so a restart
     // does not reset them) and the screen warns; the third wipes.
     let key = device_key(&app.vault);
@@ -353,6 +366,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     d.screenshot("protect-11-wiped-after-failures");
 
     eprintln!("{:>5.1?} wiped after failures", began.elapsed());
+    scenario.step("the panic wipe from Settings");
     // A new vault; the panic wipe from Settings. The first step alone does nothing.
     create_vault(d);
     d.click("#duress-skip");
@@ -385,6 +399,7 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     assert!(!app.vault.exists() && !key.exists());
     d.screenshot("protect-12-wiped");
 
+    drop(scenario);
     app.stop();
     eprintln!("the whole test took {:?}", began.elapsed());
 }

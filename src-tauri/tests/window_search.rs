@@ -205,6 +205,7 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
     let ids = ids.unwrap();
     let d = &app.d;
 
+    let scenario = d.scenario("unlock to the three seeded cases");
     d.type_into("#unlock-passphrase", PASS);
     d.click("#unlock-submit");
     d.wait("#screen-cases");
@@ -214,6 +215,7 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
         &[&ids.school, &ids.madrasa, &ids.threats],
     );
 
+    scenario.step("accents and case do not matter");
     // Accents and case do not matter: "ecole" finds "École", "eleves" the incident
     // "Expulsion des élèves" (and the row says so).
     search_for(d, "ecole", &[&ids.school]);
@@ -226,6 +228,7 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
         "the matching incident is not shown: {m}"
     );
     assert!(d.text("#case-list").contains("Incident"));
+    scenario.step("Arabic without short vowels");
     // Arabic without its short vowels finds the word written with them.
     search_for(d, "مدرسة", &[&ids.madrasa]);
     let m = matches(d, &ids.madrasa);
@@ -237,15 +240,18 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
         "the Arabic incident is not shown: {m}"
     );
     d.screenshot("search-01-arabic-word");
+    scenario.step("search as you type: the last word is a prefix");
     // As one types: the last word is a prefix. A person's name, a note's words.
     search_for(d, "cucu", &[&ids.threats]);
     search_for(d, "helene", &[&ids.school]);
     search_for(d, "medidas cautelares", &[&ids.threats]);
     assert_eq!(matches(d, &ids.threats)[0][0], json!("note"));
+    scenario.step("a quoted phrase");
     // A quoted phrase must appear as written.
     search_for(d, "\"amenaza de muerte\"", &[&ids.threats]);
     search_for(d, "\"muerte de amenaza\"", &[]);
     d.wait("#case-list-empty");
+    scenario.step("common words narrowed by filters");
     // Words common to two cases, then narrowed by the filters.
     search_for(d, "police", &[&ids.school]);
     search_for(d, "arret", &[&ids.school]);
@@ -256,6 +262,7 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
         &[&ids.school, &ids.madrasa, &ids.threats],
     );
 
+    scenario.step("filters alone");
     // Filters alone: a person's role, the place of an incident, and with words.
     d.set_value("#filter-role", "witness");
     wait_rows(d, "the role filter", &[&ids.madrasa]);
@@ -279,6 +286,7 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
     assert_eq!(d.overflow_x(), 0, "the case list scrolls sideways");
     d.screenshot("search-02-filters");
 
+    scenario.step("export the cases shown as JSON");
     // Export the cases shown (one), as JSON: the warning first, the file at the path.
     d.click("#export-cases");
     d.wait("#export-dialog");
@@ -302,6 +310,7 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
         !titles.iter().any(|t| t.contains("École")),
         "a case the filters hid was exported: {titles:?}"
     );
+    scenario.step("an export never replaces a file");
     // Asked again at the same path: an export never replaces a file.
     let before = std::fs::read(&shown_json).unwrap();
     d.click("#export-run");
@@ -315,6 +324,7 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
     d.click("#clear-filters");
     wait_rows(d, "every case", &[&ids.school, &ids.madrasa, &ids.threats]);
 
+    scenario.step("one case encrypted to an age recipient");
     // One case, encrypted to an age recipient the vault knows nothing of.
     let identity = age::x25519::Identity::generate();
     let recipient = identity.to_public().to_string();
@@ -354,6 +364,7 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
     d.click("#export-close");
     d.wait_until("the dialog to close", || d.gone("#export-dialog"));
 
+    scenario.step("the UN communication: what it lacks first, no name without consent");
     // A communication to the UN Special Rapporteur: what it lacks comes first, and
     // nothing is written without an explicit "export anyway"; the victim who refused
     // to be named to the government is not named.
@@ -386,6 +397,7 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
         !d.enabled("#export-run"),
         "a communication with missing elements can be written without confirming"
     );
+    scenario.step("the submitter given leaves the list");
     // Giving the submitter takes it off the list.
     d.type_into("#export-submitter", "Red de Defensoras del Norte");
     d.wait_until("the submitter to be no longer missing", || {
@@ -417,6 +429,7 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
     d.wait_until("the dialog to close", || d.gone("#export-dialog"));
     d.click("#back-to-cases");
 
+    scenario.step("every case as PDF, then CSV, with progress");
     // Every case as the PDF report, then as CSV (a new folder, HURIDOCS columns): the
     // progress bar counts the records read.
     d.click("#export-cases");
@@ -444,6 +457,7 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
     d.click("#export-close");
     d.wait_until("the dialog to close", || d.gone("#export-dialog"));
 
+    scenario.step("the export dialog in Arabic");
     // The dialog in Arabic: right to left, in Arabic words. The English message of the
     // export just made does not stay on screen once the language has changed.
     d.click("#nav-settings");
@@ -482,9 +496,11 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
     search_for(d, "مدرسه", &[&ids.madrasa]);
     d.screenshot("search-07-cases-arabic");
 
+    scenario.step("nothing readable left behind");
     // Nothing in the webview's own storage; nothing readable left by the app.
     let storage = d.script("return [localStorage.length, sessionStorage.length, document.cookie];");
     assert_eq!(storage, json!([0, 0, ""]), "webview storage used");
+    drop(scenario);
     app.stop();
     let scanned = app.scan_for(&marker);
     app.scan_for(&redacted);

@@ -102,7 +102,9 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     // The app: a new vault; sync is off until enrolled.
     let mut app = App::start();
     let d = &app.d;
+    let scenario = d.scenario("a new vault: sync off until enrolled");
     d.wait("#create-passphrase");
+    scenario.step("the header and screens fit the smallest window");
     // At the smallest window the app allows, the header and the screens fit.
     d.set_size(1024, 700);
     d.wait_until("the window at 1024×700", || {
@@ -111,6 +113,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     create_vault(d);
     d.wait_until("the sync indicator", || indicator(d)[0] == json!("off"));
 
+    scenario.step("enrollment: a malformed invite refused, then the real one");
     // Enrollment: a malformed invite is refused next to the field, then the real one.
     d.click("#sync-indicator");
     d.wait("#sync-enroll-form");
@@ -122,6 +125,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
         shown_text(d, "#field-error-sync-invite").contains("not a valid invite")
     });
     d.screenshot("sync-01-enroll-malformed");
+    scenario.step("changed invites refused without using it up");
     // The same invite changed on the way: expired, another hub key, a hub that is not
     // there. Each is refused in plain words, and none of them uses up the invite.
     let real = custos_wire::Invite::decode(&field_invite).unwrap();
@@ -164,6 +168,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     assert_eq!(d.overflow_x(), 0, "the sync screen scrolls sideways");
     d.screenshot("sync-02-enrolled");
 
+    scenario.step("a case synced: nothing pending");
     // A case with the canary in its summary, then Sync now: success, nothing pending.
     d.click("#nav-cases");
     d.click("#new-case");
@@ -199,6 +204,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     });
     d.screenshot("sync-03-synced");
 
+    scenario.step("the coordinator edits and syncs");
     // The coordinator reads the case, edits its summary and status, and syncs.
     let id: uuid::Uuid = case_id.parse().unwrap();
     let report = custos_sync::run(&Held::new(&mut coord)).expect("the coordinator syncs");
@@ -215,6 +221,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     coord.update(id, Record::Case(case)).unwrap();
     assert_eq!(custos_sync::run(&Held::new(&mut coord)).unwrap().pushed, 1);
 
+    scenario.step("offline edits on the app");
     // Meanwhile, offline, the app edits the title and the status.
     let app_title = "Detention of a reporter (court date set)";
     open_case(d, &case_id);
@@ -225,6 +232,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
         shown_text(d, "#status-message") == "Case saved."
     });
 
+    scenario.step("sync brings a conflict: two heads, flagged");
     // Sync now brings the coordinator's edit: two heads, the case is flagged.
     let (result, error) = sync_now(d);
     assert_eq!(error, "");
@@ -241,6 +249,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     d.screenshot("sync-04b-conflict-case");
     d.click("#conflict-resolve");
 
+    scenario.step("the Resolve screen merges and chooses");
     // The Resolve screen: both heads; title and summary taken automatically; the
     // status, changed on both sides, is a choice: the coordinator's is taken.
     d.wait("#resolve-heads");
@@ -272,6 +281,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     d.screenshot("sync-05-resolve");
     d.click("#resolve-save");
 
+    scenario.step("resolved: both edits shown");
     // Resolved: the badge is gone and the case shows both edits.
     d.wait("#case-title");
     d.wait_until("the conflict banner to go", || {
@@ -293,6 +303,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     assert!(d.find(&marker_css).is_none(), "the conflict badge stayed");
     d.screenshot("sync-06-resolved");
 
+    scenario.step("the merge reaches the coordinator");
     // The merge goes to the hub; the coordinator sees one head with both edits.
     let (_, error) = sync_now(d);
     assert_eq!(error, "");
@@ -307,6 +318,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     assert_eq!(case.status, CaseStatus::Closed);
     drop(case);
 
+    scenario.step("travel mode removes and restores the case");
     // Travel mode: the case is on the hub, so it can be removed from the laptop (sync
     // pauses); after the crossing it comes back from the hub.
     d.wait(&format!("#travel-case-{case_id}"));
@@ -351,6 +363,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     d.click("#sync-indicator");
     d.wait("#sync-details");
 
+    scenario.step("Tor-only: a silent proxy, and a lock that does not wait");
     // Only through SOCKS5: a "proxy" that takes the connection and never answers. The
     // sync waits on it (never on the hub directly), and locking does not wait for it.
     let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -389,6 +402,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     d.type_into("#unlock-passphrase", PASS);
     d.click("#unlock-submit");
     d.wait("#screen-cases");
+    scenario.step("the old sync ends without touching the new session");
     // The proxy gives up; the old sync ends without touching the new session.
     drop(held);
     d.wait_until("the old sync to end", || {
@@ -403,6 +417,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
         d.text("#sync-route-value") == "Direct connection"
     });
 
+    scenario.step("paused: Sync now refused in plain words");
     // Paused: the status says so, and Sync now is refused in plain words.
     d.click("#sync-paused");
     d.wait_until("the paused state", || {
@@ -417,6 +432,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     });
     d.screenshot("sync-08-paused");
 
+    scenario.step("the header fits in French and Arabic");
     // In French (longer words) and in Arabic (right to left), the header still fits.
     let header_fits = || {
         d.script(
@@ -452,7 +468,9 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     assert!(header_fits(), "the Arabic header does not fit");
     d.screenshot("sync-10-sync-arabic");
 
+    scenario.step("nothing readable anywhere");
     // Nothing readable anywhere: not in the hub's folder, not in what the app wrote.
+    drop(scenario);
     app.stop();
     drop(coord);
     hub.stop();

@@ -119,7 +119,50 @@ pub fn call(method: &str, url: &str, body: Option<Value>) -> Value {
     }
 }
 
+/// A window scenario's current step: when the scenario fails, the step's name is
+/// printed beside the failure and a screenshot of the window at that moment is kept
+/// (`target/screenshots/failed-<step>.png`), so that the report says what broke.
+pub struct Scenario<'a> {
+    driver: &'a Driver,
+    step: std::cell::Cell<&'static str>,
+}
+
+impl Scenario<'_> {
+    /// The scenario is now at step `name`.
+    pub fn step(&self, name: &'static str) {
+        self.step.set(name);
+    }
+}
+
+impl Drop for Scenario<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let name = self.step.get();
+            eprintln!("window scenario failed in step: {name}");
+            let file: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            self.driver.screenshot(&format!("failed-{file}"));
+        }
+    }
+}
+
 impl Driver {
+    /// A scenario on this window, at its first step `name`.
+    pub fn scenario(&self, name: &'static str) -> Scenario<'_> {
+        Scenario {
+            driver: self,
+            step: std::cell::Cell::new(name),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}/session/{}{}", self.base, self.session, path)
     }
