@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 
 use custos_hub::store::pg::ScratchDatabase;
 use custos_sync::{NetError, SyncError};
+use custos_test_support::postgres::PgServer;
 use support::{
     add_cases, case, enrolled, forward, forward_to, get_case, is_unavailable, new_vault, org,
-    random_frame, run, Backend, Hub, PgServer, SimDevice,
+    random_frame, run, Backend, Hub, SimDevice,
 };
 use uuid::Uuid;
 

@@ -18,8 +18,7 @@
 //! `cargo test --all-targets`) it runs once on a small vault, to prove it still works.
 //! The page cache is warm: the binary was just built or run.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use custos_test_support::window as support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 //! The harness is in support/mod.rs. Screenshots of each screen go to
 //! `target/screenshots/`.
 
-mod support;
+use custos_test_support::window as support;
 
 use std::time::{Duration, Instant};
 

@@ -6,7 +6,7 @@
 //! Needs `dbus-daemon` and `dbus-send` (Debian: dbus) besides what tests/window.rs
 //! needs; `scripts/test` installs them.
 
-mod support;
+use custos_test_support::window as support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -8,7 +8,7 @@
 //!
 //! The harness is in support/mod.rs; screenshots go to `target/screenshots/search-*.png`.
 
-mod support;
+use custos_test_support::window as support;
 
 use std::path::Path;
 

@@ -6,7 +6,7 @@
 //!
 //! The harness is in support/mod.rs; screenshots go to `target/screenshots/sync-*.png`.
 
-mod support;
+use custos_test_support::window as support;
 
 use std::time::Instant;
 

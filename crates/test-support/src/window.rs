@@ -1,12 +1,11 @@
 //! The harness for driving the real window: Xvfb, tauri-driver (which drives
 //! WebKitWebDriver), a minimal WebDriver client, screenshots read from Xvfb's
-//! framebuffer, and a scan of everything the app wrote. Shared by tests/window.rs and
-//! benches/startup.rs.
+//! framebuffer, and a scan of everything the app wrote. Shared by the desktop's window
+//! tests (`src-tauri/tests/window*.rs`) and its start-up benchmark
+//! (`src-tauri/benches/startup.rs`), behind this crate's `window` feature.
 //!
 //! Needs `Xvfb`, `WebKitWebDriver` (Debian: xvfb, webkit2gtk-driver) and `tauri-driver`
 //! (`cargo install tauri-driver --locked`); `scripts/test` installs them.
-
-#![allow(dead_code)] // each user takes what it needs
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -17,6 +16,32 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 pub const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// The workspace's root folder.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The desktop app's binary: `target/<profile>/custos-desktop`, next to the test or
+/// benchmark binary running (`target/<profile>/deps/…`), which cargo builds before it
+/// runs the desktop's tests and benchmarks.
+pub fn app_exe() -> &'static str {
+    static EXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    EXE.get_or_init(|| {
+        let me = std::env::current_exe().expect("the test binary's path");
+        let exe = me
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("the test binary is in target/<profile>/deps")
+            .join("custos-desktop");
+        assert!(
+            exe.is_file(),
+            "{} is missing: run the desktop's tests with cargo test -p custos-desktop",
+            exe.display()
+        );
+        exe.display().to_string()
+    })
+}
 
 /// A child process stopped when dropped: asked to end (SIGTERM, so Xvfb removes its
 /// socket and lock file, and tauri-driver its children), killed if it does not.
@@ -342,7 +367,7 @@ impl Driver {
     /// repaint that an idle page never makes.
     pub fn screenshot(&self, name: &str) {
         std::thread::sleep(Duration::from_millis(300));
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+        let dir = workspace_root().join("target/screenshots");
         let _ = std::fs::create_dir_all(&dir);
         match std::fs::read(&self.framebuffer)
             .map_err(|e| e.to_string())
@@ -637,7 +662,7 @@ impl App {
             "POST",
             &format!("{base}/session"),
             Some(json!({ "capabilities": { "alwaysMatch": {
-                "tauri:options": { "application": env!("CARGO_BIN_EXE_custos-desktop") }
+                "tauri:options": { "application": app_exe() }
             }}})),
         );
         let session = session["value"]["sessionId"]
@@ -664,7 +689,7 @@ impl App {
     /// The app's processes: its own, then its WebKit helpers (web content, network),
     /// as (pid, name).
     pub fn processes(&self) -> Vec<(u32, String)> {
-        let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_custos-desktop")).unwrap();
+        let exe = std::fs::canonicalize(app_exe()).unwrap();
         let wanted = format!("CUSTOS_VAULT_DIR={}", self.vault.display());
         let pids: Vec<u32> = std::fs::read_dir("/proc")
             .unwrap()
@@ -826,7 +851,7 @@ impl Hub {
         if !exe.is_file() {
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .args(["build", "-p", "custos-hub"])
-                .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+                .current_dir(workspace_root())
                 .status()
                 .expect("cargo runs");
             assert!(status.success(), "cargo build -p custos-hub failed");
