@@ -8,6 +8,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use custos_vault::{Options, SecretString, Vault};
 use serde_json::{json, Value};
@@ -95,6 +96,10 @@ impl Env {
             // Never touch the real user's data folder, whatever happens.
             .env("HOME", self.tmp.path())
             .env("XDG_DATA_HOME", self.tmp.path().join("data"))
+            // Nor the real settings (the count of failed unlocks, the wipe after them):
+            // the config folder is $HOME/.config/custos, the desktop app's default.
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("CUSTOS_CONFIG_DIR")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -1114,14 +1119,144 @@ fn passwd_refuses_a_weak_passphrase_and_keeps_the_old_one() {
     );
 }
 
+// ----- failed unlocks: the desktop's delay and wipe, one count for both -----
+
+impl Env {
+    /// The settings file the desktop app and the command line share (HOME is the
+    /// test's folder, XDG_CONFIG_HOME unset).
+    fn settings_path(&self) -> PathBuf {
+        self.tmp.path().join(".config/custos/settings.json")
+    }
+
+    /// Writes settings.json as the desktop app would.
+    fn write_settings(&self, settings: Value) {
+        let path = self.settings_path();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, settings.to_string()).unwrap();
+    }
+
+    fn settings(&self) -> Value {
+        std::fs::read(self.settings_path())
+            .map(|b| serde_json::from_slice(&b).expect("settings.json is JSON"))
+            .unwrap_or_else(|_| json!({}))
+    }
+
+    /// `failedUnlocks` in settings.json (absent: none).
+    fn failed_unlocks(&self) -> u64 {
+        self.settings()["failedUnlocks"].as_u64().unwrap_or(0)
+    }
+}
+
+#[test]
+fn wrong_passphrases_wipe_the_vault_after_wipe_after_failures_and_a_right_one_resets_the_count() {
+    let env = Env::new();
+    env.add_case("Existing");
+    env.write_settings(json!({ "wipeAfterFailures": 3 }));
+    let wrong = env.file("wrong.txt", format!("{WRONG_PASS}\n"));
+    let list = ["list"];
+
+    // Two failures, then the right passphrase: the count starts again.
+    for n in 1..=2 {
+        let err = failed(&list, env.run_with(&wrong, &list));
+        assert_eq!(err, "custos: wrong passphrase");
+        assert_eq!(env.failed_unlocks(), n, "failure {n} not counted");
+    }
+    assert_eq!(env.list().len(), 1);
+    assert_eq!(
+        env.failed_unlocks(),
+        0,
+        "the right passphrase kept the count"
+    );
+    assert_eq!(
+        env.settings()["wipeAfterFailures"],
+        3,
+        "the setting was lost"
+    );
+
+    // Two more are not three in a row: the vault stays.
+    for _ in 0..2 {
+        let err = failed(&list, env.run_with(&wrong, &list));
+        assert_eq!(err, "custos: wrong passphrase");
+    }
+    assert!(env.dir.join("vault.json").exists(), "wiped too early");
+
+    // The third in a row wipes it, and says so in one line.
+    let err = failed(&list, env.run_with(&wrong, &list));
+    assert_eq!(err, "custos: the vault was wiped after 3 failed unlocks");
+    assert!(!env.dir.exists(), "the vault folder is still there");
+    assert_eq!(
+        env.failed_unlocks(),
+        0,
+        "the count outlived the wiped vault"
+    );
+    let err = env.fail(&list);
+    assert!(err.contains("no vault"), "{err}");
+}
+
+#[test]
+fn wrong_passphrases_slow_down_the_next_unlock_and_count_with_the_desktop_in_settings_json() {
+    let env = Env::new();
+    let wrong = env.file("wrong.txt", format!("{WRONG_PASS}\n"));
+    let new = env.file("new.txt", format!("{NEW_PASS}\n"));
+
+    // `passwd` unlocks with the old passphrase: a wrong one counts like any other.
+    let args = ["passwd", "--new-passphrase-file", new.to_str().unwrap()];
+    let err = failed(&args, env.run_with(&wrong, &args));
+    assert_eq!(err, "custos: wrong passphrase");
+    assert_eq!(env.failed_unlocks(), 1, "passwd's unlock was not counted");
+    let err = failed(&["list"], env.run_with(&wrong, &["list"]));
+    assert_eq!(err, "custos: wrong passphrase");
+    assert_eq!(env.failed_unlocks(), 2);
+
+    // After two failures the next attempt waits 1 s, even with the right passphrase.
+    let started = Instant::now();
+    env.list();
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(1), "not delayed: {took:?}");
+    assert_eq!(env.failed_unlocks(), 0);
+
+    // Two failures counted by the desktop app delay the command line the same way, and
+    // its count goes on from there.
+    env.write_settings(json!({ "language": "fr", "autoLockMinutes": 7, "failedUnlocks": 2 }));
+    let started = Instant::now();
+    let err = failed(&["list"], env.run_with(&wrong, &["list"]));
+    let took = started.elapsed();
+    assert_eq!(err, "custos: wrong passphrase");
+    assert!(
+        took >= Duration::from_secs(1),
+        "the desktop's failures ignored: {took:?}"
+    );
+    assert_eq!(env.failed_unlocks(), 3);
+    assert_eq!(
+        env.settings()["language"],
+        "fr",
+        "the desktop's settings were lost"
+    );
+
+    // CUSTOS_CONFIG_DIR moves the count, as it does for the desktop app.
+    let elsewhere = env.tmp.path().join("elsewhere");
+    let out = spawn(
+        env.command(&wrong, &["list"])
+            .env("CUSTOS_CONFIG_DIR", &elsewhere),
+    )
+    .wait_with_output()
+    .expect("run custos");
+    assert_eq!(failed(&["list"], out), "custos: wrong passphrase");
+    let moved: Value =
+        serde_json::from_slice(&std::fs::read(elsewhere.join("settings.json")).unwrap()).unwrap();
+    assert_eq!(moved["failedUnlocks"], 1, "{moved}");
+    assert_eq!(env.failed_unlocks(), 3);
+}
+
 // ----- vocabularies -----
 
 #[test]
 fn vocab_prints_labels_in_the_requested_language() {
     let env = Env::without_vault();
-    let file =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/vocab/act_types.json"))
-            .unwrap();
+    let file = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/vocab/act_types.json"),
+    )
+    .unwrap();
     let vocab: Value = serde_json::from_str(&file).unwrap();
     let arrest = vocab["terms"]
         .as_array()

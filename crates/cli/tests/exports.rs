@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{PoisonError, RwLock};
 
-use custos_vault::error::Error;
 use custos_model::*;
 use custos_report::csv::{export_csv, FILES};
 use custos_report::import_csv::{import_csv, Mapping};
@@ -19,6 +18,7 @@ use custos_report::unsr::{
     UnSrFormat, UnSrRequest, WITHHELD,
 };
 use custos_report::{no_progress, Protection, Selection};
+use custos_vault::error::Error;
 use custos_vault::Attach;
 use custos_vault::{Options, SecretString, Vault};
 use uuid::Uuid;
@@ -521,7 +521,10 @@ fn encrypted_exports_are_standard_age_files_that_decrypt_to_the_content() {
 
     // JSON, through the same helper the CLI uses.
     let json = tmp.path().join("all.json.age");
-    write_file(&json, &to, |w| custos_report::json::export_json(&vault, None, w)).unwrap();
+    write_file(&json, &to, |w| {
+        custos_report::json::export_json(&vault, None, w)
+    })
+    .unwrap();
     let ct = std::fs::read(&json).unwrap();
     assert!(!contains(&ct, "Sfax"));
     let doc: serde_json::Value = serde_json::from_slice(&decrypt(&ct, &id)).unwrap();
@@ -1104,6 +1107,9 @@ impl Cli {
             .args(args)
             .env("HOME", self.tmp.path())
             .env("XDG_DATA_HOME", self.tmp.path().join("data"))
+            // Failed unlocks are counted in the config folder: the test's, not the user's.
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("CUSTOS_CONFIG_DIR")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -1281,6 +1287,45 @@ fn cli_exports_every_format_and_refuses_what_it_should() {
     assert!(err.contains("un-sr"), "{err}");
 }
 
+/// The communication's texts are trimmed as the desktop trims them (one use case in
+/// custos-app): spaces around a pasted paragraph do not reach the document.
+#[test]
+fn cli_communication_texts_are_trimmed_like_the_desktops() {
+    let (cli, f) = cli_with_case();
+    let case = f.case.to_string();
+    let un = cli.path("trimmed.txt");
+    let perp = format!("{}= state ", f.perpetrator);
+    cli.ok(&[
+        "export",
+        "--format",
+        "un-sr",
+        "--case",
+        &case,
+        "--type",
+        " allegation-letter ",
+        "--output",
+        un.to_str().unwrap(),
+        "--submitter",
+        "   Ligue   ",
+        "--link-to-work",
+        "\n   arrested after the report   \n",
+        "--current-risk",
+        "summoned again",
+        "--context",
+        "   third raid",
+        "--perpetrator-type",
+        &perp,
+    ]);
+    let text = std::fs::read_to_string(&un).unwrap();
+    assert!(text.contains("arrested after the report"), "{text}");
+    assert!(!text.contains("   arrested"), "untrimmed text in:\n{text}");
+    assert!(
+        !text.contains("   third raid"),
+        "untrimmed text in:\n{text}"
+    );
+    assert!(!text.contains("   Ligue"), "untrimmed text in:\n{text}");
+}
+
 #[test]
 fn cli_imports_csv_all_or_nothing() {
     let (cli, f) = cli_with_case();
@@ -1382,10 +1427,11 @@ fn the_json_export_reports_its_progress_to_the_end() {
         .collect();
     let mut calls: Vec<(usize, usize)> = Vec::new();
     let mut out = Vec::new();
-    let stats = custos_report::json::export_json_with_progress(&vault, None, &mut out, &mut |d, t| {
-        calls.push((d, t))
-    })
-    .unwrap();
+    let stats =
+        custos_report::json::export_json_with_progress(&vault, None, &mut out, &mut |d, t| {
+            calls.push((d, t))
+        })
+        .unwrap();
     assert_eq!(stats.records, ids.len());
     // From nothing to everything, never backwards, the total never changing, and the
     // end announced only once the document is written.

@@ -131,10 +131,13 @@ fn a_wiped_vault_does_not_open_again_here_even_from_a_copy_taken_before() {
 
     // The command line wipes a locked vault, after a confirmation.
     let cli = env!("CARGO_BIN_EXE_custos");
+    // Its own config folder: a wipe forgets the failed unlocks counted there.
+    let config = tmp.path().join("config");
     let refused = Command::new(cli)
         .arg("--vault")
         .arg(&before)
         .arg("wipe")
+        .env("CUSTOS_CONFIG_DIR", &config)
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
@@ -143,11 +146,20 @@ fn a_wiped_vault_does_not_open_again_here_even_from_a_copy_taken_before() {
         before.join("identity.age").exists(),
         "nothing wiped without the answer"
     );
+    // Failed unlocks counted against the wiped vault are forgotten (as by the desktop's
+    // panic wipe), and the settings stay.
+    fs::create_dir_all(&config).unwrap();
+    fs::write(
+        config.join("settings.json"),
+        r#"{"wipeAfterFailures": 5, "failedUnlocks": 2}"#,
+    )
+    .unwrap();
     let out = Command::new(cli)
         .arg("--vault")
         .arg(&before)
         .args(["wipe", "--yes"])
         .env("CUSTOS_DEVICE_KEYS", &keys)
+        .env("CUSTOS_CONFIG_DIR", &config)
         .output()
         .unwrap();
     assert!(
@@ -158,4 +170,8 @@ fn a_wiped_vault_does_not_open_again_here_even_from_a_copy_taken_before() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("keys destroyed"));
     assert!(!before.exists());
     assert_eq!(files_under(&keys), 0);
+    let settings: serde_json::Value =
+        serde_json::from_slice(&fs::read(config.join("settings.json")).unwrap()).unwrap();
+    assert_eq!(settings.get("failedUnlocks"), None, "{settings}");
+    assert_eq!(settings["wipeAfterFailures"], 5, "{settings}");
 }

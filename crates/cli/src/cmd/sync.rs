@@ -1,0 +1,244 @@
+//! The hub: enroll, sync (now, status, pause, resume, route, interval), offline bundles,
+//! and the records edited on two devices at once (conflicts, resolve).
+
+use std::path::Path;
+
+use custos_vault::{Filter, Vault};
+use uuid::Uuid;
+
+use super::{print_json, read_input, to_record};
+use crate::cli::{BundleCommand, EnrollArgs, ResolveArgs, SyncCommand};
+use crate::error::{CliError, Result};
+use crate::session::Session;
+
+pub fn enroll(
+    session: &Session,
+    EnrollArgs {
+        invite,
+        label,
+        route,
+    }: EnrollArgs,
+) -> Result {
+    let route = parse_route(&route)?;
+    let text = if invite.trim_start().starts_with("custos-invite:") {
+        invite
+    } else {
+        String::from_utf8(read_input(Path::new(&invite))?)
+            .map_err(|_| CliError::usage("the invite file is not text"))?
+    };
+    session.with_vault(|vault| {
+        let e = custos_sync::enroll(vault, &text, &label, route)?;
+        println!("enrolled as device {} ({})", e.device_id, e.role);
+        Ok(())
+    })
+}
+
+pub fn run(session: &Session, cmd: SyncCommand) -> Result {
+    session.with_vault(|vault| sync_command(vault, cmd))
+}
+
+pub fn bundle(session: &Session, cmd: BundleCommand) -> Result {
+    session.with_vault(|vault| match cmd {
+        BundleCommand::Export { file } => {
+            let s = custos_sync::bundle::export(vault, &file)?;
+            println!(
+                "{} versions and {} evidence files written to {} ({} bytes, encrypted)",
+                s.objects,
+                s.blobs,
+                file.display(),
+                s.bytes
+            );
+            Ok(())
+        }
+        BundleCommand::Import { file } => {
+            let (took, blobs) = custos_sync::bundle::import(vault, &file)?;
+            println!(
+                "{} new versions, {} already here, {} refused, {} evidence files",
+                took.stored,
+                took.existing,
+                took.rejected.len(),
+                blobs
+            );
+            for (id, why) in &took.rejected {
+                eprintln!("refused {id}: {why}");
+            }
+            Ok(())
+        }
+    })
+}
+
+pub fn conflicts(session: &Session, json: bool) -> Result {
+    session.with_vault(|vault| {
+        let items: Vec<_> = vault
+            .list(&Filter {
+                include_deleted: true,
+                ..Filter::default()
+            })
+            .into_iter()
+            .filter(|i| i.conflict)
+            .collect();
+        if json {
+            return print_json(&serde_json::to_value(&items)?);
+        }
+        if items.is_empty() {
+            println!("no conflicts");
+        }
+        for i in &items {
+            println!(
+                "{}  {:<12} {}",
+                i.record_id,
+                i.kind.as_str(),
+                i.summary.title
+            );
+        }
+        Ok(())
+    })
+}
+
+pub fn resolve(session: &Session, ResolveArgs { id, take, dry_run }: ResolveArgs) -> Result {
+    session.with_vault(|vault| resolve_command(vault, id, &take, dry_run))
+}
+
+/// `direct` or `socks5:HOST:PORT`.
+fn parse_route(route: &str) -> Result<custos_sync::Route> {
+    custos_sync::Route::parse(route).map_err(CliError::Usage)
+}
+
+fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> Result {
+    match cmd {
+        SyncCommand::Now => {
+            let report = custos_sync::run(&custos_sync::Held::new(vault))?;
+            println!(
+                "sent {} new versions ({} already there), received {}, evidence files {} up / {} down",
+                report.pushed, report.existing, report.pulled, report.blobs_up, report.blobs_down
+            );
+            println!(
+                "{} requests, {} bytes sent, {} bytes received",
+                report.requests, report.bytes_sent, report.bytes_received
+            );
+            if let Some(w) = report.warning() {
+                eprintln!("{w}");
+            }
+            let conflicts = vault.conflict_count();
+            if conflicts > 0 {
+                println!("{conflicts} record(s) have concurrent edits: see `custos conflicts`");
+            }
+            Ok(())
+        }
+        SyncCommand::Status { json } => {
+            let info = vault.sync_info();
+            if json {
+                return print_json(&serde_json::to_value(&info)?);
+            }
+            if !info.enrolled {
+                println!("not enrolled with a hub (see `custos enroll`)");
+                return Ok(());
+            }
+            let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                    .unwrap_or_else(|| "never".into())
+            };
+            println!("hub           {} ({})", info.hub, info.pin);
+            println!("role          {}", info.role);
+            println!("route         {}", info.route);
+            println!(
+                "state         {}",
+                if info.paused { "paused" } else { "active" }
+            );
+            println!("every         {} minutes", info.interval_minutes);
+            println!("last success  {}", when(info.last_success));
+            println!("last attempt  {}", when(info.last_attempt));
+            println!(
+                "last error    {}",
+                info.last_error.as_deref().unwrap_or("none")
+            );
+            println!(
+                "pending       {} versions, {} evidence files",
+                info.pending_versions, info.pending_blobs
+            );
+            println!("conflicts     {}", info.conflicts);
+            Ok(())
+        }
+        SyncCommand::Pause => Ok(vault.set_sync_paused(true)?),
+        SyncCommand::Resume => Ok(vault.set_sync_paused(false)?),
+        SyncCommand::Route { route } => Ok(vault.set_sync_route(parse_route(&route)?)?),
+        SyncCommand::Interval { minutes } => Ok(vault.set_sync_interval(minutes)?),
+    }
+}
+
+fn resolve_command(vault: &mut Vault, id: Uuid, take: &[String], dry_run: bool) -> Result {
+    let proposal = vault.merge_proposal(id)?;
+    let Some(merged) = proposal.merged.clone() else {
+        println!("every version deletes the record; writing the deletion");
+        if !dry_run {
+            vault.delete(id)?;
+        }
+        return Ok(());
+    };
+    let mut value = serde_json::to_value(&merged)?;
+    for t in take {
+        let (field, version) = t
+            .split_once('=')
+            .ok_or_else(|| CliError::usage(format!("'{t}': use --take FIELD=VERSION")))?;
+        let version: Uuid = version
+            .parse()
+            .map_err(|_| CliError::usage(format!("'{version}' is not a version id")))?;
+        let head = proposal
+            .heads
+            .iter()
+            .find(|h| h.version_id == version)
+            .ok_or_else(|| {
+                CliError::usage(format!("{version} is not one of the versions to merge"))
+            })?;
+        let chosen = head
+            .record
+            .as_ref()
+            .map(serde_json::to_value)
+            .transpose()?
+            .and_then(|v| v.get(field).cloned());
+        let obj = value
+            .as_object_mut()
+            .ok_or_else(|| CliError::usage("the merge is not a record"))?;
+        match chosen {
+            Some(v) => obj.insert(field.to_owned(), v),
+            None => obj.remove(field),
+        };
+    }
+    for h in &proposal.heads {
+        println!(
+            "version {}  {}{}",
+            h.version_id,
+            h.hlc.to_rfc3339(),
+            if h.record.is_none() {
+                "  (deleted)"
+            } else {
+                ""
+            }
+        );
+    }
+    for c in &proposal.conflicts {
+        println!("field '{}' differs:", c.field);
+        for (v, val) in &c.values {
+            let mark = if *v == c.chosen
+                && !take.iter().any(|t| t.starts_with(&format!("{}=", c.field)))
+            {
+                " (taken)"
+            } else {
+                ""
+            };
+            println!("  {v}: {val}{mark}");
+        }
+    }
+    let record = to_record(value)?;
+    if dry_run {
+        let mut shown = serde_json::to_value(&record)?;
+        if let Some(o) = shown.as_object_mut() {
+            o.remove("kind");
+        }
+        println!("{}", serde_json::to_string_pretty(&shown)?);
+        return Ok(());
+    }
+    let version = vault.resolve(id, record)?;
+    println!("merged as version {version}");
+    Ok(())
+}
