@@ -20,10 +20,10 @@ pub enum Error {
     /// An export would replace a file (it never does).
     #[error("{} already exists; choose a new name (an export never replaces a file)", .0.display())]
     FileExists(std::path::PathBuf),
-    /// An export's recipient is not an age public key (never repeated: it may be a
-    /// pasted secret key).
-    #[error("not an age recipient (a public key that starts with age1)")]
-    InvalidRecipient,
+    /// An export's recipient is not an age public key: the vault's words, which never
+    /// repeat what was given (it may be a pasted secret key).
+    #[error("{0}")]
+    InvalidRecipient(String),
     /// A communication lacks elements the mechanism asks for, and the user has not
     /// confirmed to export it anyway.
     #[error("the communication lacks elements the Special Rapporteur asks for; confirm to export anyway")]
@@ -41,7 +41,7 @@ impl Error {
             Error::WipedAfterFailures(_) => "wiped_after_failures",
             Error::Invalid(_) => "bad_request",
             Error::FileExists(_) => "file_exists",
-            Error::InvalidRecipient => "invalid_recipient",
+            Error::InvalidRecipient(_) => "invalid_recipient",
             Error::MissingElements => "missing_elements",
             Error::Settings(_) => "internal",
         }

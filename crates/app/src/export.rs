@@ -97,7 +97,7 @@ impl UnsrFields {
                 ))
             }
         };
-        let kind: CommunicationType = self.kind.trim().replace('-', "_").parse()?;
+        let kind: CommunicationType = self.kind.trim().parse()?;
         let mut perpetrator_types = Vec::new();
         for (id, t) in &self.perpetrator_types {
             if t.trim().is_empty() {
@@ -154,7 +154,7 @@ pub fn protection(recipient: Option<&str>) -> Result<Protection> {
         None | Some("") => Ok(Protection::Plaintext),
         Some(r) => output::parse_recipient(r)
             .map(Protection::AgeRecipient)
-            .map_err(|_| Error::InvalidRecipient),
+            .map_err(|e| Error::InvalidRecipient(e.to_string())),
     }
 }
 

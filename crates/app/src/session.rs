@@ -96,9 +96,13 @@ impl Unlocker {
         };
         match result {
             Ok(vault) => {
+                // Written only when there was a count to forget: an unlock leaves no
+                // settings file where there was none. The vault opens whatever happens
+                // to the counter's file.
+                if *failures > 0 {
+                    let _ = settings::save_failed_unlocks(&self.config_dir, 0);
+                }
                 *failures = 0;
-                // The vault opens whatever happens to the counter's file.
-                let _ = settings::save_failed_unlocks(&self.config_dir, 0);
                 Ok(vault)
             }
             Err(custos_vault::Error::WrongPassphrase) => {
