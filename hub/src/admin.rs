@@ -12,11 +12,10 @@ use custos_wire::Invite;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::hub::{new_token, token_hash, Hub, RandomnessError};
+use crate::hub::{new_token, token_hash, Hub, RandomnessError, LISTEN_SETTING};
 use crate::import::ImportError;
 use crate::keys::DataDir;
 use crate::log;
-use crate::server::LISTEN_SETTING;
 use crate::store::{InviteRecord, Role, StoreError};
 
 /// One admin command.

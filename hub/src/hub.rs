@@ -37,6 +37,9 @@ const STRIPES: usize = 64;
 /// The setting naming the keys every instance on a shared database must have: the TLS
 /// key's pin and the bundle recipient (invites carry both).
 pub const KEYS_SETTING: &str = "hub_keys";
+/// The setting holding the address the hub last listened on (for invites): written by
+/// the server, read by the admin commands.
+pub const LISTEN_SETTING: &str = "listen";
 
 /// The hub: its store, its blob files and its keys.
 pub struct Hub {

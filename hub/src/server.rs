@@ -39,9 +39,6 @@ pub const STOP_GRACE: Duration = Duration::from_secs(10);
 /// Largest admin request line.
 const MAX_ADMIN_LINE: u64 = 64 << 10;
 
-/// The setting holding the address the hub last listened on (for invites).
-pub const LISTEN_SETTING: &str = "listen";
-
 /// How `serve` was asked to store its data.
 #[derive(Debug, Clone, Default)]
 pub struct ServeOptions {
@@ -114,7 +111,10 @@ pub async fn serve(dir: DataDir, listen: &str, options: ServeOptions) -> Result<
     let addr = listener
         .local_addr()
         .map_err(|e| ServeError::Listen(listen.to_owned(), e))?;
-    tokio::task::block_in_place(|| hub.store.set_setting(LISTEN_SETTING, &addr.to_string()))?;
+    tokio::task::block_in_place(|| {
+        hub.store
+            .set_setting(crate::hub::LISTEN_SETTING, &addr.to_string())
+    })?;
     let admin = bind_admin(&dir);
     // Before the first line: whoever reads it may send SIGTERM at once.
     let stop = stop_signal()?;
