@@ -274,8 +274,18 @@ fn concurrent_edits_on_two_devices_keep_every_field_edit(backend: Backend) {
         .collect();
     assert!(values.contains(&"Amina".to_string()) && values.contains(&"Jorge".to_string()));
 
-    // A resolves; after both sync there is one head everywhere, with every edit.
-    a.vault.resolve(id, Record::Case(merged)).unwrap();
+    // A resolves through the use case both shells call, taking its own owner (the
+    // proposal took the newest); after both sync there is one head everywhere, with
+    // every edit.
+    let amina = proposal.conflicts[0]
+        .values
+        .iter()
+        .find(|(_, v)| v == "Amina")
+        .map(|(version, _)| *version)
+        .unwrap();
+    let (resolution, _) =
+        custos_app::resolve::resolve(&mut a.vault, id, &[("owner".into(), amina)]).unwrap();
+    assert!(matches!(resolution, custos_app::resolve::Resolution::Merge(_)));
     assert_eq!(a.vault.get(id).unwrap().heads.len(), 1);
     run(&mut a.vault).unwrap();
     run(&mut coord.vault).unwrap();
@@ -289,6 +299,7 @@ fn concurrent_edits_on_two_devices_keep_every_field_edit(backend: Backend) {
             "second account, from the lawyer"
         )
     );
+    assert_eq!(c.owner, "Amina", "the owner the user took");
     assert_eq!(coord.vault.sync_info().conflicts, 0);
     // The history keeps all four versions.
     assert_eq!(coord.vault.history(id).unwrap().len(), 4);

@@ -25,7 +25,6 @@ use custos_sync::{Route, SyncError};
 use custos_vault::{ExposeSecret, SecretString, Vault};
 use custos_vault::{MergeProposal, SyncInfo};
 use serde::Serialize;
-use serde_json::Value;
 use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
 
@@ -544,18 +543,20 @@ pub struct Resolved {
     version_id: Uuid,
 }
 
-/// Resolves a conflicted record: writes `record` as a version whose parents are every
-/// head.
+/// Resolves a conflicted record with the user's choices (`[field, head version]` pairs;
+/// the other fields as proposed): a version whose parents are every head, or the
+/// record's deletion when that is what was chosen (custos-app's use case, as the command
+/// line's).
 #[tauri::command]
 pub fn resolve(
     app: AppHandle,
     state: State<'_, AppState>,
     record_id: Uuid,
-    record: Value,
+    takes: Vec<(String, Uuid)>,
 ) -> Result<Resolved> {
-    let record = custos_model::Record::from_json(record)
-        .map_err(|e| CommandError::Core(custos_vault::Error::Invalid(e.to_string())))?;
-    let version_id = with_vault(&state, |v| Ok(v.resolve(record_id, record)?))?;
+    let (_, version_id) = with_vault(&state, |v| {
+        Ok(custos_app::resolve::resolve(v, record_id, &takes)?)
+    })?;
     notify(&app, state.sync.is_running());
     Ok(Resolved {
         record_id,

@@ -239,7 +239,8 @@ export const syncSet = (changes) => invoke('sync_set', changes);
 export const mergeProposal = (recordId) => invoke('merge_proposal', { recordId });
 
 /** Writes the merge of every head of a conflicted record. → {recordId, versionId} */
-export const resolveRecord = (recordId, record) => invoke('resolve', { recordId, record });
+/** Resolves concurrent edits: `takes` is `[[field, headVersionId], …]`; the rest as proposed. */
+export const resolveRecord = (recordId, takes) => invoke('resolve', { recordId, takes });
 
 /** Travel mode: removes cases the hub holds (all when caseIds is null); pauses sync. */
 export const travelRemove = (caseIds) => invoke('travel_remove', { caseIds });

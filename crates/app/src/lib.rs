@@ -2,6 +2,7 @@
 //! desktop app (`src-tauri`): the shells parse, call these, and display.
 //!
 //! - [`export`]: exports and communications to protection mechanisms, checked and written.
+//! - [`resolve`]: resolving concurrent edits with the user's choices.
 //! - [`session`]: unlocking with the growing delay and the wipe after failed unlocks.
 //! - [`settings`]: the settings file both shells share (and the failure count).
 //! - [`error`]: the use cases' errors and their stable kinds.
@@ -11,6 +12,7 @@
 
 pub mod error;
 pub mod export;
+pub mod resolve;
 pub mod session;
 pub mod settings;
 

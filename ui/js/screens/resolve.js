@@ -141,23 +141,14 @@ export async function render(app, params = {}) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     error.hidden = true;
-    let record = merged ? structuredClone(merged) : null;
-    let remove = !merged;
-    for (const g of groups) {
-      const chosen = form.querySelector(`input[name="${g.name}"]:checked`)?.value || g.conflict.chosen;
-      const value = (g.conflict.values.find(([v]) => v === chosen) || [])[1];
-      if (g.conflict.field === DELETED) {
-        remove = Boolean(value);
-      } else if (record) {
-        if (value === null || value === undefined) delete record[g.conflict.field];
-        else record[g.conflict.field] = value;
-      }
-    }
+    // The choices go to the backend, which writes the merge (or the deletion chosen).
+    const takes = groups.map((g) => [
+      g.conflict.field,
+      form.querySelector(`input[name="${g.name}"]:checked`)?.value || g.conflict.chosen,
+    ]);
     save.disabled = true;
     try {
-      if (remove) await api.deleteRecord(recordId);
-      else await api.resolveRecord(recordId, record);
-      record = null;
+      await api.resolveRecord(recordId, takes);
       app.notify(t('resolve.saved'));
       await leave();
     } catch (err) {

@@ -3,10 +3,11 @@
 
 use std::path::Path;
 
+use custos_app::resolve;
 use custos_vault::{Filter, Vault};
 use uuid::Uuid;
 
-use super::{print_json, read_input, to_record};
+use super::{print_json, read_input};
 use crate::cli::{BundleCommand, EnrollArgs, ResolveArgs, SyncCommand};
 use crate::error::{CliError, Result};
 use crate::session::Session;
@@ -167,15 +168,7 @@ fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> Result {
 }
 
 fn resolve_command(vault: &mut Vault, id: Uuid, take: &[String], dry_run: bool) -> Result {
-    let proposal = vault.merge_proposal(id)?;
-    let Some(merged) = proposal.merged.clone() else {
-        println!("every version deletes the record; writing the deletion");
-        if !dry_run {
-            vault.delete(id)?;
-        }
-        return Ok(());
-    };
-    let mut value = serde_json::to_value(&merged)?;
+    let mut takes = Vec::with_capacity(take.len());
     for t in take {
         let (field, version) = t
             .split_once('=')
@@ -183,26 +176,13 @@ fn resolve_command(vault: &mut Vault, id: Uuid, take: &[String], dry_run: bool) 
         let version: Uuid = version
             .parse()
             .map_err(|_| CliError::usage(format!("'{version}' is not a version id")))?;
-        let head = proposal
-            .heads
-            .iter()
-            .find(|h| h.version_id == version)
-            .ok_or_else(|| {
-                CliError::usage(format!("{version} is not one of the versions to merge"))
-            })?;
-        let chosen = head
-            .record
-            .as_ref()
-            .map(serde_json::to_value)
-            .transpose()?
-            .and_then(|v| v.get(field).cloned());
-        let obj = value
-            .as_object_mut()
-            .ok_or_else(|| CliError::usage("the merge is not a record"))?;
-        match chosen {
-            Some(v) => obj.insert(field.to_owned(), v),
-            None => obj.remove(field),
-        };
+        takes.push((field.to_owned(), version));
+    }
+    let proposal = vault.merge_proposal(id)?;
+    // The choices are the desktop's: one use case writes what both decide.
+    let resolution = resolve::resolution(&proposal, &takes)?;
+    if proposal.merged.is_none() {
+        println!("every version deletes the record; writing the deletion");
     }
     for h in &proposal.heads {
         println!(
@@ -229,16 +209,23 @@ fn resolve_command(vault: &mut Vault, id: Uuid, take: &[String], dry_run: bool) 
             println!("  {v}: {val}{mark}");
         }
     }
-    let record = to_record(value)?;
     if dry_run {
-        let mut shown = serde_json::to_value(&record)?;
-        if let Some(o) = shown.as_object_mut() {
-            o.remove("kind");
+        match &resolution {
+            resolve::Resolution::Delete => println!("the record would be deleted"),
+            resolve::Resolution::Merge(record) => {
+                let mut shown = serde_json::to_value(&**record)?;
+                if let Some(o) = shown.as_object_mut() {
+                    o.remove("kind");
+                }
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+            }
         }
-        println!("{}", serde_json::to_string_pretty(&shown)?);
         return Ok(());
     }
-    let version = vault.resolve(id, record)?;
-    println!("merged as version {version}");
+    let version = resolve::write(vault, id, &resolution)?;
+    match resolution {
+        resolve::Resolution::Delete => println!("deleted as version {version}"),
+        resolve::Resolution::Merge(_) => println!("merged as version {version}"),
+    }
     Ok(())
 }
