@@ -285,7 +285,10 @@ fn concurrent_edits_on_two_devices_keep_every_field_edit(backend: Backend) {
         .unwrap();
     let (resolution, _) =
         custos_app::resolve::resolve(&mut a.vault, id, &[("owner".into(), amina)]).unwrap();
-    assert!(matches!(resolution, custos_app::resolve::Resolution::Merge(_)));
+    assert!(matches!(
+        resolution,
+        custos_app::resolve::Resolution::Merge(_)
+    ));
     assert_eq!(a.vault.get(id).unwrap().heads.len(), 1);
     run(&mut a.vault).unwrap();
     run(&mut coord.vault).unwrap();
