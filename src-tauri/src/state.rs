@@ -77,14 +77,7 @@ pub fn lock_for_exit(state: &AppState) {
     }
 }
 
-/// Why the scheduler was woken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kick {
-    /// Unlocked, or just enrolled: sync soon.
-    Soon,
-    /// The sync settings changed (interval, pause, route), or a sync ran: plan again.
-    Settings,
-}
+pub use custos_app::schedule::Kick;
 
 /// The state of sync that the app holds while it runs.
 #[derive(Default)]

@@ -30,16 +30,13 @@ use uuid::Uuid;
 
 use crate::error::CommandError;
 use crate::state::{with_vault, AppState, Kick};
+use custos_app::schedule::{jittered, plan_next};
 
 use crate::state::Result;
 
 /// The event the window listens to.
 pub const EVENT: &str = "sync-status";
 
-/// The first sync after unlock, enrollment or resuming comes this soon (seconds).
-const SOON: (f64, f64) = (5.0, 20.0);
-/// A scheduled sync comes every interval, give or take this fraction of it.
-const JITTER: f64 = 0.2;
 /// How long the scheduler sleeps when there is nothing to schedule (it is woken sooner
 /// by an unlock or a change of the settings; this is only a safety net).
 const IDLE: Duration = Duration::from_secs(60);
@@ -92,41 +89,6 @@ impl Drop for Running<'_> {
 fn random_unit() -> f64 {
     let n = getrandom::u32().unwrap_or(u32::MAX / 2);
     f64::from(n) / (f64::from(u32::MAX) + 1.0)
-}
-
-/// The delay before the first sync (`SOON`), for a random fraction `r`.
-fn soon(r: f64) -> Duration {
-    Duration::from_secs_f64(SOON.0 + (SOON.1 - SOON.0) * r)
-}
-
-/// The interval with its jitter, for a random fraction `r`: interval × (0.8 … 1.2).
-fn jittered(interval: Duration, r: f64) -> Duration {
-    interval.mul_f64(1.0 - JITTER + 2.0 * JITTER * r)
-}
-
-/// When the next scheduled sync is due: `None` while sync is inactive (locked, not
-/// enrolled or paused).
-fn plan_next(
-    now: Instant,
-    active: bool,
-    next: Option<Instant>,
-    last_run: Option<Instant>,
-    kick: Option<Kick>,
-    interval: Duration,
-    r: f64,
-) -> Option<Instant> {
-    if !active {
-        return None;
-    }
-    match (kick, next) {
-        // Just unlocked or enrolled, or active again (resumed, or the first turn).
-        (Some(Kick::Soon), _) | (_, None) => Some(now + soon(r)),
-        // New settings, or a sync that ran: the next turn counts from the last sync.
-        (Some(Kick::Settings), Some(_)) => {
-            Some(last_run.map_or(now + soon(r), |t| t + jittered(interval, r)))
-        }
-        (None, Some(n)) => Some(n),
-    }
 }
 
 /// Starts the background scheduler (at app setup).
@@ -570,67 +532,6 @@ mod tests {
     use crate::state::SyncControl;
     use custos_sync::NetError;
     use std::sync::Mutex;
-
-    const MIN: Duration = Duration::from_secs(60);
-
-    #[test]
-    fn nothing_is_scheduled_while_inactive() {
-        let now = Instant::now();
-        for kick in [None, Some(Kick::Soon), Some(Kick::Settings)] {
-            assert_eq!(
-                plan_next(now, false, Some(now), Some(now), kick, MIN, 0.5),
-                None
-            );
-        }
-    }
-
-    #[test]
-    fn the_first_sync_comes_soon_after_unlock_or_resume() {
-        let now = Instant::now();
-        let later = now + 10 * MIN;
-        for r in [0.0, 0.5, 0.999] {
-            // Unlocked: whatever was planned before.
-            let n = plan_next(now, true, Some(later), None, Some(Kick::Soon), MIN, r).unwrap();
-            assert!(n >= now + Duration::from_secs(5) && n <= now + Duration::from_secs(20));
-            // Active again (nothing planned): soon, even with a last run long ago.
-            let n = plan_next(now, true, None, Some(now), None, 15 * MIN, r).unwrap();
-            assert!(n <= now + Duration::from_secs(20));
-        }
-    }
-
-    #[test]
-    fn later_syncs_follow_the_interval_with_jitter() {
-        let now = Instant::now();
-        let ran = now - MIN;
-        let planned = now + 5 * MIN;
-        // Nothing new: the plan stands.
-        assert_eq!(
-            plan_next(now, true, Some(planned), Some(ran), None, 15 * MIN, 0.3),
-            Some(planned)
-        );
-        // A sync ran, or the interval changed: from the last sync, ±20 %.
-        let lo = plan_next(
-            now,
-            true,
-            Some(planned),
-            Some(ran),
-            Some(Kick::Settings),
-            10 * MIN,
-            0.0,
-        );
-        let hi = plan_next(
-            now,
-            true,
-            Some(planned),
-            Some(ran),
-            Some(Kick::Settings),
-            10 * MIN,
-            0.999_999,
-        );
-        assert_eq!(lo, Some(ran + 8 * MIN));
-        let hi = hi.unwrap();
-        assert!(hi > ran + 11 * MIN && hi <= ran + 12 * MIN);
-    }
 
     #[test]
     fn a_sync_gets_no_step_after_a_lock_even_if_unlocked_again() {

@@ -3,6 +3,7 @@
 //!
 //! - [`export`]: exports and communications to protection mechanisms, checked and written.
 //! - [`resolve`]: resolving concurrent edits with the user's choices.
+//! - [`schedule`]: when the background sync runs next.
 //! - [`session`]: unlocking with the growing delay and the wipe after failed unlocks.
 //! - [`settings`]: the settings file both shells share (and the failure count).
 //! - [`error`]: the use cases' errors and their stable kinds.
@@ -13,6 +14,7 @@
 pub mod error;
 pub mod export;
 pub mod resolve;
+pub mod schedule;
 pub mod session;
 pub mod settings;
 
