@@ -112,8 +112,7 @@ pub struct ListArgs {
     /// Only this case and its records
     #[arg(long, value_name = "ID")]
     pub case: Option<Uuid>,
-    /// Only cases with this status (open, monitoring, closed)
-    #[arg(long)]
+    #[arg(long, help = format!("Only cases with this status ({})", values("case_status")))]
     pub status: Option<String>,
     /// Only cases with this tag
     #[arg(long)]
@@ -131,8 +130,7 @@ pub struct SearchArgs {
     /// Words to look for
     #[arg(value_name = "WORDS")]
     pub words: Vec<String>,
-    /// Only records of cases with this status (open, monitoring, closed)
-    #[arg(long)]
+    #[arg(long, help = format!("Only records of cases with this status ({})", values("case_status")))]
     pub status: Option<String>,
     /// Only records of cases with this tag (repeatable: every tag)
     #[arg(long = "tag", value_name = "TAG")]
@@ -150,9 +148,7 @@ pub struct SearchArgs {
     /// region or country)
     #[arg(long, value_name = "WORDS")]
     pub location: Option<String>,
-    /// Only records of cases with a person in this role (victim, perpetrator,
-    /// witness, source, intervening_party)
-    #[arg(long)]
+    #[arg(long, help = format!("Only records of cases with a person in this role ({})", values("role")))]
     pub role: Option<String>,
     /// Only this kind (repeatable)
     #[arg(long = "kind", value_name = "KIND")]
@@ -463,8 +459,11 @@ pub struct Fields {
     /// Summary (case)
     #[arg(long)]
     pub summary: Option<String>,
-    /// Case status: open, monitoring, closed; intervention status
-    #[arg(long)]
+    #[arg(long, help = format!(
+        "Case status: {}; intervention status: {}",
+        values("case_status"),
+        values("intervention_status")
+    ))]
     pub status: Option<String>,
     /// Tag (case); repeat for several
     #[arg(long = "tag")]
@@ -472,8 +471,7 @@ pub struct Fields {
     /// Owner (case)
     #[arg(long)]
     pub owner: Option<String>,
-    /// Confidentiality: public, restricted, confidential
-    #[arg(long)]
+    #[arg(long, help = format!("Confidentiality: {}", values("confidentiality")))]
     pub confidentiality: Option<String>,
     /// The case the record belongs to
     #[arg(long, value_name = "ID")]
@@ -481,8 +479,7 @@ pub struct Fields {
     /// Name (person)
     #[arg(long)]
     pub name: Option<String>,
-    /// Role (person): victim, perpetrator, witness, source, intervening_party
-    #[arg(long = "role")]
+    #[arg(long = "role", help = format!("Role (person): {}", values("role")))]
     pub roles: Vec<String>,
     /// Description (incident)
     #[arg(long)]
@@ -505,8 +502,7 @@ pub struct Fields {
     /// Mechanism code (intervention); see `custos vocab mechanisms`
     #[arg(long)]
     pub mechanism: Option<String>,
-    /// Intervention type: urgent_appeal, allegation_letter, other
-    #[arg(long = "type")]
+    #[arg(long = "type", help = format!("Intervention type: {}", values("intervention_type")))]
     pub intervention_type: Option<String>,
     /// Text (note)
     #[arg(long)]
@@ -545,4 +541,13 @@ mod tests {
             );
         }
     }
+}
+
+/// A choice's values as the model's schema lists them (help texts keep no copy).
+fn values(choice: &str) -> String {
+    custos_model::schema::schema()
+        .choices
+        .get(choice)
+        .map(|v| v.join(", "))
+        .unwrap_or_default()
 }

@@ -1250,6 +1250,42 @@ fn wrong_passphrases_slow_down_the_next_unlock_and_count_with_the_desktop_in_set
 
 // ----- vocabularies -----
 
+/// The help lists the values the model's schema has, not a copy that can fall behind.
+#[test]
+fn help_lists_every_choice_the_model_has() {
+    let env = Env::without_vault();
+    let schema = custos_model::schema::schema();
+    let add = env.run(&["add", "case", "--help"]);
+    let search = env.run(&["search", "--help"]);
+    let (add, search) = (
+        String::from_utf8_lossy(&add.stdout).into_owned(),
+        String::from_utf8_lossy(&search.stdout).into_owned(),
+    );
+    for choice in [
+        "case_status",
+        "role",
+        "confidentiality",
+        "intervention_type",
+        "intervention_status",
+    ] {
+        for value in &schema.choices[choice] {
+            assert!(
+                add.contains(value.as_str()),
+                "custos add --help lacks {choice} {value}"
+            );
+        }
+    }
+    for value in schema.choices["role"]
+        .iter()
+        .chain(&schema.choices["case_status"])
+    {
+        assert!(
+            search.contains(value.as_str()),
+            "custos search --help lacks {value}"
+        );
+    }
+}
+
 #[test]
 fn vocab_prints_labels_in_the_requested_language() {
     let env = Env::without_vault();
