@@ -512,6 +512,15 @@ pub struct Fields {
     pub set: Vec<String>,
 }
 
+/// A choice's values as the model's schema lists them (help texts keep no copy).
+fn values(choice: &str) -> String {
+    custos_model::schema::schema()
+        .choices
+        .get(choice)
+        .map(|v| v.join(", "))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -541,13 +550,4 @@ mod tests {
             );
         }
     }
-}
-
-/// A choice's values as the model's schema lists them (help texts keep no copy).
-fn values(choice: &str) -> String {
-    custos_model::schema::schema()
-        .choices
-        .get(choice)
-        .map(|v| v.join(", "))
-        .unwrap_or_default()
 }
