@@ -97,7 +97,7 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     assert!(field_invite.starts_with("custos-invite:"));
     let enrolled = custos_sync::enroll(&mut coord, &coord_invite, "coordinator", Route::Direct)
         .expect("the coordinator enrolls");
-    assert_eq!(enrolled.role, "coordinator");
+    assert_eq!(enrolled.role, custos_wire::Role::Coordinator);
 
     // The app: a new vault; sync is off until enrolled.
     let mut app = App::start();

@@ -170,8 +170,8 @@ impl Report {
 pub struct Enrolled {
     /// The hub's id for this device.
     pub device_id: Uuid,
-    /// `field` or `coordinator`.
-    pub role: String,
+    /// What this device may read.
+    pub role: custos_wire::Role,
     /// Versions sealed again for the coordinators.
     pub resealed: usize,
 }
@@ -232,7 +232,7 @@ pub fn enroll_with(
     })??;
     Ok(Enrolled {
         device_id: reply.device_id,
-        role: reply.role.as_str().to_owned(),
+        role: reply.role,
         resealed,
     })
 }

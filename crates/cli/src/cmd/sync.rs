@@ -140,7 +140,10 @@ fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> Result {
                     .unwrap_or_else(|| "never".into())
             };
             println!("hub           {} ({})", info.hub, info.pin);
-            println!("role          {}", info.role);
+            println!(
+                "role          {}",
+                info.role.map(|r| r.as_str()).unwrap_or("none")
+            );
             println!("route         {}", info.route);
             println!(
                 "state         {}",

@@ -33,7 +33,8 @@ pub(crate) struct SyncState {
     hub: String,
     pin: String,
     device_id: Uuid,
-    role: String,
+    /// Stored as the wire's word (`field`, `coordinator`), as it always was.
+    role: Role,
     label: String,
     coordinators: Vec<String>,
     hub_recipient: String,
@@ -75,8 +76,8 @@ pub struct SyncInfo {
     pub hub: String,
     /// The hub's pin.
     pub pin: String,
-    /// `field` or `coordinator`.
-    pub role: String,
+    /// What this device may read; none before enrollment.
+    pub role: Option<Role>,
     /// The hub's id for this device.
     pub device_id: Option<Uuid>,
     /// The route policy.
@@ -281,7 +282,7 @@ impl Vault {
                 enrolled: false,
                 hub: String::new(),
                 pin: String::new(),
-                role: String::new(),
+                role: None,
                 device_id: None,
                 route: Route::Direct.to_string(),
                 paused: false,
@@ -299,7 +300,7 @@ impl Vault {
                 enrolled: true,
                 hub: s.hub.clone(),
                 pin: s.pin.clone(),
-                role: s.role.clone(),
+                role: Some(s.role),
                 device_id: Some(s.device_id),
                 route: s.route.to_string(),
                 paused: s.paused,
@@ -416,7 +417,7 @@ impl Vault {
             hub: invite.hub.clone(),
             pin: invite.pin.clone(),
             device_id: reply.device_id,
-            role: reply.role.as_str().to_owned(),
+            role: reply.role,
             label: label.to_owned(),
             coordinators,
             hub_recipient: invite.hub_recipient.clone(),
@@ -535,7 +536,7 @@ impl Vault {
         // organisation; a field worker's vault, its own devices and the coordinators'
         // (another field worker cannot write into it).
         let own = self.own();
-        let coordinator = self.state()?.role == "coordinator";
+        let coordinator = self.state()?.role == Role::Coordinator;
         for d in roster
             .devices
             .iter()
