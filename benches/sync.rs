@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use custos_model::{Case, Record};
 use custos_sync::net::Connection;
 use custos_sync::{self as sync, Held, Route};
+use custos_vault::Exchange;
 use custos_vault::{Change, Options, SecretString, Vault};
 use custos_wire::{self as wire, Frame};
 use uuid::Uuid;

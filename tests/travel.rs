@@ -13,6 +13,7 @@ use custos_sync::net::Connection;
 use custos_sync::{self as sync, Held};
 use custos_vault::crypto::{self, DeviceKey};
 use custos_vault::Attach;
+use custos_vault::Exchange;
 use custos_vault::{Error, Filter};
 use custos_wire::{self as wire, Frame};
 use support::{case, enrolled, get_case, org, run, Backend, Hub};

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use custos_vault::crypto;
 use custos_vault::error::{Error, Result};
+use custos_vault::Exchange;
 use custos_vault::{Ingested, Vault};
 use custos_wire::{self as wire, BundleBlob, BundleHeader, BundleReader, BundleWriter};
 

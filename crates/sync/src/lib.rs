@@ -30,6 +30,7 @@ pub use custos_wire::Route;
 pub use net::NetError;
 
 use custos_vault::error::Error;
+use custos_vault::Exchange;
 use custos_vault::{BlobJob, Vault};
 use custos_wire::{self as wire, BlobAnnounce, BlobInfo, BlobState, PushResult, Roster};
 use net::Connection;

@@ -340,8 +340,162 @@ impl Vault {
         self.save_sync()
     }
 
+    /// Signs a bundle digest with the device key.
+    pub fn sign_digest(&self, digest: &[u8; 32]) -> [u8; 64] {
+        self.keys.device.sign_bytes(digest)
+    }
+
+    /// Decrypts bytes sealed to this vault (an offline bundle).
+    pub fn identity(&self) -> &crypto::VaultIdentity {
+        &self.keys.identity
+    }
+
+    /// Seals every stored version to this vault and the coordinators, in batches.
+    fn reseal_for_org(&mut self) -> Result<usize> {
+        let ids = self.store.version_ids()?;
+        let mut done = 0;
+        for chunk in ids.chunks(2000) {
+            let mut writes = Vec::with_capacity(chunk.len());
+            let mut learned = Vec::with_capacity(chunk.len());
+            for id in chunk {
+                let Some(ct) = self.store.version(*id)? else {
+                    continue;
+                };
+                // A damaged version stays as it is (it is reported as damaged anyway).
+                let Ok(v) = self.read_version(*id, None) else {
+                    continue;
+                };
+                let to = if v.audience.is_empty() {
+                    self.recipients_of(&[])?
+                } else {
+                    continue;
+                };
+                let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+                let Ok(sealed) = crypto::reseal(&self.keys.identity, &cache, &ct, &to) else {
+                    continue;
+                };
+                drop(cache);
+                learned.push(sealed.learned);
+                writes.push(Write::Version(*id, sealed.ciphertext));
+            }
+            done += writes.len();
+            self.store.commit(writes)?;
+            let cache = self.cache.get_mut().unwrap_or_else(|p| p.into_inner());
+            for l in learned {
+                cache.insert(l);
+            }
+            self.cache_dirty.store(true, Ordering::Relaxed);
+        }
+        Ok(done)
+    }
+
+    /// The current evidence records: (record id, evidence, audience).
+    fn evidence_heads(&self) -> Vec<(Uuid, custos_model::Evidence, Vec<String>)> {
+        let mut out = Vec::new();
+        for e in self
+            .index
+            .entries()
+            .filter(|e| e.kind == Kind::Evidence && !e.deleted())
+        {
+            if let Ok(mut v) = self.read_version(e.head().id, Some(e.record_id)) {
+                let audience = if v.audience.is_empty() {
+                    self.default_audience()
+                } else {
+                    std::mem::take(&mut v.audience)
+                };
+                if let Body::Record(Record::Evidence(ev)) = &v.body {
+                    out.push((e.record_id, ev.clone(), audience));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What a sync with the hub, or an offline bundle, needs from the vault: its plan, what
+/// to send, what came in, the roster. `custos-sync` is its caller (`use
+/// custos_vault::Exchange`); the shells call the sync crate, not these.
+pub trait Exchange {
     /// Everything a sync needs before it connects.
-    pub fn sync_plan(&self) -> Result<SyncPlan> {
+    fn sync_plan(&self) -> Result<SyncPlan>;
+
+    /// The hub's bundle recipient and this vault's signer, for writing a bundle.
+    fn bundle_identity(&self) -> Result<(Uuid, String, Vec<VaultRecipient>)>;
+
+    /// True when `signer` (base64 Ed25519) is a device this vault trusts and the hub has
+    /// not revoked.
+    fn trusts(&self, signer: &str) -> bool;
+
+    /// Records a completed enrollment: the hub, its pin, the coordinators, the device's
+    /// TLS credentials. Versions already in the vault are sealed again for the
+    /// coordinators too (their signed content is unchanged), so that they can read
+    /// every case of the organisation.
+    fn apply_enrollment(
+        &mut self,
+        invite: &Invite,
+        reply: &wire::EnrollResponse,
+        label: &str,
+        cert: &[u8],
+        key: &[u8],
+        route: Route,
+    ) -> Result<usize>;
+
+    /// Follows a pin rotation: remembers the next pin the hub announced (over a connection
+    /// where it proved the current key), and moves to it once the hub proves it.
+    fn follow_pin(&mut self, proved: Option<&str>, announced: Option<&str>) -> Result<()>;
+
+    /// True when the roster should be fetched again (never fetched, or a day old).
+    fn roster_stale(&self) -> bool;
+
+    /// Takes in the hub's roster: the signing keys of the organisation's devices become
+    /// trusted (never removed: what a revoked device wrote before stays readable), and
+    /// new coordinators are added.
+    fn apply_roster(&mut self, roster: &Roster) -> Result<()>;
+
+    /// Versions the hub does not hold, as frames: at most `max_count` and about
+    /// `max_bytes`, skipping `skip`.
+    fn pending_frames(
+        &self,
+        skip: &HashSet<Uuid>,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Frame>>;
+
+    /// Notes that the hub holds these versions.
+    fn mark_synced(&mut self, ids: &[Uuid]) -> Result<()>;
+
+    /// Takes in objects from the hub (or a bundle): each is checked (not stored with
+    /// other bytes, decrypts for this vault, signed by a trusted device, the id inside
+    /// matches, the kind matches the record's); those that fail are listed and skipped.
+    /// The rest are stored in one durable batch with the new pull cursor.
+    fn ingest(&mut self, frames: Vec<Frame>, cursor: Option<u64>) -> Result<Ingested>;
+
+    /// Evidence files in the vault that the hub does not hold completely.
+    fn pending_blobs(&self) -> Result<Vec<BlobJob>>;
+
+    /// Evidence records whose file is not in the vault yet (synced from another device).
+    fn missing_blobs(&self) -> Vec<BlobJob>;
+
+    /// Notes that the hub holds an evidence file, and logs it in its chain of custody.
+    fn mark_blob_synced(&mut self, job: &BlobJob, detail: &str) -> Result<()>;
+
+    /// Appends a `synced` custody entry (the first one on a device that received the
+    /// item).
+    fn log_received_or_sent(&mut self, evidence_id: Uuid, detail: &str) -> Result<()>;
+
+    /// Records how a sync ended: completed (perhaps with a warning), or failed.
+    fn record_sync_result(
+        &mut self,
+        started: DateTime<Utc>,
+        result: std::result::Result<Option<String>, String>,
+    ) -> Result<()>;
+
+    /// Moves a downloaded, checked evidence file into place.
+    fn install_blob(&mut self, job: &BlobJob, downloaded: &std::path::Path) -> Result<()>;
+}
+
+impl Exchange for Vault {
+    fn sync_plan(&self) -> Result<SyncPlan> {
         let s = self.state()?;
         let cert = base64_decode(&s.cert)
             .ok_or_else(|| Error::Database("the vault's sync settings are damaged".into()))?;
@@ -362,8 +516,7 @@ impl Vault {
         })
     }
 
-    /// The hub's bundle recipient and this vault's signer, for writing a bundle.
-    pub fn bundle_identity(&self) -> Result<(Uuid, String, Vec<VaultRecipient>)> {
+    fn bundle_identity(&self) -> Result<(Uuid, String, Vec<VaultRecipient>)> {
         let s = self.state()?;
         let mut to = parse_recipients(std::slice::from_ref(&s.hub_recipient))?;
         to.extend(self.keys.recipients.iter().cloned());
@@ -371,14 +524,7 @@ impl Vault {
         Ok((s.device_id, self.keys.signer.clone(), to))
     }
 
-    /// Signs a bundle digest with the device key.
-    pub fn sign_digest(&self, digest: &[u8; 32]) -> [u8; 64] {
-        self.keys.device.sign_bytes(digest)
-    }
-
-    /// True when `signer` (base64 Ed25519) is a device this vault trusts and the hub has
-    /// not revoked.
-    pub fn trusts(&self, signer: &str) -> bool {
+    fn trusts(&self, signer: &str) -> bool {
         self.keys.trusted.iter().any(|t| t == signer)
             && !self
                 .sync
@@ -386,16 +532,7 @@ impl Vault {
                 .is_some_and(|s| s.revoked_signers.iter().any(|r| r == signer))
     }
 
-    /// Decrypts bytes sealed to this vault (an offline bundle).
-    pub fn identity(&self) -> &crypto::VaultIdentity {
-        &self.keys.identity
-    }
-
-    /// Records a completed enrollment: the hub, its pin, the coordinators, the device's
-    /// TLS credentials. Versions already in the vault are sealed again for the
-    /// coordinators too (their signed content is unchanged), so that they can read
-    /// every case of the organisation.
-    pub fn apply_enrollment(
+    fn apply_enrollment(
         &mut self,
         invite: &Invite,
         reply: &wire::EnrollResponse,
@@ -445,48 +582,7 @@ impl Vault {
         self.reseal_for_org()
     }
 
-    /// Seals every stored version to this vault and the coordinators, in batches.
-    fn reseal_for_org(&mut self) -> Result<usize> {
-        let ids = self.store.version_ids()?;
-        let mut done = 0;
-        for chunk in ids.chunks(2000) {
-            let mut writes = Vec::with_capacity(chunk.len());
-            let mut learned = Vec::with_capacity(chunk.len());
-            for id in chunk {
-                let Some(ct) = self.store.version(*id)? else {
-                    continue;
-                };
-                // A damaged version stays as it is (it is reported as damaged anyway).
-                let Ok(v) = self.read_version(*id, None) else {
-                    continue;
-                };
-                let to = if v.audience.is_empty() {
-                    self.recipients_of(&[])?
-                } else {
-                    continue;
-                };
-                let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
-                let Ok(sealed) = crypto::reseal(&self.keys.identity, &cache, &ct, &to) else {
-                    continue;
-                };
-                drop(cache);
-                learned.push(sealed.learned);
-                writes.push(Write::Version(*id, sealed.ciphertext));
-            }
-            done += writes.len();
-            self.store.commit(writes)?;
-            let cache = self.cache.get_mut().unwrap_or_else(|p| p.into_inner());
-            for l in learned {
-                cache.insert(l);
-            }
-            self.cache_dirty.store(true, Ordering::Relaxed);
-        }
-        Ok(done)
-    }
-
-    /// Follows a pin rotation: remembers the next pin the hub announced (over a connection
-    /// where it proved the current key), and moves to it once the hub proves it.
-    pub fn follow_pin(&mut self, proved: Option<&str>, announced: Option<&str>) -> Result<()> {
+    fn follow_pin(&mut self, proved: Option<&str>, announced: Option<&str>) -> Result<()> {
         let Some(s) = self.sync.as_mut() else {
             return Ok(());
         };
@@ -510,18 +606,14 @@ impl Vault {
         Ok(())
     }
 
-    /// True when the roster should be fetched again (never fetched, or a day old).
-    pub fn roster_stale(&self) -> bool {
+    fn roster_stale(&self) -> bool {
         self.sync.as_ref().is_none_or(|s| {
             s.roster_at
                 .is_none_or(|t| Utc::now() - t > chrono::Duration::hours(24))
         })
     }
 
-    /// Takes in the hub's roster: the signing keys of the organisation's devices become
-    /// trusted (never removed: what a revoked device wrote before stays readable), and
-    /// new coordinators are added.
-    pub fn apply_roster(&mut self, roster: &Roster) -> Result<()> {
+    fn apply_roster(&mut self, roster: &Roster) -> Result<()> {
         let mut changed_keys = false;
         // A revoked device's signer stays trusted for what came through the hub: the hub
         // refuses whatever it sends after revocation, and what it wrote before (a lost
@@ -571,9 +663,7 @@ impl Vault {
         self.store.commit(writes)
     }
 
-    /// Versions the hub does not hold, as frames: at most `max_count` and about
-    /// `max_bytes`, skipping `skip`.
-    pub fn pending_frames(
+    fn pending_frames(
         &self,
         skip: &HashSet<Uuid>,
         max_count: usize,
@@ -611,8 +701,7 @@ impl Vault {
         Ok(out)
     }
 
-    /// Notes that the hub holds these versions.
-    pub fn mark_synced(&mut self, ids: &[Uuid]) -> Result<()> {
+    fn mark_synced(&mut self, ids: &[Uuid]) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -620,11 +709,7 @@ impl Vault {
             .commit(ids.iter().map(|id| Write::Synced(*id)).collect())
     }
 
-    /// Takes in objects from the hub (or a bundle): each is checked (not stored with
-    /// other bytes, decrypts for this vault, signed by a trusted device, the id inside
-    /// matches, the kind matches the record's); those that fail are listed and skipped.
-    /// The rest are stored in one durable batch with the new pull cursor.
-    pub fn ingest(&mut self, frames: Vec<Frame>, cursor: Option<u64>) -> Result<Ingested> {
+    fn ingest(&mut self, frames: Vec<Frame>, cursor: Option<u64>) -> Result<Ingested> {
         let mut out = Ingested::default();
         let mut writes = Vec::new();
         let mut fresh: Vec<Version> = Vec::new();
@@ -705,30 +790,7 @@ impl Vault {
         Ok(out)
     }
 
-    /// The current evidence records: (record id, evidence, audience).
-    fn evidence_heads(&self) -> Vec<(Uuid, custos_model::Evidence, Vec<String>)> {
-        let mut out = Vec::new();
-        for e in self
-            .index
-            .entries()
-            .filter(|e| e.kind == Kind::Evidence && !e.deleted())
-        {
-            if let Ok(mut v) = self.read_version(e.head().id, Some(e.record_id)) {
-                let audience = if v.audience.is_empty() {
-                    self.default_audience()
-                } else {
-                    std::mem::take(&mut v.audience)
-                };
-                if let Body::Record(Record::Evidence(ev)) = &v.body {
-                    out.push((e.record_id, ev.clone(), audience));
-                }
-            }
-        }
-        out
-    }
-
-    /// Evidence files in the vault that the hub does not hold completely.
-    pub fn pending_blobs(&self) -> Result<Vec<BlobJob>> {
+    fn pending_blobs(&self) -> Result<Vec<BlobJob>> {
         let mut out = Vec::new();
         for (evidence_id, ev, audience) in self.evidence_heads() {
             let path = self.blob_path(ev.blob_id);
@@ -745,8 +807,7 @@ impl Vault {
         Ok(out)
     }
 
-    /// Evidence records whose file is not in the vault yet (synced from another device).
-    pub fn missing_blobs(&self) -> Vec<BlobJob> {
+    fn missing_blobs(&self) -> Vec<BlobJob> {
         self.evidence_heads()
             .into_iter()
             .filter_map(|(evidence_id, ev, audience)| {
@@ -762,22 +823,18 @@ impl Vault {
             .collect()
     }
 
-    /// Notes that the hub holds an evidence file, and logs it in its chain of custody.
-    pub fn mark_blob_synced(&mut self, job: &BlobJob, detail: &str) -> Result<()> {
+    fn mark_blob_synced(&mut self, job: &BlobJob, detail: &str) -> Result<()> {
         self.store.commit(vec![Write::SyncedBlob(job.blob_id)])?;
         self.log_received_or_sent(job.evidence_id, detail)
     }
 
-    /// Appends a `synced` custody entry (the first one on a device that received the
-    /// item).
-    pub fn log_received_or_sent(&mut self, evidence_id: Uuid, detail: &str) -> Result<()> {
+    fn log_received_or_sent(&mut self, evidence_id: Uuid, detail: &str) -> Result<()> {
         let ev = self.evidence(evidence_id)?;
         self.append_custody(evidence_id, super::Action::Synced, &ev.sha256, detail)
             .map(|_| ())
     }
 
-    /// Records how a sync ended: completed (perhaps with a warning), or failed.
-    pub fn record_sync_result(
+    fn record_sync_result(
         &mut self,
         started: DateTime<Utc>,
         result: std::result::Result<Option<String>, String>,
@@ -794,8 +851,7 @@ impl Vault {
         self.save_sync()
     }
 
-    /// Moves a downloaded, checked evidence file into place.
-    pub fn install_blob(&mut self, job: &BlobJob, downloaded: &std::path::Path) -> Result<()> {
+    fn install_blob(&mut self, job: &BlobJob, downloaded: &std::path::Path) -> Result<()> {
         fs::rename(downloaded, &job.path)
             .map_err(|e| Error::io("saving a downloaded evidence file", e))?;
         super::sync_dir(job.path.parent().unwrap_or(&self.dir))?;
