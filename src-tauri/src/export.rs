@@ -337,7 +337,7 @@ mod tests {
         let page: ExportRequest = serde_json::from_value(serde_json::json!({
             "format": "unsr",
             "caseIds": [one],
-            "path": "/tmp/x",
+            "path": "/nonexistent/communication.txt",
             "unsr": {
                 "kind": "allegation_letter",
                 "submitter": "  me ",
