@@ -762,8 +762,9 @@ pub struct Version {
     /// The device that wrote it.
     pub device: Uuid,
     /// The age recipients (`age1…`) it is encrypted to, once the vault syncs with a hub:
-    /// the writing vault, the organisation's coordinators and the vaults of the record's
-    /// earlier versions. Empty: the writing vault only.
+    /// the writing vault, the organisation's coordinators and the vault of the field
+    /// worker the record belongs to, as the roster lists them. Empty: the writing vault
+    /// only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub audience: Vec<String>,
     /// The content.

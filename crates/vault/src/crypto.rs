@@ -271,6 +271,7 @@ pub fn open(
             serde_json::from_slice(&plaintext).map_err(|_| Damage::Format)?;
         return Ok(Opened {
             body: Zeroizing::new(envelope.body.get().as_bytes().to_vec()),
+            signer: envelope.signer.to_owned(),
             learned: None,
         });
     }
@@ -288,6 +289,7 @@ pub fn open(
     )?;
     Ok(Opened {
         body: Zeroizing::new(envelope.body.get().as_bytes().to_vec()),
+        signer: envelope.signer.to_owned(),
         learned: capture.key.into_inner().map(|k| (digest, k)),
     })
 }
@@ -319,6 +321,8 @@ pub type Learned = ([u8; 32], Zeroizing<[u8; 16]>);
 pub struct Opened {
     /// The body's exact JSON bytes.
     pub body: Zeroizing<Vec<u8>>,
+    /// The signer (base64 Ed25519) whose signature was verified.
+    pub signer: String,
     /// The ciphertext's digest and file key, to add to the [`KeyCache`].
     pub learned: Option<Learned>,
 }

@@ -39,36 +39,37 @@ pub(super) fn signed_body<'a>(
 }
 
 /// Decrypts, verifies, checks ids and upgrades one stored version. Also returns the
-/// file key to remember when the cache did not know the ciphertext.
+/// file key to remember when the cache did not know the ciphertext, and the signer.
 pub(super) fn decode_version(
     keys: &Keys,
     cache: &KeyCache,
     version_id: Uuid,
     ct: &[u8],
-) -> std::result::Result<(Version, Option<crypto::Learned>), Damage> {
+) -> std::result::Result<(Version, Option<crypto::Learned>, String), Damage> {
     if let Some(envelope) = crypto::open_known(cache, ct) {
         // Verified before: the version is read straight from the envelope.
         #[derive(Deserialize)]
         struct Envelope {
             body: Version,
+            signer: String,
         }
         let envelope = envelope?;
-        let v = match serde_json::from_slice::<Envelope>(&envelope) {
-            Ok(e) if e.body.schema_version == SCHEMA_VERSION => e.body,
+        let e = match serde_json::from_slice::<Envelope>(&envelope) {
+            Ok(e) if e.body.schema_version == SCHEMA_VERSION => e,
             // Another schema, or not a version: the full path says which.
             _ => return decode_version(keys, &KeyCache::default(), version_id, ct),
         };
-        if v.version_id != version_id {
+        if e.body.version_id != version_id {
             return Err(Damage::Moved);
         }
-        return Ok((v, None));
+        return Ok((e.body, None, e.signer));
     }
     let opened = crypto::open(&keys.identity, &keys.trusted, cache, ct)?;
     let v = parse_version(&opened.body)?;
     if v.version_id != version_id {
         return Err(Damage::Moved);
     }
-    Ok((v, opened.learned))
+    Ok((v, opened.learned, opened.signer))
 }
 
 /// Parses a version's JSON, upgrading an older schema.

@@ -134,7 +134,7 @@ impl Vault {
             .store
             .version(version_id)?
             .ok_or(damaged(Damage::Decrypt))?;
-        let (v, learned) = {
+        let (v, learned, _) = {
             let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
             decode_version(&self.keys, &cache, version_id, &ct).map_err(damaged)?
         };

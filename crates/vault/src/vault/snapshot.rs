@@ -62,7 +62,7 @@ impl Vault {
         let keys = &self.keys;
         let store = &self.store;
         let cache_ref = &cache;
-        type Decoded = std::result::Result<(Version, Option<crypto::Learned>), Damage>;
+        type Decoded = std::result::Result<(Version, Option<crypto::Learned>, String), Damage>;
         let decoded: Vec<(Uuid, Decoded)> = missing
             .par_iter()
             .map(|&id| {
@@ -77,7 +77,7 @@ impl Vault {
         let mut cache = cache;
         for (id, r) in decoded {
             match r {
-                Ok((v, learned)) => {
+                Ok((v, learned, _)) => {
                     index.add(&v);
                     if let Some(l) = learned {
                         cache.insert(l);

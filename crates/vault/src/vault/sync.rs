@@ -26,6 +26,10 @@ use zeroize::Zeroizing;
 const META_SYNC: &str = "sync";
 /// The default time between two syncs, in minutes.
 pub const DEFAULT_INTERVAL: u32 = 15;
+/// How far ahead of this device's clock a received version's clock may be: a laptop
+/// whose clock is set to the wrong time zone stays within it; a clock of `u64::MAX`,
+/// which would pin every clock that takes it in, does not.
+pub const MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::hours(24);
 
 /// The hub settings and sync state, stored sealed to the vault.
 #[derive(Serialize, Deserialize)]
@@ -53,12 +57,25 @@ pub(crate) struct SyncState {
     /// Signing keys of devices the hub revoked.
     #[serde(default)]
     revoked_signers: Vec<String>,
+    /// The organisation's devices, from the last roster: who signs, for which vault, in
+    /// which role. Empty until the first roster fetch (then a sync fetches it first).
+    #[serde(default)]
+    members: Vec<Member>,
     /// During a pin rotation: the pin of the hub's next key, accepted too.
     #[serde(default)]
     next_pin: Option<String>,
     last_attempt: Option<DateTime<Utc>>,
     last_success: Option<DateTime<Utc>>,
     last_error: Option<String>,
+}
+
+/// One device of the roster, as the vault keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Member {
+    signer: String,
+    vault_recipient: String,
+    role: Role,
+    revoked: bool,
 }
 
 impl Drop for SyncState {
@@ -223,7 +240,10 @@ impl Vault {
 
     /// The audience of a new version of `record_id` replacing `parents`: empty (this
     /// vault only) until the vault is enrolled and while no earlier version came from
-    /// elsewhere; else this vault, the coordinators and every earlier audience.
+    /// elsewhere; else computed from the roster: this vault, the coordinators, and the
+    /// vaults of the field devices (not revoked) that the earlier versions were written
+    /// for — the record's owner. A recipient the roster does not list as a field
+    /// device's vault is never carried over from an earlier version, whoever signed it.
     pub(super) fn audience_for(&self, record_id: Uuid, parents: &[Uuid]) -> Vec<String> {
         let mut earlier = Vec::new();
         for p in parents {
@@ -235,8 +255,120 @@ impl Vault {
             return Vec::new();
         }
         let mut all = self.default_audience();
-        all.extend(earlier);
+        match &self.sync {
+            // Before the first roster (an upgraded vault offline since): as before.
+            Some(s) if s.members.is_empty() => all.extend(earlier),
+            Some(s) => all.extend(earlier.into_iter().filter(|r| {
+                s.members
+                    .iter()
+                    .any(|m| m.role == Role::Field && !m.revoked && &m.vault_recipient == r)
+            })),
+            None => all.extend(earlier),
+        }
         dedup(all)
+    }
+
+    /// Why a version another device signed is refused although its signature checks,
+    /// or `None` when it is taken in. `batch` holds the audiences of the versions taken
+    /// in earlier in the same batch, by record.
+    fn refusal(
+        &self,
+        v: &Version,
+        signer: &str,
+        now: DateTime<Utc>,
+        batch: &std::collections::HashMap<Uuid, Vec<String>>,
+    ) -> Option<String> {
+        let limit = (now + MAX_CLOCK_SKEW).timestamp_millis().max(0) as u64;
+        if v.hlc.ms > limit {
+            let ahead = (v
+                .hlc
+                .ms
+                .saturating_sub(now.timestamp_millis().max(0) as u64))
+                / 3_600_000;
+            return Some(format!(
+                "its clock is {ahead} hours ahead of this device's (more than {} allowed)",
+                MAX_CLOCK_SKEW.num_hours()
+            ));
+        }
+        let s = self.sync.as_ref()?;
+        let own = self.own();
+        let writer = if signer == self.keys.signer {
+            Some((own.as_str(), s.role))
+        } else {
+            s.members
+                .iter()
+                .find(|m| m.signer == signer)
+                .map(|m| (m.vault_recipient.as_str(), m.role))
+        };
+        let Some((writer_vault, writer_role)) = writer else {
+            return Some(
+                "it is signed by a device this vault does not find in the organisation's \
+                 roster (sync with the hub to fetch it)"
+                    .into(),
+            );
+        };
+        let coordinator = |r: &str| s.coordinators.iter().any(|c| c == r);
+        let known = |r: &str| {
+            r == own || coordinator(r) || s.members.iter().any(|m| m.vault_recipient == r)
+        };
+        if v.audience.len() > s.coordinators.len() + s.members.len() + 1
+            || v.audience.iter().any(|r| !known(r))
+        {
+            return Some("its audience names keys outside the organisation's roster".into());
+        }
+        if writer_role == Role::Field {
+            // A field device writes for its own vault and the coordinators only…
+            if v.audience
+                .iter()
+                .any(|r| r != writer_vault && !coordinator(r))
+            {
+                return Some("a field device addressed it to another field worker's vault".into());
+            }
+            // …and only into records its vault can read.
+            let earlier = match batch.get(&v.record_id) {
+                Some(a) => Some(a.clone()),
+                None => self.index.get(v.record_id).map(|e| {
+                    self.read_version(e.head().id, Some(v.record_id))
+                        .map(|h| h.audience.clone())
+                        .unwrap_or_default()
+                }),
+            };
+            if let Some(earlier) = earlier {
+                let readable = if earlier.is_empty() {
+                    writer_vault == own
+                } else {
+                    earlier.iter().any(|r| r == writer_vault)
+                };
+                if !readable {
+                    return Some("a field device wrote into a record of another vault".into());
+                }
+            }
+        }
+        None
+    }
+
+    /// The audience the hub routes an object by: the version's own, or — when an
+    /// organisation has more coordinators than a frame can name — without the
+    /// coordinators, whom the hub sends every object anyway. Never more than the
+    /// protocol's limit, so that no record is ever unpushable.
+    fn routing(&self, audience: Vec<String>) -> Vec<String> {
+        if audience.len() <= wire::MAX_AUDIENCE {
+            return audience;
+        }
+        let coordinators = &self
+            .sync
+            .as_ref()
+            .map(|s| s.coordinators.clone())
+            .unwrap_or_default();
+        let mut fewer: Vec<String> = audience
+            .into_iter()
+            .filter(|r| !coordinators.contains(r))
+            .collect();
+        if fewer.is_empty() {
+            fewer.push(self.own());
+        }
+        fewer.truncate(wire::MAX_AUDIENCE);
+        fewer
     }
 
     /// The recipients to seal a version with this audience to.
@@ -398,11 +530,11 @@ impl Vault {
             .filter(|e| e.kind == Kind::Evidence && !e.deleted())
         {
             if let Ok(mut v) = self.read_version(e.head().id, Some(e.record_id)) {
-                let audience = if v.audience.is_empty() {
+                let audience = self.routing(if v.audience.is_empty() {
                     self.default_audience()
                 } else {
                     std::mem::take(&mut v.audience)
-                };
+                });
                 if let Body::Record(Record::Evidence(ev)) = &v.body {
                     out.push((e.record_id, ev.clone(), audience));
                 }
@@ -567,6 +699,7 @@ impl Exchange for Vault {
             enrolled_at: Utc::now(),
             roster_at: None,
             revoked_signers: Vec::new(),
+            members: Vec::new(),
             next_pin: None,
             last_attempt: None,
             last_success: None,
@@ -608,8 +741,9 @@ impl Exchange for Vault {
 
     fn roster_stale(&self) -> bool {
         self.sync.as_ref().is_none_or(|s| {
-            s.roster_at
-                .is_none_or(|t| Utc::now() - t > chrono::Duration::hours(24))
+            s.members.is_empty()
+                || s.roster_at
+                    .is_none_or(|t| Utc::now() - t > chrono::Duration::hours(24))
         })
     }
 
@@ -644,6 +778,17 @@ impl Exchange for Vault {
             let s = self.state_mut()?;
             s.roster_at = Some(Utc::now());
             s.revoked_signers = revoked;
+            s.members = roster
+                .devices
+                .iter()
+                .filter(|d| crypto::is_signer(&d.signer))
+                .map(|d| Member {
+                    signer: d.signer.clone(),
+                    vault_recipient: d.vault_recipient.clone(),
+                    role: d.role,
+                    revoked: d.revoked,
+                })
+                .collect();
             for c in &roster.coordinators {
                 if !s.coordinators.contains(c) && c.parse::<VaultRecipient>().is_ok() {
                     s.coordinators.push(c.clone());
@@ -685,11 +830,11 @@ impl Exchange for Vault {
             let Ok(v) = self.read_version(id, None) else {
                 continue;
             };
-            let audience = if v.audience.is_empty() {
+            let audience = self.routing(if v.audience.is_empty() {
                 self.default_audience()
             } else {
                 v.audience.clone()
-            };
+            });
             bytes += ciphertext.len();
             out.push(Frame {
                 seq: 0,
@@ -716,6 +861,8 @@ impl Exchange for Vault {
         let mut learned = Vec::new();
         let mut seen = HashSet::new();
         let frames: Vec<Frame> = frames.into_iter().filter(|f| seen.insert(f.id)).collect();
+        let now = Utc::now();
+        let mut batch = std::collections::HashMap::new();
         // Decrypting and checking signatures is the cost of a pull: done in parallel.
         let decoded: Vec<std::result::Result<_, crate::error::Damage>> = {
             use rayon::prelude::*;
@@ -740,7 +887,7 @@ impl Exchange for Vault {
                 }
                 None => {}
             }
-            let (v, l) = match decoded {
+            let (v, l, signer) = match decoded {
                 Ok(x) => x,
                 Err(d) => {
                     if d == crate::error::Damage::Signature {
@@ -761,6 +908,11 @@ impl Exchange for Vault {
                     .push((f.id, "it claims another kind for an existing record".into()));
                 continue;
             }
+            if let Some(why) = self.refusal(&v, &signer, now, &batch) {
+                out.rejected.push((f.id, why));
+                continue;
+            }
+            batch.insert(v.record_id, v.audience.clone());
             writes.push(Write::Version(f.id, f.ciphertext));
             writes.push(Write::Synced(f.id));
             learned.extend(l);
