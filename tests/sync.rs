@@ -20,12 +20,15 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use custos_model::Record;
+use custos_sync::net::{self, Connection};
 use custos_sync::{self as sync, NetError, Route, SyncError};
 use custos_vault::Attach;
+use custos_vault::Credentials;
 use custos_vault::Vault;
+use custos_wire as wire;
 use support::{
-    add_cases, case, enrolled, forward, get_case, new_vault, org, pass, pipe, run, Backend, Hub,
-    OPTS, PASS,
+    add_cases, case, enrolled, forward, get_case, new_vault, org, pass, pipe, raw_enroll, run,
+    Answer, Backend, Hub, OPTS, PASS,
 };
 
 const CANARY: &str = "Zanzibar-canary-7Q4W";
@@ -59,6 +62,8 @@ on_both_backends!(
     bundles_carry_objects_without_network_and_tampered_ones_are_refused,
     the_command_line_enrolls_syncs_and_reports_status,
     a_lost_laptop_comes_back_from_key_shares_and_the_hub,
+    an_insider_cannot_enroll_with_a_colleagues_or_a_coordinators_vault_key,
+    an_insider_cannot_write_into_a_colleagues_record_nor_read_it_through_a_coordinator,
 );
 
 /// Every file under `dir` whose bytes contain `needle` (UTF-8 or UTF-16LE).
@@ -687,4 +692,215 @@ fn a_lost_laptop_comes_back_from_key_shares_and_the_hub(backend: Backend) {
     assert_eq!(r.blobs_down, 1);
     assert_eq!(get_case(&b, id).summary, CANARY);
     assert!(b.verify_evidence(ev).unwrap().ok);
+}
+
+/// An insider with an invite of their own claims a colleague's vault key (to be trusted by
+/// the colleague's vault, and plant signed cases in it) or a coordinator's (to be sent
+/// the whole organisation's ciphertext). The hub asks for proof that the device holds
+/// the key: both claims are refused, the invite stays usable, and nobody new is listed.
+fn an_insider_cannot_enroll_with_a_colleagues_or_a_coordinators_vault_key(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let mut coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "field A");
+    let colleague = a.vault.recipient();
+    let coordinator = coord.vault.recipient();
+    let devices_before = hub.cli(&["devices", "list"]);
+
+    let invite = wire::Invite::decode(&hub.invite("field", None)).unwrap();
+    let (cert, key) = net::device_certificate().unwrap();
+    let creds = Credentials {
+        pin: invite.pin.clone(),
+        next_pin: None,
+        cert,
+        key,
+    };
+    let mut conn = Connection::open(&invite.hub, &Route::Direct, &creds).unwrap();
+    let insider = custos_vault::crypto::DeviceKey::generate();
+    let refused = |r: Result<wire::EnrollResponse, NetError>| match r {
+        Err(NetError::Refused { code, message, .. }) => (code, message),
+        other => panic!("the claim was not refused: {other:?}"),
+    };
+    for claimed in [&colleague, &coordinator] {
+        // As devices asked before the challenge: no proof at all.
+        let (code, message) = refused(raw_enroll(
+            &mut conn,
+            &creds.cert,
+            &invite.token,
+            claimed,
+            &insider,
+            "insider",
+            Answer::NoProof,
+        ));
+        assert_eq!(code, "update_needed", "{message}");
+        assert!(message.contains("Update Custos"), "{message}");
+        // The challenge is sealed to the claimed key: without it, a guess.
+        let (code, message) = refused(raw_enroll(
+            &mut conn,
+            &creds.cert,
+            &invite.token,
+            claimed,
+            &insider,
+            "insider",
+            Answer::Guess,
+        ));
+        assert_eq!(code, "proof_failed", "{message}");
+        assert!(message.contains("not used"), "{message}");
+    }
+    assert_eq!(hub.cli(&["devices", "list"]), devices_before);
+    // A's vault, after a sync (the roster), trusts no new device; its cases still flow.
+    a.vault.add(case("A's case", "a")).unwrap();
+    let report = run(&mut a.vault).unwrap();
+    assert_eq!(report.pushed, 1);
+    assert_eq!(run(&mut coord.vault).unwrap().pulled, 1);
+
+    // The invite was not used: with a vault key of its own, the device enrolls.
+    let own = age::x25519::Identity::generate();
+    let reply = raw_enroll(
+        &mut conn,
+        &creds.cert,
+        &invite.token,
+        &own.to_public().to_string(),
+        &insider,
+        "insider",
+        Answer::With(&own),
+    )
+    .unwrap();
+    assert_eq!(reply.role, wire::Role::Field);
+    assert!(hub
+        .cli(&["devices", "list"])
+        .contains(&reply.device_id.to_string()));
+}
+
+/// A field device enrolled with keys of its own (an insider) writes what it likes with
+/// them: a version of a colleague's record with itself in the audience (so that the
+/// coordinator's next version of it, with the colleague's witness data, comes back to
+/// it), a version with only itself and the coordinators (planted material), an audience
+/// naming a key outside the organisation, a clock far in the future. The coordinator's
+/// vault refuses each, says why, and goes on; its own versions are addressed by the
+/// roster, never by what others signed.
+fn an_insider_cannot_write_into_a_colleagues_record_nor_read_it_through_a_coordinator(
+    backend: Backend,
+) {
+    use custos_model::hlc::Hlc;
+    use custos_model::{Body, Kind, Version, SCHEMA_VERSION};
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let mut coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "field A");
+    let mut insider =
+        support::SimDevice::enroll(&hub.invite("field", None), None, "insider").unwrap();
+    let (a_key, c_key, i_key) = (
+        a.vault.recipient(),
+        coord.vault.recipient(),
+        insider.recipient.clone(),
+    );
+
+    let id = a
+        .vault
+        .add(case("Arrest of a journalist", &format!("Witness {CANARY}")))
+        .unwrap();
+    run(&mut a.vault).unwrap();
+    assert_eq!(run(&mut coord.vault).unwrap().pulled, 1);
+    let head = a.vault.get(id).unwrap().version_id;
+    let now_ms = chrono::Utc::now().timestamp_millis() as u64;
+    let version = |record_id, parents: Vec<uuid::Uuid>, ms, audience: &[&String], title| Version {
+        schema_version: SCHEMA_VERSION,
+        record_id,
+        version_id: uuid::Uuid::new_v4(),
+        kind: Kind::Case,
+        parents,
+        hlc: Hlc { ms, counter: 0 },
+        device: uuid::Uuid::new_v4(),
+        audience: audience.iter().map(|r| r.to_string()).collect(),
+        body: Body::Record(case(title, "fabricated")),
+    };
+    let refused_with = |report: &sync::Report, id: uuid::Uuid, words: &str| {
+        let why = report
+            .pull_rejected
+            .iter()
+            .find(|(r, _)| *r == id)
+            .map(|(_, why)| why.clone())
+            .unwrap_or_else(|| panic!("{id} was not refused: {:?}", report.pull_rejected));
+        assert!(why.contains(words), "{why}");
+    };
+
+    // The insider knows the record's id and its head (the worst case).
+    let mut pushed = Vec::new();
+    let reader = version(id, vec![head], now_ms, &[&a_key, &i_key, &c_key], "Planted");
+    let planter = version(id, vec![head], now_ms, &[&i_key, &c_key], "Planted too");
+    let root = version(
+        id,
+        vec![],
+        now_ms,
+        &[&i_key, &c_key],
+        "A second first version",
+    );
+    let stranger = age::x25519::Identity::generate().to_public().to_string();
+    let outside = version(
+        uuid::Uuid::new_v4(),
+        vec![],
+        now_ms,
+        &[&i_key, &c_key, &stranger],
+        "Out",
+    );
+    let future = version(
+        uuid::Uuid::new_v4(),
+        vec![],
+        u64::MAX,
+        &[&i_key, &c_key],
+        "Later",
+    );
+    let own = version(
+        uuid::Uuid::new_v4(),
+        vec![],
+        now_ms,
+        &[&i_key, &c_key],
+        "Insider's own",
+    );
+    for v in [&reader, &planter, &root, &outside, &future, &own] {
+        let to: Vec<String> = v.audience.clone();
+        let route: Vec<String> = to.iter().filter(|r| **r != c_key).cloned().collect();
+        let r = insider.push_version(v, &to, &route);
+        assert_eq!(r.stored, 1, "{r:?}");
+        pushed.push(v.version_id);
+    }
+
+    let rc = run(&mut coord.vault).unwrap();
+    refused_with(&rc, reader.version_id, "another field worker's vault");
+    refused_with(&rc, planter.version_id, "record of another vault");
+    refused_with(&rc, root.version_id, "record of another vault");
+    refused_with(&rc, outside.version_id, "outside the organisation");
+    refused_with(&rc, future.version_id, "clock");
+    // The insider's own record, addressed as it should be, is taken in: the rules refuse
+    // what they must, not more, and the sync went on.
+    assert_eq!(rc.pulled, 1, "{:?}", rc.pull_rejected);
+    assert!(coord.vault.get(own.record_id).is_ok());
+    assert!(rc.warning().unwrap().contains("refused"));
+    let c = get_case(&coord.vault, id);
+    assert_eq!(c.title, "Arrest of a journalist");
+    assert!(coord.vault.get(id).unwrap().heads.len() == 1);
+
+    // The coordinator edits A's record: its audience is computed (A and the
+    // coordinators), so nothing of it reaches the insider; A receives it, and nothing
+    // planted.
+    let mut edited = c;
+    edited.summary.push_str(" (verified)");
+    coord.vault.update(id, Record::Case(edited)).unwrap();
+    // Its clock was not pinned by the version from the future.
+    let written = coord.vault.get(id).unwrap().hlc.ms;
+    assert!(written < now_ms + 3_600_000, "{written}");
+    run(&mut coord.vault).unwrap();
+    for f in insider.pull_all().unwrap() {
+        assert!(
+            age::decrypt(&insider.vault, &f.ciphertext).is_err(),
+            "the insider can read object {}",
+            f.id
+        );
+    }
+    run(&mut a.vault).unwrap();
+    let seen = get_case(&a.vault, id);
+    assert!(seen.summary.ends_with("(verified)"));
+    assert_eq!(seen.title, "Arrest of a journalist");
+    assert_eq!(a.vault.get(id).unwrap().heads.len(), 1);
 }

@@ -204,6 +204,18 @@ async fn enroll(
     blocking(move || hub.enroll(pin, req)).await.map(Json)
 }
 
+async fn enroll_challenge(
+    State(hub): State<Arc<Hub>>,
+    Peer(pin): Peer,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<wire::EnrollChallenge>, ApiError> {
+    let claim: wire::EnrollClaim = read_json(&headers, body).await?;
+    blocking(move || hub.enroll_challenge(pin, claim))
+        .await
+        .map(Json)
+}
+
 async fn roster(
     State(hub): State<Arc<Hub>>,
     Authed(_): Authed,
@@ -402,6 +414,7 @@ fn build(hub: Arc<Hub>) -> (Router, Vec<(&'static str, &'static str)>) {
     .add("get", "/v1/health", get(health))
     .add("get", "/v1/openapi.json", get(openapi))
     .add("post", "/v1/enroll", post(enroll))
+    .add("post", "/v1/enroll/challenge", post(enroll_challenge))
     .add("get", "/v1/roster", get(roster))
     .add("post", "/v1/objects", post(push))
     .add("get", "/v1/objects", get(pull))

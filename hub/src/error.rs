@@ -47,6 +47,16 @@ pub enum ApiError {
         "the blob's SHA-256 differs from the announced one; the hub discarded it: upload it again"
     )]
     BlobHashMismatch,
+    /// 403: the device did not prove that it holds the keys it enrolls with.
+    #[error("{0}")]
+    ProofFailed(String),
+    /// 400: a device of before the enrollment challenge.
+    #[error(
+        "this version of Custos cannot enroll with this hub: the hub asks every device to \
+         prove that it holds the keys it enrolls with. Update Custos, then enroll with the \
+         same invite (it was not used)"
+    )]
+    UpdateNeeded,
     /// 503: a temporary fault on the hub.
     #[error("{0}")]
     Unavailable(String),
@@ -58,7 +68,8 @@ impl ApiError {
         match self {
             ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::NotEnrolled(_) | ApiError::InvalidInvite => StatusCode::UNAUTHORIZED,
-            ApiError::Revoked => StatusCode::FORBIDDEN,
+            ApiError::Revoked | ApiError::ProofFailed(_) => StatusCode::FORBIDDEN,
+            ApiError::UpdateNeeded => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::OffsetMismatch(_) | ApiError::BlobMismatch => StatusCode::CONFLICT,
@@ -76,6 +87,8 @@ impl ApiError {
             ApiError::NotEnrolled(_) => "not_enrolled",
             ApiError::InvalidInvite => "invalid_invite",
             ApiError::Revoked => "revoked",
+            ApiError::ProofFailed(_) => "proof_failed",
+            ApiError::UpdateNeeded => "update_needed",
             ApiError::NotFound(_) => "not_found",
             ApiError::OffsetMismatch(_) => "offset_mismatch",
             ApiError::BlobMismatch => "blob_mismatch",

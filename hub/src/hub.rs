@@ -10,13 +10,14 @@ use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chrono::Utc;
 use custos_wire::{
-    self as wire, BlobAnnounce, BlobInfo, BlobState, BundleBlob, EnrollRequest, EnrollResponse,
-    Frame, PushResult, Rejected, Roster, RosterDevice,
+    self as wire, BlobAnnounce, BlobInfo, BlobState, BundleBlob, EnrollChallenge, EnrollClaim,
+    EnrollRequest, EnrollResponse, Frame, PushResult, Rejected, Roster, RosterDevice,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::blobs::{BlobFiles, BlobRange, BlobStore};
+use crate::enrollment::Challenger;
 use crate::error::ApiError;
 use crate::keys::{DataDir, Keys, KeysError};
 use crate::log;
@@ -55,6 +56,8 @@ pub struct Hub {
     blob_locks: Vec<Mutex<()>>,
     /// The next pin, and the modification time of the file it was read from.
     next_pin: Mutex<Option<(Option<std::time::SystemTime>, Option<String>)>>,
+    /// Makes and checks enrollment challenges.
+    challenger: Challenger,
 }
 
 impl std::fmt::Debug for Hub {
@@ -134,6 +137,14 @@ pub enum InstallError {
 /// The SHA-256 under which an invite token is kept.
 pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
+}
+
+fn no_certificate() -> ApiError {
+    ApiError::NotEnrolled(
+        "enrollment needs the device's TLS certificate on the connection, and it presented \
+         none"
+            .into(),
+    )
 }
 
 /// Decodes a device's signing key (base64 of 32 bytes; padding optional).
@@ -221,6 +232,7 @@ impl Hub {
         keys: Keys,
     ) -> Hub {
         Hub {
+            challenger: Challenger::new(keys.bundle_identity()),
             store,
             blobs,
             dir,
@@ -259,36 +271,39 @@ impl Hub {
         Ok(device)
     }
 
-    /// `POST /v1/enroll` from a connection whose certificate has `pin`.
+    /// `POST /v1/enroll/challenge` from a connection whose certificate has `pin`: a
+    /// secret only the holder of the claimed vault key can read
+    /// ([`crate::enrollment`]).
+    pub fn enroll_challenge(
+        &self,
+        pin: Option<String>,
+        claim: EnrollClaim,
+    ) -> Result<EnrollChallenge, ApiError> {
+        let pin = pin.ok_or_else(no_certificate)?;
+        if claim.token.is_empty() || claim.token.len() > MAX_TOKEN {
+            return Err(ApiError::InvalidInvite);
+        }
+        self.challenger.challenge(&pin, &claim, Utc::now())
+    }
+
+    /// `POST /v1/enroll` from a connection whose certificate has `pin`: with the proof
+    /// that the device holds the keys it enrolls with.
     pub fn enroll(
         &self,
         pin: Option<String>,
         req: EnrollRequest,
     ) -> Result<EnrollResponse, ApiError> {
-        let pin = pin.ok_or_else(|| {
-            ApiError::NotEnrolled(
-                "enrollment needs the device's TLS certificate on the connection, and it \
-                 presented none"
-                    .into(),
-            )
-        })?;
+        let pin = pin.ok_or_else(no_certificate)?;
         if req.token.is_empty() || req.token.len() > MAX_TOKEN {
             return Err(ApiError::InvalidInvite);
         }
-        if req
-            .vault_recipient
-            .parse::<age::x25519::Recipient>()
-            .is_err()
-        {
-            return Err(ApiError::Malformed(
-                "vault_recipient is not an age recipient (age1…)".into(),
-            ));
-        }
-        if signer_key(&req.signer).is_none() {
-            return Err(ApiError::Malformed(
-                "signer is not an Ed25519 public key in base64".into(),
-            ));
-        }
+        let claim = EnrollClaim {
+            token: req.token.clone(),
+            vault_recipient: req.vault_recipient.clone(),
+            signer: req.signer.clone(),
+        };
+        self.challenger
+            .verify(&pin, &claim, req.proof.as_ref(), Utc::now())?;
         let label: String = req
             .label
             .chars()

@@ -15,6 +15,7 @@ pub mod admin;
 pub mod api;
 pub mod blobs;
 pub mod cli;
+pub mod enrollment;
 pub mod error;
 pub mod hub;
 pub mod import;

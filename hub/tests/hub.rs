@@ -136,10 +136,9 @@ impl Hub {
     async fn enroll(&self, role: &str, label: &str) -> Device {
         let mut device = Device::new(label);
         let invite = self.invite(role, "1h");
-        let r = self
-            .client(Some(&device))
-            .json("POST", "/v1/enroll", &device.enroll_body(&invite.token))
-            .await;
+        let client = self.client(Some(&device));
+        let body = device.enroll_body(&client, &invite.token).await;
+        let r = client.json("POST", "/v1/enroll", &body).await;
         assert_eq!(r.status, 200, "{}", r.text());
         let v = r.json();
         assert_eq!(v["role"], role);
@@ -206,13 +205,42 @@ impl Device {
         STANDARD_NO_PAD.encode(self.signing.verifying_key().as_bytes())
     }
 
-    fn enroll_body(&self, token: &str) -> Value {
+    /// The claim of this device's keys, for `/v1/enroll/challenge`.
+    fn claim(&self, token: &str) -> Value {
         json!({
             "token": token,
             "vault_recipient": self.recipient(),
             "signer": self.signer(),
-            "label": self.label,
         })
+    }
+
+    /// The answer to a challenge: the secret opened with the vault key, and signed.
+    fn proof(&self, challenge: &Value) -> Value {
+        use ed25519_dalek::Signer;
+        let sealed = wire::unb64(challenge["sealed"].as_str().unwrap()).unwrap();
+        let secret = age::decrypt(&self.vault, &sealed).unwrap();
+        let pin = wire::pin_of_cert(&self.cert).unwrap();
+        let digest = wire::enroll_digest(&secret, &pin, &self.recipient(), &self.signer());
+        json!({
+            "ticket": challenge["ticket"],
+            "secret": wire::b64(&secret),
+            "signature": wire::b64(&self.signing.sign(&digest).to_bytes()),
+        })
+    }
+
+    /// An enrollment request with the answer to the hub's challenge, asked over
+    /// `client` (none when the hub gives no challenge there, e.g. without a
+    /// certificate).
+    async fn enroll_body(&self, client: &Client, token: &str) -> Value {
+        let mut body = self.claim(token);
+        body["label"] = json!(self.label);
+        let r = client
+            .json("POST", "/v1/enroll/challenge", &self.claim(token))
+            .await;
+        if r.status == 200 {
+            body["proof"] = self.proof(&r.json());
+        }
+        body
     }
 }
 
@@ -456,6 +484,109 @@ fn ids(frames: &[Frame]) -> Vec<Uuid> {
 
 // ----- the tests -----
 
+/// A device proves that it holds the vault key and the signing key it enrolls with; a
+/// claim of someone else's key, a signature by another key, a proof made for another
+/// certificate or a changed ticket is refused, and none of them uses the invite.
+#[tokio::test]
+async fn enrollment_needs_proof_of_both_keys() {
+    let hub = Hub::start();
+    let colleague = hub.enroll("field", "colleague").await;
+    let a = Device::new("a");
+    let ca = hub.client(Some(&a));
+    let invite = hub.invite("field", "1h");
+    let refused = |r: Resp, status: u16, code: &str| {
+        assert_eq!(
+            (r.status, r.code()),
+            (status, code.to_string()),
+            "{}",
+            r.text()
+        );
+        r.json()["message"].as_str().unwrap().to_string()
+    };
+
+    // A device of before the challenge.
+    let mut old = a.claim(&invite.token);
+    old["label"] = json!("old");
+    let message = refused(
+        ca.json("POST", "/v1/enroll", &old).await,
+        400,
+        "update_needed",
+    );
+    assert!(message.contains("Update Custos"), "{message}");
+
+    // The colleague's vault recipient, with a's signer: the secret is sealed to the
+    // colleague's key, which a does not hold.
+    let mut claim = a.claim(&invite.token);
+    claim["vault_recipient"] = json!(colleague.recipient());
+    let challenge = ca.json("POST", "/v1/enroll/challenge", &claim).await.json();
+    let sealed = wire::unb64(challenge["sealed"].as_str().unwrap()).unwrap();
+    assert!(age::decrypt(&a.vault, &sealed).is_err());
+    assert!(age::decrypt(&colleague.vault, &sealed).is_ok());
+    let mut body = claim.clone();
+    body["label"] = json!("insider");
+    body["proof"] = json!({
+        "ticket": challenge["ticket"],
+        "secret": wire::b64(&[7u8; 32]),
+        "signature": wire::b64(&[0u8; 64]),
+    });
+    let message = refused(
+        ca.json("POST", "/v1/enroll", &body).await,
+        403,
+        "proof_failed",
+    );
+    assert!(message.contains("not used"), "{message}");
+
+    // The right secret, signed by another key than the one claimed.
+    let mut body = a.enroll_body(&ca, &invite.token).await;
+    body["signer"] = json!(colleague.signer());
+    refused(
+        ca.json("POST", "/v1/enroll", &body).await,
+        403,
+        "proof_failed",
+    );
+
+    // A proof made over another certificate's connection.
+    let b = Device::new("b");
+    let cb = hub.client(Some(&b));
+    let body = a.enroll_body(&cb, &invite.token).await;
+    refused(
+        ca.json("POST", "/v1/enroll", &body).await,
+        403,
+        "proof_failed",
+    );
+
+    // A ticket whose expiry was moved.
+    let mut body = a.enroll_body(&ca, &invite.token).await;
+    let ticket = wire::unb64(body["proof"]["ticket"].as_str().unwrap()).unwrap();
+    let mut ticket: Value = serde_json::from_slice(&ticket).unwrap();
+    ticket["expires"] = json!(ticket["expires"].as_i64().unwrap() + 86_400);
+    body["proof"]["ticket"] = json!(wire::b64(&serde_json::to_vec(&ticket).unwrap()));
+    refused(
+        ca.json("POST", "/v1/enroll", &body).await,
+        403,
+        "proof_failed",
+    );
+    let mut body = a.enroll_body(&ca, &invite.token).await;
+    body["proof"]["ticket"] = json!("not a ticket");
+    refused(ca.json("POST", "/v1/enroll", &body).await, 400, "malformed");
+
+    // None of it used the invite; the devices list has only the colleague.
+    let r = ca
+        .json(
+            "POST",
+            "/v1/enroll",
+            &a.enroll_body(&ca, &invite.token).await,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let listed = hub.ok(&["devices", "list"]);
+    assert!(
+        !listed.contains("insider") && !listed.contains("old"),
+        "{listed}"
+    );
+    assert!(listed.contains(&colleague.id.to_string()), "{listed}");
+}
+
 #[tokio::test]
 async fn health_api_description_and_enrollment() {
     let hub = Hub::start();
@@ -516,7 +647,11 @@ async fn health_api_description_and_enrollment() {
 
     // Enrollment needs a certificate on the connection.
     let r = anon
-        .json("POST", "/v1/enroll", &a.enroll_body(&invite.token))
+        .json(
+            "POST",
+            "/v1/enroll",
+            &a.enroll_body(&anon, &invite.token).await,
+        )
         .await;
     assert_eq!((r.status, r.code()), (401, "not_enrolled".into()));
     assert!(r.json()["message"]
@@ -526,10 +661,14 @@ async fn health_api_description_and_enrollment() {
 
     let ca = hub.client(Some(&a));
     let r = ca
-        .json("POST", "/v1/enroll", &a.enroll_body("nope-nope-nope-nope"))
+        .json(
+            "POST",
+            "/v1/enroll",
+            &a.enroll_body(&ca, "nope-nope-nope-nope").await,
+        )
         .await;
     assert_eq!((r.status, r.code()), (401, "invalid_invite".into()));
-    let mut bad = a.enroll_body(&invite.token);
+    let mut bad = a.enroll_body(&ca, &invite.token).await;
     bad["vault_recipient"] = json!("age1notakey");
     let r = ca.json("POST", "/v1/enroll", &bad).await;
     assert_eq!((r.status, r.code()), (400, "malformed".into()));
@@ -544,30 +683,41 @@ async fn health_api_description_and_enrollment() {
     assert_eq!((r.status, r.code()), (400, "malformed".into()));
 
     let r = ca
-        .json("POST", "/v1/enroll", &a.enroll_body(&invite.token))
+        .json(
+            "POST",
+            "/v1/enroll",
+            &a.enroll_body(&ca, &invite.token).await,
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let first = r.json();
     assert_eq!(first["role"], "field");
     // A retry after a lost answer: the same device.
     let r = ca
-        .json("POST", "/v1/enroll", &a.enroll_body(&invite.token))
+        .json(
+            "POST",
+            "/v1/enroll",
+            &a.enroll_body(&ca, &invite.token).await,
+        )
         .await;
     assert_eq!((r.status, r.json()), (200, first.clone()));
     // Another certificate with the same token.
     let b = Device::new("other");
-    let r = hub
-        .client(Some(&b))
-        .json("POST", "/v1/enroll", &b.enroll_body(&invite.token))
+    let cb = hub.client(Some(&b));
+    let r = cb
+        .json(
+            "POST",
+            "/v1/enroll",
+            &b.enroll_body(&cb, &invite.token).await,
+        )
         .await;
     assert_eq!((r.status, r.code()), (410, "invite_used".into()));
 
     // An expired invite.
     let late = hub.invite("field", "1s");
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let r = hub
-        .client(Some(&b))
-        .json("POST", "/v1/enroll", &b.enroll_body(&late.token))
+    let r = cb
+        .json("POST", "/v1/enroll", &b.enroll_body(&cb, &late.token).await)
         .await;
     assert_eq!((r.status, r.code()), (410, "invite_expired".into()));
 

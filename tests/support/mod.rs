@@ -15,12 +15,11 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use custos_hub::store::pg::ScratchDatabase;
 use custos_model::{Case, Record};
 use custos_sync::net::{self, Connection};
 use custos_sync::{self as sync, Held, NetError, Route, SyncError};
+use custos_vault::crypto::{DeviceKey, VaultRecipient};
 use custos_vault::Credentials;
 use custos_vault::{Change, Vault};
 use custos_wire::{self as wire, Frame};
@@ -459,6 +458,10 @@ pub struct SimDevice {
     creds: Credentials,
     pub hub: String,
     pub id: Uuid,
+    /// Its vault key (the hub seals the enrollment challenge to it).
+    pub vault: age::x25519::Identity,
+    /// Its signing key.
+    pub key: DeviceKey,
     /// Its vault recipient (a real age recipient; the hub routes by it).
     pub recipient: String,
     /// Its pull cursor.
@@ -477,26 +480,26 @@ impl SimDevice {
             key,
         };
         let hub = hub.map_or(invite.hub.clone(), str::to_owned);
-        let recipient = age::x25519::Identity::generate().to_public().to_string();
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).unwrap();
-        let signer = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key();
+        let vault = age::x25519::Identity::generate();
+        let recipient = vault.to_public().to_string();
+        let key = DeviceKey::generate();
         let mut conn = Connection::open(&hub, &Route::Direct, &creds)?;
-        let body = serde_json::to_vec(&wire::EnrollRequest {
-            token: invite.token,
-            vault_recipient: recipient.clone(),
-            signer: STANDARD.encode(signer.as_bytes()),
-            label: label.into(),
-        })
-        .unwrap();
-        let reply: wire::EnrollResponse = conn
-            .request("POST", "/v1/enroll", Some("application/json"), &body)?
-            .json()?;
+        let reply = raw_enroll(
+            &mut conn,
+            &creds.cert,
+            &invite.token,
+            &recipient,
+            &key,
+            label,
+            Answer::With(&vault),
+        )?;
         Ok(SimDevice {
             conn: Some(conn),
             creds,
             hub,
             id: reply.device_id,
+            vault,
+            key,
             recipient,
             since: 0,
         })
@@ -559,6 +562,31 @@ impl SimDevice {
         Ok((frames, more))
     }
 
+    /// Signs `v` with this device's key, seals it to `to` and pushes it with the routing
+    /// audience `route`: what a hostile insider can send with the keys it enrolled with.
+    pub fn push_version(
+        &mut self,
+        v: &custos_model::Version,
+        to: &[String],
+        route: &[String],
+    ) -> wire::PushResult {
+        let to: Vec<VaultRecipient> = to.iter().map(|r| r.parse().unwrap()).collect();
+        let sealed = custos_vault::crypto::seal(
+            &to,
+            &self.key,
+            &self.key.public(),
+            &serde_json::to_vec(v).unwrap(),
+        )
+        .unwrap();
+        let frame = Frame {
+            seq: 0,
+            id: v.version_id,
+            audience: route.to_vec(),
+            ciphertext: sealed.ciphertext,
+        };
+        self.push(&[frame]).unwrap()
+    }
+
     /// Pulls until nothing more waits.
     pub fn pull_all(&mut self) -> Result<Vec<Frame>, NetError> {
         let mut out = Vec::new();
@@ -570,6 +598,77 @@ impl SimDevice {
             }
         }
     }
+}
+
+/// How a raw enrollment answers the hub's challenge.
+pub enum Answer<'a> {
+    /// No challenge, no proof: the request of a device of before the challenge.
+    NoProof,
+    /// Opens the challenge with this vault identity: the device holds the key it claims.
+    With(&'a age::x25519::Identity),
+    /// Cannot open the challenge: answers with random bytes, and signs them.
+    Guess,
+}
+
+/// Enrolls over `conn` (opened with the certificate `cert`) with the protocol's own
+/// requests, claiming the vault recipient `recipient` and the signer of `signing`.
+pub fn raw_enroll(
+    conn: &mut Connection,
+    cert: &[u8],
+    token: &str,
+    recipient: &str,
+    signing: &DeviceKey,
+    label: &str,
+    answer: Answer,
+) -> Result<wire::EnrollResponse, NetError> {
+    let signer = signing.public();
+    let proof = match answer {
+        Answer::NoProof => None,
+        Answer::With(_) | Answer::Guess => {
+            let claim = serde_json::to_vec(&wire::EnrollClaim {
+                token: token.into(),
+                vault_recipient: recipient.into(),
+                signer: signer.clone(),
+            })
+            .unwrap();
+            let challenge: wire::EnrollChallenge = conn
+                .request(
+                    "POST",
+                    "/v1/enroll/challenge",
+                    Some("application/json"),
+                    &claim,
+                )?
+                .json()?;
+            let secret = match answer {
+                Answer::With(identity) => {
+                    let sealed = wire::unb64(&challenge.sealed).unwrap();
+                    age::decrypt(identity, &sealed).expect("the challenge opens with the vault key")
+                }
+                _ => {
+                    let mut guess = vec![0u8; 32];
+                    getrandom::fill(&mut guess).unwrap();
+                    guess
+                }
+            };
+            let pin = wire::pin_of_cert(cert).unwrap();
+            let digest = wire::enroll_digest(&secret, &pin, recipient, &signer);
+            Some(wire::EnrollProof {
+                ticket: challenge.ticket,
+                secret: wire::b64(&secret),
+                signature: wire::b64(&signing.sign_bytes(&digest)),
+            })
+        }
+    };
+    let body = serde_json::to_vec(&wire::EnrollRequest {
+        token: token.into(),
+        vault_recipient: recipient.into(),
+        signer,
+        label: label.into(),
+        proof,
+    })
+    .unwrap();
+    conn.request("POST", "/v1/enroll", Some("application/json"), &body)?
+        .json()
 }
 
 /// A new object for `audience`, of `len` random bytes.

@@ -112,6 +112,8 @@ impl SyncError {
                     "invite_used" => "invite_used",
                     "invalid_invite" => "invite_invalid",
                     "revoked" => "device_revoked",
+                    "proof_failed" => "enrollment_proof_failed",
+                    "update_needed" => "update_needed",
                     "not_enrolled" => "device_unknown",
                     "unavailable" => "hub_unavailable",
                     _ => "hub_refused",
@@ -218,11 +220,13 @@ pub fn enroll_with(
         key: key.clone(),
     };
     let mut conn = Connection::open(&invite.hub, &route, &creds)?;
+    let proof = prove_keys(access, &mut conn, &invite, &cert, &recipient, &signer)?;
     let request = wire::EnrollRequest {
         token: invite.token.clone(),
         vault_recipient: recipient,
         signer,
         label: label.to_owned(),
+        proof: Some(proof),
     };
     let body = serde_json::to_vec(&request).map_err(|e| Error::Encrypt(e.to_string()))?;
     let reply: wire::EnrollResponse = conn
@@ -236,6 +240,60 @@ pub fn enroll_with(
         role: reply.role,
         resealed,
     })
+}
+
+/// Asks the hub for the challenge of this vault's keys and answers it: the secret sealed
+/// to the vault key, decrypted, and signed with the device key (`docs/sync-protocol.md`
+/// §2). The secret never leaves the vault's memory otherwise.
+fn prove_keys(
+    access: &impl Access,
+    conn: &mut Connection,
+    invite: &wire::Invite,
+    cert: &[u8],
+    recipient: &str,
+    signer: &str,
+) -> Result<wire::EnrollProof, SyncError> {
+    let claim = wire::EnrollClaim {
+        token: invite.token.clone(),
+        vault_recipient: recipient.to_owned(),
+        signer: signer.to_owned(),
+    };
+    let body = serde_json::to_vec(&claim).map_err(|e| Error::Encrypt(e.to_string()))?;
+    let challenge: wire::EnrollChallenge = match conn.request(
+        "POST",
+        "/v1/enroll/challenge",
+        Some("application/json"),
+        &body,
+    ) {
+        Ok(r) => r.json()?,
+        Err(NetError::Refused { status: 404, .. }) => {
+            return Err(NetError::Protocol(
+                "the hub is older than this version of Custos and cannot check that this \
+                 device holds its keys; ask your organisation to update the hub, then enroll \
+                 with the same invite (it was not used)"
+                    .into(),
+            )
+            .into())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let pin = wire::pin_of_cert(cert)
+        .ok_or_else(|| Error::Encrypt("the device certificate has no public key".into()))?;
+    let sealed = wire::unb64(&challenge.sealed)
+        .ok_or_else(|| NetError::Protocol("the hub's challenge is malformed".into()))?;
+    step(access, |v| {
+        let secret = custos_vault::crypto::open_bytes(v.identity(), &sealed).map_err(|_| {
+            SyncError::Net(NetError::Protocol(
+                "the hub's challenge is not sealed to this vault's key".into(),
+            ))
+        })?;
+        let digest = wire::enroll_digest(&secret, &pin, recipient, signer);
+        Ok(wire::EnrollProof {
+            ticket: challenge.ticket.clone(),
+            secret: wire::b64(&secret),
+            signature: wire::b64(&v.sign_digest(&digest)),
+        })
+    })?
 }
 
 /// After travel: resumes sync and brings back from the hub everything this vault may
@@ -639,6 +697,22 @@ mod tests {
                     message: "revoked".into(),
                 }),
                 "device_revoked",
+            ),
+            (
+                SyncError::Net(NetError::Refused {
+                    status: 403,
+                    code: "proof_failed".into(),
+                    message: "no".into(),
+                }),
+                "enrollment_proof_failed",
+            ),
+            (
+                SyncError::Net(NetError::Refused {
+                    status: 400,
+                    code: "update_needed".into(),
+                    message: "old".into(),
+                }),
+                "update_needed",
             ),
             (
                 SyncError::Net(NetError::Refused {

@@ -401,6 +401,74 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// `POST /v1/enroll/challenge`: the keys a device is about to enroll with. The hub
+/// answers with an [`EnrollChallenge`] that only the holder of both keys can answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnrollClaim {
+    /// The invite's token.
+    pub token: String,
+    /// The vault's age recipient.
+    pub vault_recipient: String,
+    /// The device's Ed25519 signing key (base64).
+    pub signer: String,
+}
+
+/// The hub's challenge: a secret sealed to the claimed vault recipient.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnrollChallenge {
+    /// The secret, an age ciphertext to the claimed vault recipient (base64url).
+    pub sealed: String,
+    /// The hub's own note of the challenge, returned unchanged in [`EnrollProof`]
+    /// (the hub keeps no state between the two requests).
+    pub ticket: String,
+}
+
+/// The answer to a challenge: the secret, decrypted, and the device's signature over
+/// [`enroll_digest`].
+#[derive(Clone, Serialize, Deserialize)]
+pub struct EnrollProof {
+    /// [`EnrollChallenge::ticket`], unchanged.
+    pub ticket: String,
+    /// The decrypted secret (base64url).
+    pub secret: String,
+    /// The Ed25519 signature of [`enroll_digest`] with the claimed signer (base64url).
+    pub signature: String,
+}
+
+impl std::fmt::Debug for EnrollProof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrollProof").finish_non_exhaustive()
+    }
+}
+
+/// What a device signs to prove its signing key at enrollment: the secret and every key
+/// it binds (its TLS pin, its vault recipient, its signer), so that a signature cannot be
+/// replayed for other keys.
+pub fn enroll_digest(secret: &[u8], pin: &str, vault_recipient: &str, signer: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"custos enrollment proof v1\n");
+    for part in [
+        secret,
+        pin.as_bytes(),
+        vault_recipient.as_bytes(),
+        signer.as_bytes(),
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
+/// Encodes bytes for the JSON messages (base64url, no padding).
+pub fn b64(bytes: &[u8]) -> String {
+    B64URL.encode(bytes)
+}
+
+/// Decodes [`b64`].
+pub fn unb64(text: &str) -> Option<Vec<u8>> {
+    B64URL.decode(text).ok()
+}
+
 /// `POST /v1/enroll`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnrollRequest {
@@ -412,6 +480,10 @@ pub struct EnrollRequest {
     pub signer: String,
     /// A label for the device list.
     pub label: String,
+    /// The answer to the hub's challenge for these keys. Devices of before the challenge
+    /// send none, and the hub refuses them with the code `update_needed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<EnrollProof>,
 }
 
 /// The answer to an enrollment.
