@@ -64,6 +64,7 @@ on_both_backends!(
     a_lost_laptop_comes_back_from_key_shares_and_the_hub,
     an_insider_cannot_enroll_with_a_colleagues_or_a_coordinators_vault_key,
     an_insider_cannot_write_into_a_colleagues_record_nor_read_it_through_a_coordinator,
+    a_hub_restored_from_a_backup_is_noticed_and_given_back_what_it_lost,
 );
 
 /// Every file under `dir` whose bytes contain `needle` (UTF-8 or UTF-16LE).
@@ -903,4 +904,126 @@ fn an_insider_cannot_write_into_a_colleagues_record_nor_read_it_through_a_coordi
     assert!(seen.summary.ends_with("(verified)"));
     assert_eq!(seen.title, "Arrest of a journalist");
     assert_eq!(a.vault.get(id).unwrap().heads.len(), 1);
+}
+
+/// Copies a folder's files and folders, recursively.
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if kind.is_file() {
+            // Not the admin socket.
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The hub is restored from a backup taken before the devices' last sync: it no longer
+/// holds A's newest case and its evidence file, nor B's, though both vaults marked them
+/// as sent. Travel mode asks the hub just before removing anything, refuses, and marks
+/// what the hub lost to be sent again; B asks the hub itself (`custos sync check`).
+/// Both send again what was lost, and the coordinator receives it.
+fn a_hub_restored_from_a_backup_is_noticed_and_given_back_what_it_lost(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("hub");
+    let mut hub = Hub::start(&data, &backend);
+    let mut coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "field A");
+    let mut b = enrolled(&hub.invite("field", None), "field B");
+    a.vault.add(case("Older case", "kept")).unwrap();
+    run(&mut a.vault).unwrap();
+    run(&mut b.vault).unwrap();
+
+    // The operator's backup, hub stopped.
+    hub.kill();
+    let backup = tmp.path().join("backup");
+    copy_dir(&data, &backup);
+    let backup_seq: i64 = if backend.is_postgres() {
+        backend
+            .client()
+            .query_one("SELECT last FROM seq_counter", &[])
+            .unwrap()
+            .get(0)
+    } else {
+        0
+    };
+    let backup_time = chrono::Utc::now();
+    let addr = hub.addr.clone();
+    hub = Hub::start_on(&data, &addr, &backend);
+
+    let newest = a.vault.add(case("Newest case", CANARY)).unwrap();
+    let photo = tmp.path().join("wound.jpg");
+    fs::write(&photo, vec![0x5au8; 100_000]).unwrap();
+    a.vault
+        .attach(
+            &photo,
+            Attach {
+                case_id: newest,
+                attached_to: vec![],
+                description: "photo".into(),
+                derived_from: None,
+            },
+        )
+        .unwrap();
+    let b_newest = b.vault.add(case("B's newest", "b")).unwrap();
+    let ra = run(&mut a.vault).unwrap();
+    assert_eq!((ra.pushed, ra.blobs_up), (2, 1));
+    assert_eq!(run(&mut b.vault).unwrap().pushed, 1);
+
+    // The restore: the folder from the backup, the database as it was then.
+    hub.kill();
+    fs::remove_dir_all(&data).unwrap();
+    copy_dir(&backup, &data);
+    if backend.is_postgres() {
+        let mut c = backend.client();
+        c.execute("DELETE FROM objects WHERE seq > $1", &[&backup_seq])
+            .unwrap();
+        c.execute(
+            "DELETE FROM blob_chunks WHERE blob IN (SELECT id FROM blobs WHERE received_at > $1)",
+            &[&backup_time],
+        )
+        .unwrap();
+        c.execute("DELETE FROM blobs WHERE received_at > $1", &[&backup_time])
+            .unwrap();
+        c.execute("UPDATE seq_counter SET last = $1", &[&backup_seq])
+            .unwrap();
+    }
+    hub = Hub::start_on(&data, &addr, &backend);
+    assert_eq!(
+        run(&mut coord.vault).unwrap().pulled,
+        1,
+        "only the older case"
+    );
+
+    // Travel mode asks the hub first: refused, nothing removed.
+    let err = sync::travel_remove(&sync::Held::new(&mut a.vault), Some(&[newest])).unwrap_err();
+    assert!(err.to_string().contains("no longer holds 3"), "{err}");
+    assert!(get_case(&a.vault, newest).summary.contains(CANARY));
+    assert_eq!(a.vault.sync_info().pending_versions, 2);
+    assert_eq!(a.vault.sync_info().pending_blobs, 1);
+
+    // A's next sync sends them again; B asks the hub and does the same.
+    let ra = run(&mut a.vault).unwrap();
+    assert_eq!((ra.pushed, ra.blobs_up), (2, 1));
+    let rb = sync::check_hub(&sync::Held::new(&mut b.vault)).unwrap();
+    assert_eq!((rb.hub_lost, rb.pushed), (1, 1));
+    assert!(rb.warning().unwrap().contains("restored from a backup"));
+    // Asked again: nothing lost any more.
+    let again = sync::check_hub(&sync::Held::new(&mut b.vault)).unwrap();
+    assert_eq!((again.hub_lost, again.pushed), (0, 0));
+
+    let rc = run(&mut coord.vault).unwrap();
+    assert_eq!((rc.pulled, rc.blobs_down), (3, 1));
+    assert!(get_case(&coord.vault, newest).summary.contains(CANARY));
+    assert_eq!(get_case(&coord.vault, b_newest).title, "B's newest");
+
+    // Now the hub holds everything: travel mode removes the case.
+    let removed = sync::travel_remove(&sync::Held::new(&mut a.vault), Some(&[newest])).unwrap();
+    assert_eq!((removed.cases, removed.files), (1, 1));
+    assert!(a.vault.get(newest).is_err());
+    drop(hub);
 }

@@ -46,11 +46,17 @@ fn travel_removes_only_what_the_hub_holds_and_brings_it_back() {
         .unwrap();
 
     // Not synced yet: refused, nothing removed.
-    let err = a.vault.travel_remove(Some(&[risky])).unwrap_err();
+    let err = sync::travel_remove(&Held::new(&mut a.vault), Some(&[risky])).unwrap_err();
     assert!(
-        matches!(&err, Error::Invalid(m) if m.contains("sync first")),
+        matches!(&err, sync::SyncError::Vault(Error::Invalid(m)) if m.contains("sync first")),
         "{err}"
     );
+    // The vault alone, without the hub's confirmation: refused too.
+    let err = a
+        .vault
+        .travel_remove(Some(&[risky]), &Default::default())
+        .unwrap_err();
+    assert!(matches!(&err, Error::Invalid(_)), "{err}");
     assert!(a.vault.get(risky).is_ok());
 
     run(&mut a.vault).unwrap();
@@ -58,15 +64,24 @@ fn travel_removes_only_what_the_hub_holds_and_brings_it_back() {
     let mut c = get_case(&a.vault, risky);
     c.title.push_str(" (2)");
     a.vault.update(risky, Record::Case(c)).unwrap();
-    assert!(a.vault.travel_remove(Some(&[risky])).is_err());
+    assert!(sync::travel_remove(&Held::new(&mut a.vault), Some(&[risky])).is_err());
     run(&mut a.vault).unwrap();
+    // Synced, but not confirmed by the hub: the vault refuses.
+    let err = a
+        .vault
+        .travel_remove(Some(&[risky]), &Default::default())
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Invalid(m) if m.contains("not confirmed")),
+        "{err}"
+    );
 
     let ocelot = custos_search::SearchQuery {
         text: "ocelot".into(),
         ..Default::default()
     };
     assert_eq!(a.vault.search(&ocelot).unwrap().total, 1);
-    let removed = a.vault.travel_remove(Some(&[risky])).unwrap();
+    let removed = sync::travel_remove(&Held::new(&mut a.vault), Some(&[risky])).unwrap();
     assert_eq!((removed.cases, removed.records, removed.files), (1, 2, 1));
     // Search forgets it too (its words are not left in the index or its snapshot).
     assert_eq!(a.vault.search(&ocelot).unwrap().total, 0);

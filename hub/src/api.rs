@@ -216,6 +216,16 @@ async fn enroll_challenge(
         .map(Json)
 }
 
+async fn held(
+    State(hub): State<Arc<Hub>>,
+    Authed(device): Authed,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<wire::HeldResponse>, ApiError> {
+    let req: wire::HeldRequest = read_json(&headers, body).await?;
+    blocking(move || hub.held(&device, req)).await.map(Json)
+}
+
 async fn roster(
     State(hub): State<Arc<Hub>>,
     Authed(_): Authed,
@@ -418,6 +428,7 @@ fn build(hub: Arc<Hub>) -> (Router, Vec<(&'static str, &'static str)>) {
     .add("get", "/v1/roster", get(roster))
     .add("post", "/v1/objects", post(push))
     .add("get", "/v1/objects", get(pull))
+    .add("post", "/v1/objects/held", post(held))
     .add("post", "/v1/blobs/{id}", post(announce_blob))
     .add("get", "/v1/blobs/{id}", get(blob_info))
     .add("put", "/v1/blobs/{id}/{offset}", put(put_chunk))

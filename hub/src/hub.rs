@@ -11,7 +11,8 @@ use base64::Engine;
 use chrono::Utc;
 use custos_wire::{
     self as wire, BlobAnnounce, BlobInfo, BlobState, BundleBlob, EnrollChallenge, EnrollClaim,
-    EnrollRequest, EnrollResponse, Frame, PushResult, Rejected, Roster, RosterDevice,
+    EnrollRequest, EnrollResponse, Frame, HeldRequest, HeldResponse, PushResult, Rejected, Roster,
+    RosterDevice,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -446,6 +447,25 @@ impl Hub {
                 Role::Field => Some(device.vault_recipient.clone()),
             },
         })?)
+    }
+
+    /// `POST /v1/objects/held`: which of these objects the hub holds and `device` may
+    /// read.
+    pub fn held(&self, device: &Device, req: HeldRequest) -> Result<HeldResponse, ApiError> {
+        if req.ids.len() > wire::MAX_HELD {
+            return Err(ApiError::TooLarge(format!(
+                "at most {} ids per question, not {}",
+                wire::MAX_HELD,
+                req.ids.len()
+            )));
+        }
+        let recipient = match device.role {
+            Role::Coordinator => None,
+            Role::Field => Some(device.vault_recipient.as_str()),
+        };
+        Ok(HeldResponse {
+            held: self.store.held(device.id, recipient, &req.ids)?,
+        })
     }
 
     /// A blob the device may see: its audience includes the device (or the device is a

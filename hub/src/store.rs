@@ -213,6 +213,10 @@ pub trait Store: Send + Sync {
     fn pull(&self, query: &PullQuery) -> StoreResult<PullPage>;
     /// The highest sequence number given so far (0 when none).
     fn last_seq(&self) -> StoreResult<u64>;
+    /// Of `ids`, those the hub holds and `device` may read (it pushed them, or
+    /// `recipient` is in their audience; every object for a coordinator, whose
+    /// `recipient` is `None`), in the order asked.
+    fn held(&self, device: Uuid, recipient: Option<&str>, ids: &[Uuid]) -> StoreResult<Vec<Uuid>>;
 
     // ----- blob metadata -----
 

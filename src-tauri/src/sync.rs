@@ -424,8 +424,8 @@ pub struct TravelRemoved {
 }
 
 /// Travel mode: removes the given cases (all when none are named) from this device —
-/// refused with nothing removed unless the hub holds all of them — and pauses sync.
-/// Never while a sync runs.
+/// refused with nothing removed unless the hub confirms, just before, that it holds all
+/// of them — and pauses sync. Never while a sync runs.
 #[tauri::command]
 pub async fn travel_remove(app: AppHandle, case_ids: Option<Vec<Uuid>>) -> Result<TravelRemoved> {
     let worker = app.clone();
@@ -436,7 +436,11 @@ pub async fn travel_remove(app: AppHandle, case_ids: Option<Vec<Uuid>>) -> Resul
             .run
             .lock()
             .map_err(|_| CommandError::Internal("the sync state is unavailable".into()))?;
-        with_vault(&state, |v| Ok(v.travel_remove(case_ids.as_deref())?))
+        let session = Session {
+            state: &state,
+            id: state.sync.session.load(Ordering::SeqCst),
+        };
+        custos_sync::travel_remove(&session, case_ids.as_deref()).map_err(sync_error)
     })
     .await
     .map_err(|e| CommandError::Internal(e.to_string()))??;

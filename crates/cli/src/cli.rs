@@ -269,6 +269,9 @@ pub struct VocabArgs {
 pub enum SyncCommand {
     /// Sync now
     Now,
+    /// Ask the hub whether it still holds everything this vault sent or received, send
+    /// again what it lost (a hub restored from a backup), then sync
+    Check,
     /// Last success, pending changes, last error
     Status {
         /// Machine-readable output

@@ -142,6 +142,9 @@ pub struct Report {
     pub blobs_down: usize,
     /// Evidence files that could not be taken (hash mismatch), with the reason.
     pub blob_rejected: Vec<(Uuid, String)>,
+    /// Versions and evidence files the hub had lost (restored from a backup, or
+    /// withholding them): sent again.
+    pub hub_lost: usize,
     /// HTTP requests made.
     pub requests: u64,
     /// Bytes sent on the socket (TLS included).
@@ -154,6 +157,18 @@ impl Report {
     /// A warning in plain words when something was refused, for the status line.
     pub fn warning(&self) -> Option<String> {
         let n = self.push_rejected.len() + self.pull_rejected.len() + self.blob_rejected.len();
+        if self.hub_lost > 0 {
+            return Some(format!(
+                "the hub no longer held {} change(s) or file(s) this device had sent (was it \
+                 restored from a backup?): they were sent again{}",
+                self.hub_lost,
+                if n > 0 {
+                    format!("; {n} item(s) were refused and skipped")
+                } else {
+                    String::new()
+                }
+            ));
+        }
         (n > 0).then(|| {
             let first = self
                 .push_rejected
@@ -296,6 +311,128 @@ fn prove_keys(
     })?
 }
 
+/// The ids, of `ids`, that the hub holds and this device may read (asked in batches).
+fn held(conn: &mut Connection, ids: &[Uuid]) -> Result<HashSet<Uuid>, SyncError> {
+    let mut out = HashSet::new();
+    for chunk in ids.chunks(wire::MAX_HELD) {
+        let body = serde_json::to_vec(&wire::HeldRequest {
+            ids: chunk.to_vec(),
+        })
+        .map_err(|e| Error::Encrypt(e.to_string()))?;
+        let answer: wire::HeldResponse =
+            match conn.request("POST", "/v1/objects/held", Some("application/json"), &body) {
+                Ok(r) => r.json()?,
+                Err(NetError::Refused { status: 404, .. }) => {
+                    return Err(NetError::Protocol(
+                        "the hub is older than this version of Custos and cannot confirm what it \
+                     holds; ask your organisation to update it"
+                            .into(),
+                    )
+                    .into())
+                }
+                Err(e) => return Err(e.into()),
+            };
+        let asked: HashSet<&Uuid> = chunk.iter().collect();
+        // Only ids asked about count: a hub cannot confirm what it was not asked.
+        out.extend(answer.held.into_iter().filter(|id| asked.contains(id)));
+    }
+    Ok(out)
+}
+
+/// The evidence files, of `blobs`, that the hub holds completely.
+fn held_blobs(conn: &mut Connection, blobs: &[Uuid]) -> Result<HashSet<Uuid>, SyncError> {
+    let mut out = HashSet::new();
+    for id in blobs {
+        match conn.request("GET", &format!("/v1/blobs/{id}"), None, &[]) {
+            Ok(r) => {
+                let info: BlobInfo = r.json()?;
+                if info.complete {
+                    out.insert(*id);
+                }
+            }
+            Err(NetError::Refused { status: 404, .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
+/// Asks the hub about every version and evidence file it was seen to hold, and forgets
+/// the marks of those it no longer holds (the next push sends them again). Returns how
+/// many it lost.
+fn forget_lost(access: &impl Access, conn: &mut Connection) -> Result<usize, SyncError> {
+    let (versions, blobs) = step(access, |v| v.synced_ids())??;
+    let held_versions = held(conn, &versions)?;
+    let blob_ids: Vec<Uuid> = blobs.iter().map(|b| b.blob_id).collect();
+    let held_files = held_blobs(conn, &blob_ids)?;
+    let lost_versions: Vec<Uuid> = versions
+        .into_iter()
+        .filter(|id| !held_versions.contains(id))
+        .collect();
+    let lost_blobs: Vec<Uuid> = blob_ids
+        .into_iter()
+        .filter(|id| !held_files.contains(id))
+        .collect();
+    let lost = lost_versions.len() + lost_blobs.len();
+    if lost > 0 {
+        step(access, |v| v.forget_synced(&lost_versions, &lost_blobs))??;
+    }
+    Ok(lost)
+}
+
+/// Asks the hub whether it still holds everything this vault sent or received, and
+/// sends again what it lost (a hub restored from a backup); then syncs as usual. A
+/// sync does this by itself for the last pushes, once an hour.
+pub fn check_hub(access: &impl Access) -> Result<Report, SyncError> {
+    let plan = step(access, |v| v.sync_plan())??;
+    let mut conn = Connection::open(&plan.hub, &plan.route, &plan.credentials)?;
+    let lost = forget_lost(access, &mut conn)?;
+    step(access, |v| v.hub_checked())??;
+    drop(conn);
+    let mut report = run(access)?;
+    report.hub_lost += lost;
+    Ok(report)
+}
+
+/// Travel mode: removes the given cases (all when `None`) from this device once the hub
+/// confirms, just before, that it holds every version and evidence file of them — the
+/// device's own "synced" marks are not enough (a hub restored from a backup has lost
+/// what it once held). What the hub lost is marked to be sent again, and nothing is
+/// removed. Connects even while sync is paused: the user asked for it.
+pub fn travel_remove(
+    access: &impl Access,
+    cases: Option<&[Uuid]>,
+) -> Result<custos_vault::Removed, SyncError> {
+    let plan = step(access, |v| v.travel_plan(cases))??;
+    let sync = step(access, |v| v.sync_plan())??;
+    let mut conn = Connection::open(&sync.hub, &sync.route, &sync.credentials)?;
+    let versions = held(&mut conn, &plan.versions)?;
+    let blobs = held_blobs(&mut conn, &plan.blobs)?;
+    let lost_versions: Vec<Uuid> = plan
+        .versions
+        .iter()
+        .copied()
+        .filter(|id| !versions.contains(id))
+        .collect();
+    let lost_blobs: Vec<Uuid> = plan
+        .blobs
+        .iter()
+        .copied()
+        .filter(|id| !blobs.contains(id))
+        .collect();
+    if !lost_versions.is_empty() || !lost_blobs.is_empty() {
+        step(access, |v| v.forget_synced(&lost_versions, &lost_blobs))??;
+        return Err(Error::Invalid(format!(
+            "the hub no longer holds {} change(s) or file(s) of these cases (was it restored \
+             from a backup?): nothing was removed. Sync to send them again, then try again",
+            lost_versions.len() + lost_blobs.len()
+        ))
+        .into());
+    }
+    let confirmed = custos_vault::Confirmed { versions, blobs };
+    Ok(step(access, |v| v.travel_remove(cases, &confirmed))??)
+}
+
 /// After travel: resumes sync and brings back from the hub everything this vault may
 /// read (its own pushes included) — the cases removed by [`Vault::travel_remove`] — with
 /// their evidence files; then syncs as usual.
@@ -383,6 +520,18 @@ fn exchange(
     if step(access, |v| v.roster_stale())? {
         fetch_roster(access, conn)?;
         roster_fetched = true;
+    }
+
+    // Now and then: does the hub still hold this device's last pushes? A hub restored
+    // from a backup (or withholding) does not; then everything is checked and what it
+    // lost is pushed again below.
+    if step(access, |v| v.hub_check_due())? {
+        let recent = step(access, |v| v.recent_pushes())?;
+        let held = held(conn, &recent)?;
+        if recent.iter().any(|id| !held.contains(id)) {
+            report.hub_lost += forget_lost(access, conn)?;
+        }
+        step(access, |v| v.hub_checked())??;
     }
 
     // Push: versions, then evidence files.

@@ -75,6 +75,10 @@ pub enum Write {
     Synced(Uuid),
     /// Notes that the hub holds an evidence file.
     SyncedBlob(Uuid),
+    /// Forgets that the hub holds a version: it lost it, and the next push sends it again.
+    Unsynced(Uuid),
+    /// Forgets that the hub holds an evidence file: it is uploaded again.
+    UnsyncedBlob(Uuid),
 }
 
 fn custody_key(evidence: Uuid, seq: u32) -> [u8; 20] {
@@ -168,7 +172,10 @@ impl Store {
                 Write::Version(_, v) | Write::Meta(_, v) | Write::Custody(_, _, v) => {
                     v.len() as u64 + 64
                 }
-                Write::Synced(_) | Write::SyncedBlob(_) => 64,
+                Write::Synced(_)
+                | Write::SyncedBlob(_)
+                | Write::Unsynced(_)
+                | Write::UnsyncedBlob(_) => 64,
             })
             .sum();
         if self.reserve > 0 {
@@ -183,6 +190,9 @@ impl Store {
         let mut custody = Vec::new();
         let mut synced: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let mut synced_blobs: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut unsynced = sled::Batch::default();
+        let mut unsynced_blobs = sled::Batch::default();
+        let mut forgets = false;
         for w in writes {
             match w {
                 Write::Version(id, ct) => versions.push((id, ct)),
@@ -190,6 +200,14 @@ impl Store {
                 Write::Custody(evidence, seq, entry) => custody.push((evidence, seq, entry)),
                 Write::Synced(id) => synced.push((id.as_bytes().to_vec(), Vec::new())),
                 Write::SyncedBlob(id) => synced_blobs.push((id.as_bytes().to_vec(), Vec::new())),
+                Write::Unsynced(id) => {
+                    unsynced.remove(id.as_bytes());
+                    forgets = true;
+                }
+                Write::UnsyncedBlob(id) => {
+                    unsynced_blobs.remove(id.as_bytes());
+                    forgets = true;
+                }
             }
         }
         if !custody.is_empty() {
@@ -237,6 +255,13 @@ impl Store {
         // Then the sync marks: a mark never names a version that is not stored.
         self.put(&self.sled().synced, synced)?;
         self.put(&self.sled().synced_blobs, synced_blobs)?;
+        if forgets {
+            self.sled()
+                .synced
+                .apply_batch(unsynced)
+                .and_then(|()| self.sled().synced_blobs.apply_batch(unsynced_blobs))
+                .map_err(|e| self.fail(from_sled("saving", e)))?;
+        }
         self.put(&self.sled().meta, meta)?;
         self.sync()
     }
@@ -345,6 +370,26 @@ impl Store {
             let key = key.map_err(|e| from_sled("reading", e))?;
             if !sled
                 .synced
+                .contains_key(&key)
+                .map_err(|e| from_sled("reading", e))?
+            {
+                if let Ok(id) = Uuid::from_slice(&key) {
+                    out.push(id);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ids of stored versions the hub was seen to hold, in key order.
+    pub fn synced_versions(&self) -> Result<Vec<Uuid>> {
+        self.check()?;
+        let sled = self.sled();
+        let mut out = Vec::new();
+        for key in sled.synced.iter().keys() {
+            let key = key.map_err(|e| from_sled("reading", e))?;
+            if sled
+                .versions
                 .contains_key(&key)
                 .map_err(|e| from_sled("reading", e))?
             {

@@ -46,7 +46,7 @@ pub use duress::{DuressAction, DECOY};
 pub use evidence::{Action, Attach, CustodyEntry, EvidenceReader, Exported, Verification, BLOBS};
 pub use merge::{FieldConflict, MergeProposal};
 pub use sync::{BlobJob, Credentials, Exchange, Ingested, SyncInfo, SyncPlan};
-pub use travel::Removed;
+pub use travel::{Confirmed, Removed, TravelPlan};
 
 pub use codec::parse_version;
 // The layers' shared helpers, for every module of the vault.

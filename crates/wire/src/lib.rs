@@ -499,6 +499,25 @@ pub struct EnrollResponse {
     pub hub_recipient: String,
 }
 
+/// Most ids asked about in one `POST /v1/objects/held`.
+pub const MAX_HELD: usize = 1_000;
+
+/// `POST /v1/objects/held`: which of these objects does the hub hold? Asked before
+/// travel mode deletes anything, and to find what a hub restored from a backup lost.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeldRequest {
+    /// Object ids, at most [`MAX_HELD`].
+    pub ids: Vec<Uuid>,
+}
+
+/// The answer: the ids asked about that the hub holds and the device may read (it
+/// pushed them, or its vault is in their audience, or it is a coordinator).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeldResponse {
+    /// In the order asked.
+    pub held: Vec<Uuid>,
+}
+
 /// One device of the roster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RosterDevice {

@@ -48,6 +48,7 @@ macro_rules! store_contract {
         $crate::store::contract::store_contract!(@tests $fixture;
             push_is_idempotent_and_atomic_per_batch,
             pull_filters_by_audience_and_pusher_and_pages,
+            held_answers_only_for_objects_the_device_may_read,
             sequence_numbers_are_never_below_the_receive_time,
             sequence_numbers_survive_a_reopen,
             enrollment_uses_an_invite_once_on_every_instance,
@@ -153,6 +154,39 @@ pub(crate) fn push_is_idempotent_and_atomic_per_batch<F: Fixture>(fx: &F) {
     assert_eq!(page.frames.len(), 3);
     assert_eq!(page.frames[1].audience, f2.audience);
     assert_eq!(page.frames[1].ciphertext, f2.ciphertext);
+}
+
+pub(crate) fn held_answers_only_for_objects_the_device_may_read<F: Fixture>(fx: &F) {
+    let store = fx.open();
+    let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let for_b = frame(1, &["age1b"]);
+    let for_c = frame(2, &["age1c"]);
+    store
+        .push(a, EPOCH, &[for_b.clone(), for_c.clone()])
+        .unwrap();
+    let unknown = Uuid::new_v4();
+    let asked = [unknown, for_c.id, for_b.id];
+    // The pusher: both; a field device: what names it; a coordinator: both.
+    assert_eq!(
+        store.held(a, Some("age1a"), &asked).unwrap(),
+        vec![for_c.id, for_b.id]
+    );
+    assert_eq!(
+        store.held(b, Some("age1b"), &asked).unwrap(),
+        vec![for_b.id]
+    );
+    assert_eq!(
+        store.held(c, None, &asked).unwrap(),
+        vec![for_c.id, for_b.id]
+    );
+    assert!(store.held(b, Some("age1b"), &[]).unwrap().is_empty());
+    // Reopened: the same.
+    drop(store);
+    let store = fx.open();
+    assert_eq!(
+        store.held(b, Some("age1b"), &asked).unwrap(),
+        vec![for_b.id]
+    );
 }
 
 pub(crate) fn pull_filters_by_audience_and_pusher_and_pages<F: Fixture>(fx: &F) {

@@ -672,6 +672,30 @@ impl Store for PgStore {
         to_u64(get(&row, "last")?, "sequence number")
     }
 
+    fn held(&self, device: Uuid, recipient: Option<&str>, ids: &[Uuid]) -> StoreResult<Vec<Uuid>> {
+        let mut readable = std::collections::HashSet::new();
+        for row in self
+            .conn()?
+            .query(
+                "SELECT id, audience, pushed_by FROM objects WHERE id = ANY($1)",
+                &[&ids],
+            )
+            .map_err(err)?
+        {
+            let id: Uuid = get(&row, "id")?;
+            let audience: Vec<String> = get(&row, "audience")?;
+            let pushed_by: Uuid = get(&row, "pushed_by")?;
+            if pushed_by == device || recipient.is_none_or(|r| audience.iter().any(|a| a == r)) {
+                readable.insert(id);
+            }
+        }
+        Ok(ids
+            .iter()
+            .copied()
+            .filter(|id| readable.contains(id))
+            .collect())
+    }
+
     fn blob(&self, id: Uuid) -> StoreResult<Option<BlobMeta>> {
         let rows = self
             .conn()?

@@ -432,6 +432,24 @@ impl Store for SledStore {
         }
     }
 
+    fn held(&self, device: Uuid, recipient: Option<&str>, ids: &[Uuid]) -> StoreResult<Vec<Uuid>> {
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(at) = self.obj_ids.get(id.as_bytes()).map_err(err)? else {
+                continue;
+            };
+            let Some(meta) = self.obj_meta.get(at).map_err(err)? else {
+                return Err(StoreError(format!("object {id} has no metadata")));
+            };
+            let m: ObjectMeta = unjson(&meta, "object")?;
+            if m.pushed_by == device || recipient.is_none_or(|r| m.audience.iter().any(|a| a == r))
+            {
+                out.push(*id);
+            }
+        }
+        Ok(out)
+    }
+
     fn blob(&self, id: Uuid) -> StoreResult<Option<BlobMeta>> {
         match self.blobs.get(id.as_bytes()).map_err(err)? {
             None => Ok(None),

@@ -42,7 +42,11 @@ pub fn travel(session: &Session, cmd: TravelCommand) -> Result {
             if cases.is_empty() && !all {
                 return Err(CliError::usage("name cases with --case ID, or give --all"));
             }
-            let r = vault.travel_remove(if all { None } else { Some(&cases) })?;
+            // The hub confirms, just before, that it holds everything removed.
+            let r = custos_sync::travel_remove(
+                &custos_sync::Held::new(vault),
+                if all { None } else { Some(&cases) },
+            )?;
             println!(
                 "removed {} case(s): {} records, {} versions, {} evidence files; sync is paused",
                 r.cases, r.records, r.versions, r.files

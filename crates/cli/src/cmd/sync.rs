@@ -107,8 +107,18 @@ fn parse_route(route: &str) -> Result<custos_sync::Route> {
 
 fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> Result {
     match cmd {
-        SyncCommand::Now => {
-            let report = custos_sync::run(&custos_sync::Held::new(vault))?;
+        SyncCommand::Now | SyncCommand::Check => {
+            let held = custos_sync::Held::new(vault);
+            let report = if matches!(cmd, SyncCommand::Check) {
+                let r = custos_sync::check_hub(&held)?;
+                println!(
+                    "the hub had lost {} change(s) or file(s) of this vault; sent again",
+                    r.hub_lost
+                );
+                r
+            } else {
+                custos_sync::run(&held)?
+            };
             println!(
                 "sent {} new versions ({} already there), received {}, evidence files {} up / {} down",
                 report.pushed, report.existing, report.pulled, report.blobs_up, report.blobs_down

@@ -30,6 +30,10 @@ pub const DEFAULT_INTERVAL: u32 = 15;
 /// whose clock is set to the wrong time zone stays within it; a clock of `u64::MAX`,
 /// which would pin every clock that takes it in, does not.
 pub const MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::hours(24);
+/// How many of its last pushes a device remembers, to ask the hub about.
+const RECENT: usize = 64;
+/// How often a sync asks the hub whether it still holds this device's last pushes.
+pub const HUB_CHECK_EVERY: chrono::Duration = chrono::Duration::hours(1);
 
 /// The hub settings and sync state, stored sealed to the vault.
 #[derive(Serialize, Deserialize)]
@@ -61,6 +65,13 @@ pub(crate) struct SyncState {
     /// which role. Empty until the first roster fetch (then a sync fetches it first).
     #[serde(default)]
     members: Vec<Member>,
+    /// The last versions this device pushed, newest last: asked about now and then, to
+    /// notice a hub that lost them (restored from a backup, or lying).
+    #[serde(default)]
+    recent: Vec<Uuid>,
+    /// When the hub last confirmed holding them.
+    #[serde(default)]
+    held_checked_at: Option<DateTime<Utc>>,
     /// During a pin rotation: the pin of the hub's next key, accepted too.
     #[serde(default)]
     next_pin: Option<String>,
@@ -593,8 +604,25 @@ pub trait Exchange {
         max_bytes: usize,
     ) -> Result<Vec<Frame>>;
 
-    /// Notes that the hub holds these versions.
+    /// Notes that the hub holds these versions (pushed by this device).
     fn mark_synced(&mut self, ids: &[Uuid]) -> Result<()>;
+
+    /// True when the hub has not been asked for a while whether it still holds this
+    /// device's last pushes.
+    fn hub_check_due(&self) -> bool;
+
+    /// The last versions this device pushed (at most 64).
+    fn recent_pushes(&self) -> Vec<Uuid>;
+
+    /// Every version, and every evidence file in the vault, the hub was seen to hold.
+    fn synced_ids(&self) -> Result<(Vec<Uuid>, Vec<BlobJob>)>;
+
+    /// Forgets that the hub holds these versions and evidence files (it lost them): the
+    /// next sync sends them again.
+    fn forget_synced(&mut self, versions: &[Uuid], blobs: &[Uuid]) -> Result<()>;
+
+    /// Notes that the hub just confirmed what it holds.
+    fn hub_checked(&mut self) -> Result<()>;
 
     /// Takes in objects from the hub (or a bundle): each is checked (not stored with
     /// other bytes, decrypts for this vault, signed by a trusted device, the id inside
@@ -700,6 +728,8 @@ impl Exchange for Vault {
             roster_at: None,
             revoked_signers: Vec::new(),
             members: Vec::new(),
+            recent: Vec::new(),
+            held_checked_at: None,
             next_pin: None,
             last_attempt: None,
             last_success: None,
@@ -850,8 +880,62 @@ impl Exchange for Vault {
         if ids.is_empty() {
             return Ok(());
         }
-        self.store
-            .commit(ids.iter().map(|id| Write::Synced(*id)).collect())
+        let mut writes: Vec<Write> = ids.iter().map(|id| Write::Synced(*id)).collect();
+        if let Some(s) = self.sync.as_mut() {
+            s.recent.extend_from_slice(ids);
+            let extra = s.recent.len().saturating_sub(RECENT);
+            s.recent.drain(..extra);
+            writes.extend(self.sync_write()?);
+        }
+        self.store.commit(writes)
+    }
+
+    fn hub_check_due(&self) -> bool {
+        self.sync.as_ref().is_some_and(|s| {
+            s.held_checked_at
+                .is_none_or(|t| Utc::now() - t > HUB_CHECK_EVERY)
+        })
+    }
+
+    fn recent_pushes(&self) -> Vec<Uuid> {
+        self.sync
+            .as_ref()
+            .map(|s| s.recent.clone())
+            .unwrap_or_default()
+    }
+
+    fn synced_ids(&self) -> Result<(Vec<Uuid>, Vec<BlobJob>)> {
+        let versions = self.store.synced_versions()?;
+        let mut blobs = Vec::new();
+        for (evidence_id, ev, audience) in self.evidence_heads() {
+            let path = self.blob_path(ev.blob_id);
+            if path.exists() && self.store.blob_synced(ev.blob_id)? {
+                blobs.push(BlobJob {
+                    evidence_id,
+                    blob_id: ev.blob_id,
+                    path,
+                    sha256: ev.blob_sha256.clone(),
+                    audience,
+                });
+            }
+        }
+        Ok((versions, blobs))
+    }
+
+    fn forget_synced(&mut self, versions: &[Uuid], blobs: &[Uuid]) -> Result<()> {
+        let mut writes: Vec<Write> = versions.iter().map(|id| Write::Unsynced(*id)).collect();
+        writes.extend(blobs.iter().map(|id| Write::UnsyncedBlob(*id)));
+        if let Some(s) = self.sync.as_mut() {
+            let lost: HashSet<&Uuid> = versions.iter().collect();
+            s.recent.retain(|id| !lost.contains(id));
+            writes.extend(self.sync_write()?);
+        }
+        self.store.commit(writes)
+    }
+
+    fn hub_checked(&mut self) -> Result<()> {
+        self.state_mut()?.held_checked_at = Some(Utc::now());
+        self.save_sync()
     }
 
     fn ingest(&mut self, frames: Vec<Frame>, cursor: Option<u64>) -> Result<Ingested> {

@@ -28,6 +28,28 @@ pub struct Removed {
     pub files: usize,
 }
 
+/// What travel mode would remove ([`Vault::travel_plan`]).
+#[derive(Debug, Clone, Default)]
+pub struct TravelPlan {
+    /// Cases.
+    pub cases: usize,
+    /// Their records.
+    pub records: Vec<Uuid>,
+    /// Every version of them.
+    pub versions: Vec<Uuid>,
+    /// Every evidence file of them in the vault.
+    pub blobs: Vec<Uuid>,
+}
+
+/// What the hub confirmed holding, just before travel mode removes anything.
+#[derive(Debug, Clone, Default)]
+pub struct Confirmed {
+    /// Versions.
+    pub versions: HashSet<Uuid>,
+    /// Evidence files.
+    pub blobs: HashSet<Uuid>,
+}
+
 impl Vault {
     /// The case a record belongs to (its own id for a case), from its newest version that
     /// is not a deletion.
@@ -48,10 +70,11 @@ impl Vault {
         })
     }
 
-    /// Removes the given cases (all when `None`) with every record in them from this
-    /// device, once the hub holds all of it, and pauses sync. Refused, with nothing
-    /// removed, when anything of them is not on the hub yet.
-    pub fn travel_remove(&mut self, cases: Option<&[Uuid]>) -> Result<Removed> {
+    /// What travel mode would remove for the given cases (all when `None`): every
+    /// version of every record in them and every evidence file in the vault. Refused
+    /// when anything of it is not on the hub yet, as far as this vault knows: then
+    /// [`Vault::travel_remove`] would refuse too.
+    pub fn travel_plan(&self, cases: Option<&[Uuid]>) -> Result<TravelPlan> {
         if !self.is_enrolled() {
             return Err(Error::Invalid(
                 "travel mode needs the hub: enroll this vault and sync first".into(),
@@ -111,12 +134,52 @@ impl Vault {
                  nothing was removed; sync first, then try again"
             )));
         }
+        blobs.sort_unstable();
+        blobs.dedup();
+        Ok(TravelPlan {
+            cases: chosen.len(),
+            records,
+            versions,
+            blobs,
+        })
+    }
+
+    /// Removes the given cases (all when `None`) with every record in them from this
+    /// device, and pauses sync — once the hub has confirmed, just before, that it holds
+    /// all of it (`confirmed`, from `custos_sync::travel_remove`). Refused, with nothing
+    /// removed, when anything of them is not on the hub, or not confirmed.
+    pub fn travel_remove(
+        &mut self,
+        cases: Option<&[Uuid]>,
+        confirmed: &Confirmed,
+    ) -> Result<Removed> {
+        let plan = self.travel_plan(cases)?;
+        let unconfirmed = plan
+            .versions
+            .iter()
+            .filter(|v| !confirmed.versions.contains(v))
+            .count()
+            + plan
+                .blobs
+                .iter()
+                .filter(|b| !confirmed.blobs.contains(b))
+                .count();
+        if unconfirmed > 0 {
+            return Err(Error::Invalid(format!(
+                "the hub has not confirmed that it holds {unconfirmed} change(s) or file(s) \
+                 of these cases: nothing was removed; sync, then try again"
+            )));
+        }
+        let TravelPlan {
+            cases: chosen,
+            records,
+            versions,
+            blobs,
+        } = plan;
         // Pause first: from now on nothing of these cases comes back by itself.
         self.set_sync_paused(true)?;
         self.store.remove_versions(&versions)?;
         let mut files = 0;
-        blobs.sort_unstable();
-        blobs.dedup();
         for b in &blobs {
             if fs::remove_file(self.blob_path(*b)).is_ok() {
                 files += 1;
@@ -131,7 +194,7 @@ impl Vault {
         self.save_snapshot()?;
         self.forget_derived()?;
         Ok(Removed {
-            cases: chosen.len(),
+            cases: chosen,
             records: records.len(),
             versions: versions.len(),
             files,
