@@ -65,6 +65,7 @@ on_both_backends!(
     an_insider_cannot_enroll_with_a_colleagues_or_a_coordinators_vault_key,
     an_insider_cannot_write_into_a_colleagues_record_nor_read_it_through_a_coordinator,
     a_hub_restored_from_a_backup_is_noticed_and_given_back_what_it_lost,
+    a_coordinator_key_the_hub_adds_is_not_used_until_someone_confirms_it,
 );
 
 /// Every file under `dir` whose bytes contain `needle` (UTF-8 or UTF-16LE).
@@ -611,12 +612,27 @@ fn the_command_line_enrolls_syncs_and_reports_status(backend: Backend) {
     assert!(ok, "{err}");
     let (_, out, _) = custos(&["sync", "status"]);
     assert!(out.contains("pending       1 versions"), "{out}");
+    // A coordinator key the hub lists after enrollment waits for the user.
+    let announced = age::x25519::Identity::generate().to_public().to_string();
+    hub.cli(&["coordinators", "add", &announced]);
     let (ok, out, err) = custos(&["sync", "now"]);
     assert!(ok, "{err}");
     assert!(out.contains("sent 1 new versions"), "{out}");
     let (_, out, _) = custos(&["sync", "status"]);
     assert!(out.contains("pending       0 versions"), "{out}");
     assert!(out.contains("last error    none"), "{out}");
+    assert!(out.contains("who can read this vault's records:"), "{out}");
+    assert!(out.contains(&_coord.vault.recipient()), "{out}");
+    assert!(
+        out.contains("NEW COORDINATOR announced by the hub on") && out.contains(&announced),
+        "{out}"
+    );
+    let (ok, _, err) = custos(&["sync", "coordinator", "confirm", "age1unknown"]);
+    assert!(!ok && err.contains("not a coordinator waiting"), "{err}");
+    let (ok, out, err) = custos(&["sync", "coordinator", "refuse", &announced]);
+    assert!(ok && out.contains("refused"), "{err}");
+    let (_, out, _) = custos(&["sync", "status"]);
+    assert!(!out.contains("NEW COORDINATOR"), "{out}");
     let (ok, _, _) = custos(&["sync", "route", "socks5:nowhere"]);
     assert!(!ok);
     let (ok, _, _) = custos(&["sync", "pause"]);
@@ -1026,4 +1042,125 @@ fn a_hub_restored_from_a_backup_is_noticed_and_given_back_what_it_lost(backend: 
     assert_eq!((removed.cases, removed.files), (1, 1));
     assert!(a.vault.get(newest).is_err());
     drop(hub);
+}
+
+/// Whoever runs (or seized) the hub adds a coordinator key of their own and enrolls a
+/// coordinator device with it: on main every device would encrypt its new records to it
+/// at the next roster fetch, and nothing visible would change. Now devices list it as
+/// announced, use it for nothing, and show it in the sync status; a coordinator the
+/// organisation confirms (out of band) is used from then on, a refused one never.
+fn a_coordinator_key_the_hub_adds_is_not_used_until_someone_confirms_it(backend: Backend) {
+    use custos_model::hlc::Hlc;
+    use custos_model::{Body, Kind, Version, SCHEMA_VERSION};
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let mut coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "field A");
+    let first = a.vault.add(case("First case", "before")).unwrap();
+    run(&mut a.vault).unwrap();
+    run(&mut coord.vault).unwrap();
+
+    // The operator's coordinator device, and a second, genuine coordinator.
+    let mut operator =
+        support::SimDevice::enroll(&hub.invite("coordinator", None), None, "operator").unwrap();
+    hub.cli(&["coordinators", "add", &operator.recipient]);
+    let mut second = new_vault();
+    hub.cli(&["coordinators", "add", &second.vault.recipient()]);
+    sync::enroll(
+        &mut second.vault,
+        &hub.invite("coordinator", None),
+        "second coordinator",
+        Route::Direct,
+    )
+    .unwrap();
+
+    // The operator's device writes into A's vault: A does not know its signer, fetches
+    // the roster, and refuses it (its vault is no confirmed coordinator).
+    let planted = Version {
+        schema_version: SCHEMA_VERSION,
+        record_id: uuid::Uuid::new_v4(),
+        version_id: uuid::Uuid::new_v4(),
+        kind: Kind::Case,
+        parents: vec![],
+        hlc: Hlc {
+            ms: chrono::Utc::now().timestamp_millis() as u64,
+            counter: 0,
+        },
+        device: operator.id,
+        audience: vec![a.vault.recipient(), operator.recipient.clone()],
+        body: Body::Record(case("Planted", "fabricated")),
+    };
+    let to = planted.audience.clone();
+    operator.push_version(&planted, &to, &to);
+    let ra = run(&mut a.vault).unwrap();
+    assert_eq!(ra.pulled, 0);
+    assert!(ra
+        .pull_rejected
+        .iter()
+        .any(|(id, _)| *id == planted.version_id));
+    let info = a.vault.sync_info();
+    let pending: Vec<&str> = info
+        .pending_coordinators
+        .iter()
+        .map(|p| p.recipient.as_str())
+        .collect();
+    assert_eq!(
+        pending,
+        vec![operator.recipient.as_str(), &second.vault.recipient()]
+    );
+    assert_eq!(
+        info.pending_coordinators[0].devices,
+        vec!["operator".to_string()]
+    );
+    let readers: Vec<&str> = info.readers.iter().map(|r| r.recipient.as_str()).collect();
+    assert_eq!(readers, vec![a.vault.recipient(), coord.vault.recipient()]);
+
+    // What A and the coordinator write now is not sealed to the operator's key.
+    let secret = a
+        .vault
+        .add(case(
+            "After the key was added",
+            &format!("Witness {CANARY}"),
+        ))
+        .unwrap();
+    run(&mut a.vault).unwrap();
+    run(&mut coord.vault).unwrap();
+    let mut edited = get_case(&coord.vault, first);
+    edited.summary.push_str(" (checked)");
+    coord.vault.update(first, Record::Case(edited)).unwrap();
+    run(&mut coord.vault).unwrap();
+    let seen = operator.pull_all().unwrap();
+    assert!(
+        seen.len() >= 3,
+        "the hub sends a coordinator device everything"
+    );
+    for f in &seen {
+        assert!(
+            age::decrypt(&operator.vault, &f.ciphertext).is_err(),
+            "object {} decrypts with the operator's key",
+            f.id
+        );
+    }
+
+    // A confirms the second coordinator (after checking with the organisation) and
+    // refuses the operator's key: it is not offered again.
+    assert!(a.vault.confirm_coordinator("age1notannounced").is_err());
+    a.vault
+        .confirm_coordinator(&second.vault.recipient())
+        .unwrap();
+    a.vault.refuse_coordinator(&operator.recipient).unwrap();
+    let info = a.vault.sync_info();
+    assert!(info.pending_coordinators.is_empty());
+    assert_eq!(info.readers.len(), 3);
+    let later = a.vault.add(case("After confirming", "c2 reads")).unwrap();
+    run(&mut a.vault).unwrap();
+    run(&mut second.vault).unwrap();
+    assert_eq!(get_case(&second.vault, later).title, "After confirming");
+    assert!(
+        second.vault.get(secret).is_err(),
+        "sealed before the confirmation"
+    );
+    for f in operator.pull_all().unwrap() {
+        assert!(age::decrypt(&operator.vault, &f.ciphertext).is_err());
+    }
 }

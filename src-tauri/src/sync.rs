@@ -423,6 +423,28 @@ pub struct TravelRemoved {
     files: usize,
 }
 
+/// Confirms (`confirm`) or refuses a coordinator the hub announced since enrollment.
+/// Confirmed, new records and evidence are encrypted to it too; until then, and if
+/// refused, never. → the new status.
+#[tauri::command]
+pub fn coordinator_decide(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    recipient: String,
+    confirm: bool,
+) -> Result<Status> {
+    let info = with_vault(&state, |v| {
+        if confirm {
+            v.confirm_coordinator(&recipient)?;
+        } else {
+            v.refuse_coordinator(&recipient)?;
+        }
+        Ok(v.sync_info())
+    })?;
+    notify(&app, state.sync.is_running());
+    Ok(status_of(&state, info))
+}
+
 /// Travel mode: removes the given cases (all when none are named) from this device —
 /// refused with nothing removed unless the hub confirms, just before, that it holds all
 /// of them — and pauses sync. Never while a sync runs.

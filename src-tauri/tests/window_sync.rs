@@ -169,6 +169,14 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     d.screenshot("sync-02-enrolled");
 
     scenario.step("a case synced: nothing pending");
+    // Two coordinator keys the hub lists after enrollment (the operator's, say): the
+    // first sync shows them announced, used for nothing until the user decides.
+    let announced: Vec<String> = (0..2)
+        .map(|_| age::x25519::Identity::generate().to_public().to_string())
+        .collect();
+    for key in &announced {
+        hub.admin(&["coordinators", "add", key]);
+    }
     // A case with the canary in its summary, then Sync now: success, nothing pending.
     d.click("#nav-cases");
     d.click("#new-case");
@@ -203,6 +211,26 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
         indicator(d)[0] == json!("synced")
     });
     d.screenshot("sync-03-synced");
+
+    scenario.step("coordinator keys the hub announced wait for the user");
+    d.wait_until("the announced keys", || {
+        !d.text("#sync-announced").is_empty()
+            && d.script("return document.querySelector('#sync-announced').hidden;") == json!(false)
+    });
+    assert!(d.text("#sync-announced-0").contains(&announced[0]));
+    assert!(d.text("#sync-announced-1").contains(&announced[1]));
+    let readers = d.text("#sync-readers");
+    assert!(readers.contains(&coord.recipient()), "{readers}");
+    assert!(!readers.contains(&announced[0]), "{readers}");
+    assert_eq!(d.overflow_x(), 0, "the announced keys scroll sideways");
+    d.script("document.querySelector('#sync-readers-card').scrollIntoView(); return null;");
+    d.screenshot("sync-03b-announced");
+    d.click("#sync-announced-refuse-0");
+    d.wait_until("the refused key gone", || {
+        !d.text("#sync-announced").contains(&announced[0])
+    });
+    assert!(d.text("#sync-announced-0").contains(&announced[1]));
+    assert!(!d.text("#sync-readers").contains(&announced[0]));
 
     scenario.step("the coordinator edits and syncs");
     // The coordinator reads the case, edits its summary and status, and syncs.
@@ -466,7 +494,17 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     d.wait("#sync-details");
     assert_eq!(d.overflow_x(), 0, "the Arabic sync screen scrolls sideways");
     assert!(header_fits(), "the Arabic header does not fit");
+    // The key still announced, in Arabic: its text stays left to right.
+    assert!(d.text("#sync-announced-0").contains(&announced[1]));
+    assert_eq!(
+        d.script(
+            "return getComputedStyle(document.querySelector('#sync-announced-0 code')).direction;"
+        ),
+        json!("ltr")
+    );
     d.screenshot("sync-10-sync-arabic");
+    d.script("document.querySelector('#sync-readers-card').scrollIntoView(); return null;");
+    d.screenshot("sync-10b-readers-arabic");
 
     scenario.step("nothing readable anywhere");
     // Nothing readable anywhere: not in the hub's folder, not in what the app wrote.

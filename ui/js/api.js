@@ -215,6 +215,7 @@ export const setSettings = (settings) => invoke('set_settings', { settings });
 
 /**
  * → {enrolled, hub, pin, role, device_id, route, paused, interval_minutes, coordinators,
+ * pending_coordinators: [{recipient, seen_at, devices}], readers: [{recipient, kind, devices}],
  * last_attempt, last_success, last_error, last_error_kind, pending_versions,
  * pending_blobs, conflicts, running}
  */
@@ -242,7 +243,13 @@ export const mergeProposal = (recordId) => invoke('merge_proposal', { recordId }
 /** Resolves concurrent edits: `takes` is `[[field, headVersionId], …]`; the rest as proposed. */
 export const resolveRecord = (recordId, takes) => invoke('resolve', { recordId, takes });
 
-/** Travel mode: removes cases the hub holds (all when caseIds is null); pauses sync. */
+/**
+ * Confirms (confirm: true) or refuses a coordinator key the hub announced since
+ * enrollment. → the new status.
+ */
+export const coordinatorDecide = (recipient, confirm) => invoke('coordinator_decide', { recipient, confirm });
+
+/** Travel mode: removes cases the hub confirms it holds (all when caseIds is null); pauses sync. */
 export const travelRemove = (caseIds) => invoke('travel_remove', { caseIds });
 
 /** After travel: resumes sync and brings every removed case back from the hub. */

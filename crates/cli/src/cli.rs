@@ -292,6 +292,25 @@ pub enum SyncCommand {
         /// Minutes
         minutes: u32,
     },
+    /// Confirm or refuse a coordinator the hub announced (see `sync status`)
+    Coordinator {
+        #[command(subcommand)]
+        action: CoordinatorAction,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum CoordinatorAction {
+    /// Encrypt to it from now on (after checking with your organisation that it is theirs)
+    Confirm {
+        /// The coordinator's age recipient (age1…)
+        recipient: String,
+    },
+    /// Never use it
+    Refuse {
+        /// The coordinator's age recipient (age1…)
+        recipient: String,
+    },
 }
 
 #[derive(Subcommand)]

@@ -45,7 +45,9 @@ pub use device::{keys_dir, on_wipe, Wiped};
 pub use duress::{DuressAction, DECOY};
 pub use evidence::{Action, Attach, CustodyEntry, EvidenceReader, Exported, Verification, BLOBS};
 pub use merge::{FieldConflict, MergeProposal};
-pub use sync::{BlobJob, Credentials, Exchange, Ingested, SyncInfo, SyncPlan};
+pub use sync::{
+    BlobJob, Credentials, Exchange, Ingested, PendingCoordinator, Reader, SyncInfo, SyncPlan,
+};
 pub use travel::{Confirmed, Removed, TravelPlan};
 
 pub use codec::parse_version;

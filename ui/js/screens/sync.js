@@ -336,9 +336,11 @@ export async function render(app) {
         : t('sync.conflicts.none');
       if (paused.checked !== Boolean(status.paused) && !paused.disabled) paused.checked = Boolean(status.paused);
       showBusy();
+      readers?.update();
     }
-    update();
 
+    const readers = readersCard();
+    update();
     const travel = travelCard();
 
     const el = h('div', { class: 'sync-enrolled' },
@@ -347,6 +349,7 @@ export async function render(app) {
         details,
         h('div', { class: 'actions' }, now),
         result, nowError),
+      readers.el,
       h('section', { class: 'card', id: 'sync-settings', attrs: { 'aria-labelledby': 'sync-settings-title' } },
         h('h2', { id: 'sync-settings-title', text: t('sync.settings') }),
         pause,
@@ -358,6 +361,63 @@ export async function render(app) {
       update,
       isDirty: () => settings.isConnected && snapshot(settings) !== clean,
     };
+  }
+
+  // Who can read this vault's records (this vault, the confirmed coordinators), and
+  // coordinator keys the hub announced since enrollment: used for nothing until the
+  // user confirms them, after checking with the organisation — not through the hub.
+  function readersCard() {
+    const list = h('ul', { id: 'sync-readers', class: 'plain-list' });
+    const announced = h('div', { id: 'sync-announced', hidden: true });
+    const error = h('p', { id: 'sync-readers-error', class: 'form-error', hidden: true, attrs: { role: 'alert' } });
+    const devices = (names) => (names?.length ? names.join(', ') : t('sync.readers.no_device'));
+
+    async function decide(recipient, confirm) {
+      error.hidden = true;
+      if (confirm) {
+        const ok = await confirmDialog(t('sync.announced.confirm.question'), {
+          title: t('sync.announced.title'), confirmLabel: t('sync.announced.confirm'),
+          details: [t('sync.announced.confirm.detail'), recipient],
+        });
+        if (!ok) return;
+      }
+      try {
+        status = await api.coordinatorDecide(recipient, confirm);
+        app.notify(confirm ? t('sync.announced.confirmed') : t('sync.announced.refused'));
+        update();
+        app.sync.refresh();
+      } catch (err) {
+        error.textContent = errorText(err);
+        error.hidden = false;
+      }
+    }
+
+    function fill() {
+      replace(list, ...(status.readers || []).map((r, i) => h('li', { class: 'reader', id: `sync-reader-${i}`, data: { kind: r.kind } },
+        h('strong', { text: r.kind === 'own' ? t('sync.readers.own') : t('sync.readers.coordinator') }),
+        ' ',
+        h('span', { class: 'muted', dir: 'auto', text: devices(r.devices) }),
+        h('code', { class: 'recipient', dir: 'ltr', text: r.recipient }))));
+      const pending = status.pending_coordinators || [];
+      announced.hidden = pending.length === 0;
+      replace(announced,
+        h('h3', { text: t('sync.announced.title') }),
+        h('p', { class: 'callout warning', text: t('sync.announced.text') }),
+        h('ul', { class: 'plain-list' }, ...pending.map((p, i) => h('li', { class: 'announced', id: `sync-announced-${i}` },
+          h('span', { dir: 'auto', text: t('sync.announced.item', { date: formatDateTime(p.seen_at), devices: devices(p.devices) }) }),
+          h('code', { class: 'recipient', dir: 'ltr', text: p.recipient }),
+          h('div', { class: 'actions' },
+            h('button', { type: 'button', id: `sync-announced-confirm-${i}`, class: 'button secondary', text: t('sync.announced.confirm'),
+              on: { click: () => decide(p.recipient, true) } }),
+            h('button', { type: 'button', id: `sync-announced-refuse-${i}`, class: 'button secondary', text: t('sync.announced.refuse'),
+              on: { click: () => decide(p.recipient, false) } }))))));
+    }
+
+    const el = h('section', { class: 'card', id: 'sync-readers-card', attrs: { 'aria-labelledby': 'sync-readers-title' } },
+      h('h2', { id: 'sync-readers-title', text: t('sync.readers.title') }),
+      h('p', { class: 'field-hint', text: t('sync.readers.hint') }),
+      list, announced, error);
+    return { el, update: fill };
   }
 
   // Travel mode: remove chosen cases (the hub must hold them) before a border, and

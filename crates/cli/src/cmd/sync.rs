@@ -8,7 +8,7 @@ use custos_vault::{Filter, Vault};
 use uuid::Uuid;
 
 use super::{print_json, read_input};
-use crate::cli::{BundleCommand, EnrollArgs, ResolveArgs, SyncCommand};
+use crate::cli::{BundleCommand, CoordinatorAction, EnrollArgs, ResolveArgs, SyncCommand};
 use crate::error::{CliError, Result};
 use crate::session::Session;
 
@@ -171,8 +171,50 @@ fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> Result {
                 info.pending_versions, info.pending_blobs
             );
             println!("conflicts     {}", info.conflicts);
+            let devices = |d: &[String]| {
+                if d.is_empty() {
+                    "no device enrolled".to_string()
+                } else {
+                    d.join(", ")
+                }
+            };
+            println!("who can read this vault's records:");
+            for r in &info.readers {
+                println!(
+                    "  {:<12} {}  ({})",
+                    r.kind,
+                    r.recipient,
+                    devices(&r.devices)
+                );
+            }
+            for p in &info.pending_coordinators {
+                println!(
+                    "NEW COORDINATOR announced by the hub on {}: {} ({})",
+                    p.seen_at.format("%Y-%m-%d %H:%M UTC"),
+                    p.recipient,
+                    devices(&p.devices)
+                );
+                println!(
+                    "  not used until you confirm it: check with your organisation, not through \
+                     the hub, that this key is a coordinator's, then run \
+                     `custos sync coordinator confirm {}` (or `… refuse {}`)",
+                    p.recipient, p.recipient
+                );
+            }
             Ok(())
         }
+        SyncCommand::Coordinator { action } => match action {
+            CoordinatorAction::Confirm { recipient } => {
+                vault.confirm_coordinator(&recipient)?;
+                println!("confirmed: new records and evidence are also encrypted to {recipient}");
+                Ok(())
+            }
+            CoordinatorAction::Refuse { recipient } => {
+                vault.refuse_coordinator(&recipient)?;
+                println!("refused: {recipient} is never used, and not offered again");
+                Ok(())
+            }
+        },
         SyncCommand::Pause => Ok(vault.set_sync_paused(true)?),
         SyncCommand::Resume => Ok(vault.set_sync_paused(false)?),
         SyncCommand::Route { route } => Ok(vault.set_sync_route(parse_route(&route)?)?),

@@ -72,12 +72,43 @@ pub(crate) struct SyncState {
     /// When the hub last confirmed holding them.
     #[serde(default)]
     held_checked_at: Option<DateTime<Utc>>,
+    /// Coordinator recipients the hub listed after enrollment, not used until the user
+    /// confirms them: a hub operator adding a key of their own must not make this
+    /// device encrypt to it.
+    #[serde(default)]
+    pending_coordinators: Vec<PendingCoordinator>,
+    /// Those the user refused: not offered again.
+    #[serde(default)]
+    refused_coordinators: Vec<String>,
     /// During a pin rotation: the pin of the hub's next key, accepted too.
     #[serde(default)]
     next_pin: Option<String>,
     last_attempt: Option<DateTime<Utc>>,
     last_success: Option<DateTime<Utc>>,
     last_error: Option<String>,
+}
+
+/// A coordinator recipient the hub announced after enrollment, waiting for the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCoordinator {
+    /// The age recipient.
+    pub recipient: String,
+    /// When this vault first saw it in the roster.
+    pub seen_at: DateTime<Utc>,
+    /// The labels of the roster's devices with this vault (none when no device of it
+    /// is enrolled yet).
+    pub devices: Vec<String>,
+}
+
+/// Who can read this vault's records, for the sync screen and `custos sync status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reader {
+    /// The age recipient.
+    pub recipient: String,
+    /// `own` (this vault) or `coordinator`.
+    pub kind: &'static str,
+    /// The labels of the roster's devices with this vault.
+    pub devices: Vec<String>,
 }
 
 /// One device of the roster, as the vault keeps it.
@@ -87,6 +118,8 @@ struct Member {
     vault_recipient: String,
     role: Role,
     revoked: bool,
+    #[serde(default)]
+    label: String,
 }
 
 impl Drop for SyncState {
@@ -114,8 +147,12 @@ pub struct SyncInfo {
     pub paused: bool,
     /// Minutes between syncs.
     pub interval_minutes: u32,
-    /// The organisation's coordinators.
+    /// The organisation's coordinators (confirmed: this vault encrypts to them).
     pub coordinators: Vec<String>,
+    /// Coordinators the hub announced since enrollment, not used until confirmed.
+    pub pending_coordinators: Vec<PendingCoordinator>,
+    /// Who can read this vault's records: this vault and the confirmed coordinators.
+    pub readers: Vec<Reader>,
     /// When a sync last started.
     pub last_attempt: Option<DateTime<Utc>>,
     /// When a sync last completed.
@@ -306,10 +343,18 @@ impl Vault {
         let writer = if signer == self.keys.signer {
             Some((own.as_str(), s.role))
         } else {
-            s.members
-                .iter()
-                .find(|m| m.signer == signer)
-                .map(|m| (m.vault_recipient.as_str(), m.role))
+            // A device enrolled as a coordinator counts as one only when its vault is a
+            // coordinator this vault confirmed.
+            s.members.iter().find(|m| m.signer == signer).map(|m| {
+                let role = if m.role == Role::Coordinator
+                    && !s.coordinators.contains(&m.vault_recipient)
+                {
+                    Role::Field
+                } else {
+                    m.role
+                };
+                (m.vault_recipient.as_str(), role)
+            })
         };
         let Some((writer_vault, writer_role)) = writer else {
             return Some(
@@ -318,7 +363,12 @@ impl Vault {
                     .into(),
             );
         };
-        let coordinator = |r: &str| s.coordinators.iter().any(|c| c == r);
+        // Announced coordinators count here (another vault may have confirmed one
+        // already); whom this vault encrypts to is decided elsewhere.
+        let coordinator = |r: &str| {
+            s.coordinators.iter().any(|c| c == r)
+                || s.pending_coordinators.iter().any(|p| p.recipient == r)
+        };
         let known = |r: &str| {
             r == own || coordinator(r) || s.members.iter().any(|m| m.vault_recipient == r)
         };
@@ -392,6 +442,90 @@ impl Vault {
         parse_recipients(audience)
     }
 
+    /// Who can read this vault's records.
+    fn readers(&self, s: &SyncState) -> Vec<Reader> {
+        let labels = |r: &str| -> Vec<String> {
+            s.members
+                .iter()
+                .filter(|m| m.vault_recipient == r && !m.revoked)
+                .map(|m| m.label.clone())
+                .collect()
+        };
+        let own = self.own();
+        let mut out = vec![Reader {
+            devices: labels(&own),
+            recipient: own.clone(),
+            kind: "own",
+        }];
+        out.extend(
+            s.coordinators
+                .iter()
+                .filter(|c| **c != own)
+                .map(|c| Reader {
+                    recipient: c.clone(),
+                    kind: "coordinator",
+                    devices: labels(c),
+                }),
+        );
+        out
+    }
+
+    /// Confirms a coordinator the hub announced (after checking with the organisation,
+    /// out of band, that the key is theirs): new versions and evidence files are
+    /// encrypted to it from now on, and its devices' versions are accepted.
+    pub fn confirm_coordinator(&mut self, recipient: &str) -> Result<()> {
+        let s = self.state_mut()?;
+        let Some(at) = s
+            .pending_coordinators
+            .iter()
+            .position(|p| p.recipient == recipient)
+        else {
+            return Err(Error::Invalid(format!(
+                "'{recipient}' is not a coordinator waiting for confirmation"
+            )));
+        };
+        s.pending_coordinators.remove(at);
+        s.coordinators.push(recipient.to_owned());
+        let signers: Vec<String> = s
+            .members
+            .iter()
+            .filter(|m| m.role == Role::Coordinator && m.vault_recipient == recipient)
+            .map(|m| m.signer.clone())
+            .collect();
+        let coordinators = s.coordinators.clone();
+        self.keys.org = parse_recipients(&coordinators)?;
+        let mut writes = Vec::new();
+        let mut trusted = false;
+        for signer in signers {
+            if !self.keys.trusted.contains(&signer) {
+                self.keys.trusted.push(signer);
+                trusted = true;
+            }
+        }
+        if trusted {
+            writes.push(self.keyring_write()?);
+        }
+        writes.extend(self.sync_write()?);
+        self.store.commit(writes)
+    }
+
+    /// Refuses a coordinator the hub announced: never used, not offered again.
+    pub fn refuse_coordinator(&mut self, recipient: &str) -> Result<()> {
+        let s = self.state_mut()?;
+        let Some(at) = s
+            .pending_coordinators
+            .iter()
+            .position(|p| p.recipient == recipient)
+        else {
+            return Err(Error::Invalid(format!(
+                "'{recipient}' is not a coordinator waiting for confirmation"
+            )));
+        };
+        s.pending_coordinators.remove(at);
+        s.refused_coordinators.push(recipient.to_owned());
+        self.save_sync()
+    }
+
     /// True once enrolled with a hub (cheap: [`Vault::sync_info`] also counts what is
     /// pending, which reads every unsynced ciphertext).
     pub fn is_enrolled(&self) -> bool {
@@ -431,6 +565,8 @@ impl Vault {
                 paused: false,
                 interval_minutes: DEFAULT_INTERVAL,
                 coordinators: Vec::new(),
+                pending_coordinators: Vec::new(),
+                readers: Vec::new(),
                 last_attempt: None,
                 last_success: None,
                 last_error: None,
@@ -449,6 +585,8 @@ impl Vault {
                 paused: s.paused,
                 interval_minutes: s.interval_minutes,
                 coordinators: s.coordinators.clone(),
+                pending_coordinators: s.pending_coordinators.clone(),
+                readers: self.readers(s),
                 last_attempt: s.last_attempt,
                 last_success: s.last_success,
                 last_error: s.last_error.clone(),
@@ -592,7 +730,7 @@ pub trait Exchange {
 
     /// Takes in the hub's roster: the signing keys of the organisation's devices become
     /// trusted (never removed: what a revoked device wrote before stays readable), and
-    /// new coordinators are added.
+    /// coordinators it lists for the first time wait for the user's confirmation.
     fn apply_roster(&mut self, roster: &Roster) -> Result<()>;
 
     /// Versions the hub does not hold, as frames: at most `max_count` and about
@@ -730,6 +868,8 @@ impl Exchange for Vault {
             members: Vec::new(),
             recent: Vec::new(),
             held_checked_at: None,
+            pending_coordinators: Vec::new(),
+            refused_coordinators: Vec::new(),
             next_pin: None,
             last_attempt: None,
             last_success: None,
@@ -793,17 +933,17 @@ impl Exchange for Vault {
         // (another field worker cannot write into it).
         let own = self.own();
         let coordinator = self.state()?.role == Role::Coordinator;
-        for d in roster
-            .devices
-            .iter()
-            .filter(|d| coordinator || d.role == Role::Coordinator || d.vault_recipient == own)
-        {
+        let confirmed = self.state()?.coordinators.clone();
+        for d in roster.devices.iter().filter(|d| {
+            coordinator
+                || (d.role == Role::Coordinator && confirmed.contains(&d.vault_recipient))
+                || d.vault_recipient == own
+        }) {
             if !self.keys.trusted.contains(&d.signer) && crypto::is_signer(&d.signer) {
                 self.keys.trusted.push(d.signer.clone());
                 changed_keys = true;
             }
         }
-        let mut changed_org = false;
         {
             let s = self.state_mut()?;
             s.roster_at = Some(Utc::now());
@@ -817,18 +957,32 @@ impl Exchange for Vault {
                     vault_recipient: d.vault_recipient.clone(),
                     role: d.role,
                     revoked: d.revoked,
+                    label: d.label.clone(),
                 })
                 .collect();
+            // A coordinator the hub lists now is not used until the user confirms it.
+            let now = Utc::now();
             for c in &roster.coordinators {
-                if !s.coordinators.contains(c) && c.parse::<VaultRecipient>().is_ok() {
-                    s.coordinators.push(c.clone());
-                    changed_org = true;
+                if !s.coordinators.contains(c)
+                    && !s.refused_coordinators.contains(c)
+                    && !s.pending_coordinators.iter().any(|p| &p.recipient == c)
+                    && c.parse::<VaultRecipient>().is_ok()
+                {
+                    s.pending_coordinators.push(PendingCoordinator {
+                        recipient: c.clone(),
+                        seen_at: now,
+                        devices: Vec::new(),
+                    });
                 }
             }
-        }
-        if changed_org {
-            let coordinators = self.state()?.coordinators.clone();
-            self.keys.org = parse_recipients(&coordinators)?;
+            let members = &s.members;
+            for p in &mut s.pending_coordinators {
+                p.devices = members
+                    .iter()
+                    .filter(|m| m.vault_recipient == p.recipient)
+                    .map(|m| m.label.clone())
+                    .collect();
+            }
         }
         let mut writes = Vec::new();
         if changed_keys {
