@@ -793,7 +793,8 @@ fn an_insider_cannot_enroll_with_a_colleagues_or_a_coordinators_vault_key(backen
 /// them: a version of a colleague's record with itself in the audience (so that the
 /// coordinator's next version of it, with the colleague's witness data, comes back to
 /// it), a version with only itself and the coordinators (planted material), an audience
-/// naming a key outside the organisation, a clock far in the future. The coordinator's
+/// naming a key outside the organisation, a clock far in the future, versions claiming
+/// A's or the coordinator's device id. The coordinator's
 /// vault refuses each, says why, and goes on; its own versions are addressed by the
 /// roster, never by what others signed.
 fn an_insider_cannot_write_into_a_colleagues_record_nor_read_it_through_a_coordinator(
@@ -875,7 +876,26 @@ fn an_insider_cannot_write_into_a_colleagues_record_nor_read_it_through_a_coordi
         &[&i_key, &c_key],
         "Insider's own",
     );
-    for v in [&reader, &planter, &root, &outside, &future, &own] {
+    // Its own new records, passed off as written by A's device, or by the coordinator's.
+    let mut as_a = version(
+        uuid::Uuid::new_v4(),
+        vec![],
+        now_ms,
+        &[&i_key, &c_key],
+        "As A",
+    );
+    as_a.device = a.vault.device_id();
+    let mut as_c = version(
+        uuid::Uuid::new_v4(),
+        vec![],
+        now_ms,
+        &[&i_key, &c_key],
+        "As C",
+    );
+    as_c.device = coord.vault.device_id();
+    for v in [
+        &reader, &planter, &root, &outside, &future, &own, &as_a, &as_c,
+    ] {
         let to: Vec<String> = v.audience.clone();
         let route: Vec<String> = to.iter().filter(|r| **r != c_key).cloned().collect();
         let r = insider.push_version(v, &to, &route);
@@ -889,6 +909,8 @@ fn an_insider_cannot_write_into_a_colleagues_record_nor_read_it_through_a_coordi
     refused_with(&rc, root.version_id, "record of another vault");
     refused_with(&rc, outside.version_id, "outside the organisation");
     refused_with(&rc, future.version_id, "clock");
+    refused_with(&rc, as_a.version_id, "id of another device");
+    refused_with(&rc, as_c.version_id, "from this device");
     // The insider's own record, addressed as it should be, is taken in: the rules refuse
     // what they must, not more, and the sync went on.
     assert_eq!(rc.pulled, 1, "{:?}", rc.pull_rejected);

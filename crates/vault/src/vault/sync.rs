@@ -80,6 +80,11 @@ pub(crate) struct SyncState {
     /// Those the user refused: not offered again.
     #[serde(default)]
     refused_coordinators: Vec<String>,
+    /// Which signer each device id in versions this vault took in belongs to: a
+    /// version's `device` is written by its signer, and another signer claiming the
+    /// same id (to pass its versions off as a colleague's) is refused.
+    #[serde(default)]
+    device_signers: std::collections::HashMap<Uuid, String>,
     /// During a pin rotation: the pin of the hub's next key, accepted too.
     #[serde(default)]
     next_pin: Option<String>,
@@ -325,6 +330,7 @@ impl Vault {
         signer: &str,
         now: DateTime<Utc>,
         batch: &std::collections::HashMap<Uuid, Vec<String>>,
+        batch_devices: &std::collections::HashMap<Uuid, String>,
     ) -> Option<String> {
         let limit = (now + MAX_CLOCK_SKEW).timestamp_millis().max(0) as u64;
         if v.hlc.ms > limit {
@@ -338,7 +344,18 @@ impl Vault {
                 MAX_CLOCK_SKEW.num_hours()
             ));
         }
+        // The device id a version names is its signer's: this device's id only with
+        // this device's key, another's only with the key first seen with it.
+        if v.device == self.keys.device_id && signer != self.keys.signer {
+            return Some("it claims to come from this device, signed by another".into());
+        }
         let s = self.sync.as_ref()?;
+        let bound = batch_devices
+            .get(&v.device)
+            .or_else(|| s.device_signers.get(&v.device));
+        if bound.is_some_and(|b| b != signer) {
+            return Some("it claims the id of another device".into());
+        }
         let own = self.own();
         let writer = if signer == self.keys.signer {
             Some((own.as_str(), s.role))
@@ -870,6 +887,7 @@ impl Exchange for Vault {
             held_checked_at: None,
             pending_coordinators: Vec::new(),
             refused_coordinators: Vec::new(),
+            device_signers: std::collections::HashMap::new(),
             next_pin: None,
             last_attempt: None,
             last_success: None,
@@ -1101,6 +1119,8 @@ impl Exchange for Vault {
         let frames: Vec<Frame> = frames.into_iter().filter(|f| seen.insert(f.id)).collect();
         let now = Utc::now();
         let mut batch = std::collections::HashMap::new();
+        let mut batch_devices: std::collections::HashMap<Uuid, String> =
+            std::collections::HashMap::new();
         // Decrypting and checking signatures is the cost of a pull: done in parallel.
         let decoded: Vec<std::result::Result<_, crate::error::Damage>> = {
             use rayon::prelude::*;
@@ -1146,18 +1166,34 @@ impl Exchange for Vault {
                     .push((f.id, "it claims another kind for an existing record".into()));
                 continue;
             }
-            if let Some(why) = self.refusal(&v, &signer, now, &batch) {
+            if let Some(why) = self.refusal(&v, &signer, now, &batch, &batch_devices) {
                 out.rejected.push((f.id, why));
                 continue;
             }
             batch.insert(v.record_id, v.audience.clone());
+            if v.device != self.keys.device_id {
+                batch_devices.entry(v.device).or_insert(signer);
+            }
             writes.push(Write::Version(f.id, f.ciphertext));
             writes.push(Write::Synced(f.id));
             learned.extend(l);
             fresh.push(v);
         }
+        let mut state_changed = false;
+        if let Some(s) = self.sync.as_mut() {
+            for (device, signer) in batch_devices {
+                if let std::collections::hash_map::Entry::Vacant(e) = s.device_signers.entry(device)
+                {
+                    e.insert(signer);
+                    state_changed = true;
+                }
+            }
+        }
         if let Some(c) = cursor {
             self.state_mut()?.cursor = c;
+            state_changed = true;
+        }
+        if state_changed {
             writes.extend(self.sync_write()?);
         }
         if writes.is_empty() {
