@@ -66,6 +66,7 @@ on_both_backends!(
     an_insider_cannot_write_into_a_colleagues_record_nor_read_it_through_a_coordinator,
     a_hub_restored_from_a_backup_is_noticed_and_given_back_what_it_lost,
     a_coordinator_key_the_hub_adds_is_not_used_until_someone_confirms_it,
+    a_coordinator_notices_versions_the_hub_withholds,
 );
 
 /// Every file under `dir` whose bytes contain `needle` (UTF-8 or UTF-16LE).
@@ -831,6 +832,7 @@ fn an_insider_cannot_write_into_a_colleagues_record_nor_read_it_through_a_coordi
         hlc: Hlc { ms, counter: 0 },
         device: uuid::Uuid::new_v4(),
         audience: audience.iter().map(|r| r.to_string()).collect(),
+        chain: None,
         body: Body::Record(case(title, "fabricated")),
     };
     let refused_with = |report: &sync::Report, id: uuid::Uuid, words: &str| {
@@ -1110,6 +1112,7 @@ fn a_coordinator_key_the_hub_adds_is_not_used_until_someone_confirms_it(backend:
         },
         device: operator.id,
         audience: vec![a.vault.recipient(), operator.recipient.clone()],
+        chain: None,
         body: Body::Record(case("Planted", "fabricated")),
     };
     let to = planted.audience.clone();
@@ -1185,4 +1188,67 @@ fn a_coordinator_key_the_hub_adds_is_not_used_until_someone_confirms_it(backend:
     for f in operator.pull_all().unwrap() {
         assert!(age::decrypt(&operator.vault, &f.ciphertext).is_err());
     }
+}
+
+/// What a hostile operator does to the hub's storage, the hub stopped: drops one object
+/// (the hub then never delivers it, as a hub withholding it would not).
+fn drop_object(hub: &mut Hub, backend: &Backend, id: uuid::Uuid) {
+    let addr = hub.addr.clone();
+    hub.kill();
+    if backend.is_postgres() {
+        let n = backend
+            .client()
+            .execute("DELETE FROM objects WHERE id = $1", &[&id])
+            .unwrap();
+        assert_eq!(n, 1);
+    } else {
+        let db = ::sled::open(hub.data.join("db")).unwrap();
+        let seq = db
+            .open_tree("obj_ids")
+            .unwrap()
+            .remove(id.as_bytes())
+            .unwrap()
+            .expect("the hub held the object");
+        db.open_tree("obj_meta").unwrap().remove(&seq).unwrap();
+        db.open_tree("obj_data").unwrap().remove(&seq).unwrap();
+        db.flush().unwrap();
+    }
+    *hub = Hub::start_on(&hub.data.clone(), &addr, backend);
+}
+
+/// The hub withholds one of a field device's versions from the coordinator (it
+/// delivers the later ones). Each device numbers its versions in a chain, so the
+/// coordinator's vault notices the gap and `custos sync status` shows it; once the
+/// device asks the hub what it holds and sends the version again, the gap closes.
+fn a_coordinator_notices_versions_the_hub_withholds(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let mut coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "field A");
+    let ids: Vec<uuid::Uuid> = (0..3)
+        .map(|i| a.vault.add(case(&format!("Case {i}"), "x")).unwrap())
+        .collect();
+    let withheld = a.vault.get(ids[1]).unwrap().version_id;
+    run(&mut a.vault).unwrap();
+    drop_object(&mut hub, &backend, withheld);
+
+    let rc = run(&mut coord.vault).unwrap();
+    assert_eq!(rc.pulled, 2);
+    assert!(coord.vault.get(ids[1]).is_err());
+    let gaps = coord.vault.sync_info().gaps;
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(
+        (gaps[0].device.as_str(), gaps[0].from, gaps[0].to),
+        ("field A", 2, 2)
+    );
+    // The field device's own vault shows no gaps (it only sees its coordinators').
+    assert!(a.vault.sync_info().gaps.is_empty());
+
+    // A asks the hub what it holds, and sends the version again.
+    let ra = sync::check_hub(&sync::Held::new(&mut a.vault)).unwrap();
+    assert_eq!((ra.hub_lost, ra.pushed), (1, 1));
+    let rc = run(&mut coord.vault).unwrap();
+    assert_eq!(rc.pulled, 1);
+    assert_eq!(get_case(&coord.vault, ids[1]).title, "Case 1");
+    assert!(coord.vault.sync_info().gaps.is_empty());
 }

@@ -146,6 +146,7 @@ fn objects_that_do_not_check_are_refused_and_the_rest_of_the_sync_goes_on() {
             hlc: Hlc::default(),
             device: Uuid::new_v4(),
             audience: vec![],
+            chain: None,
             body: Body::Record(Record::Case(Case {
                 title: "planted".into(),
                 ..Case::default()

@@ -767,8 +767,23 @@ pub struct Version {
     /// only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub audience: Vec<String>,
+    /// Its place among every version its device wrote: a coordinator's vault notices a
+    /// version missing before a later one (a hub withholding it). None in versions
+    /// written before devices numbered them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Chain>,
     /// The content.
     pub body: Body,
+}
+
+/// A version's place in its device's sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Chain {
+    /// 1 for the device's first version, then one more for each.
+    pub seq: u64,
+    /// The id of the device's previous version (none for its first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev: Option<Uuid>,
 }
 
 impl Drop for Version {

@@ -145,6 +145,8 @@ pub struct Report {
     /// Versions and evidence files the hub had lost (restored from a backup, or
     /// withholding them): sent again.
     pub hub_lost: usize,
+    /// The hub's sequence numbers went backwards (a restore, or a lie).
+    pub hub_went_back: bool,
     /// HTTP requests made.
     pub requests: u64,
     /// Bytes sent on the socket (TLS included).
@@ -157,6 +159,13 @@ impl Report {
     /// A warning in plain words when something was refused, for the status line.
     pub fn warning(&self) -> Option<String> {
         let n = self.push_rejected.len() + self.pull_rejected.len() + self.blob_rejected.len();
+        if self.hub_went_back && self.hub_lost == 0 {
+            return Some(
+                "the hub's sequence of objects went backwards (restored from a backup, or not \
+                 telling the truth); it still holds everything this device sent"
+                    .into(),
+            );
+        }
         if self.hub_lost > 0 {
             return Some(format!(
                 "the hub no longer held {} change(s) or file(s) this device had sent (was it \
@@ -621,7 +630,13 @@ fn pull(
             .ok_or_else(|| NetError::Protocol("no custos-next cursor".into()))?;
         let more = resp.header("custos-more") == Some("true");
         if next < since {
-            return Err(NetError::Protocol("the hub's cursor went backwards".into()).into());
+            // The hub's sequence went backwards: restored from a backup, or lying. Ask
+            // it what it still holds, send again what it lost, and go on from where it
+            // says it is (taking in again what this vault has is harmless).
+            if !report.hub_went_back {
+                report.hub_went_back = true;
+                report.hub_lost += forget_lost(access, conn)?;
+            }
         }
         let frames = wire::decode_frames(&resp.body).map_err(|e| NetError::Protocol(e.0))?;
         drop(resp);

@@ -46,7 +46,7 @@ pub use duress::{DuressAction, DECOY};
 pub use evidence::{Action, Attach, CustodyEntry, EvidenceReader, Exported, Verification, BLOBS};
 pub use merge::{FieldConflict, MergeProposal};
 pub use sync::{
-    BlobJob, Credentials, Exchange, Ingested, PendingCoordinator, Reader, SyncInfo, SyncPlan,
+    BlobJob, Credentials, Exchange, Gap, Ingested, PendingCoordinator, Reader, SyncInfo, SyncPlan,
 };
 pub use travel::{Confirmed, Removed, TravelPlan};
 
@@ -339,12 +339,25 @@ pub struct Vault {
     unsnapshotted: usize,
     /// The hub settings, once enrolled.
     sync: Option<sync::SyncState>,
+    /// The last version this device wrote, and its number.
+    chain: ChainHead,
     /// State a crate above derives from the records (the search index): held and dropped
     /// with the unlocked vault, cleared when travel mode removes records.
     derived: Mutex<Option<Box<dyn Any + Send>>>,
     // Last, so that the advisory lock is released after the store is closed.
     _lock: File,
 }
+
+/// Where this device's chain of versions stands (sealed in the `meta` tree as
+/// [`META_CHAIN`]).
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+struct ChainHead {
+    seq: u64,
+    last: Option<Uuid>,
+}
+
+/// The meta key of [`ChainHead`].
+const META_CHAIN: &str = "chain";
 
 /// Starts the derived state of a vault being unlocked (see [`Vault::unlock_deriving`]).
 type DeriveStart<'a> = dyn Fn(&Path, &VaultIdentity) -> Box<dyn Any + Send> + 'a;

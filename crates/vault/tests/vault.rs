@@ -810,6 +810,7 @@ fn a_key_cache_forged_with_the_public_recipient_does_not_let_an_unsigned_version
         hlc: Default::default(),
         device: Uuid::new_v4(),
         audience: vec![],
+        chain: None,
         body: Body::Record(case("forged")),
     };
     let sealed = custos_vault::crypto::seal(

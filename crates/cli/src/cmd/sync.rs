@@ -187,6 +187,17 @@ fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> Result {
                     devices(&r.devices)
                 );
             }
+            for g in &info.gaps {
+                println!(
+                    "MISSING versions #{}–#{} of device '{}' (a later one arrived; noticed {}): \
+                     if they do not arrive after that device has synced, the hub is \
+                     withholding them",
+                    g.from,
+                    g.to,
+                    g.device,
+                    g.noticed_at.format("%Y-%m-%d %H:%M UTC")
+                );
+            }
             for p in &info.pending_coordinators {
                 println!(
                     "NEW COORDINATOR announced by the hub on {}: {} ({})",

@@ -129,6 +129,8 @@ impl Vault {
                 hlc: self.clock.tick(),
                 device: self.keys.device_id,
                 audience,
+                // Numbered when written (`write_versions_with`).
+                chain: None,
                 body,
             });
         }
@@ -204,12 +206,24 @@ impl Vault {
     /// Writes versions together with other writes (custody entries) in one batch.
     pub(super) fn write_versions_with(
         &mut self,
-        versions: Vec<Version>,
+        mut versions: Vec<Version>,
         extra: Vec<Write>,
     ) -> Result<Vec<Written>> {
         if versions.is_empty() {
             return Ok(Vec::new());
         }
+        // Each version this device signs takes the next number of its chain; the chain's
+        // head is stored in the same batch.
+        let mut head = self.chain;
+        for v in &mut versions {
+            head.seq += 1;
+            v.chain = Some(custos_model::Chain {
+                seq: head.seq,
+                prev: head.last,
+            });
+            head.last = Some(v.version_id);
+        }
+        let chain_write = Write::Meta(META_CHAIN, seal_json(&self.keys.recipients, &head)?);
         let keys = &self.keys;
         let recipients: Vec<Vec<VaultRecipient>> = versions
             .iter()
@@ -239,7 +253,9 @@ impl Vault {
             writes.push(Write::Version(v.version_id, sealed.ciphertext));
         }
         writes.extend(extra);
+        writes.push(chain_write);
         self.store.commit(writes)?;
+        self.chain = head;
         let cache = self.cache.get_mut().unwrap_or_else(|p| p.into_inner());
         for l in learned {
             cache.insert(l);

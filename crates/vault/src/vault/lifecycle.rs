@@ -147,6 +147,7 @@ impl Vault {
             clock: Clock::new(),
             unsnapshotted: 0,
             sync: None,
+            chain: ChainHead::default(),
             derived: Mutex::default(),
             _lock: lock,
         })
@@ -329,9 +330,19 @@ impl Vault {
             clock: Clock::new(),
             unsnapshotted: 0,
             sync: None,
+            chain: ChainHead::default(),
             derived: Mutex::default(),
             _lock: lock,
         };
+        if let Some(sealed) = vault.store.meta(META_CHAIN)? {
+            let plain = crypto::open_bytes(&vault.keys.identity, &sealed).map_err(|_| {
+                Error::Database(
+                    "the vault's version chain is damaged and cannot be decrypted".into(),
+                )
+            })?;
+            vault.chain = serde_json::from_slice(&plain)
+                .map_err(|_| Error::Database("the vault's version chain is damaged".into()))?;
+        }
         vault.load_sync()?;
         vault.load_index()?;
         *vault.derived.get_mut().unwrap_or_else(|p| p.into_inner()) = derived;

@@ -85,6 +85,10 @@ pub(crate) struct SyncState {
     /// same id (to pass its versions off as a colleague's) is refused.
     #[serde(default)]
     device_signers: std::collections::HashMap<Uuid, String>,
+    /// A coordinator's vault: how far each field device's chain of versions arrived,
+    /// and the numbers missing before that (withheld by the hub, or not pushed yet).
+    #[serde(default)]
+    chains: std::collections::HashMap<String, ChainSeen>,
     /// During a pin rotation: the pin of the hub's next key, accepted too.
     #[serde(default)]
     next_pin: Option<String>,
@@ -114,6 +118,56 @@ pub struct Reader {
     pub kind: &'static str,
     /// The labels of the roster's devices with this vault.
     pub devices: Vec<String>,
+}
+
+/// How far one device's chain of versions arrived.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct ChainSeen {
+    /// The highest number taken in.
+    max: u64,
+    /// Numbers below it not taken in, as ranges, with when each was first missed.
+    missing: Vec<(u64, u64, DateTime<Utc>)>,
+}
+
+impl ChainSeen {
+    /// Notes that version number `seq` arrived.
+    fn arrived(&mut self, seq: u64, now: DateTime<Utc>) {
+        if seq > self.max {
+            if seq > self.max + 1 {
+                self.missing.push((self.max + 1, seq - 1, now));
+            }
+            self.max = seq;
+            return;
+        }
+        if let Some(at) = self
+            .missing
+            .iter()
+            .position(|(from, to, _)| (*from..=*to).contains(&seq))
+        {
+            let (from, to, noticed) = self.missing.remove(at);
+            if from < seq {
+                self.missing.push((from, seq - 1, noticed));
+            }
+            if seq < to {
+                self.missing.push((seq + 1, to, noticed));
+            }
+            self.missing.sort_unstable_by_key(|m| m.0);
+        }
+    }
+}
+
+/// Versions of a field device that a coordinator's vault has not received although a
+/// later one arrived: the hub withholds them, or the device has not finished sending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Gap {
+    /// The device's label in the roster.
+    pub device: String,
+    /// The first missing number of its chain.
+    pub from: u64,
+    /// The last.
+    pub to: u64,
+    /// When this vault first missed them.
+    pub noticed_at: DateTime<Utc>,
 }
 
 /// One device of the roster, as the vault keeps it.
@@ -158,6 +212,8 @@ pub struct SyncInfo {
     pub pending_coordinators: Vec<PendingCoordinator>,
     /// Who can read this vault's records: this vault and the confirmed coordinators.
     pub readers: Vec<Reader>,
+    /// A coordinator's vault: versions of field devices missing before later ones.
+    pub gaps: Vec<Gap>,
     /// When a sync last started.
     pub last_attempt: Option<DateTime<Utc>>,
     /// When a sync last completed.
@@ -584,6 +640,7 @@ impl Vault {
                 coordinators: Vec::new(),
                 pending_coordinators: Vec::new(),
                 readers: Vec::new(),
+                gaps: Vec::new(),
                 last_attempt: None,
                 last_success: None,
                 last_error: None,
@@ -604,6 +661,7 @@ impl Vault {
                 coordinators: s.coordinators.clone(),
                 pending_coordinators: s.pending_coordinators.clone(),
                 readers: self.readers(s),
+                gaps: gaps(s),
                 last_attempt: s.last_attempt,
                 last_success: s.last_success,
                 last_error: s.last_error.clone(),
@@ -888,6 +946,7 @@ impl Exchange for Vault {
             pending_coordinators: Vec::new(),
             refused_coordinators: Vec::new(),
             device_signers: std::collections::HashMap::new(),
+            chains: std::collections::HashMap::new(),
             next_pin: None,
             last_attempt: None,
             last_success: None,
@@ -1121,6 +1180,7 @@ impl Exchange for Vault {
         let mut batch = std::collections::HashMap::new();
         let mut batch_devices: std::collections::HashMap<Uuid, String> =
             std::collections::HashMap::new();
+        let mut arrivals: Vec<(String, u64)> = Vec::new();
         // Decrypting and checking signatures is the cost of a pull: done in parallel.
         let decoded: Vec<std::result::Result<_, crate::error::Damage>> = {
             use rayon::prelude::*;
@@ -1171,6 +1231,9 @@ impl Exchange for Vault {
                 continue;
             }
             batch.insert(v.record_id, v.audience.clone());
+            if let Some(c) = v.chain {
+                arrivals.push((signer.clone(), c.seq));
+            }
             if v.device != self.keys.device_id {
                 batch_devices.entry(v.device).or_insert(signer);
             }
@@ -1181,6 +1244,20 @@ impl Exchange for Vault {
         }
         let mut state_changed = false;
         if let Some(s) = self.sync.as_mut() {
+            // A coordinator's vault receives every version of every field device: a
+            // number missing before a later one is a gap worth showing.
+            if s.role == Role::Coordinator {
+                for (signer, seq) in arrivals {
+                    let field = s
+                        .members
+                        .iter()
+                        .any(|m| m.signer == signer && m.role == Role::Field);
+                    if field {
+                        s.chains.entry(signer).or_default().arrived(seq, now);
+                        state_changed = true;
+                    }
+                }
+            }
             for (device, signer) in batch_devices {
                 if let std::collections::hash_map::Entry::Vacant(e) = s.device_signers.entry(device)
                 {
@@ -1285,6 +1362,30 @@ impl Exchange for Vault {
     }
 }
 
+/// The gaps of every device's chain, oldest first.
+fn gaps(s: &SyncState) -> Vec<Gap> {
+    let mut out: Vec<Gap> = s
+        .chains
+        .iter()
+        .flat_map(|(signer, seen)| {
+            let device = s
+                .members
+                .iter()
+                .find(|m| &m.signer == signer)
+                .map(|m| m.label.clone())
+                .unwrap_or_else(|| signer.clone());
+            seen.missing.iter().map(move |(from, to, noticed_at)| Gap {
+                device: device.clone(),
+                from: *from,
+                to: *to,
+                noticed_at: *noticed_at,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (a.noticed_at, &a.device).cmp(&(b.noticed_at, &b.device)));
+    out
+}
+
 fn not_enrolled() -> Error {
     Error::Invalid(
         "this vault is not enrolled with a hub; enroll it with an invite from your organisation"
@@ -1306,4 +1407,32 @@ fn dedup(list: Vec<String>) -> Vec<String> {
     list.into_iter()
         .filter(|x| seen.insert(x.clone()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_notes_what_is_missing_before_what_arrived() {
+        let now = Utc::now();
+        let mut seen = ChainSeen::default();
+        for seq in [1, 2, 5, 9] {
+            seen.arrived(seq, now);
+        }
+        let ranges = |s: &ChainSeen| s.missing.iter().map(|m| (m.0, m.1)).collect::<Vec<_>>();
+        assert_eq!(seen.max, 9);
+        assert_eq!(ranges(&seen), vec![(3, 4), (6, 8)]);
+        // Late arrivals close the gaps, splitting a range in two.
+        seen.arrived(7, now);
+        assert_eq!(ranges(&seen), vec![(3, 4), (6, 6), (8, 8)]);
+        for seq in [3, 4, 6, 8] {
+            seen.arrived(seq, now);
+        }
+        assert!(seen.missing.is_empty());
+        // Again, or a number far ahead: one range, not one entry per number.
+        seen.arrived(9, now);
+        seen.arrived(u64::MAX, now);
+        assert_eq!(ranges(&seen), vec![(10, u64::MAX - 1)]);
+    }
 }
