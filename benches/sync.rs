@@ -9,7 +9,10 @@
 //!   over one pinned TLS connection in batches of 500 with no vault work (the wire and
 //!   the hub's storage alone).
 //!
-//! `cargo bench -p custos-hub --bench sync` (optionally `-- --records N --runs R --json
+//! - enrolling a field device (the hub's challenge, then the enrollment): wall time and
+//!   requests;
+//!
+//! `cargo bench -p custos-benches --bench sync` (optionally `-- --records N --runs R --json
 //! PATH`; defaults 10,000 and 3; `--json` writes the figures for `cargo xtask bench`). `cargo test --all-targets` runs a smoke version (300 records,
 //! 1 run). Each figure is the median of R runs with the spread (min–max).
 
@@ -151,6 +154,8 @@ struct Figures {
     delta100_bytes_per_record: f64,
     delta100_ciphertext_per_record: f64,
     baseline_s: f64,
+    enroll_ms: f64,
+    enroll_requests: f64,
 }
 
 fn one_run(n: usize, seed: usize) -> Figures {
@@ -166,7 +171,9 @@ fn one_run(n: usize, seed: usize) -> Figures {
     sync::enroll(&mut coord, &invite, "coordinator", Route::Direct).unwrap();
     let mut dev = vault(&tmp.path().join("field"));
     let invite = admin(&data, &["invite", "--role", "field", "--expires", "1h"]);
-    sync::enroll(&mut dev, &invite, "field", Route::Direct).unwrap();
+    let t = Instant::now();
+    let enrolled = sync::enroll(&mut dev, &invite, "field", Route::Direct).unwrap();
+    let enroll_ms = t.elapsed().as_secs_f64() * 1e3;
     let summary: String = (0..1900)
         .map(|i| (b'a' + ((i * 7 + seed) % 26) as u8) as char)
         .collect();
@@ -185,7 +192,11 @@ fn one_run(n: usize, seed: usize) -> Figures {
         .into_iter()
         .map(|w| w.record_id)
         .collect();
-    let mut f = Figures::default();
+    let mut f = Figures {
+        enroll_ms,
+        enroll_requests: enrolled.requests as f64,
+        ..Figures::default()
+    };
 
     // Initial sync.
     let t = Instant::now();
@@ -332,6 +343,14 @@ fn write_json(a: &Args, runs: &[Figures]) {
         Better::Lower,
         |f| f.initial_mb,
     );
+    add("enrollment", "custos", "ms", Better::Lower, |f| f.enroll_ms);
+    add(
+        "enrollment requests",
+        "custos",
+        "requests",
+        Better::Lower,
+        |f| f.enroll_requests,
+    );
     add("initial pull", "custos", "s", Better::Lower, |f| f.pull_s);
     add("initial pull", baseline, "s", Better::Lower, |f| {
         f.pull_baseline_s
@@ -416,6 +435,12 @@ fn main() {
         col(|f| f.baseline_s),
         "s",
     );
+    row(
+        "enrollment (challenge + enroll)",
+        col(|f| f.enroll_ms),
+        "ms",
+    );
+    row("  requests", col(|f| f.enroll_requests), "");
     row("delta of 1 record", col(|f| f.delta_ms), "ms");
     row("  requests", col(|f| f.delta_requests), "");
     row(

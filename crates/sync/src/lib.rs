@@ -201,6 +201,8 @@ pub struct Enrolled {
     pub role: custos_wire::Role,
     /// Versions sealed again for the coordinators.
     pub resealed: usize,
+    /// HTTP requests made (the challenge, then the enrollment).
+    pub requests: u64,
 }
 
 /// Enrolls the vault with the hub named in `invite_text`: generates the device's TLS key
@@ -263,6 +265,7 @@ pub fn enroll_with(
         device_id: reply.device_id,
         role: reply.role,
         resealed,
+        requests: conn.requests,
     })
 }
 
