@@ -361,13 +361,31 @@ fn a_wrong_pin_sends_nothing_and_invites_work_once_and_not_after_expiry(backend:
     assert!(info.last_error.unwrap().contains("pin"));
 }
 
+/// A revoked device is refused; the coordinator's vault lists who it came to accept and
+/// who was revoked (the sync status shows it).
 fn a_revoked_device_is_refused(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
     let hub = Hub::start(&tmp.path().join("hub"), &backend);
-    let _coord = org(&hub);
+    let mut coord = org(&hub);
+    run(&mut coord.vault).unwrap();
+    assert!(
+        coord.vault.sync_info().changes.is_empty(),
+        "the first roster is the start"
+    );
     let mut a = enrolled(&hub.invite("field", None), "laptop seized");
     a.vault.add(case("c", "s")).unwrap();
     run(&mut a.vault).unwrap();
+    run(&mut coord.vault).unwrap();
+    let changes = coord.vault.sync_info().changes;
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(
+        (
+            changes[0].what.as_str(),
+            changes[0].who.as_str(),
+            changes[0].role
+        ),
+        ("device_accepted", "laptop seized", Some(wire::Role::Field))
+    );
     let device = a.vault.sync_info().device_id.unwrap().to_string();
     assert!(hub.cli(&["devices", "list"]).contains(&device));
     hub.cli(&["devices", "revoke", &device]);
@@ -378,6 +396,25 @@ fn a_revoked_device_is_refused(backend: Backend) {
         "{err}"
     );
     assert_eq!(a.vault.sync_info().pending_versions, 1);
+    // The coordinator's next roster (fetched when a new device's version arrives).
+    let mut b = enrolled(&hub.invite("field", None), "field B");
+    b.vault.add(case("b", "b")).unwrap();
+    run(&mut b.vault).unwrap();
+    run(&mut coord.vault).unwrap();
+    let changes: Vec<(String, String)> = coord
+        .vault
+        .sync_info()
+        .changes
+        .into_iter()
+        .map(|c| (c.what, c.who))
+        .collect();
+    assert_eq!(
+        changes[1..],
+        [
+            ("device_accepted".to_string(), "field B".to_string()),
+            ("device_revoked".to_string(), "laptop seized".to_string())
+        ]
+    );
 }
 
 fn a_connection_cut_mid_push_and_mid_file_loses_and_duplicates_nothing(backend: Backend) {
@@ -1137,6 +1174,13 @@ fn a_coordinator_key_the_hub_adds_is_not_used_until_someone_confirms_it(backend:
         info.pending_coordinators[0].devices,
         vec!["operator".to_string()]
     );
+    let announced: Vec<&str> = info
+        .changes
+        .iter()
+        .filter(|c| c.what == "coordinator_announced")
+        .map(|c| c.who.as_str())
+        .collect();
+    assert_eq!(announced, pending);
     let readers: Vec<&str> = info.readers.iter().map(|r| r.recipient.as_str()).collect();
     assert_eq!(readers, vec![a.vault.recipient(), coord.vault.recipient()]);
 

@@ -222,6 +222,12 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     let readers = d.text("#sync-readers");
     assert!(readers.contains(&coord.recipient()), "{readers}");
     assert!(!readers.contains(&announced[0]), "{readers}");
+    // The change is listed with the others of whom this vault trusts.
+    let changes = d.text("#sync-changes");
+    assert!(
+        changes.contains(&announced[0]) && changes.contains(&announced[1]),
+        "{changes}"
+    );
     assert_eq!(d.overflow_x(), 0, "the announced keys scroll sideways");
     d.script("document.querySelector('#sync-readers-card').scrollIntoView(); return null;");
     d.screenshot("sync-03b-announced");

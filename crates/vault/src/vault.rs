@@ -47,6 +47,7 @@ pub use evidence::{Action, Attach, CustodyEntry, EvidenceReader, Exported, Verif
 pub use merge::{FieldConflict, MergeProposal};
 pub use sync::{
     BlobJob, Credentials, Exchange, Gap, Ingested, PendingCoordinator, Reader, SyncInfo, SyncPlan,
+    TrustChange,
 };
 pub use travel::{Confirmed, Removed, TravelPlan};
 

@@ -369,6 +369,7 @@ export async function render(app) {
   function readersCard() {
     const list = h('ul', { id: 'sync-readers', class: 'plain-list' });
     const announced = h('div', { id: 'sync-announced', hidden: true });
+    const changes = h('div', { id: 'sync-changes', hidden: true });
     const error = h('p', { id: 'sync-readers-error', class: 'form-error', hidden: true, attrs: { role: 'alert' } });
     const devices = (names) => (names?.length ? names.join(', ') : t('sync.readers.no_device'));
 
@@ -411,12 +412,25 @@ export async function render(app) {
               on: { click: () => decide(p.recipient, true) } }),
             h('button', { type: 'button', id: `sync-announced-refuse-${i}`, class: 'button secondary', text: t('sync.announced.refuse'),
               on: { click: () => decide(p.recipient, false) } }))))));
+      // Whom this vault came to trust, or stopped trusting, newest first.
+      const recent = (status.changes || []).slice(-10).reverse();
+      changes.hidden = recent.length === 0;
+      const role = (r) => (r ? t(`sync.changes.role.${r}`) : '');
+      replace(changes,
+        h('h3', { text: t('sync.changes.title') }),
+        h('ul', { class: 'plain-list' }, ...recent.map((c, i) => {
+          const key = c.what === 'coordinator_announced';
+          return h('li', { id: `sync-change-${i}`, data: { what: c.what } },
+            h('span', { dir: 'auto', text: t(`sync.changes.${c.what}`, { date: formatDateTime(c.at), role: role(c.role) }) }),
+            ' ',
+            key ? h('code', { class: 'recipient', dir: 'ltr', text: c.who }) : h('strong', { dir: 'auto', text: c.who }));
+        })));
     }
 
     const el = h('section', { class: 'card', id: 'sync-readers-card', attrs: { 'aria-labelledby': 'sync-readers-title' } },
       h('h2', { id: 'sync-readers-title', text: t('sync.readers.title') }),
       h('p', { class: 'field-hint', text: t('sync.readers.hint') }),
-      list, announced, error);
+      list, announced, changes, error);
     return { el, update: fill };
   }
 

@@ -187,6 +187,23 @@ fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> Result {
                     devices(&r.devices)
                 );
             }
+            for c in info.changes.iter().rev().take(10) {
+                let what = match c.what.as_str() {
+                    "device_accepted" => "now accepts versions from device",
+                    "device_revoked" => "device revoked:",
+                    "coordinator_announced" => "the hub announced a coordinator:",
+                    other => other,
+                };
+                let role = c
+                    .role
+                    .map(|r| format!(" ({})", r.as_str()))
+                    .unwrap_or_default();
+                println!(
+                    "change        {}  {what} {}{role}",
+                    c.at.format("%Y-%m-%d %H:%M UTC"),
+                    c.who
+                );
+            }
             for g in &info.gaps {
                 println!(
                     "MISSING versions #{}–#{} of device '{}' (a later one arrived; noticed {}): \

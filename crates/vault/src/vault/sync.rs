@@ -89,6 +89,9 @@ pub(crate) struct SyncState {
     /// and the numbers missing before that (withheld by the hub, or not pushed yet).
     #[serde(default)]
     chains: std::collections::HashMap<String, ChainSeen>,
+    /// Changes of whom this vault trusts, newest last (at most [`MAX_CHANGES`]).
+    #[serde(default)]
+    changes: Vec<TrustChange>,
     /// During a pin rotation: the pin of the hub's next key, accepted too.
     #[serde(default)]
     next_pin: Option<String>,
@@ -118,6 +121,23 @@ pub struct Reader {
     pub kind: &'static str,
     /// The labels of the roster's devices with this vault.
     pub devices: Vec<String>,
+}
+
+/// How many trust changes a vault keeps.
+const MAX_CHANGES: usize = 50;
+
+/// A change of whom this vault trusts, seen in the roster: shown in the sync status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustChange {
+    /// When this vault saw it.
+    pub at: DateTime<Utc>,
+    /// `device_accepted` (a device whose versions this vault now takes in),
+    /// `device_revoked`, or `coordinator_announced`.
+    pub what: String,
+    /// The device's label, or the coordinator's recipient.
+    pub who: String,
+    /// The device's role (`field`, `coordinator`), when a device.
+    pub role: Option<Role>,
 }
 
 /// How far one device's chain of versions arrived.
@@ -214,6 +234,8 @@ pub struct SyncInfo {
     pub readers: Vec<Reader>,
     /// A coordinator's vault: versions of field devices missing before later ones.
     pub gaps: Vec<Gap>,
+    /// Changes of whom this vault trusts, newest last.
+    pub changes: Vec<TrustChange>,
     /// When a sync last started.
     pub last_attempt: Option<DateTime<Utc>>,
     /// When a sync last completed.
@@ -641,6 +663,7 @@ impl Vault {
                 pending_coordinators: Vec::new(),
                 readers: Vec::new(),
                 gaps: Vec::new(),
+                changes: Vec::new(),
                 last_attempt: None,
                 last_success: None,
                 last_error: None,
@@ -662,6 +685,7 @@ impl Vault {
                 pending_coordinators: s.pending_coordinators.clone(),
                 readers: self.readers(s),
                 gaps: gaps(s),
+                changes: s.changes.clone(),
                 last_attempt: s.last_attempt,
                 last_success: s.last_success,
                 last_error: s.last_error.clone(),
@@ -947,6 +971,7 @@ impl Exchange for Vault {
             refused_coordinators: Vec::new(),
             device_signers: std::collections::HashMap::new(),
             chains: std::collections::HashMap::new(),
+            changes: Vec::new(),
             next_pin: None,
             last_attempt: None,
             last_success: None,
@@ -1011,6 +1036,11 @@ impl Exchange for Vault {
         let own = self.own();
         let coordinator = self.state()?.role == Role::Coordinator;
         let confirmed = self.state()?.coordinators.clone();
+        // The first roster after enrollment is where this vault starts: changes are
+        // what comes after it.
+        let first = self.state()?.members.is_empty();
+        let now = Utc::now();
+        let mut changes = Vec::new();
         for d in roster.devices.iter().filter(|d| {
             coordinator
                 || (d.role == Role::Coordinator && confirmed.contains(&d.vault_recipient))
@@ -1019,6 +1049,28 @@ impl Exchange for Vault {
             if !self.keys.trusted.contains(&d.signer) && crypto::is_signer(&d.signer) {
                 self.keys.trusted.push(d.signer.clone());
                 changed_keys = true;
+                if !first && d.signer != self.keys.signer {
+                    changes.push(TrustChange {
+                        at: now,
+                        what: "device_accepted".into(),
+                        who: d.label.clone(),
+                        role: Some(d.role),
+                    });
+                }
+            }
+        }
+        {
+            let s = self.state()?;
+            for d in roster.devices.iter().filter(|d| d.revoked) {
+                let was = s.members.iter().any(|m| m.signer == d.signer && !m.revoked);
+                if was {
+                    changes.push(TrustChange {
+                        at: now,
+                        what: "device_revoked".into(),
+                        who: d.label.clone(),
+                        role: Some(d.role),
+                    });
+                }
             }
         }
         {
@@ -1038,7 +1090,6 @@ impl Exchange for Vault {
                 })
                 .collect();
             // A coordinator the hub lists now is not used until the user confirms it.
-            let now = Utc::now();
             for c in &roster.coordinators {
                 if !s.coordinators.contains(c)
                     && !s.refused_coordinators.contains(c)
@@ -1050,8 +1101,17 @@ impl Exchange for Vault {
                         seen_at: now,
                         devices: Vec::new(),
                     });
+                    changes.push(TrustChange {
+                        at: now,
+                        what: "coordinator_announced".into(),
+                        who: c.clone(),
+                        role: None,
+                    });
                 }
             }
+            s.changes.extend(changes);
+            let extra = s.changes.len().saturating_sub(MAX_CHANGES);
+            s.changes.drain(..extra);
             let members = &s.members;
             for p in &mut s.pending_coordinators {
                 p.devices = members
