@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod role;
+pub mod roster_log;
 mod route;
 
 pub use role::Role;

@@ -1,0 +1,484 @@
+//! The organisation's roster as a signed, hash-chained, append-only log: who reads
+//! (coordinator recipients), whose versions are accepted (devices), revocations and
+//! settings — each entry signed with the organisation's own Ed25519 key, which the hub
+//! never holds. The hub stores and relays the log; it cannot add, change, reorder, drop
+//! or fork an entry without [`verify`] saying so.
+//!
+//! Not wired into sync yet: the devices still take the hub's unsigned roster (with the
+//! safeguards of `docs/sync-protocol.md` §6). This is the format and the check they will
+//! share.
+//!
+//! An entry is signed over its canonical bytes: its JSON without `sig`, in field order.
+//! `prev` is the SHA-256 of the previous entry's canonical bytes *with* its signature
+//! (all zeros for the first), so a signature cannot be swapped without breaking the chain.
+
+use std::collections::{HashMap, HashSet};
+
+use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::Role;
+
+/// What one entry changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// The first entry: the organisation's name. Its signer is the organisation key.
+    Genesis {
+        /// The organisation's name.
+        name: String,
+    },
+    /// A coordinator recipient: every device encrypts to it.
+    Coordinator {
+        /// The age recipient.
+        recipient: String,
+    },
+    /// A device whose versions are accepted, for the vault it names.
+    Device {
+        /// The hub's id for it.
+        device_id: Uuid,
+        /// Its Ed25519 signing key (base64).
+        signer: String,
+        /// Its vault's age recipient.
+        vault_recipient: String,
+        /// What it may read.
+        role: Role,
+        /// Its label.
+        label: String,
+    },
+    /// A device no longer accepted.
+    Revoke {
+        /// The revoked device's signing key.
+        signer: String,
+    },
+    /// A coordinator recipient no longer encrypted to.
+    RemoveCoordinator {
+        /// The age recipient.
+        recipient: String,
+    },
+}
+
+/// One signed entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// 1 for the genesis, then one more for each entry.
+    pub seq: u64,
+    /// SHA-256 (hex) of the previous entry, signature included; zeros for the genesis.
+    pub prev: String,
+    /// When the organisation signed it.
+    pub at: DateTime<Utc>,
+    /// What it changes.
+    #[serde(flatten)]
+    pub change: Change,
+    /// The organisation key's signature of the canonical bytes (base64).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sig: String,
+}
+
+impl Entry {
+    /// The bytes the organisation key signs: the entry's JSON without `sig`.
+    pub fn canonical(&self) -> Vec<u8> {
+        let mut unsigned = self.clone();
+        unsigned.sig.clear();
+        serde_json::to_vec(&unsigned).unwrap_or_default()
+    }
+
+    /// SHA-256 (hex) of the signed entry: the next entry's `prev`.
+    pub fn hash(&self) -> String {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        hex(&Sha256::digest(bytes))
+    }
+}
+
+/// The organisation key's fingerprint: SHA-256 of the public key, hex. Invites will
+/// carry it; people compare it.
+pub fn fingerprint(org_key: &VerifyingKey) -> String {
+    hex(&Sha256::digest(org_key.as_bytes()))
+}
+
+/// Appends a signed entry with `change` to `log`.
+pub fn append(log: &mut Vec<Entry>, org: &SigningKey, change: Change, at: DateTime<Utc>) {
+    let (seq, prev) = match log.last() {
+        Some(e) => (e.seq + 1, e.hash()),
+        None => (1, "0".repeat(64)),
+    };
+    let mut entry = Entry {
+        seq,
+        prev,
+        at,
+        change,
+        sig: String::new(),
+    };
+    entry.sig = B64.encode(org.sign(&entry.canonical()).to_bytes());
+    log.push(entry);
+}
+
+/// Where a device's copy of the log stands: what it verified last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    /// The last entry's number.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: String,
+}
+
+/// Why a log is refused. Each says what the hub (or whoever wrote the log) did.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogError {
+    /// The log is empty, or does not start with a genesis signed by the key expected.
+    #[error("the roster does not start with the organisation key this device knows")]
+    WrongOrganisation,
+    /// An entry's signature does not verify with the organisation key.
+    #[error("roster entry {0} is not signed by the organisation key: forged or altered")]
+    Forged(u64),
+    /// An entry's number or link to the previous one is wrong.
+    #[error("roster entry {0} does not follow the one before it: entries were reordered, removed or inserted")]
+    Broken(u64),
+    /// The log is shorter than what this device verified before.
+    #[error("the roster ends at entry {got}, before entry {had} this device verified: entries were dropped (a restore, or a lie)")]
+    Truncated {
+        /// The device's head.
+        had: u64,
+        /// The log's last entry.
+        got: u64,
+    },
+    /// The entry at this device's head differs from the one it verified.
+    #[error("roster entry {0} differs from the one this device verified: the roster was forked")]
+    Forked(u64),
+    /// An entry that makes no sense (a second genesis, a key that is not one).
+    #[error("roster entry {0} is malformed")]
+    Malformed(u64),
+}
+
+/// A device of the verified roster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedDevice {
+    /// The hub's id for it.
+    pub device_id: Uuid,
+    /// Its signing key.
+    pub signer: String,
+    /// Its vault's recipient.
+    pub vault_recipient: String,
+    /// What it may read.
+    pub role: Role,
+    /// Its label.
+    pub label: String,
+    /// True once revoked.
+    pub revoked: bool,
+}
+
+/// The organisation as a verified log says it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The organisation's name.
+    pub name: String,
+    /// The coordinator recipients, in the order added.
+    pub coordinators: Vec<String>,
+    /// The devices, in the order added.
+    pub devices: Vec<VerifiedDevice>,
+    /// The log's head, for the next check.
+    pub head: Head,
+}
+
+/// Checks a whole log against the organisation key (`org`) and, when this device
+/// verified the log before, against its head then: every entry signed by the key,
+/// numbered from 1 without gaps, each linked to the one before; not shorter than the
+/// head, and with the same entry at the head's number.
+pub fn verify(
+    org: &VerifyingKey,
+    before: Option<&Head>,
+    log: &[Entry],
+) -> Result<Verified, LogError> {
+    let Some(first) = log.first() else {
+        return Err(LogError::WrongOrganisation);
+    };
+    let Change::Genesis { name } = &first.change else {
+        return Err(LogError::WrongOrganisation);
+    };
+    let mut out = Verified {
+        name: name.clone(),
+        coordinators: Vec::new(),
+        devices: Vec::new(),
+        head: Head {
+            seq: 0,
+            hash: String::new(),
+        },
+    };
+    let mut by_signer: HashMap<String, usize> = HashMap::new();
+    let mut coordinators: HashSet<String> = HashSet::new();
+    let mut prev = "0".repeat(64);
+    for (i, e) in log.iter().enumerate() {
+        let n = i as u64 + 1;
+        if e.seq != n || e.prev != prev {
+            return Err(LogError::Broken(e.seq));
+        }
+        let sig = B64
+            .decode(e.sig.trim_end_matches('='))
+            .ok()
+            .and_then(|s| <[u8; 64]>::try_from(s.as_slice()).ok())
+            .map(|s| Signature::from_bytes(&s));
+        match sig {
+            Some(sig) if org.verify(&e.canonical(), &sig).is_ok() => {}
+            _ if n == 1 => return Err(LogError::WrongOrganisation),
+            _ => return Err(LogError::Forged(n)),
+        }
+        match &e.change {
+            Change::Genesis { .. } if n == 1 => {}
+            Change::Genesis { .. } => return Err(LogError::Malformed(n)),
+            Change::Coordinator { recipient } => {
+                if recipient.parse::<age::x25519::Recipient>().is_err() {
+                    return Err(LogError::Malformed(n));
+                }
+                if coordinators.insert(recipient.clone()) {
+                    out.coordinators.push(recipient.clone());
+                }
+            }
+            Change::RemoveCoordinator { recipient } => {
+                coordinators.remove(recipient);
+                out.coordinators.retain(|c| c != recipient);
+            }
+            Change::Device {
+                device_id,
+                signer,
+                vault_recipient,
+                role,
+                label,
+            } => {
+                if vault_recipient.parse::<age::x25519::Recipient>().is_err()
+                    || by_signer.contains_key(signer)
+                {
+                    return Err(LogError::Malformed(n));
+                }
+                by_signer.insert(signer.clone(), out.devices.len());
+                out.devices.push(VerifiedDevice {
+                    device_id: *device_id,
+                    signer: signer.clone(),
+                    vault_recipient: vault_recipient.clone(),
+                    role: *role,
+                    label: label.clone(),
+                    revoked: false,
+                });
+            }
+            Change::Revoke { signer } => match by_signer.get(signer) {
+                Some(at) => out.devices[*at].revoked = true,
+                None => return Err(LogError::Malformed(n)),
+            },
+        }
+        prev = e.hash();
+        if let Some(h) = before {
+            if n == h.seq && prev != h.hash {
+                return Err(LogError::Forked(n));
+            }
+        }
+    }
+    let last = log.len() as u64;
+    if let Some(h) = before {
+        if last < h.seq {
+            return Err(LogError::Truncated {
+                had: h.seq,
+                got: last,
+            });
+        }
+    }
+    out.head = Head {
+        seq: last,
+        hash: prev,
+    };
+    Ok(out)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> SigningKey {
+        let mut seed = [0u8; 32];
+        distinct(&mut seed);
+        SigningKey::from_bytes(&seed)
+    }
+
+    fn distinct(buf: &mut [u8]) {
+        // The tests need distinct keys, not secret ones: derived from a counter.
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(1);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let d = Sha256::digest(n.to_be_bytes());
+        buf.copy_from_slice(&d[..buf.len()]);
+    }
+
+    fn recipient() -> String {
+        age::x25519::Identity::generate().to_public().to_string()
+    }
+
+    fn device(label: &str, role: Role) -> Change {
+        Change::Device {
+            device_id: Uuid::new_v4(),
+            signer: B64.encode(key().verifying_key().as_bytes()),
+            vault_recipient: recipient(),
+            role,
+            label: label.into(),
+        }
+    }
+
+    fn org_log(org: &SigningKey) -> Vec<Entry> {
+        let now = Utc::now();
+        let mut log = Vec::new();
+        append(
+            &mut log,
+            org,
+            Change::Genesis {
+                name: "Observatory".into(),
+            },
+            now,
+        );
+        append(
+            &mut log,
+            org,
+            Change::Coordinator {
+                recipient: recipient(),
+            },
+            now,
+        );
+        append(
+            &mut log,
+            org,
+            device("coordinator laptop", Role::Coordinator),
+            now,
+        );
+        append(&mut log, org, device("field A", Role::Field), now);
+        log
+    }
+
+    #[test]
+    fn a_log_signed_by_the_organisation_verifies_and_says_who_is_in_it() {
+        let org = key();
+        let mut log = org_log(&org);
+        let v = verify(&org.verifying_key(), None, &log).unwrap();
+        assert_eq!(v.name, "Observatory");
+        assert_eq!(v.coordinators.len(), 1);
+        assert_eq!(v.devices.len(), 2);
+        assert_eq!(v.head.seq, 4);
+        // Appending, then revoking: the earlier head is a prefix, the new one verifies.
+        let Change::Device { signer, .. } = log[3].change.clone() else {
+            unreachable!()
+        };
+        append(&mut log, &org, Change::Revoke { signer }, Utc::now());
+        let later = verify(&org.verifying_key(), Some(&v.head), &log).unwrap();
+        assert!(later.devices[1].revoked);
+        assert_eq!(later.head.seq, 5);
+    }
+
+    #[test]
+    fn a_hub_cannot_add_change_reorder_drop_or_fork_an_entry() {
+        let org = key();
+        let pk = org.verifying_key();
+        let log = org_log(&org);
+        let head = verify(&pk, None, &log).unwrap().head;
+
+        // Added: the operator signs a coordinator of their own with their own key.
+        let mut added = log.clone();
+        append(
+            &mut added,
+            &key(),
+            Change::Coordinator {
+                recipient: recipient(),
+            },
+            Utc::now(),
+        );
+        assert_eq!(verify(&pk, Some(&head), &added), Err(LogError::Forged(5)));
+
+        // Changed: a device's vault recipient swapped, signature kept.
+        let mut changed = log.clone();
+        if let Change::Device {
+            vault_recipient, ..
+        } = &mut changed[3].change
+        {
+            *vault_recipient = recipient();
+        }
+        assert_eq!(verify(&pk, None, &changed), Err(LogError::Forged(4)));
+
+        // Reordered.
+        let mut reordered = log.clone();
+        reordered.swap(2, 3);
+        assert!(matches!(
+            verify(&pk, None, &reordered),
+            Err(LogError::Broken(_))
+        ));
+
+        // Dropped in the middle, or at the end (against what the device verified).
+        let mut dropped = log.clone();
+        dropped.remove(2);
+        assert!(matches!(
+            verify(&pk, None, &dropped),
+            Err(LogError::Broken(_))
+        ));
+        let truncated = &log[..3];
+        assert_eq!(
+            verify(&pk, Some(&head), truncated),
+            Err(LogError::Truncated { had: 4, got: 3 })
+        );
+
+        // Forked: the organisation key signed two different fourth entries (a stolen
+        // key, or two coordinators at once), and the hub shows this device the other.
+        let mut fork = log[..3].to_vec();
+        append(&mut fork, &org, device("field B", Role::Field), Utc::now());
+        assert!(verify(&pk, None, &fork).is_ok(), "valid on its own");
+        assert_eq!(verify(&pk, Some(&head), &fork), Err(LogError::Forked(4)));
+
+        // Another organisation's log.
+        let other = org_log(&key());
+        assert_eq!(verify(&pk, None, &other), Err(LogError::WrongOrganisation));
+        assert_eq!(verify(&pk, None, &[]), Err(LogError::WrongOrganisation));
+    }
+
+    #[test]
+    fn malformed_entries_are_refused() {
+        let org = key();
+        let pk = org.verifying_key();
+        let mut log = org_log(&org);
+        append(
+            &mut log,
+            &org,
+            Change::Genesis {
+                name: "again".into(),
+            },
+            Utc::now(),
+        );
+        assert_eq!(verify(&pk, None, &log), Err(LogError::Malformed(5)));
+        let mut log = org_log(&org);
+        append(
+            &mut log,
+            &org,
+            Change::Revoke {
+                signer: "nobody".into(),
+            },
+            Utc::now(),
+        );
+        assert_eq!(verify(&pk, None, &log), Err(LogError::Malformed(5)));
+        let mut log = org_log(&org);
+        append(
+            &mut log,
+            &org,
+            Change::Coordinator {
+                recipient: "age1nope".into(),
+            },
+            Utc::now(),
+        );
+        assert_eq!(verify(&pk, None, &log), Err(LogError::Malformed(5)));
+        // The JSON round trip keeps every signature valid.
+        let log = org_log(&org);
+        let text = serde_json::to_string(&log).unwrap();
+        let back: Vec<Entry> = serde_json::from_str(&text).unwrap();
+        assert!(verify(&pk, None, &back).is_ok());
+        assert_eq!(fingerprint(&pk).len(), 64);
+    }
+}
