@@ -76,6 +76,14 @@ fn jobs(quick: bool) -> Vec<Job> {
             postgres: false,
         },
         Job {
+            name: "roster",
+            package: Some("custos-benches"),
+            bench: "roster",
+            source: "benches/roster.rs",
+            args: pick("--runs 1", "--runs 5"),
+            postgres: false,
+        },
+        Job {
             name: "load",
             package: Some("custos-benches"),
             bench: "load",
