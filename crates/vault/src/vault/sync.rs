@@ -358,7 +358,12 @@ impl Vault {
 
     /// The vault's own recipient, `age1…`.
     fn own(&self) -> String {
-        self.keys.identity.to_public().to_string()
+        // Not `identity.to_public()`: that is a scalar multiplication, and this runs
+        // once per version taken in.
+        match self.keys.recipients.first() {
+            Some(r) => r.to_string(),
+            None => self.keys.identity.to_public().to_string(),
+        }
     }
 
     /// The audience of a version with no audience of its own: this vault and the
