@@ -463,11 +463,13 @@ impl Vault {
                     .into(),
             );
         };
-        // Announced coordinators count here (another vault may have confirmed one
-        // already); whom this vault encrypts to is decided elsewhere.
+        // Every key the hub lists as a coordinator's counts here (another vault may
+        // have confirmed one this vault has not, or refused): the rule below is about
+        // field workers' vaults. Whom this vault encrypts to is decided elsewhere.
         let coordinator = |r: &str| {
             s.coordinators.iter().any(|c| c == r)
                 || s.pending_coordinators.iter().any(|p| p.recipient == r)
+                || s.refused_coordinators.iter().any(|c| c == r)
         };
         let known = |r: &str| {
             r == own || coordinator(r) || s.members.iter().any(|m| m.vault_recipient == r)
