@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use base64::Engine;
 use chrono::Utc;
-use custos_wire::roster_log::{append, verify, Change, Entry};
+use custos_wire::roster_log::{append, genesis, verify, Change, Entry};
 use custos_wire::Role;
 use ed25519_dalek::{Signature, SigningKey, Verifier};
 use uuid::Uuid;
@@ -32,16 +32,9 @@ fn build(devices: usize, entries: usize) -> (SigningKey, Vec<Entry>) {
     let org = key();
     let now = Utc::now();
     let recipient = age::x25519::Identity::generate().to_public().to_string();
-    let mut log = Vec::with_capacity(entries);
+    let mut log = genesis(&org, "Observatory", now);
+    log.reserve(entries);
     let mut signers = Vec::new();
-    append(
-        &mut log,
-        &org,
-        Change::Genesis {
-            name: "Observatory".into(),
-        },
-        now,
-    );
     for _ in 0..3 {
         let r = age::x25519::Identity::generate().to_public().to_string();
         append(&mut log, &org, Change::Coordinator { recipient: r }, now);

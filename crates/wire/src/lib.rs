@@ -332,6 +332,10 @@ pub struct Invite {
     pub expires: chrono::DateTime<chrono::Utc>,
     /// What the enrolled device may read.
     pub role: Role,
+    /// The organisation key (base64 Ed25519), once the organisation signs its roster:
+    /// the device pins it and shows it as words its user compares with the coordinator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_key: Option<String>,
 }
 
 impl std::fmt::Debug for Invite {
@@ -386,6 +390,11 @@ impl Invite {
         }
         if invite.token.len() < 16 {
             return Err(bad("the invite's token is malformed"));
+        }
+        if let Some(k) = &invite.org_key {
+            if roster_log::parse_key(k).is_none() {
+                return Err(bad("the invite's organisation key is malformed"));
+            }
         }
         Ok(invite)
     }
@@ -550,6 +559,21 @@ pub struct Roster {
     /// While a pin rotation is prepared: the pin of the hub's next key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_pin: Option<String>,
+    /// The organisation's signed roster, whole (empty until a coordinator creates the
+    /// organisation key). Devices that pinned the key verify it and trust only it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<roster_log::Entry>,
+}
+
+/// `POST /v1/roster/log` (a coordinator's device): entries to append to the signed
+/// roster. `after` is the number of the last entry the coordinator had (0 for a new
+/// organisation): the hub refuses the append (`roster_conflict`) when its log has moved on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RosterAppend {
+    /// The last entry the signer built on.
+    pub after: u64,
+    /// The new entries, each signed with the organisation key.
+    pub entries: Vec<roster_log::Entry>,
 }
 
 /// The answer to a push.
@@ -817,6 +841,7 @@ mod tests {
             token: "t".repeat(43),
             expires: chrono::Utc::now(),
             role: Role::Field,
+            org_key: None,
         };
         let text = invite.encode();
         assert_eq!(Invite::decode(&format!("  {text}\n")).unwrap(), invite);

@@ -4,9 +4,9 @@
 //! never holds. The hub stores and relays the log; it cannot add, change, reorder, drop
 //! or fork an entry without [`verify`] saying so.
 //!
-//! Not wired into sync yet: the devices still take the hub's unsigned roster (with the
-//! safeguards of `docs/sync-protocol.md` §6). This is the format and the check they will
-//! share.
+//! A device pins the organisation key (from its invite, or confirmed by its user for a
+//! device enrolled before the organisation signed its roster) and from then on verifies
+//! the whole log at every roster fetch against that key and the head it verified last.
 //!
 //! An entry is signed over its canonical bytes: its JSON without `sig`, in field order.
 //! `prev` is the SHA-256 of the previous entry's canonical bytes *with* its signature
@@ -28,10 +28,12 @@ use crate::Role;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
-    /// The first entry: the organisation's name. Its signer is the organisation key.
+    /// The first entry: the organisation's name and key. Its signer is that key.
     Genesis {
         /// The organisation's name.
         name: String,
+        /// The organisation's Ed25519 public key (base64).
+        key: String,
     },
     /// A coordinator recipient: every device encrypts to it.
     Coordinator {
@@ -95,10 +97,62 @@ impl Entry {
     }
 }
 
-/// The organisation key's fingerprint: SHA-256 of the public key, hex. Invites will
-/// carry it; people compare it.
+/// The organisation key's fingerprint: SHA-256 of the public key, hex.
 pub fn fingerprint(org_key: &VerifyingKey) -> String {
     hex(&Sha256::digest(org_key.as_bytes()))
+}
+
+/// How many words people compare: 8 words of 11 bits, the first 88 bits of the
+/// fingerprint (a forger must find a key whose SHA-256 starts with the same 88 bits).
+pub const WORDS: usize = 8;
+
+/// The organisation key as people compare it: [`WORDS`] words of the BIP-39 English
+/// list, from the first 88 bits of its fingerprint.
+pub fn words(org_key: &VerifyingKey) -> String {
+    let digest = Sha256::digest(org_key.as_bytes());
+    let list = bip39::Language::English.word_list();
+    let mut bits: u128 = 0;
+    for b in &digest[..11] {
+        bits = (bits << 8) | u128::from(*b);
+    }
+    (0..WORDS)
+        .map(|i| list[((bits >> (11 * (WORDS - 1 - i))) & 0x7ff) as usize])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The organisation key as text (base64), as invites and the genesis carry it.
+pub fn key_text(org_key: &VerifyingKey) -> String {
+    B64.encode(org_key.as_bytes())
+}
+
+/// Reads an organisation key written by [`key_text`].
+pub fn parse_key(text: &str) -> Option<VerifyingKey> {
+    let bytes = B64.decode(text.trim().trim_end_matches('=')).ok()?;
+    VerifyingKey::from_bytes(&<[u8; 32]>::try_from(bytes.as_slice()).ok()?).ok()
+}
+
+/// The key a log's genesis names (not yet checked against anything).
+pub fn genesis_key(log: &[Entry]) -> Option<VerifyingKey> {
+    match &log.first()?.change {
+        Change::Genesis { key, .. } => parse_key(key),
+        _ => None,
+    }
+}
+
+/// A new organisation's log: its genesis, signed with its key.
+pub fn genesis(org: &SigningKey, name: &str, at: DateTime<Utc>) -> Vec<Entry> {
+    let mut log = Vec::new();
+    append(
+        &mut log,
+        org,
+        Change::Genesis {
+            name: name.to_owned(),
+            key: key_text(&org.verifying_key()),
+        },
+        at,
+    );
+    log
 }
 
 /// Appends a signed entry with `change` to `log`.
@@ -197,9 +251,12 @@ pub fn verify(
     let Some(first) = log.first() else {
         return Err(LogError::WrongOrganisation);
     };
-    let Change::Genesis { name } = &first.change else {
+    let Change::Genesis { name, key } = &first.change else {
         return Err(LogError::WrongOrganisation);
     };
+    if parse_key(key).as_ref() != Some(org) {
+        return Err(LogError::WrongOrganisation);
+    }
     let mut out = Verified {
         name: name.clone(),
         coordinators: Vec::new(),
@@ -331,15 +388,7 @@ mod tests {
 
     fn org_log(org: &SigningKey) -> Vec<Entry> {
         let now = Utc::now();
-        let mut log = Vec::new();
-        append(
-            &mut log,
-            org,
-            Change::Genesis {
-                name: "Observatory".into(),
-            },
-            now,
-        );
+        let mut log = genesis(org, "Observatory", now);
         append(
             &mut log,
             org,
@@ -450,6 +499,7 @@ mod tests {
             &org,
             Change::Genesis {
                 name: "again".into(),
+                key: key_text(&pk),
             },
             Utc::now(),
         );
@@ -480,5 +530,52 @@ mod tests {
         let back: Vec<Entry> = serde_json::from_str(&text).unwrap();
         assert!(verify(&pk, None, &back).is_ok());
         assert_eq!(fingerprint(&pk).len(), 64);
+    }
+
+    #[test]
+    fn a_genesis_naming_another_key_is_not_the_organisation() {
+        let org = key();
+        let pk = org.verifying_key();
+        // The operator's key signs a genesis that names the organisation's key.
+        let thief = key();
+        let mut log = Vec::new();
+        append(
+            &mut log,
+            &thief,
+            Change::Genesis {
+                name: "Observatory".into(),
+                key: key_text(&pk),
+            },
+            Utc::now(),
+        );
+        assert_eq!(verify(&pk, None, &log), Err(LogError::WrongOrganisation));
+        // The organisation's key signs a genesis naming the thief's key.
+        let mut log = Vec::new();
+        append(
+            &mut log,
+            &org,
+            Change::Genesis {
+                name: "Observatory".into(),
+                key: key_text(&thief.verifying_key()),
+            },
+            Utc::now(),
+        );
+        assert_eq!(verify(&pk, None, &log), Err(LogError::WrongOrganisation));
+        assert_eq!(genesis_key(&genesis(&org, "O", Utc::now())), Some(pk));
+        assert_eq!(parse_key(&key_text(&pk)), Some(pk));
+        assert_eq!(parse_key("not a key"), None);
+    }
+
+    #[test]
+    fn words_are_eight_of_the_list_and_differ_between_keys() {
+        let a = words(&key().verifying_key());
+        let b = words(&key().verifying_key());
+        assert_eq!(a.split(' ').count(), WORDS);
+        assert_ne!(a, b);
+        let list = bip39::Language::English.word_list();
+        assert!(a.split(' ').all(|w| list.contains(&w)));
+        // The same key, the same words.
+        let k = key().verifying_key();
+        assert_eq!(words(&k), words(&k));
     }
 }
