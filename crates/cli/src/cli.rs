@@ -78,6 +78,9 @@ pub enum Command {
     /// Offline sync: a bundle file for a USB stick
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// The organisation key and its signed roster: who reads, whose writes count
+    #[command(subcommand)]
+    Org(OrgCommand),
     /// Travel mode: remove cases the hub holds before a border; bring them back after
     #[command(subcommand)]
     Travel(TravelCommand),
@@ -310,6 +313,56 @@ pub enum CoordinatorAction {
     Refuse {
         /// The coordinator's age recipient (age1…)
         recipient: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum OrgCommand {
+    /// Create the organisation key in this coordinator's vault and sign the hub's
+    /// current coordinators and devices into the roster (shown first; once)
+    Create {
+        /// The organisation's name
+        #[arg(long)]
+        name: String,
+        /// Sign without asking (after comparing the list with the organisation's own)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Follow the organisation key the hub offers (or a changed one), after comparing
+    /// its words with the ones a coordinator reads to you in person
+    Confirm {
+        /// The key's words, as the coordinator reads them
+        #[arg(required = true, num_args = 1..)]
+        words: Vec<String>,
+    },
+    /// Sign a device the hub enrolled into the roster, after its user read you its words
+    Approve {
+        /// The device's id or label
+        device: String,
+        /// The device's words (its `custos sync status` shows them)
+        #[arg(long, required = true)]
+        words: String,
+    },
+    /// Revoke a device in the signed roster: nothing new from it is accepted
+    Revoke {
+        /// The device's id or label
+        device: String,
+    },
+    /// Add a coordinator recipient to the signed roster: devices encrypt to it
+    AddCoordinator {
+        /// The coordinator's age recipient (age1…)
+        recipient: String,
+    },
+    /// Remove a coordinator recipient from the signed roster
+    RemoveCoordinator {
+        /// The coordinator's age recipient (age1…)
+        recipient: String,
+    },
+    /// The organisation key's words, the roster's size, devices awaiting approval
+    Show {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -116,6 +116,8 @@ impl SyncError {
                     "update_needed" => "update_needed",
                     "not_enrolled" => "device_unknown",
                     "unavailable" => "hub_unavailable",
+                    "roster_conflict" => "roster_conflict",
+                    "roster_invalid" => "roster_invalid",
                     _ => "hub_refused",
                 },
             },
@@ -147,6 +149,9 @@ pub struct Report {
     pub hub_lost: usize,
     /// The hub's sequence numbers went backwards (a restore, or a lie).
     pub hub_went_back: bool,
+    /// The organisation signs its roster and has not approved this device yet: nothing
+    /// was sent.
+    pub awaiting_approval: bool,
     /// HTTP requests made.
     pub requests: u64,
     /// Bytes sent on the socket (TLS included).
@@ -159,6 +164,14 @@ impl Report {
     /// A warning in plain words when something was refused, for the status line.
     pub fn warning(&self) -> Option<String> {
         let n = self.push_rejected.len() + self.pull_rejected.len() + self.blob_rejected.len();
+        if self.awaiting_approval {
+            return Some(
+                "this device waits for a coordinator's approval: what you write stays on \
+                 this device until then. Show the coordinator this device's words (sync \
+                 status)"
+                    .into(),
+            );
+        }
         if self.hub_went_back && self.hub_lost == 0 {
             return Some(
                 "the hub's sequence of objects went backwards (restored from a backup, or not \
@@ -203,6 +216,9 @@ pub struct Enrolled {
     pub resealed: usize,
     /// HTTP requests made (the challenge, then the enrollment).
     pub requests: u64,
+    /// The organisation key the invite named, as words the user compares with the
+    /// coordinator's; none when the organisation does not sign its roster yet.
+    pub org_words: Option<String>,
 }
 
 /// Enrolls the vault with the hub named in `invite_text`: generates the device's TLS key
@@ -266,7 +282,156 @@ pub fn enroll_with(
         role: reply.role,
         resealed,
         requests: conn.requests,
+        org_words: invite
+            .org_key
+            .as_deref()
+            .and_then(wire::roster_log::parse_key)
+            .map(|k| wire::roster_log::words(&k)),
     })
+}
+
+/// What creating the organisation key did.
+#[derive(Debug, Clone)]
+pub struct OrgCreated {
+    /// The key as words, for everyone to compare.
+    pub words: String,
+    /// Entries of the signed roster the hub now holds.
+    pub entries: u64,
+}
+
+/// Creates the organisation key in this (coordinator's) vault and publishes the signed
+/// roster through the hub: the current coordinators and devices, which `approve` saw
+/// and accepted (it gets the hub's roster and says whether to go on). From then on this
+/// vault follows the key; other devices follow it once their users confirm its words.
+pub fn org_create(
+    access: &impl Access,
+    name: &str,
+    approve: impl FnOnce(&Roster) -> bool,
+) -> Result<Option<OrgCreated>, SyncError> {
+    let plan = step(access, |v| v.sync_plan())??;
+    let mut conn = Connection::open(&plan.hub, &plan.route, &plan.credentials)?;
+    let roster: Roster = conn.request("GET", "/v1/roster", None, &[])?.json()?;
+    step(access, |v| v.apply_roster(&roster))??;
+    if !approve(&roster) {
+        return Ok(None);
+    }
+    let entries = step(access, |v| v.create_org(name, &roster))??;
+    publish(&mut conn, 0, entries)?;
+    step(access, |v| v.pin_own_org())??;
+    fetch_roster(access, &mut conn)?;
+    let info = step(access, |v| v.sync_info())?;
+    Ok(Some(OrgCreated {
+        words: info.org.words.unwrap_or_default(),
+        entries: info.org.entries,
+    }))
+}
+
+/// Signs and publishes changes of the organisation's roster (approving a device, adding
+/// or removing a coordinator, revoking a device). `changes` gets the hub's roster,
+/// verified, and says what to sign. Needs a vault that holds the organisation key.
+pub fn org_change(
+    access: &impl Access,
+    changes: impl FnOnce(&Roster) -> Result<Vec<wire::roster_log::Change>, SyncError>,
+) -> Result<u64, SyncError> {
+    let plan = step(access, |v| v.sync_plan())??;
+    let mut conn = Connection::open(&plan.hub, &plan.route, &plan.credentials)?;
+    let roster: Roster = conn.request("GET", "/v1/roster", None, &[])?.json()?;
+    step(access, |v| v.apply_roster(&roster))??;
+    if !step(access, |v| v.sync_info().org.signed)? {
+        return Err(Error::Invalid(
+            "this organisation does not sign its roster yet (custos org create)".into(),
+        )
+        .into());
+    }
+    let changes = changes(&roster)?;
+    if changes.is_empty() {
+        return Ok(roster.log.len() as u64);
+    }
+    let entries = step(access, |v| v.sign_roster_entries(&roster.log, changes))??;
+    publish(&mut conn, roster.log.len() as u64, entries)?;
+    fetch_roster(access, &mut conn)?;
+    step(access, |v| v.sync_info().org.entries)
+}
+
+/// Approves a device the hub enrolled: signs it into the roster, once `words` — read
+/// out by its user, from the device itself — match its signing key as the hub lists it
+/// (a hub that put another key in its place is caught here). `device` is its id or label.
+pub fn org_approve(access: &impl Access, device: &str, words: &str) -> Result<u64, SyncError> {
+    org_change(access, |roster| {
+        let d = roster_device(roster, device)?;
+        let want = wire::roster_log::parse_key(&d.signer).map(|k| wire::roster_log::words(&k));
+        let given: Vec<String> = words
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        if want.as_deref() != Some(given.join(" ").as_str()) {
+            return Err(Error::Invalid(format!(
+                "the words do not match device '{}' as the hub lists it: do not approve it \
+                 (the hub may have put another key in its place)",
+                d.label
+            ))
+            .into());
+        }
+        if d.revoked {
+            return Err(Error::Invalid(format!("device '{}' is revoked", d.label)).into());
+        }
+        Ok(vec![wire::roster_log::Change::Device {
+            device_id: d.device_id,
+            signer: d.signer.clone(),
+            vault_recipient: d.vault_recipient.clone(),
+            role: d.role,
+            label: d.label.clone(),
+        }])
+    })
+}
+
+/// Revokes a device in the signed roster (`device`: its id or label).
+pub fn org_revoke(access: &impl Access, device: &str) -> Result<u64, SyncError> {
+    org_change(access, |roster| {
+        let d = roster_device(roster, device)?;
+        Ok(vec![wire::roster_log::Change::Revoke {
+            signer: d.signer.clone(),
+        }])
+    })
+}
+
+/// The hub's device named by `device` (its id or its label).
+fn roster_device<'a>(
+    roster: &'a Roster,
+    device: &str,
+) -> Result<&'a wire::RosterDevice, SyncError> {
+    let matches: Vec<_> = roster
+        .devices
+        .iter()
+        .filter(|d| d.device_id.to_string() == device || d.label == device)
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Error::Invalid(format!("the hub lists no device '{device}'")).into()),
+        _ => Err(Error::Invalid(format!(
+            "several devices are labelled '{device}': name it by its id"
+        ))
+        .into()),
+    }
+}
+
+fn publish(
+    conn: &mut Connection,
+    after: u64,
+    entries: Vec<wire::roster_log::Entry>,
+) -> Result<(), SyncError> {
+    let body = serde_json::to_vec(&wire::RosterAppend { after, entries })
+        .map_err(|e| Error::Encrypt(e.to_string()))?;
+    match conn.request("POST", "/v1/roster/log", Some("application/json"), &body) {
+        Ok(_) => Ok(()),
+        Err(NetError::Refused { status: 404, .. }) => Err(NetError::Protocol(
+            "the hub is older than this version of Custos and cannot keep a signed roster;              ask your organisation to update it"
+                .into(),
+        )
+        .into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Asks the hub for the challenge of this vault's keys and answers it: the secret sealed
@@ -546,11 +711,14 @@ fn exchange(
         step(access, |v| v.hub_checked())??;
     }
 
-    // Push: versions, then evidence files.
+    // Push: versions, then evidence files — unless the organisation signs its roster
+    // and has not approved this device yet: then they wait here, where they are safe,
+    // instead of reaching colleagues who would refuse them.
     let mut skip: HashSet<Uuid> = HashSet::new();
     // The last push's answer says whether a pull would bring anything.
     let mut nothing_waiting: Option<u64> = None;
-    loop {
+    report.awaiting_approval = step(access, |v| v.awaiting_approval())?;
+    while !report.awaiting_approval {
         let frames = step(access, |v| v.pending_frames(&skip, PUSH_COUNT, PUSH_BYTES))??;
         if frames.is_empty() {
             break;
@@ -558,9 +726,9 @@ fn exchange(
         let ids: Vec<Uuid> = frames.iter().map(|f| f.id).collect();
         let body = wire::encode_frames(&frames).map_err(|e| NetError::Protocol(e.0))?;
         drop(frames);
-        let result: PushResult = conn
-            .request("POST", &format!("/v1/objects?since={cursor}"), None, &body)?
-            .json()?;
+        let resp = conn.request("POST", &format!("/v1/objects?since={cursor}"), None, &body)?;
+        roster_moved(access, conn, &resp, &mut roster_fetched)?;
+        let result: PushResult = resp.json()?;
         nothing_waiting = match (result.waiting, result.next) {
             (Some(false), Some(next)) if next >= cursor => Some(next),
             _ => None,
@@ -575,7 +743,12 @@ fn exchange(
             report.push_rejected.push((r.id, r.error));
         }
     }
-    for job in step(access, |v| v.pending_blobs())?? {
+    let uploads = if report.awaiting_approval {
+        Vec::new()
+    } else {
+        step(access, |v| v.pending_blobs())??
+    };
+    for job in uploads {
         upload_blob(conn, &job)?;
         step(access, |v| {
             v.mark_blob_synced(&job, "sent to the organisation's hub")
@@ -632,6 +805,7 @@ fn pull(
             .and_then(|n| n.parse().ok())
             .ok_or_else(|| NetError::Protocol("no custos-next cursor".into()))?;
         let more = resp.header("custos-more") == Some("true");
+        roster_moved(access, conn, &resp, roster_fetched)?;
         if next < since {
             // The hub's sequence went backwards: restored from a backup, or lying. Ask
             // it what it still holds, send again what it lost, and go on from where it
@@ -687,6 +861,25 @@ fn download_missing(
             Download::NotYet => {}
             Download::Refused(why) => report.blob_rejected.push((job.blob_id, why)),
         }
+    }
+    Ok(())
+}
+
+/// Fetches the roster again (once a sync) when the hub's answer says its signed roster
+/// stands elsewhere than this vault saw it: a new organisation key offered, a device
+/// approved, a coordinator added or removed — or a roster tampered with.
+fn roster_moved(
+    access: &impl Access,
+    conn: &mut Connection,
+    resp: &net::Response,
+    fetched: &mut bool,
+) -> Result<(), SyncError> {
+    let Some(mark) = resp.header("custos-roster").map(str::to_owned) else {
+        return Ok(());
+    };
+    if !*fetched && step(access, |v| v.roster_moved(&mark))? {
+        fetch_roster(access, conn)?;
+        *fetched = true;
     }
     Ok(())
 }

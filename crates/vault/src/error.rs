@@ -88,6 +88,11 @@ pub enum Error {
     /// An encryption step failed (should not happen with valid keys).
     #[error("encryption failed: {0}")]
     Encrypt(String),
+    /// The roster the hub served does not verify against the organisation key this
+    /// vault pinned (forged, reordered, truncated, forked, or another key): nothing of
+    /// it was taken, and sync stops until it does.
+    #[error("{0}")]
+    RosterRefused(String),
 }
 
 /// Why a stored version was rejected.
@@ -201,6 +206,7 @@ impl Error {
             Error::Import(_) => "import",
             Error::Encrypt(_) => "encrypt",
             Error::Evidence(_) => "evidence",
+            Error::RosterRefused(_) => "roster_refused",
         }
     }
 }

@@ -46,8 +46,8 @@ pub use duress::{DuressAction, DECOY};
 pub use evidence::{Action, Attach, CustodyEntry, EvidenceReader, Exported, Verification, BLOBS};
 pub use merge::{FieldConflict, MergeProposal};
 pub use sync::{
-    BlobJob, Credentials, Exchange, Gap, Ingested, PendingCoordinator, Reader, SyncInfo, SyncPlan,
-    TrustChange,
+    BlobJob, Credentials, Exchange, Gap, Ingested, OrgInfo, PendingCoordinator, Reader, SyncInfo,
+    SyncPlan, TrustChange, Unapproved,
 };
 pub use travel::{Confirmed, Removed, TravelPlan};
 

@@ -140,6 +140,17 @@ pub fn genesis_key(log: &[Entry]) -> Option<VerifyingKey> {
     }
 }
 
+/// A short mark of where a log stands — its number of entries and the start of its last
+/// entry's hash — which the hub sends on every answer (`custos-roster`), so that a
+/// device fetches the roster again when it changed. Only a hint: a hub that lies in it
+/// delays what a device learns, and changes nothing of what it verified.
+pub fn mark(log: &[Entry]) -> String {
+    match log.last() {
+        None => "0".into(),
+        Some(e) => format!("{}:{}", e.seq, &e.hash()[..16]),
+    }
+}
+
 /// A new organisation's log: its genesis, signed with its key.
 pub fn genesis(org: &SigningKey, name: &str, at: DateTime<Utc>) -> Vec<Entry> {
     let mut log = Vec::new();

@@ -7,12 +7,14 @@
 //! - [`key`]: init, passwd, key backup and restore.
 //! - [`evidence`]: evidence files and their chain of custody.
 //! - [`sync`]: enroll, sync, bundles, conflicts and resolve.
+//! - [`org`]: the organisation key and its signed roster.
 //! - [`protect`]: the panic wipe and travel mode.
 //! - [`vocab`]: the controlled vocabularies.
 
 mod evidence;
 mod export;
 mod key;
+mod org;
 mod protect;
 mod records;
 mod search;
@@ -51,6 +53,7 @@ pub fn run(session: &Session, command: Command) -> Result {
         Command::Enroll(args) => sync::enroll(session, args),
         Command::Sync(cmd) => sync::run(session, cmd),
         Command::Bundle(cmd) => sync::bundle(session, cmd),
+        Command::Org(cmd) => org::run(session, cmd),
         Command::Travel(cmd) => protect::travel(session, cmd),
         Command::Conflicts { json } => sync::conflicts(session, json),
         Command::Resolve(args) => sync::resolve(session, args),

@@ -30,6 +30,14 @@ pub fn enroll(
     session.with_vault(|vault| {
         let e = custos_sync::enroll(vault, &text, &label, route)?;
         println!("enrolled as device {} ({})", e.device_id, e.role);
+        if let Some(words) = &e.org_words {
+            println!(
+                "your organisation signs its roster; its key's words: {words}\n\
+                 Compare them with a coordinator in person. Then read them this device's \
+                 words (custos org show): a coordinator approves it, and until then what \
+                 you write stays on this device."
+            );
+        }
         Ok(())
     })
 }
@@ -178,6 +186,7 @@ fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> Result {
                     d.join(", ")
                 }
             };
+            super::org::print_org(&info.org);
             println!("who can read this vault's records:");
             for r in &info.readers {
                 println!(
@@ -192,6 +201,15 @@ fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> Result {
                     "device_accepted" => "now accepts versions from device",
                     "device_revoked" => "device revoked:",
                     "coordinator_announced" => "the hub announced a coordinator:",
+                    "coordinator_added" => "the organisation signed a coordinator:",
+                    "coordinator_removed" => "the organisation removed a coordinator:",
+                    "coordinator_unsigned" => {
+                        "the hub listed a coordinator the organisation did not sign (not used):"
+                    }
+                    "roster_refused" => "ROSTER REFUSED:",
+                    "organisation_key_offered" => "the hub offers an organisation key:",
+                    "organisation_key_confirmed" => "you confirmed the organisation key:",
+                    "organisation_key_changed" => "you confirmed a NEW organisation key:",
                     other => other,
                 };
                 let role = c

@@ -32,6 +32,9 @@ use crate::SecretString;
 use custos_model::passphrase;
 
 const PREFIX: &str = "custos-share-1";
+/// What follows the vault key in the shared secret when the vault holds the
+/// organisation key: the key's 32 secret bytes, base64.
+const ORG_TAG: &[u8] = b"\norg:";
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -113,7 +116,7 @@ impl Vault {
                     .into(),
             ));
         }
-        let secret = Zeroizing::new(
+        let mut secret = Zeroizing::new(
             self.keys
                 .identity
                 .to_string()
@@ -121,6 +124,11 @@ impl Vault {
                 .as_bytes()
                 .to_vec(),
         );
+        // A coordinator's vault holding the organisation key: the shares carry it too.
+        if let Some(org) = self.org_secret()? {
+            secret.extend_from_slice(ORG_TAG);
+            secret.extend_from_slice(super::base64_encode(&org[..]).as_bytes());
+        }
         let shares = vsss_rs::Gf256::split_array(threshold, count, &secret[..], rand::rngs::OsRng)
             .map_err(|e| Error::Encrypt(format!("splitting the key failed: {e:?}")))?;
         let fp = fingerprint(&self.keys.identity);
@@ -151,7 +159,7 @@ impl Vault {
     ) -> Result<()> {
         let manifest = read_manifest(dir)?;
         let _lock = take_lock(dir)?;
-        let identity = combine(shares)?;
+        let (identity, org) = combine(shares)?;
         passphrase::require_strong(new)?;
 
         // The rebuilt key must open this vault's keyring.
@@ -159,7 +167,6 @@ impl Vault {
         let sealed = store.meta(META_KEYRING)?.ok_or_else(|| {
             Error::Database("the vault's keyring is missing from the database".into())
         })?;
-        drop(store);
         if crypto::open_bytes(&identity, &sealed).is_err() {
             return Err(Error::Invalid(format!(
                 "these shares rebuild the key of another vault (fingerprint {}), not of the \
@@ -168,6 +175,19 @@ impl Vault {
                 dir.display()
             )));
         }
+        // The organisation key the shares carry, when the vault lost it.
+        if let Some(org) = org {
+            if store.meta(super::sync::META_ORG)?.is_none() {
+                let file =
+                    serde_json::json!({"name": "", "secret": super::base64_encode(&org[..])});
+                let sealed = super::codec::seal_json(&[identity.to_public()], &file)?;
+                store.commit(vec![crate::store::Write::Meta(
+                    super::sync::META_ORG,
+                    sealed,
+                )])?;
+            }
+        }
+        drop(store);
         // A vault bound to a device whose key is gone (wiped, or another computer) is
         // bound to a new device key here.
         let device_key = match manifest.device_key {
@@ -197,13 +217,19 @@ impl Vault {
         new: &SecretString,
         options: super::Options,
     ) -> Result<Vault> {
-        let identity = combine(shares)?;
-        Vault::create_with(dir, new, options, identity)
+        let (identity, org) = combine(shares)?;
+        let vault = Vault::create_with(dir, new, options, identity)?;
+        if let Some(org) = org {
+            let w = vault.org_key_write("", &org)?;
+            vault.store.commit(vec![w])?;
+        }
+        Ok(vault)
     }
 }
 
-/// Rebuilds a key from share lines, or says precisely why not.
-fn combine(lines: &[&str]) -> Result<VaultIdentity> {
+/// Rebuilds a key (and the organisation key the shares carry, if any) from share
+/// lines, or says precisely why not.
+fn combine(lines: &[&str]) -> Result<(VaultIdentity, Option<Zeroizing<[u8; 32]>>)> {
     let shares: Vec<Share> = lines
         .iter()
         .filter(|l| !l.trim().is_empty())
@@ -253,16 +279,30 @@ fn combine(lines: &[&str]) -> Result<VaultIdentity> {
     for u in unique.iter_mut() {
         zeroize::Zeroize::zeroize(u);
     }
-    let text = std::str::from_utf8(&secret).ok();
+    let damaged = || {
+        Error::Invalid(
+            "the shares do not rebuild the key they were made from: one of them is damaged".into(),
+        )
+    };
+    let (key_part, org_part) = match secret.windows(ORG_TAG.len()).position(|w| w == ORG_TAG) {
+        Some(at) => (&secret[..at], Some(&secret[at + ORG_TAG.len()..])),
+        None => (&secret[..], None),
+    };
+    let org = match org_part {
+        None => None,
+        Some(b) => Some(
+            std::str::from_utf8(b)
+                .ok()
+                .and_then(super::base64_decode)
+                .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok())
+                .map(Zeroizing::new)
+                .ok_or_else(damaged)?,
+        ),
+    };
+    let text = std::str::from_utf8(key_part).ok();
     let identity = text
         .and_then(|t| VaultIdentity::from_str(t).ok())
         .filter(|id| fingerprint(id) == first.fingerprint)
-        .ok_or_else(|| {
-            Error::Invalid(
-                "the shares do not rebuild the key they were made from: one of them is \
-                 damaged"
-                    .into(),
-            )
-        })?;
-    Ok(identity)
+        .ok_or_else(damaged)?;
+    Ok((identity, org))
 }

@@ -20,7 +20,11 @@ use crate::crypto::{self, VaultRecipient};
 use crate::error::{Error, Result};
 use crate::store::Write;
 use custos_model::{Body, Kind, Record, Version};
-use custos_wire::{self as wire, Frame, Invite, Role, Roster, Route};
+use custos_wire::{self as wire, roster_log, Frame, Invite, Role, Roster, Route};
+
+mod org;
+pub(crate) use org::META_ORG;
+pub use org::{OrgInfo, Unapproved};
 use zeroize::Zeroizing;
 
 const META_SYNC: &str = "sync";
@@ -95,6 +99,29 @@ pub(crate) struct SyncState {
     /// During a pin rotation: the pin of the hub's next key, accepted too.
     #[serde(default)]
     next_pin: Option<String>,
+    /// The organisation key this vault pinned (base64 Ed25519): from its invite, or
+    /// confirmed by its user. Once set, only the roster it signs counts.
+    #[serde(default)]
+    org_key: Option<String>,
+    /// The organisation's name, from its signed roster.
+    #[serde(default)]
+    org_name: Option<String>,
+    /// The last entry of the signed roster this vault verified: a later roster must
+    /// extend it (not drop, change or fork it).
+    #[serde(default)]
+    org_head: Option<roster_log::Head>,
+    /// An organisation key the hub serves that this vault has not pinned: used only
+    /// once the user confirms its words.
+    #[serde(default)]
+    offered_org_key: Option<String>,
+    /// Devices the hub lists that the signed roster does not (waiting for a
+    /// coordinator's approval, or added by the hub alone).
+    #[serde(default)]
+    unapproved: Vec<Unapproved>,
+    /// Where the hub's signed roster stood at the last fetch ([`roster_log::mark`]):
+    /// the hub says it on every answer, and another one means fetch it again.
+    #[serde(default)]
+    log_seen: String,
     last_attempt: Option<DateTime<Utc>>,
     last_success: Option<DateTime<Utc>>,
     last_error: Option<String>,
@@ -236,6 +263,8 @@ pub struct SyncInfo {
     pub gaps: Vec<Gap>,
     /// Changes of whom this vault trusts, newest last.
     pub changes: Vec<TrustChange>,
+    /// The organisation key and its signed roster, as this vault knows them.
+    pub org: OrgInfo,
     /// When a sync last started.
     pub last_attempt: Option<DateTime<Utc>>,
     /// When a sync last completed.
@@ -466,10 +495,13 @@ impl Vault {
         // Every key the hub lists as a coordinator's counts here (another vault may
         // have confirmed one this vault has not, or refused): the rule below is about
         // field workers' vaults. Whom this vault encrypts to is decided elsewhere.
+        // Once the roster is signed, only the coordinators it names.
+        let signed = s.org_key.is_some();
         let coordinator = |r: &str| {
             s.coordinators.iter().any(|c| c == r)
-                || s.pending_coordinators.iter().any(|p| p.recipient == r)
-                || s.refused_coordinators.iter().any(|c| c == r)
+                || (!signed
+                    && (s.pending_coordinators.iter().any(|p| p.recipient == r)
+                        || s.refused_coordinators.iter().any(|c| c == r)))
         };
         let known = |r: &str| {
             r == own || coordinator(r) || s.members.iter().any(|m| m.vault_recipient == r)
@@ -577,6 +609,13 @@ impl Vault {
     /// encrypted to it from now on, and its devices' versions are accepted.
     pub fn confirm_coordinator(&mut self, recipient: &str) -> Result<()> {
         let s = self.state_mut()?;
+        if s.org_key.is_some() {
+            return Err(Error::Invalid(
+                "this organisation signs its roster: its coordinators are the ones the \
+                 organisation key signed, not confirmed one by one"
+                    .into(),
+            ));
+        }
         let Some(at) = s
             .pending_coordinators
             .iter()
@@ -671,6 +710,7 @@ impl Vault {
                 readers: Vec::new(),
                 gaps: Vec::new(),
                 changes: Vec::new(),
+                org: OrgInfo::default(),
                 last_attempt: None,
                 last_success: None,
                 last_error: None,
@@ -693,6 +733,7 @@ impl Vault {
                 readers: self.readers(s),
                 gaps: gaps(s),
                 changes: s.changes.clone(),
+                org: self.org_info(s),
                 last_attempt: s.last_attempt,
                 last_success: s.last_success,
                 last_error: s.last_error.clone(),
@@ -799,234 +840,11 @@ impl Vault {
     }
 }
 
-/// What a sync with the hub, or an offline bundle, needs from the vault: its plan, what
-/// to send, what came in, the roster. `custos-sync` is its caller (`use
-/// custos_vault::Exchange`); the shells call the sync crate, not these.
-pub trait Exchange {
-    /// Everything a sync needs before it connects.
-    fn sync_plan(&self) -> Result<SyncPlan>;
-
-    /// The hub's bundle recipient and this vault's signer, for writing a bundle.
-    fn bundle_identity(&self) -> Result<(Uuid, String, Vec<VaultRecipient>)>;
-
-    /// True when `signer` (base64 Ed25519) is a device this vault trusts and the hub has
-    /// not revoked.
-    fn trusts(&self, signer: &str) -> bool;
-
-    /// Records a completed enrollment: the hub, its pin, the coordinators, the device's
-    /// TLS credentials. Versions already in the vault are sealed again for the
-    /// coordinators too (their signed content is unchanged), so that they can read
-    /// every case of the organisation.
-    fn apply_enrollment(
-        &mut self,
-        invite: &Invite,
-        reply: &wire::EnrollResponse,
-        label: &str,
-        cert: &[u8],
-        key: &[u8],
-        route: Route,
-    ) -> Result<usize>;
-
-    /// Follows a pin rotation: remembers the next pin the hub announced (over a connection
-    /// where it proved the current key), and moves to it once the hub proves it.
-    fn follow_pin(&mut self, proved: Option<&str>, announced: Option<&str>) -> Result<()>;
-
-    /// True when the roster should be fetched again (never fetched, or a day old).
-    fn roster_stale(&self) -> bool;
-
-    /// Takes in the hub's roster: the signing keys of the organisation's devices become
-    /// trusted (never removed: what a revoked device wrote before stays readable), and
-    /// coordinators it lists for the first time wait for the user's confirmation.
-    fn apply_roster(&mut self, roster: &Roster) -> Result<()>;
-
-    /// Versions the hub does not hold, as frames: at most `max_count` and about
-    /// `max_bytes`, skipping `skip`.
-    fn pending_frames(
-        &self,
-        skip: &HashSet<Uuid>,
-        max_count: usize,
-        max_bytes: usize,
-    ) -> Result<Vec<Frame>>;
-
-    /// Notes that the hub holds these versions (pushed by this device).
-    fn mark_synced(&mut self, ids: &[Uuid]) -> Result<()>;
-
-    /// True when the hub has not been asked for a while whether it still holds this
-    /// device's last pushes.
-    fn hub_check_due(&self) -> bool;
-
-    /// The last versions this device pushed (at most 64).
-    fn recent_pushes(&self) -> Vec<Uuid>;
-
-    /// Every version, and every evidence file in the vault, the hub was seen to hold.
-    fn synced_ids(&self) -> Result<(Vec<Uuid>, Vec<BlobJob>)>;
-
-    /// Forgets that the hub holds these versions and evidence files (it lost them): the
-    /// next sync sends them again.
-    fn forget_synced(&mut self, versions: &[Uuid], blobs: &[Uuid]) -> Result<()>;
-
-    /// Notes that the hub just confirmed what it holds.
-    fn hub_checked(&mut self) -> Result<()>;
-
-    /// Takes in objects from the hub (or a bundle): each is checked (not stored with
-    /// other bytes, decrypts for this vault, signed by a trusted device, the id inside
-    /// matches, the kind matches the record's); those that fail are listed and skipped.
-    /// The rest are stored in one durable batch with the new pull cursor.
-    fn ingest(&mut self, frames: Vec<Frame>, cursor: Option<u64>) -> Result<Ingested>;
-
-    /// Evidence files in the vault that the hub does not hold completely.
-    fn pending_blobs(&self) -> Result<Vec<BlobJob>>;
-
-    /// Evidence records whose file is not in the vault yet (synced from another device).
-    fn missing_blobs(&self) -> Vec<BlobJob>;
-
-    /// Notes that the hub holds an evidence file, and logs it in its chain of custody.
-    fn mark_blob_synced(&mut self, job: &BlobJob, detail: &str) -> Result<()>;
-
-    /// Appends a `synced` custody entry (the first one on a device that received the
-    /// item).
-    fn log_received_or_sent(&mut self, evidence_id: Uuid, detail: &str) -> Result<()>;
-
-    /// Records how a sync ended: completed (perhaps with a warning), or failed.
-    fn record_sync_result(
-        &mut self,
-        started: DateTime<Utc>,
-        result: std::result::Result<Option<String>, String>,
-    ) -> Result<()>;
-
-    /// Moves a downloaded, checked evidence file into place.
-    fn install_blob(&mut self, job: &BlobJob, downloaded: &std::path::Path) -> Result<()>;
-}
-
-impl Exchange for Vault {
-    fn sync_plan(&self) -> Result<SyncPlan> {
-        let s = self.state()?;
-        let cert = base64_decode(&s.cert)
-            .ok_or_else(|| Error::Database("the vault's sync settings are damaged".into()))?;
-        let key = base64_decode(&s.key)
-            .ok_or_else(|| Error::Database("the vault's sync settings are damaged".into()))?;
-        Ok(SyncPlan {
-            hub: s.hub.clone(),
-            route: s.route.clone(),
-            credentials: Credentials {
-                pin: s.pin.clone(),
-                next_pin: s.next_pin.clone(),
-                cert: cert.to_vec(),
-                key,
-            },
-            cursor: s.cursor,
-            paused: s.paused,
-            dir: self.dir.clone(),
-        })
-    }
-
-    fn bundle_identity(&self) -> Result<(Uuid, String, Vec<VaultRecipient>)> {
-        let s = self.state()?;
-        let mut to = parse_recipients(std::slice::from_ref(&s.hub_recipient))?;
-        to.extend(self.keys.recipients.iter().cloned());
-        to.extend(self.keys.org.iter().cloned());
-        Ok((s.device_id, self.keys.signer.clone(), to))
-    }
-
-    fn trusts(&self, signer: &str) -> bool {
-        self.keys.trusted.iter().any(|t| t == signer)
-            && !self
-                .sync
-                .as_ref()
-                .is_some_and(|s| s.revoked_signers.iter().any(|r| r == signer))
-    }
-
-    fn apply_enrollment(
-        &mut self,
-        invite: &Invite,
-        reply: &wire::EnrollResponse,
-        label: &str,
-        cert: &[u8],
-        key: &[u8],
-        route: Route,
-    ) -> Result<usize> {
-        if self.sync.is_some() {
-            return Err(Error::Invalid(
-                "this vault is already enrolled with a hub".into(),
-            ));
-        }
-        let mut coordinators = invite.coordinators.clone();
-        coordinators.extend(reply.coordinators.iter().cloned());
-        let coordinators = dedup(coordinators);
-        let org = parse_recipients(&coordinators)?;
-        self.sync = Some(SyncState {
-            hub: invite.hub.clone(),
-            pin: invite.pin.clone(),
-            device_id: reply.device_id,
-            role: reply.role,
-            label: label.to_owned(),
-            coordinators,
-            hub_recipient: invite.hub_recipient.clone(),
-            cert: base64_encode(cert),
-            key: base64_encode(key),
-            route,
-            paused: false,
-            interval_minutes: DEFAULT_INTERVAL,
-            cursor: 0,
-            enrolled_at: Utc::now(),
-            roster_at: None,
-            revoked_signers: Vec::new(),
-            members: Vec::new(),
-            recent: Vec::new(),
-            held_checked_at: None,
-            pending_coordinators: Vec::new(),
-            refused_coordinators: Vec::new(),
-            device_signers: std::collections::HashMap::new(),
-            chains: std::collections::HashMap::new(),
-            changes: Vec::new(),
-            next_pin: None,
-            last_attempt: None,
-            last_success: None,
-            last_error: None,
-        });
-        self.keys.org = org;
-        let save = self.save_sync();
-        if let Err(e) = save {
-            self.sync = None;
-            self.keys.org.clear();
-            return Err(e);
-        }
-        self.reseal_for_org()
-    }
-
-    fn follow_pin(&mut self, proved: Option<&str>, announced: Option<&str>) -> Result<()> {
-        let Some(s) = self.sync.as_mut() else {
-            return Ok(());
-        };
-        let mut changed = false;
-        if let Some(p) = proved {
-            if s.next_pin.as_deref() == Some(p) {
-                s.pin = p.to_owned();
-                s.next_pin = None;
-                changed = true;
-            }
-        }
-        if let Some(a) = announced {
-            if a != s.pin && s.next_pin.as_deref() != Some(a) && proved == Some(s.pin.as_str()) {
-                s.next_pin = Some(a.to_owned());
-                changed = true;
-            }
-        }
-        if changed {
-            self.save_sync()?;
-        }
-        Ok(())
-    }
-
-    fn roster_stale(&self) -> bool {
-        self.sync.as_ref().is_none_or(|s| {
-            s.members.is_empty()
-                || s.roster_at
-                    .is_none_or(|t| Utc::now() - t > chrono::Duration::hours(24))
-        })
-    }
-
-    fn apply_roster(&mut self, roster: &Roster) -> Result<()> {
+impl Vault {
+    /// Takes in the hub's roster as it is, for an organisation that does not sign its
+    /// roster (or a vault that has not pinned its key yet): new coordinators wait for the
+    /// user's confirmation; devices are accepted by the rules below.
+    fn apply_hub_roster(&mut self, roster: &Roster) -> Result<()> {
         let mut changed_keys = false;
         // A revoked device's signer stays trusted for what came through the hub: the hub
         // refuses whatever it sends after revocation, and what it wrote before (a lost
@@ -1134,6 +952,277 @@ impl Exchange for Vault {
         }
         writes.extend(self.sync_write()?);
         self.store.commit(writes)
+    }
+}
+
+/// What a sync with the hub, or an offline bundle, needs from the vault: its plan, what
+/// to send, what came in, the roster. `custos-sync` is its caller (`use
+/// custos_vault::Exchange`); the shells call the sync crate, not these.
+pub trait Exchange {
+    /// Everything a sync needs before it connects.
+    fn sync_plan(&self) -> Result<SyncPlan>;
+
+    /// The hub's bundle recipient and this vault's signer, for writing a bundle.
+    fn bundle_identity(&self) -> Result<(Uuid, String, Vec<VaultRecipient>)>;
+
+    /// True when `signer` (base64 Ed25519) is a device this vault trusts and the hub has
+    /// not revoked.
+    fn trusts(&self, signer: &str) -> bool;
+
+    /// Records a completed enrollment: the hub, its pin, the coordinators, the device's
+    /// TLS credentials. Versions already in the vault are sealed again for the
+    /// coordinators too (their signed content is unchanged), so that they can read
+    /// every case of the organisation.
+    fn apply_enrollment(
+        &mut self,
+        invite: &Invite,
+        reply: &wire::EnrollResponse,
+        label: &str,
+        cert: &[u8],
+        key: &[u8],
+        route: Route,
+    ) -> Result<usize>;
+
+    /// Follows a pin rotation: remembers the next pin the hub announced (over a connection
+    /// where it proved the current key), and moves to it once the hub proves it.
+    fn follow_pin(&mut self, proved: Option<&str>, announced: Option<&str>) -> Result<()>;
+
+    /// True when the roster should be fetched again (never fetched, or a day old).
+    fn roster_stale(&self) -> bool;
+
+    /// Takes in the hub's roster: the signing keys of the organisation's devices become
+    /// trusted (never removed: what a revoked device wrote before stays readable), and
+    /// coordinators it lists for the first time wait for the user's confirmation.
+    fn apply_roster(&mut self, roster: &Roster) -> Result<()>;
+
+    /// True when the hub's signed roster stands elsewhere than at the last fetch
+    /// (`custos-roster` on its answers): fetch it again.
+    fn roster_moved(&self, mark: &str) -> bool;
+
+    /// Versions the hub does not hold, as frames: at most `max_count` and about
+    /// `max_bytes`, skipping `skip`.
+    fn pending_frames(
+        &self,
+        skip: &HashSet<Uuid>,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Frame>>;
+
+    /// Notes that the hub holds these versions (pushed by this device).
+    fn mark_synced(&mut self, ids: &[Uuid]) -> Result<()>;
+
+    /// True when the hub has not been asked for a while whether it still holds this
+    /// device's last pushes.
+    fn hub_check_due(&self) -> bool;
+
+    /// The last versions this device pushed (at most 64).
+    fn recent_pushes(&self) -> Vec<Uuid>;
+
+    /// Every version, and every evidence file in the vault, the hub was seen to hold.
+    fn synced_ids(&self) -> Result<(Vec<Uuid>, Vec<BlobJob>)>;
+
+    /// Forgets that the hub holds these versions and evidence files (it lost them): the
+    /// next sync sends them again.
+    fn forget_synced(&mut self, versions: &[Uuid], blobs: &[Uuid]) -> Result<()>;
+
+    /// Notes that the hub just confirmed what it holds.
+    fn hub_checked(&mut self) -> Result<()>;
+
+    /// Takes in objects from the hub (or a bundle): each is checked (not stored with
+    /// other bytes, decrypts for this vault, signed by a trusted device, the id inside
+    /// matches, the kind matches the record's); those that fail are listed and skipped.
+    /// The rest are stored in one durable batch with the new pull cursor.
+    fn ingest(&mut self, frames: Vec<Frame>, cursor: Option<u64>) -> Result<Ingested>;
+
+    /// Evidence files in the vault that the hub does not hold completely.
+    fn pending_blobs(&self) -> Result<Vec<BlobJob>>;
+
+    /// Evidence records whose file is not in the vault yet (synced from another device).
+    fn missing_blobs(&self) -> Vec<BlobJob>;
+
+    /// Notes that the hub holds an evidence file, and logs it in its chain of custody.
+    fn mark_blob_synced(&mut self, job: &BlobJob, detail: &str) -> Result<()>;
+
+    /// Appends a `synced` custody entry (the first one on a device that received the
+    /// item).
+    fn log_received_or_sent(&mut self, evidence_id: Uuid, detail: &str) -> Result<()>;
+
+    /// Records how a sync ended: completed (perhaps with a warning), or failed.
+    fn record_sync_result(
+        &mut self,
+        started: DateTime<Utc>,
+        result: std::result::Result<Option<String>, String>,
+    ) -> Result<()>;
+
+    /// Moves a downloaded, checked evidence file into place.
+    fn install_blob(&mut self, job: &BlobJob, downloaded: &std::path::Path) -> Result<()>;
+}
+
+impl Exchange for Vault {
+    fn sync_plan(&self) -> Result<SyncPlan> {
+        let s = self.state()?;
+        let cert = base64_decode(&s.cert)
+            .ok_or_else(|| Error::Database("the vault's sync settings are damaged".into()))?;
+        let key = base64_decode(&s.key)
+            .ok_or_else(|| Error::Database("the vault's sync settings are damaged".into()))?;
+        Ok(SyncPlan {
+            hub: s.hub.clone(),
+            route: s.route.clone(),
+            credentials: Credentials {
+                pin: s.pin.clone(),
+                next_pin: s.next_pin.clone(),
+                cert: cert.to_vec(),
+                key,
+            },
+            cursor: s.cursor,
+            paused: s.paused,
+            dir: self.dir.clone(),
+        })
+    }
+
+    fn bundle_identity(&self) -> Result<(Uuid, String, Vec<VaultRecipient>)> {
+        let s = self.state()?;
+        let mut to = parse_recipients(std::slice::from_ref(&s.hub_recipient))?;
+        to.extend(self.keys.recipients.iter().cloned());
+        to.extend(self.keys.org.iter().cloned());
+        Ok((s.device_id, self.keys.signer.clone(), to))
+    }
+
+    fn trusts(&self, signer: &str) -> bool {
+        self.keys.trusted.iter().any(|t| t == signer)
+            && !self.sync.as_ref().is_some_and(|s| {
+                s.revoked_signers.iter().any(|r| r == signer)
+                    || (s.org_key.is_some()
+                        && signer != self.keys.signer
+                        && !s.members.iter().any(|m| m.signer == signer))
+            })
+    }
+
+    fn apply_enrollment(
+        &mut self,
+        invite: &Invite,
+        reply: &wire::EnrollResponse,
+        label: &str,
+        cert: &[u8],
+        key: &[u8],
+        route: Route,
+    ) -> Result<usize> {
+        if self.sync.is_some() {
+            return Err(Error::Invalid(
+                "this vault is already enrolled with a hub".into(),
+            ));
+        }
+        // An organisation that signs its roster: the coordinators come from it (verified
+        // at the first roster fetch), never from what the hub lists in the invite or the
+        // answer. Otherwise, as before: the invite's and the hub's.
+        let coordinators = if invite.org_key.is_some() {
+            Vec::new()
+        } else {
+            let mut coordinators = invite.coordinators.clone();
+            coordinators.extend(reply.coordinators.iter().cloned());
+            dedup(coordinators)
+        };
+        let org = parse_recipients(&coordinators)?;
+        self.sync = Some(SyncState {
+            hub: invite.hub.clone(),
+            pin: invite.pin.clone(),
+            device_id: reply.device_id,
+            role: reply.role,
+            label: label.to_owned(),
+            coordinators,
+            hub_recipient: invite.hub_recipient.clone(),
+            cert: base64_encode(cert),
+            key: base64_encode(key),
+            route,
+            paused: false,
+            interval_minutes: DEFAULT_INTERVAL,
+            cursor: 0,
+            enrolled_at: Utc::now(),
+            roster_at: None,
+            revoked_signers: Vec::new(),
+            members: Vec::new(),
+            recent: Vec::new(),
+            held_checked_at: None,
+            pending_coordinators: Vec::new(),
+            refused_coordinators: Vec::new(),
+            device_signers: std::collections::HashMap::new(),
+            chains: std::collections::HashMap::new(),
+            changes: Vec::new(),
+            next_pin: None,
+            org_key: invite.org_key.clone(),
+            org_name: None,
+            org_head: None,
+            offered_org_key: None,
+            unapproved: Vec::new(),
+            log_seen: String::new(),
+            last_attempt: None,
+            last_success: None,
+            last_error: None,
+        });
+        self.keys.org = org;
+        let save = self.save_sync();
+        if let Err(e) = save {
+            self.sync = None;
+            self.keys.org.clear();
+            return Err(e);
+        }
+        self.reseal_for_org()
+    }
+
+    fn follow_pin(&mut self, proved: Option<&str>, announced: Option<&str>) -> Result<()> {
+        let Some(s) = self.sync.as_mut() else {
+            return Ok(());
+        };
+        let mut changed = false;
+        if let Some(p) = proved {
+            if s.next_pin.as_deref() == Some(p) {
+                s.pin = p.to_owned();
+                s.next_pin = None;
+                changed = true;
+            }
+        }
+        if let Some(a) = announced {
+            if a != s.pin && s.next_pin.as_deref() != Some(a) && proved == Some(s.pin.as_str()) {
+                s.next_pin = Some(a.to_owned());
+                changed = true;
+            }
+        }
+        if changed {
+            self.save_sync()?;
+        }
+        Ok(())
+    }
+
+    fn roster_stale(&self) -> bool {
+        self.sync.as_ref().is_none_or(|s| {
+            s.members.is_empty()
+                // Signed: fetched until verified once, and while this device waits for
+                // a coordinator's approval.
+                || (s.org_key.is_some()
+                    && (s.org_head.is_none()
+                        || !s.members.iter().any(|m| m.signer == self.keys.signer)))
+                || s.roster_at
+                    .is_none_or(|t| Utc::now() - t > chrono::Duration::hours(24))
+        })
+    }
+
+    fn apply_roster(&mut self, roster: &Roster) -> Result<()> {
+        match self.check_signed(roster)? {
+            Some(verified) => self.apply_signed(roster, verified)?,
+            None => self.apply_hub_roster(roster)?,
+        }
+        // Noted only once taken: a refused roster is fetched (and refused) again at
+        // every sync, so that the refusal stays in sight.
+        let mark = roster_log::mark(&roster.log);
+        if self.state()?.log_seen != mark {
+            self.state_mut()?.log_seen = mark;
+            self.save_sync()?;
+        }
+        Ok(())
+    }
+
+    fn roster_moved(&self, mark: &str) -> bool {
+        self.sync.as_ref().is_some_and(|s| s.log_seen != mark)
     }
 
     fn pending_frames(

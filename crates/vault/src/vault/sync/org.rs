@@ -1,0 +1,546 @@
+//! The organisation key and its signed roster, on the device.
+//!
+//! A coordinator's vault may hold the organisation's Ed25519 key (sealed to the vault
+//! like every other local secret, and carried in its key backup shares). Every vault
+//! that pinned the key — from its invite, or confirmed by its user against the words
+//! the coordinator reads out — verifies the whole roster log at every fetch: signed
+//! entry by entry, chained, and extending what it verified before. From then on only
+//! that roster decides whom this vault encrypts to (its coordinators) and whose
+//! versions it takes in (its devices); what the hub lists beside it is shown, never used.
+
+use chrono::Utc;
+use custos_wire::roster_log::{self, Change as LogChange, Entry, LogError, Verified};
+use custos_wire::{Role, Roster};
+use ed25519_dalek::SigningKey;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use zeroize::{Zeroize, Zeroizing};
+
+use super::{
+    base64_decode, base64_encode, parse_recipients, Member, TrustChange, Vault, MAX_CHANGES,
+};
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::store::Write;
+use crate::vault::codec::seal_json;
+
+/// Where the organisation key is kept, sealed to the vault.
+pub(crate) const META_ORG: &str = "org";
+
+/// The organisation key as stored.
+#[derive(Serialize, Deserialize)]
+struct OrgKeyFile {
+    /// The organisation's name.
+    name: String,
+    /// The Ed25519 secret (base64).
+    secret: String,
+}
+
+impl Drop for OrgKeyFile {
+    fn drop(&mut self) {
+        self.secret.zeroize();
+    }
+}
+
+/// A device the hub lists that the signed roster does not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unapproved {
+    /// The hub's id for it.
+    pub device_id: Uuid,
+    /// Its label.
+    pub label: String,
+    /// The role the hub gave it.
+    pub role: Role,
+    /// Its signing key as words, to compare with what the device shows.
+    pub words: String,
+}
+
+/// What the sync screen and `custos sync status` show of the organisation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OrgInfo {
+    /// True once this vault pinned an organisation key: only its signed roster counts.
+    pub signed: bool,
+    /// The organisation's name, from the signed roster.
+    pub name: Option<String>,
+    /// The pinned key as words (compare them with a coordinator's).
+    pub words: Option<String>,
+    /// Entries of the signed roster this vault verified.
+    pub entries: u64,
+    /// A key the hub serves that this vault has not pinned, as words: compare them with
+    /// a coordinator's before confirming (`custos org confirm`).
+    pub offered_words: Option<String>,
+    /// True when this vault holds the organisation key (a coordinator's).
+    pub holds_key: bool,
+    /// True while the signed roster does not list this device: its versions are not
+    /// sent until a coordinator approves it.
+    pub awaiting_approval: bool,
+    /// This device's signing key as words, for the coordinator who approves it.
+    pub device_words: String,
+    /// Devices the hub lists that the signed roster does not.
+    pub unapproved: Vec<Unapproved>,
+}
+
+/// A signing key (base64) as words, or an empty string when it is not one.
+fn signer_words(signer: &str) -> String {
+    roster_log::parse_key(signer)
+        .map(|k| roster_log::words(&k))
+        .unwrap_or_default()
+}
+
+/// Words as people type them: lower case, single spaces.
+fn normalise(words: &str) -> String {
+    words
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Vault {
+    pub(super) fn org_info(&self, s: &super::SyncState) -> OrgInfo {
+        let words = |k: &Option<String>| {
+            k.as_deref()
+                .and_then(roster_log::parse_key)
+                .map(|k| roster_log::words(&k))
+        };
+        let signed = s.org_key.is_some();
+        OrgInfo {
+            signed,
+            name: s.org_name.clone(),
+            words: words(&s.org_key),
+            entries: s.org_head.as_ref().map_or(0, |h| h.seq),
+            offered_words: words(&s.offered_org_key),
+            holds_key: self.store.meta(META_ORG).ok().flatten().is_some(),
+            awaiting_approval: signed
+                && s.org_head.is_some()
+                && !s.members.iter().any(|m| m.signer == self.keys.signer),
+            device_words: signer_words(&self.keys.signer),
+            unapproved: s.unapproved.clone(),
+        }
+    }
+
+    /// True while this device is enrolled with an organisation that signs its roster
+    /// and the roster does not list it yet: what it writes waits on the device.
+    pub fn awaiting_approval(&self) -> bool {
+        self.sync.as_ref().is_some_and(|s| {
+            s.org_key.is_some() && !s.members.iter().any(|m| m.signer == self.keys.signer)
+        })
+    }
+
+    /// The organisation key, when this vault holds it.
+    fn org_signing_key(&self) -> Result<Option<(String, SigningKey)>> {
+        let Some(ct) = self.store.meta(META_ORG)? else {
+            return Ok(None);
+        };
+        let plain = crypto::open_bytes(&self.keys.identity, &ct).map_err(|_| {
+            Error::Database(
+                "the vault's organisation key is damaged and cannot be decrypted".into(),
+            )
+        })?;
+        let file: OrgKeyFile = serde_json::from_slice(&plain)
+            .map_err(|_| Error::Database("the vault's organisation key is damaged".into()))?;
+        let bytes = base64_decode(&file.secret)
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok().map(Zeroizing::new))
+            .ok_or_else(|| Error::Database("the vault's organisation key is damaged".into()))?;
+        Ok(Some((file.name.clone(), SigningKey::from_bytes(&bytes))))
+    }
+
+    /// The words of the organisation key this vault holds (a coordinator's), if any.
+    pub fn held_org_words(&self) -> Option<String> {
+        self.org_signing_key()
+            .ok()
+            .flatten()
+            .map(|(_, k)| roster_log::words(&k.verifying_key()))
+    }
+
+    /// The organisation key's secret bytes, for the key backup shares.
+    pub(crate) fn org_secret(&self) -> Result<Option<Zeroizing<[u8; 32]>>> {
+        Ok(self
+            .org_signing_key()?
+            .map(|(_, k)| Zeroizing::new(k.to_bytes())))
+    }
+
+    /// Stores the organisation key sealed to this vault.
+    pub(crate) fn org_key_write(&self, name: &str, secret: &[u8; 32]) -> Result<Write> {
+        let file = OrgKeyFile {
+            name: name.to_owned(),
+            secret: base64_encode(secret),
+        };
+        Ok(Write::Meta(
+            META_ORG,
+            seal_json(&self.keys.recipients, &file)?,
+        ))
+    }
+
+    /// Creates the organisation key (or takes the one an interrupted creation stored)
+    /// and returns the first entries of the signed roster: the genesis, the coordinators
+    /// this vault encrypts to, and the devices of the hub's current `roster` — which the
+    /// coordinator compared with the organisation's own list before calling this. The
+    /// entries are published by `custos-sync`; [`Vault::pin_own_org`] then pins the key.
+    pub fn create_org(&mut self, name: &str, roster: &Roster) -> Result<Vec<Entry>> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(Error::Invalid("the organisation needs a name".into()));
+        }
+        let s = self.state()?;
+        if s.role != Role::Coordinator {
+            return Err(Error::Invalid(
+                "only a coordinator's vault creates the organisation key".into(),
+            ));
+        }
+        if s.org_key.is_some() {
+            return Err(Error::Invalid(
+                "this vault already follows an organisation key".into(),
+            ));
+        }
+        if !roster.log.is_empty() {
+            return Err(Error::Invalid(
+                "the hub already serves a signed roster: confirm its organisation key \
+                 (custos org confirm WORDS) instead of creating another"
+                    .into(),
+            ));
+        }
+        let coordinators = s.coordinators.clone();
+        let key = match self.org_signing_key()? {
+            Some((_, k)) => k,
+            None => {
+                let k = SigningKey::from_bytes(&crypto::random_bytes::<32>());
+                let w = self.org_key_write(name, &k.to_bytes())?;
+                self.store.commit(vec![w])?;
+                k
+            }
+        };
+        let now = Utc::now();
+        let mut log = roster_log::genesis(&key, name, now);
+        let mut changes: Vec<LogChange> = coordinators
+            .into_iter()
+            .map(|recipient| LogChange::Coordinator { recipient })
+            .collect();
+        for d in roster
+            .devices
+            .iter()
+            .filter(|d| crypto::is_signer(&d.signer))
+        {
+            changes.push(LogChange::Device {
+                device_id: d.device_id,
+                signer: d.signer.clone(),
+                vault_recipient: d.vault_recipient.clone(),
+                role: d.role,
+                label: d.label.clone(),
+            });
+        }
+        // Revoked devices stay in the roster as revoked: what they wrote before stays
+        // readable, nothing new from them is accepted.
+        for d in roster.devices.iter().filter(|d| d.revoked) {
+            changes.push(LogChange::Revoke {
+                signer: d.signer.clone(),
+            });
+        }
+        for c in changes {
+            roster_log::append(&mut log, &key, c, now);
+        }
+        Ok(log)
+    }
+
+    /// After the hub stored the roster [`Vault::create_org`] made: this vault follows the
+    /// key it holds.
+    pub fn pin_own_org(&mut self) -> Result<()> {
+        let Some((_, key)) = self.org_signing_key()? else {
+            return Err(Error::Invalid(
+                "this vault holds no organisation key".into(),
+            ));
+        };
+        let s = self.state_mut()?;
+        s.org_key = Some(roster_log::key_text(&key.verifying_key()));
+        s.offered_org_key = None;
+        self.save_sync()
+    }
+
+    /// Signs `changes` as the next entries of the verified roster `log` (the one the
+    /// hub just served, which this vault verified). Needs the organisation key.
+    pub fn sign_roster_entries(
+        &self,
+        log: &[Entry],
+        changes: Vec<LogChange>,
+    ) -> Result<Vec<Entry>> {
+        let Some((_, key)) = self.org_signing_key()? else {
+            return Err(Error::Invalid(
+                "this vault does not hold the organisation key: ask the coordinator who \
+                 holds it"
+                    .into(),
+            ));
+        };
+        let s = self.state()?;
+        let pinned = s.org_key.as_deref().and_then(roster_log::parse_key);
+        if pinned != Some(key.verifying_key()) {
+            return Err(Error::Invalid(
+                "the organisation key this vault holds is not the one it follows".into(),
+            ));
+        }
+        if log.last().map(|e| e.seq) != s.org_head.as_ref().map(|h| h.seq) {
+            return Err(Error::Invalid(
+                "the roster changed since it was verified; try again".into(),
+            ));
+        }
+        let mut all = log.to_vec();
+        let now = Utc::now();
+        for c in changes {
+            roster_log::append(&mut all, &key, c, now);
+        }
+        Ok(all.split_off(log.len()))
+    }
+
+    /// Pins the organisation key the hub offers, once the user compared its words with
+    /// a coordinator's (read out in person, or over a channel the hub does not carry).
+    /// `words` must be those words. Also how a changed organisation key is accepted.
+    pub fn confirm_org_key(&mut self, words: &str) -> Result<()> {
+        let s = self.state_mut()?;
+        let Some(offered) = s.offered_org_key.clone() else {
+            return Err(Error::Invalid(
+                "the hub has not offered an organisation key to confirm (sync first)".into(),
+            ));
+        };
+        let key = roster_log::parse_key(&offered)
+            .ok_or_else(|| Error::Database("the vault's sync settings are damaged".into()))?;
+        if normalise(words) != roster_log::words(&key) {
+            return Err(Error::Invalid(
+                "these words are not the organisation key's the hub offers: do not confirm \
+                 it, and tell your coordinator"
+                    .into(),
+            ));
+        }
+        let changed = s.org_key.is_some();
+        s.org_key = Some(offered);
+        s.offered_org_key = None;
+        // A new key starts a new log: what was verified under the old one says nothing.
+        s.org_head = None;
+        s.changes.push(TrustChange {
+            at: Utc::now(),
+            what: if changed {
+                "organisation_key_changed".into()
+            } else {
+                "organisation_key_confirmed".into()
+            },
+            who: roster_log::words(&key),
+            role: None,
+        });
+        self.save_sync()
+    }
+
+    /// Checks the hub's roster against the pinned organisation key. `None` when this
+    /// vault pinned none (then the hub's roster is taken as before, and a key the hub
+    /// serves is offered to the user); the verified roster otherwise; an error — noted
+    /// in the trust changes — when it does not verify.
+    pub(super) fn check_signed(&mut self, roster: &Roster) -> Result<Option<Verified>> {
+        let s = self.state()?;
+        let Some(pinned) = s.org_key.clone() else {
+            if let Some(k) = roster_log::genesis_key(&roster.log) {
+                let text = roster_log::key_text(&k);
+                if s.offered_org_key.as_deref() != Some(text.as_str()) {
+                    let s = self.state_mut()?;
+                    s.offered_org_key = Some(text);
+                    note(s, "organisation_key_offered", roster_log::words(&k), None);
+                    self.save_sync()?;
+                }
+            }
+            return Ok(None);
+        };
+        let key = roster_log::parse_key(&pinned)
+            .ok_or_else(|| Error::Database("the vault's sync settings are damaged".into()))?;
+        if roster.log.is_empty() {
+            return Err(self.roster_refused(
+                "the hub serves no signed roster, though this organisation signs it: it was \
+                 restored from an old backup, replaced, or is lying. Nothing it listed was \
+                 taken; tell your coordinator"
+                    .into(),
+            ));
+        }
+        let head = s.org_head.clone();
+        match roster_log::verify(&key, head.as_ref(), &roster.log) {
+            Ok(v) => Ok(Some(v)),
+            Err(LogError::WrongOrganisation) => {
+                let other = roster_log::genesis_key(&roster.log).filter(|k| *k != key);
+                let why = match other {
+                    Some(k) => {
+                        let words = roster_log::words(&k);
+                        self.state_mut()?.offered_org_key = Some(roster_log::key_text(&k));
+                        format!(
+                            "the hub serves a roster signed by another organisation key \
+                             ({words}). Nothing of it was taken. If your coordinator tells \
+                             you, in person, that the key changed and reads you these words, \
+                             confirm it (custos org confirm); otherwise the hub is \
+                             hostile"
+                        )
+                    }
+                    None => format!(
+                        "the hub's roster is refused: {}",
+                        LogError::WrongOrganisation
+                    ),
+                };
+                Err(self.roster_refused(why))
+            }
+            Err(e) => Err(self.roster_refused(format!(
+                "the hub's roster is refused: {e}. Nothing of it was taken; tell your \
+                 coordinator"
+            ))),
+        }
+    }
+
+    /// Notes a refused roster in the trust changes and returns the error to stop on.
+    fn roster_refused(&mut self, why: String) -> Error {
+        if let Ok(s) = self.state_mut() {
+            let again = s
+                .changes
+                .last()
+                .is_some_and(|c| c.what == "roster_refused" && c.who == why);
+            if !again {
+                note(s, "roster_refused", why.clone(), None);
+            }
+        }
+        if let Err(e) = self.save_sync() {
+            return e;
+        }
+        Error::RosterRefused(why)
+    }
+
+    /// Takes in a verified roster: its coordinators are whom this vault encrypts to,
+    /// its devices whose versions it accepts. What the hub lists beside it is noted.
+    pub(super) fn apply_signed(&mut self, roster: &Roster, v: Verified) -> Result<()> {
+        let own = self.own();
+        let me = self.keys.signer.clone();
+        let now = Utc::now();
+        let s = self.state()?;
+        let coordinator = s.role == Role::Coordinator;
+        let first = s.org_head.is_none();
+        let quiet = s.members.is_empty();
+        let mut changes: Vec<(String, String, Option<Role>)> = Vec::new();
+        for c in v
+            .coordinators
+            .iter()
+            .filter(|c| !s.coordinators.contains(c))
+        {
+            if !quiet {
+                changes.push(("coordinator_added".into(), c.clone(), None));
+            }
+        }
+        for c in s
+            .coordinators
+            .iter()
+            .filter(|c| !v.coordinators.contains(c))
+        {
+            changes.push(("coordinator_removed".into(), c.clone(), None));
+        }
+        // What the hub lists that the organisation did not sign: shown once, never used.
+        let mut unsigned = Vec::new();
+        for c in &roster.coordinators {
+            if !v.coordinators.contains(c)
+                && !s.refused_coordinators.contains(c)
+                && !unsigned.contains(c)
+            {
+                changes.push(("coordinator_unsigned".into(), c.clone(), None));
+                unsigned.push(c.clone());
+            }
+        }
+        let signed_signers: Vec<&str> = v.devices.iter().map(|d| d.signer.as_str()).collect();
+        let unapproved: Vec<Unapproved> = roster
+            .devices
+            .iter()
+            .filter(|d| !d.revoked && !signed_signers.contains(&d.signer.as_str()))
+            .map(|d| Unapproved {
+                device_id: d.device_id,
+                label: d.label.clone(),
+                role: d.role,
+                words: signer_words(&d.signer),
+            })
+            .collect();
+        for d in v.devices.iter().filter(|d| d.revoked) {
+            if s.members.iter().any(|m| m.signer == d.signer && !m.revoked) {
+                changes.push(("device_revoked".into(), d.label.clone(), Some(d.role)));
+            }
+        }
+        let mut changed_keys = false;
+        for d in v.devices.iter().filter(|d| {
+            coordinator
+                || (d.role == Role::Coordinator && v.coordinators.contains(&d.vault_recipient))
+                || d.vault_recipient == own
+        }) {
+            if !self.keys.trusted.contains(&d.signer) && crypto::is_signer(&d.signer) {
+                self.keys.trusted.push(d.signer.clone());
+                changed_keys = true;
+                if !quiet && d.signer != me {
+                    changes.push(("device_accepted".into(), d.label.clone(), Some(d.role)));
+                }
+            }
+        }
+        let org = parse_recipients(&v.coordinators)?;
+        {
+            let s = self.state_mut()?;
+            s.coordinators = v.coordinators.clone();
+            s.pending_coordinators.clear();
+            s.refused_coordinators.extend(unsigned);
+            s.revoked_signers = v
+                .devices
+                .iter()
+                .filter(|d| d.revoked)
+                .map(|d| d.signer.clone())
+                .collect();
+            s.members = v
+                .devices
+                .iter()
+                .map(|d| Member {
+                    signer: d.signer.clone(),
+                    vault_recipient: d.vault_recipient.clone(),
+                    role: d.role,
+                    revoked: d.revoked,
+                    label: d.label.clone(),
+                })
+                .collect();
+            s.unapproved = unapproved;
+            s.roster_at = Some(now);
+            s.org_name = Some(v.name.clone());
+            s.org_head = Some(v.head.clone());
+            for (what, who, role) in changes {
+                note(s, &what, who, role);
+            }
+        }
+        self.keys.org = org;
+        let mut writes = Vec::new();
+        if changed_keys {
+            writes.push(self.keyring_write()?);
+        }
+        writes.extend(self.sync_write()?);
+        self.store.commit(writes)?;
+        // Enrolled with an invite that named the organisation key: what this vault wrote
+        // before enrollment is sealed to the coordinators the organisation signed, now.
+        if first && !self.keys.org.is_empty() {
+            self.reseal_for_org()?;
+        }
+        Ok(())
+    }
+}
+
+/// Adds a trust change, keeping at most [`MAX_CHANGES`].
+fn note(s: &mut super::SyncState, what: &str, who: String, role: Option<Role>) {
+    s.changes.push(TrustChange {
+        at: Utc::now(),
+        what: what.into(),
+        who,
+        role,
+    });
+    let extra = s.changes.len().saturating_sub(MAX_CHANGES);
+    s.changes.drain(..extra);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise;
+
+    #[test]
+    fn words_are_compared_as_people_type_them() {
+        assert_eq!(
+            normalise("  Apple,  BANANA-cherry\n"),
+            "apple banana cherry"
+        );
+    }
+}
