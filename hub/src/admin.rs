@@ -237,6 +237,7 @@ fn run(hub: &Hub, req: AdminRequest) -> Result<AdminReply, AdminError> {
                 token,
                 expires,
                 role,
+                org_key: None,
             };
             log::info(&format!(
                 "invite made for a {} device, expires {}",

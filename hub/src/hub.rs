@@ -375,6 +375,7 @@ impl Hub {
             hub_recipient: self.keys.hub_recipient.clone(),
             devices,
             next_pin: self.next_pin(),
+            log: self.store.roster_log()?,
         })
     }
 

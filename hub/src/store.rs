@@ -7,6 +7,7 @@
 //! metadata only.
 
 use chrono::{DateTime, Utc};
+use custos_wire::roster_log::Entry;
 use custos_wire::Frame;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -150,6 +151,30 @@ pub struct BlobMeta {
     pub received_at: DateTime<Utc>,
 }
 
+/// What became of an append to the organisation's signed roster log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogAppend {
+    /// The entries are stored.
+    Appended,
+    /// The log had moved on (its last entry is this one, 0 when empty): nothing stored.
+    Conflict(u64),
+}
+
+/// Checks that `entries` are numbered `after + 1`, `after + 2`… (what both stores
+/// require of an append).
+fn check_numbering(after: u64, entries: &[Entry]) -> StoreResult<()> {
+    for (i, e) in entries.iter().enumerate() {
+        if Some(e.seq) != after.checked_add(i as u64 + 1) {
+            return Err(StoreError(format!(
+                "roster entry {} appended where entry {} belongs",
+                e.seq,
+                after.saturating_add(i as u64 + 1)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Held while one blob's bytes and metadata change: the other hub instances on the same
 /// database wait for it (within one process the hub also takes a lock of its own).
 pub struct BlobTurn(pub Option<Box<dyn Send>>);
@@ -196,6 +221,18 @@ pub trait Store: Send + Sync {
     fn set_setting(&self, key: &str, value: &str) -> StoreResult<()>;
     /// Sets a setting unless it is set, atomically; returns the value it has afterwards.
     fn init_setting(&self, key: &str, value: &str) -> StoreResult<String>;
+
+    // ----- the organisation's signed roster -----
+
+    /// The organisation's signed roster log, whole, in entry order (empty until a
+    /// coordinator creates the organisation key). The hub checked every entry before it
+    /// stored it; it keeps them byte for byte as JSON.
+    fn roster_log(&self) -> StoreResult<Vec<Entry>>;
+    /// Appends `entries` to the log, atomically and only when its last entry is `after`
+    /// (0: the log is empty): all of them, or none and [`LogAppend::Conflict`]. The
+    /// entries must be numbered `after + 1`, `after + 2`…, else nothing is stored and it
+    /// is an error (the hub checks the log before it appends).
+    fn append_roster_log(&self, after: u64, entries: &[Entry]) -> StoreResult<LogAppend>;
 
     // ----- objects -----
 

@@ -14,10 +14,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Barrier;
 
 use chrono::{DateTime, Duration, Utc};
+use custos_wire::roster_log::{self, Change, Entry};
 use custos_wire::Frame;
+use ed25519_dalek::SigningKey;
 use uuid::Uuid;
 
-use super::{BlobMeta, Device, EnrollOutcome, InviteRecord, PullQuery, PushOutcome, Role, Store};
+use super::{
+    BlobMeta, Device, EnrollOutcome, InviteRecord, LogAppend, PullQuery, PushOutcome, Role, Store,
+};
 
 /// A backend under test: the data of one store, opened as often as a check needs.
 pub(crate) trait Fixture {
@@ -57,6 +61,8 @@ macro_rules! store_contract {
             blob_metadata_is_announced_once_then_replaced_and_removed,
             concurrent_pushers_never_make_a_puller_skip,
             the_same_id_pushed_at_once_is_stored_once,
+            the_roster_log_is_appended_only_after_its_last_entry,
+            roster_appends_at_once_let_exactly_one_win,
         );
     };
 }
@@ -102,6 +108,27 @@ fn device(pin: &str) -> Device {
         enrolled_at: now(),
         revoked: false,
     }
+}
+
+/// An organisation key (distinct for each `n`; not secret).
+fn org_key(n: u8) -> SigningKey {
+    SigningKey::from_bytes(&[n; 32])
+}
+
+/// Adds a coordinator to `log`, signed by `org`. The time has nanoseconds: the store
+/// keeps the entry's JSON, so it comes back as signed.
+fn add_coordinator(log: &mut Vec<Entry>, org: &SigningKey) {
+    let recipient = age::x25519::Identity::generate().to_public().to_string();
+    roster_log::append(log, org, Change::Coordinator { recipient }, Utc::now());
+}
+
+/// An organisation's signed log of `n` entries: its genesis, then coordinators.
+fn org_log(org: &SigningKey, n: usize) -> Vec<Entry> {
+    let mut log = roster_log::genesis(org, "Observatory", Utc::now());
+    while log.len() < n {
+        add_coordinator(&mut log, org);
+    }
+    log
 }
 
 /// A second instance on the same data where the backend allows one, so that the checks
@@ -562,4 +589,122 @@ pub(crate) fn the_same_id_pushed_at_once_is_stored_once<F: Fixture>(fx: &F) {
     // coordinator that pushed none of it.
     let page = first.pull(&query(0, Uuid::new_v4(), None)).unwrap();
     assert_eq!((page.frames.len(), page.more), (20, false));
+}
+
+pub(crate) fn the_roster_log_is_appended_only_after_its_last_entry<F: Fixture>(fx: &F) {
+    let store = fx.open();
+    let org = org_key(1);
+    let log = org_log(&org, 4);
+    assert!(store.roster_log().unwrap().is_empty());
+    // Built on an entry the empty log does not have.
+    assert_eq!(
+        store.append_roster_log(1, &log[1..2]).unwrap(),
+        LogAppend::Conflict(0)
+    );
+    assert!(store.roster_log().unwrap().is_empty());
+
+    // To the empty log; then stale (or ahead): refused, the log unchanged.
+    assert_eq!(
+        store.append_roster_log(0, &log[..2]).unwrap(),
+        LogAppend::Appended
+    );
+    assert_eq!(store.roster_log().unwrap(), log[..2]);
+    for (after, entries) in [(0, &log[..1]), (1, &log[1..3]), (3, &log[3..])] {
+        assert_eq!(
+            store.append_roster_log(after, entries).unwrap(),
+            LogAppend::Conflict(2),
+            "after {after}"
+        );
+    }
+    assert_eq!(store.roster_log().unwrap(), log[..2]);
+    // Entries not numbered from `after + 1` on: an error, and nothing stored (not even
+    // the first, well-numbered one).
+    assert!(store.append_roster_log(2, &log[3..]).is_err());
+    let mut swapped = log[2..].to_vec();
+    swapped.swap(0, 1);
+    assert!(store.append_roster_log(2, &swapped).is_err());
+    let gap = [log[2].clone(), log[2].clone()];
+    assert!(store.append_roster_log(2, &gap).is_err());
+    assert_eq!(store.roster_log().unwrap(), log[..2]);
+
+    // After the last entry: stored, and the entries come back identical, so that their
+    // signatures still verify.
+    assert_eq!(
+        store.append_roster_log(2, &log[2..]).unwrap(),
+        LogAppend::Appended
+    );
+    let back = store.roster_log().unwrap();
+    assert_eq!(back, log);
+    let verified = roster_log::verify(&org.verifying_key(), None, &back).unwrap();
+    assert_eq!((verified.head.seq, verified.head.hash), (4, log[3].hash()));
+    assert_eq!(verified.coordinators.len(), 3);
+
+    // Reopened (a restart; another instance where there can be one): the same log.
+    drop(store);
+    let store = fx.open();
+    assert_eq!(store.roster_log().unwrap(), log);
+    let other = second_instance(fx);
+    let other = other.as_ref().unwrap_or(&store);
+    assert_eq!(other.roster_log().unwrap(), log);
+    assert_eq!(
+        other.append_roster_log(2, &log[2..]).unwrap(),
+        LogAppend::Conflict(4)
+    );
+    let mut longer = log.clone();
+    add_coordinator(&mut longer, &org);
+    assert_eq!(
+        other.append_roster_log(4, &longer[4..]).unwrap(),
+        LogAppend::Appended
+    );
+    assert_eq!(store.roster_log().unwrap(), longer);
+}
+
+/// Coordinators signing at once (through two instances where there are two), each after
+/// the same entry: one append is stored whole, the others none of theirs.
+pub(crate) fn roster_appends_at_once_let_exactly_one_win<F: Fixture>(fx: &F) {
+    let first = fx.open();
+    let second = second_instance(fx);
+    let stores = [&first, second.as_ref().unwrap_or(&first)];
+    let org = org_key(2);
+    let base = org_log(&org, 2);
+    assert_eq!(
+        first.append_roster_log(0, &base).unwrap(),
+        LogAppend::Appended
+    );
+    let racers = 8;
+    let forks: Vec<Vec<Entry>> = (0..racers)
+        .map(|_| {
+            let mut log = base.clone();
+            add_coordinator(&mut log, &org);
+            add_coordinator(&mut log, &org);
+            log.split_off(base.len())
+        })
+        .collect();
+    let go = Barrier::new(racers);
+    let outcomes: Vec<LogAppend> = std::thread::scope(|s| {
+        let threads: Vec<_> = forks
+            .iter()
+            .enumerate()
+            .map(|(i, entries)| {
+                let go = &go;
+                let store = stores[i % 2];
+                s.spawn(move || {
+                    go.wait();
+                    store.append_roster_log(2, entries).unwrap()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let won: Vec<usize> = (0..racers)
+        .filter(|i| outcomes[*i] == LogAppend::Appended)
+        .collect();
+    assert_eq!(won.len(), 1, "{outcomes:?}");
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, LogAppend::Appended | LogAppend::Conflict(4))));
+    let mut want = base.clone();
+    want.extend(forks[won[0]].iter().cloned());
+    assert_eq!(first.roster_log().unwrap(), want);
+    assert!(roster_log::verify(&org.verifying_key(), None, &want).is_ok());
 }

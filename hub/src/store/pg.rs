@@ -29,6 +29,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use custos_wire::roster_log::Entry;
 use custos_wire::Frame;
 use postgres::{Client, Config, IsolationLevel, NoTls, Row};
 use r2d2::{Pool, PooledConnection};
@@ -37,13 +38,16 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{
-    BlobMeta, BlobTurn, Device, EnrollOutcome, InviteRecord, PullPage, PullQuery, PushOutcome,
-    Role, Store, StoreError, StoreResult,
+    BlobMeta, BlobTurn, Device, EnrollOutcome, InviteRecord, LogAppend, PullPage, PullQuery,
+    PushOutcome, Role, Store, StoreError, StoreResult,
 };
 use crate::blobs::{BlobRange, BlobStore};
 
 /// The migrations, in order: (version, SQL).
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../../migrations/0001_initial.sql")),
+    (2, include_str!("../../migrations/0002_roster_log.sql")),
+];
 
 /// Connections one hub instance keeps at most for its requests.
 pub const POOL_SIZE: u32 = 16;
@@ -56,9 +60,10 @@ pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Longest wait for a lock (the sequence counter, a blob's turn).
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Advisory lock keys (first half): the migrations, and blobs' turns.
+/// Advisory lock keys (first half): the migrations, blobs' turns, roster appends.
 const LOCK_MIGRATIONS: i32 = 0x4355_0001;
 const LOCK_BLOB: i32 = 0x4355_0002;
+const LOCK_ROSTER: i32 = 0x4355_0003;
 
 /// Bytes of one blob chunk row written by [`PgBlobs::install`].
 const INSTALL_CHUNK: usize = 1 << 20;
@@ -199,7 +204,7 @@ impl PgStore {
             locks,
             described,
         };
-        migrate(&mut *store.conn()?)?;
+        migrate(&mut *store.conn()?, MIGRATIONS)?;
         Ok(store)
     }
 
@@ -236,8 +241,9 @@ pub fn latest_schema() -> i32 {
     MIGRATIONS.last().map_or(0, |(v, _)| *v)
 }
 
-/// Applies the migrations the database lacks, in one transaction under an advisory lock.
-fn migrate(client: &mut Client) -> StoreResult<()> {
+/// Applies the `migrations` (this program's: [`MIGRATIONS`]) the database lacks, in one
+/// transaction under an advisory lock.
+fn migrate(client: &mut Client, migrations: &[(i32, &str)]) -> StoreResult<()> {
     let mut tx = client.transaction().map_err(err)?;
     tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_MIGRATIONS])
         .map_err(err)?;
@@ -254,14 +260,14 @@ fn migrate(client: &mut Client) -> StoreResult<()> {
         .try_get(0)
         .map_err(err)?;
     let current = current.unwrap_or(0);
-    let latest = latest_schema();
+    let latest = migrations.last().map_or(0, |(v, _)| *v);
     if current > latest {
         return Err(StoreError(format!(
             "the database's schema is version {current}, newer than this custos-hub knows \
              ({latest}): run the newer custos-hub"
         )));
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+    for (version, sql) in migrations.iter().filter(|(v, _)| *v > current) {
         tx.batch_execute(sql)
             .map_err(|e| StoreError(format!("schema migration {version}: {e}")))?;
         tx.execute(
@@ -444,6 +450,65 @@ impl Store for PgStore {
             .query_one("SELECT value FROM settings WHERE name = $1", &[&key])
             .map_err(err)?;
         get(&row, "value")
+    }
+
+    fn roster_log(&self) -> StoreResult<Vec<Entry>> {
+        self.conn()?
+            .query("SELECT seq, entry FROM roster_log ORDER BY seq", &[])
+            .map_err(err)?
+            .iter()
+            .map(|row| {
+                let seq = to_u64(get(row, "seq")?, "roster entry number")?;
+                let text: String = get(row, "entry")?;
+                let entry: Entry = serde_json::from_str(&text)
+                    .map_err(|e| StoreError(format!("a damaged roster entry {seq}: {e}")))?;
+                if entry.seq != seq {
+                    return Err(StoreError(format!(
+                        "roster entry {} is stored as entry {seq}",
+                        entry.seq
+                    )));
+                }
+                Ok(entry)
+            })
+            .collect()
+    }
+
+    fn append_roster_log(&self, after: u64, entries: &[Entry]) -> StoreResult<LogAppend> {
+        super::check_numbering(after, entries)?;
+        let seqs: Vec<i64> = entries.iter().map(|e| to_i64(e.seq)).collect();
+        let texts = entries
+            .iter()
+            .map(|e| serde_json::to_string(e).map_err(err))
+            .collect::<StoreResult<Vec<String>>>()?;
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(err)?;
+        // Appends take turns on every instance, until the commit: the look at the last
+        // entry and the insert are one step.
+        tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_ROSTER])
+            .map_err(err)?;
+        let last: i64 = get(
+            &tx.query_one(
+                "SELECT COALESCE(max(seq), 0)::bigint AS last FROM roster_log",
+                &[],
+            )
+            .map_err(err)?,
+            "last",
+        )?;
+        let last = to_u64(last, "roster entry number")?;
+        if last != after {
+            tx.rollback().map_err(err)?;
+            return Ok(LogAppend::Conflict(last));
+        }
+        if !seqs.is_empty() {
+            tx.execute(
+                "INSERT INTO roster_log (seq, entry)
+                 SELECT s, e FROM unnest($1::bigint[], $2::text[]) AS t(s, e)",
+                &[&seqs, &texts],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(LogAppend::Appended)
     }
 
     fn push(
@@ -1127,6 +1192,41 @@ mod tests {
         let mut c = db.client().unwrap();
         let rows = c.query("SELECT version FROM schema_version", &[]).unwrap();
         assert_eq!(rows.len(), MIGRATIONS.len());
+    }
+
+    /// A database a hub of before the signed roster made (schema version 1, with its
+    /// data) is brought up to date at the next start: it keeps its data and gets the
+    /// roster's table.
+    #[test]
+    fn a_database_of_the_previous_version_gets_the_roster_log() {
+        let db = ScratchDatabase::for_test();
+        let mut c = db.client().unwrap();
+        migrate(&mut c, &MIGRATIONS[..1]).unwrap();
+        c.execute(
+            "INSERT INTO settings (name, value) VALUES ('listen', '127.0.0.1:1')",
+            &[],
+        )
+        .unwrap();
+        let old = c
+            .query_one("SELECT max(version) FROM schema_version", &[])
+            .unwrap();
+        assert_eq!(old.get::<_, Option<i32>>(0), Some(1));
+        drop(c);
+
+        let store = PgStore::open(&db.url).unwrap();
+        assert_eq!(store.schema_version().unwrap(), latest_schema());
+        assert_eq!(
+            store.setting("listen").unwrap().as_deref(),
+            Some("127.0.0.1:1")
+        );
+        assert!(store.roster_log().unwrap().is_empty());
+        let org = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        let log = custos_wire::roster_log::genesis(&org, "Observatory", Utc::now());
+        assert_eq!(
+            store.append_roster_log(0, &log).unwrap(),
+            LogAppend::Appended
+        );
+        assert_eq!(store.roster_log().unwrap(), log);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! | `obj_data` | seq (u64 big-endian) | the ciphertext |
 //! | `obj_ids` | object UUID | seq (u64 big-endian) |
 //! | `blobs` | blob UUID | JSON [`BlobMeta`] |
+//! | `roster_log` | entry number (u64 big-endian) | the signed roster entry, JSON |
 //!
 //! Every write is followed by a flush, so it is on disk before the caller answers.
 
@@ -23,14 +24,15 @@ use ::sled::transaction::{
 };
 use ::sled::{Db, Transactional, Tree};
 use chrono::{DateTime, Utc};
+use custos_wire::roster_log::Entry;
 use custos_wire::Frame;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{
-    BlobMeta, Device, EnrollOutcome, InviteRecord, PullPage, PullQuery, PushOutcome, Store,
-    StoreError, StoreResult,
+    BlobMeta, Device, EnrollOutcome, InviteRecord, LogAppend, PullPage, PullQuery, PushOutcome,
+    Store, StoreError, StoreResult,
 };
 
 const SEQ: &[u8] = b"seq";
@@ -59,6 +61,7 @@ pub struct SledStore {
     obj_data: Tree,
     obj_ids: Tree,
     blobs: Tree,
+    roster_log: Tree,
     /// Pushes take turns, so that sequence numbers become visible in order (a pull never
     /// sees seq n+1 before seq n).
     push_lock: Mutex<()>,
@@ -129,6 +132,7 @@ impl SledStore {
             obj_data: tree("obj_data")?,
             obj_ids: tree("obj_ids")?,
             blobs: tree("blobs")?,
+            roster_log: tree("roster_log")?,
             db,
             push_lock: Mutex::new(()),
         })
@@ -307,6 +311,50 @@ impl Store for SledStore {
                 None => Err(StoreError("a setting changed while it was set".into())),
             },
         }
+    }
+
+    fn roster_log(&self) -> StoreResult<Vec<Entry>> {
+        let mut out = Vec::new();
+        for item in self.roster_log.iter() {
+            let (k, v) = item.map_err(err)?;
+            let seq = seq_of(&k)?;
+            let entry: Entry = unjson(&v, "roster entry")?;
+            if entry.seq != seq {
+                return Err(StoreError(format!(
+                    "roster entry {} is stored as entry {seq}",
+                    entry.seq
+                )));
+            }
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    fn append_roster_log(&self, after: u64, entries: &[Entry]) -> StoreResult<LogAppend> {
+        super::check_numbering(after, entries)?;
+        let values = entries.iter().map(json).collect::<StoreResult<Vec<_>>>()?;
+        let r = self.roster_log.transaction(|log| {
+            // The log is numbered from 1 without gaps: its last entry is `after` when
+            // entry `after` is there (or `after` is 0) and entry `after + 1` is not.
+            let there = after == 0 || log.get(after.to_be_bytes())?.is_some();
+            let next = after.saturating_add(1);
+            if !there || log.get(next.to_be_bytes())?.is_some() {
+                return Ok(false);
+            }
+            for (entry, value) in entries.iter().zip(&values) {
+                log.insert(&entry.seq.to_be_bytes(), value.as_slice())?;
+            }
+            Ok(true)
+        });
+        if !tx(r)? {
+            let last = match self.roster_log.last().map_err(err)? {
+                None => 0,
+                Some((k, _)) => seq_of(&k)?,
+            };
+            return Ok(LogAppend::Conflict(last));
+        }
+        self.sync()?;
+        Ok(LogAppend::Appended)
     }
 
     fn push(
