@@ -1,5 +1,10 @@
 //! The hub as a real process on loopback: `custos-hub serve` in a temporary folder, its
 //! admin commands, and a small pinned mutual-TLS client.
+//!
+//! Most tests run on the embedded store; those listed in `on_both_backends!` run twice:
+//! on it (`sled::…`) and on PostgreSQL (`pg::…`, a fresh database on the server named by
+//! `CUSTOS_TEST_POSTGRES`, which scripts/test starts; without it those fail, saying how
+//! to run them).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -10,6 +15,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
+use custos_hub::store::pg::ScratchDatabase;
 use custos_wire::{self as wire, BundleBlob, BundleHeader, BundleWriter, Frame, Invite};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -26,7 +32,60 @@ use uuid::Uuid;
 
 const BIN: &str = env!("CARGO_BIN_EXE_custos-hub");
 
+/// Generates each test twice: `sled::name` and `pg::name`. The scratch database is made
+/// and dropped outside the test's runtime (the PostgreSQL client blocks).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sled {
+            $(#[test]
+            fn $name() {
+                super::run(super::$name(super::Backend::Sled))
+            })*
+        }
+        mod pg {
+            $(#[test]
+            fn $name() {
+                let backend = super::Backend::postgres();
+                super::run(super::$name(backend.clone()))
+            })*
+        }
+    };
+}
+
+/// Runs a test on a runtime like `#[tokio::test]`'s.
+fn run(test: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(test)
+}
+
+on_both_backends!(data_and_sequence_numbers_survive_restarts);
+
 // ----- the hub process -----
+
+/// Where the hub keeps its data: its folder, or a scratch PostgreSQL database (dropped
+/// with the last hub using it).
+#[derive(Clone)]
+enum Backend {
+    Sled,
+    Postgres(Arc<ScratchDatabase>),
+}
+
+impl Backend {
+    fn postgres() -> Backend {
+        Backend::Postgres(Arc::new(ScratchDatabase::for_test()))
+    }
+
+    /// The arguments of `serve` for it.
+    fn args(&self) -> Vec<String> {
+        match self {
+            Backend::Sled => Vec::new(),
+            Backend::Postgres(db) => vec!["--postgres".into(), db.url.clone()],
+        }
+    }
+}
 
 /// A running `custos-hub serve`, stopped when dropped.
 struct Hub {
@@ -35,17 +94,22 @@ struct Hub {
     addr: SocketAddr,
     pin: String,
     _tmp: Option<tempfile::TempDir>,
+    _backend: Backend,
 }
 
 impl Hub {
     fn start() -> Hub {
+        Hub::start_on(&Backend::Sled)
+    }
+
+    fn start_on(backend: &Backend) -> Hub {
         let tmp = tempfile::tempdir().unwrap();
-        let mut hub = Hub::start_in(&tmp.path().join("hub"));
+        let mut hub = Hub::start_in_on(&tmp.path().join("hub"), backend);
         hub._tmp = Some(tmp);
         hub
     }
 
-    fn start_in(dir: &Path) -> Hub {
+    fn start_in_on(dir: &Path, backend: &Backend) -> Hub {
         std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -55,6 +119,7 @@ impl Hub {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(dir)
+            .args(backend.args())
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -77,6 +142,7 @@ impl Hub {
             addr,
             pin,
             _tmp: None,
+            _backend: backend.clone(),
         }
     }
 
@@ -1105,11 +1171,12 @@ async fn blobs_upload_in_chunks_resume_and_download() {
     assert_eq!(r.json(), json!({"received": 1000, "complete": true}));
 }
 
-#[tokio::test]
-async fn data_and_sequence_numbers_survive_restarts() {
+/// Stopped (cleanly, on either store), killed, started again: what was answered is
+/// kept, and sequence numbers go on above it.
+async fn data_and_sequence_numbers_survive_restarts(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("hub");
-    let mut hub = Hub::start_in(&dir);
+    let mut hub = Hub::start_in_on(&dir, &backend);
     let pin = hub.pin.clone();
     let a = hub.enroll("field", "a").await;
     let c = hub.enroll("coordinator", "c").await;
@@ -1130,7 +1197,7 @@ async fn data_and_sequence_numbers_survive_restarts() {
     let list = String::from_utf8(cli(&dir, &["devices", "list"]).stdout).unwrap();
     assert!(list.contains(&a.id.to_string()) && list.contains(&c.id.to_string()));
 
-    let mut hub = Hub::start_in(&dir);
+    let mut hub = Hub::start_in_on(&dir, &backend);
     assert_eq!(hub.pin, pin, "the pin survives a restart");
     let cc = hub.client(Some(&c));
     let got = cc.pull_all(0).await;
@@ -1145,7 +1212,7 @@ async fn data_and_sequence_numbers_survive_restarts() {
 
     // Killed without warning right after an answer: what was answered is on disk.
     hub.kill();
-    let hub = Hub::start_in(&dir);
+    let hub = Hub::start_in_on(&dir, &backend);
     let got = hub.client(Some(&c)).pull_all(0).await;
     let after: Vec<u64> = got.iter().map(|f| f.seq).collect();
     assert_eq!(after[..2], before[..]);

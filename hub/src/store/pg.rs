@@ -157,12 +157,41 @@ pub fn describe(config: &Config) -> String {
     )
 }
 
+/// A pool of connections that are closed off any async runtime. The synchronous client
+/// closes a connection by blocking on a runtime of its own, which panics on a thread that
+/// drives one; a stopping hub drops its store on such a thread, and a panic in a
+/// destructor there aborts the process. `None` only while it is dropped.
+#[derive(Clone)]
+struct Connections(Option<Pool<Manager>>);
+
+impl Connections {
+    /// A connection, or why there is none, in words.
+    fn get(&self) -> Result<Conn, String> {
+        match &self.0 {
+            Some(pool) => pool.get().map_err(|e| e.to_string()),
+            None => Err("the connection pool is closed".into()),
+        }
+    }
+}
+
+impl Drop for Connections {
+    fn drop(&mut self) {
+        let Some(pool) = self.0.take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // Waited for: the connections are closed once the store is gone.
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
+}
+
 /// The PostgreSQL implementation of [`Store`].
 pub struct PgStore {
-    pool: Pool<Manager>,
+    pool: Connections,
     /// Connections that hold advisory locks, apart so that a request holding a lock
     /// never waits for a connection that another lock holder keeps.
-    locks: Pool<Manager>,
+    locks: Connections,
     described: String,
 }
 
@@ -200,8 +229,8 @@ impl PgStore {
             .build(Manager::new(config, NoTls))
             .map_err(unreachable)?;
         let store = PgStore {
-            pool,
-            locks,
+            pool: Connections(Some(pool)),
+            locks: Connections(Some(locks)),
             described,
         };
         migrate(&mut *store.conn()?, MIGRATIONS)?;
@@ -940,7 +969,7 @@ fn enroll_once(
 /// Blob bytes in PostgreSQL: `blob_chunks`, one row per chunk as it arrived.
 #[derive(Clone)]
 pub struct PgBlobs {
-    pool: Pool<Manager>,
+    pool: Connections,
 }
 
 impl std::fmt::Debug for PgBlobs {
