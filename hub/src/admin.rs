@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::Utc;
-use custos_wire::Invite;
+use custos_wire::{roster_log, Invite};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -133,6 +133,15 @@ pub enum AdminError {
     /// A bundle import failed.
     #[error(transparent)]
     Import(#[from] ImportError),
+    /// A coordinator added by the hub once the organisation signs its roster.
+    #[error(
+        "this organisation signs its roster: a coordinator is added from a coordinator's \
+         device (custos org coordinator add RECIPIENT), not by the hub"
+    )]
+    RosterSigned,
+    /// The stored signed roster has no readable organisation key.
+    #[error("the hub holds a damaged roster: its first entry names no organisation key")]
+    DamagedRoster,
 }
 
 /// Parses `30s`, `30m`, `24h` or `7d` into seconds.
@@ -170,6 +179,11 @@ fn run(hub: &Hub, req: AdminRequest) -> Result<AdminReply, AdminError> {
             let recipient = recipient.trim().to_string();
             if recipient.parse::<age::x25519::Recipient>().is_err() {
                 return Err(AdminError::NotARecipient(recipient));
+            }
+            // Once the organisation signs its roster, only its key adds a coordinator:
+            // devices that pinned it trust nothing the hub adds on its own.
+            if !store.roster_log()?.is_empty() {
+                return Err(AdminError::RosterSigned);
             }
             let added = store.add_coordinator(&recipient)?;
             if added {
@@ -216,6 +230,14 @@ fn run(hub: &Hub, req: AdminRequest) -> Result<AdminReply, AdminError> {
                 return Err(AdminError::NotHostPort(hub_addr));
             }
             let coordinators = store.coordinators()?;
+            // Once the organisation signs its roster, the device pins its key from the
+            // invite.
+            let log = store.roster_log()?;
+            let org_key = if log.is_empty() {
+                None
+            } else {
+                Some(roster_log::genesis_key(&log).ok_or(AdminError::DamagedRoster)?)
+            };
             let now = Utc::now();
             let expires = now + chrono::Duration::seconds(expires_secs);
             let token = new_token()?;
@@ -237,7 +259,7 @@ fn run(hub: &Hub, req: AdminRequest) -> Result<AdminReply, AdminError> {
                 token,
                 expires,
                 role,
-                org_key: None,
+                org_key: org_key.as_ref().map(roster_log::key_text),
             };
             log::info(&format!(
                 "invite made for a {} device, expires {}",
@@ -245,7 +267,7 @@ fn run(hub: &Hub, req: AdminRequest) -> Result<AdminReply, AdminError> {
                 expires.format("%Y-%m-%d %H:%M UTC")
             ));
             let mut reply = AdminReply::ok(format!("{}\n", invite.encode()));
-            if invite.coordinators.is_empty() {
+            if invite.coordinators.is_empty() && org_key.is_none() {
                 reply.stderr = "note: the organisation has no coordinators yet (custos-hub \
                                 coordinators add age1…)"
                     .into();

@@ -28,7 +28,7 @@ use crate::store::Device;
 /// The hand-written OpenAPI 3.1 description of this API.
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
-/// Largest JSON body (enrollment, blob announcement).
+/// Largest JSON body (enrollment, blob announcement, held ids, a roster append).
 pub const MAX_JSON: usize = 64 << 10;
 
 /// The pin of the connection's client certificate, if it presented one.
@@ -233,6 +233,18 @@ async fn roster(
     blocking(move || hub.roster()).await.map(Json)
 }
 
+async fn append_roster_log(
+    State(hub): State<Arc<Hub>>,
+    Authed(device): Authed,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<wire::roster_log::Head>, ApiError> {
+    let req: wire::RosterAppend = read_json(&headers, body).await?;
+    blocking(move || hub.append_roster_log(&device, req))
+        .await
+        .map(Json)
+}
+
 async fn push(
     State(hub): State<Arc<Hub>>,
     Authed(device): Authed,
@@ -426,6 +438,7 @@ fn build(hub: Arc<Hub>) -> (Router, Vec<(&'static str, &'static str)>) {
     .add("post", "/v1/enroll", post(enroll))
     .add("post", "/v1/enroll/challenge", post(enroll_challenge))
     .add("get", "/v1/roster", get(roster))
+    .add("post", "/v1/roster/log", post(append_roster_log))
     .add("post", "/v1/objects", post(push))
     .add("get", "/v1/objects", get(pull))
     .add("post", "/v1/objects/held", post(held))
@@ -513,6 +526,88 @@ mod tests {
         for r in all {
             let pointer = r.strip_prefix('#').unwrap();
             assert!(doc.pointer(pointer).is_some(), "dangling {r}");
+        }
+    }
+
+    /// One error of each kind: a new kind fails to compile here until it is added, and
+    /// then the test below until its code is listed where codes are.
+    fn every_error() -> Vec<ApiError> {
+        let all = vec![
+            ApiError::Malformed(String::new()),
+            ApiError::NotEnrolled(String::new()),
+            ApiError::InvalidInvite,
+            ApiError::Revoked,
+            ApiError::NotFound(String::new()),
+            ApiError::MethodNotAllowed(String::new()),
+            ApiError::OffsetMismatch(0),
+            ApiError::BlobMismatch,
+            ApiError::InviteExpired,
+            ApiError::InviteUsed,
+            ApiError::TooLarge(String::new()),
+            ApiError::BlobHashMismatch,
+            ApiError::ProofFailed(String::new()),
+            ApiError::UpdateNeeded,
+            ApiError::NotCoordinator,
+            ApiError::RosterInvalid(String::new()),
+            ApiError::RosterConflict(0),
+            ApiError::Unavailable(String::new()),
+        ];
+        for e in &all {
+            match e {
+                ApiError::Malformed(_)
+                | ApiError::NotEnrolled(_)
+                | ApiError::InvalidInvite
+                | ApiError::Revoked
+                | ApiError::NotFound(_)
+                | ApiError::MethodNotAllowed(_)
+                | ApiError::OffsetMismatch(_)
+                | ApiError::BlobMismatch
+                | ApiError::InviteExpired
+                | ApiError::InviteUsed
+                | ApiError::TooLarge(_)
+                | ApiError::BlobHashMismatch
+                | ApiError::ProofFailed(_)
+                | ApiError::UpdateNeeded
+                | ApiError::NotCoordinator
+                | ApiError::RosterInvalid(_)
+                | ApiError::RosterConflict(_)
+                | ApiError::Unavailable(_) => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_error_code_is_in_the_api_description_and_the_protocol() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        let listed: Vec<&str> = doc["components"]["schemas"]["Error"]["properties"]["error"]
+            ["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let protocol = include_str!("../../docs/sync-protocol.md");
+        let table = &protocol[protocol.find("## 3. Errors").unwrap()..];
+        let table = &table[..table.find("## 4.").unwrap()];
+        let mut codes: Vec<&str> = every_error().iter().map(ApiError::code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        for code in &codes {
+            assert!(
+                listed.contains(code),
+                "{code} is not in openapi.json's Error"
+            );
+            let row = table
+                .lines()
+                .find(|l| l.starts_with('|') && l.contains(&format!("`{code}`")));
+            assert!(row.is_some(), "{code} is not in docs/sync-protocol.md §3");
+        }
+        for code in listed {
+            assert!(
+                codes.contains(&code),
+                "openapi.json lists {code}, which no error has"
+            );
         }
     }
 

@@ -93,7 +93,8 @@ enum PinCommand {
 
 #[derive(Debug, Subcommand)]
 enum CoordinatorsCommand {
-    /// Adds a coordinator's age recipient (age1…).
+    /// Adds a coordinator's age recipient (age1…), until the organisation signs its
+    /// roster (then a coordinator's device adds coordinators).
     Add {
         /// The recipient.
         recipient: String,

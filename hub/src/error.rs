@@ -57,6 +57,24 @@ pub enum ApiError {
          same invite (it was not used)"
     )]
     UpdateNeeded,
+    /// 403: a change of the organisation's signed roster from a device that is not a
+    /// coordinator's.
+    #[error(
+        "only a coordinator's device may change the organisation's signed roster, and this \
+         device is a field device"
+    )]
+    NotCoordinator,
+    /// 400: roster entries that do not verify with the organisation key after the log the
+    /// hub holds (why); nothing was stored.
+    #[error("the roster entries were refused: {0}; nothing was stored")]
+    RosterInvalid(String),
+    /// 409: a roster append built on an entry that is no longer the last; carries the
+    /// last entry the hub has.
+    #[error(
+        "the organisation's roster has moved on (its last entry is {0}): fetch it, check \
+         it and sign the change again after its last entry; nothing was stored"
+    )]
+    RosterConflict(u64),
     /// 503: a temporary fault on the hub.
     #[error("{0}")]
     Unavailable(String),
@@ -68,11 +86,15 @@ impl ApiError {
         match self {
             ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::NotEnrolled(_) | ApiError::InvalidInvite => StatusCode::UNAUTHORIZED,
-            ApiError::Revoked | ApiError::ProofFailed(_) => StatusCode::FORBIDDEN,
-            ApiError::UpdateNeeded => StatusCode::BAD_REQUEST,
+            ApiError::Revoked | ApiError::ProofFailed(_) | ApiError::NotCoordinator => {
+                StatusCode::FORBIDDEN
+            }
+            ApiError::UpdateNeeded | ApiError::RosterInvalid(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::OffsetMismatch(_) | ApiError::BlobMismatch => StatusCode::CONFLICT,
+            ApiError::OffsetMismatch(_) | ApiError::BlobMismatch | ApiError::RosterConflict(_) => {
+                StatusCode::CONFLICT
+            }
             ApiError::InviteExpired | ApiError::InviteUsed => StatusCode::GONE,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BlobHashMismatch => StatusCode::UNPROCESSABLE_ENTITY,
@@ -96,6 +118,9 @@ impl ApiError {
             ApiError::InviteUsed => "invite_used",
             ApiError::TooLarge(_) => "too_large",
             ApiError::BlobHashMismatch => "blob_hash_mismatch",
+            ApiError::NotCoordinator => "not_coordinator",
+            ApiError::RosterInvalid(_) => "roster_invalid",
+            ApiError::RosterConflict(_) => "roster_conflict",
             ApiError::Unavailable(_) => "unavailable",
         }
     }

@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chrono::Utc;
+use custos_wire::roster_log::{self, Head};
 use custos_wire::{
     self as wire, BlobAnnounce, BlobInfo, BlobState, BundleBlob, EnrollChallenge, EnrollClaim,
     EnrollRequest, EnrollResponse, Frame, HeldRequest, HeldResponse, PushResult, Rejected, Roster,
-    RosterDevice,
+    RosterAppend, RosterDevice,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -24,8 +25,8 @@ use crate::keys::{DataDir, Keys, KeysError};
 use crate::log;
 use crate::storage::{Storage, StorageError};
 use crate::store::{
-    BlobMeta, BlobTurn, Device, EnrollOutcome, PgStore, PullPage, PullQuery, PushOutcome, Role,
-    SledStore, Store, StoreError,
+    BlobMeta, BlobTurn, Device, EnrollOutcome, LogAppend, PgStore, PullPage, PullQuery,
+    PushOutcome, Role, SledStore, Store, StoreError,
 };
 
 /// Most objects examined by one pull (delivered or not).
@@ -379,6 +380,60 @@ impl Hub {
         })
     }
 
+    /// `POST /v1/roster/log`: a coordinator's device appends entries to the
+    /// organisation's signed roster. The whole log they make must verify with the
+    /// organisation key: the key of the genesis the hub holds, or, for a new log, the key
+    /// its own genesis names. The hub holds no organisation key and can neither sign
+    /// entries nor, through this, ever change the key.
+    pub fn append_roster_log(&self, device: &Device, req: RosterAppend) -> Result<Head, ApiError> {
+        if device.role != Role::Coordinator {
+            return Err(ApiError::NotCoordinator);
+        }
+        if req.entries.is_empty() {
+            return Err(ApiError::Malformed("no roster entries to append".into()));
+        }
+        let mut whole = self.store.roster_log()?;
+        let last = whole.last().map_or(0, |e| e.seq);
+        if req.after != last {
+            return Err(ApiError::RosterConflict(last));
+        }
+        let stored = whole.len();
+        let org = if stored == 0 {
+            roster_log::genesis_key(&req.entries).ok_or_else(|| {
+                ApiError::RosterInvalid(
+                    "a new roster starts with a genesis naming the organisation key".into(),
+                )
+            })?
+        } else {
+            roster_log::genesis_key(&whole).ok_or_else(|| {
+                log::error("the stored roster has no readable organisation key");
+                ApiError::Unavailable("the hub holds a damaged roster".into())
+            })?
+        };
+        let first = req.after.saturating_add(1);
+        whole.extend(req.entries);
+        let head = match roster_log::verify(&org, None, &whole) {
+            Ok(v) => v.head,
+            Err(e) => {
+                log::warn(&format!(
+                    "roster entries from {first} sent by device {} were refused: {e}",
+                    device.id
+                ));
+                return Err(ApiError::RosterInvalid(refusal(&e)));
+            }
+        };
+        match self.store.append_roster_log(req.after, &whole[stored..])? {
+            LogAppend::Appended => {}
+            LogAppend::Conflict(last) => return Err(ApiError::RosterConflict(last)),
+        }
+        log::info(&if head.seq == first {
+            format!("roster entry {first} appended")
+        } else {
+            format!("roster entries {first} to {} appended", head.seq)
+        });
+        Ok(head)
+    }
+
     /// The pin of the next TLS key while a rotation is prepared (`custos-hub pin next`
     /// takes effect without a restart: the file is looked at, and read again only when
     /// it changed).
@@ -639,6 +694,27 @@ impl Hub {
             .map_err(|e| InstallError::Bytes(blob.id, e))?;
         self.store.put_blob(blob.id, &meta)?;
         Ok(Installed::Stored)
+    }
+}
+
+/// Why the hub refuses roster entries, in its own words (a [`roster_log::LogError`]
+/// speaks for a device checking the log).
+fn refusal(e: &roster_log::LogError) -> String {
+    use roster_log::LogError;
+    match e {
+        LogError::WrongOrganisation => {
+            "the roster does not start with a genesis signed by the organisation key it names"
+                .into()
+        }
+        LogError::Forged(n) => format!("entry {n} is not signed by the organisation key"),
+        LogError::Broken(n) => {
+            format!("entry {n} does not follow the one before it (its number or its link to it)")
+        }
+        LogError::Malformed(n) => format!(
+            "entry {n} is malformed (a second genesis, a key or recipient that is not one, \
+             a device named twice, or a revocation of a device the roster does not name)"
+        ),
+        LogError::Truncated { .. } | LogError::Forked(_) => e.to_string(),
     }
 }
 

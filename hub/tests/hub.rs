@@ -16,6 +16,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
 use custos_hub::store::pg::ScratchDatabase;
+use custos_wire::roster_log::{self, Change, Entry, Head};
 use custos_wire::{self as wire, BundleBlob, BundleHeader, BundleWriter, Frame, Invite};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -61,7 +62,11 @@ fn run(test: impl std::future::Future<Output = ()>) {
         .block_on(test)
 }
 
-on_both_backends!(data_and_sequence_numbers_survive_restarts);
+on_both_backends!(
+    data_and_sequence_numbers_survive_restarts,
+    a_coordinator_signs_the_roster_and_the_hub_keeps_only_what_verifies,
+    once_the_roster_is_signed_coordinators_come_from_it_and_invites_carry_its_key,
+);
 
 // ----- the hub process -----
 
@@ -1359,4 +1364,301 @@ async fn bundles_are_imported_only_when_the_signature_verifies() {
     let out = cli(&hub.dir, &["import", &f]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("revoked"));
+}
+
+// ----- the signed roster -----
+
+/// What `custos-hub coordinators add` says once the organisation signs its roster.
+const SIGNED_ROSTER: &str = "this organisation signs its roster: a coordinator is added from a \
+                             coordinator's device (custos org coordinator add RECIPIENT), not \
+                             by the hub";
+
+/// A new Ed25519 key (an organisation's, or someone else's).
+fn signing_key() -> ed25519_dalek::SigningKey {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).unwrap();
+    ed25519_dalek::SigningKey::from_bytes(&secret)
+}
+
+fn recipient() -> String {
+    age::x25519::Identity::generate().to_public().to_string()
+}
+
+/// The body of `POST /v1/roster/log`.
+fn append(after: u64, entries: &[Entry]) -> Value {
+    json!({"after": after, "entries": entries})
+}
+
+/// A device as the organisation's log names it.
+fn device_entry(d: &Device, role: wire::Role) -> Change {
+    Change::Device {
+        device_id: d.id,
+        signer: d.signer(),
+        vault_recipient: d.recipient(),
+        role,
+        label: d.label.clone(),
+    }
+}
+
+/// The signed log `GET /v1/roster` carries (none: empty).
+async fn stored_log(client: &Client) -> Vec<Entry> {
+    let r = client.get("/v1/roster").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    match r.json().get("log") {
+        None => Vec::new(),
+        Some(log) => serde_json::from_value(log.clone()).unwrap(),
+    }
+}
+
+/// A coordinator's device creates the organisation's signed roster and appends to it;
+/// the hub keeps only entries that verify with the organisation key it first stored,
+/// after its last entry, from a coordinator's device; every device reads the log back as
+/// signed, also after a restart.
+async fn a_coordinator_signs_the_roster_and_the_hub_keeps_only_what_verifies(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    let mut hub = Hub::start_in_on(&dir, &backend);
+    let c = hub.enroll("coordinator", "coordinator laptop").await;
+    let f = hub.enroll("field", "field phone").await;
+    let (cc, cf) = (hub.client(Some(&c)), hub.client(Some(&f)));
+    let roster = cf.get("/v1/roster").await.json();
+    assert!(roster.get("log").is_none(), "{roster}");
+
+    let org = signing_key();
+    let pk = org.verifying_key();
+    let now = chrono::Utc::now();
+    let mut log = roster_log::genesis(&org, "Observatory", now);
+    let coordinator = Change::Coordinator {
+        recipient: c.recipient(),
+    };
+    roster_log::append(&mut log, &org, coordinator, now);
+
+    // A field device may not change the roster, even with entries the key signed.
+    let r = cf.json("POST", "/v1/roster/log", &append(0, &log)).await;
+    assert_eq!((r.status, r.code()), (403, "not_coordinator".into()));
+    assert!(stored_log(&cc).await.is_empty());
+
+    // A new log starts with a genesis signed by the key it names.
+    let mut no_genesis = log[1..].to_vec();
+    no_genesis[0].seq = 1;
+    let r = cc
+        .json("POST", "/v1/roster/log", &append(0, &no_genesis))
+        .await;
+    assert_eq!((r.status, r.code()), (400, "roster_invalid".into()));
+    let mut borrowed = Vec::new();
+    let genesis = Change::Genesis {
+        name: "Observatory".into(),
+        key: roster_log::key_text(&pk),
+    };
+    roster_log::append(&mut borrowed, &signing_key(), genesis, now);
+    let r = cc
+        .json("POST", "/v1/roster/log", &append(0, &borrowed))
+        .await;
+    assert_eq!((r.status, r.code()), (400, "roster_invalid".into()));
+    assert!(stored_log(&cc).await.is_empty());
+
+    // The coordinator's device creates it: genesis and coordinator.
+    let r = cc.json("POST", "/v1/roster/log", &append(0, &log)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let head: Head = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        head,
+        Head {
+            seq: 2,
+            hash: log[1].hash()
+        }
+    );
+    for client in [&cc, &cf] {
+        let got = stored_log(client).await;
+        assert_eq!(got, log);
+        assert_eq!(roster_log::verify(&pk, None, &got).unwrap().head, head);
+    }
+
+    // Built on another entry than the last (stale, or ahead): 409, nothing stored.
+    let mut next = log.clone();
+    roster_log::append(&mut next, &org, device_entry(&f, wire::Role::Field), now);
+    for after in [0, 1, 3] {
+        let r = cc
+            .json("POST", "/v1/roster/log", &append(after, &next[2..]))
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (409, "roster_conflict".into()),
+            "after {after}"
+        );
+        assert!(r.json()["message"].as_str().unwrap().contains("entry is 2"));
+    }
+    // A whole new organisation, as if the hub had none: it has one.
+    let thief = signing_key();
+    let other = roster_log::genesis(&thief, "Observatory", now);
+    let r = cc.json("POST", "/v1/roster/log", &append(0, &other)).await;
+    assert_eq!((r.status, r.code()), (409, "roster_conflict".into()));
+
+    // After the last entry, but not the organisation's: 400, nothing stored.
+    let refused = |entries: Vec<Entry>| {
+        let cc = &cc;
+        async move {
+            let r = cc
+                .json("POST", "/v1/roster/log", &append(2, &entries))
+                .await;
+            assert_eq!(
+                (r.status, r.code()),
+                (400, "roster_invalid".into()),
+                "{}",
+                r.text()
+            );
+            r.json()["message"].as_str().unwrap().to_string()
+        }
+    };
+    // An entry signed by another key (the hub's operator, say).
+    let mut forged = log.clone();
+    let intruder = Change::Coordinator {
+        recipient: recipient(),
+    };
+    roster_log::append(&mut forged, &thief, intruder, now);
+    let said = refused(forged[2..].to_vec()).await;
+    assert!(
+        said.contains("entry 3 is not signed by the organisation key"),
+        "{said}"
+    );
+    // A second genesis naming another organisation key: signed by that key, or by the
+    // organisation's own.
+    for signer in [&thief, &org] {
+        let mut again = log.clone();
+        let genesis = Change::Genesis {
+            name: "Observatory".into(),
+            key: roster_log::key_text(&thief.verifying_key()),
+        };
+        roster_log::append(&mut again, signer, genesis, now);
+        refused(again[2..].to_vec()).await;
+    }
+    // An entry changed after it was signed.
+    let mut altered = next[2..].to_vec();
+    if let Change::Device { label, .. } = &mut altered[0].change {
+        label.push_str(" (renamed by the hub)");
+    }
+    refused(altered).await;
+    // An entry numbered wrong, or not linked to the last one.
+    let mut renumbered = next[2..].to_vec();
+    renumbered[0].seq = 4;
+    refused(renumbered).await;
+    let mut unlinked = next[2..].to_vec();
+    unlinked[0].prev = "0".repeat(64);
+    refused(unlinked).await;
+
+    // Nothing to append, not JSON, or too large: malformed or too_large.
+    let r = cc.json("POST", "/v1/roster/log", &append(2, &[])).await;
+    assert_eq!((r.status, r.code()), (400, "malformed".into()));
+    let r = cc
+        .call(
+            "POST",
+            "/v1/roster/log",
+            b"{not json".to_vec(),
+            "application/json",
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "malformed".into()));
+    let r = cc
+        .json(
+            "POST",
+            "/v1/roster/log",
+            &json!({"after": -1, "entries": []}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "malformed".into()));
+    let r = cc
+        .call(
+            "POST",
+            "/v1/roster/log",
+            vec![b' '; 65 << 10],
+            "application/json",
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (413, "too_large".into()));
+    assert_eq!(stored_log(&cf).await, log);
+
+    // A revoked coordinator's device: refused as for every request.
+    let gone = hub.enroll("coordinator", "lost laptop").await;
+    hub.ok(&["devices", "revoke", &gone.id.to_string()]);
+    let r = hub
+        .client(Some(&gone))
+        .json("POST", "/v1/roster/log", &append(2, &next[2..]))
+        .await;
+    assert_eq!((r.status, r.code()), (403, "revoked".into()));
+
+    // The next entry, after the last: stored; every device reads it.
+    let r = cc
+        .json("POST", "/v1/roster/log", &append(2, &next[2..]))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), json!({"seq": 3, "hash": next[2].hash()}));
+    assert_eq!(stored_log(&cf).await, next);
+
+    // A restart keeps it.
+    hub.stop();
+    let hub = Hub::start_in_on(&dir, &backend);
+    let got = stored_log(&hub.client(Some(&f))).await;
+    assert_eq!(got, next);
+    assert!(roster_log::verify(&pk, Some(&head), &got).is_ok());
+
+    // The log names the entries appended, never their content.
+    let text = std::fs::read_to_string(dir.with_extension("log")).unwrap();
+    assert!(text.contains("roster entries 1 to 2 appended"), "{text}");
+    assert!(text.contains("roster entry 3 appended"), "{text}");
+    for content in ["Observatory", "field phone", &c.recipient(), &f.signer()] {
+        assert!(!text.contains(content), "{content} in the log:\n{text}");
+    }
+}
+
+/// Before the organisation signs its roster, the administrator adds coordinators and
+/// invites carry no organisation key; after, `coordinators add` is refused (through the
+/// running hub and on its folder) and every invite carries the key devices pin.
+async fn once_the_roster_is_signed_coordinators_come_from_it_and_invites_carry_its_key(
+    backend: Backend,
+) {
+    let mut hub = Hub::start_on(&backend);
+    let first = recipient();
+    hub.ok(&["coordinators", "add", &first]);
+    assert_eq!(hub.invite("field", "1h").org_key, None);
+    let c = hub.enroll("coordinator", "c").await;
+
+    let org = signing_key();
+    let now = chrono::Utc::now();
+    let mut log = roster_log::genesis(&org, "Observatory", now);
+    let coordinator = Change::Coordinator {
+        recipient: c.recipient(),
+    };
+    roster_log::append(&mut log, &org, coordinator, now);
+    let r = hub
+        .client(Some(&c))
+        .json("POST", "/v1/roster/log", &append(0, &log))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let key = roster_log::key_text(&org.verifying_key());
+    let check = |out: Output| {
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(SIGNED_ROSTER), "{err}");
+    };
+    check(hub.cli(&["coordinators", "add", &recipient()]));
+    assert_eq!(hub.ok(&["coordinators", "list"]).trim(), first);
+    let invite = hub.invite("coordinator", "1h");
+    assert_eq!(invite.org_key.as_deref(), Some(key.as_str()));
+    assert_eq!(invite.role, wire::Role::Coordinator);
+    // The device enrolls with such an invite as before.
+    let f = hub.enroll("field", "f").await;
+    assert_eq!(stored_log(&hub.client(Some(&f))).await, log);
+
+    // The same with the hub stopped (the commands open its storage themselves).
+    hub.stop();
+    check(cli(&hub.dir, &["coordinators", "add", &recipient()]));
+    let out = cli(&hub.dir, &["invite", "--address", "hub.example.org:443"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let invite = Invite::decode(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    assert_eq!(invite.org_key.as_deref(), Some(key.as_str()));
 }
