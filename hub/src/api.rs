@@ -251,15 +251,17 @@ async fn push(
     uri: axum::http::Uri,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<wire::PushResult>, ApiError> {
+) -> Result<Response, ApiError> {
     let since = query_numbers(uri.query(), &["since"])?
         .get("since")
         .copied();
+    let signed_roster = headers.contains_key(SIGNED_ROSTER);
     let bytes = read_body(&headers, body, wire::MAX_BODY).await?;
     let frames = wire::decode_frames(&bytes)
         .map_err(|e| ApiError::Malformed(format!("the frames cannot be read: {e}")))?;
     drop(bytes);
-    blocking(move || {
+    let (result, mark) = blocking(move || {
+        let mark = current_device(&hub, signed_roster)?;
         let mut result = hub.push(&device, &frames)?;
         // Tell the device whether a pull would bring anything, so that a sync of one
         // changed record is one request.
@@ -269,17 +271,44 @@ async fn push(
             result.waiting = Some(waiting);
             result.next = (!waiting).then_some(page.next.max(since));
         }
-        Ok(result)
+        Ok((result, mark))
     })
-    .await
-    .map(Json)
+    .await?;
+    let mut resp = Json(result).into_response();
+    roster_header(resp.headers_mut(), &mark);
+    Ok(resp)
+}
+
+/// Sent by every device that checks the signed roster (`docs/sync-protocol.md` §6a).
+const SIGNED_ROSTER: &str = "custos-signed-roster";
+
+/// Once the organisation signs its roster, a device that cannot check it is told to
+/// update (instead of syncing on the hub's word). → the roster's mark.
+fn current_device(hub: &Hub, signed_roster: bool) -> Result<String, ApiError> {
+    let mark = hub.roster_mark();
+    if !signed_roster && !mark.is_empty() && mark != "0" {
+        return Err(ApiError::SignedRosterNeeded);
+    }
+    Ok(mark)
+}
+
+/// `custos-roster`: where the signed roster stands, so that a device fetches it when it
+/// changed (`docs/sync-protocol.md`). None when the store could not say.
+fn roster_header(h: &mut HeaderMap, mark: &str) {
+    if let Ok(v) = HeaderValue::from_str(mark) {
+        if !mark.is_empty() {
+            h.insert("custos-roster", v);
+        }
+    }
 }
 
 async fn pull(
     State(hub): State<Arc<Hub>>,
     Authed(device): Authed,
     uri: axum::http::Uri,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let signed_roster = headers.contains_key(SIGNED_ROSTER);
     let q = query_numbers(uri.query(), &["since", "limit", "own"])?;
     let since = q.get("since").copied().unwrap_or(0);
     let limit = q.get("limit").copied().unwrap_or(500);
@@ -296,12 +325,14 @@ async fn pull(
         1 => true,
         _ => return Err(ApiError::Malformed("own must be 0 or 1".into())),
     };
-    let page = blocking(move || {
-        if own {
-            hub.pull_including_own(&device, since, limit as usize)
+    let (page, mark) = blocking(move || {
+        let mark = current_device(&hub, signed_roster)?;
+        let page = if own {
+            hub.pull_including_own(&device, since, limit as usize)?
         } else {
-            hub.pull(&device, since, limit as usize)
-        }
+            hub.pull(&device, since, limit as usize)?
+        };
+        Ok((page, mark))
     })
     .await?;
     let mut body = Vec::with_capacity(page.frames.iter().map(wire::Frame::encoded_len).sum());
@@ -322,6 +353,7 @@ async fn pull(
         "custos-more",
         HeaderValue::from_static(if page.more { "true" } else { "false" }),
     );
+    roster_header(h, &mark);
     Ok(resp)
 }
 
@@ -547,6 +579,7 @@ mod tests {
             ApiError::BlobHashMismatch,
             ApiError::ProofFailed(String::new()),
             ApiError::UpdateNeeded,
+            ApiError::SignedRosterNeeded,
             ApiError::NotCoordinator,
             ApiError::RosterInvalid(String::new()),
             ApiError::RosterConflict(0),
@@ -568,6 +601,7 @@ mod tests {
                 | ApiError::BlobHashMismatch
                 | ApiError::ProofFailed(_)
                 | ApiError::UpdateNeeded
+                | ApiError::SignedRosterNeeded
                 | ApiError::NotCoordinator
                 | ApiError::RosterInvalid(_)
                 | ApiError::RosterConflict(_)

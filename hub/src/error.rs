@@ -57,6 +57,13 @@ pub enum ApiError {
          same invite (it was not used)"
     )]
     UpdateNeeded,
+    /// 400: a device of before the signed roster, once the organisation signs it.
+    #[error(
+        "your organisation now signs its roster with its own key, and this version of \
+         Custos cannot check it: update Custos on this device to sync again (nothing on it \
+         is lost)"
+    )]
+    SignedRosterNeeded,
     /// 403: a change of the organisation's signed roster from a device that is not a
     /// coordinator's.
     #[error(
@@ -89,7 +96,9 @@ impl ApiError {
             ApiError::Revoked | ApiError::ProofFailed(_) | ApiError::NotCoordinator => {
                 StatusCode::FORBIDDEN
             }
-            ApiError::UpdateNeeded | ApiError::RosterInvalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::UpdateNeeded | ApiError::SignedRosterNeeded | ApiError::RosterInvalid(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::OffsetMismatch(_) | ApiError::BlobMismatch | ApiError::RosterConflict(_) => {
@@ -110,7 +119,7 @@ impl ApiError {
             ApiError::InvalidInvite => "invalid_invite",
             ApiError::Revoked => "revoked",
             ApiError::ProofFailed(_) => "proof_failed",
-            ApiError::UpdateNeeded => "update_needed",
+            ApiError::UpdateNeeded | ApiError::SignedRosterNeeded => "update_needed",
             ApiError::NotFound(_) => "not_found",
             ApiError::OffsetMismatch(_) => "offset_mismatch",
             ApiError::BlobMismatch => "blob_mismatch",

@@ -60,7 +60,14 @@ pub struct Hub {
     next_pin: Mutex<Option<(Option<std::time::SystemTime>, Option<String>)>>,
     /// Makes and checks enrollment challenges.
     challenger: Challenger,
+    /// Where the signed roster stands ([`roster_log::mark`]), and when it was read: sent
+    /// on every push and pull so that devices fetch the roster when it changed.
+    roster_mark: Mutex<Option<(std::time::Instant, String)>>,
 }
+
+/// How long the roster mark is kept before the store is read again (another instance
+/// of the hub may have appended meanwhile).
+const ROSTER_MARK_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -241,6 +248,26 @@ impl Hub {
             keys,
             blob_locks: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             next_pin: Mutex::new(None),
+            roster_mark: Mutex::new(None),
+        }
+    }
+
+    /// Where the signed roster stands, for the `custos-roster` header; empty when the
+    /// store cannot say (then no header is sent).
+    pub fn roster_mark(&self) -> String {
+        let mut cached = self.roster_mark.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, mark)) = cached.as_ref() {
+            if at.elapsed() < ROSTER_MARK_TTL {
+                return mark.clone();
+            }
+        }
+        match self.store.roster_log() {
+            Ok(log) => {
+                let mark = roster_log::mark(&log);
+                *cached = Some((std::time::Instant::now(), mark.clone()));
+                mark
+            }
+            Err(_) => String::new(),
         }
     }
 
@@ -426,6 +453,8 @@ impl Hub {
             LogAppend::Appended => {}
             LogAppend::Conflict(last) => return Err(ApiError::RosterConflict(last)),
         }
+        *self.roster_mark.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((std::time::Instant::now(), roster_log::mark(&whole)));
         log::info(&if head.seq == first {
             format!("roster entry {first} appended")
         } else {

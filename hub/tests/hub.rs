@@ -66,6 +66,7 @@ on_both_backends!(
     data_and_sequence_numbers_survive_restarts,
     a_coordinator_signs_the_roster_and_the_hub_keeps_only_what_verifies,
     once_the_roster_is_signed_coordinators_come_from_it_and_invites_carry_its_key,
+    once_the_roster_is_signed_a_device_that_cannot_check_it_is_told_to_update,
 );
 
 // ----- the hub process -----
@@ -467,6 +468,14 @@ impl Client {
         self.connect().await.send(method, path, body, ctype).await
     }
 
+    /// As a device of before the signed roster: without `custos-signed-roster`.
+    async fn call_old(&self, method: &str, path: &str, body: Vec<u8>, ctype: &str) -> Resp {
+        self.connect()
+            .await
+            .send_as(method, path, body, ctype, false)
+            .await
+    }
+
     async fn get(&self, path: &str) -> Resp {
         self.call("GET", path, Vec::new(), "application/json").await
     }
@@ -524,13 +533,27 @@ impl Client {
 
 impl Conn {
     async fn send(&mut self, method: &str, path: &str, body: Vec<u8>, ctype: &str) -> Resp {
-        let req = hyper::Request::builder()
+        self.send_as(method, path, body, ctype, true).await
+    }
+
+    /// `current`: as a device that checks the signed roster (it says so in a header).
+    async fn send_as(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        ctype: &str,
+        current: bool,
+    ) -> Resp {
+        let mut req = hyper::Request::builder()
             .method(method)
             .uri(path)
             .header("host", "custos-hub")
-            .header("content-type", ctype)
-            .body(Full::new(Bytes::from(body)))
-            .unwrap();
+            .header("content-type", ctype);
+        if current {
+            req = req.header("custos-signed-roster", "1");
+        }
+        let req = req.body(Full::new(Bytes::from(body))).unwrap();
         let resp = self.sender.send_request(req).await.unwrap();
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
@@ -1661,4 +1684,57 @@ async fn once_the_roster_is_signed_coordinators_come_from_it_and_invites_carry_i
     );
     let invite = Invite::decode(&String::from_utf8(out.stdout).unwrap()).unwrap();
     assert_eq!(invite.org_key.as_deref(), Some(key.as_str()));
+}
+
+/// Once the organisation signs its roster, a device of before (it does not say that it
+/// checks the roster) is told to update instead of syncing on the hub's word; a current
+/// one syncs, and every push and pull answer says where the roster stands.
+async fn once_the_roster_is_signed_a_device_that_cannot_check_it_is_told_to_update(
+    backend: Backend,
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start_in_on(&tmp.path().join("hub"), &backend);
+    let c = hub.enroll("coordinator", "coordinator laptop").await;
+    let f = hub.enroll("field", "field phone").await;
+    let (cc, cf) = (hub.client(Some(&c)), hub.client(Some(&f)));
+    let frames = wire::encode_frames(&[object(&[&f], &[], 100)]).unwrap();
+
+    // Before: old and new devices alike; the roster stands at 0.
+    let r = cf
+        .call_old("POST", "/v1/objects", frames.clone(), wire::FRAMES_TYPE)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = cf.get("/v1/objects?since=0&limit=10").await;
+    assert_eq!(r.header("custos-roster"), "0");
+
+    let org = signing_key();
+    let now = chrono::Utc::now();
+    let mut log = roster_log::genesis(&org, "Observatory", now);
+    roster_log::append(&mut log, &org, device_entry(&f, wire::Role::Field), now);
+    let r = cc.json("POST", "/v1/roster/log", &append(0, &log)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mark = roster_log::mark(&log);
+
+    // After: the old device is told to update, on push and on pull.
+    let r = cf
+        .call_old("POST", "/v1/objects", frames.clone(), wire::FRAMES_TYPE)
+        .await;
+    assert_eq!((r.status, r.code()), (400, "update_needed".into()));
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("update Custos"));
+    let r = cf
+        .call_old("GET", "/v1/objects?since=0&limit=10", Vec::new(), "")
+        .await;
+    assert_eq!((r.status, r.code()), (400, "update_needed".into()));
+    // The current one syncs, and learns where the roster stands.
+    let r = cf
+        .call("POST", "/v1/objects", frames, wire::FRAMES_TYPE)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("custos-roster"), mark);
+    let r = cf.get("/v1/objects?since=0&limit=10").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("custos-roster"), mark);
 }

@@ -341,7 +341,8 @@ impl Connection {
     ) -> Result<Response, NetError> {
         self.requests += 1;
         let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\n",
+            "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\n\
+             custos-signed-roster: 1\r\n",
             self.host,
             body.len()
         );
