@@ -61,7 +61,7 @@ fn build(devices: usize, entries: usize) -> (SigningKey, Vec<Entry>) {
     }
     let mut next_revoked = 0;
     while log.len() < entries {
-        if log.len() % 2 == 0 && next_revoked < signers.len() {
+        if log.len().is_multiple_of(2) && next_revoked < signers.len() {
             let signer = signers[next_revoked].clone();
             next_revoked += 1;
             append(&mut log, &org, Change::Revoke { signer }, now);

@@ -118,6 +118,7 @@ impl SyncError {
                     "unavailable" => "hub_unavailable",
                     "roster_conflict" => "roster_conflict",
                     "roster_invalid" => "roster_invalid",
+                    "not_coordinator" => "not_coordinator",
                     _ => "hub_refused",
                 },
             },
@@ -416,7 +417,35 @@ fn roster_device<'a>(
     }
 }
 
+/// The most bytes of entries sent in one append (the hub takes JSON bodies of 64 KiB).
+const APPEND_BYTES: usize = 48 * 1024;
+
+/// Sends signed entries to the hub, in appends that fit its body limit (a first roster
+/// of a large organisation takes several). Each append names the entry it follows.
 fn publish(
+    conn: &mut Connection,
+    mut after: u64,
+    entries: Vec<wire::roster_log::Entry>,
+) -> Result<(), SyncError> {
+    let size = |e: &wire::roster_log::Entry| serde_json::to_vec(e).map_or(0, |b| b.len()) + 1;
+    let mut batch: Vec<wire::roster_log::Entry> = Vec::new();
+    let mut bytes = 0;
+    let mut rest = entries.into_iter().peekable();
+    while let Some(e) = rest.next() {
+        bytes += size(&e);
+        batch.push(e);
+        let full = rest.peek().is_none_or(|n| bytes + size(n) > APPEND_BYTES);
+        if full {
+            let n = batch.len() as u64;
+            append(conn, after, std::mem::take(&mut batch))?;
+            after += n;
+            bytes = 0;
+        }
+    }
+    Ok(())
+}
+
+fn append(
     conn: &mut Connection,
     after: u64,
     entries: Vec<wire::roster_log::Entry>,
@@ -426,7 +455,8 @@ fn publish(
     match conn.request("POST", "/v1/roster/log", Some("application/json"), &body) {
         Ok(_) => Ok(()),
         Err(NetError::Refused { status: 404, .. }) => Err(NetError::Protocol(
-            "the hub is older than this version of Custos and cannot keep a signed roster;              ask your organisation to update it"
+            "the hub is older than this version of Custos and cannot keep a signed roster; \
+             ask your organisation to update it"
                 .into(),
         )
         .into()),

@@ -64,6 +64,8 @@ pub struct OrgInfo {
     pub name: Option<String>,
     /// The pinned key as words (compare them with a coordinator's).
     pub words: Option<String>,
+    /// The pinned key itself (base64 Ed25519), for a QR code.
+    pub key: Option<String>,
     /// Entries of the signed roster this vault verified.
     pub entries: u64,
     /// A key the hub serves that this vault has not pinned, as words: compare them with
@@ -109,6 +111,7 @@ impl Vault {
             signed,
             name: s.org_name.clone(),
             words: words(&s.org_key),
+            key: s.org_key.clone(),
             entries: s.org_head.as_ref().map_or(0, |h| h.seq),
             offered_words: words(&s.offered_org_key),
             holds_key: self.store.meta(META_ORG).ok().flatten().is_some(),
