@@ -67,6 +67,8 @@ on_both_backends!(
     a_hub_restored_from_a_backup_is_noticed_and_given_back_what_it_lost,
     a_coordinator_key_the_hub_adds_is_not_used_until_someone_confirms_it,
     a_coordinator_notices_versions_the_hub_withholds,
+    the_organisation_key_decides_who_reads_and_whose_writes_count,
+    a_forged_altered_reordered_truncated_forked_or_replaced_roster_is_refused,
 );
 
 /// Every file under `dir` whose bytes contain `needle` (UTF-8 or UTF-16LE).
@@ -1295,4 +1297,458 @@ fn a_coordinator_notices_versions_the_hub_withholds(backend: Backend) {
     assert_eq!(rc.pulled, 1);
     assert_eq!(get_case(&coord.vault, ids[1]).title, "Case 1");
     assert!(coord.vault.sync_info().gaps.is_empty());
+}
+
+/// What a compelled operator does when the hub's own command refuses: writes a
+/// coordinator recipient of their own straight into the hub's storage (hub stopped).
+fn inject_coordinator(hub: &mut Hub, backend: &Backend, recipient: &str) {
+    let addr = hub.addr.clone();
+    hub.kill();
+    if backend.is_postgres() {
+        backend
+            .client()
+            .execute(
+                "INSERT INTO coordinators (recipient) VALUES ($1)",
+                &[&recipient],
+            )
+            .unwrap();
+    } else {
+        let db = ::sled::open(hub.data.join("db")).unwrap();
+        let config = db.open_tree("config").unwrap();
+        let mut list: Vec<String> = config
+            .get("coordinators")
+            .unwrap()
+            .map(|b| serde_json::from_slice(&b).unwrap())
+            .unwrap_or_default();
+        list.push(recipient.to_owned());
+        config
+            .insert("coordinators", serde_json::to_vec(&list).unwrap())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    *hub = Hub::start_on(&hub.data.clone(), &addr, backend);
+}
+
+/// A version of a new case, addressed to `audience`, from a device of the operator's.
+fn planted_case(device: uuid::Uuid, audience: Vec<String>) -> custos_model::Version {
+    use custos_model::hlc::Hlc;
+    use custos_model::{Body, Kind, Version, SCHEMA_VERSION};
+    Version {
+        schema_version: SCHEMA_VERSION,
+        record_id: uuid::Uuid::new_v4(),
+        version_id: uuid::Uuid::new_v4(),
+        kind: Kind::Case,
+        parents: vec![],
+        hlc: Hlc {
+            ms: chrono::Utc::now().timestamp_millis() as u64,
+            counter: 0,
+        },
+        device,
+        audience,
+        chain: None,
+        body: Body::Record(case("Planted", "fabricated")),
+    }
+}
+
+/// The organisation signs its roster with its own key. Then the hub operator's own
+/// recipient — written into the hub's storage, since the hub's command refuses — is
+/// never encrypted to and every device reports it; a device of the operator's is not
+/// trusted; a device enrolled later is trusted only once a coordinator, having compared
+/// its words, signs it in; and until then what it writes stays on it.
+fn the_organisation_key_decides_who_reads_and_whose_writes_count(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let mut coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "field A");
+    let first = a.vault.add(case("First case", "before")).unwrap();
+    run(&mut a.vault).unwrap();
+    run(&mut coord.vault).unwrap();
+
+    // The coordinator creates the organisation key: the roster it signs is the hub's
+    // current one (two devices), which it was shown first; a refusal signs nothing.
+    let declined =
+        sync::org_create(&sync::Held::new(&mut coord.vault), "Observatory", |_| false).unwrap();
+    assert!(declined.is_none());
+    let created = sync::org_create(&sync::Held::new(&mut coord.vault), "Observatory", |r| {
+        r.devices.len() == 2
+    })
+    .unwrap()
+    .expect("signed");
+    assert_eq!(created.words.split(' ').count(), 8);
+    let org_info = coord.vault.sync_info().org;
+    assert!(org_info.signed && org_info.holds_key);
+    assert_eq!(org_info.words.as_deref(), Some(created.words.as_str()));
+    // Genesis, one coordinator, two devices.
+    assert_eq!(created.entries, 4);
+    // The key backup's shares carry the organisation key: a coordinator who loses the
+    // laptop gets it back with the vault key.
+    let shares = coord.vault.key_shares(2, 3).unwrap();
+    let lines: Vec<&str> = shares[1..].iter().map(|s| s.as_str()).collect();
+    let rebuilt = tmp.path().join("rebuilt");
+    let back = custos_vault::Vault::restore_into_new(&rebuilt, &lines, &pass(), OPTS).unwrap();
+    assert_eq!(
+        back.held_org_words().as_deref(),
+        Some(created.words.as_str())
+    );
+    drop(back);
+    assert_eq!(a.vault.held_org_words(), None);
+
+    // The hub can no longer add a reader by itself.
+    let operator_key = age::x25519::Identity::generate();
+    let said = hub.cli_fails(&["coordinators", "add", &operator_key.to_public().to_string()]);
+    assert!(said.contains("signs its roster"), "{said}");
+
+    // A's next sync notices that the roster moved (the hub says how long its log is on
+    // every answer) and fetches it: the key is offered, not used. A follows it once its
+    // user compared the words (read out in person).
+    run(&mut a.vault).unwrap();
+    let info = a.vault.sync_info();
+    assert!(!info.org.signed);
+    assert_eq!(
+        info.org.offered_words.as_deref(),
+        Some(created.words.as_str())
+    );
+    assert!(info
+        .changes
+        .iter()
+        .any(|c| c.what == "organisation_key_offered" && c.who == created.words));
+    let wrong = "abandon ability able about above absent absorb abstract";
+    assert!(a.vault.confirm_org_key(wrong).is_err());
+    assert!(!a.vault.sync_info().org.signed);
+    a.vault
+        .confirm_org_key(&created.words.to_uppercase())
+        .unwrap();
+    run(&mut a.vault).unwrap();
+    let info = a.vault.sync_info().org;
+    assert!(info.signed && !info.awaiting_approval, "{info:?}");
+    assert_eq!(info.entries, 4);
+
+    // The operator: a coordinator device the hub enrolled, and its recipient written
+    // into the hub's storage.
+    let mut operator =
+        support::SimDevice::enroll(&hub.invite("coordinator", None), None, "operator").unwrap();
+    inject_coordinator(&mut hub, &backend, &operator.recipient);
+    operator.switch_to(&hub.addr.clone());
+    let planted = planted_case(
+        operator.id,
+        vec![a.vault.recipient(), operator.recipient.clone()],
+    );
+    let to = planted.audience.clone();
+    operator.push_version(&planted, &to, &to);
+    let ra = run(&mut a.vault).unwrap();
+    assert!(ra
+        .pull_rejected
+        .iter()
+        .any(|(id, _)| *id == planted.version_id));
+    assert!(a.vault.get(planted.record_id).is_err());
+    let info = a.vault.sync_info();
+    assert!(
+        info.changes
+            .iter()
+            .any(|c| c.what == "coordinator_unsigned" && c.who == operator.recipient),
+        "{:?}",
+        info.changes
+    );
+    assert!(info.org.unapproved.iter().any(|u| u.label == "operator"));
+    assert!(info.pending_coordinators.is_empty());
+    let readers: Vec<&str> = info.readers.iter().map(|r| r.recipient.as_str()).collect();
+    assert_eq!(readers, vec![a.vault.recipient(), coord.vault.recipient()]);
+
+    // Nothing written afterwards decrypts with the operator's key.
+    a.vault
+        .add(case(
+            "After the hub added a key",
+            &format!("Witness {CANARY}"),
+        ))
+        .unwrap();
+    run(&mut a.vault).unwrap();
+    run(&mut coord.vault).unwrap();
+    let mut edited = get_case(&coord.vault, first);
+    edited.summary.push_str(" (checked)");
+    coord.vault.update(first, Record::Case(edited)).unwrap();
+    run(&mut coord.vault).unwrap();
+    let seen = operator.pull_all().unwrap();
+    assert!(
+        seen.len() >= 3,
+        "the hub sends a coordinator device everything"
+    );
+    for f in &seen {
+        assert!(
+            age::decrypt(&operator.vault, &f.ciphertext).is_err(),
+            "object {} decrypts with the operator's key",
+            f.id
+        );
+    }
+
+    // A device enrolled now: its invite names the organisation key; it encrypts only
+    // to the signed coordinators, and sends nothing until it is approved.
+    let invite = hub.invite("field", None);
+    assert_eq!(
+        wire::Invite::decode(&invite)
+            .unwrap()
+            .org_key
+            .and_then(|k| wire::roster_log::parse_key(&k))
+            .map(|k| wire::roster_log::words(&k))
+            .as_deref(),
+        Some(created.words.as_str())
+    );
+    let mut b = new_vault();
+    let e = sync::enroll(&mut b.vault, &invite, "field B", Route::Direct).unwrap();
+    assert_eq!(e.org_words.as_deref(), Some(created.words.as_str()));
+    let b_case = b.vault.add(case("B's case", "from B")).unwrap();
+    let rb = run(&mut b.vault).unwrap();
+    assert!(rb.awaiting_approval && rb.pushed == 0, "{rb:?}");
+    assert!(rb.warning().unwrap().contains("approval"));
+    let info = b.vault.sync_info();
+    assert!(info.org.signed && info.org.awaiting_approval);
+    assert_eq!(info.coordinators, vec![coord.vault.recipient()]);
+
+    // The coordinator approves it with the words B's user reads out; other words (a
+    // key the hub put in its place) are refused.
+    let words_b = info.org.device_words.clone();
+    {
+        let held = sync::Held::new(&mut coord.vault);
+        assert!(sync::org_approve(&held, "field B", wrong).is_err());
+        assert!(sync::org_approve(&held, "nobody", &words_b).is_err());
+        assert_eq!(sync::org_approve(&held, "field B", &words_b).unwrap(), 5);
+    }
+    let rb = run(&mut b.vault).unwrap();
+    assert!(!rb.awaiting_approval);
+    assert_eq!(rb.pushed, 1);
+    run(&mut coord.vault).unwrap();
+    assert_eq!(get_case(&coord.vault, b_case).title, "B's case");
+    // A sees the change: a device now accepted.
+    let changes = coord.vault.sync_info().changes;
+    assert!(changes
+        .iter()
+        .any(|c| c.what == "device_accepted" && c.who == "field B"));
+}
+
+/// What a hostile operator does to the signed roster in the hub's storage (hub
+/// stopped): `f` rewrites its entries, which are stored again in the order it leaves.
+fn tamper_roster(
+    hub: &mut Hub,
+    backend: &Backend,
+    f: impl FnOnce(&mut Vec<wire::roster_log::Entry>),
+) {
+    use wire::roster_log::Entry;
+    let addr = hub.addr.clone();
+    hub.kill();
+    if backend.is_postgres() {
+        let mut c = backend.client();
+        let mut log: Vec<Entry> = c
+            .query("SELECT entry FROM roster_log ORDER BY seq", &[])
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::from_str(r.get::<_, &str>(0)).unwrap())
+            .collect();
+        f(&mut log);
+        c.execute("DELETE FROM roster_log", &[]).unwrap();
+        for (i, e) in log.iter().enumerate() {
+            c.execute(
+                "INSERT INTO roster_log (seq, entry) VALUES ($1, $2)",
+                &[&(i as i64 + 1), &serde_json::to_string(e).unwrap()],
+            )
+            .unwrap();
+        }
+    } else {
+        let db = ::sled::open(hub.data.join("db")).unwrap();
+        let tree = db.open_tree("roster_log").unwrap();
+        let mut log: Vec<Entry> = tree
+            .iter()
+            .map(|kv| serde_json::from_slice(&kv.unwrap().1).unwrap())
+            .collect();
+        f(&mut log);
+        tree.clear().unwrap();
+        for (i, e) in log.iter().enumerate() {
+            tree.insert((i as u64 + 1).to_be_bytes(), serde_json::to_vec(e).unwrap())
+                .unwrap();
+        }
+        db.flush().unwrap();
+    }
+    *hub = Hub::start_on(&hub.data.clone(), &addr, backend);
+}
+
+/// A field device that follows the organisation key refuses every roster the key did
+/// not sign as it stands — an entry added with another key, an entry altered, entries
+/// reordered, a roster signed by another key, no roster at all, a roster cut short, a
+/// fork — says so, and keeps encrypting to the coordinators it verified. A new
+/// organisation key is taken only once its user confirms the new words.
+fn a_forged_altered_reordered_truncated_forked_or_replaced_roster_is_refused(backend: Backend) {
+    use wire::roster_log::{self, Change};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let mut coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "field A");
+    run(&mut a.vault).unwrap();
+    let created = sync::org_create(&sync::Held::new(&mut coord.vault), "Observatory", |_| true)
+        .unwrap()
+        .unwrap();
+    run(&mut a.vault).unwrap();
+    a.vault.confirm_org_key(&created.words).unwrap();
+    run(&mut a.vault).unwrap();
+    assert_eq!(a.vault.sync_info().org.entries, 4);
+    let readers = |v: &custos_vault::Vault| -> Vec<String> {
+        v.sync_info()
+            .readers
+            .iter()
+            .map(|r| r.recipient.clone())
+            .collect()
+    };
+    let trusted_readers = readers(&a.vault);
+    assert_eq!(
+        trusted_readers,
+        vec![a.vault.recipient(), coord.vault.recipient()]
+    );
+    let operator = age::x25519::Identity::generate().to_public().to_string();
+    let thief = {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).unwrap();
+        ed25519_dalek::SigningKey::from_bytes(&seed)
+    };
+    let mut good = Vec::new();
+
+    // Each attack: the next sync is refused, says why, and uses nothing of it.
+    let mut refused = |hub: &mut Hub,
+                       a: &mut custos_vault::Vault,
+                       f: &dyn Fn(&mut Vec<roster_log::Entry>),
+                       why: &str| {
+        tamper_roster(hub, &backend, |log| {
+            if good.is_empty() {
+                good = log.clone();
+            }
+            f(log)
+        });
+        let e = run(a).expect_err(why);
+        assert_eq!(e.kind(), "roster_refused", "{why}: {e}");
+        assert!(e.to_string().contains(why), "{e}");
+        let info = a.sync_info();
+        assert_eq!(readers(a), trusted_readers);
+        assert!(info
+            .changes
+            .iter()
+            .any(|c| c.what == "roster_refused" && c.who.contains(why)));
+        // Refused again at the next sync: the refusal stays in sight.
+        assert_eq!(run(a).unwrap_err().kind(), "roster_refused");
+        let restore = good.clone();
+        tamper_roster(hub, &backend, move |log| *log = restore);
+        run(a).unwrap_or_else(|e| panic!("after {why}: {e}"));
+    };
+    // An entry added by the operator, with a key of their own.
+    refused(
+        &mut hub,
+        &mut a.vault,
+        &|log| {
+            roster_log::append(
+                log,
+                &thief,
+                Change::Coordinator {
+                    recipient: operator.clone(),
+                },
+                chrono::Utc::now(),
+            )
+        },
+        "entry 5 is not signed by the organisation key",
+    );
+    // An entry altered: A's device now names the operator's vault.
+    refused(
+        &mut hub,
+        &mut a.vault,
+        &|log| {
+            if let Change::Device {
+                vault_recipient, ..
+            } = &mut log[3].change
+            {
+                *vault_recipient = operator.clone();
+            }
+        },
+        "entry 4 is not signed by the organisation key",
+    );
+    // Two entries swapped (and renumbered, as a store keyed by number needs).
+    refused(
+        &mut hub,
+        &mut a.vault,
+        &|log| {
+            log.swap(2, 3);
+            log[2].seq = 3;
+            log[3].seq = 4;
+        },
+        "entry 3 does not follow the one before it",
+    );
+    // No roster at all: the hub restored to before the organisation signed it.
+    refused(
+        &mut hub,
+        &mut a.vault,
+        &|log| log.clear(),
+        "serves no signed roster",
+    );
+    // A whole roster of the operator's, under a key of their own.
+    refused(
+        &mut hub,
+        &mut a.vault,
+        &|log| {
+            let mut own = roster_log::genesis(&thief, "Observatory", chrono::Utc::now());
+            roster_log::append(
+                &mut own,
+                &thief,
+                Change::Coordinator {
+                    recipient: operator.clone(),
+                },
+                chrono::Utc::now(),
+            );
+            *log = own;
+        },
+        "another organisation key",
+    );
+    // The operator's key was offered meanwhile: its words are not the coordinator's,
+    // and they are what the user would have to type to take it.
+    let offered = a.vault.sync_info().org.offered_words.unwrap();
+    assert_eq!(offered, roster_log::words(&thief.verifying_key()));
+    assert_ne!(offered, created.words);
+
+    // A coordinator's second device (its vault rebuilt from the key shares, so it holds
+    // the organisation key) enrolls, and verifies the roster as it is now: 4 entries.
+    let shares = coord.vault.key_shares(2, 2).unwrap();
+    let lines: Vec<&str> = shares.iter().map(|s| s.as_str()).collect();
+    let mut coord2 =
+        custos_vault::Vault::restore_into_new(&tmp.path().join("coord2"), &lines, &pass(), OPTS)
+            .unwrap();
+    sync::enroll(
+        &mut coord2,
+        &hub.invite("coordinator", None),
+        "coordinator's second laptop",
+        Route::Direct,
+    )
+    .unwrap();
+    run(&mut coord2).unwrap();
+    assert_eq!(coord2.sync_info().org.entries, 4);
+
+    // The first coordinator approves B (entry 5); A verifies it.
+    let mut b = enrolled(&hub.invite("field", None), "field B");
+    run(&mut b.vault).unwrap();
+    let words_b = b.vault.sync_info().org.device_words;
+    sync::org_approve(&sync::Held::new(&mut coord.vault), "field B", &words_b).unwrap();
+    run(&mut a.vault).unwrap();
+    assert_eq!(a.vault.sync_info().org.entries, 5);
+
+    // The hub cuts the roster back to 4 entries: A notices.
+    tamper_roster(&mut hub, &backend, |log| {
+        log.truncate(4);
+    });
+    let e = run(&mut a.vault).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("before entry 5 this device verified"),
+        "{e}"
+    );
+    // On that cut roster the second device (which never saw entry 5) signs another
+    // entry 5: valid on its own, a fork for A.
+    let mut c = enrolled(&hub.invite("field", None), "field C");
+    run(&mut c.vault).unwrap();
+    let words_c = c.vault.sync_info().org.device_words;
+    sync::org_approve(&sync::Held::new(&mut coord2), "field C", &words_c).unwrap();
+    let e = run(&mut a.vault).unwrap_err();
+    assert_eq!(e.kind(), "roster_refused");
+    assert!(e.to_string().contains("forked"), "{e}");
+    assert_eq!(readers(&a.vault), trusted_readers);
 }

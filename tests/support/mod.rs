@@ -246,6 +246,18 @@ impl Hub {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Runs an admin command that must fail; returns what it said on stderr.
+    pub fn cli_fails(&self, args: &[&str]) -> String {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg("--data")
+            .arg(&self.data)
+            .output()
+            .expect("custos-hub runs");
+        assert!(!out.status.success(), "custos-hub {args:?} succeeded");
+        String::from_utf8(out.stderr).unwrap()
+    }
+
     pub fn invite(&self, role: &str, address: Option<&str>) -> String {
         let mut args = vec!["invite", "--role", role, "--expires", "1h"];
         if let Some(a) = address {
