@@ -283,22 +283,27 @@ pub fn key_backup(
         .iter()
         .enumerate()
         .map(|(i, line)| {
-            let code =
-                qrcode::QrCode::with_error_correction_level(line.as_bytes(), qrcode::EcLevel::M)
-                    .map_err(|e| CommandError::Internal(format!("QR code: {e}")))?;
-            let modules = code
-                .to_colors()
-                .iter()
-                .map(|c| if *c == qrcode::Color::Dark { '1' } else { '0' })
-                .collect();
+            let (size, modules) = qr_modules(line)?;
             Ok(ShareCard {
                 number: i + 1,
                 text: line.to_string(),
-                size: code.width(),
+                size,
                 modules,
             })
         })
         .collect()
+}
+
+/// A QR code of `text`: its side in modules, and its modules row by row ('1' dark).
+pub(crate) fn qr_modules(text: &str) -> Result<(usize, String)> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| CommandError::Internal(format!("QR code: {e}")))?;
+    let modules = code
+        .to_colors()
+        .iter()
+        .map(|c| if *c == qrcode::Color::Dark { '1' } else { '0' })
+        .collect();
+    Ok((code.width(), modules))
 }
 
 /// A vocabulary term for a picker.

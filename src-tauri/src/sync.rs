@@ -252,6 +252,8 @@ pub struct Status {
     info: SyncInfo,
     running: bool,
     last_error_kind: Option<&'static str>,
+    /// The organisation key as a QR code (side, modules row by row), beside its words.
+    org_qr: Option<(usize, String)>,
 }
 
 fn status_of(state: &AppState, info: SyncInfo) -> Status {
@@ -263,10 +265,16 @@ fn status_of(state: &AppState, info: SyncInfo) -> Status {
         .and_then(|f| f.clone())
         .filter(|(_, m)| info.last_error.as_deref() == Some(m.as_str()))
         .map(|(k, _)| k);
+    let org_qr = info
+        .org
+        .key
+        .as_deref()
+        .and_then(|k| crate::commands::qr_modules(&format!("custos-org-key:{k}")).ok());
     Status {
         info,
         running: state.sync.is_running(),
         last_error_kind,
+        org_qr,
     }
 }
 
@@ -439,6 +447,18 @@ pub fn coordinator_decide(
         } else {
             v.refuse_coordinator(&recipient)?;
         }
+        Ok(v.sync_info())
+    })?;
+    notify(&app, state.sync.is_running());
+    Ok(status_of(&state, info))
+}
+
+/// Follows the organisation key the hub offers (or a changed one) once the user typed
+/// the words a coordinator read out to them; other words are refused. → the new status.
+#[tauri::command]
+pub fn org_confirm(app: AppHandle, state: State<'_, AppState>, words: String) -> Result<Status> {
+    let info = with_vault(&state, |v| {
+        v.confirm_org_key(&words)?;
         Ok(v.sync_info())
     })?;
     notify(&app, state.sync.is_running());

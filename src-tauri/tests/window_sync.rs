@@ -512,6 +512,64 @@ fn a_case_syncs_conflicts_and_is_resolved_in_the_real_window() {
     d.script("document.querySelector('#sync-readers-card').scrollIntoView(); return null;");
     d.screenshot("sync-10b-readers-arabic");
 
+    scenario.step("the organisation key: offered, confirmed by its words, shown");
+    // The coordinator creates the organisation key. The app (sync resumed) learns that
+    // the roster moved from the hub's next answer: the key is offered, used for nothing
+    // until the user types the words the coordinator reads out.
+    let created = custos_sync::org_create(&Held::new(&mut coord), "Observatory", |_| true)
+        .expect("the coordinator creates the organisation key")
+        .expect("signed");
+    // Sync resumed, if it is still paused from before.
+    if d.script("return document.querySelector('#sync-state').dataset.paused;") == json!("true") {
+        d.script("document.querySelector('#sync-paused').click(); return null;");
+    }
+    d.wait_until("sync resumed", || {
+        d.script("return document.querySelector('#sync-state').dataset.paused;") == json!("false")
+    });
+    let (_, error) = sync_now(d);
+    assert_eq!(error, "", "sync failed");
+    d.wait("#sync-org-offer");
+    d.script("document.querySelector('#sync-org-card').scrollIntoView(); return null;");
+    assert_eq!(d.overflow_x(), 0, "the organisation card scrolls sideways");
+    d.screenshot("sync-11-org-offered-arabic");
+    d.type_into(
+        "#sync-org-confirm-words",
+        "abandon ability able about above absent absorb abstract",
+    );
+    d.click("#sync-org-confirm");
+    d.wait_until("the wrong words refused", || {
+        !shown_text(d, "#sync-org-error").is_empty()
+    });
+    assert!(d.find("#sync-org-offer").is_some(), "the offer went away");
+    d.set_value("#sync-org-confirm-words", &created.words.to_uppercase());
+    d.click("#sync-org-confirm");
+    d.wait_until("the key followed", || d.find("#sync-org-offer").is_none());
+    let (_, error) = sync_now(d);
+    assert_eq!(error, "", "sync failed after confirming the key");
+    d.wait_until("the verified roster", || {
+        d.text("#sync-org-name").contains("Observatory")
+    });
+    let words: Vec<String> = serde_json::from_value(d.script(
+        "return [...document.querySelectorAll('#sync-org-words li')].map((l) => l.textContent);",
+    ))
+    .unwrap();
+    assert_eq!(words.join(" "), created.words);
+    assert_eq!(
+        d.script("return getComputedStyle(document.querySelector('#sync-org-words')).direction;"),
+        json!("ltr")
+    );
+    assert!(
+        d.find("#sync-org-card svg.qr").is_some(),
+        "no QR code of the key"
+    );
+    assert!(
+        d.find("#sync-org-waiting").is_none(),
+        "the app's device is in the roster"
+    );
+    d.script("document.querySelector('#sync-org-card').scrollIntoView(); return null;");
+    assert_eq!(d.overflow_x(), 0, "the organisation card scrolls sideways");
+    d.screenshot("sync-12-org-confirmed-arabic");
+
     scenario.step("nothing readable anywhere");
     // Nothing readable anywhere: not in the hub's folder, not in what the app wrote.
     drop(scenario);

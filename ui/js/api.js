@@ -248,6 +248,7 @@ export const resolveRecord = (recordId, takes) => invoke('resolve', { recordId, 
  * enrollment. → the new status.
  */
 export const coordinatorDecide = (recipient, confirm) => invoke('coordinator_decide', { recipient, confirm });
+export const orgConfirm = (words) => invoke('org_confirm', { words });
 
 /** Travel mode: removes cases the hub confirms it holds (all when caseIds is null); pauses sync. */
 export const travelRemove = (caseIds) => invoke('travel_remove', { caseIds });

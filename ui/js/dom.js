@@ -73,3 +73,31 @@ export function replace(el, ...children) {
   el.replaceChildren();
   return append(el, children);
 }
+
+/** A QR code as an SVG element (one path of dark modules, a quiet zone of 4). */
+export function qrSvg(size, modules, label) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const quiet = 4;
+  const side = size + 2 * quiet;
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${side} ${side}`);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', label);
+  svg.setAttribute('class', 'qr');
+  svg.setAttribute('shape-rendering', 'crispEdges');
+  const bg = document.createElementNS(NS, 'rect');
+  bg.setAttribute('width', String(side));
+  bg.setAttribute('height', String(side));
+  bg.setAttribute('fill', '#ffffff');
+  const d = [];
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      if (modules[y * size + x] === '1') d.push(`M${x + quiet} ${y + quiet}h1v1h-1z`);
+    }
+  }
+  const path = document.createElementNS(NS, 'path');
+  path.setAttribute('d', d.join(''));
+  path.setAttribute('fill', '#000000');
+  svg.append(bg, path);
+  return svg;
+}

@@ -5,7 +5,7 @@
 // the duress passphrase (js/duress.js); and the panic wipe (js/wipe.js).
 
 import * as api from '../api.js';
-import { h, replace } from '../dom.js';
+import { h, qrSvg, replace } from '../dom.js';
 import { t, LANGUAGES, lang, formatNumber } from '../i18n.js';
 import { errorText } from '../fields.js';
 import { duressSection } from '../duress.js';
@@ -156,34 +156,6 @@ export function render(app) {
       duress.destroy();
     },
   };
-}
-
-/** A QR code as an SVG element (one path of dark modules, a quiet zone of 4). */
-function qrSvg(size, modules, label) {
-  const NS = 'http://www.w3.org/2000/svg';
-  const quiet = 4;
-  const side = size + 2 * quiet;
-  const svg = document.createElementNS(NS, 'svg');
-  svg.setAttribute('viewBox', `0 0 ${side} ${side}`);
-  svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', label);
-  svg.setAttribute('class', 'qr');
-  svg.setAttribute('shape-rendering', 'crispEdges');
-  const bg = document.createElementNS(NS, 'rect');
-  bg.setAttribute('width', String(side));
-  bg.setAttribute('height', String(side));
-  bg.setAttribute('fill', '#ffffff');
-  const d = [];
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      if (modules[y * size + x] === '1') d.push(`M${x + quiet} ${y + quiet}h1v1h-1z`);
-    }
-  }
-  const path = document.createElementNS(NS, 'path');
-  path.setAttribute('d', d.join(''));
-  path.setAttribute('fill', '#000000');
-  svg.append(bg, path);
-  return svg;
 }
 
 /** The key backup: how many shares, how many restore, then the printable cards. */

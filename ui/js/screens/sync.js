@@ -7,7 +7,7 @@
 // succeeds (or the screen is left), then the box is emptied; it is never shown again.
 
 import * as api from '../api.js';
-import { h, replace } from '../dom.js';
+import { h, qrSvg, replace } from '../dom.js';
 import { t, formatDateTime, formatRelative, formatNumber } from '../i18n.js';
 import { errorText, snapshot } from '../fields.js';
 import { errorLine, failed, isProxy, routeText } from '../sync.js';
@@ -337,8 +337,10 @@ export async function render(app) {
       if (paused.checked !== Boolean(status.paused) && !paused.disabled) paused.checked = Boolean(status.paused);
       showBusy();
       readers?.update();
+      organisation?.update();
     }
 
+    const organisation = organisationCard();
     const readers = readersCard();
     update();
     const travel = travelCard();
@@ -349,6 +351,7 @@ export async function render(app) {
         details,
         h('div', { class: 'actions' }, now),
         result, nowError),
+      organisation.el,
       readers.el,
       h('section', { class: 'card', id: 'sync-settings', attrs: { 'aria-labelledby': 'sync-settings-title' } },
         h('h2', { id: 'sync-settings-title', text: t('sync.settings') }),
@@ -361,6 +364,83 @@ export async function render(app) {
       update,
       isDirty: () => settings.isConnected && snapshot(settings) !== clean,
     };
+  }
+
+  // The organisation key: once the organisation signs its roster, only that roster says
+  // whom this vault encrypts to and whose changes it takes in. Its words (and QR code)
+  // are compared with a coordinator's in person; a key the hub offers is taken only
+  // when the user types the words the coordinator read out.
+  function organisationCard() {
+    const body = h('div', { id: 'sync-org' });
+    const error = h('p', { id: 'sync-org-error', class: 'form-error', hidden: true, attrs: { role: 'alert' } });
+    const wordList = (words, id) => h('ol', { id, class: 'key-words', dir: 'ltr' },
+      ...String(words || '').split(' ').map((w) => h('li', { text: w })));
+
+    async function confirmWords(input) {
+      error.hidden = true;
+      try {
+        status = await api.orgConfirm(input.value);
+        input.value = '';
+        app.notify(t('sync.org.confirmed'));
+        update();
+        app.sync.refresh();
+      } catch (err) {
+        error.textContent = errorText(err);
+        error.hidden = false;
+        input.focus();
+      }
+    }
+
+    function fill() {
+      const org = status.org || {};
+      const parts = [];
+      if (org.signed) {
+        parts.push(
+          h('p', { id: 'sync-org-name', dir: 'auto', text: t('sync.org.signed', { name: org.name || '—', n: formatNumber(org.entries || 0) }) }),
+          h('p', { class: 'field-hint', text: t('sync.org.words.hint') }),
+          wordList(org.words, 'sync-org-words'));
+        if (status.org_qr) {
+          parts.push(h('div', { class: 'org-qr' }, qrSvg(status.org_qr[0], status.org_qr[1], t('sync.org.qr'))));
+        }
+        if (org.holds_key) parts.push(h('p', { class: 'muted', text: t('sync.org.holds_key') }));
+      } else {
+        parts.push(h('p', { id: 'sync-org-name', class: 'muted', text: t('sync.org.unsigned') }));
+      }
+      if (org.offered_words) {
+        const input = h('input', { type: 'text', id: 'sync-org-confirm-words', dir: 'ltr', spellcheck: false,
+          attrs: { autocomplete: 'off', 'aria-describedby': 'sync-org-offer-text' } });
+        parts.push(h('div', { id: 'sync-org-offer', class: 'callout warning' },
+          h('p', { id: 'sync-org-offer-text', text: t(org.signed ? 'sync.org.changed' : 'sync.org.offered') }),
+          h('div', { class: 'field' },
+            h('label', { for: input.id, text: t('sync.org.type_words') }),
+            input),
+          h('div', { class: 'actions' },
+            h('button', { type: 'button', id: 'sync-org-confirm', class: 'button secondary', text: t('sync.org.confirm'),
+              on: { click: () => confirmWords(input) } }))));
+      }
+      if (org.awaiting_approval) {
+        parts.push(h('p', { id: 'sync-org-waiting', class: 'callout warning', text: t('sync.org.waiting') }));
+      }
+      parts.push(
+        h('h3', { text: t('sync.org.device_words') }),
+        h('p', { class: 'field-hint', text: t('sync.org.device_words.hint') }),
+        wordList(org.device_words, 'sync-device-words'));
+      const unapproved = org.unapproved || [];
+      if (unapproved.length) {
+        parts.push(
+          h('h3', { text: t('sync.org.unapproved') }),
+          h('ul', { id: 'sync-org-unapproved', class: 'plain-list' }, ...unapproved.map((u) => h('li', {},
+            h('strong', { dir: 'auto', text: u.label }), ' ',
+            h('span', { class: 'muted', text: t(`sync.changes.role.${u.role}`) }), ' ',
+            h('code', { dir: 'ltr', text: u.words })))));
+      }
+      replace(body, ...parts);
+    }
+
+    const el = h('section', { class: 'card', id: 'sync-org-card', attrs: { 'aria-labelledby': 'sync-org-title' } },
+      h('h2', { id: 'sync-org-title', text: t('sync.org.title') }),
+      body, error);
+    return { el, update: fill };
   }
 
   // Who can read this vault's records (this vault, the confirmed coordinators), and
@@ -419,7 +499,7 @@ export async function render(app) {
       replace(changes,
         h('h3', { text: t('sync.changes.title') }),
         h('ul', { class: 'plain-list' }, ...recent.map((c, i) => {
-          const key = c.what === 'coordinator_announced';
+          const key = ['coordinator_announced', 'coordinator_added', 'coordinator_removed', 'coordinator_unsigned'].includes(c.what);
           return h('li', { id: `sync-change-${i}`, data: { what: c.what } },
             h('span', { dir: 'auto', text: t(`sync.changes.${c.what}`, { date: formatDateTime(c.at), role: role(c.role) }) }),
             ' ',
