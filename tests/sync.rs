@@ -618,7 +618,7 @@ fn bundles_carry_objects_without_network_and_tampered_ones_are_refused(backend: 
 fn the_command_line_enrolls_syncs_and_reports_status(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
     let hub = Hub::start(&tmp.path().join("hub"), &backend);
-    let _coord = org(&hub);
+    let mut coord = org(&hub);
     let Some(cli) = custos_binary() else {
         eprintln!("skipped: the custos binary is not built");
         return;
@@ -662,7 +662,7 @@ fn the_command_line_enrolls_syncs_and_reports_status(backend: Backend) {
     assert!(out.contains("pending       0 versions"), "{out}");
     assert!(out.contains("last error    none"), "{out}");
     assert!(out.contains("who can read this vault's records:"), "{out}");
-    assert!(out.contains(&_coord.vault.recipient()), "{out}");
+    assert!(out.contains(&coord.vault.recipient()), "{out}");
     assert!(
         out.contains("NEW COORDINATOR announced by the hub on") && out.contains(&announced),
         "{out}"
@@ -673,6 +673,51 @@ fn the_command_line_enrolls_syncs_and_reports_status(backend: Backend) {
     assert!(ok && out.contains("refused"), "{err}");
     let (_, out, _) = custos(&["sync", "status"]);
     assert!(!out.contains("NEW COORDINATOR"), "{out}");
+    assert!(out.contains("does not sign its roster"), "{out}");
+
+    // The organisation key: only a coordinator's vault creates it; the coordinator's
+    // does, and the field device's command line takes it only with its words.
+    let (ok, _, err) = custos(&["org", "create", "--name", "Observatory", "--yes"]);
+    assert!(!ok && err.contains("only a coordinator"), "{err}");
+    let created = sync::org_create(&sync::Held::new(&mut coord.vault), "Observatory", |_| true)
+        .unwrap()
+        .unwrap();
+    let (ok, _, err) = custos(&["sync", "now"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = custos(&["org", "show"]);
+    assert!(
+        out.contains(&format!("ORGANISATION KEY offered by the hub: {}", created.words)),
+        "{out}"
+    );
+    let (ok, _, err) = custos(&[
+        "org", "confirm", "abandon", "ability", "able", "about", "above", "absent", "absorb",
+        "abstract",
+    ]);
+    assert!(!ok && err.contains("do not confirm it"), "{err}");
+    let mut confirm = vec!["org", "confirm"];
+    confirm.extend(created.words.split(' '));
+    let (ok, out, err) = custos(&confirm);
+    assert!(ok && out.contains("follows the organisation key"), "{err}");
+    let (ok, _, err) = custos(&["sync", "now"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = custos(&["sync", "status"]);
+    assert!(
+        out.contains(&format!(
+            "organisation  Observatory — key words: {}",
+            created.words
+        )),
+        "{out}"
+    );
+    assert!(out.contains("you confirmed the organisation key:"), "{out}");
+    let (ok, out, _) = custos(&["org", "show", "--json"]);
+    assert!(ok);
+    let org: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(org["signed"], true);
+    assert_eq!(org["entries"], 4);
+    // A field device holds no organisation key: it cannot approve anyone.
+    let (ok, _, err) = custos(&["org", "approve", "cli", "--words", "a b c d e f g h"]);
+    assert!(!ok, "{err}");
+
     let (ok, _, _) = custos(&["sync", "route", "socks5:nowhere"]);
     assert!(!ok);
     let (ok, _, _) = custos(&["sync", "pause"]);
