@@ -69,6 +69,7 @@ on_both_backends!(
     a_coordinator_notices_versions_the_hub_withholds,
     the_organisation_key_decides_who_reads_and_whose_writes_count,
     a_forged_altered_reordered_truncated_forked_or_replaced_roster_is_refused,
+    an_evidence_file_cannot_be_passed_off_as_imported_by_a_colleague,
 );
 
 /// Every file under `dir` whose bytes contain `needle` (UTF-8 or UTF-16LE).
@@ -686,7 +687,10 @@ fn the_command_line_enrolls_syncs_and_reports_status(backend: Backend) {
     assert!(ok, "{err}");
     let (_, out, _) = custos(&["org", "show"]);
     assert!(
-        out.contains(&format!("ORGANISATION KEY offered by the hub: {}", created.words)),
+        out.contains(&format!(
+            "ORGANISATION KEY offered by the hub: {}",
+            created.words
+        )),
         "{out}"
     );
     let (ok, _, err) = custos(&[
@@ -1796,4 +1800,83 @@ fn a_forged_altered_reordered_truncated_forked_or_replaced_roster_is_refused(bac
     assert_eq!(e.kind(), "roster_refused");
     assert!(e.to_string().contains("forked"), "{e}");
     assert_eq!(readers(&a.vault), trusted_readers);
+}
+
+/// An evidence record names the device that imported its file. An insider's device (a
+/// field device the coordinators trust) copies a colleague's evidence record and pushes
+/// it as a new one that still names the colleague's device as importer — a file planted
+/// in the colleague's name. The coordinator's vault refuses it; the same record naming
+/// the insider's own device is taken.
+fn an_evidence_file_cannot_be_passed_off_as_imported_by_a_colleague(backend: Backend) {
+    use custos_model::hlc::Hlc;
+    use custos_model::{Body, Kind, Version, SCHEMA_VERSION};
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let mut coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "field A");
+    let mut insider =
+        support::SimDevice::enroll(&hub.invite("field", None), None, "insider").unwrap();
+    let id = a.vault.add(case("A's case", "a")).unwrap();
+    let file = tmp.path().join("photo.jpg");
+    fs::write(&file, b"\xff\xd8\xff\xe0 bytes of a photo").unwrap();
+    let ev = a
+        .vault
+        .attach(
+            &file,
+            Attach {
+                case_id: id,
+                attached_to: vec![],
+                description: "photo of the letter".into(),
+                derived_from: None,
+            },
+        )
+        .unwrap();
+    run(&mut a.vault).unwrap();
+    run(&mut coord.vault).unwrap();
+    let original = match coord.vault.get(ev).unwrap().into_record() {
+        Some(custos_model::Record::Evidence(e)) => e,
+        other => panic!("not evidence: {other:?}"),
+    };
+
+    let (insider_id, insider_vault) = (insider.id, insider.recipient.clone());
+    let planted = |imported_by: uuid::Uuid| {
+        let mut e = original.clone();
+        e.imported_by = imported_by;
+        e.description = "planted".into();
+        Version {
+            schema_version: SCHEMA_VERSION,
+            record_id: uuid::Uuid::new_v4(),
+            version_id: uuid::Uuid::new_v4(),
+            kind: Kind::Evidence,
+            parents: vec![],
+            hlc: Hlc {
+                ms: chrono::Utc::now().timestamp_millis() as u64,
+                counter: 0,
+            },
+            device: insider_id,
+            audience: vec![insider_vault.clone(), coord.vault.recipient()],
+            chain: None,
+            body: Body::Record(custos_model::Record::Evidence(e)),
+        }
+    };
+    let in_a_name = planted(original.imported_by);
+    let to = in_a_name.audience.clone();
+    insider.push_version(&in_a_name, &to, &to);
+    let own_name = planted(insider_id);
+    insider.push_version(&own_name, &to, &to);
+    let rc = run(&mut coord.vault).unwrap();
+    let why: Vec<&str> = rc
+        .pull_rejected
+        .iter()
+        .filter(|(v, _)| *v == in_a_name.version_id)
+        .map(|(_, w)| w.as_str())
+        .collect();
+    assert_eq!(
+        why,
+        vec!["its evidence file names another device than its signer's as importer"],
+        "{:?}",
+        rc.pull_rejected
+    );
+    assert!(coord.vault.get(in_a_name.record_id).is_err());
+    assert!(coord.vault.get(own_name.record_id).is_ok());
 }

@@ -136,7 +136,7 @@ pub enum AdminError {
     /// A coordinator added by the hub once the organisation signs its roster.
     #[error(
         "this organisation signs its roster: a coordinator is added from a coordinator's \
-         device (custos org coordinator add RECIPIENT), not by the hub"
+         device (custos org add-coordinator RECIPIENT), not by the hub"
     )]
     RosterSigned,
     /// The stored signed roster has no readable organisation key.

@@ -1393,7 +1393,7 @@ async fn bundles_are_imported_only_when_the_signature_verifies() {
 
 /// What `custos-hub coordinators add` says once the organisation signs its roster.
 const SIGNED_ROSTER: &str = "this organisation signs its roster: a coordinator is added from a \
-                             coordinator's device (custos org coordinator add RECIPIENT), not \
+                             coordinator's device (custos org add-coordinator RECIPIENT), not \
                              by the hub";
 
 /// A new Ed25519 key (an organisation's, or someone else's).

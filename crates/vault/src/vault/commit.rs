@@ -89,7 +89,8 @@ impl Vault {
                         };
                         if !same {
                             return Err(Error::Invalid(format!(
-                                "evidence {record_id}: only its description and links can change;                                  its file, hashes and import details are fixed"
+                                "evidence {record_id}: only its description and links can change; \
+                                 its file, hashes and import details are fixed"
                             )));
                         }
                     }

@@ -443,6 +443,7 @@ impl Vault {
         now: DateTime<Utc>,
         batch: &std::collections::HashMap<Uuid, Vec<String>>,
         batch_devices: &std::collections::HashMap<Uuid, String>,
+        batch_imports: &std::collections::HashMap<Uuid, Uuid>,
     ) -> Option<String> {
         let limit = (now + MAX_CLOCK_SKEW).timestamp_millis().max(0) as u64;
         if v.hlc.ms > limit {
@@ -485,6 +486,34 @@ impl Vault {
                 (m.vault_recipient.as_str(), role)
             })
         };
+        // An evidence record names the device that imported the file: on its first
+        // version, the signer's own device; later versions keep it (and the rest of
+        // the import) as it was. A device cannot pass a file off as a colleague's.
+        if let custos_model::Body::Record(custos_model::Record::Evidence(e)) = &v.body {
+            let earlier = batch_imports.get(&v.record_id).copied().or_else(|| {
+                self.index
+                    .get(v.record_id)
+                    .and_then(|entry| self.read_version(entry.head().id, Some(v.record_id)).ok())
+                    .and_then(|h| match &h.body {
+                        custos_model::Body::Record(custos_model::Record::Evidence(old)) => {
+                            Some(old.imported_by)
+                        }
+                        _ => None,
+                    })
+            });
+            match earlier {
+                None if e.imported_by != v.device => {
+                    return Some(
+                        "its evidence file names another device than its signer's as importer"
+                            .into(),
+                    )
+                }
+                Some(by) if by != e.imported_by => {
+                    return Some("it changes who imported an evidence file".into())
+                }
+                _ => {}
+            }
+        }
         let Some((writer_vault, writer_role)) = writer else {
             return Some(
                 "it is signed by a device this vault does not find in the organisation's \
@@ -1336,6 +1365,8 @@ impl Exchange for Vault {
         let mut batch = std::collections::HashMap::new();
         let mut batch_devices: std::collections::HashMap<Uuid, String> =
             std::collections::HashMap::new();
+        let mut batch_imports: std::collections::HashMap<Uuid, Uuid> =
+            std::collections::HashMap::new();
         let mut arrivals: Vec<(String, u64)> = Vec::new();
         // Decrypting and checking signatures is the cost of a pull: done in parallel.
         let decoded: Vec<std::result::Result<_, crate::error::Damage>> = {
@@ -1382,11 +1413,16 @@ impl Exchange for Vault {
                     .push((f.id, "it claims another kind for an existing record".into()));
                 continue;
             }
-            if let Some(why) = self.refusal(&v, &signer, now, &batch, &batch_devices) {
+            if let Some(why) =
+                self.refusal(&v, &signer, now, &batch, &batch_devices, &batch_imports)
+            {
                 out.rejected.push((f.id, why));
                 continue;
             }
             batch.insert(v.record_id, v.audience.clone());
+            if let custos_model::Body::Record(custos_model::Record::Evidence(e)) = &v.body {
+                batch_imports.insert(v.record_id, e.imported_by);
+            }
             if let Some(c) = v.chain {
                 arrivals.push((signer.clone(), c.seq));
             }
