@@ -1571,6 +1571,69 @@ fn the_organisation_key_decides_who_reads_and_whose_writes_count(backend: Backen
     assert!(changes
         .iter()
         .any(|c| c.what == "device_accepted" && c.who == "field B"));
+
+    // A second coordinator: signed into the roster by the first, enrolled, approved,
+    // then given the organisation key (a file only its vault opens). It can sign too:
+    // it revokes B, and A's vault sees it.
+    let mut c2 = new_vault();
+    assert!(
+        coord.vault.give_org_key(&c2.vault.recipient()).is_err(),
+        "the key is given to coordinators of the signed roster only"
+    );
+    let c2_key = c2.vault.recipient();
+    sync::org_change(&sync::Held::new(&mut coord.vault), |_| {
+        Ok(vec![wire::roster_log::Change::Coordinator {
+            recipient: c2_key.clone(),
+        }])
+    })
+    .unwrap();
+    sync::enroll(
+        &mut c2.vault,
+        &hub.invite("coordinator", None),
+        "second coordinator",
+        Route::Direct,
+    )
+    .unwrap();
+    run(&mut c2.vault).unwrap();
+    let words_c2 = c2.vault.sync_info().org.device_words;
+    sync::org_approve(
+        &sync::Held::new(&mut coord.vault),
+        "second coordinator",
+        &words_c2,
+    )
+    .unwrap();
+    let sealed = coord.vault.give_org_key(&c2.vault.recipient()).unwrap();
+    assert!(
+        a.vault.take_org_key(&sealed).is_err(),
+        "opened by another vault"
+    );
+    assert_eq!(c2.vault.held_org_words(), None);
+    assert_eq!(c2.vault.take_org_key(&sealed).unwrap(), created.words);
+    run(&mut c2.vault).unwrap();
+    sync::org_revoke(&sync::Held::new(&mut c2.vault), "field B").unwrap();
+    // The hub applies the signed revocation: B is refused from now on.
+    b.vault.add(case("After B was revoked", "b")).unwrap();
+    assert_eq!(run(&mut b.vault).unwrap_err().kind(), "device_revoked");
+    run(&mut a.vault).unwrap();
+    let info = a.vault.sync_info();
+    assert!(
+        info.changes
+            .iter()
+            .any(|c| c.what == "coordinator_added" && c.who == c2.vault.recipient()),
+        "{:?}",
+        info.changes
+    );
+    assert!(info
+        .readers
+        .iter()
+        .any(|r| r.recipient == c2.vault.recipient()));
+    run(&mut coord.vault).unwrap();
+    assert!(coord
+        .vault
+        .sync_info()
+        .changes
+        .iter()
+        .any(|c| c.what == "device_revoked" && c.who == "field B"));
 }
 
 /// What a hostile operator does to the signed roster in the hub's storage (hub

@@ -455,6 +455,24 @@ impl Hub {
         }
         *self.roster_mark.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((std::time::Instant::now(), roster_log::mark(&whole)));
+        // A revocation the organisation signed is applied here too: the revoked device
+        // is refused from now on, as after `custos-hub devices revoke` (devices keep what
+        // it sent before, which came through the hub while it was trusted).
+        let revoked: Vec<&str> = whole[stored..]
+            .iter()
+            .filter_map(|e| match &e.change {
+                roster_log::Change::Revoke { signer } => Some(signer.as_str()),
+                _ => None,
+            })
+            .collect();
+        if !revoked.is_empty() {
+            for d in self.store.devices()? {
+                if !d.revoked && revoked.contains(&d.signer.as_str()) {
+                    self.store.revoke(d.id)?;
+                    log::info(&format!("device {} revoked by the signed roster", d.id));
+                }
+            }
+        }
         log::info(&if head.seq == first {
             format!("roster entry {first} appended")
         } else {

@@ -358,6 +358,20 @@ pub enum OrgCommand {
         /// The coordinator's age recipient (age1…)
         recipient: String,
     },
+    /// Give the organisation key to another coordinator: a file only their vault opens
+    Give {
+        /// Their vault's age recipient (a coordinator of the signed roster)
+        #[arg(long)]
+        to: String,
+        /// The file to write (not overwritten)
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Take the organisation key another coordinator gave this vault
+    Take {
+        /// The file they gave
+        file: std::path::PathBuf,
+    },
     /// The organisation key's words, the roster's size, devices awaiting approval
     Show {
         /// Machine-readable output

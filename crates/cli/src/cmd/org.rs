@@ -112,6 +112,33 @@ fn org_command(vault: &mut Vault, cmd: OrgCommand) -> Result {
             println!("coordinator removed: the roster has {entries} entries");
             Ok(())
         }
+        OrgCommand::Give { to, out } => {
+            let sealed = vault.give_org_key(&to)?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&out)
+                .map_err(|e| CliError::io(format!("creating {}", out.display()), e))?;
+            f.write_all(&sealed)
+                .and_then(|()| f.sync_all())
+                .map_err(|e| CliError::io(format!("writing {}", out.display()), e))?;
+            println!(
+                "the organisation key, sealed to {to}, is in {}: give it to that coordinator \
+                 (custos org take FILE), then delete it",
+                out.display()
+            );
+            Ok(())
+        }
+        OrgCommand::Take { file } => {
+            let sealed = std::fs::read(&file)
+                .map_err(|e| CliError::io(format!("reading {}", file.display()), e))?;
+            let words = vault.take_org_key(&sealed)?;
+            println!(
+                "this vault holds the organisation key now ({words}): make a new key backup, \
+                 its shares carry it"
+            );
+            Ok(())
+        }
         OrgCommand::Show { json } => {
             let info = vault.sync_info();
             if json {

@@ -294,6 +294,65 @@ impl Vault {
         Ok(all.split_off(log.len()))
     }
 
+    /// The organisation key sealed to another coordinator's vault (`to`, `age1…`, a
+    /// coordinator of the verified roster): a standard age file, carried by hand or
+    /// over any channel, which only that vault opens ([`Vault::take_org_key`]).
+    pub fn give_org_key(&self, to: &str) -> Result<Vec<u8>> {
+        let Some((name, key)) = self.org_signing_key()? else {
+            return Err(Error::Invalid(
+                "this vault holds no organisation key".into(),
+            ));
+        };
+        let s = self.state()?;
+        if s.org_key.is_none() || !s.coordinators.iter().any(|c| c == to) {
+            return Err(Error::Invalid(format!(
+                "'{to}' is not a coordinator of the signed roster: add it first (custos org \
+                 add-coordinator), then give it the key"
+            )));
+        }
+        let recipient: crypto::VaultRecipient = to
+            .parse()
+            .map_err(|_| Error::Invalid(format!("'{to}' is not an age recipient")))?;
+        let file = OrgKeyFile {
+            name,
+            secret: base64_encode(&key.to_bytes()[..]),
+        };
+        seal_json(&[recipient], &file)
+    }
+
+    /// Takes the organisation key another coordinator gave this vault
+    /// ([`Vault::give_org_key`]): it must open with this vault's key and be the key this
+    /// vault follows. → its words.
+    pub fn take_org_key(&mut self, sealed: &[u8]) -> Result<String> {
+        let plain = crypto::open_bytes(&self.keys.identity, sealed).map_err(|_| {
+            Error::Invalid(
+                "this file is not an organisation key given to this vault (it does not open \
+                 with its key)"
+                    .into(),
+            )
+        })?;
+        let file: OrgKeyFile = serde_json::from_slice(&plain)
+            .map_err(|_| Error::Invalid("this file is not an organisation key".into()))?;
+        let bytes = base64_decode(&file.secret)
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok().map(Zeroizing::new))
+            .ok_or_else(|| Error::Invalid("this file is not an organisation key".into()))?;
+        let key = SigningKey::from_bytes(&bytes);
+        let words = roster_log::words(&key.verifying_key());
+        let pinned = self
+            .state()?
+            .org_key
+            .as_deref()
+            .and_then(roster_log::parse_key);
+        if pinned != Some(key.verifying_key()) {
+            return Err(Error::Invalid(format!(
+                "this is not the organisation key this vault follows (its words: {words})"
+            )));
+        }
+        let w = self.org_key_write(&file.name, &bytes)?;
+        self.store.commit(vec![w])?;
+        Ok(words)
+    }
+
     /// Pins the organisation key the hub offers, once the user compared its words with
     /// a coordinator's (read out in person, or over a channel the hub does not carry).
     /// `words` must be those words. Also how a changed organisation key is accepted.
