@@ -1616,24 +1616,25 @@ fn the_organisation_key_decides_who_reads_and_whose_writes_count(backend: Backen
     assert_eq!(run(&mut b.vault).unwrap_err().kind(), "device_revoked");
     run(&mut a.vault).unwrap();
     let info = a.vault.sync_info();
-    assert!(
-        info.changes
-            .iter()
-            .any(|c| c.what == "coordinator_added" && c.who == c2.vault.recipient()),
-        "{:?}",
-        info.changes
-    );
+    // Who made each change, and when, as the organisation signed it.
+    let added = info
+        .changes
+        .iter()
+        .find(|c| c.what == "coordinator_added" && c.who == c2.vault.recipient())
+        .unwrap_or_else(|| panic!("{:?}", info.changes));
+    assert_eq!(added.by.as_deref(), Some("coordinator"));
+    assert!(added.signed_at.is_some());
     assert!(info
         .readers
         .iter()
         .any(|r| r.recipient == c2.vault.recipient()));
     run(&mut coord.vault).unwrap();
-    assert!(coord
-        .vault
-        .sync_info()
-        .changes
+    let changes = coord.vault.sync_info().changes;
+    let revoked = changes
         .iter()
-        .any(|c| c.what == "device_revoked" && c.who == "field B"));
+        .find(|c| c.what == "device_revoked" && c.who == "field B")
+        .unwrap_or_else(|| panic!("{changes:?}"));
+    assert_eq!(revoked.by.as_deref(), Some("second coordinator"));
 }
 
 /// What a hostile operator does to the signed roster in the hub's storage (hub

@@ -77,6 +77,10 @@ pub struct Entry {
     /// What it changes.
     #[serde(flatten)]
     pub change: Change,
+    /// The signing key of the coordinator's device that signed it (covered by the
+    /// signature): devices show who made each change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
     /// The organisation key's signature of the canonical bytes (base64).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sig: String,
@@ -168,6 +172,17 @@ pub fn genesis(org: &SigningKey, name: &str, at: DateTime<Utc>) -> Vec<Entry> {
 
 /// Appends a signed entry with `change` to `log`.
 pub fn append(log: &mut Vec<Entry>, org: &SigningKey, change: Change, at: DateTime<Utc>) {
+    append_by(log, org, change, at, None);
+}
+
+/// [`append`], naming the coordinator's device that signs (`by`: its signing key).
+pub fn append_by(
+    log: &mut Vec<Entry>,
+    org: &SigningKey,
+    change: Change,
+    at: DateTime<Utc>,
+    by: Option<&str>,
+) {
     let (seq, prev) = match log.last() {
         Some(e) => (e.seq + 1, e.hash()),
         None => (1, "0".repeat(64)),
@@ -177,6 +192,7 @@ pub fn append(log: &mut Vec<Entry>, org: &SigningKey, change: Change, at: DateTi
         prev,
         at,
         change,
+        by: by.map(str::to_owned),
         sig: String::new(),
     };
     entry.sig = B64.encode(org.sign(&entry.canonical()).to_bytes());
@@ -575,6 +591,27 @@ mod tests {
         assert_eq!(genesis_key(&genesis(&org, "O", Utc::now())), Some(pk));
         assert_eq!(parse_key(&key_text(&pk)), Some(pk));
         assert_eq!(parse_key("not a key"), None);
+    }
+
+    #[test]
+    fn who_signed_an_entry_is_covered_by_its_signature() {
+        let org = key();
+        let pk = org.verifying_key();
+        let mut log = genesis(&org, "Observatory", Utc::now());
+        let by = key_text(&key().verifying_key());
+        append_by(
+            &mut log,
+            &org,
+            Change::Coordinator {
+                recipient: recipient(),
+            },
+            Utc::now(),
+            Some(&by),
+        );
+        assert!(verify(&pk, None, &log).is_ok());
+        let mut changed = log.clone();
+        changed[1].by = Some(key_text(&key().verifying_key()));
+        assert_eq!(verify(&pk, None, &changed), Err(LogError::Forged(2)));
     }
 
     #[test]

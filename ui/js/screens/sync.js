@@ -503,7 +503,11 @@ export async function render(app) {
           return h('li', { id: `sync-change-${i}`, data: { what: c.what } },
             h('span', { dir: 'auto', text: t(`sync.changes.${c.what}`, { date: formatDateTime(c.at), role: role(c.role) }) }),
             ' ',
-            key ? h('code', { class: 'recipient', dir: 'ltr', text: c.who }) : h('strong', { dir: 'auto', text: c.who }));
+            key ? h('code', { class: 'recipient', dir: 'ltr', text: c.who }) : h('strong', { dir: 'auto', text: c.who }),
+            c.signed_at ? h('span', { class: 'muted signed-by', dir: 'auto',
+              text: ' ' + (c.by
+                ? t('sync.changes.signed_by', { by: c.by, date: formatDateTime(c.signed_at) })
+                : t('sync.changes.signed', { date: formatDateTime(c.signed_at) })) }) : null);
         })));
     }
 

@@ -216,8 +216,15 @@ fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> Result {
                     .role
                     .map(|r| format!(" ({})", r.as_str()))
                     .unwrap_or_default();
+                let signed = match (&c.by, c.signed_at) {
+                    (Some(by), Some(at)) => {
+                        format!(" — signed by '{by}' {}", at.format("%Y-%m-%d %H:%M UTC"))
+                    }
+                    (None, Some(at)) => format!(" — signed {}", at.format("%Y-%m-%d %H:%M UTC")),
+                    _ => String::new(),
+                };
                 println!(
-                    "change        {}  {what} {}{role}",
+                    "change        {}  {what} {}{role}{signed}",
                     c.at.format("%Y-%m-%d %H:%M UTC"),
                     c.who
                 );

@@ -165,6 +165,13 @@ pub struct TrustChange {
     pub who: String,
     /// The device's role (`field`, `coordinator`), when a device.
     pub role: Option<Role>,
+    /// A change the organisation signed: the label of the coordinator's device that
+    /// signed it, when the roster names it.
+    #[serde(default)]
+    pub by: Option<String>,
+    /// A change the organisation signed: when it was signed.
+    #[serde(default)]
+    pub signed_at: Option<DateTime<Utc>>,
 }
 
 /// How far one device's chain of versions arrived.
@@ -909,6 +916,8 @@ impl Vault {
                         what: "device_accepted".into(),
                         who: d.label.clone(),
                         role: Some(d.role),
+                        by: None,
+                        signed_at: None,
                     });
                 }
             }
@@ -923,6 +932,8 @@ impl Vault {
                         what: "device_revoked".into(),
                         who: d.label.clone(),
                         role: Some(d.role),
+                        by: None,
+                        signed_at: None,
                     });
                 }
             }
@@ -960,6 +971,8 @@ impl Vault {
                         what: "coordinator_announced".into(),
                         who: c.clone(),
                         role: None,
+                        by: None,
+                        signed_at: None,
                     });
                 }
             }

@@ -241,7 +241,7 @@ impl Vault {
             });
         }
         for c in changes {
-            roster_log::append(&mut log, &key, c, now);
+            roster_log::append_by(&mut log, &key, c, now, Some(&self.keys.signer));
         }
         Ok(log)
     }
@@ -289,7 +289,7 @@ impl Vault {
         let mut all = log.to_vec();
         let now = Utc::now();
         for c in changes {
-            roster_log::append(&mut all, &key, c, now);
+            roster_log::append_by(&mut all, &key, c, now, Some(&self.keys.signer));
         }
         Ok(all.split_off(log.len()))
     }
@@ -378,6 +378,8 @@ impl Vault {
         // A new key starts a new log: what was verified under the old one says nothing.
         s.org_head = None;
         s.changes.push(TrustChange {
+            by: None,
+            signed_at: None,
             at: Utc::now(),
             what: if changed {
                 "organisation_key_changed".into()
@@ -476,14 +478,36 @@ impl Vault {
         let coordinator = s.role == Role::Coordinator;
         let first = s.org_head.is_none();
         let quiet = s.members.is_empty();
-        let mut changes: Vec<(String, String, Option<Role>)> = Vec::new();
+        type Signed = Option<(Option<String>, chrono::DateTime<Utc>)>;
+        let mut changes: Vec<(String, String, Option<Role>, Signed)> = Vec::new();
+        // The entry that made a change: who signed it (the label of the coordinator's
+        // device, from the roster), and when.
+        let signed_by = |matches: &dyn Fn(&LogChange) -> bool| {
+            roster
+                .log
+                .iter()
+                .rev()
+                .find(|e| matches(&e.change))
+                .map(|e| {
+                    let by = e.by.as_ref().map(|signer| {
+                        v.devices
+                            .iter()
+                            .find(|d| &d.signer == signer)
+                            .map_or_else(|| signer_words(signer), |d| d.label.clone())
+                    });
+                    (by, e.at)
+                })
+        };
         for c in v
             .coordinators
             .iter()
             .filter(|c| !s.coordinators.contains(c))
         {
             if !quiet {
-                changes.push(("coordinator_added".into(), c.clone(), None));
+                let signed = signed_by(
+                    &|e| matches!(e, LogChange::Coordinator { recipient } if recipient == c),
+                );
+                changes.push(("coordinator_added".into(), c.clone(), None, signed));
             }
         }
         for c in s
@@ -491,7 +515,10 @@ impl Vault {
             .iter()
             .filter(|c| !v.coordinators.contains(c))
         {
-            changes.push(("coordinator_removed".into(), c.clone(), None));
+            let signed = signed_by(
+                &|e| matches!(e, LogChange::RemoveCoordinator { recipient } if recipient == c),
+            );
+            changes.push(("coordinator_removed".into(), c.clone(), None, signed));
         }
         // What the hub lists that the organisation did not sign: shown once, never used.
         let mut unsigned = Vec::new();
@@ -500,7 +527,7 @@ impl Vault {
                 && !s.refused_coordinators.contains(c)
                 && !unsigned.contains(c)
             {
-                changes.push(("coordinator_unsigned".into(), c.clone(), None));
+                changes.push(("coordinator_unsigned".into(), c.clone(), None, None));
                 unsigned.push(c.clone());
             }
         }
@@ -518,7 +545,15 @@ impl Vault {
             .collect();
         for d in v.devices.iter().filter(|d| d.revoked) {
             if s.members.iter().any(|m| m.signer == d.signer && !m.revoked) {
-                changes.push(("device_revoked".into(), d.label.clone(), Some(d.role)));
+                let signed = signed_by(
+                    &|e| matches!(e, LogChange::Revoke { signer } if *signer == d.signer),
+                );
+                changes.push((
+                    "device_revoked".into(),
+                    d.label.clone(),
+                    Some(d.role),
+                    signed,
+                ));
             }
         }
         let mut changed_keys = false;
@@ -531,7 +566,15 @@ impl Vault {
                 self.keys.trusted.push(d.signer.clone());
                 changed_keys = true;
                 if !quiet && d.signer != me {
-                    changes.push(("device_accepted".into(), d.label.clone(), Some(d.role)));
+                    let signed = signed_by(
+                        &|e| matches!(e, LogChange::Device { signer, .. } if *signer == d.signer),
+                    );
+                    changes.push((
+                        "device_accepted".into(),
+                        d.label.clone(),
+                        Some(d.role),
+                        signed,
+                    ));
                 }
             }
         }
@@ -562,8 +605,8 @@ impl Vault {
             s.roster_at = Some(now);
             s.org_name = Some(v.name.clone());
             s.org_head = Some(v.head.clone());
-            for (what, who, role) in changes {
-                note(s, &what, who, role);
+            for (what, who, role, signed) in changes {
+                note_signed(s, &what, who, role, signed);
             }
         }
         self.keys.org = org;
@@ -584,11 +627,29 @@ impl Vault {
 
 /// Adds a trust change, keeping at most [`MAX_CHANGES`].
 fn note(s: &mut super::SyncState, what: &str, who: String, role: Option<Role>) {
+    note_signed(s, what, who, role, None);
+}
+
+/// [`note`] for a change the organisation signed in `entry` (by whom, when), with the
+/// roster's devices to name the signer.
+fn note_signed(
+    s: &mut super::SyncState,
+    what: &str,
+    who: String,
+    role: Option<Role>,
+    signed: Option<(Option<String>, chrono::DateTime<Utc>)>,
+) {
+    let (by, signed_at) = match signed {
+        Some((by, at)) => (by, Some(at)),
+        None => (None, None),
+    };
     s.changes.push(TrustChange {
         at: Utc::now(),
         what: what.into(),
         who,
         role,
+        by,
+        signed_at,
     });
     let extra = s.changes.len().saturating_sub(MAX_CHANGES);
     s.changes.drain(..extra);
