@@ -64,7 +64,15 @@ fn build(devices: usize, entries: usize) -> (SigningKey, Vec<Entry>) {
         if log.len().is_multiple_of(2) && next_revoked < signers.len() {
             let signer = signers[next_revoked].clone();
             next_revoked += 1;
-            append(&mut log, &org, Change::Revoke { signer }, now);
+            append(
+                &mut log,
+                &org,
+                Change::Revoke {
+                    signer,
+                    after: Some(100),
+                },
+                now,
+            );
         } else {
             enroll(&mut log, &mut signers);
         }

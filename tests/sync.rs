@@ -1378,6 +1378,39 @@ fn inject_coordinator(hub: &mut Hub, backend: &Backend, recipient: &str) {
     *hub = Hub::start_on(&hub.data.clone(), &addr, backend);
 }
 
+/// What a hostile operator does to ignore a revocation: marks the device (by label) as
+/// not revoked in the hub's storage (hub stopped).
+fn unrevoke(hub: &mut Hub, backend: &Backend, label: &str) {
+    let addr = hub.addr.clone();
+    hub.kill();
+    if backend.is_postgres() {
+        let n = backend
+            .client()
+            .execute(
+                "UPDATE devices SET revoked = false WHERE label = $1",
+                &[&label],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    } else {
+        let db = ::sled::open(hub.data.join("db")).unwrap();
+        let devices = db.open_tree("devices").unwrap();
+        let mut found = 0;
+        for kv in devices.iter() {
+            let (k, v) = kv.unwrap();
+            let mut d: serde_json::Value = serde_json::from_slice(&v).unwrap();
+            if d["label"] == label {
+                d["revoked"] = serde_json::json!(false);
+                devices.insert(k, serde_json::to_vec(&d).unwrap()).unwrap();
+                found += 1;
+            }
+        }
+        assert_eq!(found, 1);
+        db.flush().unwrap();
+    }
+    *hub = Hub::start_on(&hub.data.clone(), &addr, backend);
+}
+
 /// A version of a new case, addressed to `audience`, from a device of the operator's.
 fn planted_case(device: uuid::Uuid, audience: Vec<String>) -> custos_model::Version {
     use custos_model::hlc::Hlc;
@@ -1612,8 +1645,22 @@ fn the_organisation_key_decides_who_reads_and_whose_writes_count(backend: Backen
     run(&mut c2.vault).unwrap();
     sync::org_revoke(&sync::Held::new(&mut c2.vault), "field B").unwrap();
     // The hub applies the signed revocation: B is refused from now on.
-    b.vault.add(case("After B was revoked", "b")).unwrap();
+    let late = b.vault.add(case("After B was revoked", "b")).unwrap();
     assert_eq!(run(&mut b.vault).unwrap_err().kind(), "device_revoked");
+    // A hub that ignores the revocation (its storage rewritten) relays what B writes
+    // next; the coordinators' vaults refuse it: the revocation names B's last version.
+    unrevoke(&mut hub, &backend, "field B");
+    assert_eq!(run(&mut b.vault).unwrap().pushed, 1);
+    let rc = run(&mut coord.vault).unwrap();
+    assert!(
+        rc.pull_rejected
+            .iter()
+            .any(|(_, why)| why.contains("written after its revocation")),
+        "{:?}",
+        rc.pull_rejected
+    );
+    assert!(coord.vault.get(late).is_err());
+    assert_eq!(get_case(&coord.vault, b_case).title, "B's case");
     run(&mut a.vault).unwrap();
     let info = a.vault.sync_info();
     // Who made each change, and when, as the organisation signed it.

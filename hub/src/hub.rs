@@ -461,7 +461,7 @@ impl Hub {
         let revoked: Vec<&str> = whole[stored..]
             .iter()
             .filter_map(|e| match &e.change {
-                roster_log::Change::Revoke { signer } => Some(signer.as_str()),
+                roster_log::Change::Revoke { signer, .. } => Some(signer.as_str()),
                 _ => None,
             })
             .collect();

@@ -387,12 +387,27 @@ pub fn org_approve(access: &impl Access, device: &str, words: &str) -> Result<u6
     })
 }
 
-/// Revokes a device in the signed roster (`device`: its id or label).
+/// Revokes a device in the signed roster (`device`: its id or label). A coordinator's
+/// vault syncs first, and the revocation names the last version of that device it took
+/// in: devices refuse anything it wrote later, even through a hub that ignores the
+/// revocation.
 pub fn org_revoke(access: &impl Access, device: &str) -> Result<u64, SyncError> {
+    let coordinator = step(access, |v| {
+        v.sync_info().role == Some(wire::Role::Coordinator)
+    })?;
+    if coordinator {
+        run(access)?;
+    }
     org_change(access, |roster| {
         let d = roster_device(roster, device)?;
+        let after = if coordinator {
+            Some(step(access, |v| v.last_version_of(&d.signer))?.unwrap_or(0))
+        } else {
+            None
+        };
         Ok(vec![wire::roster_log::Change::Revoke {
             signer: d.signer.clone(),
+            after,
         }])
     })
 }

@@ -57,6 +57,11 @@ pub enum Change {
     Revoke {
         /// The revoked device's signing key.
         signer: String,
+        /// The number of the last version of that device the organisation accepts (of
+        /// its chain, `Version::chain`): a later one — the device in a thief's hands, a
+        /// hub that ignores the revocation — is refused. None: as far as the hub lets it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<u64>,
     },
     /// A coordinator recipient no longer encrypted to.
     RemoveCoordinator {
@@ -251,6 +256,8 @@ pub struct VerifiedDevice {
     pub label: String,
     /// True once revoked.
     pub revoked: bool,
+    /// Once revoked: the number of its last version the organisation accepts.
+    pub revoked_after: Option<u64>,
 }
 
 /// The organisation as a verified log says it is.
@@ -346,10 +353,14 @@ pub fn verify(
                     role: *role,
                     label: label.clone(),
                     revoked: false,
+                    revoked_after: None,
                 });
             }
-            Change::Revoke { signer } => match by_signer.get(signer) {
-                Some(at) => out.devices[*at].revoked = true,
+            Change::Revoke { signer, after } => match by_signer.get(signer) {
+                Some(at) => {
+                    out.devices[*at].revoked = true;
+                    out.devices[*at].revoked_after = *after;
+                }
                 None => return Err(LogError::Malformed(n)),
             },
         }
@@ -447,9 +458,18 @@ mod tests {
         let Change::Device { signer, .. } = log[3].change.clone() else {
             unreachable!()
         };
-        append(&mut log, &org, Change::Revoke { signer }, Utc::now());
+        append(
+            &mut log,
+            &org,
+            Change::Revoke {
+                signer,
+                after: Some(7),
+            },
+            Utc::now(),
+        );
         let later = verify(&org.verifying_key(), Some(&v.head), &log).unwrap();
         assert!(later.devices[1].revoked);
+        assert_eq!(later.devices[1].revoked_after, Some(7));
         assert_eq!(later.head.seq, 5);
     }
 
@@ -537,6 +557,7 @@ mod tests {
             &org,
             Change::Revoke {
                 signer: "nobody".into(),
+                after: None,
             },
             Utc::now(),
         );

@@ -233,6 +233,9 @@ struct Member {
     revoked: bool,
     #[serde(default)]
     label: String,
+    /// Revoked by the signed roster: the number of its last version accepted.
+    #[serde(default)]
+    revoked_after: Option<u64>,
 }
 
 impl Drop for SyncState {
@@ -519,6 +522,22 @@ impl Vault {
                     return Some("it changes who imported an evidence file".into())
                 }
                 _ => {}
+            }
+        }
+        // A device the organisation revoked at its version N: nothing after N (a
+        // stolen laptop, through a hub that ignores the revocation).
+        if let Some(after) = s
+            .members
+            .iter()
+            .find(|m| m.signer == signer && m.revoked)
+            .and_then(|m| m.revoked_after)
+        {
+            if v.chain.is_none_or(|c| c.seq > after) {
+                return Some(
+                    "it comes from a device the organisation revoked, written after its \
+                     revocation"
+                        .into(),
+                );
             }
         }
         let Some((writer_vault, writer_role)) = writer else {
@@ -952,6 +971,7 @@ impl Vault {
                     role: d.role,
                     revoked: d.revoked,
                     label: d.label.clone(),
+                    revoked_after: None,
                 })
                 .collect();
             // A coordinator the hub lists now is not used until the user confirms it.

@@ -149,6 +149,15 @@ impl Vault {
         Ok(Some((file.name.clone(), SigningKey::from_bytes(&bytes))))
     }
 
+    /// The number of the last version of the device signing with `signer` that this
+    /// (coordinator's) vault took in, for a revocation that refuses later ones.
+    pub fn last_version_of(&self, signer: &str) -> Option<u64> {
+        self.sync
+            .as_ref()
+            .and_then(|s| s.chains.get(signer))
+            .map(|c| c.max)
+    }
+
     /// The words of the organisation key this vault holds (a coordinator's), if any.
     pub fn held_org_words(&self) -> Option<String> {
         self.org_signing_key()
@@ -238,6 +247,7 @@ impl Vault {
         for d in roster.devices.iter().filter(|d| d.revoked) {
             changes.push(LogChange::Revoke {
                 signer: d.signer.clone(),
+                after: None,
             });
         }
         for c in changes {
@@ -546,7 +556,7 @@ impl Vault {
         for d in v.devices.iter().filter(|d| d.revoked) {
             if s.members.iter().any(|m| m.signer == d.signer && !m.revoked) {
                 let signed = signed_by(
-                    &|e| matches!(e, LogChange::Revoke { signer } if *signer == d.signer),
+                    &|e| matches!(e, LogChange::Revoke { signer, .. } if *signer == d.signer),
                 );
                 changes.push((
                     "device_revoked".into(),
@@ -599,6 +609,7 @@ impl Vault {
                     role: d.role,
                     revoked: d.revoked,
                     label: d.label.clone(),
+                    revoked_after: d.revoked_after,
                 })
                 .collect();
             s.unapproved = unapproved;
