@@ -17,7 +17,8 @@ macro_rules! command_table {
                 evidence_attach, evidence_delete_original, evidence_view, evidence_custody,
                 evidence_verify, evidence_export;
             sync: sync_status, sync_enroll, sync_now, sync_set, merge_proposal, resolve,
-                travel_remove, travel_restore, coordinator_decide, org_confirm;
+                travel_remove, travel_restore, coordinator_decide, org_confirm, org_preview,
+                org_create;
             protect: unlock_state, wipe_vault, take_draft, duress_status, set_duress,
                 clear_duress;
             search: search;

@@ -453,6 +453,107 @@ pub fn coordinator_decide(
     Ok(status_of(&state, info))
 }
 
+/// The hub's roster as a coordinator compares it before signing it with a new
+/// organisation key: the coordinators this vault encrypts to, and every device.
+#[derive(Serialize)]
+pub struct RosterPreview {
+    coordinators: Vec<String>,
+    devices: Vec<PreviewDevice>,
+}
+
+/// One device of the roster preview.
+#[derive(Serialize)]
+pub struct PreviewDevice {
+    label: String,
+    role: custos_wire::Role,
+    /// Its signing key as the words its user reads from it.
+    words: String,
+    signer: String,
+    revoked: bool,
+}
+
+/// Fetches the hub's roster for the organisation key's creation (a coordinator's
+/// vault). Nothing is signed.
+#[tauri::command]
+pub async fn org_preview(app: AppHandle) -> Result<RosterPreview> {
+    let worker = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = worker.state::<AppState>();
+        let _turn = state
+            .sync
+            .run
+            .lock()
+            .map_err(|_| CommandError::Internal("the sync state is unavailable".into()))?;
+        let session = Session {
+            state: &state,
+            id: state.sync.session.load(Ordering::SeqCst),
+        };
+        let roster = custos_sync::roster(&session).map_err(sync_error)?;
+        let coordinators = with_vault(&state, |v| Ok(v.sync_info().coordinators))?;
+        let words = |signer: &str| {
+            custos_wire::roster_log::parse_key(signer)
+                .map(|k| custos_wire::roster_log::words(&k))
+                .unwrap_or_default()
+        };
+        Ok(RosterPreview {
+            coordinators,
+            devices: roster
+                .devices
+                .iter()
+                .map(|d| PreviewDevice {
+                    label: d.label.clone(),
+                    role: d.role,
+                    words: words(&d.signer),
+                    signer: d.signer.clone(),
+                    revoked: d.revoked,
+                })
+                .collect(),
+        })
+    })
+    .await
+    .map_err(|e| CommandError::Internal(e.to_string()))?
+}
+
+/// Creates the organisation key in this (coordinator's) vault and signs the roster the
+/// user saw — refused, with nothing signed, when the hub's devices changed since
+/// (`signers`: the devices' signing keys as the preview showed them). → the new status.
+#[tauri::command]
+pub async fn org_create(app: AppHandle, name: String, signers: Vec<String>) -> Result<Status> {
+    let worker = app.clone();
+    let created = tauri::async_runtime::spawn_blocking(move || {
+        let state = worker.state::<AppState>();
+        let _turn = state
+            .sync
+            .run
+            .lock()
+            .map_err(|_| CommandError::Internal("the sync state is unavailable".into()))?;
+        let session = Session {
+            state: &state,
+            id: state.sync.session.load(Ordering::SeqCst),
+        };
+        custos_sync::org_create(&session, &name, |roster| {
+            roster
+                .devices
+                .iter()
+                .map(|d| d.signer.as_str())
+                .eq(signers.iter().map(String::as_str))
+        })
+        .map_err(sync_error)
+    })
+    .await
+    .map_err(|e| CommandError::Internal(e.to_string()))??;
+    if created.is_none() {
+        return Err(refuse(
+            "roster_changed",
+            "the hub's devices changed since the roster was shown; look at it again",
+        ));
+    }
+    let state = app.state::<AppState>();
+    let info = with_vault(&state, |v| Ok(v.sync_info()))?;
+    notify(&app, state.sync.is_running());
+    Ok(status_of(&state, info))
+}
+
 /// Follows the organisation key the hub offers (or a changed one) once the user typed
 /// the words a coordinator read out to them; other words are refused. → the new status.
 #[tauri::command]

@@ -249,6 +249,8 @@ export const resolveRecord = (recordId, takes) => invoke('resolve', { recordId, 
  */
 export const coordinatorDecide = (recipient, confirm) => invoke('coordinator_decide', { recipient, confirm });
 export const orgConfirm = (words) => invoke('org_confirm', { words });
+export const orgPreview = () => invoke('org_preview');
+export const orgCreate = (name, signers) => invoke('org_create', { name, signers });
 
 /** Travel mode: removes cases the hub confirms it holds (all when caseIds is null); pauses sync. */
 export const travelRemove = (caseIds) => invoke('travel_remove', { caseIds });

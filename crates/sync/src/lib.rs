@@ -291,6 +291,16 @@ pub fn enroll_with(
     })
 }
 
+/// The hub's roster as it is now (fetched, checked and taken in as a sync would): what
+/// a coordinator compares with the organisation's own list before signing it.
+pub fn roster(access: &impl Access) -> Result<Roster, SyncError> {
+    let plan = step(access, |v| v.sync_plan())??;
+    let mut conn = Connection::open(&plan.hub, &plan.route, &plan.credentials)?;
+    let roster: Roster = conn.request("GET", "/v1/roster", None, &[])?.json()?;
+    step(access, |v| v.apply_roster(&roster))??;
+    Ok(roster)
+}
+
 /// What creating the organisation key did.
 #[derive(Debug, Clone)]
 pub struct OrgCreated {

@@ -391,6 +391,73 @@ export async function render(app) {
       }
     }
 
+    // A coordinator creates the organisation key: a name, the hub's roster shown (each
+    // device with its words, to compare with the organisation's own list), then signed.
+    function createForm() {
+      const name = h('input', { type: 'text', id: 'sync-org-create-name', dir: 'auto', attrs: { autocomplete: 'off' } });
+      const preview = h('div', { id: 'sync-org-preview', hidden: true });
+      const show = h('button', { type: 'button', id: 'sync-org-preview-show', class: 'button secondary', text: t('sync.org.create.preview') });
+      const formError = h('p', { id: 'sync-org-create-error', class: 'form-error', hidden: true, attrs: { role: 'alert' } });
+      const fail = (err) => {
+        formError.textContent = errorText(err);
+        formError.hidden = false;
+      };
+      show.addEventListener('click', async () => {
+        formError.hidden = true;
+        if (!name.value.trim()) {
+          fail({ message: t('sync.org.create.name_needed') });
+          name.focus();
+          return;
+        }
+        show.disabled = true;
+        try {
+          const roster = await api.orgPreview();
+          const sign = h('button', { type: 'button', id: 'sync-org-sign', class: 'button', text: t('sync.org.create.sign') });
+          sign.addEventListener('click', async () => {
+            const ok = await confirmDialog(t('sync.org.create.question'), {
+              title: t('sync.org.title'), confirmLabel: t('sync.org.create.sign'),
+              details: [t('sync.org.create.detail')],
+            });
+            if (!ok) return;
+            sign.disabled = true;
+            try {
+              status = await api.orgCreate(name.value.trim(), roster.devices.map((d) => d.signer));
+              app.notify(t('sync.org.created'));
+              update();
+              app.sync.refresh();
+            } catch (err) {
+              fail(err);
+              sign.disabled = false;
+            }
+          });
+          replace(preview,
+            h('h3', { text: t('sync.org.create.roster') }),
+            h('ul', { id: 'sync-org-preview-coordinators', class: 'plain-list' }, ...roster.coordinators.map((c) => h('li', {},
+              h('strong', { text: t('sync.readers.coordinator') }), ' ',
+              h('code', { class: 'recipient', dir: 'ltr', text: c })))),
+            h('ul', { id: 'sync-org-preview-devices', class: 'plain-list' }, ...roster.devices.map((d) => h('li', { data: { revoked: String(d.revoked) } },
+              h('strong', { dir: 'auto', text: d.label }), ' ',
+              h('span', { class: 'muted', text: t(`sync.changes.role.${d.role}`) + (d.revoked ? ` · ${t('sync.org.create.revoked')}` : '') }), ' ',
+              h('code', { dir: 'ltr', text: d.words })))),
+            h('p', { class: 'field-hint', text: t('sync.org.create.compare') }),
+            h('div', { class: 'actions' }, sign));
+          preview.hidden = false;
+        } catch (err) {
+          fail(err);
+        } finally {
+          show.disabled = false;
+        }
+      });
+      return h('div', { id: 'sync-org-create' },
+        h('h3', { text: t('sync.org.create.title') }),
+        h('p', { class: 'field-hint', text: t('sync.org.create.hint') }),
+        h('div', { class: 'field' },
+          h('label', { for: name.id, text: t('sync.org.create.name') }),
+          name),
+        h('div', { class: 'actions' }, show),
+        preview, formError);
+    }
+
     function fill() {
       const org = status.org || {};
       const parts = [];
@@ -405,6 +472,7 @@ export async function render(app) {
         if (org.holds_key) parts.push(h('p', { class: 'muted', text: t('sync.org.holds_key') }));
       } else {
         parts.push(h('p', { id: 'sync-org-name', class: 'muted', text: t('sync.org.unsigned') }));
+        if (status.role === 'coordinator' && !org.offered_words) parts.push(createForm());
       }
       if (org.offered_words) {
         const input = h('input', { type: 'text', id: 'sync-org-confirm-words', dir: 'ltr', spellcheck: false,
