@@ -1549,6 +1549,16 @@ fn the_organisation_key_decides_who_reads_and_whose_writes_count(backend: Backen
     edited.summary.push_str(" (checked)");
     coord.vault.update(first, Record::Case(edited)).unwrap();
     run(&mut coord.vault).unwrap();
+    // History says who wrote each version, as the roster names the signer's device.
+    let history = coord.vault.history(first).unwrap();
+    let by: Vec<Option<String>> = history
+        .iter()
+        .map(|v| coord.vault.device_label(v.as_ref().unwrap().device))
+        .collect();
+    assert_eq!(
+        by,
+        vec![Some("field A".to_string()), Some("coordinator".to_string())]
+    );
     let seen = operator.pull_all().unwrap();
     assert!(
         seen.len() >= 3,

@@ -249,10 +249,21 @@ pub fn delete_record(state: State<'_, AppState>, record_id: Uuid) -> Result<Save
 #[tauri::command]
 pub fn record_history(state: State<'_, AppState>, record_id: Uuid) -> Result<Vec<Value>> {
     with_vault(&state, |v| {
+        let this = v.device_id();
         Ok(v.history(record_id)?
             .into_iter()
             .map(|h| match h {
-                Ok(view) => serde_json::to_value(&view).unwrap_or(Value::Null),
+                Ok(view) => {
+                    // Who wrote it: this device, or the device the roster names for the
+                    // signer that wrote under that id.
+                    let by = v.device_label(view.device);
+                    let mut value = serde_json::to_value(&view).unwrap_or(Value::Null);
+                    if let Some(o) = value.as_object_mut() {
+                        o.insert("by_this_device".into(), Value::Bool(view.device == this));
+                        o.insert("by".into(), by.map_or(Value::Null, Value::String));
+                    }
+                    value
+                }
                 Err(e) => serde_json::json!({ "error": CommandError::from(e) }),
             })
             .collect())

@@ -110,7 +110,11 @@ export async function render(app, params = {}) {
     h('td', {}, radio('from', i === from)),
     h('td', {}, radio('to', i === to)),
     h('th', { scope: 'row', text: number }),
-    h('td', {}, h('time', { dateTime: v.updated || '', text: formatDateTime(v.updated) })),
+    h('td', {}, h('time', { dateTime: v.updated || '', text: formatDateTime(v.updated) }),
+      v.by_this_device || v.by
+        ? h('span', { class: 'muted history-by', testid: 'history-by', dir: 'auto',
+          text: ' · ' + (v.by_this_device ? t('history.by_this_device') : t('history.by', { device: v.by })) })
+        : null),
     h('td', {},
       v.record ? userText(label) : h('span', { class: 'badge marker deleted', testid: 'deleted-marker', text: t('history.tombstone') }),
       (v.parents || []).length > 1 ? [' ', h('span', { class: 'badge marker merge', text: t('history.merge') })] : null,

@@ -123,17 +123,23 @@ pub fn history(session: &Session, HistoryArgs { id, json }: HistoryArgs) -> Resu
                 .collect();
             return print_json(&Value::Array(out));
         }
+        let this = vault.device_id();
         for h in &history {
             match h {
                 Ok(v) => println!(
-                    "{}  {}  {}{}",
+                    "{}  {}  {}{}  by {}",
                     v.version_id,
                     v.hlc.to_rfc3339(),
                     match &v.record {
                         Some(r) => r.title().to_owned(),
                         None => "(deleted)".to_owned(),
                     },
-                    if v.parents.len() > 1 { "  (merge)" } else { "" }
+                    if v.parents.len() > 1 { "  (merge)" } else { "" },
+                    match vault.device_label(v.device) {
+                        _ if v.device == this => "this device".to_owned(),
+                        Some(label) => format!("'{label}'"),
+                        None => format!("device {}", v.device),
+                    }
                 ),
                 Err(e) => println!("{e}"),
             }

@@ -149,6 +149,21 @@ impl Vault {
         Ok(Some((file.name.clone(), SigningKey::from_bytes(&bytes))))
     }
 
+    /// Who writes under a version's device id, as the roster names it: this device's
+    /// own label for its id, else the label of the device whose signer this vault saw
+    /// writing under that id (the id is bound to its signer). None when unknown.
+    pub fn device_label(&self, device: Uuid) -> Option<String> {
+        let s = self.sync.as_ref()?;
+        if device == self.keys.device_id {
+            return Some(s.label.clone());
+        }
+        let signer = s.device_signers.get(&device)?;
+        s.members
+            .iter()
+            .find(|m| &m.signer == signer)
+            .map(|m| m.label.clone())
+    }
+
     /// The number of the last version of the device signing with `signer` that this
     /// (coordinator's) vault took in, for a revocation that refuses later ones.
     pub fn last_version_of(&self, signer: &str) -> Option<u64> {
