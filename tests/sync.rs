@@ -1285,30 +1285,48 @@ fn a_coordinator_key_the_hub_adds_is_not_used_until_someone_confirms_it(backend:
     }
 }
 
-/// What a hostile operator does to the hub's storage, the hub stopped: drops one object
-/// (the hub then never delivers it, as a hub withholding it would not).
-fn drop_object(hub: &mut Hub, backend: &Backend, id: uuid::Uuid) {
+/// The hub's storage, as a hostile operator reaches it with the hub stopped.
+enum Storage<'a> {
+    Pg(&'a mut postgres::Client),
+    Sled(&'a ::sled::Db),
+}
+
+/// What a hostile operator does to the hub's storage: the hub stopped, `f` given its
+/// database, then the hub started again on the same address.
+fn with_hub_stopped(hub: &mut Hub, backend: &Backend, f: impl FnOnce(Storage<'_>)) {
     let addr = hub.addr.clone();
     hub.kill();
     if backend.is_postgres() {
-        let n = backend
-            .client()
-            .execute("DELETE FROM objects WHERE id = $1", &[&id])
-            .unwrap();
-        assert_eq!(n, 1);
+        f(Storage::Pg(&mut backend.client()));
     } else {
         let db = ::sled::open(hub.data.join("db")).unwrap();
-        let seq = db
-            .open_tree("obj_ids")
-            .unwrap()
-            .remove(id.as_bytes())
-            .unwrap()
-            .expect("the hub held the object");
-        db.open_tree("obj_meta").unwrap().remove(&seq).unwrap();
-        db.open_tree("obj_data").unwrap().remove(&seq).unwrap();
+        f(Storage::Sled(&db));
         db.flush().unwrap();
     }
     *hub = Hub::start_on(&hub.data.clone(), &addr, backend);
+}
+
+/// What a hostile operator does to the hub's storage, the hub stopped: drops one object
+/// (the hub then never delivers it, as a hub withholding it would not).
+fn drop_object(hub: &mut Hub, backend: &Backend, id: uuid::Uuid) {
+    with_hub_stopped(hub, backend, |storage| match storage {
+        Storage::Pg(c) => {
+            let n = c
+                .execute("DELETE FROM objects WHERE id = $1", &[&id])
+                .unwrap();
+            assert_eq!(n, 1);
+        }
+        Storage::Sled(db) => {
+            let seq = db
+                .open_tree("obj_ids")
+                .unwrap()
+                .remove(id.as_bytes())
+                .unwrap()
+                .expect("the hub held the object");
+            db.open_tree("obj_meta").unwrap().remove(&seq).unwrap();
+            db.open_tree("obj_data").unwrap().remove(&seq).unwrap();
+        }
+    });
 }
 
 /// The hub withholds one of a field device's versions from the coordinator (it
@@ -1351,64 +1369,57 @@ fn a_coordinator_notices_versions_the_hub_withholds(backend: Backend) {
 /// What a compelled operator does when the hub's own command refuses: writes a
 /// coordinator recipient of their own straight into the hub's storage (hub stopped).
 fn inject_coordinator(hub: &mut Hub, backend: &Backend, recipient: &str) {
-    let addr = hub.addr.clone();
-    hub.kill();
-    if backend.is_postgres() {
-        backend
-            .client()
-            .execute(
+    with_hub_stopped(hub, backend, |storage| match storage {
+        Storage::Pg(c) => {
+            c.execute(
                 "INSERT INTO coordinators (recipient) VALUES ($1)",
                 &[&recipient],
             )
             .unwrap();
-    } else {
-        let db = ::sled::open(hub.data.join("db")).unwrap();
-        let config = db.open_tree("config").unwrap();
-        let mut list: Vec<String> = config
-            .get("coordinators")
-            .unwrap()
-            .map(|b| serde_json::from_slice(&b).unwrap())
-            .unwrap_or_default();
-        list.push(recipient.to_owned());
-        config
-            .insert("coordinators", serde_json::to_vec(&list).unwrap())
-            .unwrap();
-        db.flush().unwrap();
-    }
-    *hub = Hub::start_on(&hub.data.clone(), &addr, backend);
+        }
+        Storage::Sled(db) => {
+            let config = db.open_tree("config").unwrap();
+            let mut list: Vec<String> = config
+                .get("coordinators")
+                .unwrap()
+                .map(|b| serde_json::from_slice(&b).unwrap())
+                .unwrap_or_default();
+            list.push(recipient.to_owned());
+            config
+                .insert("coordinators", serde_json::to_vec(&list).unwrap())
+                .unwrap();
+        }
+    });
 }
 
 /// What a hostile operator does to ignore a revocation: marks the device (by label) as
 /// not revoked in the hub's storage (hub stopped).
 fn unrevoke(hub: &mut Hub, backend: &Backend, label: &str) {
-    let addr = hub.addr.clone();
-    hub.kill();
-    if backend.is_postgres() {
-        let n = backend
-            .client()
-            .execute(
-                "UPDATE devices SET revoked = false WHERE label = $1",
-                &[&label],
-            )
-            .unwrap();
-        assert_eq!(n, 1);
-    } else {
-        let db = ::sled::open(hub.data.join("db")).unwrap();
-        let devices = db.open_tree("devices").unwrap();
-        let mut found = 0;
-        for kv in devices.iter() {
-            let (k, v) = kv.unwrap();
-            let mut d: serde_json::Value = serde_json::from_slice(&v).unwrap();
-            if d["label"] == label {
-                d["revoked"] = serde_json::json!(false);
-                devices.insert(k, serde_json::to_vec(&d).unwrap()).unwrap();
-                found += 1;
-            }
+    with_hub_stopped(hub, backend, |storage| match storage {
+        Storage::Pg(c) => {
+            let n = c
+                .execute(
+                    "UPDATE devices SET revoked = false WHERE label = $1",
+                    &[&label],
+                )
+                .unwrap();
+            assert_eq!(n, 1);
         }
-        assert_eq!(found, 1);
-        db.flush().unwrap();
-    }
-    *hub = Hub::start_on(&hub.data.clone(), &addr, backend);
+        Storage::Sled(db) => {
+            let devices = db.open_tree("devices").unwrap();
+            let mut found = 0;
+            for kv in devices.iter() {
+                let (k, v) = kv.unwrap();
+                let mut d: serde_json::Value = serde_json::from_slice(&v).unwrap();
+                if d["label"] == label {
+                    d["revoked"] = serde_json::json!(false);
+                    devices.insert(k, serde_json::to_vec(&d).unwrap()).unwrap();
+                    found += 1;
+                }
+            }
+            assert_eq!(found, 1);
+        }
+    });
 }
 
 /// A version of a new case, addressed to `audience`, from a device of the operator's.
@@ -1474,6 +1485,11 @@ fn the_organisation_key_decides_who_reads_and_whose_writes_count(backend: Backen
     );
     drop(back);
     assert_eq!(a.vault.held_org_words(), None);
+
+    // Nothing to confirm before the hub offers the key; nothing to give without it.
+    assert!(a.vault.confirm_org_key(&created.words).is_err());
+    assert!(a.vault.give_org_key(&coord.vault.recipient()).is_err());
+    assert!(a.vault.take_org_key(b"not an age file").is_err());
 
     // The hub can no longer add a reader by itself.
     let operator_key = age::x25519::Identity::generate();
@@ -1702,41 +1718,38 @@ fn tamper_roster(
     f: impl FnOnce(&mut Vec<wire::roster_log::Entry>),
 ) {
     use wire::roster_log::Entry;
-    let addr = hub.addr.clone();
-    hub.kill();
-    if backend.is_postgres() {
-        let mut c = backend.client();
-        let mut log: Vec<Entry> = c
-            .query("SELECT entry FROM roster_log ORDER BY seq", &[])
-            .unwrap()
-            .iter()
-            .map(|r| serde_json::from_str(r.get::<_, &str>(0)).unwrap())
-            .collect();
-        f(&mut log);
-        c.execute("DELETE FROM roster_log", &[]).unwrap();
-        for (i, e) in log.iter().enumerate() {
-            c.execute(
-                "INSERT INTO roster_log (seq, entry) VALUES ($1, $2)",
-                &[&(i as i64 + 1), &serde_json::to_string(e).unwrap()],
-            )
-            .unwrap();
-        }
-    } else {
-        let db = ::sled::open(hub.data.join("db")).unwrap();
-        let tree = db.open_tree("roster_log").unwrap();
-        let mut log: Vec<Entry> = tree
-            .iter()
-            .map(|kv| serde_json::from_slice(&kv.unwrap().1).unwrap())
-            .collect();
-        f(&mut log);
-        tree.clear().unwrap();
-        for (i, e) in log.iter().enumerate() {
-            tree.insert((i as u64 + 1).to_be_bytes(), serde_json::to_vec(e).unwrap())
+    with_hub_stopped(hub, backend, |storage| match storage {
+        Storage::Pg(c) => {
+            let mut log: Vec<Entry> = c
+                .query("SELECT entry FROM roster_log ORDER BY seq", &[])
+                .unwrap()
+                .iter()
+                .map(|r| serde_json::from_str(r.get::<_, &str>(0)).unwrap())
+                .collect();
+            f(&mut log);
+            c.execute("DELETE FROM roster_log", &[]).unwrap();
+            for (i, e) in log.iter().enumerate() {
+                c.execute(
+                    "INSERT INTO roster_log (seq, entry) VALUES ($1, $2)",
+                    &[&(i as i64 + 1), &serde_json::to_string(e).unwrap()],
+                )
                 .unwrap();
+            }
         }
-        db.flush().unwrap();
-    }
-    *hub = Hub::start_on(&hub.data.clone(), &addr, backend);
+        Storage::Sled(db) => {
+            let tree = db.open_tree("roster_log").unwrap();
+            let mut log: Vec<Entry> = tree
+                .iter()
+                .map(|kv| serde_json::from_slice(&kv.unwrap().1).unwrap())
+                .collect();
+            f(&mut log);
+            tree.clear().unwrap();
+            for (i, e) in log.iter().enumerate() {
+                tree.insert((i as u64 + 1).to_be_bytes(), serde_json::to_vec(e).unwrap())
+                    .unwrap();
+            }
+        }
+    });
 }
 
 /// A field device that follows the organisation key refuses every roster the key did

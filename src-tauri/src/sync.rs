@@ -423,6 +423,31 @@ pub fn sync_set(
     Ok(status_of(&state, info))
 }
 
+/// Runs `work` off the main thread, holding the sync turn (never beside a sync), with a
+/// session that stops at a lock: what travel mode and the organisation key's commands
+/// share.
+async fn in_sync_turn<T: Send + 'static>(
+    app: &AppHandle,
+    work: impl FnOnce(&AppState, &Session) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let worker = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = worker.state::<AppState>();
+        let _turn = state
+            .sync
+            .run
+            .lock()
+            .map_err(|_| CommandError::Internal("the sync state is unavailable".into()))?;
+        let session = Session {
+            state: &state,
+            id: state.sync.session.load(Ordering::SeqCst),
+        };
+        work(&state, &session)
+    })
+    .await
+    .map_err(|e| CommandError::Internal(e.to_string()))?
+}
+
 /// What travel mode removed.
 #[derive(Serialize)]
 pub struct TravelRemoved {
@@ -476,25 +501,9 @@ pub struct PreviewDevice {
 /// vault). Nothing is signed.
 #[tauri::command]
 pub async fn org_preview(app: AppHandle) -> Result<RosterPreview> {
-    let worker = app.clone();
-    tauri::async_runtime::spawn_blocking(move || {
-        let state = worker.state::<AppState>();
-        let _turn = state
-            .sync
-            .run
-            .lock()
-            .map_err(|_| CommandError::Internal("the sync state is unavailable".into()))?;
-        let session = Session {
-            state: &state,
-            id: state.sync.session.load(Ordering::SeqCst),
-        };
-        let roster = custos_sync::roster(&session).map_err(sync_error)?;
-        let coordinators = with_vault(&state, |v| Ok(v.sync_info().coordinators))?;
-        let words = |signer: &str| {
-            custos_wire::roster_log::parse_key(signer)
-                .map(|k| custos_wire::roster_log::words(&k))
-                .unwrap_or_default()
-        };
+    in_sync_turn(&app, |state, session| {
+        let roster = custos_sync::roster(session).map_err(sync_error)?;
+        let coordinators = with_vault(state, |v| Ok(v.sync_info().coordinators))?;
         Ok(RosterPreview {
             coordinators,
             devices: roster
@@ -503,7 +512,7 @@ pub async fn org_preview(app: AppHandle) -> Result<RosterPreview> {
                 .map(|d| PreviewDevice {
                     label: d.label.clone(),
                     role: d.role,
-                    words: words(&d.signer),
+                    words: custos_wire::roster_log::words_of(&d.signer).unwrap_or_default(),
                     signer: d.signer.clone(),
                     revoked: d.revoked,
                 })
@@ -511,7 +520,6 @@ pub async fn org_preview(app: AppHandle) -> Result<RosterPreview> {
         })
     })
     .await
-    .map_err(|e| CommandError::Internal(e.to_string()))?
 }
 
 /// Creates the organisation key in this (coordinator's) vault and signs the roster the
@@ -519,19 +527,8 @@ pub async fn org_preview(app: AppHandle) -> Result<RosterPreview> {
 /// (`signers`: the devices' signing keys as the preview showed them). → the new status.
 #[tauri::command]
 pub async fn org_create(app: AppHandle, name: String, signers: Vec<String>) -> Result<Status> {
-    let worker = app.clone();
-    let created = tauri::async_runtime::spawn_blocking(move || {
-        let state = worker.state::<AppState>();
-        let _turn = state
-            .sync
-            .run
-            .lock()
-            .map_err(|_| CommandError::Internal("the sync state is unavailable".into()))?;
-        let session = Session {
-            state: &state,
-            id: state.sync.session.load(Ordering::SeqCst),
-        };
-        custos_sync::org_create(&session, &name, |roster| {
+    let created = in_sync_turn(&app, move |_, session| {
+        custos_sync::org_create(session, &name, |roster| {
             roster
                 .devices
                 .iter()
@@ -540,8 +537,7 @@ pub async fn org_create(app: AppHandle, name: String, signers: Vec<String>) -> R
         })
         .map_err(sync_error)
     })
-    .await
-    .map_err(|e| CommandError::Internal(e.to_string()))??;
+    .await?;
     if created.is_none() {
         return Err(refuse(
             "roster_changed",
@@ -571,22 +567,10 @@ pub fn org_confirm(app: AppHandle, state: State<'_, AppState>, words: String) ->
 /// of them — and pauses sync. Never while a sync runs.
 #[tauri::command]
 pub async fn travel_remove(app: AppHandle, case_ids: Option<Vec<Uuid>>) -> Result<TravelRemoved> {
-    let worker = app.clone();
-    let removed = tauri::async_runtime::spawn_blocking(move || {
-        let state = worker.state::<AppState>();
-        let _turn = state
-            .sync
-            .run
-            .lock()
-            .map_err(|_| CommandError::Internal("the sync state is unavailable".into()))?;
-        let session = Session {
-            state: &state,
-            id: state.sync.session.load(Ordering::SeqCst),
-        };
-        custos_sync::travel_remove(&session, case_ids.as_deref()).map_err(sync_error)
+    let removed = in_sync_turn(&app, move |_, session| {
+        custos_sync::travel_remove(session, case_ids.as_deref()).map_err(sync_error)
     })
-    .await
-    .map_err(|e| CommandError::Internal(e.to_string()))??;
+    .await?;
     let state = app.state::<AppState>();
     state.sync.kick(Kick::Settings);
     notify(&app, false);
@@ -601,23 +585,11 @@ pub async fn travel_remove(app: AppHandle, case_ids: Option<Vec<Uuid>>) -> Resul
 /// read, with the evidence files.
 #[tauri::command]
 pub async fn travel_restore(app: AppHandle) -> Result<Summary> {
-    let worker = app.clone();
-    let result = tauri::async_runtime::spawn_blocking(move || {
-        let state = worker.state::<AppState>();
-        let _turn = state
-            .sync
-            .run
-            .lock()
-            .map_err(|_| CommandError::Internal("the sync state is unavailable".into()))?;
-        let session = Session {
-            state: &state,
-            id: state.sync.session.load(Ordering::SeqCst),
-        };
-        let report = custos_sync::restore(&session).map_err(sync_error)?;
-        Ok::<_, CommandError>(Summary::of(&state, &report))
+    let result = in_sync_turn(&app, |state, session| {
+        let report = custos_sync::restore(session).map_err(sync_error)?;
+        Ok(Summary::of(state, &report))
     })
-    .await
-    .map_err(|e| CommandError::Internal(e.to_string()))?;
+    .await;
     let state = app.state::<AppState>();
     state.sync.kick(Kick::Settings);
     notify(&app, false);

@@ -231,13 +231,18 @@ impl Hub {
         fs::read_to_string(&err_file).unwrap()
     }
 
-    pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(BIN)
+    /// Runs an admin command (`custos-hub ARGS --data DIR`).
+    fn admin(&self, args: &[&str]) -> std::process::Output {
+        Command::new(BIN)
             .args(args)
             .arg("--data")
             .arg(&self.data)
             .output()
-            .expect("custos-hub runs");
+            .expect("custos-hub runs")
+    }
+
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = self.admin(args);
         assert!(
             out.status.success(),
             "custos-hub {args:?}: {}",
@@ -248,12 +253,7 @@ impl Hub {
 
     /// Runs an admin command that must fail; returns what it said on stderr.
     pub fn cli_fails(&self, args: &[&str]) -> String {
-        let out = Command::new(BIN)
-            .args(args)
-            .arg("--data")
-            .arg(&self.data)
-            .output()
-            .expect("custos-hub runs");
+        let out = self.admin(args);
         assert!(!out.status.success(), "custos-hub {args:?} succeeded");
         String::from_utf8(out.stderr).unwrap()
     }

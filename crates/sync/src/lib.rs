@@ -370,13 +370,8 @@ pub fn org_change(
 pub fn org_approve(access: &impl Access, device: &str, words: &str) -> Result<u64, SyncError> {
     org_change(access, |roster| {
         let d = roster_device(roster, device)?;
-        let want = wire::roster_log::parse_key(&d.signer).map(|k| wire::roster_log::words(&k));
-        let given: Vec<String> = words
-            .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect();
-        if want.as_deref() != Some(given.join(" ").as_str()) {
+        let want = wire::roster_log::words_of(&d.signer);
+        if !want.is_some_and(|w| wire::roster_log::same_words(words, &w)) {
             return Err(Error::Invalid(format!(
                 "the words do not match device '{}' as the hub lists it: do not approve it \
                  (the hub may have put another key in its place)",

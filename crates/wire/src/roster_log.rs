@@ -130,6 +130,23 @@ pub fn words(org_key: &VerifyingKey) -> String {
         .join(" ")
 }
 
+/// A signing key written as text (a device's signer, the organisation key) as the
+/// words people compare; None when the text is not a key.
+pub fn words_of(key_text: &str) -> Option<String> {
+    parse_key(key_text).map(|k| words(&k))
+}
+
+/// True when `typed` are the words `expected`, as people type them: any case, words
+/// separated by spaces, commas or hyphens.
+pub fn same_words(typed: &str, expected: &str) -> bool {
+    let typed = typed
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>();
+    !typed.is_empty() && typed.join(" ") == expected
+}
+
 /// The organisation key as text (base64), as invites and the genesis carry it.
 pub fn key_text(org_key: &VerifyingKey) -> String {
     B64.encode(org_key.as_bytes())
@@ -646,5 +663,19 @@ mod tests {
         // The same key, the same words.
         let k = key().verifying_key();
         assert_eq!(words(&k), words(&k));
+        assert_eq!(words_of(&key_text(&k)), Some(words(&k)));
+        assert_eq!(words_of("not a key"), None);
+        // Typed as people type them.
+        let expected = words(&k);
+        assert!(same_words(
+            &expected.to_uppercase().replace(' ', ", "),
+            &expected
+        ));
+        assert!(same_words(
+            &format!("  {}\n", expected.replace(' ', "-")),
+            &expected
+        ));
+        assert!(!same_words(&b, &expected));
+        assert!(!same_words("", ""));
     }
 }

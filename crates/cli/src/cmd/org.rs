@@ -19,9 +19,7 @@ pub fn run(session: &Session, cmd: OrgCommand) -> Result {
 
 /// A signing key (base64) as the words people compare.
 fn words_of(signer: &str) -> String {
-    roster_log::parse_key(signer)
-        .map(|k| roster_log::words(&k))
-        .unwrap_or_else(|| "(not a signing key)".into())
+    roster_log::words_of(signer).unwrap_or_else(|| "(not a signing key)".into())
 }
 
 fn org_command(vault: &mut Vault, cmd: OrgCommand) -> Result {

@@ -84,19 +84,7 @@ pub struct OrgInfo {
 
 /// A signing key (base64) as words, or an empty string when it is not one.
 fn signer_words(signer: &str) -> String {
-    roster_log::parse_key(signer)
-        .map(|k| roster_log::words(&k))
-        .unwrap_or_default()
-}
-
-/// Words as people type them: lower case, single spaces.
-fn normalise(words: &str) -> String {
-    words
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>()
-        .join(" ")
+    roster_log::words_of(signer).unwrap_or_default()
 }
 
 impl Vault {
@@ -390,7 +378,7 @@ impl Vault {
         };
         let key = roster_log::parse_key(&offered)
             .ok_or_else(|| Error::Database("the vault's sync settings are damaged".into()))?;
-        if normalise(words) != roster_log::words(&key) {
+        if !roster_log::same_words(words, &roster_log::words(&key)) {
             return Err(Error::Invalid(
                 "these words are not the organisation key's the hub offers: do not confirm \
                  it, and tell your coordinator"
@@ -679,17 +667,4 @@ fn note_signed(
     });
     let extra = s.changes.len().saturating_sub(MAX_CHANGES);
     s.changes.drain(..extra);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalise;
-
-    #[test]
-    fn words_are_compared_as_people_type_them() {
-        assert_eq!(
-            normalise("  Apple,  BANANA-cherry\n"),
-            "apple banana cherry"
-        );
-    }
 }
