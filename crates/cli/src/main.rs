@@ -27,6 +27,10 @@ use crate::error::Result;
 use crate::session::Session;
 
 fn main() -> ExitCode {
+    // Before anything holds a key: no core dumps, memory out of swap where allowed
+    // (where not, nothing is printed: scripts read stderr; `docs/threat-model.md` says
+    // what to do instead).
+    custos_process::harden(true);
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

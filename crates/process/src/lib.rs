@@ -1,0 +1,223 @@
+//! What every Custos process does before it touches a key: the app, the command line and
+//! the hub call [`harden`] first in `main`.
+//!
+//! - **No core dumps.** A crash would otherwise write the process's memory — decrypted
+//!   records, the vault identity, a passphrase being typed — to disk, where
+//!   systemd-coredump, apport or a `core` file in the working folder keep it. The core
+//!   size limit is set to zero (soft and hard, so a child cannot raise it again) and the
+//!   process is marked not dumpable (`PR_SET_DUMPABLE`), which also stops other processes
+//!   of the same user from attaching a debugger or reading its memory through `/proc`.
+//! - **Memory kept out of swap, where the system allows.** `mlockall` locks every page of
+//!   the process, present and future, as it is first used (`MCL_ONFAULT`: nothing is
+//!   allocated ahead). The kernel allows it to a process with `CAP_IPC_LOCK` or whose
+//!   locked-memory limit covers the whole process; an ordinary desktop user's limit is
+//!   8 MiB, too little, so there the pages stay swappable and [`Hardening::memory`] says
+//!   so. The remedy is then encrypted swap (or none), as `docs/threat-model.md` says.
+//!
+//! Nothing here reads or prints anything of a vault.
+
+use std::fmt;
+
+/// What [`harden`] achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hardening {
+    /// The core size limit is zero and the process is not dumpable.
+    pub no_core_dumps: bool,
+    /// Whether the process's memory is locked out of swap.
+    pub memory: Memory,
+}
+
+/// Whether the process's memory is kept out of swap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Memory {
+    /// Every page, present and future, is locked once used.
+    Locked,
+    /// The system refused (no `CAP_IPC_LOCK` and a locked-memory limit below the
+    /// process's size): pages may be written to swap.
+    Swappable,
+    /// This system has no way to ask.
+    Unsupported,
+}
+
+impl fmt::Display for Memory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Memory::Locked => "locked out of swap",
+            Memory::Swappable => {
+                "not locked out of swap (the system's locked-memory limit is too low): use encrypted swap"
+            }
+            Memory::Unsupported => "not locked out of swap on this system",
+        })
+    }
+}
+
+/// Turns core dumps off and locks memory out of swap where allowed. `lock_memory`:
+/// false for a process that holds no key (the hub: it holds only ciphertext, and
+/// locking a server's cache would only cost RAM).
+pub fn harden(lock_memory: bool) -> Hardening {
+    let no_core_dumps = imp::no_core_dumps();
+    let memory = if lock_memory {
+        imp::lock_memory()
+    } else {
+        Memory::Swappable
+    };
+    Hardening {
+        no_core_dumps,
+        memory,
+    }
+}
+
+/// The core size limit (soft, hard) of this process, in bytes; None where unknown.
+pub fn core_limit() -> Option<(u64, u64)> {
+    imp::core_limit()
+}
+
+/// Whether this process may be dumped (false after [`harden`]); None where unknown.
+pub fn dumpable() -> Option<bool> {
+    imp::dumpable()
+}
+
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+mod imp {
+    use super::Memory;
+
+    pub fn no_core_dumps() -> bool {
+        let zero = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: setrlimit reads the struct we pass; prctl with PR_SET_DUMPABLE takes
+        // integers only. Neither touches memory of ours beyond the argument.
+        let limit = unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) } == 0;
+        let dumpable = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } == 0;
+        limit && dumpable
+    }
+
+    pub fn lock_memory() -> Memory {
+        // Raise the soft limit to the hard one first: some systems give a generous hard
+        // limit and a small soft one.
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the struct we own; setrlimit reads it.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) == 0
+                && limit.rlim_cur < limit.rlim_max
+            {
+                limit.rlim_cur = limit.rlim_max;
+                libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit);
+            }
+        }
+        // SAFETY: mlockall takes flags only.
+        let locked =
+            unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT) };
+        if locked == 0 {
+            Memory::Locked
+        } else {
+            Memory::Swappable
+        }
+    }
+
+    pub fn core_limit() -> Option<(u64, u64)> {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the struct we own.
+        (unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut limit) } == 0)
+            .then_some((limit.rlim_cur, limit.rlim_max))
+    }
+
+    pub fn dumpable() -> Option<bool> {
+        // SAFETY: PR_GET_DUMPABLE takes and returns integers.
+        let d = unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) };
+        (d >= 0).then_some(d != 0)
+    }
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+#[allow(unsafe_code)]
+mod imp {
+    use super::Memory;
+
+    pub fn no_core_dumps() -> bool {
+        let zero = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: setrlimit reads the struct we pass.
+        unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) == 0 }
+    }
+
+    pub fn lock_memory() -> Memory {
+        // SAFETY: mlockall takes flags only.
+        if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } == 0 {
+            Memory::Locked
+        } else {
+            Memory::Swappable
+        }
+    }
+
+    pub fn core_limit() -> Option<(u64, u64)> {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the struct we own.
+        (unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut limit) } == 0)
+            .then_some((limit.rlim_cur as u64, limit.rlim_max as u64))
+    }
+
+    pub fn dumpable() -> Option<bool> {
+        None
+    }
+}
+
+#[cfg(not(unix))]
+mod imp {
+    use super::Memory;
+
+    pub fn no_core_dumps() -> bool {
+        false
+    }
+
+    pub fn lock_memory() -> Memory {
+        Memory::Unsupported
+    }
+
+    pub fn core_limit() -> Option<(u64, u64)> {
+        None
+    }
+
+    pub fn dumpable() -> Option<bool> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn after_hardening_the_process_cannot_dump_core_and_cannot_be_allowed_to_again() {
+        assert_eq!(dumpable(), Some(true), "a test process starts dumpable");
+        let h = harden(false);
+        assert!(h.no_core_dumps);
+        assert_eq!(core_limit(), Some((0, 0)));
+        assert_eq!(dumpable(), Some(false));
+        // The hard limit is zero: raising it again is refused to an unprivileged
+        // process; a privileged one could, so only the soft limit is checked against
+        // the hard one here.
+        let raise = libc::rlimit {
+            rlim_cur: 1 << 20,
+            rlim_max: 0,
+        };
+        #[allow(unsafe_code)]
+        // SAFETY: setrlimit reads the struct we pass.
+        let r = unsafe { libc::setrlimit(libc::RLIMIT_CORE, &raise) };
+        assert_ne!(r, 0, "a soft limit above the hard zero is refused");
+    }
+}
