@@ -44,6 +44,9 @@ pub enum Reason {
     Suspend,
     /// The session was locked, or the screen saver started.
     Session,
+    /// The user was away for the auto-lock minutes and the page did not lock
+    /// (`idle.rs`).
+    Idle,
 }
 
 /// What the page is told.

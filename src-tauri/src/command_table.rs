@@ -22,6 +22,7 @@ macro_rules! command_table {
             protect: unlock_state, wipe_vault, take_draft, duress_status, set_duress,
                 clear_duress;
             search: search;
+            idle: user_active;
             export: export_formats, export_check, export_run;
         }
     };

@@ -26,6 +26,7 @@ mod commands;
 mod error;
 mod evidence;
 mod export;
+mod idle;
 mod memory;
 mod protect;
 mod search;
@@ -94,6 +95,14 @@ macro_rules! handler {
 }
 
 fn main() {
+    // Before anything holds a key: no core dumps, memory out of swap where allowed.
+    let hardening = custos_process::harden(true);
+    if !hardening.no_core_dumps {
+        eprintln!("custos-desktop: core dumps could not be turned off");
+    }
+    if hardening.memory != custos_process::Memory::Locked {
+        eprintln!("custos-desktop: memory {}", hardening.memory);
+    }
     memory::tune();
     let config_dir = config_dir();
     let vault_dir = vault_dir();
@@ -107,6 +116,7 @@ fn main() {
         views: Mutex::default(),
         originals: Mutex::default(),
         sync: state::SyncControl::default(),
+        activity: idle::Activity::default(),
     };
     let result = tauri::Builder::default()
         .manage(state)
@@ -137,6 +147,8 @@ fn main() {
             search::start_warmup(app.handle().clone());
             // Locks when the session locks or the machine is about to sleep.
             autolock::start(app.handle().clone());
+            // Locks after the idle minutes even when the page cannot.
+            idle::start(app.handle().clone());
             Ok(())
         })
         .on_window_event(|window, event| {

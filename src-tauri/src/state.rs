@@ -33,6 +33,8 @@ pub struct AppState {
     pub originals: Mutex<HashMap<Uuid, PathBuf>>,
     /// Sync: the one running sync, the scheduler's wake-ups, the last failure.
     pub sync: SyncControl,
+    /// When the user was last seen, for the backend's auto-lock (`idle.rs`).
+    pub activity: crate::idle::Activity,
 }
 
 /// What a command answers: a value, or an error the UI can show.

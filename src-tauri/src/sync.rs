@@ -71,6 +71,8 @@ pub fn install(state: &AppState, vault: Vault) -> Result<()> {
         *guard = Some(vault);
     }
     state.sync.new_session();
+    // The idle minutes start at the unlock.
+    state.activity.touch();
     state.sync.kick(Kick::Soon);
     crate::search::kick();
     Ok(())
@@ -674,6 +676,7 @@ mod tests {
             views: Mutex::default(),
             originals: Mutex::default(),
             sync: SyncControl::default(),
+            activity: crate::idle::Activity::default(),
         };
         install(&state, vault).unwrap();
         assert_eq!(state.sync.take_kick(), Some(Kick::Soon));

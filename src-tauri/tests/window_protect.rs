@@ -403,3 +403,83 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     app.stop();
     eprintln!("the whole test took {:?}", began.elapsed());
 }
+
+/// The soft and hard core size limits of a process, from `/proc/PID/limits`.
+fn core_limit(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap()
+        .trim_start_matches("Max core file size")
+        .to_owned();
+    let mut v = line.split_whitespace().map(str::to_owned);
+    (v.next().unwrap(), v.next().unwrap())
+}
+
+/// The page's timers stop (a hung script, a throttled or frozen web process): the
+/// backend locks all the same once the idle minutes have passed, and nothing decrypted
+/// stays reachable. And neither the app nor its web processes can write a core dump.
+#[test]
+fn the_backend_locks_when_the_pages_timers_stop_and_no_process_dumps_core() {
+    // A vault that locks after one idle minute.
+    let mut app = App::start_with(|dir| {
+        let config = dir.parent().unwrap().join("config");
+        std::fs::create_dir_all(&config).unwrap();
+        std::fs::write(
+            config.join("settings.json"),
+            r#"{"language": "en", "autoLockMinutes": 1}"#,
+        )
+        .unwrap();
+    });
+    let d = &app.d;
+    let scenario = d.scenario("a vault is made; the app's processes cannot dump core");
+    create_vault(d);
+    let processes = app.processes();
+    assert!(
+        processes.len() >= 2,
+        "the app and its web process: {processes:?}"
+    );
+    for (pid, name) in &processes {
+        assert_eq!(
+            core_limit(*pid),
+            ("0".to_owned(), "0".to_owned()),
+            "{name} may write a core dump"
+        );
+    }
+
+    scenario.step("the page's timers stop; the backend locks after the idle minute");
+    d.click("#nav-settings");
+    d.wait("#screen-settings");
+    // Every timer the page has is cleared, and no new one can start: the page's own
+    // idle check never runs again.
+    d.script(
+        "const last = setTimeout(() => {}, 0); \
+         for (let i = 0; i <= last + 1000; i++) { clearTimeout(i); clearInterval(i); } \
+         window.setTimeout = () => 0; window.setInterval = () => 0; return null;",
+    );
+    let stopped = Instant::now();
+    let state = || {
+        d.script(
+            "return window.__TAURI__.core.invoke('list_records', {}).then(() => 'open', (e) => e.kind);",
+        )
+    };
+    // Not before the idle minute: the lock below is the auto-lock, nothing else.
+    std::thread::sleep(Duration::from_secs(50));
+    assert_eq!(state(), json!("open"), "locked before the idle minute");
+    let deadline = stopped + Duration::from_secs(120);
+    while state() != json!("locked") {
+        assert!(
+            Instant::now() < deadline,
+            "the vault was still open {:?} after the page's timers stopped",
+            stopped.elapsed()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let took = stopped.elapsed();
+    assert!(took >= Duration::from_secs(60), "locked after {took:?}");
+    d.wait("#unlock-passphrase");
+    d.screenshot("protect-20-auto-locked-by-the-backend");
+    drop(scenario);
+    app.stop();
+}

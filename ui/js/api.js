@@ -65,6 +65,8 @@ export const unlockState = () => invoke('unlock_state');
  * string of unsaved changes, or null) is first kept sealed in the vault.
  */
 export const lockVault = (draft = null) => invoke('lock_vault', { draft });
+/** The user is here (keys, pointer): the backend's auto-lock starts over. */
+export const userActive = () => invoke('user_active');
 
 /** The unsaved changes kept at the last lock (a JSON string), removed as read; or null. */
 export const takeDraft = () => invoke('take_draft');

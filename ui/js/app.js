@@ -327,7 +327,14 @@ function onKeydown(e) {
 }
 
 function onActivity() {
-  state.lastActivity = Date.now();
+  const now = Date.now();
+  state.lastActivity = now;
+  // The backend locks by itself when it hears nothing for the idle minutes (a hung
+  // page cannot lock): tell it, at most every 5 seconds.
+  if (state.vault.unlocked && !(now - (state.reportedActivity || 0) < 5_000)) {
+    state.reportedActivity = now;
+    api.userActive().catch(() => {});
+  }
 }
 
 function checkIdle() {
@@ -544,7 +551,9 @@ api.whenLocked(() => {
 // The desktop asks for a lock (the session locked, the machine is about to sleep).
 api.onLockRequest(({ reason, locked }) => {
   if (!state.vault.unlocked) return;
-  lock(locked ? 'backend' : (['suspend', 'session'].includes(reason) ? reason : 'manual'));
+  if (locked) lock('backend');
+  else if (reason === 'idle') lock('auto');
+  else lock(['suspend', 'session'].includes(reason) ? reason : 'manual');
 });
 // The backend says when a sync starts or ends; the relative time ("2 minutes ago") is
 // redrawn every half minute, and the status read again every few minutes.
