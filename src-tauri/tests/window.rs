@@ -440,25 +440,55 @@ fn the_case_workflow_in_the_real_window() {
     d.type_into("#backup-threshold", "2");
     d.click("#backup-make");
     d.wait("#backup-cards");
-    let shares = d.script(
-        "return [...document.querySelectorAll('[data-testid=share-text]')].map((c) => c.textContent);",
+    // One share at a time: what Print prints is the page, so the page never holds two
+    // (all shares in one print job would sit together in a spool or a printer's memory).
+    let on_screen = || {
+        d.script(
+            "return [...document.querySelectorAll('[data-testid=share-text]')].map((c) => c.textContent);",
+        )
+    };
+    let mut shares: Vec<String> = Vec::new();
+    for n in 0..3 {
+        if n > 0 {
+            d.script("document.querySelector('#backup-next').click();");
+            let before = shares.last().cloned();
+            d.wait_until("the next share", || {
+                serde_json::from_value::<Vec<String>>(on_screen())
+                    .is_ok_and(|v| v.len() == 1 && Some(&v[0]) != before.as_ref())
+            });
+        }
+        let shown: Vec<String> = serde_json::from_value(on_screen()).unwrap();
+        assert_eq!(
+            shown.len(),
+            1,
+            "share {n}: {} shares in the page",
+            shown.len()
+        );
+        let qr_modules = d.script(
+            "return [...document.querySelectorAll('#backup-cards svg.qr path')].map((p) => p.getAttribute('d').split('M').length - 1);",
+        );
+        assert!(
+            qr_modules.as_array().unwrap().len() == 1 && qr_modules[0].as_u64().unwrap() > 200,
+            "QR code not drawn, or more than one: {qr_modules}"
+        );
+        if n == 0 {
+            assert_eq!(
+                d.script("return document.querySelector('#backup-previous').disabled;"),
+                json!(true)
+            );
+            d.script("document.querySelector('[data-testid=share-card]').scrollIntoView();");
+            d.screenshot("12b-key-backup");
+        }
+        shares.extend(shown);
+    }
+    assert_eq!(
+        d.script("return document.querySelector('#backup-next').disabled;"),
+        json!(true),
+        "the last share has no next"
     );
-    let shares: Vec<String> = serde_json::from_value(shares).unwrap();
-    assert_eq!(shares.len(), 3);
     assert!(shares.iter().all(|s| s.starts_with("custos-share-1:")));
-    let qr_modules = d.script(
-        "return [...document.querySelectorAll('#backup-cards svg.qr path')].map((p) => p.getAttribute('d').split('M').length - 1);",
-    );
-    assert!(
-        qr_modules
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|n| n.as_u64().unwrap() > 200),
-        "QR codes not drawn: {qr_modules}"
-    );
-    d.script("document.querySelector('[data-testid=share-card]').scrollIntoView();");
-    d.screenshot("12b-key-backup");
+    let distinct: std::collections::HashSet<&String> = shares.iter().collect();
+    assert_eq!(distinct.len(), 3, "three different shares");
     d.click("#backup-hide");
     d.wait_until("the shares to be hidden", || {
         d.script("return document.querySelectorAll('[data-testid=share-card]').length;") == json!(0)

@@ -158,25 +158,58 @@ export function render(app) {
   };
 }
 
-/** The key backup: how many shares, how many restore, then the printable cards. */
+/**
+ * The key backup: how many shares, how many restore, then the shares one at a time.
+ * Only the share on screen is in the page, so Print sends one share per print job: a
+ * printer's memory, a spool folder or a "print to PDF" file never holds enough shares
+ * to restore the key.
+ */
 function keyBackupSection() {
   const count = h('input', { id: 'backup-shares', type: 'number', value: '5',
     attrs: { min: 2, max: 20, step: 1, inputmode: 'numeric' } });
   const threshold = h('input', { id: 'backup-threshold', type: 'number', value: '3',
     attrs: { min: 2, max: 20, step: 1, inputmode: 'numeric' } });
   const error = h('p', { id: 'backup-error', class: 'form-error', hidden: true, attrs: { role: 'alert' } });
-  const cards = h('ol', { id: 'backup-cards', class: 'share-cards', hidden: true });
+  const cards = h('ol', { id: 'backup-cards', class: 'share-cards', hidden: true, attrs: { 'aria-live': 'polite' } });
+  const hint = h('p', { id: 'backup-one-at-a-time', class: 'field-hint', hidden: true, text: t('backup.one_at_a_time') });
+  const previous = h('button', { type: 'button', id: 'backup-previous', class: 'button secondary', text: t('backup.previous'),
+    on: { click: () => show(current - 1) } });
+  const next = h('button', { type: 'button', id: 'backup-next', class: 'button secondary', text: t('backup.next'),
+    on: { click: () => show(current + 1) } });
   const tools = h('div', { class: 'actions', hidden: true },
-    h('button', { type: 'button', id: 'backup-print', class: 'button secondary', text: t('backup.print'),
+    previous,
+    h('button', { type: 'button', id: 'backup-print', class: 'button primary', text: t('backup.print'),
       on: { click: () => window.print() } }),
+    next,
     h('button', { type: 'button', id: 'backup-hide', class: 'button secondary', text: t('backup.hide'),
       on: { click: () => clear() } }));
   const make = h('button', { type: 'submit', id: 'backup-make', class: 'button primary', text: t('backup.make') });
+  let shares = [];
+  let current = 0;
+  let made = { k: 0, n: 0 };
 
   function clear() {
+    shares = [];
+    current = 0;
     cards.replaceChildren();
     cards.hidden = true;
+    hint.hidden = true;
     tools.hidden = true;
+  }
+
+  /** Puts share `i` (and only it) in the page. */
+  function show(i) {
+    if (i < 0 || i >= shares.length) return;
+    current = i;
+    const s = shares[i];
+    const fingerprint = s.text.split(':')[1] || '';
+    replace(cards, h('li', { class: 'share-card', testid: 'share-card' },
+      h('h3', { text: t('backup.card.title', { n: formatNumber(s.number), total: formatNumber(made.n) }) }),
+      h('p', { class: 'field-hint', text: t('backup.card.text', { k: formatNumber(made.k), total: formatNumber(made.n), fingerprint }) }),
+      qrSvg(s.size, s.modules, t('backup.card.qr', { n: formatNumber(s.number) })),
+      h('code', { class: 'share-text', dir: 'ltr', testid: 'share-text', text: s.text })));
+    previous.disabled = i === 0;
+    next.disabled = i === shares.length - 1;
   }
 
   const form = h('form', { id: 'backup-form', class: 'form', attrs: { novalidate: true, autocomplete: 'off' } },
@@ -197,16 +230,12 @@ function keyBackupSection() {
     }
     make.disabled = true;
     try {
-      const shares = await api.keyBackup(k, n);
-      replace(cards, shares.map((s) => {
-        const fingerprint = s.text.split(':')[1] || '';
-        return h('li', { class: 'share-card', testid: 'share-card' },
-          h('h3', { text: t('backup.card.title', { n: formatNumber(s.number), total: formatNumber(n) }) }),
-          h('p', { class: 'field-hint', text: t('backup.card.text', { k: formatNumber(k), total: formatNumber(n), fingerprint }) }),
-          qrSvg(s.size, s.modules, t('backup.card.qr', { n: formatNumber(s.number) })),
-          h('code', { class: 'share-text', dir: 'ltr', testid: 'share-text', text: s.text }));
-      }));
+      clear();
+      shares = await api.keyBackup(k, n);
+      made = { k, n };
+      show(0);
       cards.hidden = false;
+      hint.hidden = false;
       tools.hidden = false;
     } catch (err) {
       error.textContent = errorText(err);
@@ -220,6 +249,6 @@ function keyBackupSection() {
     h('h2', { id: 'backup-title', text: t('backup.title') }),
     h('p', { text: t('backup.intro') }),
     h('p', { class: 'callout warning', text: t('backup.warning') }),
-    form, cards, tools);
+    form, hint, cards, tools);
   return { el, clear };
 }
