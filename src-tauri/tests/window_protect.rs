@@ -303,6 +303,23 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     d.wait("#wipe-card");
     d.script("document.querySelector('#duress-card').scrollIntoView();");
     d.screenshot("protect-08-settings-arabic");
+    // The key backup in Arabic: one share in the page at a time.
+    d.type_into("#backup-shares", "3");
+    d.type_into("#backup-threshold", "2");
+    d.script("document.querySelector('#backup-make').click();");
+    d.wait("[data-testid=share-card]");
+    d.script("document.querySelector('#backup-next').click();");
+    d.wait_until("the second share", || {
+        d.text("[data-testid=share-card] h3").contains('2')
+            || d.text("[data-testid=share-card] h3").contains('٢')
+    });
+    assert_eq!(
+        d.script("return document.querySelectorAll('[data-testid=share-card]').length;"),
+        json!(1)
+    );
+    d.script("document.querySelector('[data-testid=share-card]').scrollIntoView();");
+    d.screenshot("protect-08a-key-backup-arabic");
+    d.script("document.querySelector('#backup-hide').click();");
     // By its label (WebKitWebDriver calls the right-to-left checkbox not interactable).
     d.click("label[for=wipe-after-enabled]");
     d.wait("#wipe-after-warning");
