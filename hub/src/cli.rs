@@ -116,6 +116,9 @@ enum DevicesCommand {
 
 /// Parses the command line and runs the command; the process's exit code.
 pub fn main() -> ExitCode {
+    // First: no core dumps (a crash would write TLS keys and request bodies to disk).
+    // The hub holds no vault key, so its memory is not locked.
+    custos_process::harden(false);
     let cli = Cli::parse();
     let dir = DataDir::new(cli.data.unwrap_or_else(DataDir::default_root));
     let req = match cli.command {

@@ -196,6 +196,11 @@ impl Hub {
         }
     }
 
+    /// The hub process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("the hub runs")
+    }
+
     /// A second instance on the same database, in its own folder with this one's keys.
     pub fn another_instance(&self, data: &Path) -> Hub {
         copy_keys(&self.data, data);
