@@ -481,7 +481,10 @@ fn the_backend_locks_when_the_pages_timers_stop_and_no_process_dumps_core() {
     let (app_pid, _) = processes[0];
     if can_lock_memory() {
         let locked = support::memory_kib(app_pid, "VmLck");
-        assert!(locked > 0, "the app's memory is not locked: VmLck {locked} kB");
+        assert!(
+            locked > 0,
+            "the app's memory is not locked: VmLck {locked} kB"
+        );
     }
 
     scenario.step("the page's timers stop; the backend locks after the idle minute");
