@@ -191,7 +191,7 @@ impl Vault {
         // A vault bound to a device whose key is gone (wiped, or another computer) is
         // bound to a new device key here.
         let device_key = match manifest.device_key {
-            Some(id) if super::keys_dir().join(format!("{id}.key")).exists() => Some(id),
+            Some(id) if super::device::key_exists(&id) => Some(id),
             Some(_) => Some(super::device::new_device_key()?),
             None if options.bind_to_device => Some(super::device::new_device_key()?),
             None => None,
