@@ -98,6 +98,9 @@ impl Store {
     /// Opens (or creates) the database in `dir`. Writes are refused (as a full disk)
     /// while less than `reserve` bytes plus twice the batch would stay free.
     pub fn open(dir: &Path, reserve: u64) -> Result<Store> {
+        if failed_dirs().contains(&canonical(dir)) {
+            return Err(Error::StoreFailed);
+        }
         recover(dir)?;
         let mut store = Self::open_only(dir, reserve)?;
         if sibling(dir, REWRITE).exists() {
@@ -570,17 +573,30 @@ impl Drop for Store {
     fn drop(&mut self) {
         let Some(sled) = self.sled.take() else { return };
         if self.failed.load(Ordering::SeqCst) {
-            // After a failed write sled 0.34 can block forever in the flush it runs on
-            // drop. Let it do that on its own thread: the caller gets control back, and
-            // a later open reports the database as busy instead of hanging.
-            let _ = std::thread::Builder::new()
-                .name("custos-store-close".into())
-                .spawn(move || drop(sled));
+            // sled 0.34 flushes a database when it is dropped, and the flush of one whose
+            // write failed (a full disk) waits forever for a log that can no longer
+            // become durable — while holding a read guard of sled's process-wide
+            // concurrency lock, which every batch and transaction of *every* database in
+            // the process takes exclusively: the next vault opened would hang at its
+            // first write. So a failed database is never dropped: it stays open, idle,
+            // until the process exits, and opening its folder again says to restart.
+            failed_dirs().push(canonical(&self.dir));
+            std::mem::forget(sled);
         } else {
             drop(sled);
             self.wait_released();
         }
     }
+}
+
+/// Databases whose write failed in this process, left open (see `Drop for Store`).
+fn failed_dirs() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    static FAILED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    FAILED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn canonical(dir: &Path) -> PathBuf {
+    fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned())
 }
 
 /// Beside the database: the fresh copy being written, the old one being removed, and the
@@ -730,8 +746,7 @@ fn copy_db(from: &Path, to: &Path, partial: bool) -> Result<()> {
     })();
     drop(src);
     if let Err(e) = copied {
-        // A copy that failed to write is not dropped: sled flushes on drop, and the
-        // flush of a database whose write failed can block forever.
+        // A copy that failed to write is never dropped (see `Drop for Store`).
         std::mem::forget(dst);
         return Err(err(e));
     }

@@ -64,7 +64,10 @@ fn a_planted_device_key_id_cannot_reach_outside_the_key_folder() {
         "wipe: {err}"
     );
     assert!(!dir.exists(), "the vault folder was not wiped");
-    assert!(outside.exists(), "the panic wipe destroyed a file outside the vault");
+    assert!(
+        outside.exists(),
+        "the panic wipe destroyed a file outside the vault"
+    );
 
     // An absolute path and a name that only looks like an id are refused the same way.
     for planted in ["/tmp/x", "0d4f7c62-0000-4000-8000-00000000000/../x", ""] {
