@@ -285,3 +285,57 @@ fn a_vault_with_a_duress_passphrase_looks_like_one_without() {
     ));
     assert!(without.exists());
 }
+
+/// A duress file of an earlier build (the action alone, sealed with the duress
+/// passphrase) still works, and a vault that has one still opens and changes its
+/// passphrase.
+#[test]
+fn a_duress_file_of_an_earlier_build_still_works() {
+    use std::io::Write as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vault");
+    let mut v = Vault::create(&dir, &s(PASS), OPTS).unwrap();
+    v.add(case("Real case")).unwrap();
+    v.lock().unwrap();
+    let mut recipient = age::scrypt::Recipient::new(s(DURESS));
+    recipient.set_work_factor(10);
+    let mut sealed = Vec::new();
+    let mut w = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+        .unwrap()
+        .wrap_output(&mut sealed)
+        .unwrap();
+    w.write_all(br#"{"action":"wipe","pad":"------"}"#).unwrap();
+    w.finish().unwrap();
+    fs::write(dir.join("duress.age"), &sealed).unwrap();
+
+    let mut v = Vault::unlock(&dir, &s(PASS), OPTS).unwrap();
+    const NEW: &str = "harbour juniper cobalt 5521 lantern moss";
+    v.change_passphrase(&s(PASS), &s(NEW)).unwrap();
+    v.lock().unwrap();
+    assert_eq!(
+        fs::read(dir.join("duress.age")).unwrap(),
+        sealed,
+        "left as it was"
+    );
+    assert!(matches!(
+        Vault::unlock(&dir, &s(DURESS), OPTS),
+        Err(Error::WrongPassphrase)
+    ));
+    assert!(!dir.exists(), "the earlier duress file's wipe ran");
+}
+
+/// The duress file has a fixed size: a duress passphrase too long for it is refused with
+/// the reason, and nothing changes.
+#[test]
+fn a_duress_passphrase_too_long_for_the_file_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vault");
+    let mut v = Vault::create(&dir, &s(PASS), OPTS).unwrap();
+    let before = fs::read(dir.join("duress.age")).unwrap();
+    let long = format!("{DURESS} {}", "quartz ".repeat(120));
+    let err = v.set_duress(&s(&long), DuressAction::Decoy).unwrap_err();
+    assert!(err.to_string().contains("too long"), "{err}");
+    assert_eq!(fs::read(dir.join("duress.age")).unwrap(), before);
+    assert_eq!(v.duress_action(), None);
+    assert!(!dir.join(DECOY).exists(), "no decoy made");
+}

@@ -232,6 +232,11 @@ impl Vault {
     /// made (replacing an earlier decoy): unlock with the duress passphrase to fill it.
     pub fn set_duress(&mut self, passphrase: &SecretString, action: DuressAction) -> Result<()> {
         passphrase::require_strong(passphrase)?;
+        if passphrase.expose_secret().len() > MAX_PASSPHRASE {
+            return Err(Error::Invalid(format!(
+                "the duress passphrase is too long (at most {MAX_PASSPHRASE} bytes)"
+            )));
+        }
         let current =
             fs::read(self.dir.join(IDENTITY)).map_err(|e| Error::io("reading identity.age", e))?;
         let device_key = read_manifest(&self.dir)?.device_key;
