@@ -596,6 +596,10 @@ fn travel_remove_figures() {
     let after = db_size(&dir);
     drop(std::mem::replace(&mut a.vault, support::new_vault().vault));
     let locked = db_size(&dir);
+    for e in fs::read_dir(dir.join("db")).unwrap().flatten() {
+        let m = e.metadata().unwrap();
+        println!("DB-FILE {} {}", e.file_name().to_string_lossy(), m.len());
+    }
     println!(
         "TRAVEL-FIGURES records=10000 removed={} took_ms={} db_before={} db_after={} db_after_lock={}",
         removed.records,
