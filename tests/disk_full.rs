@@ -13,7 +13,10 @@
 //!    way no evidence record and no partial file remain, and the vault and its other
 //!    evidence go on working; an export to a full disk leaves no partial copy and logs
 //!    nothing.
-//! 4. After the database itself hit ENOSPC (2.), another vault opens in the same process,
+//! 4. The database rewrite of travel mode, without room for its copy: a clear "disk
+//!    full", nothing lost, the vault opens, and the rewrite is done at the first open
+//!    after space was freed.
+//! 5. After the database itself hit ENOSPC (2.), another vault opens in the same process,
 //!    and so does the same vault once space is freed: within a deadline, so that a hang
 //!    fails the test instead of blocking it.
 
@@ -256,9 +259,85 @@ fn full_disk_child() {
     };
     graceful(Path::new(&root));
     evidence(Path::new(&root));
+    rewrite(Path::new(&root));
     // Last: after it, the vault that failed stays open (idle) until the process exits.
     hard(Path::new(&root), Path::new(&copy));
     after_failure(Path::new(&root));
+}
+
+fn rewrite(root: &Path) {
+    use custos_vault::store::{Store, Write};
+    let mount = root.join("rewrite");
+    mount_tmpfs(&mount, "16m");
+    let db = mount.join("db");
+    let ids: Vec<Uuid> = (0..24).map(|_| Uuid::new_v4()).collect();
+    let value = |i: usize| vec![i as u8; 64 << 10];
+    let mut store = Store::open(&db, 0).unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        store.commit(vec![Write::Version(*id, value(i))]).unwrap();
+    }
+    // A copy of the database does not fit beside it: the free space is cut to half of
+    // what the database takes.
+    let used = Command::new("du").args(["-sb"]).arg(&db).output().unwrap();
+    let used: u64 = String::from_utf8_lossy(&used.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let free = Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(&mount)
+        .output()
+        .unwrap();
+    let free: u64 = String::from_utf8_lossy(&free.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        free > used,
+        "the test's tmpfs is too small: {free} free, {used} used"
+    );
+    std::fs::write(mount.join("filler"), vec![0u8; (free - used / 2) as usize]).unwrap();
+    let err = store.rewrite().unwrap_err();
+    assert!(matches!(err, Error::DiskFull), "{err}");
+    assert!(
+        mount.join("db.rewrite").exists(),
+        "the rewrite is still wanted"
+    );
+    assert!(!mount.join("db.new").exists());
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(store.version(*id).unwrap().unwrap(), value(i));
+    }
+    store
+        .commit(vec![Write::Meta("after", b"1".to_vec())])
+        .unwrap();
+    drop(store);
+    // Still no room: the store opens all the same.
+    let store = Store::open(&db, 0).unwrap();
+    assert_eq!(store.version(ids[0]).unwrap().unwrap(), value(0));
+    drop(store);
+    // Room again: the first open does the rewrite.
+    let status = Command::new("mount")
+        .args(["-o", "remount,size=32m"])
+        .arg(&mount)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let store = Store::open(&db, 0).unwrap();
+    assert!(
+        !mount.join("db.rewrite").exists(),
+        "the rewrite was not done"
+    );
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(store.version(*id).unwrap().unwrap(), value(i));
+    }
+    assert_eq!(store.meta("after").unwrap().unwrap(), b"1");
+    drop(store);
+    println!("REWRITE-OK");
 }
 
 /// Runs `f` on another thread; gives up (and says so) after `secs` seconds.
@@ -384,6 +463,7 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
             && stdout.contains("EVIDENCE-reserve-OK")
             && stdout.contains("EVIDENCE-no-reserve-OK")
             && stdout.contains("EVIDENCE-export-OK")
+            && stdout.contains("REWRITE-OK")
             && stdout.contains("SECOND-OK")
             && stdout.contains("REOPEN-OK"),
         "child failed ({out_status}):\n{stdout}\n{stderr}"
