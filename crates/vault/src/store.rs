@@ -105,8 +105,13 @@ impl Store {
         let mut store = Self::open_only(dir, reserve)?;
         if sibling(dir, REWRITE).exists() {
             // A rewrite was cut short: done again now. Failing (a full disk), the vault
-            // opens all the same and tries at the next open.
-            let _ = store.rewrite();
+            // opens all the same and tries at the next open — unless the database could
+            // not even be opened again.
+            if let Err(e) = store.rewrite() {
+                if store.sled.is_none() {
+                    return Err(e);
+                }
+            }
         }
         Ok(store)
     }
@@ -394,7 +399,9 @@ impl Store {
 
     /// Every stored version, id and ciphertext, in key order.
     pub fn versions(&self) -> impl Iterator<Item = Result<(Uuid, Vec<u8>)>> + '_ {
-        self.sled().versions.iter().map(|kv| {
+        // None after a rewrite whose reopening failed (the store has failed then).
+        let tree = self.sled.as_ref().map(|s| s.versions.iter());
+        tree.into_iter().flatten().map(|kv| {
             let (k, v) = kv.map_err(|e| from_sled("reading", e))?;
             let id = Uuid::from_slice(&k)
                 .map_err(|_| Error::Database("a stored key is not a version id".into()))?;
@@ -518,7 +525,7 @@ impl Store {
 
     /// Number of stored versions.
     pub fn version_count(&self) -> usize {
-        self.sled().versions.len()
+        self.sled.as_ref().map_or(0, |s| s.versions.len())
     }
 
     /// An evidence item's custody entries, in order: (entry number, sealed entry).
@@ -541,6 +548,7 @@ impl Store {
     /// write access to the disk; the vault never calls it.
     #[doc(hidden)]
     pub fn tamper_custody(&self, evidence: Uuid, seq: u32, value: Option<Vec<u8>>) -> Result<()> {
+        self.check()?;
         let key = custody_key(evidence, seq);
         match value {
             Some(v) => self.sled().custody.insert(key, v).map(|_| ()),
@@ -562,6 +570,7 @@ impl Store {
 
     /// Bytes the database takes on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
+        self.check()?;
         self.sled()
             .db
             .size_on_disk()
