@@ -568,6 +568,16 @@ impl Store {
             .map_err(|e| from_sled("reading", e))
     }
 
+    /// Removes a named meta value, durably.
+    pub fn remove_meta(&self, key: &str) -> Result<()> {
+        self.check()?;
+        self.sled()
+            .meta
+            .remove(key.as_bytes())
+            .map_err(|e| self.fail(from_sled("saving", e)))?;
+        self.sync()
+    }
+
     /// Bytes the database takes on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
         self.check()?;

@@ -322,6 +322,31 @@ fn a_duress_file_of_an_earlier_build_still_works() {
         Err(Error::WrongPassphrase)
     ));
     assert!(!dir.exists(), "the earlier duress file's wipe ran");
+
+    // The database key an earlier build kept the action under goes at the next change.
+    let mut v = Vault::create(&dir, &s(PASS), OPTS).unwrap();
+    v.add(case("Real case")).unwrap();
+    v.lock().unwrap();
+    {
+        let db = sled::open(dir.join("db")).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("duress", &b"sealed action"[..])
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let named = |dir: &Path| {
+        keys(dir)
+            .into_iter()
+            .find(|(name, _, _)| name == "meta")
+            .unwrap()
+            .2
+    };
+    assert!(named(&dir).contains(&b"duress".to_vec()));
+    let mut v = Vault::unlock(&dir, &s(PASS), OPTS).unwrap();
+    v.clear_duress().unwrap();
+    v.lock().unwrap();
+    assert!(!named(&dir).contains(&b"duress".to_vec()));
 }
 
 /// The duress file has a fixed size: a duress passphrase too long for it is refused with

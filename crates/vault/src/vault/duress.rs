@@ -277,8 +277,12 @@ impl Vault {
     }
 
     /// Rewrites the key file and the manifest with what they hold, the way a passphrase
-    /// change writes them: what setting the duress passphrase wrote looks like one.
+    /// change writes them: what setting the duress passphrase wrote looks like one. The
+    /// database key an earlier build kept the action under goes.
     fn touch_identity(&self) -> Result<()> {
+        if self.store.meta(META_DURESS)?.is_some() {
+            self.store.remove_meta(META_DURESS)?;
+        }
         let current =
             fs::read(self.dir.join(IDENTITY)).map_err(|e| Error::io("reading identity.age", e))?;
         let device_key = read_manifest(&self.dir)?.device_key;
