@@ -13,6 +13,12 @@
 //!    way no evidence record and no partial file remain, and the vault and its other
 //!    evidence go on working; an export to a full disk leaves no partial copy and logs
 //!    nothing.
+//! 4. The database rewrite of travel mode, without room for its copy: a clear "disk
+//!    full", nothing lost, the vault opens, and the rewrite is done at the first open
+//!    after space was freed.
+//! 5. After the database itself hit ENOSPC (2.), another vault opens in the same process,
+//!    and so does the same vault once space is freed: within a deadline, so that a hang
+//!    fails the test instead of blocking it.
 
 use custos_test_support::pass;
 use std::path::Path;
@@ -252,9 +258,156 @@ fn full_disk_child() {
         return;
     };
     graceful(Path::new(&root));
-    // Before `hard`: after its failure, sled's background threads may stay blocked.
     evidence(Path::new(&root));
+    rewrite(Path::new(&root));
+    // Last: after it, the vault that failed stays open (idle) until the process exits.
     hard(Path::new(&root), Path::new(&copy));
+    after_failure(Path::new(&root));
+}
+
+fn rewrite(root: &Path) {
+    use custos_vault::store::{Store, Write};
+    let mount = root.join("rewrite");
+    mount_tmpfs(&mount, "16m");
+    let db = mount.join("db");
+    let ids: Vec<Uuid> = (0..24).map(|_| Uuid::new_v4()).collect();
+    let value = |i: usize| vec![i as u8; 64 << 10];
+    let mut store = Store::open(&db, 0).unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        store.commit(vec![Write::Version(*id, value(i))]).unwrap();
+    }
+    // A copy of the database does not fit beside it: the free space is cut to half of
+    // what the database takes.
+    let used = Command::new("du").args(["-sb"]).arg(&db).output().unwrap();
+    let used: u64 = String::from_utf8_lossy(&used.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let free = Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(&mount)
+        .output()
+        .unwrap();
+    let free: u64 = String::from_utf8_lossy(&free.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        free > used,
+        "the test's tmpfs is too small: {free} free, {used} used"
+    );
+    std::fs::write(mount.join("filler"), vec![0u8; (free - used / 2) as usize]).unwrap();
+    let err = store.rewrite().unwrap_err();
+    assert!(matches!(err, Error::DiskFull), "{err}");
+    assert!(
+        mount.join("db.rewrite").exists(),
+        "the rewrite is still wanted"
+    );
+    assert!(!mount.join("db.new").exists());
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(store.version(*id).unwrap().unwrap(), value(i));
+    }
+    store
+        .commit(vec![Write::Meta("after", b"1".to_vec())])
+        .unwrap();
+    drop(store);
+    // Still no room: the store opens all the same.
+    let store = Store::open(&db, 0).unwrap();
+    assert_eq!(store.version(ids[0]).unwrap().unwrap(), value(0));
+    drop(store);
+    // Room again: the first open does the rewrite.
+    let status = Command::new("mount")
+        .args(["-o", "remount,size=32m"])
+        .arg(&mount)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let store = Store::open(&db, 0).unwrap();
+    assert!(
+        !mount.join("db.rewrite").exists(),
+        "the rewrite was not done"
+    );
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(store.version(*id).unwrap().unwrap(), value(i));
+    }
+    assert_eq!(store.meta("after").unwrap().unwrap(), b"1");
+    drop(store);
+    println!("REWRITE-OK");
+}
+
+/// Runs `f` on another thread; gives up (and says so) after `secs` seconds.
+fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(t) => t,
+        Err(_) => {
+            println!("HANG {what}");
+            // Where every thread of the process waits, for whoever reads the failure.
+            for t in std::fs::read_dir("/proc/self/task")
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let read = |f: &str| std::fs::read_to_string(t.path().join(f)).unwrap_or_default();
+                println!("THREAD {} {}", read("comm").trim(), read("wchan").trim());
+            }
+            std::process::exit(3);
+        }
+    }
+}
+
+/// After `hard`: in the same process, a new vault elsewhere opens and works, and the
+/// vault that hit the full disk opens again (or says exactly what to do) once space is
+/// freed.
+fn after_failure(root: &Path) {
+    let other = root.join("after-failure");
+    within(60, "a new vault after the failure", move || {
+        let opts = Options::insecure_for_tests();
+        let mut v = Vault::create(&other, &pass(), opts).unwrap();
+        let id = new_case(&mut v);
+        v.lock().unwrap();
+        let v = Vault::unlock(&other, &pass(), opts).unwrap();
+        assert!(v.get(id).is_ok());
+        v.lock().unwrap();
+    });
+    println!("SECOND-OK");
+    let full = root.join("hard").join("vault");
+    let mount = root.join("hard");
+    // Free space on the full tmpfs: remount it larger.
+    let status = Command::new("mount")
+        .args(["-o", "remount,size=64m"])
+        .arg(&mount)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    within(60, "the failed vault reopened", move || {
+        let opts = Options {
+            disk_reserve: 0,
+            ..Options::insecure_for_tests()
+        };
+        match Vault::unlock(&full, &pass(), opts) {
+            Ok(mut v) => {
+                new_case(&mut v);
+                v.lock().unwrap();
+            }
+            Err(e) => {
+                let m = e.to_string();
+                assert!(
+                    matches!(e, Error::StoreFailed) && m.contains("close Custos and open it again"),
+                    "unclear error reopening the vault: {m}"
+                );
+            }
+        }
+    });
+    println!("REOPEN-OK");
 }
 
 #[test]
@@ -263,7 +416,7 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
     let root = tmp.path().join("mounts");
     let copy = tmp.path().join("copy");
     let exe = std::env::current_exe().unwrap();
-    let out = Command::new("unshare")
+    let mut child = Command::new("unshare")
         .args(["-Urm", "--"])
         .arg(&exe)
         .args([
@@ -275,19 +428,45 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
         ])
         .env("CUSTOS_FULL_DISK_ROOT", &root)
         .env("CUSTOS_FULL_DISK_COPY", &copy)
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("unshare (util-linux) runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let read = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().unwrap()));
+    let stderr = read(Box::new(child.stderr.take().unwrap()));
+    // A hang fails the test instead of blocking it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    let out_status = status.map_or("killed after 600 s".to_string(), |s| s.to_string());
     assert!(
-        out.status.success()
+        status.is_some_and(|s| s.success())
             && stdout.contains("GRACEFUL-OK")
             && stdout.contains("HARD-OK")
             && stdout.contains("EVIDENCE-reserve-OK")
             && stdout.contains("EVIDENCE-no-reserve-OK")
-            && stdout.contains("EVIDENCE-export-OK"),
-        "child failed ({}):\n{stdout}\n{stderr}",
-        out.status
+            && stdout.contains("EVIDENCE-export-OK")
+            && stdout.contains("REWRITE-OK")
+            && stdout.contains("SECOND-OK")
+            && stdout.contains("REOPEN-OK"),
+        "child failed ({out_status}):\n{stdout}\n{stderr}"
     );
     let acked: Vec<(Uuid, usize)> = stdout
         .lines()

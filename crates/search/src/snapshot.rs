@@ -219,7 +219,14 @@ fn catch_up(vault: &Vault, st: &mut SearchState, budget: usize) -> Result<(usize
     let remaining = todo - wanted.len();
     if remaining == 0 {
         st.seen = Some(changes);
-        if st.index.as_ref().is_some_and(|i| i.unsaved >= SAVE_AFTER) {
+        // Saved after many changes, and whenever there is none (travel mode removed it
+        // with the records it held: it is written again without them).
+        let missing = !vault.dir().join(SEARCH_SNAPSHOT).exists();
+        if st
+            .index
+            .as_ref()
+            .is_some_and(|i| i.unsaved >= SAVE_AFTER || (missing && i.unsaved > 0))
+        {
             // A cache: failing to save it (a full disk) only slows the next unlock.
             let _ = save_snapshot(vault, st);
         }

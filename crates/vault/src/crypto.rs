@@ -362,6 +362,12 @@ impl KeyCache {
         self.map.is_empty()
     }
 
+    /// Keeps only the keys of the ciphertexts whose digest ([`ciphertext_digest`]) is in
+    /// `digests`: the others were removed from the vault.
+    pub fn retain(&mut self, digests: &std::collections::HashSet<[u8; 32]>) {
+        self.map.retain(|d, _| digests.contains(d));
+    }
+
     /// Serializes the cache (to be encrypted before storing).
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(Vec::with_capacity(self.map.len() * Self::ENTRY));
@@ -389,6 +395,11 @@ impl KeyCache {
 
 fn digest(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
+}
+
+/// The digest the [`KeyCache`] knows a ciphertext by.
+pub fn ciphertext_digest(ciphertext: &[u8]) -> [u8; 32] {
+    digest(ciphertext)
 }
 
 /// An identity that answers with a file key we already know.

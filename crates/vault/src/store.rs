@@ -8,6 +8,12 @@
 //! custody (evidence id + entry number → sealed entry); the `meta` tree holds a few
 //! named, encrypted values (keyring, index snapshot, settings).
 //!
+//! Forgetting: sled 0.34 never overwrites the log space a removed value freed, so after
+//! travel mode the database is rewritten ([`Store::rewrite`]): its trees are copied into
+//! a fresh database beside it (`db.new`), which then takes its place; the old one is
+//! overwritten and removed. A crash at any point leaves either database whole, and the
+//! next open finishes the job (see [`recover`]).
+//!
 //! Durability: sled's `flush()` writes the log with `sync_file_range`, which does not
 //! flush the drive's cache (sled issues #1351, #1452). A write is acknowledged only after
 //! `flush()` *and* an `fsync` of every file of the database.
@@ -92,6 +98,25 @@ impl Store {
     /// Opens (or creates) the database in `dir`. Writes are refused (as a full disk)
     /// while less than `reserve` bytes plus twice the batch would stay free.
     pub fn open(dir: &Path, reserve: u64) -> Result<Store> {
+        if failed_dirs().contains(&canonical(dir)) {
+            return Err(Error::StoreFailed);
+        }
+        recover(dir)?;
+        let mut store = Self::open_only(dir, reserve)?;
+        if sibling(dir, REWRITE).exists() {
+            // A rewrite was cut short: done again now. Failing (a full disk), the vault
+            // opens all the same and tries at the next open — unless the database could
+            // not even be opened again.
+            if let Err(e) = store.rewrite() {
+                if store.sled.is_none() {
+                    return Err(e);
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    fn open_only(dir: &Path, reserve: u64) -> Result<Store> {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(64 * 1024 * 1024)
@@ -287,24 +312,45 @@ impl Store {
         result.map_err(|e| self.fail(from_sled("saving", e)))
     }
 
-    /// Waits (a few seconds at most) until sled's lock on the database file is free.
-    /// sled's own threads can hold the database a moment after it is dropped (a log
-    /// write handed to its thread pool); without this, a lock followed at once by an
-    /// unlock could find the vault "open elsewhere".
     fn wait_released(&self) {
-        let path = self.dir.join("db");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while std::time::Instant::now() < deadline {
-            let Ok(file) = File::open(&path) else { return };
-            match file.try_lock() {
-                // Closing the file releases the lock at once.
-                Ok(()) => return,
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    std::thread::sleep(std::time::Duration::from_millis(2))
-                }
-                Err(_) => return,
-            }
+        wait_released(&self.dir);
+    }
+
+    /// Rewrites the database into a fresh one that holds only what this one holds now,
+    /// so that nothing removed from it survives in its files (see the module's notes).
+    /// The store stays open; on an error it holds what it held, and the rewrite is done
+    /// again at the next open.
+    pub fn rewrite(&mut self) -> Result<()> {
+        self.check()?;
+        self.sync()?;
+        let marker = sibling(&self.dir, REWRITE);
+        File::create(&marker)
+            .and_then(|f| f.sync_all())
+            .and_then(|()| sync_parent(&self.dir))
+            .map_err(|e| Error::io("rewriting the database", e))?;
+        // Room for a second copy beside the first.
+        let size = dir_size(&self.dir);
+        let parent = self.dir.parent().unwrap_or(Path::new("."));
+        let free =
+            fs4::available_space(parent).map_err(|e| Error::io("checking free disk space", e))?;
+        if free < self.reserve + size + (1 << 20) {
+            return Err(Error::DiskFull);
         }
+        drop(self.sled.take());
+        self.wait_released();
+        let result = rewrite_dir(&self.dir, None);
+        let reopened = recover(&self.dir).and_then(|()| Self::open_only(&self.dir, self.reserve));
+        match reopened {
+            Ok(mut fresh) => {
+                self.sled = fresh.sled.take();
+                self.synced
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clear();
+            }
+            Err(e) => return Err(self.fail(e)),
+        }
+        result
     }
 
     /// Flushes sled's log and fsyncs every database file.
@@ -353,7 +399,9 @@ impl Store {
 
     /// Every stored version, id and ciphertext, in key order.
     pub fn versions(&self) -> impl Iterator<Item = Result<(Uuid, Vec<u8>)>> + '_ {
-        self.sled().versions.iter().map(|kv| {
+        // None after a rewrite whose reopening failed (the store has failed then).
+        let tree = self.sled.as_ref().map(|s| s.versions.iter());
+        tree.into_iter().flatten().map(|kv| {
             let (k, v) = kv.map_err(|e| from_sled("reading", e))?;
             let id = Uuid::from_slice(&k)
                 .map_err(|_| Error::Database("a stored key is not a version id".into()))?;
@@ -410,9 +458,11 @@ impl Store {
             .map_err(|e| from_sled("reading", e))
     }
 
-    /// Removes versions (and their sync marks) from the device, durably. Travel mode only:
-    /// the hub holds every one of them.
-    pub fn remove_versions(&self, ids: &[Uuid]) -> Result<()> {
+    /// Removes versions (and their sync marks), the chains of custody of the given
+    /// records, and the marks of the given evidence files, durably. Travel mode only: the
+    /// hub holds every one of them. What they took stays in the database's files until
+    /// [`Store::rewrite`].
+    pub fn remove_versions(&self, ids: &[Uuid], records: &[Uuid], blobs: &[Uuid]) -> Result<()> {
         self.check()?;
         let _ = self.new_version_epoch()?;
         let mut versions = sled::Batch::default();
@@ -421,13 +471,22 @@ impl Store {
             versions.remove(id.as_bytes());
             synced.remove(id.as_bytes());
         }
-        self.sled()
-            .versions
+        let mut custody = sled::Batch::default();
+        for r in records {
+            for key in self.sled().custody.scan_prefix(r.as_bytes()).keys() {
+                custody.remove(key.map_err(|e| from_sled("reading", e))?);
+            }
+        }
+        let mut synced_blobs = sled::Batch::default();
+        for b in blobs {
+            synced_blobs.remove(b.as_bytes());
+        }
+        let sled = self.sled();
+        sled.versions
             .apply_batch(versions)
-            .map_err(|e| self.fail(from_sled("saving", e)))?;
-        self.sled()
-            .synced
-            .apply_batch(synced)
+            .and_then(|()| sled.synced.apply_batch(synced))
+            .and_then(|()| sled.custody.apply_batch(custody))
+            .and_then(|()| sled.synced_blobs.apply_batch(synced_blobs))
             .map_err(|e| self.fail(from_sled("saving", e)))?;
         self.sync()
     }
@@ -466,7 +525,7 @@ impl Store {
 
     /// Number of stored versions.
     pub fn version_count(&self) -> usize {
-        self.sled().versions.len()
+        self.sled.as_ref().map_or(0, |s| s.versions.len())
     }
 
     /// An evidence item's custody entries, in order: (entry number, sealed entry).
@@ -489,6 +548,7 @@ impl Store {
     /// write access to the disk; the vault never calls it.
     #[doc(hidden)]
     pub fn tamper_custody(&self, evidence: Uuid, seq: u32, value: Option<Vec<u8>>) -> Result<()> {
+        self.check()?;
         let key = custody_key(evidence, seq);
         match value {
             Some(v) => self.sled().custody.insert(key, v).map(|_| ()),
@@ -508,8 +568,19 @@ impl Store {
             .map_err(|e| from_sled("reading", e))
     }
 
+    /// Removes a named meta value, durably.
+    pub fn remove_meta(&self, key: &str) -> Result<()> {
+        self.check()?;
+        self.sled()
+            .meta
+            .remove(key.as_bytes())
+            .map_err(|e| self.fail(from_sled("saving", e)))?;
+        self.sync()
+    }
+
     /// Bytes the database takes on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
+        self.check()?;
         self.sled()
             .db
             .size_on_disk()
@@ -521,17 +592,251 @@ impl Drop for Store {
     fn drop(&mut self) {
         let Some(sled) = self.sled.take() else { return };
         if self.failed.load(Ordering::SeqCst) {
-            // After a failed write sled 0.34 can block forever in the flush it runs on
-            // drop. Let it do that on its own thread: the caller gets control back, and
-            // a later open reports the database as busy instead of hanging.
-            let _ = std::thread::Builder::new()
-                .name("custos-store-close".into())
-                .spawn(move || drop(sled));
+            // sled 0.34 flushes a database when it is dropped, and the flush of one whose
+            // write failed (a full disk) waits forever for a log that can no longer
+            // become durable — while holding a read guard of sled's process-wide
+            // concurrency lock, which every batch and transaction of *every* database in
+            // the process takes exclusively: the next vault opened would hang at its
+            // first write. So a failed database is never dropped: it stays open, idle,
+            // until the process exits, and opening its folder again says to restart.
+            failed_dirs().push(canonical(&self.dir));
+            std::mem::forget(sled);
         } else {
             drop(sled);
             self.wait_released();
         }
     }
+}
+
+/// Databases whose write failed in this process, left open (see `Drop for Store`).
+fn failed_dirs() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    static FAILED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    FAILED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn canonical(dir: &Path) -> PathBuf {
+    fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned())
+}
+
+/// Beside the database: the fresh copy being written, the old one being removed, and the
+/// mark that a rewrite is under way.
+const NEW: &str = "new";
+const OLD: &str = "old";
+const REWRITE: &str = "rewrite";
+
+/// `db` → `db.<suffix>`, in the same folder.
+fn sibling(db: &Path, suffix: &str) -> PathBuf {
+    let name = db
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "db".into());
+    db.with_file_name(format!("{name}.{suffix}"))
+}
+
+fn sync_parent(db: &Path) -> std::io::Result<()> {
+    File::open(db.parent().unwrap_or(Path::new(".")))?.sync_all()
+}
+
+/// Waits (a few seconds at most) until sled's lock on the database in `dir` is free.
+/// sled's own threads can hold the database a moment after it is dropped (a log write
+/// handed to its thread pool); without this, a lock followed at once by an unlock could
+/// find the vault "open elsewhere".
+fn wait_released(dir: &Path) {
+    let path = dir.join("db");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        let Ok(file) = File::open(&path) else { return };
+        match file.try_lock() {
+            // Closing the file releases the lock at once.
+            Ok(()) => return,
+            Err(std::fs::TryLockError::WouldBlock) => {
+                std::thread::sleep(std::time::Duration::from_millis(2))
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+/// Finishes or undoes a rewrite cut short, before the database is opened:
+/// - no database but a complete copy (the crash fell between the two renames; the copy
+///   is renamed only once it is whole and durable): the copy becomes the database;
+/// - a copy beside the database: it may be partial, and is removed;
+/// - the old database beside the new one: overwritten and removed.
+///
+/// The mark stays: the caller rewrites again.
+fn recover(db: &Path) -> Result<()> {
+    let (new, old) = (sibling(db, NEW), sibling(db, OLD));
+    let io = |e| Error::io("finishing an interrupted rewrite of the database", e);
+    if !db.exists() {
+        if new.exists() {
+            fs::rename(&new, db).map_err(io)?;
+        } else if old.exists() {
+            fs::rename(&old, db).map_err(io)?;
+        } else {
+            return Ok(());
+        }
+        sync_parent(db).map_err(io)?;
+    }
+    if new.exists() {
+        fs::remove_dir_all(&new).map_err(io)?;
+    }
+    if old.exists() {
+        overwrite_all(&old);
+        fs::remove_dir_all(&old).map_err(io)?;
+    }
+    sync_parent(db).map_err(io)
+}
+
+/// Overwrites every file under `dir` with zeros (best effort: on SSDs and journaling
+/// file systems old blocks may survive; what they hold is ciphertext).
+fn overwrite_all(dir: &Path) {
+    use std::io::Write as _;
+    let mut stack = vec![dir.to_owned()];
+    let zeros = vec![0u8; 1 << 16];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(p),
+                Ok(m) => {
+                    if let Ok(mut f) = fs::OpenOptions::new().write(true).open(&p) {
+                        let mut left = m.len();
+                        while left > 0 {
+                            let n = left.min(zeros.len() as u64) as usize;
+                            if f.write_all(&zeros[..n]).is_err() {
+                                break;
+                            }
+                            left -= n as u64;
+                        }
+                        let _ = f.sync_data();
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+/// Copies every tree of the (closed) database in `from` into a new database in `to`.
+/// With `partial`, stops after the first tree (a crash mid-copy, for tests).
+fn copy_db(from: &Path, to: &Path, partial: bool) -> Result<()> {
+    let err = |e| from_sled("rewriting", e);
+    let src = sled::Config::new().path(from).open().map_err(err)?;
+    let dst = sled::Config::new()
+        .path(to)
+        .create_new(true)
+        .flush_every_ms(None)
+        .open()
+        .map_err(err)?;
+    let copied = (|| {
+        for name in src.tree_names() {
+            let (a, b) = (src.open_tree(&name)?, dst.open_tree(&name)?);
+            let mut batch = sled::Batch::default();
+            let mut n = 0;
+            for kv in a.iter() {
+                let (k, v) = kv?;
+                batch.insert(k, v);
+                n += 1;
+                if n % 1024 == 0 {
+                    b.apply_batch(std::mem::take(&mut batch))?;
+                }
+            }
+            b.apply_batch(batch)?;
+            if partial {
+                break;
+            }
+        }
+        dst.flush().map(|_| ())
+    })();
+    drop(src);
+    if let Err(e) = copied {
+        // A copy that failed to write is never dropped (see `Drop for Store`).
+        std::mem::forget(dst);
+        return Err(err(e));
+    }
+    drop(dst);
+    wait_released(from);
+    wait_released(to);
+    Ok(())
+}
+
+/// The rewrite itself, on the closed database in `db` (see [`Store::rewrite`]). With
+/// `stop_after`, returns after that step as if the process had died there (tests).
+fn rewrite_dir(db: &Path, stop_after: Option<u8>) -> Result<()> {
+    let (new, old, marker) = (sibling(db, NEW), sibling(db, OLD), sibling(db, REWRITE));
+    let io = |e| Error::io("rewriting the database", e);
+    let stop = |step: u8| stop_after == Some(step);
+    // 0. The mark: from here on, an open finishes the rewrite.
+    File::create(&marker)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| sync_parent(db))
+        .map_err(io)?;
+    if stop(0) {
+        return Ok(());
+    }
+    if new.exists() {
+        fs::remove_dir_all(&new).map_err(io)?;
+    }
+    // 1. The copy, made durable before anything is renamed.
+    if let Err(e) = copy_db(db, &new, stop(1)) {
+        let _ = fs::remove_dir_all(&new);
+        return Err(e);
+    }
+    if stop(1) {
+        return Ok(());
+    }
+    sync_files(&new, &mut HashSet::new())
+        .and_then(|()| sync_parent(db))
+        .map_err(io)?;
+    if stop(2) {
+        return Ok(());
+    }
+    // 3.–4. The swap: two renames, each made durable.
+    fs::rename(db, &old)
+        .and_then(|()| sync_parent(db))
+        .map_err(io)?;
+    if stop(3) {
+        return Ok(());
+    }
+    fs::rename(&new, db)
+        .and_then(|()| sync_parent(db))
+        .map_err(io)?;
+    if stop(4) {
+        return Ok(());
+    }
+    // 5. The old database: overwritten, removed.
+    overwrite_all(&old);
+    fs::remove_dir_all(&old)
+        .and_then(|()| sync_parent(db))
+        .map_err(io)?;
+    if stop(5) {
+        return Ok(());
+    }
+    fs::remove_file(&marker)
+        .and_then(|()| sync_parent(db))
+        .map_err(io)
+}
+
+/// Runs a rewrite of the closed database in `db` and stops after step `step` (0–5) as a
+/// crash would: for tests of the recovery at the next open.
+#[doc(hidden)]
+pub fn rewrite_interrupted(db: &Path, step: u8) -> Result<()> {
+    rewrite_dir(db, Some(step))
 }
 
 /// Makes sled's files durable: fdatasync of the log (`db`) every time, and an fsync of

@@ -223,3 +223,54 @@ fn acknowledged_writes_survive_sigkill() {
         acked.len()
     );
 }
+
+/// The database rewrite (travel mode's, which leaves no removed value in its files) cut
+/// short after each of its steps, as a crash would: the vault opens afterwards with every
+/// record, the rewrite is finished, and nothing of it is left beside the database.
+#[test]
+fn a_database_rewrite_cut_short_at_any_step_leaves_a_vault_that_opens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vault");
+    let mut v = Vault::create(&dir, &pass(), OPTS).unwrap();
+    let ids: Vec<Uuid> = (0..40)
+        .map(|i| {
+            v.add(Record::Case(Case {
+                title: format!("case {i}"),
+                ..Case::default()
+            }))
+            .unwrap()
+        })
+        .collect();
+    v.lock().unwrap();
+    for step in 0..=5u8 {
+        let copy = tmp.path().join(format!("step-{step}"));
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(&dir)
+            .arg(&copy)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        custos_vault::store::rewrite_interrupted(&copy.join("db"), step).unwrap();
+        let v = Vault::unlock(&copy, &pass(), OPTS)
+            .unwrap_or_else(|e| panic!("cut short after step {step}: {e}"));
+        for (i, id) in ids.iter().enumerate() {
+            match v.get(*id).unwrap().into_record() {
+                Some(Record::Case(c)) => assert_eq!(c.title, format!("case {i}")),
+                other => panic!("step {step}: record {i} is {other:?}"),
+            }
+        }
+        assert!(v.damaged().is_empty(), "step {step}");
+        v.lock().unwrap();
+        let left: Vec<_> = std::fs::read_dir(&copy)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("db."))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "step {step}: left beside the database: {left:?}"
+        );
+    }
+}

@@ -21,10 +21,7 @@ use age::secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::{
-    read_manifest, shred, sync_dir, take_lock, write_atomic, write_manifest, Vault, DB, IDENTITY,
-    IDENTITY_NEW, META_KEYRING,
-};
+use super::{read_manifest, take_lock, Vault, DB, META_KEYRING};
 use crate::crypto::{self, VaultIdentity};
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -191,19 +188,18 @@ impl Vault {
         // A vault bound to a device whose key is gone (wiped, or another computer) is
         // bound to a new device key here.
         let device_key = match manifest.device_key {
-            Some(id) if super::keys_dir().join(format!("{id}.key")).exists() => Some(id),
+            Some(id) if super::device::key_exists(&id) => Some(id),
             Some(_) => Some(super::device::new_device_key()?),
             None if options.bind_to_device => Some(super::device::new_device_key()?),
             None => None,
         };
         let wrapped =
             super::device::seal_identity(&identity, new, options.kdf, device_key.as_deref())?;
-        write_atomic(&dir.join(IDENTITY_NEW), &wrapped)?;
-        write_manifest(dir, &crypto::sha256_hex(&wrapped), device_key.as_deref())?;
-        shred(&dir.join(IDENTITY));
-        std::fs::rename(dir.join(IDENTITY_NEW), dir.join(IDENTITY))
-            .map_err(|e| Error::io("replacing identity.age", e))?;
-        sync_dir(dir)
+        super::replace_identity(dir, &wrapped, device_key.as_deref())?;
+        // The duress file moves with the key file (see `duress.rs`); the key is restored
+        // already, and the earlier duress file still works.
+        let _ = super::duress::rewrite_duress(dir, &identity, options.kdf);
+        Ok(())
     }
 }
 

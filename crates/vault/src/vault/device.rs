@@ -39,8 +39,23 @@ pub fn keys_dir() -> PathBuf {
     }
 }
 
-fn key_path(id: &str) -> PathBuf {
-    keys_dir().join(format!("{id}.key"))
+/// The file of a device key. `id` comes from `vault.json`, which anyone with the disk can
+/// edit: it is parsed as a key id (a UUID) and the path is built from the parsed value,
+/// so no stored text ever becomes part of a path (`../../x` names no file).
+fn key_path(id: &str) -> Result<PathBuf> {
+    let id = Uuid::try_parse(id).map_err(|_| {
+        Error::Database(
+            "vault.json is damaged: the device key it names is not a key id (it was edited \
+             by hand or by someone else); no file outside the vault was touched"
+                .into(),
+        )
+    })?;
+    Ok(keys_dir().join(format!("{}.key", id.hyphenated())))
+}
+
+/// True when the device key `id` names is on this computer (false for a malformed id).
+pub(super) fn key_exists(id: &str) -> bool {
+    key_path(id).is_ok_and(|p| p.exists())
 }
 
 /// Makes a new device key; returns its id.
@@ -55,7 +70,7 @@ pub(super) fn new_device_key() -> Result<String> {
     ));
     text.push_str(key.to_string().expose_secret());
     text.push('\n');
-    let path = key_path(&id);
+    let path = key_path(&id)?;
     let write = || -> std::io::Result<()> {
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
@@ -75,11 +90,13 @@ pub(super) fn new_device_key() -> Result<String> {
 
 /// Removes a device key made for a vault whose creation failed.
 pub(super) fn forget_device_key(id: &str) {
-    shred(&key_path(id));
+    if let Ok(path) = key_path(id) {
+        shred(&path);
+    }
 }
 
 fn device_identity(id: &str) -> Result<VaultIdentity> {
-    let path = key_path(id);
+    let path = key_path(id)?;
     let text = Zeroizing::new(fs::read_to_string(&path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::DeviceKeyMissing,
         _ => Error::io("reading the device key", e),
@@ -145,7 +162,7 @@ impl Vault {
         let start = Instant::now();
         let dir = self.dir.clone();
         let manifest = read_manifest(&dir).ok();
-        destroy_keys(
+        let keys = destroy_keys(
             &dir,
             manifest.as_ref().and_then(|m| m.device_key.as_deref()),
         );
@@ -157,6 +174,7 @@ impl Vault {
             .store(false, std::sync::atomic::Ordering::Relaxed);
         drop(self);
         let files = remove_data(&dir)?;
+        keys?;
         Ok(Wiped {
             keys_destroyed,
             total: start.elapsed(),
@@ -169,13 +187,14 @@ impl Vault {
     pub fn wipe_folder(dir: &Path) -> Result<Wiped> {
         let start = Instant::now();
         let manifest = read_manifest(dir)?;
-        destroy_keys(dir, manifest.device_key.as_deref());
+        let keys = destroy_keys(dir, manifest.device_key.as_deref());
         let keys_destroyed = start.elapsed();
         run_wipe_hooks();
         // If another process holds the vault, its files are still removed (it can no
         // longer read them without the keys).
         let _lock = take_lock(dir).ok();
         let files = remove_data(dir)?;
+        keys?;
         Ok(Wiped {
             keys_destroyed,
             total: start.elapsed(),
@@ -184,18 +203,26 @@ impl Vault {
     }
 }
 
-fn destroy_keys(dir: &Path, device_key: Option<&str>) {
+/// Destroys the device key and the key files. A device key id that is not a key id is
+/// left alone (it could name any file) and reported once everything else is destroyed.
+fn destroy_keys(dir: &Path, device_key: Option<&str>) -> Result<()> {
+    let mut result = Ok(());
     if let Some(id) = device_key {
-        shred(&key_path(id));
+        match key_path(id) {
+            Ok(path) => shred(&path),
+            Err(e) => result = Err(e),
+        }
     }
     // A decoy inside the vault goes with it.
     let decoy = dir.join(super::DECOY);
     if let Ok(m) = read_manifest(&decoy) {
-        destroy_keys(&decoy, m.device_key.as_deref());
+        let decoy_keys = destroy_keys(&decoy, m.device_key.as_deref());
+        result = result.and(decoy_keys);
     }
     shred(&dir.join(IDENTITY));
     shred(&dir.join(IDENTITY_NEW));
     let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+    result
 }
 
 /// Removes what is left (ciphertext without its key): the database, the evidence files,

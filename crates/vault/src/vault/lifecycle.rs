@@ -110,7 +110,7 @@ impl Vault {
             device::seal_identity(&identity, passphrase, options.kdf, device_key.as_deref())?;
         write_atomic(&dir.join(IDENTITY), &wrapped)?;
         // Every vault has a duress file; without a duress passphrase it is filler.
-        duress::write_filler(dir, options.kdf)?;
+        duress::write_filler(dir, &[identity.to_public()], options.kdf)?;
 
         let store = Store::open(&dir.join(DB), options.disk_reserve)?;
         let device = DeviceKey::generate();
@@ -393,22 +393,26 @@ impl Vault {
             self.options.kdf,
             device_key.as_deref(),
         )?;
-        // 1. the new file beside the old; 2. the manifest names it (the commit point);
-        // 3. the old file is overwritten; 4. the new one takes its name. An interruption
-        // at any step is finished or undone at the next unlock.
-        write_atomic(&self.dir.join(IDENTITY_NEW), &wrapped)?;
-        write_manifest(
-            &self.dir,
-            &crypto::sha256_hex(&wrapped),
-            device_key.as_deref(),
-        )?;
-        shred(&self.dir.join(IDENTITY));
-        fs::rename(self.dir.join(IDENTITY_NEW), self.dir.join(IDENTITY))
-            .map_err(|e| Error::io("replacing identity.age", e))?;
-        sync_dir(&self.dir)
+        replace_identity(&self.dir, &wrapped, device_key.as_deref())?;
+        // The duress file moves with the key file (see `duress.rs`). The passphrase has
+        // changed already: a failure here leaves the earlier duress file, which works.
+        let _ = duress::rewrite_duress(&self.dir, &self.keys.identity, self.options.kdf);
+        Ok(())
     }
 
     // ----- writing -----
+}
+
+/// Replaces `identity.age` with `wrapped`: 1. the new file beside the old; 2. the manifest
+/// names it (the commit point); 3. the old file is overwritten; 4. the new one takes its
+/// name. An interruption at any step is finished or undone at the next unlock.
+pub(super) fn replace_identity(dir: &Path, wrapped: &[u8], device_key: Option<&str>) -> Result<()> {
+    write_atomic(&dir.join(IDENTITY_NEW), wrapped)?;
+    write_manifest(dir, &crypto::sha256_hex(wrapped), device_key)?;
+    shred(&dir.join(IDENTITY));
+    fs::rename(dir.join(IDENTITY_NEW), dir.join(IDENTITY))
+        .map_err(|e| Error::io("replacing identity.age", e))?;
+    sync_dir(dir)
 }
 
 pub(super) fn read_manifest(dir: &Path) -> Result<Manifest> {

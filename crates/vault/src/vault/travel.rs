@@ -4,7 +4,10 @@
 //! confirmed: every version of every record of the case, and every evidence file.
 //!
 //! The vault keeps no list of what it removed (a list would tell a searcher what to ask
-//! for): the restore asks the hub for everything this vault may read.
+//! for): the restore asks the hub for everything this vault may read. Nor does it keep
+//! any other trace of them: their chains of custody, the marks of what the hub holds,
+//! their keys in the key cache, their words in the search index go with them, and the
+//! database is rewritten afresh so that its files keep no removed value in free space.
 
 use std::collections::HashSet;
 use std::fs;
@@ -178,7 +181,7 @@ impl Vault {
         } = plan;
         // Pause first: from now on nothing of these cases comes back by itself.
         self.set_sync_paused(true)?;
-        self.store.remove_versions(&versions)?;
+        self.store.remove_versions(&versions, &records, &blobs)?;
         let mut files = 0;
         for b in &blobs {
             if fs::remove_file(self.blob_path(*b)).is_ok() {
@@ -188,11 +191,31 @@ impl Vault {
         for r in &records {
             self.index.remove(*r);
         }
+        // The key cache keeps only the keys of versions still stored.
+        let mut kept = HashSet::new();
+        for v in self.store.versions() {
+            kept.insert(crate::crypto::ciphertext_digest(&v?.1));
+        }
+        self.cache
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(&kept);
+        self.cache_dirty
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         // The index snapshot must not name them any more, nor the search index hold
         // their words.
         self.unsnapshotted += 1;
         self.save_snapshot()?;
         self.forget_derived()?;
+        // Nothing of them may stay in the database's free space either (removed values,
+        // earlier snapshots of the index): it is written afresh. Failing (a full disk),
+        // the records are removed all the same and the next unlock tries again.
+        self.store.rewrite().map_err(|e| {
+            Error::Invalid(format!(
+                "the cases were removed, but the database could not be rewritten without \
+                 their traces ({e}); it will be at the next unlock"
+            ))
+        })?;
         Ok(Removed {
             cases: chosen,
             records: records.len(),
