@@ -1738,3 +1738,403 @@ async fn once_the_roster_is_signed_a_device_that_cannot_check_it_is_told_to_upda
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("custos-roster"), mark);
 }
+
+// ----- the hub under abuse, and what a stranger learns -----
+
+/// Raises this process's soft limit of open files to its hard limit: the tests below
+/// hold a thousand connections, two descriptors each on loopback.
+fn raise_open_files() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    limit.current = limit.maximum;
+    let _ = setrlimit(Resource::Nofile, limit);
+}
+
+impl Hub {
+    /// Starts a hub on the embedded store with more arguments to `serve`.
+    fn start_with(args: &[&str]) -> Hub {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("hub");
+        let log = std::fs::File::create(dir.with_extension("log")).unwrap();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(&dir)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let addr = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .parse()
+            .unwrap();
+        let pin = lines.next().unwrap().unwrap()["pin ".len()..].to_string();
+        std::thread::spawn(move || for _ in lines {});
+        Hub {
+            child: Some(child),
+            dir,
+            addr,
+            pin,
+            _tmp: Some(tmp),
+            _backend: Backend::Sled,
+        }
+    }
+}
+
+impl Client {
+    /// A TLS connection, or None when the hub refuses or does not answer in 5 s.
+    async fn try_tls(&self) -> Option<tokio_rustls::client::TlsStream<TcpStream>> {
+        let connect = async {
+            let tcp = TcpStream::connect(self.addr).await.ok()?;
+            tokio_rustls::TlsConnector::from(self.config.clone())
+                .connect(ServerName::try_from("hub").unwrap(), tcp)
+                .await
+                .ok()
+        };
+        tokio::time::timeout(Duration::from_secs(5), connect)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// A request on a new connection; None when the hub closes it without an answer
+    /// (or gives none in 5 s).
+    async fn try_call(&self, method: &str, path: &str, body: Vec<u8>) -> Option<Resp> {
+        let tls = self.try_tls().await?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .ok()?;
+        tokio::spawn(conn);
+        let req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "hub")
+            .header("content-type", "application/json")
+            .header("custos-signed-roster", "1")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        let answer = async {
+            let resp = sender.send_request(req).await.ok()?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = resp.into_body().collect().await.ok()?.to_bytes().to_vec();
+            Some(Resp {
+                status,
+                headers,
+                body,
+            })
+        };
+        tokio::time::timeout(Duration::from_secs(5), answer)
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+/// Does `bytes` name the product, in any case?
+fn names_product(bytes: &[u8]) -> bool {
+    String::from_utf8_lossy(bytes)
+        .to_lowercase()
+        .contains("custos")
+}
+
+/// One enrolled device's sync for `period`: a push of one object and a pull, again and
+/// again, each on a new connection (a new handshake, as a device's sync does after a
+/// pause). → (requests served, the slowest request, requests that failed).
+async fn sync_for(client: &Client, to: &Device, period: Duration) -> (u64, Duration, u64) {
+    let start = std::time::Instant::now();
+    let (mut served, mut slowest, mut failed) = (0u64, Duration::ZERO, 0u64);
+    let mut since = 0u64;
+    while start.elapsed() < period {
+        let frames = wire::encode_frames(&[object(&[to], &[], 200)]).unwrap();
+        let t = std::time::Instant::now();
+        match client.try_call("POST", "/v1/objects", frames).await {
+            Some(r) if r.status == 200 => served += 1,
+            _ => failed += 1,
+        }
+        slowest = slowest.max(t.elapsed());
+        let t = std::time::Instant::now();
+        match client
+            .try_call("GET", &format!("/v1/objects?since={since}&limit=500"), Vec::new())
+            .await
+        {
+            Some(r) if r.status == 200 => {
+                served += 1;
+                since = r.header("custos-next").parse().unwrap();
+            }
+            _ => failed += 1,
+        }
+        slowest = slowest.max(t.elapsed());
+    }
+    (served, slowest, failed)
+}
+
+/// A thousand connections that send a request's head and never its body, and a flood
+/// of enrollment requests from one address, do not stop an enrolled device: its sync
+/// goes on at about its usual pace. The held connections are dropped once their body is
+/// late, and the flood is told to slow down. Prints the requests per second served to
+/// the device without and with the floods (`cargo test -p custos-hub --test hub
+/// under_abuse -- --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enrolled_device_syncs_in_its_normal_time_under_abuse() {
+    raise_open_files();
+    let hub = Hub::start();
+    let a = hub.enroll("field", "a").await;
+    let b = hub.enroll("field", "b").await;
+    let ca = hub.client(Some(&a));
+    let period = Duration::from_secs(3);
+
+    let (quiet, quiet_slowest, quiet_failed) = sync_for(&ca, &b, period).await;
+    assert_eq!(quiet_failed, 0);
+
+    // 1,000 connections (no certificate: strangers) that send a head and no body.
+    let anon = Arc::new(hub.client(None));
+    let mut opening = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let anon = anon.clone();
+        opening.spawn(async move {
+            let mut tls = anon.try_tls().await?;
+            let head = "POST /v1/enroll/challenge HTTP/1.1\r\nhost: hub\r\n\
+                        content-type: application/json\r\ncontent-length: 1000\r\n\r\n";
+            tls.write_all(head.as_bytes()).await.ok()?;
+            tls.flush().await.ok()?;
+            Some(tls)
+        });
+    }
+    let mut held = Vec::new();
+    while let Some(r) = opening.join_next().await {
+        if let Some(tls) = r.unwrap() {
+            held.push(tls);
+        }
+    }
+    // An enrollment flood from the same address, all the while.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut flood = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (anon, stop) = (anon.clone(), stop.clone());
+        flood.spawn(async move {
+            let (mut sent, mut slowed) = (0u64, 0u64);
+            let claim = serde_json::to_vec(&json!({
+                "token": "x".repeat(40), "vault_recipient": recipient(), "signer": "x"
+            }))
+            .unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                sent += 1;
+                if let Some(r) = anon
+                    .try_call("POST", "/v1/enroll/challenge", claim.clone())
+                    .await
+                {
+                    if r.status == 429 {
+                        slowed += 1;
+                    }
+                }
+            }
+            (sent, slowed)
+        });
+    }
+    let (busy, busy_slowest, busy_failed) = sync_for(&ca, &b, period).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut sent, mut slowed) = (0, 0);
+    while let Some(r) = flood.join_next().await {
+        let (s, l) = r.unwrap();
+        sent += s;
+        slowed += l;
+    }
+    let rps = |n: u64| n as f64 / period.as_secs_f64();
+    println!(
+        "enrolled device: {:.1} requests/s alone (slowest {quiet_slowest:?}), {:.1} \
+         requests/s under {} held connections and {sent} enrollment requests \
+         ({slowed} told to slow down; slowest {busy_slowest:?}, {busy_failed} failed)",
+        rps(quiet),
+        rps(busy),
+        held.len()
+    );
+    assert_eq!(busy_failed, 0, "the device's sync failed under the floods");
+    assert!(
+        busy_slowest < Duration::from_secs(2),
+        "a request of the device took {busy_slowest:?}"
+    );
+    assert!(
+        busy * 3 >= quiet,
+        "the device's pace fell from {quiet} to {busy} requests"
+    );
+    assert!(slowed > 0, "the enrollment flood was never slowed down");
+
+    // The held connections are dropped once their body is late.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let mut open = 0;
+    for tls in held.iter_mut().take(50) {
+        let mut buf = [0u8; 512];
+        if let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_millis(200), tls.read(&mut buf)).await
+        {
+            let _ = n;
+        } else {
+            open += 1;
+        }
+    }
+    assert_eq!(open, 0, "connections without their body are still held");
+}
+
+/// A connection without an enrolled certificate reaches enrollment and nothing else:
+/// no health, no API description, no answer at all to anything but enrollment; and
+/// nothing it sees — the hub's certificate, the enrollment answers, their headers —
+/// names the product.
+#[tokio::test]
+async fn a_stranger_reaches_only_enrollment_and_learns_no_name() {
+    let hub = Hub::start();
+    let a = hub.enroll("field", "a").await;
+    let stranger = Device::new("stranger");
+    for client in [hub.client(None), hub.client(Some(&stranger))] {
+        for path in ["/v1/health", "/v1/openapi.json", "/v1/roster", "/v1/nothing", "/"] {
+            let r = client.try_call("GET", path, Vec::new()).await;
+            assert!(
+                r.is_none(),
+                "a stranger got an answer to {path}: {}",
+                r.map(|r| r.text()).unwrap_or_default()
+            );
+        }
+        // Enrollment answers, for a stranger, name nothing.
+        let claim = stranger.claim("no-such-invite-token");
+        let mut asked = vec![(
+            "/v1/enroll/challenge",
+            serde_json::to_vec(&claim).unwrap(),
+        )];
+        asked.push(("/v1/enroll", serde_json::to_vec(&claim).unwrap()));
+        asked.push(("/v1/enroll", b"{not json".to_vec()));
+        for (path, body) in asked {
+            let r = client.try_call("POST", path, body).await.unwrap();
+            assert!((400..500).contains(&r.status), "{path}: {}", r.status);
+            assert!(!names_product(&r.body), "{path}: {}", r.text());
+            for (name, value) in &r.headers {
+                assert!(
+                    !names_product(name.as_str().as_bytes()) && !names_product(value.as_bytes()),
+                    "{path}: header {name}: {value:?}"
+                );
+            }
+        }
+    }
+    // Without proof, the answer that says to update names no product either.
+    let invite = hub.invite("field", "1h");
+    let cs = hub.client(Some(&stranger));
+    let mut body = stranger.claim(&invite.token);
+    body["label"] = json!("stranger");
+    let r = cs
+        .try_call("POST", "/v1/enroll", serde_json::to_vec(&body).unwrap())
+        .await
+        .unwrap();
+    assert_eq!((r.status, r.code()), (400, "update_needed".into()));
+    assert!(!names_product(&r.body), "{}", r.text());
+
+    // The hub's certificate.
+    let tls = hub.client(None).try_tls().await.unwrap();
+    let certs = tls.get_ref().1.peer_certificates().unwrap();
+    assert!(!names_product(certs[0].as_ref()), "the certificate names the product");
+
+    // An enrolled device still has health and the API description.
+    let ca = hub.client(Some(&a));
+    assert_eq!(ca.get("/v1/health").await.status, 200);
+    assert_eq!(ca.get("/v1/openapi.json").await.json()["openapi"], "3.1.0");
+}
+
+/// Each device may keep so many objects and so many bytes of evidence on the hub:
+/// past that, a push or a blob is refused whole with `quota_exceeded`, and nothing of
+/// it is stored.
+#[tokio::test]
+async fn quotas_refuse_cleanly_and_store_nothing() {
+    let hub = Hub::start_with(&["--quota-objects", "3", "--quota-evidence", "1000"]);
+    let a = hub.enroll("field", "a").await;
+    let c = hub.enroll("coordinator", "c").await;
+    let (ca, cc) = (hub.client(Some(&a)), hub.client(Some(&c)));
+
+    // A blob larger than the quota.
+    let id = Uuid::new_v4();
+    let path = format!("/v1/blobs/{id}");
+    let r = ca
+        .json(
+            "POST",
+            &path,
+            &json!({"size": 1001, "sha256": "0".repeat(64), "audience": [a.recipient()]}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (413, "quota_exceeded".into()), "{}", r.text());
+    assert!(r.json()["message"].as_str().unwrap().contains("1000"));
+    assert_eq!(ca.get(&path).await.status, 404, "the refused blob was kept");
+    // Within it, then one that would pass it.
+    let r = ca
+        .json(
+            "POST",
+            &path,
+            &json!({"size": 600, "sha256": "0".repeat(64), "audience": [a.recipient()]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let other = format!("/v1/blobs/{}", Uuid::new_v4());
+    let r = ca
+        .json(
+            "POST",
+            &other,
+            &json!({"size": 401, "sha256": "0".repeat(64), "audience": [a.recipient()]}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (413, "quota_exceeded".into()));
+    assert_eq!(ca.get(&other).await.status, 404);
+
+    // Objects: a batch that would pass the quota is refused whole.
+    let r = ca.push(&[object(&[&a], &[], 10), object(&[&a], &[], 10)]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = ca.push(&[object(&[&a], &[], 10), object(&[&a], &[], 10)]).await;
+    assert_eq!((r.status, r.code()), (413, "quota_exceeded".into()), "{}", r.text());
+    assert_eq!(cc.pull_all(0).await.len(), 2, "part of a refused batch was stored");
+    // Another device has its own quota.
+    let r = cc.push(&[object(&[&a], &[], 10)]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = ca.push(&[object(&[&a], &[], 10)]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// Part files of uploads abandoned long ago are removed when the hub starts; recent
+/// ones are kept.
+#[tokio::test]
+async fn abandoned_part_files_are_removed() {
+    let mut hub = Hub::start();
+    let a = hub.enroll("field", "a").await;
+    let ca = hub.client(Some(&a));
+    let (old, new) = (Uuid::new_v4(), Uuid::new_v4());
+    for id in [old, new] {
+        let r = ca
+            .json(
+                "POST",
+                &format!("/v1/blobs/{id}"),
+                &json!({"size": 100, "sha256": "0".repeat(64), "audience": [a.recipient()]}),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        let r = ca
+            .call("PUT", &format!("/v1/blobs/{id}/0"), vec![1u8; 50], "application/octet-stream")
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    hub.stop();
+    let part = |id: Uuid| hub.dir.join("blobs").join(format!("{id}.part"));
+    assert!(part(old).exists() && part(new).exists());
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(8 * 24 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(part(old))
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+    let dir = hub.dir.clone();
+    let hub2 = Hub::start_in_on(&dir, &Backend::Sled);
+    assert!(!part(old).exists(), "an abandoned part file was kept");
+    assert!(part(new).exists(), "a recent part file was removed");
+    // The device starts that upload again from the beginning.
+    let r = hub2.client(Some(&a)).get(&format!("/v1/blobs/{old}")).await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = hub2.client(Some(&a)).get(&format!("/v1/blobs/{new}")).await;
+    assert_eq!(r.json()["received"], 50);
+}
