@@ -839,7 +839,7 @@ fn an_insider_cannot_enroll_with_a_colleagues_or_a_coordinators_vault_key(backen
             Answer::NoProof,
         ));
         assert_eq!(code, "update_needed", "{message}");
-        assert!(message.contains("Update Custos"), "{message}");
+        assert!(message.contains("Update the app"), "{message}");
         // The challenge is sealed to the claimed key: without it, a guess.
         let (code, message) = refused(raw_enroll(
             &mut conn,
