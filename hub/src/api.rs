@@ -315,9 +315,9 @@ async fn held(
 
 async fn roster(
     State(hub): State<Arc<Hub>>,
-    Authed(_): Authed,
+    Authed(device): Authed,
 ) -> Result<Json<wire::Roster>, ApiError> {
-    blocking(move || hub.roster()).await.map(Json)
+    blocking(move || hub.roster(&device)).await.map(Json)
 }
 
 async fn append_roster_log(

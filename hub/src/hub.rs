@@ -479,12 +479,19 @@ impl Hub {
         })
     }
 
-    /// `GET /v1/roster`.
-    pub fn roster(&self) -> Result<Roster, ApiError> {
+    /// `GET /v1/roster`, as `device` may see it: a coordinator's device, everything; a
+    /// field device, the coordinators' devices and its own vault's ([`needs_device`]),
+    /// and of the signed log every other device's entry and revocation withheld
+    /// ([`roster_log::Entry::withheld`]).
+    pub fn roster(&self, device: &Device) -> Result<Roster, ApiError> {
+        let sees = |role: Role, vault: &str| {
+            device.role == Role::Coordinator || needs_device(device, role, vault)
+        };
         let devices = self
             .store
             .devices()?
             .into_iter()
+            .filter(|d| sees(d.role, &d.vault_recipient))
             .map(|d| RosterDevice {
                 device_id: d.id,
                 label: d.label,
@@ -500,8 +507,39 @@ impl Hub {
             hub_recipient: self.keys.hub_recipient.clone(),
             devices,
             next_pin: self.next_pin(),
-            log: self.store.roster_log()?,
+            log: self.roster_log_for(device)?,
         })
+    }
+
+    /// The signed log as `device` may see it (see [`Hub::roster`]).
+    fn roster_log_for(&self, device: &Device) -> Result<Vec<roster_log::Entry>, ApiError> {
+        let log = self.store.roster_log()?;
+        if device.role == Role::Coordinator {
+            return Ok(log);
+        }
+        let mut shown = std::collections::HashSet::new();
+        Ok(log
+            .into_iter()
+            .map(|e| match &e.change {
+                roster_log::Change::Device {
+                    signer,
+                    vault_recipient,
+                    role,
+                    ..
+                } => {
+                    if needs_device(device, *role, vault_recipient) {
+                        shown.insert(signer.clone());
+                        e
+                    } else {
+                        e.withheld()
+                    }
+                }
+                roster_log::Change::Revoke { signer, .. } if !shown.contains(signer) => {
+                    e.withheld()
+                }
+                _ => e,
+            })
+            .collect())
     }
 
     /// `POST /v1/roster/log`: a coordinator's device appends entries to the
@@ -515,6 +553,11 @@ impl Hub {
         }
         if req.entries.is_empty() {
             return Err(ApiError::Malformed("no roster entries to append".into()));
+        }
+        if req.entries.iter().any(roster_log::Entry::is_withheld) {
+            return Err(ApiError::RosterInvalid(
+                "a withheld entry is not an entry: the organisation signs whole entries".into(),
+            ));
         }
         let mut whole = self.store.roster_log()?;
         let last = whole.last().map_or(0, |e| e.seq);
@@ -865,6 +908,12 @@ impl Hub {
         self.store.put_blob(blob.id, &meta)?;
         Ok(Installed::Stored)
     }
+}
+
+/// Whether a field device needs a device of the roster: a coordinator's device (whose
+/// versions it accepts), or one of its own vault's.
+fn needs_device(field: &Device, role: Role, vault_recipient: &str) -> bool {
+    role == Role::Coordinator || vault_recipient == field.vault_recipient
 }
 
 /// Why the hub refuses roster entries, in its own words (a [`roster_log::LogError`]

@@ -67,6 +67,7 @@ on_both_backends!(
     a_coordinator_signs_the_roster_and_the_hub_keeps_only_what_verifies,
     once_the_roster_is_signed_coordinators_come_from_it_and_invites_carry_its_key,
     once_the_roster_is_signed_a_device_that_cannot_check_it_is_told_to_update,
+    a_field_device_receives_only_the_roster_entries_it_needs,
 );
 
 // ----- the hub process -----
@@ -206,7 +207,11 @@ impl Hub {
 
     /// Enrolls a new device with a fresh invite.
     async fn enroll(&self, role: &str, label: &str) -> Device {
-        let mut device = Device::new(label);
+        self.enroll_as(role, Device::new(label)).await
+    }
+
+    /// Enrolls `device` with a fresh invite.
+    async fn enroll_as(&self, role: &str, mut device: Device) -> Device {
         let invite = self.invite(role, "1h");
         let client = self.client(Some(&device));
         let body = device.enroll_body(&client, &invite.token).await;
@@ -1070,8 +1075,11 @@ async fn a_revoked_device_is_refused_at_once_even_on_an_open_connection() {
     assert_eq!((r.status, r.code()), (403, "revoked".into()));
     let r = hub.client(Some(&a)).push(&[object(&[&b], &[], 10)]).await;
     assert_eq!((r.status, r.code()), (403, "revoked".into()));
-    // Others go on; the roster shows the revocation.
-    let r = hub.client(Some(&b)).get("/v1/roster").await;
+    // Others go on; the roster shows the revocation (to a coordinator: a field device
+    // sees only its own vault's devices and the coordinators').
+    let c = hub.enroll("coordinator", "c").await;
+    assert_eq!(hub.client(Some(&b)).get("/v1/roster").await.status, 200);
+    let r = hub.client(Some(&c)).get("/v1/roster").await;
     let roster = r.json();
     let gone = roster["devices"]
         .as_array()
@@ -2182,4 +2190,111 @@ async fn abandoned_part_files_are_removed() {
     assert_eq!(r.status, 404, "{}", r.text());
     let r = hub2.client(Some(&a)).get(&format!("/v1/blobs/{new}")).await;
     assert_eq!(r.json()["received"], 50);
+}
+
+/// A field device receives, of the organisation's roster, the coordinators, the
+/// coordinators' devices, the devices of its own vault and their revocations: the hub's
+/// own list and the signed log alike. Of every other entry of the log it receives only a
+/// withheld stub (its number, its link, its hash), which links the chain but says
+/// nothing; its log still verifies with the organisation key, and the coordinator's
+/// whole log is unchanged.
+async fn a_field_device_receives_only_the_roster_entries_it_needs(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start_in_on(&tmp.path().join("hub"), &backend);
+    let c = hub.enroll("coordinator", "coordinator laptop").await;
+    let f = hub.enroll("field", "field phone").await;
+    let mut twin = Device::new("field laptop");
+    twin.vault = f.vault.clone();
+    let twin = hub.enroll_as("field", twin).await;
+    let other = hub.enroll("field", "secret-safehouse-tablet").await;
+    let gone = hub.enroll("field", "lost-in-mariupol").await;
+    let (cc, cf) = (hub.client(Some(&c)), hub.client(Some(&f)));
+
+    let org = signing_key();
+    let now = chrono::Utc::now();
+    let coordinator_recipient = c.recipient();
+    let mut log = roster_log::genesis(&org, "Observatory", now);
+    roster_log::append(
+        &mut log,
+        &org,
+        Change::Coordinator {
+            recipient: coordinator_recipient.clone(),
+        },
+        now,
+    );
+    for (d, role) in [
+        (&c, wire::Role::Coordinator),
+        (&f, wire::Role::Field),
+        (&other, wire::Role::Field),
+        (&twin, wire::Role::Field),
+        (&gone, wire::Role::Field),
+    ] {
+        roster_log::append(&mut log, &org, device_entry(d, role), now);
+    }
+    roster_log::append(
+        &mut log,
+        &org,
+        Change::Revoke {
+            signer: gone.signer(),
+            after: None,
+        },
+        now,
+    );
+    let r = cc.json("POST", "/v1/roster/log", &append(0, &log)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // The bytes the field device receives.
+    let r = cf.get("/v1/roster").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for d in [&other, &gone] {
+        for secret in [d.label.clone(), d.signer(), d.recipient(), d.id.to_string()] {
+            assert!(
+                !r.text().contains(&secret),
+                "the field device received another vault's {secret}"
+            );
+        }
+    }
+    for d in [&c, &f, &twin] {
+        assert!(r.text().contains(&d.signer()), "{} is missing", d.label);
+    }
+    let received: Vec<Entry> = serde_json::from_value(r.json()["log"].clone()).unwrap();
+    assert_eq!(received.len(), log.len());
+    let verified = roster_log::verify(&org.verifying_key(), None, &received).unwrap();
+    let whole = roster_log::verify(&org.verifying_key(), None, &log).unwrap();
+    assert_eq!(
+        verified.head, whole.head,
+        "the field device's log ends where the whole one does"
+    );
+    let labels: Vec<&str> = verified.devices.iter().map(|d| d.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["coordinator laptop", "field phone", "field laptop"]
+    );
+    assert_eq!(verified.coordinators, [coordinator_recipient]);
+    // The same mark on both devices' answers.
+    let mark = cf.get("/v1/objects?since=0&limit=1").await;
+    assert_eq!(mark.header("custos-roster"), roster_log::mark(&log));
+
+    // The coordinator receives the whole log, which verifies, and every device.
+    let coordinators = stored_log(&cc).await;
+    assert_eq!(coordinators, log);
+    assert!(coordinators.iter().all(|e| !e.is_withheld()));
+    let v = roster_log::verify(&org.verifying_key(), None, &coordinators).unwrap();
+    assert_eq!(v.devices.len(), 5);
+    // Nobody appends a stub: the organisation signs whole entries.
+    let stub = log.last().unwrap().withheld();
+    let mut forged = stub.clone();
+    forged.seq += 1;
+    forged.prev = stub.hash();
+    let r = cc
+        .json(
+            "POST",
+            "/v1/roster/log",
+            &append(log.len() as u64, &[forged]),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "roster_invalid".into()));
+    let all = cc.get("/v1/roster").await;
+    assert!(all.text().contains("secret-safehouse-tablet"));
+    assert!(all.text().contains("lost-in-mariupol"));
 }
