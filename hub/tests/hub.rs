@@ -2298,3 +2298,41 @@ async fn a_field_device_receives_only_the_roster_entries_it_needs(backend: Backe
     assert!(all.text().contains("secret-safehouse-tablet"));
     assert!(all.text().contains("lost-in-mariupol"));
 }
+
+/// An enrolled device's request whose body stops arriving is dropped once it is
+/// 20 seconds late: its connection is closed without an answer, and its slot is free.
+#[tokio::test]
+async fn an_enrolled_devices_late_body_drops_its_connection() {
+    let hub = Hub::start();
+    let a = hub.enroll("field", "a").await;
+    let ca = hub.client(Some(&a));
+    let mut tls = ca.try_tls().await.unwrap();
+    let head = format!(
+        "POST /v1/objects HTTP/1.1\r\nhost: hub\r\ncontent-type: {}\r\n\
+         custos-signed-roster: 1\r\ncontent-length: 1000\r\n\r\n",
+        wire::FRAMES_TYPE
+    );
+    tls.write_all(head.as_bytes()).await.unwrap();
+    tls.write_all(&[0u8; 10]).await.unwrap();
+    tls.flush().await.unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(40), tls.read(&mut buf)).await;
+    let waited = started.elapsed();
+    match read {
+        Err(_) => panic!("the connection is still held after {waited:?}"),
+        Ok(Ok(0)) | Ok(Err(_)) => {}
+        Ok(Ok(n)) => panic!(
+            "an answer instead of a dropped connection: {}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+    }
+    assert!(
+        waited >= Duration::from_secs(19),
+        "dropped after {waited:?}, before the body was late"
+    );
+    // Nothing was stored, and the device goes on.
+    let c = hub.enroll("coordinator", "c").await;
+    assert!(hub.client(Some(&c)).pull_all(0).await.is_empty());
+    assert_eq!(ca.get("/v1/health").await.status, 200);
+}
