@@ -577,6 +577,11 @@ fn build(hub: Arc<Hub>) -> (Router, Vec<(&'static str, &'static str)>) {
     (router, r.list)
 }
 
+/// The answer while the store cannot be reached.
+pub fn unavailable_storage() -> ApiError {
+    ApiError::Unavailable("the hub cannot reach its storage right now: try again later".into())
+}
+
 /// The routes a connection without an enrolled certificate may reach: enrollment.
 pub fn is_enrollment(method: &Method, path: &str) -> bool {
     method == Method::POST && matches!(path, "/v1/enroll" | "/v1/enroll/challenge")

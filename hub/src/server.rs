@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::response::IntoResponse;
 use axum::Router;
 use custos_wire as wire;
 use hyper::body::Incoming;
@@ -320,7 +321,8 @@ async fn serve_connection(
         .peer_certificates()
         .and_then(|certs| certs.first())
         .and_then(|cert| wire::pin_of_cert(cert));
-    let known = is_known(&slots.hub, pin.clone()).await;
+    let class = is_known(&slots.hub, pin.clone()).await;
+    let known = class == Some(true);
     let dropper = Arc::new(Notify::new());
     let mut _device_slot = None;
     let mut _stranger_place = None;
@@ -352,9 +354,14 @@ async fn serve_connection(
         let (slots, info, peer) = (shared.clone(), info.clone(), peer.clone());
         async move {
             if !known && !api::is_enrollment(req.method(), req.uri().path()) {
-                // A device that enrolled on this very connection goes on; anyone else
-                // gets no answer at all.
-                if !is_known(&slots.hub, peer.0.clone()).await {
+                // While the store could not tell whose the certificate is: unavailable,
+                // as any request would be. A device that enrolled on this very
+                // connection goes on; anyone else gets no answer at all.
+                if class.is_none() {
+                    let e = api::unavailable_storage();
+                    return Ok::<_, std::convert::Infallible>(e.into_response());
+                }
+                if is_known(&slots.hub, peer.0.clone()).await != Some(true) {
                     if let Some(d) = &info.dropper {
                         d.notify_one();
                     }
@@ -393,18 +400,22 @@ async fn serve_connection(
     }
 }
 
-/// Whether `pin` is an enrolled device's (revoked or not).
-async fn is_known(hub: &Arc<Hub>, pin: Option<String>) -> bool {
+/// Whether `pin` is an enrolled device's (revoked or not); None when the store cannot
+/// say (then the request goes on, and is answered `unavailable` like any other while
+/// the storage is away).
+async fn is_known(hub: &Arc<Hub>, pin: Option<String>) -> Option<bool> {
     let Some(pin) = pin else {
-        return false;
+        return Some(false);
     };
     let hub = hub.clone();
-    tokio::task::spawn_blocking(move || hub.store.device_by_pin(&pin))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .flatten()
-        .is_some()
+    match tokio::task::spawn_blocking(move || hub.store.device_by_pin(&pin)).await {
+        Ok(Ok(found)) => Some(found.is_some()),
+        Ok(Err(e)) => {
+            log::error(&e.to_string());
+            None
+        }
+        Err(_) => None,
+    }
 }
 
 /// Raises the soft limit of open files to the hard limit: each connection is a file,
