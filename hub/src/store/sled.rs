@@ -651,4 +651,30 @@ mod tests {
         }
         assert_eq!(folder.open().last_seq().unwrap(), 1);
     }
+
+    /// A database of before the quotas: its devices' objects are counted once, at the
+    /// first open.
+    #[test]
+    fn objects_stored_before_the_counts_are_counted_at_open() {
+        let folder = Folder::new();
+        let a = Uuid::new_v4();
+        {
+            let store = folder.open();
+            let frames: Vec<Frame> = (0..3u8)
+                .map(|n| Frame {
+                    seq: 0,
+                    id: Uuid::new_v4(),
+                    audience: vec!["age1x".into()],
+                    ciphertext: vec![n; 11],
+                })
+                .collect();
+            store.push(a, DateTime::UNIX_EPOCH, &frames).unwrap();
+            // As a hub of before left it.
+            store.db.drop_tree("obj_counts").unwrap();
+            store.config.remove(COUNTED).unwrap();
+            store.sync().unwrap();
+        }
+        assert_eq!(folder.open().usage(a).unwrap().objects, 3);
+        assert_eq!(folder.open().usage(a).unwrap().objects, 3);
+    }
 }
