@@ -70,6 +70,7 @@ on_both_backends!(
     the_organisation_key_decides_who_reads_and_whose_writes_count,
     a_forged_altered_reordered_truncated_forked_or_replaced_roster_is_refused,
     an_evidence_file_cannot_be_passed_off_as_imported_by_a_colleague,
+    a_device_over_its_hub_quota_is_told_so_and_loses_nothing,
 );
 
 /// Every file under `dir` whose bytes contain `needle` (UTF-8 or UTF-16LE).
@@ -839,7 +840,7 @@ fn an_insider_cannot_enroll_with_a_colleagues_or_a_coordinators_vault_key(backen
             Answer::NoProof,
         ));
         assert_eq!(code, "update_needed", "{message}");
-        assert!(message.contains("Update Custos"), "{message}");
+        assert!(message.contains("Update the app"), "{message}");
         // The challenge is sealed to the claimed key: without it, a guess.
         let (code, message) = refused(raw_enroll(
             &mut conn,
@@ -1833,7 +1834,20 @@ fn a_forged_altered_reordered_truncated_forked_or_replaced_roster_is_refused(bac
         },
         "entry 5 is not signed by the organisation key",
     );
-    // An entry altered: A's device now names the operator's vault.
+    // An entry altered: A's device now has another label.
+    refused(
+        &mut hub,
+        &mut a.vault,
+        &|log| {
+            if let Change::Device { label, .. } = &mut log[3].change {
+                *label = "the operator's".into();
+            }
+        },
+        "entry 4 is not signed by the organisation key",
+    );
+    // An entry altered: A's device now names the operator's vault. The hub serves A
+    // that entry as another vault's, withheld: the stub's hash is not the entry A
+    // verified.
     refused(
         &mut hub,
         &mut a.vault,
@@ -1845,7 +1859,7 @@ fn a_forged_altered_reordered_truncated_forked_or_replaced_roster_is_refused(bac
                 *vault_recipient = operator.clone();
             }
         },
-        "entry 4 is not signed by the organisation key",
+        "entry 4 differs from the one this device verified",
     );
     // Two entries swapped (and renumbered, as a store keyed by number needs).
     refused(
@@ -2013,4 +2027,54 @@ fn an_evidence_file_cannot_be_passed_off_as_imported_by_a_colleague(backend: Bac
     );
     assert!(coord.vault.get(in_a_name.record_id).is_err());
     assert!(coord.vault.get(own_name.record_id).is_ok());
+}
+
+/// A device over its quota of evidence bytes on the hub is told so (`hub_quota_full`,
+/// the hub's words naming the quota) and loses nothing: the file stays pending and
+/// intact, and once the quota is raised its next sync sends it.
+fn a_device_over_its_hub_quota_is_told_so_and_loses_nothing(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("hub");
+    let hub = Hub::start_args(
+        &data,
+        "127.0.0.1:0",
+        &backend,
+        &["--quota-evidence", "1000000"],
+    );
+    let mut coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "field A");
+    let ids = add_cases(&mut a.vault, 1);
+    let file = tmp.path().join("video.bin");
+    let content: Vec<u8> = (0..2_000_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    fs::write(&file, &content).unwrap();
+    let ev = a
+        .vault
+        .attach(
+            &file,
+            Attach {
+                case_id: ids[0],
+                attached_to: vec![],
+                description: "video".into(),
+                derived_from: None,
+            },
+        )
+        .unwrap();
+    let err = run(&mut a.vault).unwrap_err();
+    assert_eq!(err.kind(), "hub_quota_full", "{err}");
+    assert!(err.to_string().contains("quota"), "{err}");
+    assert_eq!(a.vault.sync_info().pending_blobs, 1);
+    assert!(a.vault.verify_evidence(ev).unwrap().ok);
+
+    // The administrator raises the quota.
+    let addr = hub.addr.to_string();
+    drop(hub);
+    let _hub = Hub::start_on(&data, &addr, &backend);
+    let r = run(&mut a.vault).unwrap();
+    assert_eq!(r.blobs_up, 1);
+    assert_eq!(a.vault.sync_info().pending_blobs, 0);
+    let rc = run(&mut coord.vault).unwrap();
+    assert_eq!(rc.blobs_down, 1);
+    assert!(coord.vault.verify_evidence(ev).unwrap().ok);
 }

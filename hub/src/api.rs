@@ -43,6 +43,60 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
+/// What the accept loop knows of a request's connection: the client's address, how
+/// long its request bodies may take, and how to drop it.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    /// The client's address.
+    pub ip: std::net::IpAddr,
+    /// Longest wait for the next piece of a request body.
+    pub body_idle: std::time::Duration,
+    /// Longest a whole request body may take (connections without an enrolled
+    /// certificate: their bodies are small).
+    pub body_total: Option<std::time::Duration>,
+    /// Notified to drop the connection without an answer.
+    pub dropper: Option<Arc<tokio::sync::Notify>>,
+}
+
+impl Default for ConnInfo {
+    fn default() -> Self {
+        ConnInfo {
+            ip: std::net::IpAddr::from([0, 0, 0, 0]),
+            body_idle: BODY_IDLE,
+            body_total: None,
+            dropper: None,
+        }
+    }
+}
+
+impl ConnInfo {
+    /// Drops the connection, no answer given: a body that did not arrive in time frees
+    /// its connection's slot at once.
+    pub async fn drop_connection(&self) -> ApiError {
+        if let Some(d) = &self.dropper {
+            d.notify_one();
+            // The connection's task drops this request with the connection.
+            std::future::pending::<()>().await;
+        }
+        ApiError::Malformed("the request body did not arrive in time".into())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ConnInfo {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<ConnInfo>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+/// Longest wait for the next piece of an enrolled device's request body.
+pub const BODY_IDLE: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// The enrolled, non-revoked device making the request. Looked up for every request, so
 /// a revocation applies at once, also on open connections.
 #[derive(Debug, Clone)]
@@ -98,7 +152,27 @@ const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(30);
 /// Reads a body of at most `limit` bytes: `413` without keeping more than `limit` bytes
 /// (nor reading anything when the declared length is already too large and the client
 /// waits for `100 Continue`).
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+async fn read_body(
+    conn: &ConnInfo,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let whole = conn.body_total.unwrap_or(std::time::Duration::MAX);
+    match tokio::time::timeout(whole, read_body_in_time(conn, headers, body, limit)).await {
+        Ok(Ok(Some(bytes))) => Ok(bytes),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(None)) | Err(_) => Err(conn.drop_connection().await),
+    }
+}
+
+/// [`read_body`] with a deadline for each piece; `None` when a piece is late.
+async fn read_body_in_time(
+    conn: &ConnInfo,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, ApiError> {
     let too_large = || {
         ApiError::TooLarge(format!(
             "the request body is larger than the limit of {limit} bytes"
@@ -124,7 +198,11 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<
         return Err(too_large());
     }
     let mut out = Vec::with_capacity(declared.unwrap_or(0) as usize);
-    while let Some(frame) = body.frame().await {
+    loop {
+        let Ok(frame) = tokio::time::timeout(conn.body_idle, body.frame()).await else {
+            return Ok(None);
+        };
+        let Some(frame) = frame else { break };
         let frame = frame
             .map_err(|e| ApiError::Malformed(format!("the request body could not be read: {e}")))?;
         if let Ok(data) = frame.into_data() {
@@ -135,7 +213,7 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<
             out.extend_from_slice(&data);
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// Reads and drops the rest of a body, up to [`DRAIN_LIMIT`] bytes in all and
@@ -154,8 +232,12 @@ async fn drain(body: &mut Body, mut seen: u64) {
     .await;
 }
 
-async fn read_json<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
-    let bytes = read_body(headers, body, MAX_JSON).await?;
+async fn read_json<T: DeserializeOwned>(
+    conn: &ConnInfo,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<T, ApiError> {
+    let bytes = read_body(conn, headers, body, MAX_JSON).await?;
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::Malformed(format!("the JSON body cannot be read: {e}")))
 }
@@ -186,31 +268,35 @@ fn path_error(e: axum::extract::rejection::PathRejection) -> ApiError {
 
 // ----- handlers -----
 
-async fn health() -> Json<serde_json::Value> {
+async fn health(Authed(_): Authed) -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok", "api": 1}))
 }
 
-async fn openapi() -> impl IntoResponse {
+async fn openapi(Authed(_): Authed) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 async fn enroll(
     State(hub): State<Arc<Hub>>,
     Peer(pin): Peer,
+    conn: ConnInfo,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<wire::EnrollResponse>, ApiError> {
-    let req: EnrollRequest = read_json(&headers, body).await?;
+    hub.admit_enrollment(conn.ip)?;
+    let req: EnrollRequest = read_json(&conn, &headers, body).await?;
     blocking(move || hub.enroll(pin, req)).await.map(Json)
 }
 
 async fn enroll_challenge(
     State(hub): State<Arc<Hub>>,
     Peer(pin): Peer,
+    conn: ConnInfo,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<wire::EnrollChallenge>, ApiError> {
-    let claim: wire::EnrollClaim = read_json(&headers, body).await?;
+    hub.admit_enrollment(conn.ip)?;
+    let claim: wire::EnrollClaim = read_json(&conn, &headers, body).await?;
     blocking(move || hub.enroll_challenge(pin, claim))
         .await
         .map(Json)
@@ -219,27 +305,29 @@ async fn enroll_challenge(
 async fn held(
     State(hub): State<Arc<Hub>>,
     Authed(device): Authed,
+    conn: ConnInfo,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<wire::HeldResponse>, ApiError> {
-    let req: wire::HeldRequest = read_json(&headers, body).await?;
+    let req: wire::HeldRequest = read_json(&conn, &headers, body).await?;
     blocking(move || hub.held(&device, req)).await.map(Json)
 }
 
 async fn roster(
     State(hub): State<Arc<Hub>>,
-    Authed(_): Authed,
+    Authed(device): Authed,
 ) -> Result<Json<wire::Roster>, ApiError> {
-    blocking(move || hub.roster()).await.map(Json)
+    blocking(move || hub.roster(&device)).await.map(Json)
 }
 
 async fn append_roster_log(
     State(hub): State<Arc<Hub>>,
     Authed(device): Authed,
+    conn: ConnInfo,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<wire::roster_log::Head>, ApiError> {
-    let req: wire::RosterAppend = read_json(&headers, body).await?;
+    let req: wire::RosterAppend = read_json(&conn, &headers, body).await?;
     blocking(move || hub.append_roster_log(&device, req))
         .await
         .map(Json)
@@ -249,6 +337,7 @@ async fn push(
     State(hub): State<Arc<Hub>>,
     Authed(device): Authed,
     uri: axum::http::Uri,
+    conn: ConnInfo,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -256,7 +345,7 @@ async fn push(
         .get("since")
         .copied();
     let signed_roster = headers.contains_key(SIGNED_ROSTER);
-    let bytes = read_body(&headers, body, wire::MAX_BODY).await?;
+    let bytes = read_body(&conn, &headers, body, wire::MAX_BODY).await?;
     let frames = wire::decode_frames(&bytes)
         .map_err(|e| ApiError::Malformed(format!("the frames cannot be read: {e}")))?;
     drop(bytes);
@@ -361,11 +450,12 @@ async fn announce_blob(
     State(hub): State<Arc<Hub>>,
     Authed(device): Authed,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    conn: ConnInfo,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<wire::BlobState>, ApiError> {
     let id = blob_id(&path.map_err(path_error)?.0)?;
-    let a: BlobAnnounce = read_json(&headers, body).await?;
+    let a: BlobAnnounce = read_json(&conn, &headers, body).await?;
     blocking(move || hub.announce_blob(&device, id, a))
         .await
         .map(Json)
@@ -375,6 +465,7 @@ async fn put_chunk(
     State(hub): State<Arc<Hub>>,
     Authed(device): Authed,
     path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
+    conn: ConnInfo,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<wire::BlobState>, ApiError> {
@@ -383,7 +474,7 @@ async fn put_chunk(
     let offset = offset
         .parse::<u64>()
         .map_err(|_| ApiError::Malformed(format!("{offset:?} is not an offset")))?;
-    let bytes = read_body(&headers, body, wire::BLOB_CHUNK).await?;
+    let bytes = read_body(&conn, &headers, body, wire::BLOB_CHUNK).await?;
     blocking(move || hub.put_chunk(&device, id, offset, &bytes))
         .await
         .map(Json)
@@ -478,24 +569,30 @@ fn build(hub: Arc<Hub>) -> (Router, Vec<(&'static str, &'static str)>) {
     .add("get", "/v1/blobs/{id}", get(blob_info))
     .add("put", "/v1/blobs/{id}/{offset}", put(put_chunk))
     .add("get", "/v1/blobs/{id}/data", get(blob_data));
-    let announce = hub.clone();
     let router = r
         .router
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
-        .with_state(hub)
-        // While a pin rotation is prepared, every answer names the next pin, so that a
-        // device learns it on its next sync, whatever that sync asks for.
-        .layer(axum::middleware::map_response(move |mut resp: Response| {
-            let next = announce.next_pin();
-            async move {
-                if let Some(pin) = next.and_then(|p| HeaderValue::from_str(&p).ok()) {
-                    resp.headers_mut().insert("custos-next-pin", pin);
-                }
-                resp
-            }
-        }));
+        .with_state(hub);
     (router, r.list)
+}
+
+/// The answer while the store cannot be reached.
+pub fn unavailable_storage() -> ApiError {
+    ApiError::Unavailable("the hub cannot reach its storage right now: try again later".into())
+}
+
+/// The routes a connection without an enrolled certificate may reach: enrollment.
+pub fn is_enrollment(method: &Method, path: &str) -> bool {
+    method == Method::POST && matches!(path, "/v1/enroll" | "/v1/enroll/challenge")
+}
+
+/// While a pin rotation is prepared, every answer to an enrolled device names the next
+/// pin, so that a device learns it on its next sync, whatever that sync asks for.
+pub fn announce_next_pin(hub: &Hub, resp: &mut Response) {
+    if let Some(pin) = hub.next_pin().and_then(|p| HeaderValue::from_str(&p).ok()) {
+        resp.headers_mut().insert("custos-next-pin", pin);
+    }
 }
 
 /// The API router over a hub.
@@ -584,6 +681,8 @@ mod tests {
             ApiError::RosterInvalid(String::new()),
             ApiError::RosterConflict(0),
             ApiError::Unavailable(String::new()),
+            ApiError::QuotaExceeded(String::new()),
+            ApiError::RateLimited,
         ];
         for e in &all {
             match e {
@@ -605,7 +704,9 @@ mod tests {
                 | ApiError::NotCoordinator
                 | ApiError::RosterInvalid(_)
                 | ApiError::RosterConflict(_)
-                | ApiError::Unavailable(_) => {}
+                | ApiError::Unavailable(_)
+                | ApiError::QuotaExceeded(_)
+                | ApiError::RateLimited => {}
             }
         }
         all

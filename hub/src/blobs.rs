@@ -6,6 +6,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -37,6 +38,29 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     fn discard(&self, id: Uuid) -> io::Result<()>;
     /// `len` bytes of a complete blob from `offset` (the caller checks the bounds).
     fn read_range(&self, id: Uuid, offset: u64, len: u64) -> io::Result<BlobRange>;
+    /// The blobs whose arriving bytes were last written more than `max_age` ago: the
+    /// part files of abandoned uploads. None where arriving bytes are kept in a database
+    /// (the store's records say what arrived).
+    fn abandoned(&self, _max_age: Duration) -> io::Result<Vec<Uuid>> {
+        Ok(Vec::new())
+    }
+    /// Whether this blob's arriving bytes are still untouched for `max_age`.
+    fn abandoned_part(&self, _id: Uuid, _max_age: Duration) -> io::Result<bool> {
+        Ok(false)
+    }
+    /// Deletes the arriving bytes of a blob (not a complete one).
+    fn discard_part(&self, _id: Uuid) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether the file's last change is older than `max_age` (false when it is gone).
+fn untouched_for(path: &Path, max_age: Duration) -> io::Result<bool> {
+    match fs::metadata(path) {
+        Ok(m) => Ok(m.modified()?.elapsed().is_ok_and(|age| age > max_age)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// The blob folder.
@@ -134,6 +158,38 @@ impl BlobStore for BlobFiles {
     }
     fn read_range(&self, id: Uuid, offset: u64, len: u64) -> io::Result<BlobRange> {
         Ok(BlobRange::File(self.open_at(id, offset)?, len))
+    }
+    fn abandoned(&self, max_age: Duration) -> io::Result<Vec<Uuid>> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut out = Vec::new();
+        for e in entries {
+            let e = e?;
+            let name = e.file_name();
+            let Some(id) = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".part"))
+                .and_then(|n| Uuid::parse_str(n).ok())
+            else {
+                continue;
+            };
+            if untouched_for(&e.path(), max_age)? {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+    fn abandoned_part(&self, id: Uuid, max_age: Duration) -> io::Result<bool> {
+        untouched_for(&self.part(id), max_age)
+    }
+    fn discard_part(&self, id: Uuid) -> io::Result<()> {
+        match fs::remove_file(self.part(id)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => sync_dir(&self.dir),
+        }
     }
 }
 

@@ -45,6 +45,15 @@ enum Command {
         /// must have; devices enrolled with the old pin must enroll again.
         #[arg(long)]
         adopt_keys: bool,
+        /// Most objects (versions) one device may keep on the hub.
+        #[arg(long, value_name = "N", default_value_t = crate::hub::DEFAULT_QUOTA_OBJECTS)]
+        quota_objects: u64,
+        /// Most bytes of evidence files one device may keep on the hub.
+        #[arg(long, value_name = "BYTES", default_value_t = crate::hub::DEFAULT_QUOTA_EVIDENCE)]
+        quota_evidence: u64,
+        /// Enrollment requests one address may make per minute.
+        #[arg(long, value_name = "N", default_value_t = crate::hub::DEFAULT_ENROLL_RATE)]
+        enroll_rate: u32,
     },
     /// The organisation's coordinators (their age recipients read every record).
     Coordinators {
@@ -127,6 +136,9 @@ pub fn main() -> ExitCode {
             postgres,
             blob_dir,
             adopt_keys,
+            quota_objects,
+            quota_evidence,
+            enroll_rate,
         } => {
             let storage = postgres.map(|url| Storage {
                 postgres: Some(url),
@@ -138,6 +150,11 @@ pub fn main() -> ExitCode {
                 ServeOptions {
                     storage,
                     adopt_keys,
+                    limits: crate::hub::Limits {
+                        objects: quota_objects,
+                        evidence_bytes: quota_evidence,
+                        enrollments_per_minute: enroll_rate,
+                    },
                 },
             );
         }

@@ -52,8 +52,8 @@ pub enum ApiError {
     ProofFailed(String),
     /// 400: a device of before the enrollment challenge.
     #[error(
-        "this version of Custos cannot enroll with this hub: the hub asks every device to \
-         prove that it holds the keys it enrolls with. Update Custos, then enroll with the \
+        "this version of the app cannot enroll with this hub: the hub asks every device to \
+         prove that it holds the keys it enrolls with. Update the app, then enroll with the \
          same invite (it was not used)"
     )]
     UpdateNeeded,
@@ -85,6 +85,13 @@ pub enum ApiError {
     /// 503: a temporary fault on the hub.
     #[error("{0}")]
     Unavailable(String),
+    /// 413: the device would keep more objects or evidence bytes on the hub than its
+    /// quota allows (what, in words); nothing of the request was stored.
+    #[error("{0}; nothing of this request was stored")]
+    QuotaExceeded(String),
+    /// 429: too many enrollment requests from this address; try again later.
+    #[error("too many requests from this address: try again in a minute")]
+    RateLimited,
 }
 
 impl ApiError {
@@ -105,7 +112,8 @@ impl ApiError {
                 StatusCode::CONFLICT
             }
             ApiError::InviteExpired | ApiError::InviteUsed => StatusCode::GONE,
-            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooLarge(_) | ApiError::QuotaExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BlobHashMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -131,6 +139,8 @@ impl ApiError {
             ApiError::RosterInvalid(_) => "roster_invalid",
             ApiError::RosterConflict(_) => "roster_conflict",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::QuotaExceeded(_) => "quota_exceeded",
+            ApiError::RateLimited => "rate_limited",
         }
     }
 

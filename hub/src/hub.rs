@@ -44,6 +44,40 @@ pub const KEYS_SETTING: &str = "hub_keys";
 /// the server, read by the admin commands.
 pub const LISTEN_SETTING: &str = "listen";
 
+/// What one device may keep on the hub, and how fast one address may ask to enroll
+/// (`custos-hub serve --quota-objects/--quota-evidence/--enroll-rate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most objects (versions) one device may have pushed.
+    pub objects: u64,
+    /// Most bytes of evidence files one device may have announced.
+    pub evidence_bytes: u64,
+    /// Enrollment requests one address may make per minute (and at once).
+    pub enrollments_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            objects: DEFAULT_QUOTA_OBJECTS,
+            evidence_bytes: DEFAULT_QUOTA_EVIDENCE,
+            enrollments_per_minute: DEFAULT_ENROLL_RATE,
+        }
+    }
+}
+
+/// Default [`Limits::objects`]: a million versions per device.
+pub const DEFAULT_QUOTA_OBJECTS: u64 = 1_000_000;
+/// Default [`Limits::evidence_bytes`]: 20 GiB per device.
+pub const DEFAULT_QUOTA_EVIDENCE: u64 = 20 << 30;
+/// Default [`Limits::enrollments_per_minute`].
+pub const DEFAULT_ENROLL_RATE: u32 = 60;
+/// Addresses remembered by the enrollment limit; beyond, the ones with a full
+/// allowance again are forgotten.
+const MAX_ENROLL_ADDRESSES: usize = 10_000;
+/// Age after which an upload's part file, untouched, is abandoned and removed.
+pub const PART_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(3 * 24 * 3600);
+
 /// The hub: its store, its blob files and its keys.
 pub struct Hub {
     /// The store.
@@ -63,6 +97,10 @@ pub struct Hub {
     /// Where the signed roster stands ([`roster_log::mark`]), and when it was read: sent
     /// on every push and pull so that devices fetch the roster when it changed.
     roster_mark: Mutex<Option<(std::time::Instant, String)>>,
+    /// What one device may keep, and how fast one address may enroll.
+    pub limits: Limits,
+    /// Each address's enrollment allowance: requests left, and when it was counted.
+    enroll_gate: Mutex<std::collections::HashMap<std::net::IpAddr, (f64, std::time::Instant)>>,
 }
 
 /// How long the roster mark is kept before the store is read again (another instance
@@ -249,7 +287,66 @@ impl Hub {
             blob_locks: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             next_pin: Mutex::new(None),
             roster_mark: Mutex::new(None),
+            limits: Limits::default(),
+            enroll_gate: Mutex::new(std::collections::HashMap::new()),
         }
+    }
+
+    /// Counts an enrollment request from `ip` against its allowance (a token bucket of
+    /// [`Limits::enrollments_per_minute`]): `rate_limited` once it is used up.
+    pub fn admit_enrollment(&self, ip: std::net::IpAddr) -> Result<(), ApiError> {
+        let rate = f64::from(self.limits.enrollments_per_minute.max(1));
+        let now = std::time::Instant::now();
+        let mut gate = self.enroll_gate.lock().unwrap_or_else(|p| p.into_inner());
+        if gate.len() >= MAX_ENROLL_ADDRESSES && !gate.contains_key(&ip) {
+            gate.retain(|_, (left, at)| *left + at.elapsed().as_secs_f64() * rate / 60.0 < rate);
+            if gate.len() >= MAX_ENROLL_ADDRESSES {
+                return Err(ApiError::RateLimited);
+            }
+        }
+        let (left, at) = gate.entry(ip).or_insert((rate, now));
+        *left = (*left + now.duration_since(*at).as_secs_f64() * rate / 60.0).min(rate);
+        *at = now;
+        if *left < 1.0 {
+            return Err(ApiError::RateLimited);
+        }
+        *left -= 1.0;
+        Ok(())
+    }
+
+    /// Removes the part files of uploads untouched for `max_age`, and the hub's record
+    /// of those uploads: the device starts them again from the beginning. → how many.
+    pub fn sweep_parts(&self, max_age: std::time::Duration) -> usize {
+        let ids = match self.blobs.abandoned(max_age) {
+            Ok(ids) => ids,
+            Err(e) => {
+                log::warn(&format!("cannot look for abandoned uploads: {e}"));
+                return 0;
+            }
+        };
+        let mut removed = 0;
+        for id in ids {
+            let Ok(_turn) = self.blob_lock(id) else {
+                continue;
+            };
+            // Checked again under the blob's lock: a chunk may have arrived meanwhile.
+            match self.blobs.abandoned_part(id, max_age) {
+                Ok(true) => {}
+                _ => continue,
+            }
+            if let Ok(Some(m)) = self.store.blob(id) {
+                if m.complete || self.store.remove_blob(id).is_err() {
+                    continue;
+                }
+            }
+            if self.blobs.discard_part(id).is_ok() {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            log::info(&format!("removed {removed} abandoned upload(s)"));
+        }
+        removed
     }
 
     /// Where the signed roster stands, for the `custos-roster` header; empty when the
@@ -382,12 +479,19 @@ impl Hub {
         })
     }
 
-    /// `GET /v1/roster`.
-    pub fn roster(&self) -> Result<Roster, ApiError> {
+    /// `GET /v1/roster`, as `device` may see it: a coordinator's device, everything; a
+    /// field device, the coordinators' devices and its own vault's ([`needs_device`]),
+    /// and of the signed log every other device's entry and revocation withheld
+    /// ([`roster_log::Entry::withheld`]).
+    pub fn roster(&self, device: &Device) -> Result<Roster, ApiError> {
+        let sees = |role: Role, vault: &str| {
+            device.role == Role::Coordinator || needs_device(device, role, vault)
+        };
         let devices = self
             .store
             .devices()?
             .into_iter()
+            .filter(|d| sees(d.role, &d.vault_recipient))
             .map(|d| RosterDevice {
                 device_id: d.id,
                 label: d.label,
@@ -403,8 +507,39 @@ impl Hub {
             hub_recipient: self.keys.hub_recipient.clone(),
             devices,
             next_pin: self.next_pin(),
-            log: self.store.roster_log()?,
+            log: self.roster_log_for(device)?,
         })
+    }
+
+    /// The signed log as `device` may see it (see [`Hub::roster`]).
+    fn roster_log_for(&self, device: &Device) -> Result<Vec<roster_log::Entry>, ApiError> {
+        let log = self.store.roster_log()?;
+        if device.role == Role::Coordinator {
+            return Ok(log);
+        }
+        let mut shown = std::collections::HashSet::new();
+        Ok(log
+            .into_iter()
+            .map(|e| match &e.change {
+                roster_log::Change::Device {
+                    signer,
+                    vault_recipient,
+                    role,
+                    ..
+                } => {
+                    if needs_device(device, *role, vault_recipient) {
+                        shown.insert(signer.clone());
+                        e
+                    } else {
+                        e.withheld()
+                    }
+                }
+                roster_log::Change::Revoke { signer, .. } if !shown.contains(signer) => {
+                    e.withheld()
+                }
+                _ => e,
+            })
+            .collect())
     }
 
     /// `POST /v1/roster/log`: a coordinator's device appends entries to the
@@ -418,6 +553,11 @@ impl Hub {
         }
         if req.entries.is_empty() {
             return Err(ApiError::Malformed("no roster entries to append".into()));
+        }
+        if req.entries.iter().any(roster_log::Entry::is_withheld) {
+            return Err(ApiError::RosterInvalid(
+                "a withheld entry is not an entry: the organisation signs whole entries".into(),
+            ));
         }
         let mut whole = self.store.roster_log()?;
         let last = whole.last().map_or(0, |e| e.seq);
@@ -501,6 +641,21 @@ impl Hub {
 
     /// `POST /v1/objects`: stores a decoded batch, atomically.
     pub fn push(&self, device: &Device, frames: &[Frame]) -> Result<PushResult, ApiError> {
+        let quota = self.limits.objects;
+        let usage = self.store.usage(device.id)?;
+        if usage.objects.saturating_add(frames.len() as u64) > quota {
+            // Only what the hub does not hold yet counts (a retry is not refused).
+            let ids: Vec<Uuid> = frames.iter().map(|f| f.id).collect();
+            let held = self.store.held(Uuid::nil(), None, &ids)?.len() as u64;
+            let new = (frames.len() as u64).saturating_sub(held);
+            if usage.objects.saturating_add(new) > quota {
+                return Err(ApiError::QuotaExceeded(format!(
+                    "this device has {} of its {quota} objects on the hub, and this sync \
+                     brings {new} more: ask the hub's administrator to raise its quota",
+                    usage.objects
+                )));
+            }
+        }
         let outcomes = self.store.push(device.id, Utc::now(), frames)?;
         let mut result = PushResult::default();
         for (frame, outcome) in frames.iter().zip(outcomes) {
@@ -597,6 +752,17 @@ impl Hub {
         }
         check_audience(&a.audience).map_err(|e| ApiError::Malformed(e.to_string()))?;
         let _turn = self.blob_lock(id)?;
+        if self.store.blob(id)?.is_none() {
+            let quota = self.limits.evidence_bytes;
+            let used = self.store.usage(device.id)?.evidence_bytes;
+            if used.saturating_add(a.size) > quota {
+                return Err(ApiError::QuotaExceeded(format!(
+                    "this device has {used} of its {quota} bytes of evidence on the hub, and \
+                     this file has {} more: ask the hub's administrator to raise its quota",
+                    a.size
+                )));
+            }
+        }
         let meta = BlobMeta {
             size: a.size,
             sha256: a.sha256,
@@ -742,6 +908,12 @@ impl Hub {
         self.store.put_blob(blob.id, &meta)?;
         Ok(Installed::Stored)
     }
+}
+
+/// Whether a field device needs a device of the roster: a coordinator's device (whose
+/// versions it accepts), or one of its own vault's.
+fn needs_device(field: &Device, role: Role, vault_recipient: &str) -> bool {
+    role == Role::Coordinator || vault_recipient == field.vault_recipient
 }
 
 /// Why the hub refuses roster entries, in its own words (a [`roster_log::LogError`]

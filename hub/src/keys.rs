@@ -199,7 +199,20 @@ impl Keys {
                 write_cert(&crt_path, &key)?;
             }
             (false, true) => return Err(KeysError::KeyMissing(key_path, crt_path)),
-            (true, true) => {}
+            // A certificate of an older hub names the product: made again from the same
+            // key (the same pin), naming nothing.
+            (true, true) => {
+                let named = fs::read(&crt_path)
+                    .ok()
+                    .and_then(|pem| CertificateDer::from_pem_slice(&pem).ok())
+                    .is_some_and(|der| names_product(der.as_ref()));
+                if named {
+                    let pem = read_text(&key_path)?;
+                    let key = rcgen::KeyPair::from_pem(&pem)
+                        .map_err(|e| KeysError::BadKey(key_path.clone(), e))?;
+                    write_cert(&crt_path, &key)?;
+                }
+            }
         }
         let cert = CertificateDer::from_pem_file(&crt_path)
             .map_err(|e| KeysError::BadPem(crt_path.clone(), e))?;
@@ -281,9 +294,19 @@ fn read_text(path: &Path) -> Result<String, KeysError> {
     fs::read_to_string(path).map_err(|e| KeysError::Read(path.to_owned(), e))
 }
 
+/// Whether certificate bytes name the product (the certificates of older hubs did).
+fn names_product(der: &[u8]) -> bool {
+    der.windows(6).any(|w| w.eq_ignore_ascii_case(b"custos"))
+}
+
+/// The hub's self-signed certificate: devices pin its key, so its names matter to no
+/// one, and it gives none — no product, no organisation — to whoever connects.
 fn write_cert(path: &Path, key: &rcgen::KeyPair) -> Result<(), KeysError> {
-    let cert = rcgen::CertificateParams::new(vec!["custos-hub".to_string()])
-        .and_then(|p| p.self_signed(key))
+    let cert = rcgen::CertificateParams::new(vec!["hub".to_string()])
+        .and_then(|mut p| {
+            p.distinguished_name = rcgen::DistinguishedName::new();
+            p.self_signed(key)
+        })
         .map_err(KeysError::Certificate)?;
     Ok(write_atomic(path, cert.pem().as_bytes(), 0o644)?)
 }
@@ -338,6 +361,19 @@ mod tests {
         // A lost certificate comes back with the same pin.
         fs::remove_file(dir.tls_crt()).unwrap();
         assert_eq!(Keys::load_or_create(&dir).unwrap().pin, k1.pin);
+        assert!(!names_product(
+            Keys::load_or_create(&dir).unwrap().cert.as_ref()
+        ));
+        // An older hub's certificate, naming the product, is made again: the same pin.
+        let key = rcgen::KeyPair::from_pem(&fs::read_to_string(dir.tls_key()).unwrap()).unwrap();
+        let old = rcgen::CertificateParams::new(vec!["custos-hub".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        fs::write(dir.tls_crt(), old.pem()).unwrap();
+        let k3 = Keys::load_or_create(&dir).unwrap();
+        assert_eq!(k3.pin, k1.pin);
+        assert!(!names_product(k3.cert.as_ref()));
         // A lost key is an error, not a silent new pin.
         fs::remove_file(dir.tls_key()).unwrap();
         let e = Keys::load_or_create(&dir).unwrap_err();

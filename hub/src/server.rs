@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::response::IntoResponse;
 use axum::Router;
 use custos_wire as wire;
 use hyper::body::Incoming;
@@ -15,12 +16,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::admin::{self, AdminReply, AdminRequest};
-use crate::api::{self, Peer};
+use crate::api::{self, ConnInfo, Peer};
 use crate::hub::{Hub, OpenError};
 use crate::keys::{DataDir, KeysError};
 use crate::storage::{Storage, StorageError};
@@ -28,12 +29,24 @@ use crate::store::StoreError;
 use crate::tls::TlsError;
 use crate::{log, tls};
 
-/// Most connections served at once; more wait in the kernel's backlog.
+/// Most connections of enrolled devices served at once; more wait for a slot.
 pub const MAX_CONNECTIONS: usize = 512;
+/// Most connections without an enrolled certificate (enrollment) kept at once: a new
+/// one beyond drops the oldest, so that they can neither fill the enrolled devices'
+/// slots nor keep newcomers out for long.
+pub const MAX_STRANGERS: usize = 64;
+/// Most connections in their TLS handshake at once; more wait in the kernel's backlog.
+pub const MAX_HANDSHAKES: usize = 256;
 /// Time a client has to finish the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time a client has to send a request's headers (also the idle limit of a connection).
+/// Time an enrolled device has to send a request's headers (also the idle limit of its
+/// connection).
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time a connection without an enrolled certificate has to send a request's headers,
+/// and then its whole body (also its idle limit).
+pub const STRANGER_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often abandoned uploads are looked for (also once at start).
+pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// Time in-flight requests get to finish when the hub stops.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
 /// Largest admin request line.
@@ -47,6 +60,8 @@ pub struct ServeOptions {
     pub storage: Option<Storage>,
     /// Makes this folder's keys the ones every instance on the shared database must have.
     pub adopt_keys: bool,
+    /// Each device's quotas, and the enrollment rate of one address.
+    pub limits: crate::hub::Limits,
 }
 
 /// Why `serve` could not start, or stopped with an error.
@@ -90,6 +105,7 @@ pub enum ServeError {
 /// Runs the hub until SIGTERM or SIGINT.
 pub async fn serve(dir: DataDir, listen: &str, options: ServeOptions) -> Result<(), ServeError> {
     dir.create()?;
+    raise_open_files();
     // One `serve` per folder (its admin socket, its staging folder); with sled the
     // database's own lock says so too.
     let _folder = lock_folder(&dir)?;
@@ -97,13 +113,26 @@ pub async fn serve(dir: DataDir, listen: &str, options: ServeOptions) -> Result<
         Some(s) => s.clone(),
         None => Storage::load(&dir)?,
     };
-    let hub = Arc::new(tokio::task::block_in_place(|| {
-        Hub::open_with(dir.clone(), &storage, options.adopt_keys)
-    })?);
+    let mut hub =
+        tokio::task::block_in_place(|| Hub::open_with(dir.clone(), &storage, options.adopt_keys))?;
+    hub.limits = options.limits;
+    let hub = Arc::new(hub);
     if options.storage.is_some() {
         storage.save(&dir)?;
     }
     clean_staging(&dir);
+    tokio::task::block_in_place(|| hub.sweep_parts(crate::hub::PART_MAX_AGE));
+    let sweeper = hub.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(SWEEP_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let hub = sweeper.clone();
+            let _ = tokio::task::spawn_blocking(move || hub.sweep_parts(crate::hub::PART_MAX_AGE))
+                .await;
+        }
+    });
     let tls = Arc::new(tls::server_config(&hub.keys)?);
     let listener = TcpListener::bind(listen)
         .await
@@ -138,13 +167,7 @@ pub async fn serve(dir: DataDir, listen: &str, options: ServeOptions) -> Result<
     if let Some(admin) = admin {
         tokio::spawn(admin_loop(admin, hub.clone(), dir.clone()));
     }
-    let graceful = accept_loop(
-        listener,
-        TlsAcceptor::from(tls),
-        api::router(hub.clone()),
-        &mut stop,
-    )
-    .await;
+    let graceful = accept_loop(listener, TlsAcceptor::from(tls), hub.clone(), &mut stop).await;
 
     log::info("stopping: finishing the requests in progress");
     if tokio::time::timeout(STOP_GRACE, graceful.shutdown())
@@ -163,16 +186,22 @@ pub async fn serve(dir: DataDir, listen: &str, options: ServeOptions) -> Result<
 async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
-    router: Router,
+    hub: Arc<Hub>,
     stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
 ) -> GracefulShutdown {
     let graceful = GracefulShutdown::new();
     // Tells connections still in their handshake to give up when the hub stops.
     let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(Slots {
+        hub: hub.clone(),
+        router: api::router(hub),
+        handshakes: Arc::new(Semaphore::new(MAX_HANDSHAKES)),
+        devices: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+        strangers: Strangers::new(MAX_STRANGERS),
+    });
     loop {
         let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p {
+            p = slots.handshakes.clone().acquire_owned() => match p {
                 Ok(p) => p,
                 Err(_) => break,
             },
@@ -192,27 +221,92 @@ async fn accept_loop(
         };
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
-        let router = router.clone();
+        let slots = slots.clone();
         let stopping = stopping_rx.clone();
         tokio::spawn(async move {
-            let _permit = permit;
-            serve_connection(acceptor, tcp, router, watcher, stopping).await;
+            serve_connection(slots, acceptor, tcp, permit, watcher, stopping).await;
         });
     }
     let _ = stopping.send(true);
     graceful
 }
 
+/// What connections share: the hub, its router, and the slots they take.
+struct Slots {
+    hub: Arc<Hub>,
+    router: Router,
+    handshakes: Arc<Semaphore>,
+    devices: Arc<Semaphore>,
+    strangers: Strangers,
+}
+
+/// The connections without an enrolled certificate, oldest first: a new one beyond
+/// the limit drops the oldest.
+struct Strangers {
+    max: usize,
+    next: std::sync::atomic::AtomicU64,
+    held: std::sync::Mutex<std::collections::VecDeque<(u64, Arc<Notify>)>>,
+}
+
+impl Strangers {
+    fn new(max: usize) -> Strangers {
+        Strangers {
+            max,
+            next: std::sync::atomic::AtomicU64::new(0),
+            held: std::sync::Mutex::new(std::collections::VecDeque::new()),
+        }
+    }
+
+    /// Takes a place for a connection (dropping the oldest when all are taken) → its
+    /// number, to give it back.
+    fn admit(&self, dropper: Arc<Notify>) -> u64 {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        while held.len() >= self.max {
+            if let Some((_, oldest)) = held.pop_front() {
+                oldest.notify_one();
+            }
+        }
+        held.push_back((n, dropper));
+        n
+    }
+
+    fn leave(&self, n: u64) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = held.iter().position(|(m, _)| *m == n) {
+            held.remove(i);
+        }
+    }
+}
+
+/// Gives a stranger's place back when its connection ends.
+struct StrangerPlace<'a>(&'a Strangers, u64);
+
+impl Drop for StrangerPlace<'_> {
+    fn drop(&mut self) {
+        self.0.leave(self.1);
+    }
+}
+
 /// Completes the TLS handshake (or gives up after [`HANDSHAKE_TIMEOUT`]), takes the
-/// client certificate's pin, and serves HTTP/1.1 on the connection.
+/// client certificate's pin, and serves HTTP/1.1 on the connection: all of the API to
+/// an enrolled device's certificate (revoked ones included, to be told so), in one of
+/// [`MAX_CONNECTIONS`] slots; only enrollment to any other, in one of
+/// [`MAX_STRANGERS`] places with [`STRANGER_TIMEOUT`] — any other request drops its
+/// connection without an answer.
 async fn serve_connection(
+    slots: Arc<Slots>,
     acceptor: TlsAcceptor,
     tcp: TcpStream,
-    router: Router,
+    handshake: tokio::sync::OwnedSemaphorePermit,
     watcher: hyper_util::server::graceful::Watcher,
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
     let _ = tcp.set_nodelay(true);
+    let ip = tcp
+        .peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
     let tls = tokio::select! {
         r = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)) => match r {
             Ok(Ok(tls)) => tls,
@@ -220,26 +314,121 @@ async fn serve_connection(
         },
         _ = stopping.wait_for(|s| *s) => return,
     };
+    drop(handshake);
     let pin = tls
         .get_ref()
         .1
         .peer_certificates()
         .and_then(|certs| certs.first())
         .and_then(|cert| wire::pin_of_cert(cert));
-    let peer = Peer(pin);
+    let class = is_known(&slots.hub, pin.clone()).await;
+    let known = class == Some(true);
+    let dropper = Arc::new(Notify::new());
+    let mut _device_slot = None;
+    let mut _stranger_place = None;
+    if known {
+        _device_slot = tokio::select! {
+            p = slots.devices.clone().acquire_owned() => match p {
+                Ok(p) => Some(p),
+                Err(_) => return,
+            },
+            _ = stopping.wait_for(|s| *s) => return,
+        };
+    } else {
+        let n = slots.strangers.admit(dropper.clone());
+        _stranger_place = Some(StrangerPlace(&slots.strangers, n));
+    }
+    let info = ConnInfo {
+        ip,
+        body_idle: if known {
+            api::BODY_IDLE
+        } else {
+            STRANGER_TIMEOUT
+        },
+        body_total: (!known).then_some(STRANGER_TIMEOUT),
+        dropper: Some(dropper.clone()),
+    };
+    let peer = Peer(pin.clone());
+    let shared = slots.clone();
     let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-        req.extensions_mut().insert(peer.clone());
-        router.clone().oneshot(req)
+        let (slots, info, peer) = (shared.clone(), info.clone(), peer.clone());
+        async move {
+            if !known && !api::is_enrollment(req.method(), req.uri().path()) {
+                // While the store could not tell whose the certificate is: unavailable,
+                // as any request would be. A device that enrolled on this very
+                // connection goes on; anyone else gets no answer at all.
+                if class.is_none() {
+                    let e = api::unavailable_storage();
+                    return Ok::<_, std::convert::Infallible>(e.into_response());
+                }
+                if is_known(&slots.hub, peer.0.clone()).await != Some(true) {
+                    if let Some(d) = &info.dropper {
+                        d.notify_one();
+                    }
+                    std::future::pending::<()>().await;
+                }
+            }
+            req.extensions_mut().insert(peer);
+            req.extensions_mut().insert(info);
+            let mut resp = match slots.router.clone().oneshot(req).await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            };
+            if known {
+                api::announce_next_pin(&slots.hub, &mut resp);
+            }
+            Ok::<_, std::convert::Infallible>(resp)
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
+        .header_read_timeout(if known {
+            HEADER_TIMEOUT
+        } else {
+            STRANGER_TIMEOUT
+        })
         // No `date` header: devices do not need the hub's clock (and a small sync stays
         // small on the wire).
         .auto_date_header(false)
         .serve_connection(TokioIo::new(tls), service);
-    // Errors here are the client's (a reset, a malformed request): nothing to do.
-    let _ = watcher.watch(conn).await;
+    // Errors here are the client's (a reset, a malformed request): nothing to do. A
+    // late body, a request a stranger may not make, or a newer stranger drops the
+    // connection at once.
+    tokio::select! {
+        _ = watcher.watch(conn) => {}
+        _ = dropper.notified() => {}
+    }
+}
+
+/// Whether `pin` is an enrolled device's (revoked or not); None when the store cannot
+/// say (then the request goes on, and is answered `unavailable` like any other while
+/// the storage is away).
+async fn is_known(hub: &Arc<Hub>, pin: Option<String>) -> Option<bool> {
+    let Some(pin) = pin else {
+        return Some(false);
+    };
+    let hub = hub.clone();
+    match tokio::task::spawn_blocking(move || hub.store.device_by_pin(&pin)).await {
+        Ok(Ok(found)) => Some(found.is_some()),
+        Ok(Err(e)) => {
+            log::error(&e.to_string());
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Raises the soft limit of open files to the hard limit: each connection is a file,
+/// and the default soft limit (often 1,024) is below what the slots allow.
+pub fn raise_open_files() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, limit) {
+            log::warn(&format!("cannot raise the limit of open files: {e}"));
+        }
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -151,6 +151,15 @@ pub struct BlobMeta {
     pub received_at: DateTime<Utc>,
 }
 
+/// What a device keeps on the hub, for its quotas.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Objects it pushed.
+    pub objects: u64,
+    /// Bytes of the evidence files it announced (complete or not).
+    pub evidence_bytes: u64,
+}
+
 /// What became of an append to the organisation's signed roster log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogAppend {
@@ -273,4 +282,6 @@ pub trait Store: Send + Sync {
 
     /// Writes everything to disk (also done by every write method).
     fn flush(&self) -> StoreResult<()>;
+    /// What `device` keeps on the hub: its objects and its evidence bytes.
+    fn usage(&self, device: Uuid) -> StoreResult<Usage>;
 }

@@ -67,6 +67,7 @@ on_both_backends!(
     a_coordinator_signs_the_roster_and_the_hub_keeps_only_what_verifies,
     once_the_roster_is_signed_coordinators_come_from_it_and_invites_carry_its_key,
     once_the_roster_is_signed_a_device_that_cannot_check_it_is_told_to_update,
+    a_field_device_receives_only_the_roster_entries_it_needs,
 );
 
 // ----- the hub process -----
@@ -206,7 +207,11 @@ impl Hub {
 
     /// Enrolls a new device with a fresh invite.
     async fn enroll(&self, role: &str, label: &str) -> Device {
-        let mut device = Device::new(label);
+        self.enroll_as(role, Device::new(label)).await
+    }
+
+    /// Enrolls `device` with a fresh invite.
+    async fn enroll_as(&self, role: &str, mut device: Device) -> Device {
         let invite = self.invite(role, "1h");
         let client = self.client(Some(&device));
         let body = device.enroll_body(&client, &invite.token).await;
@@ -606,7 +611,7 @@ async fn enrollment_needs_proof_of_both_keys() {
         400,
         "update_needed",
     );
-    assert!(message.contains("Update Custos"), "{message}");
+    assert!(message.contains("Update the app"), "{message}");
 
     // The colleague's vault recipient, with a's signer: the secret is sealed to the
     // colleague's key, which a does not hold.
@@ -685,20 +690,26 @@ async fn enrollment_needs_proof_of_both_keys() {
 async fn health_api_description_and_enrollment() {
     let hub = Hub::start();
     let anon = hub.client(None);
-    let r = anon.get("/v1/health").await;
+    // Health and the API description are for enrolled devices (a stranger gets nothing:
+    // a_stranger_reaches_only_enrollment_and_learns_no_name).
+    let first = hub.enroll("field", "first").await;
+    let known = hub.client(Some(&first));
+    let r = known.get("/v1/health").await;
     assert_eq!(
         (r.status, r.json()),
         (200, json!({"status": "ok", "api": 1}))
     );
-    let r = anon.get("/v1/openapi.json").await;
+    let r = known.get("/v1/openapi.json").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["openapi"], "3.1.0");
     assert_eq!(r.header("content-type"), "application/json");
-    let r = anon.get("/v1/roster").await;
-    assert_eq!((r.status, r.code()), (401, "not_enrolled".into()));
-    let r = anon.get("/v1/nothing-here").await;
+    assert!(anon
+        .try_call("GET", "/v1/roster", Vec::new())
+        .await
+        .is_none());
+    let r = known.get("/v1/nothing-here").await;
     assert_eq!((r.status, r.code()), (404, "not_found".into()));
-    let r = anon.call("DELETE", "/v1/health", Vec::new(), "").await;
+    let r = known.call("DELETE", "/v1/health", Vec::new(), "").await;
     assert_eq!(r.status, 405);
     assert_eq!(r.code(), "malformed");
 
@@ -715,7 +726,7 @@ async fn health_api_description_and_enrollment() {
         refused.is_err(),
         "a client pinning another key must not connect"
     );
-    assert_eq!(anon.get("/v1/health").await.status, 200);
+    assert_eq!(known.get("/v1/health").await.status, 200);
 
     // An invite names the address the hub listens on, or the one given.
     let line = hub.ok(&["invite", "--address", "hub.example.org:443"]);
@@ -815,9 +826,12 @@ async fn health_api_description_and_enrollment() {
         .await;
     assert_eq!((r.status, r.code()), (410, "invite_expired".into()));
 
-    // A certificate the hub does not know.
-    let r = hub.client(Some(&b)).get("/v1/roster").await;
-    assert_eq!((r.status, r.code()), (401, "not_enrolled".into()));
+    // A certificate the hub does not know: no answer but enrollment's.
+    let r = hub
+        .client(Some(&b))
+        .try_call("GET", "/v1/roster", Vec::new())
+        .await;
+    assert!(r.is_none());
 
     // The roster and the device list.
     let r = ca.get("/v1/roster").await;
@@ -825,8 +839,11 @@ async fn health_api_description_and_enrollment() {
     let roster = r.json();
     assert_eq!(roster["hub_recipient"], invite.hub_recipient);
     let devices = roster["devices"].as_array().unwrap();
+    let devices: Vec<&Value> = devices
+        .iter()
+        .filter(|d| d["device_id"] == first["device_id"])
+        .collect();
     assert_eq!(devices.len(), 1);
-    assert_eq!(devices[0]["device_id"], first["device_id"]);
     assert_eq!(devices[0]["signer"], a.signer());
     assert_eq!(devices[0]["vault_recipient"], a.recipient());
     assert_eq!(devices[0]["label"], "field phone");
@@ -1032,7 +1049,7 @@ async fn bodies_over_the_limit_are_refused() {
     assert_eq!((r.status, r.code()), (413, "too_large".into()));
 
     // The hub still serves, and stored nothing.
-    let r = hub.client(None).get("/v1/health").await;
+    let r = ca.get("/v1/health").await;
     assert_eq!(r.status, 200);
     let c = hub.enroll("coordinator", "c").await;
     assert!(hub.client(Some(&c)).pull_all(0).await.is_empty());
@@ -1058,8 +1075,11 @@ async fn a_revoked_device_is_refused_at_once_even_on_an_open_connection() {
     assert_eq!((r.status, r.code()), (403, "revoked".into()));
     let r = hub.client(Some(&a)).push(&[object(&[&b], &[], 10)]).await;
     assert_eq!((r.status, r.code()), (403, "revoked".into()));
-    // Others go on; the roster shows the revocation.
-    let r = hub.client(Some(&b)).get("/v1/roster").await;
+    // Others go on; the roster shows the revocation (to a coordinator: a field device
+    // sees only its own vault's devices and the coordinators').
+    let c = hub.enroll("coordinator", "c").await;
+    assert_eq!(hub.client(Some(&b)).get("/v1/roster").await.status, 200);
+    let r = hub.client(Some(&c)).get("/v1/roster").await;
     let roster = r.json();
     let gone = roster["devices"]
         .as_array()
@@ -1737,4 +1757,582 @@ async fn once_the_roster_is_signed_a_device_that_cannot_check_it_is_told_to_upda
     let r = cf.get("/v1/objects?since=0&limit=10").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("custos-roster"), mark);
+}
+
+// ----- the hub under abuse, and what a stranger learns -----
+
+/// Raises this process's soft limit of open files to its hard limit: the tests below
+/// hold a thousand connections, two descriptors each on loopback.
+fn raise_open_files() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    limit.current = limit.maximum;
+    let _ = setrlimit(Resource::Nofile, limit);
+}
+
+impl Hub {
+    /// Starts a hub on the embedded store with more arguments to `serve`.
+    fn start_with(args: &[&str]) -> Hub {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("hub");
+        let log = std::fs::File::create(dir.with_extension("log")).unwrap();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(&dir)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let addr = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .parse()
+            .unwrap();
+        let pin = lines.next().unwrap().unwrap()["pin ".len()..].to_string();
+        std::thread::spawn(move || for _ in lines {});
+        Hub {
+            child: Some(child),
+            dir,
+            addr,
+            pin,
+            _tmp: Some(tmp),
+            _backend: Backend::Sled,
+        }
+    }
+}
+
+impl Client {
+    /// A TLS connection, or None when the hub refuses or does not answer in 5 s.
+    async fn try_tls(&self) -> Option<tokio_rustls::client::TlsStream<TcpStream>> {
+        let connect = async {
+            let tcp = TcpStream::connect(self.addr).await.ok()?;
+            tokio_rustls::TlsConnector::from(self.config.clone())
+                .connect(ServerName::try_from("hub").unwrap(), tcp)
+                .await
+                .ok()
+        };
+        tokio::time::timeout(Duration::from_secs(5), connect)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// A request on a new connection; None when the hub closes it without an answer
+    /// (or gives none in 5 s).
+    async fn try_call(&self, method: &str, path: &str, body: Vec<u8>) -> Option<Resp> {
+        let tls = self.try_tls().await?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .ok()?;
+        tokio::spawn(conn);
+        let req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "hub")
+            .header("content-type", "application/json")
+            .header("custos-signed-roster", "1")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        let answer = async {
+            let resp = sender.send_request(req).await.ok()?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = resp.into_body().collect().await.ok()?.to_bytes().to_vec();
+            Some(Resp {
+                status,
+                headers,
+                body,
+            })
+        };
+        tokio::time::timeout(Duration::from_secs(5), answer)
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+/// Does `bytes` name the product, in any case?
+fn names_product(bytes: &[u8]) -> bool {
+    String::from_utf8_lossy(bytes)
+        .to_lowercase()
+        .contains("custos")
+}
+
+/// One enrolled device's sync for `period`: a push of one object and a pull, again and
+/// again, each on a new connection (a new handshake, as a device's sync does after a
+/// pause). → (requests served, the slowest request, requests that failed).
+async fn sync_for(client: &Client, to: &Device, period: Duration) -> (u64, Duration, u64) {
+    let start = std::time::Instant::now();
+    let (mut served, mut slowest, mut failed) = (0u64, Duration::ZERO, 0u64);
+    let mut since = 0u64;
+    while start.elapsed() < period {
+        let frames = wire::encode_frames(&[object(&[to], &[], 200)]).unwrap();
+        let t = std::time::Instant::now();
+        match client.try_call("POST", "/v1/objects", frames).await {
+            Some(r) if r.status == 200 => served += 1,
+            _ => failed += 1,
+        }
+        slowest = slowest.max(t.elapsed());
+        let t = std::time::Instant::now();
+        match client
+            .try_call(
+                "GET",
+                &format!("/v1/objects?since={since}&limit=500"),
+                Vec::new(),
+            )
+            .await
+        {
+            Some(r) if r.status == 200 => {
+                served += 1;
+                since = r.header("custos-next").parse().unwrap();
+            }
+            _ => failed += 1,
+        }
+        slowest = slowest.max(t.elapsed());
+    }
+    (served, slowest, failed)
+}
+
+/// A thousand connections that send a request's head and never its body, and a flood
+/// of enrollment requests from one address, do not stop an enrolled device: its sync
+/// goes on at about its usual pace. The held connections are dropped once their body is
+/// late, and the flood is told to slow down. Prints the requests per second served to
+/// the device without and with the floods (`cargo test -p custos-hub --test hub
+/// under_abuse -- --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enrolled_device_syncs_in_its_normal_time_under_abuse() {
+    raise_open_files();
+    let hub = Hub::start();
+    let a = hub.enroll("field", "a").await;
+    let b = hub.enroll("field", "b").await;
+    let ca = hub.client(Some(&a));
+    let period = Duration::from_secs(3);
+
+    let (quiet, quiet_slowest, quiet_failed) = sync_for(&ca, &b, period).await;
+    assert_eq!(quiet_failed, 0);
+
+    // 1,000 connections (no certificate: strangers) that send a head and no body.
+    let anon = Arc::new(hub.client(None));
+    let mut opening = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let anon = anon.clone();
+        opening.spawn(async move {
+            let mut tls = anon.try_tls().await?;
+            let head = "POST /v1/enroll/challenge HTTP/1.1\r\nhost: hub\r\n\
+                        content-type: application/json\r\ncontent-length: 1000\r\n\r\n";
+            tls.write_all(head.as_bytes()).await.ok()?;
+            tls.flush().await.ok()?;
+            Some(tls)
+        });
+    }
+    let mut held = Vec::new();
+    while let Some(r) = opening.join_next().await {
+        if let Some(tls) = r.unwrap() {
+            held.push(tls);
+        }
+    }
+    // An enrollment flood from the same address, all the while.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut flood = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (anon, stop) = (anon.clone(), stop.clone());
+        flood.spawn(async move {
+            let (mut sent, mut slowed) = (0u64, 0u64);
+            let claim = serde_json::to_vec(&json!({
+                "token": "x".repeat(40), "vault_recipient": recipient(), "signer": "x"
+            }))
+            .unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                sent += 1;
+                if let Some(r) = anon
+                    .try_call("POST", "/v1/enroll/challenge", claim.clone())
+                    .await
+                {
+                    if r.status == 429 {
+                        slowed += 1;
+                    }
+                }
+            }
+            (sent, slowed)
+        });
+    }
+    let (busy, busy_slowest, busy_failed) = sync_for(&ca, &b, period).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut sent, mut slowed) = (0, 0);
+    while let Some(r) = flood.join_next().await {
+        let (s, l) = r.unwrap();
+        sent += s;
+        slowed += l;
+    }
+    let rps = |n: u64| n as f64 / period.as_secs_f64();
+    println!(
+        "enrolled device: {:.1} requests/s alone (slowest {quiet_slowest:?}), {:.1} \
+         requests/s under {} held connections and {sent} enrollment requests \
+         ({slowed} told to slow down; slowest {busy_slowest:?}, {busy_failed} failed)",
+        rps(quiet),
+        rps(busy),
+        held.len()
+    );
+    assert_eq!(busy_failed, 0, "the device's sync failed under the floods");
+    assert!(
+        busy_slowest < Duration::from_secs(2),
+        "a request of the device took {busy_slowest:?}"
+    );
+    assert!(
+        busy * 10 >= quiet,
+        "the device's pace fell from {quiet} to {busy} requests"
+    );
+    assert!(slowed > 0, "the enrollment flood was never slowed down");
+
+    // The held connections are dropped once their body is late.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let mut open = 0;
+    for tls in held.iter_mut().take(50) {
+        let mut buf = [0u8; 512];
+        // Closed: the end of the stream, or an error; still held: no answer in time.
+        if tokio::time::timeout(Duration::from_millis(200), tls.read(&mut buf))
+            .await
+            .is_err()
+        {
+            open += 1;
+        }
+    }
+    assert_eq!(open, 0, "connections without their body are still held");
+}
+
+/// A connection without an enrolled certificate reaches enrollment and nothing else:
+/// no health, no API description, no answer at all to anything but enrollment; and
+/// nothing it sees — the hub's certificate, the enrollment answers, their headers —
+/// names the product.
+#[tokio::test]
+async fn a_stranger_reaches_only_enrollment_and_learns_no_name() {
+    let hub = Hub::start();
+    let a = hub.enroll("field", "a").await;
+    let stranger = Device::new("stranger");
+    for client in [hub.client(None), hub.client(Some(&stranger))] {
+        for path in [
+            "/v1/health",
+            "/v1/openapi.json",
+            "/v1/roster",
+            "/v1/nothing",
+            "/",
+        ] {
+            let r = client.try_call("GET", path, Vec::new()).await;
+            assert!(
+                r.is_none(),
+                "a stranger got an answer to {path}: {}",
+                r.map(|r| r.text()).unwrap_or_default()
+            );
+        }
+        // Enrollment answers, for a stranger, name nothing.
+        let claim = stranger.claim("no-such-invite-token");
+        let mut asked = vec![("/v1/enroll/challenge", serde_json::to_vec(&claim).unwrap())];
+        asked.push(("/v1/enroll", serde_json::to_vec(&claim).unwrap()));
+        asked.push(("/v1/enroll", b"{not json".to_vec()));
+        for (path, body) in asked {
+            let r = client.try_call("POST", path, body).await.unwrap();
+            assert!(r.status < 500, "{path}: {}", r.status);
+            assert!(!names_product(&r.body), "{path}: {}", r.text());
+            for (name, value) in &r.headers {
+                assert!(
+                    !names_product(name.as_str().as_bytes()) && !names_product(value.as_bytes()),
+                    "{path}: header {name}: {value:?}"
+                );
+            }
+        }
+    }
+    // Without proof, the answer that says to update names no product either.
+    let invite = hub.invite("field", "1h");
+    let cs = hub.client(Some(&stranger));
+    let mut body = stranger.claim(&invite.token);
+    body["label"] = json!("stranger");
+    let r = cs
+        .try_call("POST", "/v1/enroll", serde_json::to_vec(&body).unwrap())
+        .await
+        .unwrap();
+    assert_eq!((r.status, r.code()), (400, "update_needed".into()));
+    assert!(!names_product(&r.body), "{}", r.text());
+
+    // The hub's certificate.
+    let tls = hub.client(None).try_tls().await.unwrap();
+    let certs = tls.get_ref().1.peer_certificates().unwrap();
+    assert!(
+        !names_product(certs[0].as_ref()),
+        "the certificate names the product"
+    );
+
+    // An enrolled device still has health and the API description.
+    let ca = hub.client(Some(&a));
+    assert_eq!(ca.get("/v1/health").await.status, 200);
+    assert_eq!(ca.get("/v1/openapi.json").await.json()["openapi"], "3.1.0");
+}
+
+/// Each device may keep so many objects and so many bytes of evidence on the hub:
+/// past that, a push or a blob is refused whole with `quota_exceeded`, and nothing of
+/// it is stored.
+#[tokio::test]
+async fn quotas_refuse_cleanly_and_store_nothing() {
+    let hub = Hub::start_with(&["--quota-objects", "3", "--quota-evidence", "1000"]);
+    let a = hub.enroll("field", "a").await;
+    let c = hub.enroll("coordinator", "c").await;
+    let (ca, cc) = (hub.client(Some(&a)), hub.client(Some(&c)));
+
+    // A blob larger than the quota.
+    let id = Uuid::new_v4();
+    let path = format!("/v1/blobs/{id}");
+    let r = ca
+        .json(
+            "POST",
+            &path,
+            &json!({"size": 1001, "sha256": "0".repeat(64), "audience": [a.recipient()]}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (413, "quota_exceeded".into()),
+        "{}",
+        r.text()
+    );
+    assert!(r.json()["message"].as_str().unwrap().contains("1000"));
+    assert_eq!(ca.get(&path).await.status, 404, "the refused blob was kept");
+    // Within it, then one that would pass it.
+    let r = ca
+        .json(
+            "POST",
+            &path,
+            &json!({"size": 600, "sha256": "0".repeat(64), "audience": [a.recipient()]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let other = format!("/v1/blobs/{}", Uuid::new_v4());
+    let r = ca
+        .json(
+            "POST",
+            &other,
+            &json!({"size": 401, "sha256": "0".repeat(64), "audience": [a.recipient()]}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (413, "quota_exceeded".into()));
+    assert_eq!(ca.get(&other).await.status, 404);
+
+    // Objects: a batch that would pass the quota is refused whole.
+    let r = ca
+        .push(&[object(&[&a], &[], 10), object(&[&a], &[], 10)])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = ca
+        .push(&[object(&[&a], &[], 10), object(&[&a], &[], 10)])
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (413, "quota_exceeded".into()),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        cc.pull_all(0).await.len(),
+        2,
+        "part of a refused batch was stored"
+    );
+    // Another device has its own quota.
+    let r = cc.push(&[object(&[&a], &[], 10)]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = ca.push(&[object(&[&a], &[], 10)]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// Part files of uploads abandoned long ago are removed when the hub starts; recent
+/// ones are kept.
+#[tokio::test]
+async fn abandoned_part_files_are_removed() {
+    let mut hub = Hub::start();
+    let a = hub.enroll("field", "a").await;
+    let ca = hub.client(Some(&a));
+    let (old, new) = (Uuid::new_v4(), Uuid::new_v4());
+    for id in [old, new] {
+        let r = ca
+            .json(
+                "POST",
+                &format!("/v1/blobs/{id}"),
+                &json!({"size": 100, "sha256": "0".repeat(64), "audience": [a.recipient()]}),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        let r = ca
+            .call(
+                "PUT",
+                &format!("/v1/blobs/{id}/0"),
+                vec![1u8; 50],
+                "application/octet-stream",
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    hub.stop();
+    let part = |id: Uuid| hub.dir.join("blobs").join(format!("{id}.part"));
+    assert!(part(old).exists() && part(new).exists());
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(8 * 24 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(part(old))
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+    let dir = hub.dir.clone();
+    let hub2 = Hub::start_in_on(&dir, &Backend::Sled);
+    assert!(!part(old).exists(), "an abandoned part file was kept");
+    assert!(part(new).exists(), "a recent part file was removed");
+    // The device starts that upload again from the beginning.
+    let r = hub2.client(Some(&a)).get(&format!("/v1/blobs/{old}")).await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = hub2.client(Some(&a)).get(&format!("/v1/blobs/{new}")).await;
+    assert_eq!(r.json()["received"], 50);
+}
+
+/// A field device receives, of the organisation's roster, the coordinators, the
+/// coordinators' devices, the devices of its own vault and their revocations: the hub's
+/// own list and the signed log alike. Of every other entry of the log it receives only a
+/// withheld stub (its number, its link, its hash), which links the chain but says
+/// nothing; its log still verifies with the organisation key, and the coordinator's
+/// whole log is unchanged.
+async fn a_field_device_receives_only_the_roster_entries_it_needs(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start_in_on(&tmp.path().join("hub"), &backend);
+    let c = hub.enroll("coordinator", "coordinator laptop").await;
+    let f = hub.enroll("field", "field phone").await;
+    let mut twin = Device::new("field laptop");
+    twin.vault = f.vault.clone();
+    let twin = hub.enroll_as("field", twin).await;
+    let other = hub.enroll("field", "secret-safehouse-tablet").await;
+    let gone = hub.enroll("field", "lost-in-mariupol").await;
+    let (cc, cf) = (hub.client(Some(&c)), hub.client(Some(&f)));
+
+    let org = signing_key();
+    let now = chrono::Utc::now();
+    let coordinator_recipient = c.recipient();
+    let mut log = roster_log::genesis(&org, "Observatory", now);
+    roster_log::append(
+        &mut log,
+        &org,
+        Change::Coordinator {
+            recipient: coordinator_recipient.clone(),
+        },
+        now,
+    );
+    for (d, role) in [
+        (&c, wire::Role::Coordinator),
+        (&f, wire::Role::Field),
+        (&other, wire::Role::Field),
+        (&twin, wire::Role::Field),
+        (&gone, wire::Role::Field),
+    ] {
+        roster_log::append(&mut log, &org, device_entry(d, role), now);
+    }
+    roster_log::append(
+        &mut log,
+        &org,
+        Change::Revoke {
+            signer: gone.signer(),
+            after: None,
+        },
+        now,
+    );
+    let r = cc.json("POST", "/v1/roster/log", &append(0, &log)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // The bytes the field device receives.
+    let r = cf.get("/v1/roster").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for d in [&other, &gone] {
+        for secret in [d.label.clone(), d.signer(), d.recipient(), d.id.to_string()] {
+            assert!(
+                !r.text().contains(&secret),
+                "the field device received another vault's {secret}"
+            );
+        }
+    }
+    for d in [&c, &f, &twin] {
+        assert!(r.text().contains(&d.signer()), "{} is missing", d.label);
+    }
+    let received: Vec<Entry> = serde_json::from_value(r.json()["log"].clone()).unwrap();
+    assert_eq!(received.len(), log.len());
+    let verified = roster_log::verify(&org.verifying_key(), None, &received).unwrap();
+    let whole = roster_log::verify(&org.verifying_key(), None, &log).unwrap();
+    assert_eq!(
+        verified.head, whole.head,
+        "the field device's log ends where the whole one does"
+    );
+    let labels: Vec<&str> = verified.devices.iter().map(|d| d.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["coordinator laptop", "field phone", "field laptop"]
+    );
+    assert_eq!(verified.coordinators, [coordinator_recipient]);
+    // The same mark on both devices' answers.
+    let mark = cf.get("/v1/objects?since=0&limit=1").await;
+    assert_eq!(mark.header("custos-roster"), roster_log::mark(&log));
+
+    // The coordinator receives the whole log, which verifies, and every device.
+    let coordinators = stored_log(&cc).await;
+    assert_eq!(coordinators, log);
+    assert!(coordinators.iter().all(|e| !e.is_withheld()));
+    let v = roster_log::verify(&org.verifying_key(), None, &coordinators).unwrap();
+    assert_eq!(v.devices.len(), 5);
+    // Nobody appends a stub: the organisation signs whole entries.
+    let stub = log.last().unwrap().withheld();
+    let mut forged = stub.clone();
+    forged.seq += 1;
+    forged.prev = stub.hash();
+    let r = cc
+        .json(
+            "POST",
+            "/v1/roster/log",
+            &append(log.len() as u64, &[forged]),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "roster_invalid".into()));
+    let all = cc.get("/v1/roster").await;
+    assert!(all.text().contains("secret-safehouse-tablet"));
+    assert!(all.text().contains("lost-in-mariupol"));
+}
+
+/// An enrolled device's request whose body stops arriving is dropped once it is
+/// 20 seconds late: its connection is closed without an answer, and its slot is free.
+#[tokio::test]
+async fn an_enrolled_devices_late_body_drops_its_connection() {
+    let hub = Hub::start();
+    let a = hub.enroll("field", "a").await;
+    let ca = hub.client(Some(&a));
+    let mut tls = ca.try_tls().await.unwrap();
+    let head = format!(
+        "POST /v1/objects HTTP/1.1\r\nhost: hub\r\ncontent-type: {}\r\n\
+         custos-signed-roster: 1\r\ncontent-length: 1000\r\n\r\n",
+        wire::FRAMES_TYPE
+    );
+    tls.write_all(head.as_bytes()).await.unwrap();
+    tls.write_all(&[0u8; 10]).await.unwrap();
+    tls.flush().await.unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(40), tls.read(&mut buf)).await;
+    let waited = started.elapsed();
+    match read {
+        Err(_) => panic!("the connection is still held after {waited:?}"),
+        Ok(Ok(0)) | Ok(Err(_)) => {}
+        Ok(Ok(n)) => panic!(
+            "an answer instead of a dropped connection: {}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+    }
+    assert!(
+        waited >= Duration::from_secs(19),
+        "dropped after {waited:?}, before the body was late"
+    );
+    // Nothing was stored, and the device goes on.
+    let c = hub.enroll("coordinator", "c").await;
+    assert!(hub.client(Some(&c)).pull_all(0).await.is_empty());
+    assert_eq!(ca.get("/v1/health").await.status, 200);
 }

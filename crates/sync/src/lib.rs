@@ -119,6 +119,8 @@ impl SyncError {
                     "roster_conflict" => "roster_conflict",
                     "roster_invalid" => "roster_invalid",
                     "not_coordinator" => "not_coordinator",
+                    "quota_exceeded" => "hub_quota_full",
+                    "rate_limited" => "hub_busy",
                     _ => "hub_refused",
                 },
             },
@@ -1123,6 +1125,22 @@ mod tests {
                     message: "old".into(),
                 }),
                 "update_needed",
+            ),
+            (
+                SyncError::Net(NetError::Refused {
+                    status: 413,
+                    code: "quota_exceeded".into(),
+                    message: "this device has 3 of its 3 objects on the hub".into(),
+                }),
+                "hub_quota_full",
+            ),
+            (
+                SyncError::Net(NetError::Refused {
+                    status: 429,
+                    code: "rate_limited".into(),
+                    message: "too many requests".into(),
+                }),
+                "hub_busy",
             ),
             (
                 SyncError::Net(NetError::Refused {

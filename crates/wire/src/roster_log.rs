@@ -11,6 +11,13 @@
 //! An entry is signed over its canonical bytes: its JSON without `sig`, in field order.
 //! `prev` is the SHA-256 of the previous entry's canonical bytes *with* its signature
 //! (all zeros for the first), so a signature cannot be swapped without breaking the chain.
+//!
+//! A field device receives another vault's devices (and their revocations) only as
+//! *withheld* stubs, `{"seq", "prev", "withheld": <the entry's hash>}` ([`Entry::withheld`]):
+//! [`verify`] takes a stub as a link of the chain — the next entry's `prev`, which the
+//! organisation signed, must equal its hash, so a hub cannot forge one — and draws
+//! nothing from it. A stub reveals that an entry exists, its number, and (through its
+//! neighbours) about when it was signed; nothing of what it says.
 
 use std::collections::{HashMap, HashSet};
 
@@ -68,10 +75,18 @@ pub enum Change {
         /// The age recipient.
         recipient: String,
     },
+    /// An entry this device does not receive (another vault's device, or its
+    /// revocation): only its hash, the next entry's `prev`. Never signed by anyone; on
+    /// the wire it is the stub `{"seq", "prev", "withheld"}` ([`Entry::withheld`]).
+    #[serde(skip)]
+    Withheld {
+        /// The whole entry's hash ([`Entry::hash`]).
+        hash: String,
+    },
 }
 
-/// One signed entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One signed entry, or a withheld stub of one ([`Change::Withheld`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// 1 for the genesis, then one more for each entry.
     pub seq: u64,
@@ -80,15 +95,109 @@ pub struct Entry {
     /// When the organisation signed it.
     pub at: DateTime<Utc>,
     /// What it changes.
-    #[serde(flatten)]
     pub change: Change,
     /// The signing key of the coordinator's device that signed it (covered by the
     /// signature): devices show who made each change.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
     /// The organisation key's signature of the canonical bytes (base64).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sig: String,
+}
+
+/// A signed entry as JSON, in field order (its canonical bytes, without `sig`, are what
+/// the organisation key signs).
+#[derive(Serialize)]
+struct SignedRef<'a> {
+    seq: u64,
+    prev: &'a str,
+    at: &'a DateTime<Utc>,
+    #[serde(flatten)]
+    change: &'a Change,
+    #[serde(skip_serializing_if = "no_signer")]
+    by: &'a Option<String>,
+    #[serde(skip_serializing_if = "no_signature")]
+    sig: &'a str,
+}
+
+fn no_signer(by: &&Option<String>) -> bool {
+    by.is_none()
+}
+
+fn no_signature(sig: &&str) -> bool {
+    sig.is_empty()
+}
+
+#[derive(Deserialize)]
+struct SignedOwned {
+    seq: u64,
+    prev: String,
+    at: DateTime<Utc>,
+    #[serde(flatten)]
+    change: Change,
+    #[serde(default)]
+    by: Option<String>,
+    #[serde(default)]
+    sig: String,
+}
+
+/// A withheld entry on the wire: its number, its link, its hash; nothing else.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stub {
+    seq: u64,
+    prev: String,
+    withheld: String,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Wire {
+    Stub(Stub),
+    Signed(SignedOwned),
+}
+
+impl Serialize for Entry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.change {
+            Change::Withheld { hash } => Stub {
+                seq: self.seq,
+                prev: self.prev.clone(),
+                withheld: hash.clone(),
+            }
+            .serialize(s),
+            change => SignedRef {
+                seq: self.seq,
+                prev: &self.prev,
+                at: &self.at,
+                change,
+                by: &self.by,
+                sig: &self.sig,
+            }
+            .serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Entry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Wire::deserialize(d)? {
+            Wire::Stub(s) => Entry {
+                seq: s.seq,
+                prev: s.prev,
+                at: DateTime::<Utc>::UNIX_EPOCH,
+                change: Change::Withheld { hash: s.withheld },
+                by: None,
+                sig: String::new(),
+            },
+            Wire::Signed(e) => Entry {
+                seq: e.seq,
+                prev: e.prev,
+                at: e.at,
+                change: e.change,
+                by: e.by,
+                sig: e.sig,
+            },
+        })
+    }
 }
 
 impl Entry {
@@ -99,10 +208,32 @@ impl Entry {
         serde_json::to_vec(&unsigned).unwrap_or_default()
     }
 
-    /// SHA-256 (hex) of the signed entry: the next entry's `prev`.
+    /// SHA-256 (hex) of the signed entry: the next entry's `prev`. A withheld stub
+    /// names the hash of the entry it stands for.
     pub fn hash(&self) -> String {
+        if let Change::Withheld { hash } = &self.change {
+            return hash.clone();
+        }
         let bytes = serde_json::to_vec(self).unwrap_or_default();
         hex(&Sha256::digest(bytes))
+    }
+
+    /// The stub a device receives instead of this entry: its number, its link and its
+    /// hash, nothing of what it says or when.
+    pub fn withheld(&self) -> Entry {
+        Entry {
+            seq: self.seq,
+            prev: self.prev.clone(),
+            at: DateTime::<Utc>::UNIX_EPOCH,
+            change: Change::Withheld { hash: self.hash() },
+            by: None,
+            sig: String::new(),
+        }
+    }
+
+    /// True for a withheld stub.
+    pub fn is_withheld(&self) -> bool {
+        matches!(self.change, Change::Withheld { .. })
     }
 }
 
@@ -293,7 +424,10 @@ pub struct Verified {
 /// Checks a whole log against the organisation key (`org`) and, when this device
 /// verified the log before, against its head then: every entry signed by the key,
 /// numbered from 1 without gaps, each linked to the one before; not shorter than the
-/// head, and with the same entry at the head's number.
+/// head, and with the same entry at the head's number. A withheld stub (not the
+/// genesis) is a link whose hash the next entry's signed `prev` must equal; nothing is
+/// drawn from it. (A stub at the end is checked by the entry that follows it later: a
+/// false one then shows as a fork.)
 pub fn verify(
     org: &VerifyingKey,
     before: Option<&Head>,
@@ -324,6 +458,21 @@ pub fn verify(
         let n = i as u64 + 1;
         if e.seq != n || e.prev != prev {
             return Err(LogError::Broken(e.seq));
+        }
+        if let Change::Withheld { hash } = &e.change {
+            if n == 1 {
+                return Err(LogError::WrongOrganisation);
+            }
+            if hash.len() != 64 || !hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+                return Err(LogError::Malformed(n));
+            }
+            prev = hash.clone();
+            if let Some(h) = before {
+                if n == h.seq && prev != h.hash {
+                    return Err(LogError::Forked(n));
+                }
+            }
+            continue;
         }
         let sig = B64
             .decode(e.sig.trim_end_matches('='))
@@ -373,6 +522,7 @@ pub fn verify(
                     revoked_after: None,
                 });
             }
+            Change::Withheld { .. } => return Err(LogError::Malformed(n)),
             Change::Revoke { signer, after } => match by_signer.get(signer) {
                 Some(at) => {
                     out.devices[*at].revoked = true;
@@ -650,6 +800,171 @@ mod tests {
         let mut changed = log.clone();
         changed[1].by = Some(key_text(&key().verifying_key()));
         assert_eq!(verify(&pk, None, &changed), Err(LogError::Forged(2)));
+    }
+
+    /// The log with every device of another vault than `own` (and its revocation)
+    /// withheld, as the hub serves it to a field device.
+    fn for_field(log: &[Entry], own: &str) -> Vec<Entry> {
+        let mut shown = HashSet::new();
+        log.iter()
+            .map(|e| match &e.change {
+                Change::Device {
+                    signer,
+                    vault_recipient,
+                    role,
+                    ..
+                } if *role == Role::Coordinator || vault_recipient == own => {
+                    shown.insert(signer.clone());
+                    e.clone()
+                }
+                Change::Device { .. } => e.withheld(),
+                Change::Revoke { signer, .. } if !shown.contains(signer) => e.withheld(),
+                _ => e.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn withheld_entries_link_the_chain_and_say_nothing() {
+        let org = key();
+        let pk = org.verifying_key();
+        let mut log = org_log(&org);
+        let Change::Device {
+            vault_recipient: own,
+            ..
+        } = log[3].change.clone()
+        else {
+            unreachable!()
+        };
+        append(&mut log, &org, device("elsewhere", Role::Field), Utc::now());
+        let Change::Device { signer: other, .. } = log[4].change.clone() else {
+            unreachable!()
+        };
+        append(
+            &mut log,
+            &org,
+            Change::Revoke {
+                signer: other.clone(),
+                after: None,
+            },
+            Utc::now(),
+        );
+        // A second device of the same vault.
+        let Change::Device { device_id, .. } = device("", Role::Field) else {
+            unreachable!()
+        };
+        append(
+            &mut log,
+            &org,
+            Change::Device {
+                device_id,
+                signer: B64.encode(key().verifying_key().as_bytes()),
+                vault_recipient: own.clone(),
+                role: Role::Field,
+                label: "field A2".into(),
+            },
+            Utc::now(),
+        );
+        let whole = verify(&pk, None, &log).unwrap();
+        let field = for_field(&log, &own);
+        assert!(field[4].is_withheld() && field[5].is_withheld());
+
+        // On the wire: the stub's number, link and hash, nothing else.
+        let text = serde_json::to_string(&field).unwrap();
+        assert!(
+            !text.contains("elsewhere") && !text.contains(&other),
+            "{text}"
+        );
+        let stub: serde_json::Value = serde_json::to_value(&field[4]).unwrap();
+        assert_eq!(
+            stub,
+            serde_json::json!({"seq": 5, "prev": log[3].hash(), "withheld": log[4].hash()})
+        );
+        let back: Vec<Entry> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, field);
+        // A whole entry's bytes (and so its hash and signature) are unchanged.
+        let back: Vec<Entry> = serde_json::from_str(&serde_json::to_string(&log).unwrap()).unwrap();
+        assert_eq!(back, log);
+
+        // It verifies, ends at the same head, and says nothing of what was withheld.
+        let v = verify(&pk, None, &field).unwrap();
+        assert_eq!(v.head, whole.head);
+        assert_eq!(mark(&field), mark(&log));
+        let labels: Vec<&str> = v.devices.iter().map(|d| d.label.as_str()).collect();
+        assert_eq!(labels, ["coordinator laptop", "field A", "field A2"]);
+        assert!(v.devices.iter().all(|d| !d.revoked));
+        // A device that verified the whole log before accepts it, and the reverse.
+        assert!(verify(&pk, Some(&whole.head), &field).is_ok());
+        assert!(verify(&pk, Some(&v.head), &log).is_ok());
+        // A coordinator (or anyone) appends after it as after the whole log.
+        let mut grown = field.clone();
+        append(
+            &mut grown,
+            &org,
+            device("field A3", Role::Field),
+            Utc::now(),
+        );
+        let mut whole_grown = log.clone();
+        whole_grown.push(grown.last().unwrap().clone());
+        assert!(verify(&pk, None, &whole_grown).is_ok());
+    }
+
+    #[test]
+    fn a_forged_withheld_stub_breaks_the_chain() {
+        let org = key();
+        let pk = org.verifying_key();
+        let mut log = org_log(&org);
+        append(&mut log, &org, device("elsewhere", Role::Field), Utc::now());
+        append(&mut log, &org, device("after", Role::Field), Utc::now());
+        let head = verify(&pk, None, &log).unwrap().head;
+
+        // A stub with another hash (hiding another entry, or none): the next entry's
+        // signed `prev` does not follow it.
+        let mut forged = log.clone();
+        forged[4] = Entry {
+            change: Change::Withheld {
+                hash: "ab".repeat(32),
+            },
+            ..log[4].withheld()
+        };
+        assert_eq!(verify(&pk, None, &forged), Err(LogError::Broken(6)));
+        // A stub in place of an entry that exists in no form: numbers and links break.
+        let mut inserted = log.clone();
+        inserted.insert(5, log[4].withheld());
+        assert!(matches!(
+            verify(&pk, None, &inserted),
+            Err(LogError::Broken(_))
+        ));
+        // A stub for the genesis, or with a malformed hash.
+        let mut genesis_hidden = log.clone();
+        genesis_hidden[0] = log[0].withheld();
+        assert_eq!(
+            verify(&pk, None, &genesis_hidden),
+            Err(LogError::WrongOrganisation)
+        );
+        let mut malformed = log.clone();
+        malformed[4].change = Change::Withheld {
+            hash: "not hex".into(),
+        };
+        assert_eq!(verify(&pk, None, &malformed), Err(LogError::Malformed(5)));
+        // A false stub at the end passes alone, and shows as a fork against a device
+        // that verified that entry (or once the next entry arrives).
+        let mut tail = log.clone();
+        tail[5] = Entry {
+            change: Change::Withheld {
+                hash: "cd".repeat(32),
+            },
+            ..log[5].withheld()
+        };
+        assert_eq!(verify(&pk, Some(&head), &tail), Err(LogError::Forked(6)));
+        let tail_head = verify(&pk, None, &tail).unwrap().head;
+        assert_eq!(
+            verify(&pk, Some(&tail_head), &log),
+            Err(LogError::Forked(6))
+        );
+        // A stub that claims more than a hash is not a stub.
+        let text = r#"{"seq":5,"prev":"00","withheld":"11","label":"x"}"#;
+        assert!(serde_json::from_str::<Entry>(text).is_err());
     }
 
     #[test]

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use super::{
     BlobMeta, Device, EnrollOutcome, InviteRecord, LogAppend, PullQuery, PushOutcome, Role, Store,
+    Usage,
 };
 
 /// A backend under test: the data of one store, opened as often as a check needs.
@@ -63,6 +64,7 @@ macro_rules! store_contract {
             the_same_id_pushed_at_once_is_stored_once,
             the_roster_log_is_appended_only_after_its_last_entry,
             roster_appends_at_once_let_exactly_one_win,
+            usage_counts_what_each_device_stored,
         );
     };
 }
@@ -461,6 +463,52 @@ pub(crate) fn blob_metadata_is_announced_once_then_replaced_and_removed<F: Fixtu
     assert_eq!(store.blob(id).unwrap(), Some(progressed));
     store.remove_blob(id).unwrap();
     assert_eq!(store.blob(id).unwrap(), None);
+}
+
+/// Each device's quotas count what it stored: objects stored (not those it pushed again
+/// or whose id was taken), and the sizes of the blobs it announced, until removed; the
+/// counts survive a reopen.
+pub(crate) fn usage_counts_what_each_device_stored<F: Fixture>(fx: &F) {
+    let store = fx.open();
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    assert_eq!(store.usage(a).unwrap(), Usage::default());
+    let frames = vec![frame(1, &["age1a"]), frame(2, &["age1a"])];
+    store.push(a, now(), &frames).unwrap();
+    // Again, plus one new, plus one whose id another device's object has.
+    let mut taken = frame(4, &["age1a"]);
+    taken.id = frames[0].id;
+    store
+        .push(a, now(), &[frames[1].clone(), frame(3, &["age1a"])])
+        .unwrap();
+    store.push(b, now(), &[taken]).unwrap();
+    let blob = |size, by| BlobMeta {
+        size,
+        sha256: "0".repeat(64),
+        audience: vec!["age1a".into()],
+        received: 0,
+        complete: false,
+        pushed_by: by,
+        received_at: now(),
+    };
+    let (x, y, z) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    store.announce_blob(x, &blob(100, a)).unwrap();
+    store.announce_blob(y, &blob(20, a)).unwrap();
+    store.announce_blob(z, &blob(7, b)).unwrap();
+    store.remove_blob(y).unwrap();
+    let want_a = Usage {
+        objects: 3,
+        evidence_bytes: 100,
+    };
+    assert_eq!(store.usage(a).unwrap(), want_a);
+    assert_eq!(
+        store.usage(b).unwrap(),
+        Usage {
+            objects: 0,
+            evidence_bytes: 7
+        }
+    );
+    drop(store);
+    assert_eq!(fx.open().usage(a).unwrap(), want_a);
 }
 
 /// The property a device's cursor relies on: many pushers (on two instances where there

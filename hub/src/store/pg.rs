@@ -39,7 +39,7 @@ use uuid::Uuid;
 
 use super::{
     BlobMeta, BlobTurn, Device, EnrollOutcome, InviteRecord, LogAppend, PullPage, PullQuery,
-    PushOutcome, Role, Store, StoreError, StoreResult,
+    PushOutcome, Role, Store, StoreError, StoreResult, Usage,
 };
 use crate::blobs::{BlobRange, BlobStore};
 
@@ -47,6 +47,7 @@ use crate::blobs::{BlobRange, BlobStore};
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../migrations/0001_initial.sql")),
     (2, include_str!("../../migrations/0002_roster_log.sql")),
+    (3, include_str!("../../migrations/0003_usage.sql")),
 ];
 
 /// Connections one hub instance keeps at most for its requests.
@@ -874,6 +875,28 @@ impl Store for PgStore {
     fn flush(&self) -> StoreResult<()> {
         // Every write committed before its method returned.
         Ok(())
+    }
+
+    fn usage(&self, device: Uuid) -> StoreResult<Usage> {
+        let mut conn = self.conn()?;
+        let objects: i64 = conn
+            .query_one(
+                "SELECT count(*) FROM objects WHERE pushed_by = $1",
+                &[&device],
+            )
+            .map_err(err)?
+            .get(0);
+        let bytes: i64 = conn
+            .query_one(
+                "SELECT coalesce(sum(size), 0)::bigint FROM blobs WHERE pushed_by = $1",
+                &[&device],
+            )
+            .map_err(err)?
+            .get(0);
+        Ok(Usage {
+            objects: u64::try_from(objects).unwrap_or(0),
+            evidence_bytes: u64::try_from(bytes).unwrap_or(0),
+        })
     }
 }
 

@@ -16,6 +16,7 @@
 //!
 //! Every write is followed by a flush, so it is on disk before the caller answers.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -32,7 +33,7 @@ use uuid::Uuid;
 
 use super::{
     BlobMeta, Device, EnrollOutcome, InviteRecord, LogAppend, PullPage, PullQuery, PushOutcome,
-    Store, StoreError, StoreResult,
+    Store, StoreError, StoreResult, Usage,
 };
 
 const SEQ: &[u8] = b"seq";
@@ -60,6 +61,8 @@ pub struct SledStore {
     obj_meta: Tree,
     obj_data: Tree,
     obj_ids: Tree,
+    /// How many objects each device pushed (device id → count, big-endian): its quota.
+    obj_counts: Tree,
     blobs: Tree,
     roster_log: Tree,
     /// Pushes take turns, so that sequence numbers become visible in order (a pull never
@@ -123,7 +126,7 @@ impl SledStore {
             ))
         })?;
         let tree = |name: &str| db.open_tree(name).map_err(err);
-        Ok(SledStore {
+        SledStore {
             devices: tree("devices")?,
             device_ids: tree("device_ids")?,
             invites: tree("invites")?,
@@ -131,11 +134,34 @@ impl SledStore {
             obj_meta: tree("obj_meta")?,
             obj_data: tree("obj_data")?,
             obj_ids: tree("obj_ids")?,
+            obj_counts: tree("obj_counts")?,
             blobs: tree("blobs")?,
             roster_log: tree("roster_log")?,
             db,
             push_lock: Mutex::new(()),
-        })
+        }
+        .with_counts()
+    }
+
+    /// Counts each device's objects once, in a database of before the counts.
+    fn with_counts(self) -> StoreResult<SledStore> {
+        if self.config.get(COUNTED).map_err(err)?.is_some() {
+            return Ok(self);
+        }
+        let mut counts: HashMap<Uuid, u64> = HashMap::new();
+        for kv in self.obj_meta.iter() {
+            let (_, v) = kv.map_err(err)?;
+            let m: ObjectMeta = unjson(&v, "object")?;
+            *counts.entry(m.pushed_by).or_default() += 1;
+        }
+        for (device, n) in counts {
+            self.obj_counts
+                .insert(device.as_bytes(), &n.to_be_bytes())
+                .map_err(err)?;
+        }
+        self.config.insert(COUNTED, b"1").map_err(err)?;
+        self.sync()?;
+        Ok(self)
     }
 
     fn sync(&self) -> StoreResult<()> {
@@ -372,8 +398,14 @@ impl Store for SledStore {
             .push_lock
             .lock()
             .map_err(|_| StoreError("a push failed halfway; restart the hub".into()))?;
-        let r = (&self.config, &self.obj_meta, &self.obj_data, &self.obj_ids).transaction(
-            |(config, meta, data, ids)| {
+        let r = (
+            &self.config,
+            &self.obj_meta,
+            &self.obj_data,
+            &self.obj_ids,
+            &self.obj_counts,
+        )
+            .transaction(|(config, meta, data, ids, counts)| {
                 let mut seq = match config.get(SEQ)? {
                     None => 0,
                     Some(b) => seq_of(&b).map_err(abort)?,
@@ -415,9 +447,22 @@ impl Store for SledStore {
                     outcomes.push(PushOutcome::Stored(seq));
                 }
                 config.insert(SEQ, &seq.to_be_bytes())?;
+                let stored = outcomes
+                    .iter()
+                    .filter(|o| matches!(o, PushOutcome::Stored(_)))
+                    .count() as u64;
+                if stored > 0 {
+                    let had = match counts.get(pushed_by.as_bytes())? {
+                        None => 0,
+                        Some(b) => seq_of(&b).map_err(abort)?,
+                    };
+                    counts.insert(
+                        pushed_by.as_bytes(),
+                        &had.saturating_add(stored).to_be_bytes(),
+                    )?;
+                }
                 Ok(outcomes)
-            },
-        );
+            });
         let r = tx(r)?;
         self.sync()?;
         Ok(r)
@@ -533,10 +578,32 @@ impl Store for SledStore {
         self.sync()
     }
 
+    fn usage(&self, device: Uuid) -> StoreResult<Usage> {
+        let objects = match self.obj_counts.get(device.as_bytes()).map_err(err)? {
+            None => 0,
+            Some(b) => seq_of(&b)?,
+        };
+        let mut evidence_bytes = 0u64;
+        for kv in self.blobs.iter() {
+            let (_, v) = kv.map_err(err)?;
+            let m: BlobMeta = unjson(&v, "blob")?;
+            if m.pushed_by == device {
+                evidence_bytes = evidence_bytes.saturating_add(m.size);
+            }
+        }
+        Ok(Usage {
+            objects,
+            evidence_bytes,
+        })
+    }
+
     fn flush(&self) -> StoreResult<()> {
         self.sync()
     }
 }
+
+/// Set once each device's objects are counted in `obj_counts`.
+const COUNTED: &[u8] = b"obj_counts_v1";
 
 #[cfg(test)]
 mod tests {
@@ -583,5 +650,31 @@ mod tests {
             assert!(e.0.contains("is another custos-hub using it?"), "{e}");
         }
         assert_eq!(folder.open().last_seq().unwrap(), 1);
+    }
+
+    /// A database of before the quotas: its devices' objects are counted once, at the
+    /// first open.
+    #[test]
+    fn objects_stored_before_the_counts_are_counted_at_open() {
+        let folder = Folder::new();
+        let a = Uuid::new_v4();
+        {
+            let store = folder.open();
+            let frames: Vec<Frame> = (0..3u8)
+                .map(|n| Frame {
+                    seq: 0,
+                    id: Uuid::new_v4(),
+                    audience: vec!["age1x".into()],
+                    ciphertext: vec![n; 11],
+                })
+                .collect();
+            store.push(a, DateTime::UNIX_EPOCH, &frames).unwrap();
+            // As a hub of before left it.
+            store.db.drop_tree("obj_counts").unwrap();
+            store.config.remove(COUNTED).unwrap();
+            store.sync().unwrap();
+        }
+        assert_eq!(folder.open().usage(a).unwrap().objects, 3);
+        assert_eq!(folder.open().usage(a).unwrap().objects, 3);
     }
 }
