@@ -1917,6 +1917,19 @@ fn a_forged_altered_reordered_truncated_forked_or_replaced_roster_is_refused(bac
         Route::Direct,
     )
     .unwrap();
+    // The hub withholds A's device entry from it, as it does from other vaults' field
+    // devices: a coordinator reads every device and must see every entry, so it
+    // refuses, and takes nothing of it.
+    tamper_roster(&mut hub, &backend, |log| log[3] = log[3].withheld());
+    let e = run(&mut coord2).unwrap_err();
+    assert_eq!(e.kind(), "roster_refused", "{e}");
+    assert!(
+        e.to_string()
+            .contains("withholds roster entries from a coordinator"),
+        "{e}"
+    );
+    let restore = good.clone();
+    tamper_roster(&mut hub, &backend, move |log| *log = restore);
     run(&mut coord2).unwrap();
     assert_eq!(coord2.sync_info().org.entries, 4);
 

@@ -433,6 +433,16 @@ impl Vault {
                     .into(),
             ));
         }
+        // A coordinator reads every device's versions: the hub owes it the whole log. A
+        // withheld entry here is the hub hiding a device (or a change) from the one
+        // role that must see it.
+        if s.role == Role::Coordinator && roster.log.iter().any(Entry::is_withheld) {
+            return Err(self.roster_refused(
+                "the hub withholds roster entries from a coordinator, who must see them all. \
+                 Nothing of it was taken; tell your organisation"
+                    .into(),
+            ));
+        }
         let head = s.org_head.clone();
         match roster_log::verify(&key, head.as_ref(), &roster.log) {
             Ok(v) => Ok(Some(v)),
