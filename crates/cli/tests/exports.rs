@@ -401,6 +401,19 @@ fn a_csv_cell_a_spreadsheet_would_run_is_neutralised_and_stays_readable() {
     assert_eq!(p[col(&h, "Occupation")], "''=already marked");
     // A plain number is not a formula: left as it is.
     assert_eq!(p[col(&h, "Address")], "-33.9");
+    // Imported back, the values are what they were.
+    let persons_csv = std::fs::read(out.join("persons.csv")).unwrap();
+    let mapping = Mapping::from_json(
+        br#"{"columns": {"Case record number": "case_id", "Name": "name",
+             "Occupation": "occupation"}}"#,
+    )
+    .unwrap();
+    let stats = import_csv(&mut vault, Kind::Person, &persons_csv, &mapping, None).unwrap();
+    let Some(Record::Person(back)) = vault.get(stats.ids[0]).unwrap().into_record() else {
+        panic!()
+    };
+    assert_eq!(back.name, hyperlink);
+    assert_eq!(back.occupation, "'=already marked");
     for name in ["cases.csv", "persons.csv", "involvements.csv", "acts.csv"] {
         let (_, rows) = read_csv(&out.join(name));
         for cell in rows.iter().flatten() {

@@ -236,20 +236,28 @@ fn write_table(w: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> Resu
 /// the value stays readable after it. A plain number (`-33.9`, a longitude) is not a
 /// formula and is left as it is, so numeric columns stay numbers. A cell that already
 /// begins with an apostrophe before one of those characters gets one more, so that the
-/// mark can be taken off again without ambiguity.
+/// mark can be taken off again without ambiguity (so does one beginning with several).
 pub fn neutralise(cell: &str) -> Cow<'_, str> {
-    let risky = |c: char| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r');
-    let mut chars = cell.chars();
-    let needs = match chars.next() {
-        Some('\'') => chars.next().is_some_and(risky),
-        Some(c) if risky(c) => !is_plain_number(cell),
-        _ => false,
-    };
-    if needs {
+    if needs_mark(cell) {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)
     }
+}
+
+/// A cell as it was before [`neutralise`] (the CSV import takes the mark off again, so
+/// an export imports back unchanged).
+pub fn unneutralise(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if needs_mark(rest) => rest,
+        _ => cell,
+    }
+}
+
+/// Whether the cell, after any apostrophes it begins with, is one a spreadsheet runs.
+fn needs_mark(cell: &str) -> bool {
+    let rest = cell.trim_start_matches('\'');
+    rest.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_plain_number(rest)
 }
 
 /// `-12`, `+3.5`, `-1e3`: a number, which no spreadsheet runs.
@@ -528,6 +536,22 @@ fn tables(l: &Loaded) -> Vec<Vec<Vec<String>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_neutralised_cell_reads_back_as_it_was() {
+        for cell in [
+            "=1+1", "+cmd", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "'=1", "''=1", "'", "''", "'hello",
+            "-33.9", "+3", "'-3", "plain", "", "=", "-", "'-", "1e5", "-1e3-2", "'''=x", "'+3",
+        ] {
+            let written = neutralise(cell);
+            assert_eq!(unneutralise(&written), cell, "{cell:?} → {written:?}");
+            let first = written.chars().next();
+            assert!(
+                !matches!(first, Some('=' | '+' | '@' | '\t' | '\r')) || is_plain_number(&written),
+                "{cell:?} → {written:?} still runs"
+            );
+        }
+    }
 
     #[test]
     fn every_file_has_distinct_columns() {

@@ -520,6 +520,8 @@ fn enum_value(s: &str) -> String {
 
 /// One cell as the JSON value of its field.
 fn convert(cell: &str, t: Ty, sep: &str) -> std::result::Result<Value, String> {
+    // A cell an export neutralised for spreadsheets ('=…) reads back as it was.
+    let cell = crate::csv::unneutralise(cell);
     let list = |f: &dyn Fn(&str) -> String| -> Value {
         Value::Array(
             cell.split(sep)
