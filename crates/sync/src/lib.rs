@@ -1010,11 +1010,11 @@ fn download_path(job: &BlobJob) -> std::path::PathBuf {
 
 /// The most bytes the age file of an evidence file of `plain` bytes, encrypted to
 /// `recipients` recipients, can take: its header (a stanza per recipient, with room to
-/// spare), the STREAM nonce, the content, and a 16-byte tag per 64 KiB chunk (at least
+/// spare for age's random "grease" stanza and a few more recipients), the STREAM nonce, the content, and a 16-byte tag per 64 KiB chunk (at least
 /// one). Saturates instead of wrapping.
 fn max_blob_size(plain: u64, recipients: usize) -> u64 {
     const CHUNK: u64 = 64 * 1024;
-    let header = 1024u64.saturating_add(256u64.saturating_mul(recipients.max(1) as u64));
+    let header = 4096u64.saturating_add(256u64.saturating_mul(recipients.max(1) as u64));
     let chunks = plain.div_ceil(CHUNK).max(1);
     header
         .saturating_add(16)
