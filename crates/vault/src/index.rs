@@ -305,7 +305,10 @@ impl Index {
                 }
             }
             e.recompute_heads();
-            index.records.insert(e.record_id, e);
+            // A record listed twice would leave versions owned by an entry that is gone.
+            if index.records.insert(e.record_id, e).is_some() {
+                return None;
+            }
         }
         Some((index, snap.epoch))
     }
