@@ -683,17 +683,24 @@ impl SearchIndex {
         if !r.0.is_empty() {
             return None;
         }
-        let (_, fields) = schema();
-        let index = Index::open(ram.clone()).ok()?;
-        // The schema is part of the format: a snapshot of another layout is rebuilt.
-        if index.schema() != schema().0 {
-            return None;
-        }
-        let mut s = Self::finish(ram, index, fields, covered).ok()?;
-        s.epoch = epoch;
-        // Every record covered must be in the index, and nothing else.
-        let docs = s.reader.searcher().num_docs() as usize;
-        (docs == s.covered.len()).then_some(s)
+        // tantivy trusts its own files and panics on some malformed ones (a segment's
+        // footer length past its start): a snapshot that does not open is rebuilt, never
+        // a crash.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let (_, fields) = schema();
+            let index = Index::open(ram.clone()).ok()?;
+            // The schema is part of the format: a snapshot of another layout is rebuilt.
+            if index.schema() != schema().0 {
+                return None;
+            }
+            let mut s = Self::finish(ram, index, fields, covered).ok()?;
+            s.epoch = epoch;
+            // Every record covered must be in the index, and nothing else.
+            let docs = s.reader.searcher().num_docs() as usize;
+            (docs == s.covered.len()).then_some(s)
+        }))
+        .ok()
+        .flatten()
     }
 }
 

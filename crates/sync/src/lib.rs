@@ -905,7 +905,10 @@ fn download_missing(
 ) -> Result<(), SyncError> {
     for job in step(access, |v| v.missing_blobs())? {
         let partial = download_path(&job);
-        match download_blob(conn, &job, &partial)? {
+        // The signed evidence record names the file's size: the hub's claim is not trusted.
+        let plain = step(access, |v| v.evidence(job.evidence_id))??.size;
+        let limit = max_blob_size(plain, job.audience.len());
+        match download_blob(conn, &job, limit, &partial)? {
             Download::Done => {
                 step(access, |v| v.install_blob(&job, &partial))??;
                 report.blobs_down += 1;
@@ -1007,11 +1010,28 @@ fn download_path(job: &BlobJob) -> std::path::PathBuf {
         .with_file_name(format!(".{}.download", job.blob_id))
 }
 
+/// The most bytes the age file of an evidence file of `plain` bytes, encrypted to
+/// `recipients` recipients, can take: its header (a stanza per recipient, with room to
+/// spare for age's random "grease" stanza and a few more recipients), the STREAM nonce, the content, and a 16-byte tag per 64 KiB chunk (at least
+/// one). Saturates instead of wrapping.
+fn max_blob_size(plain: u64, recipients: usize) -> u64 {
+    const CHUNK: u64 = 64 * 1024;
+    let header = 4096u64.saturating_add(256u64.saturating_mul(recipients.max(1) as u64));
+    let chunks = plain.div_ceil(CHUNK).max(1);
+    header
+        .saturating_add(16)
+        .saturating_add(plain)
+        .saturating_add(chunks.saturating_mul(16))
+}
+
 /// Downloads a blob into `partial`, continuing a download cut short before, and checks
-/// its SHA-256 against the signed evidence record.
+/// its SHA-256 against the signed evidence record. A hub that claims a file larger than
+/// `limit` (what the record's size encrypts to, [`max_blob_size`]) is refused before a
+/// byte is fetched.
 fn download_blob(
     conn: &mut Connection,
     job: &BlobJob,
+    limit: u64,
     partial: &std::path::Path,
 ) -> Result<Download, SyncError> {
     let path = format!("/v1/blobs/{}", job.blob_id);
@@ -1027,6 +1047,13 @@ fn download_blob(
         return Ok(Download::Refused(
             "the hub's file differs from the one its evidence record names".into(),
         ));
+    }
+    if info.size > limit {
+        return Ok(Download::Refused(format!(
+            "the hub's file is larger ({} bytes) than its evidence record allows ({limit} \
+             bytes); nothing was fetched",
+            info.size
+        )));
     }
     let io = |e| Error::io("saving a downloaded evidence file", e);
     if let Some(dir) = partial.parent() {
@@ -1073,6 +1100,146 @@ fn download_blob(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hostile hub on loopback (real TLS 1.3, its key pinned by the client) that says
+    /// it holds a blob of `claimed` bytes with the hash the evidence record names, and
+    /// serves zeros for every range asked. Returns its address, its pin, and the count
+    /// of data bytes it served.
+    fn hostile_hub(
+        claimed: u64,
+        sha256: String,
+    ) -> (String, String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+        use std::io::{BufRead, BufReader};
+        use std::sync::atomic::AtomicU64;
+        use std::sync::Arc;
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".into()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let pin = wire::pin_of_cert(cert.der()).unwrap();
+        let config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .unwrap(),
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let served = Arc::new(AtomicU64::new(0));
+        let count = served.clone();
+        std::thread::spawn(move || {
+            let (tcp, _) = listener.accept().unwrap();
+            let conn = rustls::ServerConnection::new(config).unwrap();
+            let mut s = BufReader::new(rustls::StreamOwned::new(conn, tcp));
+            loop {
+                let mut first = String::new();
+                if s.read_line(&mut first).unwrap_or(0) == 0 {
+                    return;
+                }
+                loop {
+                    let mut h = String::new();
+                    if s.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                }
+                let path = first.split_whitespace().nth(1).unwrap_or("").to_owned();
+                let body = match path.split_once("len=") {
+                    Some((_, len)) => {
+                        let n: u64 = len.parse().unwrap();
+                        count.fetch_add(n, Ordering::SeqCst);
+                        vec![0u8; n as usize]
+                    }
+                    None => serde_json::to_vec(&BlobInfo {
+                        size: claimed,
+                        sha256: sha256.clone(),
+                        received: claimed,
+                        complete: true,
+                    })
+                    .unwrap(),
+                };
+                let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
+                let w = s.get_mut();
+                if w.write_all(head.as_bytes())
+                    .and_then(|_| w.write_all(&body))
+                    .and_then(|_| w.flush())
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        (addr, pin, served)
+    }
+
+    #[test]
+    fn an_evidence_download_stops_at_the_size_its_signed_record_names() {
+        // The evidence record (signed by the device that imported the file) names a file
+        // of 1,000 bytes; the hub claims 12 MiB with the record's hash. Nothing beyond
+        // what 1,000 bytes encrypt to may be fetched (nor written to disk).
+        let dir = tempfile::tempdir().unwrap();
+        let sha256 = "ab".repeat(32);
+        let (addr, pin, served) = hostile_hub(12 << 20, sha256.clone());
+        let (cert, key) = net::device_certificate().unwrap();
+        let creds = custos_vault::Credentials {
+            pin,
+            next_pin: None,
+            cert,
+            key,
+        };
+        let mut conn = Connection::open(&addr, &wire::Route::Direct, &creds).unwrap();
+        let job = BlobJob {
+            evidence_id: Uuid::new_v4(),
+            blob_id: Uuid::new_v4(),
+            path: dir.path().join("blobs").join("x.age"),
+            sha256,
+            audience: vec!["age1x".into()],
+        };
+        let partial = download_path(&job);
+        let limit = max_blob_size(1000, job.audience.len());
+        let got = download_blob(&mut conn, &job, limit, &partial).unwrap();
+        assert!(
+            matches!(&got, Download::Refused(why) if why.contains("larger")),
+            "{}",
+            match &got {
+                Download::Done => "done".to_owned(),
+                Download::NotYet => "not yet".to_owned(),
+                Download::Refused(w) => w.clone(),
+            }
+        );
+        assert_eq!(served.load(Ordering::SeqCst), 0, "bytes fetched");
+        assert!(!partial.exists() || fs::metadata(&partial).unwrap().len() == 0);
+    }
+
+    #[test]
+    fn the_size_bound_covers_what_age_writes_and_does_not_wrap() {
+        use std::io::Write as _;
+        let ids: Vec<age::x25519::Identity> =
+            (0..3).map(|_| age::x25519::Identity::generate()).collect();
+        let rs: Vec<age::x25519::Recipient> = ids.iter().map(|i| i.to_public()).collect();
+        for n in [1usize, 100, 65_535, 65_536, 65_537, 200_000] {
+            let enc = age::Encryptor::with_recipients(rs.iter().map(|r| r as &dyn age::Recipient))
+                .unwrap();
+            let mut out = Vec::new();
+            let mut w = enc.wrap_output(&mut out).unwrap();
+            w.write_all(&vec![7u8; n]).unwrap();
+            w.finish().unwrap();
+            let bound = max_blob_size(n as u64, rs.len());
+            assert!(out.len() as u64 <= bound, "{n}: {} > {bound}", out.len());
+            assert!(
+                bound - (out.len() as u64) < 4096,
+                "{n}: a loose bound {bound}"
+            );
+        }
+        assert_eq!(max_blob_size(u64::MAX, usize::MAX), u64::MAX);
+    }
 
     #[test]
     fn sync_errors_have_stable_kinds_and_plain_words() {

@@ -360,7 +360,10 @@ impl Connection {
     }
 }
 
-fn read_response(r: &mut impl BufRead) -> Result<Response, NetError> {
+/// Reads one HTTP/1.1 answer (status line, headers, a body of `content-length` bytes
+/// or chunked) from the hub's side of a connection, refusing answers above the size
+/// limit. Public for the fuzz targets (`fuzz/`).
+pub fn read_response(r: &mut impl BufRead) -> Result<Response, NetError> {
     let mut line = String::new();
     let status_line = read_line(r, &mut line)?;
     let status = status_line
@@ -422,7 +425,12 @@ fn read_chunked(r: &mut impl BufRead) -> Result<Vec<u8>, NetError> {
         let size = read_line(r, &mut line)?;
         let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
             .map_err(|_| NetError::Protocol("a malformed chunk".into()))?;
-        if body.len() + size > wire::MAX_BODY + (1 << 20) {
+        // Checked: `size` comes from the network and may be near the top of usize.
+        if body
+            .len()
+            .checked_add(size)
+            .is_none_or(|total| total > wire::MAX_BODY + (1 << 20))
+        {
             return Err(NetError::Protocol("an answer above the size limit".into()));
         }
         if size == 0 {
@@ -561,5 +569,21 @@ mod tests {
         assert!(matches!(read_response(&mut r), Err(NetError::Dropped(_))));
         let mut r = &b""[..];
         assert!(matches!(read_response(&mut r), Err(NetError::Dropped(_))));
+    }
+
+    #[test]
+    fn a_chunk_size_that_would_wrap_the_length_check_is_refused() {
+        // Three bytes, then a chunk whose size added to them passes the top of usize: the
+        // size check must refuse it, not wrap around and let it through.
+        for size in ["ffffffffffffffff", "fffffffffffffffe", "fffffffffffffffd"] {
+            let text = format!(
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n{size}\r\nx\r\n0\r\n\r\n"
+            );
+            let got = read_response(&mut text.as_bytes());
+            assert!(
+                matches!(&got, Err(NetError::Protocol(m)) if m.contains("size limit")),
+                "{size}: {got:?}"
+            );
+        }
     }
 }

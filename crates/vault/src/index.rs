@@ -305,7 +305,14 @@ impl Index {
                 }
             }
             e.recompute_heads();
-            index.records.insert(e.record_id, e);
+            // Versions that all name each other as parents leave no head to show.
+            if e.heads.is_empty() {
+                return None;
+            }
+            // A record listed twice would leave versions owned by an entry that is gone.
+            if index.records.insert(e.record_id, e).is_some() {
+                return None;
+            }
         }
         Some((index, snap.epoch))
     }
