@@ -174,10 +174,11 @@ pub fn seal(
     signer: &str,
     body: &[u8],
 ) -> Result<Sealed> {
-    let sig = device.signing.sign(body);
     let text = std::str::from_utf8(body).map_err(|e| Error::Encrypt(e.to_string()))?;
     let raw: &RawValue =
         serde_json::from_str(text).map_err(|e| Error::Encrypt(format!("body: {e}")))?;
+    // Signed as stored: the envelope keeps the body without the whitespace around it.
+    let sig = device.signing.sign(raw.get().as_bytes());
     let envelope = EnvelopeOut {
         body: raw,
         signer,
