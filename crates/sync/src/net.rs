@@ -58,8 +58,12 @@ pub enum NetError {
 /// PKCS#8 key DER).
 pub fn device_certificate() -> Result<(Vec<u8>, Zeroizing<Vec<u8>>), String> {
     let key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
-    let params = rcgen::CertificateParams::new(vec!["custos-device".to_owned()])
-        .map_err(|e| e.to_string())?;
+    // Names nothing: no product in the name, an empty subject (rcgen's default subject
+    // names rcgen). Under TLS 1.3 only the hub sees it, but a certificate that leaves a
+    // device should say no more than it must.
+    let mut params =
+        rcgen::CertificateParams::new(vec!["device".to_owned()]).map_err(|e| e.to_string())?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
     let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
     Ok((cert.der().to_vec(), Zeroizing::new(key.serialize_der())))
 }
@@ -553,6 +557,22 @@ fn socks5_connect(proxy: &str, host: &str, port: u16) -> Result<TcpStream, NetEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_device_certificate_names_no_product() {
+        let (der, _key) = device_certificate().unwrap();
+        for word in [&b"custos"[..], b"Custos", b"rcgen"] {
+            assert!(
+                !der.windows(word.len()).any(|w| w == word),
+                "the device certificate says {:?}",
+                String::from_utf8_lossy(word)
+            );
+        }
+        assert!(
+            wire::pin_of_cert(&der).is_some(),
+            "a certificate with a key in it"
+        );
+    }
 
     #[test]
     fn responses_parse_with_length_and_chunks() {
