@@ -3,18 +3,8 @@
 
 mod support;
 
+use custos_test_support::core_limit;
 use support::{Backend, Hub};
-
-/// The soft and hard core size limits of a process, from `/proc/PID/limits`.
-fn core_limit(pid: u32) -> (String, String) {
-    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
-    let line = limits
-        .lines()
-        .find_map(|l| l.strip_prefix("Max core file size"))
-        .unwrap_or_else(|| panic!("no core limit in {limits}"));
-    let mut v = line.split_whitespace().map(str::to_owned);
-    (v.next().unwrap(), v.next().unwrap())
-}
 
 #[cfg(target_os = "linux")]
 #[test]

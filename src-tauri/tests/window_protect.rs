@@ -421,31 +421,6 @@ fn locks_drafts_duress_and_wipes_in_the_real_window() {
     eprintln!("the whole test took {:?}", began.elapsed());
 }
 
-/// The soft and hard core size limits of a process, from `/proc/PID/limits`.
-fn core_limit(pid: u32) -> (String, String) {
-    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
-    let line = limits
-        .lines()
-        .find(|l| l.starts_with("Max core file size"))
-        .unwrap()
-        .trim_start_matches("Max core file size")
-        .to_owned();
-    let mut v = line.split_whitespace().map(str::to_owned);
-    (v.next().unwrap(), v.next().unwrap())
-}
-
-/// Whether this process may lock memory without limit (CAP_IPC_LOCK, bit 14).
-fn can_lock_memory() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        })
-        .is_some_and(|caps| caps & (1 << 14) != 0)
-}
-
 /// The page's timers stop (a hung script, a throttled or frozen web process): the
 /// backend locks all the same once the idle minutes have passed, and nothing decrypted
 /// stays reachable. And neither the app nor its web processes can write a core dump.
@@ -471,7 +446,7 @@ fn the_backend_locks_when_the_pages_timers_stop_and_no_process_dumps_core() {
     );
     for (pid, name) in &processes {
         assert_eq!(
-            core_limit(*pid),
+            custos_test_support::core_limit(*pid),
             ("0".to_owned(), "0".to_owned()),
             "{name} may write a core dump"
         );
@@ -479,7 +454,7 @@ fn the_backend_locks_when_the_pages_timers_stop_and_no_process_dumps_core() {
     // Where the system lets it (CAP_IPC_LOCK, as in CI), the app's own memory is locked
     // out of swap.
     let (app_pid, _) = processes[0];
-    if can_lock_memory() {
+    if custos_test_support::can_lock_memory() {
         let locked = support::memory_kib(app_pid, "VmLck");
         assert!(
             locked > 0,

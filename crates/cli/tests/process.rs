@@ -12,23 +12,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use custos_test_support::{can_lock_memory, core_limit};
 use custos_vault::{Options, SecretString, Vault};
 
 const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
-
-/// A `/proc/PID/limits` line's soft and hard values.
-fn limit(pid: u32, name: &str) -> (String, String) {
-    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
-    let line = limits
-        .lines()
-        .find(|l| l.starts_with(name))
-        .unwrap_or_else(|| panic!("no {name} in {limits}"));
-    let mut values = line[name.len()..].split_whitespace();
-    (
-        values.next().unwrap().to_owned(),
-        values.next().unwrap().to_owned(),
-    )
-}
 
 /// A `/proc/PID/status` value in kB.
 fn status_kb(pid: u32, field: &str) -> u64 {
@@ -38,18 +25,6 @@ fn status_kb(pid: u32, field: &str) -> u64 {
         .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or_else(|| panic!("no {field} in {status}"))
-}
-
-/// Whether this process may lock memory without limit (CAP_IPC_LOCK, bit 14).
-fn can_lock_memory() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        })
-        .is_some_and(|caps| caps & (1 << 14) != 0)
 }
 
 fn mkfifo(path: &Path) {
@@ -97,7 +72,7 @@ fn the_command_cannot_dump_core_whatever_limit_it_is_started_with() {
     }
     std::thread::sleep(Duration::from_millis(200));
 
-    let (soft, hard) = limit(pid, "Max core file size");
+    let (soft, hard) = core_limit(pid);
     let locked = status_kb(pid, "VmLck:");
     // Let it finish: the passphrase, then its answer.
     std::fs::OpenOptions::new()

@@ -57,3 +57,28 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A process's soft and hard core size limits, as `/proc/PID/limits` gives them
+/// ("0", "unlimited" …).
+pub fn core_limit(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max core file size"))
+        .unwrap_or_else(|| panic!("no core limit in {limits}"));
+    let mut v = line.split_whitespace().map(str::to_owned);
+    (v.next().unwrap(), v.next().unwrap())
+}
+
+/// Whether this process may lock memory without limit (`CAP_IPC_LOCK`, bit 14 of its
+/// effective capabilities): where it may, the processes it starts lock theirs too.
+pub fn can_lock_memory() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .is_some_and(|caps| caps & (1 << 14) != 0)
+}
