@@ -74,6 +74,11 @@ fn person(case_id: Uuid, name: &str, roles: Vec<Role>, consent: Consents) -> Per
 const GIVEN: Consents = Consents {
     share_with_government: Consent::Given,
     publish: Consent::Given,
+    un_sr_hrd: Consent::Given,
+    omct_fidh_observatory: Consent::Given,
+    eu_delegation: Consent::Given,
+    achpr_sr_hrd: Consent::Given,
+    iachr_hrd_unit: Consent::Given,
 };
 
 /// Text with every CSV hazard: commas, quotes, newlines, Arabic, accents.
@@ -125,6 +130,8 @@ fn fill(vault: &mut Vault, tmp: &Path) -> Fixture {
         Consents {
             share_with_government: Consent::Given,
             publish: Consent::Refused,
+            un_sr_hrd: Consent::Given,
+            ..Consents::default()
         },
     );
     let perpetrator = vault.add(Record::Person(p)).unwrap();
@@ -173,6 +180,10 @@ fn fill(vault: &mut Vault, tmp: &Path) -> Fixture {
             response: "Complaint dismissed on 2024-06-01".into(),
             incident_ids: vec![incident],
             person_ids: vec![victim],
+            channel: String::new(),
+            follow_up: None,
+            language: String::new(),
+            form: vec![],
         }))
         .unwrap();
     let file = tmp.join("photo.txt");
@@ -656,6 +667,7 @@ fn the_pdf_report_is_a_valid_pdf_with_the_case_in_it() {
         Consents {
             share_with_government: Consent::Given,
             publish: Consent::NotAsked,
+            ..Consents::default()
         },
     );
     w.contact = "via the union".into();
@@ -748,6 +760,7 @@ fn a_person_without_consent_is_never_named_in_the_communication() {
         Consents {
             share_with_government: Consent::Refused,
             publish: Consent::Given,
+            ..Consents::default()
         },
     );
     c.other_names = vec![ALIAS.into()];

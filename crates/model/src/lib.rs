@@ -405,7 +405,9 @@ pub enum Consent {
     Refused,
 }
 
-/// Per-use consents (a UN submission asks for both).
+/// Per-use consents: to be named to the government, in public reports, and to each
+/// protection mechanism a submission goes to. A submission names a person only when
+/// every use it makes of the name is given (see `custos-report`'s submissions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Consents {
@@ -413,6 +415,56 @@ pub struct Consents {
     pub share_with_government: Consent,
     /// May the name appear in public reports?
     pub publish: Consent,
+    /// May the name go to the UN Special Rapporteur on human rights defenders?
+    pub un_sr_hrd: Consent,
+    /// May the name go to the Observatory for the Protection of Human Rights Defenders
+    /// (OMCT and FIDH)?
+    pub omct_fidh_observatory: Consent,
+    /// May the name go to an EU mission or delegation?
+    pub eu_delegation: Consent,
+    /// May the name go to the African Commission's Special Rapporteur on human rights
+    /// defenders?
+    pub achpr_sr_hrd: Consent,
+    /// May the name go to the Inter-American Commission on Human Rights?
+    pub iachr_hrd_unit: Consent,
+}
+
+impl Consents {
+    /// The mechanisms a person can consent to be named to, by their `mechanisms`
+    /// vocabulary code, in the order forms show them.
+    pub const MECHANISMS: [&'static str; 5] = [
+        "un_sr_hrd",
+        "omct_fidh_observatory",
+        "eu_delegation",
+        "achpr_sr_hrd",
+        "iachr_hrd_unit",
+    ];
+
+    /// The consent to be named to a mechanism (`None`: no consent is kept for it).
+    pub fn mechanism(&self, code: &str) -> Option<Consent> {
+        match code {
+            "un_sr_hrd" => Some(self.un_sr_hrd),
+            "omct_fidh_observatory" => Some(self.omct_fidh_observatory),
+            "eu_delegation" => Some(self.eu_delegation),
+            "achpr_sr_hrd" => Some(self.achpr_sr_hrd),
+            "iachr_hrd_unit" => Some(self.iachr_hrd_unit),
+            _ => None,
+        }
+    }
+
+    /// Sets the consent to be named to a mechanism; false for a code without one.
+    pub fn set_mechanism(&mut self, code: &str, consent: Consent) -> bool {
+        let slot = match code {
+            "un_sr_hrd" => &mut self.un_sr_hrd,
+            "omct_fidh_observatory" => &mut self.omct_fidh_observatory,
+            "eu_delegation" => &mut self.eu_delegation,
+            "achpr_sr_hrd" => &mut self.achpr_sr_hrd,
+            "iachr_hrd_unit" => &mut self.iachr_hrd_unit,
+            _ => return false,
+        };
+        *slot = consent;
+        true
+    }
 }
 
 /// A person, or a group of people.
@@ -536,6 +588,53 @@ pub struct Intervention {
     #[serde(default)]
     #[zeroize(skip)]
     pub person_ids: Vec<Uuid>,
+    /// How it was sent (e-mail, the mechanism's web form, post, in person, a partner).
+    #[serde(default)]
+    pub channel: String,
+    /// When to follow it up next (absent: no follow-up planned).
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub follow_up: Option<NaiveDate>,
+    /// The language it is written in (`en`, `fr` …), for a submission Custos prepared.
+    #[serde(default)]
+    pub language: String,
+    /// The answers of the submission's form, kept with the case so that the next
+    /// export of the same submission starts from them.
+    #[serde(default)]
+    pub form: Vec<FormField>,
+}
+
+impl Intervention {
+    /// Sent and not yet answered: sent or acknowledged.
+    pub fn awaiting_response(&self) -> bool {
+        matches!(
+            self.status,
+            InterventionStatus::Sent | InterventionStatus::Acknowledged
+        )
+    }
+
+    /// Its follow-up date has come (on or before `today`) and it is not closed.
+    pub fn follow_up_due(&self, today: NaiveDate) -> bool {
+        self.status != InterventionStatus::Closed && self.follow_up.is_some_and(|d| d <= today)
+    }
+
+    /// The answer the form holds for `key` (empty when none).
+    pub fn form_value(&self, key: &str) -> &str {
+        self.form
+            .iter()
+            .find(|f| f.key == key)
+            .map_or("", |f| f.value.as_str())
+    }
+}
+
+/// One answer of a submission's form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize)]
+pub struct FormField {
+    /// The question (`current_risk`, `action_requested` …).
+    pub key: String,
+    /// The answer.
+    #[serde(default)]
+    pub value: String,
 }
 
 /// Free text about a case and any of its records.
@@ -797,6 +896,92 @@ impl Drop for Version {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A person and an intervention as the version before per-mechanism consent and
+    /// follow-up wrote them still read: every new consent is "not asked" (so no
+    /// submission names them until asked), and there is no follow-up.
+    #[test]
+    fn records_written_before_consent_per_mechanism_read_as_not_asked() {
+        let person: Record = serde_json::from_value(serde_json::json!({
+            "kind": "person", "name": "A", "case_id": Uuid::nil(),
+            "consent": {"share_with_government": "given", "publish": "given"}
+        }))
+        .unwrap();
+        let Record::Person(p) = person else { panic!() };
+        assert_eq!(p.consent.share_with_government, Consent::Given);
+        for code in Consents::MECHANISMS {
+            assert_eq!(p.consent.mechanism(code), Some(Consent::NotAsked), "{code}");
+        }
+        let old: Record = serde_json::from_value(serde_json::json!({
+            "kind": "intervention", "title": "T", "case_id": Uuid::nil(),
+            "status": "sent", "date": "2026-01-02"
+        }))
+        .unwrap();
+        let Record::Intervention(i) = old else {
+            panic!()
+        };
+        assert!(i.follow_up.is_none() && i.form.is_empty() && i.channel.is_empty());
+        assert!(i.awaiting_response());
+    }
+
+    #[test]
+    fn a_consent_is_set_per_mechanism_and_only_for_known_ones() {
+        let mut c = Consents::default();
+        for (n, code) in Consents::MECHANISMS.iter().enumerate() {
+            assert!(c.set_mechanism(code, Consent::Given));
+            // Setting one leaves the others as they were.
+            for (m, other) in Consents::MECHANISMS.iter().enumerate() {
+                let want = if m <= n {
+                    Consent::Given
+                } else {
+                    Consent::NotAsked
+                };
+                assert_eq!(c.mechanism(other), Some(want));
+            }
+        }
+        assert!(!c.set_mechanism("embassy", Consent::Given));
+        assert_eq!(c.mechanism("embassy"), None);
+        assert_eq!(c.share_with_government, Consent::NotAsked);
+    }
+
+    #[test]
+    fn follow_up_is_due_on_its_day_until_closed() {
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let mut i = Intervention {
+            case_id: Uuid::nil(),
+            title: "T".into(),
+            mechanism: String::new(),
+            kind: InterventionType::Other,
+            date: None,
+            status: InterventionStatus::Draft,
+            reference: String::new(),
+            response: String::new(),
+            incident_ids: vec![],
+            person_ids: vec![],
+            channel: String::new(),
+            follow_up: None,
+            language: String::new(),
+            form: vec![FormField {
+                key: "current_risk".into(),
+                value: "high".into(),
+            }],
+        };
+        assert!(!i.awaiting_response());
+        assert!(!i.follow_up_due(day("2030-01-01")));
+        assert_eq!(i.form_value("current_risk"), "high");
+        assert_eq!(i.form_value("context"), "");
+        i.status = InterventionStatus::Sent;
+        i.follow_up = Some(day("2026-03-10"));
+        assert!(i.awaiting_response());
+        assert!(!i.follow_up_due(day("2026-03-09")));
+        assert!(i.follow_up_due(day("2026-03-10")));
+        assert!(i.follow_up_due(day("2026-04-01")));
+        i.status = InterventionStatus::Responded;
+        assert!(!i.awaiting_response());
+        assert!(i.follow_up_due(day("2026-04-01")));
+        i.status = InterventionStatus::Closed;
+        assert!(!i.follow_up_due(day("2026-04-01")));
+    }
 
     #[test]
     fn record_json_is_tagged_by_kind() {

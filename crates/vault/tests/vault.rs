@@ -52,6 +52,7 @@ fn round_trip_of_every_kind_survives_lock_and_unlock() {
         consent: Consents {
             share_with_government: Consent::Refused,
             publish: Consent::Given,
+            ..Consents::default()
         },
         contact: "via lawyer".into(),
     };
@@ -95,6 +96,10 @@ fn round_trip_of_every_kind_survives_lock_and_unlock() {
         response: String::new(),
         incident_ids: vec![incident_id],
         person_ids: vec![person_id],
+        channel: String::new(),
+        follow_up: None,
+        language: String::new(),
+        form: vec![],
     };
     let intervention_id = vault
         .add(Record::Intervention(intervention.clone()))
@@ -246,6 +251,10 @@ fn a_record_cannot_change_kind_or_link_to_the_wrong_kind() {
             response: String::new(),
             incident_ids: vec![],
             person_ids: vec![],
+            channel: String::new(),
+            follow_up: None,
+            language: String::new(),
+            form: vec![],
         }))
         .unwrap_err();
     assert!(err.to_string().contains("unknown mechanism"), "{err}");
