@@ -418,3 +418,145 @@ fn a_large_build_goes_in_steps_and_a_search_meanwhile_says_it_is_not_ready() {
     assert_eq!(full.total, 7_000);
     assert_eq!(full.hits.len(), 50, "the default limit");
 }
+
+/// A case's interventions as the follow-up filters see them.
+fn intervention(case: Uuid, status: &str, follow_up: Option<&str>) -> Record {
+    record(json!({"kind": "intervention", "case_id": case,
+        "title": "Communication", "status": status, "follow_up": follow_up}))
+}
+
+#[test]
+fn awaiting_a_response_follows_each_interventions_status() {
+    let mut s = seeded();
+    let awaiting = SearchQuery {
+        awaiting_response: true,
+        ..Default::default()
+    };
+    // The Spanish case's intervention is a draft (no status given): nothing awaits.
+    assert!(ids(&s.vault, &awaiting).is_empty());
+    let sent = s.vault.add(intervention(s.fr, "sent", None)).unwrap();
+    assert_eq!(ids(&s.vault, &awaiting), vec![s.fr]);
+    let acknowledged = s
+        .vault
+        .add(intervention(s.ar, "acknowledged", None))
+        .unwrap();
+    assert_eq!(ids(&s.vault, &awaiting), sorted(vec![s.fr, s.ar]));
+    // An answer came: out; a closed one is not awaited either.
+    s.vault
+        .update(sent, intervention(s.fr, "responded", None))
+        .unwrap();
+    assert_eq!(ids(&s.vault, &awaiting), vec![s.ar]);
+    s.vault
+        .update(acknowledged, intervention(s.ar, "closed", None))
+        .unwrap();
+    assert!(ids(&s.vault, &awaiting).is_empty());
+    // Back in when sent again; out when the intervention is deleted.
+    s.vault
+        .update(sent, intervention(s.fr, "sent", None))
+        .unwrap();
+    assert_eq!(ids(&s.vault, &awaiting), vec![s.fr]);
+    s.vault.delete(sent).unwrap();
+    assert!(ids(&s.vault, &awaiting).is_empty());
+    // With other filters, and words: the filter selects cases, words their records.
+    let es_sent = s.vault.add(intervention(s.es, "sent", None)).unwrap();
+    assert!(ids(
+        &s.vault,
+        &SearchQuery {
+            status: Some(CaseStatus::Open),
+            awaiting_response: true,
+            ..Default::default()
+        }
+    )
+    .is_empty());
+    assert_eq!(
+        ids(
+            &s.vault,
+            &SearchQuery {
+                text: "Communication".into(),
+                awaiting_response: true,
+                ..Default::default()
+            }
+        ),
+        vec![es_sent]
+    );
+}
+
+#[test]
+fn follow_up_due_is_on_or_before_the_day_and_never_for_a_closed_one() {
+    let mut s = seeded();
+    let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let due = |on: &str| SearchQuery {
+        follow_up_due: Some(day(on)),
+        ..Default::default()
+    };
+    assert!(ids(&s.vault, &due("2100-01-01")).is_empty());
+    let fr = s
+        .vault
+        .add(intervention(s.fr, "sent", Some("2026-03-10")))
+        .unwrap();
+    // The day before: not due; on the day and after: due.
+    assert!(ids(&s.vault, &due("2026-03-09")).is_empty());
+    assert_eq!(ids(&s.vault, &due("2026-03-10")), vec![s.fr]);
+    assert_eq!(ids(&s.vault, &due("2026-04-01")), vec![s.fr]);
+    // Any status but closed: a draft or an answered one can be due too.
+    let ar = s
+        .vault
+        .add(intervention(s.ar, "draft", Some("2026-01-01")))
+        .unwrap();
+    assert_eq!(ids(&s.vault, &due("2026-03-10")), sorted(vec![s.fr, s.ar]));
+    assert_eq!(ids(&s.vault, &due("2026-02-01")), vec![s.ar]);
+    s.vault
+        .update(fr, intervention(s.fr, "responded", Some("2026-03-10")))
+        .unwrap();
+    assert_eq!(ids(&s.vault, &due("2026-03-10")), sorted(vec![s.fr, s.ar]));
+    // Closed: out. Moved later: out until then. Removed: out.
+    s.vault
+        .update(fr, intervention(s.fr, "closed", Some("2026-03-10")))
+        .unwrap();
+    assert_eq!(ids(&s.vault, &due("2026-03-10")), vec![s.ar]);
+    s.vault
+        .update(ar, intervention(s.ar, "sent", Some("2026-05-01")))
+        .unwrap();
+    assert!(ids(&s.vault, &due("2026-03-10")).is_empty());
+    assert_eq!(ids(&s.vault, &due("2026-05-01")), vec![s.ar]);
+    s.vault
+        .update(ar, intervention(s.ar, "sent", None))
+        .unwrap();
+    assert!(ids(&s.vault, &due("2100-01-01")).is_empty());
+    // Both filters together: a case with one intervention awaiting and due.
+    s.vault
+        .update(ar, intervention(s.ar, "acknowledged", Some("2026-05-01")))
+        .unwrap();
+    s.vault
+        .add(intervention(s.es, "responded", Some("2026-04-01")))
+        .unwrap();
+    let both = SearchQuery {
+        awaiting_response: true,
+        follow_up_due: Some(day("2026-06-01")),
+        ..Default::default()
+    };
+    assert_eq!(ids(&s.vault, &both), vec![s.ar]);
+    assert_eq!(ids(&s.vault, &due("2026-06-01")), sorted(vec![s.ar, s.es]));
+}
+
+#[test]
+fn the_follow_up_filters_survive_the_snapshot() {
+    let mut s = seeded();
+    s.vault
+        .add(intervention(s.fr, "sent", Some("2026-03-10")))
+        .unwrap();
+    many_notes(&mut s.vault, s.es, 600, "relleno");
+    let due = SearchQuery {
+        follow_up_due: Some(NaiveDate::from_ymd_opt(2026, 3, 10).unwrap()),
+        awaiting_response: true,
+        ..Default::default()
+    };
+    assert_eq!(ids(&s.vault, &due), vec![s.fr]);
+    assert!(s.dir.join("search.age").exists(), "the snapshot was saved");
+    let dir = s.dir.clone();
+    s.vault.lock().unwrap();
+    let vault = Vault::unlock(&dir, &pass(), OPTS).unwrap();
+    let total = vault.list(&Default::default()).len();
+    assert_eq!(vault.prepare_search(0).unwrap(), (total, total), "reused");
+    assert_eq!(ids(&vault, &due), vec![s.fr]);
+}
