@@ -2,6 +2,7 @@
 //! desktop app (`src-tauri`): the shells parse, call these, and display.
 //!
 //! - [`export`]: exports and communications to protection mechanisms, checked and written.
+//! - [`followup`]: what awaits a response or is due for a follow-up; marking a draft sent.
 //! - [`resolve`]: resolving concurrent edits with the user's choices.
 //! - [`schedule`]: when the background sync runs next.
 //! - [`session`]: unlocking with the growing delay and the wipe after failed unlocks.
@@ -13,6 +14,7 @@
 
 pub mod error;
 pub mod export;
+pub mod followup;
 pub mod resolve;
 pub mod schedule;
 pub mod session;
