@@ -24,6 +24,7 @@ macro_rules! command_table {
             search: search;
             idle: user_active;
             export: export_formats, export_check, export_run;
+            followup: follow_ups, mark_intervention_sent;
         }
     };
 }

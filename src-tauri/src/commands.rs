@@ -198,11 +198,11 @@ pub fn get_record(
 }
 
 /// What a save or delete wrote.
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Saved {
-    record_id: Uuid,
-    version_id: Uuid,
+    pub(crate) record_id: Uuid,
+    pub(crate) version_id: Uuid,
 }
 
 impl From<Written> for Saved {

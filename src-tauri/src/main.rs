@@ -26,6 +26,7 @@ mod commands;
 mod error;
 mod evidence;
 mod export;
+mod followup;
 mod idle;
 mod memory;
 mod protect;

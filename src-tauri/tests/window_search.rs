@@ -506,3 +506,252 @@ fn search_as_you_type_filters_and_exports_in_the_real_window() {
     app.scan_for(&redacted);
     eprintln!("scanned {scanned} files, no plaintext");
 }
+
+/// A case with one victim, for the submission and follow-up test. → the case id.
+fn seed_submission(dir: &Path, marker: &str) -> String {
+    let mut v = Vault::create(
+        dir,
+        &SecretString::from(PASS.to_owned()),
+        Options::insecure_for_tests(),
+    )
+    .unwrap();
+    let case = add(
+        &mut v,
+        json!({"kind": "case", "title": format!("Avocate menacée à Bamako {marker}"),
+               "summary": "Menaces après une plaidoirie.", "status": "open"}),
+    );
+    add(
+        &mut v,
+        json!({"kind": "incident", "case_id": case, "title": "Menaces de mort",
+               "description": "Appels anonymes la nuit après l’audience.",
+               "start": {"date": "2026-09-14", "precision": "day"},
+               "location": {"place": "Bamako", "country": "ML"},
+               "act_types": ["death_threat"]}),
+    );
+    v.lock().unwrap();
+    case.to_string()
+}
+
+/// Switches the UI language in the settings and waits for the page to follow.
+fn set_language(d: &Driver, lang: &str, dir: &str) {
+    d.click("#nav-settings");
+    d.set_value("#language", lang);
+    d.click("#settings-save");
+    d.wait_until("the new language", || {
+        d.script("return document.documentElement.dir;") == json!(dir)
+    });
+}
+
+/// Clicks through a script (in right-to-left layouts WebDriver's pointer can miss).
+fn script_click(d: &Driver, css: &str) {
+    d.wait(css);
+    d.script(&format!("document.querySelector({css:?}).click();"));
+}
+
+/// Brings an element to the middle of the window before a screenshot.
+fn into_view(d: &Driver, css: &str) {
+    d.wait(css);
+    d.script(&format!(
+        "document.querySelector({css:?}).scrollIntoView({{block: 'center'}});"
+    ));
+}
+
+#[test]
+fn a_submission_to_a_mechanism_is_exported_marked_sent_and_followed_up_in_the_real_window() {
+    let marker = format!("FOLLOWUP{}", std::process::id());
+    let victim = format!("Aminata{} Traoré", std::process::id());
+    let out = tempfile::tempdir().unwrap();
+    let mut case = None;
+    let mut app = App::start_with(|dir| case = Some(seed_submission(dir, &marker)));
+    let case = case.unwrap();
+    let d = &app.d;
+    let row = format!("[data-record-id='{case}'] [data-testid=case-open]");
+
+    let scenario = d.scenario("unlock: nothing is due yet");
+    d.type_into("#unlock-passphrase", PASS);
+    d.click("#unlock-submit");
+    d.wait("#screen-cases");
+    wait_rows(d, "the case", &[&case]);
+    assert!(
+        d.gone("#followup-due"),
+        "a follow-up panel with nothing due"
+    );
+
+    scenario.step("a victim, with consent for each use");
+    d.click(&row);
+    d.wait("#add-person");
+    d.click("#add-person");
+    d.type_into("#person-name", &victim);
+    d.click("#person-role-victim");
+    for (id, consent) in [
+        ("#person-consent-government", "refused"),
+        ("#person-consent-publish", "given"),
+        ("#person-consent-un-sr-hrd", "given"),
+        ("#person-consent-omct-fidh-observatory", "given"),
+        ("#person-consent-eu-delegation", "refused"),
+        ("#person-consent-achpr-sr-hrd", "given"),
+        ("#person-consent-iachr-hrd-unit", "not_asked"),
+    ] {
+        d.set_value(id, consent);
+    }
+    assert!(
+        d.text("#person-consent-uses")
+            .contains("Consent, for each use"),
+        "no heading over the consents per use"
+    );
+    assert!(d
+        .text("#person-consent-uses")
+        .contains("UN Special Rapporteur on human rights defenders"));
+    into_view(d, "#person-consent-uses");
+    d.screenshot("followup-01-person-consents");
+    d.click("#person-save");
+    d.wait("[data-testid=person-row]");
+    // Saved as given, per mechanism.
+    d.click("[data-testid=person-edit]");
+    d.wait("#person-consent-uses");
+    assert_eq!(
+        d.script(
+            "return ['eu-delegation', 'omct-fidh-observatory', 'iachr-hrd-unit']\
+             .map(c => document.querySelector('#person-consent-' + c).value);"
+        ),
+        json!(["refused", "given", "not_asked"])
+    );
+    d.click("#person-cancel");
+
+    // SUBMISSION-EXPORT
+    d.click("#add-intervention");
+    d.type_into("#intervention-title", "Appel urgent");
+    d.click("#intervention-save");
+
+    scenario.step("a draft intervention is marked sent");
+    d.wait("[data-testid=intervention-edit]");
+    d.click("[data-testid=intervention-edit]");
+    d.wait("#intervention-mark-sent");
+    d.click("#intervention-mark-sent");
+    d.wait("#mark-sent-dialog");
+    // Today, and a follow-up thirty days on, are proposed.
+    let proposed = d.script(
+        "return [document.querySelector('#mark-sent-date').value, \
+                 document.querySelector('#mark-sent-follow-up').value];",
+    );
+    let today = proposed[0].as_str().unwrap().to_owned();
+    assert_eq!(today.len(), 10, "no date proposed: {proposed}");
+    assert!(proposed[1].as_str().unwrap() > today.as_str());
+    // A follow-up before the day sent is refused, next to nothing lost.
+    d.set_value("#mark-sent-date", "2026-03-02");
+    d.set_value("#mark-sent-follow-up", "2026-03-01");
+    d.set_value("#mark-sent-channel", "email");
+    d.type_into("#mark-sent-reference", "OBS-MLI-2026-03");
+    d.screenshot("followup-03-mark-sent");
+    d.click("#mark-sent-save");
+    d.wait_until("the refusal", || shown(d, "#mark-sent-error"));
+    assert!(d.text("#mark-sent-error").contains("follow-up"));
+    d.set_value("#mark-sent-follow-up", "2026-04-01");
+    d.click("#mark-sent-save");
+    d.wait_until("the dialog to close", || d.gone("#mark-sent-dialog"));
+    d.wait_until("the editor to close", || d.gone("#intervention-form"));
+    d.click("[data-testid=intervention-edit]");
+    d.wait("#intervention-status");
+    let stored = d.script(
+        "return ['status', 'date', 'channel', 'reference', 'follow-up']\
+         .map(f => document.querySelector('#intervention-' + f).value);",
+    );
+    assert_eq!(
+        stored,
+        json!([
+            "sent",
+            "2026-03-02",
+            "email",
+            "OBS-MLI-2026-03",
+            "2026-04-01"
+        ])
+    );
+    assert!(
+        d.gone("#intervention-mark-sent"),
+        "a sent one offers to be sent again"
+    );
+    d.click("#intervention-cancel");
+
+    scenario.step("the follow-up due shows on the case list");
+    d.click("#back-to-cases");
+    d.wait("#followup-due");
+    let item = d.script(
+        "const i = document.querySelectorAll('[data-testid=followup-item]'); \
+         return [i.length, i[0].dataset.caseId, i[0].textContent];",
+    );
+    assert_eq!(item[0], json!(1));
+    assert_eq!(item[1], json!(case));
+    assert!(item[2].as_str().unwrap().contains(&marker), "{item}");
+    assert_eq!(
+        d.script("return document.querySelector('#followup-awaiting').dataset.count;"),
+        json!("1")
+    );
+    d.screenshot("followup-04-due-panel");
+
+    scenario.step("the follow-up filters list the case");
+    d.click("#filter-due");
+    wait_rows(d, "follow-up due", &[&case]);
+    d.click("#filter-awaiting");
+    wait_rows(d, "awaiting and due", &[&case]);
+    d.click("#clear-filters");
+    wait_rows(d, "every case", &[&case]);
+    // The panel's link opens the case.
+    d.click("[data-testid=followup-open]");
+    d.wait(&format!("#screen-case[data-record-id='{case}']"));
+    d.click("#back-to-cases");
+
+    scenario.step("in Arabic: the panel, the consents, the dialogs");
+    set_language(d, "ar", "rtl");
+    d.click("#nav-cases");
+    d.wait("#followup-due");
+    assert!(d
+        .text("#followup-due")
+        .chars()
+        .any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)));
+    d.screenshot("followup-04-due-panel-ar");
+    script_click(d, &row);
+    d.wait("[data-testid=person-edit]");
+    script_click(d, "[data-testid=person-edit]");
+    into_view(d, "#person-consent-uses");
+    d.screenshot("followup-01-person-consents-ar");
+    script_click(d, "#person-cancel");
+    // A new draft, to show its "mark as sent" in Arabic.
+    script_click(d, "#add-intervention");
+    d.type_into("#intervention-title", "نداء عاجل");
+    script_click(d, "#intervention-save");
+    d.wait_until("the draft", || {
+        d.script("return document.querySelectorAll('[data-testid=intervention-row]').length;")
+            == json!(2)
+    });
+    d.script(
+        "[...document.querySelectorAll('[data-testid=intervention-row]')]\
+         .find(r => r.textContent.includes('نداء عاجل'))\
+         .querySelector('[data-testid=intervention-edit]').click();",
+    );
+    script_click(d, "#intervention-mark-sent");
+    d.wait("#mark-sent-dialog");
+    d.screenshot("followup-03-mark-sent-ar");
+    script_click(d, "#mark-sent-cancel");
+    d.wait_until("the dialog to close", || d.gone("#mark-sent-dialog"));
+
+    scenario.step("the panel, dismissed, stays away for the session");
+    script_click(d, "#back-to-cases");
+    d.wait("#followup-due");
+    script_click(d, "#followup-dismiss");
+    d.wait_until("the panel to go", || d.gone("#followup-due"));
+    script_click(d, &row);
+    d.wait("#back-to-cases");
+    script_click(d, "#back-to-cases");
+    d.wait("#screen-cases");
+    wait_rows(d, "the case", &[&case]);
+    assert!(d.gone("#followup-due"), "the dismissed panel came back");
+
+    scenario.step("nothing readable left behind");
+    let storage = d.script("return [localStorage.length, sessionStorage.length, document.cookie];");
+    assert_eq!(storage, json!([0, 0, ""]), "webview storage used");
+    drop(scenario);
+    app.stop();
+    app.scan_for(&marker);
+    app.scan_for(&victim);
+    let _ = out;
+}

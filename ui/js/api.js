@@ -157,7 +157,7 @@ export const exportEvidence = (evidenceId, path) => invoke('evidence_export', { 
 
 /**
  * Full-text search. query: {text, prefix, status, tags, act_type, from, to, location,
- * role, kinds, limit}, all optional. → {hits: [{record_id, kind, case_id, title,
+ * role, awaiting_response, follow_up_due (YYYY-MM-DD), kinds, limit}, all optional. → {hits: [{record_id, kind, case_id, title,
  * score}], total, ready} (ready false: the index is still being built after unlock).
  */
 export const search = (query) => invoke('search', { query });
@@ -169,6 +169,20 @@ export const search = (query) => invoke('search', { query });
 export function onSearchIndex(handler) {
   return listenTo('search-index', handler);
 }
+
+// Follow-up
+
+/**
+ * Marks a draft intervention sent: {recordId, date (YYYY-MM-DD), channel, reference,
+ * followUp (YYYY-MM-DD or null)}. → {recordId, versionId}
+ */
+export const markInterventionSent = (request) => invoke('mark_intervention_sent', { request });
+
+/**
+ * What needs following up on `today` (YYYY-MM-DD, the user's day). → {due: [{record_id,
+ * case_id, case_title, title, mechanism, date, follow_up}], awaiting}
+ */
+export const followUps = (today) => invoke('follow_ups', { today });
 
 // Exports
 

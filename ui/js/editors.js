@@ -16,9 +16,15 @@ import {
   textField, selectField, checkboxField, checkboxGroup, FieldErrors, formError,
   snapshot, splitList, normalizeDate as typedDate, isDate, formValues, applyValues,
 } from './fields.js';
-import { CHOICES, choiceLabel } from './records.js';
+import { CHOICES, FIELDS, choiceLabel } from './records.js';
+import { markSentDialog, channelOptions, languageName } from './followup.js';
 
 const choices = (choice) => CHOICES[choice].map((v) => ({ value: v, label: choiceLabel(choice, v) }));
+
+/** The mechanisms a person consents to be named to, as the model's schema lists them. */
+const MECHANISM_CONSENTS = () => (FIELDS.person || [])
+  .filter((f) => f.startsWith('consent.') && !['consent.share_with_government', 'consent.publish'].includes(f))
+  .map((f) => f.slice('consent.'.length));
 
 /** A date normalized to its precision: month → the 1st, year → 1 January. */
 function toPrecision(date, precision) {
@@ -196,17 +202,27 @@ const KINDS = {
         options: choices('consent'), value: consent.share_with_government || 'not_asked' });
       const publish = selectField({ id: id('consent-publish'), key: key('consent-publish'), label: t('field.consent.publish'),
         options: choices('consent'), value: consent.publish || 'not_asked' });
+      // One consent per protection mechanism a submission can go to (the model's
+      // `consent.<mechanism>` fields, in the schema's order).
+      const perUse = MECHANISM_CONSENTS().map((code) => [code, selectField({ id: id(`consent-${code.replace(/_/g, '-')}`),
+        key: key(`consent-${code}`), label: t(`field.consent.${code}`), options: choices('consent'),
+        value: consent[code] || 'not_asked' })]);
       const contact = textField({ id: id('contact'), key: key('contact'), label: t('field.contact'), value: record.contact,
         multiline: true, rows: 2, hint: t('field.contact.hint') });
-      const consentBox = h('fieldset', { class: 'field consent' },
+      const consentBox = h('fieldset', { class: 'field consent', id: id('consent') },
         h('legend', { text: t('field.consent') }),
         h('p', { class: 'field-hint', text: t('field.consent.hint') }),
-        h('div', { class: 'form-grid' }, government.wrap, publish.wrap));
+        h('div', { class: 'form-grid' }, government.wrap, publish.wrap),
+        perUse.length ? h('fieldset', { class: 'field consent-uses', id: id('consent-uses') },
+          h('legend', { text: t('field.consent.uses') }),
+          h('p', { class: 'field-hint', text: t('field.consent.uses.hint') }),
+          h('div', { class: 'form-grid' }, perUse.map(([, f]) => f.wrap))) : null);
       return {
         parts: [name.wrap, roles.wrap, h('div', { class: 'form-grid' }, isGroup.wrap, groupSize.wrap),
           h('div', { class: 'form-grid' }, sex.wrap, occupation.wrap), organisation.wrap, hrWork.wrap, consentBox, contact.wrap],
         fields: { name, roles, is_group: isGroup, group_size: groupSize, sex, occupation, organisation, human_rights_work: hrWork,
-          'consent.share_with_government': government, 'consent.publish': publish, contact },
+          'consent.share_with_government': government, 'consent.publish': publish,
+          ...Object.fromEntries(perUse.map(([code, f]) => [`consent.${code}`, f])), contact },
         collect: () => {
           const group = isGroup.input.checked;
           const size = groupSize.input.value.trim();
@@ -219,7 +235,8 @@ const KINDS = {
             occupation: occupation.input.value.trim(),
             organisation: organisation.input.value.trim(),
             human_rights_work: hrWork.input.value,
-            consent: { ...consent, share_with_government: government.input.value, publish: publish.input.value },
+            consent: { ...consent, share_with_government: government.input.value, publish: publish.input.value,
+              ...Object.fromEntries(perUse.map(([code, f]) => [code, f.input.value])) },
             contact: contact.input.value,
           };
         },
@@ -244,6 +261,17 @@ const KINDS = {
         options: choices('intervention_status'), value: record.status || 'draft' });
       const date = textField({ id: id('date'), key: key('date'), label: t('field.intervention.date'), type: 'date', value: record.date || '' });
       const reference = textField({ id: id('reference'), key: key('reference'), label: t('field.reference'), value: record.reference });
+      const channel = selectField({ id: id('channel'), key: key('channel'), label: t('field.channel'),
+        options: channelOptions(record.channel || ''), value: record.channel || '' });
+      const followUp = textField({ id: id('follow-up'), key: key('follow_up'), label: t('field.follow_up'), type: 'date',
+        value: record.follow_up || '', hint: t('field.follow_up.hint') });
+      // The language a prepared submission is written in: shown, not edited (the export
+      // dialog chooses it). The form's answers belong to the export dialog too.
+      const language = record.language
+        ? h('p', { id: id('language'), class: 'field read-only', data: { language: record.language } },
+          h('span', { class: 'field-label', text: t('field.language') }), ' ',
+          h('span', { text: languageName(record.language) }))
+        : null;
       const response = textField({ id: id('response'), key: key('response'), label: t('field.response'), value: record.response, multiline: true, rows: 3 });
       const incidents = linkGroup({ id: id('incidents'), key: key('incident_ids'), legend: t('field.incident_ids'),
         links, kinds: ['incident'], values: record.incident_ids || [], empty: t('field.incident_ids.none') });
@@ -251,9 +279,11 @@ const KINDS = {
         links, kinds: ['person'], values: record.person_ids || [], empty: t('field.persons.none') });
       return {
         parts: [title.wrap, mechanism.wrap, h('div', { class: 'form-grid' }, type.wrap, status.wrap),
-          h('div', { class: 'form-grid' }, date.wrap, reference.wrap), h('div', { class: 'form-grid' }, incidents.wrap, persons.wrap),
+          h('div', { class: 'form-grid' }, date.wrap, reference.wrap), h('div', { class: 'form-grid' }, channel.wrap, followUp.wrap),
+          language, h('div', { class: 'form-grid' }, incidents.wrap, persons.wrap),
           response.wrap],
-        fields: { title, mechanism, type, status, date, reference, incident_ids: incidents, person_ids: persons, response },
+        fields: { title, mechanism, type, status, date, reference, channel, follow_up: followUp,
+          incident_ids: incidents, person_ids: persons, response },
         collect: () => ({
           title: title.input.value.trim(),
           mechanism: mechanism.input.value,
@@ -261,11 +291,17 @@ const KINDS = {
           status: status.input.value,
           date: typedDate(date.input.value) || null,
           reference: reference.input.value.trim(),
+          channel: channel.input.value,
+          follow_up: typedDate(followUp.input.value) || null,
           incident_ids: incidents.values(),
           person_ids: persons.values(),
           response: response.input.value,
         }),
-        check: (r) => (r.date && !isDate(r.date) ? ['date', t('error.date_format')] : null),
+        check: (r) => {
+          if (r.date && !isDate(r.date)) return ['date', t('error.date_format')];
+          if (r.follow_up && !isDate(r.follow_up)) return ['follow_up', t('error.date_format')];
+          return null;
+        },
         required: { title },
       };
     },
@@ -300,7 +336,7 @@ function blank(kind, caseId) {
         citizenship: '', consent: { share_with_government: 'not_asked', publish: 'not_asked' }, contact: '' };
     case 'intervention':
       return { kind, case_id: caseId, title: '', mechanism: '', type: 'other', date: null, status: 'draft',
-        reference: '', response: '', incident_ids: [], person_ids: [] };
+        reference: '', response: '', incident_ids: [], person_ids: [], channel: '', follow_up: null, language: '', form: [] };
     case 'note':
       return { kind, case_id: caseId, text: '', about: [] };
     default:
@@ -331,17 +367,35 @@ export async function recordEditor(app, { kind, caseId = null, recordId = null, 
   const cancel = onCancel
     ? h('button', { type: 'button', id: id('cancel'), class: 'button secondary', text: t('action.cancel') })
     : null;
+  // A draft intervention, once sent: its date, channel, reference and next follow-up, in
+  // a small dialog (a new version, written by the backend).
+  const markSent = kind === 'intervention' && recordId && base.status === 'draft'
+    ? h('button', { type: 'button', id: id('mark-sent'), class: 'button secondary', text: t('followup.mark_sent') })
+    : null;
   const form = h('form', { id: id('form'), class: ['form', 'record-form', `form-${kind}`],
     data: { recordId: recordId || '' }, attrs: { autocomplete: 'off', novalidate: true, 'aria-labelledby': heading ? id('form-title') : null } },
   heading ? h('h3', { id: id('form-title'), class: 'form-title', text: heading }) : null,
   h('p', { class: 'field-hint required-note', text: t('form.required_note') }),
   built.parts, error,
-  h('div', { class: 'actions' }, save, cancel));
+  h('div', { class: 'actions' }, save, markSent, cancel));
 
   let saved = snapshot(form);
   let busy = false;
 
   cancel?.addEventListener('click', () => onCancel());
+  markSent?.addEventListener('click', async () => {
+    if (busy) return;
+    if (snapshot(form) !== saved) {
+      const leave = await app.confirm(t('followup.mark_sent.unsaved'), {
+        title: t('confirm.leave.title'), confirmLabel: t('action.discard'), cancelLabel: t('action.keep_editing'), danger: true,
+      });
+      if (!leave) return;
+    }
+    const result = await markSentDialog({ recordId, record: base });
+    if (!result) return;
+    saved = snapshot(form);
+    await onSaved?.({ ...result, created: false });
+  });
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();

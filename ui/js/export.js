@@ -58,7 +58,8 @@ function missingText(item) {
 
 /**
  * Opens the export dialog. options: {caseId, title} (one case), or {all: number of
- * cases, shown: [case ids] or null (no search or filter)} (the case list).
+ * cases, shown: [case ids] or null (no search or filter)} (the case list); onClose()
+ * when it closes (a submission may have written the case's draft intervention).
  */
 export async function openExport(app, options = {}) {
   closeExport();
@@ -431,6 +432,7 @@ export async function openExport(app, options = {}) {
     if (current?.dialog === dialog) current = null;
     if (dialog.open && typeof dialog.close === 'function') dialog.close();
     dialog.remove();
+    options.onClose?.();
   }
   closeButton.addEventListener('click', () => {
     if (!busy) close();

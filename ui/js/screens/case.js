@@ -41,6 +41,7 @@ export async function render(app, params = {}) {
     }
   }
 
+  let left = false; // the screen was left: nothing more is asked for it
   const record = view?.record || null;
   const deleted = Boolean(view?.deleted || (view && !record));
   const title = h('h1', { id: 'case-heading' }, caseId ? userText(record?.title || t('value.untitled')) : t('case.new'));
@@ -83,7 +84,8 @@ export async function render(app, params = {}) {
     h('button', { type: 'button', id: 'case-history', class: 'button secondary', text: t('action.history'),
       on: { click: () => app.navigate('history', { id: caseId, caseId }) } }),
     deleted ? null : h('button', { type: 'button', id: 'case-export', class: 'button secondary', text: t('case.export'),
-      on: { click: () => openExport(app, { caseId, title: record?.title || '' }) } }),
+      on: { click: () => openExport(app, { caseId, title: record?.title || '',
+        onClose: () => (left ? null : loadChildren()) }) } }),
     deleted ? null : h('button', { type: 'button', id: 'case-delete', class: 'button danger-outline', text: t('case.delete'),
       on: { click: deleteCase } })) : null;
 
@@ -292,6 +294,7 @@ export async function render(app, params = {}) {
     isDirty: () => Boolean(caseEditor?.isDirty() || open?.editor.isDirty() || evidence?.isDirty()),
     draft,
     destroy() {
+      left = true;
       closeExport();
       children = [];
       evidence?.destroy();

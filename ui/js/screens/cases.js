@@ -1,5 +1,5 @@
 // The case list: search as you type, filters (status, tag, act type, incident dates,
-// place, a person's role), sort, export, and the way into a case. The list comes from
+// place, a person's role, follow-up), sort, export, and the way into a case. The list comes from
 // the backend's index (no record is decrypted to draw it).
 //
 // Typed words (and the place and role filters) go to the backend's full-text search
@@ -9,22 +9,26 @@
 // work here, in memory. While the search index is still being built after an unlock,
 // the titles known here are searched too, so nothing that matched before goes missing.
 // Right after the vault is created (params.offerDuress), the optional duress passphrase
-// comes first.
+// comes first. After an unlock, the follow-ups that are due come at the top (the
+// backend's `follow_ups`), until dismissed for the session.
 
 import * as api from '../api.js';
 import { h, replace, userText } from '../dom.js';
 import { t, formatDateTime, formatNumber, compare, fold } from '../i18n.js';
-import { errorText, uniqueId, normalizeDate, isDate } from '../fields.js';
+import { errorText, uniqueId, normalizeDate, isDate, today } from '../fields.js';
 import { CHOICES, choiceLabel, statusBadge, markers } from '../records.js';
 import { duressSection } from '../duress.js';
 import { openExport, closeExport } from '../export.js';
+import { duePanel } from '../followup.js';
 
 // What the list shows is kept between visits while the vault is unlocked (filters
 // only; never record data), and reset by a lock (the module state is replaced below).
 const EMPTY_VIEW = { search: '', status: '', tag: '', act: '', from: '', to: '', location: '', role: '',
-  sort: 'relevance', includeDeleted: false };
-const FILTER_KEYS = ['search', 'status', 'tag', 'act', 'from', 'to', 'location', 'role'];
+  awaiting: '', due: '', sort: 'relevance', includeDeleted: false };
+const FILTER_KEYS = ['search', 'status', 'tag', 'act', 'from', 'to', 'location', 'role', 'awaiting', 'due'];
 const view = { ...EMPTY_VIEW };
+// The "follow-up due" panel was dismissed: not shown again until the next unlock.
+let dueDismissed = false;
 
 /** What the list knows of a case from its records: {text, acts: Set, dates: [YYYY-MM-DD]}. */
 function digest(records) {
@@ -101,6 +105,10 @@ export async function render(app, params = {}) {
     h('option', { value: '', text: t('cases.filter.any') }),
     CHOICES.role.map((r) => h('option', { value: r, text: choiceLabel('role', r) })));
   role.value = view.role;
+  // Follow-up: cases with a submission awaiting a response, or whose follow-up is due
+  // today (the backend's search decides both).
+  const awaiting = h('input', { id: 'filter-awaiting', type: 'checkbox', checked: Boolean(view.awaiting) });
+  const due = h('input', { id: 'filter-due', type: 'checkbox', checked: Boolean(view.due) });
   const clear = h('button', { type: 'button', id: 'clear-filters', class: 'button link', text: t('cases.filter.clear') });
 
   /** Fills a filter's menu with the values present, keeping the chosen one. */
@@ -160,7 +168,9 @@ export async function render(app, params = {}) {
   }
 
   /** True when the backend's search decides which cases are shown. */
-  const searching = () => Boolean(view.search.trim() || view.location.trim() || view.role);
+  const searching = () => Boolean(view.search.trim() || backendOnly());
+  /** Filters only the backend can apply (nothing here knows places, roles, follow-ups). */
+  const backendOnly = () => Boolean(view.location.trim() || view.role || view.awaiting || view.due);
   /** True when some search or filter narrows the list. */
   const filtered = () => FILTER_KEYS.some((k) => String(view[k]).trim());
 
@@ -178,7 +188,7 @@ export async function render(app, params = {}) {
   function listed(c, words) {
     if (found?.byCase.has(c.record_id)) return true;
     if (found?.ready) return false;
-    if (searching() && (view.location.trim() || view.role || (found && !words.length))) return false;
+    if (searching() && (backendOnly() || (found && !words.length))) return false;
     return localFilters(c) && matches(c, words);
   }
 
@@ -262,6 +272,8 @@ export async function render(app, params = {}) {
       to: view.to || null,
       location: view.location.trim() || null,
       role: view.role || null,
+      awaiting_response: Boolean(view.awaiting),
+      follow_up_due: view.due ? today() : null,
       kinds: [],
       limit: HIT_LIMIT,
     };
@@ -376,9 +388,20 @@ export async function render(app, params = {}) {
       filterChanged();
     });
   }
+  awaiting.addEventListener('change', () => {
+    view.awaiting = awaiting.checked ? 'on' : '';
+    searchSoon(0);
+  });
+  due.addEventListener('change', () => {
+    view.due = due.checked ? 'on' : '';
+    searchSoon(0);
+  });
   clear.addEventListener('click', () => {
-    Object.assign(view, { search: '', status: '', tag: '', act: '', from: '', to: '', location: '', role: '' });
+    Object.assign(view, { search: '', status: '', tag: '', act: '', from: '', to: '', location: '', role: '',
+      awaiting: '', due: '' });
     for (const input of [search, status, tag, act, from, to, location, role]) input.value = '';
+    awaiting.checked = false;
+    due.checked = false;
     from.removeAttribute('aria-invalid');
     to.removeAttribute('aria-invalid');
     runSearch();
@@ -398,8 +421,32 @@ export async function render(app, params = {}) {
     },
   }) : null;
 
+  // What needs following up: after unlock, until dismissed for this session.
+  const dueSlot = h('div', { id: 'followup-slot' });
+  async function loadDue() {
+    if (dueDismissed) return;
+    let answer;
+    try {
+      answer = await api.followUps(today());
+    } catch {
+      return; // the list still works; the panel comes back at the next visit
+    }
+    const mechanisms = await app.vocabulary('mechanisms').catch(() => []);
+    const labels = new Map(mechanisms.map((m) => [m.code, m.label]));
+    const panel = duePanel(app, answer, {
+      mechanismLabel: (code) => labels.get(code) || code,
+      onDismiss: () => {
+        dueDismissed = true;
+        dueSlot.replaceChildren();
+        search.focus();
+      },
+    });
+    dueSlot.replaceChildren(...(panel && !dueDismissed ? [panel] : []));
+  }
+
   const el = h('section', { id: 'screen-cases', class: 'screen', attrs: { 'aria-labelledby': 'cases-title' } },
     duress?.el,
+    dueSlot,
     h('div', { class: 'screen-head' },
       h('h1', { id: 'cases-title', text: t('cases.title') }),
       h('div', { class: 'head-actions' }, exportButton, newCase)),
@@ -414,13 +461,17 @@ export async function render(app, params = {}) {
     h('div', { class: 'field' }, h('label', { for: 'filter-location', text: t('cases.filter.location') }), location),
     h('div', { class: 'field' }, h('label', { for: 'filter-role', text: t('cases.filter.role') }), role),
     h('div', { class: 'field' }, h('label', { for: 'sort', text: t('cases.sort') }), sort),
+    h('fieldset', { class: 'field toolbar-followup', id: 'filter-followup' },
+      h('legend', { text: t('cases.filter.followup') }),
+      h('div', { class: 'check toolbar-check' }, awaiting, h('label', { for: 'filter-awaiting', text: t('cases.filter.awaiting') })),
+      h('div', { class: 'check toolbar-check' }, due, h('label', { for: 'filter-due', text: t('cases.filter.due') }))),
     h('div', { class: 'toolbar-end' },
       h('div', { class: 'check toolbar-check' }, showDeleted, h('label', { for: 'show-deleted', text: t('cases.show_deleted') })),
       clear)),
     h('p', { class: 'field-hint', id: 'filter-hint', text: t('cases.filter.hint') }),
     error, indexing, count, limited, table, more, empty);
 
-  await load();
+  await Promise.all([load(), loadDue()]);
   // While the index is being built after an unlock: the progress, and, once it is
   // done, the search asked again (its first answer may have been incomplete).
   api.onSearchIndex((p) => {
@@ -463,4 +514,5 @@ export async function render(app, params = {}) {
 /** Forgets the list's search and filters (called on lock). */
 export function reset() {
   Object.assign(view, EMPTY_VIEW);
+  dueDismissed = false;
 }
