@@ -94,6 +94,41 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Show a controlled vocabulary (act-types, instruments, mechanisms)
     Vocab(VocabArgs),
+    /// Follow up what was sent to protection mechanisms: mark a draft sent; list what is
+    /// due for a follow-up and what awaits a response
+    #[command(subcommand)]
+    Intervention(InterventionCommand),
+}
+
+#[derive(Subcommand)]
+pub enum InterventionCommand {
+    /// Mark a draft intervention sent (the draft an export of a submission left on the
+    /// case), with the day, how it went, the mechanism's reference and when to follow up
+    Sent {
+        /// The intervention's record id
+        id: Uuid,
+        /// The day it was sent (YYYY-MM-DD; default: today)
+        #[arg(long, value_name = "DATE")]
+        date: Option<chrono::NaiveDate>,
+        /// How it was sent: e-mail, the mechanism's web form, post, in person, a partner
+        #[arg(long, value_name = "TEXT")]
+        channel: Option<String>,
+        /// The reference the mechanism gave
+        #[arg(long, value_name = "TEXT")]
+        reference: Option<String>,
+        /// When to follow it up next (YYYY-MM-DD)
+        #[arg(long = "follow-up", value_name = "DATE")]
+        follow_up: Option<chrono::NaiveDate>,
+    },
+    /// What is due for a follow-up (on or before today) and what awaits a response
+    Due {
+        /// The day to count from (YYYY-MM-DD; default: today)
+        #[arg(long, value_name = "DATE")]
+        today: Option<chrono::NaiveDate>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 // The argument structs below carry no doc comment of their own: the variant's doc
