@@ -1010,3 +1010,253 @@ impl Drop for Redactor {
         self.names.iter_mut().for_each(|n| n.0.zeroize());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The locale keys (`common.…`, `un_sr.…` …) a source file names as string literals.
+    fn keys_in(src: &str) -> BTreeSet<String> {
+        const PREFIXES: [&str; 6] = [
+            "common.",
+            "un_sr.",
+            "observatory.",
+            "eu.",
+            "achpr.",
+            "iachr.",
+        ];
+        src.split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|s| {
+                PREFIXES
+                    .iter()
+                    .any(|p| s.starts_with(p) && s.len() > p.len())
+                    && s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._".contains(c))
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Every key the document of `m` can use.
+    fn needed(m: Mechanism) -> BTreeSet<String> {
+        let own = match m {
+            Mechanism::UnSr => include_str!("un_sr.rs"),
+            Mechanism::Observatory => include_str!("observatory.rs"),
+            Mechanism::Eu => include_str!("eu.rs"),
+            Mechanism::Achpr => include_str!("achpr.rs"),
+            Mechanism::Iachr => include_str!("iachr.rs"),
+        };
+        // The code of core.rs, not its tests.
+        let core = include_str!("core.rs");
+        let core = core.split("#[cfg(test)]").next().unwrap_or(core);
+        let mut k = keys_in(core);
+        k.extend(keys_in(own));
+        k.insert(m.title_key().to_owned());
+        k
+    }
+
+    #[test]
+    fn every_language_a_mechanism_accepts_has_every_key_it_needs_and_no_key_is_unused() {
+        let mut problems = Vec::new();
+        for (lang, json) in LOCALES {
+            let table: Table = match serde_json::from_str(json) {
+                Ok(t) => t,
+                Err(e) => {
+                    problems.push(format!("{lang}.json does not parse: {e}"));
+                    continue;
+                }
+            };
+            let mut used = BTreeSet::new();
+            for m in Mechanism::ALL {
+                if !m.languages().contains(lang) {
+                    continue;
+                }
+                let need = needed(m);
+                for k in &need {
+                    if table.get(k).is_none_or(|v| v.trim().is_empty()) {
+                        problems.push(format!("{lang}: {} needs '{k}'", m.name()));
+                    }
+                }
+                used.extend(need);
+            }
+            for k in table.keys() {
+                if !used.contains(k) {
+                    problems.push(format!("{lang}: '{k}' is not used"));
+                }
+            }
+        }
+        // Every accepted language has a locale file.
+        for m in Mechanism::ALL {
+            for lang in m.languages() {
+                if !LOCALES.iter().any(|(l, _)| l == lang) {
+                    problems.push(format!("{} accepts {lang}, which has no file", m.name()));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn the_key_scan_finds_keys_and_only_keys() {
+        let k = keys_in(r#"c.t("common.date"); x("eu.h.action"); "eu_delegation"; "common. x""#);
+        assert_eq!(
+            k.into_iter().collect::<Vec<_>>(),
+            vec!["common.date".to_owned(), "eu.h.action".to_owned()]
+        );
+        assert!(needed(Mechanism::Achpr).contains("achpr.a56_4_text"));
+        assert!(needed(Mechanism::Achpr).contains("common.withheld"));
+        assert!(!needed(Mechanism::Achpr).contains("iachr.h.measures"));
+    }
+
+    #[test]
+    fn placeholders_survive_translation() {
+        for (lang, json) in LOCALES {
+            let table: Table = serde_json::from_str(json).unwrap();
+            let en: Table = serde_json::from_str(LOCALES[0].1).unwrap();
+            for (k, v) in &table {
+                let want = en.get(k).is_some_and(|e| e.contains("{n}"));
+                assert_eq!(v.contains("{n}"), want, "{lang}: {k}");
+            }
+        }
+    }
+
+    fn person(name: &str, other: &[&str]) -> Person {
+        Person {
+            case_id: Uuid::nil(),
+            name: name.into(),
+            other_names: other.iter().map(|s| (*s).to_owned()).collect(),
+            roles: vec![],
+            is_group: false,
+            group_size: None,
+            sex: String::new(),
+            birth_date: None,
+            occupation: String::new(),
+            organisation: String::new(),
+            human_rights_work: String::new(),
+            residence: String::new(),
+            citizenship: String::new(),
+            consent: Default::default(),
+            contact: String::new(),
+        }
+    }
+
+    #[test]
+    fn names_are_replaced_whatever_their_case() {
+        let (a, b, c) = (
+            person("Nour", &["Nour Hamdi"]),
+            person("نور الهدى", &[]),
+            person("Li", &[]),
+        );
+        let r = Redactor::new(&[&a, &b, &c], "[name withheld]");
+        assert_eq!(
+            r.clean("Saw NOUR HAMDI and nour."),
+            "Saw [name withheld] and [name withheld]."
+        );
+        assert_eq!(r.clean("قال ونور الهدى"), "قال و[name withheld]");
+        assert_eq!(r.clean("none"), "none");
+        assert_eq!(
+            r.clean("Li went to Libya; li."),
+            "[name withheld] went to Libya; [name withheld]."
+        );
+        // Lower case longer than the text (İ): exact matches still go.
+        assert_eq!(r.clean("İ Nour"), "İ [name withheld]");
+        let fr = Redactor::new(&[&a], tr("fr", "common.withheld_short"));
+        assert_eq!(fr.clean("Nour"), "[nom non communiqué]");
+    }
+
+    fn request(m: Mechanism, lang: &str, answers: &[(&str, &str)]) -> SubmissionRequest {
+        SubmissionRequest {
+            case_id: Uuid::nil(),
+            mechanism: m,
+            language: lang.into(),
+            answers: answers
+                .iter()
+                .map(|(k, v)| custos_model::FormField {
+                    key: (*k).into(),
+                    value: (*v).into(),
+                })
+                .collect(),
+            perpetrator_types: vec![],
+        }
+    }
+
+    #[test]
+    fn a_request_is_refused_for_a_language_or_an_answer_the_form_does_not_take() {
+        let e = validate(&request(Mechanism::UnSr, "ar", &[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'ar'") && e.contains("en, fr, es"), "{e}");
+        let e = validate(&request(Mechanism::Iachr, "EN", &[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("es, en, pt, fr"), "{e}");
+        let e = validate(&request(Mechanism::Eu, "en", &[("seriousness", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no question 'seriousness'"), "{e}");
+        let e = validate(&request(Mechanism::UnSr, "en", &[("type", "letter")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("urgent_appeal, allegation_letter"), "{e}");
+        let e = validate(&request(
+            Mechanism::Eu,
+            "fr",
+            &[("action_requested", "visit, asylum")],
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("'asylum' is not one"), "{e}");
+        let e = validate(&request(
+            Mechanism::Achpr,
+            "pt",
+            &[("final_decision_date", "3/4/2024")],
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("YYYY-MM-DD"), "{e}");
+        // The answers' text is never repeated in the error beyond the code asked for.
+        for m in Mechanism::ALL {
+            for lang in m.languages() {
+                assert!(validate(&request(m, lang, &[])).is_ok());
+            }
+        }
+        assert!(validate(&request(
+            Mechanism::Eu,
+            "es",
+            &[
+                ("action_requested", "visit, trial_observation"),
+                ("trial_date", "2026-01-05")
+            ]
+        ))
+        .is_ok());
+    }
+
+    #[test]
+    fn the_publish_consent_is_needed_only_where_the_submission_is_public() {
+        let mut p = person("A", &[]);
+        p.consent.share_with_government = Consent::Given;
+        for code in custos_model::Consents::MECHANISMS {
+            p.consent.set_mechanism(code, Consent::Given);
+        }
+        p.consent.publish = Consent::Refused;
+        for m in Mechanism::ALL {
+            let r = request(m, m.languages()[0], &[]);
+            assert_eq!(named(&r, &p), m != Mechanism::Observatory, "{m}");
+        }
+        let statement = request(
+            Mechanism::Eu,
+            "en",
+            &[("action_requested", "public_statement")],
+        );
+        assert!(!named(&statement, &p));
+        p.consent.publish = Consent::Given;
+        assert!(named(&statement, &p));
+        p.consent.share_with_government = Consent::NotAsked;
+        for m in Mechanism::ALL {
+            assert!(!named(&request(m, m.languages()[0], &[]), &p), "{m}");
+        }
+    }
+}
