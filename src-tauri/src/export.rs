@@ -19,8 +19,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use custos_app::export::{self, Exported, Format, UnsrFields};
-use custos_report::unsr::{UnSrFormat, UnSrRequest};
+use custos_app::export::{self, Exported, Format, SubmissionFields, UnsrFields};
+use custos_report::submission::{SubmissionFormat, SubmissionRequest};
 use custos_vault::Filter;
 use custos_vault::Vault;
 use serde::{Deserialize, Serialize};
@@ -74,6 +74,17 @@ pub struct UnsrPage {
     pdf: bool,
 }
 
+/// What the page gives for a submission to any of the five mechanisms: its language,
+/// answers and perpetrator types (kept with the case in its draft intervention), and PDF
+/// rather than plain text.
+#[derive(Default, Deserialize)]
+pub struct SubmissionPage {
+    #[serde(flatten)]
+    fields: SubmissionFields,
+    #[serde(default)]
+    pdf: bool,
+}
+
 /// What the page asks to export (or to check).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -88,9 +99,13 @@ pub struct ExportRequest {
     /// An age recipient to encrypt to; none: plaintext.
     #[serde(default)]
     recipient: Option<String>,
-    /// The UN-SR communication's own fields.
+    /// The UN-SR communication's own fields (the first version's form; `submission`
+    /// takes precedence when given).
     #[serde(default)]
     unsr: UnsrPage,
+    /// A submission's language, answers and perpetrator types.
+    #[serde(default)]
+    submission: Option<SubmissionPage>,
     /// UN-SR communication: written even though elements are missing (the user saw
     /// the list and confirmed).
     #[serde(default)]
@@ -98,12 +113,33 @@ pub struct ExportRequest {
 }
 
 impl ExportRequest {
-    /// The communication's request (one case, its type, the user's texts).
-    fn unsr_request(&self) -> Result<UnSrRequest> {
-        Ok(self
-            .unsr
-            .fields
-            .request(self.case_ids.as_deref().unwrap_or_default())?)
+    /// The submission's request (one case, its answers) and whether text or PDF; `None`
+    /// for the formats that are not submissions.
+    fn submission_request(&self) -> Result<Option<(SubmissionRequest, SubmissionFormat)>> {
+        let Some(mechanism) = self.format.mechanism() else {
+            return Ok(None);
+        };
+        let cases = self.case_ids.as_deref().unwrap_or_default();
+        let (request, pdf) = match &self.submission {
+            Some(page) => (page.fields.request(mechanism, cases)?, page.pdf),
+            None if self.format == Format::Unsr => {
+                // The first version's form: checked as before, then as a submission.
+                self.unsr.fields.request(cases)?;
+                let fields = self.unsr.fields.submission_fields()?;
+                (fields.request(mechanism, cases)?, self.unsr.pdf)
+            }
+            None => {
+                return Err(CommandError::BadRequest(
+                    "a submission needs its answers".into(),
+                ))
+            }
+        };
+        let format = if pdf {
+            SubmissionFormat::Pdf
+        } else {
+            SubmissionFormat::Text
+        };
+        Ok(Some((request, format)))
     }
 
     /// The export, checked: where (a full path), how, which cases, what.
@@ -114,23 +150,13 @@ impl ExportRequest {
                 "give the full path of the file (it starts with /)".into(),
             ));
         }
-        let unsr = match self.format {
-            Format::Unsr => Some((
-                self.unsr_request()?,
-                if self.unsr.pdf {
-                    UnSrFormat::Pdf
-                } else {
-                    UnSrFormat::Text
-                },
-            )),
-            _ => None,
-        };
+        let submission = self.submission_request()?;
         Ok(export::Request {
             format: self.format,
             dest: export::destination(Path::new(path))?,
             protection: export::protection(self.recipient.as_deref())?,
             selection: export::selection(self.case_ids.as_deref())?,
-            unsr,
+            submission,
             accept_missing: self.accept_missing,
         })
     }
@@ -140,7 +166,7 @@ impl ExportRequest {
 #[derive(Debug, Serialize)]
 pub struct Missing {
     /// The stable code (`victim_age` …): the page words it in the user's language.
-    element: &'static str,
+    element: String,
     /// The record it is about, when there is one, and that record's title or name
     /// (shown in the window only).
     record_id: Option<Uuid>,
@@ -217,7 +243,7 @@ fn titles(v: &Vault) -> HashMap<Uuid, String> {
     .collect()
 }
 
-fn missing_of(v: &Vault, request: &UnSrRequest) -> Result<Vec<Missing>> {
+fn missing_of(v: &Vault, request: &SubmissionRequest) -> Result<Vec<Missing>> {
     let missing = export::missing(v, request)?;
     let titles = if missing.iter().any(|m| m.record.is_some()) {
         titles(v)
@@ -227,7 +253,7 @@ fn missing_of(v: &Vault, request: &UnSrRequest) -> Result<Vec<Missing>> {
     Ok(missing
         .into_iter()
         .map(|m| Missing {
-            element: m.code.as_str(),
+            element: m.code.clone(),
             record_id: m.record,
             record_title: m.record.and_then(|id| titles.get(&id).cloned()),
             message: m.message.clone(),
@@ -235,16 +261,15 @@ fn missing_of(v: &Vault, request: &UnSrRequest) -> Result<Vec<Missing>> {
         .collect())
 }
 
-/// What a UN Special Rapporteur communication of this case would lack, before anything
-/// is written. Other formats lack nothing.
+/// What a submission of this case would lack, before anything is written. Other formats
+/// lack nothing.
 #[tauri::command]
 pub async fn export_check(app: AppHandle, request: ExportRequest) -> Result<Check> {
-    if request.format != Format::Unsr {
+    let Some((req, _)) = request.submission_request()? else {
         return Ok(Check {
             missing: Vec::new(),
         });
-    }
-    let req = request.unsr_request()?;
+    };
     tauri::async_runtime::spawn_blocking(move || {
         let state = app.state::<AppState>();
         let guard = state.vault.lock().map_err(|_| state_error())?;
@@ -273,8 +298,13 @@ pub async fn export_run(app: AppHandle, request: ExportRequest) -> Result<Export
         let mut progress = |done: usize, total: usize| reporter.report(done, total);
         let produced = {
             // The vault is held while records are read (and JSON and CSV written) …
-            let guard = state.vault.lock().map_err(|_| state_error())?;
-            let v = guard.as_ref().ok_or(CommandError::Locked)?;
+            let mut guard = state.vault.lock().map_err(|_| state_error())?;
+            let v = guard.as_mut().ok_or(CommandError::Locked)?;
+            // A submission's answers stay with the case (its draft intervention), also
+            // when the export is then refused for what it lacks.
+            if let Some((submission, _)) = &request.submission {
+                export::save_draft(v, submission)?;
+            }
             export::produce(v, &request, &mut progress)?
         };
         // … and free again while a report or communication is written from memory.
@@ -287,7 +317,7 @@ pub async fn export_run(app: AppHandle, request: ExportRequest) -> Result<Export
 #[cfg(test)]
 mod tests {
     use super::*;
-    use custos_report::unsr::{CommunicationType, PerpetratorType};
+    use custos_report::submission::{Mechanism, PerpetratorType};
 
     fn request(path: &str, recipient: Option<&str>) -> ExportRequest {
         ExportRequest {
@@ -296,6 +326,7 @@ mod tests {
             path: path.into(),
             recipient: recipient.map(str::to_owned),
             unsr: UnsrPage::default(),
+            submission: None,
             accept_missing: false,
         }
     }
@@ -347,13 +378,48 @@ mod tests {
             "acceptMissing": true
         }))
         .unwrap();
-        let r = page.unsr_request().unwrap();
-        assert_eq!(r.kind, CommunicationType::AllegationLetter);
-        assert_eq!(r.submitter, "me");
+        let (r, format) = page.submission_request().unwrap().unwrap();
+        assert_eq!(r.mechanism, Mechanism::UnSr);
+        assert_eq!(r.answer("type"), "allegation_letter");
+        assert_eq!(r.answer("submitter"), "me");
+        assert_eq!(r.language, "en");
         assert_eq!(
             r.perpetrator_types,
             vec![(Uuid::nil(), PerpetratorType::NonState)]
         );
-        assert!(page.unsr.pdf && page.accept_missing);
+        assert_eq!(format, SubmissionFormat::Pdf);
+        assert!(page.accept_missing);
+        // An unknown type is refused as before.
+        let mut bad = page;
+        bad.unsr.fields.kind = "a letter".into();
+        assert!(bad.submission_request().is_err());
+    }
+
+    #[test]
+    fn the_page_sends_a_submission_to_any_mechanism() {
+        let one = Uuid::new_v4();
+        let page: ExportRequest = serde_json::from_value(serde_json::json!({
+            "format": "achpr",
+            "caseIds": [one],
+            "path": "/nonexistent/communication.pdf",
+            "submission": {
+                "language": "ar",
+                "answers": { "current_risk": " high " },
+                "perpetratorTypes": {},
+                "pdf": true
+            }
+        }))
+        .unwrap();
+        let (r, format) = page.submission_request().unwrap().unwrap();
+        assert_eq!((r.mechanism, r.language.as_str()), (Mechanism::Achpr, "ar"));
+        assert_eq!(r.answer("current_risk"), "high");
+        assert_eq!(format, SubmissionFormat::Pdf);
+        // Without its answers a submission other than the UN-SR's is refused; a format
+        // that is not a submission has none.
+        let mut bare = page;
+        bare.submission = None;
+        assert!(bare.submission_request().is_err());
+        bare.format = Format::Csv;
+        assert!(bare.submission_request().unwrap().is_none());
     }
 }

@@ -46,8 +46,10 @@ pub enum Command {
     },
     /// Every version of a record, oldest first
     History(HistoryArgs),
-    /// Export: JSON (full history), CSV, a PDF case report, or a communication to the UN
-    /// Special Rapporteur on human rights defenders. NOT encrypted unless --encrypt-to.
+    /// Export: JSON (full history), CSV, a PDF case report, or a submission to a
+    /// protection mechanism (the UN Special Rapporteur on human rights defenders, the
+    /// Observatory, an EU mission, the African Commission, the Inter-American
+    /// Commission). NOT encrypted unless --encrypt-to.
     Export(ExportArgs),
     /// Import a JSON export (all or nothing, histories merged), or a CSV file with a
     /// column mapping (all or nothing, one commit)
@@ -94,6 +96,41 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Show a controlled vocabulary (act-types, instruments, mechanisms)
     Vocab(VocabArgs),
+    /// Follow up what was sent to protection mechanisms: mark a draft sent; list what is
+    /// due for a follow-up and what awaits a response
+    #[command(subcommand)]
+    Intervention(InterventionCommand),
+}
+
+#[derive(Subcommand)]
+pub enum InterventionCommand {
+    /// Mark a draft intervention sent (the draft an export of a submission left on the
+    /// case), with the day, how it went, the mechanism's reference and when to follow up
+    Sent {
+        /// The intervention's record id
+        id: Uuid,
+        /// The day it was sent (YYYY-MM-DD; default: today)
+        #[arg(long, value_name = "DATE")]
+        date: Option<chrono::NaiveDate>,
+        /// How it was sent: e-mail, the mechanism's web form, post, in person, a partner
+        #[arg(long, value_name = "TEXT")]
+        channel: Option<String>,
+        /// The reference the mechanism gave
+        #[arg(long, value_name = "TEXT")]
+        reference: Option<String>,
+        /// When to follow it up next (YYYY-MM-DD)
+        #[arg(long = "follow-up", value_name = "DATE")]
+        follow_up: Option<chrono::NaiveDate>,
+    },
+    /// What is due for a follow-up (on or before today) and what awaits a response
+    Due {
+        /// The day to count from (YYYY-MM-DD; default: today)
+        #[arg(long, value_name = "DATE")]
+        today: Option<chrono::NaiveDate>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 // The argument structs below carry no doc comment of their own: the variant's doc
@@ -199,9 +236,9 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
     /// Where to write: a new file (csv: a new folder); "-" for standard output
-    /// (json, un-sr)
-    #[arg(long, value_name = "PATH")]
-    pub output: PathBuf,
+    /// (json, and the submissions as text)
+    #[arg(long, value_name = "PATH", required_unless_present_any = ["check", "questions"])]
+    pub output: Option<PathBuf>,
     /// Only this case and all its records (repeat for several)
     #[arg(long = "case", value_name = "ID")]
     pub cases: Vec<Uuid>,
@@ -505,35 +542,90 @@ pub enum Format {
     UnSr,
     /// The same communication as PDF
     UnSrPdf,
+    /// An urgent intervention request to the Observatory for the Protection of Human
+    /// Rights Defenders (OMCT and FIDH) (text)
+    Observatory,
+    /// The same request as PDF
+    ObservatoryPdf,
+    /// A request to an EU mission or delegation (text)
+    Eu,
+    /// The same request as PDF
+    EuPdf,
+    /// A communication to the African Commission's Special Rapporteur on human rights
+    /// defenders (text)
+    Achpr,
+    /// The same communication as PDF
+    AchprPdf,
+    /// A request for precautionary measures to the Inter-American Commission on Human
+    /// Rights (text)
+    Iachr,
+    /// The same request as PDF
+    IachrPdf,
 }
 
-/// Options of `export --format un-sr`; nothing of them is stored.
+impl Format {
+    /// For a submission: its mechanism, and whether it is the PDF.
+    pub fn submission(self) -> Option<(custos_report::submission::Mechanism, bool)> {
+        use custos_report::submission::Mechanism as M;
+        Some(match self {
+            Format::UnSr => (M::UnSr, false),
+            Format::UnSrPdf => (M::UnSr, true),
+            Format::Observatory => (M::Observatory, false),
+            Format::ObservatoryPdf => (M::Observatory, true),
+            Format::Eu => (M::Eu, false),
+            Format::EuPdf => (M::Eu, true),
+            Format::Achpr => (M::Achpr, false),
+            Format::AchprPdf => (M::Achpr, true),
+            Format::Iachr => (M::Iachr, false),
+            Format::IachrPdf => (M::Iachr, true),
+            Format::Json | Format::Csv | Format::Pdf => return None,
+        })
+    }
+}
+
+/// Options of the submissions (`export --format un-sr|observatory|eu|achpr|iachr`).
 #[derive(Args, Default)]
 pub struct UnSrArgs {
     /// un-sr: urgent-appeal (ongoing or imminent) or allegation-letter (past)
     #[arg(long = "type", value_name = "TYPE")]
     pub communication_type: Option<String>,
-    /// un-sr: who submits it (name, organisation, safe contact); kept confidential
+    /// Submissions: who submits it (name, organisation, safe contact); kept confidential
     #[arg(long, value_name = "TEXT")]
     pub submitter: Option<String>,
-    /// un-sr: how the events are linked to the victims' human rights work
+    /// Submissions: how the events are linked to the victims' human rights work
     #[arg(long = "link-to-work", value_name = "TEXT")]
     pub link_to_work: Option<String>,
-    /// un-sr: the risk the victims face now
+    /// Submissions: the risk the victims face now
     #[arg(long = "current-risk", value_name = "TEXT")]
     pub current_risk: Option<String>,
-    /// un-sr: context and patterns
+    /// Submissions: context and patterns
     #[arg(long, value_name = "TEXT")]
     pub context: Option<String>,
-    /// un-sr: an alleged perpetrator's type, PERSON_ID=state or PERSON_ID=non-state (repeat)
+    /// Submissions: an answer to the mechanism's form, KEY=TEXT (repeat; --questions
+    /// lists the keys)
+    #[arg(long = "answer", value_name = "KEY=TEXT")]
+    pub answers: Vec<String>,
+    /// Submissions: the language of its fixed text (each mechanism accepts its own;
+    /// default: the first it accepts, or the one kept with the case)
+    #[arg(long = "lang", value_name = "LANG")]
+    pub language: Option<String>,
+    /// Submissions: start from the answers kept with the case (the draft the last export
+    /// of this submission left); the options given replace them one by one
+    #[arg(long)]
+    pub saved: bool,
+    /// Submissions: an alleged perpetrator's type, PERSON_ID=state or
+    /// PERSON_ID=non-state (repeat)
     #[arg(long = "perpetrator-type", value_name = "ID=TYPE")]
     pub perpetrator_types: Vec<String>,
-    /// un-sr: write even though elements are missing (after reading the list)
+    /// Submissions: write even though elements are missing (after reading the list)
     #[arg(long)]
     pub allow_missing: bool,
-    /// un-sr: only list the missing elements; write nothing
+    /// Submissions: only list the missing elements; write nothing
     #[arg(long)]
     pub check: bool,
+    /// Submissions: list the mechanism's questions and languages; write nothing
+    #[arg(long)]
+    pub questions: bool,
 }
 
 /// Field flags shared by `add` and `edit`.

@@ -465,7 +465,15 @@ fn add_reads_a_whole_record_from_a_json_file_or_stdin() {
         "is_group": true,
         "group_size": 40,
         "roles": ["victim", "source"],
-        "consent": { "share_with_government": "refused", "publish": "given" },
+        "consent": {
+            "share_with_government": "refused",
+            "publish": "given",
+            "un_sr_hrd": "given",
+            "omct_fidh_observatory": "refused",
+            "eu_delegation": "not_asked",
+            "achpr_sr_hrd": "given",
+            "iachr_hrd_unit": "refused",
+        },
     });
     let out = env.run_stdin(
         &["add", "--json", "-"],

@@ -1582,3 +1582,202 @@ fn a_damaged_record_stops_every_export_names_it_and_leaves_nothing() {
     assert!(names_it(&e), "{e}");
     assert!(!csv.exists(), "a partial CSV export was left");
 }
+
+/// Intervention records of the case, as `custos list --json` shows them.
+fn interventions(cli: &Cli, case: &str) -> Vec<String> {
+    let (out, _) = cli.ok(&["list", "--case", case, "--kind", "intervention", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["record_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Every mechanism from the command line: in a language it accepts (and not in one it
+/// does not), its answers kept in a draft intervention the next export can start from
+/// (`--saved`), `--check` and a refused export leaving the vault as it was, and the draft
+/// marked sent and then due for a follow-up.
+#[test]
+fn cli_writes_each_submission_keeps_its_draft_and_follows_it_up() {
+    use custos_report::submission::Mechanism;
+    let (cli, f) = cli_with_case();
+    let case = f.case.to_string();
+    let before = interventions(&cli, &case);
+
+    // The form's questions, without opening the vault.
+    let (out, _) = cli.ok(&["export", "--format", "iachr", "--questions"]);
+    assert!(out.contains("languages: es, en, pt, fr"), "{out}");
+    assert!(out.contains("irreparable_harm"), "{out}");
+
+    // A language the mechanism does not accept: refused, nothing written.
+    let no = cli.path("obs-ar.txt");
+    let err = cli.fail(&[
+        "export",
+        "--format",
+        "observatory",
+        "--case",
+        &case,
+        "--lang",
+        "ar",
+        "--output",
+        no.to_str().unwrap(),
+        "--allow-missing",
+    ]);
+    assert!(err.contains("en, fr, es"), "{err}");
+    assert!(!no.exists());
+    // A question the mechanism does not ask: refused.
+    let err = cli.fail(&[
+        "export",
+        "--format",
+        "eu",
+        "--case",
+        &case,
+        "--answer",
+        "seriousness=x",
+        "--output",
+        no.to_str().unwrap(),
+        "--allow-missing",
+    ]);
+    assert!(err.contains("seriousness"), "{err}");
+    assert!(!no.exists());
+
+    // --check lists what is missing and writes nothing, not even a draft.
+    let out = cli.run(&["export", "--format", "achpr", "--case", &case, "--check"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("domestic_remedies"));
+    // Refused for what it lacks: no file, no draft.
+    let refused = cli.path("achpr.txt");
+    let err = cli.fail(&[
+        "export",
+        "--format",
+        "achpr",
+        "--case",
+        &case,
+        "--output",
+        refused.to_str().unwrap(),
+    ]);
+    assert!(err.contains("domestic_remedies"), "{err}");
+    assert!(!refused.exists());
+    assert_eq!(interventions(&cli, &case), before);
+
+    // Each mechanism in a language it accepts other than its first, text and PDF.
+    for (m, lang) in [
+        (Mechanism::UnSr, "es"),
+        (Mechanism::Observatory, "fr"),
+        (Mechanism::Eu, "es"),
+        (Mechanism::Achpr, "pt"),
+        (Mechanism::Iachr, "pt"),
+    ] {
+        let text = cli.path(&format!("{}.txt", m.name()));
+        let mut args = vec![
+            "export",
+            "--format",
+            m.name(),
+            "--case",
+            &case,
+            "--lang",
+            lang,
+            "--answer",
+            "context=Third raid on the union this year",
+            "--output",
+            text.to_str().unwrap(),
+            "--allow-missing",
+        ];
+        if m == Mechanism::UnSr {
+            args.extend(["--type", "urgent-appeal"]);
+        }
+        let (_, err) = cli.ok(&args);
+        assert!(err.contains("draft intervention"), "{err}");
+        let written = std::fs::read_to_string(&text).unwrap();
+        assert!(written.contains(&m.title(lang)), "{}: {written}", m.name());
+        assert!(written.contains("Third raid on the union this year"));
+        let pdf = cli.path(&format!("{}.pdf", m.name()));
+        let format = format!("{}-pdf", m.name());
+        let mut args = vec![
+            "export",
+            "--format",
+            &format,
+            "--case",
+            &case,
+            "--saved",
+            "--output",
+            pdf.to_str().unwrap(),
+            "--allow-missing",
+        ];
+        if m == Mechanism::UnSr {
+            args.extend(["--type", "urgent-appeal"]);
+        }
+        cli.ok(&args);
+        let (_, pdf_text) = pdf_text(&std::fs::read(&pdf).unwrap());
+        assert!(
+            pdf_text.contains("Third raid on the union this year"),
+            "{}: --saved brought the answer back: {pdf_text}",
+            m.name()
+        );
+    }
+    // One draft per mechanism: the second export of each updated the first's draft.
+    let after = interventions(&cli, &case);
+    assert_eq!(after.len(), before.len() + 5, "{after:?}");
+    let drafts: Vec<&String> = after.iter().filter(|i| !before.contains(i)).collect();
+
+    // A draft awaits nothing; marked sent it awaits a response, and falls due.
+    let (out, _) = cli.ok(&["intervention", "due", "--json"]);
+    let due: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let listed = |v: &serde_json::Value, id: &str| {
+        v["interventions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["intervention_id"] == id)
+            .cloned()
+    };
+    assert!(listed(&due, drafts[0]).is_none());
+    cli.ok(&[
+        "intervention",
+        "sent",
+        drafts[0],
+        "--date",
+        "2026-11-02",
+        "--channel",
+        "e-mail",
+        "--reference",
+        "REF-7",
+        "--follow-up",
+        "2026-12-01",
+    ]);
+    let (out, _) = cli.ok(&["intervention", "due", "--today", "2026-11-30", "--json"]);
+    let i = listed(&serde_json::from_str(&out).unwrap(), drafts[0]).unwrap();
+    assert_eq!(
+        (i["awaiting"].as_bool(), i["due"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let (out, _) = cli.ok(&["intervention", "due", "--today", "2026-12-01"]);
+    assert!(
+        out.contains(drafts[0].as_str()) && out.contains("DUE"),
+        "{out}"
+    );
+    let (shown, _) = cli.ok(&["show", drafts[0], "--json"]);
+    assert!(
+        shown.contains("REF-7") && shown.contains("\"sent\""),
+        "{shown}"
+    );
+    // Sent twice: refused, and a follow-up before sending is refused.
+    let err = cli.fail(&["intervention", "sent", drafts[0]]);
+    assert!(err.contains("already marked sent"), "{err}");
+    let err = cli.fail(&[
+        "intervention",
+        "sent",
+        drafts[1],
+        "--date",
+        "2026-11-02",
+        "--follow-up",
+        "2026-11-01",
+    ]);
+    assert!(err.contains("before the day it was sent"), "{err}");
+    // The options of a submission are refused with another format.
+    let err = cli.fail(&[
+        "export", "--format", "json", "--output", "x.json", "--lang", "fr",
+    ]);
+    assert!(err.contains("submissions"), "{err}");
+}

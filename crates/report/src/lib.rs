@@ -6,8 +6,12 @@
 //! - [`csv`]: one CSV file per entity, columns named after the HURIDOCS Events Standard
 //!   Formats.
 //! - [`pdf`]: a case report for the documenter (PDF, embedded Unicode font).
-//! - [`unsr`]: a communication to the UN Special Rapporteur on human rights defenders,
-//!   with the missing-elements check and consent redaction.
+//! - [`submission`]: submissions to the five protection mechanisms (UN Special
+//!   Rapporteur, OMCT/FIDH Observatory, EU, African Commission, Inter-American
+//!   Commission), in the languages each accepts, with the missing-elements check and
+//!   consent redaction per mechanism.
+//! - [`unsr`]: the communication to the UN Special Rapporteur with its earlier typed
+//!   API, built by [`submission`].
 //! - [`import_csv`]: CSV import with a column mapping, all or nothing.
 //!
 //! Every export takes a progress callback `&mut dyn FnMut(done, total)`; front ends draw
@@ -23,6 +27,7 @@ pub mod import_csv;
 pub mod json;
 pub mod output;
 pub mod pdf;
+pub mod submission;
 pub mod unsr;
 
 use std::collections::{BTreeSet, HashMap};

@@ -1,10 +1,16 @@
-//! Export (JSON with full history, CSV, the PDF case report, a communication to the UN
-//! Special Rapporteur) and import (a JSON export, or CSV with a column mapping).
+//! Export (JSON with full history, CSV, the PDF case report, a submission to one of five
+//! protection mechanisms) and import (a JSON export, or CSV with a column mapping).
+//!
+//! A submission written leaves (or updates) a draft intervention on its case holding its
+//! answers: `--saved` starts the next export from them, and `custos intervention sent`
+//! marks it sent. `--check` and a refused export leave the vault as it was.
 
 use std::path::Path;
 
+use custos_app::export::SubmissionFields;
 use custos_report as report;
 use custos_report::json as export;
+use custos_report::submission::{self, Mechanism, QuestionKind, SubmissionFormat};
 use custos_vault::Vault;
 use uuid::Uuid;
 
@@ -16,7 +22,37 @@ use crate::session::Session;
 pub fn export(session: &Session, args: ExportArgs) -> Result {
     // A bad recipient fails before the vault is opened or anything is written.
     let protection = custos_app::export::protection(args.encrypt_to.as_deref())?;
+    if args.unsr.questions {
+        return questions(args.format);
+    }
     session.with_vault(|vault| run_export(vault, args, &protection))
+}
+
+/// `--questions`: what a mechanism's form asks, and in which languages it is written.
+fn questions(format: Format) -> Result {
+    let Some((m, _)) = format.submission() else {
+        return Err(CliError::usage(
+            "--questions is for the submissions (--format un-sr, observatory, eu, achpr, iachr)",
+        ));
+    };
+    println!("{}", m.title("en"));
+    println!("languages: {}", m.languages().join(", "));
+    println!("answers (--answer KEY=TEXT):");
+    for q in m.questions() {
+        let kind = match q.kind {
+            QuestionKind::Line => "one line".to_owned(),
+            QuestionKind::Text => "text".to_owned(),
+            QuestionKind::Date => "date, YYYY-MM-DD".to_owned(),
+            QuestionKind::Choice(c) => format!("one of: {}", c.join(", ")),
+            QuestionKind::Choices(c) => format!("any of, comma-separated: {}", c.join(", ")),
+        };
+        println!(
+            "  {:<24} {kind}{}",
+            q.key,
+            if q.required { "; required" } else { "" }
+        );
+    }
+    Ok(())
 }
 
 pub fn import(session: &Session, args: ImportArgs) -> Result {
@@ -56,7 +92,7 @@ pub fn import(session: &Session, args: ImportArgs) -> Result {
 }
 
 /// Runs one export; prints what was written and the plaintext warning on stderr.
-fn run_export(vault: &Vault, args: ExportArgs, protection: &report::Protection) -> Result {
+fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protection) -> Result {
     let ExportArgs {
         format,
         output,
@@ -65,18 +101,25 @@ fn run_export(vault: &Vault, args: ExportArgs, protection: &report::Protection) 
         unsr,
         ..
     } = args;
+    let output = output.unwrap_or_default();
     let output = output.as_path();
     let stdout = output.as_os_str() == "-";
-    if stdout && !matches!(format, Format::Json | Format::UnSr) {
+    let text_submission = format.submission().is_some_and(|(_, pdf)| !pdf);
+    if stdout && !(format == Format::Json || text_submission) {
         return Err(CliError::usage(
-            "only json and un-sr can go to standard output; give --output PATH",
+            "only json and the submissions as text (un-sr, observatory, eu, achpr, iachr) can \
+             go to standard output; give --output PATH",
         ));
     }
-    if format != Format::UnSr && format != Format::UnSrPdf && unsr.is_used() {
+    if format.submission().is_none() && unsr.is_used() {
         return Err(CliError::usage(
-            "--type, --submitter, --link-to-work, --current-risk, --context, \
-             --perpetrator-type, --allow-missing and --check are for --format un-sr",
+            "--type, --submitter, --link-to-work, --current-risk, --context, --answer, --lang, \
+             --saved, --perpetrator-type, --allow-missing and --check are for the \
+             submissions (--format un-sr, observatory, eu, achpr, iachr)",
         ));
+    }
+    if output.as_os_str().is_empty() && !unsr.check {
+        return Err(CliError::usage("give --output PATH"));
     }
     let selection = report::Selection {
         cases: cases.clone(),
@@ -127,15 +170,19 @@ fn run_export(vault: &Vault, args: ExportArgs, protection: &report::Protection) 
                 output.display()
             )
         }
-        Format::UnSr | Format::UnSrPdf => {
+        _ => {
+            let Some((mechanism, pdf)) = format.submission() else {
+                return Err(CliError::usage("unknown format"));
+            };
             if cases.len() != 1 || !records.is_empty() {
                 return Err(CliError::usage(
-                    "a communication is about one case: give exactly one --case ID",
+                    "a submission is about one case: give exactly one --case ID",
                 ));
             }
-            let request = unsr.request(cases[0])?;
+            let fields = unsr.fields(vault, mechanism, cases[0])?;
+            let request = fields.request(mechanism, &cases)?;
             if unsr.check {
-                let missing = report::unsr::missing_elements(vault, &request)?;
+                let missing = submission::missing_elements(vault, &request)?;
                 if missing.is_empty() {
                     println!("nothing is missing");
                     return Ok(());
@@ -145,13 +192,13 @@ fn run_export(vault: &Vault, args: ExportArgs, protection: &report::Protection) 
                 }
                 return Err(CliError::MissingElements(missing.len()));
             }
-            let fmt = if format == Format::UnSrPdf {
-                report::unsr::UnSrFormat::Pdf
+            let fmt = if pdf {
+                SubmissionFormat::Pdf
             } else {
-                report::unsr::UnSrFormat::Text
+                SubmissionFormat::Text
             };
             let stats = if stdout {
-                let (bytes, stats) = report::unsr::communication(
+                let (bytes, stats) = submission::submission(
                     vault,
                     &request,
                     fmt,
@@ -162,12 +209,12 @@ fn run_export(vault: &Vault, args: ExportArgs, protection: &report::Protection) 
                 let mut lock = out.lock();
                 report::output::write_stream(&mut lock, protection, |w| {
                     w.write_all(&bytes)
-                        .map_err(|e| custos_vault::Error::io("writing the communication", e))
+                        .map_err(|e| custos_vault::Error::io("writing the submission", e))
                 })?;
                 stats
             } else {
-                with_progress("Communication", |p| {
-                    report::unsr::export_unsr(
+                with_progress("Submission", |p| {
+                    submission::export_submission(
                         vault,
                         &request,
                         fmt,
@@ -181,9 +228,19 @@ fn run_export(vault: &Vault, args: ExportArgs, protection: &report::Protection) 
             for m in &stats.missing {
                 eprintln!("custos: missing: {m}");
             }
+            // Written: the answers stay with the case, in its draft intervention.
+            let draft = custos_app::export::save_draft(vault, &request)?;
             format!(
-                "wrote the communication ({} victim(s), {} name(s) withheld for lack of consent)",
-                stats.victims, stats.withheld
+                "wrote the {} ({} person(s) named, {} name(s) withheld for lack of consent); \
+                 its answers are kept in draft intervention {draft} of the case: once it is \
+                 sent, run `custos intervention sent {draft} --channel … --follow-up DATE`",
+                if mechanism == Mechanism::UnSr {
+                    "communication"
+                } else {
+                    "submission"
+                },
+                stats.named,
+                stats.withheld
             )
         }
     };
@@ -199,27 +256,79 @@ fn run_export(vault: &Vault, args: ExportArgs, protection: &report::Protection) 
 }
 
 impl UnSrArgs {
-    /// True when any un-sr option was given (refused with the other formats).
+    /// True when any submission option was given (refused with the other formats).
     fn is_used(&self) -> bool {
         self.communication_type.is_some()
             || self.submitter.is_some()
             || self.link_to_work.is_some()
             || self.current_risk.is_some()
             || self.context.is_some()
+            || !self.answers.is_empty()
+            || self.language.is_some()
+            || self.saved
             || !self.perpetrator_types.is_empty()
             || self.allow_missing
             || self.check
     }
 
-    /// The communication's request, through the use case the desktop shares (the texts
-    /// trimmed, an empty perpetrator type left out).
-    fn request(&self, case_id: Uuid) -> Result<report::unsr::UnSrRequest> {
-        let mut fields = custos_app::export::UnsrFields::default();
-        fields.kind = self.communication_type.clone().ok_or_else(|| {
-            CliError::usage(
+    /// The submission's fields: those kept with the case when `--saved`, then each
+    /// option given over them. The request is then checked by the use case the desktop
+    /// shares (texts trimmed, an empty perpetrator type left out, unknown keys and
+    /// languages refused).
+    fn fields(
+        &self,
+        vault: &Vault,
+        mechanism: Mechanism,
+        case_id: Uuid,
+    ) -> Result<SubmissionFields> {
+        let mut fields = match self.saved {
+            true => custos_app::export::saved_submission(vault, case_id, mechanism)?
+                .map(|s| s.fields)
+                .ok_or_else(|| {
+                    CliError::usage(format!(
+                        "--saved: the case keeps no answers for {} (no draft of it)",
+                        mechanism.name()
+                    ))
+                })?,
+            false => SubmissionFields::default(),
+        };
+        if let Some(l) = &self.language {
+            fields.language = l.trim().to_owned();
+        }
+        if let Some(t) = &self.communication_type {
+            if mechanism != Mechanism::UnSr {
+                return Err(CliError::usage("--type is for --format un-sr"));
+            }
+            let t: report::unsr::CommunicationType = t.trim().parse()?;
+            let t = match t {
+                report::unsr::CommunicationType::UrgentAppeal => "urgent_appeal",
+                report::unsr::CommunicationType::AllegationLetter => "allegation_letter",
+            };
+            fields.answers.insert("type".into(), t.into());
+        }
+        if mechanism == Mechanism::UnSr && !fields.answers.contains_key("type") {
+            return Err(CliError::usage(
                 "say which communication: --type urgent-appeal or --type allegation-letter",
-            )
-        })?;
+            ));
+        }
+        for (key, value) in [
+            ("submitter", &self.submitter),
+            ("link_to_work", &self.link_to_work),
+            ("current_risk", &self.current_risk),
+            ("context", &self.context),
+        ] {
+            if let Some(v) = value {
+                fields.answers.insert(key.into(), v.clone());
+            }
+        }
+        for a in &self.answers {
+            let (key, value) = a
+                .split_once('=')
+                .ok_or_else(|| CliError::usage(format!("--answer needs KEY=TEXT, got '{a}'")))?;
+            fields
+                .answers
+                .insert(key.trim().replace('-', "_"), value.to_owned());
+        }
         for p in &self.perpetrator_types {
             let (id, t) = p.split_once('=').ok_or_else(|| {
                 CliError::usage(format!(
@@ -231,11 +340,7 @@ impl UnSrArgs {
             })?;
             fields.perpetrator_types.insert(id, t.to_owned());
         }
-        fields.submitter = self.submitter.clone().unwrap_or_default();
-        fields.link_to_work = self.link_to_work.clone().unwrap_or_default();
-        fields.current_risk = self.current_risk.clone().unwrap_or_default();
-        fields.context = self.context.clone().unwrap_or_default();
-        Ok(fields.request(&[case_id])?)
+        Ok(fields)
     }
 }
 

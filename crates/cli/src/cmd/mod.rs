@@ -9,10 +9,12 @@
 //! - [`sync`]: enroll, sync, bundles, conflicts and resolve.
 //! - [`org`]: the organisation key and its signed roster.
 //! - [`protect`]: the panic wipe and travel mode.
+//! - [`intervention`]: following up submissions (mark sent, what is due).
 //! - [`vocab`]: the controlled vocabularies.
 
 mod evidence;
 mod export;
+mod intervention;
 mod key;
 mod org;
 mod protect;
@@ -58,6 +60,7 @@ pub fn run(session: &Session, command: Command) -> Result {
         Command::Conflicts { json } => sync::conflicts(session, json),
         Command::Resolve(args) => sync::resolve(session, args),
         Command::Vocab(args) => vocab::show(args),
+        Command::Intervention(cmd) => intervention::run(session, cmd),
     }
 }
 
