@@ -23,7 +23,7 @@ macro_rules! command_table {
                 clear_duress;
             search: search;
             idle: user_active;
-            export: export_formats, export_check, export_run;
+            export: export_formats, export_check, export_run, submission_form;
             followup: follow_ups, mark_intervention_sent;
         }
     };

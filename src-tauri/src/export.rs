@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use custos_app::export::{self, Exported, Format, SubmissionFields, UnsrFields};
-use custos_report::submission::{SubmissionFormat, SubmissionRequest};
+use custos_report::submission::{Mechanism, Question, SubmissionFormat, SubmissionRequest};
 use custos_vault::Filter;
 use custos_vault::Vault;
 use serde::{Deserialize, Serialize};
@@ -49,6 +49,8 @@ pub struct FormatInfo {
     folder: bool,
     /// True when it is about exactly one case.
     single_case: bool,
+    /// For a submission, the mechanism it goes to (its `mechanisms` code).
+    mechanism: Option<&'static str>,
 }
 
 /// The formats this app can export.
@@ -60,8 +62,62 @@ pub fn export_formats() -> Vec<FormatInfo> {
             format,
             folder: format.is_folder(),
             single_case: format.is_single_case(),
+            mechanism: format.mechanism().map(Mechanism::code),
         })
         .collect()
+}
+
+/// A submission's form as the export dialog shows it: the mechanism's questions and
+/// languages, and the answers the case keeps for it (its latest draft intervention).
+#[derive(Debug, Serialize)]
+pub struct SubmissionForm {
+    format: Format,
+    /// The `mechanisms` code.
+    mechanism: &'static str,
+    questions: &'static [Question],
+    /// The languages it accepts, the default first.
+    languages: &'static [&'static str],
+    /// True when the answers come from a draft the case keeps.
+    saved: bool,
+    /// The saved language (or the default), answers and perpetrator types.
+    #[serde(flatten)]
+    fields: SubmissionFields,
+}
+
+fn submission_form_of(v: &Vault, case_id: Uuid, format: Format) -> Result<SubmissionForm> {
+    let Some(mechanism) = format.mechanism() else {
+        return Err(CommandError::BadRequest(format!(
+            "{} is not a submission to a mechanism",
+            serde_json::to_string(&format).unwrap_or_default()
+        )));
+    };
+    let saved = export::saved_submission(v, case_id, mechanism)?;
+    let (saved, mut fields) = match saved {
+        Some(s) => (true, s.fields),
+        None => (false, SubmissionFields::default()),
+    };
+    if !mechanism.languages().contains(&fields.language.as_str()) {
+        fields.language = mechanism.languages()[0].to_owned();
+    }
+    Ok(SubmissionForm {
+        format,
+        mechanism: mechanism.code(),
+        questions: mechanism.questions(),
+        languages: mechanism.languages(),
+        saved,
+        fields,
+    })
+}
+
+/// The form of a submission of one case to a mechanism, prefilled from the answers the
+/// case keeps for it.
+#[tauri::command]
+pub fn submission_form(
+    state: tauri::State<'_, AppState>,
+    case_id: Uuid,
+    format: Format,
+) -> Result<SubmissionForm> {
+    crate::state::with_vault(&state, |v| submission_form_of(v, case_id, format))
 }
 
 /// What the page gives for a UN-SR communication (nothing of it is stored): the
@@ -421,5 +477,49 @@ mod tests {
         assert!(bare.submission_request().is_err());
         bare.format = Format::Csv;
         assert!(bare.submission_request().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_submission_form_lists_its_questions_and_starts_from_the_saved_draft() {
+        use custos_model::Record;
+        let tmp = tempfile::tempdir().unwrap();
+        let mut v = Vault::create(
+            &tmp.path().join("v"),
+            &custos_test_support::pass(),
+            custos_test_support::FAST,
+        )
+        .unwrap();
+        let case = v
+            .add(Record::from_json(serde_json::json!({"kind": "case", "title": "C"})).unwrap())
+            .unwrap();
+        // Not a submission: refused.
+        let err = submission_form_of(&v, case, Format::Csv).unwrap_err();
+        assert_eq!(err.kind(), "bad_request");
+        // Nothing kept yet: the mechanism's first language, no answers.
+        let form = submission_form_of(&v, case, Format::Iachr).unwrap();
+        assert!(!form.saved);
+        assert_eq!(form.mechanism, "iachr_hrd_unit");
+        assert_eq!(form.fields.language, "es");
+        assert!(form.fields.answers.is_empty());
+        let keys: Vec<&str> = form.questions.iter().map(|q| q.key).collect();
+        assert!(keys.contains(&"irreparable_harm") && keys.contains(&"measures_requested"));
+        // What a written export kept comes back; another mechanism's stays apart.
+        let mut fields = SubmissionFields::default();
+        fields.language = "fr".into();
+        fields
+            .answers
+            .insert("urgency".into(), "Audience demain".into());
+        let request = fields.request(Mechanism::Iachr, &[case]).unwrap();
+        export::save_draft(&mut v, &request).unwrap();
+        let form = submission_form_of(&v, case, Format::Iachr).unwrap();
+        assert!(form.saved);
+        assert_eq!(form.fields.language, "fr");
+        assert_eq!(form.fields.answers["urgency"], "Audience demain");
+        let page = serde_json::to_value(&form).unwrap();
+        assert_eq!(page["answers"]["urgency"], "Audience demain");
+        assert_eq!(page["questions"][0]["kind"]["type"], "text");
+        let other = submission_form_of(&v, case, Format::Eu).unwrap();
+        assert!(!other.saved && other.fields.answers.is_empty());
+        assert_eq!(other.fields.language, "en");
     }
 }

@@ -618,10 +618,92 @@ fn a_submission_to_a_mechanism_is_exported_marked_sent_and_followed_up_in_the_re
     );
     d.click("#person-cancel");
 
-    // SUBMISSION-EXPORT
-    d.click("#add-intervention");
-    d.type_into("#intervention-title", "Appel urgent");
-    d.click("#intervention-save");
+    scenario.step("the export dialog: one form per mechanism");
+    d.click("#case-export");
+    d.wait("#export-dialog");
+    let languages = |format: &str| {
+        d.wait(&format!(".submission-form[data-format={format}]"));
+        d.script(
+            "return [...document.querySelectorAll('#export-submission-language option')]\
+             .map(o => o.value);",
+        )
+    };
+    d.click("#export-format-iachr");
+    assert_eq!(languages("iachr"), json!(["es", "en", "pt", "fr"]));
+    for q in [
+        "seriousness",
+        "urgency",
+        "irreparable-harm",
+        "measures-requested",
+    ] {
+        assert!(shown(d, &format!("#export-q-{q}")), "no question {q}");
+    }
+    d.wait("[data-testid=missing-item]");
+    into_view(d, "#export-submission-title");
+    d.screenshot("followup-02-export-iachr");
+    d.click("#export-format-observatory");
+    assert_eq!(languages("observatory"), json!(["en", "fr", "es"]));
+    assert!(d
+        .text("#export-submission")
+        .contains("Consent to a public urgent appeal"));
+    // What it lacks comes first: nothing is written without "export anyway".
+    d.type_into("#export-q-submitter", "Réseau des défenseurs du Sahel");
+    d.type_into(
+        "#export-q-link-to-work",
+        "Elle plaide pour des victimes de torture.",
+    );
+    d.type_into("#export-q-current-risk", "Menaces de mort répétées.");
+    d.set_value("#export-q-consent-publish", "yes");
+    d.set_value("#export-submission-language", "fr");
+    d.click("#export-submission-pdf");
+    d.wait_until("the check of what is typed", || {
+        d.find("[data-testid=missing-item][data-element=authorities_informed]")
+            .is_some()
+            && d.find("[data-testid=missing-item][data-element=submitter]")
+                .is_none()
+    });
+    assert!(!d.enabled("#export-run"));
+    into_view(d, "#export-missing");
+    d.screenshot("followup-02-export-observatory");
+    let pdf = out.path().join("observatory.pdf");
+    d.type_into("#export-file", &pdf.display().to_string());
+    assert!(!d.enabled("#export-run") && !pdf.exists());
+    d.click("#export-anyway");
+    d.wait_until("export anyway", || d.enabled("#export-run"));
+    run_export(d, &pdf);
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
+    d.click("#export-close");
+    d.wait_until("the dialog to close", || d.gone("#export-dialog"));
+
+    scenario.step("the export left a draft intervention, and its answers");
+    d.wait("[data-testid=intervention-edit]");
+    d.click("[data-testid=intervention-edit]");
+    d.wait("#intervention-mark-sent");
+    let draft = d.script(
+        "return [document.querySelector('#intervention-status').value, \
+                 document.querySelector('#intervention-mechanism').value, \
+                 document.querySelector('#intervention-language').dataset.language, \
+                 !!document.querySelector('#intervention-form [id*=submitter]')];",
+    );
+    assert_eq!(
+        draft,
+        json!(["draft", "omct_fidh_observatory", "fr", false]),
+        "the draft, its language shown, its answers not"
+    );
+    d.click("#intervention-cancel");
+    // The next export of the same submission starts from them.
+    d.click("#case-export");
+    d.wait("#export-dialog");
+    d.click("#export-format-observatory");
+    d.wait(".submission-form[data-format=observatory]");
+    let kept = d.script(
+        "return [document.querySelector('#export-q-submitter').value, \
+                 document.querySelector('#export-submission-language').value, \
+                 document.querySelector('#export-q-consent-publish').value];",
+    );
+    assert_eq!(kept, json!(["Réseau des défenseurs du Sahel", "fr", "yes"]));
+    d.click("#export-close");
+    d.wait_until("the dialog to close", || d.gone("#export-dialog"));
 
     scenario.step("a draft intervention is marked sent");
     d.wait("[data-testid=intervention-edit]");
@@ -715,6 +797,25 @@ fn a_submission_to_a_mechanism_is_exported_marked_sent_and_followed_up_in_the_re
     into_view(d, "#person-consent-uses");
     d.screenshot("followup-01-person-consents-ar");
     script_click(d, "#person-cancel");
+    script_click(d, "#case-export");
+    d.wait("#export-dialog");
+    script_click(d, "#export-format-achpr");
+    assert_eq!(
+        languages("achpr").as_array().unwrap().len(),
+        4,
+        "the African Commission's four languages"
+    );
+    d.set_value("#export-submission-language", "ar");
+    d.wait("[data-testid=missing-item]");
+    into_view(d, "#export-submission-title");
+    d.screenshot("followup-02-export-achpr-ar");
+    script_click(d, "#export-format-observatory");
+    d.wait(".submission-form[data-format=observatory]");
+    d.wait("[data-testid=missing-item]");
+    into_view(d, "#export-missing");
+    d.screenshot("followup-02-export-observatory-ar");
+    script_click(d, "#export-close");
+    d.wait_until("the dialog to close", || d.gone("#export-dialog"));
     // A new draft, to show its "mark as sent" in Arabic.
     script_click(d, "#add-intervention");
     d.type_into("#intervention-title", "نداء عاجل");

@@ -186,13 +186,27 @@ export const followUps = (today) => invoke('follow_ups', { today });
 
 // Exports
 
-/** → the formats this app can export: [{format, folder, single_case}] (json, csv, pdf, unsr). */
+/**
+ * → the formats this app can export: [{format, folder, single_case, mechanism}] (json,
+ * csv, pdf, and a submission to each mechanism: unsr …; mechanism: its code, or null).
+ */
 export const exportFormats = () => invoke('export_formats');
+
+/**
+ * The form of a submission to a mechanism, for one case. → {format, mechanism,
+ * questions: [{key, kind: {type: line|text|choice|choices|date, choices}, required}],
+ * languages (the first is the default), language (the saved one, or the default),
+ * answers: {key: value} (kept in the case's draft intervention), saved (true when a
+ * draft holds them)}
+ */
+export const submissionForm = (caseId, format) => invoke('submission_form', { caseId, format });
 
 /**
  * What a UN Special Rapporteur communication would lack, before it is written.
  * request: {format: 'unsr', caseIds: [one case id], unsr: {kind, submitter, linkToWork,
- * currentRisk, context, perpetratorTypes: {personId: 'state' | 'non_state'}, pdf}}.
+ * currentRisk, context, perpetratorTypes: {personId: 'state' | 'non_state'}, pdf}}; for
+ * another mechanism's submission {format, caseIds, submission: {language, answers:
+ * [{key, value}], perpetratorTypes, pdf}}.
  * → {missing: [{element, record_id, record_title, message}]}
  */
 export const exportCheck = (request) => invoke('export_check', { request });

@@ -2,8 +2,12 @@
 // search and filters show (from the case list).
 //
 // What it asks, in order: what to export (the scope), the format (the backend says which
-// it can write: JSON, CSV, PDF report, UN Special Rapporteur communication), for a
-// communication its type and who submits it, then a plain warning that the file is not
+// it can write: JSON, CSV, PDF report, and a submission to each protection mechanism —
+// the UN Special Rapporteur, the Observatory, an EU mission, the African Commission's
+// Special Rapporteur, the Inter-American Commission), for a communication its form (the
+// UN SR's own fields; another mechanism's questions as the backend lists them, its
+// language among those it accepts, text or PDF, prefilled from the answers kept in the
+// case's draft intervention), then a plain warning that the file is not
 // encrypted, with the option to encrypt it to an age recipient (age1…), and the path
 // (typed, or chosen with the system's save dialog, as for evidence). For a communication
 // the elements it lacks are listed BEFORE anything is written; the export then needs an
@@ -18,7 +22,10 @@
 // #export-scope (on the case list: radios #export-scope-all, #export-scope-shown),
 // #export-format with radios #export-format-<format> (json, csv, pdf, unsr), #export-unsr
 // (#export-unsr-type, #export-unsr-pdf, #export-submitter, #export-link-to-work,
-// #export-current-risk, #export-context), #export-warning, #export-encrypt,
+// #export-current-risk, #export-context), #export-submission (data-format,
+// data-mechanism on its .submission-form; #export-submission-language,
+// #export-submission-pdf, one control per question #export-q-<key> with `_` as `-`, a
+// "choices" question's boxes #export-q-<key>-<code>), #export-warning, #export-encrypt,
 // #export-recipient, #field-error-export-recipient, #export-file, #export-file-choose,
 // #field-error-export-file, #export-missing (items [data-testid=missing-item]
 // [data-element], a perpetrator's [data-testid=perpetrator-type][data-record-id]
@@ -32,6 +39,7 @@ import { t, has, formatNumber } from './i18n.js';
 import { errorText } from './fields.js';
 import { choiceLabel } from './records.js';
 import { formatBytes } from './evidence.js';
+import { languageName } from './followup.js';
 
 const EXTENSION = { json: 'json', csv: '', pdf: 'pdf', unsr: 'txt' };
 const UNSR_TYPES = ['urgent_appeal', 'allegation_letter'];
@@ -50,10 +58,15 @@ function today() {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
 
-/** The text for a missing element: in the UI language when known, else the core's words. */
+/**
+ * The text for a missing element: in the UI language when known (an unanswered question
+ * by its label), else the core's words.
+ */
 function missingText(item) {
   const key = `export.missing.${item.element}`;
-  return has(key) ? t(key) : item.message || item.element;
+  if (has(key)) return t(key);
+  const question = `submission.q.${item.element}`;
+  return has(question) ? t(question) : item.message || item.element;
 }
 
 /**
@@ -131,8 +144,15 @@ export async function openExport(app, options = {}) {
     h('div', { class: 'field' }, h('label', { for: 'export-submitter', text: t('export.unsr.submitter') }), submitter,
       h('p', { id: 'export-submitter-hint', class: 'field-hint', text: t('export.unsr.submitter.hint') })),
     linkToWork.wrap, currentRisk.wrap, context.wrap,
-    h('p', { class: 'field-hint', id: 'export-unsr-redaction', text: t('export.unsr.redaction') }),
-    missing, anywayRow);
+    h('p', { class: 'field-hint', id: 'export-unsr-redaction', text: t('export.unsr.redaction') }));
+
+  // A submission to another mechanism: its form, as the backend describes it, with the
+  // answers kept in the case's draft intervention (per format, while the dialog is open,
+  // what was typed stays when another format is looked at).
+  const submission = h('div', { id: 'export-submission', class: 'export-submission', hidden: true });
+  const forms = new Map(); // format → {language, pdf, answers(), el} once loaded
+  let loading = null; // the format whose form is being asked for
+  const communication = h('div', { id: 'export-communication', hidden: true }, unsr, submission, missing, anywayRow);
 
   // Not encrypted, unless…
   const encrypt = h('input', { type: 'checkbox', id: 'export-encrypt', name: 'encrypt' });
@@ -162,7 +182,7 @@ export async function openExport(app, options = {}) {
   const closeButton = h('button', { type: 'button', id: 'export-close', class: 'button secondary', text: t('action.cancel') });
 
   const form = h('form', { id: 'export-form', class: 'form', attrs: { novalidate: true, autocomplete: 'off' } },
-    scope, formatSet, unsr, warning,
+    scope, formatSet, communication, warning,
     h('div', { class: 'field field-check' },
       h('div', { class: 'check' }, encrypt, h('label', { for: 'export-encrypt', text: t('export.encrypt') }))),
     recipientField,
@@ -181,9 +201,17 @@ export async function openExport(app, options = {}) {
   let checking = 0;
   let stopListening = null;
 
+  /** The mechanism a format submits to (its `mechanisms` code), or null. */
+  const mechanismOf = (f = format()) => formats.find((x) => x.format === f)?.mechanism || null;
+  /** A communication to a mechanism other than the UN SR: the generic form. */
+  const isSubmission = (f = format()) => f !== 'unsr' && Boolean(mechanismOf(f));
+  /** Any communication: its missing elements come first. */
+  const isCommunication = (f = format()) => f === 'unsr' || isSubmission(f);
+
   function suggestedName() {
     const base = single ? 'custos-case' : 'custos-export';
-    const ext = format() === 'unsr' && unsrPdf.checked ? 'pdf' : EXTENSION[format()];
+    const pdf = format() === 'unsr' ? unsrPdf.checked : Boolean(forms.get(format())?.pdf.checked);
+    const ext = isCommunication() ? (pdf ? 'pdf' : 'txt') : EXTENSION[format()];
     return `${base}-${today()}${ext ? `.${ext}` : ''}${encrypt.checked && ext ? '.age' : ''}`;
   }
 
@@ -198,6 +226,141 @@ export async function openExport(app, options = {}) {
       perpetratorTypes: Object.fromEntries(perpetratorTypes),
       pdf: unsrPdf.checked,
     };
+  }
+
+  /** The submission's fields, as the backend takes them (the form shown for format). */
+  function submissionFields() {
+    const f = forms.get(format());
+    return {
+      language: f?.language.value || '',
+      answers: f ? f.answers() : {},
+      perpetratorTypes: Object.fromEntries(perpetratorTypes),
+      pdf: Boolean(f?.pdf.checked),
+    };
+  }
+
+  /** One question of a mechanism's form, as a field: {wrap, value()}. */
+  function questionField(q, saved) {
+    const id = `export-q-${q.key.replace(/_/g, '-')}`;
+    const label = has(`submission.q.${q.key}`) ? t(`submission.q.${q.key}`) : q.key;
+    const hintKey = `submission.q.${q.key}.hint`;
+    const hint = has(hintKey) ? h('p', { id: `${id}-hint`, class: 'field-hint', text: t(hintKey) }) : null;
+    const choiceText = (c) => (has(`submission.choice.${c}`) ? t(`submission.choice.${c}`) : c);
+    const type = q.kind?.type;
+    const described = { 'aria-describedby': hint ? hint.id : null, 'aria-required': q.required ? 'true' : null };
+    if (type === 'choices') {
+      const chosen = new Set(String(saved || '').split(',').map((v) => v.trim()).filter(Boolean));
+      const boxes = (q.kind.choices || []).map((c) => h('input', { type: 'checkbox', id: `${id}-${c.replace(/_/g, '-')}`,
+        value: c, checked: chosen.has(c), data: { question: q.key } }));
+      return {
+        wrap: h('fieldset', { id, class: 'field checkbox-group', data: { question: q.key }, attrs: described },
+          h('legend', { class: q.required ? 'required' : null, text: label }), hint,
+          h('div', { class: 'checks' }, boxes.map((b) => h('div', { class: 'check' }, b,
+            h('label', { for: b.id, text: choiceText(b.value) }))))),
+        value: () => boxes.filter((b) => b.checked).map((b) => b.value).join(','),
+      };
+    }
+    let input;
+    if (type === 'choice') {
+      input = h('select', { id, data: { question: q.key }, attrs: described },
+        h('option', { value: '', text: t('submission.choose') }),
+        (q.kind.choices || []).map((c) => h('option', { value: c, text: choiceText(c) })));
+      input.value = saved || '';
+    } else if (type === 'text') {
+      input = h('textarea', { id, rows: 3, dir: 'auto', value: saved || '', data: { question: q.key }, attrs: described });
+    } else {
+      input = h('input', { id, type: type === 'date' ? 'date' : 'text', dir: type === 'date' ? null : 'auto',
+        value: saved || '', data: { question: q.key }, attrs: { ...described, autocomplete: 'off' } });
+    }
+    return {
+      wrap: h('div', { class: 'field' }, h('label', { for: id, class: q.required ? 'required' : null, text: label }), input, hint),
+      value: () => input.value.trim(),
+    };
+  }
+
+  /** Shows the form of a submission format, asking the backend for it the first time. */
+  async function showSubmission() {
+    const f = format();
+    if (f === 'unsr') {
+      submission.hidden = true;
+      await prefillUnsr();
+      return;
+    }
+    if (!isSubmission(f)) {
+      submission.hidden = true;
+      return;
+    }
+    submission.hidden = false;
+    const known = forms.get(f);
+    if (known) {
+      replace(submission, known.el);
+      return;
+    }
+    loading = f;
+    replace(submission, h('p', { class: 'busy-note', text: t('submission.loading') }));
+    let spec;
+    try {
+      spec = await api.submissionForm(options.caseId, f);
+    } catch (e) {
+      if (loading === f && dialog.isConnected) replace(submission, h('p', { class: 'form-error', text: errorText(e) }));
+      return;
+    }
+    if (!dialog.isConnected || forms.has(f)) return;
+    const answers = spec.answers || {};
+    // The perpetrators' types kept with the draft count as given (the list may ask again).
+    for (const [person, type] of Object.entries(spec.perpetratorTypes || {})) {
+      if (!perpetratorTypes.has(person)) perpetratorTypes.set(person, type);
+    }
+    const language = h('select', { id: 'export-submission-language', attrs: { 'aria-describedby': 'export-submission-language-hint' } },
+      (spec.languages || []).map((l) => h('option', { value: l, text: `${languageName(l)} (${l})` })));
+    language.value = spec.language || spec.languages?.[0] || '';
+    const pdf = h('input', { type: 'checkbox', id: 'export-submission-pdf' });
+    const fields = (spec.questions || []).map((q) => [q.key, questionField(q, answers[q.key])]);
+    const el = h('div', { class: 'submission-form', data: { format: f, mechanism: spec.mechanism || '' } },
+      h('h3', { class: 'form-title', id: 'export-submission-title', text: t(`export.format.${f}`) }),
+      spec.saved ? h('p', { class: 'field-hint', id: 'export-submission-saved', text: t('submission.saved') }) : null,
+      h('div', { class: 'form-grid' },
+        h('div', { class: 'field' }, h('label', { for: 'export-submission-language', text: t('submission.language') }), language,
+          h('p', { id: 'export-submission-language-hint', class: 'field-hint', text: t('submission.language.hint') })),
+        h('div', { class: 'field field-check' },
+          h('div', { class: 'check' }, pdf, h('label', { for: 'export-submission-pdf', text: t('submission.pdf') })))),
+      fields.map(([, q]) => q.wrap),
+      h('p', { class: 'field-hint', id: 'export-submission-redaction', text: t('submission.redaction') }),
+      h('p', { class: 'field-hint', id: 'export-submission-draft', text: t('submission.draft') }));
+    el.addEventListener('input', () => recheck(300));
+    el.addEventListener('change', (e) => (e.target === pdf ? update() : recheck()));
+    forms.set(f, {
+      el, language, pdf,
+      answers: () => Object.fromEntries(fields.map(([key, q]) => [key, q.value()]).filter(([, v]) => v)),
+    });
+    if (format() === f) {
+      replace(submission, el);
+      recheck();
+    }
+  }
+
+  /** The UN SR's fields, once, from the answers the case keeps (what is typed stays). */
+  let unsrPrefilled = false;
+  async function prefillUnsr() {
+    if (unsrPrefilled || !single) return;
+    unsrPrefilled = true;
+    let spec;
+    try {
+      spec = await api.submissionForm(options.caseId, 'unsr');
+    } catch {
+      return; // the form still works, empty
+    }
+    if (!dialog.isConnected || !spec?.saved) return;
+    const a = spec.answers || {};
+    if (a.type && UNSR_TYPES.includes(a.type)) unsrType.value = a.type;
+    for (const [input, key] of [[submitter, 'submitter'], [linkToWork.input, 'link_to_work'],
+      [currentRisk.input, 'current_risk'], [context.input, 'context']]) {
+      if (!input.value && a[key]) input.value = a[key];
+    }
+    for (const [person, type] of Object.entries(spec.perpetratorTypes || {})) {
+      if (!perpetratorTypes.has(person)) perpetratorTypes.set(person, type);
+    }
+    if (format() === 'unsr') recheck();
   }
 
   /** A missing element as a list item; a perpetrator's type can be given right there. */
@@ -225,7 +388,14 @@ export async function openExport(app, options = {}) {
   async function check() {
     checked = null;
     anyway.checked = false;
-    if (format() !== 'unsr') {
+    if (isSubmission() && !forms.has(format())) {
+      // The form is not there yet: checked once it is.
+      missing.hidden = true;
+      anywayRow.hidden = true;
+      update();
+      return;
+    }
+    if (!isCommunication()) {
       missing.hidden = true;
       anywayRow.hidden = true;
       update();
@@ -238,7 +408,9 @@ export async function openExport(app, options = {}) {
     update();
     let answer;
     try {
-      answer = await api.exportCheck({ format: 'unsr', caseIds: caseIds(), unsr: unsrFields() });
+      answer = await api.exportCheck(format() === 'unsr'
+        ? { format: 'unsr', caseIds: caseIds(), unsr: unsrFields() }
+        : { format: format(), caseIds: caseIds(), submission: submissionFields() });
     } catch (e) {
       if (mine !== checking || !dialog.isConnected) return;
       replace(missing, h('p', { class: 'form-error', text: errorText(e) }));
@@ -247,13 +419,16 @@ export async function openExport(app, options = {}) {
     if (mine !== checking || !dialog.isConnected) return;
     checked = answer?.missing || [];
     dialog.dataset.missing = String(checked.length);
+    const unsrWords = format() === 'unsr';
     if (!checked.length) {
       missing.className = 'callout success';
-      replace(missing, h('p', { id: 'export-missing-none', text: t('export.missing.none') }));
+      replace(missing, h('p', { id: 'export-missing-none',
+        text: t(unsrWords ? 'export.missing.none' : 'export.missing.mechanism_none') }));
     } else {
       missing.className = 'callout warning';
       replace(missing,
-        h('p', { class: 'callout-title', text: t('export.missing.title', { n: formatNumber(checked.length) }) }),
+        h('p', { class: 'callout-title',
+          text: t(unsrWords ? 'export.missing.title' : 'export.missing.mechanism_title', { n: formatNumber(checked.length) }) }),
         h('ul', {}, checked.map(missingItem)));
       anywayRow.hidden = false;
     }
@@ -262,8 +437,9 @@ export async function openExport(app, options = {}) {
 
   /** Shows what goes with the current choices. */
   function update() {
-    const isUnsr = format() === 'unsr';
-    unsr.hidden = !isUnsr;
+    const isUnsr = isCommunication();
+    unsr.hidden = format() !== 'unsr';
+    communication.hidden = !isUnsr;
     // A communication is about exactly one case.
     for (const input of formatSet.querySelectorAll('input[data-single-case]')) {
       input.disabled = !single && !(scopeShown.checked && shown?.length === 1);
@@ -285,7 +461,10 @@ export async function openExport(app, options = {}) {
     clearTimeout(checkTimer);
     checkTimer = setTimeout(check, delay);
   };
-  formatSet.addEventListener('change', () => recheck());
+  formatSet.addEventListener('change', () => {
+    showSubmission();
+    recheck();
+  });
   unsrType.addEventListener('change', () => recheck());
   unsrPdf.addEventListener('change', () => update());
   submitter.addEventListener('input', () => recheck(300));
@@ -366,7 +545,8 @@ export async function openExport(app, options = {}) {
         path,
         recipient: to,
         unsr: format() === 'unsr' ? unsrFields() : undefined,
-        acceptMissing: format() === 'unsr' && anyway.checked,
+        submission: isSubmission() ? submissionFields() : undefined,
+        acceptMissing: isCommunication() && anyway.checked,
       });
     } catch (e) {
       failure = e;

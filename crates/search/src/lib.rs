@@ -13,7 +13,8 @@
 //!
 //! Filters select cases (a record matches a filter through its case: "status open" keeps
 //! the records of open cases, "act type arrest" the records of cases with an incident of
-//! that type); the words select records within them.
+//! that type, "follow-up due" the records of cases with an intervention, not closed,
+//! whose follow-up date has come); the words select records within them.
 //!
 //! How-to: `use custos_search::VaultSearch;` and call `vault.search(&query)`; the app
 //! unlocks with [`unlock`] so that the snapshot is read while the vault opens.
