@@ -832,11 +832,14 @@ fn a_submission_to_a_mechanism_is_exported_marked_sent_and_followed_up_in_the_re
     script_click(d, "#intervention-mark-sent");
     d.wait("#mark-sent-dialog");
     d.screenshot("followup-03-mark-sent-ar");
-    script_click(d, "#mark-sent-cancel");
-    d.wait_until("the dialog to close", || d.gone("#mark-sent-dialog"));
+    // A lock takes the open dialog away with the screen.
+    script_click(d, "#lock-button");
+    d.wait("#unlock-passphrase");
+    assert!(d.gone("#mark-sent-dialog"), "the dialog outlived the lock");
+    d.type_into("#unlock-passphrase", PASS);
+    script_click(d, "#unlock-submit");
 
     scenario.step("the panel, dismissed, stays away for the session");
-    script_click(d, "#back-to-cases");
     d.wait("#followup-due");
     script_click(d, "#followup-dismiss");
     d.wait_until("the panel to go", || d.gone("#followup-due"));
@@ -846,6 +849,12 @@ fn a_submission_to_a_mechanism_is_exported_marked_sent_and_followed_up_in_the_re
     d.wait("#screen-cases");
     wait_rows(d, "the case", &[&case]);
     assert!(d.gone("#followup-due"), "the dismissed panel came back");
+    // For this session only: after a lock, the next unlock shows it again.
+    script_click(d, "#lock-button");
+    d.wait("#unlock-passphrase");
+    d.type_into("#unlock-passphrase", PASS);
+    script_click(d, "#unlock-submit");
+    d.wait("#followup-due");
 
     scenario.step("nothing readable left behind");
     let storage = d.script("return [localStorage.length, sessionStorage.length, document.cookie];");

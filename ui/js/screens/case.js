@@ -13,6 +13,7 @@ import { errorText } from '../fields.js';
 import { recordEditor } from '../editors.js';
 import { evidenceSection } from '../evidence.js';
 import { openExport, closeExport } from '../export.js';
+import { closeMarkSent } from '../followup.js';
 import { CHILD_KINDS, markers, statusBadge } from '../records.js';
 
 const SECTION = {
@@ -296,6 +297,7 @@ export async function render(app, params = {}) {
     destroy() {
       left = true;
       closeExport();
+      closeMarkSent();
       children = [];
       evidence?.destroy();
       open?.editor.destroy?.();
