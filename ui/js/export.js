@@ -201,6 +201,11 @@ export async function openExport(app, options = {}) {
   let checking = 0;
   let stopListening = null;
 
+  /** The one case a submission is about (the case, or the only one the list shows). */
+  const oneCase = () => {
+    const ids = caseIds();
+    return ids?.length === 1 ? ids[0] : null;
+  };
   /** The mechanism a format submits to (its `mechanisms` code), or null. */
   const mechanismOf = (f = format()) => formats.find((x) => x.format === f)?.mechanism || null;
   /** A communication to a mechanism other than the UN SR: the generic form. */
@@ -300,7 +305,7 @@ export async function openExport(app, options = {}) {
     replace(submission, h('p', { class: 'busy-note', text: t('submission.loading') }));
     let spec;
     try {
-      spec = await api.submissionForm(options.caseId, f);
+      spec = await api.submissionForm(oneCase(), f);
     } catch (e) {
       if (loading === f && dialog.isConnected) replace(submission, h('p', { class: 'form-error', text: errorText(e) }));
       return;
@@ -342,11 +347,11 @@ export async function openExport(app, options = {}) {
   /** The UN SR's fields, once, from the answers the case keeps (what is typed stays). */
   let unsrPrefilled = false;
   async function prefillUnsr() {
-    if (unsrPrefilled || !single) return;
+    if (unsrPrefilled || !oneCase()) return;
     unsrPrefilled = true;
     let spec;
     try {
-      spec = await api.submissionForm(options.caseId, 'unsr');
+      spec = await api.submissionForm(oneCase(), 'unsr');
     } catch {
       return; // the form still works, empty
     }
