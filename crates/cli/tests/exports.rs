@@ -180,8 +180,8 @@ fn fill(vault: &mut Vault, tmp: &Path) -> Fixture {
             response: "Complaint dismissed on 2024-06-01".into(),
             incident_ids: vec![incident],
             person_ids: vec![victim],
-            channel: String::new(),
-            follow_up: None,
+            channel: "registered letter".into(),
+            follow_up: Some("2024-07-01".parse().unwrap()),
             language: String::new(),
             form: vec![],
         }))
@@ -352,6 +352,22 @@ fn csv_headers_are_the_huridocs_names_and_hard_text_round_trips() {
 
     let (h, p) = read_csv(&out.join("persons.csv"));
     assert!(p.iter().any(|r| r[col(&h, "Name")] == "نور الهدى"));
+    // The consent for each use has its column: the perpetrator gave only the UN-SR's.
+    let brigade = p
+        .iter()
+        .find(|r| r[col(&h, "Name")] == "Brigade 7")
+        .unwrap();
+    assert_eq!(
+        brigade[col(
+            &h,
+            "Consent to share with the UN Special Rapporteur on HRDs"
+        )],
+        "Given"
+    );
+    assert_eq!(
+        brigade[col(&h, "Consent to share with the Inter-American Commission")],
+        "Not asked"
+    );
     let (h, e) = read_csv(&out.join("evidence.csv"));
     assert_eq!(e[0][col(&h, "SHA-256")], f.evidence_sha);
     let (h, i) = read_csv(&out.join("interventions.csv"));
@@ -359,6 +375,8 @@ fn csv_headers_are_the_huridocs_names_and_hard_text_round_trips() {
         i[0][col(&h, "Intervention record number")],
         f.intervention.to_string()
     );
+    assert_eq!(i[0][col(&h, "Channel")], "registered letter");
+    assert_eq!(i[0][col(&h, "Next follow-up")], "2024-07-01");
     let (h, c) = read_csv(&out.join("cases.csv"));
     assert_eq!(c[0][col(&h, "Summary")], format!("Summary: {HARD}"));
 
