@@ -1799,3 +1799,45 @@ fn cli_writes_each_submission_keeps_its_draft_and_follows_it_up() {
     ]);
     assert!(err.contains("submissions"), "{err}");
 }
+
+/// Consent to be named to the government is not consent to be named to the UN
+/// Special Rapporteur: a victim who agreed to the one and was never asked about the
+/// other is withheld from the communication, and the missing list says to ask them.
+#[test]
+fn consent_to_the_government_alone_does_not_name_a_person_to_the_un() {
+    let (tmp, _d, mut vault) = new_vault();
+    let f = fill(&mut vault, tmp.path());
+    const CANARY: &str = "Ysolde Pembrake";
+    let c = person(
+        f.case,
+        CANARY,
+        vec![Role::Victim],
+        Consents {
+            share_with_government: Consent::Given,
+            publish: Consent::Given,
+            ..Consents::default()
+        },
+    );
+    let canary = vault.add(Record::Person(c)).unwrap();
+    let req = request(&f);
+    let (bytes, stats) =
+        communication(&vault, &req, UnSrFormat::Text, true, &mut no_progress).unwrap();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(
+        !text.contains("Pembrake"),
+        "named to the UN without being asked:\n{text}"
+    );
+    assert_eq!(stats.withheld, 1);
+    let missing = missing_elements(&vault, &req).unwrap();
+    assert!(
+        missing.iter().any(|m| m.record == Some(canary)),
+        "{missing:?}"
+    );
+
+    // Once they agree to the UN too, they are named.
+    let mut given = person(f.case, CANARY, vec![Role::Victim], GIVEN);
+    given.consent.omct_fidh_observatory = Consent::Refused;
+    vault.update(canary, Record::Person(given)).unwrap();
+    let (bytes, _) = communication(&vault, &req, UnSrFormat::Text, true, &mut no_progress).unwrap();
+    assert!(String::from_utf8(bytes.to_vec()).unwrap().contains(CANARY));
+}
