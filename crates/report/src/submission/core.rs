@@ -260,7 +260,7 @@ impl<'a> Ctx<'a> {
     /// their name, or the withheld marker.
     pub fn label_of(&self, id: Uuid) -> String {
         if let Some(n) = self.victims.iter().position(|(v, _)| *v == id) {
-            return self.tn("common.victim_n", n + 1);
+            return self.tn(self.victim_key(), n + 1);
         }
         if let Some(n) = self.perpetrators.iter().position(|(v, _)| *v == id) {
             return self.tn("common.perpetrator_n", n + 1);
@@ -268,6 +268,18 @@ impl<'a> Ctx<'a> {
         match self.l.person(id) {
             Some(p) if self.named(p) => p.name.clone(),
             _ => self.t("common.withheld").to_owned(),
+        }
+    }
+
+    /// How the mechanism calls a victim ("Victim 1", "Defender 1", "Proposed
+    /// beneficiary 1").
+    pub fn victim_key(&self) -> &'static str {
+        match self.r.mechanism {
+            Mechanism::UnSr => super::un_sr::VICTIM,
+            Mechanism::Observatory => super::observatory::VICTIM,
+            Mechanism::Eu => super::eu::VICTIM,
+            Mechanism::Achpr => super::achpr::VICTIM,
+            Mechanism::Iachr => super::iachr::VICTIM,
         }
     }
 
@@ -606,13 +618,13 @@ fn consent_text(c: &Ctx<'_>, v: Consent) -> &'static str {
 
 /// The victims (or beneficiaries): every detail of a named one; of a withheld one only
 /// the marker, their sex, and why.
-pub(crate) fn victims(c: &Ctx<'_>, d: &mut Doc, heading: String, one: &'static str) {
+pub(crate) fn victims(c: &Ctx<'_>, d: &mut Doc, heading: String) {
     d.heading(heading);
     if c.victims.is_empty() {
         d.para(c.t("common.no_victim"));
     }
     for (n, (_, p)) in c.victims.iter().enumerate() {
-        d.subheading(trn(c.lang, one, n + 1));
+        d.subheading(c.tn(c.victim_key(), n + 1));
         if c.named(p) {
             d.field(c.t("common.name"), p.name.clone());
             d.field(c.t("common.other_names"), p.other_names.join("; "));
@@ -653,7 +665,13 @@ pub(crate) fn events(c: &Ctx<'_>, d: &mut Doc, heading: String) {
     if let Some(case) = c.l.case(c.r.case_id) {
         d.field(c.t("common.case_title"), case.title.clone());
         d.field(c.t("common.summary"), case.summary.clone());
-        d.field(c.t("common.keywords"), case.tags.join("; "));
+        let tags: Vec<&str> = case
+            .tags
+            .iter()
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+            .collect();
+        d.field(c.t("common.keywords"), tags.join("; "));
     }
     if c.l.incidents.is_empty() {
         d.para(c.t("common.no_incident"));

@@ -12,6 +12,9 @@ use super::core::{self, Checks, Ctx};
 use super::{Question, QuestionKind};
 use crate::doc::Doc;
 
+/// How the submission calls a victim.
+pub(crate) const VICTIM: &str = "observatory.defender_n";
+
 pub(crate) const QUESTIONS: &[Question] = &[
     Question {
         key: "submitter",
@@ -86,12 +89,7 @@ pub(crate) fn build(c: &Ctx<'_>, d: &mut Doc) {
     d.heading(c.t("observatory.h.submitter"));
     d.para(c.answer("submitter").to_owned());
     d.para(c.t("common.submitter_confidential"));
-    core::victims(
-        c,
-        d,
-        c.t("observatory.h.defenders").to_owned(),
-        "observatory.defender_n",
-    );
+    core::victims(c, d, c.t("observatory.h.defenders").to_owned());
     core::events(c, d, c.t("observatory.h.facts").to_owned());
     core::answer_section(c, d, c.t("observatory.h.link").to_owned(), "link_to_work");
     core::answer_section(c, d, c.t("observatory.h.risk").to_owned(), "current_risk");
