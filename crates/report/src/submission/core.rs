@@ -97,16 +97,14 @@ pub(crate) fn validate(r: &SubmissionRequest) -> Result<()> {
                     c.join(", ")
                 )))
             }
-            QuestionKind::Choices(c) => {
-                // The answer is not repeated: text typed in the wrong place may be a
-                // record's content.
-                if split(v).any(|x| !c.contains(&x)) {
-                    return Err(Error::Invalid(format!(
-                        "'{}' takes any of: {} (comma-separated)",
-                        q.key,
-                        c.join(", ")
-                    )));
-                }
+            // The answer is not repeated: text typed in the wrong place may be a
+            // record's content.
+            QuestionKind::Choices(c) if split(v).any(|x| !c.contains(&x)) => {
+                return Err(Error::Invalid(format!(
+                    "'{}' takes any of: {} (comma-separated)",
+                    q.key,
+                    c.join(", ")
+                )))
             }
             QuestionKind::Date if NaiveDate::parse_from_str(v, "%Y-%m-%d").is_err() => {
                 return Err(Error::Invalid(format!(
