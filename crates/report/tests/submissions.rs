@@ -311,6 +311,18 @@ fn language_line(lang: &str) -> &'static str {
     }
 }
 
+/// "not stated" in each language.
+fn expect_not_stated(lang: &str) -> &'static str {
+    match lang {
+        "en" => "not stated",
+        "fr" => "non précisé",
+        "es" => "no indicado",
+        "pt" => "não indicado",
+        "ar" => "غير مذكور",
+        _ => unreachable!(),
+    }
+}
+
 /// A phrase of the mechanism's own terms in that language.
 fn phrase(m: Mechanism, lang: &str) -> &'static str {
     match (m, lang) {
@@ -690,6 +702,15 @@ fn each_mechanism_lists_what_it_lacks_consents_first_and_refuses_until_confirmed
             assert!(at < language, "{m}: {} after the body", x.code);
         }
         assert!(!text.contains("Someone"), "{m}");
+        // What the case lacks reads "not stated" in the submission's language.
+        assert!(
+            text.contains(expect_not_stated(lang)),
+            "{m} {lang}:\n{text}"
+        );
+        assert!(
+            lang == "en" || !text.contains("not stated"),
+            "{m} {lang}:\n{text}"
+        );
         assert!(text.contains(withheld_marker(lang)), "{m}");
         // The PDF says the same, first.
         let (pdf, _) =

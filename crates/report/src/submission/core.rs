@@ -596,6 +596,28 @@ pub(crate) fn check(l: &Loaded, r: &SubmissionRequest) -> Vec<Missing> {
 
 // ----- the sections -----
 
+/// A labelled value, shown even when empty ("not stated" in the submission's language).
+fn always(c: &Ctx<'_>, d: &mut Doc, label: &str, value: impl Into<String>) {
+    let v = value.into();
+    let v = if v.trim().is_empty() {
+        c.t("common.not_stated").to_owned()
+    } else {
+        v
+    };
+    d.blocks.push(Block::Field(label.to_owned(), v));
+}
+
+/// A date as precise as it is known, ISO (`2024-05-02`, `2024-05`, `2024`), an
+/// approximate one with "about" in the submission's language.
+fn date_in(c: &Ctx<'_>, x: &custos_model::FuzzyDate) -> String {
+    match x.precision {
+        Precision::Approximate => c
+            .t("common.about_n")
+            .replace("{n}", &x.date.format("%Y-%m-%d").to_string()),
+        _ => date_text(x),
+    }
+}
+
 fn age_text(c: &Ctx<'_>, p: &Person) -> String {
     let Some(b) = &p.birth_date else {
         return String::new();
@@ -635,13 +657,13 @@ pub(crate) fn victims(c: &Ctx<'_>, d: &mut Doc, heading: String) {
                         .unwrap_or_else(|| c.t("common.choice.yes").to_owned()),
                 );
             }
-            d.field_always(c.t("common.age"), age_text(c, p));
-            d.field_always(c.t("common.sex"), p.sex.clone());
-            d.field_always(c.t("common.profession"), p.occupation.clone());
-            d.field_always(c.t("common.residence"), p.residence.clone());
+            always(c, d, c.t("common.age"), age_text(c, p));
+            always(c, d, c.t("common.sex"), p.sex.clone());
+            always(c, d, c.t("common.profession"), p.occupation.clone());
+            always(c, d, c.t("common.residence"), p.residence.clone());
             d.field(c.t("common.citizenship"), p.citizenship.clone());
-            d.field_always(c.t("common.organisation"), p.organisation.clone());
-            d.field_always(c.t("common.hr_work"), p.human_rights_work.clone());
+            always(c, d, c.t("common.organisation"), p.organisation.clone());
+            always(c, d, c.t("common.hr_work"), p.human_rights_work.clone());
         } else {
             d.field(c.t("common.name"), c.t("common.withheld"));
             d.field(c.t("common.sex"), p.sex.clone());
@@ -677,13 +699,13 @@ pub(crate) fn events(c: &Ctx<'_>, d: &mut Doc, heading: String) {
     }
     for (n, (_, i)) in c.l.incidents.iter().enumerate() {
         d.subheading(format!("{}: {}", c.tn("common.event_n", n + 1), i.title));
-        let mut date = i.start.as_ref().map(date_text).unwrap_or_default();
+        let mut date = i.start.as_ref().map(|x| date_in(c, x)).unwrap_or_default();
         if let Some(e) = &i.end {
-            date = format!("{date} – {}", date_text(e));
+            date = format!("{date} – {}", date_in(c, e));
         }
-        d.field_always(c.t("common.date"), date);
-        d.field_always(c.t("common.place"), place_text(i.location.as_ref()));
-        d.field_always(c.t("common.description"), i.description.clone());
+        always(c, d, c.t("common.date"), date);
+        always(c, d, c.t("common.place"), place_text(i.location.as_ref()));
+        always(c, d, c.t("common.description"), i.description.clone());
         let mut violation = i
             .act_types
             .iter()
@@ -698,7 +720,7 @@ pub(crate) fn events(c: &Ctx<'_>, d: &mut Doc, heading: String) {
                 instruments.join("; ")
             );
         }
-        d.field_always(c.t("common.violation"), violation);
+        always(c, d, c.t("common.violation"), violation);
         d.field(c.t("common.consequences"), i.impact.clone());
         let involved: Vec<String> = i
             .persons
@@ -732,7 +754,7 @@ pub(crate) fn perpetrators(c: &Ctx<'_>, d: &mut Doc, heading: String) {
                     super::PerpetratorType::NonState => c.t("common.non_state_actor"),
                 })
                 .unwrap_or("");
-        d.field_always(c.t("common.type"), kind);
+        always(c, d, c.t("common.type"), kind);
         // The affiliation says who is responsible; it stays even when the name goes.
         d.field(c.t("common.affiliation"), p.organisation.clone());
         d.field(c.t("common.position"), p.occupation.clone());
