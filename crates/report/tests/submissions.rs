@@ -879,6 +879,24 @@ fn the_government_and_publication_consents_count_where_the_submission_uses_them(
         .contains("Zorblatt"));
     assert_eq!(stats.withheld, 1);
 
+    // Asked not to publish, the Observatory names them, and says it may not publish.
+    let mut r = request(&f, Mechanism::Observatory, "fr", "");
+    r.answers.retain(|a| a.key != "consent_publish");
+    r.answers.push(FormField {
+        key: "consent_publish".into(),
+        value: "no".into(),
+    });
+    let (bytes, stats) =
+        submission(&vault, &r, SubmissionFormat::Text, true, &mut no_progress).unwrap();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(text.contains(CANARY), "{text}");
+    assert!(
+        text.contains("prie l'Observatoire de ne pas publier"),
+        "{text}"
+    );
+    assert!(!text.contains("sont publics"), "{text}");
+    assert_eq!(stats.withheld, 0);
+
     let (tmp, mut vault) = new_vault();
     let mut consent = all_given();
     consent.share_with_government = Consent::Refused;

@@ -171,7 +171,8 @@ impl Use {
 pub(crate) fn uses(r: &SubmissionRequest) -> Vec<Use> {
     let mut u = vec![Use::Mechanism, Use::Government];
     let public = match r.mechanism {
-        Mechanism::Observatory => true,
+        // Its urgent appeals are public, unless the submitter asks it not to publish.
+        Mechanism::Observatory => r.answer("consent_publish") != "no",
         Mechanism::Eu => split(r.answer("action_requested")).any(|a| a == "public_statement"),
         _ => false,
     };
@@ -1286,6 +1287,11 @@ mod tests {
             let r = request(m, m.languages()[0], &[]);
             assert_eq!(named(&r, &p), m != Mechanism::Observatory, "{m}");
         }
+        // An Observatory request that asks it not to publish needs no consent to publish.
+        let private = request(Mechanism::Observatory, "en", &[("consent_publish", "no")]);
+        assert!(named(&private, &p));
+        let public = request(Mechanism::Observatory, "en", &[("consent_publish", "yes")]);
+        assert!(!named(&public, &p));
         let statement = request(
             Mechanism::Eu,
             "en",
