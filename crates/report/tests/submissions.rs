@@ -997,6 +997,104 @@ fn the_un_communication_names_no_one_who_did_not_consent_to_the_special_rapporte
     );
 }
 
+#[test]
+fn a_person_of_another_case_without_consent_is_not_named_in_this_cases_texts() {
+    use custos_report::unsr::{communication, CommunicationType, UnSrFormat, UnSrRequest};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut vault = Vault::create(&tmp.path().join("v"), &pass(), FAST).unwrap();
+    let other = vault
+        .add(Record::Case(Case {
+            title: "Other case".into(),
+            ..Case::default()
+        }))
+        .unwrap();
+    // A person recorded in another case, who refused to be named to anyone.
+    let stranger = vault
+        .add(Record::Person(Person {
+            case_id: other,
+            name: "Zorblatt Quimby".into(),
+            other_names: vec![],
+            roles: vec![Role::Witness],
+            is_group: false,
+            group_size: None,
+            sex: String::new(),
+            birth_date: None,
+            occupation: String::new(),
+            organisation: String::new(),
+            human_rights_work: String::new(),
+            residence: String::new(),
+            citizenship: String::new(),
+            consent: Consents {
+                share_with_government: Consent::Refused,
+                publish: Consent::Refused,
+                ..Consents::default()
+            },
+            contact: String::new(),
+        }))
+        .unwrap();
+    let case = vault
+        .add(Record::Case(Case {
+            title: "This case".into(),
+            ..Case::default()
+        }))
+        .unwrap();
+    // This case's incident names them, as a witness and in its text.
+    vault
+        .add(Record::Incident(Incident {
+            case_id: case,
+            title: "Raid".into(),
+            description: "Zorblatt Quimby saw the raid.".into(),
+            start: None,
+            end: None,
+            location: None,
+            act_types: vec![],
+            persons: vec![Involvement {
+                person_id: stranger,
+                role: Role::Witness,
+            }],
+            related: vec![],
+            impact: String::new(),
+        }))
+        .unwrap();
+    let req = UnSrRequest {
+        case_id: case,
+        kind: CommunicationType::UrgentAppeal,
+        submitter: "S".into(),
+        link_to_work: String::new(),
+        current_risk: String::new(),
+        context: String::new(),
+        perpetrator_types: vec![],
+    };
+    let (bytes, _) = communication(&vault, &req, UnSrFormat::Text, true, &mut no_progress).unwrap();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(
+        !text.contains("Zorblatt"),
+        "a person who refused is named:\n{text}"
+    );
+    // Nor in any submission of this case.
+    for m in Mechanism::ALL {
+        for lang in m.languages() {
+            let r = SubmissionRequest {
+                case_id: case,
+                mechanism: m,
+                language: (*lang).into(),
+                answers: vec![],
+                perpetrator_types: vec![],
+            };
+            let (bytes, _) =
+                submission(&vault, &r, SubmissionFormat::Text, true, &mut no_progress).unwrap();
+            let text = String::from_utf8(bytes.to_vec()).unwrap();
+            assert!(!text.contains("Zorblatt"), "{m} {lang}:\n{text}");
+            // "[name withheld] saw the raid." in the submission's language.
+            let short = withheld_marker(lang).split(':').next().unwrap().trim_end();
+            assert!(
+                text.contains(&format!("{short}] saw the raid.")),
+                "{m} {lang}:\n{text}"
+            );
+        }
+    }
+}
+
 /// Figures: the time to build each submission of a case of 50 records, and the PDF's
 /// bytes per page. `cargo test -p custos-report --release --test submissions --
 /// --ignored --nocapture submission_figures`
