@@ -700,6 +700,12 @@ fn each_mechanism_lists_what_it_lacks_consents_first_and_refuses_until_confirmed
         for x in &missing {
             let at = text.find(&format!("{}: ", x.code)).unwrap();
             assert!(at < language, "{m}: {} after the body", x.code);
+            // Said in the submission's language, naming the record by id.
+            assert!(!text.contains(&x.message), "{m} {lang}: {}", x.message);
+            if let Some(id) = x.record {
+                let line = text[at..].lines().next().unwrap();
+                assert!(line.contains(&id.to_string()), "{m}: {line}");
+            }
         }
         assert!(!text.contains("Someone"), "{m}");
         // What the case lacks reads "not stated" in the submission's language.

@@ -900,7 +900,15 @@ fn document(c: &Ctx<'_>, missing: &[Missing]) -> Doc {
     if !missing.is_empty() {
         d.alert(c.tn("common.missing_alert", missing.len()));
         for m in missing {
-            d.field(&m.code, m.message.clone());
+            let what = missing_label(c.lang, &m.code);
+            let text = match m.record {
+                Some(id) => format!(
+                    "{what} ({})",
+                    c.t("common.missing.record").replace("{n}", &id.to_string())
+                ),
+                None => what.to_owned(),
+            };
+            d.field(&m.code, text);
         }
     }
     d.field(
@@ -920,6 +928,42 @@ fn document(c: &Ctx<'_>, missing: &[Missing]) -> Doc {
     }
     redact(c, &mut d);
     d
+}
+
+/// What a missing element is, in `lang`: its own label, or its question's (the code
+/// itself for one without either, which a test rules out).
+fn missing_label<'a>(lang: &str, code: &'a str) -> &'a str {
+    let key = match code {
+        "consent_mechanism_not_asked" => "common.missing.consent_mechanism_not_asked",
+        "consent_government_not_asked" => "common.missing.consent_government_not_asked",
+        "consent_publish_not_asked" => "common.missing.consent_publish_not_asked",
+        "victim_withheld" => "common.missing.victim_withheld",
+        "victim" => "common.missing.victim",
+        "victim_age" => "common.missing.victim_age",
+        "victim_sex" => "common.missing.victim_sex",
+        "victim_profession" => "common.missing.victim_profession",
+        "victim_residence" => "common.missing.victim_residence",
+        "victim_organisation" => "common.missing.victim_organisation",
+        "victim_human_rights_work" => "common.missing.victim_human_rights_work",
+        "incident" => "common.missing.incident",
+        "incident_date" => "common.missing.incident_date",
+        "incident_place" => "common.missing.incident_place",
+        "incident_description" => "common.missing.incident_description",
+        "incident_violation" => "common.missing.incident_violation",
+        "perpetrator" => "common.missing.perpetrator",
+        "perpetrator_type" => "common.missing.perpetrator_type",
+        "actions_taken" => "common.missing.actions_taken",
+        "action_result" => "common.missing.action_result",
+        "evidence" => "common.missing.evidence",
+        _ => "",
+    };
+    if !key.is_empty() {
+        return tr(lang, key);
+    }
+    match question_label(lang, code) {
+        "" => code,
+        label => label,
+    }
 }
 
 /// A language's name in `lang`.
@@ -1137,6 +1181,61 @@ mod tests {
             }
         }
         assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    /// Every code a check can report: the literals checks pass to `miss`, the consent
+    /// codes, and the questions.
+    fn missing_codes() -> BTreeSet<String> {
+        let core = include_str!("core.rs");
+        let core = core.split("#[cfg(test)]").next().unwrap_or(core);
+        let mut out = BTreeSet::new();
+        for src in [
+            core,
+            include_str!("un_sr.rs"),
+            include_str!("observatory.rs"),
+            include_str!("eu.rs"),
+            include_str!("achpr.rs"),
+            include_str!("iachr.rs"),
+        ] {
+            for after in src.split("miss(").skip(1) {
+                let arg = after.split(',').next().unwrap_or("").trim();
+                if let Some(code) = arg.strip_prefix('"').and_then(|a| a.strip_suffix('"')) {
+                    out.insert(code.to_owned());
+                }
+            }
+        }
+        // The victim's details, listed as (code, lacking, what).
+        for lit in core.split('"').skip(1).step_by(2) {
+            if lit.starts_with("victim_") && !lit.contains(' ') {
+                out.insert(lit.to_owned());
+            }
+        }
+        for u in [Use::Mechanism, Use::Government, Use::Publish] {
+            out.insert(u.not_asked_code().to_owned());
+        }
+        for m in Mechanism::ALL {
+            out.extend(m.questions().iter().map(|q| q.key.to_owned()));
+        }
+        out
+    }
+
+    #[test]
+    fn every_missing_element_has_a_label_in_every_language() {
+        let codes = missing_codes();
+        assert!(codes.contains("evidence") && codes.contains("victim_withheld"));
+        assert!(codes.contains("trial_date") && codes.contains("incident_date"));
+        assert!(codes.contains("victim_age") && codes.contains("victim_human_rights_work"));
+        assert!(codes.len() > 40, "{codes:?}");
+        for (lang, _) in LOCALES {
+            for code in &codes {
+                assert_ne!(missing_label(lang, code), code.as_str(), "{lang}: {code}");
+            }
+        }
+        assert_eq!(missing_label("fr", "incident_date"), "La date d'un fait");
+        assert_eq!(
+            missing_label("es", "domestic_remedies"),
+            "Recursos internos"
+        );
     }
 
     #[test]
