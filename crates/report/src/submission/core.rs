@@ -67,7 +67,7 @@ pub(crate) fn validate(r: &SubmissionRequest) -> Result<()> {
     if !m.languages().contains(&r.language.as_str()) {
         return Err(Error::Invalid(format!(
             "{} does not accept the language '{}'; it accepts: {}",
-            tr("en", m.title_key()),
+            m.english_name(),
             r.language.chars().take(16).collect::<String>(),
             m.languages().join(", ")
         )));
@@ -160,7 +160,7 @@ impl Use {
 
     fn what(self, m: Mechanism) -> String {
         match self {
-            Use::Mechanism => format!("named to {}", tr("en", m.title_key()).to_lowercase()),
+            Use::Mechanism => format!("named to {}", m.english_name()),
             Use::Government => "named to the government".into(),
             Use::Publish => "named in public".into(),
         }

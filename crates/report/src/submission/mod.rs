@@ -128,6 +128,19 @@ impl Mechanism {
         core::tr(lang, self.title_key()).to_owned()
     }
 
+    /// The mechanism in an English sentence ("the submission to …", "named to …").
+    pub(crate) fn english_name(self) -> &'static str {
+        match self {
+            Mechanism::UnSr => "the UN Special Rapporteur on human rights defenders",
+            Mechanism::Observatory => "the Observatory (OMCT and FIDH)",
+            Mechanism::Eu => "the EU mission or delegation",
+            Mechanism::Achpr => {
+                "the African Commission's Special Rapporteur on human rights defenders"
+            }
+            Mechanism::Iachr => "the Inter-American Commission on Human Rights",
+        }
+    }
+
     fn title_key(self) -> &'static str {
         match self {
             Mechanism::UnSr => "un_sr.title",
@@ -362,7 +375,7 @@ pub fn export_submission(
 pub fn refusal(m: Mechanism, missing: &[Missing]) -> String {
     let mut s = format!(
         "the submission to {} lacks {} element{} it asks for:",
-        core::tr("en", m.title_key()),
+        m.english_name(),
         missing.len(),
         if missing.len() == 1 { "" } else { "s" }
     );
@@ -496,7 +509,11 @@ mod tests {
         let s = refusal(Mechanism::Achpr, &missing);
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(lines.len(), 4, "{s}");
-        assert!(lines[0].contains("lacks 2 elements"), "{s}");
+        assert_eq!(
+            lines[0],
+            "the submission to the African Commission's Special Rapporteur on human rights \
+             defenders lacks 2 elements it asks for:"
+        );
         assert_eq!(lines[1], "  consent_mechanism_not_asked: victim 1: ask");
         assert_eq!(lines[2], "  domestic_remedies: describe them");
         assert!(lines[3].contains("--allow-missing"), "{s}");
