@@ -24,9 +24,9 @@ pub enum Error {
     /// repeat what was given (it may be a pasted secret key).
     #[error("{0}")]
     InvalidRecipient(String),
-    /// A communication lacks elements the mechanism asks for, and the user has not
+    /// A submission lacks elements the mechanism asks for, and the user has not
     /// confirmed to export it anyway.
-    #[error("the communication lacks elements the Special Rapporteur asks for; confirm to export anyway")]
+    #[error("the submission lacks elements the mechanism asks for; confirm to export anyway")]
     MissingElements,
     /// The settings file could not be written.
     #[error("saving settings: {0}")]

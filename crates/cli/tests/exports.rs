@@ -180,8 +180,8 @@ fn fill(vault: &mut Vault, tmp: &Path) -> Fixture {
             response: "Complaint dismissed on 2024-06-01".into(),
             incident_ids: vec![incident],
             person_ids: vec![victim],
-            channel: String::new(),
-            follow_up: None,
+            channel: "registered letter".into(),
+            follow_up: Some("2024-07-01".parse().unwrap()),
             language: String::new(),
             form: vec![],
         }))
@@ -352,6 +352,22 @@ fn csv_headers_are_the_huridocs_names_and_hard_text_round_trips() {
 
     let (h, p) = read_csv(&out.join("persons.csv"));
     assert!(p.iter().any(|r| r[col(&h, "Name")] == "نور الهدى"));
+    // The consent for each use has its column: the perpetrator gave only the UN-SR's.
+    let brigade = p
+        .iter()
+        .find(|r| r[col(&h, "Name")] == "Brigade 7")
+        .unwrap();
+    assert_eq!(
+        brigade[col(
+            &h,
+            "Consent to share with the UN Special Rapporteur on HRDs"
+        )],
+        "Given"
+    );
+    assert_eq!(
+        brigade[col(&h, "Consent to share with the Inter-American Commission")],
+        "Not asked"
+    );
     let (h, e) = read_csv(&out.join("evidence.csv"));
     assert_eq!(e[0][col(&h, "SHA-256")], f.evidence_sha);
     let (h, i) = read_csv(&out.join("interventions.csv"));
@@ -359,6 +375,8 @@ fn csv_headers_are_the_huridocs_names_and_hard_text_round_trips() {
         i[0][col(&h, "Intervention record number")],
         f.intervention.to_string()
     );
+    assert_eq!(i[0][col(&h, "Channel")], "registered letter");
+    assert_eq!(i[0][col(&h, "Next follow-up")], "2024-07-01");
     let (h, c) = read_csv(&out.join("cases.csv"));
     assert_eq!(c[0][col(&h, "Summary")], format!("Summary: {HARD}"));
 
@@ -1780,4 +1798,46 @@ fn cli_writes_each_submission_keeps_its_draft_and_follows_it_up() {
         "export", "--format", "json", "--output", "x.json", "--lang", "fr",
     ]);
     assert!(err.contains("submissions"), "{err}");
+}
+
+/// Consent to be named to the government is not consent to be named to the UN
+/// Special Rapporteur: a victim who agreed to the one and was never asked about the
+/// other is withheld from the communication, and the missing list says to ask them.
+#[test]
+fn consent_to_the_government_alone_does_not_name_a_person_to_the_un() {
+    let (tmp, _d, mut vault) = new_vault();
+    let f = fill(&mut vault, tmp.path());
+    const CANARY: &str = "Ysolde Pembrake";
+    let c = person(
+        f.case,
+        CANARY,
+        vec![Role::Victim],
+        Consents {
+            share_with_government: Consent::Given,
+            publish: Consent::Given,
+            ..Consents::default()
+        },
+    );
+    let canary = vault.add(Record::Person(c)).unwrap();
+    let req = request(&f);
+    let (bytes, stats) =
+        communication(&vault, &req, UnSrFormat::Text, true, &mut no_progress).unwrap();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(
+        !text.contains("Pembrake"),
+        "named to the UN without being asked:\n{text}"
+    );
+    assert_eq!(stats.withheld, 1);
+    let missing = missing_elements(&vault, &req).unwrap();
+    assert!(
+        missing.iter().any(|m| m.record == Some(canary)),
+        "{missing:?}"
+    );
+
+    // Once they agree to the UN too, they are named.
+    let mut given = person(f.case, CANARY, vec![Role::Victim], GIVEN);
+    given.consent.omct_fidh_observatory = Consent::Refused;
+    vault.update(canary, Record::Person(given)).unwrap();
+    let (bytes, _) = communication(&vault, &req, UnSrFormat::Text, true, &mut no_progress).unwrap();
+    assert!(String::from_utf8(bytes.to_vec()).unwrap().contains(CANARY));
 }

@@ -101,6 +101,11 @@ pub const FILES: &[(&str, &[&str])] = &[
             "Citizenship",
             "Consent to share with government",
             "Consent to publish",
+            "Consent to share with the UN Special Rapporteur on HRDs",
+            "Consent to share with the Observatory (OMCT/FIDH)",
+            "Consent to share with an EU mission or delegation",
+            "Consent to share with the African Commission's Special Rapporteur",
+            "Consent to share with the Inter-American Commission",
             "Contact",
         ],
     ),
@@ -130,6 +135,9 @@ pub const FILES: &[(&str, &[&str])] = &[
             "Response",
             "Concerning events",
             "On behalf of",
+            "Channel",
+            "Next follow-up",
+            "Language",
         ],
     ),
     (
@@ -450,6 +458,11 @@ fn tables(l: &Loaded) -> Vec<Vec<Vec<String>>> {
                 p.citizenship.clone(),
                 consent_label(p.consent.share_with_government).into(),
                 consent_label(p.consent.publish).into(),
+                consent_label(p.consent.un_sr_hrd).into(),
+                consent_label(p.consent.omct_fidh_observatory).into(),
+                consent_label(p.consent.eu_delegation).into(),
+                consent_label(p.consent.achpr_sr_hrd).into(),
+                consent_label(p.consent.iachr_hrd_unit).into(),
                 p.contact.clone(),
             ]
         })
@@ -480,6 +493,11 @@ fn tables(l: &Loaded) -> Vec<Vec<Vec<String>>> {
                 i.response.clone(),
                 join(i.incident_ids.iter().map(|x| x.to_string())),
                 join(i.person_ids.iter().map(|x| x.to_string())),
+                i.channel.clone(),
+                i.follow_up
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
+                i.language.clone(),
             ]
         })
         .collect();

@@ -69,17 +69,6 @@ impl Doc {
             self.blocks.push(Block::Field(label.to_owned(), v));
         }
     }
-    /// A labelled value, shown even when empty (as "not stated").
-    pub fn field_always(&mut self, label: &str, value: impl Into<String>) {
-        let v = value.into();
-        let v = if v.trim().is_empty() {
-            "not stated".to_owned()
-        } else {
-            v
-        };
-        self.blocks.push(Block::Field(label.to_owned(), v));
-    }
-
     /// Plain UTF-8 text, lines of any length (a reader's editor wraps them).
     pub fn to_text(&self) -> String {
         let mut out = String::new();

@@ -353,7 +353,7 @@ const MARGIN: f32 = 56.7; // 20 mm
 const BOTTOM: f32 = 70.0;
 const TEXT_W: f32 = PAGE_W - 2.0 * MARGIN;
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Style {
     bold: bool,
     size: f32,
@@ -423,10 +423,12 @@ impl<'f> Layout<'f> {
     fn line_at(&mut self, runs: Vec<(Style, String)>, indent: f32) {
         let size = runs.iter().map(|(s, _)| s.size).fold(0.0, f32::max);
         self.y -= size * 1.3;
+        let (rtl, runs) = arrange(runs);
+        let width: f32 = runs.iter().map(|(s, t)| self.width(t, *s)).sum();
         self.ops.push(Op::StartTextSection);
         self.ops.push(Op::SetTextCursor {
             pos: Point {
-                x: Pt(MARGIN + indent),
+                x: Pt(start_x(rtl, width, indent)),
                 y: Pt(self.y),
             },
         });
@@ -436,7 +438,6 @@ impl<'f> Layout<'f> {
             } else {
                 &self.regular
             };
-            let text = visual(&text);
             self.used[usize::from(style.bold)].extend(text.chars());
             self.ops.push(Op::SetFont {
                 font: PdfFontHandle::External(id.clone()),
@@ -827,11 +828,9 @@ fn visual(line: &str) -> String {
             Class::Neutral
         }
     };
-    let base_rtl = chars
-        .iter()
-        .map(|c| class(*c))
-        .find(|c| *c != Class::Neutral)
-        == Some(Class::R);
+    // The base direction is that of the first letter: a leading number ("1. …")
+    // does not make an Arabic line left to right.
+    let base_rtl = is_rtl(line);
     // Resolve each neutral from the strong characters around it.
     let classes: Vec<Class> = chars.iter().map(|c| class(*c)).collect();
     let mut rtl = vec![false; chars.len()];
@@ -869,6 +868,37 @@ fn visual(line: &str) -> String {
         runs.reverse();
     }
     runs.into_iter().flatten().collect()
+}
+
+/// Whether text reads right to left: its first letter (digits and punctuation do not
+/// count) is Arabic.
+fn is_rtl(text: &str) -> bool {
+    text.chars()
+        .find(|c| c.is_alphabetic())
+        .is_some_and(is_arabic)
+}
+
+/// The runs of a line in drawing order, each in visual order, and whether the line
+/// reads right to left: then its runs go from the right (an Arabic label is drawn
+/// right of its value).
+fn arrange(runs: Vec<(Style, String)>) -> (bool, Vec<(Style, String)>) {
+    let logical: String = runs.iter().map(|(_, t)| t.as_str()).collect();
+    let rtl = is_rtl(&logical);
+    let mut out: Vec<(Style, String)> = runs.into_iter().map(|(s, t)| (s, visual(&t))).collect();
+    if rtl {
+        out.reverse();
+    }
+    (rtl, out)
+}
+
+/// Where a line of `width` starts: `indent` from the left margin, or, right to left,
+/// ending `indent` from the right one (never left of the left margin).
+fn start_x(rtl: bool, width: f32, indent: f32) -> f32 {
+    if rtl {
+        (MARGIN + TEXT_W - indent - width).max(MARGIN)
+    } else {
+        MARGIN + indent
+    }
 }
 
 /// The mirrored form of a bracket drawn right to left.
@@ -917,6 +947,47 @@ mod tests {
         assert!(visual("في 2024 هنا").contains("2024"));
         // A right-to-left line draws its brackets mirrored.
         assert!(visual("نور (ضحية)").starts_with('('));
+    }
+
+    #[test]
+    fn a_line_starting_with_a_number_takes_its_direction_from_its_first_letter() {
+        // "1. المادة" (a numbered Arabic heading): right to left, the number at the
+        // right end, that is drawn last.
+        let v = visual("1. المادة 56");
+        assert!(v.ends_with('1'), "{v}");
+        assert!(!v.starts_with('1'), "{v}");
+        assert!(v.contains("56"), "{v}");
+        // A number then Latin: left to right as before.
+        assert_eq!(visual("1. Victims"), "1. Victims");
+    }
+
+    #[test]
+    fn a_right_to_left_line_draws_its_runs_from_the_right_and_ends_at_the_margin() {
+        let label = Style { bold: true, ..BODY };
+        // An Arabic label with a Latin value: the label is at the right.
+        let (rtl, runs) = arrange(vec![
+            (label, "الاسم: ".to_owned()),
+            (BODY, "Nour El Houda".to_owned()),
+        ]);
+        assert!(rtl);
+        assert_eq!(runs[0].1, "Nour El Houda");
+        assert!(
+            runs[1].0.bold && runs[1].1.chars().any(is_arabic_form),
+            "{runs:?}"
+        );
+        // A Latin label with an Arabic value: as before.
+        let (rtl, runs) = arrange(vec![(label, "Name: ".to_owned()), (BODY, "نور".to_owned())]);
+        assert!(!rtl);
+        assert_eq!(runs[0].1, "Name: ");
+        // Where a line starts: at the left margin, or ending at the right one.
+        assert_eq!(start_x(false, 100.0, 12.0), MARGIN + 12.0);
+        assert_eq!(start_x(true, 100.0, 12.0), MARGIN + TEXT_W - 12.0 - 100.0);
+        // Wider than the line (it never is, the text is wrapped): at the left margin.
+        assert_eq!(start_x(true, TEXT_W + 10.0, 0.0), MARGIN);
+    }
+
+    fn is_arabic_form(c: char) -> bool {
+        matches!(c as u32, 0xFE70..=0xFEFF)
     }
 
     #[test]

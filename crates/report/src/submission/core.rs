@@ -67,7 +67,7 @@ pub(crate) fn validate(r: &SubmissionRequest) -> Result<()> {
     if !m.languages().contains(&r.language.as_str()) {
         return Err(Error::Invalid(format!(
             "{} does not accept the language '{}'; it accepts: {}",
-            tr("en", m.title_key()),
+            m.english_name(),
             r.language.chars().take(16).collect::<String>(),
             m.languages().join(", ")
         )));
@@ -97,15 +97,14 @@ pub(crate) fn validate(r: &SubmissionRequest) -> Result<()> {
                     c.join(", ")
                 )))
             }
-            QuestionKind::Choices(c) => {
-                if let Some(bad) = split(v).find(|x| !c.contains(x)) {
-                    return Err(Error::Invalid(format!(
-                        "'{}' takes any of: {} (comma-separated); '{}' is not one",
-                        q.key,
-                        c.join(", "),
-                        bad.chars().take(40).collect::<String>()
-                    )));
-                }
+            // The answer is not repeated: text typed in the wrong place may be a
+            // record's content.
+            QuestionKind::Choices(c) if split(v).any(|x| !c.contains(&x)) => {
+                return Err(Error::Invalid(format!(
+                    "'{}' takes any of: {} (comma-separated)",
+                    q.key,
+                    c.join(", ")
+                )))
             }
             QuestionKind::Date if NaiveDate::parse_from_str(v, "%Y-%m-%d").is_err() => {
                 return Err(Error::Invalid(format!(
@@ -161,7 +160,7 @@ impl Use {
 
     fn what(self, m: Mechanism) -> String {
         match self {
-            Use::Mechanism => format!("named to {}", tr("en", m.title_key()).to_lowercase()),
+            Use::Mechanism => format!("named to {}", m.english_name()),
             Use::Government => "named to the government".into(),
             Use::Publish => "named in public".into(),
         }
@@ -172,7 +171,8 @@ impl Use {
 pub(crate) fn uses(r: &SubmissionRequest) -> Vec<Use> {
     let mut u = vec![Use::Mechanism, Use::Government];
     let public = match r.mechanism {
-        Mechanism::Observatory => true,
+        // Its urgent appeals are public, unless the submitter asks it not to publish.
+        Mechanism::Observatory => r.answer("consent_publish") != "no",
         Mechanism::Eu => split(r.answer("action_requested")).any(|a| a == "public_statement"),
         _ => false,
     };
@@ -260,7 +260,7 @@ impl<'a> Ctx<'a> {
     /// their name, or the withheld marker.
     pub fn label_of(&self, id: Uuid) -> String {
         if let Some(n) = self.victims.iter().position(|(v, _)| *v == id) {
-            return self.tn("common.victim_n", n + 1);
+            return self.tn(self.victim_key(), n + 1);
         }
         if let Some(n) = self.perpetrators.iter().position(|(v, _)| *v == id) {
             return self.tn("common.perpetrator_n", n + 1);
@@ -268,6 +268,18 @@ impl<'a> Ctx<'a> {
         match self.l.person(id) {
             Some(p) if self.named(p) => p.name.clone(),
             _ => self.t("common.withheld").to_owned(),
+        }
+    }
+
+    /// How the mechanism calls a victim ("Victim 1", "Defender 1", "Proposed
+    /// beneficiary 1").
+    pub fn victim_key(&self) -> &'static str {
+        match self.r.mechanism {
+            Mechanism::UnSr => super::un_sr::VICTIM,
+            Mechanism::Observatory => super::observatory::VICTIM,
+            Mechanism::Eu => super::eu::VICTIM,
+            Mechanism::Achpr => super::achpr::VICTIM,
+            Mechanism::Iachr => super::iachr::VICTIM,
         }
     }
 
@@ -585,6 +597,28 @@ pub(crate) fn check(l: &Loaded, r: &SubmissionRequest) -> Vec<Missing> {
 
 // ----- the sections -----
 
+/// A labelled value, shown even when empty ("not stated" in the submission's language).
+fn always(c: &Ctx<'_>, d: &mut Doc, label: &str, value: impl Into<String>) {
+    let v = value.into();
+    let v = if v.trim().is_empty() {
+        c.t("common.not_stated").to_owned()
+    } else {
+        v
+    };
+    d.blocks.push(Block::Field(label.to_owned(), v));
+}
+
+/// A date as precise as it is known, ISO (`2024-05-02`, `2024-05`, `2024`), an
+/// approximate one with "about" in the submission's language.
+fn date_in(c: &Ctx<'_>, x: &custos_model::FuzzyDate) -> String {
+    match x.precision {
+        Precision::Approximate => c
+            .t("common.about_n")
+            .replace("{n}", &x.date.format("%Y-%m-%d").to_string()),
+        _ => date_text(x),
+    }
+}
+
 fn age_text(c: &Ctx<'_>, p: &Person) -> String {
     let Some(b) = &p.birth_date else {
         return String::new();
@@ -606,13 +640,13 @@ fn consent_text(c: &Ctx<'_>, v: Consent) -> &'static str {
 
 /// The victims (or beneficiaries): every detail of a named one; of a withheld one only
 /// the marker, their sex, and why.
-pub(crate) fn victims(c: &Ctx<'_>, d: &mut Doc, heading: String, one: &'static str) {
+pub(crate) fn victims(c: &Ctx<'_>, d: &mut Doc, heading: String) {
     d.heading(heading);
     if c.victims.is_empty() {
         d.para(c.t("common.no_victim"));
     }
     for (n, (_, p)) in c.victims.iter().enumerate() {
-        d.subheading(trn(c.lang, one, n + 1));
+        d.subheading(c.tn(c.victim_key(), n + 1));
         if c.named(p) {
             d.field(c.t("common.name"), p.name.clone());
             d.field(c.t("common.other_names"), p.other_names.join("; "));
@@ -624,13 +658,13 @@ pub(crate) fn victims(c: &Ctx<'_>, d: &mut Doc, heading: String, one: &'static s
                         .unwrap_or_else(|| c.t("common.choice.yes").to_owned()),
                 );
             }
-            d.field_always(c.t("common.age"), age_text(c, p));
-            d.field_always(c.t("common.sex"), p.sex.clone());
-            d.field_always(c.t("common.profession"), p.occupation.clone());
-            d.field_always(c.t("common.residence"), p.residence.clone());
+            always(c, d, c.t("common.age"), age_text(c, p));
+            always(c, d, c.t("common.sex"), p.sex.clone());
+            always(c, d, c.t("common.profession"), p.occupation.clone());
+            always(c, d, c.t("common.residence"), p.residence.clone());
             d.field(c.t("common.citizenship"), p.citizenship.clone());
-            d.field_always(c.t("common.organisation"), p.organisation.clone());
-            d.field_always(c.t("common.hr_work"), p.human_rights_work.clone());
+            always(c, d, c.t("common.organisation"), p.organisation.clone());
+            always(c, d, c.t("common.hr_work"), p.human_rights_work.clone());
         } else {
             d.field(c.t("common.name"), c.t("common.withheld"));
             d.field(c.t("common.sex"), p.sex.clone());
@@ -653,20 +687,26 @@ pub(crate) fn events(c: &Ctx<'_>, d: &mut Doc, heading: String) {
     if let Some(case) = c.l.case(c.r.case_id) {
         d.field(c.t("common.case_title"), case.title.clone());
         d.field(c.t("common.summary"), case.summary.clone());
-        d.field(c.t("common.keywords"), case.tags.join("; "));
+        let tags: Vec<&str> = case
+            .tags
+            .iter()
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+            .collect();
+        d.field(c.t("common.keywords"), tags.join("; "));
     }
     if c.l.incidents.is_empty() {
         d.para(c.t("common.no_incident"));
     }
     for (n, (_, i)) in c.l.incidents.iter().enumerate() {
         d.subheading(format!("{}: {}", c.tn("common.event_n", n + 1), i.title));
-        let mut date = i.start.as_ref().map(date_text).unwrap_or_default();
+        let mut date = i.start.as_ref().map(|x| date_in(c, x)).unwrap_or_default();
         if let Some(e) = &i.end {
-            date = format!("{date} – {}", date_text(e));
+            date = format!("{date} – {}", date_in(c, e));
         }
-        d.field_always(c.t("common.date"), date);
-        d.field_always(c.t("common.place"), place_text(i.location.as_ref()));
-        d.field_always(c.t("common.description"), i.description.clone());
+        always(c, d, c.t("common.date"), date);
+        always(c, d, c.t("common.place"), place_text(i.location.as_ref()));
+        always(c, d, c.t("common.description"), i.description.clone());
         let mut violation = i
             .act_types
             .iter()
@@ -681,7 +721,7 @@ pub(crate) fn events(c: &Ctx<'_>, d: &mut Doc, heading: String) {
                 instruments.join("; ")
             );
         }
-        d.field_always(c.t("common.violation"), violation);
+        always(c, d, c.t("common.violation"), violation);
         d.field(c.t("common.consequences"), i.impact.clone());
         let involved: Vec<String> = i
             .persons
@@ -715,7 +755,7 @@ pub(crate) fn perpetrators(c: &Ctx<'_>, d: &mut Doc, heading: String) {
                     super::PerpetratorType::NonState => c.t("common.non_state_actor"),
                 })
                 .unwrap_or("");
-        d.field_always(c.t("common.type"), kind);
+        always(c, d, c.t("common.type"), kind);
         // The affiliation says who is responsible; it stays even when the name goes.
         d.field(c.t("common.affiliation"), p.organisation.clone());
         d.field(c.t("common.position"), p.occupation.clone());
@@ -860,7 +900,15 @@ fn document(c: &Ctx<'_>, missing: &[Missing]) -> Doc {
     if !missing.is_empty() {
         d.alert(c.tn("common.missing_alert", missing.len()));
         for m in missing {
-            d.field(&m.code, m.message.clone());
+            let what = missing_label(c.lang, &m.code);
+            let text = match m.record {
+                Some(id) => format!(
+                    "{what} ({})",
+                    c.t("common.missing.record").replace("{n}", &id.to_string())
+                ),
+                None => what.to_owned(),
+            };
+            d.field(&m.code, text);
         }
     }
     d.field(
@@ -880,6 +928,42 @@ fn document(c: &Ctx<'_>, missing: &[Missing]) -> Doc {
     }
     redact(c, &mut d);
     d
+}
+
+/// What a missing element is, in `lang`: its own label, or its question's (the code
+/// itself for one without either, which a test rules out).
+fn missing_label<'a>(lang: &str, code: &'a str) -> &'a str {
+    let key = match code {
+        "consent_mechanism_not_asked" => "common.missing.consent_mechanism_not_asked",
+        "consent_government_not_asked" => "common.missing.consent_government_not_asked",
+        "consent_publish_not_asked" => "common.missing.consent_publish_not_asked",
+        "victim_withheld" => "common.missing.victim_withheld",
+        "victim" => "common.missing.victim",
+        "victim_age" => "common.missing.victim_age",
+        "victim_sex" => "common.missing.victim_sex",
+        "victim_profession" => "common.missing.victim_profession",
+        "victim_residence" => "common.missing.victim_residence",
+        "victim_organisation" => "common.missing.victim_organisation",
+        "victim_human_rights_work" => "common.missing.victim_human_rights_work",
+        "incident" => "common.missing.incident",
+        "incident_date" => "common.missing.incident_date",
+        "incident_place" => "common.missing.incident_place",
+        "incident_description" => "common.missing.incident_description",
+        "incident_violation" => "common.missing.incident_violation",
+        "perpetrator" => "common.missing.perpetrator",
+        "perpetrator_type" => "common.missing.perpetrator_type",
+        "actions_taken" => "common.missing.actions_taken",
+        "action_result" => "common.missing.action_result",
+        "evidence" => "common.missing.evidence",
+        _ => "",
+    };
+    if !key.is_empty() {
+        return tr(lang, key);
+    }
+    match question_label(lang, code) {
+        "" => code,
+        label => label,
+    }
 }
 
 /// A language's name in `lang`.
@@ -1099,6 +1183,61 @@ mod tests {
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 
+    /// Every code a check can report: the literals checks pass to `miss`, the consent
+    /// codes, and the questions.
+    fn missing_codes() -> BTreeSet<String> {
+        let core = include_str!("core.rs");
+        let core = core.split("#[cfg(test)]").next().unwrap_or(core);
+        let mut out = BTreeSet::new();
+        for src in [
+            core,
+            include_str!("un_sr.rs"),
+            include_str!("observatory.rs"),
+            include_str!("eu.rs"),
+            include_str!("achpr.rs"),
+            include_str!("iachr.rs"),
+        ] {
+            for after in src.split("miss(").skip(1) {
+                let arg = after.split(',').next().unwrap_or("").trim();
+                if let Some(code) = arg.strip_prefix('"').and_then(|a| a.strip_suffix('"')) {
+                    out.insert(code.to_owned());
+                }
+            }
+        }
+        // The victim's details, listed as (code, lacking, what).
+        for lit in core.split('"').skip(1).step_by(2) {
+            if lit.starts_with("victim_") && !lit.contains(' ') {
+                out.insert(lit.to_owned());
+            }
+        }
+        for u in [Use::Mechanism, Use::Government, Use::Publish] {
+            out.insert(u.not_asked_code().to_owned());
+        }
+        for m in Mechanism::ALL {
+            out.extend(m.questions().iter().map(|q| q.key.to_owned()));
+        }
+        out
+    }
+
+    #[test]
+    fn every_missing_element_has_a_label_in_every_language() {
+        let codes = missing_codes();
+        assert!(codes.contains("evidence") && codes.contains("victim_withheld"));
+        assert!(codes.contains("trial_date") && codes.contains("incident_date"));
+        assert!(codes.contains("victim_age") && codes.contains("victim_human_rights_work"));
+        assert!(codes.len() > 40, "{codes:?}");
+        for (lang, _) in LOCALES {
+            for code in &codes {
+                assert_ne!(missing_label(lang, code), code.as_str(), "{lang}: {code}");
+            }
+        }
+        assert_eq!(missing_label("fr", "incident_date"), "La date d'un fait");
+        assert_eq!(
+            missing_label("es", "domestic_remedies"),
+            "Recursos internos"
+        );
+    }
+
     #[test]
     fn the_key_scan_finds_keys_and_only_keys() {
         let k = keys_in(r#"c.t("common.date"); x("eu.h.action"); "eu_delegation"; "common. x""#);
@@ -1208,7 +1347,8 @@ mod tests {
         ))
         .unwrap_err()
         .to_string();
-        assert!(e.contains("'asylum' is not one"), "{e}");
+        assert!(e.contains("any of: public_statement"), "{e}");
+        assert!(!e.contains("asylum"), "the error repeats the answer: {e}");
         let e = validate(&request(
             Mechanism::Achpr,
             "pt",
@@ -1246,6 +1386,11 @@ mod tests {
             let r = request(m, m.languages()[0], &[]);
             assert_eq!(named(&r, &p), m != Mechanism::Observatory, "{m}");
         }
+        // An Observatory request that asks it not to publish needs no consent to publish.
+        let private = request(Mechanism::Observatory, "en", &[("consent_publish", "no")]);
+        assert!(named(&private, &p));
+        let public = request(Mechanism::Observatory, "en", &[("consent_publish", "yes")]);
+        assert!(!named(&public, &p));
         let statement = request(
             Mechanism::Eu,
             "en",

@@ -21,6 +21,9 @@ pub(crate) const ACTIONS: &[&str] = &[
     "temporary_relocation",
 ];
 
+/// How the submission calls a victim.
+pub(crate) const VICTIM: &str = "eu.defender_n";
+
 pub(crate) const QUESTIONS: &[Question] = &[
     Question {
         key: "submitter",
@@ -95,7 +98,7 @@ pub(crate) fn build(c: &Ctx<'_>, d: &mut Doc) {
     if !c.answer("trial_date").is_empty() {
         core::answer(c, d, "trial_date");
     }
-    core::victims(c, d, c.t("eu.h.defenders").to_owned(), "eu.defender_n");
+    core::victims(c, d, c.t("eu.h.defenders").to_owned());
     core::events(c, d, c.t("eu.h.situation").to_owned());
     core::answer(c, d, "current_risk");
     core::answer(c, d, "link_to_work");

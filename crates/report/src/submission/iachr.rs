@@ -11,6 +11,9 @@ use super::core::{self, Checks, Ctx};
 use super::{Question, QuestionKind};
 use crate::doc::Doc;
 
+/// How the submission calls a victim.
+pub(crate) const VICTIM: &str = "iachr.beneficiary_n";
+
 pub(crate) const QUESTIONS: &[Question] = &[
     Question {
         key: "submitter",
@@ -117,12 +120,7 @@ pub(crate) fn build(c: &Ctx<'_>, d: &mut Doc) {
     d.heading(c.t("iachr.h.requester"));
     d.para(c.answer("submitter").to_owned());
     d.para(c.t("common.submitter_confidential"));
-    core::victims(
-        c,
-        d,
-        c.t("iachr.h.beneficiaries").to_owned(),
-        "iachr.beneficiary_n",
-    );
+    core::victims(c, d, c.t("iachr.h.beneficiaries").to_owned());
     core::events(c, d, c.t("iachr.h.facts").to_owned());
     core::answer(c, d, "link_to_work");
     d.heading(c.t("iachr.h.requirements"));

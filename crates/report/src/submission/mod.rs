@@ -128,6 +128,19 @@ impl Mechanism {
         core::tr(lang, self.title_key()).to_owned()
     }
 
+    /// The mechanism in an English sentence ("the submission to …", "named to …").
+    pub(crate) fn english_name(self) -> &'static str {
+        match self {
+            Mechanism::UnSr => "the UN Special Rapporteur on human rights defenders",
+            Mechanism::Observatory => "the Observatory (OMCT and FIDH)",
+            Mechanism::Eu => "the EU mission or delegation",
+            Mechanism::Achpr => {
+                "the African Commission's Special Rapporteur on human rights defenders"
+            }
+            Mechanism::Iachr => "the Inter-American Commission on Human Rights",
+        }
+    }
+
     fn title_key(self) -> &'static str {
         match self {
             Mechanism::UnSr => "un_sr.title",
@@ -362,7 +375,7 @@ pub fn export_submission(
 pub fn refusal(m: Mechanism, missing: &[Missing]) -> String {
     let mut s = format!(
         "the submission to {} lacks {} element{} it asks for:",
-        core::tr("en", m.title_key()),
+        m.english_name(),
         missing.len(),
         if missing.len() == 1 { "" } else { "s" }
     );
@@ -375,4 +388,134 @@ pub fn refusal(m: Mechanism, missing: &[Missing]) -> String {
          what is missing is then listed first in the document",
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mechanism_reads_from_its_name_its_code_or_its_name_with_underscores() {
+        for m in Mechanism::ALL {
+            assert_eq!(Mechanism::parse(m.name()), Some(m));
+            assert_eq!(Mechanism::parse(m.code()), Some(m));
+            assert_eq!(Mechanism::parse(&m.name().replace('-', "_")), Some(m));
+            assert_eq!(
+                Mechanism::parse(&format!(" {} ", m.name().to_uppercase())),
+                Some(m)
+            );
+            assert_eq!(
+                custos_model::Consents::default().mechanism(m.code()),
+                Some(Default::default())
+            );
+            assert!(
+                custos_model::vocab::builtin()
+                    .mechanisms
+                    .get(m.code())
+                    .is_some(),
+                "{m}"
+            );
+        }
+        assert_eq!(Mechanism::parse("un-sr-pdf"), None);
+        assert_eq!(Mechanism::parse(""), None);
+        assert_eq!(Mechanism::Iachr.languages()[0], "es");
+        assert_eq!(Mechanism::Achpr.title("ar"), core::tr("ar", "achpr.title"));
+        // A language the mechanism does not accept: English.
+        assert_eq!(Mechanism::UnSr.title("de"), Mechanism::UnSr.title("en"));
+    }
+
+    #[test]
+    fn question_keys_are_snake_case_unique_and_labelled_and_serialize_for_the_ui() {
+        for m in Mechanism::ALL {
+            let mut keys: Vec<&str> = m.questions().iter().map(|q| q.key).collect();
+            assert!(keys.contains(&"submitter"), "{m}");
+            for k in &keys {
+                assert!(
+                    k.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                    "{m}: {k}"
+                );
+                assert!(
+                    !core::question_label("en", k).is_empty(),
+                    "{m}: {k} has no label"
+                );
+            }
+            keys.sort_unstable();
+            let n = keys.len();
+            keys.dedup();
+            assert_eq!(keys.len(), n, "{m}: a question twice");
+            for q in m.questions() {
+                if let QuestionKind::Choice(c) | QuestionKind::Choices(c) = q.kind {
+                    for code in c {
+                        assert!(
+                            core::CHOICE_KEYS.iter().any(|(x, _)| x == code),
+                            "{m}: {code} has no label"
+                        );
+                    }
+                }
+            }
+        }
+        let json = serde_json::to_value(Mechanism::UnSr.questions()).unwrap();
+        assert_eq!(
+            json[0],
+            serde_json::json!({"key": "type", "kind": {"type": "choice",
+                "choices": ["urgent_appeal", "allegation_letter"]}, "required": true})
+        );
+        assert_eq!(json[1]["kind"], serde_json::json!({"type": "text"}));
+        assert_eq!(
+            serde_json::to_value(Mechanism::Observatory).unwrap(),
+            serde_json::json!("observatory")
+        );
+        assert_eq!(
+            serde_json::to_value(Mechanism::UnSr).unwrap(),
+            serde_json::json!("un_sr")
+        );
+    }
+
+    #[test]
+    fn a_request_shows_no_answer_in_debug() {
+        let r = SubmissionRequest {
+            case_id: Uuid::nil(),
+            mechanism: Mechanism::Eu,
+            language: "fr".into(),
+            answers: vec![FormField {
+                key: "submitter".into(),
+                value: "Zorblatt, +216 555".into(),
+            }],
+            perpetrator_types: vec![],
+        };
+        let d = format!("{r:?}");
+        assert!(
+            d.contains("submitter") && !d.contains("Zorblatt") && !d.contains("555"),
+            "{d}"
+        );
+        assert_eq!(r.clone().answer("submitter"), "Zorblatt, +216 555");
+        assert_eq!(r.answer("current_risk"), "");
+    }
+
+    #[test]
+    fn the_refusal_lists_every_element_one_a_line_and_points_to_allow_missing() {
+        let missing = vec![
+            Missing {
+                code: "consent_mechanism_not_asked".into(),
+                record: Some(Uuid::nil()),
+                message: "victim 1: ask".into(),
+            },
+            Missing {
+                code: "domestic_remedies".into(),
+                record: None,
+                message: "describe them".into(),
+            },
+        ];
+        let s = refusal(Mechanism::Achpr, &missing);
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines.len(), 4, "{s}");
+        assert_eq!(
+            lines[0],
+            "the submission to the African Commission's Special Rapporteur on human rights \
+             defenders lacks 2 elements it asks for:"
+        );
+        assert_eq!(lines[1], "  consent_mechanism_not_asked: victim 1: ask");
+        assert_eq!(lines[2], "  domestic_remedies: describe them");
+        assert!(lines[3].contains("--allow-missing"), "{s}");
+    }
 }

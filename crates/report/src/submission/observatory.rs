@@ -6,11 +6,15 @@
 //! for the facts, who the defenders are and what work they do, how the facts are linked
 //! to that work, the risk now, what the authorities were told and did, and whether the
 //! information may be published and its source cited. Its appeals are public: a person
-//! is named only with their consent to publication as well.
+//! is named only with their consent to publication as well, unless the request asks the
+//! Observatory not to publish.
 
 use super::core::{self, Checks, Ctx};
 use super::{Question, QuestionKind};
 use crate::doc::Doc;
+
+/// How the submission calls a victim.
+pub(crate) const VICTIM: &str = "observatory.defender_n";
 
 pub(crate) const QUESTIONS: &[Question] = &[
     Question {
@@ -86,12 +90,7 @@ pub(crate) fn build(c: &Ctx<'_>, d: &mut Doc) {
     d.heading(c.t("observatory.h.submitter"));
     d.para(c.answer("submitter").to_owned());
     d.para(c.t("common.submitter_confidential"));
-    core::victims(
-        c,
-        d,
-        c.t("observatory.h.defenders").to_owned(),
-        "observatory.defender_n",
-    );
+    core::victims(c, d, c.t("observatory.h.defenders").to_owned());
     core::events(c, d, c.t("observatory.h.facts").to_owned());
     core::answer_section(c, d, c.t("observatory.h.link").to_owned(), "link_to_work");
     core::answer_section(c, d, c.t("observatory.h.risk").to_owned(), "current_risk");
@@ -104,7 +103,11 @@ pub(crate) fn build(c: &Ctx<'_>, d: &mut Doc) {
     core::actions(c, d, c.t("observatory.h.actions").to_owned());
     core::perpetrators(c, d, c.t("observatory.h.perpetrators").to_owned());
     d.heading(c.t("observatory.h.publication"));
-    d.para(c.t("observatory.publication_note"));
+    d.para(if c.answer("consent_publish") == "no" {
+        c.t("observatory.private_note")
+    } else {
+        c.t("observatory.publication_note")
+    });
     core::answer(c, d, "consent_publish");
     core::answer(c, d, "cite_source");
     core::answer_section(c, d, c.t("observatory.h.context").to_owned(), "context");

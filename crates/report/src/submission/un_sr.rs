@@ -13,6 +13,9 @@ use super::core::{self, Checks, Ctx};
 use super::{Question, QuestionKind};
 use crate::doc::Doc;
 
+/// How the submission calls a victim.
+pub(crate) const VICTIM: &str = "common.victim_n";
+
 pub(crate) const QUESTIONS: &[Question] = &[
     Question {
         key: "type",
@@ -75,7 +78,7 @@ pub(crate) fn build(c: &Ctx<'_>, d: &mut Doc) {
     d.heading(c.t("un_sr.h.submitter"));
     d.para(c.answer("submitter").to_owned());
     d.para(c.t("common.submitter_confidential"));
-    core::victims(c, d, c.t("un_sr.h.victims").to_owned(), "common.victim_n");
+    core::victims(c, d, c.t("un_sr.h.victims").to_owned());
     core::events(c, d, c.t("un_sr.h.events").to_owned());
     core::answer(c, d, "link_to_work");
     core::answer(c, d, "current_risk");
