@@ -190,6 +190,15 @@ pub struct SearchArgs {
     pub location: Option<String>,
     #[arg(long, help = format!("Only records of cases with a person in this role ({})", values("role")))]
     pub role: Option<String>,
+    /// Only records of cases with an intervention sent or acknowledged and not yet
+    /// answered
+    #[arg(long)]
+    pub awaiting_response: bool,
+    /// Only records of cases with an intervention not closed whose follow-up date is on
+    /// or before this day (default: today)
+    #[arg(long, value_name = "YYYY-MM-DD", num_args = 0..=1, default_missing_value = "today",
+          value_parser = day_or_today)]
+    pub follow_up_due: Option<chrono::NaiveDate>,
     /// Only this kind (repeatable)
     #[arg(long = "kind", value_name = "KIND")]
     pub kinds: Vec<Kind>,
@@ -199,6 +208,15 @@ pub struct SearchArgs {
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,
+}
+
+/// A day, `YYYY-MM-DD`, or `today`.
+fn day_or_today(s: &str) -> Result<chrono::NaiveDate, String> {
+    match s.trim() {
+        "today" => Ok(chrono::Local::now().date_naive()),
+        d => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| format!("'{d}' is not a day (YYYY-MM-DD, or today)")),
+    }
 }
 
 #[derive(Args)]

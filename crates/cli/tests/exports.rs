@@ -1775,6 +1775,28 @@ fn cli_writes_each_submission_keeps_its_draft_and_follows_it_up() {
         out.contains(drafts[0].as_str()) && out.contains("DUE"),
         "{out}"
     );
+    // The case list's follow-up filters, from the command line.
+    let cases_found = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["search", "--json"];
+        all.extend(args);
+        let (out, _) = cli.ok(&all);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["record_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(cases_found(&["--awaiting-response"]), vec![case.clone()]);
+    assert_eq!(
+        cases_found(&["--follow-up-due", "2026-12-01"]),
+        vec![case.clone()]
+    );
+    // (The fixture's answered complaint has its own follow-up, on 2024-07-01.)
+    assert!(cases_found(&["--follow-up-due", "2024-06-30"]).is_empty());
+    let err = cli.fail(&["search", "--follow-up-due", "12/01/2026"]);
+    assert!(err.contains("not a day"), "{err}");
     let (shown, _) = cli.ok(&["show", drafts[0], "--json"]);
     assert!(
         shown.contains("REF-7") && shown.contains("\"sent\""),

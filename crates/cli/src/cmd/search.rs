@@ -20,6 +20,8 @@ pub fn search(session: &Session, args: SearchArgs) -> Result {
             to: args.to,
             location: args.location,
             role: args.role.map(|r| parse_enum(&r, "role")).transpose()?,
+            awaiting_response: args.awaiting_response,
+            follow_up_due: args.follow_up_due,
             kinds: args.kinds,
             limit: args.limit,
         };
