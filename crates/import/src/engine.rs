@@ -1,0 +1,1 @@
+//! Checking, previewing and writing an export into the vault (being written).
