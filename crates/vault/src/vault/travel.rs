@@ -181,14 +181,34 @@ impl Vault {
         } = plan;
         // Pause first: from now on nothing of these cases comes back by itself.
         self.set_sync_paused(true)?;
-        self.store.remove_versions(&versions, &records, &blobs)?;
+        let files = self.purge(&versions, &records, &blobs, "the cases were removed")?;
+        Ok(Removed {
+            cases: chosen,
+            records: records.len(),
+            versions: versions.len(),
+            files,
+        })
+    }
+
+    /// Removes versions, the custody logs of `records` and the evidence files `blobs`
+    /// from this device with every trace the vault keeps of them (index, key cache,
+    /// snapshots, search index, the database's free space). → evidence files removed.
+    /// `done` says, in an error, what was done all the same.
+    pub(super) fn purge(
+        &mut self,
+        versions: &[Uuid],
+        records: &[Uuid],
+        blobs: &[Uuid],
+        done: &str,
+    ) -> Result<usize> {
+        self.store.remove_versions(versions, records, blobs)?;
         let mut files = 0;
-        for b in &blobs {
+        for b in blobs {
             if fs::remove_file(self.blob_path(*b)).is_ok() {
                 files += 1;
             }
         }
-        for r in &records {
+        for r in records {
             self.index.remove(*r);
         }
         // The key cache keeps only the keys of versions still stored.
@@ -212,15 +232,10 @@ impl Vault {
         // the records are removed all the same and the next unlock tries again.
         self.store.rewrite().map_err(|e| {
             Error::Invalid(format!(
-                "the cases were removed, but the database could not be rewritten without \
-                 their traces ({e}); it will be at the next unlock"
+                "{done}, but the database could not be rewritten without their traces \
+                 ({e}); it will be at the next unlock"
             ))
         })?;
-        Ok(Removed {
-            cases: chosen,
-            records: records.len(),
-            versions: versions.len(),
-            files,
-        })
+        Ok(files)
     }
 }
