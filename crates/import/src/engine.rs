@@ -29,7 +29,8 @@ use crate::{unmapped_note, FileItem, FileSource, Problem, Sink, Stopped, Tool, U
 const BATCH: usize = 256;
 
 /// Which read a progress step belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Reading the export to check it.
     Checking,
@@ -41,7 +42,7 @@ pub enum Phase {
 pub type Progress<'a> = &'a mut dyn FnMut(Phase, u64, u64);
 
 /// What an import will make (or made), before anything is written.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Preview {
     /// Source records read (bulletins, submissions, entities, files).
     pub units: usize,
@@ -140,7 +141,7 @@ pub fn preview_with(
 pub struct Hashes(HashMap<Uuid, (String, u64)>);
 
 /// What an import wrote.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Imported {
     /// What it found (the preview of the export).
     pub preview: Preview,

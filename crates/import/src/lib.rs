@@ -33,7 +33,8 @@ mod text;
 pub use text::unmapped_note;
 
 /// The tool an export comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Tool {
     /// Martus: its XML bulletin export.
     Martus,
@@ -105,7 +106,7 @@ impl fmt::Display for Tool {
 }
 
 /// Something wrong in an export: where, and what.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     /// Where: a file and a line (`"form.csv line 12"`), an element (`"bulletin 3
     /// (line 120): <Field tag=\"eventdate\">"`), or a file alone.
