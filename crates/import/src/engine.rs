@@ -23,7 +23,7 @@ use custos_vault::{Attach, Change, ImportedFile, Vault};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::{unmapped_note, FileItem, FileSource, Problem, Sink, Stopped, Tool, Unit};
+use crate::{unmapped_note, FileItem, FileSource, Item, Problem, Sink, Stopped, Tool, Unit};
 
 /// Records per durable commit while writing.
 const BATCH: usize = 256;
@@ -233,12 +233,15 @@ fn note_id(case_id: Uuid) -> Uuid {
 
 /// The case a unit's records belong to.
 fn unit_case(unit: &Unit) -> Option<Uuid> {
-    let first = unit.records.first()?;
-    match &first.record {
-        Record::Case(_) => Some(first.id),
-        r => r.case_id(),
+    match unit.records.first() {
+        Some(Item {
+            id,
+            record: Record::Case(_),
+            ..
+        }) => Some(*id),
+        Some(item) => item.record.case_id(),
+        None => unit.files.first().map(|f| f.case_id),
     }
-    .or_else(|| unit.files.first().map(|f| f.case_id))
 }
 
 /// The first read: checks and counts.

@@ -144,8 +144,10 @@ pub struct Unit {
     pub original_id: String,
     /// Where it is in the export, for messages (`"bulletin 3 (line 120)"`).
     pub at: String,
-    /// The records, the case first. Every id comes from [`Tool::id`]. A record may link
-    /// to records of this unit and of units read before it, not to later ones.
+    /// The records, the case first; empty when the unit's files belong to a case an
+    /// earlier unit carried (Tella: one case for the export, one unit per file). Every
+    /// id comes from [`Tool::id`]. A record may link to records of this unit and of
+    /// units read before it, not to later ones.
     pub records: Vec<Item>,
     /// The files it carries, imported as evidence of the case.
     pub files: Vec<FileItem>,
@@ -180,7 +182,7 @@ pub struct Field {
 pub struct FileItem {
     /// The evidence record's id, from [`Tool::id`].
     pub id: Uuid,
-    /// The case.
+    /// The case: of this unit or of an earlier one.
     pub case_id: Uuid,
     /// Records of the unit it documents; empty: the case.
     pub attached_to: Vec<Uuid>,

@@ -70,10 +70,13 @@ impl Vault {
         }
         blobs.sort_unstable();
         blobs.dedup();
-        self.purge(&versions, &kept, &blobs, "the import was taken back")?;
+        self.purge(&versions, &kept, &blobs)?;
         let head = seal_json(&self.keys.recipients, &to.chain)?;
         self.store.commit(vec![Write::Meta(META_CHAIN, head)])?;
         self.chain = to.chain;
+        // The database's free space: rewritten now, or (a full disk: likely, when an
+        // import stopped) at the next unlock — the removal itself stands either way.
+        let _ = self.rewrite_traces("the import was taken back");
         Ok(versions.len())
     }
 }
