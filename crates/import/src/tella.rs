@@ -67,7 +67,6 @@ pub fn read(path: &Path, sink: &mut dyn Sink) -> Result<(), Stopped> {
 
     // Pass 1: find the metadata files, check them, and pair each with its file.
     let names: HashSet<String> = export.entries.iter().map(|e| e.name.clone()).collect();
-    let mut is_meta = vec![false; export.entries.len()];
     // The file's name → the index of its metadata file.
     let mut meta_of: HashMap<String, usize> = HashMap::new();
     let mut done = 0u64;
@@ -80,12 +79,12 @@ pub fn read(path: &Path, sink: &mut dyn Sink) -> Result<(), Stopped> {
             Ok(Some(b)) => b,
             Ok(None) => continue,
             Err(message) => {
-                is_meta[i] = true;
+                export.entries[i].meta = true;
                 sink.problem(Problem::new(entry.name.clone(), message));
                 continue;
             }
         };
-        is_meta[i] = true;
+        export.entries[i].meta = true;
         done += entry.size;
         let meta = Meta::parse(&entry.name, &bytes);
         for p in &meta.problems {
@@ -127,10 +126,10 @@ pub fn read(path: &Path, sink: &mut dyn Sink) -> Result<(), Stopped> {
     let case_id = Tool::Tella.id(&format!("export/{folder}/case"));
     let mut case_given = false;
     for i in 0..export.entries.len() {
-        if is_meta[i] {
+        let entry = export.entries[i].clone();
+        if entry.meta {
             continue;
         }
-        let entry = export.entries[i].clone();
         let mut at = entry.name.clone();
         let mut file = FileItem {
             id: Tool::Tella.id(&format!("export/{folder}/file/{}", entry.name)),
@@ -394,8 +393,11 @@ impl Meta {
                         _ => problems.push(wrong("a coordinate in degrees")),
                     }
                 }
-                "Location accuracy" | "Location altitude" | "Location speed"
-                | "Ambient temperature" | "Light"
+                "Location accuracy"
+                | "Location altitude"
+                | "Location speed"
+                | "Ambient temperature"
+                | "Light"
                     if !value.is_empty() && value.parse::<f64>().is_err() =>
                 {
                     problems.push(wrong("a number"))
@@ -419,6 +421,8 @@ struct Entry {
     /// Its path in the export, `/`-separated.
     name: String,
     size: u64,
+    /// Whether it is a metadata file (found in the first pass).
+    meta: bool,
 }
 
 enum Store {
@@ -489,6 +493,7 @@ impl Export {
                     entries.push(Entry {
                         name,
                         size: f.size(),
+                        meta: false,
                     });
                 }
                 Err(e) => listing_problems.push((
@@ -550,6 +555,7 @@ impl Export {
                 Ok(md) => self.entries.push(Entry {
                     name: rel,
                     size: md.len(),
+                    meta: false,
                 }),
                 Err(e) => self
                     .listing_problems
