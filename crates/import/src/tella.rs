@@ -24,10 +24,10 @@
 //! "Tella export <folder>", carried by the first unit; later units carry only their
 //! file, whose `case_id` is that case. A file's metadata CSV gives the file its stated
 //! hash (checked by the engine), its capture time, its original name, and every other
-//! column as file metadata. Memory: the reader keeps the export's file names (to pair
-//! files with their metadata) and one metadata file at a time, never a file's content.
+//! column as file metadata. Memory: the reader keeps the list of the export's file names
+//! (sorted, to pair files with their metadata: some hundred bytes a file) and one
+//! metadata file at a time; it never reads an exported file's content.
 
-use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -66,9 +66,6 @@ pub fn read(path: &Path, sink: &mut dyn Sink) -> Result<(), Stopped> {
     sink.progress(0, total);
 
     // Pass 1: find the metadata files, check them, and pair each with its file.
-    let names: HashSet<String> = export.entries.iter().map(|e| e.name.clone()).collect();
-    // The file's name → the index of its metadata file.
-    let mut meta_of: HashMap<String, usize> = HashMap::new();
     let mut done = 0u64;
     for i in 0..export.entries.len() {
         let entry = export.entries[i].clone();
@@ -94,25 +91,22 @@ pub fn read(path: &Path, sink: &mut dyn Sink) -> Result<(), Stopped> {
             if meta.problems.is_empty() {
                 sink.problem(Problem::new(
                     format!("{} line 2", entry.name),
-                    "the column File name is empty: which file this describes is unknown",
+                    "has no File name: which file it describes is unknown",
                 ));
             }
             continue;
         };
-        match pair(&entry.name, file_name, &names) {
-            Some(target) => {
-                if let Some(&other) = meta_of.get(&target) {
-                    sink.problem(Problem::new(
-                        format!("{} line 2", entry.name),
-                        format!(
-                            "describes {target}, which {} already describes",
-                            export.entries[other].name
-                        ),
-                    ));
-                } else {
-                    meta_of.insert(target, i);
-                }
-            }
+        match pair(&entry.name, file_name, &export.entries) {
+            Some(target) => match export.entries[target].described_by {
+                Some(other) => sink.problem(Problem::new(
+                    format!("{} line 2", entry.name),
+                    format!(
+                        "describes {}, which {} already describes",
+                        export.entries[target].name, export.entries[other].name
+                    ),
+                )),
+                None => export.entries[target].described_by = Some(i),
+            },
             None => sink.problem(Problem::new(
                 format!("{} line 2", entry.name),
                 format!("names the file {file_name}, which is not in the export"),
@@ -128,6 +122,12 @@ pub fn read(path: &Path, sink: &mut dyn Sink) -> Result<(), Stopped> {
     for i in 0..export.entries.len() {
         let entry = export.entries[i].clone();
         if entry.meta {
+            if let Some(m) = entry.described_by {
+                sink.problem(Problem::new(
+                    format!("{} line 2", export.entries[m].name),
+                    format!("names {}, which is itself a metadata file", entry.name),
+                ));
+            }
             continue;
         }
         let mut at = entry.name.clone();
@@ -144,7 +144,7 @@ pub fn read(path: &Path, sink: &mut dyn Sink) -> Result<(), Stopped> {
             created: None,
             metadata: Vec::new(),
         };
-        if let Some(&m) = meta_of.get(&entry.name) {
+        if let Some(m) = entry.described_by {
             let meta_entry = export.entries[m].clone();
             at = format!("{} ({})", entry.name, meta_entry.name);
             // Checked in pass 1, where its problems were reported.
@@ -192,19 +192,18 @@ pub fn read(path: &Path, sink: &mut dyn Sink) -> Result<(), Stopped> {
 /// The exported file a metadata file describes: `<its own stem><the named file's
 /// extension>` beside it (Tella renames both the same way on a clash), else the named
 /// file beside it.
-fn pair(meta_name: &str, file_name: &str, names: &HashSet<String>) -> Option<String> {
+fn pair(meta_name: &str, file_name: &str, entries: &[Entry]) -> Option<usize> {
     let (dir, meta_base) = split_dir(meta_name);
     let stem = &meta_base[..meta_base.len().saturating_sub(4)];
     let ext = file_name.rfind('.').map(|i| &file_name[i..]).unwrap_or("");
-    let first = format!("{dir}{stem}{ext}");
-    if names.contains(&first) && first != meta_name {
-        return Some(first);
-    }
-    let second = format!("{dir}{file_name}");
-    if names.contains(&second) && second != meta_name {
-        return Some(second);
-    }
-    None
+    [format!("{dir}{stem}{ext}"), format!("{dir}{file_name}")]
+        .into_iter()
+        .filter(|name| name != meta_name)
+        .find_map(|name| {
+            entries
+                .binary_search_by(|e| e.name.as_str().cmp(&name))
+                .ok()
+        })
 }
 
 /// Fills a file's hash, time, original name and metadata from its metadata file.
@@ -309,14 +308,7 @@ impl Meta {
             .map(|s| s.trim().to_string())
             .collect();
         match line(1) {
-            None => {
-                meta.problems.push(Problem::new(
-                    format!("{name} line 2"),
-                    "the line of values is missing: the metadata file is truncated",
-                ));
-                return meta;
-            }
-            Some("") if lines.len() == 2 => {
+            None | Some("") => {
                 meta.problems.push(Problem::new(
                     format!("{name} line 2"),
                     "the line of values is missing: the metadata file is truncated",
@@ -423,6 +415,8 @@ struct Entry {
     size: u64,
     /// Whether it is a metadata file (found in the first pass).
     meta: bool,
+    /// Its metadata file, by index (found in the first pass).
+    described_by: Option<usize>,
 }
 
 enum Store {
@@ -494,6 +488,7 @@ impl Export {
                         name,
                         size: f.size(),
                         meta: false,
+                        described_by: None,
                     });
                 }
                 Err(e) => listing_problems.push((
@@ -556,6 +551,7 @@ impl Export {
                     name: rel,
                     size: md.len(),
                     meta: false,
+                    described_by: None,
                 }),
                 Err(e) => self
                     .listing_problems

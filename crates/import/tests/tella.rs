@@ -508,3 +508,95 @@ fn a_refused_unit_stops_the_reader() {
     assert_eq!(Tool::Tella.read(&android(), &mut sink), Err(Stopped));
     assert_eq!(sink.units, 1);
 }
+
+#[test]
+fn an_empty_line_of_values_or_no_file_name_is_a_problem() {
+    let c = Collect::read(Tool::Tella, export_with(&format!("{HEADER}\n\n")).path());
+    let ps = problems_at(&c, "photo.csv line 2");
+    assert_eq!(ps.len(), 1, "{:?}", c.problems);
+    assert!(ps[0].message.contains("truncated"));
+
+    let hash = hex_sha256(b"jpeg bytes");
+    let c = Collect::read(
+        Tool::Tella,
+        export_with(&format!("File hash,File path\n{hash},\n")).path(),
+    );
+    let ps = problems_at(&c, "photo.csv line 2");
+    assert_eq!(ps.len(), 1, "{:?}", c.problems);
+    assert!(ps[0].message.contains("no File name"));
+}
+
+#[test]
+fn windows_line_ends_and_a_byte_order_mark_are_read() {
+    let text = format!("\u{feff}{}", good_csv().replace('\n', "\r\n"));
+    let c = Collect::read(Tool::Tella, export_with(&text).path());
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    assert_eq!(c.units.len(), 1);
+    assert_eq!(meta(&c.units[0], "Device ID"), Some("dev-1"));
+}
+
+/// How the reader scales: `TELLA_FILES=N cargo test -p custos-import --test tella
+/// -- --ignored --nocapture many_files`. Reads N photos with their metadata files.
+#[test]
+#[ignore]
+fn many_files() {
+    let n: usize = std::env::var("TELLA_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..n {
+        let bytes = format!("photo {i}");
+        let name = format!("IMG_{i:06}.jpg");
+        fs::write(dir.path().join(&name), &bytes).unwrap();
+        let hash = hex_sha256(bytes.as_bytes()).to_uppercase();
+        fs::write(
+            dir.path().join(format!("IMG_{i:06}.csv")),
+            format!("{HEADER}\n{}\n", values(&hash, &name, "6.5")),
+        )
+        .unwrap();
+    }
+    struct Count(usize, usize);
+    impl Sink for Count {
+        fn unit(&mut self, _: Unit) -> Result<(), Stopped> {
+            self.0 += 1;
+            Ok(())
+        }
+        fn problem(&mut self, _: Problem) {
+            self.1 += 1;
+        }
+        fn progress(&mut self, _: u64, _: u64) {}
+    }
+    let mut sink = Count(0, 0);
+    let start = std::time::Instant::now();
+    Tool::Tella.read(dir.path(), &mut sink).unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!((sink.0, sink.1), (n, 0));
+    println!(
+        "{n} files with metadata in {secs:.2} s: {:.0} files a second",
+        n as f64 / secs
+    );
+}
+
+#[test]
+fn two_metadata_files_for_one_file_are_a_problem() {
+    let dir = export_with(&good_csv());
+    fs::write(dir.path().join("photo copy.csv"), good_csv()).unwrap();
+    let c = Collect::read(Tool::Tella, dir.path());
+    assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+    assert!(c.problems[0].message.contains("already describes"));
+    assert_eq!(names(&c), ["photo.jpg"]);
+
+    // Metadata naming another metadata file.
+    let dir = export_with(&good_csv());
+    let hash = hex_sha256(b"x");
+    fs::write(
+        dir.path().join("odd.csv"),
+        format!("{HEADER}\n{}\n", values(&hash, "photo.csv", "1.0")),
+    )
+    .unwrap();
+    let c = Collect::read(Tool::Tella, dir.path());
+    let ps = problems_at(&c, "odd.csv line 2");
+    assert_eq!(ps.len(), 1, "{:?}", c.problems);
+    assert!(ps[0].message.contains("itself a metadata file"));
+}
