@@ -148,9 +148,16 @@ pub fn read(path: &Path, sink: &mut dyn Sink) -> Result<(), Stopped> {
             let meta_entry = export.entries[m].clone();
             at = format!("{} ({})", entry.name, meta_entry.name);
             // Checked in pass 1, where its problems were reported.
-            if let Ok(Some(bytes)) = export.head(&meta_entry) {
-                let meta = Meta::parse(&meta_entry.name, &bytes);
-                apply(&meta, &meta_entry.name, &mut file);
+            match export.head(&meta_entry) {
+                Ok(Some(bytes)) => {
+                    let meta = Meta::parse(&meta_entry.name, &bytes);
+                    apply(&meta, &meta_entry.name, &mut file);
+                }
+                Ok(None) | Err(_) => sink.problem(Problem::new(
+                    meta_entry.name.clone(),
+                    "changed while the export was read: it is no longer a readable \
+                     metadata file",
+                )),
             }
         }
         let mut records = Vec::new();
