@@ -314,13 +314,13 @@ impl<'a, 'p> Check<'a, 'p> {
                     }
                 }
             }
-            Record::Intervention(i) if !i.mechanism.is_empty() => {
-                if !v.mechanisms.contains(&i.mechanism) {
-                    self.problem(
-                        at,
-                        format!("intervention {id}: unknown mechanism {:?}", i.mechanism),
-                    );
-                }
+            Record::Intervention(i)
+                if !i.mechanism.is_empty() && !v.mechanisms.contains(&i.mechanism) =>
+            {
+                self.problem(
+                    at,
+                    format!("intervention {id}: unknown mechanism {:?}", i.mechanism),
+                );
             }
             _ => {}
         }
