@@ -363,10 +363,14 @@ impl Parser<'_> {
                 }
                 Event::Eof => {
                     if let Some((name, line)) = stack.last() {
+                        let of = match &cur {
+                            Some(c) if name != "MartusBulletin" => format!(" of {}", c.b.at()),
+                            _ => String::new(),
+                        };
                         self.problem(
                             format!("{} line {lines_now}", self.file_name),
                             format!(
-                                "the file ends inside <{name}> (opened on line {line}): the export is truncated"
+                                "the file ends inside <{name}> (opened on line {line}){of}: the export is truncated"
                             ),
                         );
                         self.drop_pending_on_error();
