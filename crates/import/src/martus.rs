@@ -323,7 +323,7 @@ impl Parser<'_> {
                     {
                         self.problem(
                             format!("{} line 1", self.file_name),
-                            "not an XML file: a Martus export begins with <MartusBulletins>",
+                            "not an XML file: Martus's bulletin export is the .xml file, beginning with <MartusBulletins> (its CSV and JSON exports are not read)",
                         );
                         return Ok(());
                     }
@@ -1091,6 +1091,48 @@ impl Parser<'_> {
                     unmapped.push(Field {
                         name: format!("Version {} ({}): {}", v.number, v.local_id, f.name),
                         value: f.value.clone(),
+                    });
+                }
+            }
+            // What an earlier version had where the latest has no record to keep it
+            // as history.
+            let name = |what: &str| format!("Version {} ({}): {what}", v.number, v.local_id);
+            if latest.incident.is_none() {
+                if let Some(i) = &v.incident {
+                    let when = match (i.start, i.end) {
+                        (Some(s), Some(e)) => format!("{} – {}", s.date, e.date),
+                        (Some(s), None) => s.date.to_string(),
+                        (None, Some(e)) => format!("unknown – {}", e.date),
+                        (None, None) => String::new(),
+                    };
+                    let place = i.location.as_ref().map_or("", |l| l.place.as_str());
+                    for (what, value) in [
+                        ("Event date (eventdate)", when.as_str()),
+                        ("Location (location)", place),
+                        ("Details (publicinfo)", i.description.as_str()),
+                    ] {
+                        if !value.is_empty() {
+                            unmapped.push(Field {
+                                name: name(what),
+                                value: value.to_string(),
+                            });
+                        }
+                    }
+                }
+            }
+            if latest.details.is_none() {
+                if let Some(d) = &v.details {
+                    unmapped.push(Field {
+                        name: name("Details (publicinfo)"),
+                        value: d.clone(),
+                    });
+                }
+            }
+            if latest.private.is_none() {
+                if let Some(p) = &v.private {
+                    unmapped.push(Field {
+                        name: name("Private: Private details (privateinfo)"),
+                        value: p.clone(),
                     });
                 }
             }

@@ -616,3 +616,40 @@ fn progress_reaches_the_end_and_a_refusal_stops_the_reader() {
     );
     assert_eq!(r.0, 1);
 }
+
+#[test]
+fn what_an_earlier_version_alone_had_is_kept() {
+    // Version 1 without event date and location: it had no incident, its details and
+    // its private text went elsewhere; the latest has no private text.
+    let (dir, path) = edited(|x| {
+        let start = x.find(&format!("<BulletinLocalId>{V1}")).unwrap();
+        let end = start + x[start..].find("</MartusBulletin>").unwrap();
+        let v1 = x[start..end]
+            .replace("Range:2014-03-02,2014-03-20", "")
+            .replace("Central prison, Northern district", "");
+        let head = x[..start].replacen(
+            "The second lawyer's brother saw the arrest &amp; can testify.",
+            "",
+            1,
+        );
+        format!("{head}{v1}{}", &x[end..])
+    });
+    with_attachments(dir.path());
+    let c = Collect::read(Tool::Martus, &path);
+    assert!(c.problems.is_empty(), "{}", problems_text(&c));
+    let u = &c.units[0];
+    assert_eq!(kinds(u), [Kind::Case, Kind::Incident]);
+    // The incident's history holds version 2 only.
+    assert_eq!(u.records[1].earlier.len(), 1);
+    assert_eq!(
+        unmapped(u, &format!("Version 1 ({V1}): Details (publicinfo)")),
+        Some("Arrested leaving the court house.")
+    );
+    assert_eq!(
+        unmapped(
+            u,
+            &format!("Version 2 ({V2}): Private: Private details (privateinfo)")
+        ),
+        Some("Brother saw the arrest & can testify.")
+    );
+}
