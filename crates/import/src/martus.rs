@@ -129,7 +129,6 @@ fn count_newlines(bytes: &[u8]) -> u64 {
 /// What the export says of itself (`<ExportMetaData>`).
 #[derive(Default)]
 struct ExportMeta {
-    version: Option<String>,
     public_only: bool,
     no_attachments: bool,
 }
@@ -214,7 +213,8 @@ struct Group {
     versions: Vec<Version>,
 }
 
-/// Where the reader is: the element names open, with the line each opened on.
+/// The reader of one export: what it says of itself, the bulletin held back until its
+/// earlier versions (which follow it) are read, and the bulletins already handed on.
 struct Parser<'s> {
     sink: &'s mut dyn Sink,
     file_name: String,
@@ -493,12 +493,11 @@ impl Parser<'_> {
         let parent = parent_name(stack, 0);
         let grand = parent_name(stack, 1);
         if stack.len() == 1 {
+            // (`<MartusBulletinExportFormatVersion>`, 2 or 3, changes nothing read here.)
             if name == "MartusBulletin" {
                 if let Some(c) = cur.take() {
                     self.bulletin(c.b)?;
                 }
-            } else if name == "MartusBulletinExportFormatVersion" {
-                self.export.version = Some(text.trim().to_string());
             }
             return Ok(());
         }
