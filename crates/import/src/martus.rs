@@ -89,6 +89,7 @@ pub fn read(path: &Path, sink: &mut dyn Sink) -> Result<(), Stopped> {
         export: ExportMeta::default(),
         pending: None,
         seen_roots: HashSet::new(),
+        contents: HashMap::new(),
         bulletins: 0,
     };
     parser.run(path, file)?;
@@ -223,6 +224,7 @@ struct Parser<'s> {
     export: ExportMeta,
     pending: Option<Group>,
     seen_roots: HashSet<Uuid>,
+    contents: HashMap<String, u32>,
     bulletins: usize,
 }
 
@@ -730,7 +732,13 @@ impl Parser<'_> {
                     h.update([u8::from(a.private)]);
                 }
                 let hex: String = h.finalize().iter().map(|x| format!("{x:02x}")).collect();
-                let id = format!("sha256:{}", &hex[..32]);
+                let mut id = format!("sha256:{}", &hex[..32]);
+                // The same content twice: the second is named by its place among them.
+                let n = self.contents.entry(id.clone()).or_insert(0);
+                *n += 1;
+                if *n > 1 {
+                    id = format!("{id}#{n}");
+                }
                 (id.clone(), id.clone(), format!("bulletin/{id}"))
             }
         };
@@ -1077,8 +1085,18 @@ impl Parser<'_> {
         }
 
         let mut unmapped = latest.unmapped.clone();
-        // Fields of earlier versions whose value the latest does not have.
+        // Fields of earlier versions whose value the latest does not have: named
+        // "Earlier version: <field>" (the same name in every unit, for the preview), the
+        // version in the value.
         for v in &earlier {
+            let mut keep = |what: &str, value: &str| {
+                if !value.is_empty() {
+                    unmapped.push(Field {
+                        name: format!("Earlier version: {what}"),
+                        value: format!("version {} ({}): {value}", v.number, v.local_id),
+                    });
+                }
+            };
             for f in &v.unmapped {
                 if matches!(
                     f.name.as_str(),
@@ -1087,15 +1105,11 @@ impl Parser<'_> {
                     continue;
                 }
                 if !latest.unmapped.contains(f) {
-                    unmapped.push(Field {
-                        name: format!("Version {} ({}): {}", v.number, v.local_id, f.name),
-                        value: f.value.clone(),
-                    });
+                    keep(&f.name, &f.value);
                 }
             }
             // What an earlier version had where the latest has no record to keep it
             // as history.
-            let name = |what: &str| format!("Version {} ({}): {what}", v.number, v.local_id);
             if latest.incident.is_none() {
                 if let Some(i) = &v.incident {
                     let when = match (i.start, i.end) {
@@ -1105,34 +1119,19 @@ impl Parser<'_> {
                         (None, None) => String::new(),
                     };
                     let place = i.location.as_ref().map_or("", |l| l.place.as_str());
-                    for (what, value) in [
-                        ("Event date (eventdate)", when.as_str()),
-                        ("Location (location)", place),
-                        ("Details (publicinfo)", i.description.as_str()),
-                    ] {
-                        if !value.is_empty() {
-                            unmapped.push(Field {
-                                name: name(what),
-                                value: value.to_string(),
-                            });
-                        }
-                    }
+                    keep("Event date (eventdate)", &when);
+                    keep("Location (location)", place);
+                    keep("Details (publicinfo)", &i.description);
                 }
             }
             if latest.details.is_none() {
                 if let Some(d) = &v.details {
-                    unmapped.push(Field {
-                        name: name("Details (publicinfo)"),
-                        value: d.clone(),
-                    });
+                    keep("Details (publicinfo)", d);
                 }
             }
             if latest.private.is_none() {
                 if let Some(p) = &v.private {
-                    unmapped.push(Field {
-                        name: name("Private: Private details (privateinfo)"),
-                        value: p.clone(),
-                    });
+                    keep("Private: Private details (privateinfo)", p);
                 }
             }
         }

@@ -165,10 +165,13 @@ fn export_with_versions_reads_each_bulletin_as_a_case_with_its_history() {
         Some(format!("version 1: {V1}\nversion 2: {V2}").as_str())
     );
     // Version 1 had one victim row: what only it said is kept too.
-    assert!(u
-        .unmapped
-        .iter()
-        .any(|f| f.name == format!("Version 1 ({V1}): Victims (victims)")));
+    assert_eq!(
+        unmapped(u, "Earlier version: Victims (victims)"),
+        Some(
+            format!("version 1 ({V1}): Name: A. Haddad; Minor?: no; Held: 2014-03-02 – 2014-03-20")
+                .as_str()
+        )
+    );
 
     // Attachments beside the XML, the latest version's first, no stated hash.
     let names: Vec<&str> = u.files.iter().map(|f| f.name.as_str()).collect();
@@ -642,14 +645,39 @@ fn what_an_earlier_version_alone_had_is_kept() {
     // The incident's history holds version 2 only.
     assert_eq!(u.records[1].earlier.len(), 1);
     assert_eq!(
-        unmapped(u, &format!("Version 1 ({V1}): Details (publicinfo)")),
-        Some("Arrested leaving the court house.")
+        unmapped(u, "Earlier version: Details (publicinfo)"),
+        Some(format!("version 1 ({V1}): Arrested leaving the court house.").as_str())
     );
+    let private: Vec<&str> = u
+        .unmapped
+        .iter()
+        .filter(|f| f.name == "Earlier version: Private: Private details (privateinfo)")
+        .map(|f| f.value.as_str())
+        .collect();
     assert_eq!(
-        unmapped(
-            u,
-            &format!("Version 2 ({V2}): Private: Private details (privateinfo)")
-        ),
-        Some("Brother saw the arrest & can testify.")
+        private,
+        [
+            format!("version 1 ({V1}): Brother saw the arrest."),
+            format!("version 2 ({V2}): Brother saw the arrest & can testify.")
+        ]
+    );
+}
+
+#[test]
+fn the_same_bulletin_twice_without_metadata_gets_two_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let xml = fs::read_to_string(sample("client-import/SampleXmlBulletin.xml")).unwrap();
+    let start = xml.find("<MartusBulletin>").unwrap();
+    let end = xml.find("</MartusBulletins>").unwrap();
+    let twice = format!("{}{}", &xml[..end], &xml[start..]);
+    let path = dir.path().join("twice.xml");
+    fs::write(&path, twice).unwrap();
+    let c = Collect::read(Tool::Martus, &path);
+    assert!(c.problems.is_empty(), "{}", problems_text(&c));
+    assert_eq!(c.units.len(), 2);
+    assert_ne!(c.units[0].records[0].id, c.units[1].records[0].id);
+    assert_eq!(
+        c.units[1].original_id,
+        format!("{}#2", c.units[0].original_id)
     );
 }
