@@ -104,3 +104,38 @@ fn tella_desktop_zip_imports_entry_by_entry() {
     assert_eq!(count(&vault, Kind::Case), 1);
     assert!(count(&vault, Kind::Evidence) >= 1);
 }
+
+#[test]
+fn martus_export_imports_each_bulletin_as_a_case_with_its_history_and_attachments() {
+    let (_tmp, vault) = imports_whole_once(Tool::Martus, &sample("martus/exported/bulletins.xml"));
+    // Five <MartusBulletin> elements: three versions of one bulletin, and two others.
+    assert_eq!(count(&vault, Kind::Case), 3);
+    assert!(count(&vault, Kind::Evidence) >= 1);
+    // The bulletin exported with its earlier versions has them as its history.
+    let longest = vault
+        .list(&Filter {
+            kind: Some(Kind::Case),
+            ..Filter::default()
+        })
+        .into_iter()
+        .map(|c| vault.history(c.record_id).unwrap().len())
+        .max()
+        .unwrap();
+    assert_eq!(longest, 3, "three versions of one bulletin");
+}
+
+#[test]
+fn martus_test_bulletins_with_public_and_private_attachments_import() {
+    imports_whole_once(
+        Tool::Martus,
+        &sample("martus/client-import/SampleXmlBulletinWithAttachments.xml"),
+    );
+    imports_whole_once(
+        Tool::Martus,
+        &sample("martus/client-import/SampleXmlTwoBulletins.xml"),
+    );
+    imports_whole_once(
+        Tool::Martus,
+        &sample("martus/csv2xml/testWithAttachments.xml"),
+    );
+}
