@@ -1074,7 +1074,7 @@ impl Mapper<'_, '_> {
             }
             last_line = pos.line();
             n += 1;
-            if n % 64 == 0 {
+            if n.is_multiple_of(64) {
                 sink.progress(base + main.counts().0, total);
             }
             let at = format!("{file} line {}", pos.line());
@@ -1087,6 +1087,12 @@ impl Mapper<'_, '_> {
                         cols.header.len()
                     ),
                 ));
+                // Its repeat rows are not orphans: the row is wrong, not they.
+                for r in self.repeats.iter_mut() {
+                    for v in rec.iter() {
+                        r.runs.remove(v.trim());
+                    }
+                }
                 continue;
             }
             if let Some(unit) = self.submission(&cols, &rec, at, sink) {
@@ -1444,9 +1450,8 @@ impl Mapper<'_, '_> {
             rf.group.clone(),
             rf.role,
         );
-        let mut n = 0;
-        for (line, rec) in rows {
-            n += 1;
+        for (i, (line, rec)) in rows.into_iter().enumerate() {
+            let n = i + 1;
             if rec.len() != header.len() {
                 // Reported when indexed.
                 continue;
