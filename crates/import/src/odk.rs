@@ -557,6 +557,17 @@ const REGION: [&str; 6] = [
     "county",
 ];
 const COUNTRY: [&str; 3] = ["country", "country_code", "nation"];
+const ACTS: [&str; 9] = [
+    "act_type",
+    "act_types",
+    "acts",
+    "violation",
+    "violations",
+    "violation_type",
+    "violation_types",
+    "type_of_violation",
+    "abuse_type",
+];
 
 /// Column names of a file whose values are files.
 fn media_column(col: &str) -> bool {
@@ -624,6 +635,8 @@ struct MainColumns {
     place: Option<usize>,
     region: Option<usize>,
     country: Option<usize>,
+    /// Acts (a select-multiple of `act_types` codes, space-separated as ODK writes).
+    acts: Option<usize>,
     /// The first geopoint: its latitude and longitude columns.
     geo: Option<(usize, usize)>,
 }
@@ -669,6 +682,7 @@ impl MainColumns {
             place: first(&header, |h| !is_geo(h) && leaf_in(h, &PLACE)),
             region: first(&header, |h| leaf_in(h, &REGION)),
             country: first(&header, |h| leaf_in(h, &COUNTRY)),
+            acts: first(&header, |h| leaf_in(h, &ACTS)),
             geo,
             header,
         })
@@ -1180,6 +1194,24 @@ impl Mapper<'_, '_> {
                 )),
             }
         }
+        // Acts: the values that are codes of the vocabulary; the others stay in the
+        // column, kept as an unmapped field.
+        let mut act_types: Vec<String> = Vec::new();
+        let mut acts_left: Option<(String, String)> = None;
+        if let (Some(i), Some(v)) = (cols.acts, cell(cols.acts)) {
+            let vocab = &custos_model::vocab::builtin().act_types;
+            let (known, other): (Vec<&str>, Vec<&str>) =
+                v.split_whitespace().partition(|t| vocab.contains(t));
+            for k in known {
+                if !act_types.iter().any(|a| a == k) {
+                    act_types.push(k.to_string());
+                }
+            }
+            used.insert(i);
+            if !other.is_empty() {
+                acts_left = Some((cols.header[i].clone(), other.join(" ")));
+            }
+        }
         let mut location = Location::default();
         let mut has_location = false;
         if let Some((lat_i, lon_i)) = cols.geo {
@@ -1281,7 +1313,10 @@ impl Mapper<'_, '_> {
             earlier: vec![],
         }];
         records.extend(persons);
-        if start.is_some() || has_location {
+        if let Some((name, value)) = acts_left {
+            unmapped.push(Field { name, value });
+        }
+        if start.is_some() || has_location || !act_types.is_empty() {
             records.push(Item {
                 id: tool.id(&format!("submission/{instance}/incident")),
                 record: Record::Incident(Incident {
@@ -1291,7 +1326,7 @@ impl Mapper<'_, '_> {
                     start,
                     end: None,
                     location: has_location.then_some(location),
-                    act_types: vec![],
+                    act_types,
                     persons: involvements,
                     related: vec![],
                     impact: String::new(),

@@ -309,7 +309,10 @@ fn central_incident_report_maps_case_incident_victims_and_photos() {
     let loc = inc.location.as_ref().unwrap();
     assert_eq!((loc.lat, loc.lon), (Some(-0.0917), Some(34.768)));
     assert_eq!(loc.country, "KE");
-    assert!(inc.act_types.is_empty());
+    assert_eq!(
+        inc.act_types,
+        ["raid_or_search", "confiscation_of_property"]
+    );
     assert_eq!(inc.persons.len(), 2);
     assert!(inc.persons.iter().all(|p| p.role == Role::Victim));
     let Record::Person(p) = &u.records[1].record else {
@@ -326,8 +329,8 @@ fn central_incident_report_maps_case_incident_victims_and_photos() {
         .collect();
     assert_eq!(files, [("office.jpg", 0), ("victim1.jpg", 1)]);
     assert_eq!(u.files[1].attached_to, [u.records[1].id]);
-    // The act type is no code of the vocabulary: kept, with the metadata.
-    assert_eq!(field(u, "details-act_type"), Some("raid search"));
+    // The act that is no code of the vocabulary is kept, with the metadata.
+    assert_eq!(field(u, "details-act_type"), Some("office_break_in"));
     assert_eq!(field(u, "location-Altitude"), Some("1150.2"));
     assert_eq!(field(u, "ReviewState"), Some("approved"));
     assert_eq!(field(u, "DeviceID"), Some("collect:abc123"));
