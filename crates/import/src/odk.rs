@@ -8,14 +8,16 @@
 //! cell kept as an unmapped field under its column path. ODK forms are free-form, so
 //! columns are mapped by well-known names only.
 //!
-//! Memory: the main CSV is streamed row by row. Each repeat file is read once first to
-//! index its rows by submission — the byte offset, line and count of each run of rows
-//! belonging to one submission, never the rows themselves — then read again beside the
-//! main file, seeking to each submission's rows. Both exporters write repeat rows in the
-//! order of the main file, so the second read goes straight through; a folder's files
-//! out of that order are read by seeking, a zip entry (which cannot seek) out of order
-//! is refused with a problem. The index holds one small entry per submission with
-//! repeat rows.
+//! Memory: the main CSV is streamed row by row, and each repeat file beside it. Both
+//! exporters write repeat rows in the order of the main file (Central while it streams
+//! each submission, Briefcase sorting both by submission date), so a repeat file is
+//! first checked to be in that order (both files read once, nothing kept) and then read
+//! straight through beside the main file, at constant memory. A repeat file out of that
+//! order (edited by hand, or with rows of no submission) is indexed instead: one pass
+//! keeps, for each submission, where its runs of rows start (byte offset, line, count —
+//! never the rows), and the rows are read by seeking there. A zip entry cannot seek: if
+//! its rows come before their submission's place, that is a problem (unzip the export
+//! and import the folder).
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -774,6 +776,13 @@ struct RepeatFile {
     parent_key: usize,
     key: usize,
     role: Option<Option<Role>>,
+    /// Rows in the main file's order: read straight through beside it, no index.
+    in_step: bool,
+    /// In step: the row read but not yet claimed (it belongs to a later submission).
+    pending: Option<(u64, StringRecord)>,
+    /// In step: the line of the last row read, for a truncation problem.
+    last_line: u64,
+    /// Out of step: the runs of rows of each submission.
     runs: HashMap<String, Vec<Run>>,
 }
 
@@ -840,7 +849,8 @@ impl<'s> Reader<'s> {
         let mut done = 0u64;
         let mut repeats = Vec::new();
         for name in &export.repeats {
-            if let Some(r) = index_repeat(&export, &opener, name, sink) {
+            let step = in_step(&export, &opener, name);
+            if let Some(r) = index_repeat(&export, &opener, name, !step, sink) {
                 repeats.push(r);
             }
             done += opener.size(name);
@@ -874,7 +884,13 @@ impl<'s> Reader<'s> {
         let mut cursors = Vec::new();
         for (r, a) in repeats.iter().zip(archives.iter_mut()) {
             match opener.rows(&r.name, a.as_mut()) {
-                Ok(rows) => cursors.push(Some(rows)),
+                Ok(mut rows) => {
+                    if r.in_step {
+                        // Past the header, which was read when the file was opened.
+                        let _ = rows.read(&mut StringRecord::new());
+                    }
+                    cursors.push(Some(rows))
+                }
                 Err(e) => {
                     sink.problem(Problem::new(r.name.clone(), e.to_string()));
                     cursors.push(None);
@@ -888,6 +904,28 @@ impl<'s> Reader<'s> {
             cursors,
         };
         mapper.main_pass(&mut main, sink, done, total)?;
+        // In-step files: rows left after the last submission belong to none.
+        for (rf, cursor) in mapper.repeats.iter_mut().zip(mapper.cursors.iter_mut()) {
+            let Some(cursor) = cursor.as_mut() else {
+                continue;
+            };
+            if !rf.in_step {
+                continue;
+            }
+            while let Some((line, rec)) = next_row(rf, cursor, sink) {
+                let parent = rec.get(rf.parent_key).unwrap_or("").trim().to_string();
+                sink.problem(Problem::new(
+                    format!("{} line {line}", rf.name),
+                    format!(
+                        "PARENT_KEY {} matches no submission in {}",
+                        root_of(&parent),
+                        export.main
+                    ),
+                ));
+            }
+            let last = rf.last_line;
+            truncation(&rf.name, cursor, last, sink);
+        }
         // Repeat rows no submission claimed.
         let mut left: Vec<(u64, String, String)> = Vec::new();
         for r in mapper.repeats.iter() {
@@ -914,6 +952,7 @@ fn index_repeat(
     export: &Export,
     opener: &Opener,
     name: &str,
+    index: bool,
     sink: &mut dyn Sink,
 ) -> Option<RepeatFile> {
     let mut archive = match opener.archive() {
@@ -970,6 +1009,21 @@ fn index_repeat(
         .unwrap_or(file_base);
     let group = group.split('~').next().unwrap_or(group).to_string();
     let mut runs: HashMap<String, Vec<Run>> = HashMap::new();
+    if !index {
+        // In step with the main file: its rows are checked as they are read beside it.
+        return Some(RepeatFile {
+            name: name.to_string(),
+            role: person_repeat(&group),
+            group,
+            header,
+            parent_key,
+            key,
+            in_step: true,
+            pending: None,
+            last_line: 1,
+            runs,
+        });
+    }
     let mut last_root: Option<String> = None;
     let mut last_line = 1;
     loop {
@@ -1022,8 +1076,75 @@ fn index_repeat(
         header,
         parent_key,
         key,
+        in_step: false,
+        pending: None,
+        last_line,
         runs,
     })
+}
+
+/// Whether a repeat file's rows come in the main file's order (as both exporters write
+/// them): every run of rows of one submission found, in turn, further down the main
+/// file. Reads both files once, keeping nothing; says nothing of problems (they are
+/// found when the files are read for their content).
+fn in_step(export: &Export, opener: &Opener, name: &str) -> bool {
+    let (Ok(mut za), Ok(mut zb)) = (opener.archive(), opener.archive()) else {
+        return false;
+    };
+    let (Ok(mut main), Ok(mut rows)) = (
+        opener.rows(&export.main, za.as_mut()),
+        opener.rows(name, zb.as_mut()),
+    ) else {
+        return false;
+    };
+    let mut rec = StringRecord::new();
+    let header = |rows: &mut Rows<'_>, rec: &mut StringRecord| match rows.read(rec) {
+        Ok(true) => Some(
+            rec.iter()
+                .map(|h| h.trim_start_matches('\u{feff}').to_string())
+                .collect::<Vec<_>>(),
+        ),
+        _ => None,
+    };
+    let (Some(mh), Some(rh)) = (header(&mut main, &mut rec), header(&mut rows, &mut rec)) else {
+        return false;
+    };
+    let (Some(mkey), Some(pkey)) = (
+        mh.iter().position(|h| h == "KEY"),
+        rh.iter().position(|h| h == "PARENT_KEY"),
+    ) else {
+        return false;
+    };
+    let mut last: Option<String> = None;
+    let mut mrec = StringRecord::new();
+    loop {
+        match rows.read(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => return true,
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => return false,
+            Err(_) => continue,
+        }
+        let parent = rec.get(pkey).unwrap_or("").trim();
+        if rec.len() != rh.len() || parent.is_empty() {
+            continue;
+        }
+        let root = root_of(parent);
+        if last.as_deref() == Some(root) {
+            continue;
+        }
+        loop {
+            match main.read(&mut mrec) {
+                Ok(true) => {}
+                Ok(false) => return false,
+                Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => return false,
+                Err(_) => continue,
+            }
+            if mrec.len() == mh.len() && mrec.get(mkey).map(str::trim) == Some(root) {
+                break;
+            }
+        }
+        last = Some(root.to_string());
+    }
 }
 
 struct Mapper<'e, 'a> {
@@ -1430,14 +1551,30 @@ impl Mapper<'_, '_> {
         files: &mut Vec<FileItem>,
         unmapped: &mut Vec<Field>,
     ) {
-        let Some(runs) = self.repeats[r].runs.remove(key) else {
-            return;
-        };
         let name = self.repeats[r].name.clone();
         let Some(cursor) = self.cursors.get_mut(r).and_then(Option::as_mut) else {
             return;
         };
         let mut rows: Vec<(u64, StringRecord)> = Vec::new();
+        if self.repeats[r].in_step {
+            let rf = &mut self.repeats[r];
+            while let Some((line, rec)) = next_row(rf, cursor, sink) {
+                if root_of(rec.get(rf.parent_key).unwrap_or("").trim()) == key {
+                    rows.push((line, rec));
+                } else {
+                    rf.pending = Some((line, rec));
+                    break;
+                }
+            }
+        }
+        let runs = if self.repeats[r].in_step {
+            Vec::new()
+        } else {
+            match self.repeats[r].runs.remove(key) {
+                Some(runs) => runs,
+                None => return,
+            }
+        };
         let mut order_problem = false;
         for run in runs {
             let here = cursor.position();
@@ -1586,6 +1723,51 @@ impl Mapper<'_, '_> {
                 }
             }
         }
+    }
+}
+
+/// The next well-formed row of an in-step repeat file (the pending one first),
+/// reporting the malformed ones on the way.
+fn next_row(
+    rf: &mut RepeatFile,
+    cursor: &mut Rows<'_>,
+    sink: &mut dyn Sink,
+) -> Option<(u64, StringRecord)> {
+    if let Some(p) = rf.pending.take() {
+        return Some(p);
+    }
+    let mut rec = StringRecord::new();
+    loop {
+        let line = cursor.position().line();
+        match cursor.read(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => {
+                sink.problem(csv_problem(&rf.name, &e));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    return None;
+                }
+                continue;
+            }
+        }
+        rf.last_line = line;
+        let at = format!("{} line {line}", rf.name);
+        if rec.len() != rf.header.len() {
+            sink.problem(Problem::new(
+                at,
+                format!(
+                    "{} cells where the header has {}",
+                    rec.len(),
+                    rf.header.len()
+                ),
+            ));
+            continue;
+        }
+        if rec.get(rf.parent_key).unwrap_or("").trim().is_empty() {
+            sink.problem(Problem::new(at, "the row has no PARENT_KEY"));
+            continue;
+        }
+        return Some((line, rec));
     }
 }
 

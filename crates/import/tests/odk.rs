@@ -691,3 +691,86 @@ fn a_sink_that_stops_stops_the_reader() {
     assert_eq!(r, Err(custos_import::Stopped));
     assert_eq!(s.0, 1);
 }
+
+/// Figures for a large export: records a second and peak memory. Run with
+/// `cargo test -p custos-import --test odk -- --ignored --nocapture large_export`
+/// (`ODK_FIGURES_ROWS` sets the number of submissions).
+#[test]
+#[ignore]
+fn large_export_reads_at_constant_memory() {
+    struct Count {
+        units: u64,
+        records: u64,
+        problems: Vec<Problem>,
+    }
+    impl custos_import::Sink for Count {
+        fn unit(&mut self, u: Unit) -> Result<(), custos_import::Stopped> {
+            self.units += 1;
+            self.records += (u.records.len() + u.files.len()) as u64;
+            Ok(())
+        }
+        fn problem(&mut self, p: Problem) {
+            self.problems.push(p);
+        }
+        fn progress(&mut self, _: u64, _: u64) {}
+    }
+    fn peak_kib() -> u64 {
+        fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+            })
+            .unwrap_or(0)
+    }
+    let rows: u64 = std::env::var("ODK_FIGURES_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let mut main =
+            std::io::BufWriter::new(fs::File::create(tmp.path().join("big.csv")).unwrap());
+        let mut rep =
+            std::io::BufWriter::new(fs::File::create(tmp.path().join("big-victim.csv")).unwrap());
+        writeln!(main, "SubmissionDate,meta-instanceID,title,incident_date,location-Latitude,location-Longitude,location-Altitude,location-Accuracy,details-description,KEY,SubmitterID,SubmitterName,AttachmentsPresent,AttachmentsExpected,Status,ReviewState,DeviceID,Edits,FormVersion").unwrap();
+        writeln!(rep, "name,sex,notes,PARENT_KEY,KEY").unwrap();
+        for i in 0..rows {
+            let id = format!("uuid:{i:08}-0000-4000-8000-000000000000");
+            writeln!(main, "2024-03-02T10:15:00.000Z,{id},Report {i},2024-03-01,-0.09,34.76,1150,4.5,\"A description of what happened, with a comma and\na second line\",{id},7,Amina,0,0,,approved,collect:abc,0,1").unwrap();
+            for v in 1..=2 {
+                writeln!(
+                    rep,
+                    "Person {i} {v},female,some notes,{id},{id}/victims/victim[{v}]"
+                )
+                .unwrap();
+            }
+        }
+    }
+    let size = fs::metadata(tmp.path().join("big.csv")).unwrap().len()
+        + fs::metadata(tmp.path().join("big-victim.csv"))
+            .unwrap()
+            .len();
+    let before = peak_kib();
+    let mut sink = Count {
+        units: 0,
+        records: 0,
+        problems: vec![],
+    };
+    let t = std::time::Instant::now();
+    Tool::Odk.read(tmp.path(), &mut sink).unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    assert!(sink.problems.is_empty(), "{:?}", &sink.problems[..1]);
+    assert_eq!(sink.units, rows);
+    println!(
+        "ODK: {} submissions, {} records, {:.1} MB in {secs:.2} s: {:.0} submissions/s, {:.0} records/s; peak memory {} KiB before, {} KiB after",
+        sink.units,
+        sink.records,
+        size as f64 / 1e6,
+        sink.units as f64 / secs,
+        sink.records as f64 / secs,
+        before,
+        peak_kib()
+    );
+}
