@@ -375,15 +375,25 @@ struct Opener {
     place: Place,
     /// Central's zip, kept open to look its entries up.
     zip: Option<ZipArchive<File>>,
+    /// The folder of the main CSV inside the zip (`""` at its root, `"export/"` …).
+    zip_dir: String,
 }
 
 impl Opener {
-    fn new(place: Place) -> io::Result<Opener> {
+    fn new(place: Place, main: &str) -> io::Result<Opener> {
         let zip = match &place {
             Place::Zip(p) => Some(open_zip(p)?),
             Place::Dir(_) => None,
         };
-        Ok(Opener { place, zip })
+        let zip_dir = match main.rfind('/') {
+            Some(i) => main[..=i].to_string(),
+            None => String::new(),
+        };
+        Ok(Opener {
+            place,
+            zip,
+            zip_dir,
+        })
     }
 
     /// A fresh archive for reading entries beside others (`None` for a folder).
@@ -443,10 +453,11 @@ impl Opener {
                 let z = self.zip.as_ref()?;
                 candidates
                     .iter()
+                    .map(|c| format!("{}{c}", self.zip_dir))
                     .find(|c| z.index_for_name(c).is_some())
                     .map(|c| FileSource::Zip {
                         archive: p.clone(),
-                        entry: c.clone(),
+                        entry: c,
                     })
             }
         }
@@ -637,6 +648,8 @@ struct MainColumns {
     place: Option<usize>,
     region: Option<usize>,
     country: Option<usize>,
+    /// Central's Status (set for encrypted submissions it could not decrypt).
+    status: Option<usize>,
     /// Acts (a select-multiple of `act_types` codes, space-separated as ODK writes).
     acts: Option<usize>,
     /// The first geopoint: its latitude and longitude columns.
@@ -685,6 +698,7 @@ impl MainColumns {
             region: first(&header, |h| leaf_in(h, &REGION)),
             country: first(&header, |h| leaf_in(h, &COUNTRY)),
             acts: first(&header, |h| leaf_in(h, &ACTS)),
+            status: find("Status"),
             geo,
             header,
         })
@@ -833,10 +847,13 @@ impl<'s> Reader<'s> {
 
     fn run(self) -> Result<(), Stopped> {
         let Reader { export, sink } = self;
-        let opener = match Opener::new(match &export.place {
-            Place::Dir(d) => Place::Dir(d.clone()),
-            Place::Zip(p) => Place::Zip(p.clone()),
-        }) {
+        let opener = match Opener::new(
+            match &export.place {
+                Place::Dir(d) => Place::Dir(d.clone()),
+                Place::Zip(p) => Place::Zip(p.clone()),
+            },
+            &export.main,
+        ) {
             Ok(o) => o,
             Err(e) => {
                 sink.problem(Problem::new(export.main.clone(), e.to_string()));
@@ -1266,6 +1283,19 @@ impl Mapper<'_, '_> {
                 at.clone(),
                 format!("SubmissionDate \"{raw}\" is not a date and time"),
             ));
+        }
+        // Central writes an encrypted submission it could not decrypt as its metadata
+        // alone: its data is not in the export.
+        if let Some(status) = cell(cols.status) {
+            if status == "not decrypted" || status == "missing encrypted form data" {
+                sink.problem(Problem::new(
+                    at.clone(),
+                    format!(
+                        "submission {instance} is encrypted and its data is not in the export \
+                         (Status: {status}): export it again with the form's passphrase"
+                    ),
+                ));
+            }
         }
 
         let mut used: HashSet<usize> = HashSet::new();

@@ -774,3 +774,42 @@ fn large_export_reads_at_constant_memory() {
         peak_kib()
     );
 }
+
+#[test]
+fn central_submissions_it_could_not_decrypt_are_problems() {
+    let c = read(&sample("central/simple-encrypted.zip"));
+    assert_eq!(
+        problems(&c),
+        [
+            "simple.csv line 2: submission three is encrypted and its data is not in the export (Status: not decrypted): export it again with the form's passphrase",
+            "simple.csv line 3: submission two is encrypted and its data is not in the export (Status: not decrypted): export it again with the form's passphrase",
+        ]
+    );
+    assert_eq!(field(&c.units[2], "name"), Some("Alice"));
+}
+
+#[test]
+fn a_zip_of_a_folder_finds_its_media_in_that_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let entries = zip_entries(&sample("central/incident_report.zip"));
+    let named: Vec<(String, Vec<u8>)> = entries
+        .into_iter()
+        .map(|(n, b)| (format!("export/{n}"), b))
+        .collect();
+    let refs: Vec<(&str, &[u8])> = named
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let z = tmp.path().join("export.zip");
+    write_zip(&z, &refs);
+    let c = read(&z);
+    assert_eq!(problems(&c), Vec::<String>::new());
+    assert_eq!(
+        c.units[0].files[0].source,
+        FileSource::Zip {
+            archive: z.clone(),
+            entry: "export/media/office.jpg".into()
+        }
+    );
+    assert_eq!(kinds(&c.units[0]), ["case", "person", "person", "incident"]);
+}
