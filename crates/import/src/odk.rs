@@ -685,7 +685,20 @@ impl MainColumns {
                 .any(|s| h.ends_with(&format!("-{s}")) || h.ends_with(&format!(":{s}")))
         };
         let date = first(&header, |h| {
-            !is_geo(h) && (leaf_in(h, &DATE) || leaf(h).ends_with("_date"))
+            let l = leaf(h);
+            !is_geo(h)
+                && (leaf_in(h, &DATE)
+                    || ((l.ends_with("_date") || l.starts_with("date_of_"))
+                        && [
+                            "incident",
+                            "event",
+                            "violation",
+                            "attack",
+                            "arrest",
+                            "abuse",
+                        ]
+                        .iter()
+                        .any(|w| l.contains(w))))
         });
         Some(MainColumns {
             key,
@@ -718,6 +731,15 @@ fn parse_date(value: &str) -> Option<FuzzyDate> {
             precision: Precision::Day,
         })
     };
+    // A moment with its offset: the day where it happened, not in UTC.
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return day(t.date_naive());
+    }
+    for f in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z"] {
+        if let Ok(t) = DateTime::parse_from_str(v, f) {
+            return day(t.date_naive());
+        }
+    }
     if let Some(dt) = parse_datetime(v) {
         return day(dt.date_naive());
     }
@@ -1830,7 +1852,7 @@ mod tests {
         );
         assert_eq!(
             d("2018-04-26T23:56:00.000-02:00"),
-            Some(("2018-04-27".into(), Precision::Day))
+            Some(("2018-04-26".into(), Precision::Day))
         );
         assert_eq!(d("2018-04"), Some(("2018-04-01".into(), Precision::Month)));
         assert_eq!(d("2018"), Some(("2018-01-01".into(), Precision::Year)));

@@ -179,11 +179,10 @@ fn briefcase_all_data_types_keep_their_values_and_the_point_makes_an_incident() 
     let loc = inc.location.as_ref().unwrap();
     assert_eq!(loc.lat, Some(43.3149254));
     assert_eq!(loc.lon, Some(-1.9869671));
-    // some_date ends in _date: the incident's date, in Briefcase's format.
-    let start = inc.start.unwrap();
-    assert_eq!(start.date.to_string(), "2018-04-26");
-    assert_eq!(start.precision, Precision::Day);
-    assert_eq!(field(u, "some_date"), None);
+    // "some_date" names no incident's date: kept as it was.
+    assert_eq!(inc.start, None);
+    assert_eq!(field(u, "some_date"), Some("Apr 26, 2018"));
+    assert_eq!(field(u, "some_date_time"), Some("Apr 26, 2018 8:56:00 AM"));
     // Everything else kept as it was.
     assert_eq!(field(u, "some_string"), Some("Hola"));
     assert_eq!(field(u, "some_decimal"), Some("123.456"));
