@@ -438,11 +438,18 @@ impl Opener {
     }
 
     /// Where a file a cell names is, if the export has it: `media/<name>` (or the
-    /// cell's own relative path, as Briefcase writes `media/<name>`).
-    fn media(&self, value: &str) -> Option<FileSource> {
+    /// cell's own relative path, as Briefcase writes `media/<name>`), or the
+    /// submission's folder in Briefcase's storage, `instances/<instanceID without
+    /// colons>/<name>` (where the files stay when Briefcase exports without media).
+    fn media(&self, value: &str, instance: &str) -> Option<FileSource> {
         let rel = safe_relative(value)?;
         let bare = rel.strip_prefix("media/").unwrap_or(&rel);
-        let candidates = [format!("media/{bare}"), rel.clone()];
+        let mut candidates = vec![format!("media/{bare}"), rel.clone()];
+        if let Some(dir) = safe_relative(&instance.replace(':', "")) {
+            if !dir.contains('/') {
+                candidates.push(format!("instances/{dir}/{bare}"));
+            }
+        }
         match &self.place {
             Place::Dir(d) => candidates
                 .iter()
@@ -1535,7 +1542,7 @@ impl Mapper<'_, '_> {
             return Cell::Value;
         }
         let named = value.starts_with("media/") || media_column(column);
-        match self.opener.media(value) {
+        match self.opener.media(value, instance) {
             Some(source) => {
                 let file_name = value.rsplit('/').next().unwrap_or(value).to_string();
                 let key = if row_label.is_empty() {

@@ -812,3 +812,21 @@ fn a_zip_of_a_folder_finds_its_media_in_that_folder() {
     );
     assert_eq!(kinds(&c.units[0]), ["case", "person", "person", "incident"]);
 }
+
+#[test]
+fn briefcase_export_without_media_finds_files_in_the_submission_folder() {
+    let dir = sample("briefcase/media-files-instances");
+    let c = read(&dir);
+    assert_eq!(problems(&c), Vec::<String>::new());
+    let f = &c.units[0].files[0];
+    assert_eq!(
+        f.source,
+        FileSource::Path(
+            dir.join("instances/uuid98a1380a-0b3d-40f2-be44-ca8d107d4528/1524644764247.jpg")
+        )
+    );
+    assert_eq!(
+        f.original_id,
+        "uuid:98a1380a-0b3d-40f2-be44-ca8d107d4528/1524644764247.jpg"
+    );
+}
