@@ -1434,6 +1434,36 @@ impl Mapper<'_, '_> {
             }
         }
 
+        // Persons named in the form itself (`victim_name`, `name_of_witness` …).
+        let mut persons: Vec<Item> = Vec::new();
+        let mut involvements = Vec::new();
+        for (i, name) in cols.header.iter().enumerate() {
+            if META.contains(&name.as_str()) {
+                continue;
+            }
+            let l = leaf(name);
+            let Some(who) = l
+                .strip_suffix("_name")
+                .or_else(|| l.strip_prefix("name_of_"))
+            else {
+                continue;
+            };
+            let (Some(Some(role)), Some(v)) = (person_repeat(who), cell(Some(i))) else {
+                continue;
+            };
+            used.insert(i);
+            let id = tool.id(&format!("submission/{instance}/person/{name}"));
+            persons.push(Item {
+                id,
+                record: Record::Person(person(case_id, v.to_string(), Some(role))),
+                earlier: vec![],
+            });
+            involvements.push(Involvement {
+                person_id: id,
+                role,
+            });
+        }
+
         // The other cells: media files, or unmapped fields.
         for (i, name) in cols.header.iter().enumerate() {
             if used.contains(&i) || name.starts_with("SET-OF-") {
@@ -1470,8 +1500,6 @@ impl Mapper<'_, '_> {
         }
 
         // Repeat rows.
-        let mut persons: Vec<Item> = Vec::new();
-        let mut involvements = Vec::new();
         for r in 0..self.repeats.len() {
             self.repeat_rows(
                 r,
@@ -1729,21 +1757,10 @@ impl Mapper<'_, '_> {
                     persons.push(Item {
                         id,
                         record: Record::Person(Person {
-                            case_id,
-                            name: names.join(" "),
-                            other_names: vec![],
-                            roles: role.into_iter().collect(),
-                            is_group: false,
-                            group_size: None,
                             sex,
-                            birth_date: None,
                             occupation,
                             organisation,
-                            human_rights_work: String::new(),
-                            residence: String::new(),
-                            citizenship: String::new(),
-                            consent: Consents::default(),
-                            contact: String::new(),
+                            ..person(case_id, names.join(" "), role)
                         }),
                         earlier: vec![],
                     });
@@ -1827,6 +1844,27 @@ fn next_row(
             continue;
         }
         return Some((line, rec));
+    }
+}
+
+/// A person of a case, with a name and perhaps a role, nothing else known yet.
+fn person(case_id: uuid::Uuid, name: String, role: Option<Role>) -> Person {
+    Person {
+        case_id,
+        name,
+        other_names: vec![],
+        roles: role.into_iter().collect(),
+        is_group: false,
+        group_size: None,
+        sex: String::new(),
+        birth_date: None,
+        occupation: String::new(),
+        organisation: String::new(),
+        human_rights_work: String::new(),
+        residence: String::new(),
+        citizenship: String::new(),
+        consent: Consents::default(),
+        contact: String::new(),
     }
 }
 

@@ -830,3 +830,26 @@ fn briefcase_export_without_media_finds_files_in_the_submission_folder() {
         "uuid:98a1380a-0b3d-40f2-be44-ca8d107d4528/1524644764247.jpg"
     );
 }
+
+#[test]
+fn persons_named_in_the_form_itself_get_their_role() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("report.csv"),
+        "SubmissionDate,victim_name,perpetrator_name,reporter_name,incident_date,meta-instanceID,KEY\n\
+         2024-01-01T00:00:00.000Z,Ana Diaz,Unit 7,Luis,2023-12-30,uuid:a,uuid:a\n",
+    )
+    .unwrap();
+    let c = read(tmp.path());
+    assert_eq!(problems(&c), Vec::<String>::new());
+    let u = &c.units[0];
+    assert_eq!(kinds(u), ["case", "person", "person", "incident"]);
+    let Record::Incident(inc) = &u.records[3].record else {
+        panic!()
+    };
+    let roles: Vec<Role> = inc.persons.iter().map(|p| p.role).collect();
+    assert_eq!(roles, [Role::Victim, Role::Perpetrator]);
+    assert_eq!(u.records[1].record.title(), "Ana Diaz");
+    assert_eq!(field(u, "reporter_name"), Some("Luis"));
+    assert_eq!(field(u, "victim_name"), None);
+}
