@@ -28,6 +28,7 @@ mod evidence;
 mod export;
 mod followup;
 mod idle;
+mod import;
 mod memory;
 mod protect;
 mod search;

@@ -224,6 +224,26 @@ export function onExportProgress(handler) {
   return listenTo('export-progress', handler);
 }
 
+// Imports from other tools
+
+/** → [{code, name, choose, folder}]: the tools Custos imports from. */
+export const importSources = () => invoke('import_sources');
+
+/**
+ * Reads another tool's export whole; writes nothing. request: {source (martus, odk,
+ * uwazi, tella), path}. → {units, new: {kind: n}, already, unmapped: [[field, records]],
+ * files, file_bytes, problems: [{at, message}]}. Progress as import-progress events.
+ */
+export const importPreview = (request) => invoke('import_preview', { request });
+
+/** Imports it, all or nothing. → {preview, records, files}. */
+export const importRun = (request) => invoke('import_run', { request });
+
+/** Calls handler({phase, done, total}) as a check or an import goes. → the unlisten. */
+export function onImportProgress(handler) {
+  return listenTo('import-progress', handler);
+}
+
 function listenTo(name, handler) {
   const listen = window.__TAURI__?.event?.listen;
   if (typeof listen !== 'function') return Promise.resolve(() => {});

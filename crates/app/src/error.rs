@@ -28,6 +28,9 @@ pub enum Error {
     /// confirmed to export it anyway.
     #[error("the submission lacks elements the mechanism asks for; confirm to export anyway")]
     MissingElements,
+    /// An import was refused (every problem listed) or taken back.
+    #[error(transparent)]
+    Import(custos_import::engine::Error),
     /// The settings file could not be written.
     #[error("saving settings: {0}")]
     Settings(String),
@@ -43,6 +46,8 @@ impl Error {
             Error::FileExists(_) => "file_exists",
             Error::InvalidRecipient(_) => "invalid_recipient",
             Error::MissingElements => "missing_elements",
+            Error::Import(custos_import::engine::Error::Refused(_)) => "import_refused",
+            Error::Import(_) => "import_failed",
             Error::Settings(_) => "internal",
         }
     }

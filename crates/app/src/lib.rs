@@ -3,6 +3,8 @@
 //!
 //! - [`export`]: exports and communications to protection mechanisms, checked and written.
 //! - [`followup`]: what awaits a response or is due for a follow-up; marking a draft sent.
+//! - [`import`]: what another tool exported (Martus, ODK, Uwazi, Tella), previewed, then
+//!   imported all or nothing.
 //! - [`resolve`]: resolving concurrent edits with the user's choices.
 //! - [`schedule`]: when the background sync runs next.
 //! - [`session`]: unlocking with the growing delay and the wipe after failed unlocks.
@@ -15,6 +17,7 @@
 pub mod error;
 pub mod export;
 pub mod followup;
+pub mod import;
 pub mod resolve;
 pub mod schedule;
 pub mod session;

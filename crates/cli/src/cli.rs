@@ -272,9 +272,21 @@ pub struct ExportArgs {
 
 #[derive(Args)]
 pub struct ImportArgs {
-    /// The JSON export file ("-" for standard input)
+    /// The JSON export file ("-" for standard input); with --from, the other tool's
+    /// export (a file, a folder or a zip)
     #[arg(required_unless_present = "csv", conflicts_with = "csv")]
     pub file: Option<PathBuf>,
+    /// Import what another tool exported: a Martus XML bulletin export, an ODK
+    /// Briefcase or Central CSV export with its media, an Uwazi CSV export, Tella's
+    /// exported files with their metadata. Checked whole first: a bad export is refused
+    /// with every problem and nothing is imported; importing it again adds only what is
+    /// new.
+    #[arg(long, value_name = "TOOL", value_parser = ["martus", "odk", "uwazi", "tella"], conflicts_with = "csv")]
+    pub from: Option<String>,
+    /// With --from: show what the import would make, and which source fields have no
+    /// place in Custos (they are kept in a note of each record); write nothing
+    #[arg(long, requires = "from")]
+    pub preview: bool,
     /// A CSV file to import (with --kind and --mapping)
     #[arg(long, value_name = "FILE", requires_all = ["kind", "mapping"])]
     pub csv: Option<PathBuf>,

@@ -33,7 +33,8 @@ mod text;
 pub use text::unmapped_note;
 
 /// The tool an export comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Tool {
     /// Martus: its XML bulletin export.
     Martus,
@@ -105,7 +106,7 @@ impl fmt::Display for Tool {
 }
 
 /// Something wrong in an export: where, and what.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     /// Where: a file and a line (`"form.csv line 12"`), an element (`"bulletin 3
     /// (line 120): <Field tag=\"eventdate\">"`), or a file alone.
@@ -143,8 +144,10 @@ pub struct Unit {
     pub original_id: String,
     /// Where it is in the export, for messages (`"bulletin 3 (line 120)"`).
     pub at: String,
-    /// The records, the case first. Every id comes from [`Tool::id`]. A record may link
-    /// to records of this unit and of units read before it, not to later ones.
+    /// The records, the case first; empty when the unit's files belong to a case an
+    /// earlier unit carried (Tella: one case for the export, one unit per file). Every
+    /// id comes from [`Tool::id`]. A record may link to records of this unit and of
+    /// units read before it, not to later ones.
     pub records: Vec<Item>,
     /// The files it carries, imported as evidence of the case.
     pub files: Vec<FileItem>,
@@ -179,7 +182,7 @@ pub struct Field {
 pub struct FileItem {
     /// The evidence record's id, from [`Tool::id`].
     pub id: Uuid,
-    /// The case.
+    /// The case: of this unit or of an earlier one.
     pub case_id: Uuid,
     /// Records of the unit it documents; empty: the case.
     pub attached_to: Vec<Uuid>,

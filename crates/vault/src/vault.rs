@@ -37,14 +37,18 @@ mod evidence;
 mod lifecycle;
 mod merge;
 mod read;
+mod rollback;
 mod snapshot;
 mod sync;
 mod travel;
 pub use backup::fingerprint;
 pub use device::{keys_dir, on_wipe, Wiped};
 pub use duress::{DuressAction, DECOY};
-pub use evidence::{Action, Attach, CustodyEntry, EvidenceReader, Exported, Verification, BLOBS};
+pub use evidence::{
+    Action, Attach, CustodyEntry, EvidenceReader, Exported, ImportedFile, Verification, BLOBS,
+};
 pub use merge::{FieldConflict, MergeProposal};
+pub use rollback::Checkpoint;
 pub use sync::{
     BlobJob, Credentials, Exchange, Gap, Ingested, OrgInfo, PendingCoordinator, Reader, SyncInfo,
     SyncPlan, TrustChange, Unapproved,
@@ -158,6 +162,15 @@ struct Keys {
 pub enum Change {
     /// A new record.
     Create(Record),
+    /// A new record with an id chosen by the caller (an import: the id derives from the
+    /// source's own id, so a second import of the same export finds it). Refused when a
+    /// record with that id is already in the vault.
+    Import {
+        /// The id it is to have.
+        record_id: Uuid,
+        /// Its content.
+        record: Record,
+    },
     /// A new version of an existing record (restores a deleted one).
     Update {
         /// The record.

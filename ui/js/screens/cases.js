@@ -19,6 +19,7 @@ import { errorText, uniqueId, normalizeDate, isDate, today } from '../fields.js'
 import { CHOICES, choiceLabel, statusBadge, markers } from '../records.js';
 import { duressSection } from '../duress.js';
 import { openExport, closeExport } from '../export.js';
+import { openImport, closeImport } from '../import.js';
 import { duePanel } from '../followup.js';
 
 // What the list shows is kept between visits while the vault is unlocked (filters
@@ -125,6 +126,13 @@ export async function render(app, params = {}) {
     on: { click: () => openExport(app, {
       all: cases.filter((c) => !c.deleted).length,
       shown: filtered() ? shownIds.filter((id) => !cases.find((c) => c.record_id === id)?.deleted) : null,
+    }) } });
+  // Another tool's export (Martus, ODK, Uwazi, Tella): new cases redraw the list.
+  const importButton = h('button', { type: 'button', id: 'import-cases', class: 'button secondary', text: t('cases.import'),
+    on: { click: () => openImport(app, {
+      onClose: (imported) => {
+        if (imported) load().then(() => (searching() ? runSearch() : null));
+      },
     }) } });
   const indexing = h('p', { id: 'search-indexing', class: 'muted busy-note', hidden: true, attrs: { role: 'status' } });
   const limited = h('p', { id: 'search-limited', class: 'muted', hidden: true });
@@ -449,7 +457,7 @@ export async function render(app, params = {}) {
     dueSlot,
     h('div', { class: 'screen-head' },
       h('h1', { id: 'cases-title', text: t('cases.title') }),
-      h('div', { class: 'head-actions' }, exportButton, newCase)),
+      h('div', { class: 'head-actions' }, importButton, exportButton, newCase)),
     h('form', { id: 'case-filters', class: 'toolbar', attrs: { role: 'search', autocomplete: 'off' },
       on: { submit: (e) => e.preventDefault() } },
     h('div', { class: 'field grow' }, h('label', { for: 'search', text: t('cases.search') }), search),
@@ -498,6 +506,7 @@ export async function render(app, params = {}) {
     },
     destroy() {
       closeExport();
+      closeImport();
       clearTimeout(timer);
       asked++;
       cases = [];

@@ -56,6 +56,13 @@ fn questions(format: Format) -> Result {
 }
 
 pub fn import(session: &Session, args: ImportArgs) -> Result {
+    if let Some(from) = &args.from {
+        let tool = custos_app::import::tool(from)?;
+        let Some(path) = args.file.as_deref() else {
+            return Err(CliError::usage("give the export's path after --from TOOL"));
+        };
+        return import_from(session, tool, path, args.preview);
+    }
     if let Some(csv) = args.csv {
         let (Some(kind), Some(mapping)) = (args.kind, args.mapping) else {
             return Err(CliError::usage("--csv needs --kind and --mapping"));
@@ -89,6 +96,105 @@ pub fn import(session: &Session, args: ImportArgs) -> Result {
         );
         Ok(())
     })
+}
+
+/// `import --from TOOL PATH [--preview]`.
+fn import_from(
+    session: &Session,
+    tool: custos_app::import::Tool,
+    path: &Path,
+    preview_only: bool,
+) -> Result {
+    use custos_app::import::{self, Phase};
+    if !path.exists() {
+        // Before the unlock: a typo costs no passphrase.
+        return Err(CliError::usage(format!(
+            "{} does not exist: nothing was imported",
+            path.display()
+        )));
+    }
+    session.with_vault(|vault| {
+        let what = if preview_only {
+            "checking"
+        } else {
+            "importing"
+        };
+        let result = with_progress(what, |tick| {
+            // Both reads in one bar: the check is the first half, the write the second.
+            let mut step = |phase: Phase, done: u64, total: u64| {
+                let total = total.max(1);
+                let half = (done.min(total) * 1000 / total) as usize;
+                let writing = if phase == Phase::Writing { 1000 } else { 0 };
+                tick(writing + half, if preview_only { 1000 } else { 2000 });
+            };
+            if preview_only {
+                import::preview(vault, tool, path, &mut step).map(|p| (p, None))
+            } else {
+                import::run(vault, tool, path, &mut step).map(|i| (i.preview.clone(), Some(i)))
+            }
+        });
+        let (preview, done) = result?;
+        print_preview(tool, path, &preview, done.is_none());
+        if let Some(done) = done {
+            println!(
+                "imported {} new records and {} evidence files from {}",
+                done.records,
+                done.files,
+                tool.name()
+            );
+        } else if preview.problems.is_empty() {
+            println!("nothing was written (--preview); run again without --preview to import");
+        } else {
+            return Err(CliError::from(custos_app::Error::Import(
+                custos_app::import::ImportError::Refused(preview.problems),
+            )));
+        }
+        Ok(())
+    })
+}
+
+fn print_preview(
+    tool: custos_app::import::Tool,
+    path: &Path,
+    p: &custos_app::import::Preview,
+    only: bool,
+) {
+    println!(
+        "{} export {}: {} records read",
+        tool.name(),
+        path.display(),
+        p.units
+    );
+    let verb = if only { "would make" } else { "made" };
+    if p.new.is_empty() {
+        println!("{verb}: nothing new");
+    } else {
+        let kinds: Vec<String> = p
+            .new
+            .iter()
+            .map(|(k, n)| format!("{n} {}", k.as_str()))
+            .collect();
+        println!("{verb}: {}", kinds.join(", "));
+    }
+    if p.files > 0 {
+        println!(
+            "files: {} ({:.1} MB), each checked against the export",
+            p.files,
+            p.file_bytes as f64 / 1e6
+        );
+    }
+    if p.already > 0 {
+        println!(
+            "already in the vault from an earlier import, left as they are: {}",
+            p.already
+        );
+    }
+    if !p.unmapped.is_empty() {
+        println!("source fields with no place in Custos, kept in a note of each record:");
+        for (name, n) in &p.unmapped {
+            println!("  {name}  ({n} record{})", if *n == 1 { "" } else { "s" });
+        }
+    }
 }
 
 /// Runs one export; prints what was written and the plaintext warning on stderr.

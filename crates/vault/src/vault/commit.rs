@@ -72,6 +72,23 @@ impl Vault {
                     let kind = record.kind();
                     (id, Vec::new(), Body::Record(record), kind)
                 }
+                Change::Import {
+                    record: Record::Evidence(_),
+                    ..
+                } if !new_evidence => {
+                    return Err(Error::Invalid(
+                        "evidence is added by importing its file (custos evidence add)".into(),
+                    ));
+                }
+                Change::Import { record_id, record } => {
+                    if record_id.is_nil() || self.index.get(record_id).is_some() {
+                        return Err(Error::Invalid(format!(
+                            "record {record_id} is already in the vault"
+                        )));
+                    }
+                    let kind = record.kind();
+                    (record_id, Vec::new(), Body::Record(record), kind)
+                }
                 Change::Update { record_id, record } => {
                     let entry = self.entry(record_id)?;
                     if entry.kind != record.kind() {

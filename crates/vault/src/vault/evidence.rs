@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::{sync_dir, Vault};
+use super::{sync_dir, Change, Vault};
 use crate::crypto::{self, KeyCache};
 use crate::error::{Error, Result};
 use crate::store::Write;
@@ -239,6 +239,37 @@ impl Drop for Cleanup {
     }
 }
 
+/// A blob written under its temporary name, not yet in place.
+struct StoredBlob {
+    blob_id: Uuid,
+    /// The temporary file, removed if the blob is never kept.
+    partial: Cleanup,
+    blob_sha256: String,
+    sha256: String,
+    size: u64,
+    head: Vec<u8>,
+}
+
+/// A file another tool exported, as the importer describes it.
+#[derive(Debug, Clone, Default)]
+pub struct ImportedFile {
+    /// The evidence record's id (stable: derived from the source's ids).
+    pub id: Uuid,
+    /// Its file name.
+    pub file_name: String,
+    /// The SHA-256 (hex) the export states, checked; `None` when it states none.
+    pub sha256: Option<String>,
+    /// The size the export states, checked.
+    pub size: Option<u64>,
+    /// When the source says the file was made.
+    pub created: Option<DateTime<Utc>>,
+    /// When the source says it was last changed.
+    pub modified: Option<DateTime<Utc>>,
+    /// The first custody entry's detail: where it came from (tool, export file, the
+    /// source's id for it).
+    pub custody: String,
+}
+
 /// A file's identity for "did it change while we read it".
 fn stamp(m: &fs::Metadata) -> (u64, Option<std::time::SystemTime>) {
     (m.len(), m.modified().ok())
@@ -308,8 +339,79 @@ impl Vault {
                 path.display()
             )));
         }
+        self.check_disk_for(before.len())?;
+        let stored = self.store_blob(&mut file, &path.display().to_string())?;
+
+        // The file must be what it was when we started: same size, same time, all read.
+        let after = fs::metadata(path).map_err(|_| {
+            evidence_error(format!(
+                "{} was moved or removed while it was imported; nothing was kept",
+                path.display()
+            ))
+        })?;
+        if stamp(&after) != stamp(&before) || stored.size != before.len() {
+            return Err(evidence_error(format!(
+                "{} changed while it was imported; nothing was kept — import it again once \
+                 nothing is writing to it",
+                path.display()
+            )));
+        }
+        evidence.file_name = file_name;
+        evidence.file_modified = before.modified().ok().map(DateTime::<Utc>::from);
+        evidence.file_created = before.created().ok().map(DateTime::<Utc>::from);
+        self.keep_blob(stored, evidence, None, "")
+    }
+
+    /// Imports a file another tool exported, read from `content`, as evidence with the
+    /// id `file.id`: the content is checked against the hash and size the export
+    /// states, and the first custody entry says where it came from (`file.custody`).
+    /// Refused, with nothing kept, when the id is already in the vault or the content is
+    /// not what the export says.
+    pub fn attach_import(
+        &mut self,
+        content: &mut dyn Read,
+        file: ImportedFile,
+        to: Attach,
+    ) -> Result<Uuid> {
+        let mut evidence = draft_from(to, self.keys.device_id);
+        evidence.file_name = file.file_name.clone();
+        self.check_record(&Record::Evidence(evidence.clone()), &Default::default())?;
+        if self.index.get(file.id).is_some() {
+            return Err(Error::Invalid(format!(
+                "evidence {} is already in the vault",
+                file.id
+            )));
+        }
+        if let Some(size) = file.size {
+            self.check_disk_for(size)?;
+        }
+        let stored = self.store_blob(content, &file.file_name)?;
+        if let Some(size) = file.size {
+            if stored.size != size {
+                return Err(evidence_error(format!(
+                    "{}: the export says {size} bytes, the file has {}; nothing was kept",
+                    file.file_name, stored.size
+                )));
+            }
+        }
+        if let Some(expected) = &file.sha256 {
+            if !expected.eq_ignore_ascii_case(&stored.sha256) {
+                return Err(evidence_error(format!(
+                    "{}: its SHA-256 is {}, not {expected} as the export says; nothing was \
+                     kept",
+                    file.file_name, stored.sha256
+                )));
+            }
+        }
+        evidence.file_created = file.created;
+        evidence.file_modified = file.modified;
+        self.keep_blob(stored, evidence, Some(file.id), &file.custody)
+    }
+
+    /// Refuses a file of `size` bytes when the disk would keep less than the reserve.
+    fn check_disk_for(&self, size: u64) -> Result<()> {
         // age adds 16 bytes per 64 KiB chunk and a small header.
-        let needed = before.len() + before.len() / 4096 + 4096;
+        let needed = size + size / 4096 + 4096;
         if self.options.disk_reserve > 0 {
             let free = fs4::available_space(&self.dir)
                 .map_err(|e| Error::io("checking free disk space", e))?;
@@ -317,7 +419,11 @@ impl Vault {
                 return Err(Error::DiskFull);
             }
         }
+        Ok(())
+    }
 
+    /// Encrypts `content` into a new blob, hashing it on the way (constant memory).
+    fn store_blob(&mut self, content: &mut dyn Read, name: &str) -> Result<StoredBlob> {
         let blobs = self.dir.join(BLOBS);
         fs::create_dir_all(&blobs).map_err(|e| Error::io("creating the evidence folder", e))?;
         let blob_id = Uuid::new_v4();
@@ -345,16 +451,11 @@ impl Vault {
         let mut head: Vec<u8> = Vec::new();
         let mut total: u64 = 0;
         loop {
-            let n = match file.read(&mut buf) {
+            let n = match content.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(Error::io(
-                        format!("reading {} failed part-way", path.display()),
-                        e,
-                    ))
-                }
+                Err(e) => return Err(Error::io(format!("reading {name} failed part-way"), e)),
             };
             if head.len() < 8192 {
                 head.extend_from_slice(&buf[..n.min(8192 - head.len())]);
@@ -365,48 +466,72 @@ impl Vault {
                 .write_all(&buf[..n])
                 .map_err(|e| Error::io("writing the evidence file", e))?;
         }
+        if total == 0 {
+            return Err(evidence_error(format!(
+                "{name} is empty: there is nothing to keep as evidence"
+            )));
+        }
         let (blob_sha256, _, out) = writer
             .finish()
             .and_then(HashingPipe::finish)
             .map_err(|e| Error::io("writing the evidence file", e))?;
         drop(out);
+        cleanup.0 = None;
+        Ok(StoredBlob {
+            blob_id,
+            partial: Cleanup(Some(partial)),
+            blob_sha256,
+            sha256: hex(&content_hash.finalize()),
+            size: total,
+            head,
+        })
+    }
 
-        // The file must be what it was when we started: same size, same time, all read.
-        let after = fs::metadata(path).map_err(|_| {
-            evidence_error(format!(
-                "{} was moved or removed while it was imported; nothing was kept",
-                path.display()
-            ))
-        })?;
-        if stamp(&after) != stamp(&before) || total != before.len() {
-            return Err(evidence_error(format!(
-                "{} changed while it was imported; nothing was kept — import it again once \
-                 nothing is writing to it",
-                path.display()
-            )));
-        }
-
-        let blob = self.blob_path(blob_id);
+    /// Moves a stored blob into place and writes its evidence record (with `id`, or a
+    /// new one) and the first custody entry in one transaction.
+    fn keep_blob(
+        &mut self,
+        mut stored: StoredBlob,
+        mut evidence: Evidence,
+        id: Option<Uuid>,
+        custody: &str,
+    ) -> Result<Uuid> {
+        let blobs = self.dir.join(BLOBS);
+        let blob = self.blob_path(stored.blob_id);
+        let partial = stored.partial.0.take().unwrap_or_default();
+        let mut cleanup = Cleanup(Some(partial.clone()));
         fs::rename(&partial, &blob).map_err(|e| Error::io("saving the evidence file", e))?;
         cleanup.0 = Some(blob.clone());
         sync_dir(&blobs)?;
 
-        let sha256 = hex(&content_hash.finalize());
-        let media_type = infer::get(&head)
+        let media_type = infer::get(&stored.head)
             .map(|t| t.mime_type().to_owned())
             .unwrap_or_else(|| "application/octet-stream".to_owned());
-        evidence.file_name = file_name;
         evidence.media_type = media_type;
-        evidence.size = total;
-        evidence.sha256 = sha256.clone();
-        evidence.blob_id = blob_id;
-        evidence.blob_sha256 = blob_sha256;
-        evidence.file_modified = before.modified().ok().map(DateTime::<Utc>::from);
-        evidence.file_created = before.created().ok().map(DateTime::<Utc>::from);
+        evidence.size = stored.size;
+        evidence.sha256 = stored.sha256.clone();
+        evidence.blob_id = stored.blob_id;
+        evidence.blob_sha256 = std::mem::take(&mut stored.blob_sha256);
         evidence.imported_at = Utc::now();
-        let versions = self.plan_evidence(Record::Evidence(evidence))?;
+        let versions = match id {
+            Some(record_id) => self.plan_checked(
+                vec![Change::Import {
+                    record_id,
+                    record: Record::Evidence(evidence),
+                }],
+                true,
+            )?,
+            None => self.plan_evidence(Record::Evidence(evidence))?,
+        };
         let evidence_id = versions[0].record_id;
-        let entry = self.seal_custody(evidence_id, 0, Action::Imported, &sha256, "", "")?;
+        let entry = self.seal_custody(
+            evidence_id,
+            0,
+            Action::Imported,
+            &stored.sha256,
+            custody,
+            "",
+        )?;
         self.write_versions_with(versions, vec![Write::Custody(evidence_id, 0, entry)])?;
         cleanup.0 = None;
         Ok(evidence_id)

@@ -181,14 +181,34 @@ impl Vault {
         } = plan;
         // Pause first: from now on nothing of these cases comes back by itself.
         self.set_sync_paused(true)?;
-        self.store.remove_versions(&versions, &records, &blobs)?;
+        let files = self.purge(&versions, &records, &blobs)?;
+        self.rewrite_traces("the cases were removed")?;
+        Ok(Removed {
+            cases: chosen,
+            records: records.len(),
+            versions: versions.len(),
+            files,
+        })
+    }
+
+    /// Removes versions, the custody logs of `records` and the evidence files `blobs`
+    /// from this device with every trace the vault keeps of them (index, key cache,
+    /// snapshots, search index); [`Vault::rewrite_traces`] then clears the database's
+    /// free space. → evidence files removed.
+    pub(super) fn purge(
+        &mut self,
+        versions: &[Uuid],
+        records: &[Uuid],
+        blobs: &[Uuid],
+    ) -> Result<usize> {
+        self.store.remove_versions(versions, records, blobs)?;
         let mut files = 0;
-        for b in &blobs {
+        for b in blobs {
             if fs::remove_file(self.blob_path(*b)).is_ok() {
                 files += 1;
             }
         }
-        for r in &records {
+        for r in records {
             self.index.remove(*r);
         }
         // The key cache keeps only the keys of versions still stored.
@@ -207,20 +227,18 @@ impl Vault {
         self.unsnapshotted += 1;
         self.save_snapshot()?;
         self.forget_derived()?;
-        // Nothing of them may stay in the database's free space either (removed values,
-        // earlier snapshots of the index): it is written afresh. Failing (a full disk),
-        // the records are removed all the same and the next unlock tries again.
+        Ok(files)
+    }
+
+    /// Nothing of what was removed may stay in the database's free space either
+    /// (removed values, earlier snapshots of the index): it is written afresh. Failing
+    /// (a full disk), what was removed stays removed and the next unlock tries again.
+    pub(super) fn rewrite_traces(&mut self, done: &str) -> Result<()> {
         self.store.rewrite().map_err(|e| {
             Error::Invalid(format!(
-                "the cases were removed, but the database could not be rewritten without \
-                 their traces ({e}); it will be at the next unlock"
+                "{done}, but the database could not be rewritten without their traces \
+                 ({e}); it will be at the next unlock"
             ))
-        })?;
-        Ok(Removed {
-            cases: chosen,
-            records: records.len(),
-            versions: versions.len(),
-            files,
         })
     }
 }
