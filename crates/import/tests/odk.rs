@@ -853,3 +853,100 @@ fn persons_named_in_the_form_itself_get_their_role() {
     assert_eq!(field(u, "reporter_name"), Some("Luis"));
     assert_eq!(field(u, "victim_name"), None);
 }
+
+// ---------------------------------------------------------------------------------
+// Through the engine into a vault.
+
+/// Imports a sample into a new vault: what the preview counts is written, every file
+/// verifies with a custody entry naming ODK, and a second import writes nothing.
+fn through_the_engine(rel: &str) -> (tempfile::TempDir, custos_vault::Vault) {
+    use custos_import::engine;
+    use custos_model::Kind;
+    let path = sample(rel);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut vault = custos_vault::Vault::create(
+        &tmp.path().join("vault"),
+        &custos_test_support::pass(),
+        custos_test_support::FAST,
+    )
+    .unwrap();
+    let preview = engine::preview(&vault, Tool::Odk, &path, &mut |_, _, _| {});
+    assert!(preview.problems.is_empty(), "{rel}: {:?}", preview.problems);
+    let done = engine::import(&mut vault, Tool::Odk, &path, &mut |_, _, _| {}).unwrap();
+    assert_eq!(done.preview, preview);
+    for kind in Kind::ALL {
+        let n = vault
+            .list(&custos_vault::Filter {
+                kind: Some(kind),
+                ..custos_vault::Filter::default()
+            })
+            .len();
+        assert_eq!(
+            n,
+            preview.new.get(&kind).copied().unwrap_or(0),
+            "{rel}: {kind:?}"
+        );
+    }
+    for id in vault.evidence_ids(None) {
+        let v = vault.verify_evidence(id).unwrap();
+        assert!(v.ok, "{rel}: {:?}", v.problems);
+        let custody = vault.custody(id).unwrap();
+        assert!(custody[0].detail.contains("ODK"), "{}", custody[0].detail);
+    }
+    let again = engine::import(&mut vault, Tool::Odk, &path, &mut |_, _, _| {}).unwrap();
+    assert_eq!((again.records, again.files), (0, 0), "{rel}: duplicates");
+    (tmp, vault)
+}
+
+#[test]
+fn every_clean_sample_imports_through_the_engine_once() {
+    use custos_model::Kind;
+    for (rel, cases, persons, incidents, files) in [
+        ("central/incident_report.zip", 2, 2, 2, 2),
+        ("central/withrepeat.zip", 3, 0, 0, 0),
+        ("central/binaryType.zip", 1, 0, 0, 2),
+        ("briefcase/nested-repeats", 1, 0, 0, 0),
+        ("briefcase/media-files", 1, 0, 0, 1),
+        ("briefcase/media-files-instances", 1, 0, 0, 1),
+        ("briefcase/all-data-types", 1, 0, 1, 0),
+        ("briefcase/witness_report", 1, 1, 1, 1),
+    ] {
+        let (_tmp, vault) = through_the_engine(rel);
+        let n = |kind| {
+            vault
+                .list(&custos_vault::Filter {
+                    kind: Some(kind),
+                    ..custos_vault::Filter::default()
+                })
+                .len()
+        };
+        assert_eq!(
+            (
+                n(Kind::Case),
+                n(Kind::Person),
+                n(Kind::Incident),
+                n(Kind::Evidence)
+            ),
+            (cases, persons, incidents, files),
+            "{rel}"
+        );
+        // Every submission keeps its unmapped fields in a note.
+        assert!(n(Kind::Note) >= cases, "{rel}");
+    }
+}
+
+#[test]
+fn a_spoiled_export_is_refused_whole_by_the_engine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (main, victim) = report_csvs();
+    write_report(tmp.path(), &main, &victim, false);
+    let mut vault = custos_vault::Vault::create(
+        &tmp.path().join("vault"),
+        &custos_test_support::pass(),
+        custos_test_support::FAST,
+    )
+    .unwrap();
+    let r = custos_import::engine::import(&mut vault, Tool::Odk, tmp.path(), &mut |_, _, _| {});
+    assert!(r.is_err());
+    assert_eq!(vault.version_count(), 0);
+}
