@@ -865,3 +865,186 @@ fn a_submission_to_a_mechanism_is_exported_marked_sent_and_followed_up_in_the_re
     app.scan_for(&victim);
     let _ = out;
 }
+
+/// Copies Martus's sample export (the XML and the attachments beside it) into `to`,
+/// with `marker` in one bulletin's title; and a second copy cut off half-way.
+fn martus_exports(to: &Path, marker: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let samples = support::workspace_root().join("crates/import/samples/martus/exported");
+    let good = to.join("martus-export");
+    let broken = to.join("martus-broken");
+    for dir in [&good, &broken] {
+        std::fs::create_dir_all(dir).unwrap();
+        for entry in std::fs::read_dir(&samples).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+        }
+    }
+    let xml = std::fs::read_to_string(good.join("bulletins.xml")).unwrap();
+    let marked = xml.replace(
+        "Threats against a journalist",
+        &format!("Threats against a journalist {marker}"),
+    );
+    assert_ne!(marked, xml, "the sample changed: no title to mark");
+    std::fs::write(good.join("bulletins.xml"), &marked).unwrap();
+    std::fs::write(broken.join("bulletins.xml"), &marked[..marked.len() / 2]).unwrap();
+    (good.join("bulletins.xml"), broken.join("bulletins.xml"))
+}
+
+/// Checks the export at `path` in the open import dialog and waits for the preview.
+fn check_import(d: &Driver, source: &str, path: &Path) {
+    d.set_value("#import-source", source);
+    d.type_into("#import-path", path.to_str().unwrap());
+    script_click(d, "#import-check");
+    d.wait("#import-preview:not([hidden])");
+}
+
+fn preview_data(d: &Driver, key: &str) -> i64 {
+    d.script(&format!(
+        "return Number(document.querySelector('#import-preview').dataset.{key});"
+    ))
+    .as_i64()
+    .unwrap()
+}
+
+#[test]
+fn another_tool_s_export_is_checked_then_imported_in_the_real_window() {
+    let marker = format!("IMPORTED{}", std::process::id());
+    let out = tempfile::tempdir().unwrap();
+    let (good, broken) = martus_exports(out.path(), &marker);
+    let mut case = None;
+    let mut app = App::start_with(|dir| case = Some(seed_submission(dir, "ALREADY")));
+    let case = case.unwrap();
+    let d = &app.d;
+
+    let scenario = d.scenario("unlock");
+    d.type_into("#unlock-passphrase", PASS);
+    d.click("#unlock-submit");
+    d.wait("#screen-cases");
+    wait_rows(d, "the case of the vault", &[&case]);
+
+    scenario.step("a truncated export: every problem, nothing to import");
+    d.click("#import-cases");
+    d.wait("#import-dialog");
+    assert_eq!(
+        d.script(
+            "return [...document.querySelectorAll('#import-source option')].map(o => o.value);"
+        ),
+        json!(["martus", "odk", "uwazi", "tella"])
+    );
+    assert!(!d.enabled("#import-run"), "import before any check");
+    check_import(d, "martus", &broken);
+    d.wait("[data-testid=import-problem]");
+    assert!(preview_data(d, "problems") >= 1);
+    assert!(
+        d.text("#import-problems").contains("line"),
+        "a problem without its line: {}",
+        d.text("#import-problems")
+    );
+    assert!(
+        !d.enabled("#import-run"),
+        "a refused export can be imported"
+    );
+    assert_eq!(
+        d.script("return document.querySelector('#import-dialog').dataset.state;"),
+        json!("refused")
+    );
+    into_view(d, "#import-problems");
+    d.screenshot("import-01-refused");
+
+    scenario.step("the whole export: what it makes, the fields kept in a note");
+    check_import(d, "martus", &good);
+    d.wait_until("a clean preview", || preview_data(d, "problems") == 0);
+    assert_eq!(
+        preview_data(d, "units"),
+        3,
+        "three bulletins read (one in three versions)"
+    );
+    assert!(preview_data(d, "new") > 3);
+    assert!(preview_data(d, "files") >= 1);
+    assert_eq!(
+        d.script(
+            "return document.querySelector('#import-counts [data-kind=case] td').textContent;"
+        ),
+        json!("3"),
+        "three bulletins, one of them in three versions"
+    );
+    assert!(
+        d.find("[data-testid=unmapped-field]").is_some(),
+        "no unmapped field listed"
+    );
+    assert!(d.enabled("#import-run"));
+    into_view(d, "#import-preview");
+    d.screenshot("import-02-preview");
+    // Changing the path forgets the preview.
+    d.type_into("#import-path", broken.to_str().unwrap());
+    d.wait_until("the preview to go", || !shown(d, "#import-preview"));
+    assert!(!d.enabled("#import-run"));
+    check_import(d, "martus", &good);
+    d.wait_until("a clean preview", || preview_data(d, "problems") == 0);
+
+    scenario.step("imported, all of it");
+    d.click("#import-run");
+    d.wait("#import-result:not([hidden])");
+    let records = d
+        .script("return Number(document.querySelector('#import-result').dataset.records);")
+        .as_i64()
+        .unwrap();
+    assert!(records > 3, "{records} records imported");
+    assert!(d.text("#import-result").contains("Martus"));
+    d.screenshot("import-03-done");
+    d.click("#import-close");
+    d.wait_until("the dialog to close", || d.gone("#import-dialog"));
+    d.wait_until("the imported cases in the list", || rows(d).len() == 4);
+    assert!(
+        d.text("#case-list").contains(&marker),
+        "the marked bulletin is not listed"
+    );
+
+    scenario.step("the same export again: nothing new");
+    d.click("#import-cases");
+    d.wait("#import-dialog");
+    check_import(d, "martus", &good);
+    d.wait("#import-nothing-new");
+    assert_eq!(preview_data(d, "new"), 0);
+    assert!(preview_data(d, "already") > 3);
+    assert!(
+        !d.enabled("#import-run"),
+        "a second import of the same export"
+    );
+    d.click("#import-close");
+    d.wait_until("the dialog to close", || d.gone("#import-dialog"));
+
+    scenario.step("in Arabic");
+    set_language(d, "ar", "rtl");
+    d.click("#nav-cases");
+    d.wait("#screen-cases");
+    script_click(d, "#import-cases");
+    d.wait("#import-dialog");
+    check_import(d, "martus", &broken);
+    d.wait("[data-testid=import-problem]");
+    assert!(d
+        .text("#import-dialog h2")
+        .chars()
+        .any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)));
+    into_view(d, "#import-problems");
+    d.screenshot("import-01-refused-ar");
+    check_import(
+        d,
+        "odk",
+        &support::workspace_root().join("crates/import/samples/odk/central/incident_report.zip"),
+    );
+    d.wait_until("a clean preview", || preview_data(d, "problems") == 0);
+    into_view(d, "#import-preview");
+    d.screenshot("import-02-preview-ar");
+    // A lock takes the open dialog with it.
+    script_click(d, "#lock-button");
+    d.wait("#unlock-passphrase");
+    assert!(d.gone("#import-dialog"), "the dialog outlived the lock");
+
+    scenario.step("nothing readable left behind");
+    let storage = d.script("return [localStorage.length, sessionStorage.length, document.cookie];");
+    assert_eq!(storage, json!([0, 0, ""]), "webview storage used");
+    drop(scenario);
+    app.stop();
+    app.scan_for(&marker);
+}
