@@ -1863,3 +1863,85 @@ fn consent_to_the_government_alone_does_not_name_a_person_to_the_un() {
     let (bytes, _) = communication(&vault, &req, UnSrFormat::Text, true, &mut no_progress).unwrap();
     assert!(String::from_utf8(bytes.to_vec()).unwrap().contains(CANARY));
 }
+
+// ----- imports from other tools -----
+
+fn import_sample(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../import/samples")
+        .join(rel)
+}
+
+fn versions_of(cli: &Cli) -> usize {
+    let _x = SPAWN.write().unwrap_or_else(PoisonError::into_inner);
+    let vault = Vault::unlock(&cli.dir, &pass(), OPTS).unwrap();
+    let n = vault.version_count();
+    vault.lock().unwrap();
+    n
+}
+
+#[test]
+fn cli_imports_another_tool_s_export_after_its_preview_and_only_once() {
+    let (cli, _f) = cli_with_case();
+    let zip = import_sample("odk/central/incident_report.zip");
+    let zip = zip.to_str().unwrap();
+    let before = versions_of(&cli);
+
+    let (out, _) = cli.ok(&["import", "--from", "odk", "--preview", zip]);
+    assert!(out.contains("ODK export"), "{out}");
+    assert!(out.contains("would make: "), "{out}");
+    assert!(out.contains(" case"), "{out}");
+    assert!(out.contains("kept in a note of each record"), "{out}");
+    assert!(out.contains("nothing was written (--preview)"), "{out}");
+    assert_eq!(versions_of(&cli), before, "a preview wrote");
+
+    let (out, _) = cli.ok(&["import", "--from", "odk", zip]);
+    assert!(out.contains("imported "), "{out}");
+    assert!(out.contains(" evidence files from ODK"), "{out}");
+    let after = versions_of(&cli);
+    assert!(after > before);
+
+    let (out, _) = cli.ok(&["import", "--from", "odk", zip]);
+    assert!(out.contains("nothing new"), "{out}");
+    assert!(
+        out.contains("imported 0 new records and 0 evidence files"),
+        "{out}"
+    );
+    assert_eq!(versions_of(&cli), after, "a second import wrote");
+}
+
+#[test]
+fn cli_refuses_a_broken_export_with_every_problem_and_imports_nothing() {
+    let (cli, _f) = cli_with_case();
+    let dir = cli.path("martus");
+    std::fs::create_dir_all(&dir).unwrap();
+    let xml = std::fs::read_to_string(import_sample("martus/exported/bulletins.xml")).unwrap();
+    let cut = dir.join("bulletins.xml");
+    std::fs::write(&cut, &xml[..xml.len() / 2]).unwrap();
+    let before = versions_of(&cli);
+    let cut = cut.to_str().unwrap();
+
+    let err = cli.fail(&["import", "--from", "martus", cut]);
+    assert!(
+        err.contains("the export was refused: nothing was imported"),
+        "{err}"
+    );
+    assert!(err.contains("bulletins.xml line "), "{err}");
+    assert!(err.contains("truncated"), "{err}");
+    // The preview lists the same problems, and says so by its exit status.
+    let err = cli.fail(&["import", "--from", "martus", "--preview", cut]);
+    assert!(err.contains("truncated"), "{err}");
+    assert_eq!(versions_of(&cli), before);
+
+    // A tool it does not know, a preview without a tool, a path that is not there.
+    let err = cli.fail(&["import", "--from", "kobo", cut]);
+    assert!(err.contains("martus") && err.contains("tella"), "{err}");
+    let err = cli.fail(&["import", "--preview", cut]);
+    assert!(err.contains("--from"), "{err}");
+    let missing = cli.path("nowhere.xml");
+    let err = cli.fail(&["import", "--from", "martus", missing.to_str().unwrap()]);
+    assert!(
+        err.contains("does not exist: nothing was imported"),
+        "{err}"
+    );
+}
