@@ -106,8 +106,16 @@ pub fn column(header: &str) -> Column {
     let datey = has(&|x| {
         matches!(
             x,
-            "date" | "dates" | "fecha" | "fechas" | "when" | "période" | "periode" | "period"
-                | "periodo" | "day"
+            "date"
+                | "dates"
+                | "fecha"
+                | "fechas"
+                | "when"
+                | "période"
+                | "periode"
+                | "period"
+                | "periodo"
+                | "day"
         )
     });
     let birth = has(&|x| {
@@ -134,7 +142,10 @@ pub fn column(header: &str) -> Column {
             || x.starts_with("violac")
             || x.starts_with("abuse")
             || x.starts_with("crime")
-            || matches!(x, "act" | "acts" | "actos" | "actes" | "offence" | "offense")
+            || matches!(
+                x,
+                "act" | "acts" | "actos" | "actes" | "offence" | "offense"
+            )
     }) {
         return Column::ActTypes;
     }
@@ -143,8 +154,14 @@ pub fn column(header: &str) -> Column {
             || x.starts_with("descri")
             || matches!(
                 x,
-                "resumen" | "résumé" | "resume" | "details" | "detalles" | "narrative"
-                    | "narrativa" | "synopsis"
+                "resumen"
+                    | "résumé"
+                    | "resume"
+                    | "details"
+                    | "detalles"
+                    | "narrative"
+                    | "narrativa"
+                    | "synopsis"
             )
     }) {
         return Column::Summary;
@@ -160,8 +177,17 @@ pub fn column(header: &str) -> Column {
     if has(&|x| {
         matches!(
             x,
-            "region" | "región" | "région" | "province" | "provincia" | "department"
-                | "departamento" | "state" | "district" | "distrito" | "municipality"
+            "region"
+                | "región"
+                | "région"
+                | "province"
+                | "provincia"
+                | "department"
+                | "departamento"
+                | "state"
+                | "district"
+                | "distrito"
+                | "municipality"
                 | "municipio"
         )
     }) {
@@ -170,8 +196,20 @@ pub fn column(header: &str) -> Column {
     if has(&|x| {
         matches!(
             x,
-            "location" | "place" | "lugar" | "ubicación" | "ubicacion" | "lieu" | "localisation"
-                | "localidad" | "site" | "village" | "city" | "town" | "ciudad" | "address"
+            "location"
+                | "place"
+                | "lugar"
+                | "ubicación"
+                | "ubicacion"
+                | "lieu"
+                | "localisation"
+                | "localidad"
+                | "site"
+                | "village"
+                | "city"
+                | "town"
+                | "ciudad"
+                | "address"
         )
     }) {
         return Column::Place;
@@ -254,9 +292,7 @@ impl Input {
                 .map_err(|e| Problem::new(&at, format!("cannot be read: {e}")))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| {
-                    p.is_file()
-                        && p.extension()
-                            .is_some_and(|x| x.eq_ignore_ascii_case("csv"))
+                    p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv"))
                 })
                 .collect();
             csvs.sort();
@@ -294,7 +330,8 @@ impl Input {
                 dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             });
         }
-        let file = File::open(path).map_err(|e| Problem::new(&at, format!("cannot be opened: {e}")))?;
+        let file =
+            File::open(path).map_err(|e| Problem::new(&at, format!("cannot be opened: {e}")))?;
         let zip = zip::ZipArchive::new(file)
             .map_err(|e| Problem::new(&at, format!("not a readable zip archive: {e}")))?;
         let names: HashSet<String> = zip
@@ -353,9 +390,7 @@ impl Input {
                 let p = dir.join(format!("{f}{name}"));
                 p.is_file().then_some(FileSource::Path(p))
             }),
-            Input::Zip {
-                archive, names, ..
-            } => FOLDERS.iter().find_map(|f| {
+            Input::Zip { archive, names, .. } => FOLDERS.iter().find_map(|f| {
                 let e = format!("{f}{name}");
                 names.contains(&e).then(|| FileSource::Zip {
                     archive: archive.clone(),
@@ -514,7 +549,7 @@ impl<'a> Reader<'a> {
             if let Some(prev) = pending.replace(row) {
                 n += 1;
                 self.row(prev, &headers, &columns, false)?;
-                if n % 64 == 0 {
+                if n.is_multiple_of(64) {
                     self.sink.progress(count.get(), total.max(count.get()));
                 }
             }
@@ -544,10 +579,7 @@ impl<'a> Reader<'a> {
     ) -> Result<(), Stopped> {
         // The line it starts on (blank lines before it are skipped by the CSV reader).
         let ended = u64::from(!last_without_newline);
-        let line = row
-            .line_after
-            .saturating_sub(row.newlines + ended)
-            .max(2);
+        let line = row.line_after.saturating_sub(row.newlines + ended).max(2);
         let at = format!("{} line {line}", self.name);
         let cells = &row.cells;
         if cells.iter().all(|c| c.trim().is_empty()) {
@@ -745,9 +777,7 @@ impl<'a> Reader<'a> {
                 }
                 Column::DatePrecision => match v.to_lowercase().as_str() {
                     "day" | "exact" => b.precision = Some(custos_model::Precision::Day),
-                    "month" | "month known" => {
-                        b.precision = Some(custos_model::Precision::Month)
-                    }
+                    "month" | "month known" => b.precision = Some(custos_model::Precision::Month),
                     "year" | "year known" => b.precision = Some(custos_model::Precision::Year),
                     "approximate" | "about" => {
                         b.precision = Some(custos_model::Precision::Approximate)
@@ -809,10 +839,13 @@ impl<'a> Reader<'a> {
                     };
                     for p in values::parts(v) {
                         match self.file(p, header, kind) {
-                            Ok(Some((name, source, description, metadata))) => {
-                                b.files
-                                    .push((header.to_owned(), name, source, description, metadata))
-                            }
+                            Ok(Some((name, source, description, metadata))) => b.files.push((
+                                header.to_owned(),
+                                name,
+                                source,
+                                description,
+                                metadata,
+                            )),
                             Ok(None) => b.keep(header, p),
                             Err(m) => problems.push(Problem::new(&place, m)),
                         }
@@ -864,10 +897,8 @@ impl<'a> Reader<'a> {
             }),
             earlier: Vec::new(),
         }];
-        let has_place = b.lat.is_some()
-            || !b.place.is_empty()
-            || !b.region.is_empty()
-            || !b.country.is_empty();
+        let has_place =
+            b.lat.is_some() || !b.place.is_empty() || !b.region.is_empty() || !b.country.is_empty();
         let incident_id = (b.start.is_some() || b.end.is_some() || has_place || !b.acts.is_empty())
             .then(|| key("incident"));
         if let Some(p) = b.precision {
@@ -886,7 +917,10 @@ impl<'a> Reader<'a> {
         if let (Some(s), Some(e)) = (start, end) {
             if e.date < s.date {
                 // Kept as written, in the order the model takes.
-                b.keep("Dates (end before start, swapped)", &format!("{} ~ {}", s.date, e.date));
+                b.keep(
+                    "Dates (end before start, swapped)",
+                    &format!("{} ~ {}", s.date, e.date),
+                );
                 start = Some(e);
                 end = Some(s);
             }
@@ -906,10 +940,7 @@ impl<'a> Reader<'a> {
                 }
             }
             if !about.is_empty() {
-                notes.push((
-                    format!("Related in Uwazi ({header}): {titles}"),
-                    about,
-                ));
+                notes.push((format!("Related in Uwazi ({header}): {titles}"), about));
             }
         }
         if let Some(id) = incident_id {

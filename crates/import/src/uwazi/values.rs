@@ -49,7 +49,11 @@ pub fn date(text: &str) -> Option<(FuzzyDate, bool)> {
         ));
     }
     // A Unix timestamp (seconds), as the import accepts and the API stores.
-    if t.len() > 4 && t.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) {
+    if t.len() > 4
+        && t.trim_start_matches('-')
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+    {
         let secs: i64 = t.parse().ok()?;
         let dt = chrono::DateTime::from_timestamp(secs, 0)?;
         return Some((day(dt.date_naive()), false));
@@ -66,7 +70,10 @@ pub fn date(text: &str) -> Option<(FuzzyDate, bool)> {
         .split(['/', '-', '.', ' '])
         .filter(|s| !s.is_empty())
         .collect();
-    if !nums.iter().all(|n| n.bytes().all(|b| b.is_ascii_digit()) && n.len() <= 4) {
+    if !nums
+        .iter()
+        .all(|n| n.bytes().all(|b| b.is_ascii_digit()) && n.len() <= 4)
+    {
         return None;
     }
     let n = |s: &str| s.parse::<u32>().ok();
@@ -81,9 +88,10 @@ pub fn date(text: &str) -> Option<(FuzzyDate, bool)> {
                 false,
             ))
         }
-        [y, m, d] if y.len() == 4 => {
-            Some((day(NaiveDate::from_ymd_opt(y.parse().ok()?, n(m)?, n(d)?)?), false))
-        }
+        [y, m, d] if y.len() == 4 => Some((
+            day(NaiveDate::from_ymd_opt(y.parse().ok()?, n(m)?, n(d)?)?),
+            false,
+        )),
         [a, b, y] if y.len() == 4 => {
             let (a, b, y) = (n(a)?, n(b)?, y.parse::<i32>().ok()?);
             if a > 12 {
@@ -254,20 +262,47 @@ mod tests {
     #[test]
     fn dates_in_the_forms_uwazi_reads_and_writes() {
         let d = |s: &str| date(s).map(|(d, amb)| (d.date, d.precision, amb));
-        assert_eq!(d("2021/12/01"), Some((ymd(2021, 12, 1), Precision::Day, false)));
-        assert_eq!(d("2021-12-01"), Some((ymd(2021, 12, 1), Precision::Day, false)));
-        assert_eq!(d("2014 11 6"), Some((ymd(2014, 11, 6), Precision::Day, false)));
+        assert_eq!(
+            d("2021/12/01"),
+            Some((ymd(2021, 12, 1), Precision::Day, false))
+        );
+        assert_eq!(
+            d("2021-12-01"),
+            Some((ymd(2021, 12, 1), Precision::Day, false))
+        );
+        assert_eq!(
+            d("2014 11 6"),
+            Some((ymd(2014, 11, 6), Precision::Day, false))
+        );
         assert_eq!(d("2014"), Some((ymd(2014, 1, 1), Precision::Year, false)));
-        assert_eq!(d("2014-03"), Some((ymd(2014, 3, 1), Precision::Month, false)));
+        assert_eq!(
+            d("2014-03"),
+            Some((ymd(2014, 3, 1), Precision::Month, false))
+        );
         assert_eq!(
             d("December 17, 1995"),
             Some((ymd(1995, 12, 17), Precision::Day, false))
         );
-        assert_eq!(d("25/01/2022"), Some((ymd(2022, 1, 25), Precision::Day, false)));
-        assert_eq!(d("01/25/2022"), Some((ymd(2022, 1, 25), Precision::Day, false)));
-        assert_eq!(d("03/01/2022"), Some((ymd(2022, 1, 3), Precision::Day, true)));
-        assert_eq!(d("1641168000"), Some((ymd(2022, 1, 3), Precision::Day, false)));
-        assert_eq!(d("2017-01-05T10:00:00Z"), Some((ymd(2017, 1, 5), Precision::Day, false)));
+        assert_eq!(
+            d("25/01/2022"),
+            Some((ymd(2022, 1, 25), Precision::Day, false))
+        );
+        assert_eq!(
+            d("01/25/2022"),
+            Some((ymd(2022, 1, 25), Precision::Day, false))
+        );
+        assert_eq!(
+            d("03/01/2022"),
+            Some((ymd(2022, 1, 3), Precision::Day, true))
+        );
+        assert_eq!(
+            d("1641168000"),
+            Some((ymd(2022, 1, 3), Precision::Day, false))
+        );
+        assert_eq!(
+            d("2017-01-05T10:00:00Z"),
+            Some((ymd(2017, 1, 5), Precision::Day, false))
+        );
         for bad in ["", "soon", "2021/13/01", "32/01/2022", "1/2", "2021/02/30"] {
             assert_eq!(d(bad), None, "{bad}");
         }
@@ -293,7 +328,10 @@ mod tests {
         assert!(looks_like_geolocation("91|0"));
         assert!(!looks_like_geolocation("Thanos"));
         assert_eq!(act_type("Killing").as_deref(), Some("killing"));
-        assert_eq!(act_type("extrajudicial_execution").as_deref(), Some("extrajudicial_execution"));
+        assert_eq!(
+            act_type("extrajudicial_execution").as_deref(),
+            Some("extrajudicial_execution")
+        );
         assert_eq!(act_type("Homicidio").as_deref(), Some("killing"));
         assert_eq!(
             act_type("Killing::Extrajudicial execution").as_deref(),
