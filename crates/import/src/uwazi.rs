@@ -33,7 +33,9 @@ use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use custos_model::{Case, Confidentiality, FuzzyDate, Incident, Location, Note, Record};
+use custos_model::{
+    Case, CaseStatus, Confidentiality, FuzzyDate, Incident, Location, Note, Record,
+};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -58,6 +60,14 @@ pub enum Column {
     SharedId,
     /// A description or summary: the case's summary.
     Summary,
+    /// Tags or keywords: the case's tags.
+    Tags,
+    /// The case's status (`Open`, `Monitoring`, `Closed`).
+    Status,
+    /// The case's confidentiality (`Public`, `Restricted`, `Confidential`).
+    Confidentiality,
+    /// The documenter responsible: the case's owner.
+    Owner,
     /// A date of the incident (its start, or a range).
     StartDate,
     /// The incident's end date.
@@ -98,6 +108,13 @@ pub fn column(header: &str) -> Column {
         | "pieces jointes" | "supporting files" => return Column::Attachments,
         "published" | "publicado" | "publié" | "publie" => return Column::Published,
         "id" | "sharedid" | "shared id" => return Column::SharedId,
+        "tags" | "tag" | "etiquetas" | "keywords" | "palabras clave" | "mots clés"
+        | "mots cles" => return Column::Tags,
+        "status" | "case status" | "estado del caso" | "statut" => return Column::Status,
+        "confidentiality" | "confidencialidad" | "confidentialité" | "confidentialite" => {
+            return Column::Confidentiality
+        }
+        "owner" | "documenter" | "responsable" => return Column::Owner,
         _ => {}
     }
     if has(&|x| x.starts_with("precision") || x.starts_with("précision")) {
@@ -721,6 +738,40 @@ impl<'a> Reader<'a> {
                     | "no" => b.confidentiality = Some(Confidentiality::Restricted),
                     _ => b.keep(header, v),
                 },
+                Column::Tags => {
+                    for t in values::parts(v) {
+                        if !b.tags.iter().any(|x| x == t) {
+                            b.tags.push(t.to_owned());
+                        }
+                    }
+                }
+                Column::Status => match v.to_lowercase().as_str() {
+                    "open" | "abierto" | "ouvert" => b.status = Some(CaseStatus::Open),
+                    "monitoring" | "seguimiento" | "suivi" => {
+                        b.status = Some(CaseStatus::Monitoring)
+                    }
+                    "closed" | "cerrado" | "clos" | "fermé" => b.status = Some(CaseStatus::Closed),
+                    _ => b.keep(header, v),
+                },
+                Column::Confidentiality => match v.to_lowercase().as_str() {
+                    "public" | "público" | "publico" => {
+                        b.confidentiality = Some(Confidentiality::Public)
+                    }
+                    "restricted" | "restringido" | "restreint" => {
+                        b.confidentiality = Some(Confidentiality::Restricted)
+                    }
+                    "confidential" | "confidencial" | "confidentiel" => {
+                        b.confidentiality = Some(Confidentiality::Confidential)
+                    }
+                    _ => b.keep(header, v),
+                },
+                Column::Owner => {
+                    if b.owner.is_empty() {
+                        b.owner = v.to_owned();
+                    } else {
+                        b.keep(header, v);
+                    }
+                }
                 Column::Summary => {
                     if b.summary.is_empty() {
                         b.summary = v.to_owned();
@@ -887,13 +938,17 @@ impl<'a> Reader<'a> {
             record: Record::Case(Case {
                 title: title.clone(),
                 summary: b.summary.clone(),
-                tags: if template.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![template.clone()]
+                tags: {
+                    let mut tags = Vec::new();
+                    if !template.is_empty() {
+                        tags.push(template.clone());
+                    }
+                    tags.extend(b.tags.iter().filter(|t| **t != template).cloned());
+                    tags
                 },
                 confidentiality: b.confidentiality.unwrap_or_default(),
-                ..Case::default()
+                status: b.status.unwrap_or_default(),
+                owner: b.owner.clone(),
             }),
             earlier: Vec::new(),
         }];
@@ -1093,6 +1148,9 @@ impl<'a> Reader<'a> {
 #[allow(clippy::type_complexity)]
 struct Built {
     summary: String,
+    tags: Vec<String>,
+    status: Option<CaseStatus>,
+    owner: String,
     confidentiality: Option<Confidentiality>,
     start: Option<FuzzyDate>,
     end: Option<FuzzyDate>,
