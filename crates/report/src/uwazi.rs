@@ -9,10 +9,12 @@
 //! value's label (new labels are added to the thesaurus), a relationship names the
 //! related entities by title (and creates those it does not find). So:
 //!
-//! - `cases.csv` (template *Case*), `incidents.csv` (*Incident*, related to its case, its
-//!   persons and its related incidents by title), `persons.csv` (*Person*),
+//! - `cases.csv` (template *Case*), `persons.csv` (*Person*), `incidents.csv`
+//!   (*Incident*, related to its case, its persons and its related incidents by title),
 //!   `interventions.csv` (*Intervention*): import them in that order, so that the
-//!   relationships find the entities they name;
+//!   relationships find the entities they name (Uwazi creates an entity a relationship
+//!   names but does not find: one imported later would be there twice); incidents come
+//!   after the incidents they are related to, as far as the links allow;
 //! - `act-types-thesaurus.csv`: the act types in English, Spanish, French, Arabic and
 //!   Persian, in the form Uwazi's thesaurus import reads, for the *Act types* thesaurus;
 //! - `templates.md`: the templates and properties to create.
@@ -89,6 +91,41 @@ pub const TEMPLATES: &[(&str, &str, &[Property])] = &[
         ],
     ),
     (
+        "persons.csv",
+        "Person",
+        &[
+            p(
+                "case",
+                "Case",
+                "Relationship",
+                "to entities of template \"Case\"",
+            ),
+            p(
+                "other_names",
+                "Other names",
+                "Text",
+                "several are joined with |",
+            ),
+            p("roles", "Roles", "Multiple select", "thesaurus \"Roles\""),
+            p("group", "Group", "Select", "thesaurus \"Yes or no\""),
+            p("group_size", "Group size", "Numeric", ""),
+            p("sex", "Sex", "Text", ""),
+            p("birth_date", "Birth date", "Date", ""),
+            p("occupation", "Occupation", "Text", ""),
+            p("organisation", "Organisation", "Text", ""),
+            p("human_rights_work", "Human rights work", "Rich text", ""),
+            p("residence", "Residence", "Text", ""),
+            p("citizenship", "Citizenship", "Text", ""),
+            p(
+                "consent_to_publish",
+                "Consent to publish",
+                "Select",
+                "thesaurus \"Consent\" (Given, Refused, Not asked)",
+            ),
+            p("custos_id", "Custos id", "Text", ""),
+        ],
+    ),
+    (
         "incidents.csv",
         "Incident",
         &[
@@ -135,41 +172,6 @@ pub const TEMPLATES: &[(&str, &str, &[Property])] = &[
                 "to entities of template \"Incident\"",
             ),
             p("impact", "Impact", "Rich text", ""),
-            p("custos_id", "Custos id", "Text", ""),
-        ],
-    ),
-    (
-        "persons.csv",
-        "Person",
-        &[
-            p(
-                "case",
-                "Case",
-                "Relationship",
-                "to entities of template \"Case\"",
-            ),
-            p(
-                "other_names",
-                "Other names",
-                "Text",
-                "several are joined with |",
-            ),
-            p("roles", "Roles", "Multiple select", "thesaurus \"Roles\""),
-            p("group", "Group", "Select", "thesaurus \"Yes or no\""),
-            p("group_size", "Group size", "Numeric", ""),
-            p("sex", "Sex", "Text", ""),
-            p("birth_date", "Birth date", "Date", ""),
-            p("occupation", "Occupation", "Text", ""),
-            p("organisation", "Organisation", "Text", ""),
-            p("human_rights_work", "Human rights work", "Rich text", ""),
-            p("residence", "Residence", "Text", ""),
-            p("citizenship", "Citizenship", "Text", ""),
-            p(
-                "consent_to_publish",
-                "Consent to publish",
-                "Select",
-                "thesaurus \"Consent\" (Given, Refused, Not asked)",
-            ),
             p("custos_id", "Custos id", "Text", ""),
         ],
     ),
@@ -481,9 +483,8 @@ fn tables(l: &Loaded) -> Vec<Vec<Vec<Cell>>> {
         })
         .collect();
 
-    let incidents = l
-        .incidents
-        .iter()
+    let incidents = related_first(&l.incidents)
+        .into_iter()
         .map(|(id, i)| {
             let loc = i.location.as_ref();
             let text = |f: fn(&custos_model::Location) -> &String| {
@@ -576,7 +577,33 @@ fn tables(l: &Loaded) -> Vec<Vec<Vec<Cell>>> {
         })
         .collect();
 
-    vec![cases, incidents, persons, interventions]
+    vec![cases, persons, incidents, interventions]
+}
+
+/// The incidents in their order, except that an incident comes after the incidents of
+/// the export it is related to (where links go round in a circle, the first waiting one
+/// is written).
+fn related_first(
+    incidents: &[(Uuid, custos_model::Incident)],
+) -> Vec<&(Uuid, custos_model::Incident)> {
+    let ids: std::collections::HashSet<Uuid> = incidents.iter().map(|(id, _)| *id).collect();
+    let mut done: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+    let mut waiting: Vec<&(Uuid, custos_model::Incident)> = incidents.iter().collect();
+    let mut out = Vec::with_capacity(incidents.len());
+    while !waiting.is_empty() {
+        let ready = waiting
+            .iter()
+            .position(|(id, i)| {
+                i.related
+                    .iter()
+                    .all(|r| r == id || !ids.contains(r) || done.contains(r))
+            })
+            .unwrap_or(0);
+        let next = waiting.remove(ready);
+        done.insert(next.0);
+        out.push(next);
+    }
+    out
 }
 
 /// `templates.md`: what to create in Uwazi, and the order of the imports.
@@ -593,7 +620,10 @@ fn readme() -> String {
          act type in English, Spanish, French, Arabic and Persian).\n\n\
          Import the files in this order, each with its template chosen (Uwazi → Library → \
          Import CSV), so that relationships (which name entities by their title) find the \
-         entities they point to: cases.csv, incidents.csv, persons.csv, interventions.csv. \
+         entities they point to: cases.csv, persons.csv, incidents.csv, interventions.csv \
+         (Uwazi creates an entity a relationship names but does not find, so a file \
+         imported later would make it twice). Within incidents.csv an incident comes \
+         after those it is related to, as far as the links allow. \
          A title used twice in the export has ` (2)`, ` (3)`… added so that each \
          relationship names one entity.\n\n\
          Dates are written `YYYY/MM/DD` (a year alone as `YYYY`); the precision of an \
@@ -651,6 +681,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn an_incident_comes_after_those_it_is_related_to() {
+        let inc = |n: u128, related: &[u128]| {
+            (
+                Uuid::from_u128(n),
+                custos_model::Incident {
+                    case_id: Uuid::nil(),
+                    title: n.to_string(),
+                    description: String::new(),
+                    start: None,
+                    end: None,
+                    location: None,
+                    act_types: vec![],
+                    persons: vec![],
+                    related: related.iter().map(|r| Uuid::from_u128(*r)).collect(),
+                    impact: String::new(),
+                },
+            )
+        };
+        // 1 → 3, 2 alone, 3 → 99 (not exported), 4 ↔ 5 in a circle.
+        let list = vec![
+            inc(1, &[3]),
+            inc(2, &[]),
+            inc(3, &[99]),
+            inc(4, &[5]),
+            inc(5, &[4]),
+        ];
+        let order: Vec<u128> = related_first(&list)
+            .iter()
+            .map(|(id, _)| id.as_u128())
+            .collect();
+        assert_eq!(order, vec![2, 3, 1, 4, 5]);
     }
 
     #[test]

@@ -192,8 +192,8 @@ fn every_template_file_is_written_with_uwazi_columns_and_values() {
         names,
         vec![
             "cases.csv",
-            "incidents.csv",
             "persons.csv",
+            "incidents.csv",
             "interventions.csv",
             ACT_TYPES_FILE,
             README
