@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use custos_model::{
-    Case, CaseStatus, Confidentiality, FuzzyDate, Incident, Location, Note, Record,
+    Case, CaseStatus, Confidentiality, FuzzyDate, Incident, Location, Note, Person, Record, Role,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -86,8 +86,38 @@ pub enum Column {
     ActTypes,
     /// A relationship: titles of related entities.
     Related,
+    /// A person's detail: kept on the person an entity of a person template (or of a
+    /// file with person columns) becomes, else kept as it is.
+    Person(PersonField),
     /// Anything else: kept as it is.
     Other,
+}
+
+/// A column of a person (`Sex`, `Birth date`, `Occupation` …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PersonField {
+    /// Sex or gender.
+    Sex,
+    /// Date of birth.
+    BirthDate,
+    /// Occupation or profession.
+    Occupation,
+    /// Organisation or affiliation.
+    Organisation,
+    /// Citizenship or nationality.
+    Citizenship,
+    /// Residence.
+    Residence,
+    /// Other names, `|`-joined.
+    OtherNames,
+    /// Roles (victim, perpetrator, witness, source, intervening party).
+    Roles,
+    /// Whether it is a group.
+    Group,
+    /// How many people the group is.
+    GroupSize,
+    /// The human rights work they do.
+    HumanRightsWork,
 }
 
 /// The column a header names (its language suffix, if any, taken off first).
@@ -116,6 +146,9 @@ pub fn column(header: &str) -> Column {
         }
         "owner" | "documenter" | "responsable" => return Column::Owner,
         _ => {}
+    }
+    if let Some(f) = person_field(&joined, &w) {
+        return Column::Person(f);
     }
     if has(&|x| x.starts_with("precision") || x.starts_with("précision")) {
         return Column::DatePrecision;
@@ -237,6 +270,74 @@ pub fn column(header: &str) -> Column {
         return Column::Related;
     }
     Column::Other
+}
+
+fn person_field(joined: &str, w: &[String]) -> Option<PersonField> {
+    use PersonField::*;
+    let born = w.iter().any(|x| {
+        matches!(
+            x.as_str(),
+            "birth" | "dob" | "born" | "nacimiento" | "naissance" | "birthdate" | "birthday"
+        )
+    });
+    if born {
+        return Some(BirthDate);
+    }
+    Some(match joined {
+        "sex" | "gender" | "sexo" | "género" | "genero" | "sexe" | "genre" => Sex,
+        "occupation" | "profession" | "ocupación" | "ocupacion" | "profesión" | "profesion"
+        | "métier" | "metier" => Occupation,
+        "organisation" | "organization" | "affiliation" | "organización" | "organizacion" => {
+            Organisation
+        }
+        "citizenship" | "nationality" | "nacionalidad" | "nationalité" | "nationalite"
+        | "ciudadanía" | "ciudadania" => Citizenship,
+        "residence" | "residencia" | "résidence" | "domicile" | "domicilio" => Residence,
+        "other names" | "aliases" | "alias" | "otros nombres" | "autres noms" => OtherNames,
+        "roles" | "role" | "rol" | "rôle" | "rôles" => Roles,
+        "group" | "grupo" | "groupe" | "is group" => Group,
+        "group size" | "number of persons" | "tamaño del grupo" | "taille du groupe" => GroupSize,
+        "human rights work" | "trabajo de derechos humanos" => HumanRightsWork,
+        _ => return None,
+    })
+}
+
+/// Whether a template names people (`Person`, `Víctimas`, `Defenders` …).
+fn person_template(template: &str) -> bool {
+    values::words(template).iter().any(|x| {
+        matches!(
+            x.as_str(),
+            "person"
+                | "persons"
+                | "people"
+                | "individual"
+                | "individuals"
+                | "persona"
+                | "personas"
+                | "personne"
+                | "personnes"
+                | "victim"
+                | "victims"
+                | "víctima"
+                | "víctimas"
+                | "victima"
+                | "victimas"
+                | "victime"
+                | "victimes"
+                | "perpetrator"
+                | "perpetrators"
+                | "perpetrador"
+                | "witness"
+                | "witnesses"
+                | "testigo"
+                | "testigos"
+                | "defender"
+                | "defenders"
+                | "defensor"
+                | "defensora"
+                | "defensores"
+        )
+    })
 }
 
 /// Reads the export at `path` (an Uwazi CSV, a folder holding one, or a zip with
@@ -446,6 +547,8 @@ struct Reader<'a> {
     earlier: HashMap<u64, (Uuid, Option<Uuid>)>,
     /// Original ids given so far (hashed) → how many times, and the first line.
     ids: HashMap<u64, (u32, u64)>,
+    /// The file's columns are a person's.
+    person_file: bool,
 }
 
 /// A row as read: the line after it, the line breaks inside its cells, its cells.
@@ -463,6 +566,7 @@ impl<'a> Reader<'a> {
             sink,
             earlier: HashMap::new(),
             ids: HashMap::new(),
+            person_file: false,
         }
     }
 
@@ -511,6 +615,15 @@ impl<'a> Reader<'a> {
                 .collect(),
         };
         let columns: Vec<Column> = headers.iter().map(|h| column(h)).collect();
+        // Two kinds of person column or more: a file of people (a person template).
+        let kinds: HashSet<PersonField> = columns
+            .iter()
+            .filter_map(|c| match c {
+                Column::Person(f) => Some(*f),
+                _ => None,
+            })
+            .collect();
+        self.person_file = kinds.len() >= 2;
         if !columns.contains(&Column::Title) {
             self.sink.problem(Problem::new(
                 format!("{} line 1", self.name),
@@ -701,6 +814,19 @@ impl<'a> Reader<'a> {
         let case_id = key("case");
 
         // Every other column.
+        // A person: of a person template; or, where rows say no template (an import
+        // file), in a file of person columns; or with two kinds of person detail filled.
+        let row_kinds: HashSet<PersonField> = columns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match c {
+                Column::Person(f) if !cell(i).is_empty() => Some(*f),
+                _ => None,
+            })
+            .collect();
+        let person_mode = person_template(&template)
+            || (template.is_empty() && self.person_file)
+            || row_kinds.len() >= 2;
         let mut problems = Vec::new();
         for (i, col) in columns.iter().enumerate() {
             let v = cell(i);
@@ -902,6 +1028,70 @@ impl<'a> Reader<'a> {
                         }
                     }
                 }
+                Column::Person(_) if !person_mode => b.keep(header, v),
+                Column::Person(f) => {
+                    let pb = &mut b.person;
+                    let first = |slot: &mut String, unmapped: &mut Vec<Field>| {
+                        if slot.is_empty() {
+                            *slot = v.to_owned();
+                        } else {
+                            unmapped.push(Field {
+                                name: header.to_owned(),
+                                value: v.to_owned(),
+                            });
+                        }
+                    };
+                    match f {
+                        PersonField::Sex => first(&mut pb.sex, &mut b.unmapped),
+                        PersonField::Occupation => first(&mut pb.occupation, &mut b.unmapped),
+                        PersonField::Organisation => {
+                            first(&mut pb.organisation, &mut b.unmapped)
+                        }
+                        PersonField::Citizenship => first(&mut pb.citizenship, &mut b.unmapped),
+                        PersonField::Residence => first(&mut pb.residence, &mut b.unmapped),
+                        PersonField::HumanRightsWork => {
+                            first(&mut pb.human_rights_work, &mut b.unmapped)
+                        }
+                        PersonField::OtherNames => pb
+                            .other_names
+                            .extend(values::parts(v).into_iter().map(str::to_owned)),
+                        PersonField::BirthDate => match values::date(v) {
+                            Some((d, assumed)) if pb.birth.is_none() => {
+                                pb.birth = Some(d);
+                                if assumed {
+                                    b.keep(&format!("{header} (as written)"), v);
+                                }
+                            }
+                            Some(_) => b.keep(header, v),
+                            None => problems.push(Problem::new(
+                                &place,
+                                format!("\"{v}\" is not a date of birth (Uwazi writes YYYY/MM/DD, YYYY-MM-DD, DD/MM/YYYY or YYYY)"),
+                            )),
+                        },
+                        PersonField::Roles => {
+                            let mut unknown = Vec::new();
+                            for r in values::parts(v) {
+                                match role(r) {
+                                    Some(role) if !pb.roles.contains(&role) => pb.roles.push(role),
+                                    Some(_) => {}
+                                    None => unknown.push(r),
+                                }
+                            }
+                            if !unknown.is_empty() {
+                                b.keep(header, &unknown.join(" | "));
+                            }
+                        }
+                        PersonField::Group => match v.to_lowercase().as_str() {
+                            "yes" | "sí" | "si" | "oui" | "true" => pb.group = Some(true),
+                            "no" | "non" | "false" => pb.group = Some(false),
+                            _ => b.keep(header, v),
+                        },
+                        PersonField::GroupSize => match v.parse::<u32>() {
+                            Ok(n) => pb.group_size = Some(n),
+                            Err(_) => b.keep(header, v),
+                        },
+                    }
+                }
                 Column::Related | Column::Other => {
                     let parts = values::parts(v);
                     let mut links = Vec::new();
@@ -997,6 +1187,36 @@ impl<'a> Reader<'a> {
             if !about.is_empty() {
                 notes.push((format!("Related in Uwazi ({header}): {titles}"), about));
             }
+        }
+        if person_mode {
+            let pb = std::mem::take(&mut b.person);
+            let is_group = pb.group.unwrap_or(false);
+            if !is_group {
+                if let Some(n) = pb.group_size {
+                    b.keep("Group size", &n.to_string());
+                }
+            }
+            records.push(Item {
+                id: key("person"),
+                record: Record::Person(Person {
+                    case_id,
+                    name: title.clone(),
+                    other_names: pb.other_names,
+                    roles: pb.roles,
+                    is_group,
+                    group_size: if is_group { pb.group_size } else { None },
+                    sex: pb.sex,
+                    birth_date: pb.birth,
+                    occupation: pb.occupation,
+                    organisation: pb.organisation,
+                    human_rights_work: pb.human_rights_work,
+                    residence: pb.residence,
+                    citizenship: pb.citizenship,
+                    consent: Default::default(),
+                    contact: String::new(),
+                }),
+                earlier: Vec::new(),
+            });
         }
         if let Some(id) = incident_id {
             records.push(Item {
@@ -1166,6 +1386,37 @@ struct Built {
     /// Column, name, where, description, metadata.
     files: Vec<(String, String, FileSource, String, Vec<Field>)>,
     unmapped: Vec<Field>,
+    person: PersonBits,
+}
+
+/// A person's details, for a row of a person template.
+#[derive(Default)]
+struct PersonBits {
+    sex: String,
+    birth: Option<FuzzyDate>,
+    occupation: String,
+    organisation: String,
+    citizenship: String,
+    residence: String,
+    human_rights_work: String,
+    other_names: Vec<String>,
+    roles: Vec<Role>,
+    group: Option<bool>,
+    group_size: Option<u32>,
+}
+
+/// A role named in English, Spanish or French.
+fn role(value: &str) -> Option<Role> {
+    Some(match value.to_lowercase().as_str() {
+        "victim" | "víctima" | "victima" | "victime" => Role::Victim,
+        "perpetrator" | "perpetrador" | "auteur" | "alleged perpetrator" => Role::Perpetrator,
+        "witness" | "testigo" | "témoin" | "temoin" => Role::Witness,
+        "source" | "fuente" => Role::Source,
+        "intervening party" | "parte interviniente" | "partie intervenante" => {
+            Role::InterveningParty
+        }
+        _ => return None,
+    })
 }
 
 impl Built {

@@ -501,3 +501,45 @@ fn a_refused_unit_stops_the_reader_at_once() {
     );
     assert_eq!(s.0, 1);
 }
+
+#[test]
+fn entities_of_a_person_template_become_persons() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "e.csv",
+        "Title,Template,Sexo,Fecha de nacimiento,Rol,Country\n\
+         Ana M.,Víctimas,F,1985,Víctima|Lideresa,CO\n\
+         Bad birth,Víctimas,,someday,,\n\
+         Event,Incidente,F,,,CO\n",
+    );
+    let c = Collect::read(Tool::Uwazi, &p);
+    let p = one_problem(&c);
+    assert_eq!(p.at, "e.csv line 3, column \"Fecha de nacimiento\"");
+    let ana = &c.units[0];
+    let person = ana
+        .records
+        .iter()
+        .find_map(|r| match &r.record {
+            Record::Person(p) => Some(p),
+            _ => None,
+        })
+        .expect("a person");
+    assert_eq!(person.name, "Ana M.");
+    assert_eq!(person.case_id, ana.records[0].id);
+    assert_eq!(person.sex, "F");
+    let born = person.birth_date.unwrap();
+    assert_eq!(
+        (born.date, born.precision),
+        (ymd(1985, 1, 1), Precision::Year)
+    );
+    assert_eq!(person.roles, vec![custos_model::Role::Victim]);
+    assert_eq!(unmapped(ana, "Rol"), Some("Lideresa"));
+    // Not a person template and one person column only: the sex stays as written.
+    let event = &c.units[1];
+    assert!(event
+        .records
+        .iter()
+        .all(|r| !matches!(r.record, Record::Person(_))));
+    assert_eq!(unmapped(event, "Sexo"), Some("F"));
+}

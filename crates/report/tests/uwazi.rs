@@ -361,6 +361,33 @@ fn the_export_reads_back_with_the_uwazi_importer() {
         .iter()
         .any(|x| x.name == "custos_id" && x.value == f.raid.to_string()));
 
+    // A person file: each entity becomes a person (in a case of its own).
+    let c = Collect::read(Tool::Uwazi, &f.dir.join("persons.csv"));
+    assert!(c.problems.is_empty(), "{:#?}", c.problems);
+    let persons: Vec<&Person> = c
+        .units
+        .iter()
+        .filter_map(|u| {
+            u.records.iter().find_map(|r| match &r.record {
+                Record::Person(p) => Some(p),
+                _ => None,
+            })
+        })
+        .collect();
+    assert_eq!(persons.len(), 2);
+    let nour = persons.iter().find(|p| p.name == "Nour El Houda").unwrap();
+    assert_eq!(nour.roles, vec![Role::Victim]);
+    assert_eq!(
+        nour.birth_date.unwrap().date,
+        NaiveDate::from_ymd_opt(1990, 3, 4).unwrap()
+    );
+    assert_eq!(nour.other_names, vec!["N. H."]);
+    assert_eq!(
+        (nour.occupation.as_str(), nour.citizenship.as_str()),
+        ("journalist", "TN")
+    );
+    assert!(!nour.is_group);
+
     for file in ["persons.csv", "interventions.csv"] {
         let c = Collect::read(Tool::Uwazi, &f.dir.join(file));
         assert!(c.problems.is_empty(), "{file}: {:#?}", c.problems);
