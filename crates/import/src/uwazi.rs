@@ -15,13 +15,26 @@
 //!   as a `.csv` with its files beside it, or a `.zip` holding `import.csv` and the files.
 //!
 //! A CSV does not say which template property a column is, so columns are known by
-//! their names (in English, Spanish and French) and their values: see [`Column`].
-//! Everything that finds no home in the model is kept in [`Unit::unmapped`].
+//! their names (in English, Spanish and French) and their values: see [`column()`].
 //!
-//! Ids: the case of an entity is `Tool::Uwazi.id("entity/<original id>/case")`, where
-//! the original id is the entity's sharedId when the file has an `id` column, else
-//! `"hash:"` and the first 32 hex digits of the SHA-256 of template, title and date
-//! added (joined with U+001F), with `#2`, `#3`… for later rows that hash the same.
+//! | Uwazi | Custos |
+//! |---|---|
+//! | Title (`title`, `title__<lang>`: the first filled) | case title, incident title, person name |
+//! | Template | the case's first tag |
+//! | Tags, Status, Confidentiality, Owner | the case's tags, status, confidentiality, owner |
+//! | Published / Unpublished | the case's confidentiality: public / restricted |
+//! | a summary or description | the case's summary |
+//! | the first date named like a date (not of birth, not Date added); a range `from~to` or `from:to` | incident start (and end); `…end…` dates: incident end |
+//! | Date precision (Day, Month, Year, Approximate) | the precision of those dates |
+//! | a geolocation `lat\|lon`; a location, place, region, country | incident location |
+//! | violations, types of act (`\|`-joined; `group::value` tried as value, then group) | incident act types where a value is a code or a label of the vocabulary |
+//! | relationships (titles `\|`-joined) | kept as `Related: A \| B`; an entity read before is linked: incident to incident (`related`), else a note about it |
+//! | sex, birth date, roles, occupation … of a person template | a person of the case |
+//! | Documents (`/files/x`), `file`, Attachments (URLs or names) | files found beside the CSV (or in `files/`, or in the zip) |
+//! | `id` | the original id |
+//! | anything else, and every value above that found no home | [`Unit::unmapped`] |
+//!
+//! A unit has an incident when the row has a date, a place or an act type.
 
 mod values;
 

@@ -543,3 +543,58 @@ fn entities_of_a_person_template_become_persons() {
         .all(|r| !matches!(r.record, Record::Person(_))));
     assert_eq!(unmapped(event, "Sexo"), Some("F"));
 }
+
+#[test]
+fn a_large_export_streams_unit_by_unit_with_progress() {
+    struct Count {
+        units: usize,
+        problems: usize,
+        steps: Vec<(u64, u64)>,
+    }
+    impl Sink for Count {
+        fn unit(&mut self, u: Unit) -> Result<(), Stopped> {
+            assert!(u.records.len() >= 2);
+            self.units += 1;
+            Ok(())
+        }
+        fn problem(&mut self, _: Problem) {
+            self.problems += 1;
+        }
+        fn progress(&mut self, done: u64, total: u64) {
+            self.steps.push((done, total));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.csv");
+    {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+        writeln!(
+            w,
+            "Title,Date added,Template,Date of incident,Violations,Geolocation"
+        )
+        .unwrap();
+        for n in 0..20_000 {
+            writeln!(
+                w,
+                "Entity {n},2024-01-01,Incident,2023-{:02}-{:02},Torture|Threat,\"{}|{}\"",
+                n % 12 + 1,
+                n % 28 + 1,
+                (n % 90) as f64 * 0.5,
+                (n % 180) as f64 * 0.5
+            )
+            .unwrap();
+        }
+    }
+    let size = std::fs::metadata(&p).unwrap().len();
+    let mut s = Count {
+        units: 0,
+        problems: 0,
+        steps: Vec::new(),
+    };
+    Tool::Uwazi.read(&p, &mut s).unwrap();
+    assert_eq!((s.units, s.problems), (20_000, 0));
+    assert!(s.steps.len() > 100, "progress now and then");
+    assert!(s.steps.windows(2).all(|w| w[0].0 <= w[1].0));
+    assert_eq!(*s.steps.last().unwrap(), (size, size));
+}

@@ -201,21 +201,24 @@ pub fn act_type(value: &str) -> Option<String> {
         Some((parent, child)) => vec![child, parent, value],
         None => vec![value],
     };
-    let vocab = &custos_model::vocab::builtin().act_types;
-    for c in candidates {
-        let key = fold(c);
-        if key.is_empty() {
-            continue;
+    // Every code and label, folded, once.
+    static INDEX: std::sync::OnceLock<std::collections::HashMap<String, String>> =
+        std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let mut m = std::collections::HashMap::new();
+        for t in &custos_model::vocab::builtin().act_types.terms {
+            m.entry(fold(&t.code)).or_insert_with(|| t.code.clone());
+            for l in t.labels.values() {
+                m.entry(fold(l)).or_insert_with(|| t.code.clone());
+            }
         }
-        if let Some(t) = vocab
-            .terms
-            .iter()
-            .find(|t| fold(&t.code) == key || t.labels.values().any(|l| fold(l) == key))
-        {
-            return Some(t.code.clone());
-        }
-    }
-    None
+        m
+    });
+    candidates
+        .into_iter()
+        .map(fold)
+        .filter(|k| !k.is_empty())
+        .find_map(|k| index.get(&k).cloned())
 }
 
 /// Lower case, `_` and `-` as spaces, spaces collapsed.
