@@ -1254,11 +1254,6 @@ impl<'a> Reader<'a> {
                 }),
                 earlier: Vec::new(),
             });
-        } else {
-            // No incident: the place parts and dates that came without one stay kept.
-            if let Some(s) = start {
-                b.keep("Date", &s.date.to_string());
-            }
         }
         for (k, (text, about)) in notes.into_iter().enumerate() {
             let mut about = about;
