@@ -29,6 +29,7 @@ pub mod output;
 pub mod pdf;
 pub mod submission;
 pub mod unsr;
+pub mod uwazi;
 
 use std::collections::{BTreeSet, HashMap};
 
