@@ -41,7 +41,7 @@ import { choiceLabel } from './records.js';
 import { formatBytes } from './evidence.js';
 import { languageName } from './followup.js';
 
-const EXTENSION = { json: 'json', csv: '', pdf: 'pdf', unsr: 'txt' };
+const EXTENSION = { json: 'json', csv: '', uwazi: '', pdf: 'pdf', unsr: 'txt' };
 const UNSR_TYPES = ['urgent_appeal', 'allegation_letter'];
 
 let current = null; // the open dialog: {dialog, close()}

@@ -40,6 +40,9 @@ pub enum Format {
     Csv,
     /// The case report (PDF).
     Pdf,
+    /// A new folder of CSV files Uwazi's CSV import reads (one per template), with the
+    /// templates to make there first: the way out to Uwazi.
+    Uwazi,
     /// A communication to the UN Special Rapporteur on human rights defenders (one
     /// case; text or PDF).
     Unsr,
@@ -55,10 +58,11 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order a chooser shows them.
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 9] = [
         Format::Json,
         Format::Csv,
         Format::Pdf,
+        Format::Uwazi,
         Format::Unsr,
         Format::Observatory,
         Format::Eu,
@@ -68,7 +72,7 @@ impl Format {
 
     /// True when it writes a folder (named by the path) rather than a file.
     pub fn is_folder(self) -> bool {
-        self == Format::Csv
+        matches!(self, Format::Csv | Format::Uwazi)
     }
 
     /// True when it is about exactly one case (a submission).
@@ -84,7 +88,7 @@ impl Format {
             Format::Eu => Some(Mechanism::Eu),
             Format::Achpr => Some(Mechanism::Achpr),
             Format::Iachr => Some(Mechanism::Iachr),
-            Format::Json | Format::Csv | Format::Pdf => None,
+            Format::Json | Format::Csv | Format::Pdf | Format::Uwazi => None,
         }
     }
 
@@ -535,6 +539,18 @@ pub fn produce(
         }
         Format::Csv => {
             let stats = custos_report::csv::export_csv(
+                vault,
+                &request.selection,
+                dest,
+                protection,
+                progress,
+            )?;
+            Produced::Written {
+                files: stats.files.len(),
+            }
+        }
+        Format::Uwazi => {
+            let stats = custos_report::uwazi::export_uwazi(
                 vault,
                 &request.selection,
                 dest,

@@ -568,6 +568,9 @@ pub enum Format {
     Csv,
     /// A case report for the documenter
     Pdf,
+    /// A new folder of CSV files Uwazi's CSV import reads, one per template, with
+    /// templates.md saying what to make in Uwazi first (the way out to Uwazi)
+    Uwazi,
     /// A communication to the UN Special Rapporteur on human rights defenders (text)
     UnSr,
     /// The same communication as PDF
@@ -608,7 +611,7 @@ impl Format {
             Format::AchprPdf => (M::Achpr, true),
             Format::Iachr => (M::Iachr, false),
             Format::IachrPdf => (M::Iachr, true),
-            Format::Json | Format::Csv | Format::Pdf => return None,
+            Format::Json | Format::Csv | Format::Pdf | Format::Uwazi => return None,
         })
     }
 }

@@ -1945,3 +1945,42 @@ fn cli_refuses_a_broken_export_with_every_problem_and_imports_nothing() {
         "{err}"
     );
 }
+
+#[test]
+fn cli_exports_to_uwazi_what_uwazi_imports_and_its_importer_reads_back() {
+    let (cli, _f) = cli_with_case();
+    let out = cli.path("to-uwazi");
+    let (_, err) = cli.ok(&[
+        "export",
+        "--format",
+        "uwazi",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(err.contains("NOT encrypted"), "{err}");
+    assert!(err.contains("templates.md"), "{err}");
+    for name in ["cases.csv", "incidents.csv", "persons.csv", "templates.md"] {
+        assert!(out.join(name).is_file(), "no {name}");
+    }
+    let header = std::fs::read_to_string(out.join("cases.csv")).unwrap();
+    assert!(header.starts_with("title,"), "{header}");
+    // What Custos wrote for Uwazi, Custos's Uwazi importer reads without a problem.
+    let incidents = out.join("incidents.csv");
+    let (stdout, _) = cli.ok(&[
+        "import",
+        "--from",
+        "uwazi",
+        "--preview",
+        incidents.to_str().unwrap(),
+    ]);
+    assert!(stdout.contains("would make: "), "{stdout}");
+    // An existing folder is never written over.
+    let err = cli.fail(&[
+        "export",
+        "--format",
+        "uwazi",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(err.contains("already exists"), "{err}");
+}

@@ -226,6 +226,14 @@ fn export_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
+/// The line of a unit's note that names an empty file of the export.
+fn empty_file(file: &FileItem) -> crate::Field {
+    crate::Field {
+        name: "Empty file in the export, not kept as evidence".into(),
+        value: file.name.clone(),
+    }
+}
+
 /// The id of the note keeping a unit's unmapped fields.
 fn note_id(case_id: Uuid) -> Uuid {
     Uuid::new_v5(&case_id, b"custos-import:unmapped")
@@ -326,7 +334,9 @@ impl<'a, 'p> Check<'a, 'p> {
         }
     }
 
-    fn check_file(&mut self, at: &str, file: &FileItem) {
+    /// Checks a file against what the export states; → true when it is empty (kept as
+    /// a line of the unit's note: there is nothing to keep as evidence).
+    fn check_file(&mut self, at: &str, file: &FileItem) -> bool {
         if !self.known(file.case_id) {
             self.problem(
                 at,
@@ -339,10 +349,24 @@ impl<'a, 'p> Check<'a, 'p> {
         };
         match hashed {
             Err(e) => self.problem(at, format!("{}: cannot be read ({e})", file.name)),
-            Ok((_, 0)) => self.problem(
-                at,
-                format!("{}: the file is empty: there is nothing to keep", file.name),
-            ),
+            Ok((sha, 0)) => {
+                if file
+                    .sha256
+                    .as_ref()
+                    .is_some_and(|s| !s.eq_ignore_ascii_case(&sha))
+                    || file.size.is_some_and(|s| s != 0)
+                {
+                    self.problem(
+                        at,
+                        format!(
+                            "{}: the file is empty, but the export describes content",
+                            file.name
+                        ),
+                    );
+                }
+                self.hashes.0.insert(file.id, (sha, 0));
+                return true;
+            }
             Ok((sha, size)) => {
                 if let Some(stated) = file.size.filter(|s| *s != size) {
                     self.problem(
@@ -370,6 +394,7 @@ impl<'a, 'p> Check<'a, 'p> {
                 self.hashes.0.insert(file.id, (sha, size));
             }
         }
+        false
     }
 }
 
@@ -404,8 +429,25 @@ impl Sink for Check<'_, '_> {
                 self.preview.already += 1;
             }
         }
-        if !unit.unmapped.is_empty() {
-            for f in &unit.unmapped {
+        let mut empties = Vec::new();
+        for file in &unit.files {
+            if !self.seen.insert(file.id) {
+                self.problem(&at, format!("{} appears twice in the export", file.name));
+                continue;
+            }
+            if self.vault.has_record(file.id) {
+                self.preview.already += 1;
+                continue;
+            }
+            if self.check_file(&at, file) {
+                empties.push(empty_file(file));
+                continue;
+            }
+            self.preview.files += 1;
+            *self.preview.new.entry(Kind::Evidence).or_default() += 1;
+        }
+        if !unit.unmapped.is_empty() || !empties.is_empty() {
+            for f in unit.unmapped.iter().chain(&empties) {
                 *self.unmapped.entry(f.name.clone()).or_default() += 1;
             }
             if let Some(case) = case {
@@ -418,19 +460,6 @@ impl Sink for Check<'_, '_> {
                     }
                 }
             }
-        }
-        for file in &unit.files {
-            if !self.seen.insert(file.id) {
-                self.problem(&at, format!("{} appears twice in the export", file.name));
-                continue;
-            }
-            if self.vault.has_record(file.id) {
-                self.preview.already += 1;
-                continue;
-            }
-            self.check_file(&at, file);
-            self.preview.files += 1;
-            *self.preview.new.entry(Kind::Evidence).or_default() += 1;
         }
         Ok(())
     }
@@ -483,8 +512,15 @@ impl Write<'_, '_> {
         Ok(())
     }
 
-    fn write_unit(&mut self, unit: Unit) -> Result<(), custos_vault::Error> {
+    fn write_unit(&mut self, mut unit: Unit) -> Result<(), custos_vault::Error> {
         let case = unit_case(&unit);
+        // An empty file has nothing to keep as evidence: its name goes into the note.
+        let hashes = &self.hashes;
+        let (empty, files): (Vec<FileItem>, Vec<FileItem>) = std::mem::take(&mut unit.files)
+            .into_iter()
+            .partition(|f| hashes.0.get(&f.id).is_some_and(|(_, size)| *size == 0));
+        unit.files = files;
+        unit.unmapped.extend(empty.iter().map(empty_file));
         let mut histories = Vec::new();
         for item in unit.records {
             if self.vault.has_record(item.id) {

@@ -469,3 +469,68 @@ fn earlier_versions_the_export_keeps_become_the_record_s_history() {
     let current = f.vault.get(id).unwrap();
     assert!(matches!(&current.record, Some(Record::Case(c)) if c.title == "Bulletin 1"));
 }
+
+#[test]
+fn an_empty_file_of_the_export_is_named_in_the_note_not_refused() {
+    let mut f = fixture();
+    let mut u = unit(1, &f.files, true);
+    let empty = f.files.join("empty.doc");
+    fs::write(&empty, b"").unwrap();
+    u.files[0].source = FileSource::Path(empty);
+    u.files[0].name = "empty.doc".into();
+    u.files[0].sha256 = None;
+    u.files[0].size = None;
+    let units = vec![u];
+    let path = f.files.join("export.xml");
+    let done = engine::import_with(
+        &mut f.vault,
+        Tool::Martus,
+        &path,
+        &mut |s| feed(&units, s),
+        &mut |_, _, _| {},
+    )
+    .unwrap();
+    assert_eq!(done.files, 0);
+    assert_eq!(done.preview.files, 0);
+    assert!(done
+        .preview
+        .unmapped
+        .iter()
+        .any(|(name, _)| name.starts_with("Empty file in the export")));
+    let case_id = Tool::Martus.id("bulletin/acct-1/case");
+    let note = f
+        .vault
+        .list(&Filter {
+            kind: Some(Kind::Note),
+            case_id: Some(case_id),
+            ..Filter::default()
+        })
+        .into_iter()
+        .find_map(|i| match &f.vault.get(i.record_id).unwrap().record {
+            Some(Record::Note(n)) => Some(n.text.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        note.contains("Empty file in the export, not kept as evidence: empty.doc"),
+        "{note}"
+    );
+    // An empty file the export says has content is a problem.
+    let mut u = unit(2, &f.files, true);
+    let empty = f.files.join("empty2.doc");
+    fs::write(&empty, b"").unwrap();
+    u.files[0].source = FileSource::Path(empty);
+    let units = vec![u];
+    let p = engine::preview_with(
+        &f.vault,
+        Tool::Martus,
+        &path,
+        &mut |s| feed(&units, s),
+        &mut |_, _, _| {},
+    )
+    .0;
+    assert_eq!(p.problems.len(), 1, "{:?}", p.problems);
+    assert!(p.problems[0]
+        .message
+        .contains("the export describes content"));
+}

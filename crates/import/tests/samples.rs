@@ -139,3 +139,21 @@ fn martus_test_bulletins_with_public_and_private_attachments_import() {
         &sample("martus/csv2xml/testWithAttachments.xml"),
     );
 }
+
+#[test]
+fn uwazi_exports_and_import_files_import_with_their_documents() {
+    let (_tmp, vault) = imports_whole_once(Tool::Uwazi, &sample("uwazi/hr-export/incidents.csv"));
+    assert!(count(&vault, Kind::Incident) >= 1);
+    imports_whole_once(Tool::Uwazi, &sample("uwazi/export-example.csv"));
+    let (_tmp, vault) = imports_whole_once(Tool::Uwazi, &sample("uwazi/import.zip"));
+    assert!(count(&vault, Kind::Evidence) >= 1, "the zip's documents");
+}
+
+#[test]
+fn odk_briefcase_and_central_exports_import_with_their_media() {
+    let (_tmp, vault) = imports_whole_once(Tool::Odk, &sample("odk/central/incident_report.zip"));
+    assert!(count(&vault, Kind::Person) >= 1, "the victims repeat group");
+    assert!(count(&vault, Kind::Evidence) >= 1, "the photos");
+    imports_whole_once(Tool::Odk, &sample("odk/briefcase/witness_report"));
+    imports_whole_once(Tool::Odk, &sample("odk/briefcase/nested-repeats"));
+}

@@ -265,6 +265,18 @@ fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protecti
                 output.display()
             )
         }
+        Format::Uwazi => {
+            let stats = with_progress("Uwazi", |p| {
+                report::uwazi::export_uwazi(vault, &selection, output, protection, p)
+            })?;
+            format!(
+                "wrote {} files ({} rows) in {}; templates.md there says what to make in \
+                 Uwazi before importing them",
+                stats.files.len(),
+                stats.rows,
+                output.display()
+            )
+        }
         Format::Pdf => {
             let stats = with_progress("PDF", |p| {
                 report::pdf::export_case_report(vault, &selection, output, protection, p)
