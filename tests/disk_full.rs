@@ -16,6 +16,10 @@
 //! 4. The database rewrite of travel mode, without room for its copy: a clear "disk
 //!    full", nothing lost, the vault opens, and the rewrite is done at the first open
 //!    after space was freed.
+//! 6. An import from another tool's export that does not fit (its files fill the disk
+//!    part-way): refused with the reserve before it fills the disk, or stopped by ENOSPC
+//!    without it; either way everything it had written is taken back — no record, no
+//!    encrypted file, the chain of versions where it was — and the vault goes on.
 //! 5. After the database itself hit ENOSPC (2.), another vault opens in the same process,
 //!    and so does the same vault once space is freed: within a deadline, so that a hang
 //!    fails the test instead of blocking it.
@@ -259,10 +263,103 @@ fn full_disk_child() {
     };
     graceful(Path::new(&root));
     evidence(Path::new(&root));
+    import(Path::new(&root));
     rewrite(Path::new(&root));
     // Last: after it, the vault that failed stays open (idle) until the process exits.
     hard(Path::new(&root), Path::new(&copy));
     after_failure(Path::new(&root));
+}
+
+/// An import whose files do not fit: taken back whole.
+fn import(root: &Path) {
+    use custos_import::engine::{self, Error as ImportError};
+    use custos_import::{FileItem, FileSource, Item, Tool, Unit};
+    use custos_vault::BLOBS;
+    let export = root.join("odk-export");
+    std::fs::create_dir_all(&export).unwrap();
+    let units: Vec<Unit> = (0..10)
+        .map(|i| {
+            let file = export.join(format!("{i}.mp4"));
+            let mut content = vec![5u8; 3 << 20];
+            content[0] = i as u8;
+            std::fs::write(&file, &content).unwrap();
+            let case_id = Tool::Odk.id(&format!("submission/{i}/case"));
+            Unit {
+                original_id: format!("uuid:{i}"),
+                at: format!("form.csv line {}", i + 2),
+                records: vec![Item {
+                    id: case_id,
+                    record: Record::Case(Case {
+                        title: format!("Submission {i}"),
+                        ..Case::default()
+                    }),
+                    earlier: Vec::new(),
+                }],
+                files: vec![FileItem {
+                    id: Tool::Odk.id(&format!("submission/{i}/file")),
+                    case_id,
+                    attached_to: Vec::new(),
+                    description: String::new(),
+                    source: FileSource::Path(file),
+                    name: format!("{i}.mp4"),
+                    sha256: None,
+                    size: None,
+                    original_id: format!("uuid:{i}/{i}.mp4"),
+                    created: None,
+                    metadata: Vec::new(),
+                }],
+                unmapped: Vec::new(),
+            }
+        })
+        .collect();
+    for (name, size, reserve) in [("reserve", "40m", true), ("no-reserve", "12m", false)] {
+        let mount = root.join(format!("import-{name}"));
+        mount_tmpfs(&mount, size);
+        let dir = mount.join("vault");
+        let opts = Options {
+            disk_reserve: if reserve {
+                custos_vault::DISK_RESERVE
+            } else {
+                0
+            },
+            ..Options::insecure_for_tests()
+        };
+        let mut vault = Vault::create(&dir, &pass(), opts).unwrap();
+        new_case(&mut vault);
+        let versions = vault.version_count();
+        let err = engine::import_with(
+            &mut vault,
+            Tool::Odk,
+            &export.join("form.csv"),
+            &mut |sink| {
+                for u in &units {
+                    sink.unit(u.clone())?;
+                }
+                Ok(())
+            },
+            &mut |_, _, _| {},
+        )
+        .unwrap_err();
+        match &err {
+            ImportError::TakenBack(e) => assert!(
+                matches!(e, Error::DiskFull) || e.to_string().contains("space"),
+                "{name}: {e}"
+            ),
+            other => panic!("{name}: expected the import taken back, got: {other}"),
+        }
+        assert_eq!(vault.version_count(), versions, "{name}: a record was kept");
+        let left: Vec<_> = std::fs::read_dir(dir.join(BLOBS))
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{name}: files left in blobs/: {left:?}");
+        // The vault goes on: a write continues its chain, and it opens again.
+        new_case(&mut vault);
+        vault.lock().unwrap();
+        let vault = Vault::unlock(&dir, &pass(), opts).unwrap();
+        assert_eq!(vault.version_count(), versions + 1, "{name}");
+        vault.lock().unwrap();
+        println!("IMPORT-{name}-OK");
+    }
 }
 
 fn rewrite(root: &Path) {
@@ -463,6 +560,8 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
             && stdout.contains("EVIDENCE-reserve-OK")
             && stdout.contains("EVIDENCE-no-reserve-OK")
             && stdout.contains("EVIDENCE-export-OK")
+            && stdout.contains("IMPORT-reserve-OK")
+            && stdout.contains("IMPORT-no-reserve-OK")
             && stdout.contains("REWRITE-OK")
             && stdout.contains("SECOND-OK")
             && stdout.contains("REOPEN-OK"),
