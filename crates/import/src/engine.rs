@@ -683,7 +683,21 @@ fn open<'z>(
     source: &FileSource,
 ) -> io::Result<Box<dyn Read + 'z>> {
     match source {
-        FileSource::Path(p) => Ok(Box::new(BufReader::new(File::open(p)?))),
+        FileSource::Path(p) => {
+            // Only a regular file of the export: a link could bring in any file of
+            // the user's (a key, a password store) as "evidence" bound for the hub,
+            // and a pipe or a device would be read for ever.
+            let kind = std::fs::symlink_metadata(p)?.file_type();
+            if kind.is_symlink() {
+                return Err(io::Error::other(
+                    "it is a link to another file, which an import never follows",
+                ));
+            }
+            if !kind.is_file() {
+                return Err(io::Error::other("it is not a regular file"));
+            }
+            Ok(Box::new(BufReader::new(File::open(p)?)))
+        }
         FileSource::Zip { archive, entry } => {
             if zip.as_ref().is_none_or(|(p, _)| p != archive) {
                 let a = zip::ZipArchive::new(File::open(archive)?).map_err(io::Error::other)?;

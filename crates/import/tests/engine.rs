@@ -534,3 +534,40 @@ fn an_empty_file_of_the_export_is_named_in_the_note_not_refused() {
         .message
         .contains("the export describes content"));
 }
+
+#[test]
+fn a_link_or_a_pipe_in_the_export_is_refused_never_followed() {
+    let f = fixture();
+    // A hostile export: its "photo" is a link to a file of the user's own.
+    let secret = f.files.join("../id_ed25519");
+    fs::write(&secret, b"PRIVATE KEY").unwrap();
+    let mut u = unit(1, &f.files, true);
+    let link = f.files.join("link.jpg");
+    std::os::unix::fs::symlink(&secret, &link).unwrap();
+    u.files[0].source = FileSource::Path(link);
+    u.files[0].sha256 = None;
+    u.files[0].size = None;
+    // And a pipe, which would be read for ever.
+    let mut v = unit(2, &f.files, true);
+    let fifo = f.files.join("pipe.jpg");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    v.files[0].source = FileSource::Path(fifo);
+    v.files[0].sha256 = None;
+    v.files[0].size = None;
+    let units = vec![u, v];
+    let p = engine::preview_with(
+        &f.vault,
+        Tool::Martus,
+        &f.files.join("export.xml"),
+        &mut |s| feed(&units, s),
+        &mut |_, _, _| {},
+    )
+    .0;
+    assert_eq!(p.problems.len(), 2, "{:?}", p.problems);
+    assert!(p.problems[0].message.contains("a link to another file"));
+    assert!(p.problems[1].message.contains("not a regular file"));
+}
