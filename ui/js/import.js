@@ -151,7 +151,9 @@ export async function openImport(app, options = {}) {
     if (p.problems.length) {
       parts.push(h('div', { id: 'import-problems', class: 'callout warning' },
         h('p', { class: 'callout-title', text: t('import.problems', { n: formatNumber(p.problems.length) }) }),
-        h('ul', {}, p.problems.map((pr) => h('li', { data: { testid: 'import-problem' } },
+        // A problem is in the words of the export's own place and the core's (English): each
+        // line takes the direction of its text, so a right-to-left page keeps it readable.
+        h('ul', {}, p.problems.map((pr) => h('li', { dir: 'auto', data: { testid: 'import-problem' } },
           pr.at ? h('bdi', { class: 'problem-at', text: pr.at }) : null, pr.at ? ': ' : '', h('bdi', { text: pr.message }))))));
     }
     replace(previewBox, parts);
