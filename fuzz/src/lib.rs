@@ -8,6 +8,7 @@
 //! `#[path]`; it uses only that crate and its dependencies.
 
 pub mod hub;
+pub mod import;
 pub mod model;
 pub mod report;
 pub mod search;
@@ -26,6 +27,7 @@ pub fn targets() -> Vec<wire::Target> {
         report::TARGETS,
         sync::TARGETS,
         hub::TARGETS,
+        import::TARGETS,
     ]
     .concat()
 }
