@@ -30,11 +30,25 @@
 //! | violations, types of act (`\|`-joined; `group::value` tried as value, then group) | incident act types where a value is a code or a label of the vocabulary |
 //! | relationships (titles `\|`-joined) | kept as `Related: A \| B`; an entity read before is linked: incident to incident (`related`), else a note about it |
 //! | sex, birth date, roles, occupation … of a person template | a person of the case |
+//! | an entity of an intervention template (Intervention, Appeal, Communication, Submission, Letter, Petition; Spanish, French), or a row of a file of intervention columns or named for them (`interventions.csv`) | an intervention of the case, titled as the entity |
+//! | Mechanism (a code or a label, any language, of the mechanisms vocabulary) | the intervention's mechanism; another value: kept |
+//! | Intervention type (`Urgent appeal`, `allegation_letter`, `Other` …), Intervention status (`Sent` …; a Status column too, where its value is one) | the intervention's type and status; another value: kept |
+//! | Sent on (or the entity's date, in a file without one), Follow-up | the intervention's date and follow-up (a month, a year or a range: its first day, and the text kept) |
+//! | Reference, Response, Channel | the intervention's reference, response, channel |
+//! | Incidents (titles of incidents read before it) | the incidents the intervention concerns |
+//! | `case` relationship of a person or an intervention, naming a case read before it | the person or intervention goes into that case (no case of its own; what the case would take is kept, in a note about it); else the entity makes its own case and the name is kept |
 //! | Documents (`/files/x`), `file`, Attachments (URLs or names) | files found beside the CSV (or in `files/`, or in the zip) |
 //! | `id` | the original id |
 //! | anything else, and every value above that found no home | [`Unit::unmapped`] |
 //!
-//! A unit has an incident when the row has a date, a place or an act type.
+//! A unit has an incident when the row has a date, a place or an act type (an
+//! intervention's date is the date it was sent, not an incident's).
+//!
+//! A unit is the entity's case and its records; a person or an intervention whose case
+//! was read before it is a unit without a case, its first record the person or the
+//! intervention, whose `case_id` names that case. The case keeps one note of unmapped
+//! fields, its own entity's: the fields of an entity that went into it are a note of the
+//! unit's own, about the person or intervention, and [`Unit::unmapped`] is empty.
 
 mod values;
 

@@ -777,3 +777,68 @@ fn a_bad_date_of_an_intervention_is_a_problem_at_its_cell_and_the_rest_is_read()
         (Some(ymd(2024, 1, 2)), Some(ymd(2024, 3, 4)))
     );
 }
+
+#[test]
+fn interventions_import_into_the_case_they_name_and_keep_every_field() {
+    use custos_import::engine;
+    use custos_model::Kind;
+    use custos_vault::{Filter, Vault};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mut vault = Vault::create(
+        &tmp.path().join("vault"),
+        &custos_test_support::pass(),
+        custos_test_support::FAST,
+    )
+    .unwrap();
+    let p = write(tmp.path(), "search.csv", INTERVENTIONS);
+    let done = engine::import(&mut vault, Tool::Uwazi, &p, &mut |_, _, _| {}).unwrap();
+    assert!(
+        done.preview.problems.is_empty(),
+        "{:#?}",
+        done.preview.problems
+    );
+    let of = |kind: Kind, case_id: Option<uuid::Uuid>| {
+        vault
+            .list(&Filter {
+                kind: Some(kind),
+                case_id,
+                ..Filter::default()
+            })
+            .into_iter()
+            .filter_map(|i| vault.get(i.record_id).ok().and_then(|e| e.record.clone()))
+            .collect::<Vec<Record>>()
+    };
+    // The case, the incident's, the letter's and the petition's: the appeal and the
+    // person made none.
+    assert_eq!(of(Kind::Case, None).len(), 4);
+    assert_eq!(of(Kind::Intervention, None).len(), 3);
+    let c = Collect::read(Tool::Uwazi, &p);
+    let raid = c.units[0].records[0].id;
+    let in_raid = of(Kind::Intervention, Some(raid));
+    assert!(
+        matches!(&in_raid[..], [Record::Intervention(i)] if i.reference == "UA TUN 1/2024"),
+        "{in_raid:#?}"
+    );
+    // The case's own note of unmapped fields and the appeal's both: nothing is lost.
+    let notes = of(Kind::Note, Some(raid));
+    let texts: Vec<&str> = notes
+        .iter()
+        .filter_map(|r| match r {
+            Record::Note(n) => Some(n.text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("Template: Intervention")),
+        "{texts:#?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("Template: Person")),
+        "{texts:#?}"
+    );
+
+    // Imported again: nothing new.
+    let again = engine::import(&mut vault, Tool::Uwazi, &p, &mut |_, _, _| {}).unwrap();
+    assert_eq!(again.records, 0);
+}
