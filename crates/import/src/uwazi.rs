@@ -30,11 +30,25 @@
 //! | violations, types of act (`\|`-joined; `group::value` tried as value, then group) | incident act types where a value is a code or a label of the vocabulary |
 //! | relationships (titles `\|`-joined) | kept as `Related: A \| B`; an entity read before is linked: incident to incident (`related`), else a note about it |
 //! | sex, birth date, roles, occupation … of a person template | a person of the case |
+//! | an entity of an intervention template (Intervention, Appeal, Communication, Submission, Letter, Petition; Spanish, French), or a row of a file of intervention columns or named for them (`interventions.csv`) | an intervention of the case, titled as the entity |
+//! | Mechanism (a code or a label, any language, of the mechanisms vocabulary) | the intervention's mechanism; another value: kept |
+//! | Intervention type (`Urgent appeal`, `allegation_letter`, `Other` …), Intervention status (`Sent` …; a Status column too, where its value is one) | the intervention's type and status; another value: kept |
+//! | Sent on (or the entity's date, in a file without one), Follow-up | the intervention's date and follow-up (a month, a year or a range: its first day, and the text kept) |
+//! | Reference, Response, Channel | the intervention's reference, response, channel |
+//! | Incidents (titles of incidents read before it) | the incidents the intervention concerns |
+//! | `case` relationship of a person or an intervention, naming a case read before it | the person or intervention goes into that case (no case of its own; what the case would take is kept, in a note about it); else the entity makes its own case and the name is kept |
 //! | Documents (`/files/x`), `file`, Attachments (URLs or names) | files found beside the CSV (or in `files/`, or in the zip) |
 //! | `id` | the original id |
 //! | anything else, and every value above that found no home | [`Unit::unmapped`] |
 //!
-//! A unit has an incident when the row has a date, a place or an act type.
+//! A unit has an incident when the row has a date, a place or an act type (an
+//! intervention's date is the date it was sent, not an incident's).
+//!
+//! A unit is the entity's case and its records; a person or an intervention whose case
+//! was read before it is a unit without a case, its first record the person or the
+//! intervention, whose `case_id` names that case. The case keeps one note of unmapped
+//! fields, its own entity's: the fields of an entity that went into it are a note of the
+//! unit's own, about the person or intervention, and [`Unit::unmapped`] is empty.
 
 mod values;
 
@@ -46,8 +60,10 @@ use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use chrono::NaiveDate;
 use custos_model::{
-    Case, CaseStatus, Confidentiality, FuzzyDate, Incident, Location, Note, Person, Record, Role,
+    Case, CaseStatus, Confidentiality, FuzzyDate, Incident, Intervention, InterventionStatus,
+    InterventionType, Location, Note, Person, Record, Role,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -102,8 +118,35 @@ pub enum Column {
     /// A person's detail: kept on the person an entity of a person template (or of a
     /// file with person columns) becomes, else kept as it is.
     Person(PersonField),
+    /// An intervention's detail: kept on the intervention an entity of an intervention
+    /// template (or of a file of intervention columns) becomes, else kept as it is.
+    Intervention(InterventionField),
+    /// The `case` relationship: the title of the case an entity belongs to. A person or
+    /// an intervention naming a case read before it goes into that case.
+    Case,
     /// Anything else: kept as it is.
     Other,
+}
+
+/// A column of an intervention (`Mechanism`, `Sent on`, `Reference` …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InterventionField {
+    /// The protection mechanism: a code or label of the `mechanisms` vocabulary.
+    Mechanism,
+    /// Urgent appeal, allegation letter or other.
+    Kind,
+    /// When it was sent.
+    Date,
+    /// Where it stands (draft, sent, acknowledged, responded, closed).
+    Status,
+    /// The mechanism's reference number.
+    Reference,
+    /// What the mechanism or the state answered.
+    Response,
+    /// How it was sent.
+    Channel,
+    /// When to follow it up next.
+    FollowUp,
 }
 
 /// A column of a person (`Sex`, `Birth date`, `Occupation` …).
@@ -158,7 +201,13 @@ pub fn column(header: &str) -> Column {
             return Column::Confidentiality
         }
         "owner" | "documenter" | "responsable" => return Column::Owner,
+        "case" | "cases" | "caso" | "casos" | "cas" | "affaire" | "related case" => {
+            return Column::Case
+        }
         _ => {}
+    }
+    if let Some(f) = intervention_field(&joined, &w) {
+        return Column::Intervention(f);
     }
     if let Some(f) = person_field(&joined, &w) {
         return Column::Person(f);
@@ -312,6 +361,110 @@ fn person_field(joined: &str, w: &[String]) -> Option<PersonField> {
         "group size" | "number of persons" | "tamaño del grupo" | "taille du groupe" => GroupSize,
         "human rights work" | "trabajo de derechos humanos" => HumanRightsWork,
         _ => return None,
+    })
+}
+
+fn intervention_field(joined: &str, w: &[String]) -> Option<InterventionField> {
+    use InterventionField::*;
+    if w.iter().any(|x| {
+        x.starts_with("mechanism") || x.starts_with("mecanism") || x.starts_with("mécanism")
+    }) {
+        return Some(Mechanism);
+    }
+    Some(match joined {
+        "intervention type"
+        | "type of intervention"
+        | "type"
+        | "kind"
+        | "communication type"
+        | "type of communication"
+        | "appeal type"
+        | "tipo"
+        | "tipo de intervención"
+        | "tipo de intervencion"
+        | "type d intervention" => Kind,
+        "sent on" | "sent" | "date sent" | "sent date" | "date of sending" | "submitted on"
+        | "date submitted" | "submission date" | "fecha de envío" | "fecha de envio"
+        | "enviado el" | "envoyé le" | "envoye le" | "date d envoi" => Date,
+        "intervention status"
+        | "status of intervention"
+        | "appeal status"
+        | "estado de la intervención"
+        | "estado de la intervencion"
+        | "statut de l intervention" => Status,
+        "reference"
+        | "ref"
+        | "reference number"
+        | "reference no"
+        | "reference code"
+        | "referencia"
+        | "número de referencia"
+        | "numero de referencia"
+        | "référence" => Reference,
+        "response"
+        | "responses"
+        | "reply"
+        | "answer"
+        | "state response"
+        | "government response"
+        | "respuesta"
+        | "réponse"
+        | "reponse" => Response,
+        "channel" | "sent via" | "canal" => Channel,
+        "follow up"
+        | "next follow up"
+        | "follow up date"
+        | "follow up on"
+        | "seguimiento"
+        | "fecha de seguimiento"
+        | "suivi"
+        | "relance"
+        | "date de suivi" => FollowUp,
+        _ => return None,
+    })
+}
+
+/// Whether a template (or a file's name) names interventions (`Intervention`,
+/// `Urgent appeal`, `Comunicaciones`, `Lettres` …).
+fn intervention_template(template: &str) -> bool {
+    values::words(template).iter().any(|x| {
+        matches!(
+            x.as_str(),
+            "intervention"
+                | "interventions"
+                | "appeal"
+                | "appeals"
+                | "communication"
+                | "communications"
+                | "submission"
+                | "submissions"
+                | "letter"
+                | "letters"
+                | "petition"
+                | "petitions"
+                | "intervención"
+                | "intervencion"
+                | "intervenciones"
+                | "llamamiento"
+                | "llamamientos"
+                | "comunicación"
+                | "comunicacion"
+                | "comunicaciones"
+                | "carta"
+                | "cartas"
+                | "petición"
+                | "peticion"
+                | "peticiones"
+                | "appel"
+                | "appels"
+                | "lettre"
+                | "lettres"
+                | "pétition"
+                | "pétitions"
+                | "requête"
+                | "requete"
+                | "saisine"
+        )
     })
 }
 
@@ -562,6 +715,13 @@ struct Reader<'a> {
     ids: HashMap<u64, (u32, u64)>,
     /// The file's columns are a person's.
     person_file: bool,
+    /// The file's columns (or its name) are an intervention's.
+    intervention_file: bool,
+    /// The file has a column of the date an intervention was sent.
+    has_sent: bool,
+    /// Titles of the cases entities made so far (hashed) → the case: a person or an
+    /// intervention naming one goes into it.
+    cases: HashMap<u64, Uuid>,
 }
 
 /// A row as read: the line after it, the line breaks inside its cells, its cells.
@@ -580,6 +740,9 @@ impl<'a> Reader<'a> {
             earlier: HashMap::new(),
             ids: HashMap::new(),
             person_file: false,
+            intervention_file: false,
+            has_sent: false,
+            cases: HashMap::new(),
         }
     }
 
@@ -637,6 +800,21 @@ impl<'a> Reader<'a> {
             })
             .collect();
         self.person_file = kinds.len() >= 2;
+        let intervention_kinds: HashSet<InterventionField> = columns
+            .iter()
+            .filter_map(|c| match c {
+                Column::Intervention(f) => Some(*f),
+                _ => None,
+            })
+            .collect();
+        let stem = match self.input {
+            Input::Plain { csv, .. } => csv.file_stem(),
+            Input::Zip { archive, .. } => archive.file_stem(),
+        }
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+        self.intervention_file = intervention_kinds.len() >= 2 || intervention_template(&stem);
+        self.has_sent = intervention_kinds.contains(&InterventionField::Date);
         if !columns.contains(&Column::Title) {
             self.sink.problem(Problem::new(
                 format!("{} line 1", self.name),
@@ -824,7 +1002,7 @@ impl<'a> Reader<'a> {
             shared_id.clone()
         };
         let key = |part: &str| Tool::Uwazi.id(&format!("entity/{original_id}/{part}"));
-        let case_id = key("case");
+        let own_case = key("case");
 
         // Every other column.
         // A person: of a person template; or, where rows say no template (an import
@@ -837,9 +1015,16 @@ impl<'a> Reader<'a> {
                 _ => None,
             })
             .collect();
-        let person_mode = person_template(&template)
-            || (template.is_empty() && self.person_file)
-            || row_kinds.len() >= 2;
+        // An intervention: of an intervention template; or, where rows say no template,
+        // in a file of intervention columns or named for them (`interventions.csv`).
+        let intervention_mode = intervention_template(&template)
+            || (template.is_empty() && self.intervention_file && !self.person_file);
+        let person_mode = !intervention_mode
+            && (person_template(&template)
+                || (template.is_empty() && self.person_file)
+                || row_kinds.len() >= 2);
+        // A date of an intervention without a column of the date sent: the date sent.
+        const SENT: Column = Column::Intervention(InterventionField::Date);
         let mut problems = Vec::new();
         for (i, col) in columns.iter().enumerate() {
             let v = cell(i);
@@ -848,6 +1033,28 @@ impl<'a> Reader<'a> {
             }
             let header = headers[i].as_str();
             let place = format!("{at}, column \"{header}\"");
+            let col = match col {
+                Column::StartDate if intervention_mode && !self.has_sent => &SENT,
+                c => c,
+            };
+            // What the entity's own case takes: kept as written should the entity go
+            // into a case read before it.
+            if matches!(
+                col,
+                Column::Template
+                    | Column::Published
+                    | Column::Tags
+                    | Column::Confidentiality
+                    | Column::Owner
+                    | Column::Summary
+            ) || (*col == Column::Status
+                && !(intervention_mode && values::intervention_status(v).is_some()))
+            {
+                b.case_cells.push(Field {
+                    name: header.to_owned(),
+                    value: v.to_owned(),
+                });
+            }
             match col {
                 Column::Title => {
                     if v != title {
@@ -883,6 +1090,13 @@ impl<'a> Reader<'a> {
                             b.tags.push(t.to_owned());
                         }
                     }
+                }
+                Column::Status
+                    if intervention_mode
+                        && b.intervention.status.is_none()
+                        && values::intervention_status(v).is_some() =>
+                {
+                    b.intervention.status = values::intervention_status(v);
                 }
                 Column::Status => match v.to_lowercase().as_str() {
                     "open" | "abierto" | "ouvert" => b.status = Some(CaseStatus::Open),
@@ -1041,6 +1255,71 @@ impl<'a> Reader<'a> {
                         }
                     }
                 }
+                Column::Intervention(_) if !intervention_mode => b.keep(header, v),
+                Column::Intervention(f) => {
+                    let ib = &mut b.intervention;
+                    let first = |slot: &mut String, unmapped: &mut Vec<Field>| {
+                        if slot.is_empty() {
+                            *slot = v.to_owned();
+                        } else {
+                            unmapped.push(Field {
+                                name: header.to_owned(),
+                                value: v.to_owned(),
+                            });
+                        }
+                    };
+                    match f {
+                        InterventionField::Reference => first(&mut ib.reference, &mut b.unmapped),
+                        InterventionField::Response => first(&mut ib.response, &mut b.unmapped),
+                        InterventionField::Channel => first(&mut ib.channel, &mut b.unmapped),
+                        InterventionField::Mechanism => match values::mechanism(v) {
+                            Some(code) if ib.mechanism.is_empty() => ib.mechanism = code,
+                            _ => b.keep(header, v),
+                        },
+                        InterventionField::Kind => match values::intervention_type(v) {
+                            Some(k) if ib.kind.is_none() => ib.kind = Some(k),
+                            _ => b.keep(header, v),
+                        },
+                        InterventionField::Status => match values::intervention_status(v) {
+                            Some(s) if ib.status.is_none() => ib.status = Some(s),
+                            _ => b.keep(header, v),
+                        },
+                        InterventionField::Date | InterventionField::FollowUp => {
+                            let slot = if *f == InterventionField::Date {
+                                &mut ib.date
+                            } else {
+                                &mut ib.follow_up
+                            };
+                            match day_of(v) {
+                                Some((d, exact)) if slot.is_none() => {
+                                    *slot = Some(d);
+                                    if !exact {
+                                        b.keep(&format!("{header} (as written)"), v);
+                                    }
+                                }
+                                Some(_) => b.keep(header, v),
+                                None => problems.push(Problem::new(
+                                    &place,
+                                    format!("\"{v}\" is not a date (Uwazi writes YYYY/MM/DD, YYYY-MM-DD, DD/MM/YYYY, YYYY or a timestamp)"),
+                                )),
+                            }
+                        }
+                    }
+                }
+                Column::Case if (person_mode || intervention_mode) && b.case.is_none() => {
+                    let parts = values::parts(v);
+                    match parts.iter().find_map(|p| self.cases.get(&hash(p))) {
+                        Some(&c) => {
+                            b.case = Some(c);
+                            // The others it names have no home: kept.
+                            if parts.len() > 1 {
+                                b.keep(header, &format!("Related: {}", parts.join(" | ")));
+                            }
+                        }
+                        // A case not read before: the entity makes its own.
+                        None => b.keep(header, v),
+                    }
+                }
                 Column::Person(_) if !person_mode => b.keep(header, v),
                 Column::Person(f) => {
                     let pb = &mut b.person;
@@ -1105,7 +1384,7 @@ impl<'a> Reader<'a> {
                         },
                     }
                 }
-                Column::Related | Column::Other => {
+                Column::Related | Column::Other | Column::Case => {
                     let parts = values::parts(v);
                     let mut links = Vec::new();
                     for p in &parts {
@@ -1135,26 +1414,37 @@ impl<'a> Reader<'a> {
             return Ok(());
         }
 
-        // The records.
-        let mut records = vec![Item {
-            id: case_id,
-            record: Record::Case(Case {
-                title: title.clone(),
-                summary: b.summary.clone(),
-                tags: {
-                    let mut tags = Vec::new();
-                    if !template.is_empty() {
-                        tags.push(template.clone());
-                    }
-                    tags.extend(b.tags.iter().filter(|t| **t != template).cloned());
-                    tags
-                },
-                confidentiality: b.confidentiality.unwrap_or_default(),
-                status: b.status.unwrap_or_default(),
-                owner: b.owner.clone(),
-            }),
-            earlier: Vec::new(),
-        }];
+        // The records: the entity's own case, unless it goes into one read before it
+        // (then what the case would have taken is kept as written).
+        let case_id = b.case.unwrap_or(own_case);
+        let mut records = Vec::new();
+        if b.case.is_some() {
+            for f in std::mem::take(&mut b.case_cells) {
+                if !b.unmapped.contains(&f) {
+                    b.unmapped.push(f);
+                }
+            }
+        } else {
+            records.push(Item {
+                id: case_id,
+                record: Record::Case(Case {
+                    title: title.clone(),
+                    summary: b.summary.clone(),
+                    tags: {
+                        let mut tags = Vec::new();
+                        if !template.is_empty() {
+                            tags.push(template.clone());
+                        }
+                        tags.extend(b.tags.iter().filter(|t| **t != template).cloned());
+                        tags
+                    },
+                    confidentiality: b.confidentiality.unwrap_or_default(),
+                    status: b.status.unwrap_or_default(),
+                    owner: b.owner.clone(),
+                }),
+                earlier: Vec::new(),
+            });
+        }
         let has_place =
             b.lat.is_some() || !b.place.is_empty() || !b.region.is_empty() || !b.country.is_empty();
         let incident_id = (b.start.is_some() || b.end.is_some() || has_place || !b.acts.is_empty())
@@ -1184,11 +1474,18 @@ impl<'a> Reader<'a> {
             }
         }
         let mut related = Vec::new();
+        let mut concerns = Vec::new();
         let mut notes = Vec::new();
         for (header, titles, targets) in &b.links {
             let mut about = Vec::new();
             for (target_case, target_incident) in targets {
                 match (incident_id, target_incident) {
+                    // An intervention names the incidents it concerns.
+                    (_, Some(ti)) if intervention_mode => {
+                        if !concerns.contains(ti) {
+                            concerns.push(*ti);
+                        }
+                    }
                     (Some(_), Some(ti)) => {
                         if !related.contains(ti) {
                             related.push(*ti);
@@ -1231,6 +1528,33 @@ impl<'a> Reader<'a> {
                 earlier: Vec::new(),
             });
         }
+        let main_id = if intervention_mode {
+            let ib = std::mem::take(&mut b.intervention);
+            let id = key("intervention");
+            records.push(Item {
+                id,
+                record: Record::Intervention(Intervention {
+                    case_id,
+                    title: title.clone(),
+                    mechanism: ib.mechanism,
+                    kind: ib.kind.unwrap_or_default(),
+                    date: ib.date,
+                    status: ib.status.unwrap_or_default(),
+                    reference: ib.reference,
+                    response: ib.response,
+                    incident_ids: concerns,
+                    person_ids: Vec::new(),
+                    channel: ib.channel,
+                    follow_up: ib.follow_up,
+                    language: String::new(),
+                    form: Vec::new(),
+                }),
+                earlier: Vec::new(),
+            });
+            Some(id)
+        } else {
+            person_mode.then(|| key("person"))
+        };
         if let Some(id) = incident_id {
             records.push(Item {
                 id,
@@ -1291,12 +1615,30 @@ impl<'a> Reader<'a> {
         self.earlier
             .entry(hash(&title))
             .or_insert((case_id, incident_id));
+        if !person_mode && !intervention_mode {
+            self.cases.entry(hash(&title)).or_insert(case_id);
+        }
+        let mut unmapped = b.unmapped;
+        if b.case.is_some() && !unmapped.is_empty() {
+            // The case keeps one note of unmapped fields, its own entity's: those of an
+            // entity that went into it are a note of their own, about the entity.
+            records.push(Item {
+                id: key("note/unmapped"),
+                record: Record::Note(Note {
+                    case_id,
+                    text: crate::unmapped_note(Tool::Uwazi, &original_id, &unmapped),
+                    about: main_id.into_iter().collect(),
+                }),
+                earlier: Vec::new(),
+            });
+            unmapped = Vec::new();
+        }
         self.sink.unit(Unit {
             original_id,
             at,
             records,
             files,
-            unmapped: b.unmapped,
+            unmapped,
         })
     }
 
@@ -1395,6 +1737,43 @@ struct Built {
     files: Vec<(String, String, FileSource, String, Vec<Field>)>,
     unmapped: Vec<Field>,
     person: PersonBits,
+    intervention: InterventionBits,
+    /// The case read before that the entity goes into.
+    case: Option<Uuid>,
+    /// The cells its own case would take, as written.
+    case_cells: Vec<Field>,
+}
+
+/// An intervention's details, for a row of an intervention template.
+#[derive(Default)]
+struct InterventionBits {
+    mechanism: String,
+    kind: Option<InterventionType>,
+    date: Option<NaiveDate>,
+    status: Option<InterventionStatus>,
+    reference: String,
+    response: String,
+    channel: String,
+    follow_up: Option<NaiveDate>,
+}
+
+/// The day a cell names (its first value, a range's start) and whether it is exactly
+/// that day as written (a month, a year, a range, several values or an assumed day/month
+/// order are not).
+fn day_of(v: &str) -> Option<(NaiveDate, bool)> {
+    let parts = values::parts(v);
+    let first = parts.first()?;
+    let single = parts.len() == 1;
+    if let Some((d, assumed)) = values::date(first) {
+        return Some((
+            d.date,
+            single && !assumed && d.precision == custos_model::Precision::Day,
+        ));
+    }
+    match values::date_or_range(first) {
+        Ok((Some(from), _, _)) => Some((from.date, false)),
+        _ => None,
+    }
 }
 
 /// A person's details, for a row of a person template.

@@ -598,3 +598,247 @@ fn a_large_export_streams_unit_by_unit_with_progress() {
     assert!(s.steps.windows(2).all(|w| w[0].0 <= w[1].0));
     assert_eq!(*s.steps.last().unwrap(), (size, size));
 }
+
+fn intervention(u: &Unit) -> Option<(uuid::Uuid, &custos_model::Intervention)> {
+    u.records.iter().find_map(|r| match &r.record {
+        Record::Intervention(i) => Some((r.id, i)),
+        _ => None,
+    })
+}
+
+const INTERVENTIONS: &str = "\
+Title,Template,Case,Mechanism,Intervention type,Sent on,Intervention status,Reference,Incidents,Date of incident,Status\n\
+Raid on the union office,Case,,,,,,,,,Monitoring\n\
+Night raid,Incident,,,,,,,,2024/05/02,\n\
+Appeal to the Special Rapporteur,Intervention,Raid on the union office,un_sr_hrd,Urgent appeal,2024/05/10,Sent,UA TUN 1/2024,Night raid,,\n\
+Letter to the Working Group,Urgent appeal,A case never exported,Grupo de Trabajo de las Naciones Unidas sobre la Detención Arbitraria,allegation_letter,2024/06,Acknowledged,REF 2,,,Open\n\
+Petition to parliament,Intervention,,Parliament of Atlantis,Open letter,2024/07/01,Pending,R3,,,\n\
+Nour El Houda,Person,Raid on the union office,,,,,,,,\n";
+
+#[test]
+fn intervention_entities_become_interventions_with_mechanism_type_status_date_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "search.csv", INTERVENTIONS);
+    let c = Collect::read(Tool::Uwazi, &p);
+    assert!(c.problems.is_empty(), "{:#?}", c.problems);
+    assert_eq!(c.units.len(), 6);
+    let raid = c.units[0].records[0].id;
+    assert_eq!(case(&c.units[0]).title, "Raid on the union office");
+    let night = incident(&c.units[1]).map(|_| c.units[1].records[1].id);
+
+    // Named by its code, into the case read before it, concerning an earlier incident.
+    let appeal = &c.units[2];
+    let (appeal_id, i) = intervention(appeal).expect("an intervention");
+    assert_eq!(appeal.records[0].id, appeal_id, "no case of its own");
+    assert_eq!(i.case_id, raid);
+    assert_eq!(i.title, "Appeal to the Special Rapporteur");
+    assert_eq!(i.mechanism, "un_sr_hrd");
+    assert_eq!(i.kind, custos_model::InterventionType::UrgentAppeal);
+    assert_eq!(i.status, custos_model::InterventionStatus::Sent);
+    assert_eq!(i.date, Some(ymd(2024, 5, 10)));
+    assert_eq!(i.reference, "UA TUN 1/2024");
+    assert_eq!(i.incident_ids, night.into_iter().collect::<Vec<_>>());
+    // What its own case would have taken (the template) is kept in a note about it:
+    // the case keeps one note of unmapped fields, its own entity's.
+    assert!(appeal.unmapped.is_empty());
+    let note = appeal
+        .records
+        .iter()
+        .find_map(|r| match &r.record {
+            Record::Note(n) if n.text.contains("with no place in Custos") => Some(n),
+            _ => None,
+        })
+        .expect("a note of the unmapped fields");
+    assert_eq!((note.case_id, note.about.clone()), (raid, vec![appeal_id]));
+    assert!(
+        note.text.contains("Template: Intervention"),
+        "{}",
+        note.text
+    );
+    assert!(
+        note.text.contains("Incidents: Related: Night raid"),
+        "{}",
+        note.text
+    );
+
+    // Named by a Spanish label, of a template named for appeals, its case unknown: a
+    // case of its own, which takes the case's status.
+    let letter = &c.units[3];
+    let k = case(letter);
+    assert_eq!(k.title, "Letter to the Working Group");
+    assert_eq!(k.tags, vec!["Urgent appeal"]);
+    assert_eq!(k.status, custos_model::CaseStatus::Open);
+    let (_, i) = intervention(letter).expect("an intervention");
+    assert_eq!(i.case_id, letter.records[0].id);
+    assert_eq!(i.mechanism, "un_wgad");
+    assert_eq!(i.kind, custos_model::InterventionType::AllegationLetter);
+    assert_eq!(i.status, custos_model::InterventionStatus::Acknowledged);
+    // A month: its first day, and the date as written kept.
+    assert_eq!(i.date, Some(ymd(2024, 6, 1)));
+    assert_eq!(unmapped(letter, "Sent on (as written)"), Some("2024/06"));
+    assert_eq!(unmapped(letter, "Case"), Some("A case never exported"));
+
+    // No mechanism, type or status of the vocabularies: empty, defaults, kept as written.
+    let petition = &c.units[4];
+    let (_, i) = intervention(petition).expect("an intervention");
+    assert_eq!(i.mechanism, "");
+    assert_eq!(i.kind, custos_model::InterventionType::Other);
+    assert_eq!(i.status, custos_model::InterventionStatus::Draft);
+    assert_eq!(i.reference, "R3");
+    assert_eq!(
+        unmapped(petition, "Mechanism"),
+        Some("Parliament of Atlantis")
+    );
+    assert_eq!(unmapped(petition, "Intervention type"), Some("Open letter"));
+    assert_eq!(unmapped(petition, "Intervention status"), Some("Pending"));
+
+    // A person naming an earlier case goes into it too.
+    let nour = &c.units[5];
+    match &nour.records[0].record {
+        Record::Person(p) => {
+            assert_eq!(p.name, "Nour El Houda");
+            assert_eq!(p.case_id, raid);
+        }
+        other => panic!("not a person: {other:?}"),
+    }
+
+    // The case and the incident entities are what they were.
+    assert!(intervention(&c.units[0]).is_none());
+    assert!(intervention(&c.units[1]).is_none());
+
+    // Ids are the same on every read.
+    let again = Collect::read(Tool::Uwazi, &p);
+    let ids = |c: &Collect| -> Vec<uuid::Uuid> {
+        c.units
+            .iter()
+            .flat_map(|u| u.records.iter().map(|r| r.id))
+            .collect()
+    };
+    assert_eq!(ids(&c), ids(&again));
+}
+
+#[test]
+fn a_file_named_for_interventions_reads_its_rows_as_interventions() {
+    let dir = tempfile::tempdir().unwrap();
+    // An import file: property names, no template; the name says what it holds.
+    let p = write(
+        dir.path(),
+        "appeals.csv",
+        "title,reference,date\nTo the Rapporteur,UA 7/2025,2025/02/03\n",
+    );
+    let c = Collect::read(Tool::Uwazi, &p);
+    assert!(c.problems.is_empty(), "{:#?}", c.problems);
+    let u = &c.units[0];
+    assert_eq!(case(u).title, "To the Rapporteur");
+    let (_, i) = intervention(u).expect("an intervention");
+    assert_eq!(i.reference, "UA 7/2025");
+    // Without a column of the date sent, the entity's date is the date sent: no incident.
+    assert_eq!(i.date, Some(ymd(2025, 2, 3)));
+    assert!(incident(u).is_none());
+
+    // The same columns in a file named for nothing in particular: a case, kept as written.
+    let p = write(
+        dir.path(),
+        "entities.csv",
+        "title,reference\nTo the Rapporteur,UA 7/2025\n",
+    );
+    let c = Collect::read(Tool::Uwazi, &p);
+    assert!(intervention(&c.units[0]).is_none());
+    assert_eq!(unmapped(&c.units[0], "reference"), Some("UA 7/2025"));
+}
+
+#[test]
+fn a_bad_date_of_an_intervention_is_a_problem_at_its_cell_and_the_rest_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "interventions.csv",
+        "title,mechanism,sent_on,follow_up\n\
+         First,un_wgad,someday,\n\
+         Second,un_wgad,2024/01/02,2024/13/45\n\
+         Third,un_wgad,2024/01/02,2024/03/04\n",
+    );
+    let c = Collect::read(Tool::Uwazi, &p);
+    assert_eq!(c.problems.len(), 2, "{:#?}", c.problems);
+    assert_eq!(
+        c.problems[0].at,
+        "interventions.csv line 2, column \"sent_on\""
+    );
+    assert!(c.problems[0].message.contains("\"someday\" is not a date"));
+    assert_eq!(
+        c.problems[1].at,
+        "interventions.csv line 3, column \"follow_up\""
+    );
+    assert_eq!(c.units.len(), 1);
+    let (_, i) = intervention(&c.units[0]).expect("an intervention");
+    assert_eq!(i.title, "Third");
+    assert_eq!(
+        (i.date, i.follow_up),
+        (Some(ymd(2024, 1, 2)), Some(ymd(2024, 3, 4)))
+    );
+}
+
+#[test]
+fn interventions_import_into_the_case_they_name_and_keep_every_field() {
+    use custos_import::engine;
+    use custos_model::Kind;
+    use custos_vault::{Filter, Vault};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mut vault = Vault::create(
+        &tmp.path().join("vault"),
+        &custos_test_support::pass(),
+        custos_test_support::FAST,
+    )
+    .unwrap();
+    let p = write(tmp.path(), "search.csv", INTERVENTIONS);
+    let done = engine::import(&mut vault, Tool::Uwazi, &p, &mut |_, _, _| {}).unwrap();
+    assert!(
+        done.preview.problems.is_empty(),
+        "{:#?}",
+        done.preview.problems
+    );
+    let of = |kind: Kind, case_id: Option<uuid::Uuid>| {
+        vault
+            .list(&Filter {
+                kind: Some(kind),
+                case_id,
+                ..Filter::default()
+            })
+            .into_iter()
+            .filter_map(|i| vault.get(i.record_id).ok().and_then(|e| e.record.clone()))
+            .collect::<Vec<Record>>()
+    };
+    // The case, the incident's, the letter's and the petition's: the appeal and the
+    // person made none.
+    assert_eq!(of(Kind::Case, None).len(), 4);
+    assert_eq!(of(Kind::Intervention, None).len(), 3);
+    let c = Collect::read(Tool::Uwazi, &p);
+    let raid = c.units[0].records[0].id;
+    let in_raid = of(Kind::Intervention, Some(raid));
+    assert!(
+        matches!(&in_raid[..], [Record::Intervention(i)] if i.reference == "UA TUN 1/2024"),
+        "{in_raid:#?}"
+    );
+    // The case's own note of unmapped fields and the appeal's both: nothing is lost.
+    let notes = of(Kind::Note, Some(raid));
+    let texts: Vec<&str> = notes
+        .iter()
+        .filter_map(|r| match r {
+            Record::Note(n) => Some(n.text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("Template: Intervention")),
+        "{texts:#?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("Template: Person")),
+        "{texts:#?}"
+    );
+
+    // Imported again: nothing new.
+    let again = engine::import(&mut vault, Tool::Uwazi, &p, &mut |_, _, _| {}).unwrap();
+    assert_eq!(again.records, 0);
+}

@@ -388,11 +388,126 @@ fn the_export_reads_back_with_the_uwazi_importer() {
     );
     assert!(!nour.is_group);
 
-    for file in ["persons.csv", "interventions.csv"] {
-        let c = Collect::read(Tool::Uwazi, &f.dir.join(file));
-        assert!(c.problems.is_empty(), "{file}: {:#?}", c.problems);
-        assert!(!c.units.is_empty(), "{file}");
-    }
+    // The interventions: each an intervention again, with its mechanism, type, status,
+    // date, reference and channel. Read alone, the case it names was not read before it:
+    // it comes in a case of its own, the name of its case kept.
+    let c = Collect::read(Tool::Uwazi, &f.dir.join("interventions.csv"));
+    assert!(c.problems.is_empty(), "{:#?}", c.problems);
+    assert_eq!(c.units.len(), 1);
+    let u = &c.units[0];
+    let Record::Case(own) = &u.records[0].record else {
+        panic!("no case")
+    };
+    assert_eq!(own.title, "Appeal to the Special Rapporteur");
+    let appeal = u
+        .records
+        .iter()
+        .find_map(|r| match &r.record {
+            Record::Intervention(i) => Some(i),
+            _ => None,
+        })
+        .expect("an intervention");
+    assert_eq!(appeal.case_id, u.records[0].id);
+    assert_eq!(appeal.title, "Appeal to the Special Rapporteur");
+    assert_eq!(appeal.mechanism, "un_sr_hrd");
+    assert_eq!(appeal.kind, InterventionType::UrgentAppeal);
+    assert_eq!(appeal.status, InterventionStatus::Sent);
+    assert_eq!(appeal.date, NaiveDate::from_ymd_opt(2024, 5, 10));
+    assert_eq!(appeal.reference, "UA TUN 1/2024");
+    assert_eq!(appeal.channel, "e-mail");
+    let kept = |name: &str| {
+        u.unmapped
+            .iter()
+            .find(|x| x.name == name)
+            .map(|x| x.value.clone())
+    };
+    assert_eq!(kept("case").as_deref(), Some("Raid on the union office"));
+    assert_eq!(kept("incidents").as_deref(), Some("Night raid"));
+    assert_eq!(kept("on_behalf_of").as_deref(), Some("Nour El Houda"));
+    assert!(kept("mechanism").is_none() && kept("intervention_status").is_none());
+}
+
+#[test]
+fn an_intervention_after_its_case_in_one_file_comes_back_in_that_case() {
+    let f = fixture();
+    export_uwazi(
+        &f.vault,
+        &Selection::cases([f.raid]),
+        &f.dir,
+        &Protection::Plaintext,
+        &mut no_progress,
+    )
+    .unwrap();
+    // Uwazi's own export of a search holds entities of every template in one file, with
+    // a Template column: the case's row, then the intervention's, as the export wrote
+    // them (their columns side by side).
+    let (case_headers, cases) = read_csv(&f.dir.join("cases.csv"));
+    let (int_headers, ints) = read_csv(&f.dir.join("interventions.csv"));
+    let mut headers = vec!["Template".to_owned()];
+    headers.extend(case_headers.iter().cloned());
+    let extra: Vec<&String> = int_headers
+        .iter()
+        .filter(|h| !case_headers.contains(h))
+        .collect();
+    headers.extend(extra.iter().map(|h| (*h).clone()));
+    let mut w = csv::Writer::from_path(f.dir.join("search.csv")).unwrap();
+    w.write_record(&headers).unwrap();
+    let raid_row = cases
+        .iter()
+        .find(|r| cell(&case_headers, r, "title") == "Raid on the union office")
+        .unwrap();
+    let mut row = vec!["Case".to_owned()];
+    row.extend(raid_row.iter().cloned());
+    row.extend(extra.iter().map(|_| String::new()));
+    w.write_record(&row).unwrap();
+    let int_row = &ints[0];
+    let mut row = vec!["Intervention".to_owned()];
+    row.extend(case_headers.iter().map(|h| {
+        int_headers
+            .iter()
+            .position(|x| x == h)
+            .map(|i| int_row[i].clone())
+            .unwrap_or_default()
+    }));
+    row.extend(
+        extra
+            .iter()
+            .map(|h| cell(&int_headers, int_row, h).to_owned()),
+    );
+    w.write_record(&row).unwrap();
+    w.flush().unwrap();
+
+    let c = Collect::read(Tool::Uwazi, &f.dir.join("search.csv"));
+    assert!(c.problems.is_empty(), "{:#?}", c.problems);
+    assert_eq!(c.units.len(), 2);
+    let raid = c.units[0].records[0].id;
+    let Record::Case(case) = &c.units[0].records[0].record else {
+        panic!("no case")
+    };
+    assert_eq!(case.title, "Raid on the union office");
+    let Record::Intervention(appeal) = &c.units[1].records[0].record else {
+        panic!("no intervention first: {:#?}", c.units[1].records)
+    };
+    assert_eq!(appeal.case_id, raid);
+    assert_eq!(appeal.mechanism, "un_sr_hrd");
+    assert_eq!(appeal.status, InterventionStatus::Sent);
+    assert_eq!(appeal.date, NaiveDate::from_ymd_opt(2024, 5, 10));
+    assert_eq!(appeal.reference, "UA TUN 1/2024");
+    // Nothing of the row is lost: what has no home is a note about the intervention.
+    let note = c.units[1]
+        .records
+        .iter()
+        .find_map(|r| match &r.record {
+            Record::Note(n) => Some(n),
+            _ => None,
+        })
+        .expect("a note");
+    assert_eq!(note.case_id, raid);
+    assert!(
+        note.text.contains("on_behalf_of: Nour El Houda"),
+        "{}",
+        note.text
+    );
 }
 
 #[test]

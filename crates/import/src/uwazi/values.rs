@@ -3,7 +3,7 @@
 //! `parent::child` thesaurus labels, and column names made safe.
 
 use chrono::NaiveDate;
-use custos_model::{FuzzyDate, Precision};
+use custos_model::{FuzzyDate, InterventionStatus, InterventionType, Precision};
 
 /// Uwazi's separator of values in one cell (multi-selects, relationships, multi-dates,
 /// geolocation's `lat|lon`, link's `label|url`).
@@ -219,6 +219,82 @@ pub fn act_type(value: &str) -> Option<String> {
         .map(fold)
         .filter(|k| !k.is_empty())
         .find_map(|k| index.get(&k).cloned())
+}
+
+/// The `mechanisms` vocabulary code a value names: a code or a label in any language
+/// of the vocabulary, case and `_`/`-` aside (`parent::child` tried as child, then
+/// parent, then whole).
+pub fn mechanism(value: &str) -> Option<String> {
+    let candidates: Vec<&str> = match value.split_once(PARENT_CHILD) {
+        Some((parent, child)) => vec![child, parent, value],
+        None => vec![value],
+    };
+    static INDEX: std::sync::OnceLock<std::collections::HashMap<String, String>> =
+        std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let mut m = std::collections::HashMap::new();
+        for t in &custos_model::vocab::builtin().mechanisms.terms {
+            m.entry(fold(&t.code)).or_insert_with(|| t.code.clone());
+            for l in t.labels.values() {
+                m.entry(fold(l)).or_insert_with(|| t.code.clone());
+            }
+        }
+        m
+    });
+    candidates
+        .into_iter()
+        .map(fold)
+        .filter(|k| !k.is_empty())
+        .find_map(|k| index.get(&k).cloned())
+}
+
+/// The intervention type a value names: Custos's own labels and codes (`Urgent
+/// appeal`, `urgent_appeal`), in English, Spanish or French.
+pub fn intervention_type(value: &str) -> Option<InterventionType> {
+    Some(match fold(value).replace('\u{2019}', "'").as_str() {
+        "urgent appeal"
+        | "urgentappeal"
+        | "llamamiento urgente"
+        | "acción urgente"
+        | "accion urgente"
+        | "appel urgent" => InterventionType::UrgentAppeal,
+        "allegation letter"
+        | "allegationletter"
+        | "letter of allegation"
+        | "carta de alegación"
+        | "carta de alegacion"
+        | "carta de alegaciones"
+        | "lettre d'allégation"
+        | "lettre d'allégations"
+        | "lettre d'allegation"
+        | "lettre d'allegations"
+        | "lettre d allégation"
+        | "lettre d allegation" => InterventionType::AllegationLetter,
+        "other" | "otro" | "otra" | "autre" => InterventionType::Other,
+        _ => return None,
+    })
+}
+
+/// The intervention status a value names: Custos's own labels and codes (`Sent`,
+/// `acknowledged`), in English, Spanish or French.
+pub fn intervention_status(value: &str) -> Option<InterventionStatus> {
+    Some(match fold(value).as_str() {
+        "draft" | "borrador" | "brouillon" => InterventionStatus::Draft,
+        "sent" | "enviado" | "enviada" | "envoyé" | "envoye" | "envoyée" | "envoyee" => {
+            InterventionStatus::Sent
+        }
+        "acknowledged"
+        | "acuse de recibo"
+        | "recibido"
+        | "recibida"
+        | "accusé de réception"
+        | "accuse de reception" => InterventionStatus::Acknowledged,
+        "responded" | "answered" | "respondido" | "respondida" | "contestado" | "répondu"
+        | "repondu" => InterventionStatus::Responded,
+        "closed" | "cerrado" | "cerrada" | "clos" | "close" | "clôturé" | "cloture" | "fermé"
+        | "ferme" => InterventionStatus::Closed,
+        _ => return None,
+    })
 }
 
 /// Lower case, `_` and `-` as spaces, spaces collapsed.
