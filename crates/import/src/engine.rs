@@ -234,9 +234,20 @@ fn empty_file(file: &FileItem) -> crate::Field {
     }
 }
 
-/// The id of the note keeping a unit's unmapped fields.
-fn note_id(case_id: Uuid) -> Uuid {
-    Uuid::new_v5(&case_id, b"custos-import:unmapped")
+/// The id of the note keeping a unit's unmapped fields: one per case the unit carries;
+/// a unit that adds to an earlier unit's case (a Tella file, an Uwazi intervention
+/// naming its case) has a note of its own in that case, by its original id.
+fn note_id(case_id: Uuid, unit: &Unit) -> Uuid {
+    match unit.records.first() {
+        Some(Item {
+            record: Record::Case(_),
+            ..
+        }) => Uuid::new_v5(&case_id, b"custos-import:unmapped"),
+        _ => Uuid::new_v5(
+            &case_id,
+            format!("custos-import:unmapped/{}", unit.original_id).as_bytes(),
+        ),
+    }
 }
 
 /// The case a unit's records belong to.
@@ -451,7 +462,7 @@ impl Sink for Check<'_, '_> {
                 *self.unmapped.entry(f.name.clone()).or_default() += 1;
             }
             if let Some(case) = case {
-                let id = note_id(case);
+                let id = note_id(case, &unit);
                 if self.seen.insert(id) {
                     if !self.vault.has_record(id) {
                         *self.preview.new.entry(Kind::Note).or_default() += 1;
@@ -521,6 +532,7 @@ impl Write<'_, '_> {
             .partition(|f| hashes.0.get(&f.id).is_some_and(|(_, size)| *size == 0));
         unit.files = files;
         unit.unmapped.extend(empty.iter().map(empty_file));
+        let note = case.map(|c| note_id(c, &unit));
         let mut histories = Vec::new();
         for item in unit.records {
             if self.vault.has_record(item.id) {
@@ -540,8 +552,7 @@ impl Write<'_, '_> {
                 histories.push((item.id, versions));
             }
         }
-        if let (false, Some(case)) = (unit.unmapped.is_empty(), case) {
-            let id = note_id(case);
+        if let (false, Some(case), Some(id)) = (unit.unmapped.is_empty(), case, note) {
             if !self.vault.has_record(id) && !self.pending_ids.contains(&id) {
                 let text = unmapped_note(self.tool, &unit.original_id, &unit.unmapped);
                 let note = Note {

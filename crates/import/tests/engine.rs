@@ -571,3 +571,64 @@ fn a_link_or_a_pipe_in_the_export_is_refused_never_followed() {
     assert!(p.problems[0].message.contains("a link to another file"));
     assert!(p.problems[1].message.contains("not a regular file"));
 }
+
+#[test]
+fn a_unit_adding_to_an_earlier_case_keeps_its_own_unmapped_fields() {
+    let mut f = fixture();
+    let first = unit(1, &f.files, false);
+    let case_id = first.records[0].id;
+    // A second unit with no case of its own: an intervention-like note in the first
+    // unit's case, and fields of its own with no place.
+    let second = Unit {
+        original_id: "entity-2".into(),
+        at: "line 3".into(),
+        records: vec![Item {
+            id: Tool::Martus.id("entity-2/note"),
+            record: Record::Note(Note {
+                case_id,
+                text: "Appeal sent".into(),
+                about: Vec::new(),
+            }),
+            earlier: Vec::new(),
+        }],
+        files: Vec::new(),
+        unmapped: vec![Field {
+            name: "On behalf of".into(),
+            value: "W-2".into(),
+        }],
+    };
+    let units = vec![first, second];
+    let done = engine::import_with(
+        &mut f.vault,
+        Tool::Martus,
+        &f.files.join("x.xml"),
+        &mut |s| feed(&units, s),
+        &mut |_, _, _| {},
+    )
+    .unwrap();
+    // The case's note and the second unit's note: both kept.
+    assert_eq!(done.preview.new[&Kind::Note], 3, "{:?}", done.preview.new);
+    let texts: Vec<String> = f
+        .vault
+        .list(&Filter {
+            kind: Some(Kind::Note),
+            case_id: Some(case_id),
+            ..Filter::default()
+        })
+        .into_iter()
+        .filter_map(|i| match &f.vault.get(i.record_id).unwrap().record {
+            Some(Record::Note(n)) => Some(n.text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("On behalf of: W-2")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("Witness code (witcode): W-1")),
+        "{texts:?}"
+    );
+}
