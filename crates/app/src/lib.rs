@@ -3,6 +3,7 @@
 //!
 //! - [`export`]: exports and communications to protection mechanisms, checked and written.
 //! - [`followup`]: what awaits a response or is due for a follow-up; marking a draft sent.
+//! - [`patterns`]: the figures of the selected cases and their charts.
 //! - [`import`]: what another tool exported (Martus, ODK, Uwazi, Tella), previewed, then
 //!   imported all or nothing.
 //! - [`resolve`]: resolving concurrent edits with the user's choices.
@@ -18,6 +19,7 @@ pub mod error;
 pub mod export;
 pub mod followup;
 pub mod import;
+pub mod patterns;
 pub mod resolve;
 pub mod schedule;
 pub mod session;
