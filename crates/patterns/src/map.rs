@@ -309,7 +309,11 @@ impl Classes {
             .into_iter()
             .enumerate()
             .map(|(i, (lo, hi))| {
-                let shade = if n <= 1 { 4 } else { (i * 4 + (n - 1) / 2) / (n - 1) };
+                let shade = if n <= 1 {
+                    4
+                } else {
+                    (i * 4 + (n - 1) / 2) / (n - 1)
+                };
                 (lo, hi, shade.min(4))
             })
             .collect();
@@ -494,11 +498,7 @@ fn draw_with(figures: &Figures, words: &dyn Words, width: f64) -> Scene {
     // Circles: area proportional to count, the largest drawn first.
     let mut circles = placed.circles.clone();
     circles.sort_by(|a, b| value(b.2).total_cmp(&value(a.2)));
-    let vmax = circles
-        .first()
-        .map(|c| value(c.2))
-        .unwrap_or(1.0)
-        .max(1.0);
+    let vmax = circles.first().map(|c| value(c.2)).unwrap_or(1.0).max(1.0);
     let rmax = (width / 30.0).clamp(6.0, 30.0);
     for &(lat, lon, count) in &circles {
         if !proj.contains(lat, lon) {

@@ -87,9 +87,10 @@ pub(crate) fn parse(countries: &[u8], regions: &[u8], names: &[u8]) -> Result<Da
         for rings_raw in &raw.polys {
             let mut rings = Vec::with_capacity(rings_raw.len());
             for flat in rings_raw {
-                rings.push(decode_ring(flat, scale).ok_or_else(|| {
-                    format!("countries: a ring of {} is damaged", raw.iso)
-                })?);
+                rings.push(
+                    decode_ring(flat, scale)
+                        .ok_or_else(|| format!("countries: a ring of {} is damaged", raw.iso))?,
+                );
             }
             let Some(outer) = rings.first() else {
                 return Err(format!("countries: a polygon of {} has no ring", raw.iso));
@@ -100,10 +101,7 @@ pub(crate) fn parse(countries: &[u8], regions: &[u8], names: &[u8]) -> Result<Da
             );
             polys.push(Poly { rings, bounds });
         }
-        let label = (
-            raw.label[0] as f64 / scale,
-            raw.label[1] as f64 / scale,
-        );
+        let label = (raw.label[0] as f64 / scale, raw.label[1] as f64 / scale);
         let f = raw.frame.map(|v| v as f64 / scale);
         if !in_range(label.0, label.1) || !in_range(f[0], f[1]) || !in_range(f[2], f[3]) {
             return Err(format!("countries: {} has points off the globe", raw.iso));
@@ -116,8 +114,7 @@ pub(crate) fn parse(countries: &[u8], regions: &[u8], names: &[u8]) -> Result<Da
         });
     }
 
-    let file: RegionsFile =
-        serde_json::from_slice(regions).map_err(|e| format!("regions: {e}"))?;
+    let file: RegionsFile = serde_json::from_slice(regions).map_err(|e| format!("regions: {e}"))?;
     let scale = valid_scale(file.scale).ok_or("regions: bad scale")?;
     let mut map = HashMap::with_capacity(file.regions.len());
     let mut list = Vec::with_capacity(file.regions.len());
@@ -130,6 +127,16 @@ pub(crate) fn parse(countries: &[u8], regions: &[u8], names: &[u8]) -> Result<Da
         let key = compact(&fold(&name));
         if !key.is_empty() {
             map.entry((iso.clone(), key)).or_insert((lat, lon));
+        }
+        // "Aleppo (Halab)", "Homs (Hims)": each spelling on its own too.
+        if let Some((outside, rest)) = name.split_once('(') {
+            let inside = rest.split(')').next().unwrap_or("");
+            for alt in [outside, inside] {
+                let key = compact(&fold(alt));
+                if !key.is_empty() {
+                    map.entry((iso.clone(), key)).or_insert((lat, lon));
+                }
+            }
         }
         list.push((iso, name, folded));
     }
@@ -160,7 +167,7 @@ fn in_range(lon: f64, lat: f64) -> bool {
 
 /// A ring stored as x0, y0, dx1, dy1 … (integers of 1/scale degree).
 fn decode_ring(flat: &[i64], scale: f64) -> Option<Vec<(f64, f64)>> {
-    if flat.len() < 6 || flat.len() % 2 != 0 {
+    if flat.len() < 6 || !flat.len().is_multiple_of(2) {
         return None;
     }
     let mut x = 0i64;
@@ -240,17 +247,30 @@ const STOPWORDS: &[&str] = &[
     "e",
 ];
 
+/// The Arabic article in its assimilated Latin spellings, dropped when a name starts
+/// with it ("Ad Daqahliyah", "Ash Sharqiyah"); "al" and "el" are dropped anywhere.
+const ARTICLES: &[&str] = &[
+    "ad", "adh", "an", "ar", "as", "ash", "at", "ath", "az", "ed", "en", "er", "es", "esh", "et",
+    "ez",
+];
+
 fn is_apostrophe(c: char) -> bool {
     matches!(
         c,
-        '\'' | '\u{2019}' | '\u{2018}' | '\u{02bc}' | '\u{02bb}' | '\u{02bf}' | '\u{02be}' | '`'
+        '\'' | '\u{2019}'
+            | '\u{2018}'
+            | '\u{02bc}'
+            | '\u{02bb}'
+            | '\u{02bf}'
+            | '\u{02be}'
+            | '`'
             | '\u{00b4}'
     )
 }
 
 /// A region name folded for matching: accents and apostrophes dropped, lower case,
 /// punctuation as spaces, the words of [`STOPWORDS`] dropped (unless nothing else is
-/// left). `scripts/map-data` folds the same way.
+/// left), a leading Arabic article dropped. `scripts/map-data` folds the same way.
 pub(crate) fn fold(s: &str) -> String {
     let mut t = String::with_capacity(s.len());
     for c in s.nfkd() {
@@ -261,7 +281,10 @@ pub(crate) fn fold(s: &str) -> String {
             t.push(if l.is_alphanumeric() { l } else { ' ' });
         }
     }
-    let words: Vec<&str> = t.split_whitespace().collect();
+    let mut words: Vec<&str> = t.split_whitespace().collect();
+    if words.len() > 1 && ARTICLES.contains(&words[0]) {
+        words.remove(0);
+    }
     let kept: Vec<&str> = words
         .iter()
         .copied()
@@ -332,6 +355,9 @@ pub fn country_name(iso: &str, lang: &str) -> Option<&'static str> {
         .unwrap_or("")
         .to_ascii_lowercase();
     let i = d.langs.iter().position(|l| *l == primary).unwrap_or(0);
-    let name = row.get(i).filter(|n| !n.is_empty()).or_else(|| row.first())?;
+    let name = row
+        .get(i)
+        .filter(|n| !n.is_empty())
+        .or_else(|| row.first())?;
     (!name.is_empty()).then_some(name.as_str())
 }

@@ -34,7 +34,11 @@ impl Words for Plain {
     }
 }
 
-fn figures(countries: &[(&str, Shown)], regions: &[(&str, &str, Shown)], points: &[(f64, f64, Shown)]) -> Figures {
+fn figures(
+    countries: &[(&str, Shown)],
+    regions: &[(&str, &str, Shown)],
+    points: &[(f64, f64, Shown)],
+) -> Figures {
     Figures {
         places: Places {
             countries: countries
@@ -141,6 +145,11 @@ fn folding_drops_case_accents_and_kind_words() {
     assert_eq!(data::fold("Sana'a Governorate"), "sanaa");
     assert_eq!(data::fold("Ostan-e Tehran"), "tehran");
     assert_eq!(data::fold("Al-Anbar"), "anbar");
+    assert_eq!(data::fold("Ash Sharqiyah"), "sharqiyah");
+    assert_eq!(data::fold("Bur Sa`id"), "bur said");
+    // The article only leads; a name that is nothing else is kept.
+    assert_eq!(data::fold("Wadi at Jadid"), "wadi at jadid");
+    assert_eq!(data::fold("As"), "as");
     // Nothing but kind words: kept whole rather than emptied.
     assert_eq!(data::fold("Capital District"), "capital");
     assert_eq!(data::fold("State of the Region"), "state of the region");
@@ -177,8 +186,14 @@ fn classes_put_the_largest_darkest_and_withheld_lightest() {
 fn sums_of_withheld_counts_stay_withheld() {
     assert_eq!(sum(&[Shown::Exact(2), Shown::Exact(5)]), Shown::Exact(7));
     assert_eq!(sum(&[Shown::FewerThan(3)]), Shown::FewerThan(3));
-    assert_eq!(sum(&[Shown::FewerThan(3), Shown::Exact(4)]), Shown::FewerThan(7));
-    assert_eq!(sum(&[Shown::Exact(u32::MAX), Shown::Exact(9)]), Shown::Exact(u32::MAX));
+    assert_eq!(
+        sum(&[Shown::FewerThan(3), Shown::Exact(4)]),
+        Shown::FewerThan(7)
+    );
+    assert_eq!(
+        sum(&[Shown::Exact(u32::MAX), Shown::Exact(9)]),
+        Shown::Exact(u32::MAX)
+    );
 }
 
 #[test]
@@ -208,8 +223,14 @@ fn the_map_draws_with_stand_in_words() {
             ("unknown", Shown::Exact(3)),
             ("XX", Shown::Exact(1)),
         ],
-        &[("IR", "Tehran Province", Shown::Exact(30)), ("IR", "Nowhere Land", Shown::Exact(3))],
-        &[(35.7, 51.4, Shown::Exact(4)), (f64::NAN, 3.0, Shown::Exact(2))],
+        &[
+            ("IR", "Tehran Province", Shown::Exact(30)),
+            ("IR", "Nowhere Land", Shown::Exact(3)),
+        ],
+        &[
+            (35.7, 51.4, Shown::Exact(4)),
+            (f64::NAN, 3.0, Shown::Exact(2)),
+        ],
     );
     let scene = draw_with(&f, &Plain { rtl: false }, 900.0);
     assert!(all_finite(&scene));
@@ -255,7 +276,13 @@ fn silly_widths_and_huge_lists_draw_something_sane() {
         .map(|(a, b, c)| (a.as_str(), b.as_str(), *c))
         .collect();
     let points: Vec<(f64, f64, Shown)> = (0..10_000)
-        .map(|i| (f64::from(i % 180) - 89.0, f64::from(i % 360) - 179.0, Shown::Exact(1)))
+        .map(|i| {
+            (
+                f64::from(i % 180) - 89.0,
+                f64::from(i % 360) - 179.0,
+                Shown::Exact(1),
+            )
+        })
         .collect();
     let f = figures(&[("IR", Shown::Exact(u32::MAX))], &regions, &points);
     let s = draw_with(&f, &Plain { rtl: false }, 900.0);
