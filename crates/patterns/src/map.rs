@@ -424,6 +424,16 @@ fn fill_words(template: String, n: &str) -> String {
 }
 
 fn draw_with(figures: &Figures, words: &dyn Words, width: f64) -> Scene {
+    draw_from(data::get(), figures, words, width)
+}
+
+/// The drawing from `shapes` (the shipped data, or why it cannot be read).
+fn draw_from(
+    shapes: Result<&data::Data, &str>,
+    figures: &Figures,
+    words: &dyn Words,
+    width: f64,
+) -> Scene {
     let width = sane_width(width);
     let placed = places(figures);
     let proj = frame(&placed, width);
@@ -441,7 +451,7 @@ fn draw_with(figures: &Figures, words: &dyn Words, width: f64) -> Scene {
     }];
     let mut y = ay + ah + 18.0;
 
-    let shapes = match data::get() {
+    let shapes = match shapes {
         Ok(d) => Some(d),
         Err(why) => {
             items.push(Item::Text {

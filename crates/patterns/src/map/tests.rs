@@ -289,3 +289,43 @@ fn silly_widths_and_huge_lists_draw_something_sane() {
     assert!(all_finite(&s));
     assert!(projection(&f, 900.0).world);
 }
+
+#[test]
+fn damaged_data_draws_no_map_and_says_why() {
+    let f = figures(
+        &[("IR", Shown::Exact(4))],
+        &[],
+        &[(35.7, 51.4, Shown::Exact(1))],
+    );
+    let scene = draw_from(
+        Err("countries: a ring of IR is damaged"),
+        &f,
+        &Plain { rtl: false },
+        900.0,
+    );
+    assert!(!scene
+        .items
+        .iter()
+        .any(|i| matches!(i, Item::Polygon { .. })));
+    let t = texts(&scene);
+    assert!(
+        t.iter()
+            .any(|s| s.contains("cannot be read") && s.contains("damaged")),
+        "{t:?}"
+    );
+    assert!(all_finite(&scene));
+}
+
+#[test]
+fn parsing_the_data_at_first_use_is_quick() {
+    let start = std::time::Instant::now();
+    let parsed = data::parse(
+        include_bytes!("../../data/countries.json"),
+        include_bytes!("../../data/regions.json"),
+        include_bytes!("../../data/names.json"),
+    );
+    let took = start.elapsed();
+    eprintln!("map data parsed in {took:?}");
+    assert!(parsed.is_ok());
+    assert!(took.as_millis() < 2_000, "{took:?}");
+}
