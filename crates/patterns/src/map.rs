@@ -539,6 +539,11 @@ fn draw_from(
             }
             let (x, y) = proj.project(lat, lon);
             let name = country_name(iso, words.lang()).unwrap_or(iso.as_str());
+            // White on the two darkest shades, dark ink on the others.
+            let ink = match by_iso.get(iso.as_str()) {
+                Some(c) if classes.shade(*c) >= 3 => "#ffffff",
+                _ => INK,
+            };
             items.push(Item::Text {
                 x,
                 y,
@@ -546,7 +551,7 @@ fn draw_from(
                 size: 9.0,
                 anchor: Anchor::Middle,
                 bold: true,
-                fill: INK.to_string(),
+                fill: ink.to_string(),
                 rtl: words.rtl(),
             });
         }
@@ -619,13 +624,14 @@ fn overlaps(b: (f64, f64, f64, f64), proj: &Projection) -> bool {
     e >= proj.west && w <= proj.east && n >= proj.south && s <= proj.north
 }
 
-/// Projects a ring, leaving out vertices closer than a quarter point to the last kept.
+/// Projects a ring, leaving out vertices closer than half a point to the last kept (a
+/// world map keeps its shape at a third of the points: smaller SVG, PDF and PNG).
 fn project_ring(ring: &[(f64, f64)], proj: &Projection) -> Vec<(f64, f64)> {
     let mut out: Vec<(f64, f64)> = Vec::with_capacity(ring.len());
     for &(lon, lat) in ring {
         let p = proj.project(lat, lon);
         if let Some(last) = out.last() {
-            if (p.0 - last.0).abs() < 0.25 && (p.1 - last.1).abs() < 0.25 {
+            if (p.0 - last.0).abs() < 0.5 && (p.1 - last.1).abs() < 0.5 {
                 continue;
             }
         }

@@ -237,6 +237,15 @@ fn the_map_draws_with_stand_in_words() {
     let t = texts(&scene);
     assert!(t.contains(&"not placed: 4".to_string()), "{t:?}");
     assert!(t.contains(&"Iran".to_string()), "{t:?}");
+    // Names read on their fill: white on the darkest, ink on the lightest.
+    let fill_of = |name: &str| {
+        scene.items.iter().find_map(|i| match i {
+            Item::Text { text, fill, .. } if text == name => Some(fill.clone()),
+            _ => None,
+        })
+    };
+    assert_eq!(fill_of("Iran").as_deref(), Some("#ffffff"));
+    assert_eq!(fill_of("Türkiye").as_deref(), Some(INK));
     let proj = projection(&f, 900.0);
     assert!(!proj.world);
     let on_map = scene
