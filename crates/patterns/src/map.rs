@@ -539,11 +539,16 @@ fn draw_from(
             }
             let (x, y) = proj.project(lat, lon);
             let name = country_name(iso, words.lang()).unwrap_or(iso.as_str());
-            // White on the two darkest shades, dark ink on the others.
-            let ink = match by_iso.get(iso.as_str()) {
-                Some(c) if classes.shade(*c) >= 3 => "#ffffff",
-                _ => INK,
-            };
+            // On a white label box, so it reads over any fill and over the neighbours a
+            // small country's name spills onto.
+            let w = text_width(name, 9.0) * 1.1 + 4.0;
+            items.push(Item::Rect {
+                x: x - w / 2.0,
+                y: y - 9.0,
+                w,
+                h: 12.0,
+                fill: "#ffffff".to_string(),
+            });
             items.push(Item::Text {
                 x,
                 y,
@@ -551,7 +556,7 @@ fn draw_from(
                 size: 9.0,
                 anchor: Anchor::Middle,
                 bold: true,
-                fill: ink.to_string(),
+                fill: INK.to_string(),
                 rtl: words.rtl(),
             });
         }
