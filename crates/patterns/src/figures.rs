@@ -474,7 +474,7 @@ impl FreeText {
     }
 
     fn into_counts(self) -> Vec<Count> {
-        counts(self.groups.into_values().map(|(shown, n)| (shown, n)))
+        counts(self.groups.into_values())
     }
 
     fn into_regions(self) -> Vec<Region> {

@@ -147,6 +147,12 @@ impl Labels {
     /// The display label of a category of `list` (`act_types`, `mechanisms`, `sex`,
     /// `country`, or free text shown as written).
     pub fn category(&self, list: &str, key: &str) -> String {
+        if list == "sex" {
+            return match key {
+                "female" | "male" | "other" => self.text(&format!("sex.{key}")),
+                _ => self.text("unknown"),
+            };
+        }
         if key == "unknown" || key == "other" {
             return self.text(key);
         }
@@ -156,10 +162,6 @@ impl Labels {
                 .and_then(|v| v.get(key))
                 .map(|t| t.label(&self.lang).to_owned())
                 .unwrap_or_else(|| key.to_owned()),
-            "sex" => match key {
-                "female" | "male" => self.text(&format!("sex.{key}")),
-                _ => self.text("sex.other"),
-            },
             _ => key.to_owned(),
         }
     }
