@@ -9,6 +9,8 @@
 //! `unknown`, `other`, `undated`, `coarse.month`, `coarse.year`, `fewer_than`
 //! (with `{n}`), `incidents`, `victims`, `no_data`, `months` (12 short month names,
 //! comma separated), `week` (with `{n}` and `{year}`), `map.points`, `map.unplaced`.
+//! Also (for the tables of `custos stats`): `cases`, `without_publish_consent`,
+//! `threshold_note` (with `{n}`).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -25,7 +27,7 @@ pub struct Labels {
 }
 
 /// Every contract key, in the order above.
-pub const KEYS: [&str; 26] = [
+pub const KEYS: [&str; 29] = [
     "title.timeline",
     "title.map",
     "title.act_types",
@@ -52,6 +54,9 @@ pub const KEYS: [&str; 26] = [
     "week",
     "map.points",
     "map.unplaced",
+    "cases",
+    "without_publish_consent",
+    "threshold_note",
 ];
 
 /// The languages with a locale file.
