@@ -736,14 +736,18 @@ fn is_rare(s: Shown, threshold: u32) -> bool {
     }
 }
 
-/// A fixed-category list published: every count thresholded.
+/// A fixed-category list published: every count thresholded, then sorted again (so
+/// that the order of withheld counts does not tell which is larger).
 fn publish_counts(list: &[Count], threshold: u32) -> Vec<Count> {
-    list.iter()
+    let mut out: Vec<Count> = list
+        .iter()
         .map(|c| Count {
             key: c.key.clone(),
             count: withhold(c.count, threshold),
         })
-        .collect()
+        .collect();
+    sort_counts(&mut out);
+    out
 }
 
 /// A free-text list published: rare entries folded into `other`, then thresholded.
@@ -858,12 +862,30 @@ impl Figures {
             .collect();
         sort_points(&mut points);
 
-        let mut act_types = publish_counts(&self.act_types, t);
-        sort_counts(&mut act_types);
-        let mut countries = publish_counts(&self.places.countries, t);
-        sort_counts(&mut countries);
-        let mut victims_by_sex = publish_counts(&self.victims_by_sex, t);
-        sort_counts(&mut victims_by_sex);
+        let act_types = publish_counts(&self.act_types, t);
+        let countries = publish_counts(&self.places.countries, t);
+        let victims_by_sex = publish_counts(&self.victims_by_sex, t);
+        let mut interventions: Vec<Mechanism> = self
+            .interventions
+            .iter()
+            .map(|m| Mechanism {
+                mechanism: m.mechanism.clone(),
+                draft: withhold(m.draft, t),
+                awaiting: withhold(m.awaiting, t),
+                answered: withhold(m.answered, t),
+            })
+            .collect();
+        let total = |m: &Mechanism| {
+            [m.draft, m.awaiting, m.answered]
+                .map(|s| u64::from(order_value(s)))
+                .iter()
+                .sum::<u64>()
+        };
+        interventions.sort_by(|a, b| {
+            total(b)
+                .cmp(&total(a))
+                .then_with(|| a.mechanism.cmp(&b.mechanism))
+        });
 
         Figures {
             cases: self.cases,
@@ -880,16 +902,7 @@ impl Figures {
             victims_by_sex,
             victims_by_occupation: publish_free(&self.victims_by_occupation, t),
             perpetrators_by_type: publish_free(&self.perpetrators_by_type, t),
-            interventions: self
-                .interventions
-                .iter()
-                .map(|m| Mechanism {
-                    mechanism: m.mechanism.clone(),
-                    draft: withhold(m.draft, t),
-                    awaiting: withhold(m.awaiting, t),
-                    answered: withhold(m.answered, t),
-                })
-                .collect(),
+            interventions,
             threshold: Some(t),
         }
     }
