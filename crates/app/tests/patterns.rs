@@ -278,3 +278,34 @@ fn an_export_writes_each_chart_of_the_published_figures_and_never_replaces_a_fil
     let bytes = std::fs::read(&png).expect("png");
     assert!(bytes.starts_with(b"\x89PNG"));
 }
+
+#[test]
+fn figures_count_every_case_a_search_selects_beyond_the_search_hit_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut v = Vault::create(&dir.path().join("vault"), &pass(), FAST).expect("vault");
+    // 10,050 cases tagged "wave", more than a search returns hits (10,000 at most), and
+    // 20 others.
+    let cases: Vec<custos_vault::Change> = (0..10_070)
+        .map(|i| {
+            custos_vault::Change::Create(Record::Case(Case {
+                title: format!("case {i}"),
+                tags: vec![if i < 10_050 { "wave" } else { "calm" }.into()],
+                ..Case::default()
+            }))
+        })
+        .collect();
+    v.commit(cases).expect("cases");
+    let wave = SearchQuery {
+        tags: vec!["wave".into()],
+        limit: 10,
+        ..SearchQuery::default()
+    };
+    let f = patterns::figures(&mut v, &wave, &Options::default()).expect("figures");
+    assert_eq!(f.cases, 10_050);
+    let words = SearchQuery {
+        text: "case".into(),
+        ..SearchQuery::default()
+    };
+    let f = patterns::figures(&mut v, &words, &Options::default()).expect("figures");
+    assert_eq!(f.cases, 10_070);
+}
