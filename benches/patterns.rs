@@ -96,11 +96,12 @@ fn case_records(rng: &mut Rng, case_id: Uuid, persons: &[Uuid; 3]) -> Vec<Record
     let orgs = ["National Police", "Army", "", "Intelligence service"];
     let consents = ["given", "refused", "not_asked"];
     for (i, role) in ["victim", "witness", "perpetrator"].into_iter().enumerate() {
+        let group = i == 0 && rng.next() % 10 == 0;
         out.push(rec(json!({"kind": "person", "case_id": case_id,
             "name": format!("{} {}", word(rng), rng.next() % 1000),
             "roles": [role],
-            "is_group": i == 0 && rng.next() % 10 == 0,
-            "group_size": if i == 0 { Some(rng.next() % 40) } else { None },
+            "is_group": group,
+            "group_size": if group { Some(2 + rng.next() % 40) } else { None },
             "sex": rng.pick(&sexes),
             "occupation": rng.pick(&jobs),
             "organisation": if i == 2 { rng.pick(&orgs) } else { "" },
