@@ -96,7 +96,7 @@ fn case_records(rng: &mut Rng, case_id: Uuid, persons: &[Uuid; 3]) -> Vec<Record
     let orgs = ["National Police", "Army", "", "Intelligence service"];
     let consents = ["given", "refused", "not_asked"];
     for (i, role) in ["victim", "witness", "perpetrator"].into_iter().enumerate() {
-        let group = i == 0 && rng.next() % 10 == 0;
+        let group = i == 0 && rng.next().is_multiple_of(10);
         out.push(rec(json!({"kind": "person", "case_id": case_id,
             "name": format!("{} {}", word(rng), rng.next() % 1000),
             "roles": [role],
@@ -114,7 +114,7 @@ fn case_records(rng: &mut Rng, case_id: Uuid, persons: &[Uuid; 3]) -> Vec<Record
         let year = 2015 + rng.next() % 10;
         let month = 1 + rng.next() % 12;
         let day = 1 + rng.next() % 28;
-        let coords = rng.next() % 3 == 0;
+        let coords = rng.next().is_multiple_of(3);
         out.push(rec(json!({"kind": "incident", "case_id": case_id,
             "title": format!("{} {}", word(rng), word(rng)),
             "description": text(rng, 900),
@@ -246,7 +246,6 @@ fn main() {
         );
         let options = Options::default();
         let (mut figures, mut read, mut count) = (Vec::new(), Vec::new(), Vec::new());
-        let mut incidents = 0;
         for _ in 0..a.runs {
             // 1. The figures, right after unlock.
             let mut vault = unlock(&dir);
@@ -254,7 +253,7 @@ fn main() {
             let f = custos_app::patterns::figures(&mut vault, &SearchQuery::default(), &options)
                 .unwrap();
             figures.push(ms(t.elapsed()));
-            incidents = f.incidents;
+            let incidents = f.incidents;
             if !a.bench {
                 // The smoke run checks what it measures.
                 let cases = total.div_ceil(10) as u32;
