@@ -35,6 +35,10 @@ pub enum Command {
     /// Full-text search over every field of every record (case and diacritics do not
     /// matter; "quoted words" are a phrase), with filters that select cases
     Search(SearchArgs),
+    /// Figures of the cases a search selects (incidents over time, by place and act
+    /// type; victims by sex and occupation; perpetrators; interventions), small counts
+    /// withheld; as tables, --json, or charts (--svg DIR, --png DIR)
+    Stats(Box<crate::cmd::stats::StatsArgs>),
     /// Show a record
     Show(ShowArgs),
     /// Write a new version of a record

@@ -9,6 +9,13 @@
 //! `unknown`, `other`, `undated`, `coarse.month`, `coarse.year`, `fewer_than`
 //! (with `{n}`), `incidents`, `victims`, `no_data`, `months` (12 short month names,
 //! comma separated), `week` (with `{n}` and `{year}`), `map.points`, `map.unplaced`.
+//! Also (for the tables of `custos stats`): `cases`, `without_publish_consent`,
+//! `threshold_note` (with `{n}`).
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use custos_model::vocab::builtin;
 
 /// The chart words of one language.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,29 +26,148 @@ pub struct Labels {
     pub rtl: bool,
 }
 
+/// Every contract key, in the order above.
+pub const KEYS: [&str; 29] = [
+    "title.timeline",
+    "title.map",
+    "title.act_types",
+    "title.victims_by_sex",
+    "title.victims_by_occupation",
+    "title.perpetrators_by_type",
+    "title.interventions",
+    "status.draft",
+    "status.awaiting",
+    "status.answered",
+    "sex.female",
+    "sex.male",
+    "sex.other",
+    "unknown",
+    "other",
+    "undated",
+    "coarse.month",
+    "coarse.year",
+    "fewer_than",
+    "incidents",
+    "victims",
+    "no_data",
+    "months",
+    "week",
+    "map.points",
+    "map.unplaced",
+    "cases",
+    "without_publish_consent",
+    "threshold_note",
+];
+
+/// The languages with a locale file.
+pub const LANGS: [&str; 4] = ["en", "fr", "es", "ar"];
+
+/// The text of a shipped locale file (`None` for a language without one).
+pub fn locale_source(lang: &str) -> Option<&'static str> {
+    match lang {
+        "en" => Some(include_str!("../locales/en.json")),
+        "fr" => Some(include_str!("../locales/fr.json")),
+        "es" => Some(include_str!("../locales/es.json")),
+        "ar" => Some(include_str!("../locales/ar.json")),
+        _ => None,
+    }
+}
+
+type Table = HashMap<String, String>;
+
+/// The parsed locale of `lang` (`None` when none ships). A file that does not parse
+/// is a packaging bug caught by the tests; it reads as empty (every key falls back to
+/// English) rather than stopping the app.
+fn table(lang: &str) -> Option<&'static Table> {
+    static TABLES: OnceLock<HashMap<&'static str, Table>> = OnceLock::new();
+    TABLES
+        .get_or_init(|| {
+            LANGS
+                .iter()
+                .map(|l| {
+                    let t = locale_source(l)
+                        .and_then(|s| serde_json::from_str::<Table>(s).ok())
+                        .unwrap_or_default();
+                    (*l, t)
+                })
+                .collect()
+        })
+        .get(lang)
+}
+
+/// The base language of a tag: `fr-CA` → `fr`, `AR` → `ar`.
+fn base(lang: &str) -> String {
+    lang.trim()
+        .split(['-', '_'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
 impl Labels {
     /// The labels of `lang` (falls back to English).
     pub fn of(lang: &str) -> Labels {
-        let _ = lang;
-        todo!("labels: of")
+        let lang = base(lang);
+        let lang = if LANGS.contains(&lang.as_str()) {
+            lang
+        } else {
+            "en".to_owned()
+        };
+        let rtl = matches!(lang.as_str(), "ar" | "fa" | "he" | "ur");
+        Labels { lang, rtl }
     }
 
-    /// The word for `key` (see the contract keys above).
+    /// The word for `key` (see the contract keys above). A key no locale has is
+    /// returned as is.
     pub fn text(&self, key: &str) -> String {
-        let _ = key;
-        todo!("labels: text")
+        table(&self.lang)
+            .and_then(|t| t.get(key))
+            .or_else(|| table("en").and_then(|t| t.get(key)))
+            .cloned()
+            .unwrap_or_else(|| key.to_owned())
+    }
+
+    /// The 12 short month names, January first.
+    pub fn months(&self) -> Vec<String> {
+        let months: Vec<String> = self
+            .text("months")
+            .split(',')
+            .map(|m| m.trim().to_owned())
+            .collect();
+        if months.len() == 12 {
+            months
+        } else {
+            (1..=12).map(|m| m.to_string()).collect()
+        }
     }
 
     /// "fewer than N" or the number, as the label of a count.
     pub fn count(&self, shown: crate::Shown) -> String {
-        let _ = shown;
-        todo!("labels: count")
+        match shown {
+            crate::Shown::Exact(n) => n.to_string(),
+            crate::Shown::FewerThan(n) => self.text("fewer_than").replace("{n}", &n.to_string()),
+        }
     }
 
     /// The display label of a category of `list` (`act_types`, `mechanisms`, `sex`,
     /// `country`, or free text shown as written).
     pub fn category(&self, list: &str, key: &str) -> String {
-        let _ = (list, key);
-        todo!("labels: category")
+        if list == "sex" {
+            return match key {
+                "female" | "male" | "other" => self.text(&format!("sex.{key}")),
+                _ => self.text("unknown"),
+            };
+        }
+        if key == "unknown" || key == "other" {
+            return self.text(key);
+        }
+        match list {
+            "act_types" | "mechanisms" => builtin()
+                .by_name(list)
+                .and_then(|v| v.get(key))
+                .map(|t| t.label(&self.lang).to_owned())
+                .unwrap_or_else(|| key.to_owned()),
+            _ => key.to_owned(),
+        }
     }
 }

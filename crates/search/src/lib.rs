@@ -425,14 +425,9 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Runs a query. `resolve` turns a record id into (kind, case, title) from the
-    /// vault's own index, or `None` when the vault no longer has it.
-    pub fn search(
-        &mut self,
-        q: &SearchQuery,
-        resolve: &dyn Fn(Uuid) -> Option<(Kind, Option<Uuid>, String)>,
-    ) -> Result<(Vec<SearchHit>, usize), SearchError> {
-        let searcher = self.reader.searcher();
+    /// The query of `q` and whether it has filters; `None` when it finds nothing (no
+    /// words, no filter, no kind).
+    fn build(&mut self, q: &SearchQuery) -> Option<(BooleanQuery, bool)> {
         let f = self.fields;
         let mut must: Vec<Box<dyn Query>> = Vec::new();
         for clause in parse_text(&q.text) {
@@ -473,7 +468,7 @@ impl SearchIndex {
         let mut kinds = q.kinds.clone();
         if must.is_empty() {
             if !filtered && kinds.is_empty() {
-                return Ok((Vec::new(), 0));
+                return None;
             }
             if kinds.is_empty() {
                 kinds.push(Kind::Case);
@@ -496,7 +491,42 @@ impl SearchIndex {
                     .collect(),
             )));
         }
-        let query = BooleanQuery::new(must.into_iter().map(|q| (Occur::Must, q)).collect());
+        Some((
+            BooleanQuery::new(must.into_iter().map(|q| (Occur::Must, q)).collect()),
+            filtered,
+        ))
+    }
+
+    /// Every case `q` selects, by key (see `case_key`), with no hit limit: the cases of
+    /// the records its words match (every case when it has only filters) that pass its
+    /// filters. An empty query selects none.
+    pub(crate) fn matching_case_keys(
+        &mut self,
+        q: &SearchQuery,
+    ) -> Result<HashSet<u64>, SearchError> {
+        let Some((query, filtered)) = self.build(q) else {
+            return Ok(HashSet::new());
+        };
+        let searcher = self.reader.searcher();
+        let mut keys = searcher.search(&query, &CaseKeys)?;
+        if filtered {
+            let cases = self.cases_matching(&searcher, q)?;
+            keys.retain(|k| cases.contains(k));
+        }
+        Ok(keys)
+    }
+
+    /// Runs a query. `resolve` turns a record id into (kind, case, title) from the
+    /// vault's own index, or `None` when the vault no longer has it.
+    pub fn search(
+        &mut self,
+        q: &SearchQuery,
+        resolve: &dyn Fn(Uuid) -> Option<(Kind, Option<Uuid>, String)>,
+    ) -> Result<(Vec<SearchHit>, usize), SearchError> {
+        let Some((query, filtered)) = self.build(q) else {
+            return Ok((Vec::new(), 0));
+        };
+        let searcher = self.reader.searcher();
         let limit = if q.limit == 0 {
             50
         } else {
@@ -521,7 +551,7 @@ impl SearchIndex {
         };
         let mut hits = Vec::with_capacity(docs.len());
         for (score, addr) in docs {
-            let Some(id) = stored_id(&searcher, f.id, addr) else {
+            let Some(id) = stored_id(&searcher, self.fields.id, addr) else {
                 continue;
             };
             if let Some((kind, case_id, title)) = resolve(id) {

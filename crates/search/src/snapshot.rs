@@ -102,6 +102,12 @@ pub trait VaultSearch {
     /// Returns (records indexed, records in all). Loads the encrypted snapshot the
     /// first time, and saves it again when much has changed.
     fn prepare_search(&self, budget: usize) -> Result<(usize, usize)>;
+
+    /// Every case `q` selects, with no hit limit (what the figures of a search count):
+    /// the cases of the records its words match that pass its filters, in id order, and
+    /// whether the index was complete (see [`VaultSearch::search`]). An empty query
+    /// selects none.
+    fn search_cases(&self, q: &SearchQuery) -> Result<(Vec<Uuid>, bool)>;
 }
 
 impl VaultSearch for Vault {
@@ -112,6 +118,29 @@ impl VaultSearch for Vault {
     fn prepare_search(&self, budget: usize) -> Result<(usize, usize)> {
         self.with_derived(|st: &mut SearchState| catch_up(self, st, budget))
     }
+
+    fn search_cases(&self, q: &SearchQuery) -> Result<(Vec<Uuid>, bool)> {
+        self.with_derived(|st: &mut SearchState| search_cases(self, st, q))
+    }
+}
+
+fn search_cases(vault: &Vault, st: &mut SearchState, q: &SearchQuery) -> Result<(Vec<Uuid>, bool)> {
+    let (done, total) = catch_up(vault, st, SEARCH_CATCH_UP)?;
+    let index = st
+        .index
+        .as_mut()
+        .ok_or_else(|| Error::Database("the search index is missing".into()))?;
+    let keys = index
+        .matching_case_keys(q)
+        .map_err(|e| Error::Database(e.to_string()))?;
+    let mut cases: Vec<Uuid> = vault
+        .entries()
+        .filter(|e| e.kind == custos_model::Kind::Case && !e.deleted())
+        .map(|e| e.record_id)
+        .filter(|id| keys.contains(&crate::case_key(*id)))
+        .collect();
+    cases.sort();
+    Ok((cases, done == total))
 }
 
 fn search(vault: &Vault, st: &mut SearchState, q: &SearchQuery) -> Result<SearchResults> {

@@ -3,6 +3,7 @@
 //!
 //! - [`records`]: add, list, show, edit, delete, history.
 //! - [`search`]: full-text search.
+//! - [`stats`]: the figures of the cases a search selects, as tables, JSON or charts.
 //! - [`export`]: export (JSON, CSV, PDF, UN communications) and import.
 //! - [`key`]: init, passwd, key backup and restore.
 //! - [`evidence`]: evidence files and their chain of custody.
@@ -20,6 +21,7 @@ mod org;
 mod protect;
 mod records;
 mod search;
+pub mod stats;
 mod sync;
 mod vocab;
 
@@ -40,6 +42,7 @@ pub fn run(session: &Session, command: Command) -> Result {
         Command::Add(args) => records::add(session, args),
         Command::List(args) => records::list(session, args),
         Command::Search(args) => search::search(session, args),
+        Command::Stats(args) => stats::stats(session, *args),
         Command::Show(args) => records::show(session, args),
         Command::Edit(args) => records::edit(session, args),
         Command::Delete { id } => records::delete(session, id),

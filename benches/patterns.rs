@@ -1,0 +1,339 @@
+//! Patterns benchmark: the figures of every case, right after unlock, at 10k and 100k
+//! records.
+//!
+//! `cargo bench --bench patterns` (optionally `-- --records N,M --runs R`; `--json PATH`
+//! writes the figures for `cargo xtask bench`). Without `--bench` (`cargo test
+//! --all-targets`), a smoke run of 1,000 and 2,000 records that also checks the counts.
+//!
+//! For each size, a vault of cases of 10 records each (the case, 3 persons — a victim,
+//! a witness, a perpetrator —, 3 incidents with act types, dates of every precision,
+//! places and coordinates, 2 interventions, a note; ~1 KB of text each), then, median of
+//! R runs, each on a vault just unlocked (the test KDF: the deliberate scrypt second is
+//! not counted):
+//! 1. `custos_app::patterns::figures` of every case (what the screen and `custos stats`
+//!    call): reading and decrypting the records, then counting;
+//! 2. the baseline: the same records read and decrypted with `Vault::get_many`, nothing
+//!    counted;
+//! 3. `custos_patterns::figures::compute_with_ids` alone, on the records in memory;
+//!
+//! and the ratios 1 / 2 (what the figures add to reading) and 3 / 1.
+
+use std::time::{Duration, Instant};
+
+#[path = "common/report.rs"]
+mod report;
+use report::{Better, Report};
+#[path = "common/corpus.rs"]
+mod corpus;
+use corpus::{text, word, Rng, ACTS, PLACES};
+
+use custos_model::{Kind, Record};
+use custos_patterns::figures::compute_with_ids;
+use custos_patterns::{Options, Shown};
+use custos_search::SearchQuery;
+use custos_vault::{Change, SecretString, Vault};
+use serde_json::json;
+use uuid::Uuid;
+
+const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
+
+struct Args {
+    sizes: Vec<usize>,
+    runs: usize,
+    bench: bool,
+}
+
+fn args() -> Args {
+    let argv: Vec<String> = std::env::args().collect();
+    // `cargo test --all-targets` runs this without --bench: a small smoke run.
+    let bench = argv.iter().any(|a| a == "--bench");
+    let mut a = if bench {
+        Args {
+            sizes: vec![10_000, 100_000],
+            runs: 5,
+            bench,
+        }
+    } else {
+        Args {
+            sizes: vec![1_000, 2_000],
+            runs: 1,
+            bench,
+        }
+    };
+    for pair in argv.windows(2) {
+        match pair[0].as_str() {
+            "--records" => {
+                let sizes: Vec<usize> = pair[1].split(',').filter_map(|n| n.parse().ok()).collect();
+                if !sizes.is_empty() {
+                    a.sizes = sizes;
+                }
+            }
+            "--runs" => {
+                if let Ok(n) = pair[1].parse() {
+                    a.runs = n;
+                }
+            }
+            _ => {}
+        }
+    }
+    a
+}
+
+/// The 9 records of one case after the case itself: 3 persons, 3 incidents, 2
+/// interventions, a note.
+fn case_records(rng: &mut Rng, case_id: Uuid, persons: &[Uuid; 3]) -> Vec<Record> {
+    let rec = |v: serde_json::Value| serde_json::from_value::<Record>(v).unwrap();
+    let mut out = Vec::with_capacity(9);
+    let sexes = ["female", "male", "F", "", "non-binary"];
+    let jobs = [
+        "journalist",
+        "Lawyer",
+        "trade unionist",
+        "student",
+        "teacher",
+        "",
+    ];
+    let orgs = ["National Police", "Army", "", "Intelligence service"];
+    let consents = ["given", "refused", "not_asked"];
+    for (i, role) in ["victim", "witness", "perpetrator"].into_iter().enumerate() {
+        let group = i == 0 && rng.next().is_multiple_of(10);
+        out.push(rec(json!({"kind": "person", "case_id": case_id,
+            "name": format!("{} {}", word(rng), rng.next() % 1000),
+            "roles": [role],
+            "is_group": group,
+            "group_size": if group { Some(2 + rng.next() % 40) } else { None },
+            "sex": rng.pick(&sexes),
+            "occupation": rng.pick(&jobs),
+            "organisation": if i == 2 { rng.pick(&orgs) } else { "" },
+            "consent": {"publish": rng.pick(&consents)},
+            "human_rights_work": text(rng, 600)})));
+    }
+    let precisions = ["day", "day", "day", "approximate", "month", "year"];
+    let countries = ["SY", "tn", "MX", "FR", "ZW", "BY", "Lebanon", ""];
+    for _ in 0..3 {
+        let year = 2015 + rng.next() % 10;
+        let month = 1 + rng.next() % 12;
+        let day = 1 + rng.next() % 28;
+        let coords = rng.next().is_multiple_of(3);
+        out.push(rec(json!({"kind": "incident", "case_id": case_id,
+            "title": format!("{} {}", word(rng), word(rng)),
+            "description": text(rng, 900),
+            "start": {"date": format!("{year}-{month:02}-{day:02}"), "precision": rng.pick(&precisions)},
+            "location": {
+                "place": rng.pick(PLACES),
+                "region": format!("Region {}", rng.next() % 20),
+                "country": rng.pick(&countries),
+                "lat": if coords { Some((rng.next() % 1_600) as f64 / 10.0 - 80.0) } else { None },
+                "lon": if coords { Some((rng.next() % 3_600) as f64 / 10.0 - 180.0) } else { None },
+            },
+            "act_types": [rng.pick(ACTS), rng.pick(ACTS)],
+            "persons": [
+                {"person_id": persons[0], "role": "victim"},
+                {"person_id": persons[1], "role": "witness"},
+                {"person_id": persons[2], "role": "perpetrator"},
+            ]})));
+    }
+    let mechanisms = [
+        "un_sr_hrd",
+        "omct_fidh_observatory",
+        "eu_delegation",
+        "achpr_sr_hrd",
+    ];
+    let statuses = ["draft", "sent", "acknowledged", "responded", "closed"];
+    for _ in 0..2 {
+        out.push(rec(json!({"kind": "intervention", "case_id": case_id,
+            "title": format!("Urgent appeal {}", word(rng)), "type": "urgent_appeal",
+            "mechanism": rng.pick(&mechanisms), "status": rng.pick(&statuses),
+            "date": "2024-06-10", "response": text(rng, 400)})));
+    }
+    out.push(rec(
+        json!({"kind": "note", "case_id": case_id, "text": text(rng, 1000)}),
+    ));
+    out
+}
+
+/// A vault of `records` records (cases of 10), written in batches.
+fn build(dir: &std::path::Path, records: usize, rng: &mut Rng) -> usize {
+    let pass = SecretString::from(PASS.to_owned());
+    let mut vault = Vault::create(dir, &pass, custos_vault::Options::insecure_for_tests()).unwrap();
+    let cases = records.div_ceil(10);
+    let mut case_ids = Vec::with_capacity(cases);
+    for chunk in (0..cases).collect::<Vec<_>>().chunks(5_000) {
+        let batch = chunk
+            .iter()
+            .map(|i| {
+                Change::Create(
+                    serde_json::from_value(json!({"kind": "case",
+                        "title": format!("Case {i} {}", word(rng)),
+                        "summary": text(rng, 800),
+                        "tags": [rng.pick(&["detention", "threat", "2024", "women"])]}))
+                    .unwrap(),
+                )
+            })
+            .collect();
+        case_ids.extend(vault.commit(batch).unwrap().iter().map(|w| w.record_id));
+    }
+    // Person ids chosen here (as an import does), so incidents can name them.
+    let mut batch = Vec::new();
+    for case in &case_ids {
+        let ids = [Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
+        for (i, record) in case_records(rng, *case, &ids).into_iter().enumerate() {
+            batch.push(match ids.get(i) {
+                Some(id) => Change::Import {
+                    record_id: *id,
+                    record,
+                },
+                None => Change::Create(record),
+            });
+        }
+        if batch.len() >= 5_000 {
+            vault.commit(std::mem::take(&mut batch)).unwrap();
+        }
+    }
+    if !batch.is_empty() {
+        vault.commit(batch).unwrap();
+    }
+    let total = vault.list(&Default::default()).len();
+    vault.lock().unwrap();
+    total
+}
+
+fn unlock(dir: &std::path::Path) -> Vault {
+    let pass = SecretString::from(PASS.to_owned());
+    Vault::unlock(dir, &pass, custos_vault::Options::insecure_for_tests()).unwrap()
+}
+
+/// The records the figures read: cases, incidents, persons, interventions.
+fn counted_ids(vault: &Vault) -> Vec<Uuid> {
+    vault
+        .entries()
+        .filter(|e| !e.deleted())
+        .filter(|e| {
+            matches!(
+                e.kind,
+                Kind::Case | Kind::Incident | Kind::Person | Kind::Intervention
+            )
+        })
+        .map(|e| e.record_id)
+        .collect()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    s[s.len() / 2]
+}
+
+fn main() {
+    let a = args();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut json = Report::new("patterns");
+    json.param("sizes", a.sizes.clone());
+    json.param("runs", a.runs);
+    let mut table = Vec::new();
+    for &size in &a.sizes {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("vault");
+        let t = Instant::now();
+        let total = build(&dir, size, &mut rng);
+        eprintln!(
+            "vault of {total} records written in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let options = Options::default();
+        let (mut figures, mut read, mut count) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..a.runs {
+            // 1. The figures, right after unlock.
+            let mut vault = unlock(&dir);
+            let t = Instant::now();
+            let f = custos_app::patterns::figures(&mut vault, &SearchQuery::default(), &options)
+                .unwrap();
+            figures.push(ms(t.elapsed()));
+            let incidents = f.incidents;
+            if !a.bench {
+                // The smoke run checks what it measures.
+                let cases = total.div_ceil(10) as u32;
+                assert_eq!(f.cases, cases);
+                assert_eq!(f.incidents, cases * 3);
+                let interventions: u32 = f
+                    .interventions
+                    .iter()
+                    .flat_map(|m| [m.draft, m.awaiting, m.answered])
+                    .map(|s| match s {
+                        Shown::Exact(n) => n,
+                        Shown::FewerThan(_) => unreachable!("exact figures"),
+                    })
+                    .sum();
+                assert_eq!(interventions, cases * 2);
+            }
+            drop(f);
+            vault.lock().unwrap();
+
+            // 2. The baseline: the same records read, nothing counted.
+            let vault = unlock(&dir);
+            let t = Instant::now();
+            let ids = counted_ids(&vault);
+            let records: Vec<(Uuid, Record)> = ids
+                .iter()
+                .zip(vault.get_many(&ids))
+                .filter_map(|(id, v)| v.unwrap().into_record().map(|r| (*id, r)))
+                .collect();
+            read.push(ms(t.elapsed()));
+
+            // 3. Counting alone, on the records in memory.
+            let t = Instant::now();
+            let f = compute_with_ids(records.iter().map(|(id, r)| (*id, r)), &options);
+            count.push(ms(t.elapsed()));
+            assert_eq!(f.incidents, incidents);
+            drop(records);
+            vault.lock().unwrap();
+        }
+        let group = format!("records {}k", total / 1000);
+        json.add(
+            &group,
+            "figures after unlock",
+            "custos",
+            "ms",
+            Better::Lower,
+            &figures,
+        );
+        json.add(
+            &group,
+            "baseline: records read",
+            "custos",
+            "ms",
+            Better::Lower,
+            &read,
+        );
+        json.add(
+            &group,
+            "compute alone",
+            "custos",
+            "ms",
+            Better::Lower,
+            &count,
+        );
+        table.push((total, median(&figures), median(&read), median(&count)));
+    }
+    json.finish();
+
+    println!(
+        "\n## Patterns: figures of every case, {} runs (medians)\n",
+        a.runs
+    );
+    println!(
+        "| records | figures after unlock | baseline: records read | compute alone | figures / read | compute / figures |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (total, f, r, c) in table {
+        println!(
+            "| {total} | {f:.1} ms | {r:.1} ms | {c:.1} ms | {:.2} | {:.2} |",
+            f / r,
+            c / f
+        );
+    }
+}
