@@ -28,8 +28,8 @@ use custos_model::Consent;
 use custos_vault::error::{Error, Result};
 use custos_vault::Vault;
 
-const REGULAR: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
-const BOLD: &[u8] = include_bytes!("fonts/DejaVuSans-Bold.ttf");
+const REGULAR: &[u8] = custos_patterns::scene::FONT_REGULAR;
+const BOLD: &[u8] = custos_patterns::scene::FONT_BOLD;
 
 /// What a PDF export wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
