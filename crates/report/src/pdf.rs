@@ -10,9 +10,11 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+use custos_patterns::scene::{Anchor, Item};
+use custos_patterns::Scene;
 use printpdf::{
-    Color, FontId, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point,
-    Pt, Rgb, TextItem,
+    Color, FontId, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage,
+    PdfSaveOptions, Point, Polygon, PolygonRing, Pt, Rgb, TextItem, WindingOrder,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -20,7 +22,7 @@ use zeroize::Zeroizing;
 use super::{
     act_label, confidentiality_label, consent_label, date_text, date_type, instruments_of,
     intervention_status_label, intervention_type_label, mechanism_label, place_text, role_label,
-    roles_of, status_label, Loaded, Progress, Selection,
+    roles_of, status_label, Loaded, Patterns, Progress, Selection,
 };
 use crate::doc::{Block, Doc};
 use crate::output::{write_file, Protection};
@@ -51,7 +53,20 @@ pub fn export_case_report(
     protection: &Protection,
     progress: Progress<'_>,
 ) -> Result<PdfStats> {
-    let (bytes, stats) = case_report(vault, selection, progress)?;
+    export_case_report_with(vault, selection, None, path, protection, progress)
+}
+
+/// [`export_case_report`], with a "Patterns" section when `patterns` is given (see
+/// [`case_report_with`]).
+pub fn export_case_report_with(
+    vault: &Vault,
+    selection: &Selection,
+    patterns: Option<Patterns>,
+    path: &Path,
+    protection: &Protection,
+    progress: Progress<'_>,
+) -> Result<PdfStats> {
+    let (bytes, stats) = case_report_with(vault, selection, patterns, progress)?;
     write_file(path, protection, |w| {
         w.write_all(&bytes)
             .map_err(|e| Error::io("writing the report", e))
@@ -65,16 +80,31 @@ pub fn case_report(
     selection: &Selection,
     progress: Progress<'_>,
 ) -> Result<(Zeroizing<Vec<u8>>, PdfStats)> {
+    case_report_with(vault, selection, None, progress)
+}
+
+/// [`case_report`]; with `patterns`, a last section, "Patterns", holds every chart (and
+/// the map) of the published figures of the report's records: counts below the
+/// threshold read "fewer than N", persons are counted and never named.
+pub fn case_report_with(
+    vault: &Vault,
+    selection: &Selection,
+    patterns: Option<Patterns>,
+    progress: Progress<'_>,
+) -> Result<(Zeroizing<Vec<u8>>, PdfStats)> {
     let ids = selection.resolve(vault)?;
     // Reading is most of the work; laying out and writing the rest.
     let total = ids.len() + 1;
     let loaded = Loaded::load(vault, &ids, &mut |d, _| progress(d, total))?;
-    let doc = report_doc(&loaded);
+    let mut doc = report_doc(&loaded);
     let cases = doc
         .blocks
         .iter()
         .filter(|b| matches!(b, Block::Title(_)))
         .count();
+    if let Some(p) = patterns {
+        patterns_section(&mut doc, &loaded, p);
+    }
     let (bytes, pages) = render(&doc, "Case report")?;
     progress(total, total);
     let n = bytes.len();
@@ -328,6 +358,25 @@ fn report_doc(l: &Loaded) -> Doc {
     doc
 }
 
+/// The "Patterns" section of the case report: the charts of the published figures.
+fn patterns_section(doc: &mut Doc, l: &Loaded, p: Patterns) {
+    let threshold = p.threshold.max(1);
+    doc.title("Patterns");
+    doc.para(format!(
+        "Figures of the {} case(s) of this report, drawn from the records as exported. \
+         Counts below {threshold} are shown as \"fewer than {threshold}\". Persons are \
+         counted, never named.",
+        l.cases.len()
+    ));
+    let charts = crate::pattern_charts(l, p, "en", CHART_WIDTH);
+    if charts.is_empty() {
+        doc.para("Nothing to draw: the report's records carry no dates, places, types of act, persons or interventions.");
+    }
+    for scene in charts {
+        doc.figure(scene);
+    }
+}
+
 // ----- rendering -----
 
 struct Fonts {
@@ -352,6 +401,8 @@ const PAGE_H: f32 = 841.89;
 const MARGIN: f32 = 56.7; // 20 mm
 const BOTTOM: f32 = 70.0;
 const TEXT_W: f32 = PAGE_W - 2.0 * MARGIN;
+/// The width charts are drawn at: the text width, so they print at their size.
+pub(crate) const CHART_WIDTH: f64 = TEXT_W as f64;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Style {
@@ -501,6 +552,227 @@ impl<'f> Layout<'f> {
         lines
     }
 
+    /// Draws a chart or map below the text so far, the text width wide (smaller when
+    /// it would not fit on a page), on a new page when it does not fit on this one:
+    /// rectangles, polygons, lines and circles (as Bézier curves) as PDF paths, its
+    /// words as text in the report's font (extractable, Arabic shaped).
+    fn figure(&mut self, scene: &Scene) {
+        let (w, h) = (scene.width, scene.height);
+        if !(w.is_finite() && h.is_finite() && w > 0.0 && h > 0.0) {
+            return;
+        }
+        let room = f64::from(PAGE_H - MARGIN - BOTTOM);
+        let s = (f64::from(TEXT_W) / w).min(room / h);
+        let draw_h = (h * s) as f32;
+        if self.y - draw_h < BOTTOM {
+            self.new_page();
+        }
+        let left = f64::from(MARGIN) + (f64::from(TEXT_W) - w * s) / 2.0;
+        let top = f64::from(self.y);
+        let at = |x: f64, y: f64| Point {
+            x: Pt((left + x * s) as f32),
+            y: Pt((top - y * s) as f32),
+        };
+        let ok = |v: &[f64]| v.iter().all(|x| x.is_finite());
+        // Marked as a figure: readers and tests find where each chart starts and ends.
+        self.ops.push(Op::BeginMarkedContent {
+            tag: "Figure".into(),
+        });
+        for item in &scene.items {
+            match item {
+                Item::Rect { x, y, w, h, fill } => {
+                    if !ok(&[*x, *y, *w, *h]) || *w <= 0.0 || *h <= 0.0 {
+                        continue;
+                    }
+                    let ll = at(*x, y + h);
+                    self.ops.push(Op::SetFillColor {
+                        col: rgb(fill, 1.0),
+                    });
+                    self.ops.push(Op::DrawRectangle {
+                        rectangle: printpdf::Rect {
+                            x: ll.x,
+                            y: ll.y,
+                            width: Pt((w * s) as f32),
+                            height: Pt((h * s) as f32),
+                            mode: Some(PaintMode::Fill),
+                            winding_order: None,
+                        },
+                    });
+                }
+                Item::Polygon {
+                    rings,
+                    fill,
+                    stroke,
+                    stroke_width,
+                } => {
+                    let rings: Vec<PolygonRing> = rings
+                        .iter()
+                        .map(|r| PolygonRing {
+                            points: r
+                                .iter()
+                                .filter(|(x, y)| ok(&[*x, *y]))
+                                .map(|(x, y)| LinePoint {
+                                    p: at(*x, *y),
+                                    bezier: false,
+                                })
+                                .collect(),
+                        })
+                        .filter(|r| r.points.len() >= 3)
+                        .collect();
+                    if rings.is_empty() {
+                        continue;
+                    }
+                    let stroke = stroke
+                        .as_ref()
+                        .filter(|_| stroke_width.is_finite() && *stroke_width > 0.0);
+                    self.ops.push(Op::SetFillColor {
+                        col: rgb(fill, 1.0),
+                    });
+                    if let Some(c) = stroke {
+                        self.ops.push(Op::SetOutlineColor { col: rgb(c, 1.0) });
+                        self.ops.push(Op::SetOutlineThickness {
+                            pt: Pt((stroke_width * s) as f32),
+                        });
+                    }
+                    self.ops.push(Op::DrawPolygon {
+                        polygon: Polygon {
+                            rings,
+                            mode: if stroke.is_some() {
+                                PaintMode::FillStroke
+                            } else {
+                                PaintMode::Fill
+                            },
+                            winding_order: WindingOrder::EvenOdd,
+                        },
+                    });
+                }
+                Item::Line {
+                    points,
+                    stroke,
+                    width,
+                } => {
+                    let points: Vec<LinePoint> = points
+                        .iter()
+                        .filter(|(x, y)| ok(&[*x, *y]))
+                        .map(|(x, y)| LinePoint {
+                            p: at(*x, *y),
+                            bezier: false,
+                        })
+                        .collect();
+                    if points.len() < 2 || !width.is_finite() || *width <= 0.0 {
+                        continue;
+                    }
+                    self.ops.push(Op::SetOutlineColor {
+                        col: rgb(stroke, 1.0),
+                    });
+                    self.ops.push(Op::SetOutlineThickness {
+                        pt: Pt((width * s) as f32),
+                    });
+                    self.ops.push(Op::DrawLine {
+                        line: printpdf::Line {
+                            points,
+                            is_closed: false,
+                        },
+                    });
+                }
+                Item::Circle {
+                    cx,
+                    cy,
+                    r,
+                    fill,
+                    opacity,
+                } => {
+                    if !ok(&[*cx, *cy, *r]) || *r <= 0.0 {
+                        continue;
+                    }
+                    // Four cubic arcs (k: the handle length of a quarter circle).
+                    let k = 0.552_284_8 * r;
+                    let (x, y) = (*cx, *cy);
+                    let p = |px: f64, py: f64, bezier: bool| LinePoint {
+                        p: at(px, py),
+                        bezier,
+                    };
+                    let points = vec![
+                        p(x + r, y, false),
+                        p(x + r, y + k, true),
+                        p(x + k, y + r, true),
+                        p(x, y + r, false),
+                        p(x - k, y + r, true),
+                        p(x - r, y + k, true),
+                        p(x - r, y, false),
+                        p(x - r, y - k, true),
+                        p(x - k, y - r, true),
+                        p(x, y - r, false),
+                        p(x + k, y - r, true),
+                        p(x + r, y - k, true),
+                        p(x + r, y, false),
+                    ];
+                    self.ops.push(Op::SetFillColor {
+                        col: rgb(fill, *opacity),
+                    });
+                    self.ops.push(Op::DrawPolygon {
+                        polygon: Polygon {
+                            rings: vec![PolygonRing { points }],
+                            mode: PaintMode::Fill,
+                            winding_order: WindingOrder::NonZero,
+                        },
+                    });
+                }
+                Item::Text {
+                    x,
+                    y,
+                    text,
+                    size,
+                    anchor,
+                    bold,
+                    fill,
+                    rtl: _,
+                } => {
+                    if !ok(&[*x, *y, *size]) || *size <= 0.0 {
+                        continue;
+                    }
+                    let line = visual(&clean(self.fonts, &text.replace('\n', " ")));
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    let style = Style {
+                        bold: *bold,
+                        size: (size * s) as f32,
+                        color: (0.0, 0.0, 0.0),
+                    };
+                    let width = f64::from(self.width(&line, style));
+                    let x = match anchor {
+                        Anchor::Start => *x * s,
+                        Anchor::Middle => *x * s - width / 2.0,
+                        Anchor::End => *x * s - width,
+                    };
+                    let id = if *bold { &self.bold } else { &self.regular };
+                    self.used[usize::from(*bold)].extend(line.chars());
+                    self.ops.push(Op::StartTextSection);
+                    self.ops.push(Op::SetTextCursor {
+                        pos: Point {
+                            x: Pt((left + x) as f32),
+                            y: Pt((top - y * s) as f32),
+                        },
+                    });
+                    self.ops.push(Op::SetFont {
+                        font: PdfFontHandle::External(id.clone()),
+                        size: Pt(style.size),
+                    });
+                    self.ops.push(Op::SetFillColor {
+                        col: rgb(fill, 1.0),
+                    });
+                    self.ops.push(Op::ShowText {
+                        items: vec![TextItem::Text(line)],
+                    });
+                    self.ops.push(Op::EndTextSection);
+                }
+            }
+        }
+        self.ops.push(Op::EndMarkedContent);
+        self.y -= draw_h + 8.0;
+    }
+
     fn text(&mut self, text: &str, style: Style, indent: f32) {
         let w = TEXT_W - indent;
         for l in self.wrap(text, style, w, w) {
@@ -569,6 +841,10 @@ pub(crate) fn render(doc: &Doc, title: &str) -> Result<(Zeroizing<Vec<u8>>, usiz
             Block::Alert(s) => {
                 lay.space(2.0);
                 lay.text(&clean(fonts, s), alert, 0.0);
+            }
+            Block::Figure(scene) => {
+                lay.space(8.0);
+                lay.figure(scene);
             }
             Block::Field(l, v) => {
                 let l = format!("{}: ", clean(fonts, l));
@@ -670,6 +946,38 @@ fn clean(fonts: &Fonts, s: &str) -> String {
             _ => Some('\u{FFFD}'),
         })
         .collect()
+}
+
+/// A `#rrggbb` (or `#rgb`) colour; `opacity` below 1 is drawn as the colour mixed with
+/// the white page (charts draw their translucent dots on white or light fills).
+fn rgb(hex: &str, opacity: f64) -> Color {
+    let h = hex.trim_start_matches('#');
+    let digits: Vec<f32> = match h.len() {
+        6 => (0..3)
+            .map(|i| {
+                h.get(2 * i..2 * i + 2)
+                    .and_then(|d| u8::from_str_radix(d, 16).ok())
+                    .map_or(0.0, |v| f32::from(v) / 255.0)
+            })
+            .collect(),
+        3 => h
+            .chars()
+            .map(|c| c.to_digit(16).map_or(0.0, |v| v as f32 / 15.0))
+            .collect(),
+        _ => vec![0.0; 3],
+    };
+    let a = if opacity.is_finite() {
+        opacity.clamp(0.0, 1.0) as f32
+    } else {
+        1.0
+    };
+    let mix = |v: f32| v * a + (1.0 - a);
+    Color::Rgb(Rgb {
+        r: mix(digits[0]),
+        g: mix(digits[1]),
+        b: mix(digits[2]),
+        icc_profile: None,
+    })
 }
 
 // ----- Arabic: joining forms and right-to-left order -----
