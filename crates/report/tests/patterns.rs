@@ -107,7 +107,7 @@ fn fill(vault: &mut Vault) -> Uuid {
     let i = incident(
         case,
         "2024-03-02",
-        &["arbitrary_arrest", "threats"],
+        &["arbitrary_arrest", "threat"],
         &[canary],
     );
     vault.add(Record::Incident(i)).expect("incident");
