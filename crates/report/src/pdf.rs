@@ -362,10 +362,14 @@ fn report_doc(l: &Loaded) -> Doc {
 fn patterns_section(doc: &mut Doc, l: &Loaded, p: Patterns) {
     let threshold = p.threshold.max(1);
     doc.title("Patterns");
+    let counts = if threshold > 1 {
+        format!("Counts below {threshold} are shown as \"fewer than {threshold}\".")
+    } else {
+        "Every count is shown exactly.".to_owned()
+    };
     doc.para(format!(
         "Figures of the {} case(s) of this report, drawn from the records as exported. \
-         Counts below {threshold} are shown as \"fewer than {threshold}\". Persons are \
-         counted, never named.",
+         {counts} Persons are counted, never named.",
         l.cases.len()
     ));
     let charts = crate::pattern_charts(l, p, "en", CHART_WIDTH);
