@@ -39,29 +39,6 @@ const TITLE_SIZE: f64 = 13.0;
 const LABEL_SIZE: f64 = 9.5;
 const SMALL: f64 = 8.0;
 
-/// The words a chart needs: [`Labels`] in the app; a fixed stand-in in unit tests.
-pub(crate) trait Words {
-    fn rtl(&self) -> bool;
-    fn text(&self, key: &str) -> String;
-    fn count(&self, shown: Shown) -> String;
-    fn category(&self, list: &str, key: &str) -> String;
-}
-
-impl Words for Labels {
-    fn rtl(&self) -> bool {
-        self.rtl
-    }
-    fn text(&self, key: &str) -> String {
-        Labels::text(self, key)
-    }
-    fn count(&self, shown: Shown) -> String {
-        Labels::count(self, shown)
-    }
-    fn category(&self, list: &str, key: &str) -> String {
-        Labels::category(self, list, key)
-    }
-}
-
 /// Incidents over time: a stacked bar per bin, by act type (the most frequent types
 /// coloured, the rest as "other"), with a legend; coarse and undated counts stated
 /// beneath.
@@ -105,7 +82,7 @@ fn has_places(f: &Figures) -> bool {
 }
 
 /// The charts after the map, those with data.
-fn charts_in(f: &Figures, w: &dyn Words, width: f64) -> Vec<(&'static str, Scene)> {
+fn charts_in(f: &Figures, w: &Labels, width: f64) -> Vec<(&'static str, Scene)> {
     let mut out = Vec::new();
     if timeline_has_data(f) {
         out.push(("timeline", timeline_in(f, w, width)));
@@ -204,7 +181,7 @@ impl Sum {
         }
     }
 
-    fn val(&self, w: &dyn Words) -> Val {
+    fn val(&self, w: &Labels) -> Val {
         match (self.parts, self.single) {
             (1, Some(s)) => val(s, w),
             _ if self.withheld == 0 => Val {
@@ -221,14 +198,14 @@ impl Sum {
     }
 }
 
-fn number(n: u64, w: &dyn Words) -> String {
+fn number(n: u64, w: &Labels) -> String {
     match u32::try_from(n) {
         Ok(n) => w.count(Shown::Exact(n)),
         Err(_) => n.to_string(),
     }
 }
 
-fn val(s: Shown, w: &dyn Words) -> Val {
+fn val(s: Shown, w: &Labels) -> Val {
     match s {
         Shown::Exact(n) => Val {
             value: f64::from(n),
@@ -281,7 +258,7 @@ fn ticks(max: f64) -> (f64, f64) {
 }
 
 /// A tick value as written (whole numbers).
-fn tick_label(v: f64, w: &dyn Words) -> String {
+fn tick_label(v: f64, w: &Labels) -> String {
     if v >= 0.0 && v <= f64::from(u32::MAX) {
         w.count(Shown::Exact(v.round() as u32))
     } else {
@@ -334,10 +311,10 @@ struct Canvas {
 }
 
 impl Canvas {
-    fn new(width: f64, w: &dyn Words) -> Canvas {
+    fn new(width: f64, w: &Labels) -> Canvas {
         Canvas {
             width,
-            rtl: w.rtl(),
+            rtl: w.rtl,
             items: Vec::new(),
         }
     }
@@ -439,7 +416,7 @@ impl Canvas {
 }
 
 /// The "no data" chart: its title and the words.
-fn no_data(title: String, w: &dyn Words, width: f64) -> Scene {
+fn no_data(title: String, w: &Labels, width: f64) -> Scene {
     let mut c = Canvas::new(width, w);
     let y = c.title(&title);
     c.text(
@@ -469,7 +446,7 @@ fn horizontal(
     title: String,
     rows: &[Row],
     legend: &[(String, String)],
-    w: &dyn Words,
+    w: &Labels,
     width: f64,
 ) -> Scene {
     let mut c = Canvas::new(width, w);
@@ -597,14 +574,14 @@ fn folded(list: &[Count]) -> Vec<(String, Sum)> {
     out
 }
 
-fn category(w: &dyn Words, list: &str, key: &str) -> String {
+fn category(w: &Labels, list: &str, key: &str) -> String {
     match key {
         "other" | "unknown" => w.text(key),
         _ => w.category(list, key),
     }
 }
 
-fn bars_in(f: &Figures, which: &str, w: &dyn Words, width: f64) -> Scene {
+fn bars_in(f: &Figures, which: &str, w: &Labels, width: f64) -> Scene {
     let width = width_of(width);
     let Some(list) = list_of(f, which) else {
         return no_data(w.text("no_data"), w, width);
@@ -637,7 +614,7 @@ fn bars_in(f: &Figures, which: &str, w: &dyn Words, width: f64) -> Scene {
     horizontal(title, &rows, &[], w, width)
 }
 
-fn interventions_in(f: &Figures, w: &dyn Words, width: f64) -> Scene {
+fn interventions_in(f: &Figures, w: &Labels, width: f64) -> Scene {
     let width = width_of(width);
     let title = w.text("title.interventions");
     let mut ms: Vec<&crate::figures::Mechanism> = f
@@ -717,7 +694,7 @@ fn interventions_in(f: &Figures, w: &dyn Words, width: f64) -> Scene {
 
 // ----- the timeline -----
 
-fn timeline_in(f: &Figures, w: &dyn Words, width: f64) -> Scene {
+fn timeline_in(f: &Figures, w: &Labels, width: f64) -> Scene {
     let width = width_of(width);
     let title = w.text("title.timeline");
     if !timeline_has_data(f) {

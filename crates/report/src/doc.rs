@@ -136,7 +136,7 @@ impl Doc {
                 // A drawing cannot be text: its title stands for it.
                 Block::Figure(scene) => {
                     blank(&mut out);
-                    out.push_str("[");
+                    out.push('[');
                     out.push_str(&scene.title);
                     out.push_str("]\n\n");
                 }
