@@ -13,8 +13,9 @@ use std::sync::OnceLock;
 use custos_patterns::scene::{Anchor, Item};
 use custos_patterns::Scene;
 use printpdf::{
-    Color, FontId, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage,
-    PdfSaveOptions, Point, Polygon, PolygonRing, Pt, Rgb, TextItem, WindingOrder,
+    Color, ExtendedGraphicsState, ExtendedGraphicsStateId, FontId, LinePoint, Mm, Op, PaintMode,
+    ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Polygon, PolygonRing,
+    Pt, Rgb, TextItem, WindingOrder,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -429,6 +430,8 @@ struct Layout<'f> {
     used: [std::collections::BTreeSet<char>; 2],
     pages: Vec<Vec<Op>>,
     ops: Vec<Op>,
+    /// Fill opacities used by charts (in percent), each a graphics state to register.
+    alphas: Vec<(u8, ExtendedGraphicsStateId)>,
     /// Baseline of the last line, in points from the bottom.
     y: f32,
 }
@@ -556,6 +559,16 @@ impl<'f> Layout<'f> {
         lines
     }
 
+    /// The graphics state that fills at `percent` opacity (made once per value).
+    fn alpha(&mut self, percent: u8) -> ExtendedGraphicsStateId {
+        if let Some((_, id)) = self.alphas.iter().find(|(p, _)| *p == percent) {
+            return id.clone();
+        }
+        let id = ExtendedGraphicsStateId::new();
+        self.alphas.push((percent, id.clone()));
+        id
+    }
+
     /// Draws a chart or map below the text so far, the text width wide (smaller when
     /// it would not fit on a page), on a new page when it does not fit on this one:
     /// rectangles, polygons, lines and circles (as Bézier curves) as PDF paths, its
@@ -589,9 +602,7 @@ impl<'f> Layout<'f> {
                         continue;
                     }
                     let ll = at(*x, y + h);
-                    self.ops.push(Op::SetFillColor {
-                        col: rgb(fill, 1.0),
-                    });
+                    self.ops.push(Op::SetFillColor { col: rgb(fill) });
                     self.ops.push(Op::DrawRectangle {
                         rectangle: printpdf::Rect {
                             x: ll.x,
@@ -629,11 +640,9 @@ impl<'f> Layout<'f> {
                     let stroke = stroke
                         .as_ref()
                         .filter(|_| stroke_width.is_finite() && *stroke_width > 0.0);
-                    self.ops.push(Op::SetFillColor {
-                        col: rgb(fill, 1.0),
-                    });
+                    self.ops.push(Op::SetFillColor { col: rgb(fill) });
                     if let Some(c) = stroke {
-                        self.ops.push(Op::SetOutlineColor { col: rgb(c, 1.0) });
+                        self.ops.push(Op::SetOutlineColor { col: rgb(c) });
                         self.ops.push(Op::SetOutlineThickness {
                             pt: Pt((stroke_width * s) as f32),
                         });
@@ -666,9 +675,7 @@ impl<'f> Layout<'f> {
                     if points.len() < 2 || !width.is_finite() || *width <= 0.0 {
                         continue;
                     }
-                    self.ops.push(Op::SetOutlineColor {
-                        col: rgb(stroke, 1.0),
-                    });
+                    self.ops.push(Op::SetOutlineColor { col: rgb(stroke) });
                     self.ops.push(Op::SetOutlineThickness {
                         pt: Pt((width * s) as f32),
                     });
@@ -711,9 +718,19 @@ impl<'f> Layout<'f> {
                         p(x + r, y - k, true),
                         p(x + r, y, false),
                     ];
-                    self.ops.push(Op::SetFillColor {
-                        col: rgb(fill, *opacity),
-                    });
+                    // Translucent (the map's dots over its countries): a graphics state
+                    // with that fill opacity, for this shape only.
+                    let alpha = if opacity.is_finite() {
+                        (opacity.clamp(0.0, 1.0) * 100.0).round() as u8
+                    } else {
+                        100
+                    };
+                    if alpha < 100 {
+                        self.ops.push(Op::SaveGraphicsState);
+                        let gs = self.alpha(alpha);
+                        self.ops.push(Op::LoadGraphicsState { gs });
+                    }
+                    self.ops.push(Op::SetFillColor { col: rgb(fill) });
                     self.ops.push(Op::DrawPolygon {
                         polygon: Polygon {
                             rings: vec![PolygonRing { points }],
@@ -721,6 +738,9 @@ impl<'f> Layout<'f> {
                             winding_order: WindingOrder::NonZero,
                         },
                     });
+                    if alpha < 100 {
+                        self.ops.push(Op::RestoreGraphicsState);
+                    }
                 }
                 Item::Text {
                     x,
@@ -763,9 +783,7 @@ impl<'f> Layout<'f> {
                         font: PdfFontHandle::External(id.clone()),
                         size: Pt(style.size),
                     });
-                    self.ops.push(Op::SetFillColor {
-                        col: rgb(fill, 1.0),
-                    });
+                    self.ops.push(Op::SetFillColor { col: rgb(fill) });
                     self.ops.push(Op::ShowText {
                         items: vec![TextItem::Text(line)],
                     });
@@ -796,6 +814,7 @@ pub(crate) fn render(doc: &Doc, title: &str) -> Result<(Zeroizing<Vec<u8>>, usiz
         used: Default::default(),
         pages: Vec::new(),
         ops: Vec::new(),
+        alphas: Vec::new(),
         y: PAGE_H - MARGIN,
     };
     let heading = Style {
@@ -899,6 +918,11 @@ pub(crate) fn render(doc: &Doc, title: &str) -> Result<(Zeroizing<Vec<u8>>, usiz
             .map
             .insert(id.clone(), printpdf::PdfFont::new(parsed));
     }
+    for (percent, id) in std::mem::take(&mut lay.alphas) {
+        let gs =
+            ExtendedGraphicsState::default().with_current_fill_alpha(f32::from(percent) / 100.0);
+        pdf.resources.extgstates.map.insert(id, gs);
+    }
     pdf.metadata.info.document_title = title.to_owned();
     pdf.metadata.info.producer = "Custos".into();
     pdf.metadata.info.creator = "Custos".into();
@@ -952,9 +976,8 @@ fn clean(fonts: &Fonts, s: &str) -> String {
         .collect()
 }
 
-/// A `#rrggbb` (or `#rgb`) colour; `opacity` below 1 is drawn as the colour mixed with
-/// the white page (charts draw their translucent dots on white or light fills).
-fn rgb(hex: &str, opacity: f64) -> Color {
+/// A `#rrggbb` (or `#rgb`) colour; anything else black.
+fn rgb(hex: &str) -> Color {
     let h = hex.trim_start_matches('#');
     let digits: Vec<f32> = match h.len() {
         6 => (0..3)
@@ -970,16 +993,10 @@ fn rgb(hex: &str, opacity: f64) -> Color {
             .collect(),
         _ => vec![0.0; 3],
     };
-    let a = if opacity.is_finite() {
-        opacity.clamp(0.0, 1.0) as f32
-    } else {
-        1.0
-    };
-    let mix = |v: f32| v * a + (1.0 - a);
     Color::Rgb(Rgb {
-        r: mix(digits[0]),
-        g: mix(digits[1]),
-        b: mix(digits[2]),
+        r: digits[0],
+        g: digits[1],
+        b: digits[2],
         icc_profile: None,
     })
 }
@@ -1300,6 +1317,91 @@ mod tests {
 
     fn is_arabic_form(c: char) -> bool {
         matches!(c as u32, 0xFE70..=0xFEFF)
+    }
+
+    #[test]
+    fn a_figure_is_drawn_as_paths_and_text_and_bad_items_are_skipped() {
+        use custos_patterns::scene::{Anchor, Item};
+        let text = |x: f64, t: &str, anchor| Item::Text {
+            x,
+            y: 20.0,
+            text: t.into(),
+            size: 10.0,
+            anchor,
+            bold: false,
+            fill: "#222222".into(),
+            rtl: false,
+        };
+        let scene = Scene {
+            width: 400.0,
+            height: 200.0,
+            title: "t".into(),
+            items: vec![
+                Item::Rect {
+                    x: 10.0,
+                    y: 30.0,
+                    w: 50.0,
+                    h: 100.0,
+                    fill: "#0072B2".into(),
+                },
+                Item::Rect {
+                    x: f64::NAN,
+                    y: 30.0,
+                    w: 50.0,
+                    h: 100.0,
+                    fill: "#0072B2".into(),
+                },
+                Item::Circle {
+                    cx: 200.0,
+                    cy: 100.0,
+                    r: 20.0,
+                    fill: "#D55E00".into(),
+                    opacity: 0.5,
+                },
+                Item::Polygon {
+                    rings: vec![vec![(0.0, 0.0), (10.0, 0.0), (10.0, f64::INFINITY)]],
+                    fill: "#000".into(),
+                    stroke: None,
+                    stroke_width: 1.0,
+                },
+                Item::Line {
+                    points: vec![(0.0, 150.0), (400.0, 150.0)],
+                    stroke: "#999".into(),
+                    width: 0.5,
+                },
+                text(10.0, "Incidents over time", Anchor::Start),
+                text(390.0, "fewer than 3", Anchor::End),
+                text(f64::NAN, "Hidden", Anchor::Middle),
+                text(200.0, "الحوادث", Anchor::Middle),
+            ],
+        };
+        let mut doc = Doc::default();
+        doc.title("Patterns");
+        doc.figure(scene);
+        let (bytes, pages) = render(&doc, "Test").unwrap();
+        assert_eq!(pages, 1);
+        let pdf = lopdf::Document::load_mem(&bytes).unwrap();
+        let page = *pdf.get_pages().values().next().unwrap();
+        let text = pdf.extract_text(&[1]).unwrap();
+        assert!(
+            text.contains("Incidents over time") && text.contains("fewer than 3"),
+            "{text}"
+        );
+        assert!(!text.contains("Hidden"), "{text}");
+        let ops: Vec<String> = lopdf::content::Content::decode(&pdf.get_page_content(page))
+            .unwrap()
+            .operations
+            .into_iter()
+            .map(|o| o.operator)
+            .collect();
+        // One rectangle (the NaN one skipped), the circle as four curves under a
+        // graphics state, no polygon (two finite points are not a shape), one line.
+        assert_eq!(ops.iter().filter(|o| *o == "re").count(), 1);
+        assert_eq!(ops.iter().filter(|o| *o == "c").count(), 4);
+        assert_eq!(ops.iter().filter(|o| *o == "gs").count(), 1);
+        assert_eq!(ops.iter().filter(|o| *o == "S").count(), 1);
+        assert_eq!(ops.iter().filter(|o| *o == "BMC").count(), 1);
+        assert!(String::from_utf8_lossy(&bytes).contains("/ca 0.5"));
     }
 
     #[test]
