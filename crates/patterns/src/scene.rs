@@ -480,6 +480,46 @@ mod tests {
     }
 
     #[test]
+    fn every_text_is_escaped() {
+        let nasty = "a<b & \"c\" 'd' ]]> <script>\u{0}";
+        let scene = Scene {
+            width: 100.0,
+            height: 50.0,
+            title: nasty.into(),
+            items: vec![text(10.0, nasty, Anchor::Start, true)],
+        };
+        let svg = scene.to_svg();
+        assert!(!svg.contains("]]>") && !svg.contains("<script") && !svg.contains('\u{0}'));
+        assert_eq!(
+            svg.matches("a&lt;b &amp; &quot;c&quot; &apos;d&apos; ]]&gt; &lt;script&gt;")
+                .count(),
+            2,
+            "{svg}"
+        );
+        assert!(svg.contains("<tspan direction=\"rtl\" unicode-bidi=\"embed\">"));
+    }
+
+    #[test]
+    fn arabic_is_shaped_its_letters_joined() {
+        // Joined (initial, medial, final) forms of beh are narrower than the isolated
+        // one: four joined are drawn narrower than four times one alone.
+        let width = |t: &str| {
+            let scene = Scene {
+                width: 300.0,
+                height: 50.0,
+                title: String::new(),
+                items: vec![text(20.0, t, Anchor::Start, true)],
+            };
+            let cols = dark_columns(&scene.to_png(1.0).expect("png"));
+            cols.last().copied().unwrap_or(0) - cols.first().copied().unwrap_or(0)
+        };
+        let one = width("ب");
+        let four = width("بببب");
+        assert!(one > 0 && four > 0);
+        assert!(four < 3 * one, "one {one}, four {four}");
+    }
+
+    #[test]
     fn png_rejects_a_bad_scale_and_a_giant_image() {
         let scene = Scene {
             width: 100.0,
