@@ -71,7 +71,7 @@ pub(crate) fn pattern_charts(
     width: f64,
 ) -> Vec<custos_patterns::Scene> {
     let threshold = p.threshold.max(1);
-    let records: Vec<Record> = l
+    let mut records: Vec<Record> = l
         .cases
         .iter()
         .map(|(_, r)| Record::Case(r.clone()))
@@ -88,7 +88,8 @@ pub(crate) fn pattern_charts(
         ..Default::default()
     };
     let figures = custos_patterns::compute(&records, &options).published(threshold);
-    drop(records);
+    // The copies hold record content: wiped like the loaded records.
+    records.iter_mut().for_each(Zeroize::zeroize);
     let labels = custos_patterns::Labels::of(lang);
     custos_patterns::charts::all(&figures, &labels, width)
         .into_iter()
