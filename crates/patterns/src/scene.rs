@@ -117,8 +117,9 @@ impl Scene {
         out.push_str("<title>");
         out.push_str(&escape(&self.title));
         out.push_str("</title>\n");
-        for item in &self.items {
-            write_item(&mut out, item);
+        let widths = rtl_widths(&self.items);
+        for (i, item) in self.items.iter().enumerate() {
+            write_item(&mut out, item, widths.get(&i).copied());
         }
         out.push_str("</svg>\n");
         out
@@ -251,7 +252,63 @@ fn points(ps: &[(f64, f64)]) -> (String, usize) {
     (out, n)
 }
 
-fn write_item(out: &mut String, item: &Item) {
+/// The width (points) of each right-to-left text anchored at an end, shaped and measured
+/// by usvg in the embedded font, by item index. Such a text is then written centred on
+/// its middle: engines disagree on which end `start` and `end` mean in right-to-left
+/// text, never on the middle. A text usvg cannot measure is estimated.
+fn rtl_widths(items: &[Item]) -> std::collections::HashMap<usize, f64> {
+    let mut out = std::collections::HashMap::new();
+    let mut svg = String::from(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 1000 1000\" width=\"1000\" height=\"1000\">",
+    );
+    let mut wanted = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if let Item::Text {
+            text,
+            size,
+            anchor: Anchor::Start | Anchor::End,
+            bold,
+            rtl: true,
+            ..
+        } = item
+        {
+            if !size.is_finite() || *size <= 0.0 || text.trim().is_empty() {
+                continue;
+            }
+            // An estimate first (DejaVu Sans averages about 0.55 em).
+            out.insert(i, text.chars().count() as f64 * size * 0.55);
+            wanted.push(i);
+            svg.push_str(&format!(
+                "<text id=\"m{i}\" x=\"10\" y=\"500\" font-family=\"{FAMILY}\" font-size=\"{}\"{} direction=\"rtl\" unicode-bidi=\"embed\">{}</text>",
+                num(*size),
+                if *bold { " font-weight=\"bold\"" } else { "" },
+                escape(text)
+            ));
+        }
+    }
+    if wanted.is_empty() {
+        return out;
+    }
+    svg.push_str("</svg>");
+    let options = resvg::usvg::Options {
+        fontdb: font_db(),
+        font_family: FAMILY.to_owned(),
+        ..Default::default()
+    };
+    if let Ok(tree) = resvg::usvg::Tree::from_str(&svg, &options) {
+        for i in wanted {
+            if let Some(node) = tree.node_by_id(&format!("m{i}")) {
+                let w = f64::from(node.bounding_box().width());
+                if w.is_finite() && w > 0.0 {
+                    out.insert(i, w);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn write_item(out: &mut String, item: &Item, rtl_width: Option<f64>) {
     match item {
         Item::Rect { x, y, w, h, fill } => {
             if !finite(&[*x, *y, *w, *h]) || *w <= 0.0 || *h <= 0.0 {
@@ -355,17 +412,18 @@ fn write_item(out: &mut String, item: &Item) {
             if !finite(&[*x, *y, *size]) || *size <= 0.0 || text.trim().is_empty() {
                 return;
             }
-            // The `<text>` element stays left to right, so its anchor is the left or right
-            // end alike in browsers and in resvg; a right-to-left text is an embedded
-            // right-to-left run inside it (its words and punctuation ordered right to left).
-            let anchor = match anchor {
-                Anchor::Middle => "middle",
-                Anchor::Start => "start",
-                Anchor::End => "end",
+            // A right-to-left text anchored at an end is written centred on its middle
+            // (measured): engines read `start`/`end` of right-to-left text differently.
+            let (x, anchor) = match (anchor, rtl_width) {
+                (Anchor::Middle, _) => (*x, "middle"),
+                (Anchor::Start, Some(w)) => (x + w / 2.0, "middle"),
+                (Anchor::End, Some(w)) => (x - w / 2.0, "middle"),
+                (Anchor::Start, None) => (*x, "start"),
+                (Anchor::End, None) => (*x, "end"),
             };
             out.push_str(&format!(
                 "<text x=\"{}\" y=\"{}\" font-size=\"{}\" text-anchor=\"{anchor}\" fill=\"{}\"",
-                num(*x),
+                num(x),
                 num(*y),
                 num(*size),
                 colour(fill)
@@ -373,14 +431,11 @@ fn write_item(out: &mut String, item: &Item) {
             if *bold {
                 out.push_str(" font-weight=\"bold\"");
             }
-            out.push('>');
             if *rtl {
-                out.push_str("<tspan direction=\"rtl\" unicode-bidi=\"embed\">");
-                out.push_str(&escape(text));
-                out.push_str("</tspan>");
-            } else {
-                out.push_str(&escape(text));
+                out.push_str(" direction=\"rtl\" unicode-bidi=\"embed\"");
             }
+            out.push('>');
+            out.push_str(&escape(text));
             out.push_str("</text>\n");
         }
     }
@@ -496,7 +551,13 @@ mod tests {
             2,
             "{svg}"
         );
-        assert!(svg.contains("<tspan direction=\"rtl\" unicode-bidi=\"embed\">"));
+        // Right to left, centred on its measured middle (the text starts at 10).
+        assert!(
+            svg.contains("direction=\"rtl\" unicode-bidi=\"embed\">a&lt;b"),
+            "{svg}"
+        );
+        assert!(svg.contains("text-anchor=\"middle\""), "{svg}");
+        assert!(!svg.contains("<text x=\"10\""), "{svg}");
     }
 
     #[test]

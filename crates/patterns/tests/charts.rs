@@ -39,7 +39,7 @@ fn parse(svg: &str) -> Vec<El> {
                 open.pop();
             }
             Event::Text(t) => {
-                // The text of a <tspan> belongs to its <text> too.
+                // Text (of a <tspan> too) belongs to every element open around it.
                 let s = t.xml10_content().into_owned();
                 for j in &open {
                     out[*j].text.push_str(&s);
@@ -265,7 +265,7 @@ fn right_to_left_charts_are_mirrored() {
     // The right-to-left texts are marked so.
     assert!(rtl
         .iter()
-        .any(|e| e.name == "tspan" && e.attrs["direction"] == "rtl"));
+        .any(|e| e.name == "text" && e.attrs.get("direction").map(String::as_str) == Some("rtl")));
     // Time runs from right to left: the first month's bar is the rightmost.
     let tl = parse(&charts::timeline(&fig, &ar(), 515.0).to_svg());
     let xs: Vec<f64> = rects(&tl).iter().map(|e| f(e, "x")).collect();
