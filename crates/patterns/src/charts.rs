@@ -789,7 +789,8 @@ fn timeline_in(f: &Figures, w: &Labels, width: f64) -> Scene {
     }
     let n = t.bins.len().max(1) as f64;
     let slot = (x1 - x0) / n;
-    let bar_w = (slot * 0.8).max(0.3);
+    // Bars no wider than a few labels, even for a timeline of one or two bins.
+    let bar_w = (slot * 0.8).clamp(0.3, 48.0);
     for (i, (bin, stack)) in t.bins.iter().zip(&stacks).enumerate() {
         let bx = x0 + i as f64 * slot + (slot - bar_w) / 2.0;
         let mut by = base_y;
