@@ -214,6 +214,7 @@ impl ExportRequest {
             selection: export::selection(self.case_ids.as_deref())?,
             submission,
             accept_missing: self.accept_missing,
+            patterns: None,
         })
     }
 }

@@ -442,6 +442,9 @@ pub struct Request {
     /// A submission is written even though elements are missing (the user saw the
     /// list and confirmed).
     pub accept_missing: bool,
+    /// PDF formats (the case report, a submission as PDF): add the charts of the
+    /// patterns, drawn from the figures published with this threshold. None: no charts.
+    pub patterns: Option<custos_report::Patterns>,
 }
 
 /// The selection: whole cases, or (none given) the whole vault.
@@ -562,7 +565,12 @@ pub fn produce(
             }
         }
         Format::Pdf => {
-            let (bytes, _) = custos_report::pdf::case_report(vault, &request.selection, progress)?;
+            let (bytes, _) = custos_report::pdf::case_report_with(
+                vault,
+                &request.selection,
+                request.patterns,
+                progress,
+            )?;
             Produced::Bytes { bytes, withheld: 0 }
         }
         Format::Unsr | Format::Observatory | Format::Eu | Format::Achpr | Format::Iachr => {
@@ -574,8 +582,14 @@ pub fn produce(
             if !request.accept_missing && !submission::missing_elements(vault, req)?.is_empty() {
                 return Err(Error::MissingElements);
             }
-            let (bytes, stats) =
-                submission::submission(vault, req, *format, request.accept_missing, progress)?;
+            let (bytes, stats) = submission::submission_with(
+                vault,
+                req,
+                *format,
+                request.accept_missing,
+                request.patterns,
+                progress,
+            )?;
             Produced::Bytes {
                 bytes,
                 withheld: stats.withheld,

@@ -270,6 +270,15 @@ pub struct ExportArgs {
     /// Encrypt the output with age to this recipient (an age1… public key)
     #[arg(long, value_name = "RECIPIENT")]
     pub encrypt_to: Option<String>,
+    /// PDF (the case report, the submissions' PDF formats): add the charts of the
+    /// cases' patterns, drawn from published figures (counts below --threshold read
+    /// "fewer than N"; persons are counted, never named)
+    #[arg(long)]
+    pub patterns: bool,
+    /// With --patterns: counts below this are withheld (1 shows every count)
+    #[arg(long, value_name = "N", default_value_t = 3, requires = "patterns",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub threshold: u32,
     #[command(flatten)]
     pub unsr: UnSrArgs,
 }

@@ -17,6 +17,8 @@ pub(crate) enum Block {
     Field(String, String),
     /// A line that must stand out (CONFIDENTIAL, warnings).
     Alert(String),
+    /// A chart or map, drawn as vector graphics (its texts stay text).
+    Figure(custos_patterns::Scene),
 }
 
 /// A document: a list of blocks. Wiped when dropped (it holds record content).
@@ -38,12 +40,27 @@ impl Drop for Doc {
                     a.zeroize();
                     b.zeroize();
                 }
+                Block::Figure(scene) => wipe_scene(scene),
             }
         }
     }
 }
 
+/// Wipes the words of a drawing (its title and texts).
+pub(crate) fn wipe_scene(scene: &mut custos_patterns::Scene) {
+    scene.title.zeroize();
+    for item in &mut scene.items {
+        if let custos_patterns::scene::Item::Text { text, .. } = item {
+            text.zeroize();
+        }
+    }
+}
+
 impl Doc {
+    /// A chart or map.
+    pub fn figure(&mut self, scene: custos_patterns::Scene) {
+        self.blocks.push(Block::Figure(scene));
+    }
     pub fn title(&mut self, s: impl Into<String>) {
         self.blocks.push(Block::Title(s.into()));
     }
@@ -115,6 +132,13 @@ impl Doc {
                     out.push_str("*** ");
                     out.push_str(s);
                     out.push_str(" ***\n");
+                }
+                // A drawing cannot be text: its title stands for it.
+                Block::Figure(scene) => {
+                    blank(&mut out);
+                    out.push('[');
+                    out.push_str(&scene.title);
+                    out.push_str("]\n\n");
                 }
             }
         }

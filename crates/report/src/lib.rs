@@ -46,6 +46,57 @@ use custos_vault::{Filter, Vault};
 
 pub use output::{parse_recipient, Protection, PLAINTEXT_WARNING};
 
+/// Charts of the patterns of the exported cases in a PDF (the case report's "Patterns"
+/// section, a submission's context section): drawn from the published figures, so a
+/// count below `threshold` reads "fewer than N" and persons are counted, never named.
+/// Off unless asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Patterns {
+    /// Counts below this are withheld (the user's setting; 3 by default, 1 shows all).
+    pub threshold: u32,
+}
+
+impl Default for Patterns {
+    fn default() -> Self {
+        Patterns { threshold: 3 }
+    }
+}
+
+/// The charts (map first) of the published figures of the loaded records, with the
+/// chart words of `lang`, `width` points wide.
+pub(crate) fn pattern_charts(
+    l: &Loaded,
+    p: Patterns,
+    lang: &str,
+    width: f64,
+) -> Vec<custos_patterns::Scene> {
+    let threshold = p.threshold.max(1);
+    let mut records: Vec<Record> = l
+        .cases
+        .iter()
+        .map(|(_, r)| Record::Case(r.clone()))
+        .chain(l.incidents.iter().map(|(_, r)| Record::Incident(r.clone())))
+        .chain(l.persons.iter().map(|(_, r)| Record::Person(r.clone())))
+        .chain(
+            l.interventions
+                .iter()
+                .map(|(_, r)| Record::Intervention(r.clone())),
+        )
+        .collect();
+    let options = custos_patterns::Options {
+        threshold,
+        ..Default::default()
+    };
+    let figures = custos_patterns::compute(&records, &options).published(threshold);
+    // The copies hold record content: wiped like the loaded records.
+    records.iter_mut().for_each(Zeroize::zeroize);
+    let labels = custos_patterns::Labels::of(lang);
+    custos_patterns::charts::all(&figures, &labels, width)
+        .into_iter()
+        .map(|(_, scene)| scene)
+        .collect()
+}
+
 /// A progress callback: `(done, total)` units of work, called as the export goes.
 pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
 

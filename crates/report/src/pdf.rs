@@ -10,9 +10,12 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+use custos_patterns::scene::{Anchor, Item};
+use custos_patterns::Scene;
 use printpdf::{
-    Color, FontId, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point,
-    Pt, Rgb, TextItem,
+    Color, ExtendedGraphicsState, ExtendedGraphicsStateId, FontId, LinePoint, Mm, Op, PaintMode,
+    ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Polygon, PolygonRing,
+    Pt, Rgb, TextItem, WindingOrder,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -20,7 +23,7 @@ use zeroize::Zeroizing;
 use super::{
     act_label, confidentiality_label, consent_label, date_text, date_type, instruments_of,
     intervention_status_label, intervention_type_label, mechanism_label, place_text, role_label,
-    roles_of, status_label, Loaded, Progress, Selection,
+    roles_of, status_label, Loaded, Patterns, Progress, Selection,
 };
 use crate::doc::{Block, Doc};
 use crate::output::{write_file, Protection};
@@ -28,8 +31,8 @@ use custos_model::Consent;
 use custos_vault::error::{Error, Result};
 use custos_vault::Vault;
 
-const REGULAR: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
-const BOLD: &[u8] = include_bytes!("fonts/DejaVuSans-Bold.ttf");
+const REGULAR: &[u8] = custos_patterns::scene::FONT_REGULAR;
+const BOLD: &[u8] = custos_patterns::scene::FONT_BOLD;
 
 /// What a PDF export wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +54,20 @@ pub fn export_case_report(
     protection: &Protection,
     progress: Progress<'_>,
 ) -> Result<PdfStats> {
-    let (bytes, stats) = case_report(vault, selection, progress)?;
+    export_case_report_with(vault, selection, None, path, protection, progress)
+}
+
+/// [`export_case_report`], with a "Patterns" section when `patterns` is given (see
+/// [`case_report_with`]).
+pub fn export_case_report_with(
+    vault: &Vault,
+    selection: &Selection,
+    patterns: Option<Patterns>,
+    path: &Path,
+    protection: &Protection,
+    progress: Progress<'_>,
+) -> Result<PdfStats> {
+    let (bytes, stats) = case_report_with(vault, selection, patterns, progress)?;
     write_file(path, protection, |w| {
         w.write_all(&bytes)
             .map_err(|e| Error::io("writing the report", e))
@@ -65,16 +81,31 @@ pub fn case_report(
     selection: &Selection,
     progress: Progress<'_>,
 ) -> Result<(Zeroizing<Vec<u8>>, PdfStats)> {
+    case_report_with(vault, selection, None, progress)
+}
+
+/// [`case_report`]; with `patterns`, a last section, "Patterns", holds every chart (and
+/// the map) of the published figures of the report's records: counts below the
+/// threshold read "fewer than N", persons are counted and never named.
+pub fn case_report_with(
+    vault: &Vault,
+    selection: &Selection,
+    patterns: Option<Patterns>,
+    progress: Progress<'_>,
+) -> Result<(Zeroizing<Vec<u8>>, PdfStats)> {
     let ids = selection.resolve(vault)?;
     // Reading is most of the work; laying out and writing the rest.
     let total = ids.len() + 1;
     let loaded = Loaded::load(vault, &ids, &mut |d, _| progress(d, total))?;
-    let doc = report_doc(&loaded);
+    let mut doc = report_doc(&loaded);
     let cases = doc
         .blocks
         .iter()
         .filter(|b| matches!(b, Block::Title(_)))
         .count();
+    if let Some(p) = patterns {
+        patterns_section(&mut doc, &loaded, p);
+    }
     let (bytes, pages) = render(&doc, "Case report")?;
     progress(total, total);
     let n = bytes.len();
@@ -328,6 +359,29 @@ fn report_doc(l: &Loaded) -> Doc {
     doc
 }
 
+/// The "Patterns" section of the case report: the charts of the published figures.
+fn patterns_section(doc: &mut Doc, l: &Loaded, p: Patterns) {
+    let threshold = p.threshold.max(1);
+    doc.title("Patterns");
+    let counts = if threshold > 1 {
+        format!("Counts below {threshold} are shown as \"fewer than {threshold}\".")
+    } else {
+        "Every count is shown exactly.".to_owned()
+    };
+    doc.para(format!(
+        "Figures of the {} case(s) of this report, drawn from the records as exported. \
+         {counts} Persons are counted, never named.",
+        l.cases.len()
+    ));
+    let charts = crate::pattern_charts(l, p, "en", CHART_WIDTH);
+    if charts.is_empty() {
+        doc.para("Nothing to draw: the report's records carry no dates, places, types of act, persons or interventions.");
+    }
+    for scene in charts {
+        doc.figure(scene);
+    }
+}
+
 // ----- rendering -----
 
 struct Fonts {
@@ -352,6 +406,8 @@ const PAGE_H: f32 = 841.89;
 const MARGIN: f32 = 56.7; // 20 mm
 const BOTTOM: f32 = 70.0;
 const TEXT_W: f32 = PAGE_W - 2.0 * MARGIN;
+/// The width charts are drawn at: the text width, so they print at their size.
+pub(crate) const CHART_WIDTH: f64 = TEXT_W as f64;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Style {
@@ -374,6 +430,8 @@ struct Layout<'f> {
     used: [std::collections::BTreeSet<char>; 2],
     pages: Vec<Vec<Op>>,
     ops: Vec<Op>,
+    /// Fill opacities used by charts (in percent), each a graphics state to register.
+    alphas: Vec<(u8, ExtendedGraphicsStateId)>,
     /// Baseline of the last line, in points from the bottom.
     y: f32,
 }
@@ -501,6 +559,242 @@ impl<'f> Layout<'f> {
         lines
     }
 
+    /// The graphics state that fills at `percent` opacity (made once per value).
+    fn alpha(&mut self, percent: u8) -> ExtendedGraphicsStateId {
+        if let Some((_, id)) = self.alphas.iter().find(|(p, _)| *p == percent) {
+            return id.clone();
+        }
+        let id = ExtendedGraphicsStateId::new();
+        self.alphas.push((percent, id.clone()));
+        id
+    }
+
+    /// Draws a chart or map below the text so far, the text width wide (smaller when
+    /// it would not fit on a page), on a new page when it does not fit on this one:
+    /// rectangles, polygons, lines and circles (as Bézier curves) as PDF paths, its
+    /// words as text in the report's font (extractable, Arabic shaped).
+    fn figure(&mut self, scene: &Scene) {
+        let (w, h) = (scene.width, scene.height);
+        if !(w.is_finite() && h.is_finite() && w > 0.0 && h > 0.0) {
+            return;
+        }
+        let room = f64::from(PAGE_H - MARGIN - BOTTOM);
+        let s = (f64::from(TEXT_W) / w).min(room / h);
+        let draw_h = (h * s) as f32;
+        if self.y - draw_h < BOTTOM {
+            self.new_page();
+        }
+        let left = f64::from(MARGIN) + (f64::from(TEXT_W) - w * s) / 2.0;
+        let top = f64::from(self.y);
+        let at = |x: f64, y: f64| Point {
+            x: Pt((left + x * s) as f32),
+            y: Pt((top - y * s) as f32),
+        };
+        let ok = |v: &[f64]| v.iter().all(|x| x.is_finite());
+        // Marked as a figure: readers and tests find where each chart starts and ends.
+        self.ops.push(Op::BeginMarkedContent {
+            tag: "Figure".into(),
+        });
+        for item in &scene.items {
+            match item {
+                Item::Rect { x, y, w, h, fill } => {
+                    if !ok(&[*x, *y, *w, *h]) || *w <= 0.0 || *h <= 0.0 {
+                        continue;
+                    }
+                    let ll = at(*x, y + h);
+                    self.ops.push(Op::SetFillColor { col: rgb(fill) });
+                    self.ops.push(Op::DrawRectangle {
+                        rectangle: printpdf::Rect {
+                            x: ll.x,
+                            y: ll.y,
+                            width: Pt((w * s) as f32),
+                            height: Pt((h * s) as f32),
+                            mode: Some(PaintMode::Fill),
+                            winding_order: None,
+                        },
+                    });
+                }
+                Item::Polygon {
+                    rings,
+                    fill,
+                    stroke,
+                    stroke_width,
+                } => {
+                    let rings: Vec<PolygonRing> = rings
+                        .iter()
+                        .map(|r| PolygonRing {
+                            points: r
+                                .iter()
+                                .filter(|(x, y)| ok(&[*x, *y]))
+                                .map(|(x, y)| LinePoint {
+                                    p: at(*x, *y),
+                                    bezier: false,
+                                })
+                                .collect(),
+                        })
+                        .filter(|r| r.points.len() >= 3)
+                        .collect();
+                    if rings.is_empty() {
+                        continue;
+                    }
+                    let stroke = stroke
+                        .as_ref()
+                        .filter(|_| stroke_width.is_finite() && *stroke_width > 0.0);
+                    self.ops.push(Op::SetFillColor { col: rgb(fill) });
+                    if let Some(c) = stroke {
+                        self.ops.push(Op::SetOutlineColor { col: rgb(c) });
+                        self.ops.push(Op::SetOutlineThickness {
+                            pt: Pt((stroke_width * s) as f32),
+                        });
+                    }
+                    self.ops.push(Op::DrawPolygon {
+                        polygon: Polygon {
+                            rings,
+                            mode: if stroke.is_some() {
+                                PaintMode::FillStroke
+                            } else {
+                                PaintMode::Fill
+                            },
+                            winding_order: WindingOrder::EvenOdd,
+                        },
+                    });
+                }
+                Item::Line {
+                    points,
+                    stroke,
+                    width,
+                } => {
+                    let points: Vec<LinePoint> = points
+                        .iter()
+                        .filter(|(x, y)| ok(&[*x, *y]))
+                        .map(|(x, y)| LinePoint {
+                            p: at(*x, *y),
+                            bezier: false,
+                        })
+                        .collect();
+                    if points.len() < 2 || !width.is_finite() || *width <= 0.0 {
+                        continue;
+                    }
+                    self.ops.push(Op::SetOutlineColor { col: rgb(stroke) });
+                    self.ops.push(Op::SetOutlineThickness {
+                        pt: Pt((width * s) as f32),
+                    });
+                    self.ops.push(Op::DrawLine {
+                        line: printpdf::Line {
+                            points,
+                            is_closed: false,
+                        },
+                    });
+                }
+                Item::Circle {
+                    cx,
+                    cy,
+                    r,
+                    fill,
+                    opacity,
+                } => {
+                    if !ok(&[*cx, *cy, *r]) || *r <= 0.0 {
+                        continue;
+                    }
+                    // Four cubic arcs (k: the handle length of a quarter circle).
+                    let k = 0.552_284_8 * r;
+                    let (x, y) = (*cx, *cy);
+                    let p = |px: f64, py: f64, bezier: bool| LinePoint {
+                        p: at(px, py),
+                        bezier,
+                    };
+                    let points = vec![
+                        p(x + r, y, false),
+                        p(x + r, y + k, true),
+                        p(x + k, y + r, true),
+                        p(x, y + r, false),
+                        p(x - k, y + r, true),
+                        p(x - r, y + k, true),
+                        p(x - r, y, false),
+                        p(x - r, y - k, true),
+                        p(x - k, y - r, true),
+                        p(x, y - r, false),
+                        p(x + k, y - r, true),
+                        p(x + r, y - k, true),
+                        p(x + r, y, false),
+                    ];
+                    // Translucent (the map's dots over its countries): a graphics state
+                    // with that fill opacity, for this shape only.
+                    let alpha = if opacity.is_finite() {
+                        (opacity.clamp(0.0, 1.0) * 100.0).round() as u8
+                    } else {
+                        100
+                    };
+                    if alpha < 100 {
+                        self.ops.push(Op::SaveGraphicsState);
+                        let gs = self.alpha(alpha);
+                        self.ops.push(Op::LoadGraphicsState { gs });
+                    }
+                    self.ops.push(Op::SetFillColor { col: rgb(fill) });
+                    self.ops.push(Op::DrawPolygon {
+                        polygon: Polygon {
+                            rings: vec![PolygonRing { points }],
+                            mode: PaintMode::Fill,
+                            winding_order: WindingOrder::NonZero,
+                        },
+                    });
+                    if alpha < 100 {
+                        self.ops.push(Op::RestoreGraphicsState);
+                    }
+                }
+                Item::Text {
+                    x,
+                    y,
+                    text,
+                    size,
+                    anchor,
+                    bold,
+                    fill,
+                    rtl: _,
+                } => {
+                    if !ok(&[*x, *y, *size]) || *size <= 0.0 {
+                        continue;
+                    }
+                    let line = visual(&clean(self.fonts, &text.replace('\n', " ")));
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    let style = Style {
+                        bold: *bold,
+                        size: (size * s) as f32,
+                        color: (0.0, 0.0, 0.0),
+                    };
+                    let width = f64::from(self.width(&line, style));
+                    let x = match anchor {
+                        Anchor::Start => *x * s,
+                        Anchor::Middle => *x * s - width / 2.0,
+                        Anchor::End => *x * s - width,
+                    };
+                    let id = if *bold { &self.bold } else { &self.regular };
+                    self.used[usize::from(*bold)].extend(line.chars());
+                    self.ops.push(Op::StartTextSection);
+                    self.ops.push(Op::SetTextCursor {
+                        pos: Point {
+                            x: Pt((left + x) as f32),
+                            y: Pt((top - y * s) as f32),
+                        },
+                    });
+                    self.ops.push(Op::SetFont {
+                        font: PdfFontHandle::External(id.clone()),
+                        size: Pt(style.size),
+                    });
+                    self.ops.push(Op::SetFillColor { col: rgb(fill) });
+                    self.ops.push(Op::ShowText {
+                        items: vec![TextItem::Text(line)],
+                    });
+                    self.ops.push(Op::EndTextSection);
+                }
+            }
+        }
+        self.ops.push(Op::EndMarkedContent);
+        self.y -= draw_h + 8.0;
+    }
+
     fn text(&mut self, text: &str, style: Style, indent: f32) {
         let w = TEXT_W - indent;
         for l in self.wrap(text, style, w, w) {
@@ -520,6 +814,7 @@ pub(crate) fn render(doc: &Doc, title: &str) -> Result<(Zeroizing<Vec<u8>>, usiz
         used: Default::default(),
         pages: Vec::new(),
         ops: Vec::new(),
+        alphas: Vec::new(),
         y: PAGE_H - MARGIN,
     };
     let heading = Style {
@@ -570,6 +865,10 @@ pub(crate) fn render(doc: &Doc, title: &str) -> Result<(Zeroizing<Vec<u8>>, usiz
                 lay.space(2.0);
                 lay.text(&clean(fonts, s), alert, 0.0);
             }
+            Block::Figure(scene) => {
+                lay.space(8.0);
+                lay.figure(scene);
+            }
             Block::Field(l, v) => {
                 let l = format!("{}: ", clean(fonts, l));
                 let lw = lay.width(&l, label);
@@ -618,6 +917,11 @@ pub(crate) fn render(doc: &Doc, title: &str) -> Result<(Zeroizing<Vec<u8>>, usiz
             .fonts
             .map
             .insert(id.clone(), printpdf::PdfFont::new(parsed));
+    }
+    for (percent, id) in std::mem::take(&mut lay.alphas) {
+        let gs =
+            ExtendedGraphicsState::default().with_current_fill_alpha(f32::from(percent) / 100.0);
+        pdf.resources.extgstates.map.insert(id, gs);
     }
     pdf.metadata.info.document_title = title.to_owned();
     pdf.metadata.info.producer = "Custos".into();
@@ -670,6 +974,31 @@ fn clean(fonts: &Fonts, s: &str) -> String {
             _ => Some('\u{FFFD}'),
         })
         .collect()
+}
+
+/// A `#rrggbb` (or `#rgb`) colour; anything else black.
+fn rgb(hex: &str) -> Color {
+    let h = hex.trim_start_matches('#');
+    let digits: Vec<f32> = match h.len() {
+        6 => (0..3)
+            .map(|i| {
+                h.get(2 * i..2 * i + 2)
+                    .and_then(|d| u8::from_str_radix(d, 16).ok())
+                    .map_or(0.0, |v| f32::from(v) / 255.0)
+            })
+            .collect(),
+        3 => h
+            .chars()
+            .map(|c| c.to_digit(16).map_or(0.0, |v| v as f32 / 15.0))
+            .collect(),
+        _ => vec![0.0; 3],
+    };
+    Color::Rgb(Rgb {
+        r: digits[0],
+        g: digits[1],
+        b: digits[2],
+        icc_profile: None,
+    })
 }
 
 // ----- Arabic: joining forms and right-to-left order -----
@@ -988,6 +1317,91 @@ mod tests {
 
     fn is_arabic_form(c: char) -> bool {
         matches!(c as u32, 0xFE70..=0xFEFF)
+    }
+
+    #[test]
+    fn a_figure_is_drawn_as_paths_and_text_and_bad_items_are_skipped() {
+        use custos_patterns::scene::{Anchor, Item};
+        let text = |x: f64, t: &str, anchor| Item::Text {
+            x,
+            y: 20.0,
+            text: t.into(),
+            size: 10.0,
+            anchor,
+            bold: false,
+            fill: "#222222".into(),
+            rtl: false,
+        };
+        let scene = Scene {
+            width: 400.0,
+            height: 200.0,
+            title: "t".into(),
+            items: vec![
+                Item::Rect {
+                    x: 10.0,
+                    y: 30.0,
+                    w: 50.0,
+                    h: 100.0,
+                    fill: "#0072B2".into(),
+                },
+                Item::Rect {
+                    x: f64::NAN,
+                    y: 30.0,
+                    w: 50.0,
+                    h: 100.0,
+                    fill: "#0072B2".into(),
+                },
+                Item::Circle {
+                    cx: 200.0,
+                    cy: 100.0,
+                    r: 20.0,
+                    fill: "#D55E00".into(),
+                    opacity: 0.5,
+                },
+                Item::Polygon {
+                    rings: vec![vec![(0.0, 0.0), (10.0, 0.0), (10.0, f64::INFINITY)]],
+                    fill: "#000".into(),
+                    stroke: None,
+                    stroke_width: 1.0,
+                },
+                Item::Line {
+                    points: vec![(0.0, 150.0), (400.0, 150.0)],
+                    stroke: "#999".into(),
+                    width: 0.5,
+                },
+                text(10.0, "Incidents over time", Anchor::Start),
+                text(390.0, "fewer than 3", Anchor::End),
+                text(f64::NAN, "Hidden", Anchor::Middle),
+                text(200.0, "الحوادث", Anchor::Middle),
+            ],
+        };
+        let mut doc = Doc::default();
+        doc.title("Patterns");
+        doc.figure(scene);
+        let (bytes, pages) = render(&doc, "Test").unwrap();
+        assert_eq!(pages, 1);
+        let pdf = lopdf::Document::load_mem(&bytes).unwrap();
+        let page = *pdf.get_pages().values().next().unwrap();
+        let text = pdf.extract_text(&[1]).unwrap();
+        assert!(
+            text.contains("Incidents over time") && text.contains("fewer than 3"),
+            "{text}"
+        );
+        assert!(!text.contains("Hidden"), "{text}");
+        let ops: Vec<String> = lopdf::content::Content::decode(&pdf.get_page_content(page))
+            .unwrap()
+            .operations
+            .into_iter()
+            .map(|o| o.operator)
+            .collect();
+        // One rectangle (the NaN one skipped), the circle as four curves under a
+        // graphics state, no polygon (two finite points are not a shape), one line.
+        assert_eq!(ops.iter().filter(|o| *o == "re").count(), 1);
+        assert_eq!(ops.iter().filter(|o| *o == "c").count(), 4);
+        assert_eq!(ops.iter().filter(|o| *o == "gs").count(), 1);
+        assert_eq!(ops.iter().filter(|o| *o == "S").count(), 1);
+        assert_eq!(ops.iter().filter(|o| *o == "BMC").count(), 1);
+        assert!(String::from_utf8_lossy(&bytes).contains("/ca 0.5"));
     }
 
     #[test]

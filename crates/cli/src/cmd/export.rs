@@ -205,8 +205,17 @@ fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protecti
         cases,
         records,
         unsr,
+        patterns,
+        threshold,
         ..
     } = args;
+    let pdf = format == Format::Pdf || format.submission().is_some_and(|(_, pdf)| pdf);
+    if patterns && !pdf {
+        return Err(CliError::usage(
+            "--patterns is for the PDF formats (pdf and the submissions' -pdf formats)",
+        ));
+    }
+    let patterns = patterns.then_some(report::Patterns { threshold });
     let output = output.unwrap_or_default();
     let output = output.as_path();
     let stdout = output.as_os_str() == "-";
@@ -279,7 +288,9 @@ fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protecti
         }
         Format::Pdf => {
             let stats = with_progress("PDF", |p| {
-                report::pdf::export_case_report(vault, &selection, output, protection, p)
+                report::pdf::export_case_report_with(
+                    vault, &selection, patterns, output, protection, p,
+                )
             })?;
             format!(
                 "wrote the report of {} case(s), {} pages, to {}",
@@ -316,11 +327,12 @@ fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protecti
                 SubmissionFormat::Text
             };
             let stats = if stdout {
-                let (bytes, stats) = submission::submission(
+                let (bytes, stats) = submission::submission_with(
                     vault,
                     &request,
                     fmt,
                     unsr.allow_missing,
+                    patterns,
                     &mut report::no_progress,
                 )?;
                 let out = std::io::stdout();
@@ -332,11 +344,12 @@ fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protecti
                 stats
             } else {
                 with_progress("Submission", |p| {
-                    submission::export_submission(
+                    submission::export_submission_with(
                         vault,
                         &request,
                         fmt,
                         unsr.allow_missing,
+                        patterns,
                         output,
                         protection,
                         p,

@@ -212,6 +212,9 @@ pub(crate) struct Ctx<'a> {
     pub victims: People<'a>,
     pub perpetrators: People<'a>,
     pub today: NaiveDate,
+    /// The charts of the case's published figures, drawn in the context section (PDF,
+    /// when asked for).
+    pub charts: Vec<custos_patterns::Scene>,
 }
 
 impl<'a> Ctx<'a> {
@@ -237,6 +240,7 @@ impl<'a> Ctx<'a> {
             victims,
             perpetrators,
             today: chrono::Utc::now().date_naive(),
+            charts: Vec::new(),
         }
     }
 
@@ -850,6 +854,11 @@ pub(crate) fn answer_section(c: &Ctx<'_>, d: &mut Doc, heading: String, key: &'s
     } else {
         v.to_owned()
     });
+    if key == "context" {
+        for scene in &c.charts {
+            d.figure(scene.clone());
+        }
+    }
 }
 
 // ----- the whole -----
@@ -861,6 +870,7 @@ pub(crate) fn build(
     r: &SubmissionRequest,
     f: SubmissionFormat,
     allow_missing: bool,
+    patterns: Option<crate::Patterns>,
     progress: Progress<'_>,
 ) -> Result<(Zeroizing<Vec<u8>>, SubmissionStats, usize)> {
     let l = load(vault, r, progress)?;
@@ -868,7 +878,10 @@ pub(crate) fn build(
     if !missing.is_empty() && !allow_missing {
         return Err(Error::Invalid(super::refusal(r.mechanism, &missing)));
     }
-    let c = Ctx::new(&l, r);
+    let mut c = Ctx::new(&l, r);
+    if let (SubmissionFormat::Pdf, Some(p)) = (f, patterns) {
+        c.charts = crate::pattern_charts(&l, p, &r.language, crate::pdf::CHART_WIDTH);
+    }
     let d = document(&c, &missing);
     let title = r.mechanism.title(&r.language);
     let (bytes, pages) = match f {
@@ -1001,6 +1014,16 @@ fn redact(c: &Ctx<'_>, d: &mut Doc) {
                 *a = redactor.clean(a);
                 if v != marker {
                     *v = redactor.clean(v);
+                }
+            }
+            // Charts count persons and never name them; a withheld name written as a
+            // category (an occupation, an organisation) is blanked all the same.
+            Block::Figure(scene) => {
+                scene.title = redactor.clean(&scene.title);
+                for item in &mut scene.items {
+                    if let custos_patterns::scene::Item::Text { text, .. } = item {
+                        *text = redactor.clean(text);
+                    }
                 }
             }
         }

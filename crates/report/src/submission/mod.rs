@@ -328,8 +328,22 @@ pub fn submission(
     allow_missing: bool,
     progress: Progress<'_>,
 ) -> Result<(Zeroizing<Vec<u8>>, SubmissionStats)> {
+    submission_with(vault, r, f, allow_missing, None, progress)
+}
+
+/// [`submission`], the PDF's context section also carrying the charts of the case's
+/// published figures when `patterns` is given (counts below its threshold read "fewer
+/// than N"; persons are counted, never named). A text submission has no charts.
+pub fn submission_with(
+    vault: &Vault,
+    r: &SubmissionRequest,
+    f: SubmissionFormat,
+    allow_missing: bool,
+    patterns: Option<crate::Patterns>,
+    progress: Progress<'_>,
+) -> Result<(Zeroizing<Vec<u8>>, SubmissionStats)> {
     core::validate(r)?;
-    let (bytes, stats, _) = core::build(vault, r, f, allow_missing, progress)?;
+    let (bytes, stats, _) = core::build(vault, r, f, allow_missing, patterns, progress)?;
     Ok((bytes, stats))
 }
 
@@ -342,7 +356,7 @@ pub(crate) fn build_counting(
     progress: Progress<'_>,
 ) -> Result<(Zeroizing<Vec<u8>>, SubmissionStats, usize)> {
     core::validate(r)?;
-    core::build(vault, r, f, allow_missing, progress)
+    core::build(vault, r, f, allow_missing, None, progress)
 }
 
 /// What replaces the name of a person who did not consent, in `lang` (English for a
@@ -362,7 +376,22 @@ pub fn export_submission(
     protection: &Protection,
     progress: Progress<'_>,
 ) -> Result<SubmissionStats> {
-    let (bytes, stats) = submission(vault, r, f, allow_missing, progress)?;
+    export_submission_with(vault, r, f, allow_missing, None, path, protection, progress)
+}
+
+/// [`export_submission`] with the charts of [`submission_with`].
+#[allow(clippy::too_many_arguments)]
+pub fn export_submission_with(
+    vault: &Vault,
+    r: &SubmissionRequest,
+    f: SubmissionFormat,
+    allow_missing: bool,
+    patterns: Option<crate::Patterns>,
+    path: &Path,
+    protection: &Protection,
+    progress: Progress<'_>,
+) -> Result<SubmissionStats> {
+    let (bytes, stats) = submission_with(vault, r, f, allow_missing, patterns, progress)?;
     write_file(path, protection, |w| {
         w.write_all(&bytes)
             .map_err(|e| Error::io("writing the submission", e))
