@@ -50,8 +50,15 @@ fn person(v: &mut Vault, case: &str, name: &str, role: &str, extra: Value) -> St
     add(v, p)
 }
 
-fn incident(v: &mut Vault, case: &str, title: &str, start: Value, location: Value, acts: &[&str],
-            persons: &[(&str, &str)]) {
+fn incident(
+    v: &mut Vault,
+    case: &str,
+    title: &str,
+    start: Value,
+    location: Value,
+    acts: &[&str],
+    persons: &[(&str, &str)],
+) {
     let persons: Vec<Value> = persons
         .iter()
         .map(|(id, role)| json!({"person_id": id, "role": role}))
@@ -98,19 +105,46 @@ fn seed(dir: &Path, marker: &str, hidden: &str) -> Seeded {
         json!({"kind": "case", "title": format!("Arrests of journalists in Kabylie {marker}"),
                "status": "open", "tags": ["journalists"]}),
     );
-    let amina = person(&mut v, &a, "Amina Belkacem", "victim",
-                       json!({"sex": "female", "occupation": "journalist"}));
-    let karim = person(&mut v, &a, "Karim Haddad", "victim",
-                       json!({"sex": "male", "occupation": "Journalist "}));
-    let police_a = person(&mut v, &a, "Officer unknown", "perpetrator",
-                          json!({"organisation": "Police"}));
-    incident(&mut v, &a, "Arrest at the newspaper", day("2026-02-10"),
-             json!({"place": "Tizi Ouzou", "region": "Kabylie", "country": "DZ",
+    let amina = person(
+        &mut v,
+        &a,
+        "Amina Belkacem",
+        "victim",
+        json!({"sex": "female", "occupation": "journalist"}),
+    );
+    let karim = person(
+        &mut v,
+        &a,
+        "Karim Haddad",
+        "victim",
+        json!({"sex": "male", "occupation": "Journalist "}),
+    );
+    let police_a = person(
+        &mut v,
+        &a,
+        "Officer unknown",
+        "perpetrator",
+        json!({"organisation": "Police"}),
+    );
+    incident(
+        &mut v,
+        &a,
+        "Arrest at the newspaper",
+        day("2026-02-10"),
+        json!({"place": "Tizi Ouzou", "region": "Kabylie", "country": "DZ",
                     "lat": 36.7169, "lon": 4.0497}),
-             &["arbitrary_arrest"], &[(&amina, "victim"), (&police_a, "perpetrator")]);
-    incident(&mut v, &a, "Threats and arrest in Algiers", day("2026-02-20"),
-             json!({"place": "Alger centre", "region": "Alger", "country": "DZ"}),
-             &["arbitrary_arrest", "death_threat"], &[(&karim, "victim")]);
+        &["arbitrary_arrest"],
+        &[(&amina, "victim"), (&police_a, "perpetrator")],
+    );
+    incident(
+        &mut v,
+        &a,
+        "Threats and arrest in Algiers",
+        day("2026-02-20"),
+        json!({"place": "Alger centre", "region": "Alger", "country": "DZ"}),
+        &["arbitrary_arrest", "death_threat"],
+        &[(&karim, "victim")],
+    );
     intervention(&mut v, &a, "un_sr_hrd", "draft");
     intervention(&mut v, &a, "un_sr_hrd", "sent");
     intervention(&mut v, &a, "un_sr_hrd", "responded");
@@ -121,19 +155,47 @@ fn seed(dir: &Path, marker: &str, hidden: &str) -> Seeded {
         json!({"kind": "case", "title": format!("Threats in Norte de Santander {marker}"),
                "status": "open", "tags": ["journalists", "colombia"]}),
     );
-    let lucia = person(&mut v, &b, "Lucía Pérez", "victim",
-                       json!({"sex": "female", "occupation": "journalist"}));
-    let secret = person(&mut v, &b, hidden, "victim",
-                        json!({"sex": "female", "occupation": "lawyer",
-                               "consent": {"publish": "refused", "share_with_government": "refused"}}));
-    let police_b = person(&mut v, &b, "Patrol", "perpetrator", json!({"organisation": "police"}));
-    incident(&mut v, &b, "Threats by telephone", json!({"date": "2026-03-01", "precision": "month"}),
-             json!({"place": "Cúcuta", "region": "Norte de Santander", "country": "CO",
+    let lucia = person(
+        &mut v,
+        &b,
+        "Lucía Pérez",
+        "victim",
+        json!({"sex": "female", "occupation": "journalist"}),
+    );
+    let secret = person(
+        &mut v,
+        &b,
+        hidden,
+        "victim",
+        json!({"sex": "female", "occupation": "lawyer",
+                               "consent": {"publish": "refused", "share_with_government": "refused"}}),
+    );
+    let police_b = person(
+        &mut v,
+        &b,
+        "Patrol",
+        "perpetrator",
+        json!({"organisation": "police"}),
+    );
+    incident(
+        &mut v,
+        &b,
+        "Threats by telephone",
+        json!({"date": "2026-03-01", "precision": "month"}),
+        json!({"place": "Cúcuta", "region": "Norte de Santander", "country": "CO",
                     "lat": 7.8939, "lon": -72.5078}),
-             &["death_threat"], &[(&lucia, "victim")]);
-    incident(&mut v, &b, "Threats at the office", day("2026-03-15"),
-             json!({"place": "Medellín", "region": "Antioquia", "country": "CO"}),
-             &["death_threat"], &[(&secret, "victim"), (&police_b, "perpetrator")]);
+        &["death_threat"],
+        &[(&lucia, "victim")],
+    );
+    incident(
+        &mut v,
+        &b,
+        "Threats at the office",
+        day("2026-03-15"),
+        json!({"place": "Medellín", "region": "Antioquia", "country": "CO"}),
+        &["death_threat"],
+        &[(&secret, "victim"), (&police_b, "perpetrator")],
+    );
     intervention(&mut v, &b, "omct_fidh_observatory", "draft");
     intervention(&mut v, &b, "omct_fidh_observatory", "sent");
     intervention(&mut v, &b, "omct_fidh_observatory", "acknowledged");
@@ -145,11 +207,22 @@ fn seed(dir: &Path, marker: &str, hidden: &str) -> Seeded {
         json!({"kind": "case", "title": format!("Detention of a reporter {marker}"),
                "status": "monitoring", "tags": ["journalists"]}),
     );
-    let yacine = person(&mut v, &c, "Yacine Amrani", "victim",
-                        json!({"sex": "male", "occupation": "journalist"}));
-    incident(&mut v, &c, "Detention at the checkpoint", day("2026-04-02"),
-             json!({"place": "Béjaïa", "region": "Kabylie", "country": "DZ"}),
-             &["arbitrary_arrest"], &[(&yacine, "victim")]);
+    let yacine = person(
+        &mut v,
+        &c,
+        "Yacine Amrani",
+        "victim",
+        json!({"sex": "male", "occupation": "journalist"}),
+    );
+    incident(
+        &mut v,
+        &c,
+        "Detention at the checkpoint",
+        day("2026-04-02"),
+        json!({"place": "Béjaïa", "region": "Kabylie", "country": "DZ"}),
+        &["arbitrary_arrest"],
+        &[(&yacine, "victim")],
+    );
     intervention(&mut v, &c, "omct_fidh_observatory", "responded");
 
     // Left out by the filter: none of this may be counted.
@@ -158,11 +231,22 @@ fn seed(dir: &Path, marker: &str, hidden: &str) -> Seeded {
         json!({"kind": "case", "title": format!("Unrelated land dispute {marker}"),
                "status": "open"}),
     );
-    let farmer = person(&mut v, &other, "Jean Dupont", "victim",
-                        json!({"sex": "male", "occupation": "farmer"}));
-    incident(&mut v, &other, "Eviction", day("2026-01-05"),
-             json!({"place": "Lyon", "country": "FR"}), &["destruction_of_property"],
-             &[(&farmer, "victim")]);
+    let farmer = person(
+        &mut v,
+        &other,
+        "Jean Dupont",
+        "victim",
+        json!({"sex": "male", "occupation": "farmer"}),
+    );
+    incident(
+        &mut v,
+        &other,
+        "Eviction",
+        day("2026-01-05"),
+        json!({"place": "Lyon", "country": "FR"}),
+        &["destruction_of_property"],
+        &[(&farmer, "victim")],
+    );
     intervention(&mut v, &other, "un_sr_hrd", "sent");
     v.lock().unwrap();
     Seeded {
@@ -244,7 +328,9 @@ fn svg_texts(svg: &str) -> Vec<String> {
     while let Some(open) = rest.find("<text") {
         rest = &rest[open..];
         let Some(start) = rest.find('>') else { break };
-        let Some(end) = rest.find("</text>") else { break };
+        let Some(end) = rest.find("</text>") else {
+            break;
+        };
         if start < end {
             out.push(
                 rest[start + 1..end]
@@ -336,7 +422,10 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
     d.click("#open-patterns");
     wait_ready(d, "month");
     let scope = d.text("#patterns-scope");
-    assert!(scope.contains("journalists"), "the filter is not said: {scope}");
+    assert!(
+        scope.contains("journalists"),
+        "the filter is not said: {scope}"
+    );
     assert_eq!(
         d.script("return document.querySelector('#patterns-scope').dataset.cases;"),
         json!("3")
@@ -348,13 +437,23 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
     );
 
     scenario.step("the totals and the charts' texts match the seed");
-    assert_eq!(totals(d), json!([3, 5, 5, 1]), "cases, incidents, victims, without consent");
+    assert_eq!(
+        totals(d),
+        json!([3, 5, 5, 1]),
+        "cases, incidents, victims, without consent"
+    );
     assert!(d.text("#patterns-totals").contains("never named"));
     assert_eq!(chart_keys(d), json!(CHARTS));
     let acts = chart_texts(d, "act_types");
-    assert!(acts.iter().any(|t| t.contains("Arbitrary arrest")), "{acts:?}");
+    assert!(
+        acts.iter().any(|t| t.contains("Arbitrary arrest")),
+        "{acts:?}"
+    );
     assert!(acts.iter().any(|t| t.contains("Death threat")), "{acts:?}");
-    assert!(!acts.iter().any(|t| t.contains("Destruction")), "a case left out is counted: {acts:?}");
+    assert!(
+        !acts.iter().any(|t| t.contains("Destruction")),
+        "a case left out is counted: {acts:?}"
+    );
     assert!(acts.iter().any(|t| t.trim() == "3"), "{acts:?}");
     let sex = chart_texts(d, "victims_by_sex");
     assert!(sex.iter().any(|t| t.trim() == "3"), "three women: {sex:?}");
@@ -364,7 +463,10 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
         jobs.iter().any(|t| t.to_lowercase().contains("journalist")),
         "{jobs:?}"
     );
-    assert!(jobs.iter().any(|t| t.trim() == "4"), "four journalists: {jobs:?}");
+    assert!(
+        jobs.iter().any(|t| t.trim() == "4"),
+        "four journalists: {jobs:?}"
+    );
     assert!(jobs.iter().any(|t| t.contains("lawyer")), "{jobs:?}");
     let perps = chart_texts(d, "perpetrators_by_type");
     assert!(
@@ -373,14 +475,20 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
     );
     assert!(perps.iter().any(|t| t.trim() == "2"), "{perps:?}");
     let interventions = chart_texts(d, "interventions").join(" | ");
-    assert!(interventions.contains("UN Special Rapporteur"), "{interventions}");
+    assert!(
+        interventions.contains("UN Special Rapporteur"),
+        "{interventions}"
+    );
     assert!(interventions.contains("Observatory"), "{interventions}");
     let timeline = chart_texts(d, "timeline").join(" | ");
     assert!(timeline.contains("2026"), "{timeline}");
     let map = chart_texts(d, "map").join(" | ");
     assert!(!map.is_empty(), "the map has no legend");
     // The marker name is nowhere on the screen.
-    assert!(!d.source().contains(&hidden), "a person without consent is named");
+    assert!(
+        !d.source().contains(&hidden),
+        "a person without consent is named"
+    );
     // The drawings were inserted inert.
     assert_eq!(
         d.script(
@@ -417,7 +525,10 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
         texts.iter().any(|t| t.contains("fewer than 3")),
         "two men are not withheld: {texts:?}"
     );
-    assert!(!texts.iter().any(|t| t.trim() == "2"), "an exact small count: {texts:?}");
+    assert!(
+        !texts.iter().any(|t| t.trim() == "2"),
+        "an exact small count: {texts:?}"
+    );
     assert!(!svg.contains(&hidden) && !svg.contains(&marker));
     // Never over an existing file.
     d.script("document.querySelector('#patterns-export-run').click();");
@@ -446,7 +557,10 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
     }
     for name in &names {
         let bytes = std::fs::read(folder.join(name)).unwrap();
-        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{name} is not a PNG");
+        assert!(
+            bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{name} is not a PNG"
+        );
         assert!(!support::contains(&bytes, hidden.as_bytes()));
     }
     close_export(d);
@@ -483,13 +597,19 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
     script_click(d, "#lock-button");
     d.wait("#unlock-passphrase");
     assert!(d.gone("#screen-patterns"), "the screen outlived the lock");
-    assert!(d.gone("#patterns-export-dialog"), "the dialog outlived the lock");
+    assert!(
+        d.gone("#patterns-export-dialog"),
+        "the dialog outlived the lock"
+    );
     assert_eq!(
         d.script("return document.querySelectorAll('svg text, .chart').length;"),
         json!(0),
         "drawings outlived the lock"
     );
-    assert!(!d.source().contains("journalist"), "figures outlived the lock");
+    assert!(
+        !d.source().contains("journalist"),
+        "figures outlived the lock"
+    );
 
     scenario.step("nothing readable left behind");
     let storage = d.script("return [localStorage.length, sessionStorage.length, document.cookie];");
