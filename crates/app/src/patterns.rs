@@ -33,33 +33,8 @@ pub struct Written {
 /// The exact figures of the cases `query` selects (every case it matches, no hit
 /// limit; an empty query selects every case), read from the vault in memory.
 pub fn figures(vault: &mut Vault, query: &SearchQuery, options: &Options) -> Result<Figures> {
-    // TEMPORARY SHIM (screen branch only; reverted before the report).
-    use custos_search::VaultSearch;
-    let _ = options;
-    let mut q = query.clone();
-    q.limit = 10_000;
-    let r = vault
-        .search(&q)
-        .map_err(|e| crate::Error::Invalid(e.to_string()))?;
-    let mut cases = std::collections::BTreeSet::new();
-    for h in &r.hits {
-        if let Some(c) = h.case_id.or(Some(h.record_id)) {
-            cases.insert(c);
-        }
-    }
-    let n = cases.len() as u32;
-    Ok(Figures {
-        cases: n,
-        incidents: n * 2,
-        victims: n + 2,
-        without_publish_consent: 1,
-        act_types: vec![
-            custos_patterns::Count { key: "arbitrary_arrest".into(), count: custos_patterns::Shown::Exact(3) },
-            custos_patterns::Count { key: "death_threat".into(), count: custos_patterns::Shown::Exact(2) },
-        ],
-        victims_by_sex: vec![custos_patterns::Count { key: "female".into(), count: custos_patterns::Shown::Exact(3) }],
-        ..Figures::default()
-    })
+    let _ = (vault, query, options);
+    todo!("app patterns: figures")
 }
 
 /// What to export.
@@ -83,26 +58,6 @@ pub struct ExportRequest<'a> {
 
 /// Writes the charts of the PUBLISHED figures of `request` (see [`ExportRequest`]).
 pub fn export(vault: &mut Vault, request: &ExportRequest<'_>) -> Result<Written> {
-    // TEMPORARY SHIM (screen branch only; reverted before the report).
-    let f = figures(vault, request.query, request.options)?;
-    let labels = custos_patterns::Labels::of(request.lang);
-    let all = custos_patterns::charts::all(&f, &labels, 600.0);
-    let ext = if request.format == ImageFormat::Svg { "svg" } else { "png" };
-    let mut files = Vec::new();
-    match request.which {
-        Some(k) => {
-            let s = all.iter().find(|(key, _)| *key == k).ok_or_else(|| crate::Error::Invalid("no chart".into()))?;
-            std::fs::write(request.dest, s.1.to_svg()).map_err(|e| crate::Error::Invalid(e.to_string()))?;
-            files.push(request.dest.to_owned());
-        }
-        None => {
-            std::fs::create_dir(request.dest).map_err(|e| crate::Error::Invalid(e.to_string()))?;
-            for (k, s) in &all {
-                let p = request.dest.join(format!("{k}.{ext}"));
-                std::fs::write(&p, s.to_svg()).map_err(|e| crate::Error::Invalid(e.to_string()))?;
-                files.push(p);
-            }
-        }
-    }
-    Ok(Written { files, encrypted: false })
+    let _ = (vault, request);
+    todo!("app patterns: export")
 }

@@ -30,21 +30,6 @@ pub fn interventions(figures: &Figures, labels: &Labels, width: f64) -> Scene {
 /// `victims_by_occupation`, `perpetrators_by_type`, `interventions`. Charts with no data
 /// are left out.
 pub fn all(figures: &Figures, labels: &Labels, width: f64) -> Vec<(&'static str, Scene)> {
-    // TEMPORARY SHIM
-    use crate::scene::{Anchor, Item};
-    let keys = ["map", "timeline", "act_types", "victims_by_sex", "victims_by_occupation", "perpetrators_by_type", "interventions"];
-    keys.iter().map(|k| {
-        let mut items = vec![Item::Rect { x: 0.0, y: 0.0, w: width, h: 160.0, fill: "#eef2f6".into() }];
-        let x = if labels.rtl { width - 10.0 } else { 10.0 };
-        let anchor = if labels.rtl { Anchor::End } else { Anchor::Start };
-        items.push(Item::Text { x, y: 30.0, text: labels.text(&format!("title.{k}")), size: 16.0, anchor, bold: true, fill: "#17202b".into(), rtl: labels.rtl });
-        let mut y = 60.0;
-        for c in &figures.act_types {
-            items.push(Item::Rect { x: if labels.rtl { width - 170.0 - 10.0 * f64::from(figures.cases) } else { 160.0 }, y: y - 14.0, w: 10.0 * f64::from(figures.cases), h: 16.0, fill: "#1d5a84".into() });
-            items.push(Item::Text { x, y, text: labels.category("act_types", &c.key), size: 12.0, anchor, bold: false, fill: "#17202b".into(), rtl: labels.rtl });
-            items.push(Item::Text { x: width / 2.0, y, text: labels.count(c.count), size: 12.0, anchor: Anchor::Middle, bold: false, fill: "#17202b".into(), rtl: false });
-            y += 30.0;
-        }
-        (*k, Scene { width, height: 160.0, title: k.to_string(), items })
-    }).collect()
+    let _ = (figures, labels, width);
+    todo!("charts: all")
 }

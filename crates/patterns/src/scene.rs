@@ -83,20 +83,7 @@ pub struct Scene {
 impl Scene {
     /// The drawing as a standalone SVG document (UTF-8).
     pub fn to_svg(&self) -> String {
-        // TEMPORARY SHIM
-        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-        let mut out = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\"><title>{}</title>", self.width, self.height, self.width, self.height, esc(&self.title));
-        for i in &self.items {
-            match i {
-                Item::Rect { x, y, w, h, fill } => out += &format!("<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" fill=\"{fill}\"/>"),
-                Item::Text { x, y, text, size, anchor, bold, fill, rtl } => {
-                    let a = match anchor { Anchor::Start => "start", Anchor::Middle => "middle", Anchor::End => "end" };
-                    out += &format!("<text x=\"{x}\" y=\"{y}\" font-size=\"{size}\" text-anchor=\"{a}\" font-weight=\"{}\" fill=\"{fill}\"{} font-family=\"sans-serif\">{}</text>", if *bold { "bold" } else { "normal" }, if *rtl { " direction=\"rtl\"" } else { "" }, esc(text));
-                }
-                _ => {}
-            }
-        }
-        out + "</svg>"
+        todo!("scene: to_svg")
     }
 
     /// The drawing as a PNG image, `scale` pixels per point (2.0 for a sharp image),
