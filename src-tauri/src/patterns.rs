@@ -9,12 +9,13 @@
 //!   and what it answers lives in the page's memory only until the screen goes.
 //! - `patterns_export` writes the charts of the PUBLISHED figures (counts below the
 //!   user's threshold shown as "fewer than N", rare free-text categories folded) as SVG
-//!   or PNG: one chart to a new file, or every chart to a new folder. Plaintext leaves
+//!   or PNG: one chart to a new file, or every chart into a folder (an existing one, or
+//!   one made for it; every file in it new, named by the chart's key). Plaintext leaves
 //!   only to the path the user typed or chose in the system's save dialog
 //!   (`evidence_pick_destination`); with an age recipient it is encrypted as written.
 //! - Persons are counted, never named: the figures hold counts and categories only.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use custos_app::patterns::{self as core, ExportRequest, ImageFormat};
 use custos_patterns::{charts, Figures, Labels, Options, Period};
@@ -211,8 +212,9 @@ pub async fn patterns_figures(
 
 /// Writes the charts of the PUBLISHED figures of the cases `query` selects: one chart
 /// (`which`, a chart's key) to the new file `path`, or every chart (`which` null) into
-/// the new folder `path`, as `svg` or `png`; encrypted to `recipient` (age1…) when
-/// given. → how many files, where, whether encrypted.
+/// the folder `path` (made when it does not exist yet; its parent must), as `svg` or
+/// `png`; encrypted to `recipient` (age1…) when given. → how many files, where, whether
+/// encrypted.
 #[tauri::command]
 #[allow(clippy::too_many_arguments)] // the page's fields, one by one, as for figures
 pub async fn patterns_export(
@@ -237,11 +239,23 @@ pub async fn patterns_export(
             "give the full path of the file (it starts with /)".into(),
         ));
     }
-    // Checked before any record is read: a new path in an existing folder, a recipient
-    // that is an age public key.
-    let dest = custos_app::export::destination(Path::new(&path))?;
+    // Checked before any record is read: a recipient that is an age public key; one
+    // chart goes to a new file in an existing folder; every chart into a folder that
+    // exists or is made now (each file in it new).
     let protection = custos_app::export::protection(recipient.as_deref())?;
+    let folder = which.is_none() && Path::new(&path).is_dir();
+    let dest = if folder {
+        PathBuf::from(&path)
+    } else {
+        custos_app::export::destination(Path::new(&path))?
+    };
     tauri::async_runtime::spawn_blocking(move || {
+        let made = which.is_none() && !folder;
+        if made {
+            std::fs::create_dir(&dest).map_err(|e| {
+                CommandError::BadRequest(format!("the folder could not be made ({})", e.kind()))
+            })?;
+        }
         let state = app.state::<AppState>();
         let written = with_vault(&state, |v| {
             Ok(core::export(
@@ -256,7 +270,12 @@ pub async fn patterns_export(
                     protection: &protection,
                 },
             )?)
-        })?;
+        });
+        // A folder made for an export that wrote nothing goes again (only if empty).
+        if made && written.is_err() {
+            let _ = std::fs::remove_dir(&dest);
+        }
+        let written = written?;
         Ok(Written {
             count: written.files.len(),
             files: written

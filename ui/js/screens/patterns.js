@@ -44,9 +44,13 @@ import { choiceLabel } from '../records.js';
 const SVG_NS = 'http://www.w3.org/2000/svg';
 /** The longest drawing accepted from the backend (characters). */
 const MAX_SVG = 8_000_000;
-/** The widest drawing asked for, in points (wider screens leave margins). */
-const MAX_WIDTH = 960;
+/**
+ * The drawings' width, in points: they are made for print (a report's page), so the
+ * screen asks for one narrower than the space it has and scales it up, for legible text.
+ */
+const MAX_WIDTH = 640;
 const MIN_WIDTH = 480;
+const SCREEN_SCALE = 1.5;
 const KEYS = ['map', 'timeline', 'act_types', 'victims_by_sex', 'victims_by_occupation',
   'perpetrators_by_type', 'interventions'];
 const EXTENSION = { svg: 'svg', png: 'png' };
@@ -117,6 +121,31 @@ export function safeSvg(text) {
   root.setAttribute('preserveAspectRatio', 'xMidYMin meet');
   root.setAttribute('focusable', 'false');
   return document.adoptNode(root);
+}
+
+/**
+ * Puts each right-to-left text of an inserted drawing where its anchor says. The
+ * renderer writes such a text as a right-to-left run inside a left-to-right <text>,
+ * anchored by its left (start) or right (end) end; WebKit anchors that run by its other
+ * end, which pushes Arabic titles and labels out of the drawing. Measured, not guessed:
+ * a text already in place is left alone, so an engine that does it right is unaffected.
+ */
+export function straighten(svg) {
+  for (const text of svg.querySelectorAll('text')) {
+    const anchor = text.getAttribute('text-anchor') || 'start';
+    if (anchor === 'middle' || !text.querySelector('tspan[direction=rtl]')) continue;
+    const x = parseFloat(text.getAttribute('x'));
+    let box = null;
+    try {
+      box = text.getBBox();
+    } catch {
+      box = null;
+    }
+    if (!Number.isFinite(x) || !box || !(box.width > 0)) continue;
+    const want = anchor === 'end' ? x - box.width : x;
+    const off = want - box.x;
+    if (Math.abs(off) > 0.5) text.setAttribute('x', String(x + off));
+  }
 }
 
 /** Today as YYYY-MM-DD, for file names. */
@@ -244,7 +273,8 @@ export async function render(app, params = {}) {
       if (!key) continue;
       const svg = safeSvg(chart.svg);
       const caption = h('figcaption', { class: 'chart-head' },
-        h('h2', { class: 'chart-title', id: `chart-title-${key}`, text: chartTitle(key) }),
+        // The drawing shows its own title; this one names the figure for screen readers.
+        h('h2', { class: 'chart-title visually-hidden', id: `chart-title-${key}`, text: chartTitle(key) }),
         h('div', { class: 'chart-actions' },
           h('button', { type: 'button', class: 'button link', testid: 'chart-export-svg', text: t('patterns.export.svg'),
             attrs: { 'aria-describedby': `chart-title-${key}` }, on: { click: () => openExportDialog(key, 'svg') } }),
@@ -273,8 +303,8 @@ export async function render(app, params = {}) {
 
   /** The width to draw at: the space the charts have on screen, within bounds. */
   function drawingWidth() {
-    const space = (charts.isConnected ? charts.clientWidth : document.getElementById('main')?.clientWidth - 64) || MAX_WIDTH;
-    return Math.round(Math.max(MIN_WIDTH, Math.min(MAX_WIDTH, space)));
+    const space = (charts.isConnected ? charts.clientWidth : document.getElementById('main')?.clientWidth - 64) || 0;
+    return Math.round(Math.max(MIN_WIDTH, Math.min(MAX_WIDTH, space / SCREEN_SCALE)));
   }
 
   /** Asks for the figures of the current period; shows the newest answer only. */
@@ -300,6 +330,11 @@ export async function render(app, params = {}) {
     drawScope(Number(answer.figures.cases) || 0);
     drawTotals(answer.figures);
     const drawn = drawCharts(answer.charts);
+    const fix = () => {
+      if (alive) for (const svg of charts.querySelectorAll('.chart-body svg')) straighten(svg);
+    };
+    if (el.isConnected) fix();
+    else requestAnimationFrame(fix);
     empty.hidden = drawn > 0;
     setBusy(false);
     el.dataset.state = 'ready';
