@@ -514,8 +514,20 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
 
     scenario.step("by week: the timeline redrawn, the totals the same");
     let month_timeline = chart_texts(d, "timeline");
+    // What the screen says while it computes, recorded as it changes.
+    d.script(
+        "const s = document.querySelector('#screen-patterns'); window.patternsSeen = []; \
+         new MutationObserver(() => window.patternsSeen.push([s.dataset.state, \
+           !document.querySelector('#patterns-busy').hidden, s.hasAttribute('aria-busy')])) \
+         .observe(s, {attributes: true, attributeFilter: ['data-state']});",
+    );
     d.click("#patterns-period-week");
     wait_ready(d, "week");
+    assert_eq!(
+        d.script("return window.patternsSeen;"),
+        json!([["busy", true, true], ["ready", false, false]]),
+        "no busy state while computing"
+    );
     let week_timeline = chart_texts(d, "timeline");
     assert_ne!(week_timeline, month_timeline, "the timeline did not change");
     assert_eq!(totals(d), json!([3, 5, 5, 1]));
@@ -552,6 +564,52 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
     });
     assert_eq!(std::fs::read_to_string(&one).unwrap(), svg);
     close_export(d);
+
+    scenario.step("a threshold of 0 is refused; 1 shows every count, encrypted");
+    d.set_value("#patterns-threshold", "0");
+    d.script("document.querySelector('#patterns-threshold').dispatchEvent(new Event('input'));");
+    assert!(
+        shown(d, "#field-error-patterns-threshold"),
+        "0 is taken as a threshold"
+    );
+    script_click(d, "#chart-victims_by_sex [data-testid=chart-export-svg]");
+    assert!(
+        d.gone("#patterns-export-dialog"),
+        "an export with no threshold"
+    );
+    d.set_value("#patterns-threshold", "1");
+    d.script("document.querySelector('#patterns-threshold').dispatchEvent(new Event('input'));");
+    assert!(!shown(d, "#field-error-patterns-threshold"));
+    script_click(d, "#chart-victims_by_sex [data-testid=chart-export-svg]");
+    d.wait("#patterns-export-dialog");
+    let identity = age::x25519::Identity::generate();
+    script_click(d, "#patterns-export-encrypt");
+    d.type_into(
+        "#patterns-export-recipient",
+        &identity.to_public().to_string(),
+    );
+    let sealed = out.path().join("victims-by-sex.svg.age");
+    d.type_into("#patterns-export-path", &sealed.display().to_string());
+    d.script("document.querySelector('#patterns-export-run').click();");
+    d.wait_until("the encrypted export", || {
+        shown(d, "#patterns-export-result")
+    });
+    assert_eq!(
+        d.script("return document.querySelector('#patterns-export-result').dataset.encrypted;"),
+        json!("true")
+    );
+    let bytes = std::fs::read(&sealed).expect("the encrypted SVG is written");
+    assert!(!support::contains(&bytes, b"<svg"), "written in the clear");
+    let plain = String::from_utf8(age::decrypt(&identity, &bytes).expect("it opens")).unwrap();
+    let texts = svg_texts(&plain);
+    assert!(texts.iter().any(|t| t.trim() == "2"), "{texts:?}");
+    assert!(
+        !texts.iter().any(|t| t.contains("fewer than")),
+        "a threshold of 1 withholds: {texts:?}"
+    );
+    close_export(d);
+    d.set_value("#patterns-threshold", "3");
+    d.script("document.querySelector('#patterns-threshold').dispatchEvent(new Event('input'));");
 
     scenario.step("every chart as PNG into a new folder");
     script_click(d, "#patterns-export-all-png");
