@@ -642,6 +642,23 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
     d.click("#patterns-back");
     wait_rows(d, "the filtered list", &[a, b, c]);
 
+    scenario.step("a search that selects nothing: nothing drawn, nothing to export");
+    d.type_into("#search", "zzzqqq");
+    wait_rows(d, "no case", &[]);
+    d.click("#open-patterns");
+    wait_ready(d, "week");
+    assert_eq!(totals(d), json!([0, 0, 0, 0]));
+    assert!(
+        shown(d, "#patterns-empty"),
+        "no word for an empty selection"
+    );
+    assert_eq!(chart_keys(d), json!([]));
+    assert!(!d.enabled("#patterns-export-all-png"));
+    assert!(d.text("#patterns-scope").contains("zzzqqq"));
+    d.click("#patterns-back");
+    d.set_value("#search", "");
+    wait_rows(d, "the filtered list", &[a, b, c]);
+
     scenario.step("in Arabic, right to left");
     set_language(d, "ar", "rtl");
     script_click(d, "#nav-cases");
