@@ -448,6 +448,51 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
         "the patterns are part of the cases section"
     );
 
+    scenario.step("drawings are inserted inert: anything active is taken out");
+    d.script(
+        r#"window.patternsSafe = null;
+        import('./js/screens/patterns.js').then((m) => {
+          const NS = 'xmlns="http://www.w3.org/2000/svg"';
+          const el = m.safeSvg(`<svg ${NS} width="40" height="20" onload="x()" style="fill:red">
+            <script>alert(1)</script>
+            <foreignObject><div xmlns="http://www.w3.org/1999/xhtml">html</div></foreignObject>
+            <a href="https://example.org/"><text x="1" y="9">link</text></a>
+            <rect width="5" height="5" fill="url(https://example.org/p)" onclick="y()"/>
+            <text x="2" y="19">kept</text></svg>`);
+          const attrs = [el, ...el.querySelectorAll('*')].flatMap((e) => [...e.attributes].map((a) => a.name));
+          window.patternsSafe = [
+            el.localName,
+            el.querySelectorAll('script, foreignObject, a, div').length,
+            attrs.filter((a) => a.startsWith('on') || a === 'style').length,
+            el.querySelector('rect').hasAttribute('fill'),
+            el.textContent.includes('kept') && !el.textContent.includes('link'),
+            el.getAttribute('viewBox'),
+            m.safeSvg('<html xmlns="http://www.w3.org/1999/xhtml"></html>'),
+            m.safeSvg('not a drawing'),
+            m.safeSvg(`<svg ${NS}><text>unclosed`),
+            m.safeSvg(''),
+          ];
+        });"#,
+    );
+    d.wait_until("the check of the sanitiser", || {
+        d.script("return window.patternsSafe !== null;") == json!(true)
+    });
+    assert_eq!(
+        d.script("return window.patternsSafe;"),
+        json!([
+            "svg",
+            0,
+            0,
+            false,
+            true,
+            "0 0 40 20",
+            null,
+            null,
+            null,
+            null
+        ])
+    );
+
     scenario.step("the totals and the charts' texts match the seed");
     assert_eq!(
         totals(d),
