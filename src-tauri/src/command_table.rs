@@ -26,6 +26,7 @@ macro_rules! command_table {
             export: export_formats, export_check, export_run, submission_form;
             followup: follow_ups, mark_intervention_sent;
             import: import_sources, import_preview, import_run;
+            patterns: patterns_figures, patterns_export;
         }
     };
 }

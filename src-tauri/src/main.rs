@@ -3,7 +3,8 @@
 //! The shell is thin: `commands.rs` holds the vault's commands, `evidence.rs` and
 //! `sync.rs` those of evidence and sync (with the background sync scheduler),
 //! `search.rs` full-text search (with the index's warm-up after unlock), `export.rs`
-//! the export dialog's commands,
+//! the export dialog's commands, `patterns.rs` the patterns screen's figures, charts
+//! and their export,
 //! `protect.rs` the panic wipe, the duress passphrase and drafts kept across a lock,
 //! `autolock.rs` locks when the session locks or the machine sleeps,
 //! `error.rs` turns errors into `{kind, message}`, `custos_app::settings` keeps the
@@ -30,6 +31,7 @@ mod followup;
 mod idle;
 mod import;
 mod memory;
+mod patterns;
 mod protect;
 mod search;
 mod state;

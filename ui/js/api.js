@@ -224,6 +224,28 @@ export function onExportProgress(handler) {
   return listenTo('export-progress', handler);
 }
 
+// Patterns
+
+/**
+ * The exact figures of the cases a query selects (the `search` query's shape), with
+ * their charts. request: {query, period: 'month' | 'week', threshold (1 or more), lang,
+ * width (points)}. → {figures: {cases, incidents, victims, without_publish_consent,
+ * timeline, places, act_types, …}, published: false, charts: [{key, svg}]}. Computed on
+ * the backend's own thread; nothing is kept.
+ */
+export const patternsFigures = ({ query, period, threshold, lang, width }) =>
+  invoke('patterns_figures', { query, period, threshold, lang, width });
+
+/**
+ * Writes the charts of the published figures (counts below threshold as "fewer than
+ * N") to the path the user chose: one chart (which: its key) to a new file, or every
+ * chart (which: null) into a new folder, as format 'svg' or 'png'; encrypted to
+ * recipient (age1…) when given. → {count, files, encrypted}
+ */
+export const patternsExport = ({ query, period, threshold, lang, which, format, path, recipient }) =>
+  invoke('patterns_export', { query, period, threshold, lang, which: which || null, format, path,
+    recipient: recipient || null });
+
 // Imports from other tools
 
 /** → [{code, name, choose, folder}]: the tools Custos imports from. */

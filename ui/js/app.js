@@ -33,6 +33,7 @@ import * as settingsScreen from './screens/settings.js';
 import * as evidenceScreen from './screens/evidence.js';
 import * as syncScreen from './screens/sync.js';
 import * as resolveScreen from './screens/resolve.js';
+import * as patternsScreen from './screens/patterns.js';
 
 const SCREENS = {
   create: createScreen,
@@ -45,6 +46,7 @@ const SCREENS = {
   evidence: evidenceScreen,
   sync: syncScreen,
   resolve: resolveScreen,
+  patterns: patternsScreen,
 };
 
 /** Screens shown while the vault is locked; every other one needs it unlocked. */
@@ -348,7 +350,8 @@ function checkIdle() {
 function renderHeader() {
   const el = header();
   if (!el) return;
-  const SECTION_OF = { case: 'cases', history: 'cases', evidence: 'cases', resolve: 'cases', sync: 'sync' };
+  const SECTION_OF = { case: 'cases', history: 'cases', evidence: 'cases', resolve: 'cases', patterns: 'cases',
+    sync: 'sync' };
   const current = SECTION_OF[state.route?.name] || state.route?.name;
   const navButton = (id, name, label, extra = {}) => h('button', {
     type: 'button', id, class: ['nav-button', extra.class],

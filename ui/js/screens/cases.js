@@ -1,5 +1,6 @@
 // The case list: search as you type, filters (status, tag, act type, incident dates,
-// place, a person's role, follow-up), sort, export, and the way into a case. The list comes from
+// place, a person's role, follow-up), sort, export, the patterns of the cases selected
+// (#open-patterns), and the way into a case. The list comes from
 // the backend's index (no record is decrypted to draw it).
 //
 // Typed words (and the place and role filters) go to the backend's full-text search
@@ -127,6 +128,9 @@ export async function render(app, params = {}) {
       all: cases.filter((c) => !c.deleted).length,
       shown: filtered() ? shownIds.filter((id) => !cases.find((c) => c.record_id === id)?.deleted) : null,
     }) } });
+  // Patterns (timeline, map, figures) of the cases the search and filters select.
+  const patternsButton = h('button', { type: 'button', id: 'open-patterns', class: 'button secondary',
+    text: t('cases.patterns'), on: { click: () => app.navigate('patterns', { query: query(), filters: described() }) } });
   // Another tool's export (Martus, ODK, Uwazi, Tella): new cases redraw the list.
   const importButton = h('button', { type: 'button', id: 'import-cases', class: 'button secondary', text: t('cases.import'),
     on: { click: () => openImport(app, {
@@ -285,6 +289,18 @@ export async function render(app, params = {}) {
       kinds: [],
       limit: HIT_LIMIT,
     };
+  }
+
+  /** The search and filters in use, for the patterns screen to say what it shows. */
+  function described() {
+    const out = [];
+    if (view.search.trim()) out.push({ kind: 'text', value: view.search.trim() });
+    for (const kind of ['status', 'tag', 'act', 'from', 'to', 'location', 'role']) {
+      if (String(view[kind]).trim()) out.push({ kind, value: String(view[kind]).trim() });
+    }
+    if (view.awaiting) out.push({ kind: 'awaiting' });
+    if (view.due) out.push({ kind: 'due' });
+    return out;
   }
 
   /** Asks the backend; only the answer to the newest question is shown. */
@@ -457,7 +473,7 @@ export async function render(app, params = {}) {
     dueSlot,
     h('div', { class: 'screen-head' },
       h('h1', { id: 'cases-title', text: t('cases.title') }),
-      h('div', { class: 'head-actions' }, importButton, exportButton, newCase)),
+      h('div', { class: 'head-actions' }, patternsButton, importButton, exportButton, newCase)),
     h('form', { id: 'case-filters', class: 'toolbar', attrs: { role: 'search', autocomplete: 'off' },
       on: { submit: (e) => e.preventDefault() } },
     h('div', { class: 'field grow' }, h('label', { for: 'search', text: t('cases.search') }), search),
