@@ -236,7 +236,6 @@ fn an_export_refuses_a_bad_destination_or_chart_before_writing_anything() {
 // Ignored until the charts are drawn (custos_patterns::charts): the lead un-ignores it at
 // merge.
 #[test]
-#[ignore = "needs custos_patterns::charts and Scene::to_svg/to_png"]
 fn an_export_writes_each_chart_of_the_published_figures_and_never_replaces_a_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut v = vault_with_cases(&dir.path().join("vault"));

@@ -1295,7 +1295,6 @@ fn cli_patterns_are_for_pdf_only_with_a_threshold_of_one_or_more() {
 }
 
 #[test]
-#[ignore = "needs the figures and the map (the case has a place); un-ignore at merge"]
 fn cli_writes_the_case_report_with_its_patterns() {
     let (cli, f) = cli_with_case();
     let case = f.case.to_string();

@@ -320,7 +320,6 @@ fn stats_refuses_bad_options_with_a_clear_error() {
 // Ignored until the charts are drawn (custos_patterns::charts): the lead un-ignores it at
 // merge.
 #[test]
-#[ignore = "needs custos_patterns::charts and Scene::to_svg"]
 fn stats_writes_the_charts_into_a_folder() {
     let env = env();
     let out = env.tmp.path().join("charts");

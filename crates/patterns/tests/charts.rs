@@ -323,7 +323,6 @@ fn all_draws_the_charts_with_data_in_order() {
 }
 
 #[test]
-#[ignore = "needs the map (crate::map::draw); un-ignore when it has landed"]
 fn all_puts_the_map_first_when_there_are_places() {
     let mut fig = sample();
     fig.places.countries = vec![count("SY", 4)];
