@@ -64,7 +64,8 @@ pub struct Count {
     /// The category: a vocabulary code (act types, mechanisms), a fixed code (`female`,
     /// `male`, `unknown` …), an ISO country code, or free text as the documenter wrote it
     /// (occupation, perpetrator type, region) after trimming and case folding for
-    /// grouping (the first spelling met is kept for display). `""` never appears:
+    /// grouping (the spelling written most often is kept for display, ties to
+    /// the first in code point order). `""` never appears:
     /// missing values are counted under `"unknown"`. `"other"` is the folded rare
     /// free-text categories of published figures.
     pub key: String,
@@ -446,11 +447,38 @@ pub fn fold_key(text: &str) -> String {
     out
 }
 
-/// Free-text categories grouped by their folded key, shown as first written.
+/// Free-text categories grouped by their folded key, shown in their most written
+/// spelling (ties to the first in code point order), so the label does not depend on
+/// the order the records are read in.
 #[derive(Default)]
 struct FreeText {
-    /// folded key (with the country for regions) → (first spelling, country, count).
-    groups: HashMap<(String, String), (String, u32)>,
+    /// (country for regions, folded key) → the spellings met, each with its count.
+    groups: HashMap<(String, String), Spellings>,
+}
+
+/// The spellings of one free-text group, with how often each was written.
+#[derive(Default)]
+struct Spellings(Vec<(String, u32)>);
+
+impl Spellings {
+    fn add(&mut self, text: &str, by: u32) {
+        match self.0.iter_mut().find(|(s, _)| s == text) {
+            Some((_, n)) => bump(n, by),
+            None => self.0.push((text.to_owned(), by)),
+        }
+    }
+
+    /// The spelling shown and the group's total.
+    fn settle(self) -> (String, u32) {
+        let total = self.0.iter().fold(0u32, |t, (_, n)| t.saturating_add(*n));
+        let shown = self
+            .0
+            .into_iter()
+            .max_by(|(a, na), (b, nb)| na.cmp(nb).then_with(|| b.cmp(a)))
+            .map(|(s, _)| s)
+            .unwrap_or_default();
+        (shown, total)
+    }
 }
 
 impl FreeText {
@@ -463,28 +491,28 @@ impl FreeText {
         if key.is_empty() {
             key = UNKNOWN.to_owned();
         }
-        let (_, n) = self
-            .groups
+        let shown = if key == UNKNOWN { UNKNOWN } else { text.trim() };
+        self.groups
             .entry((country.to_owned(), key))
-            .or_insert_with_key(|(_, k)| {
-                let shown = if k == UNKNOWN { UNKNOWN } else { text.trim() };
-                (shown.to_owned(), 0)
-            });
-        bump(n, by);
+            .or_default()
+            .add(shown, by);
     }
 
     fn into_counts(self) -> Vec<Count> {
-        counts(self.groups.into_values())
+        counts(self.groups.into_values().map(Spellings::settle))
     }
 
     fn into_regions(self) -> Vec<Region> {
         let mut out: Vec<Region> = self
             .groups
             .into_iter()
-            .map(|((country, _), (region, n))| Region {
-                country,
-                region,
-                count: Shown::Exact(n),
+            .map(|((country, _), spellings)| {
+                let (region, n) = spellings.settle();
+                Region {
+                    country,
+                    region,
+                    count: Shown::Exact(n),
+                }
             })
             .collect();
         sort_regions(&mut out);

@@ -1240,3 +1240,37 @@ fn labels_speak_each_language_and_fall_back_to_english() {
     assert_eq!(xx.text("no.such.key"), "no.such.key");
     assert_eq!(Labels::of("").lang, "en");
 }
+
+#[test]
+fn a_free_text_group_is_shown_in_its_most_written_spelling_whatever_the_order() {
+    let case_id = Uuid::new_v4();
+    let victim = |occupation: &str| {
+        let mut p = person(case_id);
+        p.roles = vec![Role::Victim];
+        p.occupation = occupation.into();
+        (Uuid::new_v4(), Record::Person(p))
+    };
+    let spellings = ["journalist", "Journalist", "Journalist ", "JOURNALIST"];
+    // Every rotation of the records, both ways round: the label never changes.
+    for turn in 0..spellings.len() {
+        for reverse in [false, true] {
+            let mut records: Vec<_> = spellings.iter().map(|s| victim(s)).collect();
+            records.rotate_left(turn);
+            if reverse {
+                records.reverse();
+            }
+            let f = figures_of(&records, Period::Month);
+            assert_eq!(
+                f.victims_by_occupation,
+                counts(&[("Journalist", 4)]),
+                "turn {turn}, reversed {reverse}"
+            );
+        }
+    }
+    // A tie goes to the first spelling in code point order.
+    let tie = [victim("lawyer"), victim("Lawyer")];
+    for records in [tie.to_vec(), tie.iter().rev().cloned().collect()] {
+        let f = figures_of(&records, Period::Month);
+        assert_eq!(f.victims_by_occupation, counts(&[("Lawyer", 2)]));
+    }
+}
