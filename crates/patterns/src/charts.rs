@@ -160,6 +160,8 @@ struct Sum {
     drawn: f64,
     single: Option<Shown>,
     parts: usize,
+    /// A part is a range ([`Shown::Between`]): the sum is its least value.
+    ranged: bool,
 }
 
 impl Sum {
@@ -178,13 +180,18 @@ impl Sum {
                 self.withheld += 1;
                 self.drawn += f64::from(t) / 2.0;
             }
+            Shown::Between(a, b) => {
+                self.exact += u64::from(a);
+                self.ranged = true;
+                self.drawn += (f64::from(a) + f64::from(b)) / 2.0;
+            }
         }
     }
 
     fn val(&self, w: &Labels) -> Val {
         match (self.parts, self.single) {
             (1, Some(s)) => val(s, w),
-            _ if self.withheld == 0 => Val {
+            _ if self.withheld == 0 && !self.ranged => Val {
                 value: self.exact as f64,
                 label: number(self.exact, w),
                 withheld: false,
@@ -214,6 +221,11 @@ fn val(s: Shown, w: &Labels) -> Val {
         },
         Shown::FewerThan(t) => Val {
             value: f64::from(t.max(1)) / 2.0,
+            label: w.count(s),
+            withheld: true,
+        },
+        Shown::Between(a, b) => Val {
+            value: (f64::from(a) + f64::from(b)) / 2.0,
             label: w.count(s),
             withheld: true,
         },
@@ -550,6 +562,7 @@ fn folded(list: &[Count]) -> Vec<(String, Sum)> {
     let size = |s: Shown| match s {
         Shown::Exact(n) => f64::from(n),
         Shown::FewerThan(t) => f64::from(t) / 2.0,
+        Shown::Between(a, b) => (f64::from(a) + f64::from(b)) / 2.0,
     };
     items.sort_by(|a, b| size(b.count).total_cmp(&size(a.count)));
     let mut out: Vec<(String, Sum)> = Vec::new();

@@ -50,6 +50,10 @@ pub enum Shown {
     Exact(u32),
     /// Fewer than this many (1 or more): the exact count is withheld.
     FewerThan(u32),
+    /// A total given as the range its published parts already imply (both ends
+    /// included): where some of its parts are withheld, an exact total would let a
+    /// reader subtract the shown parts and find a withheld count.
+    Between(u32, u32),
 }
 
 impl Default for Shown {
@@ -160,15 +164,15 @@ pub struct Mechanism {
 /// The figures of a selection.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Figures {
-    /// Cases in the selection.
-    pub cases: u32,
+    /// Cases in the selection (always exact).
+    pub cases: Shown,
     /// Incidents in the selection.
-    pub incidents: u32,
+    pub incidents: Shown,
     /// Victims counted (a group counts its stated size, or 1).
-    pub victims: u32,
+    pub victims: Shown,
     /// Persons in the selection who have not consented to be published: counted in the
     /// figures like everyone, never named anywhere.
-    pub without_publish_consent: u32,
+    pub without_publish_consent: Shown,
     /// Incidents over time.
     pub timeline: Timeline,
     /// Incidents by place.
@@ -334,10 +338,10 @@ pub fn compute_with_ids<'a>(
     sort_points(&mut points);
 
     Figures {
-        cases,
-        incidents,
-        victims,
-        without_publish_consent: without_consent,
+        cases: Shown::Exact(cases),
+        incidents: Shown::Exact(incidents),
+        victims: Shown::Exact(victims),
+        without_publish_consent: Shown::Exact(without_consent),
         timeline: time.finish(),
         places: Places {
             countries: counts(countries),
@@ -536,7 +540,7 @@ fn counts<K: Into<String> + AsRef<str>>(items: impl IntoIterator<Item = (K, u32)
 /// The count of a [`Shown`] for ordering: a withheld count sorts as its least value.
 fn order_value(s: Shown) -> u32 {
     match s {
-        Shown::Exact(n) => n,
+        Shown::Exact(n) | Shown::Between(n, _) => n,
         Shown::FewerThan(_) => 1,
     }
 }
@@ -720,7 +724,8 @@ struct Sum {
 impl Sum {
     fn add(&mut self, s: Shown) {
         match s {
-            Shown::Exact(n) => self.exact += u64::from(n),
+            // A range counts as its least value, as a withheld count does.
+            Shown::Exact(n) | Shown::Between(n, _) => self.exact += u64::from(n),
             Shown::FewerThan(t) => {
                 self.withheld += 1;
                 self.below = self.below.max(t);
@@ -753,13 +758,84 @@ fn withhold(s: Shown, threshold: u32) -> Shown {
         Shown::Exact(n) if n < threshold => Shown::FewerThan(threshold),
         Shown::Exact(n) => Shown::Exact(n),
         Shown::FewerThan(t) => Shown::FewerThan(t.max(threshold)),
+        Shown::Between(a, b) => Shown::Between(a, b),
     }
+}
+
+/// A bin's total as published, beside its act types (already published). An incident
+/// with several act types counts under each, so the act types may add up to more than
+/// the total: the range shown is the one they imply, stretched to hold the total.
+fn publish_bin_total(total: Shown, by_act: &[Count], threshold: u32) -> Shown {
+    let shown = withhold(total, threshold);
+    let Shown::Exact(n) = shown else {
+        return shown;
+    };
+    if n == 0 || by_act.iter().all(|c| matches!(c.count, Shown::Exact(_))) {
+        return shown;
+    }
+    let (lo, hi) = implied(by_act.iter().map(|c| &c.count));
+    let (lo, hi) = (lo.min(u64::from(n)), hi.max(u64::from(n)));
+    if lo == hi {
+        return shown;
+    }
+    let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+    Shown::Between(clamp(lo), clamp(hi))
+}
+
+/// The least and the greatest value a published count can stand for.
+fn range_of(s: Shown) -> (u64, u64) {
+    match s {
+        Shown::Exact(n) => (u64::from(n), u64::from(n)),
+        Shown::FewerThan(t) => (1, u64::from(t.saturating_sub(1).max(1))),
+        Shown::Between(a, b) => (u64::from(a), u64::from(b)),
+    }
+}
+
+/// The range a list of published parts implies for their sum.
+fn implied<'a>(parts: impl IntoIterator<Item = &'a Shown>) -> (u64, u64) {
+    parts.into_iter().fold((0, 0), |(lo, hi), s| {
+        let (a, b) = range_of(*s);
+        (lo + a, hi + b)
+    })
+}
+
+/// A total as published at `threshold`, given the ranges its published partitions (lists
+/// whose parts add up to it) imply: below the threshold it is withheld; where a partition
+/// withholds a part, it is the range the partitions already imply together (so nothing is
+/// learnt by subtracting the shown parts from it); otherwise exact.
+fn publish_total(total: Shown, partitions: &[(u64, u64)], threshold: u32) -> Shown {
+    let n = match total {
+        Shown::Exact(n) => n,
+        other => return withhold(other, threshold),
+    };
+    if n == 0 || n < threshold {
+        return withhold(total, threshold);
+    }
+    let exact = u64::from(n);
+    // Each partition's range holds the total: together they imply the narrowest.
+    let lo = partitions
+        .iter()
+        .map(|p| p.0)
+        .filter(|a| *a <= exact)
+        .max()
+        .unwrap_or(exact);
+    let hi = partitions
+        .iter()
+        .map(|p| p.1)
+        .filter(|b| *b >= exact)
+        .min()
+        .unwrap_or(exact);
+    if lo == hi {
+        return Shown::Exact(n);
+    }
+    let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+    Shown::Between(clamp(lo), clamp(hi))
 }
 
 /// Below the threshold: an exact count under it (0 excepted), or any withheld count.
 fn is_rare(s: Shown, threshold: u32) -> bool {
     match s {
-        Shown::Exact(n) => n < threshold,
+        Shown::Exact(n) | Shown::Between(n, _) => n < threshold,
         Shown::FewerThan(_) => true,
     }
 }
@@ -811,9 +887,13 @@ impl Figures {
     /// 0.1° and merged. Idempotent.
     ///
     /// A count of 0 stays `Exact(0)`; `FewerThan(t)` means 1 to t − 1. Regions fold into
-    /// one entry whose country is `unknown` and region `other`. The totals (`cases`,
-    /// `incidents`, `victims`, `without_publish_consent`) stay exact: they are the size
-    /// of the whole selection, not of a category. A threshold of 0 or 1 withholds
+    /// one entry whose country is `unknown` and region `other`. `cases` stays exact;
+    /// `without_publish_consent` is thresholded like any count; `incidents` and `victims`
+    /// too, and where a list that adds up to them (countries and the timeline for
+    /// incidents, sex and occupation for victims) withholds a part, they are given as the
+    /// range those lists already imply ([`Shown::Between`]): an exact total would let a
+    /// reader subtract the shown parts and find the withheld one. A bin's total likewise,
+    /// beside its act types. A threshold of 0 or 1 withholds
     /// nothing (the free-text lists are still not folded, the points still rounded).
     pub fn published(&self, threshold: u32) -> Figures {
         let t = threshold;
@@ -823,10 +903,13 @@ impl Figures {
                 .timeline
                 .bins
                 .iter()
-                .map(|b| Bin {
-                    start: b.start,
-                    by_act: publish_counts(&b.by_act, t),
-                    total: withhold(b.total, t),
+                .map(|b| {
+                    let by_act = publish_counts(&b.by_act, t);
+                    Bin {
+                        start: b.start,
+                        total: publish_bin_total(b.total, &by_act, t),
+                        by_act,
+                    }
                 })
                 .collect(),
             coarse: self
@@ -915,11 +998,34 @@ impl Figures {
                 .then_with(|| a.mechanism.cmp(&b.mechanism))
         });
 
+        let victims_by_occupation = publish_free(&self.victims_by_occupation, t);
+        let over_time = implied(
+            timeline
+                .bins
+                .iter()
+                .map(|b| &b.total)
+                .chain(timeline.coarse.iter().map(|c| &c.count))
+                .chain([&timeline.undated]),
+        );
+        let incidents = publish_total(
+            self.incidents,
+            &[implied(countries.iter().map(|c| &c.count)), over_time],
+            t,
+        );
+        let victims = publish_total(
+            self.victims,
+            &[
+                implied(victims_by_sex.iter().map(|c| &c.count)),
+                implied(victims_by_occupation.iter().map(|c| &c.count)),
+            ],
+            t,
+        );
+
         Figures {
             cases: self.cases,
-            incidents: self.incidents,
-            victims: self.victims,
-            without_publish_consent: self.without_publish_consent,
+            incidents,
+            victims,
+            without_publish_consent: withhold(self.without_publish_consent, t),
             timeline,
             places: Places {
                 countries,
@@ -928,7 +1034,7 @@ impl Figures {
             },
             act_types,
             victims_by_sex,
-            victims_by_occupation: publish_free(&self.victims_by_occupation, t),
+            victims_by_occupation,
             perpetrators_by_type: publish_free(&self.perpetrators_by_type, t),
             interventions,
             threshold: Some(t),

@@ -27,7 +27,7 @@ pub struct Labels {
 }
 
 /// Every contract key, in the order above.
-pub const KEYS: [&str; 29] = [
+pub const KEYS: [&str; 30] = [
     "title.timeline",
     "title.map",
     "title.act_types",
@@ -47,6 +47,7 @@ pub const KEYS: [&str; 29] = [
     "coarse.month",
     "coarse.year",
     "fewer_than",
+    "between",
     "incidents",
     "victims",
     "no_data",
@@ -146,6 +147,10 @@ impl Labels {
         match shown {
             crate::Shown::Exact(n) => n.to_string(),
             crate::Shown::FewerThan(n) => self.text("fewer_than").replace("{n}", &n.to_string()),
+            crate::Shown::Between(a, b) => self
+                .text("between")
+                .replace("{from}", &a.to_string())
+                .replace("{to}", &b.to_string()),
         }
     }
 

@@ -125,6 +125,7 @@ fn value(shown: Shown) -> f64 {
     match shown {
         Shown::Exact(n) => f64::from(n),
         Shown::FewerThan(n) => f64::from(n.saturating_sub(1).max(1)),
+        Shown::Between(a, _) => f64::from(a),
     }
 }
 
@@ -281,7 +282,7 @@ impl Classes {
             .filter(|c| matches!(c, Shown::FewerThan(_)))
             .collect();
         withheld.sort_by_key(|c| match c {
-            Shown::FewerThan(n) | Shown::Exact(n) => *n,
+            Shown::FewerThan(n) | Shown::Exact(n) | Shown::Between(n, _) => *n,
         });
         withheld.dedup();
         let mut exact: Vec<u32> = counts
@@ -353,6 +354,11 @@ fn sum(counts: &[Shown]) -> Shown {
             Shown::FewerThan(n) => {
                 withheld = true;
                 slack += u64::from(n.saturating_sub(1));
+            }
+            Shown::Between(a, b) => {
+                withheld = true;
+                exact += u64::from(*a);
+                slack += u64::from(b.saturating_sub(*a));
             }
         }
     }

@@ -130,9 +130,9 @@ fn ar() -> Labels {
 /// Figures with something in every chart but the map.
 fn sample() -> Figures {
     Figures {
-        cases: 4,
-        incidents: 12,
-        victims: 9,
+        cases: Shown::Exact(4),
+        incidents: Shown::Exact(12),
+        victims: Shown::Exact(9),
         timeline: Timeline {
             period: Period::Month,
             bins: vec![

@@ -238,12 +238,12 @@ fn figures_of(records: &[(Uuid, Record)], period: Period) -> Figures {
 #[test]
 fn a_hand_built_fixture_has_the_counts_stated_by_hand() {
     let f = figures_of(&fixture(), Period::Month);
-    assert_eq!(f.cases, 2);
-    assert_eq!(f.incidents, 5);
+    assert_eq!(f.cases, exact(2));
+    assert_eq!(f.incidents, exact(5));
     // p0 (1) + p1 (1) + the group p2 (12).
-    assert_eq!(f.victims, 14);
+    assert_eq!(f.victims, exact(14));
     // Everyone but p0 and p5.
-    assert_eq!(f.without_publish_consent, 5);
+    assert_eq!(f.without_publish_consent, exact(5));
     assert_eq!(f.threshold, None);
 
     assert_eq!(f.timeline.period, Period::Month);
@@ -362,12 +362,12 @@ fn without_ids_only_the_roles_on_person_records_count() {
     let records = fixture();
     let f = compute(records.iter().map(|(_, r)| r), &Options::default());
     // p0 and p3 are victim and perpetrator only through incidents.
-    assert_eq!(f.victims, 13);
+    assert_eq!(f.victims, exact(13));
     assert_eq!(
         f.perpetrators_by_type,
         counts(&[("Soldier", 1), ("national   police", 1)])
     );
-    assert_eq!(f.incidents, 5);
+    assert_eq!(f.incidents, exact(5));
 }
 
 #[test]
@@ -380,8 +380,8 @@ fn the_same_person_given_twice_counts_once() {
         .expect("the group");
     records.push(again);
     let f = figures_of(&records, Period::Month);
-    assert_eq!(f.victims, 14);
-    assert_eq!(f.without_publish_consent, 5);
+    assert_eq!(f.victims, exact(14));
+    assert_eq!(f.without_publish_consent, exact(5));
 }
 
 // ----- (c) date precisions -----
@@ -514,7 +514,7 @@ fn a_timeline_longer_than_the_cap_keeps_the_last_bins_and_counts_the_rest_by_yea
         .iter()
         .map(|b| match b.total {
             Shown::Exact(n) => n,
-            Shown::FewerThan(_) => panic!("exact figures"),
+            Shown::FewerThan(_) | Shown::Between(..) => panic!("exact figures"),
         })
         .sum();
     let coarse: u32 = f
@@ -525,13 +525,13 @@ fn a_timeline_longer_than_the_cap_keeps_the_last_bins_and_counts_the_rest_by_yea
             assert_eq!(c.precision, "year");
             match c.count {
                 Shown::Exact(n) => n,
-                Shown::FewerThan(_) => panic!("exact figures"),
+                Shown::FewerThan(_) | Shown::Between(..) => panic!("exact figures"),
             }
         })
         .sum();
     assert_eq!(binned, 100); // 1925 … 2024
     assert_eq!(coarse, 126); // 1800 … 1924, and the earliest date there is
-    assert_eq!(binned + coarse, f.incidents);
+    assert_eq!(exact(binned + coarse), f.incidents);
 
     let w = figures_of(&records, Period::Week);
     assert_eq!(w.timeline.bins.len(), custos_patterns::figures::MAX_BINS);
@@ -641,8 +641,15 @@ fn published_withholds_small_counts_folds_rare_free_text_and_rounds_points() {
     let p = f.published(3);
     assert_eq!(p.threshold, Some(3));
     let few = Shown::FewerThan(3);
-    // Totals of the whole selection stay exact.
-    assert_eq!((p.cases, p.incidents, p.victims), (2, 5, 14));
+    // The cases stay exact; the totals are what their published parts allow.
+    assert_eq!(p.cases, exact(2));
+    // Two countries are withheld: "5 incidents" beside the shown ones would give them
+    // away; the range is what the countries and the timeline allow together.
+    assert_eq!(p.incidents, Shown::Between(4, 6));
+    // Unknown (12) and two withheld sexes allow 14 to 16, unknown (12) and a withheld
+    // "other" occupation 13 to 14: together, 14 — the parts already tell it.
+    assert_eq!(p.victims, exact(14));
+    assert_eq!(p.without_publish_consent, exact(5));
     assert_eq!(p.timeline.bins[0].total, few);
     assert_eq!(p.timeline.bins[1].total, exact(0), "a zero stays a zero");
     assert!(p.timeline.bins[0].by_act.iter().all(|c| c.count == few));
@@ -784,7 +791,7 @@ fn threshold_one_shows_every_count() {
 #[test]
 fn an_empty_selection_has_empty_figures() {
     let f = compute(std::iter::empty(), &Options::default());
-    assert_eq!(f.incidents, 0);
+    assert_eq!(f.incidents, exact(0));
     assert!(f.timeline.bins.is_empty());
     assert_eq!(f.timeline.undated, exact(0));
     assert!(f.act_types.is_empty() && f.places.countries.is_empty());
@@ -810,7 +817,7 @@ fn huge_counts_many_categories_long_and_right_to_left_text() {
     big.sex = "أنثى".into();
     records.push((Uuid::new_v4(), Record::Person(big)));
     let f = figures_of(&records, Period::Month);
-    assert_eq!(f.victims, u32::MAX, "saturates, never wraps");
+    assert_eq!(f.victims, exact(u32::MAX), "saturates, never wraps");
     assert_eq!(f.victims_by_occupation.len(), 10_001);
     assert_eq!(f.victims_by_occupation[0], count(&long, u32::MAX));
     assert_eq!(f.victims_by_sex[0], count("female", u32::MAX));
@@ -1009,7 +1016,7 @@ fn n_of(list: &[Count], key: &str) -> u32 {
         .find(|c| c.key == key)
         .map(|c| match c.count {
             Shown::Exact(n) => n,
-            Shown::FewerThan(_) => panic!("exact figures"),
+            Shown::FewerThan(_) | Shown::Between(..) => panic!("exact figures"),
         })
         .unwrap_or(0)
 }
@@ -1023,8 +1030,8 @@ fn a_generated_fixture_matches_counts_computed_from_its_plan() {
         g.records
     );
     let f = &g.figures;
-    assert_eq!(f.cases, 160);
-    assert_eq!(f.incidents as usize, g.incidents.len());
+    assert_eq!(f.cases, exact(160));
+    assert_eq!(f.incidents, exact(g.incidents.len() as u32));
 
     // Act types: for each type, the incidents naming it at least once.
     for (a, code) in ACTS.iter().enumerate() {
@@ -1093,7 +1100,7 @@ fn a_generated_fixture_matches_counts_computed_from_its_plan() {
         .filter(|p| is_victim(*p))
         .map(weight)
         .sum();
-    assert_eq!(f.victims, victims);
+    assert_eq!(f.victims, exact(victims));
     let mut by_sex = [0u32; 4]; // female, male, other, unknown
     for p in (0..g.persons.len()).filter(|p| is_victim(*p)) {
         let slot = match SEXES[g.persons[p].sex] {
@@ -1134,7 +1141,7 @@ fn a_generated_fixture_matches_counts_computed_from_its_plan() {
         .sum();
     assert_eq!(perps_counted, perps);
     let without = g.persons.iter().filter(|p| !p.consent).count() as u32;
-    assert_eq!(f.without_publish_consent, without);
+    assert_eq!(f.without_publish_consent, exact(without));
 
     // Interventions.
     for (m, code) in MECHS.iter().enumerate() {
@@ -1272,5 +1279,123 @@ fn a_free_text_group_is_shown_in_its_most_written_spelling_whatever_the_order() 
     for records in [tie.to_vec(), tie.iter().rev().cloned().collect()] {
         let f = figures_of(&records, Period::Month);
         assert_eq!(f.victims_by_occupation, counts(&[("Lawyer", 2)]));
+    }
+}
+
+/// The victims of one case, each `(sex, occupation)`.
+fn victims_of(list: &[(&str, &str)]) -> Vec<(Uuid, Record)> {
+    let case_id = Uuid::new_v4();
+    list.iter()
+        .map(|(sex, occupation)| {
+            let mut p = person(case_id);
+            p.roles = vec![Role::Victim];
+            p.sex = (*sex).into();
+            p.occupation = (*occupation).into();
+            (Uuid::new_v4(), Record::Person(p))
+        })
+        .collect()
+}
+
+#[test]
+fn a_published_total_never_gives_away_a_withheld_count_by_subtraction() {
+    // Ten women and one man: "male: fewer than 3" beside "victims: 11" and "female: 10"
+    // would say the man is alone.
+    let mut list = vec![("female", "Journalist"); 6];
+    list.extend([("female", "Lawyer"); 4]);
+    list.push(("male", "Teacher"));
+    let f = figures_of(&victims_of(&list), Period::Month);
+    assert_eq!(f.victims, exact(11), "the user's own figures are exact");
+    let p = f.published(3);
+    assert_eq!(n_of(&p.victims_by_sex, "female"), 10);
+    assert!(p.victims_by_sex.contains(&Count {
+        key: "male".into(),
+        count: Shown::FewerThan(3)
+    }));
+    // Sex allows 11 or 12, occupation (6 + 4 + fewer than 3 other) too.
+    assert_eq!(p.victims, Shown::Between(11, 12));
+    // Without a withheld part the total is exact; below the threshold it is withheld.
+    let whole = figures_of(&victims_of(&[("female", "Journalist"); 4]), Period::Month);
+    assert_eq!(whole.published(3).victims, exact(4));
+    let two = figures_of(&victims_of(&[("female", "Journalist"); 2]), Period::Month);
+    assert_eq!(two.published(3).victims, Shown::FewerThan(3));
+    assert_eq!(
+        two.published(3).without_publish_consent,
+        Shown::FewerThan(3)
+    );
+    assert_eq!(two.published(1).victims, exact(2));
+}
+
+/// The least and greatest value a published count allows.
+fn bounds(s: Shown) -> (u64, u64) {
+    match s {
+        Shown::Exact(n) => (n.into(), n.into()),
+        Shown::FewerThan(t) => (1, u64::from(t.saturating_sub(1).max(1))),
+        Shown::Between(a, b) => (a.into(), b.into()),
+    }
+}
+
+fn sum_bounds<'a>(parts: impl IntoIterator<Item = &'a Shown>) -> (u64, u64) {
+    parts.into_iter().fold((0, 0), |(lo, hi), s| {
+        let (a, b) = bounds(*s);
+        (lo + a, hi + b)
+    })
+}
+
+#[test]
+fn published_totals_hold_the_truth_and_say_no_more_than_their_parts() {
+    for seed in [1u64, 7, 0x5eed, 99, 2024] {
+        let g = generated(seed);
+        let f = &g.figures;
+        for t in [2u32, 3, 5, 10, 40] {
+            let p = f.published(t);
+            let Shown::Exact(incidents) = f.incidents else {
+                panic!("exact")
+            };
+            let Shown::Exact(victims) = f.victims else {
+                panic!("exact")
+            };
+            let over_time = sum_bounds(
+                p.timeline
+                    .bins
+                    .iter()
+                    .map(|b| &b.total)
+                    .chain(p.timeline.coarse.iter().map(|c| &c.count))
+                    .chain([&p.timeline.undated]),
+            );
+            let countries = sum_bounds(p.places.countries.iter().map(|c| &c.count));
+            let sexes = sum_bounds(p.victims_by_sex.iter().map(|c| &c.count));
+            let jobs = sum_bounds(p.victims_by_occupation.iter().map(|c| &c.count));
+            for (total, shown, parts) in [
+                (incidents, p.incidents, [over_time, countries]),
+                (victims, p.victims, [sexes, jobs]),
+            ] {
+                let total = u64::from(total);
+                let (lo, hi) = bounds(shown);
+                assert!(
+                    lo <= total && total <= hi,
+                    "seed {seed} t {t}: {shown:?} ∌ {total}"
+                );
+                for (a, b) in parts {
+                    assert!(a <= total && total <= b, "seed {seed} t {t}: a part list");
+                }
+                if total >= u64::from(t) {
+                    // Exactly the range the parts allow together: nothing more is learnt.
+                    let want = (
+                        parts.iter().map(|p| p.0).max().unwrap_or(total),
+                        parts.iter().map(|p| p.1).min().unwrap_or(total),
+                    );
+                    assert_eq!((lo, hi), want, "seed {seed} t {t}");
+                }
+            }
+            // A bin's total holds the truth too.
+            for (raw, bin) in f.timeline.bins.iter().zip(&p.timeline.bins) {
+                let Shown::Exact(n) = raw.total else {
+                    panic!("exact")
+                };
+                let (lo, hi) = bounds(bin.total);
+                assert!(n == 0 || (lo <= u64::from(n) && u64::from(n) <= hi));
+            }
+            assert_eq!(p.published(t), p, "idempotent");
+        }
     }
 }

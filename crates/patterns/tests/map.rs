@@ -15,7 +15,7 @@ fn figures(
     points: &[(f64, f64, Shown)],
 ) -> Figures {
     Figures {
-        incidents: 100,
+        incidents: Shown::Exact(100),
         places: Places {
             countries: countries
                 .iter()

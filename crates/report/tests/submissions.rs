@@ -762,6 +762,31 @@ const SECRETS: [&str; 9] = [
     "canary rights",
 ];
 
+/// The text with every run of eight or more hex digits (ids, hashes, references) blanked,
+/// so a digits-only secret is not "found" inside a random identifier.
+fn without_ids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 8 {
+            out.push('#');
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 fn hay_has(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
@@ -774,11 +799,12 @@ fn canary_named(vault: &Vault, f: &Fixture, m: Mechanism, lang: &str) -> (bool, 
         let (bytes, _) = submission(vault, &r, format, true, &mut no_progress).unwrap();
         let text = read(m, lang, format, &bytes).to_lowercase();
         let named = text.contains("zorblatt quimby");
+        let scrubbed = without_ids(&text);
         for s in SECRETS {
             // Digits can occur in a PDF's binary parts: the raw bytes are searched for
             // the words.
             let in_bytes = s.chars().any(|c| c.is_alphabetic()) && hay_has(&bytes, s);
-            let found = in_bytes || text.contains(&s.to_lowercase());
+            let found = in_bytes || scrubbed.contains(&s.to_lowercase());
             if !named {
                 assert!(!found, "{m} {lang} {format:?}: {s:?} is in it");
             }

@@ -51,6 +51,13 @@ const MAX_SVG = 8_000_000;
 const MAX_WIDTH = 640;
 const MIN_WIDTH = 480;
 const SCREEN_SCALE = 1.5;
+// A total of the screen's figures ({ shown: 'exact', n }): the screen shows the user's
+// own, exact figures; anything else reads as 0.
+function countOf(v) {
+  const n = v && typeof v === 'object' && v.shown === 'exact' ? Number(v.n) : NaN;
+  return Number.isFinite(n) ? n : 0;
+}
+
 const KEYS = ['map', 'timeline', 'act_types', 'victims_by_sex', 'victims_by_occupation',
   'perpetrators_by_type', 'interventions'];
 const EXTENSION = { svg: 'svg', png: 'png' };
@@ -256,7 +263,7 @@ export async function render(app, params = {}) {
   }
 
   function drawTotals(f) {
-    const n = (v) => (Number.isFinite(Number(v)) ? Number(v) : 0);
+    const n = countOf;
     replace(totals,
       total('cases', t('patterns.total.cases'), n(f.cases)),
       total('incidents', t('patterns.total.incidents'), n(f.incidents)),
@@ -327,7 +334,7 @@ export async function render(app, params = {}) {
     }
     if (!alive || mine !== asked) return;
     answer = { figures: got?.figures || {}, charts: got?.charts || [] };
-    drawScope(Number(answer.figures.cases) || 0);
+    drawScope(countOf(answer.figures.cases));
     drawTotals(answer.figures);
     const drawn = drawCharts(answer.charts);
     const fix = () => {

@@ -178,12 +178,12 @@ pub fn tables(f: &Figures, labels: &Labels) -> String {
         &mut out,
         "",
         &[
-            (labels.text("cases"), f.cases.to_string()),
-            (labels.text("incidents"), f.incidents.to_string()),
-            (labels.text("victims"), f.victims.to_string()),
+            (labels.text("cases"), count(f.cases)),
+            (labels.text("incidents"), count(f.incidents)),
+            (labels.text("victims"), count(f.victims)),
             (
                 labels.text("without_publish_consent"),
-                f.without_publish_consent.to_string(),
+                count(f.without_publish_consent),
             ),
         ],
         &none,

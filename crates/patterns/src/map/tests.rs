@@ -20,6 +20,7 @@ impl Words for Plain {
         match shown {
             Shown::Exact(n) => n.to_string(),
             Shown::FewerThan(n) => format!("fewer than {n}"),
+            Shown::Between(a, b) => format!("{a}-{b}"),
         }
     }
     fn lang(&self) -> &str {
