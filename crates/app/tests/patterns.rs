@@ -151,7 +151,11 @@ fn figures_count_every_case_for_an_empty_query_and_only_the_selected_ones_otherw
     let options = Options::default();
 
     let all = patterns::figures(&mut v, &SearchQuery::default(), &options).expect("figures");
-    assert_eq!(all.cases, Shown::Exact(2), "the deleted case is not counted");
+    assert_eq!(
+        all.cases,
+        Shown::Exact(2),
+        "the deleted case is not counted"
+    );
     assert_eq!(all.incidents, Shown::Exact(3));
     assert_eq!(all.victims, Shown::Exact(3));
     assert_eq!(all.without_publish_consent, Shown::Exact(2));
