@@ -619,6 +619,8 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
     assert!(timeline.contains("2026"), "{timeline}");
     let map = chart_texts(d, "map").join(" | ");
     assert!(!map.is_empty(), "the map has no legend");
+    // Its drawing has no title: the screen shows one.
+    assert_eq!(d.text("#chart-title-map"), "Where incidents happened");
     // The marker name is nowhere on the screen.
     assert!(
         !d.source().contains(&hidden),
@@ -869,8 +871,28 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
     set_language(d, "ar", "rtl");
     script_click(d, "#nav-cases");
     wait_rows(d, "the filtered list", &[a, b, c]);
+    script_click(d, "#open-patterns");
+    wait_ready(d, "week");
+    assert_eq!(
+        d.script("return [document.documentElement.dir, document.documentElement.lang];"),
+        json!(["rtl", "ar"])
+    );
+    assert!(is_arabic(&d.text("#patterns-title")));
+    assert!(is_arabic(&d.text("#patterns-totals")));
+    assert!(
+        chart_texts(d, "act_types").iter().any(|t| is_arabic(t)),
+        "the charts are not in Arabic"
+    );
+    assert_eq!(totals(d), json!([3, 5, 5, 1]));
+    assert_eq!(d.overflow_x(), 0, "the Arabic screen scrolls sideways");
+    assert_eq!(cut_texts(d), json!([]), "Arabic texts cut off");
+    script_click(d, "#patterns-period-month");
+    wait_ready(d, "month");
+    d.screenshot("patterns-03-ar");
 
     scenario.step("in Arabic: a submission as PDF with the patterns of its one case");
+    script_click(d, "#patterns-back");
+    wait_rows(d, "the filtered list", &[a, b, c]);
     d.click(&format!("[data-record-id='{a}'] [data-testid=case-open]"));
     d.wait("#case-export");
     d.click("#case-export");
@@ -893,9 +915,21 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
         ),
         json!("rtl")
     );
-    d.script(
-        "document.querySelector('#export-patterns-option').scrollIntoView({block: 'center'});",
-    );
+    // The dialog scrolled to the option once the list above it is checked again (the
+    // form's answers are checked 300 ms after they change).
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    d.wait_until("what the submission lacks, checked", || {
+        shown(d, "#export-anyway")
+    });
+    d.wait_until("the patterns option in view", || {
+        d.script(
+            "const dlg = document.querySelector('#export-dialog'); \
+             const top = () => document.querySelector('#export-patterns-option') \
+               .getBoundingClientRect().top - dlg.getBoundingClientRect().top - 24; \
+             dlg.scrollTop += top(); \
+             return Math.abs(top()) < 2 || dlg.scrollTop + dlg.clientHeight >= dlg.scrollHeight - 1;",
+        ) == json!(true)
+    });
     d.screenshot("patterns-05-export-ar");
     let submission = out.path().join("achpr-patterns.pdf");
     run_file_export(d, &submission);
@@ -917,25 +951,9 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
     script_click(d, "#back-to-cases");
     wait_rows(d, "the filtered list", &[a, b, c]);
 
-    scenario.step("the patterns screen in Arabic");
+    // Back to the patterns (now with the submission's draft intervention), for the lock.
     script_click(d, "#open-patterns");
-    wait_ready(d, "week");
-    assert_eq!(
-        d.script("return [document.documentElement.dir, document.documentElement.lang];"),
-        json!(["rtl", "ar"])
-    );
-    assert!(is_arabic(&d.text("#patterns-title")));
-    assert!(is_arabic(&d.text("#patterns-totals")));
-    assert!(
-        chart_texts(d, "act_types").iter().any(|t| is_arabic(t)),
-        "the charts are not in Arabic"
-    );
-    assert_eq!(totals(d), json!([3, 5, 5, 1]));
-    assert_eq!(d.overflow_x(), 0, "the Arabic screen scrolls sideways");
-    assert_eq!(cut_texts(d), json!([]), "Arabic texts cut off");
-    script_click(d, "#patterns-period-month");
     wait_ready(d, "month");
-    d.screenshot("patterns-03-ar");
 
     scenario.step("a lock takes the screen and its drawings away");
     script_click(d, "#chart-map [data-testid=chart-export-png]");

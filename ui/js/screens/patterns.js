@@ -257,8 +257,10 @@ export async function render(app, params = {}) {
       if (!key) continue;
       const svg = safeSvg(chart.svg);
       const caption = h('figcaption', { class: 'chart-head' },
-        // The drawing shows its own title; this one names the figure for screen readers.
-        h('h2', { class: 'chart-title visually-hidden', id: `chart-title-${key}`, text: chartTitle(key) }),
+        // A chart's drawing shows its own title, and this one names the figure for screen
+        // readers; the map's drawing has none, so the map's is shown.
+        h('h2', { class: ['chart-title', key === 'map' ? null : 'visually-hidden'], id: `chart-title-${key}`,
+          text: chartTitle(key) }),
         h('div', { class: 'chart-actions' },
           h('button', { type: 'button', class: 'button link', testid: 'chart-export-svg', text: t('patterns.export.svg'),
             attrs: { 'aria-describedby': `chart-title-${key}` }, on: { click: () => openExportDialog(key, 'svg') } }),
