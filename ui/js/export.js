@@ -164,7 +164,8 @@ export async function openExport(app, options = {}) {
   const patternsOption = h('div', { id: 'export-patterns-option', class: 'export-patterns', hidden: true },
     h('div', { class: 'field field-check' },
       h('div', { class: 'check' }, patterns, h('label', { for: 'export-patterns', text: t('export.patterns') })),
-      h('p', { id: 'export-patterns-hint', class: 'field-hint', text: t('export.patterns.hint') })),
+      h('p', { id: 'export-patterns-hint', class: 'field-hint',
+        text: single ? t('export.patterns.hint.case') : t('export.patterns.hint') })),
     patternsThresholdField);
 
   // Not encrypted, unless… ; where; going, done
