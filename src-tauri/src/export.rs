@@ -8,6 +8,9 @@
 //!   no temporary file, never over an existing file, nothing partial left on failure.
 //! - It is plaintext unless an age recipient (`age1…`) is given: then it is encrypted
 //!   as it is written, and nothing readable reaches the disk.
+//! - A PDF (the case report, a submission as PDF) may include the patterns (`patterns`:
+//!   the small-count threshold): the charts and map of the exported cases — the
+//!   selection, or a submission's one case — from their published figures.
 //! - A communication's missing elements are listed first (`export_check`); writing it
 //!   while some are missing needs `acceptMissing` (the user's "export anyway").
 //! - Progress goes to the window as `export-progress` events (`{done, total}`: counts
@@ -21,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use custos_app::export::{self, Exported, Format, SubmissionFields, UnsrFields};
 use custos_report::submission::{Mechanism, Question, SubmissionFormat, SubmissionRequest};
+use custos_report::Patterns;
 use custos_vault::Filter;
 use custos_vault::Vault;
 use serde::{Deserialize, Serialize};
@@ -28,6 +32,7 @@ use tauri::{AppHandle, Emitter, Manager};
 use uuid::Uuid;
 
 use crate::error::CommandError;
+use crate::patterns::MAX_THRESHOLD;
 use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, CommandError>;
@@ -166,6 +171,11 @@ pub struct ExportRequest {
     /// the list and confirmed).
     #[serde(default)]
     accept_missing: bool,
+    /// A PDF (the case report, a submission as PDF): include the charts and map of the
+    /// patterns of the exported cases, from the figures published with this
+    /// small-count threshold (1 or more). None: no charts.
+    #[serde(default)]
+    patterns: Option<u32>,
 }
 
 impl ExportRequest {
@@ -198,6 +208,31 @@ impl ExportRequest {
         Ok(Some((request, format)))
     }
 
+    /// The patterns asked for, checked: a threshold from 1 to `MAX_THRESHOLD`, and a
+    /// PDF to draw them in (the case report, or a submission written as PDF).
+    fn patterns(
+        &self,
+        submission: Option<&(SubmissionRequest, SubmissionFormat)>,
+    ) -> Result<Option<Patterns>> {
+        let Some(threshold) = self.patterns else {
+            return Ok(None);
+        };
+        if threshold == 0 || threshold > MAX_THRESHOLD {
+            return Err(CommandError::BadRequest(format!(
+                "the threshold is a whole number from 1 to {MAX_THRESHOLD}"
+            )));
+        }
+        let pdf = self.format == Format::Pdf
+            || submission.is_some_and(|(_, f)| *f == SubmissionFormat::Pdf);
+        if !pdf {
+            return Err(CommandError::BadRequest(
+                "the patterns' charts go into a PDF only (the case report or a submission as PDF)"
+                    .into(),
+            ));
+        }
+        Ok(Some(Patterns { threshold }))
+    }
+
     /// The export, checked: where (a full path), how, which cases, what.
     fn checked(&self) -> Result<export::Request> {
         let path = self.path.trim();
@@ -207,6 +242,7 @@ impl ExportRequest {
             ));
         }
         let submission = self.submission_request()?;
+        let patterns = self.patterns(submission.as_ref())?;
         Ok(export::Request {
             format: self.format,
             dest: export::destination(Path::new(path))?,
@@ -214,7 +250,7 @@ impl ExportRequest {
             selection: export::selection(self.case_ids.as_deref())?,
             submission,
             accept_missing: self.accept_missing,
-            patterns: None,
+            patterns,
         })
     }
 }
@@ -385,6 +421,7 @@ mod tests {
             unsr: UnsrPage::default(),
             submission: None,
             accept_missing: false,
+            patterns: None,
         }
     }
 
@@ -401,6 +438,41 @@ mod tests {
         assert_eq!(checked.dest, ok);
         std::fs::write(&ok, b"x").unwrap();
         assert_eq!(bad(&ok.display().to_string()), "file_exists");
+    }
+
+    #[test]
+    fn patterns_need_a_threshold_of_one_or_more_and_a_pdf() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("out.pdf").display().to_string();
+        let mut r = request(&path, None);
+        r.format = Format::Pdf;
+        assert_eq!(r.checked().unwrap().patterns, None, "off unless asked for");
+        r.patterns = Some(1);
+        assert_eq!(
+            r.checked().unwrap().patterns,
+            Some(Patterns { threshold: 1 })
+        );
+        for wrong in [0, MAX_THRESHOLD + 1] {
+            r.patterns = Some(wrong);
+            assert_eq!(r.checked().unwrap_err().kind(), "bad_request", "{wrong}");
+        }
+        // Not a PDF: JSON, and a submission written as text.
+        r.patterns = Some(3);
+        r.format = Format::Json;
+        assert_eq!(r.checked().unwrap_err().kind(), "bad_request");
+        let one = Uuid::new_v4();
+        let page = |pdf: bool| -> ExportRequest {
+            serde_json::from_value(serde_json::json!({
+                "format": "achpr", "caseIds": [one], "path": path, "patterns": 3,
+                "submission": {"language": "fr", "answers": {}, "pdf": pdf}
+            }))
+            .unwrap()
+        };
+        assert_eq!(page(false).checked().unwrap_err().kind(), "bad_request");
+        assert_eq!(
+            page(true).checked().unwrap().patterns,
+            Some(Patterns { threshold: 3 })
+        );
     }
 
     #[test]

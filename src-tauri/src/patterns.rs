@@ -33,8 +33,9 @@ const MIN_WIDTH: f64 = 280.0;
 const MAX_WIDTH: f64 = 2400.0;
 /// The width drawn when the page sends none that makes sense.
 const DEFAULT_WIDTH: f64 = 640.0;
-/// The highest threshold accepted (a larger one would hide every figure).
-const MAX_THRESHOLD: u32 = 10_000;
+/// The highest threshold accepted (a larger one would hide every figure), here and for
+/// the patterns of a PDF export.
+pub(crate) const MAX_THRESHOLD: u32 = 10_000;
 /// The longest search text accepted (as for `search`: a pasted page is cut).
 const MAX_TEXT: usize = 1000;
 /// The languages the charts are worded in; anything else is drawn in English.

@@ -7,10 +7,13 @@
 //! chart is exported as SVG and every chart as PNG to a folder (counts below 3 read
 //! "fewer than 3", the marker never appears); then in Arabic (right to left); a lock
 //! takes the screen and its drawings away; nothing is left in web storage or in the
-//! app's files.
+//! app's files. Through the export dialog, the PDF case report of the cases the filter
+//! shows, with and without "Include patterns" (read back with lopdf: its charts and
+//! their titles, small counts withheld; none without the box), and in Arabic a
+//! submission to the African Commission as PDF with and without them.
 //!
 //! Screenshots: `target/screenshots/patterns-01-en.png`, `patterns-02-week.png`,
-//! `patterns-03-ar.png`.
+//! `patterns-03-ar.png`, `patterns-04-export-pdf.png`, `patterns-05-export-ar.png`.
 
 use custos_test_support::window as support;
 
@@ -365,22 +368,50 @@ fn shown(d: &Driver, css: &str) -> bool {
     )) == json!(true)
 }
 
+/// Runs an open export dialog whose ids start with `prefix` (`export`, `patterns-export`:
+/// the parts the two dialogs share) to `path`, typed into `#<prefix>-<field>`. What a
+/// communication lacks is confirmed ("export anyway"), also when it was checked again.
+fn export_through(d: &Driver, prefix: &str, field: &str, path: &Path) {
+    d.type_into(&format!("#{prefix}-{field}"), &path.display().to_string());
+    d.wait_until("the export button", || {
+        if shown(d, "#export-anyway") && d.checked("#export-anyway") == 0 {
+            d.script("document.querySelector('#export-anyway').click();");
+        }
+        d.enabled(&format!("#{prefix}-run"))
+    });
+    script_click(d, &format!("#{prefix}-run"));
+    let result = format!("#{prefix}-result");
+    let error = format!("#{prefix}-error");
+    let path_error = format!("#field-error-{prefix}-{field}");
+    d.wait_until("the export to end", || {
+        shown(d, &result)
+            || shown(d, &error)
+            || shown(d, &path_error)
+            || shown(d, "#field-error-export-patterns-threshold")
+    });
+    assert!(
+        shown(d, &result),
+        "the export failed: {} {}",
+        d.script(&format!(
+            "return document.querySelector('{error}').textContent;"
+        )),
+        d.script(&format!(
+            "return document.querySelector('{path_error}').textContent;"
+        ))
+    );
+}
+
+fn close_dialog(d: &Driver, prefix: &str) {
+    script_click(d, &format!("#{prefix}-close"));
+    d.wait_until("the dialog to close", || {
+        d.gone(&format!("#{prefix}-dialog"))
+    });
+}
+
 /// Runs the open patterns export dialog to `path`; → the number of files it wrote.
 fn run_export(d: &Driver, path: &Path) -> i64 {
     d.wait("#patterns-export-dialog");
-    d.type_into("#patterns-export-path", &path.display().to_string());
-    d.script("document.querySelector('#patterns-export-run').click();");
-    d.wait_until("the export to end", || {
-        shown(d, "#patterns-export-result")
-            || shown(d, "#patterns-export-error")
-            || shown(d, "#field-error-patterns-export-path")
-    });
-    assert!(
-        shown(d, "#patterns-export-result"),
-        "the export failed: {} {}",
-        d.text("#patterns-export-error"),
-        d.script("return document.querySelector('#field-error-patterns-export-path').textContent;")
-    );
+    export_through(d, "patterns-export", "path", path);
     assert_eq!(
         d.script("return document.querySelector('#patterns-export-result').dataset.encrypted;"),
         json!("false")
@@ -391,8 +422,55 @@ fn run_export(d: &Driver, path: &Path) -> i64 {
 }
 
 fn close_export(d: &Driver) {
-    d.script("document.querySelector('#patterns-export-close').click();");
-    d.wait_until("the dialog to close", || d.gone("#patterns-export-dialog"));
+    close_dialog(d, "patterns-export");
+}
+
+/// Runs the open export dialog (the case list's or a case's) to `path`.
+fn run_file_export(d: &Driver, path: &Path) {
+    export_through(d, "export", "file", path);
+}
+
+fn close_file_export(d: &Driver) {
+    close_dialog(d, "export");
+}
+
+/// Each page's text, read back with lopdf (which fails on anything but a PDF).
+fn pdf_pages(path: &Path) -> Vec<String> {
+    let bytes = std::fs::read(path).expect("the PDF is written");
+    assert!(
+        bytes.starts_with(b"%PDF-"),
+        "{} is not a PDF",
+        path.display()
+    );
+    let doc = lopdf::Document::load_mem(&bytes).expect("a PDF lopdf can read");
+    doc.get_pages()
+        .keys()
+        .map(|p| doc.extract_text(&[*p]).expect("the page's text"))
+        .collect()
+}
+
+/// How many charts a PDF draws (each is marked content tagged `Figure`).
+fn pdf_charts(path: &Path) -> usize {
+    let doc = lopdf::Document::load(path).expect("a PDF lopdf can read");
+    doc.get_pages()
+        .values()
+        .map(|page| {
+            let content = lopdf::content::Content::decode(&doc.get_page_content(*page))
+                .expect("the page's content");
+            content
+                .operations
+                .iter()
+                .filter(|op| {
+                    op.operator == "BMC"
+                        && op.operands.first().and_then(|o| o.as_name().ok()) == Some(b"Figure")
+                })
+                .count()
+        })
+        .sum()
+}
+
+fn flat(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn set_language(d: &Driver, lang: &str, dir: &str) {
@@ -541,6 +619,8 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
     assert!(timeline.contains("2026"), "{timeline}");
     let map = chart_texts(d, "map").join(" | ");
     assert!(!map.is_empty(), "the map has no legend");
+    // Its drawing has no title: the screen shows one.
+    assert_eq!(d.text("#chart-title-map"), "Where incidents happened");
     // The marker name is nowhere on the screen.
     assert!(
         !d.source().contains(&hidden),
@@ -687,6 +767,89 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
     d.click("#patterns-back");
     wait_rows(d, "the filtered list", &[a, b, c]);
 
+    scenario.step("the case report of the cases shown, as PDF with their patterns");
+    d.click("#export-cases");
+    d.wait("#export-dialog");
+    assert_eq!(d.checked("#export-scope-shown"), 1);
+    // Only a PDF can hold the charts: not offered for JSON.
+    assert_eq!(d.checked("#export-format-json"), 1);
+    assert!(!shown(d, "#export-patterns"), "patterns offered for JSON");
+    script_click(d, "#export-format-pdf");
+    d.wait("#export-patterns");
+    assert_eq!(d.checked("#export-patterns"), 0, "on by default");
+    assert!(d.text("#export-patterns-hint").contains("cases shown"));
+    assert!(!shown(d, "#export-patterns-threshold"));
+    script_click(d, "#export-patterns");
+    d.wait("#export-patterns-threshold");
+    assert_eq!(
+        d.script("return document.querySelector('#export-patterns-threshold').value;"),
+        json!("3")
+    );
+    // A threshold of 0 is refused before anything is written.
+    let refused = out.path().join("refused.pdf");
+    d.set_value("#export-patterns-threshold", "0");
+    d.type_into("#export-file", &refused.display().to_string());
+    script_click(d, "#export-run");
+    d.wait_until("the threshold to be refused", || {
+        shown(d, "#field-error-export-patterns-threshold")
+    });
+    assert!(!shown(d, "#export-result") && !refused.exists());
+    d.set_value("#export-patterns-threshold", "3");
+    assert!(!shown(d, "#field-error-export-patterns-threshold"));
+    assert_eq!(d.overflow_x(), 0, "the export dialog scrolls sideways");
+    d.screenshot("patterns-04-export-pdf");
+    let with = out.path().join("report-patterns.pdf");
+    run_file_export(d, &with);
+    assert_eq!(
+        d.script("return document.querySelector('#export-result').dataset.patterns;"),
+        json!("3")
+    );
+    // The last section, on the three cases the filter shows.
+    let report = flat(&pdf_pages(&with).join("\n"));
+    let at = report
+        .find("Figures of the 3 case(s) of this report")
+        .unwrap_or_else(|| panic!("no Patterns section of the 3 cases: {report}"));
+    let section = &report[at..];
+    let labels = custos_patterns::Labels::of("en");
+    for key in [
+        "title.act_types",
+        "title.victims_by_sex",
+        "title.interventions",
+    ] {
+        let title = flat(&labels.text(key));
+        assert!(section.contains(&title), "no {title} in {section}");
+    }
+    // Two men, two perpetrators: below 3, withheld; the case left out is not counted.
+    assert!(section.contains("fewer than 3"), "{section}");
+    assert!(!section.contains("Destruction"), "{section}");
+    assert!(
+        !section.contains(&hidden),
+        "a person without consent is named"
+    );
+    assert!(pdf_charts(&with) >= 6, "{} charts", pdf_charts(&with));
+
+    scenario.step("without the box: the same report, no chart");
+    script_click(d, "#export-patterns");
+    assert!(!shown(d, "#export-patterns-threshold"));
+    let without = out.path().join("report.pdf");
+    run_file_export(d, &without);
+    assert_eq!(
+        d.script("return document.querySelector('#export-result').dataset.patterns;"),
+        json!("")
+    );
+    assert_eq!(pdf_charts(&without), 0);
+    let text = flat(&pdf_pages(&without).join("\n"));
+    assert!(
+        !text.contains("Patterns"),
+        "a Patterns section without the box"
+    );
+    assert!(!text.contains(&flat(&labels.text("title.act_types"))));
+    assert!(text.contains(&marker), "not the case report: {text}");
+    // Back to a format that holds no charts: the option goes.
+    script_click(d, "#export-format-csv");
+    assert!(!shown(d, "#export-patterns"), "patterns offered for CSV");
+    close_file_export(d);
+
     scenario.step("a search that selects nothing: nothing drawn, nothing to export");
     d.type_into("#search", "zzzqqq");
     wait_rows(d, "no case", &[]);
@@ -726,6 +889,71 @@ fn patterns_of_the_cases_a_filter_selects_in_the_real_window() {
     script_click(d, "#patterns-period-month");
     wait_ready(d, "month");
     d.screenshot("patterns-03-ar");
+
+    scenario.step("in Arabic: a submission as PDF with the patterns of its one case");
+    script_click(d, "#patterns-back");
+    wait_rows(d, "the filtered list", &[a, b, c]);
+    d.click(&format!("[data-record-id='{a}'] [data-testid=case-open]"));
+    d.wait("#case-export");
+    d.click("#case-export");
+    d.wait("#export-dialog");
+    script_click(d, "#export-format-achpr");
+    d.wait("#export-submission-language");
+    // A text submission holds no charts: offered once it is a PDF.
+    assert!(!shown(d, "#export-patterns"), "patterns offered for text");
+    d.set_value("#export-submission-language", "ar");
+    script_click(d, "#export-submission-pdf");
+    d.wait("#export-patterns");
+    assert!(is_arabic(&d.text("#export-patterns-option")));
+    script_click(d, "#export-patterns");
+    d.wait("#export-patterns-threshold");
+    // What the case lacks is listed first (then confirmed: see export_through).
+    d.wait("[data-testid=missing-item]");
+    assert_eq!(
+        d.script(
+            "return getComputedStyle(document.querySelector('#export-patterns-option')).direction;"
+        ),
+        json!("rtl")
+    );
+    // The dialog scrolled to the option once the list above it is checked again (the
+    // form's answers are checked 300 ms after they change).
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    d.wait_until("what the submission lacks, checked", || {
+        shown(d, "#export-anyway")
+    });
+    d.wait_until("the patterns option in view", || {
+        d.script(
+            "const dlg = document.querySelector('#export-dialog'); \
+             const top = () => document.querySelector('#export-patterns-option') \
+               .getBoundingClientRect().top - dlg.getBoundingClientRect().top - 24; \
+             dlg.scrollTop += top(); \
+             return Math.abs(top()) < 2 || dlg.scrollTop + dlg.clientHeight >= dlg.scrollHeight - 1;",
+        ) == json!(true)
+    });
+    d.screenshot("patterns-05-export-ar");
+    let submission = out.path().join("achpr-patterns.pdf");
+    run_file_export(d, &submission);
+    let charts = pdf_charts(&submission);
+    assert!(charts >= 4, "{charts} charts");
+    let text = flat(&pdf_pages(&submission).join("\n"));
+    // Its charts are worded in Arabic (drawn in presentation forms), not in English.
+    assert!(
+        text.chars().any(|c| ('\u{FE70}'..='\u{FEFF}').contains(&c)),
+        "{text}"
+    );
+    assert!(!text.contains(&flat(&labels.text("title.act_types"))));
+    assert!(!text.contains(&hidden));
+    script_click(d, "#export-patterns");
+    let plain = out.path().join("achpr.pdf");
+    run_file_export(d, &plain);
+    assert_eq!(pdf_charts(&plain), 0, "charts without the box");
+    close_file_export(d);
+    script_click(d, "#back-to-cases");
+    wait_rows(d, "the filtered list", &[a, b, c]);
+
+    // Back to the patterns (now with the submission's draft intervention), for the lock.
+    script_click(d, "#open-patterns");
+    wait_ready(d, "month");
 
     scenario.step("a lock takes the screen and its drawings away");
     script_click(d, "#chart-map [data-testid=chart-export-png]");

@@ -11,9 +11,13 @@
 // encrypted, with the option to encrypt it to an age recipient (age1…), and the path
 // (typed, or chosen with the system's save dialog, as for evidence). For a communication
 // the elements it lacks are listed BEFORE anything is written; the export then needs an
-// explicit "export anyway". A long export shows its progress (`export-progress` events,
-// counts only). Nothing of what is exported passes through the page: the backend reads
-// the vault and writes the file.
+// explicit "export anyway". A PDF (the case report, a communication as PDF) may include
+// the patterns: the charts and map of the cases the file holds (those of the scope; a
+// communication's one case), from the figures published with the small-count threshold
+// (default 3). The dialog's parts shared with the patterns screen's chart export (warning,
+// encryption, path, result, the dialog itself) come from export-parts.js. A long export
+// shows its progress (`export-progress` events, counts only). Nothing of what is
+// exported passes through the page: the backend reads the vault and writes the file.
 //
 // A file is never replaced: a path where something exists is refused next to the path.
 // CSV writes a new folder (one file per table) at the path.
@@ -25,13 +29,15 @@
 // #export-current-risk, #export-context), #export-submission (data-format,
 // data-mechanism on its .submission-form; #export-submission-language,
 // #export-submission-pdf, one control per question #export-q-<key> with `_` as `-`, a
-// "choices" question's boxes #export-q-<key>-<code>), #export-warning, #export-encrypt,
+// "choices" question's boxes #export-q-<key>-<code>), #export-patterns-option (a PDF only:
+// #export-patterns, #export-patterns-hint, #export-patterns-threshold,
+// #field-error-export-patterns-threshold), #export-warning, #export-encrypt,
 // #export-recipient, #field-error-export-recipient, #export-file, #export-file-choose,
 // #field-error-export-file, #export-missing (items [data-testid=missing-item]
 // [data-element], a perpetrator's [data-testid=perpetrator-type][data-record-id]
 // select), #export-anyway, #export-progress (a <progress>, data-done, data-total),
 // #export-progress-text, #export-error, #export-result (data-path, data-encrypted,
-// data-withheld), #export-run, #export-close.
+// data-withheld, data-patterns: the threshold, empty without), #export-run, #export-close.
 
 import * as api from './api.js';
 import { h, replace, userText } from './dom.js';
@@ -40,23 +46,12 @@ import { errorText } from './fields.js';
 import { choiceLabel } from './records.js';
 import { formatBytes } from './evidence.js';
 import { languageName } from './followup.js';
+import { exportDialog, exportParts, removeDialog, showDialog, thresholdOf, today } from './export-parts.js';
 
 const EXTENSION = { json: 'json', csv: '', uwazi: '', pdf: 'pdf', unsr: 'txt' };
 const UNSR_TYPES = ['urgent_appeal', 'allegation_letter'];
 
 let current = null; // the open dialog: {dialog, close()}
-
-/** True when an age recipient looks right (the backend checks it properly). */
-function looksLikeRecipient(text) {
-  return /^age1[02-9ac-hj-np-z]{58}$/.test(text.trim());
-}
-
-/** Today as YYYY-MM-DD, for file names. */
-function today() {
-  const d = new Date();
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
 
 /**
  * The text for a missing element: in the UI language when known (an unanswered question
@@ -154,47 +149,51 @@ export async function openExport(app, options = {}) {
   let loading = null; // the format whose form is being asked for
   const communication = h('div', { id: 'export-communication', hidden: true }, unsr, submission, missing, anywayRow);
 
-  // Not encrypted, unless…
-  const encrypt = h('input', { type: 'checkbox', id: 'export-encrypt', name: 'encrypt' });
-  const recipient = h('input', { id: 'export-recipient', type: 'text', name: 'recipient', dir: 'ltr', spellcheck: false,
-    attrs: { autocomplete: 'off', placeholder: 'age1…', 'aria-describedby': 'export-recipient-hint field-error-export-recipient' } });
-  const recipientError = h('p', { id: 'field-error-export-recipient', class: 'field-error', hidden: true });
-  const recipientField = h('div', { class: 'field', hidden: true },
-    h('label', { for: 'export-recipient', text: t('export.recipient') }), recipient,
-    h('p', { id: 'export-recipient-hint', class: 'field-hint', text: t('export.recipient.hint') }), recipientError);
-  const warning = h('div', { id: 'export-warning', class: 'callout warning', attrs: { role: 'note' } },
-    h('p', { class: 'callout-title', id: 'export-warning-title', text: t('export.warning.title') }),
-    h('p', { id: 'export-warning-text', text: t('export.warning') }));
+  // Patterns: the charts and map of the exported cases, in a PDF (the case report, a
+  // submission as PDF), from the figures published with the threshold.
+  const patterns = h('input', { type: 'checkbox', id: 'export-patterns', name: 'patterns',
+    attrs: { 'aria-describedby': 'export-patterns-hint' } });
+  const patternsThreshold = h('input', { id: 'export-patterns-threshold', type: 'number', name: 'patterns-threshold',
+    value: '3', attrs: { min: 1, max: 10000, step: 1, inputmode: 'numeric',
+      'aria-describedby': 'export-patterns-threshold-hint field-error-export-patterns-threshold' } });
+  const patternsThresholdError = h('p', { id: 'field-error-export-patterns-threshold', class: 'field-error', hidden: true });
+  const patternsThresholdField = h('div', { class: 'field export-patterns-threshold', hidden: true },
+    h('label', { for: 'export-patterns-threshold', text: t('export.patterns.threshold') }), patternsThreshold,
+    h('p', { id: 'export-patterns-threshold-hint', class: 'field-hint', text: t('export.patterns.threshold.hint') }),
+    patternsThresholdError);
+  const patternsOption = h('div', { id: 'export-patterns-option', class: 'export-patterns', hidden: true },
+    h('div', { class: 'field field-check' },
+      h('div', { class: 'check' }, patterns, h('label', { for: 'export-patterns', text: t('export.patterns') })),
+      h('p', { id: 'export-patterns-hint', class: 'field-hint',
+        text: single ? t('export.patterns.hint.case') : t('export.patterns.hint') })),
+    patternsThresholdField);
 
-  // Where
-  const file = h('input', { id: 'export-file', type: 'text', name: 'file', dir: 'ltr', spellcheck: false,
-    attrs: { autocomplete: 'off', 'aria-describedby': 'field-error-export-file' } });
-  const fileError = h('p', { id: 'field-error-export-file', class: 'field-error', hidden: true });
-  const choose = h('button', { type: 'button', id: 'export-file-choose', class: 'button secondary', text: t('evidence.choose') });
-
-  // Going, done
+  // Not encrypted, unless… ; where; going, done
+  const parts = exportParts({
+    prefix: 'export',
+    path: 'file',
+    chooseId: 'export-file-choose',
+    warning: t('export.warning'),
+    pathLabel: t('export.path'),
+    pathHint: null,
+    chooseTitle: t('export.choose.title'),
+    suggested: () => suggestedName(),
+    onEncrypt: () => update(),
+  });
+  const { encrypt, recipientField, run, closeButton, error, result } = parts;
   const progress = h('progress', { id: 'export-progress', class: 'export-progress', hidden: true, max: 1, value: 0,
     attrs: { 'aria-labelledby': 'export-progress-text' } });
   const progressText = h('p', { id: 'export-progress-text', class: 'busy-note', hidden: true, attrs: { role: 'status' } });
-  const error = h('p', { id: 'export-error', class: 'form-error', hidden: true, attrs: { role: 'alert', tabindex: '-1' } });
-  const result = h('div', { id: 'export-result', class: 'callout success', hidden: true, attrs: { role: 'status' } });
-  const run = h('button', { type: 'submit', id: 'export-run', class: 'button primary', text: t('export.run') });
-  const closeButton = h('button', { type: 'button', id: 'export-close', class: 'button secondary', text: t('action.cancel') });
 
-  const form = h('form', { id: 'export-form', class: 'form', attrs: { novalidate: true, autocomplete: 'off' } },
-    scope, formatSet, communication, warning,
-    h('div', { class: 'field field-check' },
-      h('div', { class: 'check' }, encrypt, h('label', { for: 'export-encrypt', text: t('export.encrypt') }))),
-    recipientField,
-    h('div', { class: 'path-row' },
-      h('div', { class: 'field grow' }, h('label', { for: 'export-file', text: t('export.path') }), file,
-        h('p', { id: 'export-file-hint', class: 'field-hint', hidden: true, text: t('export.path.folder') }), fileError),
-      choose),
-    progressText, progress, error, result,
-    h('div', { class: 'actions' }, closeButton, run));
-  const dialog = h('dialog', { id: 'export-dialog', class: 'dialog export-dialog',
-    data: { scope: single ? 'case' : 'list' }, attrs: { 'aria-labelledby': 'export-title' } },
-  h('h2', { id: 'export-title', text: t('export.title') }), form);
+  const { dialog, form } = exportDialog({
+    id: 'export-dialog',
+    titleId: 'export-title',
+    title: t('export.title'),
+    formId: 'export-form',
+    data: { scope: single ? 'case' : 'list' },
+    children: [scope, formatSet, communication, patternsOption, parts.warning, parts.encryptRow, recipientField,
+      parts.pathRow, progressText, progress, error, result, parts.actions],
+  });
 
   let busy = false;
   let checked = null; // the missing elements of the last check, for the current choices
@@ -212,6 +211,14 @@ export async function openExport(app, options = {}) {
   const isSubmission = (f = format()) => f !== 'unsr' && Boolean(mechanismOf(f));
   /** Any communication: its missing elements come first. */
   const isCommunication = (f = format()) => f === 'unsr' || isSubmission(f);
+  /** The file is a PDF (the case report, or a communication as PDF): it can hold the patterns. */
+  const writesPdf = (f = format()) => f === 'pdf'
+    || (f === 'unsr' ? unsrPdf.checked : isSubmission(f) && Boolean(forms.get(f)?.pdf.checked));
+  /** The threshold of the patterns asked for; null: none asked for; false: not a valid one. */
+  const patternsAsked = () => {
+    if (!writesPdf() || !patterns.checked) return null;
+    return thresholdOf(patternsThreshold) ?? false;
+  };
 
   function suggestedName() {
     const base = single ? 'custos-case' : 'custos-export';
@@ -453,7 +460,9 @@ export async function openExport(app, options = {}) {
         recheck();
       }
     }
-    document.getElementById('export-file-hint')?.toggleAttribute('hidden', !isFolder());
+    parts.setPathHint(isFolder() ? t('export.path.folder') : null);
+    patternsOption.hidden = !writesPdf();
+    patternsThresholdField.hidden = !writesPdf() || !patterns.checked;
     recipientField.hidden = !encrypt.checked;
     dialog.dataset.format = format();
     const blocked = isUnsr && (checked === null || (checked.length > 0 && !anyway.checked));
@@ -477,26 +486,15 @@ export async function openExport(app, options = {}) {
   scopeAll.addEventListener('change', () => recheck());
   scopeShown.addEventListener('change', () => recheck());
   anyway.addEventListener('change', update);
-  encrypt.addEventListener('change', () => {
-    update();
-    // The suggested name follows the choice (.age when encrypted).
-    const v = file.value.trim();
-    if (encrypt.checked && v && !v.endsWith('.age')) file.value = `${v}.age`;
-    else if (!encrypt.checked && v.endsWith('.age')) file.value = v.slice(0, -4);
-    if (encrypt.checked) recipient.focus();
-  });
-  choose.addEventListener('click', async () => {
-    try {
-      const chosen = await api.pickDestination(t('export.choose.title'), suggestedName());
-      if (chosen) {
-        file.value = chosen;
-        fileError.hidden = true;
-      }
-    } catch (e) {
-      error.textContent = errorText(e);
-      error.hidden = false;
-    }
-  });
+  patterns.addEventListener('change', update);
+  const showThreshold = () => {
+    const ok = thresholdOf(patternsThreshold) !== null;
+    patternsThreshold.toggleAttribute('aria-invalid', !ok);
+    patternsThresholdError.textContent = ok ? '' : t('patterns.threshold.invalid');
+    patternsThresholdError.hidden = ok;
+    return ok;
+  };
+  patternsThreshold.addEventListener('input', showThreshold);
 
   function showProgress(done, total) {
     const d = Math.max(0, Number(done) || 0);
@@ -509,26 +507,13 @@ export async function openExport(app, options = {}) {
   }
 
   async function start() {
-    error.hidden = true;
-    result.hidden = true;
-    fileError.hidden = true;
-    recipientError.hidden = true;
-    recipient.removeAttribute('aria-invalid');
-    file.removeAttribute('aria-invalid');
-    const path = file.value.trim();
-    const to = encrypt.checked ? recipient.value.trim() : null;
-    if (encrypt.checked && !looksLikeRecipient(to || '')) {
-      recipientError.textContent = to ? t('export.recipient.invalid') : t('error.required');
-      recipientError.hidden = false;
-      recipient.setAttribute('aria-invalid', 'true');
-      recipient.focus();
-      return;
-    }
-    if (!path) {
-      fileError.textContent = t('error.required');
-      fileError.hidden = false;
-      file.setAttribute('aria-invalid', 'true');
-      file.focus();
+    const asked = parts.checked();
+    if (!asked) return;
+    const { path, recipient: to } = asked;
+    const threshold = patternsAsked();
+    if (threshold === false) {
+      showThreshold();
+      patternsThreshold.focus();
       return;
     }
     busy = true;
@@ -552,6 +537,7 @@ export async function openExport(app, options = {}) {
         unsr: format() === 'unsr' ? unsrFields() : undefined,
         submission: isSubmission() ? submissionFields() : undefined,
         acceptMissing: isCommunication() && anyway.checked,
+        patterns: threshold ?? undefined,
       });
     } catch (e) {
       failure = e;
@@ -566,42 +552,22 @@ export async function openExport(app, options = {}) {
     update();
     if (failure) {
       progress.hidden = true;
-      if (failure.kind === 'file_exists') {
-        fileError.textContent = t('export.exists', { path });
-        fileError.hidden = false;
-        file.setAttribute('aria-invalid', 'true');
-        file.focus();
-        return;
-      }
-      if (failure.kind === 'invalid_recipient') {
-        recipientError.textContent = t('export.recipient.invalid');
-        recipientError.hidden = false;
-        recipient.setAttribute('aria-invalid', 'true');
-        recipient.focus();
-        return;
-      }
-      if (failure.kind === 'missing_elements') {
-        await check();
-      }
-      error.textContent = errorText(failure);
-      error.hidden = false;
-      error.focus();
+      // What the missing elements are is asked again (and shown) first.
+      if (failure.kind === 'missing_elements') await check();
+      if (dialog.isConnected) parts.failed(failure, path);
       return;
     }
     showProgress(progress.max, progress.max);
     result.dataset.path = out.path;
     result.dataset.encrypted = String(Boolean(out.encrypted));
     result.dataset.withheld = String(out.withheld || 0);
-    replace(result,
-      h('p', { text: out.encrypted ? t('export.done.encrypted') : t('export.done') }),
+    result.dataset.patterns = String(threshold ?? '');
+    parts.done(app, Boolean(out.encrypted), [
       h('p', {}, h('code', { id: 'export-result-path', text: out.path, attrs: { dir: 'ltr' } }),
         ` · ${formatBytes(out.bytes)}`),
       out.files > 1 ? h('p', { text: t('export.done.files', { n: formatNumber(out.files) }) }) : null,
       out.withheld ? h('p', { text: t('export.done.withheld', { n: formatNumber(out.withheld) }) }) : null,
-      out.encrypted ? null : h('p', { class: 'field-hint', text: t('export.done.reminder') }));
-    result.hidden = false;
-    closeButton.textContent = t('export.close');
-    app.notify(out.encrypted ? t('export.done.encrypted') : t('export.done'));
+    ]);
   }
 
   form.addEventListener('submit', (e) => {
@@ -615,24 +581,14 @@ export async function openExport(app, options = {}) {
     stopListening?.();
     stopListening = null;
     if (current?.dialog === dialog) current = null;
-    if (dialog.open && typeof dialog.close === 'function') dialog.close();
-    dialog.remove();
+    removeDialog(dialog);
     options.onClose?.();
   }
-  closeButton.addEventListener('click', () => {
-    if (!busy) close();
-  });
-  dialog.addEventListener('cancel', (e) => {
-    e.preventDefault();
-    if (!busy) close();
-  });
 
-  document.body.append(dialog);
   current = { dialog, close };
   update();
-  if (typeof dialog.showModal === 'function') dialog.showModal();
-  else dialog.setAttribute('open', '');
-  (formatSet.querySelector('input:checked') || file).focus();
+  showDialog(dialog, { closeButton, close, busy: () => busy,
+    focus: formatSet.querySelector('input:checked') || parts.path });
 }
 
 /** Closes the export dialog, if open (leaving the screen, locking). */

@@ -16,7 +16,8 @@
 // - Exports (one chart, or every chart into a new folder, SVG or PNG) go through the
 //   backend (`patterns_export`) to the path the user typed or chose, with the counts
 //   below the threshold shown as "fewer than N"; encrypted to an age recipient when
-//   asked.
+//   asked. The dialog is built from the parts it shares with the export dialog
+//   (export-parts.js: warning, encryption, path, result, the modal dialog).
 // - Nothing is kept: no web storage, no cache; the figures and drawings live in this
 //   screen's closure and its nodes, and go when the screen is torn down (leaving it,
 //   locking).
@@ -40,6 +41,7 @@ import { h, replace } from '../dom.js';
 import { t, lang, formatNumber, formatDate } from '../i18n.js';
 import { errorText } from '../fields.js';
 import { choiceLabel } from '../records.js';
+import { exportDialog, exportParts, removeDialog, showDialog, thresholdOf, today } from '../export-parts.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 /** The longest drawing accepted from the backend (characters). */
@@ -155,24 +157,6 @@ export function straighten(svg) {
   }
 }
 
-/** Today as YYYY-MM-DD, for file names. */
-function today() {
-  const d = new Date();
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
-
-/** True when an age recipient looks right (the backend checks it properly). */
-function looksLikeRecipient(text) {
-  return /^age1[02-9ac-hj-np-z]{58}$/.test(text.trim());
-}
-
-/** A whole number threshold of 1 or more (what the field holds, else the default 3). */
-function thresholdOf(input) {
-  const n = Number(input.value);
-  return Number.isInteger(n) && n >= 1 && n <= 10_000 ? n : null;
-}
-
 export async function render(app, params = {}) {
   const query = params.query && typeof params.query === 'object' ? params.query : {};
   const filters = Array.isArray(params.filters) ? params.filters : [];
@@ -280,8 +264,10 @@ export async function render(app, params = {}) {
       if (!key) continue;
       const svg = safeSvg(chart.svg);
       const caption = h('figcaption', { class: 'chart-head' },
-        // The drawing shows its own title; this one names the figure for screen readers.
-        h('h2', { class: 'chart-title visually-hidden', id: `chart-title-${key}`, text: chartTitle(key) }),
+        // A chart's drawing shows its own title, and this one names the figure for screen
+        // readers; the map's drawing has none, so the map's is shown.
+        h('h2', { class: ['chart-title', key === 'map' ? null : 'visually-hidden'], id: `chart-title-${key}`,
+          text: chartTitle(key) }),
         h('div', { class: 'chart-actions' },
           h('button', { type: 'button', class: 'button link', testid: 'chart-export-svg', text: t('patterns.export.svg'),
             attrs: { 'aria-describedby': `chart-title-${key}` }, on: { click: () => openExportDialog(key, 'svg') } }),
@@ -379,95 +365,38 @@ export async function render(app, params = {}) {
       : t('patterns.export.what.one', { chart: chartTitle(which), format: format.toUpperCase() }) });
     const published = h('p', { id: 'patterns-export-published', class: 'field-hint',
       text: t('patterns.export.published', { n: formatNumber(limit) }) });
-    const warning = h('div', { id: 'patterns-export-warning', class: 'callout warning', attrs: { role: 'note' } },
-      h('p', { class: 'callout-title', text: t('export.warning.title') }),
-      h('p', { text: t('patterns.export.warning') }));
-    const encrypt = h('input', { type: 'checkbox', id: 'patterns-export-encrypt', name: 'encrypt' });
-    const recipient = h('input', { id: 'patterns-export-recipient', type: 'text', name: 'recipient', dir: 'ltr',
-      spellcheck: false, attrs: { autocomplete: 'off', placeholder: 'age1…',
-        'aria-describedby': 'field-error-patterns-export-recipient' } });
-    const recipientError = h('p', { id: 'field-error-patterns-export-recipient', class: 'field-error', hidden: true });
-    const recipientField = h('div', { class: 'field', hidden: true },
-      h('label', { for: 'patterns-export-recipient', text: t('export.recipient') }), recipient,
-      h('p', { class: 'field-hint', text: t('export.recipient.hint') }), recipientError);
-    const path = h('input', { id: 'patterns-export-path', type: 'text', name: 'path', dir: 'ltr', spellcheck: false,
-      attrs: { autocomplete: 'off', 'aria-describedby': 'patterns-export-path-hint field-error-patterns-export-path' } });
-    const pathError = h('p', { id: 'field-error-patterns-export-path', class: 'field-error', hidden: true });
-    const choose = h('button', { type: 'button', id: 'patterns-export-choose', class: 'button secondary',
-      text: t('evidence.choose') });
-    const failure = h('p', { id: 'patterns-export-error', class: 'form-error', hidden: true,
-      attrs: { role: 'alert', tabindex: '-1' } });
-    const result = h('div', { id: 'patterns-export-result', class: 'callout success', hidden: true, attrs: { role: 'status' } });
-    const run = h('button', { type: 'submit', id: 'patterns-export-run', class: 'button primary', text: t('export.run') });
-    const closeButton = h('button', { type: 'button', id: 'patterns-export-close', class: 'button secondary',
-      text: t('action.cancel') });
-    const form = h('form', { id: 'patterns-export-form', class: 'form', attrs: { novalidate: true, autocomplete: 'off' } },
-      what, published, warning,
-      h('div', { class: 'field field-check' },
-        h('div', { class: 'check' }, encrypt, h('label', { for: 'patterns-export-encrypt', text: t('export.encrypt') }))),
-      recipientField,
-      h('div', { class: 'path-row' },
-        h('div', { class: 'field grow' },
-          h('label', { for: 'patterns-export-path', text: folder ? t('patterns.export.path.folder') : t('export.path') }),
-          path,
-          h('p', { id: 'patterns-export-path-hint', class: 'field-hint',
-            text: folder ? t('patterns.export.path.folder.hint') : t('patterns.export.path.hint') }),
-          pathError),
-        choose),
-      failure, result,
-      h('div', { class: 'actions' }, closeButton, run));
-    const dialog = h('dialog', { id: 'patterns-export-dialog', class: 'dialog export-dialog',
-      data: { which: which || 'all', format }, attrs: { 'aria-labelledby': 'patterns-export-title' } },
-    h('h2', { id: 'patterns-export-title', text: t('patterns.export.title') }), form);
+    const parts = exportParts({
+      prefix: 'patterns-export',
+      path: 'path',
+      chooseId: 'patterns-export-choose',
+      warning: t('patterns.export.warning'),
+      pathLabel: folder ? t('patterns.export.path.folder') : t('export.path'),
+      pathHint: folder ? t('patterns.export.path.folder.hint') : t('patterns.export.path.hint'),
+      chooseTitle: t('patterns.export.choose.title'),
+      suggested: () => suggested(),
+      ageSuffix: () => !folder,
+    });
+    const { encrypt, run, closeButton } = parts;
+    const { dialog, form } = exportDialog({
+      id: 'patterns-export-dialog',
+      titleId: 'patterns-export-title',
+      title: t('patterns.export.title'),
+      formId: 'patterns-export-form',
+      data: { which: which || 'all', format },
+      children: [what, published, parts.warning, parts.encryptRow, parts.recipientField, parts.pathRow,
+        parts.error, parts.result, parts.actions],
+    });
 
     let running = false;
     const suggested = () => {
       const base = folder ? `patterns-${today()}` : `patterns-${which}-${today()}.${EXTENSION[format]}`;
       return encrypt.checked && !folder ? `${base}.age` : base;
     };
-    encrypt.addEventListener('change', () => {
-      recipientField.hidden = !encrypt.checked;
-      const v = path.value.trim();
-      if (!folder && encrypt.checked && v && !v.endsWith('.age')) path.value = `${v}.age`;
-      else if (!folder && !encrypt.checked && v.endsWith('.age')) path.value = v.slice(0, -4);
-      if (encrypt.checked) recipient.focus();
-    });
-    choose.addEventListener('click', async () => {
-      try {
-        const chosen = await api.pickDestination(t('patterns.export.choose.title'), suggested());
-        if (chosen && dialog.isConnected) {
-          path.value = chosen;
-          pathError.hidden = true;
-        }
-      } catch (e) {
-        failure.textContent = errorText(e);
-        failure.hidden = false;
-      }
-    });
 
     async function start() {
-      failure.hidden = true;
-      result.hidden = true;
-      pathError.hidden = true;
-      recipientError.hidden = true;
-      path.removeAttribute('aria-invalid');
-      recipient.removeAttribute('aria-invalid');
-      const to = encrypt.checked ? recipient.value.trim() : null;
-      if (encrypt.checked && !looksLikeRecipient(to || '')) {
-        recipientError.textContent = to ? t('export.recipient.invalid') : t('error.required');
-        recipientError.hidden = false;
-        recipient.setAttribute('aria-invalid', 'true');
-        recipient.focus();
-        return;
-      }
-      const where = path.value.trim();
-      if (!where) {
-        pathError.textContent = t('error.required');
-        pathError.hidden = false;
-        path.setAttribute('aria-invalid', 'true');
-        path.focus();
-        return;
-      }
+      const asked = parts.checked();
+      if (!asked) return;
+      const { path: where, recipient: to } = asked;
       running = true;
       run.disabled = true;
       closeButton.disabled = true;
@@ -488,34 +417,16 @@ export async function render(app, params = {}) {
       run.textContent = t('export.run');
       form.removeAttribute('aria-busy');
       if (err) {
-        if (err.kind === 'file_exists') {
-          pathError.textContent = t('export.exists', { path: where });
-          pathError.hidden = false;
-          path.setAttribute('aria-invalid', 'true');
-          path.focus();
-        } else if (err.kind === 'invalid_recipient') {
-          recipientError.textContent = t('export.recipient.invalid');
-          recipientError.hidden = false;
-          recipient.setAttribute('aria-invalid', 'true');
-          recipient.focus();
-        } else {
-          failure.textContent = errorText(err);
-          failure.hidden = false;
-          failure.focus();
-        }
+        parts.failed(err, where);
         return;
       }
       const count = Number(out?.count) || 0;
-      result.dataset.count = String(count);
-      result.dataset.encrypted = String(Boolean(out?.encrypted));
-      replace(result,
-        h('p', { text: out?.encrypted ? t('export.done.encrypted') : t('export.done') }),
+      parts.result.dataset.count = String(count);
+      parts.result.dataset.encrypted = String(Boolean(out?.encrypted));
+      parts.done(app, Boolean(out?.encrypted), [
         h('p', { text: t('patterns.export.done.files', { n: formatNumber(count) }) }),
         h('p', {}, h('code', { id: 'patterns-export-result-path', text: where, attrs: { dir: 'ltr' } })),
-        out?.encrypted ? null : h('p', { class: 'field-hint', text: t('export.done.reminder') }));
-      result.hidden = false;
-      closeButton.textContent = t('export.close');
-      app.notify(out?.encrypted ? t('export.done.encrypted') : t('export.done'));
+      ]);
     }
     form.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -524,21 +435,10 @@ export async function render(app, params = {}) {
 
     function close() {
       if (dialogOpen?.dialog === dialog) dialogOpen = null;
-      if (dialog.open && typeof dialog.close === 'function') dialog.close();
-      dialog.remove();
+      removeDialog(dialog);
     }
-    closeButton.addEventListener('click', () => {
-      if (!running) close();
-    });
-    dialog.addEventListener('cancel', (e) => {
-      e.preventDefault();
-      if (!running) close();
-    });
-    document.body.append(dialog);
     dialogOpen = { dialog, close };
-    if (typeof dialog.showModal === 'function') dialog.showModal();
-    else dialog.setAttribute('open', '');
-    path.focus();
+    showDialog(dialog, { closeButton, close, busy: () => running, focus: parts.path });
   }
 
   load();
