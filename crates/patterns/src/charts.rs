@@ -300,6 +300,33 @@ fn fit(s: &str, max: usize) -> String {
 }
 
 /// How many characters of `size` fit in `width` points (at least 4).
+/// A label on one line, or on two broken between words when it is longer than `max`
+/// characters (the second cut with "…" if still too long).
+fn wrap2(s: &str, max: usize) -> Vec<String> {
+    let one = fit(s, usize::MAX);
+    if one.chars().count() <= max {
+        return vec![one];
+    }
+    let mut first = String::new();
+    let mut rest = Vec::new();
+    for word in one.split_whitespace() {
+        let room = first.chars().count() + usize::from(!first.is_empty()) + word.chars().count();
+        if rest.is_empty() && room <= max {
+            if !first.is_empty() {
+                first.push(' ');
+            }
+            first.push_str(word);
+        } else {
+            rest.push(word);
+        }
+    }
+    if first.is_empty() || rest.is_empty() {
+        // One word longer than a line: cut it.
+        return vec![fit(&one, max)];
+    }
+    vec![first, fit(&rest.join(" "), max)]
+}
+
 fn chars_in(width: f64, size: f64) -> usize {
     ((width / (size * 0.6)).floor().max(4.0)) as usize
 }
@@ -482,7 +509,14 @@ fn horizontal(
         .fold(0.0, f64::max);
     let (step, top) = ticks(max);
     let scale = span / top;
-    let row_h = 20.0;
+    let max_label = chars_in(label_w, LABEL_SIZE);
+    let labels: Vec<Vec<String>> = rows.iter().map(|r| wrap2(&r.label, max_label)).collect();
+    // A long label (a mechanism's full name) takes two lines: every row is then taller.
+    let row_h = if labels.iter().any(|l| l.len() > 1) {
+        26.0
+    } else {
+        20.0
+    };
     let bar_h = 13.0;
     let top_y = y + 4.0;
     let bottom_y = top_y + rows.len() as f64 * row_h;
@@ -502,18 +536,24 @@ fn horizontal(
         );
         t += step;
     }
-    let max_label = chars_in(label_w, LABEL_SIZE);
-    for (i, row) in rows.iter().enumerate() {
+    for (i, (row, lines)) in rows.iter().zip(&labels).enumerate() {
         let ry = top_y + i as f64 * row_h + (row_h - bar_h) / 2.0;
-        c.text(
-            x0 - 6.0,
-            ry + bar_h - 3.0,
-            &fit(&row.label, max_label),
-            LABEL_SIZE,
-            Anchor::End,
-            false,
-            INK,
-        );
+        let first = if lines.len() > 1 {
+            ry + 4.5
+        } else {
+            ry + bar_h - 3.0
+        };
+        for (k, line) in lines.iter().enumerate() {
+            c.text(
+                x0 - 6.0,
+                first + k as f64 * (LABEL_SIZE + 1.5),
+                line,
+                LABEL_SIZE,
+                Anchor::End,
+                false,
+                INK,
+            );
+        }
         let mut x = x0;
         for (v, fill) in &row.segments {
             if v.value <= 0.0 {

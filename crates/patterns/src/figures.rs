@@ -146,6 +146,10 @@ pub struct Places {
     pub regions: Vec<Region>,
     /// Per coordinates, where an incident has them.
     pub points: Vec<Point>,
+    /// Per (country, region) of the incidents that have a region but no coordinates:
+    /// what the map places at the region, so that no incident is drawn twice.
+    #[serde(default)]
+    pub regions_without_points: Vec<Region>,
 }
 
 /// Interventions to one mechanism, by where they stand.
@@ -222,6 +226,7 @@ pub fn compute_with_ids<'a>(
     let mut time = TimeTally::new(options.period);
     let mut countries: HashMap<String, u32> = HashMap::new();
     let mut regions = FreeText::default();
+    let mut unpointed = FreeText::default();
     let mut points: HashMap<(u64, u64), u32> = HashMap::new();
     let mut acts: HashMap<&'a str, u32> = HashMap::new();
     let mut mechanisms: HashMap<&'a str, [u32; 3]> = HashMap::new();
@@ -254,6 +259,9 @@ pub fn compute_with_ids<'a>(
                 let (country, region, point) = place_of(i.location.as_ref());
                 if let Some(r) = region {
                     regions.add_region(&country, r, 1);
+                    if point.is_none() {
+                        unpointed.add_region(&country, r, 1);
+                    }
                 }
                 bump(countries.entry(country).or_default(), 1);
                 if let Some(pt) = point {
@@ -347,6 +355,7 @@ pub fn compute_with_ids<'a>(
             countries: counts(countries),
             regions: regions.into_regions(),
             points,
+            regions_without_points: unpointed.into_regions(),
         },
         act_types: counts(acts),
         victims_by_sex: counts(sexes),
@@ -854,6 +863,34 @@ fn publish_counts(list: &[Count], threshold: u32) -> Vec<Count> {
     out
 }
 
+/// Regions published: rare ones folded into one whose country is `unknown` and region
+/// `other`, then thresholded.
+fn publish_regions(list: &[Region], t: u32) -> Vec<Region> {
+    let mut regions = Vec::with_capacity(list.len());
+    let mut other = Sum::default();
+    let mut folded = false;
+    for r in list {
+        let is_other = r.region == OTHER && r.country == UNKNOWN;
+        if is_other || is_rare(r.count, t) {
+            if r.count != Shown::Exact(0) {
+                other.add(r.count);
+                folded = true;
+            }
+        } else {
+            regions.push(r.clone());
+        }
+    }
+    if folded {
+        regions.push(Region {
+            country: UNKNOWN.to_owned(),
+            region: OTHER.to_owned(),
+            count: other.shown(t),
+        });
+    }
+    sort_regions(&mut regions);
+    regions
+}
+
 /// A free-text list published: rare entries folded into `other`, then thresholded.
 fn publish_free(list: &[Count], threshold: u32) -> Vec<Count> {
     let mut out = Vec::with_capacity(list.len());
@@ -925,28 +962,8 @@ impl Figures {
             undated: withhold(self.timeline.undated, t),
         };
 
-        let mut regions = Vec::with_capacity(self.places.regions.len());
-        let mut other = Sum::default();
-        let mut folded = false;
-        for r in &self.places.regions {
-            let is_other = r.region == OTHER && r.country == UNKNOWN;
-            if is_other || is_rare(r.count, t) {
-                if r.count != Shown::Exact(0) {
-                    other.add(r.count);
-                    folded = true;
-                }
-            } else {
-                regions.push(r.clone());
-            }
-        }
-        if folded {
-            regions.push(Region {
-                country: UNKNOWN.to_owned(),
-                region: OTHER.to_owned(),
-                count: other.shown(t),
-            });
-        }
-        sort_regions(&mut regions);
+        let regions = publish_regions(&self.places.regions, t);
+        let regions_without_points = publish_regions(&self.places.regions_without_points, t);
 
         // Rounded to 0.1° and merged, in the order first met (then sorted).
         let mut merged: Vec<((u64, u64), f64, f64, Sum)> = Vec::new();
@@ -1031,6 +1048,7 @@ impl Figures {
                 countries,
                 regions,
                 points,
+                regions_without_points,
             },
             act_types,
             victims_by_sex,

@@ -137,7 +137,8 @@ fn is_zero(shown: Shown) -> bool {
 struct Placed {
     /// (shape index list's ISO, count) of countries with a shape.
     countries: Vec<(String, Shown)>,
-    /// (lat, lon, count) of matched regions and of valid points.
+    /// (lat, lon, count) of valid points, and of matched regions for the incidents
+    /// without coordinates.
     circles: Vec<(f64, f64, Shown)>,
     /// Counts that could not be placed (unknown country, or one with no shape).
     unplaced: Vec<Shown>,
@@ -158,7 +159,8 @@ fn places(figures: &Figures) -> Placed {
         }
     }
     let mut circles = Vec::new();
-    for r in &figures.places.regions {
+    // An incident is drawn once: at its coordinates, else at its region's point.
+    for r in &figures.places.regions_without_points {
         if is_zero(r.count) {
             continue;
         }
@@ -515,7 +517,8 @@ fn draw_from(
     let mut circles = placed.circles.clone();
     circles.sort_by(|a, b| value(b.2).total_cmp(&value(a.2)));
     let vmax = circles.first().map(|c| value(c.2)).unwrap_or(1.0).max(1.0);
-    let rmax = (width / 30.0).clamp(6.0, 30.0);
+    // The largest circle a fifth of an inch or so on a page: it marks, never covers.
+    let rmax = (width / 48.0).clamp(5.0, 16.0);
     for &(lat, lon, count) in &circles {
         if !proj.contains(lat, lon) {
             continue;

@@ -524,3 +524,23 @@ fn png_decodes_at_the_stated_size_with_colour_where_the_bars_are() {
         assert!(dark > 20, "{}: {dark}", labels.lang);
     }
 }
+
+#[test]
+fn a_long_mechanism_name_takes_two_lines_instead_of_being_cut() {
+    let mut fig = sample();
+    fig.interventions = vec![custos_patterns::figures::Mechanism {
+        mechanism: "omct_fidh_observatory".into(),
+        draft: Shown::Exact(0),
+        awaiting: Shown::Exact(4),
+        answered: Shown::Exact(2),
+    }];
+    let scene = charts::interventions(&fig, &en(), 640.0);
+    let words = texts(&parse(&scene.to_svg()));
+    assert!(
+        words.contains(&"Observatory for the Protection of".to_owned())
+            && words.contains(&"Human Rights Defenders (OMCT–FIDH)".to_owned()),
+        "{words:?}"
+    );
+    assert!(!words.iter().any(|w| w.ends_with('…')), "{words:?}");
+    scene.to_png(1.0).expect("png");
+}

@@ -296,6 +296,15 @@ fn a_hand_built_fixture_has_the_counts_stated_by_hand() {
             },
         ]
     );
+    // Both Sfax incidents have coordinates: the map draws them there, not at Sfax too.
+    assert_eq!(
+        f.places.regions_without_points,
+        vec![Region {
+            country: "unknown".into(),
+            region: "Gafsa".into(),
+            count: exact(1),
+        }]
+    );
     assert_eq!(
         f.places.points,
         vec![

@@ -61,6 +61,15 @@ fn figures(
                 .iter()
                 .map(|&(lat, lon, count)| Point { lat, lon, count })
                 .collect(),
+            // The regions given here are of incidents without coordinates.
+            regions_without_points: regions
+                .iter()
+                .map(|(c, r, n)| Region {
+                    country: c.to_string(),
+                    region: r.to_string(),
+                    count: *n,
+                })
+                .collect(),
         },
         ..Figures::default()
     }
