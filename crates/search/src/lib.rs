@@ -8,8 +8,10 @@
 //! Text is folded before it is indexed and before a query is read: Unicode decomposition,
 //! combining marks removed (French and Spanish accents, Arabic short vowels, shadda and
 //! the hamza carried by an alef), lower case, and the usual Arabic letter variants made
-//! one (alef forms → ا, alef maksura → ي, ta marbuta → ه, tatweel removed). So "ecole"
-//! finds "École" and "مدرسة" finds "مَدْرَسَة".
+//! one (alef forms → ا, alef maksura → ي, ta marbuta → ه, tatweel removed), Persian
+//! letters with their Arabic twins (ی → ي, ک → ك), the zero-width non-joiner removed, and
+//! Persian and Arabic-Indic digits read as ASCII. So "ecole" finds "École", "مدرسة" finds
+//! "مَدْرَسَة", "كرمانشاه" finds "کرمانشاه" and "1402" finds "۱۴۰۲".
 //!
 //! Filters select cases (a record matches a filter through its case: "status open" keeps
 //! the records of open cases, "act type arrest" the records of cases with an incident of
@@ -135,7 +137,7 @@ pub struct SearchResults {
 }
 
 /// Folds text for searching: decomposed, without combining marks, lower case, Arabic
-/// letter variants unified.
+/// and Persian letter variants unified, Eastern digits as ASCII, joiners removed.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.nfd() {
@@ -143,8 +145,18 @@ pub fn fold(text: &str) -> String {
             continue;
         }
         match c {
-            // Tatweel (a stretching stroke, not a letter).
-            '\u{0640}' => {}
+            // Tatweel (a stretching stroke, not a letter); the zero-width non-joiner
+            // and joiner inside Persian words ("نامه‌ها" is found as "نامهها", the way
+            // it is typed on a keyboard without the non-joiner); direction marks.
+            '\u{0640}' | '\u{200C}' | '\u{200D}' | '\u{200E}' | '\u{200F}' => {}
+            // Persian and Arabic-Indic digits are ASCII digits.
+            '\u{06F0}'..='\u{06F9}' => out.push(digit(c, '\u{06F0}')),
+            '\u{0660}'..='\u{0669}' => out.push(digit(c, '\u{0660}')),
+            // Persian yeh (and the yeh of Urdu, Pashto) → Arabic yeh; Persian kaf
+            // (keheh) and swash kaf → Arabic kaf; heh goal → heh.
+            '\u{06CC}' | '\u{06D0}' | '\u{06D2}' => out.push('\u{064A}'),
+            '\u{06A9}' | '\u{06AA}' => out.push('\u{0643}'),
+            '\u{06C1}' | '\u{06D5}' => out.push('\u{0647}'),
             // Alef with madda / hamza above / hamza below / wasla (what NFD leaves).
             '\u{0622}' | '\u{0623}' | '\u{0625}' | '\u{0671}' => out.push('\u{0627}'),
             // Alef maksura → ya; ta marbuta → ha.
@@ -154,6 +166,11 @@ pub fn fold(text: &str) -> String {
         }
     }
     out
+}
+
+/// An Eastern digit as its ASCII digit, `zero` being the script's zero.
+fn digit(c: char, zero: char) -> char {
+    char::from_digit(u32::from(c) - u32::from(zero), 10).unwrap_or(c)
 }
 
 /// The tokens a folded text is indexed as (the same analysis for records and queries).
@@ -776,7 +793,9 @@ impl SearchIndex {
     }
 }
 
-const MAGIC: &[u8] = b"custos-search 2\n";
+/// The snapshot's format, and of the folding its terms were made with: a snapshot of an
+/// earlier one is not read (the index is rebuilt from the records).
+const MAGIC: &[u8] = b"custos-search 3\n";
 
 struct Reader<'a>(&'a [u8]);
 
@@ -911,6 +930,12 @@ mod tests {
         assert_eq!(fold("آمنة"), "امنه");
         assert_eq!(fold("مصطفى"), "مصطفي");
         assert_eq!(fold("جــميل"), "جميل");
+        // Persian: its yeh and kaf are the Arabic letters, the non-joiner goes, digits
+        // are ASCII.
+        assert_eq!(fold("کرمانشاه"), fold("كرمانشاه"));
+        assert_eq!(fold("ایران"), "ايران");
+        assert_eq!(fold("می‌روم"), fold("میروم"));
+        assert_eq!(fold("۱۴۰۲ ١٤٠٢"), "1402 1402");
     }
 
     #[test]

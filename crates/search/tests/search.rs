@@ -560,3 +560,37 @@ fn the_follow_up_filters_survive_the_snapshot() {
     assert_eq!(vault.prepare_search(0).unwrap(), (total, total), "reused");
     assert_eq!(ids(&vault, &due), vec![s.fr]);
 }
+
+#[test]
+fn persian_is_found_whichever_keyboard_digits_or_joiner_it_was_typed_with() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut vault = Vault::create(&tmp.path().join("vault"), &pass(), OPTS).unwrap();
+    // Written on a Persian keyboard: Persian kaf (ک) and yeh (ی), a zero-width
+    // non-joiner inside "نامه‌های", Persian digits.
+    let fa = vault
+        .add(record(json!({"kind": "case",
+            "title": "بازداشت خبرنگار در کرمانشاه",
+            "summary": "نامه‌های تهدیدآمیز در سال ۱۴۰۲", "status": "open"})))
+        .unwrap();
+    // Arabic text, searched for from a Persian keyboard.
+    let ar = vault
+        .add(record(
+            json!({"kind": "case", "title": "اعتقال كاتب في الكويت",
+            "status": "open"}),
+        ))
+        .unwrap();
+    let v = &vault;
+    // Arabic kaf and yeh for Persian kaf and yeh, both ways.
+    assert_eq!(ids(v, &q("كرمانشاه")), vec![fa]);
+    assert_eq!(ids(v, &q("تهديدآميز")), vec![fa]);
+    assert_eq!(ids(v, &q("کاتب الکویت")), vec![ar]);
+    // The non-joiner typed, left out, or the word typed on a keyboard without it.
+    assert_eq!(ids(v, &q("نامه‌های")), vec![fa]);
+    assert_eq!(ids(v, &q("نامههای")), vec![fa]);
+    // Persian, Arabic-Indic and ASCII digits are one.
+    for year in ["1402", "۱۴۰۲", "١٤٠٢"] {
+        assert_eq!(ids(v, &q(year)), vec![fa], "{year}");
+    }
+    // A word that is not there finds nothing.
+    assert!(ids(v, &q("تهران")).is_empty());
+}
