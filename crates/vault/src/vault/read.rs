@@ -45,7 +45,7 @@ impl Vault {
             }
         }
         heads.sort_unstable();
-        let read: Vec<(Vec<(usize, Result<RecordView>)>, Vec<crypto::Learned>)> = heads
+        let read: Vec<ChunkRead> = heads
             .par_chunks(READ_CHUNK)
             .map(|chunk| {
                 let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
@@ -241,6 +241,10 @@ impl Vault {
 
     // ----- the index snapshot -----
 }
+
+/// What one task of [`Vault::get_many`] read: each answer with its position in the ids
+/// asked, and the file keys it learned.
+type ChunkRead = (Vec<(usize, Result<RecordView>)>, Vec<crypto::Learned>);
 
 /// How many records one task of [`Vault::get_many`] reads: enough to take the key cache
 /// once for many records, few enough that every core gets several tasks.
