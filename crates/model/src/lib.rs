@@ -971,6 +971,46 @@ impl Drop for Version {
 mod tests {
     use super::*;
 
+    /// A record reads the same whatever the place of its `kind` (first: the direct path;
+    /// elsewhere: the derived one), and a record without a known kind is refused.
+    #[test]
+    fn a_record_reads_the_same_with_its_kind_anywhere() {
+        let first = br#"{"kind":"incident","title":"T","case_id":"00000000-0000-0000-0000-000000000000","act_types":["torture"],"start":{"date":"2024-01-02","precision":"day"}}"#;
+        let middle = br#"{"title":"T","case_id":"00000000-0000-0000-0000-000000000000","kind":"incident","act_types":["torture"],"start":{"date":"2024-01-02","precision":"day"}}"#;
+        let last = br#"{"title":"T","case_id":"00000000-0000-0000-0000-000000000000","act_types":["torture"],"start":{"date":"2024-01-02","precision":"day"},"kind":"incident"}"#;
+        let a: Record = serde_json::from_slice(first).unwrap();
+        assert_eq!(a.kind(), Kind::Incident);
+        assert_eq!(a.title(), "T");
+        for other in [&middle[..], &last[..]] {
+            assert_eq!(serde_json::from_slice::<Record>(other).unwrap(), a);
+        }
+        // What serde writes puts the kind first, and reads back equal.
+        let written = serde_json::to_vec(&a).unwrap();
+        assert!(written.starts_with(br#"{"kind":"incident""#));
+        assert_eq!(serde_json::from_slice::<Record>(&written).unwrap(), a);
+        // Inside a version's body too.
+        let body: Body =
+            serde_json::from_slice(&[&br#"{"record":"#[..], first, b"}"].concat()).unwrap();
+        assert_eq!(body, Body::Record(a));
+
+        for bad in [
+            &br#"{"title":"T"}"#[..],
+            br#"{}"#,
+            br#"{"kind":"meeting","title":"T"}"#,
+            br#"{"title":"T","kind":"meeting"}"#,
+            br#"{"kind":7}"#,
+            br#"{"kind":"case","title":7}"#,
+            br#"{"title":7,"kind":"case"}"#,
+            br#"["case"]"#,
+        ] {
+            assert!(
+                serde_json::from_slice::<Record>(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
     /// A person and an intervention as the version before per-mechanism consent and
     /// follow-up wrote them still read: every new consent is "not asked" (so no
     /// submission names them until asked), and there is no follow-up.
