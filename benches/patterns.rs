@@ -17,6 +17,13 @@
 //! 3. `custos_patterns::figures::compute_with_ids` alone, on the records in memory;
 //!
 //! and the ratios 1 / 2 (what the figures add to reading) and 3 / 1.
+//!
+//! Then, once per size, where the time of reading goes: each step of `Vault::get_many`
+//! timed alone on one thread over the same records (index lookup, sled read in the order
+//! asked and in key order, SHA-256 of the ciphertext, age decryption with the remembered
+//! file key, the JSON of the envelope, dropping the records), the full path of a value
+//! the key cache does not know (X25519 and Ed25519, on a sample), and `get_many` itself
+//! on one thread and on every core. In µs per record.
 
 use std::time::{Duration, Instant};
 
@@ -228,6 +235,130 @@ fn median(v: &[f64]) -> f64 {
     s[s.len() / 2]
 }
 
+/// Microseconds per item of `f` run over `n` items.
+fn per(n: usize, f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64() * 1e6 / n.max(1) as f64
+}
+
+/// Each step of reading the counted records, alone, on one thread (µs per record).
+fn steps(dir: &std::path::Path) -> Vec<(&'static str, f64)> {
+    use custos_vault::crypto::{self, KeyCache};
+    use custos_vault::store::Store;
+    let mut out = Vec::new();
+    let vault = unlock(dir);
+    let ids = counted_ids(&vault);
+    let n = ids.len();
+    let mut versions = Vec::with_capacity(n);
+    out.push((
+        "index: entry and head of each id",
+        per(n, || {
+            for id in &ids {
+                versions.push(vault.entry_of(*id).unwrap().head().id);
+            }
+        }),
+    ));
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let mut views = Vec::new();
+    out.push((
+        "get_many, one thread",
+        per(n, || views = one.install(|| vault.get_many(&ids))),
+    ));
+    out.push(("drop the views (zeroize)", per(n, || drop(views))));
+    out.push((
+        "get_many, every core",
+        per(n, || drop(vault.get_many(&ids))),
+    ));
+    vault.lock().unwrap();
+
+    // The same steps by hand, on the database as the vault reads it.
+    let pass = SecretString::from(PASS.to_owned());
+    let identity =
+        crypto::unwrap_identity(&std::fs::read(dir.join("identity.age")).unwrap(), &pass).unwrap();
+    let store = Store::open(&dir.join("db"), 0).unwrap();
+    let keyring: serde_json::Value = serde_json::from_slice(
+        &crypto::open_bytes(&identity, &store.meta("keyring").unwrap().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let trusted: Vec<String> = serde_json::from_value(keyring["trusted_signers"].clone()).unwrap();
+    let plain = crypto::open_bytes(&identity, &store.meta("keycache").unwrap().unwrap()).unwrap();
+    // Magic line (16 bytes) and signature (64): checked by the vault, not timed here.
+    let cache = KeyCache::from_bytes(&plain[16 + 64..]).unwrap();
+    let mut cts = Vec::with_capacity(n);
+    out.push((
+        "sled read, order asked",
+        per(n, || {
+            for v in &versions {
+                cts.push(store.version(*v).unwrap().unwrap());
+            }
+        }),
+    ));
+    let mut sorted = versions.clone();
+    sorted.sort();
+    out.push((
+        "sled read, key order",
+        per(n, || {
+            for v in &sorted {
+                std::hint::black_box(store.version(*v).unwrap());
+            }
+        }),
+    ));
+    out.push((
+        "SHA-256 of the ciphertext (cache key)",
+        per(n, || {
+            for ct in &cts {
+                std::hint::black_box(crypto::ciphertext_digest(ct));
+            }
+        }),
+    ));
+    let mut envelopes = Vec::with_capacity(n);
+    let opened = per(n, || {
+        for ct in &cts {
+            envelopes.push(crypto::open_known(&cache, ct).unwrap().unwrap());
+        }
+    });
+    out.push(("age decrypt, remembered key (incl. SHA-256)", opened));
+    out.push((
+        "JSON: scan the envelope only",
+        per(n, || {
+            for e in &envelopes {
+                std::hint::black_box(serde_json::from_slice::<serde::de::IgnoredAny>(e).unwrap());
+            }
+        }),
+    ));
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        body: custos_model::Version,
+        #[allow(dead_code)]
+        signer: String,
+    }
+    let mut parsed = Vec::with_capacity(n);
+    out.push((
+        "JSON: envelope to a Version",
+        per(n, || {
+            for e in &envelopes {
+                parsed.push(serde_json::from_slice::<Envelope>(e).unwrap().body);
+            }
+        }),
+    ));
+    out.push(("drop the versions", per(n, || drop(parsed))));
+    let sample = n.min(2_000);
+    let empty = KeyCache::default();
+    out.push((
+        "full path, key not remembered (X25519 + Ed25519)",
+        per(sample, || {
+            for ct in &cts[..sample] {
+                std::hint::black_box(crypto::open(&identity, &trusted, &empty, ct).unwrap());
+            }
+        }),
+    ));
+    out
+}
+
 fn main() {
     let a = args();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -235,6 +366,7 @@ fn main() {
     json.param("sizes", a.sizes.clone());
     json.param("runs", a.runs);
     let mut table = Vec::new();
+    let mut step_tables = Vec::new();
     for &size in &a.sizes {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("vault");
@@ -318,6 +450,18 @@ fn main() {
             &count,
         );
         table.push((total, median(&figures), median(&read), median(&count)));
+        let s = steps(&dir);
+        for (name, us) in &s {
+            json.add(
+                &group,
+                &format!("step: {name}"),
+                "custos",
+                "µs/record",
+                Better::Lower,
+                &[*us],
+            );
+        }
+        step_tables.push((total, s));
     }
     json.finish();
 
@@ -335,5 +479,15 @@ fn main() {
             f / r,
             c / f
         );
+    }
+    for (total, s) in step_tables {
+        println!(
+            "\n## Where reading {total} records goes (one thread unless said, µs per record)\n"
+        );
+        println!("| step | µs/record |");
+        println!("|---|---|");
+        for (name, us) in s {
+            println!("| {name} | {us:.2} |");
+        }
     }
 }

@@ -12,6 +12,7 @@ use custos_patterns::{charts, Figures, Labels, Options};
 use custos_report::{output, Protection};
 use custos_search::{SearchQuery, VaultSearch};
 use custos_vault::Vault;
+use rayon::prelude::*;
 use uuid::Uuid;
 use zeroize::Zeroize;
 
@@ -72,9 +73,9 @@ pub fn figures(vault: &mut Vault, query: &SearchQuery, options: &Options) -> Res
         )),
         Some(e) => Err(Error::Vault(e)),
     };
-    for (_, r) in &mut records {
-        r.zeroize();
-    }
+    // Wiped (and freed) on every core: one byte at a time, 100,000 records take as long
+    // to wipe as to count.
+    records.into_par_iter().for_each(|(_, mut r)| r.zeroize());
     result
 }
 

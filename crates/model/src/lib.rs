@@ -100,7 +100,7 @@ impl std::str::FromStr for Kind {
 }
 
 /// The content of one record version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Record {
     /// A case file.
@@ -115,6 +115,80 @@ pub enum Record {
     Note(Note),
     /// An evidence item.
     Evidence(Evidence),
+}
+
+// Reading a record: `kind` comes first in everything this crate writes (serde writes an
+// internal tag first), so the fields that follow are read straight into the kind's
+// struct. Only a record whose `kind` is not its first field (written by hand, another
+// tool) takes the general path: every field buffered, then read by the derived form.
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RecordVisitor)
+    }
+}
+
+/// The general form of [`Record`]'s JSON: the same shape, derived by serde.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum TaggedRecord {
+    Case(Case),
+    Incident(Incident),
+    Person(Person),
+    Intervention(Intervention),
+    Note(Note),
+    Evidence(Evidence),
+}
+
+impl From<TaggedRecord> for Record {
+    fn from(t: TaggedRecord) -> Record {
+        match t {
+            TaggedRecord::Case(r) => Record::Case(r),
+            TaggedRecord::Incident(r) => Record::Incident(r),
+            TaggedRecord::Person(r) => Record::Person(r),
+            TaggedRecord::Intervention(r) => Record::Intervention(r),
+            TaggedRecord::Note(r) => Record::Note(r),
+            TaggedRecord::Evidence(r) => Record::Evidence(r),
+        }
+    }
+}
+
+struct RecordVisitor;
+
+impl<'de> serde::de::Visitor<'de> for RecordVisitor {
+    type Value = Record;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a record (an object with a `kind`)")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Record, A::Error> {
+        use serde::de::value::MapAccessDeserializer;
+        use serde::de::Error as _;
+        let Some(first) = map.next_key::<String>()? else {
+            return Err(A::Error::missing_field("kind"));
+        };
+        if first == "kind" {
+            let kind: Kind = map.next_value()?;
+            let rest = MapAccessDeserializer::new(map);
+            return Ok(match kind {
+                Kind::Case => Record::Case(Case::deserialize(rest)?),
+                Kind::Incident => Record::Incident(Incident::deserialize(rest)?),
+                Kind::Person => Record::Person(Person::deserialize(rest)?),
+                Kind::Intervention => Record::Intervention(Intervention::deserialize(rest)?),
+                Kind::Note => Record::Note(Note::deserialize(rest)?),
+                Kind::Evidence => Record::Evidence(Evidence::deserialize(rest)?),
+            });
+        }
+        let mut fields = serde_json::Map::new();
+        fields.insert(first, map.next_value()?);
+        while let Some(k) = map.next_key::<String>()? {
+            let v: serde_json::Value = map.next_value()?;
+            fields.insert(k, v);
+        }
+        TaggedRecord::deserialize(serde_json::Value::Object(fields))
+            .map(Record::from)
+            .map_err(A::Error::custom)
+    }
 }
 
 impl Record {
@@ -896,6 +970,46 @@ impl Drop for Version {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record reads the same whatever the place of its `kind` (first: the direct path;
+    /// elsewhere: the derived one), and a record without a known kind is refused.
+    #[test]
+    fn a_record_reads_the_same_with_its_kind_anywhere() {
+        let first = br#"{"kind":"incident","title":"T","case_id":"00000000-0000-0000-0000-000000000000","act_types":["torture"],"start":{"date":"2024-01-02","precision":"day"}}"#;
+        let middle = br#"{"title":"T","case_id":"00000000-0000-0000-0000-000000000000","kind":"incident","act_types":["torture"],"start":{"date":"2024-01-02","precision":"day"}}"#;
+        let last = br#"{"title":"T","case_id":"00000000-0000-0000-0000-000000000000","act_types":["torture"],"start":{"date":"2024-01-02","precision":"day"},"kind":"incident"}"#;
+        let a: Record = serde_json::from_slice(first).unwrap();
+        assert_eq!(a.kind(), Kind::Incident);
+        assert_eq!(a.title(), "T");
+        for other in [&middle[..], &last[..]] {
+            assert_eq!(serde_json::from_slice::<Record>(other).unwrap(), a);
+        }
+        // What serde writes puts the kind first, and reads back equal.
+        let written = serde_json::to_vec(&a).unwrap();
+        assert!(written.starts_with(br#"{"kind":"incident""#));
+        assert_eq!(serde_json::from_slice::<Record>(&written).unwrap(), a);
+        // Inside a version's body too.
+        let body: Body =
+            serde_json::from_slice(&[&br#"{"record":"#[..], first, b"}"].concat()).unwrap();
+        assert_eq!(body, Body::Record(a));
+
+        for bad in [
+            &br#"{"title":"T"}"#[..],
+            br#"{}"#,
+            br#"{"kind":"meeting","title":"T"}"#,
+            br#"{"title":"T","kind":"meeting"}"#,
+            br#"{"kind":7}"#,
+            br#"{"kind":"case","title":7}"#,
+            br#"{"title":7,"kind":"case"}"#,
+            br#"["case"]"#,
+        ] {
+            assert!(
+                serde_json::from_slice::<Record>(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
 
     /// A person and an intervention as the version before per-mechanism consent and
     /// follow-up wrote them still read: every new consent is "not asked" (so no

@@ -48,6 +48,7 @@ pub use evidence::{
     Action, Attach, CustodyEntry, EvidenceReader, Exported, ImportedFile, Verification, BLOBS,
 };
 pub use merge::{FieldConflict, MergeProposal};
+pub use read::READ_CHUNK;
 pub use rollback::Checkpoint;
 pub use sync::{
     BlobJob, Credentials, Exchange, Gap, Ingested, OrgInfo, PendingCoordinator, Reader, SyncInfo,

@@ -897,3 +897,86 @@ fn get_many_answers_in_order_and_names_each_damaged_or_missing_record() {
         .collect();
     assert_eq!(titles, expected);
 }
+
+#[test]
+fn get_many_over_several_chunks_keeps_the_order_asked_and_each_error_in_its_place() {
+    let (_t, dir, mut vault) = new_vault();
+    let n = custos_vault::READ_CHUNK * 2 + 37;
+    let written = vault
+        .commit(
+            (0..n)
+                .map(|i| Change::Create(case(&format!("bulk {i}"))))
+                .collect(),
+        )
+        .unwrap();
+    let ids: Vec<Uuid> = written.iter().map(|w| w.record_id).collect();
+    let version = |i: usize| written[i].version_id;
+    // One damaged early in the asked order, one late; one value moved under another key.
+    let (flipped, cut, moved) = (3, n - 5, n / 2);
+    vault.lock().unwrap();
+    poke(&dir, version(flipped), |mut ct| {
+        let n = ct.len();
+        ct[n - 30] ^= 0x10;
+        ct
+    });
+    poke(&dir, version(cut), |ct| ct[..ct.len() - 7].to_vec());
+    let elsewhere = Store::open(&dir.join("db"), 0)
+        .unwrap()
+        .version(version(0))
+        .unwrap()
+        .unwrap();
+    poke(&dir, version(moved), |_| elsewhere);
+    // Without the key cache, every value takes the full check (X25519 and signature).
+    Store::open(&dir.join("db"), 0)
+        .unwrap()
+        .remove_meta("keycache")
+        .unwrap();
+
+    let vault = Vault::unlock(&dir, &pass(PASS), OPTS).unwrap();
+    // Asked in an order unlike the database's (reversed, a missing id in the middle, one
+    // id twice).
+    let missing = Uuid::new_v4();
+    let mut asked: Vec<Uuid> = ids.iter().rev().copied().collect();
+    asked.insert(n / 3, missing);
+    asked.push(ids[10]);
+    for round in 0..2 {
+        // The second round reads with the file keys the first one learned.
+        let got = vault.get_many(&asked);
+        assert_eq!(got.len(), asked.len());
+        for (at, (id, r)) in asked.iter().zip(&got).enumerate() {
+            let i = ids.iter().position(|x| x == id);
+            match i {
+                None => assert!(
+                    matches!(r, Err(Error::RecordNotFound(m)) if m == id),
+                    "round {round}, position {at}: the missing id"
+                ),
+                Some(i) if i == flipped || i == cut => assert!(
+                    matches!(r, Err(Error::Damaged { record: Some(d), version: v, reason: Damage::Decrypt })
+                        if d == id && *v == version(i)),
+                    "round {round}, position {at}: damaged value of record {i}: {r:?}"
+                ),
+                Some(i) if i == moved => assert!(
+                    matches!(r, Err(Error::Damaged { record: Some(d), reason: Damage::Moved, .. })
+                        if d == id),
+                    "round {round}, position {at}: moved value: {r:?}"
+                ),
+                Some(i) => {
+                    let view = r.as_ref().unwrap();
+                    assert_eq!(view.record_id, *id, "round {round}, position {at}");
+                    assert_eq!(view.version_id, version(i));
+                    assert_eq!(title_of(view), format!("bulk {i}"));
+                }
+            }
+        }
+    }
+    // A single read agrees with the bulk one.
+    assert!(matches!(
+        vault.get(ids[flipped]),
+        Err(Error::Damaged {
+            reason: Damage::Decrypt,
+            ..
+        })
+    ));
+    assert_eq!(title_of(&vault.get(ids[1]).unwrap()), "bulk 1");
+    vault.lock().unwrap();
+}

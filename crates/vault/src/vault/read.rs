@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use rayon::prelude::*;
 use uuid::Uuid;
 
+use crate::crypto::{self, KeyCache};
 use crate::error::{Damage, Error, Result};
 use crate::index::Entry;
 use custos_model::{Body, Version};
@@ -23,8 +24,69 @@ impl Vault {
     /// The current versions of many records, decrypted on every core: what a full read
     /// (an export, a report) uses instead of `get` in a loop. The answers are in the order
     /// of `ids`; a missing or damaged record is its own `Err` and does not stop the others.
+    ///
+    /// Every value is decrypted and verified exactly as `get` does it. What a loop of `get`
+    /// would repeat is done once: the versions are read from the database in key order
+    /// (neighbouring values share its pages), in chunks of [`READ_CHUNK`] that each take
+    /// the key cache once, and the file keys learned are remembered in one write at the
+    /// end.
     pub fn get_many(&self, ids: &[Uuid]) -> Vec<Result<RecordView>> {
-        ids.par_iter().map(|&id| self.get(id)).collect()
+        // The index answers which version each id shows (nothing decrypted); the
+        // positions are then sorted by version id, the database's key order.
+        let mut heads: Vec<(Uuid, usize)> = Vec::with_capacity(ids.len());
+        let mut out: Vec<Option<Result<RecordView>>> = Vec::with_capacity(ids.len());
+        for (at, &id) in ids.iter().enumerate() {
+            match self.entry(id) {
+                Ok(entry) => {
+                    heads.push((entry.head().id, at));
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
+        }
+        heads.sort_unstable();
+        let read: Vec<ChunkRead> = heads
+            .par_chunks(READ_CHUNK)
+            .map(|chunk| {
+                let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+                let mut learned = Vec::new();
+                let views = chunk
+                    .iter()
+                    .map(|&(version, at)| {
+                        let entry = self.entry(ids[at]).expect("looked up above");
+                        let view = self.decode(&cache, version, entry.record_id).map(|(v, l)| {
+                            learned.extend(l);
+                            view_of(entry, v)
+                        });
+                        (at, view)
+                    })
+                    .collect();
+                (views, learned)
+            })
+            .collect();
+        let mut learned_any = false;
+        {
+            let mut cache = None;
+            for (views, learned) in read {
+                for (at, view) in views {
+                    out[at] = Some(view);
+                }
+                for l in learned {
+                    cache
+                        .get_or_insert_with(|| {
+                            self.cache.write().unwrap_or_else(|p| p.into_inner())
+                        })
+                        .insert(l);
+                    learned_any = true;
+                }
+            }
+        }
+        if learned_any {
+            self.cache_dirty.store(true, Ordering::Relaxed);
+        }
+        out.into_iter()
+            .map(|r| r.expect("every position was answered"))
+            .collect()
     }
 
     /// A record at a given version.
@@ -39,21 +101,10 @@ impl Vault {
     }
 
     pub(super) fn view(&self, entry: &Entry, version_id: Uuid) -> Result<RecordView> {
-        let mut v = self.read_version(version_id, Some(entry.record_id))?;
-        let record = match std::mem::replace(&mut v.body, Body::Tombstone) {
-            Body::Record(r) => Some(r),
-            Body::Tombstone => None,
-        };
-        Ok(RecordView {
-            record_id: v.record_id,
-            version_id: v.version_id,
-            kind: v.kind,
-            parents: v.parents.clone(),
-            hlc: v.hlc,
-            device: v.device,
-            record,
-            heads: entry.heads.clone(),
-        })
+        Ok(view_of(
+            entry,
+            self.read_version(version_id, Some(entry.record_id))?,
+        ))
     }
 
     /// Every version of a record, oldest first. A damaged version is an `Err` naming it;
@@ -125,6 +176,37 @@ impl Vault {
     /// Decrypts, verifies and parses one stored version.
     pub fn read_version(&self, version_id: Uuid, record: Option<Uuid>) -> Result<Version> {
         let record = record.or_else(|| self.index.owner(version_id));
+        let (v, learned) = {
+            let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+            self.decode_owned(&cache, version_id, record)?
+        };
+        if let Some(l) = learned {
+            self.cache
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(l);
+            self.cache_dirty.store(true, Ordering::Relaxed);
+        }
+        Ok(v)
+    }
+
+    /// Reads, decrypts, verifies and parses one stored version of `record`, with the
+    /// key cache the caller holds; also the file key to remember, if one was learned.
+    fn decode(
+        &self,
+        cache: &KeyCache,
+        version_id: Uuid,
+        record: Uuid,
+    ) -> Result<(Version, Option<crypto::Learned>)> {
+        self.decode_owned(cache, version_id, Some(record))
+    }
+
+    fn decode_owned(
+        &self,
+        cache: &KeyCache,
+        version_id: Uuid,
+        record: Option<Uuid>,
+    ) -> Result<(Version, Option<crypto::Learned>)> {
         let damaged = |reason| Error::Damaged {
             record,
             version: version_id,
@@ -134,21 +216,12 @@ impl Vault {
             .store
             .version(version_id)?
             .ok_or(damaged(Damage::Decrypt))?;
-        let (v, learned, _) = {
-            let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
-            decode_version(&self.keys, &cache, version_id, &ct).map_err(damaged)?
-        };
-        if let Some(l) = learned {
-            self.cache
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(l);
-            self.cache_dirty.store(true, Ordering::Relaxed);
-        }
+        let (v, learned, _) =
+            decode_version(&self.keys, cache, version_id, &ct).map_err(damaged)?;
         if record.is_some_and(|r| r != v.record_id) {
             return Err(damaged(Damage::Moved));
         }
-        Ok(v)
+        Ok((v, learned))
     }
 
     /// True when a version with this id is stored.
@@ -167,4 +240,31 @@ impl Vault {
     }
 
     // ----- the index snapshot -----
+}
+
+/// What one task of [`Vault::get_many`] read: each answer with its position in the ids
+/// asked, and the file keys it learned.
+type ChunkRead = (Vec<(usize, Result<RecordView>)>, Vec<crypto::Learned>);
+
+/// How many records one task of [`Vault::get_many`] reads: enough to take the key cache
+/// once for many records, few enough that every core gets several tasks.
+pub const READ_CHUNK: usize = 256;
+
+/// The view of a record at version `v` (moved, not copied: its content is wiped when the
+/// view is dropped).
+fn view_of(entry: &Entry, mut v: Version) -> RecordView {
+    let record = match std::mem::replace(&mut v.body, Body::Tombstone) {
+        Body::Record(r) => Some(r),
+        Body::Tombstone => None,
+    };
+    RecordView {
+        record_id: v.record_id,
+        version_id: v.version_id,
+        kind: v.kind,
+        parents: std::mem::take(&mut v.parents),
+        hlc: v.hlc,
+        device: v.device,
+        record,
+        heads: entry.heads.clone(),
+    }
 }
