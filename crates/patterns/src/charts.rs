@@ -936,6 +936,25 @@ fn timeline_in(f: &Figures, w: &Labels, width: f64) -> Scene {
     // Coarse and undated counts, stated in words.
     let max_chars = chars_in(width - 2.0 * MARGIN, SMALL);
     let mut notes: Vec<String> = Vec::new();
+    // A bar stacked higher than its incidents: say why (told by the shown counts alone).
+    let least = |s: Shown| match s {
+        Shown::Exact(n) | Shown::Between(n, _) => u64::from(n),
+        Shown::FewerThan(_) => 1,
+    };
+    let most = |s: Shown| match s {
+        Shown::Exact(n) | Shown::Between(_, n) => u64::from(n),
+        Shown::FewerThan(t) => u64::from(t.saturating_sub(1)),
+    };
+    if t.bins.iter().any(|b| {
+        b.by_act
+            .iter()
+            .filter(|c| shown(c.count))
+            .map(|c| least(c.count))
+            .sum::<u64>()
+            > most(b.total)
+    }) {
+        notes.push(w.text("several_acts"));
+    }
     for k in &t.coarse {
         if !shown(k.count) {
             continue;

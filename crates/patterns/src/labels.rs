@@ -27,7 +27,7 @@ pub struct Labels {
 }
 
 /// Every contract key, in the order above.
-pub const KEYS: [&str; 30] = [
+pub const KEYS: [&str; 31] = [
     "title.timeline",
     "title.map",
     "title.act_types",
@@ -48,6 +48,7 @@ pub const KEYS: [&str; 30] = [
     "coarse.year",
     "fewer_than",
     "between",
+    "several_acts",
     "incidents",
     "victims",
     "no_data",

@@ -544,3 +544,21 @@ fn a_long_mechanism_name_takes_two_lines_instead_of_being_cut() {
     assert!(!words.iter().any(|w| w.ends_with('…')), "{words:?}");
     scene.to_png(1.0).expect("png");
 }
+
+#[test]
+fn a_bar_stacked_higher_than_its_incidents_is_explained_under_the_timeline() {
+    let note = en().text("several_acts");
+    let mut fig = sample();
+    // February 2024: 1 + 2 + 3 act types for 5 incidents.
+    let words = texts(&parse(&charts::timeline(&fig, &en(), 640.0).to_svg()));
+    assert!(words.contains(&note), "{words:?}");
+    // One act type per incident everywhere: no such line.
+    fig.timeline.bins[3].total = Shown::Exact(6);
+    let words = texts(&parse(&charts::timeline(&fig, &en(), 640.0).to_svg()));
+    assert!(!words.contains(&note), "{words:?}");
+    // Withheld parts that may add up to the total: no claim either.
+    fig.timeline.bins[3].by_act = vec![withheld("killing"), withheld("threats")];
+    fig.timeline.bins[3].total = Shown::Between(3, 4);
+    let words = texts(&parse(&charts::timeline(&fig, &en(), 640.0).to_svg()));
+    assert!(!words.contains(&note), "{words:?}");
+}
