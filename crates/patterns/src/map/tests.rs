@@ -40,6 +40,14 @@ fn figures(
     regions: &[(&str, &str, Shown)],
     points: &[(f64, f64, Shown)],
 ) -> Figures {
+    let regions: Vec<Region> = regions
+        .iter()
+        .map(|(c, r, n)| Region {
+            country: c.to_string(),
+            region: r.to_string(),
+            count: *n,
+        })
+        .collect();
     Figures {
         places: Places {
             countries: countries
@@ -49,27 +57,13 @@ fn figures(
                     count: *c,
                 })
                 .collect(),
-            regions: regions
-                .iter()
-                .map(|(c, r, n)| Region {
-                    country: c.to_string(),
-                    region: r.to_string(),
-                    count: *n,
-                })
-                .collect(),
+            regions: regions.clone(),
             points: points
                 .iter()
                 .map(|&(lat, lon, count)| Point { lat, lon, count })
                 .collect(),
             // The regions given here are of incidents without coordinates.
-            regions_without_points: regions
-                .iter()
-                .map(|(c, r, n)| Region {
-                    country: c.to_string(),
-                    region: r.to_string(),
-                    count: *n,
-                })
-                .collect(),
+            regions_without_points: regions.clone(),
         },
         ..Figures::default()
     }

@@ -54,10 +54,12 @@ impl Vault {
                     .iter()
                     .map(|&(version, at)| {
                         let entry = self.entry(ids[at]).expect("looked up above");
-                        let view = self.decode(&cache, version, entry.record_id).map(|(v, l)| {
-                            learned.extend(l);
-                            view_of(entry, v)
-                        });
+                        let view =
+                            self.decode(&cache, version, Some(entry.record_id))
+                                .map(|(v, l)| {
+                                    learned.extend(l);
+                                    view_of(entry, v)
+                                });
                         (at, view)
                     })
                     .collect();
@@ -178,7 +180,7 @@ impl Vault {
         let record = record.or_else(|| self.index.owner(version_id));
         let (v, learned) = {
             let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
-            self.decode_owned(&cache, version_id, record)?
+            self.decode(&cache, version_id, record)?
         };
         if let Some(l) = learned {
             self.cache
@@ -190,18 +192,10 @@ impl Vault {
         Ok(v)
     }
 
-    /// Reads, decrypts, verifies and parses one stored version of `record`, with the
-    /// key cache the caller holds; also the file key to remember, if one was learned.
+    /// Reads, decrypts, verifies and parses one stored version (of `record`, when
+    /// known: a version stored under another record is damage), with the key cache the
+    /// caller holds; also the file key to remember, if one was learned.
     fn decode(
-        &self,
-        cache: &KeyCache,
-        version_id: Uuid,
-        record: Uuid,
-    ) -> Result<(Version, Option<crypto::Learned>)> {
-        self.decode_owned(cache, version_id, Some(record))
-    }
-
-    fn decode_owned(
         &self,
         cache: &KeyCache,
         version_id: Uuid,
