@@ -7,16 +7,20 @@
 //!
 //! For each size, a vault of cases of 10 records each (the case, 3 persons — a victim,
 //! a witness, a perpetrator —, 3 incidents with act types, dates of every precision,
-//! places and coordinates, 2 interventions, a note; ~1 KB of text each), then, median of
-//! R runs, each on a vault just unlocked (the test KDF: the deliberate scrypt second is
-//! not counted):
+//! places and coordinates, 2 interventions, a note; ~1 KB of text each), its search
+//! index built once and saved (as the app does after an unlock), then, median of R runs,
+//! each on a vault just unlocked (the test KDF: the deliberate scrypt second is not
+//! counted):
 //! 1. `custos_app::patterns::figures` of every case (what the screen and `custos stats`
-//!    call): reading and decrypting the records, then counting;
-//! 2. the baseline: the same records read and decrypted with `Vault::get_many`, nothing
+//!    call), right after `custos_search::unlock`: the facts the search snapshot keeps,
+//!    counted (no record decrypted);
+//! 2. the same with no search snapshot (moved aside: a vault whose index is not built
+//!    yet): every record read and decrypted, then counted;
+//! 3. the baseline: the same records read and decrypted with `Vault::get_many`, nothing
 //!    counted;
-//! 3. `custos_patterns::figures::compute_with_ids` alone, on the records in memory;
+//! 4. `custos_patterns::figures::compute_with_ids` alone, on the records in memory;
 //!
-//! and the ratios 1 / 2 (what the figures add to reading) and 3 / 1.
+//! and the ratios 1 / 3 (the figures against reading the records) and 2 / 3.
 //!
 //! Then, once per size, where the time of reading goes: each step of `Vault::get_many`
 //! timed alone on one thread over the same records (index lookup, sled read in the order
@@ -37,7 +41,7 @@ use corpus::{text, word, Rng, ACTS, PLACES};
 use custos_model::{Kind, Record};
 use custos_patterns::figures::compute_with_ids;
 use custos_patterns::{Options, Shown};
-use custos_search::SearchQuery;
+use custos_search::{SearchQuery, VaultSearch};
 use custos_vault::{Change, SecretString, Vault};
 use serde_json::json;
 use uuid::Uuid;
@@ -201,6 +205,18 @@ fn build(dir: &std::path::Path, records: usize, rng: &mut Rng) -> usize {
         vault.commit(batch).unwrap();
     }
     let total = vault.list(&Default::default()).len();
+    // The search index, built once and saved, as the app does after an unlock.
+    let t = Instant::now();
+    while {
+        let (done, all) = vault.prepare_search(20_000).unwrap();
+        done < all
+    } {}
+    eprintln!(
+        "search index of {total} records built and saved in {:.1} s ({:.1} MB encrypted)",
+        t.elapsed().as_secs_f64(),
+        std::fs::metadata(dir.join(custos_vault::SEARCH_SNAPSHOT))
+            .map_or(0.0, |m| m.len() as f64 / 1e6)
+    );
     vault.lock().unwrap();
     total
 }
@@ -377,10 +393,16 @@ fn main() {
             t.elapsed().as_secs_f64()
         );
         let options = Options::default();
-        let (mut figures, mut read, mut count) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut figures, mut unindexed, mut read, mut count) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let snapshot = dir.join(custos_vault::SEARCH_SNAPSHOT);
+        let aside = dir.with_extension("search-aside");
         for _ in 0..a.runs {
-            // 1. The figures, right after unlock.
-            let mut vault = unlock(&dir);
+            // 1. The figures, right after unlock (the search snapshot read meanwhile).
+            let pass = SecretString::from(PASS.to_owned());
+            let mut vault =
+                custos_search::unlock(&dir, &pass, custos_vault::Options::insecure_for_tests())
+                    .unwrap();
             let t = Instant::now();
             let f = custos_app::patterns::figures(&mut vault, &SearchQuery::default(), &options)
                 .unwrap();
@@ -405,7 +427,19 @@ fn main() {
             drop(f);
             vault.lock().unwrap();
 
-            // 2. The baseline: the same records read, nothing counted.
+            // 2. The figures of a vault whose index is not built: every record read.
+            std::fs::rename(&snapshot, &aside).unwrap();
+            let mut vault = unlock(&dir);
+            let t = Instant::now();
+            let f = custos_app::patterns::figures(&mut vault, &SearchQuery::default(), &options)
+                .unwrap();
+            unindexed.push(ms(t.elapsed()));
+            assert_eq!(f.incidents, incidents);
+            drop(f);
+            vault.lock().unwrap();
+            std::fs::rename(&aside, &snapshot).unwrap();
+
+            // 3. The baseline: the same records read, nothing counted.
             let vault = unlock(&dir);
             let t = Instant::now();
             let ids = counted_ids(&vault);
@@ -416,7 +450,7 @@ fn main() {
                 .collect();
             read.push(ms(t.elapsed()));
 
-            // 3. Counting alone, on the records in memory.
+            // 4. Counting alone, on the records in memory.
             let t = Instant::now();
             let f = compute_with_ids(records.iter().map(|(id, r)| (*id, r)), &options);
             count.push(ms(t.elapsed()));
@@ -435,6 +469,14 @@ fn main() {
         );
         json.add(
             &group,
+            "figures, index not built",
+            "custos",
+            "ms",
+            Better::Lower,
+            &unindexed,
+        );
+        json.add(
+            &group,
             "baseline: records read",
             "custos",
             "ms",
@@ -449,7 +491,13 @@ fn main() {
             Better::Lower,
             &count,
         );
-        table.push((total, median(&figures), median(&read), median(&count)));
+        table.push((
+            total,
+            median(&figures),
+            median(&unindexed),
+            median(&read),
+            median(&count),
+        ));
         let s = steps(&dir);
         for (name, us) in &s {
             json.add(
@@ -470,14 +518,14 @@ fn main() {
         a.runs
     );
     println!(
-        "| records | figures after unlock | baseline: records read | compute alone | figures / read | compute / figures |"
+        "| records | figures after unlock | figures, index not built | baseline: records read | compute alone | figures / read | not built / read |"
     );
-    println!("|---|---|---|---|---|---|");
-    for (total, f, r, c) in table {
+    println!("|---|---|---|---|---|---|---|");
+    for (total, f, u, r, c) in table {
         println!(
-            "| {total} | {f:.1} ms | {r:.1} ms | {c:.1} ms | {:.2} | {:.2} |",
+            "| {total} | {f:.1} ms | {u:.1} ms | {r:.1} ms | {c:.1} ms | {:.2} | {:.2} |",
             f / r,
-            c / f
+            u / r
         );
     }
     for (total, s) in step_tables {

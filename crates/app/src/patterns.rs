@@ -6,9 +6,8 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use custos_model::{Kind, Record};
-use custos_patterns::figures::compute_with_ids;
-use custos_patterns::{charts, Figures, Labels, Options};
+use custos_model::Kind;
+use custos_patterns::{charts, compute_facts, Fact, Figures, Labels, Options};
 use custos_report::{output, Protection};
 use custos_search::{SearchQuery, VaultSearch};
 use custos_vault::Vault;
@@ -46,37 +45,54 @@ pub struct Written {
 /// limit; an empty query selects every case), read from the vault in memory.
 ///
 /// The query's `kinds` and `limit` are not used to select cases: a query with neither
-/// words nor filters selects every case. The records are decrypted on every core, only
-/// in memory, and wiped once counted; a record that cannot be read (damaged) is an
+/// words nor filters selects every case. What the figures count of each record (its
+/// [`Fact`]) comes from the search index when the index holds the record's current
+/// version; the others (not indexed yet, changed since) are decrypted on every core,
+/// only in memory, and wiped once counted. A record that cannot be read (damaged) is an
 /// error naming it, never silently left out of the counts.
 pub fn figures(vault: &mut Vault, query: &SearchQuery, options: &Options) -> Result<Figures> {
     let cases = selected_cases(vault, query)?;
     let ids = records_of(vault, cases.as_ref());
-    let mut records: Vec<(Uuid, Record)> = Vec::with_capacity(ids.len());
-    let mut failed = None;
-    for (id, view) in ids.iter().zip(vault.get_many(&ids)) {
-        match view {
-            Ok(view) => {
-                if let Some(r) = view.into_record() {
-                    records.push((*id, r));
-                }
-            }
-            Err(e) => {
-                failed.get_or_insert(e);
-            }
-        }
+    vault.with_facts(&ids, |known| {
+        let unknown: Vec<Uuid> = ids
+            .iter()
+            .zip(known)
+            .filter(|(_, f)| f.is_none())
+            .map(|(id, _)| *id)
+            .collect();
+        let read = read_facts(vault, &unknown)?;
+        let mut read = read.iter();
+        // In the order of `ids`, whichever way each fact came.
+        let facts = ids.iter().zip(known).filter_map(|(id, f)| match f {
+            Some(f) => Some((*id, *f)),
+            None => read.next().map(|(id, f)| (*id, f)),
+        });
+        Ok(compute_facts(facts, options))
+    })?
+}
+
+/// The facts of records the search index does not hold as they are now, read from the
+/// vault on every core (the records wiped as soon as their facts are taken).
+fn read_facts(vault: &Vault, ids: &[Uuid]) -> Result<Vec<(Uuid, Fact)>> {
+    let read: Vec<_> = ids
+        .par_iter()
+        .zip(vault.get_many(ids))
+        .map(
+            |(id, view)| -> std::result::Result<_, custos_vault::Error> {
+                let mut record = view?.into_record();
+                let fact = record.as_ref().and_then(Fact::of).map(|f| (*id, f));
+                // Wiped on every core: one byte at a time, 100,000 records take as long
+                // to wipe as to count.
+                record.zeroize();
+                Ok(fact)
+            },
+        )
+        .collect();
+    let mut facts = Vec::with_capacity(read.len());
+    for fact in read {
+        facts.extend(fact.map_err(Error::Vault)?);
     }
-    let result = match failed {
-        None => Ok(compute_with_ids(
-            records.iter().map(|(id, r)| (*id, r)),
-            options,
-        )),
-        Some(e) => Err(Error::Vault(e)),
-    };
-    // Wiped (and freed) on every core: one byte at a time, 100,000 records take as long
-    // to wipe as to count.
-    records.into_par_iter().for_each(|(_, mut r)| r.zeroize());
-    result
+    Ok(facts)
 }
 
 /// True when the query has neither words nor a filter: it selects every case.

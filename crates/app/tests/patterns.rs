@@ -318,3 +318,182 @@ fn figures_count_every_case_a_search_selects_beyond_the_search_hit_limit() {
     let f = patterns::figures(&mut v, &words, &Options::default()).expect("figures");
     assert_eq!(f.cases, Shown::Exact(10_070));
 }
+
+/// The figures counted straight from the records, read one by one (what the facts the
+/// search index keeps must give): every live case, incident, person and intervention of
+/// a live case.
+fn from_records(v: &Vault) -> custos_patterns::Figures {
+    use custos_model::Kind;
+    let cases: std::collections::HashSet<Uuid> = v
+        .entries()
+        .filter(|e| e.kind == Kind::Case && !e.deleted())
+        .map(|e| e.record_id)
+        .collect();
+    let records: Vec<(Uuid, Record)> = v
+        .entries()
+        .filter(|e| !e.deleted())
+        .filter(|e| match e.kind {
+            Kind::Case => true,
+            Kind::Incident | Kind::Person | Kind::Intervention => {
+                e.summary.case_id.is_some_and(|c| cases.contains(&c))
+            }
+            Kind::Note | Kind::Evidence => false,
+        })
+        .map(|e| {
+            let r = v
+                .get(e.record_id)
+                .expect("read")
+                .into_record()
+                .expect("record");
+            (e.record_id, r)
+        })
+        .collect();
+    custos_patterns::figures::compute_with_ids(
+        records.iter().map(|(id, r)| (*id, r)),
+        &Options::default(),
+    )
+}
+
+fn index_everything(v: &Vault) {
+    use custos_search::VaultSearch;
+    let mut steps = 0;
+    while {
+        let (done, total) = v.prepare_search(10_000).expect("index");
+        done < total
+    } {
+        steps += 1;
+        assert!(steps < 10, "the index does not finish");
+    }
+}
+
+#[test]
+fn figures_from_the_search_index_follow_every_change_made_since_it_was_built() {
+    use custos_search::VaultSearch;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("vault");
+    let mut v = vault_with_cases(&path);
+    let all = SearchQuery::default();
+    let options = Options::default();
+    index_everything(&v);
+    let before = patterns::figures(&mut v, &all, &options).expect("figures");
+    assert_eq!(before, from_records(&v));
+    assert_eq!(before.victims, Shown::Exact(3));
+
+    // Changes the index has not caught up with: a victim's sex edited, a new incident
+    // with a new act, an appeal answered, a person deleted.
+    let (mut male, mut appeal_sent, mut refused) = (None, None, None);
+    for e in v.entries().filter(|e| !e.deleted()) {
+        match v.get(e.record_id).expect("read").into_record() {
+            Some(Record::Person(p)) if p.sex == "male" => male = Some((e.record_id, p)),
+            Some(Record::Person(p)) if p.consent.publish == Consent::Refused => {
+                refused = Some(e.record_id)
+            }
+            Some(Record::Intervention(i)) if i.status == InterventionStatus::Sent => {
+                appeal_sent = Some((e.record_id, i))
+            }
+            _ => {}
+        }
+    }
+    let (male_id, mut p) = male.expect("the male victim");
+    p.sex = "female".into();
+    v.update(male_id, Record::Person(p)).expect("edit");
+    let (appeal_id, mut i) = appeal_sent.expect("the appeal");
+    i.status = InterventionStatus::Responded;
+    v.update(appeal_id, Record::Intervention(i)).expect("edit");
+    let case_b = v
+        .entries()
+        .find(|e| e.summary.title == "Threats to a newspaper")
+        .map(|e| e.record_id)
+        .expect("case b");
+    v.add(incident(case_b, 2024, 6, "killing", "EG", &[]))
+        .expect("new incident");
+    v.delete(refused.expect("the person who refused"))
+        .expect("delete");
+
+    let after = patterns::figures(&mut v, &all, &options).expect("figures");
+    assert_eq!(after, from_records(&v), "the figures missed a change");
+    assert_eq!(n(&after.victims_by_sex, "female"), Some(Shown::Exact(2)));
+    assert_eq!(n(&after.victims_by_sex, "male"), None);
+    assert_eq!(n(&after.act_types, "killing"), Some(Shown::Exact(1)));
+    assert_eq!(after.incidents, Shown::Exact(4));
+    assert_eq!(
+        after.victims,
+        Shown::Exact(2),
+        "the deleted person still counts"
+    );
+    assert_eq!(after.interventions[0].answered, Shown::Exact(1));
+
+    // Caught up; then unlocked again, from the snapshot saved by the first build (older
+    // than the changes): the same figures every time.
+    index_everything(&v);
+    assert_eq!(
+        patterns::figures(&mut v, &all, &options).expect("figures"),
+        after
+    );
+    v.lock().expect("lock");
+    assert!(path.join("search.age").exists(), "the index was saved");
+    let mut v = custos_search::unlock(&path, &pass(), FAST).expect("unlock");
+    assert_eq!(
+        patterns::figures(&mut v, &all, &options).expect("figures"),
+        after
+    );
+    index_everything(&v);
+    assert!(v.search(&all).expect("search").ready);
+    assert_eq!(
+        patterns::figures(&mut v, &all, &options).expect("figures"),
+        after
+    );
+}
+
+fn damage(path: &std::path::Path, version: Uuid) {
+    use custos_vault::store::{Store, Write};
+    let store = Store::open(&path.join("db"), 0).expect("store");
+    let mut ct = store.version(version).expect("read").expect("stored");
+    let at = ct.len() - 40;
+    ct[at] ^= 0x01;
+    store
+        .commit(vec![Write::Version(version, ct)])
+        .expect("write");
+}
+
+#[test]
+fn figures_count_what_the_index_holds_without_decrypting_a_record_and_name_a_damaged_one_it_does_not(
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("vault");
+    let mut v = vault_with_cases(&path);
+    let all = SearchQuery::default();
+    let options = Options::default();
+    index_everything(&v);
+    let indexed = patterns::figures(&mut v, &all, &options).expect("figures");
+    let case_b = v
+        .entries()
+        .find(|e| e.summary.title == "Threats to a newspaper")
+        .map(|e| e.record_id)
+        .expect("case b");
+    let b_version = v.get(case_b).expect("read").version_id;
+    v.lock().expect("lock");
+
+    // A record the saved index holds is damaged on disk: the figures, counted from the
+    // index, do not decrypt it (reading it is an error, counting is not).
+    damage(&path, b_version);
+    let mut v = custos_search::unlock(&path, &pass(), FAST).expect("unlock");
+    assert!(v.get(case_b).is_err(), "the damage is real");
+    assert_eq!(
+        patterns::figures(&mut v, &all, &options).expect("figures"),
+        indexed
+    );
+
+    // A record written since, damaged too: the index does not hold it, so it is read,
+    // and the figures are an error naming it, never counts that leave it out.
+    let late = v
+        .add(incident(case_b, 2024, 7, "threat", "EG", &[]))
+        .expect("incident");
+    let version = v.get(late).expect("read").version_id;
+    v.lock().expect("lock");
+    damage(&path, version);
+    let mut v = custos_search::unlock(&path, &pass(), FAST).expect("unlock");
+    let e = patterns::figures(&mut v, &all, &options)
+        .expect_err("a damaged record is not silently left out");
+    assert!(e.to_string().contains(&late.to_string()), "{e}");
+}

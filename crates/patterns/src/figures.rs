@@ -8,9 +8,11 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
-use custos_model::{Consent, InterventionStatus, Precision, Record, Role};
+use custos_model::{Precision, Record};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::facts::{Fact, IncidentFact, PersonFact};
 
 /// The width of a timeline bin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -218,8 +220,21 @@ pub fn compute_with_ids<'a>(
     records: impl IntoIterator<Item = (Uuid, &'a Record)>,
     options: &Options,
 ) -> Figures {
+    let facts: Vec<(Uuid, Fact)> = records
+        .into_iter()
+        .filter_map(|(id, r)| Fact::of(r).map(|f| (id, f)))
+        .collect();
+    compute_facts(facts.iter().map(|(id, f)| (*id, f)), options)
+}
+
+/// [`compute_with_ids`] over the records' [`Fact`]s (what the search index keeps): the
+/// same figures, without the records.
+pub fn compute_facts<'a>(
+    facts: impl IntoIterator<Item = (Uuid, &'a Fact)>,
+    options: &Options,
+) -> Figures {
     let mut cases = 0u32;
-    let mut persons: Vec<(Uuid, &custos_model::Person)> = Vec::new();
+    let mut persons: Vec<(Uuid, &'a PersonFact)> = Vec::new();
     let mut involved_victims: HashSet<Uuid> = HashSet::new();
     let mut involved_perpetrators: HashSet<Uuid> = HashSet::new();
     let mut incidents = 0u32;
@@ -231,32 +246,20 @@ pub fn compute_with_ids<'a>(
     let mut acts: HashMap<&'a str, u32> = HashMap::new();
     let mut mechanisms: HashMap<&'a str, [u32; 3]> = HashMap::new();
 
-    for (id, record) in records {
-        match record {
-            Record::Case(_) => cases = cases.saturating_add(1),
-            Record::Person(p) => persons.push((id, p)),
-            Record::Incident(i) => {
+    for (id, fact) in facts {
+        match fact {
+            Fact::Case => cases = cases.saturating_add(1),
+            Fact::Person(p) => persons.push((id, p)),
+            Fact::Incident(i) => {
                 incidents = incidents.saturating_add(1);
-                for inv in &i.persons {
-                    if inv.person_id.is_nil() {
-                        continue;
-                    }
-                    match inv.role {
-                        Role::Victim => {
-                            involved_victims.insert(inv.person_id);
-                        }
-                        Role::Perpetrator => {
-                            involved_perpetrators.insert(inv.person_id);
-                        }
-                        _ => {}
-                    }
-                }
+                involved_victims.extend(i.victims.iter().copied());
+                involved_perpetrators.extend(i.perpetrators.iter().copied());
                 let types = act_types_of(&i.act_types);
                 time.add(i.start.as_ref(), &types);
                 for t in types {
                     bump(acts.entry(t).or_default(), 1);
                 }
-                let (country, region, point) = place_of(i.location.as_ref());
+                let (country, region, point) = place_of(i);
                 if let Some(r) = region {
                     regions.add_region(&country, r, 1);
                     if point.is_none() {
@@ -268,17 +271,12 @@ pub fn compute_with_ids<'a>(
                     bump(points.entry(pt).or_default(), 1);
                 }
             }
-            Record::Intervention(i) => {
+            Fact::Intervention(i) => {
                 let m = i.mechanism.trim();
                 let m = if m.is_empty() { UNKNOWN } else { m };
-                let slot = match i.status {
-                    InterventionStatus::Draft => 0,
-                    InterventionStatus::Sent | InterventionStatus::Acknowledged => 1,
-                    InterventionStatus::Responded | InterventionStatus::Closed => 2,
-                };
+                let slot = usize::from(i.status.min(2));
                 bump(&mut mechanisms.entry(m).or_default()[slot], 1);
             }
-            Record::Note(_) | Record::Evidence(_) => {}
         }
     }
 
@@ -293,22 +291,16 @@ pub fn compute_with_ids<'a>(
         if !id.is_nil() && !seen.insert(id) {
             continue;
         }
-        if p.consent.publish != Consent::Given {
+        if !p.publish_consent {
             bump(&mut without_consent, 1);
         }
-        let has = |role| p.roles.contains(&role);
         let known = !id.is_nil();
-        if has(Role::Victim) || (known && involved_victims.contains(&id)) {
-            let weight = if p.is_group {
-                p.group_size.filter(|n| *n > 0).unwrap_or(1)
-            } else {
-                1
-            };
-            bump(&mut victims, weight);
-            bump(sexes.entry(sex_of(&p.sex)).or_default(), weight);
-            occupations.add(&p.occupation, weight);
+        if p.victim || (known && involved_victims.contains(&id)) {
+            bump(&mut victims, p.weight);
+            bump(sexes.entry(sex_of(&p.sex)).or_default(), p.weight);
+            occupations.add(&p.occupation, p.weight);
         }
-        if has(Role::Perpetrator) || (known && involved_perpetrators.contains(&id)) {
+        if p.perpetrator || (known && involved_perpetrators.contains(&id)) {
             let org = p.organisation.trim();
             let kind = if org.is_empty() { &p.occupation } else { org };
             perpetrators.add(kind, 1);
@@ -391,19 +383,14 @@ fn act_types_of(types: &[String]) -> Vec<&str> {
 }
 
 /// The country key, the region (trimmed, when written) and the coordinates' bits (when
-/// both are finite and in range) of an incident's location.
-fn place_of(
-    location: Option<&custos_model::Location>,
-) -> (String, Option<&str>, Option<(u64, u64)>) {
-    let Some(l) = location else {
-        return (UNKNOWN.to_owned(), None, None);
-    };
-    let region = Some(l.region.trim()).filter(|r| !r.is_empty());
-    let point = match (l.lat, l.lon) {
+/// both are finite and in range) of an incident.
+fn place_of(i: &IncidentFact) -> (String, Option<&str>, Option<(u64, u64)>) {
+    let region = Some(i.region.trim()).filter(|r| !r.is_empty());
+    let point = match (i.lat, i.lon) {
         (Some(lat), Some(lon)) if valid_point(lat, lon) => Some(point_key(lat, lon)),
         _ => None,
     };
-    (country_key(&l.country), region, point)
+    (country_key(&i.country), region, point)
 }
 
 /// An ISO alpha-2 code upper-cased, other text trimmed, `unknown` for none.

@@ -55,6 +55,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use custos_model::{CaseStatus, InterventionStatus, Kind, Record, Role};
+use custos_patterns::Fact;
 
 /// What to look for. Every field is optional; an empty query finds nothing.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -353,6 +354,9 @@ pub struct SearchIndex {
     analyzer: TextAnalyzer,
     /// record → the head version indexed.
     covered: HashMap<Uuid, Uuid>,
+    /// record → what the figures count of the version indexed (cases, incidents,
+    /// persons, interventions; see [`Fact`]).
+    facts: HashMap<Uuid, Fact>,
     /// Records written to the index since the snapshot was saved.
     pub(crate) unsaved: usize,
     /// The store's version epoch the snapshot was saved at (empty: unknown).
@@ -369,7 +373,7 @@ impl SearchIndex {
         let (schema, fields) = schema();
         let ram = RamDirectory::create();
         let index = Index::create(ram.clone(), schema, Default::default())?;
-        Self::finish(ram, index, fields, HashMap::new())
+        Self::finish(ram, index, fields, HashMap::new(), HashMap::new())
     }
 
     fn finish(
@@ -377,6 +381,7 @@ impl SearchIndex {
         mut index: Index,
         fields: Fields,
         covered: HashMap<Uuid, Uuid>,
+        facts: HashMap<Uuid, Fact>,
     ) -> Result<SearchIndex, SearchError> {
         index.tokenizers().register(TOKENIZER, analyzer());
         // Segments are searched in parallel (a query on a large vault uses both cores).
@@ -393,6 +398,7 @@ impl SearchIndex {
             fields,
             analyzer: analyzer(),
             covered,
+            facts,
             unsaved: 0,
             epoch: Vec::new(),
         })
@@ -401,6 +407,12 @@ impl SearchIndex {
     /// The head version indexed for each record.
     pub fn covered(&self) -> &HashMap<Uuid, Uuid> {
         &self.covered
+    }
+
+    /// The fact of each record indexed that the figures count, made from the version
+    /// [`SearchIndex::covered`] names.
+    pub fn facts(&self) -> &HashMap<Uuid, Fact> {
+        &self.facts
     }
 
     /// Replaces what the index holds: `upserts` (record, its head version, its content)
@@ -434,9 +446,14 @@ impl SearchIndex {
         self.reader.reload()?;
         for id in removals {
             self.covered.remove(id);
+            self.facts.remove(id);
         }
-        for (id, version, _) in upserts {
+        for (id, version, record) in upserts {
             self.covered.insert(*id, *version);
+            match Fact::of(record) {
+                Some(fact) => self.facts.insert(*id, fact),
+                None => self.facts.remove(id),
+            };
         }
         self.unsaved += upserts.len() + removals.len();
         Ok(())
@@ -708,6 +725,13 @@ impl SearchIndex {
             body.extend_from_slice(r.as_bytes());
             body.extend_from_slice(v.as_bytes());
         }
+        body.extend_from_slice(&(self.facts.len() as u64).to_le_bytes());
+        for (r, fact) in &self.facts {
+            let bytes = Zeroizing::new(fact.to_bytes());
+            body.extend_from_slice(r.as_bytes());
+            body.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            body.extend_from_slice(&bytes);
+        }
         let mut present = Vec::new();
         for path in files {
             use tantivy::Directory;
@@ -757,6 +781,17 @@ impl SearchIndex {
             let ver = Uuid::from_slice(r.take(16)?).ok()?;
             covered.insert(rec, ver);
         }
+        let n = r.u64()? as usize;
+        let mut facts = HashMap::with_capacity(n.min(body.len() / 24));
+        for _ in 0..n {
+            let rec = Uuid::from_slice(r.take(16)?).ok()?;
+            let len = r.u64()? as usize;
+            // A fact of a record the index does not hold is not a snapshot this wrote.
+            if !covered.contains_key(&rec) {
+                return None;
+            }
+            facts.insert(rec, Fact::from_bytes(r.take(len)?)?);
+        }
         let files = r.u64()?;
         let ram = RamDirectory::create();
         for _ in 0..files {
@@ -782,7 +817,7 @@ impl SearchIndex {
             if index.schema() != schema().0 {
                 return None;
             }
-            let mut s = Self::finish(ram, index, fields, covered).ok()?;
+            let mut s = Self::finish(ram, index, fields, covered, facts).ok()?;
             s.epoch = epoch;
             // Every record covered must be in the index, and nothing else.
             let docs = s.reader.searcher().num_docs() as usize;
@@ -795,7 +830,7 @@ impl SearchIndex {
 
 /// The snapshot's format, and of the folding its terms were made with: a snapshot of an
 /// earlier one is not read (the index is rebuilt from the records).
-const MAGIC: &[u8] = b"custos-search 3\n";
+const MAGIC: &[u8] = b"custos-search 4\n";
 
 struct Reader<'a>(&'a [u8]);
 
@@ -975,7 +1010,20 @@ mod tests {
             confidentiality: custos_model::Confidentiality::Restricted,
             owner: String::new(),
         });
-        idx.apply(&[(case, Uuid::new_v4(), rec)], &[]).unwrap();
+        let note = Uuid::new_v4();
+        let memo = Record::Note(custos_model::Note {
+            case_id: case,
+            text: "Seen at the gate".into(),
+            about: Vec::new(),
+        });
+        idx.apply(
+            &[(case, Uuid::new_v4(), rec), (note, Uuid::new_v4(), memo)],
+            &[],
+        )
+        .unwrap();
+        // The figures' fact of the case is kept; a note has none.
+        assert_eq!(idx.facts().get(&case), Some(&Fact::Case));
+        assert_eq!(idx.facts().len(), 1);
         let sign = |d: &[u8; 32]| {
             let mut s = [0u8; 64];
             s[..32].copy_from_slice(d);
@@ -992,7 +1040,8 @@ mod tests {
         let (hits, total) = back.search(&q, &resolve).unwrap();
         assert_eq!((hits.len(), total), (1, 1));
         assert_eq!(hits[0].record_id, case);
-        assert_eq!(back.covered().len(), 1);
+        assert_eq!(back.covered().len(), 2);
+        assert_eq!(back.facts(), idx.facts());
         assert_eq!(back.epoch, b"epoch");
         // Any changed byte, a cut or a bad signature: not restored.
         for at in [MAGIC.len() + 3, MAGIC.len() + 70, snap.len() - 1] {
@@ -1002,11 +1051,14 @@ mod tests {
         }
         assert!(SearchIndex::from_snapshot(&snap[..snap.len() - 10], &verify).is_none());
         assert!(SearchIndex::from_snapshot(&snap, &|_, _| false).is_none());
-        // A snapshot folded the earlier way (format 2, before Persian), however well
-        // signed, is not restored: its terms would miss the queries folded now.
-        let mut older = b"custos-search 2\n".to_vec();
-        older.extend_from_slice(&snap[MAGIC.len()..]);
-        assert!(SearchIndex::from_snapshot(&older, &verify).is_none());
+        // A snapshot folded the earlier way (format 2, before Persian) or without the
+        // figures' facts (format 3), however well signed, is not restored: its terms
+        // would miss the queries folded now, its figures would have to read every record.
+        for older in [&b"custos-search 2\n"[..], b"custos-search 3\n"] {
+            let mut older = older.to_vec();
+            older.extend_from_slice(&snap[MAGIC.len()..]);
+            assert!(SearchIndex::from_snapshot(&older, &verify).is_none());
+        }
     }
 
     /// The layout before interventions kept their status and follow-up date: a snapshot
@@ -1062,7 +1114,8 @@ mod tests {
         assert_ne!(old, schema().0, "the layout changed");
         let ram = RamDirectory::create();
         let index = Index::create(ram.clone(), old, Default::default()).unwrap();
-        let mut idx = SearchIndex::finish(ram, index, fields, HashMap::new()).unwrap();
+        let mut idx =
+            SearchIndex::finish(ram, index, fields, HashMap::new(), HashMap::new()).unwrap();
         let case = Uuid::new_v4();
         let mut doc = TantivyDocument::default();
         doc.add_text(fields.id, case.to_string());

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::{SearchIndex, SearchQuery, SearchResults};
 use custos_model::Record;
+use custos_patterns::Fact;
 use custos_vault::crypto::{self, VaultIdentity};
 use custos_vault::SEARCH_SNAPSHOT_NEW;
 use custos_vault::{Error, Options, Result, SecretString, Vault, SEARCH_SNAPSHOT};
@@ -108,6 +109,13 @@ pub trait VaultSearch {
     /// whether the index was complete (see [`VaultSearch::search`]). An empty query
     /// selects none.
     fn search_cases(&self, q: &SearchQuery) -> Result<(Vec<Uuid>, bool)>;
+
+    /// Calls `f` with the [`Fact`] the index keeps of each record of `ids`, in order:
+    /// `Some` only when it was made from the record's current head version, `None` for a
+    /// record the index does not hold as it is now (not indexed yet, changed since,
+    /// unreadable, deleted, or a note or evidence) — read that one instead. Loads the
+    /// encrypted snapshot the first time; indexes nothing itself.
+    fn with_facts<R>(&self, ids: &[Uuid], f: impl FnOnce(&[Option<&Fact>]) -> R) -> Result<R>;
 }
 
 impl VaultSearch for Vault {
@@ -121,6 +129,25 @@ impl VaultSearch for Vault {
 
     fn search_cases(&self, q: &SearchQuery) -> Result<(Vec<Uuid>, bool)> {
         self.with_derived(|st: &mut SearchState| search_cases(self, st, q))
+    }
+
+    fn with_facts<R>(&self, ids: &[Uuid], f: impl FnOnce(&[Option<&Fact>]) -> R) -> Result<R> {
+        self.with_derived(|st: &mut SearchState| {
+            // A budget of none: the snapshot is loaded and what was deleted dropped.
+            catch_up(self, st, 0)?;
+            let index = st.index.as_ref();
+            let facts: Vec<Option<&Fact>> = ids
+                .iter()
+                .map(|id| {
+                    let index = index?;
+                    let entry = self.entry_of(*id).filter(|e| !e.deleted())?;
+                    (index.covered().get(id) == Some(&entry.head().id))
+                        .then(|| index.facts().get(id))
+                        .flatten()
+                })
+                .collect();
+            Ok(f(&facts))
+        })
     }
 }
 
