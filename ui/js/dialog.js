@@ -5,7 +5,7 @@
 // #confirm-message, #confirm-ok, #confirm-cancel).
 
 import { h } from './dom.js';
-import { t } from './i18n.js';
+import { t, lang } from './i18n.js';
 
 let open = null; // the pending {dialog, resolve, returnFocus}
 
@@ -30,10 +30,13 @@ export function confirmDialog(message, options = {}) {
     text: options.confirmLabel || t('action.confirm') });
   let typed = null;
   if (options.typeWord) {
-    const words = options.typeWord.words.map((w) => w.trim().toLocaleLowerCase());
+    // Lower case as the UI language writes it (Turkish İ/i and I/ı), composed the same
+    // way, so a word typed in either case on that language's keyboard matches.
+    const fold = (w) => w.trim().normalize('NFC').toLocaleLowerCase(lang());
+    const words = options.typeWord.words.map(fold);
     const input = h('input', { id: 'confirm-word', type: 'text',
       attrs: { autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off', dir: 'auto' } });
-    const matches = () => words.includes(input.value.trim().toLocaleLowerCase());
+    const matches = () => words.includes(fold(input.value));
     ok.disabled = true;
     input.addEventListener('input', () => {
       ok.disabled = !matches();
