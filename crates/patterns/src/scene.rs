@@ -195,7 +195,17 @@ impl Scene {
     /// empty box, "tofu"): each such text once, in order. Empty when every character of
     /// every text is in an embedded font.
     pub fn tofu(&self) -> Vec<String> {
-        let Ok(tree) = self.tree() else {
+        // The texts alone: a map's thousands of points need not be read for this.
+        let texts = Scene {
+            items: self
+                .items
+                .iter()
+                .filter(|i| matches!(i, Item::Text { .. }))
+                .cloned()
+                .collect(),
+            ..self.clone()
+        };
+        let Ok(tree) = texts.tree() else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -266,7 +276,7 @@ fn font_db() -> std::sync::Arc<resvg::usvg::fontdb::Database> {
 
 /// About how wide `text` is drawn at `size` (points), for laying out labels without
 /// shaping them: a Chinese character (or a full-width form) 1 em, a Burmese letter
-/// 0.9 em, a Burmese sign written beside its letter 0.4 em, one above or below it
+/// 0.95 em, a Burmese sign written beside its letter 0.4 em, one above or below it
 /// (or any other combining mark) none, anything else 0.6 em (DejaVu Sans's average,
 /// bold included, with room to spare). Measured on the chart words of the locales, it
 /// is a little wide, rarely narrow.
@@ -284,7 +294,7 @@ fn em(c: char) -> f64 {
             // Other signs: above or below the letter.
             0x102D..=0x103E | 0x1056..=0x1059 | 0x105E..=0x1060 | 0x1062..=0x1064 => 0.0,
             0x1067..=0x106D | 0x1071..=0x1074 | 0x1082..=0x108D | 0x108F | 0x109A..=0x109D => 0.0,
-            _ => 0.9,
+            _ => 0.95,
         },
         None if c == ' ' || c == '\u{A0}' => 0.6,
         None => 0.0,
