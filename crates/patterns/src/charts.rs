@@ -307,10 +307,11 @@ fn cluster_starts(cs: &[char], i: usize) -> bool {
     }
     let prev = cs[i - 1];
     let next = cs.get(i + 1).copied();
-    !unicode_normalization::char::is_combining_mark(c)
-        && !matches!(c, '\u{200C}' | '\u{200D}' | '\u{FE00}'..='\u{FE0F}')
-        && !matches!(prev, '\u{1039}' | '\u{200D}')
-        && !(is_myanmar_letter(c) && matches!(next, Some('\u{103A}' | '\u{1039}')))
+    let joined = unicode_normalization::char::is_combining_mark(c)
+        || matches!(c, '\u{200C}' | '\u{200D}' | '\u{FE00}'..='\u{FE0F}')
+        || matches!(prev, '\u{1039}' | '\u{200D}')
+        || (is_myanmar_letter(c) && matches!(next, Some('\u{103A}' | '\u{1039}')));
+    !joined
 }
 
 fn is_cjk(c: char) -> bool {
