@@ -206,10 +206,7 @@ impl Sum {
 }
 
 fn number(n: u64, w: &Labels) -> String {
-    match u32::try_from(n) {
-        Ok(n) => w.count(Shown::Exact(n)),
-        Err(_) => n.to_string(),
-    }
+    w.number(n)
 }
 
 fn val(s: Shown, w: &Labels) -> Val {
@@ -274,61 +271,143 @@ fn tick_label(v: f64, w: &Labels) -> String {
     if v >= 0.0 && v <= f64::from(u32::MAX) {
         w.count(Shown::Exact(v.round() as u32))
     } else {
-        format!("{v:.0}")
+        w.digits(&format!("{v:.0}"))
     }
 }
 
-/// About how wide a text is in DejaVu Sans (average advance ≈ 0.6 em).
+/// About how wide a text is (see [`crate::scene::text_width`]).
 fn text_width(s: &str, size: f64) -> f64 {
-    s.chars().count() as f64 * size * 0.6
+    crate::scene::text_width(s, size)
 }
 
-/// Text cut to `max` characters (on a character boundary), "…" marking the cut; line
-/// breaks and control characters become spaces.
-fn fit(s: &str, max: usize) -> String {
+/// A label as one clean line: line breaks and control characters become spaces.
+fn clean(s: &str) -> Vec<char> {
     let clean: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let clean = clean.trim();
-    if clean.chars().count() <= max {
-        return clean.to_owned();
+    clean.trim().chars().collect()
+}
+
+fn width_of_chars(cs: &[char], size: f64) -> f64 {
+    text_width(&cs.iter().collect::<String>(), size)
+}
+
+/// Whether `cs[i]` starts a character as drawn: not a combining mark (an accent, a
+/// Burmese vowel sign or medial), not a joiner or selector, not a letter stacked under
+/// the one before (after the Burmese virama), not a Burmese letter that closes the
+/// syllable before (with asat) or stacks the next. A text cut there keeps its clusters
+/// (and Burmese syllables) whole.
+fn cluster_starts(cs: &[char], i: usize) -> bool {
+    let Some(&c) = cs.get(i) else {
+        return true;
+    };
+    if i == 0 {
+        return true;
     }
-    let mut out: String = clean.chars().take(max.saturating_sub(1)).collect();
+    let prev = cs[i - 1];
+    let next = cs.get(i + 1).copied();
+    let joined = unicode_normalization::char::is_combining_mark(c)
+        || matches!(c, '\u{200C}' | '\u{200D}' | '\u{FE00}'..='\u{FE0F}')
+        || matches!(prev, '\u{1039}' | '\u{200D}')
+        || (is_myanmar_letter(c) && matches!(next, Some('\u{103A}' | '\u{1039}')));
+    !joined
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(u32::from(c), 0x2E80..=0x2FFF | 0x3040..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF | 0x20000..=0x3FFFF)
+}
+
+/// A Burmese letter that can begin a syllable (consonant, independent vowel).
+fn is_myanmar_letter(c: char) -> bool {
+    matches!(u32::from(c), 0x1000..=0x102A | 0x103F | 0x104C..=0x104F | 0x1050..=0x1055 | 0x105A..=0x105D | 0x1061 | 0x1065 | 0x1066 | 0x106E..=0x1070 | 0x1075..=0x1081 | 0x108E)
+}
+
+/// Whether a line may break before `cs[i]`: after a space; between Chinese characters
+/// (not before a closing mark, not after an opening one); before a Burmese syllable (a
+/// letter not stacked under the one before, not closed by asat or stacking the next).
+fn breaks_before(cs: &[char], i: usize) -> bool {
+    if i == 0 || i >= cs.len() {
+        return false;
+    }
+    let (prev, c) = (cs[i - 1], cs[i]);
+    if prev.is_whitespace() || prev == '\u{200B}' {
+        return !c.is_whitespace();
+    }
+    if c.is_whitespace() || !cluster_starts(cs, i) {
+        return false;
+    }
+    const NO_BREAK_BEFORE: &str = "，。、：；！？）」』】》〉〕…·‥,.:;!?)]}%၊။";
+    const NO_BREAK_AFTER: &str = "（「『【《〈〔([{";
+    if NO_BREAK_BEFORE.contains(c) || NO_BREAK_AFTER.contains(prev) {
+        return false;
+    }
+    if is_cjk(c) || is_cjk(prev) {
+        return true;
+    }
+    is_myanmar_letter(c) && ('\u{1000}'..='\u{109F}').contains(&prev)
+}
+
+/// A label on one line cut to `width` points at `size` (on a character boundary, never
+/// inside a cluster), "…" marking the cut; line breaks and control characters become
+/// spaces.
+fn fit(s: &str, width: f64, size: f64) -> String {
+    let cs = clean(s);
+    if width_of_chars(&cs, size) <= width {
+        return cs.into_iter().collect();
+    }
+    let ellipsis = text_width("…", size);
+    let mut cut = 0;
+    for j in 1..cs.len() {
+        if !cluster_starts(&cs, j) {
+            continue;
+        }
+        let head: String = cs[..j].iter().collect();
+        if text_width(head.trim_end(), size) + ellipsis > width {
+            break;
+        }
+        cut = j;
+    }
+    if cut == 0 {
+        // Not even one character and the mark: the first character, marked.
+        cut = (1..=cs.len())
+            .find(|j| cluster_starts(&cs, *j))
+            .unwrap_or(cs.len());
+    }
+    let mut out: String = cs[..cut].iter().collect::<String>().trim_end().to_owned();
     out.push('…');
     out
 }
 
-/// How many characters of `size` fit in `width` points (at least 4).
-/// A label on one line, or on two broken between words when it is longer than `max`
-/// characters (the second cut with "…" if still too long).
-fn wrap2(s: &str, max: usize) -> Vec<String> {
-    let one = fit(s, usize::MAX);
-    if one.chars().count() <= max {
-        return vec![one];
+/// A label on one line, or on two when it is wider than `width` points at `size`:
+/// broken between words, between Chinese characters or between Burmese syllables (the
+/// latest break that fits), the second line cut with "…" if still too long. A first
+/// word wider than a line is cut.
+fn wrap2(s: &str, width: f64, size: f64) -> Vec<String> {
+    let cs = clean(s);
+    if width_of_chars(&cs, size) <= width {
+        return vec![cs.into_iter().collect()];
     }
-    let mut first = String::new();
-    let mut rest = Vec::new();
-    for word in one.split_whitespace() {
-        let room = first.chars().count() + usize::from(!first.is_empty()) + word.chars().count();
-        if rest.is_empty() && room <= max {
-            if !first.is_empty() {
-                first.push(' ');
-            }
-            first.push_str(word);
-        } else {
-            rest.push(word);
+    let mut best = None;
+    for i in 1..cs.len() {
+        if !breaks_before(&cs, i) {
+            continue;
         }
+        let first: String = cs[..i].iter().collect();
+        if text_width(first.trim_end(), size) > width {
+            break;
+        }
+        best = Some(i);
     }
-    if first.is_empty() || rest.is_empty() {
-        // One word longer than a line: cut it.
-        return vec![fit(&one, max)];
-    }
-    vec![first, fit(&rest.join(" "), max)]
-}
-
-fn chars_in(width: f64, size: f64) -> usize {
-    ((width / (size * 0.6)).floor().max(4.0)) as usize
+    let Some(i) = best else {
+        return vec![fit(s, width, size)];
+    };
+    let first: String = cs[..i].iter().collect();
+    let rest: String = cs[i..].iter().collect();
+    vec![
+        first.trim_end().to_owned(),
+        fit(rest.trim_start(), width, size),
+    ]
 }
 
 /// A usable chart width.
@@ -417,10 +496,7 @@ impl Canvas {
 
     /// The chart's title at the top; returns the y below it.
     fn title(&mut self, title: &str) -> f64 {
-        let t = fit(
-            title,
-            chars_in(self.width - 2.0 * MARGIN, TITLE_SIZE * 1.05),
-        );
+        let t = fit(title, self.width - 2.0 * MARGIN, TITLE_SIZE * 1.05);
         self.text(MARGIN, 18.0, &t, TITLE_SIZE, Anchor::Start, true, INK);
         30.0
     }
@@ -429,9 +505,8 @@ impl Canvas {
     fn legend(&mut self, entries: &[(String, String)], y: f64) -> f64 {
         let mut x = MARGIN;
         let mut y = y + SMALL;
-        let max = chars_in(self.width / 2.0, SMALL);
         for (label, fill) in entries {
-            let label = fit(label, max);
+            let label = fit(label, self.width / 2.0, SMALL);
             let w = 12.0 + text_width(&label, SMALL) + 12.0;
             if x > MARGIN && x + w > self.width - MARGIN {
                 x = MARGIN;
@@ -509,8 +584,10 @@ fn horizontal(
         .fold(0.0, f64::max);
     let (step, top) = ticks(max);
     let scale = span / top;
-    let max_label = chars_in(label_w, LABEL_SIZE);
-    let labels: Vec<Vec<String>> = rows.iter().map(|r| wrap2(&r.label, max_label)).collect();
+    let labels: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| wrap2(&r.label, label_w, LABEL_SIZE))
+        .collect();
     // A long label (a mechanism's full name) takes two lines: every row is then taller.
     let row_h = if labels.iter().any(|l| l.len() > 1) {
         26.0
@@ -889,12 +966,12 @@ fn timeline_in(f: &Figures, w: &Labels, width: f64) -> Scene {
             .get(d.month0() as usize)
             .filter(|m| !m.is_empty())
             .cloned()
-            .unwrap_or_else(|| format!("{:02}", d.month())),
+            .unwrap_or_else(|| w.digits(&format!("{:02}", d.month()))),
         crate::Period::Week => {
             let wk = d.iso_week();
             w.text("week")
-                .replace("{n}", &wk.week().to_string())
-                .replace("{year}", &wk.year().to_string())
+                .replace("{n}", &w.number(wk.week()))
+                .replace("{year}", &w.number(wk.year()))
         }
     };
     let widest = t
@@ -923,7 +1000,7 @@ fn timeline_in(f: &Figures, w: &Labels, width: f64) -> Scene {
             c.text(
                 cx,
                 base_y + 21.0,
-                &year.to_string(),
+                &w.number(year),
                 SMALL,
                 Anchor::Middle,
                 true,
@@ -934,7 +1011,7 @@ fn timeline_in(f: &Figures, w: &Labels, width: f64) -> Scene {
     }
     let mut y = base_y + 36.0;
     // Coarse and undated counts, stated in words.
-    let max_chars = chars_in(width - 2.0 * MARGIN, SMALL);
+    let line_w = width - 2.0 * MARGIN;
     let mut notes: Vec<String> = Vec::new();
     // A bar stacked higher than its incidents: say why (told by the shown counts alone).
     let least = |s: Shown| match s {
@@ -960,9 +1037,13 @@ fn timeline_in(f: &Figures, w: &Labels, width: f64) -> Scene {
             continue;
         }
         let when = if k.precision == "year" {
-            k.start.year().to_string()
+            w.number(k.start.year())
         } else {
-            format!("{} {}", label_of_month(&months, k.start), k.start.year())
+            format!(
+                "{} {}",
+                label_of_month(&months, k.start, w),
+                w.number(k.start.year())
+            )
         };
         let what = if k.precision == "year" {
             "coarse.year"
@@ -977,13 +1058,13 @@ fn timeline_in(f: &Figures, w: &Labels, width: f64) -> Scene {
     const MAX_NOTES: usize = 4;
     if notes.len() > MAX_NOTES {
         let rest = notes.split_off(MAX_NOTES - 1);
-        notes.push(fit(&rest.join("; "), max_chars));
+        notes.push(fit(&rest.join("; "), line_w, SMALL));
     }
     for note in notes {
         c.text(
             MARGIN,
             y,
-            &fit(&note, max_chars),
+            &fit(&note, line_w, SMALL),
             SMALL,
             Anchor::Start,
             false,
@@ -994,12 +1075,12 @@ fn timeline_in(f: &Figures, w: &Labels, width: f64) -> Scene {
     c.finish(title, y + 4.0)
 }
 
-fn label_of_month(months: &[String], d: chrono::NaiveDate) -> String {
+fn label_of_month(months: &[String], d: chrono::NaiveDate, w: &Labels) -> String {
     months
         .get(d.month0() as usize)
         .filter(|m| !m.is_empty())
         .cloned()
-        .unwrap_or_else(|| format!("{:02}", d.month()))
+        .unwrap_or_else(|| w.digits(&format!("{:02}", d.month())))
 }
 
 #[cfg(test)]
@@ -1017,12 +1098,79 @@ mod tests {
         assert!(top >= f64::from(u32::MAX) && top / step <= 5.0);
     }
 
+    /// The width of `n` Latin characters at size 1, with a little room.
+    fn chars(n: usize) -> f64 {
+        n as f64 * 0.6 + 0.01
+    }
+
     #[test]
     fn labels_are_cut_on_a_character_boundary() {
-        assert_eq!(fit("abc", 5), "abc");
-        assert_eq!(fit("ضحايا الاعتقال", 6), "ضحايا…");
-        assert_eq!(fit("a\nb\tc", 10), "a b c");
-        assert_eq!(fit("éééééé", 3).chars().count(), 3);
+        assert_eq!(fit("abc", chars(5), 1.0), "abc");
+        assert_eq!(fit("ضحايا الاعتقال", chars(6), 1.0), "ضحايا…");
+        assert_eq!(fit("a\nb\tc", chars(10), 1.0), "a b c");
+        assert_eq!(fit("éééééé", chars(3), 1.0).chars().count(), 3);
+        // An accent written as a combining mark stays with its letter.
+        assert_eq!(
+            fit("e\u{301}e\u{301}e\u{301}e\u{301}", chars(3), 1.0),
+            "e\u{301}e\u{301}…"
+        );
+        // Chinese: about 1 em a character.
+        assert_eq!(fit("按职业分列的受害者", 4.7, 1.0), "按职业分…");
+    }
+
+    #[test]
+    fn burmese_is_cut_and_broken_between_syllables_only() {
+        // "Victims by occupation": each piece of a break or cut must be whole syllables,
+        // never a letter parted from its vowel signs, medials, asat or stacked letter.
+        let label = "အလုပ်အကိုင်အလိုက် ထိခိုက်နစ်နာသူများ";
+        let syllables = [
+            "အ",
+            "လုပ်",
+            "အ",
+            "ကိုင်",
+            "အ",
+            "လိုက်",
+            " ",
+            "ထိ",
+            "ခိုက်",
+            "နစ်",
+            "နာ",
+            "သူ",
+            "များ",
+        ];
+        assert_eq!(syllables.concat(), label);
+        let mut bounds = vec![0];
+        for s in syllables {
+            bounds.push(bounds[bounds.len() - 1] + s.len());
+        }
+        let whole = |piece: &str| {
+            let piece = piece.trim_end_matches('…').trim();
+            let at = label.find(piece).expect("a piece of the label");
+            bounds.contains(&at) && bounds.contains(&(at + piece.len()))
+        };
+        for w in 2..30 {
+            for line in wrap2(label, f64::from(w), 1.0) {
+                assert!(whole(line.trim()), "{w}: {line}");
+            }
+            assert!(whole(&fit(label, f64::from(w), 1.0)), "{w}");
+        }
+        // With room for half, two lines: the break falls between two syllables.
+        let lines = wrap2(label, 10.0, 1.0);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(!lines[1].ends_with('…'), "{lines:?}");
+    }
+
+    #[test]
+    fn chinese_breaks_between_characters_not_before_a_closing_mark() {
+        let lines = wrap2("少于（三）人，已记录", 5.0, 1.0);
+        assert_eq!(lines, vec!["少于（三）", "人，已记录"]);
+        let lines = wrap2("按职业分列的受害者", 5.0, 1.0);
+        assert_eq!(lines, vec!["按职业分列", "的受害者"]);
+        // Latin: between words, as before.
+        assert_eq!(
+            wrap2("Special Rapporteur on torture", chars(20), 1.0),
+            vec!["Special Rapporteur", "on torture"]
+        );
     }
 
     #[test]

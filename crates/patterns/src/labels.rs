@@ -1,4 +1,5 @@
-//! The words of the charts and the map, in each UI language (en, fr, es, ar), from
+//! The words of the charts and the map, in each UI language (en, fr, es, ar, fa, ru,
+//! uk, tr, my, zh-Hans, pt), from
 //! `locales/<lang>.json` in this crate; vocabulary labels (act types, mechanisms) come
 //! from `custos_model::vocab`. A missing key falls back to English.
 //!
@@ -11,6 +12,10 @@
 //! comma separated), `week` (with `{n}` and `{year}`), `map.points`, `map.unplaced`.
 //! Also (for the tables of `custos stats`): `cases`, `without_publish_consent`,
 //! `threshold_note` (with `{n}`).
+//!
+//! Numbers are written in the digits the UI writes them in (`Intl.NumberFormat` of the
+//! language): Persian digits in fa, Myanmar digits in my, ASCII digits elsewhere,
+//! Arabic included (`Intl.NumberFormat('ar')` writes ASCII digits since CLDR 42).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -62,7 +67,9 @@ pub const KEYS: [&str; 31] = [
 ];
 
 /// The languages with a locale file.
-pub const LANGS: [&str; 4] = ["en", "fr", "es", "ar"];
+pub const LANGS: [&str; 11] = [
+    "en", "fr", "es", "ar", "fa", "ru", "uk", "tr", "my", "zh-Hans", "pt",
+];
 
 /// The text of a shipped locale file (`None` for a language without one).
 pub fn locale_source(lang: &str) -> Option<&'static str> {
@@ -71,6 +78,13 @@ pub fn locale_source(lang: &str) -> Option<&'static str> {
         "fr" => Some(include_str!("../locales/fr.json")),
         "es" => Some(include_str!("../locales/es.json")),
         "ar" => Some(include_str!("../locales/ar.json")),
+        "fa" => Some(include_str!("../locales/fa.json")),
+        "ru" => Some(include_str!("../locales/ru.json")),
+        "uk" => Some(include_str!("../locales/uk.json")),
+        "tr" => Some(include_str!("../locales/tr.json")),
+        "my" => Some(include_str!("../locales/my.json")),
+        "zh-Hans" => Some(include_str!("../locales/zh-Hans.json")),
+        "pt" => Some(include_str!("../locales/pt.json")),
         _ => None,
     }
 }
@@ -97,13 +111,20 @@ fn table(lang: &str) -> Option<&'static Table> {
         .get(lang)
 }
 
-/// The base language of a tag: `fr-CA` → `fr`, `AR` → `ar`.
+/// The base language of a tag: `fr-CA` → `fr`, `AR` → `ar`; Chinese (`zh`, `zh-CN`,
+/// `zh-Hans`) → `zh-Hans`, the one Chinese the app has.
 fn base(lang: &str) -> String {
-    lang.trim()
+    let base = lang
+        .trim()
         .split(['-', '_'])
         .next()
         .unwrap_or_default()
-        .to_ascii_lowercase()
+        .to_ascii_lowercase();
+    if base == "zh" {
+        "zh-Hans".to_owned()
+    } else {
+        base
+    }
 }
 
 impl Labels {
@@ -146,13 +167,34 @@ impl Labels {
     /// "fewer than N" or the number, as the label of a count.
     pub fn count(&self, shown: crate::Shown) -> String {
         match shown {
-            crate::Shown::Exact(n) => n.to_string(),
-            crate::Shown::FewerThan(n) => self.text("fewer_than").replace("{n}", &n.to_string()),
+            crate::Shown::Exact(n) => self.number(n),
+            crate::Shown::FewerThan(n) => self.text("fewer_than").replace("{n}", &self.number(n)),
             crate::Shown::Between(a, b) => self
                 .text("between")
-                .replace("{from}", &a.to_string())
-                .replace("{to}", &b.to_string()),
+                .replace("{from}", &self.number(a))
+                .replace("{to}", &self.number(b)),
         }
+    }
+
+    /// A whole number as the charts write it: in the language's digits (see the top of
+    /// this module), no group separators (a count, a year, a week number).
+    pub fn number(&self, n: impl Into<i128>) -> String {
+        self.digits(&n.into().to_string())
+    }
+
+    /// `s` with its ASCII digits in the language's digits.
+    pub fn digits(&self, s: &str) -> String {
+        let zero = match self.lang.as_str() {
+            "fa" => '\u{06F0}',
+            "my" => '\u{1040}',
+            _ => return s.to_owned(),
+        };
+        s.chars()
+            .map(|c| match c.to_digit(10) {
+                Some(d) if c.is_ascii_digit() => char::from_u32(u32::from(zero) + d).unwrap_or(c),
+                _ => c,
+            })
+            .collect()
     }
 
     /// The display label of a category of `list` (`act_types`, `mechanisms`, `sex`,

@@ -418,9 +418,10 @@ impl Layout {
     }
 }
 
-/// A rough width of `text` at `size` (no font at hand here): enough to lay out a legend.
+/// A rough width of `text` at `size` (no font at hand here): enough to lay out a legend
+/// and a name's label box, in any script (see [`crate::scene::text_width`]).
 fn text_width(text: &str, size: f64) -> f64 {
-    text.chars().count() as f64 * size * 0.55
+    crate::scene::text_width(text, size)
 }
 
 fn fill_words(template: String, n: &str) -> String {

@@ -562,3 +562,296 @@ fn a_bar_stacked_higher_than_its_incidents_is_explained_under_the_timeline() {
     let words = texts(&parse(&charts::timeline(&fig, &en(), 640.0).to_svg()));
     assert!(!words.contains(&note), "{words:?}");
 }
+
+// ----- every script: Latin, Cyrillic, Arabic, Persian, Burmese, Chinese -----
+
+/// The sample with something in every chart and on the map, weekly or monthly, with a
+/// withheld count, a range and a date known to the month only.
+fn sample_everywhere(period: Period) -> Figures {
+    let mut fig = sample();
+    fig.places.countries = ["MM", "CN", "IR", "UA", "BR", "TR", "RU", "SY"]
+        .iter()
+        .enumerate()
+        .map(|(i, iso)| count(iso, 2 + i as u32))
+        .collect();
+    fig.victims_by_occupation.push(withheld("teacher"));
+    fig.act_types.push(Count {
+        key: "torture".into(),
+        count: Shown::Between(3, 4),
+    });
+    fig.timeline.coarse.push(Coarse {
+        start: date(2023, 6),
+        precision: "month".into(),
+        count: Shown::FewerThan(3),
+    });
+    if period == Period::Week {
+        fig.timeline.period = Period::Week;
+        for (i, bin) in fig.timeline.bins.iter_mut().enumerate() {
+            bin.start = NaiveDate::from_ymd_opt(2024, 1, 1 + 7 * i as u32).expect("monday");
+        }
+    }
+    fig
+}
+
+/// Every chart and the map of a language at the given widths, and the timeline by week.
+fn every_scene(labels: &Labels, widths: &[f64]) -> Vec<(String, Scene)> {
+    let mut out = Vec::new();
+    for &width in widths {
+        for (key, scene) in charts::all(&sample_everywhere(Period::Month), labels, width) {
+            out.push((format!("{} {key} Month {width}", labels.lang), scene));
+        }
+        let weekly = charts::timeline(&sample_everywhere(Period::Week), labels, width);
+        out.push((format!("{} timeline Week {width}", labels.lang), weekly));
+    }
+    out
+}
+
+/// Dark pixels of a PNG image, by column: (leftmost, rightmost, how many pixels).
+fn ink(png: &[u8]) -> Option<(u32, u32, usize)> {
+    let (w, h, buf) = decode(png);
+    let mut cols = Vec::new();
+    let mut n = 0;
+    for x in 0..w {
+        let dark = (0..h)
+            .filter(|y| {
+                let i = ((y * w + x) * 4) as usize;
+                buf[i] < 128 && buf[i + 1] < 128 && buf[i + 2] < 128
+            })
+            .count();
+        if dark > 0 {
+            cols.push(x);
+            n += dark;
+        }
+    }
+    Some((*cols.first()?, *cols.last()?, n))
+}
+
+/// A scene of one text item alone, drawn from x = 10 at the size and weight it had.
+fn alone(item: &Item, width: f64) -> Option<Scene> {
+    let Item::Text {
+        text, size, bold, ..
+    } = item
+    else {
+        return None;
+    };
+    Some(Scene {
+        width,
+        height: size * 2.5,
+        title: String::new(),
+        items: vec![Item::Text {
+            x: 10.0,
+            y: size * 1.6,
+            text: text.clone(),
+            size: *size,
+            anchor: custos_patterns::scene::Anchor::Start,
+            bold: *bold,
+            fill: "#000000".into(),
+            rtl: false,
+        }],
+    })
+}
+
+#[test]
+fn every_chart_and_the_map_draw_every_language_without_empty_boxes() {
+    assert_eq!(custos_patterns::labels::LANGS.len(), 11);
+    for lang in custos_patterns::labels::LANGS {
+        let labels = Labels::of(lang);
+        assert_eq!(labels.lang, lang);
+        // At the A4 width (a wider chart cuts fewer labels: the same characters).
+        let scenes = every_scene(&labels, &[515.0]);
+        // The map and the six charts, and the weekly timeline.
+        assert_eq!(scenes.len(), 7 + 1, "{lang}");
+        for (name, scene) in &scenes {
+            // No glyph missing from the fonts the PNG is drawn with (read from the very
+            // drawing `to_png` renders).
+            assert_eq!(scene.tofu(), Vec::<String>::new(), "{name}");
+            // Not a text in the replacement character either (a broken locale file).
+            for item in &scene.items {
+                if let Item::Text { text, .. } = item {
+                    assert!(!text.contains('\u{FFFD}'), "{name}: {text}");
+                }
+            }
+            // Drawn: the timeline (most kinds of text), and the map in the scripts with
+            // fonts of their own and in Persian (slow to draw unoptimised).
+            let map = name.contains(" map ");
+            if name.contains(" timeline ") || (map && ["fa", "my", "zh-Hans"].contains(&lang)) {
+                let png = scene.to_png(1.0).expect("png");
+                assert!(ink(&png).is_some(), "{name}");
+            }
+        }
+        // Each chart's title, drawn alone, leaves ink: it is drawn, not dropped.
+        for (name, scene) in scenes.iter().filter(|(n, _)| n.ends_with("Month 515")) {
+            let title = scene
+                .items
+                .iter()
+                .find(|i| matches!(i, Item::Text { bold: true, .. }))
+                .expect("a title");
+            let (left, right, n) =
+                ink(&alone(title, 600.0).expect("text").to_png(1.0).expect("png"))
+                    .unwrap_or_else(|| panic!("{name}: no ink"));
+            assert!(n > 40 && right > left + 20, "{name}: {left}–{right}, {n}");
+        }
+    }
+}
+
+#[test]
+fn burmese_labels_are_drawn_shaped_and_as_wide_as_laid_out() {
+    let my = Labels::of("my");
+    for (name, scene) in every_scene(&my, &[900.0])
+        .iter()
+        .filter(|(n, _)| n.ends_with("Month 900"))
+    {
+        for item in &scene.items {
+            let Item::Text {
+                text, size, bold, ..
+            } = item
+            else {
+                continue;
+            };
+            if !text.chars().any(|c| ('\u{1000}'..='\u{109F}').contains(&c)) {
+                continue;
+            }
+            let scene = alone(item, 1200.0).expect("text");
+            assert!(scene.tofu().is_empty(), "{name}: {text}");
+            let (left, right, n) = ink(&scene.to_png(1.0).expect("png"))
+                .unwrap_or_else(|| panic!("{name}: {text}: no ink"));
+            assert!(n > 3, "{name}: {text}");
+            // The layout's estimate holds the drawn text, and is not far too wide (bold
+            // text is laid out 5% wider, as the charts' titles are).
+            let drawn = f64::from(right - left + 1);
+            let bold = if *bold { 1.05 } else { 1.0 };
+            let estimated = custos_patterns::scene::text_width(text, *size * bold);
+            assert!(
+                drawn <= estimated + 2.0 && (drawn >= estimated * 0.6 || text.chars().count() < 6),
+                "{name}: {text}: drawn {drawn}, estimated {estimated}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_long_chinese_label_wraps_into_two_lines_within_the_chart() {
+    let long: String =
+        "联合国人权事务高级专员办事处关于任意拘留问题工作组和强迫或非自愿失踪问题工作组的紧急呼吁"
+            .chars()
+            .take(40)
+            .collect();
+    assert_eq!(long.chars().count(), 40);
+    let zh = Labels::of("zh-Hans");
+    let mut fig = sample();
+    fig.interventions = vec![Mechanism {
+        mechanism: long.clone(),
+        draft: Shown::Exact(1),
+        awaiting: Shown::Exact(2),
+        answered: Shown::Exact(0),
+    }];
+    for width in [515.0, 900.0] {
+        let scene = charts::interventions(&fig, &zh, width);
+        let lines: Vec<(String, f64, f64)> = scene
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Text { text, x, size, .. }
+                    if text.chars().count() > 2 && long.contains(text.trim_end_matches('…')) =>
+                {
+                    Some((text.clone(), *x, *size))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lines.len(), 2, "{width}: {lines:?}");
+        let (first, second) = (&lines[0].0, &lines[1].0);
+        // Broken between two characters: the first line and the second read on.
+        assert!(long.starts_with(first.as_str()), "{first}");
+        let rest = &long[first.len()..];
+        let second_text = second.trim_end_matches('…');
+        assert!(rest.starts_with(second_text), "{second}");
+        if width >= 900.0 {
+            // Room for all forty on two lines: nothing cut.
+            assert_eq!(format!("{first}{second}"), long);
+        } else {
+            assert!(second.ends_with('…'), "{second}");
+        }
+        // Each line, as drawn, ends at the bars and starts inside the chart.
+        let label_w = (width * 0.32).min(200.0);
+        for (text, x, _) in &lines {
+            let item = scene
+                .items
+                .iter()
+                .find(|i| matches!(i, Item::Text { text: t, .. } if t == text))
+                .expect("line");
+            let (left, right, _) =
+                ink(&alone(item, width).expect("text").to_png(1.0).expect("png")).expect("ink");
+            let drawn = f64::from(right - left + 1);
+            assert!(drawn <= label_w, "{width}: {text}: {drawn} > {label_w}");
+            assert!(
+                *x - drawn >= 0.0,
+                "{width}: {text} starts left of the chart"
+            );
+        }
+    }
+    // The whole chart draws without an empty box.
+    assert!(charts::interventions(&fig, &zh, 515.0).tofu().is_empty());
+}
+
+fn all_texts(scenes: &[(String, Scene)]) -> Vec<(String, String)> {
+    scenes
+        .iter()
+        .flat_map(|(name, s)| {
+            s.items.iter().filter_map(move |i| match i {
+                Item::Text { text, .. } => Some((name.clone(), text.clone())),
+                _ => None,
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn persian_and_burmese_charts_write_their_own_digits_arabic_ascii_ones() {
+    for (lang, zero) in [("fa", '۰'), ("my", '၀')] {
+        let labels = Labels::of(lang);
+        let texts = all_texts(&every_scene(&labels, &[515.0, 900.0]));
+        let own = |c: char| (zero..=char::from_u32(u32::from(zero) + 9).unwrap()).contains(&c);
+        // Counts, ticks, "fewer than", ranges, week numbers, years: none in ASCII digits.
+        for (name, text) in &texts {
+            assert!(!text.chars().any(|c| c.is_ascii_digit()), "{name}: {text}");
+        }
+        let with = |s: &str| texts.iter().any(|(_, t)| t.contains(s));
+        let n = |s: &str| labels.digits(s);
+        assert!(
+            texts.iter().filter(|(_, t)| t.chars().any(own)).count() > 20,
+            "{lang}"
+        );
+        // The years under the months and in the weekly labels.
+        assert!(with(&n("2024")) && with(&n("2023")), "{lang}");
+        assert!(with(&labels.count(Shown::FewerThan(3))), "{lang}");
+        assert!(with(&labels.count(Shown::Between(3, 4))), "{lang}");
+    }
+    assert_eq!(Labels::of("fa").number(1403_u32), "۱۴۰۳");
+    assert_eq!(Labels::of("fa").count(Shown::FewerThan(3)), "کمتر از ۳");
+    assert_eq!(Labels::of("my").number(-25_i32), "-၂၅");
+    // Arabic: the digits Intl.NumberFormat('ar') writes (ASCII, CLDR 42 on).
+    assert_eq!(Labels::of("ar").number(1234_u64), "1234");
+    for lang in ["en", "fr", "es", "ar", "ru", "uk", "tr", "zh-Hans", "pt"] {
+        assert_eq!(Labels::of(lang).number(2024_i32), "2024", "{lang}");
+    }
+}
+
+#[test]
+fn persian_charts_are_mirrored_like_arabic_ones() {
+    let fa = Labels::of("fa");
+    assert!(fa.rtl);
+    let fig = sample();
+    let ar_els = parse(&charts::bars(&fig, "act_types", &ar(), 515.0).to_svg());
+    let fa_els = parse(&charts::bars(&fig, "act_types", &fa, 515.0).to_svg());
+    let xs = |els: &[El]| -> Vec<f64> { rects(els).iter().map(|e| f(e, "x")).collect() };
+    assert_eq!(xs(&ar_els), xs(&fa_els));
+    assert!(fa_els.iter().filter(|e| e.name == "text").all(|e| e
+        .attrs
+        .get("direction")
+        .map(String::as_str)
+        == Some("rtl")));
+    let tl = parse(&charts::timeline(&fig, &fa, 515.0).to_svg());
+    let xs: Vec<f64> = rects(&tl).iter().map(|e| f(e, "x")).collect();
+    assert!(xs.first() > xs.last(), "{xs:?}");
+}
