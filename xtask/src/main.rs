@@ -237,15 +237,15 @@ fn check_locales(only: &[&str], all: bool) -> ExitCode {
         let unlabelled: Vec<String> = vocab
             .iter()
             .filter(|(_, labels)| {
-                !labels
+                labels
                     .get(l.code)
                     .and_then(|v| v.as_str())
-                    .is_some_and(|s| !s.trim().is_empty())
+                    .is_none_or(|s| s.trim().is_empty())
             })
             .map(|(code, _)| code.clone())
             .collect();
         println!(
-            "  crates/model/vocab/*.json: {} terms; without a {} label {}",
+            "  crates/model/vocab/*.json: {} terms; without a label in {} {}",
             vocab.len(),
             l.code,
             unlabelled.len()
