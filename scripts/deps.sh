@@ -17,6 +17,18 @@ desktop_build_packages() {
   command -v dbus-daemon >/dev/null 2>&1 && command -v dbus-send >/dev/null 2>&1 || echo dbus
 }
 
+# Fonts for the scripts of the UI's languages that a bare Debian lacks (Latin, Cyrillic,
+# Arabic and Persian come with DejaVu, which GTK brings): Burmese and Chinese. Every
+# language menu shows "မြန်မာ" and "简体中文", so the app needs them whatever its language.
+# The smallest that do the job: Noto Sans Myanmar UI (fonts-noto-ui-core, 1.4 MB; UI
+# metrics, so Burmese fits a button's line height) rather than all of fonts-noto-core
+# (12 MB); WenQuanYi Micro Hei (1.6 MB) rather than fonts-noto-cjk (57 MB).
+ui_font_packages() {
+  command -v fc-list >/dev/null 2>&1 || { echo fonts-noto-ui-core; echo fonts-wqy-microhei; return; }
+  fc-list :lang=my family | grep -q . || echo fonts-noto-ui-core
+  fc-list :lang=zh-cn family | grep -q . || echo fonts-wqy-microhei
+}
+
 # Installs the packages named (nothing when the list is empty).
 install_packages() {
   [ $# -gt 0 ] || return 0

@@ -38,8 +38,6 @@ const DEFAULT_WIDTH: f64 = 640.0;
 pub(crate) const MAX_THRESHOLD: u32 = 10_000;
 /// The longest search text accepted (as for `search`: a pasted page is cut).
 const MAX_TEXT: usize = 1000;
-/// The languages the charts are worded in; anything else is drawn in English.
-const LANGUAGES: [&str; 4] = ["en", "fr", "es", "ar"];
 
 /// One chart as the screen shows it.
 #[derive(Debug, Serialize)]
@@ -118,12 +116,10 @@ fn options(period_text: &str, threshold: u32) -> Result<Options> {
     })
 }
 
-/// A language the charts know, else English.
+/// A language of the app (`custos_model::languages`, the charts are worded in each),
+/// else English.
 fn language(lang: &str) -> &'static str {
-    LANGUAGES
-        .into_iter()
-        .find(|l| *l == lang.trim())
-        .unwrap_or("en")
+    custos_model::languages::get(lang.trim()).map_or(custos_model::languages::SOURCE, |l| l.code)
 }
 
 /// A sane drawing width (NaN, infinite and absurd widths are brought into range).
@@ -321,6 +317,8 @@ mod tests {
         assert_eq!(language("ar"), "ar");
         assert_eq!(language(" fr "), "fr");
         assert_eq!(language("xx"), "en");
+        assert_eq!(language("zh-Hans"), "zh-Hans");
+        assert_eq!(language("fa"), "fa");
         assert_eq!(language("../../etc"), "en");
     }
 

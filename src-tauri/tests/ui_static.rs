@@ -1,34 +1,24 @@
-//! Checks on the web UI's files that need no window: every locale has every string
-//! with the same placeholders, every string key the code names exists, and the code
-//! never touches web storage or builds HTML from strings.
+//! Checks on the web UI's files that need no window: every language of the app has
+//! every string with the same placeholders, nothing empty; the UI's list of languages is
+//! the backend's; every string key the code names exists and every English string is
+//! named by some code; and the code never touches web storage or builds HTML from
+//! strings. The locale checks are those of `cargo xtask locales` (the same file).
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+use custos_model::languages::{LANGUAGES, SOURCE};
+
+#[path = "../../xtask/src/locales.rs"]
+mod locales;
+
+use locales::{keys_named_in, Strings};
 
 fn ui() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui")
 }
 
-fn locale(lang: &str) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(ui().join(format!("locales/{lang}.json")))
-        .unwrap_or_else(|e| panic!("{lang}.json: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{lang}.json: {e}"))
-}
-
-fn placeholders(s: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut rest = s;
-    while let Some(open) = rest.find('{') {
-        rest = &rest[open + 1..];
-        if let Some(close) = rest.find('}') {
-            let name = &rest[..close];
-            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                out.insert(name.to_owned());
-            }
-            rest = &rest[close + 1..];
-        }
-    }
-    out
+fn locale(lang: &str) -> Strings {
+    locales::read(&ui().join(format!("locales/{lang}.json"))).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn sources(dir: &Path, ext: &str) -> Vec<PathBuf> {
@@ -44,43 +34,68 @@ fn sources(dir: &Path, ext: &str) -> Vec<PathBuf> {
     out
 }
 
-/// The string literal keys passed to `t(...)` / `tPlain(...)` and `data-i18n="..."`.
-fn keys_named_in(text: &str) -> Vec<String> {
-    let mut keys = Vec::new();
-    for call in ["t('", "tPlain('", "data-i18n=\""] {
-        let quote = if call.ends_with('"') { '"' } else { '\'' };
-        let mut rest = text;
-        while let Some(at) = rest.find(call) {
-            // `t(` must not be the end of another name (`sort(`, `split(`).
-            let before = rest[..at].chars().next_back();
-            rest = &rest[at + call.len()..];
-            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
-                continue;
-            }
-            if let Some(end) = rest.find(quote) {
-                keys.push(rest[..end].to_owned());
-            }
-        }
+#[test]
+fn every_locale_has_every_string_with_the_same_placeholders() {
+    let en = locale(SOURCE);
+    assert!(en.len() > 300, "en.json looks truncated");
+    for (k, v) in &en {
+        assert!(!v.trim().is_empty(), "en.json: {k} is empty");
     }
-    keys
+    for lang in LANGUAGES.iter().map(|l| l.code).filter(|c| *c != SOURCE) {
+        let p = locales::compare(&en, &locale(lang));
+        assert!(p.missing.is_empty(), "{lang}.json lacks {:?}", p.missing);
+        assert!(
+            p.unknown.is_empty(),
+            "{lang}.json has unknown keys {:?}",
+            p.unknown
+        );
+        assert!(p.empty.is_empty(), "{lang}.json: empty {:?}", p.empty);
+        assert!(
+            p.placeholders.is_empty(),
+            "{lang}.json: other placeholders than en.json in {:?}",
+            p.placeholders
+        );
+    }
 }
 
 #[test]
-fn every_locale_has_every_string_with_the_same_placeholders() {
-    let en = locale("en");
-    assert!(en.len() > 300, "en.json looks truncated");
-    for lang in ["fr", "es", "ar"] {
-        let other = locale(lang);
-        let missing: Vec<_> = en.keys().filter(|k| !other.contains_key(*k)).collect();
-        let extra: Vec<_> = other.keys().filter(|k| !en.contains_key(*k)).collect();
-        assert!(missing.is_empty(), "{lang}.json lacks {missing:?}");
-        assert!(extra.is_empty(), "{lang}.json has unknown keys {extra:?}");
-        for (k, v) in &other {
-            assert!(!v.trim().is_empty(), "{lang}.json: {k} is empty");
+fn no_other_locale_file_ships() {
+    for f in sources(&ui().join("locales"), "json") {
+        let code = f.file_stem().unwrap().to_string_lossy().into_owned();
+        assert!(
+            LANGUAGES.iter().any(|l| l.code == code),
+            "{} is not a language of crates/model/src/languages.rs",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn the_ui_lists_the_languages_of_the_backend() {
+    let js = std::fs::read_to_string(ui().join("js/i18n.js")).unwrap();
+    let listed = locales::js_languages(&js);
+    let ui: Vec<_> = listed
+        .iter()
+        .map(|l| (l.code.as_str(), l.native.as_str(), l.rtl, l.reviewed))
+        .collect();
+    let backend: Vec<_> = LANGUAGES
+        .iter()
+        .map(|l| (l.code, l.native, l.rtl, l.reviewed))
+        .collect();
+    assert_eq!(
+        ui, backend,
+        "LANGUAGES of ui/js/i18n.js and of crates/model/src/languages.rs differ"
+    );
+    // Each locale names every language as the list does (the menu shows lang.<code>).
+    for lang in LANGUAGES {
+        let strings = locale(lang.code);
+        for l in LANGUAGES {
             assert_eq!(
-                placeholders(v),
-                placeholders(&en[k]),
-                "{lang}.json: {k} has other placeholders than en.json"
+                strings.get(&format!("lang.{}", l.code)).map(String::as_str),
+                Some(l.native),
+                "{}.json: lang.{}",
+                lang.code,
+                l.code
             );
         }
     }
@@ -142,6 +157,76 @@ fn the_ui_code_never_uses_web_storage_or_html_strings() {
     for remote in ["http://", "https://", "//cdn"] {
         assert!(!html.contains(remote), "index.html loads a remote {remote}");
     }
+}
+
+#[test]
+fn every_english_string_is_named_by_some_code() {
+    let en = locale(SOURCE);
+    let unused = locales::unused(&en, &locales::ui_sources(&ui()));
+    assert!(
+        unused.is_empty(),
+        "en.json has strings no code names (remove them from every locale, or list the \
+         prefix the code builds in DYNAMIC_KEYS of xtask/src/locales.rs): {unused:?}"
+    );
+    // Every pattern still matches a key: a stale one would hide unused strings.
+    for (pattern, built) in locales::DYNAMIC_KEYS {
+        let (head, tail) = pattern.split_once('*').unwrap();
+        assert!(
+            en.keys().any(|k| k.starts_with(head) && k.ends_with(tail)),
+            "no key matches {pattern} ({built})"
+        );
+    }
+}
+
+#[test]
+fn a_translation_is_compared_key_by_key() {
+    let strings = |pairs: &[(&str, &str)]| -> Strings {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let en = strings(&[
+        ("a", "Save {title}"),
+        ("b", "{from}–{to}"),
+        ("c", "Delete"),
+        ("d", "PDF"),
+        ("lang.fa", "فارسی"),
+    ]);
+    let fa = strings(&[
+        ("a", "ذخیره {name}"),
+        ("b", "{from}–{to}"),
+        ("c", " "),
+        ("d", "PDF"),
+        ("lang.fa", "فارسی"),
+        ("old", "x"),
+    ]);
+    let p = locales::compare(&en, &fa);
+    assert_eq!(p.placeholders, ["a"]);
+    assert_eq!(p.empty, ["c"]);
+    assert_eq!(p.unknown, ["old"]);
+    assert!(p.missing.is_empty() && p.identical.is_empty(), "{p:?}");
+    assert!(!p.is_clean());
+    let p = locales::compare(&en, &strings(&[("c", "Delete")]));
+    assert_eq!(p.missing, ["a", "b", "d", "lang.fa"]);
+    assert_eq!(p.identical, ["c"]);
+}
+
+#[test]
+fn dynamic_keys_match_only_what_is_built() {
+    assert!(locales::is_dynamic("lang.fa"));
+    assert!(locales::is_dynamic("case.delete.note.confirm"));
+    assert!(!locales::is_dynamic("case.delete.note"));
+    assert!(!locales::is_dynamic("lang."));
+    assert!(!locales::is_dynamic("language"));
+    let en: Strings = [("a.b", "x"), ("lang.xx", "y"), ("c.d", "z")]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into();
+    let code = vec![(
+        PathBuf::from("x.js"),
+        "t('a.b'); const k = \"q\";".to_owned(),
+    )];
+    assert_eq!(locales::unused(&en, &code), ["c.d"]);
 }
 
 #[test]

@@ -593,3 +593,133 @@ fn the_case_workflow_in_the_real_window() {
     let scanned = app.scan_for(&marker);
     eprintln!("scanned {scanned} files, no plaintext");
 }
+
+/// What on screen is wider than its box: buttons, labels, legends, table headers and
+/// navigation whose text runs past their edge (scrollWidth > clientWidth), as
+/// "tag#id text" lines. Text for screen readers only (.visually-hidden) is left out.
+fn overflowing(d: &Driver) -> Vec<String> {
+    let found = d.script(
+        "return [...document.querySelectorAll('button, label, legend, th, .nav-button, select, h1, h2')] \
+           .filter((e) => e.offsetParent !== null && e.clientWidth > 0 && !e.closest('.visually-hidden') \
+                          && e.scrollWidth > e.clientWidth + 1) \
+           .map((e) => `${e.tagName.toLowerCase()}#${e.id} ${e.textContent.trim().slice(0, 60)} \
+                        (${e.scrollWidth} > ${e.clientWidth})`);",
+    );
+    found
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Persian (right to left) and Russian (long words) on every main screen at the
+/// smallest window size: nothing runs out of its box, nothing scrolls sideways, and
+/// Persian lays the page out right to left. Screenshots: `lang-<code>-<screen>.png`.
+#[test]
+fn persian_and_russian_fit_every_main_screen() {
+    let mut app = App::start();
+    let d = &app.d;
+    d.wait("#create-passphrase");
+    d.set_size(1024, 700);
+    d.wait_until("the window at 1024×700", || {
+        d.script("return [window.innerWidth, window.innerHeight];") == json!([1024, 700])
+    });
+    create_vault(d);
+    // A case with a person and an incident, so that the case screen has its lists.
+    d.click("#new-case");
+    d.type_into("#case-title", "Arrest at the checkpoint");
+    d.click("#case-save");
+    d.wait("#add-incident");
+    add_person(d, "Amal", "victim");
+    d.click("#add-incident");
+    d.type_into("#incident-title", "Arrest");
+    d.set_value("#incident-date", "2026-03-14");
+    d.click("#incident-act-arbitrary-arrest");
+    d.click("#incident-save");
+    d.wait("#add-incident");
+
+    for (lang, dir) in [("fa", "rtl"), ("ru", "ltr")] {
+        d.click("#nav-settings");
+        d.wait("#screen-settings");
+        d.set_value("#language", lang);
+        d.click("#settings-save");
+        d.wait_until(&format!("the page in {lang}"), || {
+            d.script("return [document.documentElement.lang, document.documentElement.dir];")
+                == json!([lang, dir])
+        });
+        let check = |screen: &str| {
+            assert_eq!(
+                d.overflow_x(),
+                0,
+                "{lang}: the {screen} screen scrolls sideways"
+            );
+            let over = overflowing(d);
+            d.screenshot(&format!("lang-{lang}-{screen}"));
+            assert!(
+                over.is_empty(),
+                "{lang}, {screen}: text runs out of its box: {over:#?}"
+            );
+        };
+        // Settings: the menu marks the language as not reviewed, and says so below.
+        d.click("#nav-settings");
+        d.wait("#language-not-reviewed");
+        let native = custos_model::languages::get(lang).unwrap().native;
+        let option = d.script(&format!(
+            "const o = document.querySelector('#language option[value={lang}]'); \
+             return [o.lang, o.dir, o.textContent.includes({native:?}), o.textContent !== {native:?}];"
+        ));
+        assert_eq!(
+            option,
+            json!([lang, dir, true, true]),
+            "{lang}: its menu entry is not marked as not reviewed"
+        );
+        check("settings");
+        d.click("#open-sync");
+        d.wait("#screen-sync");
+        check("sync");
+        d.click("#nav-cases");
+        d.wait("#screen-cases");
+        d.wait_until("the case list", || {
+            d.text("#case-list").contains("Arrest at the checkpoint")
+        });
+        if lang == "fa" {
+            let layout = d.script(
+                "const b = document.querySelector('.brand').getBoundingClientRect(); \
+                 const n = document.querySelector('#main-nav').getBoundingClientRect(); \
+                 return b.left > n.left;",
+            );
+            assert_eq!(layout, json!(true), "the Persian page is not right to left");
+        }
+        check("cases");
+        let case = row_id(d, "#case-list", "Arrest at the checkpoint");
+        d.click(&format!(
+            "[data-record-id='{case}'] [data-testid=case-open]"
+        ));
+        d.wait("#incident-list");
+        check("case");
+        d.click("#case-history");
+        d.wait("#screen-history");
+        check("history");
+        d.click("#quick-entry");
+        d.wait("#screen-quick");
+        check("quick");
+        d.click("#nav-cases");
+        d.wait("#screen-cases");
+        d.click("#open-patterns");
+        d.wait("#screen-patterns");
+        d.wait_until("the figures", || d.gone("#screen-patterns[aria-busy]"));
+        check("patterns");
+    }
+    // Locked, the language menu of the unlock screen marks unreviewed languages too.
+    d.click("#lock-button");
+    d.wait("#unlock-passphrase");
+    let marked = d.script(
+        "const o = (c) => document.querySelector(`#language-locked option[value=\"${c}\"]`).textContent; \
+         return [o('en'), o('fa') !== 'فارسی' && o('fa').includes('فارسی')];",
+    );
+    assert_eq!(marked, json!(["English", true]), "the unlock screen's menu");
+    app.stop();
+}

@@ -380,10 +380,7 @@ function renderHeader() {
   } else {
     const select = h('select', { id: 'language-locked', name: 'language',
       on: { change: (e) => setLanguage(e.target.value) } },
-    i18n.LANGUAGES.map((code) => h('option', {
-      value: code, text: t(`lang.${code}`), selected: code === i18n.lang(),
-      attrs: { lang: code },
-    })));
+    i18n.LANGUAGES.map((l) => i18n.languageOption(l.code)));
     replace(el, brand,
       h('div', { class: 'locked-tools' },
         h('label', { for: 'language-locked', text: t('settings.language') }), select));

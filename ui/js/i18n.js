@@ -4,11 +4,37 @@
 // Formatting goes through Intl for the chosen language. Nothing here is ever stored:
 // the chosen language is kept by the backend's settings, the strings in memory.
 
-/** The languages the UI ships, in menu order. */
-export const LANGUAGES = ['en', 'fr', 'es', 'ar'];
+/**
+ * The languages the UI ships, in menu order: the code of its locale file, its name in
+ * itself, whether it is written right to left, and whether a native speaker has reviewed
+ * the translation (docs/translating.md says how to review one and who did). The same
+ * list as crates/model/src/languages.rs, which the backend reads; a test
+ * (src-tauri/tests/ui_static.rs) fails when the two disagree. One language a line.
+ */
+export const LANGUAGES = Object.freeze([
+  { code: 'en', native: 'English', rtl: false, reviewed: true },
+  { code: 'fr', native: 'Français', rtl: false, reviewed: false },
+  { code: 'es', native: 'Español', rtl: false, reviewed: false },
+  { code: 'ar', native: 'العربية', rtl: true, reviewed: false },
+  { code: 'fa', native: 'فارسی', rtl: true, reviewed: false },
+  { code: 'ru', native: 'Русский', rtl: false, reviewed: false },
+  { code: 'uk', native: 'Українська', rtl: false, reviewed: false },
+  { code: 'tr', native: 'Türkçe', rtl: false, reviewed: false },
+  { code: 'my', native: 'မြန်မာ', rtl: false, reviewed: false },
+  { code: 'zh-Hans', native: '简体中文', rtl: false, reviewed: false },
+  { code: 'pt', native: 'Português', rtl: false, reviewed: false },
+].map((l) => Object.freeze(l)));
 
-const RTL = new Set(['ar', 'fa', 'he', 'ur']);
+const CODES = LANGUAGES.map((l) => l.code);
+const RTL = new Set(LANGUAGES.filter((l) => l.rtl).map((l) => l.code));
 const FALLBACK = 'en';
+
+/**
+ * Every date is Gregorian, whatever the language: the records, the date fields and the
+ * submissions are Gregorian, and Persian's own default (the Solar Hijri calendar) next to
+ * them would mislead. The language keeps its digits and month names (fa: Persian digits).
+ */
+const CALENDAR = 'gregory';
 
 const loaded = new Map(); // lang → strings
 let current = FALLBACK;
@@ -23,11 +49,60 @@ export function isRtl() {
   return RTL.has(current);
 }
 
+/** The entry of LANGUAGES for a code, or undefined. */
+export function language(code) {
+  return LANGUAGES.find((l) => l.code === code);
+}
+
+/** True when a native speaker has reviewed the translation of code. */
+export function isReviewed(code) {
+  return Boolean(language(code)?.reviewed);
+}
+
+/**
+ * A language's name for a language menu, in the current language: its name in itself,
+ * marked when no native speaker has reviewed the translation.
+ */
+export function languageLabel(code) {
+  const name = t(`lang.${code}`);
+  return isReviewed(code) ? name : t('lang.not_reviewed', { language: name });
+}
+
+/**
+ * The <option> of a language menu for code (selected when it is the current language):
+ * lang is its code, dir its own direction (the name is written in it).
+ */
+export function languageOption(code) {
+  const option = document.createElement('option');
+  option.value = code;
+  option.textContent = languageLabel(code);
+  option.lang = code;
+  option.dir = RTL.has(code) ? 'rtl' : 'ltr';
+  option.selected = code === current;
+  return option;
+}
+
+/**
+ * The app's language for a BCP 47 tag, or null: fr-CA → fr, pt-BR → pt; zh, zh-CN,
+ * zh-SG and zh-Hans-… → zh-Hans (zh-TW, zh-HK and zh-Hant: null, there is no
+ * traditional Chinese translation). Same mapping as languages::from_tag in Rust.
+ */
+export function languageOfTag(tag) {
+  const parts = String(tag || '').trim().replace(/_/g, '-').toLowerCase().split('-');
+  const [base, ...rest] = parts;
+  if (base === 'zh') {
+    const traditional = rest.some((p) => ['hant', 'tw', 'hk', 'mo'].includes(p));
+    const simplified = rest.length === 0 || ['hans', 'cn', 'sg'].includes(rest[0]);
+    return simplified && !traditional ? 'zh-Hans' : null;
+  }
+  return CODES.find((c) => c.toLowerCase() === base) || null;
+}
+
 /** Picks a supported language from the system's preferences (first run only). */
 export function systemLanguage() {
   for (const tag of navigator.languages || [navigator.language || FALLBACK]) {
-    const base = String(tag).toLowerCase().split('-')[0];
-    if (LANGUAGES.includes(base)) return base;
+    const code = languageOfTag(tag);
+    if (code) return code;
   }
   return FALLBACK;
 }
@@ -50,7 +125,7 @@ async function ensure(code) {
  * translates the static [data-i18n] nodes of index.html. Screens re-render themselves.
  */
 export async function setLanguage(code) {
-  const wanted = LANGUAGES.includes(code) ? code : FALLBACK;
+  const wanted = CODES.includes(code) ? code : FALLBACK;
   await ensure(FALLBACK);
   try {
     await ensure(wanted);
@@ -101,6 +176,11 @@ export function tPlain(key, params) {
   return lookup(key, params, (v) => v);
 }
 
+/** The current language as an Intl locale: its own digits, the Gregorian calendar. */
+function intlLocale() {
+  return `${current}-u-ca-${CALENDAR}`;
+}
+
 /** A number in the current language's digits and separators. */
 export function formatNumber(n) {
   return new Intl.NumberFormat(current).format(n);
@@ -111,7 +191,7 @@ export function formatDateTime(iso) {
   if (!iso) return '';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  return new Intl.DateTimeFormat(current, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+  return new Intl.DateTimeFormat(intlLocale(), { dateStyle: 'medium', timeStyle: 'short' }).format(d);
 }
 
 /**
@@ -145,7 +225,7 @@ export function formatDate(date, precision = 'day') {
   if (precision === 'year') options.year = 'numeric';
   else if (precision === 'month') Object.assign(options, { year: 'numeric', month: 'long' });
   else options.dateStyle = 'medium';
-  const text = new Intl.DateTimeFormat(current, options).format(d);
+  const text = new Intl.DateTimeFormat(intlLocale(), options).format(d);
   return precision === 'approximate' ? t('date.approximate', { date: text }) : text;
 }
 

@@ -1,10 +1,15 @@
-//! Project tasks. `cargo xtask bench [--quick]` runs the benchmark suite, each benchmark
+//! Project tasks. `cargo xtask locales [CODE…] [--all]` checks the translations (see
+//! docs/translating.md): per language, missing and unknown keys, other placeholders,
+//! empty strings, strings identical to the English, vocabulary terms without a label; and
+//! the English strings no code names. It exits non-zero on an error (identical strings are
+//! only listed). `cargo xtask bench [--quick]` runs the benchmark suite, each benchmark
 //! writing its figures to `target/bench/raw/<name>.json` (its output goes to
 //! `raw/<name>.log`), then merges them into `target/bench/report.json` and renders
 //! `target/bench/report.md`, with the machine and the versions. `--quick` runs every
 //! benchmark on small sizes (to check the tool itself in minutes). A benchmark that
 //! fails is reported as failed and the command exits non-zero, after writing the report.
 
+mod locales;
 mod render;
 
 use std::fs;
@@ -114,10 +119,22 @@ fn main() -> ExitCode {
                 .collect();
             bench(quick, &only)
         }
+        Some("locales") => {
+            let all = args.iter().any(|a| a == "--all");
+            let only: Vec<&str> = args[1..]
+                .iter()
+                .filter(|a| !a.starts_with("--"))
+                .map(String::as_str)
+                .collect();
+            check_locales(&only, all)
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask bench [--quick] [--only NAME]…\n\
-                 runs the benchmark suite and writes target/bench/report.md and report.json"
+                 runs the benchmark suite and writes target/bench/report.md and report.json\n\
+                 usage: cargo xtask locales [CODE]… [--all]\n\
+                 checks the translations of every language (or those named); --all lists\n\
+                 every key of a problem instead of the first ones"
             );
             ExitCode::from(2)
         }
@@ -129,6 +146,154 @@ fn root() -> PathBuf {
         .parent()
         .expect("xtask/ is in the workspace")
         .to_path_buf()
+}
+
+/// Prints what is wrong with each translation; non-zero when anything but identical
+/// strings is found.
+fn check_locales(only: &[&str], all: bool) -> ExitCode {
+    use custos_model::languages::{LANGUAGES, SOURCE};
+    let root = root();
+    let unknown: Vec<_> = only
+        .iter()
+        .filter(|c| !LANGUAGES.iter().any(|l| l.code == **c))
+        .collect();
+    if !unknown.is_empty() {
+        let codes: Vec<_> = LANGUAGES.iter().map(|l| l.code).collect();
+        eprintln!(
+            "unknown language {unknown:?}; the languages are {}",
+            codes.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let shown = if all { usize::MAX } else { 12 };
+    let list = |name: &str, keys: &[String]| {
+        if !keys.is_empty() {
+            let more = keys.len().saturating_sub(shown);
+            let head = keys
+                .iter()
+                .take(shown)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let tail = if more > 0 {
+                format!(" … and {more} more (--all)")
+            } else {
+                String::new()
+            };
+            println!("      {name}: {head}{tail}");
+        }
+    };
+    let vocab = vocab_terms(&root);
+    let mut failed = false;
+    for l in LANGUAGES {
+        if !only.is_empty() && !only.contains(&l.code) {
+            continue;
+        }
+        println!(
+            "{} — {}{}{}",
+            l.code,
+            l.native,
+            if l.rtl { ", right to left" } else { "" },
+            if l.reviewed {
+                ", reviewed"
+            } else {
+                ", not yet reviewed by a native speaker"
+            },
+        );
+        for dir in ["ui/locales", "crates/patterns/locales"] {
+            let en = locales::read(&root.join(dir).join(format!("{SOURCE}.json")));
+            let xx = locales::read(&root.join(dir).join(format!("{}.json", l.code)));
+            let (en, xx) = match (en, xx) {
+                (Ok(en), Ok(xx)) => (en, xx),
+                (Err(e), _) | (_, Err(e)) => {
+                    println!("  {dir}/{}.json: cannot be read: {e}", l.code);
+                    failed = true;
+                    continue;
+                }
+            };
+            let p = locales::compare(&en, &xx);
+            println!(
+                "  {dir}/{}.json: {} strings; missing {}; unknown {}; placeholders {}; empty {}; identical to English {}",
+                l.code,
+                xx.len(),
+                p.missing.len(),
+                p.unknown.len(),
+                p.placeholders.len(),
+                p.empty.len(),
+                if l.code == SOURCE { 0 } else { p.identical.len() },
+            );
+            list("missing", &p.missing);
+            list("unknown", &p.unknown);
+            list("other placeholders than English", &p.placeholders);
+            list("empty", &p.empty);
+            if l.code != SOURCE {
+                list(
+                    "identical to English (translate, or keep if right)",
+                    &p.identical,
+                );
+            }
+            failed |= !p.is_clean();
+        }
+        let unlabelled: Vec<String> = vocab
+            .iter()
+            .filter(|(_, labels)| {
+                labels
+                    .get(l.code)
+                    .and_then(|v| v.as_str())
+                    .is_none_or(|s| s.trim().is_empty())
+            })
+            .map(|(code, _)| code.clone())
+            .collect();
+        println!(
+            "  crates/model/vocab/*.json: {} terms; without a label in {} {}",
+            vocab.len(),
+            l.code,
+            unlabelled.len()
+        );
+        list("without a label", &unlabelled);
+        failed |= !unlabelled.is_empty();
+    }
+    let ui = root.join("ui");
+    match locales::read(&ui.join("locales/en.json")) {
+        Ok(en) => {
+            let unused = locales::unused(&en, &locales::ui_sources(&ui));
+            println!(
+                "ui/locales/en.json: {} strings no code names (unused)",
+                unused.len()
+            );
+            list("unused", &unused);
+            failed |= !unused.is_empty();
+        }
+        Err(e) => {
+            println!("ui/locales/en.json: cannot be read: {e}");
+            failed = true;
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Every term of the vocabularies (`vocabulary/code`) with its labels.
+fn vocab_terms(root: &Path) -> Vec<(String, Map<String, Value>)> {
+    let mut out = Vec::new();
+    for name in ["act_types", "instruments", "mechanisms"] {
+        let path = root.join(format!("crates/model/vocab/{name}.json"));
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        for t in v["terms"].as_array().into_iter().flatten() {
+            let code = t["code"].as_str().unwrap_or_default();
+            let labels = t["labels"].as_object().cloned().unwrap_or_default();
+            out.push((format!("{name}/{code}"), labels));
+        }
+    }
+    out
 }
 
 fn bench(quick: bool, only: &[&str]) -> ExitCode {

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// Languages the UI has locales for.
-pub const LANGUAGES: &[&str] = &["en", "fr", "es", "ar"];
+/// The languages the UI has locales for: the one list of `custos_model::languages`.
+pub use custos_model::languages::LANGUAGES;
 
 /// The fewest and most failed unlocks that "wipe after N" accepts.
 pub const WIPE_AFTER: std::ops::RangeInclusive<u32> = 3..=20;
@@ -47,7 +47,7 @@ impl Default for Settings {
 impl Settings {
     /// Checks the values the UI sent.
     pub fn validate(&self) -> Result<()> {
-        if !LANGUAGES.contains(&self.language.as_str()) {
+        if !custos_model::languages::is_supported(&self.language) {
             return Err(Error::Invalid(format!(
                 "unknown language '{}'",
                 self.language
@@ -159,6 +159,21 @@ mod tests {
                 ..s.clone()
             };
             assert!(save(&dir, &bad).is_err(), "{n}");
+        }
+        for code in custos_model::languages::codes() {
+            let s = Settings {
+                language: code.into(),
+                ..s.clone()
+            };
+            save(&dir, &s).unwrap();
+            assert_eq!(load(&dir), s, "{code}");
+        }
+        for near in ["zh", "zh-hans", "pt-BR", "FR"] {
+            let bad = Settings {
+                language: near.into(),
+                ..s.clone()
+            };
+            assert!(save(&dir, &bad).is_err(), "{near}");
         }
         fs::write(path(&dir), b"{not json").unwrap();
         assert_eq!(load(&dir), Settings::default());

@@ -20,7 +20,8 @@
 //! `docs/data-model.md` for how a future schema upgrades old versions on read.
 //!
 //! This crate does no I/O and holds no key: [`hlc`] is the clock that orders versions,
-//! [`vocab`] the controlled vocabularies (data files in `vocab/`), [`passphrase`] the
+//! [`vocab`] the controlled vocabularies (data files in `vocab/`), [`languages`] the
+//! languages of the app (one list for all its parts), [`passphrase`] the
 //! strength check every new passphrase passes. The vault (`custos-vault`) stores these
 //! records; nothing here knows how.
 
@@ -28,6 +29,7 @@
 #![deny(missing_docs)]
 
 pub mod hlc;
+pub mod languages;
 pub mod passphrase;
 pub mod schema;
 pub mod vocab;

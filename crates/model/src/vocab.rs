@@ -125,7 +125,7 @@ mod tests {
                         t.code
                     );
                 }
-                for lang in ["en", "fr", "es", "ar"] {
+                for lang in crate::languages::codes() {
                     assert!(
                         t.labels.get(lang).is_some_and(|l| !l.trim().is_empty()),
                         "{}: no {lang} label",

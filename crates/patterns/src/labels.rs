@@ -1,6 +1,5 @@
-//! The words of the charts and the map, in each UI language (en, fr, es, ar, fa, ru,
-//! uk, tr, my, zh-Hans, pt), from
-//! `locales/<lang>.json` in this crate; vocabulary labels (act types, mechanisms) come
+//! The words of the charts and the map, in each language of the app
+//! (`custos_model::languages`), from `locales/<lang>.json` in this crate; vocabulary labels (act types, mechanisms) come
 //! from `custos_model::vocab`. A missing key falls back to English.
 //!
 //! CONTRACT keys (every locale has each): `title.timeline`, `title.map`,
@@ -20,6 +19,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use custos_model::languages;
 use custos_model::vocab::builtin;
 
 /// The chart words of one language.
@@ -27,7 +27,7 @@ use custos_model::vocab::builtin;
 pub struct Labels {
     /// The language code used (after fallback).
     pub lang: String,
-    /// Written right to left (ar, fa).
+    /// Written right to left (ar, fa: as the list of languages says).
     pub rtl: bool,
 }
 
@@ -66,12 +66,9 @@ pub const KEYS: [&str; 31] = [
     "threshold_note",
 ];
 
-/// The languages with a locale file.
-pub const LANGS: [&str; 11] = [
-    "en", "fr", "es", "ar", "fa", "ru", "uk", "tr", "my", "zh-Hans", "pt",
-];
-
-/// The text of a shipped locale file (`None` for a language without one).
+/// The text of a shipped locale file (`None` for a language without one). Every language
+/// of `custos_model::languages::LANGUAGES` has one (a test checks it): a new language
+/// adds its line here.
 pub fn locale_source(lang: &str) -> Option<&'static str> {
     match lang {
         "en" => Some(include_str!("../locales/en.json")),
@@ -98,46 +95,28 @@ fn table(lang: &str) -> Option<&'static Table> {
     static TABLES: OnceLock<HashMap<&'static str, Table>> = OnceLock::new();
     TABLES
         .get_or_init(|| {
-            LANGS
-                .iter()
+            languages::codes()
                 .map(|l| {
                     let t = locale_source(l)
                         .and_then(|s| serde_json::from_str::<Table>(s).ok())
                         .unwrap_or_default();
-                    (*l, t)
+                    (l, t)
                 })
                 .collect()
         })
         .get(lang)
 }
 
-/// The base language of a tag: `fr-CA` → `fr`, `AR` → `ar`; Chinese (`zh`, `zh-CN`,
-/// `zh-Hans`) → `zh-Hans`, the one Chinese the app has.
-fn base(lang: &str) -> String {
-    let base = lang
-        .trim()
-        .split(['-', '_'])
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if base == "zh" {
-        "zh-Hans".to_owned()
-    } else {
-        base
-    }
-}
-
 impl Labels {
-    /// The labels of `lang` (falls back to English).
+    /// The labels of `lang`, a language tag (`fr-CA` → `fr`, `zh-CN` → `zh-Hans`; see
+    /// `custos_model::languages::from_tag`); English for a language the app has not.
     pub fn of(lang: &str) -> Labels {
-        let lang = base(lang);
-        let lang = if LANGS.contains(&lang.as_str()) {
-            lang
-        } else {
-            "en".to_owned()
-        };
-        let rtl = matches!(lang.as_str(), "ar" | "fa" | "he" | "ur");
-        Labels { lang, rtl }
+        let lang = languages::from_tag(lang).unwrap_or(languages::SOURCE);
+        let rtl = languages::get(lang).is_some_and(|l| l.rtl);
+        Labels {
+            lang: lang.to_owned(),
+            rtl,
+        }
     }
 
     /// The word for `key` (see the contract keys above). A key no locale has is

@@ -653,8 +653,8 @@ fn alone(item: &Item, width: f64) -> Option<Scene> {
 
 #[test]
 fn every_chart_and_the_map_draw_every_language_without_empty_boxes() {
-    assert_eq!(custos_patterns::labels::LANGS.len(), 11);
-    for lang in custos_patterns::labels::LANGS {
+    assert_eq!(custos_model::languages::codes().count(), 11);
+    for lang in custos_model::languages::codes() {
         let labels = Labels::of(lang);
         assert_eq!(labels.lang, lang);
         // At the A4 width (a wider chart cuts fewer labels: the same characters).

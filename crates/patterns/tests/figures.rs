@@ -8,7 +8,7 @@ use custos_model::{
     InterventionType, Involvement, Location, Note, Person, Precision, Record, Role,
 };
 use custos_patterns::figures::{compute_with_ids, sex_of, Bin, Coarse, Mechanism, Point, Region};
-use custos_patterns::labels::{locale_source, KEYS, LANGS};
+use custos_patterns::labels::{locale_source, KEYS};
 use custos_patterns::{compute, Count, Figures, Labels, Options, Period, Shown};
 use uuid::Uuid;
 
@@ -1190,7 +1190,7 @@ fn a_generated_fixture_matches_counts_computed_from_its_plan() {
 
 #[test]
 fn every_locale_has_every_contract_key_and_no_other() {
-    for lang in LANGS {
+    for lang in custos_model::languages::codes() {
         let text = locale_source(lang).expect("a shipped locale");
         let map: std::collections::BTreeMap<String, String> =
             serde_json::from_str(text).unwrap_or_else(|e| panic!("{lang}: {e}"));
@@ -1205,11 +1205,18 @@ fn every_locale_has_every_contract_key_and_no_other() {
         }
         assert!(map["fewer_than"].contains("{n}"), "{lang}");
         assert!(
+            map["between"].contains("{from}") && map["between"].contains("{to}"),
+            "{lang}"
+        );
+        assert!(map["threshold_note"].contains("{n}"), "{lang}");
+        assert!(
             map["week"].contains("{n}") && map["week"].contains("{year}"),
             "{lang}"
         );
         let labels = Labels::of(lang);
         assert_eq!(labels.lang, lang);
+        let listed = custos_model::languages::get(lang).expect("listed");
+        assert_eq!(labels.rtl, listed.rtl, "{lang}");
         assert_eq!(labels.months().len(), 12, "{lang}");
         assert_eq!(map["months"].split(',').count(), 12, "{lang}");
     }
@@ -1221,6 +1228,15 @@ fn labels_speak_each_language_and_fall_back_to_english() {
     assert!(ar.rtl);
     assert_eq!(ar.count(Shown::FewerThan(3)), "أقل من 3");
     assert_eq!(ar.category("sex", "female"), "أنثى");
+    for (tag, lang) in [
+        ("zh-CN", "zh-Hans"),
+        ("zh-TW", "en"),
+        ("pt-BR", "pt"),
+        ("fa", "fa"),
+    ] {
+        assert_eq!(Labels::of(tag).lang, lang, "{tag}");
+    }
+    assert!(Labels::of("fa").rtl);
     let fr = Labels::of("fr-CA");
     assert_eq!(fr.lang, "fr");
     assert!(!fr.rtl);

@@ -102,7 +102,7 @@ fn every_listed_country_has_a_shape_and_names() {
     for iso in LISTED {
         let b = map::country_bounds(iso).unwrap_or_else(|| panic!("{iso} has no shape"));
         assert!(b.0 < b.2 && b.1 < b.3, "{iso}: {b:?}");
-        for lang in ["en", "fr", "es", "ar"] {
+        for lang in custos_model::languages::codes() {
             let name = map::country_name(iso, lang).unwrap_or_else(|| panic!("{iso} {lang}"));
             assert!(!name.is_empty());
         }
@@ -124,6 +124,7 @@ fn country_names_come_in_the_ui_languages() {
     assert_eq!(map::country_name("DE", "pt-BR"), Some("Alemanha"));
     assert_eq!(map::country_name("UA", "uk"), Some("Україна"));
     assert_eq!(map::country_name("IR", "fa"), Some("ایران"));
+    assert_eq!(map::country_name("AD", "zh-Hans"), Some("安道尔"));
     // A language the data has not: English.
     assert_eq!(map::country_name("DE", "xx"), Some("Germany"));
     assert_eq!(map::country_name("ZZ", "en"), None);

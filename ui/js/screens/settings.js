@@ -6,7 +6,7 @@
 
 import * as api from '../api.js';
 import { h, qrSvg, replace } from '../dom.js';
-import { t, LANGUAGES, lang, formatNumber } from '../i18n.js';
+import { t, LANGUAGES, lang, formatNumber, isReviewed, languageOption } from '../i18n.js';
 import { errorText } from '../fields.js';
 import { duressSection } from '../duress.js';
 import { panicWipe } from '../wipe.js';
@@ -20,8 +20,13 @@ const DEFAULT_WIPE = 10;
 export function render(app) {
   const settings = app.settings;
 
-  const language = h('select', { id: 'language', name: 'language', attrs: { 'aria-describedby': 'language-hint' } },
-    LANGUAGES.map((code) => h('option', { value: code, text: t(`lang.${code}`), selected: code === lang(), attrs: { lang: code } })));
+  // An unreviewed translation says so, in the menu and under it.
+  const reviewed = isReviewed(lang());
+  const notReviewed = reviewed ? null
+    : h('p', { id: 'language-not-reviewed', class: 'field-hint', text: t('settings.language.not_reviewed') });
+  const language = h('select', { id: 'language', name: 'language',
+    attrs: { 'aria-describedby': reviewed ? 'language-hint' : 'language-hint language-not-reviewed' } },
+  LANGUAGES.map((l) => languageOption(l.code)));
   language.value = lang();
   language.addEventListener('change', () => app.setLanguage(language.value));
 
@@ -58,7 +63,7 @@ export function render(app) {
     h('div', { class: 'field' },
       h('label', { for: 'language', text: t('settings.language') }),
       h('p', { id: 'language-hint', class: 'field-hint', text: t('settings.language.hint') }),
-      language),
+      language, notReviewed),
     h('div', { class: 'field' },
       h('label', { for: 'auto-lock', text: t('settings.auto_lock') }),
       h('p', { id: 'auto-lock-hint', class: 'field-hint',
