@@ -169,10 +169,10 @@ pub fn blocks(markdown: &str) -> Vec<Block> {
     };
     for ev in parser(markdown) {
         match ev {
-            Event::Start(Tag::Heading { .. }) | Event::Start(Tag::Paragraph) => {
-                if item_prefix.is_empty() {
-                    text.clear();
-                }
+            Event::Start(Tag::Heading { .. }) | Event::Start(Tag::Paragraph)
+                if item_prefix.is_empty() =>
+            {
+                text.clear();
             }
             Event::End(TagEnd::Heading(level)) => {
                 let make: fn(String) -> Block = match level {
@@ -258,7 +258,13 @@ pub fn pdf(lang: &str, markdown: &str) -> Result<(Vec<u8>, usize), String> {
 /// Whether a PDF was made from this Markdown (the digest in its metadata).
 pub fn pdf_is_from(pdf: &[u8], markdown: &str) -> bool {
     let key = source_keyword(markdown);
-    pdf.windows(key.len()).any(|w| w == key.as_bytes())
+    // The metadata's strings are written as UTF-16BE in hex (`<FEFF0063…>`).
+    let hex: String = key
+        .encode_utf16()
+        .map(|u| format!("{u:04X}"))
+        .collect::<String>();
+    let found = |needle: &[u8]| pdf.windows(needle.len()).any(|w| w == needle);
+    found(key.as_bytes()) || found(format!("<FEFF{hex}").as_bytes())
 }
 
 /// Addresses a self-contained page must not name: anything with a scheme or a
@@ -363,67 +369,6 @@ pub fn run(root: &Path, check: bool) -> Vec<String> {
     problems
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn root() -> std::path::PathBuf {
-        crate::root()
-    }
-
-    #[test]
-    fn the_shipped_guide_is_the_rendering_of_its_markdown() {
-        let problems = run(&root(), true);
-        assert!(problems.is_empty(), "{problems:#?}");
-    }
-
-    #[test]
-    fn a_page_names_no_outside_address() {
-        let md =
-            "# T\n\nSee ![x](img/a.png) and [site](https://example.org) or ![y](http://e/y.png).\n";
-        let found = external_references(&html("en", md));
-        assert!(found.iter().any(|f| f.contains("https://example.org")));
-        assert!(found.iter().any(|f| f.contains("http://e/y.png")));
-        assert!(!found.iter().any(|f| f.contains("img/a.png")));
-        assert!(external_references(&html("en", "# T\n\n## A\n\n![x](img/a.png)\n")).is_empty());
-    }
-
-    #[test]
-    fn right_to_left_pages_say_so_and_chapters_are_listed() {
-        let page = html("fa", "# راهنما\n\n## یک\n\nمتن.\n\n## دو\n");
-        assert!(page.contains("<html lang=\"fa\" dir=\"rtl\">"));
-        assert!(page.contains("<a href=\"#s1\">یک</a>"));
-        assert!(page.contains("<h2 id=\"s2\">دو</h2>"));
-        assert!(html("en", "# G\n").contains("dir=\"ltr\""));
-    }
-
-    #[test]
-    fn markdown_becomes_pdf_blocks_without_images() {
-        let md = "# Guide\n\n> Not reviewed.\n\n## One\n\nSome **bold** text.\n\n1. First\n2. Second,\n   on two lines\n\n- a\n\n![alt](img/x.png)\n";
-        assert_eq!(
-            blocks(md),
-            vec![
-                Block::Title("Guide".into()),
-                Block::Alert("Not reviewed.".into()),
-                Block::Heading("One".into()),
-                Block::Para("Some bold text.".into()),
-                Block::Para("1. First".into()),
-                Block::Para("2. Second, on two lines".into()),
-                Block::Para("• a".into()),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_pdf_knows_the_markdown_it_was_made_from() {
-        let md = "# Guide\n\n## پیش از سفر\n\nمتن فارسی با نیم‌فاصله.\n";
-        let (bytes, pages) = pdf("fa", md).unwrap();
-        assert_eq!(pages, 1);
-        assert!(pdf_is_from(&bytes, md));
-        assert!(!pdf_is_from(&bytes, "# Guide\n"));
-    }
-}
-
 /// Copies the screenshots the guide shows from `target/screenshots/` (where the window
 /// tests save them) to `ui/guide/img/`, cut to the window (the tests' screen is larger
 /// than the window, the rest is black) and compressed harder. Returns the problems.
@@ -493,4 +438,65 @@ fn crop_to_window(bytes: &[u8]) -> Result<Vec<u8>, String> {
     wr.write_image_data(&rgb).map_err(|e| e.to_string())?;
     wr.finish().map_err(|e| e.to_string())?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> std::path::PathBuf {
+        crate::root()
+    }
+
+    #[test]
+    fn the_shipped_guide_is_the_rendering_of_its_markdown() {
+        let problems = run(&root(), true);
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn a_page_names_no_outside_address() {
+        let md =
+            "# T\n\nSee ![x](img/a.png) and [site](https://example.org) or ![y](http://e/y.png).\n";
+        let found = external_references(&html("en", md));
+        assert!(found.iter().any(|f| f.contains("https://example.org")));
+        assert!(found.iter().any(|f| f.contains("http://e/y.png")));
+        assert!(!found.iter().any(|f| f.contains("img/a.png")));
+        assert!(external_references(&html("en", "# T\n\n## A\n\n![x](img/a.png)\n")).is_empty());
+    }
+
+    #[test]
+    fn right_to_left_pages_say_so_and_chapters_are_listed() {
+        let page = html("fa", "# راهنما\n\n## یک\n\nمتن.\n\n## دو\n");
+        assert!(page.contains("<html lang=\"fa\" dir=\"rtl\">"));
+        assert!(page.contains("<a href=\"#s1\">یک</a>"));
+        assert!(page.contains("<h2 id=\"s2\">دو</h2>"));
+        assert!(html("en", "# G\n").contains("dir=\"ltr\""));
+    }
+
+    #[test]
+    fn markdown_becomes_pdf_blocks_without_images() {
+        let md = "# Guide\n\n> Not reviewed.\n\n## One\n\nSome **bold** text.\n\n1. First\n2. Second,\n   on two lines\n\n- a\n\n![alt](img/x.png)\n";
+        assert_eq!(
+            blocks(md),
+            vec![
+                Block::Title("Guide".into()),
+                Block::Alert("Not reviewed.".into()),
+                Block::Heading("One".into()),
+                Block::Para("Some bold text.".into()),
+                Block::Para("1. First".into()),
+                Block::Para("2. Second, on two lines".into()),
+                Block::Para("• a".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pdf_knows_the_markdown_it_was_made_from() {
+        let md = "# Guide\n\n## پیش از سفر\n\nمتن فارسی با نیم‌فاصله.\n";
+        let (bytes, pages) = pdf("fa", md).unwrap();
+        assert_eq!(pages, 1);
+        assert!(pdf_is_from(&bytes, md));
+        assert!(!pdf_is_from(&bytes, "# Guide\n"));
+    }
 }
