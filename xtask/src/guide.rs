@@ -11,6 +11,10 @@
 //! SHA-256 of the Markdown it was made from (the PDF itself is not byte-for-byte
 //! reproducible: its font names are random), which is how `--check` and the tests know
 //! it is up to date.
+//!
+//! `--screenshots` first copies the images the guide shows from `target/screenshots/`
+//! (run the window tests first: `cargo test -p custos-desktop --test window --test
+//! window_search --test window_sync --test window_protect`), cut to the window.
 
 use std::fs;
 use std::path::Path;
