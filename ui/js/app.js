@@ -34,6 +34,7 @@ import * as evidenceScreen from './screens/evidence.js';
 import * as syncScreen from './screens/sync.js';
 import * as resolveScreen from './screens/resolve.js';
 import * as patternsScreen from './screens/patterns.js';
+import * as guideScreen from './screens/guide.js';
 
 const SCREENS = {
   create: createScreen,
@@ -47,10 +48,11 @@ const SCREENS = {
   sync: syncScreen,
   resolve: resolveScreen,
   patterns: patternsScreen,
+  guide: guideScreen,
 };
 
-/** Screens shown while the vault is locked; every other one needs it unlocked. */
-const LOCKED_SCREENS = new Set(['create', 'unlock']);
+/** Screens shown while the vault is locked (the guide holds no record); every other one needs it unlocked. */
+const LOCKED_SCREENS = new Set(['create', 'unlock', 'guide']);
 
 const DEFAULT_SETTINGS = { language: 'en', autoLockMinutes: 5, wipeAfterFailures: null };
 
@@ -371,6 +373,7 @@ function renderHeader() {
         navButton('nav-cases', 'cases', t('nav.cases')),
         navButton('quick-entry', 'quick', t('nav.quick'), { class: 'quick' }),
         navButton('nav-settings', 'settings', t('nav.settings')),
+        guideButton(),
         h('button', {
           type: 'button', id: 'lock-button', class: 'nav-button lock',
           attrs: { title: t('nav.lock.title', { shortcut: lockShortcut() }), 'aria-keyshortcuts': isMac() ? 'Meta+L' : 'Control+L' },
@@ -383,8 +386,24 @@ function renderHeader() {
     i18n.LANGUAGES.map((l) => i18n.languageOption(l.code)));
     replace(el, brand,
       h('div', { class: 'locked-tools' },
-        h('label', { for: 'language-locked', text: t('settings.language') }), select));
+        h('label', { for: 'language-locked', text: t('settings.language') }), select,
+        guideButton()));
   }
+}
+
+/** The header's Guide button: opens the user guide, with the way back to this screen. */
+function guideButton() {
+  const here = state.route;
+  return h('button', {
+    type: 'button', id: 'nav-guide', class: 'nav-button',
+    attrs: { 'aria-current': here?.name === 'guide' ? 'page' : null },
+    text: t('nav.guide'),
+    on: {
+      click: () => {
+        if (here?.name !== 'guide') navigate('guide', { back: here });
+      },
+    },
+  });
 }
 
 // Sync status

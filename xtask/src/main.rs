@@ -8,8 +8,11 @@
 //! `target/bench/report.md`, with the machine and the versions. `--quick` runs every
 //! benchmark on small sizes (to check the tool itself in minutes). A benchmark that
 //! fails is reported as failed and the command exits non-zero, after writing the report.
+//!
+//! `cargo xtask guide [--check]` renders the user guide (see `guide.rs`).
 
 mod locales;
+mod guide;
 mod render;
 
 use std::fs;
@@ -128,13 +131,33 @@ fn main() -> ExitCode {
                 .collect();
             check_locales(&only, all)
         }
+        Some("guide") => {
+            let check = args.iter().any(|a| a == "--check");
+            let mut problems = Vec::new();
+            if args.iter().any(|a| a == "--screenshots") {
+                problems.extend(guide::copy_screenshots(&root()));
+            }
+            problems.extend(guide::run(&root(), check));
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            if problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask bench [--quick] [--only NAME]…\n\
                  runs the benchmark suite and writes target/bench/report.md and report.json\n\
                  usage: cargo xtask locales [CODE]… [--all]\n\
                  checks the translations of every language (or those named); --all lists\n\
-                 every key of a problem instead of the first ones"
+                 every key of a problem instead of the first ones\n\
+                 usage: cargo xtask guide [--check] [--screenshots]\n\
+                 renders docs/guide/<lang>.md to ui/guide/<lang>.html and .pdf (--check: \
+                 fails if they are not up to date; --screenshots: first copies the images \
+                 it shows from target/screenshots/, which the window tests write)"
             );
             ExitCode::from(2)
         }

@@ -6,6 +6,7 @@
 //! - [`csv`]: one CSV file per entity, columns named after the HURIDOCS Events Standard
 //!   Formats.
 //! - [`pdf`]: a case report for the documenter (PDF, embedded Unicode font).
+//! - [`guide`]: the user guide as a PDF, with the same engine.
 //! - [`submission`]: submissions to the five protection mechanisms (UN Special
 //!   Rapporteur, OMCT/FIDH Observatory, EU, African Commission, Inter-American
 //!   Commission), in the languages each accepts, with the missing-elements check and
@@ -23,6 +24,7 @@
 
 pub mod csv;
 mod doc;
+pub mod guide;
 pub mod import_csv;
 pub mod json;
 pub mod output;

@@ -805,6 +805,19 @@ impl<'f> Layout<'f> {
 
 /// Lays the document out on A4 pages; returns the PDF bytes and the page count.
 pub(crate) fn render(doc: &Doc, title: &str) -> Result<(Zeroizing<Vec<u8>>, usize)> {
+    let footer =
+        |page: usize, pages: usize| format!("{title} — confidential — page {page} of {pages}");
+    render_with(doc, title, &footer, &[])
+}
+
+/// [`render`] with another footer line (given the page and the page count) and
+/// keywords in the file's metadata.
+pub(crate) fn render_with(
+    doc: &Doc,
+    title: &str,
+    footer_text: &dyn Fn(usize, usize) -> String,
+    keywords: &[String],
+) -> Result<(Zeroizing<Vec<u8>>, usize)> {
     let fonts = fonts()?;
     let mut pdf = PdfDocument::new(title);
     let mut lay = Layout {
@@ -896,13 +909,7 @@ pub(crate) fn render(doc: &Doc, title: &str) -> Result<(Zeroizing<Vec<u8>>, usiz
         // Below the text area: set straight, never a page break.
         lay.ops = Vec::new();
         lay.y = 40.0 + foot.size * 1.3;
-        lay.line_at(
-            vec![(
-                foot,
-                format!("{title} — confidential — page {} of {n}", i + 1),
-            )],
-            0.0,
-        );
+        lay.line_at(vec![(foot, clean(fonts, &footer_text(i + 1, n)))], 0.0);
         ops.append(&mut lay.ops);
         pages.push(PdfPage::new(Mm(210.0), Mm(297.0), ops));
     }
@@ -926,6 +933,7 @@ pub(crate) fn render(doc: &Doc, title: &str) -> Result<(Zeroizing<Vec<u8>>, usiz
     pdf.metadata.info.document_title = title.to_owned();
     pdf.metadata.info.producer = "Custos".into();
     pdf.metadata.info.creator = "Custos".into();
+    pdf.metadata.info.keywords = keywords.to_vec();
     pdf.with_pages(pages);
     let opts = PdfSaveOptions::default();
     let bytes = Zeroizing::new(pdf.save(&opts, &mut Vec::new()));
@@ -1025,6 +1033,8 @@ fn forms(c: char) -> Option<[u32; 4]> {
         ('\u{0648}', 0xFEED),
         ('\u{0629}', 0xFE93),
         ('\u{0649}', 0xFEEF),
+        // Persian: zhe (Presentation Forms-A).
+        ('\u{0698}', 0xFB8A),
     ];
     const FOUR: &[(char, u32)] = &[
         ('\u{0626}', 0xFE89),
@@ -1050,6 +1060,12 @@ fn forms(c: char) -> Option<[u32; 4]> {
         ('\u{0646}', 0xFEE5),
         ('\u{0647}', 0xFEE9),
         ('\u{064A}', 0xFEF1),
+        // Persian: pe, tcheh, keheh, gaf, farsi yeh (Presentation Forms-A).
+        ('\u{067E}', 0xFB56),
+        ('\u{0686}', 0xFB7A),
+        ('\u{06A9}', 0xFB8E),
+        ('\u{06AF}', 0xFB92),
+        ('\u{06CC}', 0xFBFC),
     ];
     if let Some(&(_, b)) = FOUR.iter().find(|(l, _)| *l == c) {
         return Some([b, b + 1, b + 2, b + 3]);
@@ -1149,7 +1165,8 @@ fn visual(line: &str) -> String {
     }
     let chars: Vec<char> = line.chars().collect();
     let class = |c: char| {
-        if is_arabic(c) && !c.is_ascii_digit() {
+        // Arabic-Indic and Persian digits are numbers: drawn left to right.
+        if is_arabic(c) && !matches!(c as u32, 0x0660..=0x0669 | 0x06F0..=0x06F9) {
             Class::R
         } else if c.is_alphanumeric() {
             Class::L
@@ -1276,6 +1293,22 @@ mod tests {
         assert!(visual("في 2024 هنا").contains("2024"));
         // A right-to-left line draws its brackets mirrored.
         assert!(visual("نور (ضحية)").starts_with('('));
+    }
+
+    #[test]
+    fn persian_letters_join_a_zwnj_breaks_the_join_and_persian_digits_keep_their_order() {
+        // "پیک": initial pe, medial farsi yeh, final keheh; drawn reversed.
+        let v: Vec<u32> = visual("پیک").chars().map(|c| c as u32).collect();
+        assert_eq!(v, vec![0xFB8F, 0xFBFF, 0xFB58]);
+        // "می\u{200C}شود": meem and yeh end at the ZWNJ (final yeh), shin starts anew.
+        let v: Vec<u32> = visual("می\u{200C}شود").chars().map(|c| c as u32).collect();
+        assert!(v.contains(&0xFBFD), "{v:x?}");
+        assert!(v.contains(&0xFEB7), "{v:x?}");
+        // "گاژ": gaf joins to alef; zhe (right-joining only) after alef stands alone.
+        let v: Vec<u32> = visual("گاژ").chars().map(|c| c as u32).collect();
+        assert_eq!(v, vec![0xFB8A, 0xFE8E, 0xFB94]);
+        // Persian digits read left to right inside a right-to-left line.
+        assert!(visual("سال ۱۴۰۳").contains("۱۴۰۳"));
     }
 
     #[test]
