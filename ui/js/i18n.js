@@ -242,10 +242,26 @@ function collator() {
   return collatorCache.c;
 }
 
-/** Lower-cased, accent-free text for searching ("Année" matches "annee"). */
+/** Arabic-script letters and digits written differently but read alike, as one. */
+const LETTER_FOLDS = new Map([
+  ['\u06CC', '\u064A'], ['\u06D0', '\u064A'], ['\u06D2', '\u064A'], ['\u0649', '\u064A'], // yeh
+  ['\u06A9', '\u0643'], ['\u06AA', '\u0643'], // kaf
+  ['\u06C1', '\u0647'], ['\u06D5', '\u0647'], ['\u0629', '\u0647'], // heh, ta marbuta
+  ['\u0671', '\u0627'], // alef wasla
+]);
+
+/**
+ * Lower-cased, accent-free text for searching ("Année" matches "annee"), folded like the
+ * vault's search (crates/search `fold`): Arabic short vowels, tatweel, the Persian
+ * zero-width non-joiner and direction marks dropped; Persian yeh and kaf read as the
+ * Arabic letters; Persian and Arabic-Indic digits as ASCII digits.
+ */
 export function fold(s) {
   return String(s || '')
     .normalize('NFKD')
-    .replace(/[\u0300-\u036f\u064b-\u065f\u0670]/g, '')
+    .replace(/[\u0300-\u036f\u064b-\u065f\u0670\u0640\u200c-\u200f]/g, '')
+    .replace(/[\u06F0-\u06F9]/g, (d) => String(d.charCodeAt(0) - 0x06f0))
+    .replace(/[\u0660-\u0669]/g, (d) => String(d.charCodeAt(0) - 0x0660))
+    .replace(/[\u06CC\u06D0\u06D2\u0649\u06A9\u06AA\u06C1\u06D5\u0629\u0671]/g, (c) => LETTER_FOLDS.get(c))
     .toLocaleLowerCase();
 }
