@@ -9,10 +9,9 @@
 //! Cyrillic, Arabic and Persian letters print; a character DejaVu lacks is taken from
 //! Noto Sans Myanmar (Burmese) or Droid Sans Fallback (Chinese), also embedded as
 //! subsets. Arabic and Persian are drawn right to left with their joining forms (a small
-//! shaper for the Arabic alphabet; no ligatures beyond lam-alef). Burmese is drawn
-//! with the nominal glyph of each character in logical order, without OpenType
-//! reordering or stacking (see `docs/exports.md`): it stays extractable and searchable,
-//! but does not read as typeset Burmese.
+//! shaper for the Arabic alphabet; no ligatures beyond lam-alef). Burmese is shaped by
+//! allsorts' Myanmar shaper with the font's OpenType tables, each word's text kept as
+//! its ActualText (see `docs/exports.md`).
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -533,6 +532,75 @@ fn slot_of(fonts: &Fonts, c: char, bold: bool) -> usize {
     dejavu
 }
 
+fn is_myanmar_slot(slot: usize) -> bool {
+    matches!(slot, 2 | 3)
+}
+
+/// A shaped glyph: its id in the font, where it is drawn from the pen and how far it
+/// moves the pen (font units), and the characters it stands for.
+#[derive(Debug, Clone, PartialEq)]
+struct Shaped {
+    gid: u16,
+    advance: i32,
+    dx: i32,
+    dy: i32,
+    text: String,
+}
+
+/// Burmese shaped with Noto Sans Myanmar's OpenType tables by allsorts' Myanmar shaper
+/// (reordering, medials, stacking, mark positioning); `None` when it cannot be.
+fn shape_myanmar(bold: bool, text: &str) -> Option<Vec<Shaped>> {
+    use allsorts::binary::read::ReadScope;
+    use allsorts::font::{Font, MatchingPresentation};
+    use allsorts::font_data::{DynamicFontTableProvider, FontData};
+    use allsorts::glyph_position::{GlyphLayout, TextDirection};
+    use allsorts::gsub::{FeatureMask, FeatureMaskExt};
+    use std::cell::RefCell;
+    type Shaper = Font<DynamicFontTableProvider<'static>>;
+    thread_local! {
+        static SHAPERS: RefCell<[Option<Shaper>; 2]> = const { RefCell::new([None, None]) };
+    }
+    SHAPERS.with(|cell| {
+        let mut shapers = cell.borrow_mut();
+        let shaper = &mut shapers[usize::from(bold)];
+        if shaper.is_none() {
+            let bytes: &'static [u8] = if bold { MYANMAR_BOLD } else { MYANMAR_REGULAR };
+            let data = ReadScope::new(bytes).read::<FontData<'static>>().ok()?;
+            *shaper = Some(Font::new(data.table_provider(0).ok()?).ok()?);
+        }
+        let font = shaper.as_mut()?;
+        let script = allsorts::tag::MYM2;
+        let glyphs = font.map_glyphs(text, script, MatchingPresentation::NotRequired);
+        let infos = font
+            .shape(
+                glyphs,
+                script,
+                None,
+                FeatureMask::default_mask(),
+                &[],
+                None,
+                true,
+            )
+            .ok()?;
+        let positions = GlyphLayout::new(font, &infos, TextDirection::LeftToRight, false)
+            .glyph_positions()
+            .ok()?;
+        Some(
+            infos
+                .iter()
+                .zip(positions)
+                .map(|(i, p)| Shaped {
+                    gid: i.glyph.glyph_index,
+                    advance: p.hori_advance,
+                    dx: p.x_offset,
+                    dy: p.y_offset,
+                    text: i.glyph.unicodes.iter().collect(),
+                })
+                .collect(),
+        )
+    })
+}
+
 /// Text cut where the face changes: `(slot, piece)` in order.
 fn pieces(fonts: &Fonts, text: &str, bold: bool) -> Vec<(usize, String)> {
     let mut out: Vec<(usize, String)> = Vec::new();
@@ -579,24 +647,39 @@ struct Layout<'f> {
     alphas: Vec<(u8, ExtendedGraphicsStateId)>,
     /// Baseline of the last line, in points from the bottom.
     y: f32,
+    /// Where the next text is set (points from the bottom left), inside a text section.
+    pen: (f32, f32),
 }
 
 impl<'f> Layout<'f> {
     fn width(&self, text: &str, style: Style) -> f32 {
-        text.chars()
-            .map(|c| {
-                let slot = slot_of(self.fonts, c, style.bold);
-                let f = face(self.fonts, slot).unwrap_or(&self.fonts.regular);
+        pieces(self.fonts, text, style.bold)
+            .iter()
+            .map(|(slot, piece)| {
+                let f = face(self.fonts, *slot).unwrap_or(&self.fonts.regular);
                 let upem = f32::from(f.units_per_em.max(1));
-                let gid = f.lookup_glyph_index(c as u32).unwrap_or(0);
-                f32::from(f.get_glyph_width(gid).unwrap_or(f.units_per_em / 2)) / upem
+                // Burmese: the advances of its shaped glyphs.
+                if let Some(glyphs) = is_myanmar_slot(*slot)
+                    .then(|| shape_myanmar(*slot == 3, piece))
+                    .flatten()
+                {
+                    return glyphs.iter().map(|g| g.advance as f32).sum::<f32>() / upem;
+                }
+                piece
+                    .chars()
+                    .map(|c| {
+                        let gid = f.lookup_glyph_index(c as u32).unwrap_or(0);
+                        f32::from(f.get_glyph_width(gid).unwrap_or(f.units_per_em / 2))
+                    })
+                    .sum::<f32>()
+                    / upem
             })
             .sum::<f32>()
             * style.size
     }
 
-    /// Sets `text` at the text cursor in `style`'s size and `color`, each piece in the
-    /// face that has its characters.
+    /// Sets `text` at the pen in `size` and `color`, each piece in the face that has its
+    /// characters; moves the pen along.
     fn show(&mut self, text: &str, bold: bool, size: f32, color: Color) {
         self.ops.push(Op::SetFillColor { col: color });
         for (slot, piece) in pieces(self.fonts, text, bold) {
@@ -605,10 +688,69 @@ impl<'f> Layout<'f> {
                 font: PdfFontHandle::External(self.ids[slot].clone()),
                 size: Pt(size),
             });
-            self.ops.push(Op::ShowText {
-                items: vec![TextItem::Text(piece)],
-            });
+            let style = Style {
+                bold,
+                size,
+                color: (0.0, 0.0, 0.0),
+            };
+            let advance = self.width(&piece, style);
+            let shaped = is_myanmar_slot(slot)
+                .then(|| shape_myanmar(slot == 3, &piece))
+                .flatten();
+            match (shaped, face(self.fonts, slot)) {
+                (Some(glyphs), Some(font)) => {
+                    let scale = size / f32::from(font.units_per_em.max(1));
+                    self.show_glyphs(&piece, &glyphs, scale, advance);
+                }
+                _ => self.ops.push(Op::ShowText {
+                    items: vec![TextItem::Text(piece)],
+                }),
+            }
+            self.pen.0 += advance;
         }
+    }
+
+    /// Draws shaped glyphs one by one at their positions from the pen (`scale`: points
+    /// per font unit), then puts the pen `advance` further. The text they stand for is
+    /// the span's ActualText: copying and searching give it in logical order, whatever
+    /// order the glyphs are drawn in.
+    fn show_glyphs(&mut self, text: &str, glyphs: &[Shaped], scale: f32, advance: f32) {
+        let (x0, y0) = self.pen;
+        let mut actual = vec![0xFE, 0xFF];
+        actual.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+        self.ops.push(Op::BeginMarkedContentWithProperties {
+            tag: "Span".into(),
+            properties: printpdf::DictItem::Dict {
+                map: [(
+                    "ActualText".to_owned(),
+                    printpdf::DictItem::String {
+                        data: actual,
+                        literal: false,
+                    },
+                )]
+                .into_iter()
+                .collect(),
+            },
+        });
+        let at = |x: f32, y: f32| Op::SetTextMatrix {
+            matrix: printpdf::TextMatrix::Raw([1.0, 0.0, 0.0, 1.0, x, y]),
+        };
+        let mut x = x0;
+        for g in glyphs {
+            self.ops
+                .push(at(x + g.dx as f32 * scale, y0 + g.dy as f32 * scale));
+            self.ops.push(Op::ShowText {
+                items: vec![TextItem::GlyphIds(vec![printpdf::Codepoint {
+                    gid: g.gid,
+                    offset: 0.0,
+                    cid: Some(g.text.clone()),
+                }])],
+            });
+            x += g.advance as f32 * scale;
+        }
+        self.ops.push(Op::EndMarkedContent);
+        // What follows starts where the shaped text ends.
+        self.ops.push(at(x0 + advance, y0));
     }
 
     fn new_page(&mut self) {
@@ -636,10 +778,12 @@ impl<'f> Layout<'f> {
         self.y -= size * 1.3;
         let (rtl, runs) = arrange(runs);
         let width: f32 = runs.iter().map(|(s, t)| self.width(t, *s)).sum();
+        let x = start_x(rtl, width, indent);
+        self.pen = (x, self.y);
         self.ops.push(Op::StartTextSection);
         self.ops.push(Op::SetTextCursor {
             pos: Point {
-                x: Pt(start_x(rtl, width, indent)),
+                x: Pt(x),
                 y: Pt(self.y),
             },
         });
@@ -909,11 +1053,12 @@ impl<'f> Layout<'f> {
                         Anchor::Middle => *x * s - width / 2.0,
                         Anchor::End => *x * s - width,
                     };
+                    self.pen = ((left + x) as f32, (top - y * s) as f32);
                     self.ops.push(Op::StartTextSection);
                     self.ops.push(Op::SetTextCursor {
                         pos: Point {
-                            x: Pt((left + x) as f32),
-                            y: Pt((top - y * s) as f32),
+                            x: Pt(self.pen.0),
+                            y: Pt(self.pen.1),
                         },
                     });
                     self.show(&line, *bold, style.size, rgb(fill));
@@ -957,6 +1102,7 @@ fn render_with(
         ops: Vec::new(),
         alphas: Vec::new(),
         y: PAGE_H - MARGIN,
+        pen: (0.0, 0.0),
     };
     let heading = Style {
         bold: true,
@@ -1050,7 +1196,12 @@ fn render_with(
             Some(f) if slot < 2 || !used.is_empty() => f,
             _ => continue,
         };
-        let parsed = subset(font, used).unwrap_or_else(|| font.clone());
+        // Burmese is drawn by glyph id (shaped): printpdf subsets it by those ids.
+        let parsed = if is_myanmar_slot(slot) {
+            font.clone()
+        } else {
+            subset(font, used).unwrap_or_else(|| font.clone())
+        };
         pdf.resources
             .fonts
             .map
@@ -1476,6 +1627,40 @@ mod tests {
         assert_eq!(start_x(true, 100.0, 12.0), MARGIN + TEXT_W - 12.0 - 100.0);
         // Wider than the line (it never is, the text is wrapped): at the left margin.
         assert_eq!(start_x(true, TEXT_W + 10.0, 0.0), MARGIN);
+    }
+
+    #[test]
+    fn burmese_is_shaped_its_vowel_drawn_before_its_consonant() {
+        // "ကေ" (ka, then the vowel sign e, written after it): the sign is drawn first.
+        let g = shape_myanmar(false, "\u{1000}\u{1031}").expect("shaped");
+        assert_eq!(g.len(), 2, "{g:?}");
+        assert_eq!(g[0].text, "\u{1031}", "{g:?}");
+        assert_eq!(g[1].text, "\u{1000}", "{g:?}");
+        // "မြန်မာ": medial ra around ma, asat; every glyph a real one.
+        let g = shape_myanmar(true, "မြန်မာ").expect("shaped");
+        assert!(!g.is_empty() && g.iter().all(|g| g.gid != 0), "{g:?}");
+        // In the PDF: each glyph placed, the span's text as ActualText.
+        let mut doc = Doc::default();
+        doc.title("မြန်မာ ကေ");
+        let (bytes, _) = render(&doc, "Test").unwrap();
+        let pdf = lopdf::Document::load_mem(&bytes).unwrap();
+        let page = *pdf.get_pages().values().next().unwrap();
+        let content = lopdf::content::Content::decode(&pdf.get_page_content(page)).unwrap();
+        let actual: Vec<String> = content
+            .operations
+            .iter()
+            .filter(|o| o.operator == "BDC")
+            .filter_map(|o| o.operands.get(1)?.as_dict().ok()?.get(b"ActualText").ok())
+            .filter_map(|t| t.as_str().ok())
+            .map(|b| {
+                let units: Vec<u16> = b[2..]
+                    .chunks(2)
+                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                    .collect();
+                String::from_utf16_lossy(&units)
+            })
+            .collect();
+        assert_eq!(actual, ["မြန်မာ", "ကေ"], "one span per Burmese word");
     }
 
     fn is_arabic_form(c: char) -> bool {
