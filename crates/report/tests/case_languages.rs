@@ -37,7 +37,6 @@ fn fill(tmp: &tempfile::TempDir, vault: &mut Vault) -> Uuid {
             confidentiality: Confidentiality::Restricted,
             owner: "Wepp".into(),
             tags: vec!["qx".into(), "vv".into()],
-            ..Case::default()
         }))
         .expect("case");
     let person = |name: &str, publish: Consent, group: Option<u32>| Person {
