@@ -251,6 +251,8 @@ impl ExportRequest {
             submission,
             accept_missing: self.accept_missing,
             patterns,
+            // The settings' language is set by the caller, which can read them.
+            language: "en".into(),
         })
     }
 }
@@ -378,7 +380,9 @@ pub async fn export_check(app: AppHandle, request: ExportRequest) -> Result<Chec
 /// Writes an export to the chosen path. → where, how much, whether encrypted.
 #[tauri::command]
 pub async fn export_run(app: AppHandle, request: ExportRequest) -> Result<Exported> {
-    let request = request.checked()?;
+    let mut request = request.checked()?;
+    // The case report speaks the language the user chose for the app.
+    request.language = custos_app::settings::load(&app.state::<AppState>().config_dir).language;
     let turn = Turn::take()?;
     let worker = app.clone();
     tauri::async_runtime::spawn_blocking(move || {

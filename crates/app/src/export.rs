@@ -445,6 +445,9 @@ pub struct Request {
     /// PDF formats (the case report, a submission as PDF): add the charts of the
     /// patterns, drawn from the figures published with this threshold. None: no charts.
     pub patterns: Option<custos_report::Patterns>,
+    /// The case report's language: the app's settings language (an unknown code writes
+    /// English). A submission is written in its own language, the mechanism's.
+    pub language: String,
 }
 
 /// The selection: whole cases, or (none given) the whole vault.
@@ -565,10 +568,11 @@ pub fn produce(
             }
         }
         Format::Pdf => {
-            let (bytes, _) = custos_report::pdf::case_report_with(
+            let (bytes, _) = custos_report::pdf::case_report_in(
                 vault,
                 &request.selection,
                 request.patterns,
+                &request.language,
                 progress,
             )?;
             Produced::Bytes { bytes, withheld: 0 }

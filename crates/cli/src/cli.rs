@@ -651,8 +651,9 @@ pub struct UnSrArgs {
     /// lists the keys)
     #[arg(long = "answer", value_name = "KEY=TEXT")]
     pub answers: Vec<String>,
-    /// Submissions: the language of its fixed text (each mechanism accepts its own;
-    /// default: the first it accepts, or the one kept with the case)
+    /// The language of the fixed text. The case report (pdf): en, fr, es, ar, fa, ru,
+    /// uk, tr, my, zh-Hans, pt (default: en). Submissions: each mechanism accepts its
+    /// own (default: the first it accepts, or the one kept with the case)
     #[arg(long = "lang", value_name = "LANG")]
     pub language: Option<String>,
     /// Submissions: start from the answers kept with the case (the draft the last export

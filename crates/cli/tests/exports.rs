@@ -1319,6 +1319,45 @@ fn cli_writes_the_case_report_with_its_patterns() {
 }
 
 #[test]
+fn cli_writes_the_case_report_in_the_language_asked_and_refuses_one_it_lacks() {
+    let (cli, f) = cli_with_case();
+    let case = f.case.to_string();
+    let pdf = cli.path("report-ru.pdf");
+    let p = pdf.to_str().unwrap();
+    cli.ok(&[
+        "export", "--format", "pdf", "--lang", "ru", "--case", &case, "--output", p,
+    ]);
+    let (_, text) = pdf_text(&std::fs::read(&pdf).unwrap());
+    assert!(text.contains("Отчёт по делу"), "{text}");
+    assert!(!text.contains("Case report"), "{text}");
+    // Without --lang: English, as before.
+    let en = cli.path("report-en.pdf");
+    cli.ok(&[
+        "export",
+        "--format",
+        "pdf",
+        "--case",
+        &case,
+        "--output",
+        en.to_str().unwrap(),
+    ]);
+    let (_, text) = pdf_text(&std::fs::read(&en).unwrap());
+    assert!(text.contains("Case report"), "{text}");
+    let bad = cli.path("report-xx.pdf");
+    let err = cli.fail(&[
+        "export",
+        "--format",
+        "pdf",
+        "--lang",
+        "xx",
+        "--output",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(err.contains("zh-Hans") && err.contains("'xx'"), "{err}");
+    assert!(!bad.exists());
+}
+
+#[test]
 fn cli_exports_every_format_and_refuses_what_it_should() {
     let (cli, f) = cli_with_case();
     let case = f.case.to_string();

@@ -32,6 +32,7 @@ pub mod pdf;
 pub mod submission;
 pub mod unsr;
 pub mod uwazi;
+pub mod words;
 
 use std::collections::{BTreeSet, HashMap};
 

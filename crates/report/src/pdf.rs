@@ -1,11 +1,17 @@
-//! The case report: a PDF for the documenter's own use.
+//! The case report: a PDF for the documenter's own use, in the user's language.
 //!
 //! One section per case: summary, incidents, persons (a person whose consent to publish
 //! is not given carries a visible CONFIDENTIAL line), interventions, evidence with its
-//! SHA-256, notes. Text is set in DejaVu Sans, embedded (subset) in the file, so accented
-//! Latin, Greek, Cyrillic and Arabic letters print. Arabic is drawn right to left with
-//! its joining forms (a small shaper for the Arabic alphabet; no ligatures beyond
-//! lam-alef and no other complex scripts — see `docs/exports.md`).
+//! SHA-256, notes. Its fixed words come from `locales/case/<code>.json` (see
+//! [`crate::words`]); English stands in for a missing word or an unknown language.
+//!
+//! Text is set in DejaVu Sans, embedded (subset) in the file, so accented Latin, Greek,
+//! Cyrillic, Arabic and Persian letters print; a character DejaVu lacks is taken from
+//! Noto Sans Myanmar (Burmese) or Droid Sans Fallback (Chinese), also embedded as
+//! subsets. Arabic and Persian are drawn right to left with their joining forms (a small
+//! shaper for the Arabic alphabet; no ligatures beyond lam-alef). Burmese is shaped by
+//! allsorts' Myanmar shaper with the font's OpenType tables, each word's text kept as
+//! its ActualText (see `docs/exports.md`).
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -21,18 +27,24 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::{
-    act_label, confidentiality_label, consent_label, date_text, date_type, instruments_of,
-    intervention_status_label, intervention_type_label, mechanism_label, place_text, role_label,
-    roles_of, status_label, Loaded, Patterns, Progress, Selection,
+    act_label, instruments_of, mechanism_label, place_text, roles_of, Loaded, Patterns, Progress,
+    Selection,
 };
 use crate::doc::{Block, Doc};
 use crate::output::{write_file, Protection};
+use crate::words::Words;
 use custos_model::Consent;
 use custos_vault::error::{Error, Result};
 use custos_vault::Vault;
 
 const REGULAR: &[u8] = custos_patterns::scene::FONT_REGULAR;
 const BOLD: &[u8] = custos_patterns::scene::FONT_BOLD;
+/// Burmese (Noto Sans Myanmar, SIL Open Font License) and Chinese with the rest of CJK
+/// (Droid Sans Fallback, Apache License 2.0; one weight: bold Chinese is drawn regular):
+/// the fonts the charts draw with, `crates/patterns/fonts/`.
+const MYANMAR_REGULAR: &[u8] = custos_patterns::scene::FONT_MYANMAR_REGULAR;
+const MYANMAR_BOLD: &[u8] = custos_patterns::scene::FONT_MYANMAR_BOLD;
+const CJK: &[u8] = custos_patterns::scene::FONT_CJK;
 
 /// What a PDF export wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +58,7 @@ pub struct PdfStats {
 }
 
 /// Writes the case report of the selection (cases with all their records, or single
-/// records grouped under their case) to a new file at `path`.
+/// records grouped under their case) to a new file at `path`, in English.
 pub fn export_case_report(
     vault: &Vault,
     selection: &Selection,
@@ -67,7 +79,21 @@ pub fn export_case_report_with(
     protection: &Protection,
     progress: Progress<'_>,
 ) -> Result<PdfStats> {
-    let (bytes, stats) = case_report_with(vault, selection, patterns, progress)?;
+    export_case_report_in(vault, selection, patterns, "en", path, protection, progress)
+}
+
+/// [`export_case_report_with`] in the language `lang` (a code of
+/// [`crate::words::LANGUAGES`]; any other code writes English).
+pub fn export_case_report_in(
+    vault: &Vault,
+    selection: &Selection,
+    patterns: Option<Patterns>,
+    lang: &str,
+    path: &Path,
+    protection: &Protection,
+    progress: Progress<'_>,
+) -> Result<PdfStats> {
+    let (bytes, stats) = case_report_in(vault, selection, patterns, lang, progress)?;
     write_file(path, protection, |w| {
         w.write_all(&bytes)
             .map_err(|e| Error::io("writing the report", e))
@@ -75,7 +101,7 @@ pub fn export_case_report_with(
     Ok(stats)
 }
 
-/// The case report of the selection as PDF bytes (wiped when dropped).
+/// The case report of the selection as PDF bytes (wiped when dropped), in English.
 pub fn case_report(
     vault: &Vault,
     selection: &Selection,
@@ -93,20 +119,43 @@ pub fn case_report_with(
     patterns: Option<Patterns>,
     progress: Progress<'_>,
 ) -> Result<(Zeroizing<Vec<u8>>, PdfStats)> {
+    case_report_in(vault, selection, patterns, "en", progress)
+}
+
+/// [`case_report_with`] in the language `lang`: its fixed words, numbers and dates
+/// (see [`crate::words`]). An unknown code writes English.
+pub fn case_report_in(
+    vault: &Vault,
+    selection: &Selection,
+    patterns: Option<Patterns>,
+    lang: &str,
+    progress: Progress<'_>,
+) -> Result<(Zeroizing<Vec<u8>>, PdfStats)> {
+    let w = Words::of(lang);
     let ids = selection.resolve(vault)?;
     // Reading is most of the work; laying out and writing the rest.
     let total = ids.len() + 1;
     let loaded = Loaded::load(vault, &ids, &mut |d, _| progress(d, total))?;
-    let mut doc = report_doc(&loaded);
+    let mut doc = report_doc(&loaded, w);
     let cases = doc
         .blocks
         .iter()
         .filter(|b| matches!(b, Block::Title(_)))
         .count();
     if let Some(p) = patterns {
-        patterns_section(&mut doc, &loaded, p);
+        patterns_section(&mut doc, &loaded, p, w);
     }
-    let (bytes, pages) = render(&doc, "Case report")?;
+    let footer = |page: usize, pages: usize| {
+        w.f(
+            "report.footer",
+            &[
+                ("title", w.t("report.title_plain")),
+                ("page", &w.digits(&page.to_string())),
+                ("pages", &w.digits(&pages.to_string())),
+            ],
+        )
+    };
+    let (bytes, pages) = render_with(&doc, w.t("report.title_plain"), &footer, &[])?;
     progress(total, total);
     let n = bytes.len();
     Ok((
@@ -119,8 +168,21 @@ pub fn case_report_with(
     ))
 }
 
+/// The case report of the selection as plain UTF-8 text in the language `lang` (the
+/// same words as the PDF, without its charts; wiped when dropped).
+pub fn case_report_text(
+    vault: &Vault,
+    selection: &Selection,
+    lang: &str,
+) -> Result<Zeroizing<String>> {
+    let ids = selection.resolve(vault)?;
+    let loaded = Loaded::load(vault, &ids, &mut crate::no_progress)?;
+    let doc = report_doc(&loaded, Words::of(lang));
+    Ok(Zeroizing::new(doc.to_text()))
+}
+
 /// Builds the report's blocks: one section per case.
-fn report_doc(l: &Loaded) -> Doc {
+fn report_doc(l: &Loaded, w: Words) -> Doc {
     let mut doc = Doc::default();
     let mut case_ids: Vec<Uuid> = l.cases.iter().map(|(id, _)| *id).collect();
     let mut others: Vec<Uuid> = l
@@ -130,28 +192,37 @@ fn report_doc(l: &Loaded) -> Doc {
     others.sort();
     others.dedup();
     case_ids.extend(others);
-    let now = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+    let now = w.time(chrono::Utc::now(), false);
+    let list = |v: &[String]| v.join(if w.lang == "zh-Hans" { "；" } else { "; " });
+    let comma = if w.lang == "zh-Hans" {
+        "、"
+    } else if matches!(w.lang, "ar" | "fa") {
+        "، "
+    } else {
+        ", "
+    };
 
     for case_id in case_ids {
         match l.case(case_id) {
-            Some(c) => doc.title(format!("Case report: {}", c.title)),
-            None => doc.title(format!("Case report: case {case_id}")),
+            Some(c) => doc.title(w.f("report.title", &[("title", &c.title)])),
+            None => doc.title(w.f("report.title_unknown_case", &[("id", &case_id.to_string())])),
         }
-        doc.alert(
-            "CONFIDENTIAL — for the documenter's own use; this file is not encrypted by Custos",
-        );
-        doc.field("Case record number", case_id.to_string());
+        doc.alert(w.t("report.confidential"));
+        doc.field(w.t("field.case_number"), case_id.to_string());
         if let Some(c) = l.case(case_id) {
-            doc.field("Status", status_label(c.status));
-            doc.field("Confidentiality", confidentiality_label(c.confidentiality));
-            doc.field("Owner", c.owner.clone());
-            doc.field("Tags", c.tags.join(", "));
+            doc.field(w.t("field.status"), w.status(c.status));
+            doc.field(
+                w.t("field.confidentiality"),
+                w.confidentiality(c.confidentiality),
+            );
+            doc.field(w.t("field.owner"), c.owner.clone());
+            doc.field(w.t("field.tags"), c.tags.join(comma));
         }
-        doc.field("Report written", now.clone());
+        doc.field(w.t("report.written"), now.clone());
         if let Some(c) = l.case(case_id) {
-            doc.heading("Summary");
+            doc.heading(w.t("heading.summary"));
             if c.summary.trim().is_empty() {
-                doc.para("(no summary)");
+                doc.para(w.t("summary.none"));
             } else {
                 doc.para(c.summary.clone());
             }
@@ -163,56 +234,54 @@ fn report_doc(l: &Loaded) -> Doc {
             .filter(|(_, i)| i.case_id == case_id)
             .collect();
         if !incidents.is_empty() {
-            doc.heading(format!("Incidents ({})", incidents.len()));
+            doc.heading(w.n("heading.incidents", incidents.len()));
         }
+        let dated =
+            |d: &custos_model::FuzzyDate| format!("{} ({})", w.date(d), w.date_type(Some(d)));
         for (id, i) in incidents {
             doc.subheading(i.title.clone());
-            doc.field("Record number", id.to_string());
+            doc.field(w.t("field.record_number"), id.to_string());
             match &i.start {
-                Some(d) => doc.field(
-                    "Initial date",
-                    format!("{} ({})", date_text(d), date_type(Some(d))),
-                ),
-                None => doc.field("Initial date", "unknown"),
+                Some(d) => doc.field(w.t("field.initial_date"), dated(d)),
+                None => doc.field(w.t("field.initial_date"), w.t("date.unknown")),
             }
             if let Some(d) = &i.end {
-                doc.field(
-                    "Final date",
-                    format!("{} ({})", date_text(d), date_type(Some(d))),
-                );
+                doc.field(w.t("field.final_date"), dated(d));
             }
-            doc.field("Place", place_text(i.location.as_ref()));
+            doc.field(w.t("field.place"), place_text(i.location.as_ref()));
             if let Some(loc) = &i.location {
                 if let (Some(lat), Some(lon)) = (loc.lat, loc.lon) {
-                    doc.field("Coordinates", format!("{lat:.5}, {lon:.5}"));
+                    // ASCII digits: coordinates are copied into maps and other tools.
+                    doc.field(w.t("field.coordinates"), format!("{lat:.5}, {lon:.5}"));
                 }
             }
             doc.field(
-                "Types of act",
-                i.act_types
-                    .iter()
-                    .map(|c| act_label(c, "en"))
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                w.t("field.act_types"),
+                list(
+                    &i.act_types
+                        .iter()
+                        .map(|c| act_label(c, w.lang))
+                        .collect::<Vec<_>>(),
+                ),
             );
             doc.field(
-                "Rights affected",
-                instruments_of(&i.act_types, "en").join("; "),
+                w.t("field.rights"),
+                list(&instruments_of(&i.act_types, w.lang)),
             );
             let involved: Vec<String> = i
                 .persons
                 .iter()
                 .map(|inv| {
-                    let name = l
-                        .person(inv.person_id)
-                        .map(|p| p.name.clone())
-                        .unwrap_or_else(|| format!("person {}", inv.person_id));
-                    format!("{name} ({})", role_label(inv.role))
+                    let name = l.person(inv.person_id).map_or_else(
+                        || w.f("person.unknown", &[("id", &inv.person_id.to_string())]),
+                        |p| p.name.clone(),
+                    );
+                    format!("{name} ({})", w.role(inv.role))
                 })
                 .collect();
-            doc.field("Persons involved", involved.join("; "));
-            doc.field("Description", i.description.clone());
-            doc.field("Impact", i.impact.clone());
+            doc.field(w.t("field.persons_involved"), list(&involved));
+            doc.field(w.t("field.description"), i.description.clone());
+            doc.field(w.t("field.impact"), i.impact.clone());
         }
 
         let persons: Vec<_> = l
@@ -221,49 +290,49 @@ fn report_doc(l: &Loaded) -> Doc {
             .filter(|(_, p)| p.case_id == case_id)
             .collect();
         if !persons.is_empty() {
-            doc.heading(format!("Persons ({})", persons.len()));
+            doc.heading(w.n("heading.persons", persons.len()));
         }
         for (id, p) in persons {
-            let mut head = p.name.clone();
-            if p.is_group {
-                head.push_str(&match p.group_size {
-                    Some(n) => format!(" (group of {n})"),
-                    None => " (group)".into(),
-                });
-            }
+            let head = match (p.is_group, p.group_size) {
+                (false, _) => p.name.clone(),
+                (true, Some(n)) => w.f(
+                    "person.group_of",
+                    &[("name", &p.name), ("n", &w.digits(&n.to_string()))],
+                ),
+                (true, None) => w.f("person.group", &[("name", &p.name)]),
+            };
             doc.subheading(head);
-            if p.consent.publish != Consent::Given {
-                doc.alert(format!(
-                    "CONFIDENTIAL: consent to publish this name is {} — do not publish or share it",
-                    consent_label(p.consent.publish).to_lowercase()
-                ));
+            match p.consent.publish {
+                Consent::Given => {}
+                Consent::Refused => doc.alert(w.t("alert.consent_refused")),
+                Consent::NotAsked => doc.alert(w.t("alert.consent_not_asked")),
             }
-            doc.field("Record number", id.to_string());
-            doc.field("Other names", p.other_names.join("; "));
+            doc.field(w.t("field.record_number"), id.to_string());
+            doc.field(w.t("field.other_names"), list(&p.other_names));
             doc.field(
-                "Roles",
+                w.t("field.roles"),
                 roles_of(l, *id, p)
                     .into_iter()
-                    .map(role_label)
+                    .map(|r| w.role(r))
                     .collect::<Vec<_>>()
-                    .join(", "),
+                    .join(comma),
             );
-            doc.field("Sex", p.sex.clone());
+            doc.field(w.t("field.sex"), p.sex.clone());
             doc.field(
-                "Date of birth",
-                p.birth_date.as_ref().map(date_text).unwrap_or_default(),
+                w.t("field.birth_date"),
+                p.birth_date.as_ref().map(|d| w.date(d)).unwrap_or_default(),
             );
-            doc.field("Occupation", p.occupation.clone());
-            doc.field("Organisation", p.organisation.clone());
-            doc.field("Human rights work", p.human_rights_work.clone());
-            doc.field("Residence", p.residence.clone());
-            doc.field("Citizenship", p.citizenship.clone());
+            doc.field(w.t("field.occupation"), p.occupation.clone());
+            doc.field(w.t("field.organisation"), p.organisation.clone());
+            doc.field(w.t("field.human_rights_work"), p.human_rights_work.clone());
+            doc.field(w.t("field.residence"), p.residence.clone());
+            doc.field(w.t("field.citizenship"), p.citizenship.clone());
             doc.field(
-                "Consent to share with the government",
-                consent_label(p.consent.share_with_government),
+                w.t("field.consent_government"),
+                w.consent(p.consent.share_with_government),
             );
-            doc.field("Consent to publish", consent_label(p.consent.publish));
-            doc.field("Contact", p.contact.clone());
+            doc.field(w.t("field.consent_publish"), w.consent(p.consent.publish));
+            doc.field(w.t("field.contact"), p.contact.clone());
         }
 
         let interventions: Vec<_> = l
@@ -272,47 +341,50 @@ fn report_doc(l: &Loaded) -> Doc {
             .filter(|(_, i)| i.case_id == case_id)
             .collect();
         if !interventions.is_empty() {
-            doc.heading(format!("Interventions ({})", interventions.len()));
+            doc.heading(w.n("heading.interventions", interventions.len()));
         }
         for (id, i) in interventions {
             doc.subheading(i.title.clone());
-            doc.field("Record number", id.to_string());
+            doc.field(w.t("field.record_number"), id.to_string());
             if !i.mechanism.is_empty() {
-                doc.field("Intervening party", mechanism_label(&i.mechanism, "en"));
+                doc.field(
+                    w.t("field.intervening_party"),
+                    mechanism_label(&i.mechanism, w.lang),
+                );
             }
-            doc.field("Type", intervention_type_label(i.kind));
+            doc.field(w.t("field.type"), w.intervention_type(i.kind));
             doc.field(
-                "Date",
-                i.date
-                    .map(|d| d.format("%Y-%m-%d").to_string())
-                    .unwrap_or_default(),
+                w.t("field.date"),
+                i.date.map(|d| w.day(d)).unwrap_or_default(),
             );
-            doc.field("Status", intervention_status_label(i.status));
-            doc.field("Reference", i.reference.clone());
-            doc.field("Response", i.response.clone());
+            doc.field(w.t("field.status"), w.intervention_status(i.status));
+            doc.field(w.t("field.reference"), i.reference.clone());
+            doc.field(w.t("field.response"), i.response.clone());
             doc.field(
-                "Concerning incidents",
-                i.incident_ids
-                    .iter()
-                    .map(|x| {
-                        l.incident(*x)
-                            .map(|r| r.title.clone())
-                            .unwrap_or_else(|| x.to_string())
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                w.t("field.concerning"),
+                list(
+                    &i.incident_ids
+                        .iter()
+                        .map(|x| {
+                            l.incident(*x)
+                                .map(|r| r.title.clone())
+                                .unwrap_or_else(|| x.to_string())
+                        })
+                        .collect::<Vec<_>>(),
+                ),
             );
             doc.field(
-                "On behalf of",
-                i.person_ids
-                    .iter()
-                    .map(|x| {
-                        l.person(*x)
-                            .map(|p| p.name.clone())
-                            .unwrap_or_else(|| x.to_string())
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                w.t("field.on_behalf_of"),
+                list(
+                    &i.person_ids
+                        .iter()
+                        .map(|x| {
+                            l.person(*x)
+                                .map(|p| p.name.clone())
+                                .unwrap_or_else(|| x.to_string())
+                        })
+                        .collect::<Vec<_>>(),
+                ),
             );
         }
 
@@ -322,21 +394,18 @@ fn report_doc(l: &Loaded) -> Doc {
             .filter(|(_, e)| e.case_id == case_id)
             .collect();
         if !evidence.is_empty() {
-            doc.heading(format!("Evidence ({})", evidence.len()));
+            doc.heading(w.n("heading.evidence", evidence.len()));
         }
         for (id, e) in evidence {
             doc.subheading(e.file_name.clone());
-            doc.field("Record number", id.to_string());
-            doc.field("Description", e.description.clone());
-            doc.field("Media type", e.media_type.clone());
-            doc.field("Size", format!("{} bytes", e.size));
+            doc.field(w.t("field.record_number"), id.to_string());
+            doc.field(w.t("field.description"), e.description.clone());
+            doc.field(w.t("field.media_type"), e.media_type.clone());
+            doc.field(w.t("field.size"), w.n("size.bytes", e.size));
             doc.field("SHA-256", e.sha256.clone());
-            doc.field(
-                "Imported",
-                e.imported_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            );
+            doc.field(w.t("field.imported"), w.time(e.imported_at, true));
             if let Some(o) = e.derived_from {
-                doc.field("Working copy of", o.to_string());
+                doc.field(w.t("field.working_copy_of"), o.to_string());
             }
         }
 
@@ -346,36 +415,38 @@ fn report_doc(l: &Loaded) -> Doc {
             .filter(|(_, n)| n.case_id == case_id)
             .collect();
         if !notes.is_empty() {
-            doc.heading(format!("Notes ({})", notes.len()));
+            doc.heading(w.n("heading.notes", notes.len()));
         }
         for (_, n) in notes {
             doc.para(n.text.clone());
         }
     }
     if doc.blocks.is_empty() {
-        doc.title("Case report");
-        doc.para("Nothing was selected.");
+        doc.title(w.t("report.title_plain"));
+        doc.para(w.t("report.nothing_selected"));
     }
     doc
 }
 
 /// The "Patterns" section of the case report: the charts of the published figures.
-fn patterns_section(doc: &mut Doc, l: &Loaded, p: Patterns) {
+fn patterns_section(doc: &mut Doc, l: &Loaded, p: Patterns, w: Words) {
     let threshold = p.threshold.max(1);
-    doc.title("Patterns");
+    doc.title(w.t("patterns.title"));
     let counts = if threshold > 1 {
-        format!("Counts below {threshold} are shown as \"fewer than {threshold}\".")
+        w.n("patterns.threshold", threshold)
     } else {
-        "Every count is shown exactly.".to_owned()
+        w.t("patterns.exact").to_owned()
     };
-    doc.para(format!(
-        "Figures of the {} case(s) of this report, drawn from the records as exported. \
-         {counts} Persons are counted, never named.",
-        l.cases.len()
+    doc.para(w.f(
+        "patterns.intro",
+        &[
+            ("n", &w.digits(&l.cases.len().to_string())),
+            ("counts", &counts),
+        ],
     ));
-    let charts = crate::pattern_charts(l, p, "en", CHART_WIDTH);
+    let charts = crate::pattern_charts(l, p, w.lang, CHART_WIDTH);
     if charts.is_empty() {
-        doc.para("Nothing to draw: the report's records carry no dates, places, types of act, persons or interventions.");
+        doc.para(w.t("patterns.nothing"));
     }
     for scene in charts {
         doc.figure(scene);
@@ -384,6 +455,7 @@ fn patterns_section(doc: &mut Doc, l: &Loaded, p: Patterns) {
 
 // ----- rendering -----
 
+/// The report's own font, DejaVu Sans (regular and bold), read at the first report.
 struct Fonts {
     regular: ParsedFont,
     bold: ParsedFont,
@@ -399,6 +471,147 @@ fn fonts() -> Result<&'static Fonts> {
         })
         .as_ref()
         .ok_or_else(|| Error::Invalid("the report font could not be read".into()))
+}
+
+/// The faces a character can be drawn with, by slot: DejaVu Sans regular (0) and bold
+/// (1), Noto Sans Myanmar regular (2) and bold (3), Droid Sans Fallback (4, both
+/// weights).
+const FACES: usize = 5;
+
+/// The fallback faces, each read the first time a character needs it (reading the
+/// Chinese font takes a moment: reports without Chinese never do).
+fn fallback(slot: usize) -> Option<&'static ParsedFont> {
+    static FACE: [OnceLock<Option<ParsedFont>>; 3] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let bytes = match slot {
+        2 => MYANMAR_REGULAR,
+        3 => MYANMAR_BOLD,
+        4 => CJK,
+        _ => return None,
+    };
+    FACE[slot - 2]
+        .get_or_init(|| ParsedFont::from_bytes(bytes, 0, &mut Vec::new()))
+        .as_ref()
+}
+
+/// The font of a slot (see [`FACES`]).
+fn face(fonts: &Fonts, slot: usize) -> Option<&ParsedFont> {
+    match slot {
+        0 => Some(&fonts.regular),
+        1 => Some(&fonts.bold),
+        s => fallback(s),
+    }
+}
+
+/// Myanmar letters, signs and digits (Myanmar, Extended-A and -B blocks).
+fn is_myanmar(c: char) -> bool {
+    matches!(c as u32, 0x1000..=0x109F | 0xAA60..=0xAA7F | 0xA9E0..=0xA9FF)
+}
+
+fn has_glyph(f: &ParsedFont, c: char) -> bool {
+    f.lookup_glyph_index(c as u32).is_some_and(|g| g != 0)
+}
+
+/// The slot of the face that draws `c`: DejaVu when it has the character (and for
+/// Arabic, which is shaped into DejaVu's presentation forms), else Noto Sans Myanmar
+/// for Burmese, else Droid Sans Fallback when it has it; DejaVu (its U+FFFD) otherwise.
+fn slot_of(fonts: &Fonts, c: char, bold: bool) -> usize {
+    let dejavu = usize::from(bold);
+    if c == '\u{FFFD}' || is_arabic(c) || has_glyph(&fonts.regular, c) {
+        return dejavu;
+    }
+    if is_myanmar(c) {
+        let s = 2 + usize::from(bold);
+        if fallback(s).is_some_and(|f| has_glyph(f, c)) {
+            return s;
+        }
+    }
+    if fallback(4).is_some_and(|f| has_glyph(f, c)) {
+        return 4;
+    }
+    dejavu
+}
+
+fn is_myanmar_slot(slot: usize) -> bool {
+    matches!(slot, 2 | 3)
+}
+
+/// A shaped glyph: its id in the font, where it is drawn from the pen and how far it
+/// moves the pen (font units), and the characters it stands for.
+#[derive(Debug, Clone, PartialEq)]
+struct Shaped {
+    gid: u16,
+    advance: i32,
+    dx: i32,
+    dy: i32,
+    text: String,
+}
+
+/// Burmese shaped with Noto Sans Myanmar's OpenType tables by allsorts' Myanmar shaper
+/// (reordering, medials, stacking, mark positioning); `None` when it cannot be.
+fn shape_myanmar(bold: bool, text: &str) -> Option<Vec<Shaped>> {
+    use allsorts::binary::read::ReadScope;
+    use allsorts::font::{Font, MatchingPresentation};
+    use allsorts::font_data::{DynamicFontTableProvider, FontData};
+    use allsorts::glyph_position::{GlyphLayout, TextDirection};
+    use allsorts::gsub::{FeatureMask, FeatureMaskExt};
+    use std::cell::RefCell;
+    type Shaper = Font<DynamicFontTableProvider<'static>>;
+    thread_local! {
+        static SHAPERS: RefCell<[Option<Shaper>; 2]> = const { RefCell::new([None, None]) };
+    }
+    SHAPERS.with(|cell| {
+        let mut shapers = cell.borrow_mut();
+        let shaper = &mut shapers[usize::from(bold)];
+        if shaper.is_none() {
+            let bytes: &'static [u8] = if bold { MYANMAR_BOLD } else { MYANMAR_REGULAR };
+            let data = ReadScope::new(bytes).read::<FontData<'static>>().ok()?;
+            *shaper = Some(Font::new(data.table_provider(0).ok()?).ok()?);
+        }
+        let font = shaper.as_mut()?;
+        let script = allsorts::tag::MYM2;
+        let glyphs = font.map_glyphs(text, script, MatchingPresentation::NotRequired);
+        let infos = font
+            .shape(
+                glyphs,
+                script,
+                None,
+                FeatureMask::default_mask(),
+                &[],
+                None,
+                true,
+            )
+            .ok()?;
+        let positions = GlyphLayout::new(font, &infos, TextDirection::LeftToRight, false)
+            .glyph_positions()
+            .ok()?;
+        Some(
+            infos
+                .iter()
+                .zip(positions)
+                .map(|(i, p)| Shaped {
+                    gid: i.glyph.glyph_index,
+                    advance: p.hori_advance,
+                    dx: p.x_offset,
+                    dy: p.y_offset,
+                    text: i.glyph.unicodes.iter().collect(),
+                })
+                .collect(),
+        )
+    })
+}
+
+/// Text cut where the face changes: `(slot, piece)` in order.
+fn pieces(fonts: &Fonts, text: &str, bold: bool) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for c in text.chars() {
+        let s = slot_of(fonts, c, bold);
+        match out.last_mut() {
+            Some((last, piece)) if *last == s => piece.push(c),
+            _ => out.push((s, c.to_string())),
+        }
+    }
+    out
 }
 
 const PAGE_W: f32 = 595.28; // A4, in points
@@ -424,38 +637,120 @@ const BODY: Style = Style {
 
 struct Layout<'f> {
     fonts: &'f Fonts,
-    regular: FontId,
-    bold: FontId,
-    /// Characters drawn with each font (regular, bold): the subsets to embed.
-    used: [std::collections::BTreeSet<char>; 2],
+    /// The font of each slot (see [`FACES`]).
+    ids: [FontId; FACES],
+    /// Characters drawn with each slot's font: the subsets to embed.
+    used: [std::collections::BTreeSet<char>; FACES],
     pages: Vec<Vec<Op>>,
     ops: Vec<Op>,
     /// Fill opacities used by charts (in percent), each a graphics state to register.
     alphas: Vec<(u8, ExtendedGraphicsStateId)>,
     /// Baseline of the last line, in points from the bottom.
     y: f32,
+    /// Where the next text is set (points from the bottom left), inside a text section.
+    pen: (f32, f32),
 }
 
 impl<'f> Layout<'f> {
-    fn font(&self, bold: bool) -> &'f ParsedFont {
-        if bold {
-            &self.fonts.bold
-        } else {
-            &self.fonts.regular
-        }
-    }
-
     fn width(&self, text: &str, style: Style) -> f32 {
-        let f = self.font(style.bold);
-        let upem = f32::from(f.units_per_em.max(1));
-        text.chars()
-            .map(|c| {
-                let gid = f.lookup_glyph_index(c as u32).unwrap_or(0);
-                f32::from(f.get_glyph_width(gid).unwrap_or(f.units_per_em / 2))
+        pieces(self.fonts, text, style.bold)
+            .iter()
+            .map(|(slot, piece)| {
+                let f = face(self.fonts, *slot).unwrap_or(&self.fonts.regular);
+                let upem = f32::from(f.units_per_em.max(1));
+                // Burmese: the advances of its shaped glyphs.
+                if let Some(glyphs) = is_myanmar_slot(*slot)
+                    .then(|| shape_myanmar(*slot == 3, piece))
+                    .flatten()
+                {
+                    return glyphs.iter().map(|g| g.advance as f32).sum::<f32>() / upem;
+                }
+                piece
+                    .chars()
+                    .map(|c| {
+                        let gid = f.lookup_glyph_index(c as u32).unwrap_or(0);
+                        f32::from(f.get_glyph_width(gid).unwrap_or(f.units_per_em / 2))
+                    })
+                    .sum::<f32>()
+                    / upem
             })
             .sum::<f32>()
             * style.size
-            / upem
+    }
+
+    /// Sets `text` at the pen in `size` and `color`, each piece in the face that has its
+    /// characters; moves the pen along.
+    fn show(&mut self, text: &str, bold: bool, size: f32, color: Color) {
+        self.ops.push(Op::SetFillColor { col: color });
+        for (slot, piece) in pieces(self.fonts, text, bold) {
+            self.used[slot].extend(piece.chars());
+            self.ops.push(Op::SetFont {
+                font: PdfFontHandle::External(self.ids[slot].clone()),
+                size: Pt(size),
+            });
+            let style = Style {
+                bold,
+                size,
+                color: (0.0, 0.0, 0.0),
+            };
+            let advance = self.width(&piece, style);
+            let shaped = is_myanmar_slot(slot)
+                .then(|| shape_myanmar(slot == 3, &piece))
+                .flatten();
+            match (shaped, face(self.fonts, slot)) {
+                (Some(glyphs), Some(font)) => {
+                    let scale = size / f32::from(font.units_per_em.max(1));
+                    self.show_glyphs(&piece, &glyphs, scale, advance);
+                }
+                _ => self.ops.push(Op::ShowText {
+                    items: vec![TextItem::Text(piece)],
+                }),
+            }
+            self.pen.0 += advance;
+        }
+    }
+
+    /// Draws shaped glyphs one by one at their positions from the pen (`scale`: points
+    /// per font unit), then puts the pen `advance` further. The text they stand for is
+    /// the span's ActualText: copying and searching give it in logical order, whatever
+    /// order the glyphs are drawn in.
+    fn show_glyphs(&mut self, text: &str, glyphs: &[Shaped], scale: f32, advance: f32) {
+        let (x0, y0) = self.pen;
+        let mut actual = vec![0xFE, 0xFF];
+        actual.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+        self.ops.push(Op::BeginMarkedContentWithProperties {
+            tag: "Span".into(),
+            properties: printpdf::DictItem::Dict {
+                map: [(
+                    "ActualText".to_owned(),
+                    printpdf::DictItem::String {
+                        data: actual,
+                        literal: false,
+                    },
+                )]
+                .into_iter()
+                .collect(),
+            },
+        });
+        let at = |x: f32, y: f32| Op::SetTextMatrix {
+            matrix: printpdf::TextMatrix::Raw([1.0, 0.0, 0.0, 1.0, x, y]),
+        };
+        let mut x = x0;
+        for g in glyphs {
+            self.ops
+                .push(at(x + g.dx as f32 * scale, y0 + g.dy as f32 * scale));
+            self.ops.push(Op::ShowText {
+                items: vec![TextItem::GlyphIds(vec![printpdf::Codepoint {
+                    gid: g.gid,
+                    offset: 0.0,
+                    cid: Some(g.text.clone()),
+                }])],
+            });
+            x += g.advance as f32 * scale;
+        }
+        self.ops.push(Op::EndMarkedContent);
+        // What follows starts where the shaped text ends.
+        self.ops.push(at(x0 + advance, y0));
     }
 
     fn new_page(&mut self) {
@@ -483,35 +778,23 @@ impl<'f> Layout<'f> {
         self.y -= size * 1.3;
         let (rtl, runs) = arrange(runs);
         let width: f32 = runs.iter().map(|(s, t)| self.width(t, *s)).sum();
+        let x = start_x(rtl, width, indent);
+        self.pen = (x, self.y);
         self.ops.push(Op::StartTextSection);
         self.ops.push(Op::SetTextCursor {
             pos: Point {
-                x: Pt(start_x(rtl, width, indent)),
+                x: Pt(x),
                 y: Pt(self.y),
             },
         });
         for (style, text) in runs {
-            let id = if style.bold {
-                &self.bold
-            } else {
-                &self.regular
-            };
-            self.used[usize::from(style.bold)].extend(text.chars());
-            self.ops.push(Op::SetFont {
-                font: PdfFontHandle::External(id.clone()),
-                size: Pt(style.size),
+            let color = Color::Rgb(Rgb {
+                r: style.color.0,
+                g: style.color.1,
+                b: style.color.2,
+                icc_profile: None,
             });
-            self.ops.push(Op::SetFillColor {
-                col: Color::Rgb(Rgb {
-                    r: style.color.0,
-                    g: style.color.1,
-                    b: style.color.2,
-                    icc_profile: None,
-                }),
-            });
-            self.ops.push(Op::ShowText {
-                items: vec![TextItem::Text(text)],
-            });
+            self.show(&text, style.bold, style.size, color);
         }
         self.ops.push(Op::EndTextSection);
     }
@@ -770,23 +1053,15 @@ impl<'f> Layout<'f> {
                         Anchor::Middle => *x * s - width / 2.0,
                         Anchor::End => *x * s - width,
                     };
-                    let id = if *bold { &self.bold } else { &self.regular };
-                    self.used[usize::from(*bold)].extend(line.chars());
+                    self.pen = ((left + x) as f32, (top - y * s) as f32);
                     self.ops.push(Op::StartTextSection);
                     self.ops.push(Op::SetTextCursor {
                         pos: Point {
-                            x: Pt((left + x) as f32),
-                            y: Pt((top - y * s) as f32),
+                            x: Pt(self.pen.0),
+                            y: Pt(self.pen.1),
                         },
                     });
-                    self.ops.push(Op::SetFont {
-                        font: PdfFontHandle::External(id.clone()),
-                        size: Pt(style.size),
-                    });
-                    self.ops.push(Op::SetFillColor { col: rgb(fill) });
-                    self.ops.push(Op::ShowText {
-                        items: vec![TextItem::Text(line)],
-                    });
+                    self.show(&line, *bold, style.size, rgb(fill));
                     self.ops.push(Op::EndTextSection);
                 }
             }
@@ -822,13 +1097,13 @@ pub(crate) fn render_with(
     let mut pdf = PdfDocument::new(title);
     let mut lay = Layout {
         fonts,
-        regular: FontId::new(),
-        bold: FontId::new(),
+        ids: std::array::from_fn(|_| FontId::new()),
         used: Default::default(),
         pages: Vec::new(),
         ops: Vec::new(),
         alphas: Vec::new(),
         y: PAGE_H - MARGIN,
+        pen: (0.0, 0.0),
     };
     let heading = Style {
         bold: true,
@@ -915,11 +1190,19 @@ pub(crate) fn render_with(
     }
     // Embed only the glyphs drawn (the whole font is ~700 KB), falling back to the whole
     // font if subsetting fails.
-    for (id, font, used) in [
-        (&lay.regular, &fonts.regular, &lay.used[0]),
-        (&lay.bold, &fonts.bold, &lay.used[1]),
-    ] {
-        let parsed = subset(font, used).unwrap_or_else(|| font.clone());
+    for slot in 0..FACES {
+        let (id, used) = (&lay.ids[slot], &lay.used[slot]);
+        // A fallback face is embedded only when drawn with; DejaVu always is.
+        let font = match face(fonts, slot) {
+            Some(f) if slot < 2 || !used.is_empty() => f,
+            _ => continue,
+        };
+        // Burmese is drawn by glyph id (shaped): printpdf subsets it by those ids.
+        let parsed = if is_myanmar_slot(slot) {
+            font.clone()
+        } else {
+            subset(font, used).unwrap_or_else(|| font.clone())
+        };
         pdf.resources
             .fonts
             .map
@@ -978,7 +1261,10 @@ fn clean(fonts: &Fonts, s: &str) -> String {
             '\t' => Some(' '),
             '\n' => Some('\n'),
             c if c.is_control() => None,
+            // Joiners steer the Arabic shaper (Persian's ZWNJ); they are not drawn.
+            '\u{200C}' | '\u{200D}' => Some(c),
             c if fonts.regular.lookup_glyph_index(c as u32).is_some() || is_arabic(c) => Some(c),
+            c if slot_of(fonts, c, false) > 1 => Some(c),
             _ => Some('\u{FFFD}'),
         })
         .collect()
@@ -1013,6 +1299,16 @@ fn rgb(hex: &str) -> Color {
 
 fn is_arabic(c: char) -> bool {
     matches!(c as u32, 0x0600..=0x06FF)
+}
+
+/// Arabic-Indic and Persian digits: numbers read left to right inside Arabic text.
+fn is_arabic_digit(c: char) -> bool {
+    matches!(c as u32, 0x0660..=0x0669 | 0x06F0..=0x06F9)
+}
+
+/// The joiners (ZWNJ, ZWJ): they steer the shaper and are not drawn.
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\u{200C}' | '\u{200D}')
 }
 
 /// Presentation forms (isolated, final, initial, medial) of the Arabic letters; `None`
@@ -1060,7 +1356,8 @@ fn forms(c: char) -> Option<[u32; 4]> {
         ('\u{0646}', 0xFEE5),
         ('\u{0647}', 0xFEE9),
         ('\u{064A}', 0xFEF1),
-        // Persian: pe, tcheh, keheh, gaf, farsi yeh (Presentation Forms-A).
+        // Persian: pe, tcheh, keheh (Persian kaf), gaf, Farsi yeh (Presentation
+        // Forms-A).
         ('\u{067E}', 0xFB56),
         ('\u{0686}', 0xFB7A),
         ('\u{06A9}', 0xFB8E),
@@ -1076,11 +1373,11 @@ fn forms(c: char) -> Option<[u32; 4]> {
 }
 
 fn joins_left(c: char) -> bool {
-    forms(c).is_some_and(|f| f[2] != 0) || c == '\u{0640}'
+    forms(c).is_some_and(|f| f[2] != 0) || matches!(c, '\u{0640}' | '\u{200D}')
 }
 
 fn joins_right(c: char) -> bool {
-    forms(c).is_some() || c == '\u{0640}'
+    forms(c).is_some() || matches!(c, '\u{0640}' | '\u{200D}')
 }
 
 fn is_mark(c: char) -> bool {
@@ -1155,7 +1452,7 @@ fn shape(run: &[char]) -> Vec<char> {
 /// are laid out from the right.
 fn visual(line: &str) -> String {
     if !line.chars().any(is_arabic) {
-        return line.to_owned();
+        return line.chars().filter(|c| !is_joiner(*c)).collect();
     }
     #[derive(Clone, Copy, PartialEq)]
     enum Class {
@@ -1165,8 +1462,7 @@ fn visual(line: &str) -> String {
     }
     let chars: Vec<char> = line.chars().collect();
     let class = |c: char| {
-        // Arabic-Indic and Persian digits are numbers: drawn left to right.
-        if is_arabic(c) && !matches!(c as u32, 0x0660..=0x0669 | 0x06F0..=0x06F9) {
+        if is_arabic(c) && !is_arabic_digit(c) {
             Class::R
         } else if c.is_alphanumeric() {
             Class::L
@@ -1213,7 +1509,10 @@ fn visual(line: &str) -> String {
     if base_rtl {
         runs.reverse();
     }
-    runs.into_iter().flatten().collect()
+    runs.into_iter()
+        .flatten()
+        .filter(|c| !is_joiner(*c))
+        .collect()
 }
 
 /// Whether text reads right to left: its first letter (digits and punctuation do not
@@ -1346,6 +1645,40 @@ mod tests {
         assert_eq!(start_x(true, 100.0, 12.0), MARGIN + TEXT_W - 12.0 - 100.0);
         // Wider than the line (it never is, the text is wrapped): at the left margin.
         assert_eq!(start_x(true, TEXT_W + 10.0, 0.0), MARGIN);
+    }
+
+    #[test]
+    fn burmese_is_shaped_its_vowel_drawn_before_its_consonant() {
+        // "ကေ" (ka, then the vowel sign e, written after it): the sign is drawn first.
+        let g = shape_myanmar(false, "\u{1000}\u{1031}").expect("shaped");
+        assert_eq!(g.len(), 2, "{g:?}");
+        assert_eq!(g[0].text, "\u{1031}", "{g:?}");
+        assert_eq!(g[1].text, "\u{1000}", "{g:?}");
+        // "မြန်မာ": medial ra around ma, asat; every glyph a real one.
+        let g = shape_myanmar(true, "မြန်မာ").expect("shaped");
+        assert!(!g.is_empty() && g.iter().all(|g| g.gid != 0), "{g:?}");
+        // In the PDF: each glyph placed, the span's text as ActualText.
+        let mut doc = Doc::default();
+        doc.title("မြန်မာ ကေ");
+        let (bytes, _) = render(&doc, "Test").unwrap();
+        let pdf = lopdf::Document::load_mem(&bytes).unwrap();
+        let page = *pdf.get_pages().values().next().unwrap();
+        let content = lopdf::content::Content::decode(&pdf.get_page_content(page)).unwrap();
+        let actual: Vec<String> = content
+            .operations
+            .iter()
+            .filter(|o| o.operator == "BDC")
+            .filter_map(|o| o.operands.get(1)?.as_dict().ok()?.get(b"ActualText").ok())
+            .filter_map(|t| t.as_str().ok())
+            .map(|b| {
+                let units: Vec<u16> = b[2..]
+                    .chunks(2)
+                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                    .collect();
+                String::from_utf16_lossy(&units)
+            })
+            .collect();
+        assert_eq!(actual, ["မြန်မာ", "ကေ"], "one span per Burmese word");
     }
 
     fn is_arabic_form(c: char) -> bool {

@@ -204,11 +204,17 @@ fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protecti
         output,
         cases,
         records,
-        unsr,
+        mut unsr,
         patterns,
         threshold,
         ..
     } = args;
+    // The case report's language (the submissions read theirs from the same option).
+    let lang = if format == Format::Pdf {
+        report_language(unsr.language.take().as_deref())?
+    } else {
+        "en"
+    };
     let pdf = format == Format::Pdf || format.submission().is_some_and(|(_, pdf)| pdf);
     if patterns && !pdf {
         return Err(CliError::usage(
@@ -288,8 +294,8 @@ fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protecti
         }
         Format::Pdf => {
             let stats = with_progress("PDF", |p| {
-                report::pdf::export_case_report_with(
-                    vault, &selection, patterns, output, protection, p,
+                report::pdf::export_case_report_in(
+                    vault, &selection, patterns, lang, output, protection, p,
                 )
             })?;
             format!(
@@ -384,6 +390,26 @@ fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protecti
         }
     }
     Ok(())
+}
+
+/// The case report's language for `--lang` (English when not given); a code the report
+/// is not written in is refused with the list of those it is.
+fn report_language(given: Option<&str>) -> Result<&'static str> {
+    let Some(code) = given else {
+        return Ok("en");
+    };
+    let lang = report::words::language(code);
+    let english = code.trim().to_ascii_lowercase();
+    if lang == "en"
+        && !(english == "en" || english.starts_with("en-") || english.starts_with("en_"))
+    {
+        return Err(CliError::usage(format!(
+            "the case report is not written in '{}'; --lang takes one of: {}",
+            code.chars().take(16).collect::<String>(),
+            report::words::LANGUAGES.join(", ")
+        )));
+    }
+    Ok(lang)
 }
 
 impl UnSrArgs {
