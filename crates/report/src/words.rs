@@ -19,7 +19,8 @@ use custos_model::{
     Precision, Role,
 };
 
-/// The languages the case report is written in (the app's language codes).
+/// The languages the case report is written in: every language of the app
+/// (`custos_model::languages`; a test checks they are the same).
 pub const LANGUAGES: [&str; 11] = [
     "en", "fr", "es", "ar", "fa", "ru", "uk", "tr", "my", "zh-Hans", "pt",
 ];
@@ -55,25 +56,9 @@ fn tables() -> &'static HashMap<&'static str, Table> {
 
 /// The language of the report for a code as the app or a user gives it: one of
 /// [`LANGUAGES`] (any case, `_` or `-`), a regional tag of one (`pt-BR` → `pt`,
-/// `zh-CN` / `zh` → `zh-Hans`), else English.
+/// `zh-CN` / `zh` → `zh-Hans`; see `custos_model::languages::from_tag`), else English.
 pub fn language(code: &str) -> &'static str {
-    let code = code.trim().replace('_', "-");
-    if let Some(l) = LANGUAGES.iter().find(|l| l.eq_ignore_ascii_case(&code)) {
-        return l;
-    }
-    let lower = code.to_ascii_lowercase();
-    let base = lower.split('-').next().unwrap_or_default();
-    match base {
-        // Simplified Chinese is the only Chinese shipped; Traditional is not it.
-        "zh" if !(lower.contains("hant") || lower.ends_with("-tw") || lower.ends_with("-hk")) => {
-            "zh-Hans"
-        }
-        _ => LANGUAGES
-            .iter()
-            .find(|l| !l.contains('-') && **l == base)
-            .copied()
-            .unwrap_or("en"),
-    }
+    custos_model::languages::from_tag(code).unwrap_or(custos_model::languages::SOURCE)
 }
 
 /// The words, numbers and dates of the case report in one language.
@@ -261,6 +246,14 @@ mod tests {
         assert_eq!(language(""), "en");
         assert_eq!(language("xx-YY"), "en");
         assert_eq!(language("\u{0}\u{FFFF}—"), "en");
+    }
+
+    #[test]
+    fn the_report_has_every_language_of_the_app_and_no_other() {
+        let app: Vec<&str> = custos_model::languages::codes().collect();
+        assert_eq!(LANGUAGES.to_vec(), app);
+        let files: Vec<&str> = SOURCES.iter().map(|(l, _)| *l).collect();
+        assert_eq!(files, app);
     }
 
     #[test]
