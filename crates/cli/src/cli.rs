@@ -343,7 +343,7 @@ pub struct ResolveArgs {
 pub struct VocabArgs {
     /// act-types, instruments or mechanisms
     pub name: String,
-    /// Label language (en, fr, es, ar …)
+    /// Label language (en, fr, es, ar, fa, ru, uk, tr, my, zh-Hans, pt)
     #[arg(long, default_value = "en")]
     pub lang: String,
 }

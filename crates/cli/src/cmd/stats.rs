@@ -39,7 +39,7 @@ pub struct StatsArgs {
     /// "other" (1 shows every count)
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub threshold: u32,
-    /// The language of the tables' and charts' words (en, fr, es, ar)
+    /// The language of the tables' and charts' words (en, fr, es, ar, fa, ru, uk, tr, my, zh-Hans, pt)
     #[arg(long, default_value = "en", value_name = "LANG")]
     pub lang: String,
     /// The figures as JSON
