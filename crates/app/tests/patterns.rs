@@ -366,15 +366,21 @@ fn index_everything(v: &Vault) {
     }
 }
 
+/// The fixture vault (see [`vault_with_cases`]), its search index built as the app builds
+/// it after an unlock.
+fn indexed_vault() -> (tempfile::TempDir, std::path::PathBuf, Vault) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("vault");
+    let v = vault_with_cases(&path);
+    index_everything(&v);
+    (dir, path, v)
+}
+
 #[test]
 fn figures_from_the_search_index_follow_every_change_made_since_it_was_built() {
     use custos_search::VaultSearch;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("vault");
-    let mut v = vault_with_cases(&path);
-    let all = SearchQuery::default();
-    let options = Options::default();
-    index_everything(&v);
+    let (_dir, path, mut v) = indexed_vault();
+    let (all, options) = (SearchQuery::default(), Options::default());
     let before = patterns::figures(&mut v, &all, &options).expect("figures");
     assert_eq!(before, from_records(&v));
     assert_eq!(before.victims, Shown::Exact(3));
@@ -459,12 +465,8 @@ fn damage(path: &std::path::Path, version: Uuid) {
 #[test]
 fn figures_count_what_the_index_holds_without_decrypting_a_record_and_name_a_damaged_one_it_does_not(
 ) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("vault");
-    let mut v = vault_with_cases(&path);
-    let all = SearchQuery::default();
-    let options = Options::default();
-    index_everything(&v);
+    let (_dir, path, mut v) = indexed_vault();
+    let (all, options) = (SearchQuery::default(), Options::default());
     let indexed = patterns::figures(&mut v, &all, &options).expect("figures");
     let case_b = v
         .entries()
