@@ -11,8 +11,8 @@
 //!
 //! `cargo xtask guide [--check]` renders the user guide (see `guide.rs`).
 
-mod locales;
 mod guide;
+mod locales;
 mod render;
 
 use std::fs;
