@@ -60,39 +60,37 @@ pub fn figures(vault: &mut Vault, query: &SearchQuery, options: &Options) -> Res
             .filter(|(_, f)| f.is_none())
             .map(|(id, _)| *id)
             .collect();
+        // One answer per unknown id, in their order: each read fact stays with its id.
         let read = read_facts(vault, &unknown)?;
         let mut read = read.iter();
         // In the order of `ids`, whichever way each fact came.
         let facts = ids.iter().zip(known).filter_map(|(id, f)| match f {
             Some(f) => Some((*id, *f)),
-            None => read.next().map(|(id, f)| (*id, f)),
+            None => read.next().and_then(Option::as_ref).map(|f| (*id, f)),
         });
         Ok(compute_facts(facts, options))
     })?
 }
 
-/// The facts of records the search index does not hold as they are now, read from the
-/// vault on every core (the records wiped as soon as their facts are taken).
-fn read_facts(vault: &Vault, ids: &[Uuid]) -> Result<Vec<(Uuid, Fact)>> {
-    let read: Vec<_> = ids
-        .par_iter()
-        .zip(vault.get_many(ids))
-        .map(
-            |(id, view)| -> std::result::Result<_, custos_vault::Error> {
-                let mut record = view?.into_record();
-                let fact = record.as_ref().and_then(Fact::of).map(|f| (*id, f));
-                // Wiped on every core: one byte at a time, 100,000 records take as long
-                // to wipe as to count.
-                record.zeroize();
-                Ok(fact)
-            },
-        )
+/// The fact of each record of `ids` (the search index does not hold them as they are
+/// now), in their order — `None` for a record that has none — read from the vault on
+/// every core (the records wiped as soon as their facts are taken).
+fn read_facts(vault: &Vault, ids: &[Uuid]) -> Result<Vec<Option<Fact>>> {
+    let read: Vec<_> = vault
+        .get_many(ids)
+        .into_par_iter()
+        .map(|view| -> std::result::Result<_, custos_vault::Error> {
+            let mut record = view?.into_record();
+            let fact = record.as_ref().and_then(Fact::of);
+            // Wiped on every core: one byte at a time, 100,000 records take as long
+            // to wipe as to count.
+            record.zeroize();
+            Ok(fact)
+        })
         .collect();
-    let mut facts = Vec::with_capacity(read.len());
-    for fact in read {
-        facts.extend(fact.map_err(Error::Vault)?);
-    }
-    Ok(facts)
+    read.into_iter()
+        .map(|fact| fact.map_err(Error::Vault))
+        .collect()
 }
 
 /// True when the query has neither words nor a filter: it selects every case.
