@@ -86,6 +86,23 @@ pub fn from_tag(tag: &str) -> Option<&'static str> {
         .map(|l| l.code)
 }
 
+/// `s` with its ASCII digits written in the digits the language's readers expect, as
+/// the UI shows numbers (`Intl.NumberFormat`): Persian ۰–۹ in `fa`, Myanmar ၀–၉ in `my`;
+/// every other language (Arabic included: CLDR gives it ASCII digits) as it is.
+pub fn digits(code: &str, s: &str) -> String {
+    let zero = match code {
+        "fa" => '\u{06F0}',
+        "my" => '\u{1040}',
+        _ => return s.to_owned(),
+    };
+    s.chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) if c.is_ascii_digit() => char::from_u32(u32::from(zero) + d).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

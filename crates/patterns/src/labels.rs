@@ -163,17 +163,7 @@ impl Labels {
 
     /// `s` with its ASCII digits in the language's digits.
     pub fn digits(&self, s: &str) -> String {
-        let zero = match self.lang.as_str() {
-            "fa" => '\u{06F0}',
-            "my" => '\u{1040}',
-            _ => return s.to_owned(),
-        };
-        s.chars()
-            .map(|c| match c.to_digit(10) {
-                Some(d) if c.is_ascii_digit() => char::from_u32(u32::from(zero) + d).unwrap_or(c),
-                _ => c,
-            })
-            .collect()
+        languages::digits(&self.lang, s)
     }
 
     /// The display label of a category of `list` (`act_types`, `mechanisms`, `sex`,

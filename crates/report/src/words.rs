@@ -102,17 +102,7 @@ impl Words {
 
     /// ASCII digits in the language's digits (`fa`: ۰–۹, `my`: ၀–၉; else as they are).
     pub fn digits(&self, s: &str) -> String {
-        let zero = match self.lang {
-            "fa" => '\u{06F0}',
-            "my" => '\u{1040}',
-            _ => return s.to_owned(),
-        };
-        s.chars()
-            .map(|c| match c.to_digit(10) {
-                Some(d) if c.is_ascii_digit() => char::from_u32(zero as u32 + d).unwrap_or(c),
-                _ => c,
-            })
-            .collect()
+        custos_model::languages::digits(self.lang, s)
     }
 
     /// A date as precise as it is known: `2024-05-02`, `2024-05`, `2024`, "about
