@@ -343,9 +343,10 @@ pub struct ResolveArgs {
 pub struct VocabArgs {
     /// act-types, instruments or mechanisms
     pub name: String,
-    /// Label language (en, fr, es, ar, fa, ru, uk, tr, my, zh-Hans, pt)
-    #[arg(long, default_value = "en")]
-    pub lang: String,
+    /// Label language (en, fr, es, ar, fa, ru, uk, tr, my, zh-Hans, pt) [default: the
+    /// language of the messages]
+    #[arg(long)]
+    pub lang: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -652,7 +653,7 @@ pub struct UnSrArgs {
     #[arg(long = "answer", value_name = "KEY=TEXT")]
     pub answers: Vec<String>,
     /// The language of the fixed text. The case report (pdf): en, fr, es, ar, fa, ru,
-    /// uk, tr, my, zh-Hans, pt (default: en). Submissions: each mechanism accepts its
+    /// uk, tr, my, zh-Hans, pt (default: the language of the messages). Submissions: each mechanism accepts its
     /// own (default: the first it accepts, or the one kept with the case)
     #[arg(long = "lang", value_name = "LANG")]
     pub language: Option<String>,

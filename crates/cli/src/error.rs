@@ -1,10 +1,14 @@
 //! The command line's own errors: what it refuses itself (arguments, prompts, checks
 //! that fail), and the errors of the libraries it calls, whose messages pass through
-//! unchanged. `main` prints any of them as one line, `custos: {error}`.
+//! unchanged. `main` prints any of them as one line, `custos: {error}`, in the user's
+//! language ([`CliError::localized`]).
 
 use std::io;
 
 use uuid::Uuid;
+
+use crate::lang;
+use crate::tr;
 
 /// A result with the command line's [`CliError`].
 pub type Result<T = (), E = CliError> = std::result::Result<T, E>;
@@ -68,6 +72,41 @@ impl CliError {
         CliError::Io {
             context: context.into(),
             source,
+        }
+    }
+}
+
+impl CliError {
+    /// The error in the user's language. The command line's own messages are
+    /// translated where they are made (a usage error, an I/O error's context) or here;
+    /// the vault's, the use cases' and sync's errors are told by their kind, in the
+    /// desktop app's words for it, with the English message after it in brackets (it
+    /// names the record, file or value, which a translation of the kind alone cannot).
+    /// In English, the error's own message.
+    pub fn localized(&self) -> String {
+        let kind = match self {
+            CliError::Usage(m) => return m.clone(),
+            CliError::PassphraseMismatch => return tr!("error.cli.passphrase_mismatch"),
+            CliError::NotConfirmed => return tr!("error.cli.not_confirmed"),
+            CliError::MissingElements(n) => {
+                return tr!("error.cli.missing_elements", count = lang::n(n))
+            }
+            CliError::Unverified { id, problems } => {
+                return tr!("error.cli.unverified", id = id, count = lang::n(problems))
+            }
+            CliError::Io { context, source } => return format!("{context}: {source}"),
+            CliError::Vault(e) => e.kind(),
+            CliError::App(e) => e.kind(),
+            CliError::Sync(e) => e.kind(),
+            CliError::Json(_) => "internal",
+        };
+        let english = self.to_string();
+        if lang::is_source() {
+            return english;
+        }
+        match lang::lookup(&format!("error.{kind}")) {
+            Some(sentence) => format!("{sentence} [{english}]"),
+            None => english,
         }
     }
 }

@@ -10,17 +10,20 @@
 //! - `cmd`: what each command does, one module per family.
 //! - `session`: the vault and config folders, the passphrase, open → act → lock.
 //! - `error`: the command line's errors.
+//! - `lang`, `help`: the messages and the help in the user's language.
 
 #![forbid(unsafe_code)]
 
 mod cli;
 mod cmd;
 mod error;
+mod help;
+mod lang;
+#[cfg(test)]
+mod locale_tests;
 mod session;
 
 use std::process::ExitCode;
-
-use clap::Parser;
 
 use crate::cli::Cli;
 use crate::error::Result;
@@ -31,11 +34,17 @@ fn main() -> ExitCode {
     // (where not, nothing is printed: scripts read stderr; `docs/threat-model.md` says
     // what to do instead).
     custos_process::harden(true);
-    match run(Cli::parse()) {
+    // Before parsing: the help and the usage errors are in the chosen language too.
+    lang::init(session::settings_language);
+    let cli = match help::parse() {
+        help::Parsed::Run(cli) => *cli,
+        help::Parsed::Exit(code) => return ExitCode::from(code),
+    };
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line, which scripts and the tests match on.
-            eprintln!("custos: {e}");
+            eprintln!("custos: {}", e.localized());
             ExitCode::FAILURE
         }
     }

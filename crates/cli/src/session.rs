@@ -147,6 +147,15 @@ fn config_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("custos-config"))
 }
 
+/// The language chosen in the desktop app, if settings.json says one (read before the
+/// arguments, so the configuration folder is the default or `CUSTOS_CONFIG_DIR`).
+pub fn settings_language() -> Option<String> {
+    let dir = config_dir();
+    settings::path(&dir)
+        .exists()
+        .then(|| settings::load(&dir).language)
+}
+
 /// A new passphrase: from a file, or typed twice at the prompt.
 pub fn new_passphrase(file: Option<&Path>) -> Result<SecretString> {
     if let Some(f) = file {

@@ -95,6 +95,8 @@ impl Env {
             .args(args)
             // Never touch the real user's data folder, whatever happens.
             .env("HOME", self.tmp.path())
+            // English whatever the machine's locale: the tests match on the words.
+            .env("CUSTOS_LANG", "en")
             .env("XDG_DATA_HOME", self.tmp.path().join("data"))
             // Nor the real settings (the count of failed unlocks, the wipe after them):
             // the config folder is $HOME/.config/custos, the desktop app's default.

@@ -1203,6 +1203,8 @@ impl Cli {
             .arg(&self.pass_file)
             .args(args)
             .env("HOME", self.tmp.path())
+            // English whatever the machine's locale: the tests match on the words.
+            .env("CUSTOS_LANG", "en")
             .env("XDG_DATA_HOME", self.tmp.path().join("data"))
             // Failed unlocks are counted in the config folder: the test's, not the user's.
             .env_remove("XDG_CONFIG_HOME")

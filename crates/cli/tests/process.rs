@@ -56,6 +56,8 @@ fn the_command_cannot_dump_core_whatever_limit_it_is_started_with() {
     let child = Command::new("sh")
         .args(["-c", &script])
         .env("HOME", tmp.path())
+        // English whatever the machine's locale: the tests match on the words.
+        .env("CUSTOS_LANG", "en")
         .env("CUSTOS_CONFIG_DIR", tmp.path().join("config"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -140,6 +140,8 @@ impl Env {
             .arg(&self.pass_file)
             .args(args)
             .env("HOME", self.tmp.path())
+            // English whatever the machine's locale: the tests match on the words.
+            .env("CUSTOS_LANG", "en")
             .env("XDG_DATA_HOME", self.tmp.path().join("data"))
             .env_remove("XDG_CONFIG_HOME")
             .env_remove("CUSTOS_CONFIG_DIR")

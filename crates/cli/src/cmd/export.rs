@@ -392,11 +392,11 @@ fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protecti
     Ok(())
 }
 
-/// The case report's language for `--lang` (English when not given); a code the report
-/// is not written in is refused with the list of those it is.
+/// The case report's language for `--lang` (the messages' language when not given); a
+/// code the report is not written in is refused with the list of those it is.
 fn report_language(given: Option<&str>) -> Result<&'static str> {
     let Some(code) = given else {
-        return Ok("en");
+        return Ok(report::words::language(crate::lang::code()));
     };
     let lang = report::words::language(code);
     let english = code.trim().to_ascii_lowercase();

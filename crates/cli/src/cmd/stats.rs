@@ -39,9 +39,10 @@ pub struct StatsArgs {
     /// "other" (1 shows every count)
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub threshold: u32,
-    /// The language of the tables' and charts' words (en, fr, es, ar, fa, ru, uk, tr, my, zh-Hans, pt)
-    #[arg(long, default_value = "en", value_name = "LANG")]
-    pub lang: String,
+    /// The language of the tables' and charts' words (en, fr, es, ar, fa, ru, uk, tr, my,
+    /// zh-Hans, pt) [default: the language of the messages]
+    #[arg(long, value_name = "LANG")]
+    pub lang: Option<String>,
     /// The figures as JSON
     #[arg(long)]
     pub json: bool,
@@ -126,6 +127,10 @@ pub fn stats(session: &Session, args: StatsArgs) -> Result {
         ));
     }
     let protection = custos_app::export::protection(args.encrypt_to.as_deref())?;
+    let lang = args
+        .lang
+        .clone()
+        .unwrap_or_else(|| crate::lang::code().to_owned());
     session.with_vault(|vault| {
         if let Some((format, dir)) = image {
             if !dir.is_dir() {
@@ -139,7 +144,7 @@ pub fn stats(session: &Session, args: StatsArgs) -> Result {
                 &ExportRequest {
                     query: &query,
                     options: &options,
-                    lang: &args.lang,
+                    lang: &lang,
                     which: args.chart.as_deref(),
                     format,
                     dest: &dir,
@@ -164,7 +169,7 @@ pub fn stats(session: &Session, args: StatsArgs) -> Result {
         if args.json {
             return print_json(&serde_json::to_value(&figures)?);
         }
-        print!("{}", tables(&figures, &Labels::of(&args.lang)));
+        print!("{}", tables(&figures, &Labels::of(&lang)));
         Ok(())
     })
 }

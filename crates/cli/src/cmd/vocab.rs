@@ -5,6 +5,7 @@ use custos_model::vocab::{Term, Vocabulary};
 
 use crate::cli::VocabArgs;
 use crate::error::{CliError, Result};
+use crate::lang;
 
 pub fn show(VocabArgs { name, lang }: VocabArgs) -> Result {
     let v = custos_model::vocab::builtin()
@@ -14,6 +15,7 @@ pub fn show(VocabArgs { name, lang }: VocabArgs) -> Result {
                 "no vocabulary '{name}' (act-types, instruments, mechanisms)"
             ))
         })?;
+    let lang = lang.unwrap_or_else(|| lang::code().to_owned());
     for t in &v.terms {
         let depth = ancestors(v, t);
         println!("{}{:<32} {}", "  ".repeat(depth), t.code, t.label(&lang));
