@@ -223,7 +223,12 @@ fn check_locales(only: &[&str], all: bool) -> ExitCode {
                 ", not yet reviewed by a native speaker"
             },
         );
-        for dir in ["ui/locales", "crates/patterns/locales"] {
+        for dir in [
+            "ui/locales",
+            "crates/patterns/locales",
+            "crates/report/locales/case",
+            "crates/cli/locales",
+        ] {
             let en = locales::read(&root.join(dir).join(format!("{SOURCE}.json")));
             let xx = locales::read(&root.join(dir).join(format!("{}.json", l.code)));
             let (en, xx) = match (en, xx) {
