@@ -82,3 +82,18 @@ pub fn can_lock_memory() -> bool {
         })
         .is_some_and(|caps| caps & (1 << 14) != 0)
 }
+
+/// A program the tests need, on the PATH or in `~/.cargo/bin`; a clear failure naming it
+/// when it is missing (scripts/test installs every one).
+pub fn find_tool(name: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".cargo/bin"));
+    }
+    dirs.into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} is not installed (scripts/test installs it)"))
+}

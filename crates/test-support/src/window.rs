@@ -74,18 +74,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-pub fn find_tool(name: &str) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    if let Some(home) = std::env::var_os("HOME") {
-        dirs.push(Path::new(&home).join(".cargo/bin"));
-    }
-    dirs.into_iter()
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{name} is not installed (scripts/test installs it)"))
-}
+pub use crate::find_tool;
 
 /// Starts Xvfb on a display it picks itself (`-displayfd`: no race with other X
 /// servers, stale lock files reclaimed), its framebuffer kept as an XWD file in `fbdir`
