@@ -110,19 +110,105 @@ fn translate_arg(arg: Arg, path: &str) -> Arg {
         "version" => arg.help(tr!("clap.version_flag")),
         "subcommand" if path == "help" || path.ends_with(" help") => arg.help(tr!("clap.help_for")),
         _ => {
-            let key = format!("help.{path}.arg.{id}");
+            // A global option (--vault) is copied into every command: its words are the
+            // top command's.
+            let owner = if arg.is_global_set() { "custos" } else { path };
+            let key = format!("help.{owner}.arg.{id}");
             let arg = if arg.get_help().is_some() {
                 arg.help(lang::text(&key))
             } else {
                 arg
             };
-            if long {
+            let arg = if long {
                 arg.long_help(lang::text(&format!("{key}.long")))
             } else {
                 arg
-            }
+            };
+            translate_values(arg, &key)
         }
     }
+}
+
+/// What clap adds after an option's help in English — `[default: …]`, `[possible
+/// values: …]`, and in the long help each value's own help (`--format`'s) — hidden from
+/// clap and written here in the user's words.
+fn translate_values(arg: Arg, key: &str) -> Arg {
+    let values: Vec<_> = arg
+        .get_possible_values()
+        .into_iter()
+        .filter(|v| !v.is_hide_set())
+        .collect();
+    let values = if arg.is_hide_possible_values_set() || !arg.get_action().takes_values() {
+        Vec::new()
+    } else {
+        values
+    };
+    let defaults: Vec<String> =
+        if arg.is_hide_default_value_set() || !arg.get_action().takes_values() {
+            Vec::new()
+        } else {
+            arg.get_default_values()
+                .iter()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect()
+        };
+    if values.is_empty() && defaults.is_empty() {
+        return arg;
+    }
+    let mut notes = Vec::new();
+    if !defaults.is_empty() {
+        notes.push(format!(
+            "[{}: {}]",
+            lang::text("clap.default"),
+            defaults.join(", ")
+        ));
+    }
+    let names: Vec<&str> = values.iter().map(|v| v.get_name()).collect();
+    let explained = values.iter().any(|v| v.get_help().is_some());
+    let listed = (!names.is_empty()).then(|| {
+        format!(
+            "[{}: {}]",
+            lang::text("clap.possible_values"),
+            names.join(", ")
+        )
+    });
+    let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+    let short = [help.clone()]
+        .into_iter()
+        .chain(notes.iter().cloned())
+        .chain(listed.clone())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let arg = arg.hide_default_value(true).hide_possible_values(true);
+    if !explained && arg.get_long_help().is_none() {
+        return arg.help(short);
+    }
+    let mut long = arg.get_long_help().map(ToString::to_string).unwrap_or(help);
+    if explained {
+        let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) + 1;
+        let list: Vec<String> = values
+            .iter()
+            .map(|v| {
+                let text = match v.get_help() {
+                    Some(_) => lang::text(&format!("{key}.value.{}", v.get_name())),
+                    None => "",
+                };
+                format!("- {:<width$} {text}", format!("{}:", v.get_name()))
+            })
+            .collect();
+        long = format!(
+            "{long}\n\n{}:\n{}",
+            lang::text("clap.possible_values"),
+            list.join("\n")
+        );
+    } else if let Some(listed) = listed {
+        notes.push(listed);
+    }
+    if !notes.is_empty() {
+        long = format!("{long}\n\n{}", notes.join(" "));
+    }
+    arg.help(short).long_help(long)
 }
 
 /// Prints a clap error (or the help or version it carries) in the user's language;
@@ -174,8 +260,12 @@ fn refused(cmd: &mut Command, e: &clap::Error) -> u8 {
         _ if !arg.is_empty() => tr!("clap.bad_use", arg = arg),
         _ => tr!("clap.refused"),
     };
-    let usage = cmd.render_usage().to_string();
-    let usage = usage.strip_prefix("Usage: ").unwrap_or(&usage);
+    // The usage of the command the error is about (clap's, whose heading is replaced).
+    let usage = match e.get(ContextKind::Usage) {
+        Some(ContextValue::StyledStr(s)) => s.to_string(),
+        _ => cmd.render_usage().to_string(),
+    };
+    let usage = usage.trim().strip_prefix("Usage:").unwrap_or(&usage).trim();
     eprintln!(
         "{}: {message}\n\n{} {usage}\n\n{}",
         tr!("clap.error"),
@@ -204,6 +294,11 @@ pub fn english() -> std::collections::BTreeMap<String, String> {
             }
             if let Some(h) = arg.get_long_help() {
                 out.insert(format!("{key}.long"), h.to_string());
+            }
+            for v in arg.get_possible_values() {
+                if let (Some(h), false) = (v.get_help(), v.is_hide_set()) {
+                    out.insert(format!("{key}.value.{}", v.get_name()), h.to_string());
+                }
             }
         }
         for sub in cmd.get_subcommands() {
