@@ -18,6 +18,7 @@ use super::{read_input, with_progress};
 use crate::cli::{ExportArgs, Format, ImportArgs, UnSrArgs};
 use crate::error::{CliError, Result};
 use crate::session::Session;
+use crate::{lang, tr};
 
 pub fn export(session: &Session, args: ExportArgs) -> Result {
     // A bad recipient fails before the vault is opened or anything is written.
@@ -31,26 +32,31 @@ pub fn export(session: &Session, args: ExportArgs) -> Result {
 /// `--questions`: what a mechanism's form asks, and in which languages it is written.
 fn questions(format: Format) -> Result {
     let Some((m, _)) = format.submission() else {
-        return Err(CliError::usage(
-            "--questions is for the submissions (--format un-sr, observatory, eu, achpr, iachr)",
-        ));
+        return Err(CliError::usage(tr!("export.questions_for_submissions")));
     };
     println!("{}", m.title("en"));
-    println!("languages: {}", m.languages().join(", "));
-    println!("answers (--answer KEY=TEXT):");
+    println!(
+        "{}",
+        tr!(
+            "export.questions_languages",
+            languages = m.languages().join(", ")
+        )
+    );
+    println!("{}", tr!("export.questions_answers"));
     for q in m.questions() {
         let kind = match q.kind {
-            QuestionKind::Line => "one line".to_owned(),
-            QuestionKind::Text => "text".to_owned(),
-            QuestionKind::Date => "date, YYYY-MM-DD".to_owned(),
-            QuestionKind::Choice(c) => format!("one of: {}", c.join(", ")),
-            QuestionKind::Choices(c) => format!("any of, comma-separated: {}", c.join(", ")),
+            QuestionKind::Line => tr!("export.question_line"),
+            QuestionKind::Text => tr!("export.question_text"),
+            QuestionKind::Date => tr!("export.question_date"),
+            QuestionKind::Choice(c) => tr!("export.question_choice", choices = c.join(", ")),
+            QuestionKind::Choices(c) => tr!("export.question_choices", choices = c.join(", ")),
         };
-        println!(
-            "  {:<24} {kind}{}",
-            q.key,
-            if q.required { "; required" } else { "" }
-        );
+        let required = if q.required {
+            tr!("export.question_required")
+        } else {
+            String::new()
+        };
+        println!("  {:<24} {kind}{required}", q.key);
     }
     Ok(())
 }
@@ -59,13 +65,13 @@ pub fn import(session: &Session, args: ImportArgs) -> Result {
     if let Some(from) = &args.from {
         let tool = custos_app::import::tool(from)?;
         let Some(path) = args.file.as_deref() else {
-            return Err(CliError::usage("give the export's path after --from TOOL"));
+            return Err(CliError::usage(tr!("import.from_needs_path")));
         };
         return import_from(session, tool, path, args.preview);
     }
     if let Some(csv) = args.csv {
         let (Some(kind), Some(mapping)) = (args.kind, args.mapping) else {
-            return Err(CliError::usage("--csv needs --kind and --mapping"));
+            return Err(CliError::usage(tr!("import.csv_needs_kind_and_mapping")));
         };
         // Both files are read before the vault is opened: a typo costs no unlock.
         let mapping = report::import_csv::Mapping::from_json(&read_input(&mapping)?)?;
@@ -75,24 +81,39 @@ pub fn import(session: &Session, args: ImportArgs) -> Result {
                 vault, kind, &text, &mapping, args.case,
             )?)
         })?;
-        println!("imported {} new {} records", stats.ids.len(), kind.as_str());
+        println!(
+            "{}",
+            tr!(
+                "import.csv_imported",
+                count = lang::n(stats.ids.len()),
+                kind = kind.as_str()
+            )
+        );
         if !stats.ignored_columns.is_empty() {
             eprintln!(
-                "columns not in the mapping, not imported: {}",
-                stats.ignored_columns.join(", ")
+                "{}",
+                tr!(
+                    "import.csv_ignored_columns",
+                    columns = stats.ignored_columns.join(", ")
+                )
             );
         }
         return Ok(());
     }
     let Some(file) = args.file else {
-        return Err(CliError::usage("give the export file, or --csv"));
+        return Err(CliError::usage(tr!("import.needs_file")));
     };
     session.with_vault(|vault| {
         let text = read_input(&file)?;
         let stats = export::import_json(vault, &text)?;
         println!(
-            "imported {} new versions of {} records ({} already in the vault)",
-            stats.added, stats.records, stats.skipped
+            "{}",
+            tr!(
+                "import.json_imported",
+                added = lang::n(stats.added),
+                records = lang::n(stats.records),
+                skipped = lang::n(stats.skipped)
+            )
         );
         Ok(())
     })
@@ -108,18 +129,18 @@ fn import_from(
     use custos_app::import::{self, Phase};
     if !path.exists() {
         // Before the unlock: a typo costs no passphrase.
-        return Err(CliError::usage(format!(
-            "{} does not exist: nothing was imported",
-            path.display()
+        return Err(CliError::usage(tr!(
+            "import.path_missing",
+            path = path.display()
         )));
     }
     session.with_vault(|vault| {
         let what = if preview_only {
-            "checking"
+            tr!("import.progress_checking")
         } else {
-            "importing"
+            tr!("import.progress_importing")
         };
-        let result = with_progress(what, |tick| {
+        let result = with_progress(&what, |tick| {
             // Both reads in one bar: the check is the first half, the write the second.
             let mut step = |phase: Phase, done: u64, total: u64| {
                 let total = total.max(1);
@@ -137,13 +158,16 @@ fn import_from(
         print_preview(tool, path, &preview, done.is_none());
         if let Some(done) = done {
             println!(
-                "imported {} new records and {} evidence files from {}",
-                done.records,
-                done.files,
-                tool.name()
+                "{}",
+                tr!(
+                    "import.from_imported",
+                    records = lang::n(done.records),
+                    files = lang::n(done.files),
+                    tool = tool.name()
+                )
             );
         } else if preview.problems.is_empty() {
-            println!("nothing was written (--preview); run again without --preview to import");
+            println!("{}", tr!("import.preview_nothing_written"));
         } else {
             return Err(CliError::from(custos_app::Error::Import(
                 custos_app::import::ImportError::Refused(preview.problems),
@@ -160,39 +184,70 @@ fn print_preview(
     only: bool,
 ) {
     println!(
-        "{} export {}: {} records read",
-        tool.name(),
-        path.display(),
-        p.units
+        "{}",
+        tr!(
+            "import.preview_read",
+            tool = tool.name(),
+            path = path.display(),
+            count = lang::n(p.units)
+        )
     );
-    let verb = if only { "would make" } else { "made" };
     if p.new.is_empty() {
-        println!("{verb}: nothing new");
+        match only {
+            true => println!("{}", tr!("import.preview_would_make_nothing")),
+            false => println!("{}", tr!("import.preview_made_nothing")),
+        }
     } else {
         let kinds: Vec<String> = p
             .new
             .iter()
-            .map(|(k, n)| format!("{n} {}", k.as_str()))
+            .map(|(k, n)| {
+                tr!(
+                    "import.preview_kind_count",
+                    count = lang::n(n),
+                    kind = k.as_str()
+                )
+            })
             .collect();
-        println!("{verb}: {}", kinds.join(", "));
+        let kinds = kinds.join(", ");
+        match only {
+            true => println!("{}", tr!("import.preview_would_make", kinds = kinds)),
+            false => println!("{}", tr!("import.preview_made", kinds = kinds)),
+        }
     }
     if p.files > 0 {
         println!(
-            "files: {} ({:.1} MB), each checked against the export",
-            p.files,
-            p.file_bytes as f64 / 1e6
+            "{}",
+            tr!(
+                "import.preview_files",
+                count = lang::n(p.files),
+                megabytes = lang::n(format!("{:.1}", p.file_bytes as f64 / 1e6))
+            )
         );
     }
     if p.already > 0 {
         println!(
-            "already in the vault from an earlier import, left as they are: {}",
-            p.already
+            "{}",
+            tr!("import.preview_already", count = lang::n(p.already))
         );
     }
     if !p.unmapped.is_empty() {
-        println!("source fields with no place in Custos, kept in a note of each record:");
+        println!("{}", tr!("import.preview_unmapped"));
         for (name, n) in &p.unmapped {
-            println!("  {name}  ({n} record{})", if *n == 1 { "" } else { "s" });
+            let line = if *n == 1 {
+                tr!(
+                    "import.preview_unmapped_field_one",
+                    name = name,
+                    count = lang::n(n)
+                )
+            } else {
+                tr!(
+                    "import.preview_unmapped_field_other",
+                    name = name,
+                    count = lang::n(n)
+                )
+            };
+            println!("  {line}");
         }
     }
 }
@@ -217,9 +272,7 @@ fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protecti
     };
     let pdf = format == Format::Pdf || format.submission().is_some_and(|(_, pdf)| pdf);
     if patterns && !pdf {
-        return Err(CliError::usage(
-            "--patterns is for the PDF formats (pdf and the submissions' -pdf formats)",
-        ));
+        return Err(CliError::usage(tr!("export.patterns_pdf_only")));
     }
     let patterns = patterns.then_some(report::Patterns { threshold });
     let output = output.unwrap_or_default();
@@ -227,20 +280,13 @@ fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protecti
     let stdout = output.as_os_str() == "-";
     let text_submission = format.submission().is_some_and(|(_, pdf)| !pdf);
     if stdout && !(format == Format::Json || text_submission) {
-        return Err(CliError::usage(
-            "only json and the submissions as text (un-sr, observatory, eu, achpr, iachr) can \
-             go to standard output; give --output PATH",
-        ));
+        return Err(CliError::usage(tr!("export.stdout_formats")));
     }
     if format.submission().is_none() && unsr.is_used() {
-        return Err(CliError::usage(
-            "--type, --submitter, --link-to-work, --current-risk, --context, --answer, --lang, \
-             --saved, --perpetrator-type, --allow-missing and --check are for the \
-             submissions (--format un-sr, observatory, eu, achpr, iachr)",
-        ));
+        return Err(CliError::usage(tr!("export.submission_options_only")));
     }
     if output.as_os_str().is_empty() && !unsr.check {
-        return Err(CliError::usage("give --output PATH"));
+        return Err(CliError::usage(tr!("export.needs_output")));
     }
     let selection = report::Selection {
         cases: cases.clone(),
@@ -264,32 +310,32 @@ fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protecti
                     write_export(vault, only.as_deref(), output, protection, p)
                 })?
             };
-            format!(
-                "exported {} records ({} versions)",
-                stats.records, stats.versions
+            tr!(
+                "export.json_done",
+                records = lang::n(stats.records),
+                versions = lang::n(stats.versions)
             )
         }
         Format::Csv => {
             let stats = with_progress("CSV", |p| {
                 report::csv::export_csv(vault, &selection, output, protection, p)
             })?;
-            format!(
-                "wrote {} files ({} rows) in {}",
-                stats.files.len(),
-                stats.rows,
-                output.display()
+            tr!(
+                "export.csv_done",
+                files = lang::n(stats.files.len()),
+                rows = lang::n(stats.rows),
+                path = output.display()
             )
         }
         Format::Uwazi => {
             let stats = with_progress("Uwazi", |p| {
                 report::uwazi::export_uwazi(vault, &selection, output, protection, p)
             })?;
-            format!(
-                "wrote {} files ({} rows) in {}; templates.md there says what to make in \
-                 Uwazi before importing them",
-                stats.files.len(),
-                stats.rows,
-                output.display()
+            tr!(
+                "export.uwazi_done",
+                files = lang::n(stats.files.len()),
+                rows = lang::n(stats.rows),
+                path = output.display()
             )
         }
         Format::Pdf => {
@@ -298,28 +344,26 @@ fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protecti
                     vault, &selection, patterns, lang, output, protection, p,
                 )
             })?;
-            format!(
-                "wrote the report of {} case(s), {} pages, to {}",
-                stats.cases,
-                stats.pages,
-                output.display()
+            tr!(
+                "export.pdf_done",
+                cases = lang::n(stats.cases),
+                pages = lang::n(stats.pages),
+                path = output.display()
             )
         }
         _ => {
             let Some((mechanism, pdf)) = format.submission() else {
-                return Err(CliError::usage("unknown format"));
+                return Err(CliError::usage(tr!("export.unknown_format")));
             };
             if cases.len() != 1 || !records.is_empty() {
-                return Err(CliError::usage(
-                    "a submission is about one case: give exactly one --case ID",
-                ));
+                return Err(CliError::usage(tr!("export.submission_one_case")));
             }
             let fields = unsr.fields(vault, mechanism, cases[0])?;
             let request = fields.request(mechanism, &cases)?;
             if unsr.check {
                 let missing = submission::missing_elements(vault, &request)?;
                 if missing.is_empty() {
-                    println!("nothing is missing");
+                    println!("{}", tr!("export.nothing_missing"));
                     return Ok(());
                 }
                 for m in &missing {
@@ -349,7 +393,7 @@ fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protecti
                 })?;
                 stats
             } else {
-                with_progress("Submission", |p| {
+                with_progress(&tr!("export.progress_submission"), |p| {
                     submission::export_submission_with(
                         vault,
                         &request,
@@ -363,31 +407,42 @@ fn run_export(vault: &mut Vault, args: ExportArgs, protection: &report::Protecti
                 })?
             };
             for m in &stats.missing {
-                eprintln!("custos: missing: {m}");
+                eprintln!("custos: {}", tr!("export.missing", element = m));
             }
             // Written: the answers stay with the case, in its draft intervention.
             let draft = custos_app::export::save_draft(vault, &request)?;
-            format!(
-                "wrote the {} ({} person(s) named, {} name(s) withheld for lack of consent); \
-                 its answers are kept in draft intervention {draft} of the case: once it is \
-                 sent, run `custos intervention sent {draft} --channel … --follow-up DATE`",
-                if mechanism == Mechanism::UnSr {
-                    "communication"
-                } else {
-                    "submission"
-                },
-                stats.named,
-                stats.withheld
-            )
+            let named = lang::n(stats.named);
+            let withheld = lang::n(stats.withheld);
+            if mechanism == Mechanism::UnSr {
+                tr!(
+                    "export.communication_done",
+                    named = named,
+                    withheld = withheld,
+                    draft = draft
+                )
+            } else {
+                tr!(
+                    "export.submission_done",
+                    named = named,
+                    withheld = withheld,
+                    draft = draft
+                )
+            }
         }
     };
     match protection {
-        report::Protection::Plaintext => {
-            eprintln!("{wrote}. {}", report::PLAINTEXT_WARNING)
-        }
-        report::Protection::AgeRecipient(r) => {
-            eprintln!("{wrote}, encrypted with age to {r} (decrypt with: age -d -i KEYFILE FILE).")
-        }
+        report::Protection::Plaintext => eprintln!(
+            "{}",
+            tr!(
+                "export.written_plaintext",
+                done = wrote,
+                warning = tr!("export.plaintext_warning")
+            )
+        ),
+        report::Protection::AgeRecipient(r) => eprintln!(
+            "{}",
+            tr!("export.written_encrypted", done = wrote, recipient = r)
+        ),
     }
     Ok(())
 }
@@ -403,10 +458,10 @@ fn report_language(given: Option<&str>) -> Result<&'static str> {
     if lang == "en"
         && !(english == "en" || english.starts_with("en-") || english.starts_with("en_"))
     {
-        return Err(CliError::usage(format!(
-            "the case report is not written in '{}'; --lang takes one of: {}",
-            code.chars().take(16).collect::<String>(),
-            report::words::LANGUAGES.join(", ")
+        return Err(CliError::usage(tr!(
+            "export.report_language_unknown",
+            code = code.chars().take(16).collect::<String>(),
+            languages = report::words::LANGUAGES.join(", ")
         )));
     }
     Ok(lang)
@@ -442,10 +497,7 @@ impl UnSrArgs {
             true => custos_app::export::saved_submission(vault, case_id, mechanism)?
                 .map(|s| s.fields)
                 .ok_or_else(|| {
-                    CliError::usage(format!(
-                        "--saved: the case keeps no answers for {} (no draft of it)",
-                        mechanism.name()
-                    ))
+                    CliError::usage(tr!("export.saved_none", mechanism = mechanism.name()))
                 })?,
             false => SubmissionFields::default(),
         };
@@ -454,7 +506,7 @@ impl UnSrArgs {
         }
         if let Some(t) = &self.communication_type {
             if mechanism != Mechanism::UnSr {
-                return Err(CliError::usage("--type is for --format un-sr"));
+                return Err(CliError::usage(tr!("export.type_un_sr_only")));
             }
             let t: report::unsr::CommunicationType = t.trim().parse()?;
             let t = match t {
@@ -464,9 +516,7 @@ impl UnSrArgs {
             fields.answers.insert("type".into(), t.into());
         }
         if mechanism == Mechanism::UnSr && !fields.answers.contains_key("type") {
-            return Err(CliError::usage(
-                "say which communication: --type urgent-appeal or --type allegation-letter",
-            ));
+            return Err(CliError::usage(tr!("export.un_sr_needs_type")));
         }
         for (key, value) in [
             ("submitter", &self.submitter),
@@ -481,20 +531,17 @@ impl UnSrArgs {
         for a in &self.answers {
             let (key, value) = a
                 .split_once('=')
-                .ok_or_else(|| CliError::usage(format!("--answer needs KEY=TEXT, got '{a}'")))?;
+                .ok_or_else(|| CliError::usage(tr!("export.answer_needs_key", given = a)))?;
             fields
                 .answers
                 .insert(key.trim().replace('-', "_"), value.to_owned());
         }
         for p in &self.perpetrator_types {
             let (id, t) = p.split_once('=').ok_or_else(|| {
-                CliError::usage(format!(
-                    "--perpetrator-type needs ID=state or ID=non-state, got '{p}'"
-                ))
+                CliError::usage(tr!("export.perpetrator_type_needs_id", given = p))
             })?;
-            let id = Uuid::parse_str(id.trim()).map_err(|_| {
-                CliError::usage(format!("--perpetrator-type: '{id}' is not a record id"))
-            })?;
+            let id = Uuid::parse_str(id.trim())
+                .map_err(|_| CliError::usage(tr!("export.perpetrator_type_not_an_id", id = id)))?;
             fields.perpetrator_types.insert(id, t.to_owned());
         }
         Ok(fields)
@@ -513,4 +560,16 @@ fn write_export(
     report::output::write_file(path, protection, |w| {
         export::export_json_with_progress(vault, only, w, progress)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The plaintext warning is the report crate's own, word for word, in English.
+    #[test]
+    fn the_english_plaintext_warning_is_the_reports() {
+        assert_eq!(
+            crate::lang::text("export.plaintext_warning"),
+            custos_report::PLAINTEXT_WARNING
+        );
+    }
 }

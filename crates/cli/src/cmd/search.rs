@@ -7,6 +7,7 @@ use super::{parse_enum, print_json};
 use crate::cli::SearchArgs;
 use crate::error::Result;
 use crate::session::Session;
+use crate::{lang, tr};
 
 pub fn search(session: &Session, args: SearchArgs) -> Result {
     session.with_vault(|vault| {
@@ -37,19 +38,20 @@ pub fn search(session: &Session, args: SearchArgs) -> Result {
                 h.kind.as_str(),
                 h.title,
                 h.case_id
-                    .map(|c| format!("  (case {c})"))
+                    .map(|c| format!("  {}", tr!("search.in_case", id = c)))
                     .unwrap_or_default(),
             );
         }
-        eprintln!(
-            "{} record(s) found{}",
-            found.total,
-            if found.total > found.hits.len() {
-                format!(", the best {} shown (--limit)", found.hits.len())
-            } else {
-                String::new()
-            }
-        );
+        let count = lang::n(found.total);
+        if found.total > found.hits.len() {
+            let shown = lang::n(found.hits.len());
+            eprintln!(
+                "{}",
+                tr!("search.found_limited", count = count, shown = shown)
+            );
+        } else {
+            eprintln!("{}", tr!("search.found", count = count));
+        }
         Ok(())
     })
 }
@@ -67,12 +69,19 @@ fn build_search_index(vault: &Vault) -> Result {
             break;
         }
         if terminal && started.elapsed() > std::time::Duration::from_millis(300) {
-            eprint!("\rbuilding the search index: {done} of {total} records");
+            eprint!(
+                "\r{}",
+                tr!(
+                    "search.index_progress",
+                    done = lang::n(done),
+                    total = lang::n(total)
+                )
+            );
             shown = true;
         }
     }
     if shown {
-        eprintln!("\rbuilding the search index: done{:30}", "");
+        eprintln!("\r{}{:30}", tr!("search.index_done"), "");
     }
     Ok(())
 }

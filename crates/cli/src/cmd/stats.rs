@@ -15,6 +15,7 @@ use custos_search::SearchQuery;
 use super::{parse_enum, print_json};
 use crate::error::{CliError, Result};
 use crate::session::Session;
+use crate::{lang, tr};
 
 /// The width of a timeline bin.
 #[derive(Clone, Copy, ValueEnum)]
@@ -119,24 +120,19 @@ pub fn stats(session: &Session, args: StatsArgs) -> Result {
         (Some(dir), None) => Some((ImageFormat::Svg, dir.clone())),
         (None, Some(dir)) => Some((ImageFormat::Png, dir.clone())),
         (None, None) => None,
-        (Some(_), Some(_)) => return Err(CliError::usage("give --svg or --png, not both")),
+        (Some(_), Some(_)) => return Err(CliError::usage(tr!("stats.svg_or_png"))),
     };
     if image.is_none() && (args.chart.is_some() || args.encrypt_to.is_some()) {
-        return Err(CliError::usage(
-            "--chart and --encrypt-to go with --svg or --png",
-        ));
+        return Err(CliError::usage(tr!("stats.chart_needs_image")));
     }
     let protection = custos_app::export::protection(args.encrypt_to.as_deref())?;
-    let lang = args
-        .lang
-        .clone()
-        .unwrap_or_else(|| crate::lang::code().to_owned());
+    let lang = args.lang.clone().unwrap_or_else(|| lang::code().to_owned());
     session.with_vault(|vault| {
         if let Some((format, dir)) = image {
             if !dir.is_dir() {
-                return Err(CliError::usage(format!(
-                    "{} is not a folder (create it first)",
-                    dir.display()
+                return Err(CliError::usage(tr!(
+                    "stats.not_a_folder",
+                    path = dir.display()
                 )));
             }
             let written = patterns::export(
@@ -154,14 +150,20 @@ pub fn stats(session: &Session, args: StatsArgs) -> Result {
             for f in &written.files {
                 println!("{}", f.display());
             }
-            let n = written.files.len();
+            let n = lang::n(written.files.len());
             match protection {
-                report::Protection::Plaintext => {
-                    eprintln!("{n} chart(s) written. {}", report::PLAINTEXT_WARNING)
-                }
-                report::Protection::AgeRecipient(r) => {
-                    eprintln!("{n} chart(s) written, encrypted with age to {r}.")
-                }
+                report::Protection::Plaintext => eprintln!(
+                    "{}",
+                    tr!(
+                        "stats.written_plaintext",
+                        count = n,
+                        warning = tr!("export.plaintext_warning")
+                    )
+                ),
+                report::Protection::AgeRecipient(r) => eprintln!(
+                    "{}",
+                    tr!("stats.written_encrypted", count = n, recipient = r)
+                ),
             }
             return Ok(());
         }

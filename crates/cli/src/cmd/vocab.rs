@@ -5,16 +5,12 @@ use custos_model::vocab::{Term, Vocabulary};
 
 use crate::cli::VocabArgs;
 use crate::error::{CliError, Result};
-use crate::lang;
+use crate::{lang, tr};
 
 pub fn show(VocabArgs { name, lang }: VocabArgs) -> Result {
     let v = custos_model::vocab::builtin()
         .by_name(&name)
-        .ok_or_else(|| {
-            CliError::usage(format!(
-                "no vocabulary '{name}' (act-types, instruments, mechanisms)"
-            ))
-        })?;
+        .ok_or_else(|| CliError::usage(tr!("vocab.unknown", name = name)))?;
     let lang = lang.unwrap_or_else(|| lang::code().to_owned());
     for t in &v.terms {
         let depth = ancestors(v, t);
