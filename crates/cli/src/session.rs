@@ -10,6 +10,7 @@ use custos_app::settings;
 use custos_vault::{ExposeSecret, Options, SecretString, Vault};
 
 use crate::error::{CliError, Result};
+use crate::{lang, tr};
 
 /// Where the command works, and how it gets the passphrase.
 pub struct Session {
@@ -50,13 +51,13 @@ impl Session {
         if self.pass_file.is_none() && !self.dir.join("vault.json").exists() {
             return Err(custos_vault::Error::NoVault(self.dir.clone()).into());
         }
-        let pass = self.passphrase("Passphrase: ")?;
+        let pass = self.passphrase(&tr!("session.prompt_passphrase"))?;
         self.with_vault_unlocked_by(&pass, f)
     }
 
     /// The current passphrase, for `passwd`: the file's, or typed.
     pub fn current_passphrase(&self) -> Result<SecretString> {
-        self.passphrase("Current passphrase: ")
+        self.passphrase(&tr!("session.prompt_current"))
     }
 
     fn passphrase(&self, label: &str) -> Result<SecretString> {
@@ -109,12 +110,12 @@ impl Session {
         if delay == 0 && wipe_after.is_none() {
             return;
         }
-        let mut line = format!("custos: {failures} failed unlock(s) in a row");
+        let mut line = tr!("session.throttle_failures", count = lang::n(failures));
         if delay > 0 {
-            line.push_str(&format!("; this attempt is checked after {delay} s"));
+            line.push_str(&tr!("session.throttle_delay", seconds = lang::n(delay)));
         }
         if let Some(n) = wipe_after {
-            line.push_str(&format!("; the vault is wiped at {n}"));
+            line.push_str(&tr!("session.throttle_wipe", count = lang::n(n)));
         }
         eprintln!("{line}");
     }
@@ -133,7 +134,7 @@ pub fn act_then_lock<T>(mut vault: Vault, f: impl FnOnce(&mut Vault) -> Result<T
 fn default_vault() -> Result<PathBuf> {
     dirs::data_dir()
         .map(|d| d.join("custos").join("vault"))
-        .ok_or_else(|| CliError::usage("no data folder for this user; give --vault DIR"))
+        .ok_or_else(|| CliError::usage(tr!("session.no_data_folder")))
 }
 
 /// The folder of settings.json (and the count of failed unlocks), exactly as the
@@ -161,8 +162,8 @@ pub fn new_passphrase(file: Option<&Path>) -> Result<SecretString> {
     if let Some(f) = file {
         return read_passphrase_file(f);
     }
-    let a = prompt("New passphrase: ")?;
-    let b = prompt("Repeat it: ")?;
+    let a = prompt(&tr!("session.prompt_new"))?;
+    let b = prompt(&tr!("session.prompt_repeat"))?;
     if a.expose_secret() != b.expose_secret() {
         return Err(CliError::PassphraseMismatch);
     }
@@ -172,15 +173,16 @@ pub fn new_passphrase(file: Option<&Path>) -> Result<SecretString> {
 /// The first line of `path` (a passphrase file for scripts).
 fn read_passphrase_file(path: &Path) -> Result<SecretString> {
     let bytes = zeroize::Zeroizing::new(
-        std::fs::read(path).map_err(|e| CliError::io(format!("reading {}", path.display()), e))?,
+        std::fs::read(path)
+            .map_err(|e| CliError::io(tr!("cmd.reading_file", path = path.display()), e))?,
     );
     let text = std::str::from_utf8(&bytes)
-        .map_err(|_| CliError::usage(format!("{} is not UTF-8 text", path.display())))?;
+        .map_err(|_| CliError::usage(tr!("session.not_utf8", path = path.display())))?;
     let line = text.lines().next().unwrap_or("");
     if line.is_empty() {
-        return Err(CliError::usage(format!(
-            "{} holds no passphrase",
-            path.display()
+        return Err(CliError::usage(tr!(
+            "session.no_passphrase",
+            path = path.display()
         )));
     }
     Ok(SecretString::from(line.to_owned()))
@@ -189,10 +191,5 @@ fn read_passphrase_file(path: &Path) -> Result<SecretString> {
 fn prompt(label: &str) -> Result<SecretString> {
     rpassword::prompt_password(label)
         .map(SecretString::from)
-        .map_err(|e| {
-            CliError::io(
-                "reading the passphrase (no terminal? use --passphrase-file)",
-                e,
-            )
-        })
+        .map_err(|e| CliError::io(tr!("session.reading_passphrase"), e))
 }

@@ -9,10 +9,7 @@ use super::print_json;
 use crate::cli::EvidenceCommand;
 use crate::error::{CliError, Result};
 use crate::session::Session;
-
-/// What deleting an imported original can and cannot do.
-const DELETION_WARNING: &str = "Deleting a file removes its name; on SSDs, journaling file \
-systems, backups and synced folders, copies of its content may survive and be recovered.";
+use crate::{lang, tr};
 
 pub fn run(session: &Session, cmd: EvidenceCommand) -> Result {
     session.with_vault(|vault| evidence_command(vault, cmd))
@@ -39,23 +36,33 @@ fn evidence_command(vault: &mut Vault, cmd: EvidenceCommand) -> Result {
             )?;
             let e = vault.evidence(id)?;
             println!("{id}");
-            eprintln!("sha256 {}  {} bytes  {}", e.sha256, e.size, e.media_type);
+            eprintln!(
+                "{}",
+                tr!(
+                    "evidence.added",
+                    sha256 = e.sha256,
+                    size = lang::n(e.size),
+                    media_type = e.media_type
+                )
+            );
+            // What deleting an imported original can and cannot do.
+            let warning = tr!("evidence.deletion_warning");
             if delete_original {
                 std::fs::remove_file(&file).map_err(|err| {
-                    CliError::io(
-                        format!(
-                            "the evidence is saved, but {} could not be deleted",
-                            file.display()
-                        ),
-                        err,
-                    )
+                    CliError::io(tr!("evidence.not_deleted", path = file.display()), err)
                 })?;
-                eprintln!("Deleted {}. {DELETION_WARNING}", file.display());
+                eprintln!(
+                    "{}",
+                    tr!("evidence.deleted", path = file.display(), warning = warning)
+                );
             } else {
                 eprintln!(
-                    "The original is still at {}. Delete it with --delete-original next time, \
-                     or yourself. {DELETION_WARNING}",
-                    file.display()
+                    "{}",
+                    tr!(
+                        "evidence.original_kept",
+                        path = file.display(),
+                        warning = warning
+                    )
                 );
             }
             Ok(())
@@ -77,7 +84,7 @@ fn evidence_command(vault: &mut Vault, cmd: EvidenceCommand) -> Result {
                     println!(
                         "{id}  {}  {:>12}  {:<24} {}",
                         &e.sha256[..16],
-                        e.size,
+                        lang::n(e.size),
                         e.media_type,
                         e.file_name
                     );
@@ -93,24 +100,45 @@ fn evidence_command(vault: &mut Vault, cmd: EvidenceCommand) -> Result {
                     &json!({ "evidence_id": id, "evidence": e, "custody": custody }),
                 );
             }
-            println!("evidence      {id}");
-            println!("case          {}", e.case_id);
-            println!("file name     {}", e.file_name);
-            println!("media type    {}", e.media_type);
-            println!("size          {} bytes", e.size);
-            println!("sha256        {}", e.sha256);
+            let labels = [
+                lang::text("evidence.label_evidence"),
+                lang::text("evidence.label_case"),
+                lang::text("evidence.label_file_name"),
+                lang::text("evidence.label_media_type"),
+                lang::text("evidence.label_size"),
+                lang::text("evidence.label_sha256"),
+                lang::text("evidence.label_imported"),
+                lang::text("evidence.label_description"),
+            ];
+            // The values line up three spaces after the longest label (in English,
+            // `description`).
+            let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) + 3;
+            let [evidence, case, file_name, media_type, size, sha256, imported, description] =
+                labels;
+            println!("{evidence:<width$}{id}");
+            println!("{case:<width$}{}", e.case_id);
+            println!("{file_name:<width$}{}", e.file_name);
+            println!("{media_type:<width$}{}", e.media_type);
             println!(
-                "imported      {} on device {}",
-                e.imported_at.to_rfc3339(),
-                e.imported_by
+                "{size:<width$}{}",
+                tr!("evidence.size_bytes", size = lang::n(e.size))
+            );
+            println!("{sha256:<width$}{}", e.sha256);
+            println!(
+                "{imported:<width$}{}",
+                tr!(
+                    "evidence.imported_on",
+                    time = e.imported_at.to_rfc3339(),
+                    device = e.imported_by
+                )
             );
             if let Some(o) = e.derived_from {
-                println!("working copy of {o}");
+                println!("{}", tr!("evidence.working_copy_of", id = o));
             }
             if !e.description.is_empty() {
-                println!("description   {}", e.description);
+                println!("{description:<width$}{}", e.description);
             }
-            println!("custody:");
+            println!("{}", tr!("evidence.custody_heading"));
             for c in custody {
                 println!(
                     "  {:>3}  {}  {:<9}  {}",
@@ -128,12 +156,16 @@ fn evidence_command(vault: &mut Vault, cmd: EvidenceCommand) -> Result {
                 print_json(&serde_json::to_value(&v)?)?;
             } else if v.ok {
                 println!(
-                    "ok: content sha256 {} and {} custody entries check",
-                    v.sha256, v.custody_entries
+                    "{}",
+                    tr!(
+                        "evidence.verify_ok",
+                        sha256 = v.sha256,
+                        count = lang::n(v.custody_entries)
+                    )
                 );
             } else {
                 for p in &v.problems {
-                    println!("problem: {p}");
+                    println!("{}", tr!("evidence.problem", problem = p));
                 }
             }
             if v.ok {
@@ -148,11 +180,14 @@ fn evidence_command(vault: &mut Vault, cmd: EvidenceCommand) -> Result {
         EvidenceCommand::Export { id, output } => {
             let out = vault.export_evidence(id, &output)?;
             eprintln!(
-                "Wrote {} (NOT encrypted) and its reports {} and {}; sha256 {}",
-                out.file.display(),
-                out.report_json.display(),
-                out.report_text.display(),
-                out.sha256
+                "{}",
+                tr!(
+                    "evidence.exported",
+                    file = out.file.display(),
+                    report_json = out.report_json.display(),
+                    report_text = out.report_text.display(),
+                    sha256 = out.sha256
+                )
             );
             Ok(())
         }

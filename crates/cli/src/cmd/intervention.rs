@@ -10,6 +10,7 @@ use super::print_json;
 use crate::cli::InterventionCommand;
 use crate::error::Result;
 use crate::session::Session;
+use crate::{lang, tr};
 
 fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
@@ -42,23 +43,40 @@ pub fn run(session: &Session, cmd: InterventionCommand) -> Result {
             }
             let due = list.iter().filter(|f| f.due).count();
             let awaiting = list.iter().filter(|f| f.awaiting).count();
-            println!("{due} due for a follow-up on {day}; {awaiting} awaiting a response");
+            println!(
+                "{}",
+                tr!(
+                    "intervention.due_summary",
+                    due = lang::n(due),
+                    date = day,
+                    awaiting = lang::n(awaiting)
+                )
+            );
             let date = |d: Option<NaiveDate>| d.map_or("-".to_owned(), |d| d.to_string());
             for f in &list {
+                let status = serde_json::to_value(f.status)?;
                 println!(
-                    "{}  case {}  {:<8} sent {}  follow-up {}{}  {}{}",
-                    f.intervention_id,
-                    f.case_id,
-                    serde_json::to_value(f.status)?.as_str().unwrap_or(""),
-                    date(f.sent),
-                    date(f.follow_up),
-                    if f.due { " DUE" } else { "" },
-                    if f.mechanism.is_empty() {
-                        String::new()
-                    } else {
-                        format!("[{}] ", f.mechanism)
-                    },
-                    f.title,
+                    "{}",
+                    tr!(
+                        "intervention.due_row",
+                        id = f.intervention_id,
+                        case = f.case_id,
+                        // The status is a value (`sent`, `draft`), not translated.
+                        status = format!("{:<8}", status.as_str().unwrap_or("")),
+                        sent = date(f.sent),
+                        follow_up = date(f.follow_up),
+                        due = if f.due {
+                            format!(" {}", tr!("intervention.due_flag"))
+                        } else {
+                            String::new()
+                        },
+                        mechanism = if f.mechanism.is_empty() {
+                            String::new()
+                        } else {
+                            format!("[{}] ", f.mechanism)
+                        },
+                        title = f.title,
+                    )
                 );
             }
             Ok(())

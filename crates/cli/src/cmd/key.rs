@@ -9,13 +9,11 @@ use super::read_input;
 use crate::cli::KeyCommand;
 use crate::error::{CliError, Result};
 use crate::session::{act_then_lock, new_passphrase, Session};
+use crate::{lang, tr};
 
 pub fn init(session: &Session) -> Result {
     if session.pass_file().is_none() {
-        eprintln!(
-            "A lost passphrase cannot be recovered: without it (or a key backup) \
-             nothing in this vault can be read."
-        );
+        eprintln!("{}", tr!("key.lost_passphrase_warning"));
     }
     let pass = new_passphrase(session.pass_file())?;
     let vault = Vault::create(session.dir(), &pass, Options::default())?;
@@ -31,7 +29,7 @@ pub fn passwd(session: &Session, new_passphrase_file: Option<&Path>) -> Result {
     session.with_vault_unlocked_by(&old, |vault| {
         let new = new_passphrase(new_passphrase_file)?;
         vault.change_passphrase(&old, &new)?;
-        eprintln!("passphrase changed");
+        eprintln!("{}", tr!("key.passphrase_changed"));
         Ok(())
     })
 }
@@ -41,9 +39,12 @@ pub fn run(session: &Session, cmd: KeyCommand) -> Result {
         KeyCommand::Backup { shares, threshold } => {
             let lines = session.with_vault(|vault| Ok(vault.key_shares(threshold, shares)?))?;
             eprintln!(
-                "{shares} shares; any {threshold} of them restore this vault's key (and so, with \
-                 a copy of the vault, everything in it). Give each to a different person you \
-                 trust; never keep {threshold} together. Fewer than {threshold} reveal nothing."
+                "{}",
+                tr!(
+                    "key.backup_notice",
+                    shares = lang::n(shares),
+                    threshold = lang::n(threshold)
+                )
             );
             for l in &lines {
                 println!("{}", l.as_str());
@@ -58,7 +59,7 @@ pub fn run(session: &Session, cmd: KeyCommand) -> Result {
             let input =
                 zeroize::Zeroizing::new(read_input(file.as_deref().unwrap_or(Path::new("-")))?);
             let text = std::str::from_utf8(&input)
-                .map_err(|_| CliError::usage("the shares are not text"))?;
+                .map_err(|_| CliError::usage(tr!("key.shares_not_text")))?;
             let lines: Vec<&str> = text.lines().collect();
             let new = new_passphrase(new_passphrase_file.as_deref())?;
             let dir = session.dir();
@@ -71,13 +72,9 @@ pub fn run(session: &Session, cmd: KeyCommand) -> Result {
             // the restore no longer count towards the delay or the wipe.
             session.forget_failed_unlocks();
             if new_vault {
-                eprintln!(
-                    "key restored into a new vault at {}; enroll it with your hub \
-                     (custos enroll) to bring back its synced cases",
-                    dir.display()
-                );
+                eprintln!("{}", tr!("key.restored_new_vault", path = dir.display()));
             } else {
-                eprintln!("key restored; the vault opens with the new passphrase");
+                eprintln!("{}", tr!("key.restored"));
             }
             Ok(())
         }

@@ -34,6 +34,7 @@ use serde_json::{json, Value};
 use crate::cli::Command;
 use crate::error::{CliError, Result};
 use crate::session::Session;
+use crate::{lang, tr};
 
 /// Runs one command.
 pub fn run(session: &Session, command: Command) -> Result {
@@ -72,16 +73,23 @@ fn to_record(value: Value) -> Result<Record> {
     Record::from_json(value).map_err(|e| CliError::usage(e.to_string()))
 }
 
-/// A value of one of the model's enums (a status, a role) from its name.
+/// A value of one of the model's enums (a status, a role) from its name; `what` says
+/// which (`"status"`, `"role"`), and so which message refuses an unknown one.
 fn parse_enum<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T> {
-    serde_json::from_value(json!(s)).map_err(|_| CliError::usage(format!("unknown {what} '{s}'")))
+    serde_json::from_value(json!(s)).map_err(|_| {
+        CliError::usage(match what {
+            "status" => tr!("cmd.unknown_status", value = s),
+            "role" => tr!("cmd.unknown_role", value = s),
+            _ => tr!("cmd.unknown_value", what = what, value = s),
+        })
+    })
 }
 
 fn print_json(v: &Value) -> Result {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     serde_json::to_writer_pretty(&mut out, v)?;
-    writeln!(out).map_err(|e| CliError::io("writing output", e))
+    writeln!(out).map_err(|e| CliError::io(tr!("cmd.writing_output"), e))
 }
 
 /// The bytes of a file, or of standard input for "-".
@@ -90,20 +98,22 @@ fn read_input(path: &Path) -> Result<Vec<u8>> {
         let mut buf = Vec::new();
         std::io::stdin()
             .read_to_end(&mut buf)
-            .map_err(|e| CliError::io("reading standard input", e))?;
+            .map_err(|e| CliError::io(tr!("cmd.reading_stdin"), e))?;
         Ok(buf)
     } else {
-        std::fs::read(path).map_err(|e| CliError::io(format!("reading {}", path.display()), e))
+        std::fs::read(path)
+            .map_err(|e| CliError::io(tr!("cmd.reading_file", path = path.display()), e))
     }
 }
 
 fn read_json(path: &Path) -> Result<Value> {
     let text = read_input(path)?;
     serde_json::from_slice(&text).map_err(|e| {
-        CliError::usage(format!(
-            "{}: line {}: not valid JSON: {e}",
-            path.display(),
-            e.line()
+        CliError::usage(tr!(
+            "cmd.invalid_json",
+            path = path.display(),
+            line = lang::n(e.line()),
+            error = e
         ))
     })
 }

@@ -4,22 +4,25 @@
 use crate::cli::TravelCommand;
 use crate::error::{CliError, Result};
 use crate::session::Session;
+use crate::{lang, tr};
 use custos_vault::Vault;
 
 pub fn wipe(session: &Session, yes: bool) -> Result {
     let dir = session.dir();
     if !yes {
-        eprintln!(
-            "This destroys the vault at {} for good: its keys first, then its data. \
-             Only its key backup shares and the hub's copy can bring its cases back.",
-            dir.display()
-        );
-        eprint!("Type WIPE to go on: ");
+        eprintln!("{}", tr!("protect.wipe_warning", path = dir.display()));
+        // The word to type: the English one is always accepted too (a script's, or
+        // the user's habit).
+        let word = tr!("protect.confirm_word");
+        eprint!("{}", tr!("protect.wipe_prompt", word = word));
         let mut answer = String::new();
         std::io::stdin()
             .read_line(&mut answer)
-            .map_err(|e| CliError::io("reading the answer", e))?;
-        if answer.trim() != "WIPE" {
+            .map_err(|e| CliError::io(tr!("protect.reading_answer"), e))?;
+        let answer = answer.trim();
+        // An empty word (a damaged translation) never confirms.
+        let typed_word = !word.trim().is_empty() && answer == word.trim();
+        if answer != "WIPE" && !typed_word {
             return Err(CliError::NotConfirmed);
         }
     }
@@ -28,10 +31,13 @@ pub fn wipe(session: &Session, yes: bool) -> Result {
     // carry over to the next one.
     session.forget_failed_unlocks();
     println!(
-        "wiped: keys destroyed in {:.1} ms, {} files removed in {:.1} ms",
-        w.keys_destroyed.as_secs_f64() * 1e3,
-        w.files,
-        w.total.as_secs_f64() * 1e3
+        "{}",
+        tr!(
+            "protect.wiped",
+            keys_ms = lang::n(format!("{:.1}", w.keys_destroyed.as_secs_f64() * 1e3)),
+            count = lang::n(w.files),
+            total_ms = lang::n(format!("{:.1}", w.total.as_secs_f64() * 1e3))
+        )
     );
     Ok(())
 }
@@ -40,7 +46,7 @@ pub fn travel(session: &Session, cmd: TravelCommand) -> Result {
     session.with_vault(|vault| match cmd {
         TravelCommand::Remove { cases, all } => {
             if cases.is_empty() && !all {
-                return Err(CliError::usage("name cases with --case ID, or give --all"));
+                return Err(CliError::usage(tr!("protect.travel_needs_cases")));
             }
             // The hub confirms, just before, that it holds everything removed.
             let r = custos_sync::travel_remove(
@@ -48,16 +54,26 @@ pub fn travel(session: &Session, cmd: TravelCommand) -> Result {
                 if all { None } else { Some(&cases) },
             )?;
             println!(
-                "removed {} case(s): {} records, {} versions, {} evidence files; sync is paused",
-                r.cases, r.records, r.versions, r.files
+                "{}",
+                tr!(
+                    "protect.travel_removed",
+                    cases = lang::n(r.cases),
+                    records = lang::n(r.records),
+                    versions = lang::n(r.versions),
+                    files = lang::n(r.files)
+                )
             );
             Ok(())
         }
         TravelCommand::Restore => {
             let r = custos_sync::restore(&custos_sync::Held::new(vault))?;
             println!(
-                "brought back {} versions and {} evidence files; sync resumed",
-                r.pulled, r.blobs_down
+                "{}",
+                tr!(
+                    "protect.travel_restored",
+                    versions = lang::n(r.pulled),
+                    files = lang::n(r.blobs_down)
+                )
             );
             Ok(())
         }

@@ -10,15 +10,14 @@ use super::{parse_enum, print_json, read_json, to_record};
 use crate::cli::{AddArgs, EditArgs, Fields, HistoryArgs, ListArgs, ShowArgs};
 use crate::error::{CliError, Result};
 use crate::session::Session;
+use crate::{lang, tr};
 
 pub fn add(session: &Session, AddArgs { kind, fields }: AddArgs) -> Result {
     session.with_vault(|vault| {
         let mut value = match &fields.json {
             Some(f) => read_json(f)?,
             None => {
-                let kind = kind.ok_or_else(|| {
-                    CliError::usage("say which kind of record to add, or give --json")
-                })?;
+                let kind = kind.ok_or_else(|| CliError::usage(tr!("records.add_needs_kind")))?;
                 json!({ "kind": kind.as_str() })
             }
         };
@@ -52,13 +51,21 @@ pub fn list(session: &Session, args: ListArgs) -> Result {
                     i.kind.as_str(),
                     i.updated.to_rfc3339(),
                     i.summary.title,
-                    if i.deleted { "  [deleted]" } else { "" },
-                    if i.conflict { "  [conflict]" } else { "" },
+                    if i.deleted {
+                        format!("  {}", tr!("records.list_deleted"))
+                    } else {
+                        String::new()
+                    },
+                    if i.conflict {
+                        format!("  {}", tr!("records.list_conflict"))
+                    } else {
+                        String::new()
+                    },
                 );
             }
         }
         for e in vault.damaged() {
-            eprintln!("custos: warning: {e}");
+            eprintln!("{}", tr!("records.damaged_warning", error = e));
         }
         Ok(())
     })
@@ -84,11 +91,7 @@ pub fn edit(session: &Session, EditArgs { id, fields }: EditArgs) -> Result {
         let mut value = match (&fields.json, &current.record) {
             (Some(f), _) => read_json(f)?,
             (None, Some(r)) => serde_json::to_value(r)?,
-            (None, None) => {
-                return Err(CliError::usage(format!(
-                    "record {id} is deleted; give --json to restore it with new content"
-                )))
-            }
+            (None, None) => return Err(CliError::usage(tr!("records.edit_deleted", id = id))),
         };
         if let Some(obj) = value.as_object_mut() {
             obj.entry("kind").or_insert(json!(current.kind.as_str()));
@@ -127,19 +130,26 @@ pub fn history(session: &Session, HistoryArgs { id, json }: HistoryArgs) -> Resu
         for h in &history {
             match h {
                 Ok(v) => println!(
-                    "{}  {}  {}{}  by {}",
+                    "{}  {}  {}{}  {}",
                     v.version_id,
                     v.hlc.to_rfc3339(),
                     match &v.record {
                         Some(r) => r.title().to_owned(),
-                        None => "(deleted)".to_owned(),
+                        None => tr!("records.history_deleted"),
                     },
-                    if v.parents.len() > 1 { "  (merge)" } else { "" },
-                    match vault.device_label(v.device) {
-                        _ if v.device == this => "this device".to_owned(),
-                        Some(label) => format!("'{label}'"),
-                        None => format!("device {}", v.device),
-                    }
+                    if v.parents.len() > 1 {
+                        format!("  {}", tr!("records.history_merge"))
+                    } else {
+                        String::new()
+                    },
+                    tr!(
+                        "records.history_by",
+                        device = match vault.device_label(v.device) {
+                            _ if v.device == this => tr!("records.history_this_device"),
+                            Some(label) => tr!("records.history_device_label", label = label),
+                            None => tr!("records.history_device", device = v.device),
+                        }
+                    )
                 ),
                 Err(e) => println!("{e}"),
             }
@@ -149,18 +159,28 @@ pub fn history(session: &Session, HistoryArgs { id, json }: HistoryArgs) -> Resu
 }
 
 fn print_view(v: &RecordView) -> Result {
-    println!("record   {}", v.record_id);
-    println!("kind     {}", v.kind.as_str());
-    println!("version  {}", v.version_id);
-    println!("updated  {}", v.hlc.to_rfc3339());
+    let labels = [
+        lang::text("records.label_record"),
+        lang::text("records.label_kind"),
+        lang::text("records.label_version"),
+        lang::text("records.label_updated"),
+        lang::text("records.label_conflict"),
+    ];
+    // The values line up one space after the longest label (in English, `conflict`).
+    let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let [record, kind, version, updated, conflict] = labels;
+    println!("{record:<width$} {}", v.record_id);
+    println!("{kind:<width$} {}", v.kind.as_str());
+    println!("{version:<width$} {}", v.version_id);
+    println!("{updated:<width$} {}", v.hlc.to_rfc3339());
     if v.heads.len() > 1 {
         println!(
-            "conflict {} concurrent versions; edit the record to merge them",
-            v.heads.len()
+            "{conflict:<width$} {}",
+            tr!("records.show_conflict", count = lang::n(v.heads.len()))
         );
     }
     match &v.record {
-        None => println!("(deleted; see `custos history {}`)", v.record_id),
+        None => println!("{}", tr!("records.show_deleted", id = v.record_id)),
         Some(r) => {
             let mut value = serde_json::to_value(r)?;
             if let Some(o) = value.as_object_mut() {
@@ -177,7 +197,7 @@ impl Fields {
     fn apply(&self, value: &mut Value) -> Result {
         let obj = value
             .as_object_mut()
-            .ok_or_else(|| CliError::usage("a record must be a JSON object"))?;
+            .ok_or_else(|| CliError::usage(tr!("records.not_an_object")))?;
         let mut put = |k: &str, v: Value| {
             obj.insert(k.to_owned(), v);
         };
@@ -246,7 +266,7 @@ impl Fields {
         for s in &self.set {
             let (path, raw) = s
                 .split_once('=')
-                .ok_or_else(|| CliError::usage(format!("--set needs FIELD=VALUE, got '{s}'")))?;
+                .ok_or_else(|| CliError::usage(tr!("records.set_needs_field_value", value = s)))?;
             let v = serde_json::from_str(raw).unwrap_or_else(|_| json!(raw));
             set_path(obj, path, v)?;
         }
@@ -260,7 +280,7 @@ fn set_path(obj: &mut Map<String, Value>, path: &str, v: Value) -> Result {
     let mut cur = obj;
     while let Some(p) = parts.next() {
         if p.is_empty() {
-            return Err(CliError::usage(format!("--set: bad field name '{path}'")));
+            return Err(CliError::usage(tr!("records.set_bad_field", path = path)));
         }
         if parts.peek().is_none() {
             cur.insert(p.to_owned(), v);
@@ -272,7 +292,7 @@ fn set_path(obj: &mut Map<String, Value>, path: &str, v: Value) -> Result {
         }
         cur = next
             .as_object_mut()
-            .ok_or_else(|| CliError::usage(format!("--set: '{p}' in '{path}' is not an object")))?;
+            .ok_or_else(|| CliError::usage(tr!("records.set_not_object", part = p, path = path)))?;
     }
     Ok(())
 }
