@@ -100,13 +100,23 @@ impl CliError {
             CliError::Sync(e) => e.kind(),
             CliError::Json(_) => "internal",
         };
-        let english = self.to_string();
-        if lang::is_source() {
-            return english;
-        }
-        match lang::lookup(&format!("error.{kind}")) {
-            Some(sentence) => format!("{sentence} [{english}]"),
-            None => english,
-        }
+        by_kind(kind, self.to_string())
+    }
+}
+
+/// A vault error shown without failing the command (a damaged record listed, a version
+/// of a history that cannot be read), in the user's language as [`CliError::localized`].
+pub fn told(e: &custos_vault::Error) -> String {
+    by_kind(e.kind(), e.to_string())
+}
+
+/// The desktop app's sentence for an error kind, the English message after it.
+fn by_kind(kind: &str, english: String) -> String {
+    if lang::is_source() {
+        return english;
+    }
+    match lang::lookup(&format!("error.{kind}")) {
+        Some(sentence) => format!("{sentence} [{english}]"),
+        None => english,
     }
 }

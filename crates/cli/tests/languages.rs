@@ -235,13 +235,20 @@ fn the_command_lines_own_errors_are_translated() {
 fn counts_are_written_in_the_languages_digits_and_ids_stay_as_they_are() {
     let env = Env::new();
     let add = |title: &str| {
-        let out = env.run(&[("CUSTOS_LANG", "fa")], "pass.txt", &["add", "case", "--title", title]);
+        let out = env.run(
+            &[("CUSTOS_LANG", "fa")],
+            "pass.txt",
+            &["add", "case", "--title", title],
+        );
         assert!(out.status.success(), "{}", stderr(&out));
         stdout(&out).trim().to_owned()
     };
     let ids: Vec<String> = (0..12).map(|i| add(&format!("Raid {i}"))).collect();
     // An id printed for a script is the id, in ASCII, whatever the language.
-    assert!(ids.iter().all(|id| uuid::Uuid::parse_str(id).is_ok()), "{ids:?}");
+    assert!(
+        ids.iter().all(|id| uuid::Uuid::parse_str(id).is_ok()),
+        "{ids:?}"
+    );
 
     let out = env.run(&[("CUSTOS_LANG", "fa")], "pass.txt", &["search", "raid"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -256,5 +263,9 @@ fn counts_are_written_in_the_languages_digits_and_ids_stay_as_they_are() {
     assert!(ids.iter().all(|id| stdout(&out).contains(id.as_str())));
 
     let out = env.run(&[("CUSTOS_LANG", "en")], "pass.txt", &["search", "raid"]);
-    assert!(stderr(&out).contains("12 record(s) found"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("12 record(s) found"),
+        "{}",
+        stderr(&out)
+    );
 }

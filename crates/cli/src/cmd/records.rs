@@ -65,7 +65,10 @@ pub fn list(session: &Session, args: ListArgs) -> Result {
             }
         }
         for e in vault.damaged() {
-            eprintln!("{}", tr!("records.damaged_warning", error = e));
+            eprintln!(
+                "{}",
+                tr!("records.damaged_warning", error = crate::error::told(&e))
+            );
         }
         Ok(())
     })
@@ -151,7 +154,7 @@ pub fn history(session: &Session, HistoryArgs { id, json }: HistoryArgs) -> Resu
                         }
                     )
                 ),
-                Err(e) => println!("{e}"),
+                Err(e) => println!("{}", crate::error::told(e)),
             }
         }
         Ok(())
