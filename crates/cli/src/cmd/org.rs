@@ -3,6 +3,7 @@
 //! and remove coordinators. The hub only stores and relays what the key signed.
 
 use std::io::{BufRead, Write};
+use std::sync::OnceLock;
 
 use custos_sync::Held;
 use custos_vault::Vault;
@@ -11,7 +12,9 @@ use custos_wire::roster_log::{self, Change};
 use super::print_json;
 use crate::cli::OrgCommand;
 use crate::error::{CliError, Result};
+use crate::lang;
 use crate::session::Session;
+use crate::tr;
 
 pub fn run(session: &Session, cmd: OrgCommand) -> Result {
     session.with_vault(|vault| org_command(vault, cmd))
@@ -19,7 +22,7 @@ pub fn run(session: &Session, cmd: OrgCommand) -> Result {
 
 /// A signing key (base64) as the words people compare.
 fn words_of(signer: &str) -> String {
-    roster_log::words_of(signer).unwrap_or_else(|| "(not a signing key)".into())
+    roster_log::words_of(signer).unwrap_or_else(|| tr!("org.not_a_signing_key"))
 }
 
 fn org_command(vault: &mut Vault, cmd: OrgCommand) -> Result {
@@ -27,59 +30,62 @@ fn org_command(vault: &mut Vault, cmd: OrgCommand) -> Result {
         OrgCommand::Create { name, yes } => {
             let held = Held::new(vault);
             let created = custos_sync::org_create(&held, &name, |roster| {
-                println!("The roster to sign, as the hub lists it now:");
+                println!("{}", tr!("org.create.roster_to_sign"));
+                // The entries' labels, padded to the longer one and two spaces.
+                let (coordinator, device) =
+                    (tr!("org.create.coordinator"), tr!("org.create.device"));
+                let width = coordinator.chars().count().max(device.chars().count()) + 2;
                 for c in &roster.coordinators {
-                    println!("  coordinator  {c}");
+                    println!("  {coordinator:<width$}{c}");
                 }
                 for d in &roster.devices {
                     println!(
-                        "  device       {}  {:<24} {:<11} {}{}",
+                        "  {device:<width$}{}  {:<24} {:<11} {}{}",
                         d.device_id,
                         d.label,
                         d.role.as_str(),
                         words_of(&d.signer),
-                        if d.revoked { "  (revoked)" } else { "" }
+                        if d.revoked {
+                            format!("  {}", tr!("org.create.revoked"))
+                        } else {
+                            String::new()
+                        }
                     );
                 }
-                println!(
-                    "Only coordinators this vault already encrypts to are signed; compare the \
-                     devices with your organisation's own list."
-                );
-                yes || ask("Sign this roster with a new organisation key? [y/N] ")
+                println!("{}", tr!("org.create.compare"));
+                yes || ask(&tr!("org.create.ask"))
             })?;
             let Some(created) = created else {
-                println!("nothing was signed");
+                println!("{}", tr!("org.create.nothing_signed"));
                 return Ok(());
             };
             println!(
-                "the organisation key signs the roster now ({} entries)",
-                created.entries
+                "{}",
+                tr!("org.create.signed", count = lang::n(created.entries))
             );
-            println!("its words: {}", created.words);
-            println!(
-                "Read these words to every colleague in person: each confirms them with \
-                 `custos org confirm WORDS…`. Make a new key backup (custos key backup): its \
-                 shares now carry the organisation key too."
-            );
+            println!("{}", tr!("org.create.words", words = created.words));
+            println!("{}", tr!("org.create.read_words"));
             Ok(())
         }
         OrgCommand::Confirm { words } => {
             vault.confirm_org_key(&words.join(" "))?;
-            println!(
-                "this device follows the organisation key now: only the roster it signs \
-                 decides whom this vault encrypts to and whose changes it takes in (sync to \
-                 fetch it)"
-            );
+            println!("{}", tr!("org.confirmed"));
             Ok(())
         }
         OrgCommand::Approve { device, words } => {
             let entries = custos_sync::org_approve(&Held::new(vault), &device, &words)?;
-            println!("approved '{device}': the roster has {entries} entries");
+            println!(
+                "{}",
+                tr!("org.approved", device = device, count = lang::n(entries))
+            );
             Ok(())
         }
         OrgCommand::Revoke { device } => {
             let entries = custos_sync::org_revoke(&Held::new(vault), &device)?;
-            println!("revoked '{device}': the roster has {entries} entries");
+            println!(
+                "{}",
+                tr!("org.revoked", device = device, count = lang::n(entries))
+            );
             Ok(())
         }
         OrgCommand::AddCoordinator { recipient } => {
@@ -87,8 +93,9 @@ fn org_command(vault: &mut Vault, cmd: OrgCommand) -> Result {
                 .parse::<custos_vault::crypto::VaultRecipient>()
                 .is_err()
             {
-                return Err(CliError::usage(format!(
-                    "'{recipient}' is not an age recipient (age1…)"
+                return Err(CliError::usage(tr!(
+                    "org.not_a_recipient",
+                    recipient = recipient
                 )));
             }
             let held = Held::new(vault);
@@ -97,7 +104,7 @@ fn org_command(vault: &mut Vault, cmd: OrgCommand) -> Result {
                     recipient: recipient.clone(),
                 }])
             })?;
-            println!("coordinator added: the roster has {entries} entries");
+            println!("{}", tr!("org.coordinator_added", count = lang::n(entries)));
             Ok(())
         }
         OrgCommand::RemoveCoordinator { recipient } => {
@@ -107,7 +114,10 @@ fn org_command(vault: &mut Vault, cmd: OrgCommand) -> Result {
                     recipient: recipient.clone(),
                 }])
             })?;
-            println!("coordinator removed: the roster has {entries} entries");
+            println!(
+                "{}",
+                tr!("org.coordinator_removed", count = lang::n(entries))
+            );
             Ok(())
         }
         OrgCommand::Give { to, out } => {
@@ -116,25 +126,18 @@ fn org_command(vault: &mut Vault, cmd: OrgCommand) -> Result {
                 .write(true)
                 .create_new(true)
                 .open(&out)
-                .map_err(|e| CliError::io(format!("creating {}", out.display()), e))?;
+                .map_err(|e| CliError::io(tr!("org.creating", path = out.display()), e))?;
             f.write_all(&sealed)
                 .and_then(|()| f.sync_all())
-                .map_err(|e| CliError::io(format!("writing {}", out.display()), e))?;
-            println!(
-                "the organisation key, sealed to {to}, is in {}: give it to that coordinator \
-                 (custos org take FILE), then delete it",
-                out.display()
-            );
+                .map_err(|e| CliError::io(tr!("org.writing", path = out.display()), e))?;
+            println!("{}", tr!("org.given", to = to, path = out.display()));
             Ok(())
         }
         OrgCommand::Take { file } => {
             let sealed = std::fs::read(&file)
-                .map_err(|e| CliError::io(format!("reading {}", file.display()), e))?;
+                .map_err(|e| CliError::io(tr!("org.reading", path = file.display()), e))?;
             let words = vault.take_org_key(&sealed)?;
-            println!(
-                "this vault holds the organisation key now ({words}): make a new key backup, \
-                 its shares carry it"
-            );
+            println!("{}", tr!("org.taken", words = words));
             Ok(())
         }
         OrgCommand::Show { json } => {
@@ -143,7 +146,7 @@ fn org_command(vault: &mut Vault, cmd: OrgCommand) -> Result {
                 return print_json(&serde_json::to_value(&info.org)?);
             }
             if !info.enrolled {
-                println!("not enrolled with a hub (see `custos enroll`)");
+                println!("{}", tr!("sync.not_enrolled"));
                 return Ok(());
             }
             print_org(&info.org);
@@ -152,58 +155,101 @@ fn org_command(vault: &mut Vault, cmd: OrgCommand) -> Result {
     }
 }
 
+/// The labels of the status column of `custos sync status` and `custos org show`, whose
+/// values start at one column: the longest label's length and two spaces (in English 14,
+/// as the lines always were).
+fn status_width() -> usize {
+    static WIDTH: OnceLock<usize> = OnceLock::new();
+    *WIDTH.get_or_init(|| {
+        [
+            tr!("sync.status.hub"),
+            tr!("sync.status.role"),
+            tr!("sync.status.route"),
+            tr!("sync.status.state"),
+            tr!("sync.status.every"),
+            tr!("sync.status.last_success"),
+            tr!("sync.status.last_attempt"),
+            tr!("sync.status.last_error"),
+            tr!("sync.status.pending"),
+            tr!("sync.status.conflicts"),
+            tr!("sync.status.change"),
+            tr!("org.status.organisation"),
+            tr!("org.status.this_device"),
+        ]
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+            + 2
+    })
+}
+
+/// A label of the status column, padded to the column of the values.
+pub(super) fn status_label(label: &str) -> String {
+    format!("{label:<width$}", width = status_width())
+}
+
 /// The organisation lines of `custos org show` and `custos sync status`.
 pub fn print_org(org: &custos_vault::OrgInfo) {
+    let organisation = status_label(&tr!("org.status.organisation"));
     match (&org.words, org.signed) {
         (Some(words), true) => {
+            let name = org
+                .name
+                .clone()
+                .unwrap_or_else(|| tr!("org.status.roster_not_fetched"));
             println!(
-                "organisation  {} — key words: {words}",
-                org.name.as_deref().unwrap_or("(roster not fetched yet)")
+                "{organisation}{}",
+                tr!("org.status.key_words", name = name, words = words)
             );
-            println!(
-                "              signed roster: {} entries verified{}",
-                org.entries,
-                if org.holds_key {
-                    "; this vault holds the key"
-                } else {
-                    ""
-                }
-            );
+            let entries = lang::n(org.entries);
+            let roster = if org.holds_key {
+                tr!("org.status.signed_roster_key_held", count = entries)
+            } else {
+                tr!("org.status.signed_roster", count = entries)
+            };
+            println!("{}{roster}", status_label(""));
         }
-        _ => println!("organisation  does not sign its roster (the hub's list is used)"),
+        _ => println!("{organisation}{}", tr!("org.status.unsigned")),
     }
-    println!("this device   words: {}", org.device_words);
+    println!(
+        "{}{}",
+        status_label(&tr!("org.status.this_device")),
+        tr!("org.status.device_words", words = org.device_words)
+    );
     if org.awaiting_approval {
-        println!(
-            "WAITING for a coordinator's approval: read them this device's words; what you \
-             write stays on this device until then"
-        );
+        println!("{}", tr!("org.status.awaiting_approval"));
     }
     if let Some(offered) = &org.offered_words {
-        println!(
-            "ORGANISATION KEY offered by the hub: {offered}\n  not used until you confirm \
-             it: compare the words with a coordinator in person, then run `custos org \
-             confirm WORDS…`"
-        );
+        println!("{}", tr!("org.status.key_offered", words = offered));
+        println!("  {}", tr!("org.status.key_offered_confirm"));
     }
     for u in &org.unapproved {
         println!(
-            "not in the signed roster: device {} '{}' ({}) words: {}",
-            u.device_id,
-            u.label,
-            u.role.as_str(),
-            u.words
+            "{}",
+            tr!(
+                "org.status.unapproved",
+                device = u.device_id,
+                label = u.label,
+                role = u.role.as_str(),
+                words = u.words
+            )
         );
     }
 }
 
-/// Asks a yes/no question on the terminal; no answer is no.
+/// Asks a yes/no question on the terminal; no answer is no. Yes is `y`, `Y` or `yes`, or
+/// the language's own short yes (`org.yes`), in either case.
 fn ask(question: &str) -> bool {
-    print!("{question}");
+    print!("{question} ");
     let _ = std::io::stdout().flush();
     let mut line = String::new();
     if std::io::stdin().lock().read_line(&mut line).is_err() {
         return false;
     }
-    matches!(line.trim(), "y" | "Y" | "yes")
+    let answer = line.trim();
+    let yes = tr!("org.yes");
+    let yes = yes.trim();
+    matches!(answer, "y" | "Y" | "yes")
+        || (!yes.is_empty() && answer.to_lowercase() == yes.to_lowercase())
 }

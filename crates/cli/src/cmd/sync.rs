@@ -7,10 +7,13 @@ use custos_app::resolve;
 use custos_vault::{Filter, Vault};
 use uuid::Uuid;
 
+use super::org::status_label;
 use super::{print_json, read_input};
 use crate::cli::{BundleCommand, CoordinatorAction, EnrollArgs, ResolveArgs, SyncCommand};
 use crate::error::{CliError, Result};
+use crate::lang;
 use crate::session::Session;
+use crate::tr;
 
 pub fn enroll(
     session: &Session,
@@ -25,18 +28,17 @@ pub fn enroll(
         invite
     } else {
         String::from_utf8(read_input(Path::new(&invite))?)
-            .map_err(|_| CliError::usage("the invite file is not text"))?
+            .map_err(|_| CliError::usage(tr!("sync.invite_not_text")))?
     };
     session.with_vault(|vault| {
         let e = custos_sync::enroll(vault, &text, &label, route)?;
-        println!("enrolled as device {} ({})", e.device_id, e.role);
+        println!(
+            "{}",
+            tr!("sync.enrolled", device = e.device_id, role = e.role)
+        );
         if let Some(words) = &e.org_words {
-            println!(
-                "your organisation signs its roster; its key's words: {words}\n\
-                 Compare them with a coordinator in person. Then read them this device's \
-                 words (custos org show): a coordinator approves it, and until then what \
-                 you write stays on this device."
-            );
+            println!("{}", tr!("sync.enrolled_org_words", words = words));
+            println!("{}", tr!("sync.enrolled_org_compare"));
         }
         Ok(())
     })
@@ -51,25 +53,31 @@ pub fn bundle(session: &Session, cmd: BundleCommand) -> Result {
         BundleCommand::Export { file } => {
             let s = custos_sync::bundle::export(vault, &file)?;
             println!(
-                "{} versions and {} evidence files written to {} ({} bytes, encrypted)",
-                s.objects,
-                s.blobs,
-                file.display(),
-                s.bytes
+                "{}",
+                tr!(
+                    "sync.bundle.written",
+                    versions = lang::n(s.objects),
+                    files = lang::n(s.blobs),
+                    path = file.display(),
+                    bytes = lang::n(s.bytes)
+                )
             );
             Ok(())
         }
         BundleCommand::Import { file } => {
             let (took, blobs) = custos_sync::bundle::import(vault, &file)?;
             println!(
-                "{} new versions, {} already here, {} refused, {} evidence files",
-                took.stored,
-                took.existing,
-                took.rejected.len(),
-                blobs
+                "{}",
+                tr!(
+                    "sync.bundle.imported",
+                    new = lang::n(took.stored),
+                    existing = lang::n(took.existing),
+                    refused = lang::n(took.rejected.len()),
+                    files = lang::n(blobs)
+                )
             );
             for (id, why) in &took.rejected {
-                eprintln!("refused {id}: {why}");
+                eprintln!("{}", tr!("sync.bundle.refused", id = id, why = why));
             }
             Ok(())
         }
@@ -90,7 +98,7 @@ pub fn conflicts(session: &Session, json: bool) -> Result {
             return print_json(&serde_json::to_value(&items)?);
         }
         if items.is_empty() {
-            println!("no conflicts");
+            println!("{}", tr!("sync.no_conflicts"));
         }
         for i in &items {
             println!(
@@ -120,27 +128,39 @@ fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> Result {
             let report = if matches!(cmd, SyncCommand::Check) {
                 let r = custos_sync::check_hub(&held)?;
                 println!(
-                    "the hub had lost {} change(s) or file(s) of this vault; sent again",
-                    r.hub_lost
+                    "{}",
+                    tr!("sync.check.hub_lost", count = lang::n(r.hub_lost))
                 );
                 r
             } else {
                 custos_sync::run(&held)?
             };
             println!(
-                "sent {} new versions ({} already there), received {}, evidence files {} up / {} down",
-                report.pushed, report.existing, report.pulled, report.blobs_up, report.blobs_down
+                "{}",
+                tr!(
+                    "sync.now.sent",
+                    sent = lang::n(report.pushed),
+                    existing = lang::n(report.existing),
+                    received = lang::n(report.pulled),
+                    up = lang::n(report.blobs_up),
+                    down = lang::n(report.blobs_down)
+                )
             );
             println!(
-                "{} requests, {} bytes sent, {} bytes received",
-                report.requests, report.bytes_sent, report.bytes_received
+                "{}",
+                tr!(
+                    "sync.now.traffic",
+                    requests = lang::n(report.requests),
+                    sent = lang::n(report.bytes_sent),
+                    received = lang::n(report.bytes_received)
+                )
             );
             if let Some(w) = report.warning() {
                 eprintln!("{w}");
             }
             let conflicts = vault.conflict_count();
             if conflicts > 0 {
-                println!("{conflicts} record(s) have concurrent edits: see `custos conflicts`");
+                println!("{}", tr!("sync.now.conflicts", count = lang::n(conflicts)));
             }
             Ok(())
         }
@@ -150,44 +170,68 @@ fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> Result {
                 return print_json(&serde_json::to_value(&info)?);
             }
             if !info.enrolled {
-                println!("not enrolled with a hub (see `custos enroll`)");
+                println!("{}", tr!("sync.not_enrolled"));
                 return Ok(());
             }
             let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
                 t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-                    .unwrap_or_else(|| "never".into())
+                    .unwrap_or_else(|| tr!("sync.status.never"))
             };
-            println!("hub           {} ({})", info.hub, info.pin);
-            println!(
-                "role          {}",
-                info.role.map(|r| r.as_str()).unwrap_or("none")
+            let line = |label: String, value: String| {
+                println!("{}{value}", status_label(&label));
+            };
+            line(
+                tr!("sync.status.hub"),
+                format!("{} ({})", info.hub, info.pin),
             );
-            println!("route         {}", info.route);
-            println!(
-                "state         {}",
-                if info.paused { "paused" } else { "active" }
+            line(
+                tr!("sync.status.role"),
+                info.role
+                    .map(|r| r.as_str().to_owned())
+                    .unwrap_or_else(|| tr!("sync.status.none")),
             );
-            println!("every         {} minutes", info.interval_minutes);
-            println!("last success  {}", when(info.last_success));
-            println!("last attempt  {}", when(info.last_attempt));
-            println!(
-                "last error    {}",
-                info.last_error.as_deref().unwrap_or("none")
+            line(tr!("sync.status.route"), info.route.to_string());
+            line(
+                tr!("sync.status.state"),
+                if info.paused {
+                    tr!("sync.status.paused")
+                } else {
+                    tr!("sync.status.active")
+                },
             );
-            println!(
-                "pending       {} versions, {} evidence files",
-                info.pending_versions, info.pending_blobs
+            line(
+                tr!("sync.status.every"),
+                tr!(
+                    "sync.status.every_minutes",
+                    minutes = lang::n(info.interval_minutes)
+                ),
             );
-            println!("conflicts     {}", info.conflicts);
+            line(tr!("sync.status.last_success"), when(info.last_success));
+            line(tr!("sync.status.last_attempt"), when(info.last_attempt));
+            line(
+                tr!("sync.status.last_error"),
+                info.last_error
+                    .clone()
+                    .unwrap_or_else(|| tr!("sync.status.none")),
+            );
+            line(
+                tr!("sync.status.pending"),
+                tr!(
+                    "sync.status.pending_value",
+                    versions = lang::n(info.pending_versions),
+                    files = lang::n(info.pending_blobs)
+                ),
+            );
+            line(tr!("sync.status.conflicts"), lang::n(info.conflicts));
             let devices = |d: &[String]| {
                 if d.is_empty() {
-                    "no device enrolled".to_string()
+                    tr!("sync.status.no_device")
                 } else {
                     d.join(", ")
                 }
             };
             super::org::print_org(&info.org);
-            println!("who can read this vault's records:");
+            println!("{}", tr!("sync.status.readers"));
             for r in &info.readers {
                 println!(
                     "  {:<12} {}  ({})",
@@ -197,61 +241,85 @@ fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> Result {
                 );
             }
             for c in info.changes.iter().rev().take(10) {
+                let who = &c.who;
                 let what = match c.what.as_str() {
-                    "device_accepted" => "now accepts versions from device",
-                    "device_revoked" => "device revoked:",
-                    "coordinator_announced" => "the hub announced a coordinator:",
-                    "coordinator_added" => "the organisation signed a coordinator:",
-                    "coordinator_removed" => "the organisation removed a coordinator:",
-                    "coordinator_unsigned" => {
-                        "the hub listed a coordinator the organisation did not sign (not used):"
+                    "device_accepted" => tr!("sync.change.device_accepted", who = who),
+                    "device_revoked" => tr!("sync.change.device_revoked", who = who),
+                    "coordinator_announced" => {
+                        tr!("sync.change.coordinator_announced", who = who)
                     }
-                    "roster_refused" => "ROSTER REFUSED:",
-                    "organisation_key_offered" => "the hub offers an organisation key:",
-                    "organisation_key_confirmed" => "you confirmed the organisation key:",
-                    "organisation_key_changed" => "you confirmed a NEW organisation key:",
-                    other => other,
+                    "coordinator_added" => tr!("sync.change.coordinator_added", who = who),
+                    "coordinator_removed" => tr!("sync.change.coordinator_removed", who = who),
+                    "coordinator_unsigned" => {
+                        tr!("sync.change.coordinator_unsigned", who = who)
+                    }
+                    "roster_refused" => tr!("sync.change.roster_refused", who = who),
+                    "organisation_key_offered" => {
+                        tr!("sync.change.organisation_key_offered", who = who)
+                    }
+                    "organisation_key_confirmed" => {
+                        tr!("sync.change.organisation_key_confirmed", who = who)
+                    }
+                    "organisation_key_changed" => {
+                        tr!("sync.change.organisation_key_changed", who = who)
+                    }
+                    other => format!("{other} {who}"),
                 };
                 let role = c
                     .role
                     .map(|r| format!(" ({})", r.as_str()))
                     .unwrap_or_default();
                 let signed = match (&c.by, c.signed_at) {
-                    (Some(by), Some(at)) => {
-                        format!(" — signed by '{by}' {}", at.format("%Y-%m-%d %H:%M UTC"))
-                    }
-                    (None, Some(at)) => format!(" — signed {}", at.format("%Y-%m-%d %H:%M UTC")),
+                    (Some(by), Some(at)) => format!(
+                        " {}",
+                        tr!(
+                            "sync.change.signed_by",
+                            by = by,
+                            at = at.format("%Y-%m-%d %H:%M UTC")
+                        )
+                    ),
+                    (None, Some(at)) => format!(
+                        " {}",
+                        tr!("sync.change.signed", at = at.format("%Y-%m-%d %H:%M UTC"))
+                    ),
                     _ => String::new(),
                 };
-                println!(
-                    "change        {}  {what} {}{role}{signed}",
-                    c.at.format("%Y-%m-%d %H:%M UTC"),
-                    c.who
+                line(
+                    tr!("sync.status.change"),
+                    format!(
+                        "{}  {what}{role}{signed}",
+                        c.at.format("%Y-%m-%d %H:%M UTC")
+                    ),
                 );
             }
             for g in &info.gaps {
                 println!(
-                    "MISSING versions #{}–#{} of device '{}' (a later one arrived; noticed {}): \
-                     if they do not arrive after that device has synced, the hub is \
-                     withholding them",
-                    g.from,
-                    g.to,
-                    g.device,
-                    g.noticed_at.format("%Y-%m-%d %H:%M UTC")
+                    "{}",
+                    tr!(
+                        "sync.status.missing_versions",
+                        from = lang::n(g.from),
+                        to = lang::n(g.to),
+                        device = g.device,
+                        noticed = g.noticed_at.format("%Y-%m-%d %H:%M UTC")
+                    )
                 );
             }
             for p in &info.pending_coordinators {
                 println!(
-                    "NEW COORDINATOR announced by the hub on {}: {} ({})",
-                    p.seen_at.format("%Y-%m-%d %H:%M UTC"),
-                    p.recipient,
-                    devices(&p.devices)
+                    "{}",
+                    tr!(
+                        "sync.status.new_coordinator",
+                        at = p.seen_at.format("%Y-%m-%d %H:%M UTC"),
+                        recipient = p.recipient,
+                        devices = devices(&p.devices)
+                    )
                 );
                 println!(
-                    "  not used until you confirm it: check with your organisation, not through \
-                     the hub, that this key is a coordinator's, then run \
-                     `custos sync coordinator confirm {}` (or `… refuse {}`)",
-                    p.recipient, p.recipient
+                    "  {}",
+                    tr!(
+                        "sync.status.new_coordinator_confirm",
+                        recipient = p.recipient
+                    )
                 );
             }
             Ok(())
@@ -259,12 +327,15 @@ fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> Result {
         SyncCommand::Coordinator { action } => match action {
             CoordinatorAction::Confirm { recipient } => {
                 vault.confirm_coordinator(&recipient)?;
-                println!("confirmed: new records and evidence are also encrypted to {recipient}");
+                println!(
+                    "{}",
+                    tr!("sync.coordinator.confirmed", recipient = recipient)
+                );
                 Ok(())
             }
             CoordinatorAction::Refuse { recipient } => {
                 vault.refuse_coordinator(&recipient)?;
-                println!("refused: {recipient} is never used, and not offered again");
+                println!("{}", tr!("sync.coordinator.refused", recipient = recipient));
                 Ok(())
             }
         },
@@ -280,46 +351,45 @@ fn resolve_command(vault: &mut Vault, id: Uuid, take: &[String], dry_run: bool) 
     for t in take {
         let (field, version) = t
             .split_once('=')
-            .ok_or_else(|| CliError::usage(format!("'{t}': use --take FIELD=VERSION")))?;
+            .ok_or_else(|| CliError::usage(tr!("sync.resolve.take_form", take = t)))?;
         let version: Uuid = version
             .parse()
-            .map_err(|_| CliError::usage(format!("'{version}' is not a version id")))?;
+            .map_err(|_| CliError::usage(tr!("sync.resolve.not_version_id", version = version)))?;
         takes.push((field.to_owned(), version));
     }
     let proposal = vault.merge_proposal(id)?;
     // The choices are the desktop's: one use case writes what both decide.
     let resolution = resolve::resolution(&proposal, &takes)?;
     if proposal.merged.is_none() {
-        println!("every version deletes the record; writing the deletion");
+        println!("{}", tr!("sync.resolve.all_delete"));
     }
     for h in &proposal.heads {
-        println!(
-            "version {}  {}{}",
-            h.version_id,
-            h.hlc.to_rfc3339(),
-            if h.record.is_none() {
-                "  (deleted)"
-            } else {
-                ""
-            }
-        );
+        let (version, time) = (h.version_id, h.hlc.to_rfc3339());
+        if h.record.is_none() {
+            println!(
+                "{}",
+                tr!("sync.resolve.head_deleted", version = version, time = time)
+            );
+        } else {
+            println!(
+                "{}",
+                tr!("sync.resolve.head", version = version, time = time)
+            );
+        }
     }
     for c in &proposal.conflicts {
-        println!("field '{}' differs:", c.field);
+        println!("{}", tr!("sync.resolve.field_differs", field = c.field));
         for (v, val) in &c.values {
-            let mark = if *v == c.chosen
-                && !take.iter().any(|t| t.starts_with(&format!("{}=", c.field)))
-            {
-                " (taken)"
+            if *v == c.chosen && !take.iter().any(|t| t.starts_with(&format!("{}=", c.field))) {
+                println!("  {v}: {}", tr!("sync.resolve.taken", value = val));
             } else {
-                ""
-            };
-            println!("  {v}: {val}{mark}");
+                println!("  {v}: {val}");
+            }
         }
     }
     if dry_run {
         match &resolution {
-            resolve::Resolution::Delete => println!("the record would be deleted"),
+            resolve::Resolution::Delete => println!("{}", tr!("sync.resolve.would_delete")),
             resolve::Resolution::Merge(record) => {
                 let mut shown = serde_json::to_value(&**record)?;
                 if let Some(o) = shown.as_object_mut() {
@@ -332,8 +402,12 @@ fn resolve_command(vault: &mut Vault, id: Uuid, take: &[String], dry_run: bool) 
     }
     let version = resolve::write(vault, id, &resolution)?;
     match resolution {
-        resolve::Resolution::Delete => println!("deleted as version {version}"),
-        resolve::Resolution::Merge(_) => println!("merged as version {version}"),
+        resolve::Resolution::Delete => {
+            println!("{}", tr!("sync.resolve.deleted", version = version))
+        }
+        resolve::Resolution::Merge(_) => {
+            println!("{}", tr!("sync.resolve.merged", version = version))
+        }
     }
     Ok(())
 }
