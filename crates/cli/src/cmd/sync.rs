@@ -155,7 +155,7 @@ fn sync_command(vault: &mut Vault, cmd: SyncCommand) -> Result {
                     received = lang::n(report.bytes_received)
                 )
             );
-            if let Some(w) = report.warning() {
+            if let Some(w) = warning(&report) {
                 eprintln!("{w}");
             }
             let conflicts = vault.conflict_count();
@@ -410,4 +410,82 @@ fn resolve_command(vault: &mut Vault, id: Uuid, take: &[String], dry_run: bool) 
         }
     }
     Ok(())
+}
+
+/// What sync wants the user to know, in their language: the words of
+/// [`custos_sync::Report::warning`] (which the English is, word for word; tested).
+fn warning(report: &custos_sync::Report) -> Option<String> {
+    let refused =
+        report.push_rejected.len() + report.pull_rejected.len() + report.blob_rejected.len();
+    if report.awaiting_approval {
+        return Some(tr!("sync.warning.awaiting_approval"));
+    }
+    if report.hub_went_back && report.hub_lost == 0 {
+        return Some(tr!("sync.warning.hub_went_back"));
+    }
+    if report.hub_lost > 0 {
+        let skipped = if refused > 0 {
+            tr!("sync.warning.hub_lost_skipped", count = lang::n(refused))
+        } else {
+            String::new()
+        };
+        return Some(tr!(
+            "sync.warning.hub_lost",
+            count = lang::n(report.hub_lost),
+            skipped = skipped
+        ));
+    }
+    (refused > 0).then(|| {
+        let first = report
+            .push_rejected
+            .iter()
+            .chain(&report.pull_rejected)
+            .chain(&report.blob_rejected)
+            .next()
+            .map(|(id, why)| tr!("sync.warning.first", id = id, why = why))
+            .unwrap_or_default();
+        tr!(
+            "sync.warning.refused",
+            count = lang::n(refused),
+            first = first
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_english_warning_is_the_sync_reports_own() {
+        let id = Uuid::nil();
+        let cases = [
+            custos_sync::Report::default(),
+            custos_sync::Report {
+                awaiting_approval: true,
+                ..Default::default()
+            },
+            custos_sync::Report {
+                hub_went_back: true,
+                ..Default::default()
+            },
+            custos_sync::Report {
+                hub_lost: 3,
+                ..Default::default()
+            },
+            custos_sync::Report {
+                hub_lost: 2,
+                blob_rejected: vec![(id, "too big".into())],
+                ..Default::default()
+            },
+            custos_sync::Report {
+                push_rejected: vec![(id, "bad signature".into())],
+                pull_rejected: vec![(id, "unknown".into())],
+                ..Default::default()
+            },
+        ];
+        for report in cases {
+            assert_eq!(warning(&report), report.warning(), "{report:?}");
+        }
+    }
 }
