@@ -65,6 +65,11 @@ impl Env {
 
     /// The CLI with only the given language variables set (none of the machine's).
     fn run(&self, env: &[(&str, &str)], pass: &str, args: &[&str]) -> Output {
+        self.run_typing(env, pass, args, "")
+    }
+
+    /// The same, with `typed` on standard input.
+    fn run_typing(&self, env: &[(&str, &str)], pass: &str, args: &[&str], typed: &str) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_custos"));
         cmd.arg("--vault")
             .arg(&self.dir)
@@ -73,14 +78,22 @@ impl Env {
             .args(args)
             .env("HOME", self.tmp.path())
             .env("CUSTOS_CONFIG_DIR", self.config())
-            .stdin(Stdio::null());
+            .env("CUSTOS_DEVICE_KEYS", self.tmp.path().join("device-keys"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         for var in ["CUSTOS_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"] {
             cmd.env_remove(var);
         }
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.output().unwrap()
+        let mut child = cmd.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // A command that does not read its input may have exited already.
+        let _ = std::io::Write::write_all(&mut stdin, typed.as_bytes());
+        drop(stdin);
+        child.wait_with_output().unwrap()
     }
 }
 
@@ -268,4 +281,43 @@ fn counts_are_written_in_the_languages_digits_and_ids_stay_as_they_are() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn the_wipe_asks_for_the_word_of_the_users_language_and_takes_no_other() {
+    let env = Env::new();
+    let word = cli("ru", "protect.confirm_word");
+    assert_ne!(word, "WIPE");
+    let prompt = head(&cli("ru", "protect.wipe_prompt")).to_owned();
+    for wrong in ["", "wipe", "yes", "да"] {
+        let out = env.run_typing(
+            &[("CUSTOS_LANG", "ru")],
+            "pass.txt",
+            &["wipe"],
+            &format!("{wrong}\n"),
+        );
+        assert!(!out.status.success(), "'{wrong}' wiped the vault");
+        assert!(stderr(&out).contains(&prompt), "{}", stderr(&out));
+        assert!(
+            env.dir.join("identity.age").exists(),
+            "'{wrong}' wiped the vault"
+        );
+    }
+    let out = env.run_typing(
+        &[("CUSTOS_LANG", "ru")],
+        "pass.txt",
+        &["wipe"],
+        &format!("{word}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !env.dir.join("identity.age").exists(),
+        "the Russian word wipes"
+    );
+
+    // The English word is always taken (a habit, or a script's).
+    let env = Env::new();
+    let out = env.run_typing(&[("CUSTOS_LANG", "ru")], "pass.txt", &["wipe"], "WIPE\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!env.dir.join("identity.age").exists());
 }
