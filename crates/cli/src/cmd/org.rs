@@ -239,7 +239,8 @@ pub fn print_org(org: &custos_vault::OrgInfo) {
 }
 
 /// Asks a yes/no question on the terminal; no answer is no. Yes is `y`, `Y` or `yes`, or
-/// the language's own short yes (`org.yes`), in either case.
+/// the language's own short yes (`org.yes`) in either case, or (in another language than
+/// English) a word that starts as it does.
 fn ask(question: &str) -> bool {
     print!("{question} ");
     let _ = std::io::stdout().flush();
@@ -249,7 +250,12 @@ fn ask(question: &str) -> bool {
     }
     let answer = line.trim();
     let yes = tr!("org.yes");
-    let yes = yes.trim();
+    let yes = yes.trim().to_lowercase();
+    let answer_lower = answer.to_lowercase();
+    // In another language, its yes word as typed in full (بله, evet, oui) too: an answer
+    // that starts with the short yes's letter.
+    let first = |s: &str| s.chars().next();
     matches!(answer, "y" | "Y" | "yes")
-        || (!yes.is_empty() && answer.to_lowercase() == yes.to_lowercase())
+        || (!yes.is_empty() && answer_lower == yes)
+        || (!crate::lang::is_source() && !yes.is_empty() && first(&answer_lower) == first(&yes))
 }
