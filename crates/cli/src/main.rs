@@ -34,6 +34,8 @@ fn main() -> ExitCode {
     // (where not, nothing is printed: scripts read stderr; `docs/threat-model.md` says
     // what to do instead).
     custos_process::harden(true);
+    // `custos list | head` ends quietly when head has read enough.
+    custos_process::default_sigpipe();
     // Before parsing: the help and the usage errors are in the chosen language too.
     lang::init(session::settings_language);
     let cli = match help::parse() {

@@ -104,3 +104,35 @@ fn the_command_cannot_dump_core_whatever_limit_it_is_started_with() {
         eprintln!("no CAP_IPC_LOCK here: whether memory is locked is not checked");
     }
 }
+
+/// `custos … | head`: when the reader goes away, the command ends quietly (by SIGPIPE,
+/// as other command-line tools do), not with a panic and its backtrace.
+#[cfg(unix)]
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["vocab", "act-types"])
+        .env("CUSTOS_LANG", "en")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before reading a line: every line is a write to a closed pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc_sigpipe()),
+        "{:?}",
+        out.status
+    );
+}
+
+/// SIGPIPE's number on Linux and the BSDs.
+fn libc_sigpipe() -> i32 {
+    13
+}

@@ -67,6 +67,15 @@ pub fn harden(lock_memory: bool) -> Hardening {
     }
 }
 
+/// For a command-line tool only: a write to a reader that went away (`custos list |
+/// head`) ends the process quietly, as it ends other command-line tools, instead of a
+/// panic on the next print (Rust ignores SIGPIPE, and `println!` panics on the error).
+/// Nothing acknowledged is lost by it: a vault's writes are acknowledged once durable, so
+/// this ending is no worse than any crash, which the vault is built to survive.
+pub fn default_sigpipe() {
+    imp::default_sigpipe();
+}
+
 /// The core size limit (soft, hard) of this process, in bytes; None where unknown.
 pub fn core_limit() -> Option<(u64, u64)> {
     imp::core_limit()
@@ -81,6 +90,11 @@ pub fn dumpable() -> Option<bool> {
 #[allow(unsafe_code)]
 mod imp {
     use super::Memory;
+
+    pub fn default_sigpipe() {
+        // SAFETY: sets the disposition of one signal to the system's default.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
 
     pub fn no_core_dumps() -> bool {
         let zero = libc::rlimit {
@@ -142,6 +156,11 @@ mod imp {
 mod imp {
     use super::Memory;
 
+    pub fn default_sigpipe() {
+        // SAFETY: sets the disposition of one signal to the system's default.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
+
     pub fn no_core_dumps() -> bool {
         let zero = libc::rlimit {
             rlim_cur: 0,
@@ -177,6 +196,8 @@ mod imp {
 
 #[cfg(not(unix))]
 mod imp {
+    pub fn default_sigpipe() {}
+
     use super::Memory;
 
     pub fn no_core_dumps() -> bool {
