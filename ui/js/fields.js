@@ -184,7 +184,7 @@ export function errorText(error) {
     // These carry details the user can act on; the detail is kept, in English.
     if (['weak_passphrase', 'damaged', 'io', 'database', 'newer_format', 'bad_request', 'internal', 'unknown',
       'hub_unreachable', 'tls_failed', 'connection_lost', 'hub_refused', 'hub_protocol',
-      'invalid_route'].includes(e.kind) && e.message) {
+      'invalid_route', 'file_exists', 'evidence', 'import_refused', 'import_failed'].includes(e.kind) && e.message) {
       return `${t(key)} (${e.message})`;
     }
     return t(key);
