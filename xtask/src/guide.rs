@@ -6,11 +6,12 @@
 //! sections, its images are `img/<name>.png` beside it (`ui/guide/img/`, the screenshots
 //! of the window tests), and it names no other address. Arabic and Persian pages are
 //! `dir="rtl"`. The PDF is laid out by the report engine (`custos_report::guide`), which
-//! embeds subset fonts and shapes Arabic and Persian; it cannot place raster images, so
-//! the PDF has the text of the guide without its screenshots. Its metadata keeps the
-//! SHA-256 of the Markdown it was made from (the PDF itself is not byte-for-byte
-//! reproducible: its font names are random), which is how `--check` and the tests know
-//! it is up to date.
+//! embeds subset fonts and shapes Arabic and Persian, and the same screenshots where the
+//! Markdown shows them (read here from `ui/guide/img/`, scaled down to 800 pixels wide
+//! by the engine), each with its caption below it. Its metadata keeps the SHA-256 of
+//! the Markdown it was made from, which is how `--check` and the tests know it is up to
+//! date (a changed screenshot is not seen: render again after `--screenshots`). Two
+//! renderings of the same Markdown and images are the same bytes.
 //!
 //! `--screenshots` first copies the images the guide shows from `target/screenshots/`
 //! (run the window tests first: `cargo test -p custos-desktop --test window --test
@@ -154,10 +155,16 @@ fn escape(s: &str) -> String {
 }
 
 /// The Markdown as the blocks of the PDF: headings, paragraphs, list items with their
-/// bullet or number, the top note as an alert line. Images are left out (the engine
-/// draws vectors and text only); so is inline formatting.
-pub fn blocks(markdown: &str) -> Vec<Block> {
+/// bullet or number, the top note as an alert line, images with their alternative text
+/// as caption (`image` gives the bytes of the file an image names, or why it cannot).
+/// Inline formatting is left out.
+pub fn blocks(
+    markdown: &str,
+    image: &mut dyn FnMut(&str) -> Result<Vec<u8>, String>,
+) -> Result<Vec<Block>, String> {
     let mut out = Vec::new();
+    // The image being read: its file and its caption so far.
+    let mut img: Option<(String, String)> = None;
     let mut text = String::new();
     // Ordered lists: the next number; unordered: None.
     let mut lists: Vec<Option<u64>> = Vec::new();
@@ -236,27 +243,63 @@ pub fn blocks(markdown: &str) -> Vec<Block> {
                     out.push(Block::Para(format!("{p}{t}")));
                 }
             }
-            Event::Start(Tag::Image { .. }) => in_image += 1,
-            Event::End(TagEnd::Image) => in_image = in_image.saturating_sub(1),
-            Event::Text(t) | Event::Code(t) if in_image == 0 => text.push_str(&t),
-            Event::SoftBreak | Event::HardBreak if in_image == 0 => text.push(' '),
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                in_image += 1;
+                if in_image == 1 {
+                    // Text before the image in its paragraph: a paragraph above it.
+                    if item_prefix.is_empty() {
+                        flush(&mut text, &mut out, Block::Para);
+                    }
+                    img = Some((dest_url.to_string(), String::new()));
+                }
+            }
+            Event::End(TagEnd::Image) => {
+                in_image = in_image.saturating_sub(1);
+                if in_image == 0 {
+                    if let Some((dest, alt)) = img.take() {
+                        let png = image(&dest).map_err(|e| format!("![…]({dest}): {e}"))?;
+                        let caption = alt.split_whitespace().collect::<Vec<_>>().join(" ");
+                        out.push(Block::Image { png, caption });
+                    }
+                }
+            }
+            Event::Text(t) | Event::Code(t) if in_image > 0 => {
+                if let Some((_, alt)) = img.as_mut() {
+                    alt.push_str(&t);
+                }
+            }
+            Event::SoftBreak | Event::HardBreak if in_image > 0 => {
+                if let Some((_, alt)) = img.as_mut() {
+                    alt.push(' ');
+                }
+            }
+            Event::Text(t) | Event::Code(t) => text.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => text.push(' '),
             _ => {}
         }
     }
-    out
+    Ok(out)
 }
 
-/// The guide of `lang` as a PDF, and its page count.
-pub fn pdf(lang: &str, markdown: &str) -> Result<(Vec<u8>, usize), String> {
+/// The bytes of the image a page names (`img/<name>.png`), from the folder of the
+/// pages (`ui/guide/`): an error names the file when it is missing or is not there.
+fn read_image(pages: &Path, dest: &str) -> Result<Vec<u8>, String> {
+    if !dest.starts_with("img/") || dest.contains("..") || dest.contains(':') {
+        return Err("not an image of ui/guide/img/".into());
+    }
+    let path = pages.join(dest);
+    fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The guide of `lang` as a PDF, and its page count; its images are read from `pages`
+/// (the folder of the HTML pages, `ui/guide/`).
+pub fn pdf(lang: &str, markdown: &str, pages: &Path) -> Result<(Vec<u8>, usize), String> {
     let title = title_of(markdown);
     let foot = |page: usize, pages: usize| footer(lang, &title, page, pages);
-    custos_report::guide::pdf(
-        &blocks(markdown),
-        &title,
-        &foot,
-        &[source_keyword(markdown)],
-    )
-    .map_err(|e| format!("{lang}.pdf: {e}"))
+    let blocks = blocks(markdown, &mut |dest| read_image(pages, dest))
+        .map_err(|e| format!("{lang}.pdf: docs/guide/{lang}.md shows {e}"))?;
+    custos_report::guide::pdf(&blocks, &title, &foot, &[source_keyword(markdown)])
+        .map_err(|e| format!("{lang}.pdf: {e}"))
 }
 
 /// Whether a PDF was made from this Markdown (the digest in its metadata).
@@ -355,7 +398,7 @@ pub fn run(root: &Path, check: bool) -> Vec<String> {
             continue;
         }
         fs::write(&html_path, &page).expect("the HTML can be written");
-        match pdf(lang, &markdown) {
+        match pdf(lang, &markdown, &out_dir) {
             Ok((bytes, pages)) => {
                 fs::write(&pdf_path, &bytes).expect("the PDF can be written");
                 let sections = page.matches("<h2").count();
@@ -479,10 +522,17 @@ mod tests {
     }
 
     #[test]
-    fn markdown_becomes_pdf_blocks_without_images() {
-        let md = "# Guide\n\n> Not reviewed.\n\n## One\n\nSome **bold** text.\n\n1. First\n2. Second,\n   on two lines\n\n- a\n\n![alt](img/x.png)\n";
+    fn markdown_becomes_pdf_blocks_and_images_become_image_blocks_with_their_caption() {
+        let md = "# Guide\n\n> Not reviewed.\n\n## One\n\nSome **bold** text.\n\n1. First\n2. Second,\n   on two lines\n\n- a\n\n![The *case* list,\nempty](img/x.png)\n\nAfter.\n";
+        let mut asked = Vec::new();
+        let got = blocks(md, &mut |dest| {
+            asked.push(dest.to_owned());
+            Ok(format!("bytes of {dest}").into_bytes())
+        })
+        .unwrap();
+        assert_eq!(asked, ["img/x.png"]);
         assert_eq!(
-            blocks(md),
+            got,
             vec![
                 Block::Title("Guide".into()),
                 Block::Alert("Not reviewed.".into()),
@@ -491,14 +541,112 @@ mod tests {
                 Block::Para("1. First".into()),
                 Block::Para("2. Second, on two lines".into()),
                 Block::Para("• a".into()),
+                Block::Image {
+                    png: b"bytes of img/x.png".to_vec(),
+                    caption: "The case list, empty".into(),
+                },
+                Block::Para("After.".into()),
             ]
         );
     }
 
     #[test]
+    fn a_missing_image_is_an_error_naming_it() {
+        let dir = root().join("ui/guide");
+        let md = "# Guide\n\nText.\n\n![Gone](img/no-such-screenshot.png)\n";
+        let err = pdf("en", md, &dir).unwrap_err();
+        assert!(err.contains("img/no-such-screenshot.png"), "{err}");
+        assert!(err.starts_with("en.pdf: docs/guide/en.md shows"), "{err}");
+        // Not a PNG: an error naming its caption.
+        let err = custos_report::guide::pdf(
+            &[Block::Image {
+                png: b"not a png".to_vec(),
+                caption: "Broken".into(),
+            }],
+            "T",
+            &|_, _| String::new(),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("Broken"), "{err}");
+        // Only the images beside the pages.
+        assert!(read_image(&dir, "../../Cargo.toml").is_err());
+    }
+
+    /// A 2×2 matrix with its translation (PDF's `a b c d e f`) applied after `m`.
+    fn times(n: [f32; 6], m: [f32; 6]) -> [f32; 6] {
+        [
+            n[0] * m[0] + n[1] * m[2],
+            n[0] * m[1] + n[1] * m[3],
+            n[2] * m[0] + n[3] * m[2],
+            n[2] * m[1] + n[3] * m[3],
+            n[4] * m[0] + n[5] * m[2] + m[4],
+            n[4] * m[1] + n[5] * m[3] + m[5],
+        ]
+    }
+
+    #[test]
+    fn each_shipped_pdf_has_one_image_per_screenshot_of_its_markdown_within_the_text_width() {
+        // A4 less two margins of 20 mm, in points.
+        let (page_w, margin) = (595.28_f32, 56.7_f32);
+        for lang in LANGS {
+            let md = fs::read_to_string(root().join(format!("docs/guide/{lang}.md"))).unwrap();
+            let shown = images(&html(lang, &md)).len();
+            assert!(shown > 0, "{lang}");
+            let path = root().join(format!("ui/guide/{lang}.pdf"));
+            let doc = lopdf::Document::load(&path).unwrap();
+            let xobjects = doc
+                .objects
+                .values()
+                .filter_map(|o| o.as_stream().ok())
+                .filter(|s| s.dict.get(b"Subtype").and_then(|v| v.as_name()).ok() == Some(b"Image"))
+                .count();
+            assert_eq!(xobjects, shown, "{lang}: image XObjects");
+            // Where each is drawn: the transformation at its `Do`.
+            let mut drawn = 0;
+            for (_, page) in doc.get_pages() {
+                let content = lopdf::content::Content::decode(&doc.get_page_content(page)).unwrap();
+                let mut ctm = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+                let mut stack = Vec::new();
+                for op in content.operations {
+                    match op.operator.as_str() {
+                        "q" => stack.push(ctm),
+                        "Q" => ctm = stack.pop().unwrap(),
+                        "cm" => {
+                            let n: Vec<f32> =
+                                op.operands.iter().map(|v| v.as_float().unwrap()).collect();
+                            ctm = times([n[0], n[1], n[2], n[3], n[4], n[5]], ctm);
+                        }
+                        "Do" => {
+                            drawn += 1;
+                            let (w, x) = (ctm[0], ctm[4]);
+                            assert!(w > 100.0 && ctm[3] > 50.0, "{lang}: {ctm:?}");
+                            assert!(x >= margin - 0.01, "{lang}: {ctm:?}");
+                            assert!(x + w <= page_w - margin + 0.01, "{lang}: {ctm:?}");
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            assert_eq!(drawn, shown, "{lang}: images drawn");
+        }
+    }
+
+    #[test]
+    fn a_guide_pdf_is_the_same_bytes_each_time() {
+        let dir = root().join("ui/guide");
+        let md = fs::read_to_string(root().join("docs/guide/fa.md")).unwrap();
+        let first = pdf("fa", &md, &dir).unwrap();
+        // Whatever was rendered in between.
+        pdf("en", "# Guide\n\nText.\n", &dir).unwrap();
+        assert!(first == pdf("fa", &md, &dir).unwrap());
+    }
+
+    #[test]
     fn a_pdf_knows_the_markdown_it_was_made_from() {
         let md = "# Guide\n\n## پیش از سفر\n\nمتن فارسی با نیم‌فاصله.\n";
-        let (bytes, pages) = pdf("fa", md).unwrap();
+        let (bytes, pages) = pdf("fa", md, &root().join("ui/guide")).unwrap();
         assert_eq!(pages, 1);
         assert!(pdf_is_from(&bytes, md));
         assert!(!pdf_is_from(&bytes, "# Guide\n"));

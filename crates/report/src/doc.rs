@@ -21,10 +21,24 @@ pub(crate) enum Block {
     Figure(custos_patterns::Scene),
 }
 
+/// A raster image placed between blocks (kept beside them, not among them: the blocks
+/// of the case report and the submission never hold one).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Image {
+    /// Drawn before the block of this index (after the last block when there is none).
+    pub at: usize,
+    /// The bytes of a PNG file.
+    pub png: Vec<u8>,
+    /// Set below it.
+    pub caption: String,
+}
+
 /// A document: a list of blocks. Wiped when dropped (it holds record content).
 #[derive(Debug, Default)]
 pub(crate) struct Doc {
     pub blocks: Vec<Block>,
+    /// Images between the blocks, in order.
+    pub images: Vec<Image>,
 }
 
 impl Drop for Doc {
@@ -43,6 +57,10 @@ impl Drop for Doc {
                 Block::Figure(scene) => wipe_scene(scene),
             }
         }
+        for i in &mut self.images {
+            i.png.zeroize();
+            i.caption.zeroize();
+        }
     }
 }
 
@@ -60,6 +78,22 @@ impl Doc {
     /// A chart or map.
     pub fn figure(&mut self, scene: custos_patterns::Scene) {
         self.blocks.push(Block::Figure(scene));
+    }
+    /// A PNG image, the text width wide, with its caption below it.
+    pub fn image(&mut self, png: Vec<u8>, caption: impl Into<String>) {
+        self.images.push(Image {
+            at: self.blocks.len(),
+            png,
+            caption: caption.into(),
+        });
+    }
+    /// The images drawn before the block at `index` (after the last block: `index` is
+    /// the number of blocks).
+    pub fn images_before(&self, index: usize) -> impl Iterator<Item = &Image> {
+        let last = index >= self.blocks.len();
+        self.images
+            .iter()
+            .filter(move |i| i.at == index || (last && i.at > index))
     }
     pub fn title(&mut self, s: impl Into<String>) {
         self.blocks.push(Block::Title(s.into()));
@@ -89,7 +123,17 @@ impl Doc {
     /// Plain UTF-8 text, lines of any length (a reader's editor wraps them).
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        for b in &self.blocks {
+        // An image cannot be text: its caption stands for it.
+        let images = |out: &mut String, index: usize| {
+            for i in self.images_before(index) {
+                blank(out);
+                out.push('[');
+                out.push_str(&i.caption);
+                out.push_str("]\n\n");
+            }
+        };
+        for (index, b) in self.blocks.iter().enumerate() {
+            images(&mut out, index);
             match b {
                 Block::Title(s) => {
                     out.push_str(s);
@@ -142,6 +186,7 @@ impl Doc {
                 }
             }
         }
+        images(&mut out, self.blocks.len());
         out
     }
 }

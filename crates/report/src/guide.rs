@@ -19,9 +19,18 @@ pub enum Block {
     Para(String),
     /// A line that must stand out (the passphrase cannot be recovered …).
     Alert(String),
+    /// A screenshot: the bytes of a PNG file (the caller reads it), drawn the text width
+    /// wide (scaled down, never wider) with its caption below it.
+    Image {
+        /// The PNG file's bytes.
+        png: Vec<u8>,
+        /// The line below it.
+        caption: String,
+    },
 }
 
-/// The guide as a PDF: its bytes and its page count. `footer` gives each page's last
+/// The guide as a PDF: its bytes and its page count (the same bytes for the same blocks).
+/// An image that is not a PNG the engine can read is an error naming its caption. `footer` gives each page's last
 /// line from its number and the page count; `keywords` go into the file's metadata (the
 /// renderer records there the digest of the Markdown it was made from).
 pub fn pdf(
@@ -38,6 +47,7 @@ pub fn pdf(
             Block::Subheading(s) => doc.subheading(s.as_str()),
             Block::Para(s) => doc.para(s.as_str()),
             Block::Alert(s) => doc.alert(s.as_str()),
+            Block::Image { png, caption } => doc.image(png.clone(), caption.as_str()),
         }
     }
     let (bytes, pages) = crate::pdf::render_with(&doc, title, footer, keywords)?;

@@ -19,9 +19,10 @@ use std::sync::OnceLock;
 use custos_patterns::scene::{Anchor, Item};
 use custos_patterns::Scene;
 use printpdf::{
-    Color, ExtendedGraphicsState, ExtendedGraphicsStateId, FontId, LinePoint, Mm, Op, PaintMode,
-    ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Polygon, PolygonRing,
-    Pt, Rgb, TextItem, WindingOrder,
+    Color, CurTransMat, DictItem, ExtendedGraphicsState, ExtendedGraphicsStateId, ExternalStream,
+    ExternalXObject, FontId, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle,
+    PdfPage, PdfSaveOptions, Point, Polygon, PolygonRing, Pt, Rgb, TextItem, WindingOrder,
+    XObjectId, XObjectTransform,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -645,6 +646,8 @@ struct Layout<'f> {
     ops: Vec<Op>,
     /// Fill opacities used by charts (in percent), each a graphics state to register.
     alphas: Vec<(u8, ExtendedGraphicsStateId)>,
+    /// Images drawn, each an image XObject to register.
+    images: Vec<(XObjectId, ExternalXObject)>,
     /// Baseline of the last line, in points from the bottom.
     y: f32,
     /// Where the next text is set (points from the bottom left), inside a text section.
@@ -847,7 +850,8 @@ impl<'f> Layout<'f> {
         if let Some((_, id)) = self.alphas.iter().find(|(p, _)| *p == percent) {
             return id.clone();
         }
-        let id = ExtendedGraphicsStateId::new();
+        // Named by its value: the same document gives the same file.
+        let id = ExtendedGraphicsStateId(format!("GS{percent}"));
         self.alphas.push((percent, id.clone()));
         id
     }
@@ -1070,6 +1074,72 @@ impl<'f> Layout<'f> {
         self.y -= draw_h + 8.0;
     }
 
+    /// Draws a PNG image below the text so far, the text width wide (smaller when it
+    /// would not fit on a page with its caption), its caption below it, both on a new
+    /// page when they do not fit on this one.
+    fn image(&mut self, png: &[u8], caption: &str) -> Result<()> {
+        let bad = |e: String| Error::Invalid(format!("image \"{caption}\": {e}"));
+        let (w, h, rgb) = decode_rgb(png).map_err(bad)?;
+        let (w, h, mut rgb) = downscale(w, h, &rgb, IMAGE_MAX_PX);
+        posterize(&mut rgb, IMAGE_LEVELS);
+        let data = png_idat(w, h, &rgb).map_err(bad)?;
+        let id = XObjectId(format!("Im{}", self.images.len() + 1));
+        self.images.push((id.clone(), image_xobject(w, h, data)));
+
+        let cap = CAPTION;
+        let lines = if caption.trim().is_empty() {
+            Vec::new()
+        } else {
+            self.wrap(caption, cap, TEXT_W, TEXT_W)
+        };
+        let cap_h = 4.0 + lines.len() as f32 * cap.size * 1.3;
+        let room = PAGE_H - MARGIN - BOTTOM - cap_h;
+        let s = (TEXT_W / w as f32).min(room / h as f32);
+        let (dw, dh) = (w as f32 * s, h as f32 * s);
+        if self.y - dh - cap_h < BOTTOM {
+            self.new_page();
+        }
+        let x = MARGIN + (TEXT_W - dw) / 2.0;
+        let y = self.y - dh;
+        self.ops.push(Op::SaveGraphicsState);
+        self.ops.push(Op::SetTransformationMatrix {
+            matrix: CurTransMat::Raw([dw, 0.0, 0.0, dh, x, y]),
+        });
+        self.ops.push(Op::UseXobject {
+            id,
+            transform: XObjectTransform {
+                no_auto_scale: true,
+                ..Default::default()
+            },
+        });
+        self.ops.push(Op::RestoreGraphicsState);
+        // A thin frame: a screenshot's white edge does not melt into the page.
+        self.ops.push(Op::SetOutlineColor {
+            col: Color::Rgb(Rgb {
+                r: 0.7,
+                g: 0.7,
+                b: 0.7,
+                icc_profile: None,
+            }),
+        });
+        self.ops.push(Op::SetOutlineThickness { pt: Pt(0.5) });
+        self.ops.push(Op::DrawRectangle {
+            rectangle: printpdf::Rect {
+                x: Pt(x),
+                y: Pt(y),
+                width: Pt(dw),
+                height: Pt(dh),
+                mode: Some(PaintMode::Stroke),
+                winding_order: None,
+            },
+        });
+        self.y = y - 4.0;
+        for l in lines {
+            self.line_at(vec![(cap, l)], 0.0);
+        }
+        Ok(())
+    }
+
     fn text(&mut self, text: &str, style: Style, indent: f32) {
         let w = TEXT_W - indent;
         for l in self.wrap(text, style, w, w) {
@@ -1097,11 +1167,13 @@ pub(crate) fn render_with(
     let mut pdf = PdfDocument::new(title);
     let mut lay = Layout {
         fonts,
-        ids: std::array::from_fn(|_| FontId::new()),
+        // Named by slot, not at random: the same document gives the same file.
+        ids: std::array::from_fn(|slot| FontId(format!("F{slot}"))),
         used: Default::default(),
         pages: Vec::new(),
         ops: Vec::new(),
         alphas: Vec::new(),
+        images: Vec::new(),
         y: PAGE_H - MARGIN,
         pen: (0.0, 0.0),
     };
@@ -1122,7 +1194,13 @@ pub(crate) fn render_with(
     };
     let label = Style { bold: true, ..BODY };
     let mut first = true;
-    for b in &doc.blocks {
+    for (index, b) in doc.blocks.iter().enumerate() {
+        for i in doc.images_before(index) {
+            lay.space(8.0);
+            lay.image(&i.png, &clean(fonts, &i.caption))?;
+            lay.space(4.0);
+            first = false;
+        }
         match b {
             Block::Title(s) => {
                 if !first {
@@ -1172,6 +1250,11 @@ pub(crate) fn render_with(
         }
         first = false;
     }
+    for i in doc.images_before(doc.blocks.len()) {
+        lay.space(8.0);
+        lay.image(&i.png, &clean(fonts, &i.caption))?;
+        lay.space(4.0);
+    }
     lay.new_page();
     let n = lay.pages.len();
     let mut pages = Vec::with_capacity(n);
@@ -1213,14 +1296,251 @@ pub(crate) fn render_with(
             ExtendedGraphicsState::default().with_current_fill_alpha(f32::from(percent) / 100.0);
         pdf.resources.extgstates.map.insert(id, gs);
     }
+    for (id, xobject) in std::mem::take(&mut lay.images) {
+        pdf.resources
+            .xobjects
+            .map
+            .insert(id, printpdf::XObject::External(xobject));
+    }
+    // The dates stay printpdf's default (1970): a date would make each file different.
     pdf.metadata.info.document_title = title.to_owned();
     pdf.metadata.info.producer = "Custos".into();
     pdf.metadata.info.creator = "Custos".into();
     pdf.metadata.info.keywords = keywords.to_vec();
     pdf.with_pages(pages);
+    // What `PdfDocument::save` does, but with the file's ID (the trailer's `/ID`) made
+    // from its content: printpdf takes it from a counter shared by the whole process,
+    // so the same document rendered after another came out different.
     let opts = PdfSaveOptions::default();
-    let bytes = Zeroizing::new(pdf.save(&opts, &mut Vec::new()));
+    let mut lo = pdf.to_lopdf_document(&opts, &mut Vec::new());
+    let id = lopdf::Object::String(document_id(&lo).to_vec(), lopdf::StringFormat::Hexadecimal);
+    lo.trailer
+        .set("ID", lopdf::Object::Array(vec![id.clone(), id]));
+    if opts.optimize {
+        lo.compress();
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    lo.save_to(&mut *bytes)
+        .map_err(|e| Error::io("writing the PDF", e))?;
     Ok((bytes, n))
+}
+
+/// A digest of the document's streams and metadata (two FNV-1a hashes, 16 bytes): the
+/// same content gives the same ID, other content another.
+fn document_id(doc: &lopdf::Document) -> [u8; 16] {
+    let mut a: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut b: u64 = 0x6c62_272e_07bb_0142;
+    let mut eat = |bytes: &[u8]| {
+        for &x in bytes {
+            a = (a ^ u64::from(x)).wrapping_mul(0x0000_0100_0000_01b3);
+            b = (b ^ u64::from(x))
+                .wrapping_mul(0x0000_0100_0000_01b3)
+                .rotate_left(5);
+        }
+    };
+    for (id, object) in &doc.objects {
+        eat(&id.0.to_be_bytes());
+        match object {
+            lopdf::Object::Stream(s) => eat(&s.content),
+            other => eat(format!("{other:?}").as_bytes()),
+        }
+    }
+    let mut out = [0; 16];
+    out[..8].copy_from_slice(&a.to_be_bytes());
+    out[8..].copy_from_slice(&b.to_be_bytes());
+    out
+}
+
+/// The widest an image is embedded, in pixels: at the text width (17 cm) about 180 dots
+/// per inch. The guide's screenshots (1024 to 1100 pixels) stay as they are: scaled to
+/// 800 or 1000 pixels their text blurs and, full of new in-between shades, they
+/// compress worse (1.5 and 2.1 MB for the 19 of them against 1.4 MB).
+const IMAGE_MAX_PX: usize = 1200;
+
+/// Shades per colour channel of an embedded image: 32 (of 256) is not seen on a
+/// screenshot's flat colours and anti-aliased text, and makes the 19 of the guide 1.0 MB
+/// instead of 1.4 MB (16 shades: 0.85 MB, with visible steps in the shading).
+const IMAGE_LEVELS: u32 = 32;
+
+/// Each channel rounded to the nearest of `levels` evenly spaced shades (black and
+/// white stay black and white).
+fn posterize(px: &mut [u8], levels: u32) {
+    let top = levels.clamp(2, 256) - 1;
+    for v in px {
+        let q = (u32::from(*v) * top + 127) / 255;
+        *v = ((q * 255 + top / 2) / top) as u8;
+    }
+}
+
+/// A caption: small, grey.
+const CAPTION: Style = Style {
+    bold: false,
+    size: 9.0,
+    color: (0.3, 0.3, 0.3),
+};
+
+/// A PNG's pixels as 8-bit RGB (any bit depth, palette or grey expanded; transparency
+/// laid over white): width, height, pixels.
+fn decode_rgb(png: &[u8]) -> std::result::Result<(usize, usize, Vec<u8>), String> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or("the image is too large")?;
+    let mut buf = vec![0; size];
+    let info = reader.next_frame(&mut buf).map_err(|e| e.to_string())?;
+    let (w, h) = (info.width as usize, info.height as usize);
+    if w == 0 || h == 0 {
+        return Err("the image is empty".into());
+    }
+    let over_white = |v: u8, a: u8| {
+        let (v, a) = (u32::from(v), u32::from(a));
+        ((v * a + 255 * (255 - a) + 127) / 255) as u8
+    };
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    for row in buf.chunks(info.line_size).take(h) {
+        let row = &row[..w * info.color_type.samples()];
+        match info.color_type {
+            png::ColorType::Rgb => rgb.extend_from_slice(row),
+            png::ColorType::Rgba => {
+                for p in row.chunks_exact(4) {
+                    rgb.extend(p[..3].iter().map(|v| over_white(*v, p[3])));
+                }
+            }
+            png::ColorType::Grayscale => {
+                for v in row {
+                    rgb.extend([*v; 3]);
+                }
+            }
+            png::ColorType::GrayscaleAlpha => {
+                for p in row.chunks_exact(2) {
+                    rgb.extend([over_white(p[0], p[1]); 3]);
+                }
+            }
+            other => return Err(format!("unexpected colour type {other:?}")),
+        }
+    }
+    Ok((w, h, rgb))
+}
+
+/// RGB pixels scaled down to at most `max_w` wide (the aspect kept), each new pixel the
+/// average of the area it covers (a box filter); narrower images are left as they are.
+fn downscale(w: usize, h: usize, rgb: &[u8], max_w: usize) -> (usize, usize, Vec<u8>) {
+    if w <= max_w {
+        return (w, h, rgb.to_vec());
+    }
+    let nw = max_w;
+    let nh = ((h * nw + w / 2) / w).max(1);
+    // The source spans (index, weight) of each target pixel along one axis.
+    let spans = |from: usize, to: usize| -> Vec<Vec<(usize, f32)>> {
+        let step = from as f32 / to as f32;
+        (0..to)
+            .map(|i| {
+                let (a, b) = (i as f32 * step, (i + 1) as f32 * step);
+                let mut v = Vec::new();
+                let mut k = a.floor() as usize;
+                while (k as f32) < b && k < from {
+                    let wgt = (b.min(k as f32 + 1.0) - a.max(k as f32)) / step;
+                    if wgt > 0.0 {
+                        v.push((k, wgt));
+                    }
+                    k += 1;
+                }
+                v
+            })
+            .collect()
+    };
+    let (xs, ys) = (spans(w, nw), spans(h, nh));
+    // Across, then down.
+    let mut across = vec![0f32; nw * h * 3];
+    for y in 0..h {
+        for (x, span) in xs.iter().enumerate() {
+            for c in 0..3 {
+                across[(y * nw + x) * 3 + c] = span
+                    .iter()
+                    .map(|(k, wgt)| f32::from(rgb[(y * w + k) * 3 + c]) * wgt)
+                    .sum();
+            }
+        }
+    }
+    let mut out = vec![0u8; nw * nh * 3];
+    for (y, span) in ys.iter().enumerate() {
+        for x in 0..nw {
+            for c in 0..3 {
+                let v: f32 = span
+                    .iter()
+                    .map(|(k, wgt)| across[(k * nw + x) * 3 + c] * wgt)
+                    .sum();
+                out[(y * nw + x) * 3 + c] = v.round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+    (nw, nh, out)
+}
+
+/// RGB pixels compressed as a PNG file compresses them (each row filtered, then
+/// deflated): the data of its IDAT chunks, which a PDF reads with `/FlateDecode` and a
+/// PNG predictor. Several times smaller than deflating the bare pixels.
+fn png_idat(w: usize, h: usize, rgb: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let mut file = Vec::new();
+    let mut enc = png::Encoder::new(&mut file, w as u32, h as u32);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_compression(png::Compression::High);
+    let mut wr = enc.write_header().map_err(|e| e.to_string())?;
+    wr.write_image_data(rgb).map_err(|e| e.to_string())?;
+    wr.finish().map_err(|e| e.to_string())?;
+    // After the signature: chunks of length, type, data, CRC.
+    let mut idat = Vec::new();
+    let mut at = 8;
+    while at + 12 <= file.len() {
+        let len = u32::from_be_bytes([file[at], file[at + 1], file[at + 2], file[at + 3]]) as usize;
+        let end = (at + 8 + len).min(file.len());
+        if &file[at + 4..at + 8] == b"IDAT" {
+            idat.extend_from_slice(&file[at + 8..end]);
+        }
+        at += 12 + len;
+    }
+    Ok(idat)
+}
+
+/// An image XObject of RGB pixels compressed by [`png_idat`].
+fn image_xobject(w: usize, h: usize, data: Vec<u8>) -> ExternalXObject {
+    let name = |s: &str| DictItem::Name(s.as_bytes().to_vec());
+    let int = |v: usize| DictItem::Int(v as i64);
+    let params = [
+        ("Predictor", int(15)),
+        ("Colors", int(3)),
+        ("BitsPerComponent", int(8)),
+        ("Columns", int(w)),
+    ];
+    let dict = [
+        ("Type", name("XObject")),
+        ("Subtype", name("Image")),
+        ("Width", int(w)),
+        ("Height", int(h)),
+        ("ColorSpace", name("DeviceRGB")),
+        ("BitsPerComponent", int(8)),
+        ("Filter", name("FlateDecode")),
+        (
+            "DecodeParms",
+            DictItem::Dict {
+                map: params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            },
+        ),
+    ];
+    ExternalXObject {
+        stream: ExternalStream {
+            dict: dict.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            content: data,
+            // Already deflated.
+            compress: false,
+        },
+        width: None,
+        height: None,
+        dpi: None,
+    }
 }
 
 /// The font reduced to the glyphs of `chars` (and .notdef), with a cmap for them.
@@ -1768,6 +2088,100 @@ mod tests {
         assert_eq!(ops.iter().filter(|o| *o == "S").count(), 1);
         assert_eq!(ops.iter().filter(|o| *o == "BMC").count(), 1);
         assert!(String::from_utf8_lossy(&bytes).contains("/ca 0.5"));
+    }
+
+    /// A PNG of `w`×`h` RGBA pixels: a gradient, half transparent at the left.
+    fn test_png(w: u32, h: u32) -> Vec<u8> {
+        let mut px = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                let a = if x < w / 2 { 0 } else { 255 };
+                px.extend([(x % 256) as u8, (y % 256) as u8, 40, a]);
+            }
+        }
+        let mut out = Vec::new();
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut wr = enc.write_header().unwrap();
+        wr.write_image_data(&px).unwrap();
+        wr.finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn an_image_is_embedded_once_scaled_to_the_text_width_with_its_caption_below() {
+        let mut doc = Doc::default();
+        doc.title("Guide");
+        doc.para("Before.");
+        doc.image(test_png(2400, 600), "A wide screenshot");
+        doc.para("After.");
+        doc.image(test_png(300, 200), "A small one");
+        assert_eq!(
+            doc.to_text(),
+            "Guide\n=====\n\nBefore.\n\n[A wide screenshot]\n\nAfter.\n\n[A small one]\n\n"
+        );
+        let (bytes, pages) = render(&doc, "Test").unwrap();
+        assert_eq!(pages, 1);
+        let pdf = lopdf::Document::load_mem(&bytes).unwrap();
+        let images: Vec<&lopdf::Stream> = pdf
+            .objects
+            .values()
+            .filter_map(|o| o.as_stream().ok())
+            .filter(|s| s.dict.get(b"Subtype").and_then(|v| v.as_name()).ok() == Some(b"Image"))
+            .collect();
+        assert_eq!(images.len(), 2);
+        let int = |s: &lopdf::Stream, k: &[u8]| s.dict.get(k).unwrap().as_i64().unwrap();
+        // The wide one scaled down to IMAGE_MAX_PX, its aspect kept; RGB, no alpha.
+        let mut sizes: Vec<(i64, i64)> = images
+            .iter()
+            .map(|s| (int(s, b"Width"), int(s, b"Height")))
+            .collect();
+        sizes.sort();
+        assert_eq!(sizes, [(300, 200), (IMAGE_MAX_PX as i64, 300)]);
+        assert!(images.iter().all(|s| s.dict.get(b"SMask").is_err()));
+        // Drawn the text width wide, the caption below it.
+        let page = *pdf.get_pages().values().next().unwrap();
+        let ops = lopdf::content::Content::decode(&pdf.get_page_content(page))
+            .unwrap()
+            .operations;
+        let widths: Vec<f32> = ops
+            .iter()
+            .filter(|o| o.operator == "cm")
+            .map(|o| o.operands[0].as_float().unwrap())
+            .filter(|w| *w != 1.0)
+            .collect();
+        assert_eq!(widths.len(), 2, "{widths:?}");
+        assert!(
+            widths.iter().all(|w| (w - TEXT_W).abs() < 0.01),
+            "{widths:?}"
+        );
+        let text = pdf.extract_text(&[1]).unwrap();
+        let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} in {text}"));
+        assert!(at("Before.") < at("A wide screenshot") && at("A wide screenshot") < at("After."));
+        // Not a PNG: an error, not a panic.
+        let mut bad = Doc::default();
+        bad.image(b"GIF89a".to_vec(), "Broken");
+        let err = render(&bad, "Test").unwrap_err().to_string();
+        assert!(err.contains("Broken"), "{err}");
+    }
+
+    #[test]
+    fn the_same_document_gives_the_same_bytes() {
+        let make = || {
+            let mut doc = Doc::default();
+            doc.title("Guide — دليل");
+            doc.para("Text.");
+            doc.image(test_png(50, 40), "Cap");
+            render(&doc, "Test").unwrap().0
+        };
+        let first = make();
+        // Whatever was rendered in between (printpdf's ids come from a process-wide counter).
+        let mut other = Doc::default();
+        other.para("Other");
+        render(&other, "Other").unwrap();
+        assert!(first == make());
+        assert!(first != render(&other, "Other").unwrap().0);
     }
 
     #[test]
