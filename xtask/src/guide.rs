@@ -298,8 +298,14 @@ pub fn pdf(lang: &str, markdown: &str, pages: &Path) -> Result<(Vec<u8>, usize),
     let foot = |page: usize, pages: usize| footer(lang, &title, page, pages);
     let blocks = blocks(markdown, &mut |dest| read_image(pages, dest))
         .map_err(|e| format!("{lang}.pdf: docs/guide/{lang}.md shows {e}"))?;
-    custos_report::guide::pdf(&blocks, &title, &foot, &[source_keyword(markdown)])
-        .map_err(|e| format!("{lang}.pdf: {e}"))
+    custos_report::guide::pdf(
+        &blocks,
+        &title,
+        &foot,
+        &[source_keyword(markdown)],
+        rtl(lang),
+    )
+    .map_err(|e| format!("{lang}.pdf: {e}"))
 }
 
 /// Whether a PDF was made from this Markdown (the digest in its metadata).
@@ -566,6 +572,7 @@ mod tests {
             "T",
             &|_, _| String::new(),
             &[],
+            false,
         )
         .unwrap_err()
         .to_string();

@@ -39,6 +39,10 @@ pub(crate) struct Doc {
     pub blocks: Vec<Block>,
     /// Images between the blocks, in order.
     pub images: Vec<Image>,
+    /// The direction of the whole document, when it has one (the guide in Persian or
+    /// Arabic is right to left on every line, as its HTML page is); `None`: each line's
+    /// own, from its first letter (a case report holds text in any language).
+    pub rtl: Option<bool>,
 }
 
 impl Drop for Doc {

@@ -30,16 +30,23 @@ pub enum Block {
 }
 
 /// The guide as a PDF: its bytes and its page count (the same bytes for the same blocks).
-/// An image that is not a PNG the engine can read is an error naming its caption. `footer` gives each page's last
-/// line from its number and the page count; `keywords` go into the file's metadata (the
-/// renderer records there the digest of the Markdown it was made from).
+/// An image that is not a PNG the engine can read is an error naming its caption.
+/// `footer` gives each page's last line from its number and the page count; `keywords` go
+/// into the file's metadata (the renderer records there the digest of the Markdown it was
+/// made from); `rtl`: the guide's language is written right to left.
 pub fn pdf(
     blocks: &[Block],
     title: &str,
     footer: &dyn Fn(usize, usize) -> String,
     keywords: &[String],
+    rtl: bool,
 ) -> Result<(Vec<u8>, usize)> {
-    let mut doc = Doc::default();
+    let mut doc = Doc {
+        // A Persian or Arabic guide is right to left on every line, as its HTML page
+        // (`dir="rtl"`): a line that starts with "Custos" included.
+        rtl: rtl.then_some(true),
+        ..Doc::default()
+    };
     for b in blocks {
         match b {
             Block::Title(s) => doc.title(s.as_str()),

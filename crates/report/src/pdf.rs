@@ -652,6 +652,8 @@ struct Layout<'f> {
     y: f32,
     /// Where the next text is set (points from the bottom left), inside a text section.
     pen: (f32, f32),
+    /// The document's direction, when it has one ([`Doc::rtl`]).
+    rtl: Option<bool>,
 }
 
 impl<'f> Layout<'f> {
@@ -779,7 +781,7 @@ impl<'f> Layout<'f> {
     fn line_at(&mut self, runs: Vec<(Style, String)>, indent: f32) {
         let size = runs.iter().map(|(s, _)| s.size).fold(0.0, f32::max);
         self.y -= size * 1.3;
-        let (rtl, runs) = arrange(runs);
+        let (rtl, runs) = arrange(runs, self.rtl);
         let width: f32 = runs.iter().map(|(s, t)| self.width(t, *s)).sum();
         let x = start_x(rtl, width, indent);
         self.pen = (x, self.y);
@@ -1042,7 +1044,7 @@ impl<'f> Layout<'f> {
                     if !ok(&[*x, *y, *size]) || *size <= 0.0 {
                         continue;
                     }
-                    let line = visual(&clean(self.fonts, &text.replace('\n', " ")));
+                    let line = visual(&clean(self.fonts, &text.replace('\n', " ")), None);
                     if line.trim().is_empty() {
                         continue;
                     }
@@ -1176,6 +1178,7 @@ pub(crate) fn render_with(
         images: Vec::new(),
         y: PAGE_H - MARGIN,
         pen: (0.0, 0.0),
+        rtl: doc.rtl,
     };
     let heading = Style {
         bold: true,
@@ -1770,7 +1773,10 @@ fn shape(run: &[char]) -> Vec<char> {
 /// punctuation between Arabic words) are shaped and drawn right to left, with mirrored
 /// brackets; digits and Latin text stay left to right; in a right-to-left line the runs
 /// are laid out from the right.
-fn visual(line: &str) -> String {
+fn visual(line: &str, base: Option<bool>) -> String {
+    // The base direction: the document's, or that of the line's first letter (a leading
+    // number, "1. …", does not make an Arabic line left to right).
+    let base_rtl = base.unwrap_or_else(|| is_rtl(line));
     if !line.chars().any(is_arabic) {
         return line.chars().filter(|c| !is_joiner(*c)).collect();
     }
@@ -1778,11 +1784,26 @@ fn visual(line: &str) -> String {
     enum Class {
         R,
         L,
+        /// A digit: left to right within itself, but in a right-to-left context (after
+        /// an Arabic letter, or first in a right-to-left line) it stands on its own, so
+        /// "1. Custos …" in a Persian line puts the 1 at the right end, as Unicode's
+        /// algorithm does.
+        Digit,
         Neutral,
+    }
+    /// How a character is drawn: right to left, left to right, or a left-to-right
+    /// number in a right-to-left context.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Dir {
+        R,
+        L,
+        Number,
     }
     let chars: Vec<char> = line.chars().collect();
     let class = |c: char| {
-        if is_arabic(c) && !is_arabic_digit(c) {
+        if c.is_numeric() {
+            Class::Digit
+        } else if is_arabic(c) {
             Class::R
         } else if c.is_alphanumeric() {
             Class::L
@@ -1790,39 +1811,55 @@ fn visual(line: &str) -> String {
             Class::Neutral
         }
     };
-    // The base direction is that of the first letter: a leading number ("1. …")
-    // does not make an Arabic line left to right.
-    let base_rtl = is_rtl(line);
-    // Resolve each neutral from the strong characters around it.
     let classes: Vec<Class> = chars.iter().map(|c| class(*c)).collect();
-    let mut rtl = vec![false; chars.len()];
-    for i in 0..chars.len() {
-        rtl[i] = match classes[i] {
-            Class::R => true,
-            Class::L => false,
-            Class::Neutral => {
-                let before = classes[..i].iter().rev().find(|c| **c != Class::Neutral);
-                let after = classes[i + 1..].iter().find(|c| **c != Class::Neutral);
-                match (before, after) {
-                    (Some(Class::R), Some(Class::R)) => true,
-                    (Some(Class::L), Some(Class::L)) => false,
-                    _ => base_rtl,
+    // Digits first, from the letter before them; then each neutral from the resolved
+    // characters around it (a number counting as right to left there).
+    let resolved: Vec<Option<Dir>> = (0..chars.len())
+        .map(|i| match classes[i] {
+            Class::R => Some(Dir::R),
+            Class::L => Some(Dir::L),
+            Class::Neutral => None,
+            Class::Digit => {
+                let letter = classes[..i]
+                    .iter()
+                    .rev()
+                    .find(|c| matches!(c, Class::R | Class::L));
+                Some(match letter {
+                    Some(Class::L) => Dir::L,
+                    Some(_) => Dir::Number,
+                    None if base_rtl => Dir::Number,
+                    None => Dir::L,
+                })
+            }
+        })
+        .collect();
+    let rtl_side = |d: &Dir| matches!(d, Dir::R | Dir::Number);
+    let dirs: Vec<Dir> = (0..chars.len())
+        .map(|i| match resolved[i] {
+            Some(d) => d,
+            None => {
+                let before = resolved[..i].iter().rev().flatten().next();
+                let after = resolved[i + 1..].iter().flatten().next();
+                match (before.map(rtl_side), after.map(rtl_side)) {
+                    (Some(true), Some(true)) => Dir::R,
+                    (Some(false), Some(false)) => Dir::L,
+                    _ if base_rtl => Dir::R,
+                    _ => Dir::L,
                 }
             }
-        };
-    }
+        })
+        .collect();
     let mut runs: Vec<Vec<char>> = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let mut j = i + 1;
-        while j < chars.len() && rtl[j] == rtl[i] {
+        while j < chars.len() && dirs[j] == dirs[i] {
             j += 1;
         }
         let run = &chars[i..j];
-        runs.push(if rtl[i] {
-            shape(run).into_iter().rev().map(mirror).collect()
-        } else {
-            run.to_vec()
+        runs.push(match dirs[i] {
+            Dir::R => shape(run).into_iter().rev().map(mirror).collect(),
+            Dir::L | Dir::Number => run.to_vec(),
         });
         i = j;
     }
@@ -1846,10 +1883,13 @@ fn is_rtl(text: &str) -> bool {
 /// The runs of a line in drawing order, each in visual order, and whether the line
 /// reads right to left: then its runs go from the right (an Arabic label is drawn
 /// right of its value).
-fn arrange(runs: Vec<(Style, String)>) -> (bool, Vec<(Style, String)>) {
+fn arrange(runs: Vec<(Style, String)>, base: Option<bool>) -> (bool, Vec<(Style, String)>) {
     let logical: String = runs.iter().map(|(_, t)| t.as_str()).collect();
-    let rtl = is_rtl(&logical);
-    let mut out: Vec<(Style, String)> = runs.into_iter().map(|(s, t)| (s, visual(&t))).collect();
+    let rtl = base.unwrap_or_else(|| is_rtl(&logical));
+    let mut out: Vec<(Style, String)> = runs
+        .into_iter()
+        .map(|(s, t)| (s, visual(&t, base)))
+        .collect();
     if rtl {
         out.reverse();
     }
@@ -1890,16 +1930,16 @@ mod tests {
     #[test]
     fn arabic_is_joined_and_reversed() {
         // "سلام": seen, lam + alef (ligature), meem.
-        let v: Vec<u32> = visual("سلام").chars().map(|c| c as u32).collect();
+        let v: Vec<u32> = visual("سلام", None).chars().map(|c| c as u32).collect();
         // Visual order: meem alone (alef does not join to the left), lam-alef joined to
         // seen, initial seen.
         assert_eq!(v, vec![0xFEE1, 0xFEFC, 0xFEB3]);
-        assert_eq!(visual("plain text"), "plain text");
-        let mixed = visual("Name: نور");
+        assert_eq!(visual("plain text", None), "plain text");
+        let mixed = visual("Name: نور", None);
         assert!(mixed.starts_with("Name: "));
         // Two Arabic words around punctuation stay one right-to-left run (the second
         // word drawn first); digits inside keep their order.
-        let v = visual("Résumé: بب: تت 2024");
+        let v = visual("Résumé: بب: تت 2024", None);
         assert!(v.starts_with("Résumé: "), "{v}");
         let arabic: String = v.chars().filter(|c| !c.is_ascii()).collect();
         let first_t = arabic
@@ -1909,47 +1949,65 @@ mod tests {
             .chars()
             .position(|c| ('\u{FE8F}'..='\u{FE92}').contains(&c));
         assert!(first_t < first_b, "{v}");
-        assert!(visual("في 2024 هنا").contains("2024"));
+        assert!(visual("في 2024 هنا", None).contains("2024"));
         // A right-to-left line draws its brackets mirrored.
-        assert!(visual("نور (ضحية)").starts_with('('));
+        assert!(visual("نور (ضحية)", None).starts_with('('));
     }
 
     #[test]
     fn persian_letters_join_a_zwnj_breaks_the_join_and_persian_digits_keep_their_order() {
         // "پیک": initial pe, medial farsi yeh, final keheh; drawn reversed.
-        let v: Vec<u32> = visual("پیک").chars().map(|c| c as u32).collect();
+        let v: Vec<u32> = visual("پیک", None).chars().map(|c| c as u32).collect();
         assert_eq!(v, vec![0xFB8F, 0xFBFF, 0xFB58]);
         // "می\u{200C}شود": meem and yeh end at the ZWNJ (final yeh), shin starts anew.
-        let v: Vec<u32> = visual("می\u{200C}شود").chars().map(|c| c as u32).collect();
+        let v: Vec<u32> = visual("می\u{200C}شود", None)
+            .chars()
+            .map(|c| c as u32)
+            .collect();
         assert!(v.contains(&0xFBFD), "{v:x?}");
         assert!(v.contains(&0xFEB7), "{v:x?}");
         // "گاژ": gaf joins to alef; zhe (right-joining only) after alef stands alone.
-        let v: Vec<u32> = visual("گاژ").chars().map(|c| c as u32).collect();
+        let v: Vec<u32> = visual("گاژ", None).chars().map(|c| c as u32).collect();
         assert_eq!(v, vec![0xFB8A, 0xFE8E, 0xFB94]);
         // Persian digits read left to right inside a right-to-left line.
-        assert!(visual("سال ۱۴۰۳").contains("۱۴۰۳"));
+        assert!(visual("سال ۱۴۰۳", None).contains("۱۴۰۳"));
     }
 
     #[test]
     fn a_line_starting_with_a_number_takes_its_direction_from_its_first_letter() {
         // "1. المادة" (a numbered Arabic heading): right to left, the number at the
         // right end, that is drawn last.
-        let v = visual("1. المادة 56");
+        let v = visual("1. المادة 56", None);
         assert!(v.ends_with('1'), "{v}");
         assert!(!v.starts_with('1'), "{v}");
         assert!(v.contains("56"), "{v}");
         // A number then Latin: left to right as before.
-        assert_eq!(visual("1. Victims"), "1. Victims");
+        assert_eq!(visual("1. Victims", None), "1. Victims");
+        // A numbered item of a right-to-left document whose first word is Latin: the
+        // number stands at the right end, then the Latin word, then the rest.
+        let v = visual("1. Custos را باز کنید", Some(true));
+        assert!(v.ends_with('1'), "{v}");
+        assert!(v.contains("Custos"), "{v}");
+        let custos = v.find("Custos").unwrap();
+        let one = v.rfind('1').unwrap();
+        assert!(custos < one, "{v}");
+        assert!(v[..custos].chars().any(is_arabic_form), "{v}");
+        // Digits after a Latin word stay with it; after Arabic, they keep their order.
+        assert!(visual("Custos 2 را", Some(true)).contains("Custos 2"));
+        assert!(visual("سال 2024", None).contains("2024"));
     }
 
     #[test]
     fn a_right_to_left_line_draws_its_runs_from_the_right_and_ends_at_the_margin() {
         let label = Style { bold: true, ..BODY };
         // An Arabic label with a Latin value: the label is at the right.
-        let (rtl, runs) = arrange(vec![
-            (label, "الاسم: ".to_owned()),
-            (BODY, "Nour El Houda".to_owned()),
-        ]);
+        let (rtl, runs) = arrange(
+            vec![
+                (label, "الاسم: ".to_owned()),
+                (BODY, "Nour El Houda".to_owned()),
+            ],
+            None,
+        );
         assert!(rtl);
         assert_eq!(runs[0].1, "Nour El Houda");
         assert!(
@@ -1957,9 +2015,17 @@ mod tests {
             "{runs:?}"
         );
         // A Latin label with an Arabic value: as before.
-        let (rtl, runs) = arrange(vec![(label, "Name: ".to_owned()), (BODY, "نور".to_owned())]);
+        let (rtl, runs) = arrange(
+            vec![(label, "Name: ".to_owned()), (BODY, "نور".to_owned())],
+            None,
+        );
         assert!(!rtl);
         assert_eq!(runs[0].1, "Name: ");
+        // In a right-to-left document, a line that starts with a Latin word is right to
+        // left all the same, as on its HTML page: the Latin word at the right end.
+        let (rtl, runs) = arrange(vec![(BODY, "Custos را باز کنید".to_owned())], Some(true));
+        assert!(rtl);
+        assert!(runs[0].1.ends_with("Custos"), "{runs:?}");
         // Where a line starts: at the left margin, or ending at the right one.
         assert_eq!(start_x(false, 100.0, 12.0), MARGIN + 12.0);
         assert_eq!(start_x(true, 100.0, 12.0), MARGIN + TEXT_W - 12.0 - 100.0);
