@@ -41,12 +41,10 @@ pub fn pdf(
     keywords: &[String],
     rtl: bool,
 ) -> Result<(Vec<u8>, usize)> {
-    let mut doc = Doc {
-        // A Persian or Arabic guide is right to left on every line, as its HTML page
-        // (`dir="rtl"`): a line that starts with "Custos" included.
-        rtl: rtl.then_some(true),
-        ..Doc::default()
-    };
+    let mut doc = Doc::default();
+    // A Persian or Arabic guide is right to left on every line, as its HTML page
+    // (`dir="rtl"`): a line that starts with "Custos" included.
+    doc.rtl = rtl.then_some(true);
     for b in blocks {
         match b {
             Block::Title(s) => doc.title(s.as_str()),

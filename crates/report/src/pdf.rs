@@ -1624,11 +1624,6 @@ fn is_arabic(c: char) -> bool {
     matches!(c as u32, 0x0600..=0x06FF)
 }
 
-/// Arabic-Indic and Persian digits: numbers read left to right inside Arabic text.
-fn is_arabic_digit(c: char) -> bool {
-    matches!(c as u32, 0x0660..=0x0669 | 0x06F0..=0x06F9)
-}
-
 /// The joiners (ZWNJ, ZWJ): they steer the shaper and are not drawn.
 fn is_joiner(c: char) -> bool {
     matches!(c, '\u{200C}' | '\u{200D}')
@@ -1801,6 +1796,7 @@ fn visual(line: &str, base: Option<bool>) -> String {
     }
     let chars: Vec<char> = line.chars().collect();
     let class = |c: char| {
+        // Latin, Arabic-Indic and Persian digits alike: numbers read left to right.
         if c.is_numeric() {
             Class::Digit
         } else if is_arabic(c) {
@@ -1840,6 +1836,11 @@ fn visual(line: &str, base: Option<bool>) -> String {
             None => {
                 let before = resolved[..i].iter().rev().flatten().next();
                 let after = resolved[i + 1..].iter().flatten().next();
+                if before == Some(&Dir::Number) && after == Some(&Dir::Number) {
+                    // Between two numbers ("2024-05-02", "12.5, -3.2"): part of one
+                    // number, in its order.
+                    return Dir::Number;
+                }
                 match (before.map(rtl_side), after.map(rtl_side)) {
                     (Some(true), Some(true)) => Dir::R,
                     (Some(false), Some(false)) => Dir::L,
@@ -1995,6 +1996,9 @@ mod tests {
         // Digits after a Latin word stay with it; after Arabic, they keep their order.
         assert!(visual("Custos 2 را", Some(true)).contains("Custos 2"));
         assert!(visual("سال 2024", None).contains("2024"));
+        // A date or coordinates: one number with its separators, in their order.
+        assert!(visual("تاریخ ۲۰۲۴-۰۵-۰۲", None).contains("۲۰۲۴-۰۵-۰۲"));
+        assert!(visual("محل 12.5, -3.25", None).contains("12.5, -3.25"));
     }
 
     #[test]
