@@ -637,6 +637,8 @@ fn the_command_line_enrolls_syncs_and_reports_status(backend: Backend) {
             .arg("--passphrase-file")
             .arg(&pass_file)
             .args(args)
+            // English whatever the machine's locale or settings: the test reads the words.
+            .env("CUSTOS_LANG", "en")
             .output()
             .unwrap();
         (
