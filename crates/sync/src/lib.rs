@@ -163,47 +163,87 @@ pub struct Report {
     pub bytes_received: u64,
 }
 
+/// What a sync wants its user to know, decided once here; the words are the caller's
+/// ([`Report::warning`] gives the English, the command line its user's language).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warning<'a> {
+    /// The organisation has not approved this device yet: nothing was sent.
+    AwaitingApproval,
+    /// The hub's sequence went backwards, yet it holds everything this device sent.
+    HubWentBack,
+    /// The hub no longer held `lost` items this device had sent (sent again); `refused`
+    /// items were refused and skipped besides.
+    HubLost {
+        /// Items sent again.
+        lost: usize,
+        /// Items refused and skipped.
+        refused: usize,
+    },
+    /// `count` items were refused and skipped; the first with its reason.
+    Refused {
+        /// Items refused.
+        count: usize,
+        /// The first refused item and why.
+        first: Option<(Uuid, &'a str)>,
+    },
+}
+
 impl Report {
-    /// A warning in plain words when something was refused, for the status line.
-    pub fn warning(&self) -> Option<String> {
-        let n = self.push_rejected.len() + self.pull_rejected.len() + self.blob_rejected.len();
+    /// What the user should be told, if anything (awaiting approval first, then a hub
+    /// that went back or lost items, then refused items).
+    pub fn warning_kind(&self) -> Option<Warning<'_>> {
+        let refused =
+            self.push_rejected.len() + self.pull_rejected.len() + self.blob_rejected.len();
         if self.awaiting_approval {
-            return Some(
-                "this device waits for a coordinator's approval: what you write stays on \
-                 this device until then. Show the coordinator this device's words (sync \
-                 status)"
-                    .into(),
-            );
+            return Some(Warning::AwaitingApproval);
         }
         if self.hub_went_back && self.hub_lost == 0 {
-            return Some(
-                "the hub's sequence of objects went backwards (restored from a backup, or not \
-                 telling the truth); it still holds everything this device sent"
-                    .into(),
-            );
+            return Some(Warning::HubWentBack);
         }
         if self.hub_lost > 0 {
-            return Some(format!(
-                "the hub no longer held {} change(s) or file(s) this device had sent (was it \
-                 restored from a backup?): they were sent again{}",
-                self.hub_lost,
-                if n > 0 {
-                    format!("; {n} item(s) were refused and skipped")
-                } else {
-                    String::new()
-                }
-            ));
+            return Some(Warning::HubLost {
+                lost: self.hub_lost,
+                refused,
+            });
         }
-        (n > 0).then(|| {
-            let first = self
+        (refused > 0).then(|| Warning::Refused {
+            count: refused,
+            first: self
                 .push_rejected
                 .iter()
                 .chain(&self.pull_rejected)
                 .chain(&self.blob_rejected)
                 .next()
-                .map(|(id, why)| format!(" (first: {id}: {why})"))
-                .unwrap_or_default();
-            format!("sync completed, but {n} item(s) were refused and skipped{first}")
+                .map(|(id, why)| (*id, why.as_str())),
+        })
+    }
+
+    /// A warning in plain words when something was refused, for the status line.
+    pub fn warning(&self) -> Option<String> {
+        Some(match self.warning_kind()? {
+            Warning::AwaitingApproval => "this device waits for a coordinator's approval: what \
+                 you write stays on this device until then. Show the coordinator this \
+                 device's words (sync status)"
+                .into(),
+            Warning::HubWentBack => "the hub's sequence of objects went backwards (restored \
+                 from a backup, or not telling the truth); it still holds everything this \
+                 device sent"
+                .into(),
+            Warning::HubLost { lost, refused } => format!(
+                "the hub no longer held {lost} change(s) or file(s) this device had sent (was \
+                 it restored from a backup?): they were sent again{}",
+                if refused > 0 {
+                    format!("; {refused} item(s) were refused and skipped")
+                } else {
+                    String::new()
+                }
+            ),
+            Warning::Refused { count, first } => format!(
+                "sync completed, but {count} item(s) were refused and skipped{}",
+                first
+                    .map(|(id, why)| format!(" (first: {id}: {why})"))
+                    .unwrap_or_default()
+            ),
         })
     }
 }

@@ -412,43 +412,29 @@ fn resolve_command(vault: &mut Vault, id: Uuid, take: &[String], dry_run: bool) 
     Ok(())
 }
 
-/// What sync wants the user to know, in their language: the words of
-/// [`custos_sync::Report::warning`] (which the English is, word for word; tested).
+/// What sync wants the user to know ([`custos_sync::Report::warning_kind`] decides), in
+/// their language; the English is the report's own (tested).
 fn warning(report: &custos_sync::Report) -> Option<String> {
-    let refused =
-        report.push_rejected.len() + report.pull_rejected.len() + report.blob_rejected.len();
-    if report.awaiting_approval {
-        return Some(tr!("sync.warning.awaiting_approval"));
-    }
-    if report.hub_went_back && report.hub_lost == 0 {
-        return Some(tr!("sync.warning.hub_went_back"));
-    }
-    if report.hub_lost > 0 {
-        let skipped = if refused > 0 {
-            tr!("sync.warning.hub_lost_skipped", count = lang::n(refused))
-        } else {
-            String::new()
-        };
-        return Some(tr!(
+    use custos_sync::Warning;
+    Some(match report.warning_kind()? {
+        Warning::AwaitingApproval => tr!("sync.warning.awaiting_approval"),
+        Warning::HubWentBack => tr!("sync.warning.hub_went_back"),
+        Warning::HubLost { lost, refused } => tr!(
             "sync.warning.hub_lost",
-            count = lang::n(report.hub_lost),
-            skipped = skipped
-        ));
-    }
-    (refused > 0).then(|| {
-        let first = report
-            .push_rejected
-            .iter()
-            .chain(&report.pull_rejected)
-            .chain(&report.blob_rejected)
-            .next()
-            .map(|(id, why)| tr!("sync.warning.first", id = id, why = why))
-            .unwrap_or_default();
-        tr!(
+            count = lang::n(lost),
+            skipped = if refused > 0 {
+                tr!("sync.warning.hub_lost_skipped", count = lang::n(refused))
+            } else {
+                String::new()
+            }
+        ),
+        Warning::Refused { count, first } => tr!(
             "sync.warning.refused",
-            count = lang::n(refused),
+            count = lang::n(count),
             first = first
-        )
+                .map(|(id, why)| tr!("sync.warning.first", id = id, why = why))
+                .unwrap_or_default()
+        ),
     })
 }
 
