@@ -26,40 +26,71 @@ use custos_model::languages::{self, SOURCE};
 /// One language's messages: key → text.
 type Catalogue = HashMap<String, String>;
 
-/// The message files, compiled in, in the order of `custos_model::languages`.
-const FILES: &[(&str, &str)] = &[
-    ("en", include_str!("../locales/en.json")),
-    ("fr", include_str!("../locales/fr.json")),
-    ("es", include_str!("../locales/es.json")),
-    ("ar", include_str!("../locales/ar.json")),
-    ("fa", include_str!("../locales/fa.json")),
-    ("ru", include_str!("../locales/ru.json")),
-    ("uk", include_str!("../locales/uk.json")),
-    ("tr", include_str!("../locales/tr.json")),
-    ("my", include_str!("../locales/my.json")),
-    ("zh-Hans", include_str!("../locales/zh-Hans.json")),
-    ("pt", include_str!("../locales/pt.json")),
-];
-
-/// The desktop app's messages, of which the command line takes the errors' sentences.
-const UI_FILES: &[(&str, &str)] = &[
-    ("en", include_str!("../../../ui/locales/en.json")),
-    ("fr", include_str!("../../../ui/locales/fr.json")),
-    ("es", include_str!("../../../ui/locales/es.json")),
-    ("ar", include_str!("../../../ui/locales/ar.json")),
-    ("fa", include_str!("../../../ui/locales/fa.json")),
-    ("ru", include_str!("../../../ui/locales/ru.json")),
-    ("uk", include_str!("../../../ui/locales/uk.json")),
-    ("tr", include_str!("../../../ui/locales/tr.json")),
-    ("my", include_str!("../../../ui/locales/my.json")),
-    ("zh-Hans", include_str!("../../../ui/locales/zh-Hans.json")),
-    ("pt", include_str!("../../../ui/locales/pt.json")),
+/// Per language, in the order of `custos_model::languages`: the command line's message
+/// file and the desktop app's, of which the command line takes the errors' sentences
+/// (compiled in).
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "en",
+        include_str!("../locales/en.json"),
+        include_str!("../../../ui/locales/en.json"),
+    ),
+    (
+        "fr",
+        include_str!("../locales/fr.json"),
+        include_str!("../../../ui/locales/fr.json"),
+    ),
+    (
+        "es",
+        include_str!("../locales/es.json"),
+        include_str!("../../../ui/locales/es.json"),
+    ),
+    (
+        "ar",
+        include_str!("../locales/ar.json"),
+        include_str!("../../../ui/locales/ar.json"),
+    ),
+    (
+        "fa",
+        include_str!("../locales/fa.json"),
+        include_str!("../../../ui/locales/fa.json"),
+    ),
+    (
+        "ru",
+        include_str!("../locales/ru.json"),
+        include_str!("../../../ui/locales/ru.json"),
+    ),
+    (
+        "uk",
+        include_str!("../locales/uk.json"),
+        include_str!("../../../ui/locales/uk.json"),
+    ),
+    (
+        "tr",
+        include_str!("../locales/tr.json"),
+        include_str!("../../../ui/locales/tr.json"),
+    ),
+    (
+        "my",
+        include_str!("../locales/my.json"),
+        include_str!("../../../ui/locales/my.json"),
+    ),
+    (
+        "zh-Hans",
+        include_str!("../locales/zh-Hans.json"),
+        include_str!("../../../ui/locales/zh-Hans.json"),
+    ),
+    (
+        "pt",
+        include_str!("../locales/pt.json"),
+        include_str!("../../../ui/locales/pt.json"),
+    ),
 ];
 
 /// The languages whose messages are compiled in.
 #[cfg(test)]
 pub fn compiled() -> impl Iterator<Item = &'static str> {
-    FILES.iter().map(|(code, _)| *code)
+    FILES.iter().map(|(code, _, _)| *code)
 }
 
 /// The language in use and its messages, English beneath them.
@@ -71,30 +102,34 @@ struct Messages {
 
 static MESSAGES: OnceLock<Messages> = OnceLock::new();
 
-fn parse(files: &[(&str, &'static str)], code: &str) -> Catalogue {
-    files
+fn parse(code: &str, ui: bool) -> Catalogue {
+    FILES
         .iter()
-        .find(|(c, _)| *c == code)
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, cli, app)| if ui { *app } else { *cli })
         // A file that does not parse is a build defect the tests catch; at run time the
         // command line falls back to English rather than refuse to start.
-        .and_then(|(_, text)| serde_json::from_str(text).ok())
+        .and_then(|text| serde_json::from_str(text).ok())
         .unwrap_or_default()
 }
 
+/// A language's messages with the desktop app's error sentences.
+fn catalogue(code: &str) -> Catalogue {
+    let mut own = parse(code, false);
+    own.extend(
+        parse(code, true)
+            .into_iter()
+            .filter(|(key, _)| key.starts_with("error.")),
+    );
+    own
+}
+
 fn load(code: &'static str) -> Messages {
-    let mut own = parse(FILES, code);
-    let mut english = parse(FILES, SOURCE);
-    for (key, text) in parse(UI_FILES, code) {
-        if key.starts_with("error.") {
-            own.insert(key, text);
-        }
+    Messages {
+        code,
+        own: catalogue(code),
+        english: catalogue(SOURCE),
     }
-    for (key, text) in parse(UI_FILES, SOURCE) {
-        if key.starts_with("error.") {
-            english.insert(key, text);
-        }
-    }
-    Messages { code, own, english }
 }
 
 fn messages() -> &'static Messages {
