@@ -238,9 +238,7 @@ pub fn print_org(org: &custos_vault::OrgInfo) {
     }
 }
 
-/// Asks a yes/no question on the terminal; no answer is no. Yes is `y`, `Y` or `yes`, or
-/// the language's own short yes (`org.yes`) in either case, or (in another language than
-/// English) a word that starts as it does.
+/// Asks a yes/no question on the terminal; no answer is no (see [`is_yes`]).
 fn ask(question: &str) -> bool {
     print!("{question} ");
     let _ = std::io::stdout().flush();
@@ -248,14 +246,35 @@ fn ask(question: &str) -> bool {
     if std::io::stdin().lock().read_line(&mut line).is_err() {
         return false;
     }
-    let answer = line.trim();
-    let yes = tr!("org.yes");
-    let yes = yes.trim().to_lowercase();
-    let answer_lower = answer.to_lowercase();
-    // In another language, its yes word as typed in full (بله, evet, oui) too: an answer
-    // that starts with the short yes's letter.
-    let first = |s: &str| s.chars().next();
-    matches!(answer, "y" | "Y" | "yes")
-        || (!yes.is_empty() && answer_lower == yes)
-        || (!crate::lang::is_source() && !yes.is_empty() && first(&answer_lower) == first(&yes))
+    is_yes(line.trim(), &tr!("org.yes"), &tr!("org.yes_word"))
+}
+
+/// Whether an answer is yes: `y`, `Y` or `yes`, or the language's short yes (`org.yes`:
+/// д, ب, o…) or its word (`org.yes_word`: да, بله, oui…), in either case. Nothing else:
+/// the question signs the organisation's roster. An empty translation never matches.
+fn is_yes(answer: &str, short: &str, word: &str) -> bool {
+    let answer = answer.to_lowercase();
+    matches!(answer.as_str(), "y" | "yes")
+        || [short, word]
+            .iter()
+            .map(|w| w.trim().to_lowercase())
+            .any(|w| !w.is_empty() && w == answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_yes;
+
+    #[test]
+    fn yes_is_the_english_or_the_languages_own_yes_and_nothing_else() {
+        for answer in ["y", "Y", "yes", "YES", "д", "Д", "да", "ДА"] {
+            assert!(is_yes(answer, "д", "да"), "{answer}");
+        }
+        for answer in ["", "n", "no", "нет", "дальше", "yes please", "o"] {
+            assert!(!is_yes(answer, "д", "да"), "{answer}");
+        }
+        // A damaged (empty) translation: only the English yes.
+        assert!(!is_yes("", "", ""));
+        assert!(is_yes("y", "", ""));
+    }
 }
