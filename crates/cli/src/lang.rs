@@ -128,7 +128,12 @@ fn load(code: &'static str) -> Messages {
     Messages {
         code,
         own: catalogue(code),
-        english: catalogue(SOURCE),
+        // In English the own messages are the English ones: parsed once.
+        english: if code == SOURCE {
+            Catalogue::new()
+        } else {
+            catalogue(SOURCE)
+        },
     }
 }
 
