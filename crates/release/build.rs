@@ -55,7 +55,10 @@ fn read(path: &Path) -> String {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("release key {}: {e}", path.display()));
     if let Err(e) = minisign_verify::PublicKey::decode(text.trim()) {
-        panic!("release key {} is not a minisign public key: {e}", path.display());
+        panic!(
+            "release key {} is not a minisign public key: {e}",
+            path.display()
+        );
     }
     text
 }

@@ -170,9 +170,13 @@ pub enum CheckError {
     MalformedSums { path: PathBuf, line: usize },
     #[error("the list of hashes is signed by key {key_id}, which this build does not trust")]
     UnknownKey { key_id: String },
-    #[error("the signature does not match the list of hashes: the list or its signature was changed")]
+    #[error(
+        "the signature does not match the list of hashes: the list or its signature was changed"
+    )]
     BadSignature,
-    #[error("{file} is in the signed list with another SHA-256: the package was changed or damaged")]
+    #[error(
+        "{file} is in the signed list with another SHA-256: the package was changed or damaged"
+    )]
     Changed { file: String },
     #[error("the package is not in the signed list of this release (SHA-256 {sha256})")]
     NotInRelease { sha256: String },
@@ -199,7 +203,13 @@ impl CheckError {
 /// Checks `package` against `SHA256SUMS` and `SHA256SUMS.minisig` in its own folder.
 pub fn check(package: &Path, keys: &[ReleaseKey], running: &str) -> Result<Checked, CheckError> {
     let dir = package.parent().unwrap_or(Path::new("."));
-    check_with(package, &dir.join(SUMS), &dir.join(SIGNATURE), keys, running)
+    check_with(
+        package,
+        &dir.join(SUMS),
+        &dir.join(SIGNATURE),
+        keys,
+        running,
+    )
 }
 
 /// Checks `package` against a list of hashes and its signature, with `keys`, and places

@@ -84,7 +84,7 @@ fn a_package_of_the_release_checks_and_says_which_key_and_version() {
     let signer = Signer::new();
     let release = Release::new(&signer);
     let key = signer.public("custos-release-2027");
-    let checked = check(&release.deb(), &[key.clone()], "0.1.0").expect("it checks");
+    let checked = check(&release.deb(), std::slice::from_ref(&key), "0.1.0").expect("it checks");
     assert_eq!(checked.file, "Custos_0.2.0_amd64.deb");
     assert_eq!(checked.sha256, hex(b"a debian package"));
     assert_eq!(checked.version.as_deref(), Some("0.2.0"));
@@ -96,7 +96,7 @@ fn a_package_of_the_release_checks_and_says_which_key_and_version() {
     assert_eq!(checked.comment, "custos 0.2.0 linux-amd64");
 
     assert_eq!(
-        check(&release.deb(), &[key.clone()], "0.2.0")
+        check(&release.deb(), std::slice::from_ref(&key), "0.2.0")
             .expect("checks")
             .update,
         Update::Same
@@ -117,7 +117,10 @@ fn a_renamed_download_still_checks_by_its_hash() {
     let renamed = release.path("Custos_0.2.0_amd64 (1).deb");
     std::fs::rename(release.deb(), &renamed).expect("rename");
     let checked = check(&renamed, &[signer.public("k")], "0.1.0").expect("it checks");
-    assert_eq!(checked.file, "Custos_0.2.0_amd64.deb", "the name the release gave it");
+    assert_eq!(
+        checked.file, "Custos_0.2.0_amd64.deb",
+        "the name the release gave it"
+    );
 }
 
 #[test]
@@ -191,27 +194,38 @@ fn missing_truncated_or_garbled_files_are_clear_errors() {
 
     let release = Release::new(&signer);
     std::fs::remove_file(release.path(SIGNATURE)).expect("rm");
-    let err = check(&release.deb(), &[key.clone()], "0.1.0").expect_err("refused");
-    assert!(matches!(&err, CheckError::MissingFile(p) if p.ends_with(SIGNATURE)), "{err}");
+    let err = check(&release.deb(), std::slice::from_ref(&key), "0.1.0").expect_err("refused");
+    assert!(
+        matches!(&err, CheckError::MissingFile(p) if p.ends_with(SIGNATURE)),
+        "{err}"
+    );
 
     let release = Release::new(&signer);
     std::fs::remove_file(release.path(SUMS)).expect("rm");
-    let err = check(&release.deb(), &[key.clone()], "0.1.0").expect_err("refused");
-    assert!(matches!(&err, CheckError::MissingFile(p) if p.ends_with(SUMS)), "{err}");
+    let err = check(&release.deb(), std::slice::from_ref(&key), "0.1.0").expect_err("refused");
+    assert!(
+        matches!(&err, CheckError::MissingFile(p) if p.ends_with(SUMS)),
+        "{err}"
+    );
 
     let release = Release::new(&signer);
     let sig = std::fs::read_to_string(release.path(SIGNATURE)).expect("read");
     std::fs::write(release.path(SIGNATURE), &sig[..sig.len() / 2]).expect("write");
-    let err = check(&release.deb(), &[key.clone()], "0.1.0").expect_err("refused");
+    let err = check(&release.deb(), std::slice::from_ref(&key), "0.1.0").expect_err("refused");
     assert!(matches!(err, CheckError::MalformedSignature(_)), "{err}");
 
     let release = Release::new(&signer);
     std::fs::write(release.path(SIGNATURE), [0xff, 0xfe, 0x00]).expect("write");
-    let err = check(&release.deb(), &[key.clone()], "0.1.0").expect_err("refused");
+    let err = check(&release.deb(), std::slice::from_ref(&key), "0.1.0").expect_err("refused");
     assert!(matches!(err, CheckError::MalformedSignature(_)), "{err}");
 
     let release = Release::new(&signer);
-    let err = check(&release.path("nowhere.deb"), &[key.clone()], "0.1.0").expect_err("no file");
+    let err = check(
+        &release.path("nowhere.deb"),
+        std::slice::from_ref(&key),
+        "0.1.0",
+    )
+    .expect_err("no file");
     assert!(matches!(err, CheckError::MissingFile(_)), "{err}");
 
     let err = check(&release.deb(), &[], "0.1.0").expect_err("no keys");
@@ -235,7 +249,7 @@ fn a_signed_list_that_is_not_sha256sum_lines_is_refused() {
             signer.sign(body.as_bytes(), "custos"),
         )
         .expect("write");
-        let err = check(&release.deb(), &[key.clone()], "0.1.0").expect_err("refused");
+        let err = check(&release.deb(), std::slice::from_ref(&key), "0.1.0").expect_err("refused");
         assert!(
             matches!(err, CheckError::MalformedSums { line: 1, .. }),
             "{body:?}: {err}"
