@@ -98,7 +98,37 @@ macro_rules! handler {
     };
 }
 
+/// `--version` and `--help` answer without opening a window (an installed package is
+/// checked with them; they need no display).
+fn answer_without_window() -> bool {
+    let Some(first) = std::env::args().nth(1) else {
+        return false;
+    };
+    match first.as_str() {
+        "--version" | "-V" => {
+            println!("custos-desktop {}", env!("CARGO_PKG_VERSION"));
+            true
+        }
+        "--help" | "-h" => {
+            println!(
+                "custos-desktop {}: the Custos desktop app\n\n\
+                 Usage: custos-desktop [--vault DIR]\n\n  \
+                 --vault DIR   the vault folder (default: CUSTOS_VAULT_DIR, else the data folder's custos/vault)\n  \
+                 -V, --version print the version\n  \
+                 -h, --help    print this help\n\n\
+                 The command line over the same vault is `custos` (custos --help).",
+                env!("CARGO_PKG_VERSION")
+            );
+            true
+        }
+        _ => false,
+    }
+}
+
 fn main() {
+    if answer_without_window() {
+        return;
+    }
     // Before anything holds a key: no core dumps, memory out of swap where allowed.
     let hardening = custos_process::harden(true);
     if !hardening.no_core_dumps {
