@@ -336,7 +336,7 @@ fn save_snapshot(vault: &Vault, st: &mut SearchState) -> Result<()> {
     let written = fs::File::create(&new)
         .and_then(|mut f| f.write_all(&ct).and_then(|_| f.sync_all()))
         .and_then(|_| fs::rename(&new, dir.join(SEARCH_SNAPSHOT)))
-        .and_then(|_| fs::File::open(dir).and_then(|d| d.sync_all()));
+        .and_then(|_| custos_vault::durable::sync_dir(dir));
     if let Err(e) = written {
         let _ = fs::remove_file(&new);
         return Err(Error::io("saving the search index", e));

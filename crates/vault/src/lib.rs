@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod crypto;
+pub mod durable;
 pub mod error;
 pub mod index;
 pub mod store;

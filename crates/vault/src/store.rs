@@ -634,7 +634,7 @@ fn sibling(db: &Path, suffix: &str) -> PathBuf {
 }
 
 fn sync_parent(db: &Path) -> std::io::Result<()> {
-    File::open(db.parent().unwrap_or(Path::new(".")))?.sync_all()
+    crate::durable::sync_dir(db.parent().unwrap_or(Path::new(".")))
 }
 
 /// Waits (a few seconds at most) until sled's lock on the database in `dir` is free.
@@ -857,10 +857,10 @@ fn sync_files(dir: &Path, known: &mut HashSet<PathBuf>) -> std::io::Result<()> {
                     continue;
                 }
                 Ok(ty) if ty.is_file() && entry.file_name() == "db" => {
-                    File::open(&path).and_then(|f| f.sync_data())
+                    crate::durable::sync_file_data(&path)
                 }
                 Ok(ty) if ty.is_file() && !known.contains(&path) => {
-                    let r = File::open(&path).and_then(|f| f.sync_all());
+                    let r = crate::durable::sync_file(&path);
                     if r.is_ok() {
                         known.insert(path);
                         if !changed_dirs.contains(&d) {
@@ -879,7 +879,7 @@ fn sync_files(dir: &Path, known: &mut HashSet<PathBuf>) -> std::io::Result<()> {
         }
     }
     for d in changed_dirs {
-        File::open(&d)?.sync_all()?;
+        crate::durable::sync_dir(&d)?;
     }
     Ok(())
 }

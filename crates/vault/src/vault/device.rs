@@ -79,7 +79,7 @@ pub(super) fn new_device_key() -> Result<String> {
         let mut f = options.open(&path)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
-        fs::File::open(&dir)?.sync_all()
+        crate::durable::sync_dir(&dir)
     };
     write().map_err(|e| {
         let _ = fs::remove_file(&path);
@@ -221,7 +221,7 @@ fn destroy_keys(dir: &Path, device_key: Option<&str>) -> Result<()> {
     }
     shred(&dir.join(IDENTITY));
     shred(&dir.join(IDENTITY_NEW));
-    let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+    let _ = crate::durable::sync_dir(dir);
     result
 }
 
@@ -264,6 +264,10 @@ fn restrict(dir: &Path, mode: u32) {
     let _ = fs::set_permissions(dir, fs::Permissions::from_mode(mode));
 }
 
+/// Windows has no permission bits: the folder keeps the access list it inherits. In
+/// the default place (`%LOCALAPPDATA%\custos\device-keys`) that is the user's profile's:
+/// the user, SYSTEM and the Administrators group, as on Linux root can read a 0700
+/// folder. A `CUSTOS_DEVICE_KEYS` elsewhere keeps whatever that place allows.
 #[cfg(not(unix))]
 fn restrict(_dir: &Path, _mode: u32) {}
 

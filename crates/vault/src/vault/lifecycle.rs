@@ -489,7 +489,7 @@ pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
+        crate::durable::sync_dir(dir)
     })();
     result.map_err(|e| {
         let _ = fs::remove_file(&tmp);
@@ -518,9 +518,7 @@ pub(super) fn shred(path: &Path) {
 }
 
 pub(super) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("saving the vault folder", e))
+    crate::durable::sync_dir(dir).map_err(|e| Error::io("saving the vault folder", e))
 }
 
 #[cfg(unix)]
@@ -529,5 +527,8 @@ pub(super) fn restrict_permissions(dir: &Path) {
     let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
 }
 
+/// Windows has no permission bits: the vault folder keeps the access list it inherits
+/// (in the default place, the user's profile: the user, SYSTEM and the Administrators
+/// group). Only ciphertext is in it.
 #[cfg(not(unix))]
 pub(super) fn restrict_permissions(_dir: &Path) {}
