@@ -14,6 +14,21 @@
 //!   8 MiB, too little, so there the pages stay swappable and [`Hardening::memory`] says
 //!   so. The remedy is then encrypted swap (or none), as `docs/threat-model.md` says.
 //!
+//! The above is Linux. Elsewhere:
+//!
+//! - **macOS** (and other Unix systems): the core size limit is set to zero as on Linux
+//!   (macOS writes no core file by default either); there is no `PR_SET_DUMPABLE`, so
+//!   [`dumpable`] is unknown and attaching a debugger is left to the system's own rules.
+//!   macOS has no `mlockall` (it answers "not implemented"): [`Hardening::memory`] is
+//!   then [`Memory::Unsupported`]. macOS encrypts its swap itself.
+//! - **Windows**: nothing is changed. Windows writes no core file of a crashing program
+//!   by default (a full dump only where an administrator configured Windows Error
+//!   Reporting's `LocalDumps`; its default report holds at most a minidump of the
+//!   threads' stacks), and there is no way to lock a whole process out of the page file:
+//!   [`harden`] reports `no_core_dumps: false` and [`Memory::Unsupported`], because
+//!   nothing was done. The page file is encrypted only where BitLocker covers the system
+//!   drive.
+//!
 //! Nothing here reads or prints anything of a vault.
 
 use std::fmt;
@@ -174,6 +189,9 @@ mod imp {
         // SAFETY: mlockall takes flags only.
         if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } == 0 {
             Memory::Locked
+        } else if std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+            // macOS declares mlockall but does not implement it: not a limit to raise.
+            Memory::Unsupported
         } else {
             Memory::Swappable
         }
@@ -194,6 +212,10 @@ mod imp {
     }
 }
 
+/// Windows (and any other non-Unix system): nothing to change, nothing to ask. There is
+/// no SIGPIPE (a write to a reader that went away is an error, on which `println!`
+/// panics: `custos list | more` quit early ends with that message), no core size
+/// limit, and no call that locks a whole process out of the page file.
 #[cfg(not(unix))]
 mod imp {
     pub fn default_sigpipe() {}
