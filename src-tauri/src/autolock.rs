@@ -22,6 +22,10 @@
 //!
 //! No bus (or a bus that goes away) only means these locks do not happen: the app runs
 //! on, and says so once on stderr, without anything of the vault.
+//!
+//! On Windows and macOS nothing listens yet: the app does **not** lock when the session
+//! locks or the machine sleeps there, only after the idle minutes, on the Lock button
+//! and on `Ctrl+L` (`⌘L`). `docs/install.md` says so.
 
 use std::time::{Duration, Instant};
 
@@ -39,6 +43,8 @@ pub const GRACE: Duration = Duration::from_secs(2);
 /// Why the desktop asked for a lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+// Only Linux's listeners lock for a suspend or a session lock (see the module's notes).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub enum Reason {
     /// The machine is about to sleep.
     Suspend,
@@ -100,6 +106,7 @@ pub fn lock_now(app: &AppHandle, reason: Reason) {
 pub fn start(app: AppHandle) {
     #[cfg(target_os = "linux")]
     linux::start(app);
+    // No listener on this system: the app does not lock on a session lock or a suspend.
     #[cfg(not(target_os = "linux"))]
     let _ = app;
 }
