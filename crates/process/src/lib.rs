@@ -197,6 +197,8 @@ mod imp {
         }
     }
 
+    // `rlim_t` is u64 on macOS but i64 on FreeBSD: the cast is needed on some of them.
+    #[allow(clippy::unnecessary_cast)]
     pub fn core_limit() -> Option<(u64, u64)> {
         let mut limit = libc::rlimit {
             rlim_cur: 0,
