@@ -27,6 +27,7 @@ macro_rules! command_table {
             followup: follow_ups, mark_intervention_sent;
             import: import_sources, import_preview, import_run;
             patterns: patterns_figures, patterns_export;
+            package: check_package;
         }
     };
 }

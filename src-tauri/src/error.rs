@@ -29,6 +29,11 @@ pub enum CommandError {
         /// What happened.
         message: String,
     },
+    /// A package did not check (Settings → Packages and updates): a stable kind
+    /// (`package_changed`, `package_no_keys` …) and the check's words, which name the
+    /// file or the key.
+    #[error(transparent)]
+    Package(#[from] custos_release::CheckError),
     /// Too many failed unlocks in a row: the vault was wiped, as the settings asked.
     #[error("the vault was wiped after {0} failed unlocks")]
     WipedAfterFailures(u32),
@@ -67,6 +72,7 @@ impl CommandError {
             CommandError::AlreadyUnlocked => "already_unlocked",
             CommandError::BadRequest(_) => "bad_request",
             CommandError::Sync { kind, .. } => kind,
+            CommandError::Package(e) => e.kind(),
             CommandError::WipedAfterFailures(_) => "wiped_after_failures",
             CommandError::DraftNotSaved(_) => "draft_not_saved",
             CommandError::Internal(_) => "internal",

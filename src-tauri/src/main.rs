@@ -5,6 +5,7 @@
 //! `search.rs` full-text search (with the index's warm-up after unlock), `export.rs`
 //! the export dialog's commands, `patterns.rs` the patterns screen's figures, charts
 //! and their export,
+//! `package.rs` checks a package the user brings against the release keys,
 //! `protect.rs` the panic wipe, the duress passphrase and drafts kept across a lock,
 //! `autolock.rs` locks when the session locks or the machine sleeps,
 //! `error.rs` turns errors into `{kind, message}`, `custos_app::settings` keeps the
@@ -31,6 +32,7 @@ mod followup;
 mod idle;
 mod import;
 mod memory;
+mod package;
 mod patterns;
 mod protect;
 mod search;

@@ -110,6 +110,11 @@ export const recordHistory = (recordId) => invoke('record_history', { recordId }
  * → [{number, text, size, modules}] (modules: the QR code, row by row, '1' dark). */
 export const keyBackup = (threshold, shares) => invoke('key_backup', { threshold, shares });
 
+/** Checks a package the user brought against the release keys built into the app.
+ * → {file, sha256, version, update: newer|same|older|unknown, key, key_id, test_key,
+ * comment, running, path}; refused: {kind: package_…, message}. */
+export const checkPackage = (path) => invoke('check_package', { path });
+
 /** Closes the app (the backend locks the vault first). */
 export const quitApp = () => invoke('quit_app');
 

@@ -104,6 +104,31 @@ pub enum Command {
     /// due for a follow-up and what awaits a response
     #[command(subcommand)]
     Intervention(InterventionCommand),
+    /// Check a Custos package you were given (a download, a file on a USB stick) before
+    /// installing it: its SHA-256 must be in the release's SHA256SUMS, signed by a release
+    /// key built into this custos. Offline; needs no vault. Exit code 1 if it is refused,
+    /// 3 if it is genuine but older than this custos
+    CheckPackage(CheckPackageArgs),
+}
+
+#[derive(Args)]
+pub struct CheckPackageArgs {
+    /// The package file (.deb, .exe, .dmg …)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The release's list of hashes [default: SHA256SUMS beside the package]
+    #[arg(long, value_name = "PATH")]
+    pub sums: Option<PathBuf>,
+    /// Its signature [default: SHA256SUMS.minisig beside the package]
+    #[arg(long, value_name = "PATH")]
+    pub signature: Option<PathBuf>,
+    /// Check against this release key (a minisign .pub you got from a trusted person,
+    /// e.g. when the project changes its key) instead of the keys built into custos
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand)]

@@ -52,6 +52,9 @@ pub enum CliError {
     /// A use case refused (the unlock throttle, the wipe after failed unlocks).
     #[error(transparent)]
     App(#[from] custos_app::Error),
+    /// A package did not check (`check-package`).
+    #[error(transparent)]
+    Package(#[from] custos_release::CheckError),
     /// Enrolling or syncing with the hub failed.
     #[error(transparent)]
     Sync(#[from] custos_sync::SyncError),
@@ -98,6 +101,9 @@ impl CliError {
             CliError::Vault(e) => e.kind(),
             CliError::App(e) => e.kind(),
             CliError::Sync(e) => e.kind(),
+            // A refused package is told in words a user acts on, in English too (the
+            // check's own message, after it, names the file or the key).
+            CliError::Package(e) => return sentence_then_detail(e.kind(), e.to_string()),
             CliError::Json(_) => "internal",
         };
         by_kind(kind, self.to_string())
@@ -115,6 +121,12 @@ fn by_kind(kind: &str, english: String) -> String {
     if lang::is_source() {
         return english;
     }
+    sentence_then_detail(kind, english)
+}
+
+/// The desktop app's sentence for an error kind in the language in use (English
+/// included), the English message after it in brackets.
+fn sentence_then_detail(kind: &str, english: String) -> String {
     match lang::lookup(&format!("error.{kind}")) {
         Some(sentence) => format!("{sentence} [{english}]"),
         None => english,

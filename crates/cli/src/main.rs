@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         help::Parsed::Exit(code) => return ExitCode::from(code),
     };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // One line, which scripts and the tests match on.
             eprintln!("custos: {}", e.localized());
@@ -52,7 +52,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result {
+fn run(cli: Cli) -> Result<ExitCode> {
     let session = Session::new(cli.vault, cli.passphrase_file)?;
     cmd::run(&session, cli.command)
 }

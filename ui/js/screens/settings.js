@@ -2,12 +2,14 @@
 // failed unlocks", all kept by the backend (get_settings / set_settings) in its
 // settings file, never in the webview; the way to the Sync screen; the key backup:
 // printable shares of the vault key with their QR codes, shown once and never stored;
-// the duress passphrase (js/duress.js); and the panic wipe (js/wipe.js).
+// the duress passphrase (js/duress.js); checking a package the user brought (the app
+// downloads nothing: an update is a file checked here, then installed); and the panic
+// wipe (js/wipe.js).
 
 import * as api from '../api.js';
-import { h, qrSvg, replace } from '../dom.js';
+import { h, qrSvg, replace, userText } from '../dom.js';
 import { t, LANGUAGES, lang, formatNumber, isReviewed, languageOption } from '../i18n.js';
-import { errorText } from '../fields.js';
+import { errorText, textField } from '../fields.js';
 import { duressSection } from '../duress.js';
 import { panicWipe } from '../wipe.js';
 
@@ -143,6 +145,7 @@ export function render(app) {
       h('p', { text: t('settings.lock.text', { shortcut: app.lockShortcut() }) }),
       h('p', { text: t('settings.lock.desktop') })),
     duress.el,
+    packageSection().el,
     h('section', { class: 'card danger-zone', id: 'wipe-card', attrs: { 'aria-labelledby': 'wipe-card-title' } },
       h('h2', { id: 'wipe-card-title', text: t('wipe.title') }),
       h('p', { text: t('wipe.intro') }),
@@ -256,4 +259,128 @@ function keyBackupSection() {
     h('p', { class: 'callout warning', text: t('backup.warning') }),
     form, hint, cards, tools);
   return { el, clear };
+}
+
+/** A path in a shell command, quoted when it holds anything a shell would read. */
+function shellPath(path) {
+  return /^[\w./+-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Packages and updates: the user brings a package with the release's SHA256SUMS and
+ * SHA256SUMS.minisig, chooses it (the system's file chooser, or its path typed), and
+ * the backend checks it against the release keys built into the app. The result is
+ * shown here: genuine (name, version against this one, key, SHA-256, and how to install
+ * it) or refused (why, with the check's own detail).
+ */
+function packageSection() {
+  const path = textField({ id: 'package-path', key: 'package-path', label: t('settings.package.file'),
+    hint: t('settings.package.file.hint') });
+  path.input.dir = 'ltr';
+  path.input.spellcheck = false;
+  const choose = h('button', { type: 'button', id: 'package-choose', class: 'button primary',
+    text: t('settings.package.choose') });
+  const submit = h('button', { type: 'submit', id: 'package-check', class: 'button secondary',
+    text: t('settings.package.check') });
+  const result = h('div', { id: 'package-result', class: 'callout', hidden: true,
+    attrs: { role: 'status', 'aria-live': 'polite' } });
+  let busy = false;
+
+  async function check(file) {
+    if (busy || !file) return;
+    busy = true;
+    choose.disabled = true;
+    submit.disabled = true;
+    submit.textContent = t('settings.package.checking');
+    try {
+      show(await api.checkPackage(file));
+    } catch (err) {
+      refused(err);
+    } finally {
+      busy = false;
+      choose.disabled = false;
+      submit.disabled = false;
+      submit.textContent = t('settings.package.check');
+      result.hidden = false;
+    }
+  }
+
+  function show(c) {
+    result.className = 'callout success';
+    result.dataset.outcome = 'genuine';
+    result.dataset.update = c.update;
+    const version = c.version ?? '';
+    const older = c.update === 'older';
+    const against = {
+      newer: t('settings.package.newer', { version, running: c.running }),
+      same: t('settings.package.same', { version }),
+      older: version,
+    }[c.update] ?? t('settings.package.unknown');
+    const rows = [
+      [t('settings.package.name'), userText(c.file, { dir: 'ltr' })],
+      [t('settings.package.version'), h('span', { testid: 'package-version', text: against })],
+      [t('settings.package.key'), h('span', { dir: 'ltr', text: `${c.key} (${c.key_id})` })],
+      ['SHA-256', h('code', { class: 'hash', dir: 'ltr', testid: 'package-sha256', text: c.sha256 })],
+      [t('settings.package.comment'), userText(c.comment, { dir: 'ltr' })],
+    ];
+    // What to do with the file: an older one is not installed (it would undo fixes).
+    let advice;
+    if (older) {
+      advice = h('p', { class: 'callout warning', testid: 'package-advice',
+        text: t('settings.package.older', { version, running: c.running }) });
+    } else if (/\.deb$/i.test(c.file)) {
+      advice = h('p', { testid: 'package-advice',
+        text: t('settings.package.install_deb', { command: `sudo apt install ${shellPath(c.path)}` }) });
+    } else {
+      advice = h('p', { testid: 'package-advice', text: t('settings.package.install_other') });
+    }
+    replace(result,
+      h('p', { class: 'callout-title', text: t('settings.package.genuine') }),
+      c.test_key ? h('p', { class: 'callout warning', text: t('settings.package.test_key') }) : null,
+      h('dl', { class: 'details' }, rows.map(([term, value]) => [h('dt', { text: term }), h('dd', {}, value)])),
+      advice);
+  }
+
+  function refused(err) {
+    result.className = 'callout refused';
+    result.dataset.outcome = 'refused';
+    result.dataset.kind = err?.kind ?? 'unknown';
+    delete result.dataset.update;
+    // The sentence in the user's language, then the check's own English words (the file
+    // or key they name) apart from it, isolated so that a right-to-left page keeps their
+    // order.
+    replace(result,
+      h('p', { class: 'callout-title', text: t('settings.package.refused') }),
+      h('p', { testid: 'package-error', text: errorText({ kind: err?.kind }) }),
+      err?.message ? h('p', { class: 'field-hint' },
+        h('bdi', { dir: 'ltr', testid: 'package-detail', text: err.message })) : null);
+  }
+
+  choose.addEventListener('click', async () => {
+    try {
+      const chosen = await api.pickFile(t('settings.package.choose.title'));
+      if (chosen) {
+        path.input.value = chosen;
+        await check(chosen);
+      }
+    } catch (err) {
+      refused(err);
+      result.hidden = false;
+    }
+  });
+
+  const form = h('form', { id: 'package-form', class: 'form', attrs: { novalidate: true, autocomplete: 'off' } },
+    h('div', { class: 'path-row' }, path.wrap, submit));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    check(path.input.value.trim());
+  });
+
+  const el = h('section', { class: 'card', id: 'package-card', attrs: { 'aria-labelledby': 'package-title' } },
+    h('h2', { id: 'package-title', text: t('settings.package.title') }),
+    h('p', { text: t('settings.package.intro') }),
+    h('div', { class: 'actions' }, choose),
+    form,
+    result);
+  return { el };
 }

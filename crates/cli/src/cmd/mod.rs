@@ -12,12 +12,14 @@
 //! - [`protect`]: the panic wipe and travel mode.
 //! - [`intervention`]: following up submissions (mark sent, what is due).
 //! - [`vocab`]: the controlled vocabularies.
+//! - [`package`]: checks a package offline against the release keys (no vault).
 
 mod evidence;
 mod export;
 mod intervention;
 mod key;
 mod org;
+mod package;
 mod protect;
 mod records;
 mod search;
@@ -27,6 +29,7 @@ mod vocab;
 
 use std::io::{Read, Write};
 use std::path::Path;
+use std::process::ExitCode;
 
 use custos_model::Record;
 use serde_json::{json, Value};
@@ -36,9 +39,9 @@ use crate::error::{CliError, Result};
 use crate::session::Session;
 use crate::{lang, tr};
 
-/// Runs one command.
-pub fn run(session: &Session, command: Command) -> Result {
-    match command {
+/// Runs one command. → the exit code of a command that ran (0, or `check-package`'s 3).
+pub fn run(session: &Session, command: Command) -> Result<ExitCode> {
+    let done = match command {
         Command::Init => key::init(session),
         Command::Add(args) => records::add(session, args),
         Command::List(args) => records::list(session, args),
@@ -65,7 +68,10 @@ pub fn run(session: &Session, command: Command) -> Result {
         Command::Resolve(args) => sync::resolve(session, args),
         Command::Vocab(args) => vocab::show(args),
         Command::Intervention(cmd) => intervention::run(session, cmd),
-    }
+        // Needs no vault: the session is not used.
+        Command::CheckPackage(args) => return package::check(args),
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 /// A record from its JSON, refused with the model's reason.
