@@ -453,6 +453,51 @@ fn the_package_installs_on_a_clean_debian_12_and_starts_to_its_first_screen() {
         text(&out.stdout).trim(),
         format!("custos-desktop {VERSION}")
     );
+    // The installed command checks a package with the key built into it (this test
+    // build's throwaway key: `scripts/package --test-key`), with no key given; and
+    // refuses a changed copy.
+    let deb_name = release
+        .deb
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    std::fs::create_dir_all(root.join("tmp/release")).unwrap();
+    for name in [deb_name.as_str(), SUMS, SIGNATURE] {
+        std::fs::copy(release.dir.join(name), root.join("tmp/release").join(name)).unwrap();
+    }
+    let inside = format!("/tmp/release/{deb_name}");
+    let out = run(&mut in_root(
+        &root,
+        &["custos", "check-package", "--json", &inside],
+    ));
+    assert!(
+        out.status.success(),
+        "the installed custos checks its own package: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let checked: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(checked["file"], deb_name.as_str());
+    assert_eq!(checked["update"], "same");
+    assert_eq!(checked["test_key"], true, "{checked}");
+    let mut bytes = std::fs::read(root.join("tmp/release").join(&deb_name)).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x01;
+    std::fs::write(root.join("tmp/release").join(&deb_name), bytes).unwrap();
+    let out = run(&mut in_root(&root, &["custos", "check-package", &inside]));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a changed package is refused by the installed custos: {}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("changed or damaged"),
+        "{}",
+        text(&out.stderr)
+    );
+
     // Every library the two programs link is on the installed system.
     for bin in ["/usr/bin/custos", "/usr/bin/custos-desktop"] {
         let out = run(&mut in_root(&root, &["ldd", bin]));
