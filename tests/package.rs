@@ -15,6 +15,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use custos_release::{CheckError, ReleaseKey, SIGNATURE, SUMS};
+use custos_test_support::release::sha256_hex;
 use custos_test_support::window::{start_xvfb, workspace_root, xwd_to_png};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -231,14 +232,6 @@ fn the_release_verifies_and_every_tampering_is_refused() {
             text(&out.stderr)
         );
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[test]

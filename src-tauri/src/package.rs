@@ -60,44 +60,16 @@ fn check_with_keys(path: &str, keys: &[ReleaseKey]) -> Result<PackageCheck> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Cursor;
     use std::path::Path;
 
+    use custos_test_support::release::{sha256_hex as hex, Signer};
     use serde_json::{json, Value};
-    use sha2::{Digest, Sha256};
 
     use super::*;
 
-    struct Signer(minisign::KeyPair);
-
-    impl Signer {
-        fn new() -> Signer {
-            Signer(minisign::KeyPair::generate_unencrypted_keypair().expect("key pair"))
-        }
-
-        fn key(&self) -> ReleaseKey {
-            let text = self.0.pk.to_box().expect("key box").into_string();
-            ReleaseKey::parse("custos-release-test", &text).expect("a key")
-        }
-
-        fn sign(&self, data: &[u8]) -> String {
-            minisign::sign(
-                Some(&self.0.pk),
-                &self.0.sk,
-                Cursor::new(data),
-                Some("custos 99.0.0 linux-amd64"),
-                None,
-            )
-            .expect("signing")
-            .into_string()
-        }
-    }
-
-    fn hex(bytes: &[u8]) -> String {
-        Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+    /// The signer's public key as the app reads one.
+    fn key_of(signer: &Signer) -> ReleaseKey {
+        ReleaseKey::parse("custos-release-test", &signer.public_text()).expect("a key")
     }
 
     /// A release folder with one package of `version`, signed by `signer`.
@@ -105,14 +77,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let name = format!("Custos_{version}_amd64.deb");
         let body = format!("the package of {version}");
-        std::fs::write(dir.path().join(&name), &body).expect("write");
-        let sums = format!("{}  {name}\n", hex(body.as_bytes()));
-        std::fs::write(dir.path().join("SHA256SUMS"), &sums).expect("write");
-        std::fs::write(
-            dir.path().join("SHA256SUMS.minisig"),
-            signer.sign(sums.as_bytes()),
-        )
-        .expect("write");
+        signer.write_release(
+            dir.path(),
+            &[(name.as_str(), body.as_bytes())],
+            "custos 99.0.0 linux-amd64",
+        );
         let package = dir.path().join(name);
         (dir, package)
     }
@@ -129,7 +98,7 @@ mod tests {
     fn a_genuine_package_reaches_the_panel_with_its_version_against_this_one() {
         let signer = Signer::new();
         let (_dir, package) = release(&signer, "99.0.0");
-        let checked = check_with_keys(path(&package), &[signer.key()]).expect("it checks");
+        let checked = check_with_keys(path(&package), &[key_of(&signer)]).expect("it checks");
         let v = serde_json::to_value(&checked).expect("serializes");
         assert_eq!(v["file"], "Custos_99.0.0_amd64.deb");
         assert_eq!(v["version"], "99.0.0");
@@ -143,8 +112,8 @@ mod tests {
         assert_eq!(v["sha256"], hex(b"the package of 99.0.0"));
 
         let (_old, older) = release(&signer, "0.0.1");
-        let v =
-            serde_json::to_value(check_with_keys(path(&older), &[signer.key()]).unwrap()).unwrap();
+        let v = serde_json::to_value(check_with_keys(path(&older), &[key_of(&signer)]).unwrap())
+            .unwrap();
         assert_eq!(v["update"], "older");
     }
 
@@ -155,7 +124,7 @@ mod tests {
         let mut bytes = std::fs::read(&package).unwrap();
         bytes[0] ^= 0x01;
         std::fs::write(&package, bytes).unwrap();
-        let e = as_ui(check_with_keys(path(&package), &[signer.key()]).unwrap_err());
+        let e = as_ui(check_with_keys(path(&package), &[key_of(&signer)]).unwrap_err());
         assert_eq!(e["kind"], "package_changed");
         assert!(
             e["message"]
@@ -167,7 +136,7 @@ mod tests {
 
         // Signed by someone else: refused, whatever the list says.
         let (_dir, package) = release(&Signer::new(), "99.0.0");
-        let e = as_ui(check_with_keys(path(&package), &[signer.key()]).unwrap_err());
+        let e = as_ui(check_with_keys(path(&package), &[key_of(&signer)]).unwrap_err());
         assert_eq!(e["kind"], "package_unknown_key");
     }
 

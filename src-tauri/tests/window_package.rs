@@ -10,12 +10,11 @@
 
 use custos_test_support::window as support;
 
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
+use custos_test_support::release::Signer;
 use custos_vault::{Options, SecretString, Vault};
 use serde_json::{json, Value};
-use sha2::Digest;
 use support::{App, Driver};
 
 const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
@@ -23,25 +22,11 @@ const PACKAGE: &str = "Custos_99.0.0_amd64.deb";
 
 /// A release folder in `dir`: one package, its list of hashes, signed.
 fn release(dir: &Path) -> PathBuf {
-    let pair = minisign::KeyPair::generate_unencrypted_keypair().expect("key pair");
-    let body = b"a newer debian package";
-    std::fs::write(dir.join(PACKAGE), body).unwrap();
-    let hash: String = sha2::Sha256::digest(body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let sums = format!("{hash}  {PACKAGE}\n");
-    std::fs::write(dir.join("SHA256SUMS"), &sums).unwrap();
-    let sig = minisign::sign(
-        Some(&pair.pk),
-        &pair.sk,
-        Cursor::new(sums.as_bytes()),
-        Some("custos 99.0.0 linux-amd64"),
-        None,
-    )
-    .unwrap()
-    .into_string();
-    std::fs::write(dir.join("SHA256SUMS.minisig"), sig).unwrap();
+    Signer::new().write_release(
+        dir,
+        &[(PACKAGE, b"a newer debian package")],
+        "custos 99.0.0 linux-amd64",
+    );
     dir.join(PACKAGE)
 }
 

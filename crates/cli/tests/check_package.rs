@@ -3,50 +3,12 @@
 //! trusts no release key of its own). Genuine, older, changed, forged, unknown key,
 //! missing signature, and no key at all.
 
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use custos_test_support::release::{sha256_hex as hex, Signer};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use tempfile::TempDir;
-
-/// A release key made for the test, and its .pub file.
-struct Signer {
-    pair: minisign::KeyPair,
-}
-
-impl Signer {
-    fn new() -> Signer {
-        Signer {
-            pair: minisign::KeyPair::generate_unencrypted_keypair().expect("key pair"),
-        }
-    }
-
-    fn write_public(&self, path: &Path) {
-        let text = self.pair.pk.to_box().expect("key box").into_string();
-        std::fs::write(path, text).expect("write key");
-    }
-
-    fn sign(&self, data: &[u8], comment: &str) -> String {
-        minisign::sign(
-            Some(&self.pair.pk),
-            &self.pair.sk,
-            Cursor::new(data),
-            Some(comment),
-            None,
-        )
-        .expect("signing")
-        .into_string()
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// A release folder (packages, SHA256SUMS, SHA256SUMS.minisig) and the key that signed it.
 struct Release {
@@ -65,16 +27,15 @@ impl Release {
             signer: Signer::new(),
         };
         std::fs::create_dir(release.dir()).expect("release folder");
-        let mut sums = String::new();
-        for (name, body) in [
-            (NEWER, &b"a newer debian package"[..]),
-            (OLDER, &b"an older debian package"[..]),
-            (OTHER, &b"a windows installer"[..]),
-        ] {
-            std::fs::write(release.path(name), body).expect("write package");
-            sums.push_str(&format!("{}  {name}\n", hex(body)));
-        }
-        release.sign_sums(&release.signer, &sums);
+        release.signer.write_release(
+            &release.dir(),
+            &[
+                (NEWER, b"a newer debian package"),
+                (OLDER, b"an older debian package"),
+                (OTHER, b"a windows installer"),
+            ],
+            "custos 99.0.0 linux-amd64",
+        );
         release.signer.write_public(&release.key());
         release
     }

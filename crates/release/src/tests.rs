@@ -1,38 +1,15 @@
 //! Every way a package can fail the check, with throwaway keys made and used the way the
 //! release step's `minisign` makes and uses them.
 
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
+
+use custos_test_support::release::{sha256_hex as hex, Signer};
 
 use super::*;
 
-struct Signer {
-    pair: minisign::KeyPair,
-}
-
-impl Signer {
-    fn new() -> Signer {
-        Signer {
-            pair: minisign::KeyPair::generate_unencrypted_keypair().expect("key pair"),
-        }
-    }
-
-    fn public(&self, name: &str) -> ReleaseKey {
-        let text = self.pair.pk.to_box().expect("key box").into_string();
-        ReleaseKey::parse(name, &text).expect("a minisign public key parses")
-    }
-
-    fn sign(&self, data: &[u8], comment: &str) -> String {
-        minisign::sign(
-            Some(&self.pair.pk),
-            &self.pair.sk,
-            Cursor::new(data),
-            Some(comment),
-            None,
-        )
-        .expect("signing")
-        .into_string()
-    }
+/// The signer's public key as this crate reads it.
+fn public(signer: &Signer, name: &str) -> ReleaseKey {
+    ReleaseKey::parse(name, &signer.public_text()).expect("a minisign public key parses")
 }
 
 /// A release folder: two packages, their list of hashes, its signature.
@@ -43,17 +20,14 @@ struct Release {
 impl Release {
     fn new(signer: &Signer) -> Release {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut sums = String::new();
-        for (name, body) in [
-            ("Custos_0.2.0_amd64.deb", &b"a debian package"[..]),
-            ("Custos_0.2.0_x64-setup.exe", &b"a windows installer"[..]),
-        ] {
-            std::fs::write(dir.path().join(name), body).expect("write");
-            sums.push_str(&format!("{}  {name}\n", hex(body)));
-        }
-        std::fs::write(dir.path().join(SUMS), &sums).expect("write");
-        let sig = signer.sign(sums.as_bytes(), "custos 0.2.0 linux-amd64");
-        std::fs::write(dir.path().join(SIGNATURE), sig).expect("write");
+        signer.write_release(
+            dir.path(),
+            &[
+                ("Custos_0.2.0_amd64.deb", b"a debian package"),
+                ("Custos_0.2.0_x64-setup.exe", b"a windows installer"),
+            ],
+            "custos 0.2.0 linux-amd64",
+        );
         Release { dir }
     }
 
@@ -66,13 +40,6 @@ impl Release {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn flip_byte(path: &Path, at: usize) {
     let mut bytes = std::fs::read(path).expect("read");
     bytes[at] ^= 0x01;
@@ -83,7 +50,7 @@ fn flip_byte(path: &Path, at: usize) {
 fn a_package_of_the_release_checks_and_says_which_key_and_version() {
     let signer = Signer::new();
     let release = Release::new(&signer);
-    let key = signer.public("custos-release-2027");
+    let key = public(&signer, "custos-release-2027");
     let checked = check(&release.deb(), std::slice::from_ref(&key), "0.1.0").expect("it checks");
     assert_eq!(checked.file, "Custos_0.2.0_amd64.deb");
     assert_eq!(checked.sha256, hex(b"a debian package"));
@@ -116,7 +83,7 @@ fn a_renamed_download_still_checks_by_its_hash() {
     let release = Release::new(&signer);
     let renamed = release.path("Custos_0.2.0_amd64 (1).deb");
     std::fs::rename(release.deb(), &renamed).expect("rename");
-    let checked = check(&renamed, &[signer.public("k")], "0.1.0").expect("it checks");
+    let checked = check(&renamed, &[public(&signer, "k")], "0.1.0").expect("it checks");
     assert_eq!(
         checked.file, "Custos_0.2.0_amd64.deb",
         "the name the release gave it"
@@ -128,7 +95,7 @@ fn a_changed_package_is_refused() {
     let signer = Signer::new();
     let release = Release::new(&signer);
     flip_byte(&release.deb(), 3);
-    let err = check(&release.deb(), &[signer.public("k")], "0.1.0").expect_err("refused");
+    let err = check(&release.deb(), &[public(&signer, "k")], "0.1.0").expect_err("refused");
     assert!(
         matches!(&err, CheckError::Changed { file } if file == "Custos_0.2.0_amd64.deb"),
         "{err}"
@@ -137,7 +104,7 @@ fn a_changed_package_is_refused() {
 
     let stranger = release.path("installer.deb");
     std::fs::write(&stranger, b"something else entirely").expect("write");
-    let err = check(&stranger, &[signer.public("k")], "0.1.0").expect_err("refused");
+    let err = check(&stranger, &[public(&signer, "k")], "0.1.0").expect_err("refused");
     assert!(matches!(err, CheckError::NotInRelease { .. }), "{err}");
     assert!(err.to_string().contains(&hex(b"something else entirely")));
 }
@@ -151,7 +118,7 @@ fn a_list_changed_to_match_a_changed_package_fails_its_signature() {
     let sums = std::fs::read_to_string(release.path(SUMS)).expect("read");
     let forged = sums.replace(&hex(b"a debian package"), &hex(b"spyware"));
     std::fs::write(release.path(SUMS), forged).expect("write");
-    let err = check(&release.deb(), &[signer.public("k")], "0.1.0").expect_err("refused");
+    let err = check(&release.deb(), &[public(&signer, "k")], "0.1.0").expect_err("refused");
     assert!(matches!(err, CheckError::BadSignature), "{err}");
 }
 
@@ -163,7 +130,7 @@ fn a_changed_trusted_comment_fails_the_signature() {
     let forged = sig.replace("custos 0.2.0 linux-amd64", "custos 9.9.9 linux-amd64");
     assert_ne!(sig, forged);
     std::fs::write(release.path(SIGNATURE), forged).expect("write");
-    let err = check(&release.deb(), &[signer.public("k")], "0.1.0").expect_err("refused");
+    let err = check(&release.deb(), &[public(&signer, "k")], "0.1.0").expect_err("refused");
     assert!(matches!(err, CheckError::BadSignature), "{err}");
 }
 
@@ -172,15 +139,15 @@ fn a_list_signed_by_another_key_is_refused_and_its_key_named() {
     let signer = Signer::new();
     let attacker = Signer::new();
     let release = Release::new(&attacker);
-    let err = check(&release.deb(), &[signer.public("k")], "0.1.0").expect_err("refused");
+    let err = check(&release.deb(), &[public(&signer, "k")], "0.1.0").expect_err("refused");
     match &err {
-        CheckError::UnknownKey { key_id } => assert_eq!(key_id, attacker.public("a").id()),
+        CheckError::UnknownKey { key_id } => assert_eq!(key_id, public(&attacker, "a").id()),
         other => panic!("{other}"),
     }
     // With both keys trusted (a rotation), either key's signature checks.
     let checked = check(
         &release.deb(),
-        &[signer.public("old"), attacker.public("new")],
+        &[public(&signer, "old"), public(&attacker, "new")],
         "0.1.0",
     )
     .expect("checks with the second key");
@@ -190,7 +157,7 @@ fn a_list_signed_by_another_key_is_refused_and_its_key_named() {
 #[test]
 fn missing_truncated_or_garbled_files_are_clear_errors() {
     let signer = Signer::new();
-    let key = signer.public("k");
+    let key = public(&signer, "k");
 
     let release = Release::new(&signer);
     std::fs::remove_file(release.path(SIGNATURE)).expect("rm");
@@ -235,7 +202,7 @@ fn missing_truncated_or_garbled_files_are_clear_errors() {
 #[test]
 fn a_signed_list_that_is_not_sha256sum_lines_is_refused() {
     let signer = Signer::new();
-    let key = signer.public("k");
+    let key = public(&signer, "k");
     for body in [
         "not a hash  Custos_0.2.0_amd64.deb\n",
         &format!("{}Custos_0.2.0_amd64.deb\n", hex(b"a debian package")),
@@ -272,14 +239,14 @@ fn a_legacy_signature_of_the_whole_file_is_refused() {
     bin[1] = b'd';
     lines[1] = engine.encode(&bin);
     std::fs::write(release.path(SIGNATURE), lines.join("\n") + "\n").expect("write");
-    let err = check(&release.deb(), &[signer.public("k")], "0.1.0").expect_err("refused");
+    let err = check(&release.deb(), &[public(&signer, "k")], "0.1.0").expect_err("refused");
     assert!(matches!(err, CheckError::BadSignature), "{err}");
 }
 
 #[test]
 fn key_files_parse_or_say_which_one_is_bad() {
     let signer = Signer::new();
-    let text = signer.pair.pk.to_box().expect("box").into_string();
+    let text = signer.public_text();
     let key = ReleaseKey::parse("custos-release-2027", &text).expect("parses");
     // minisign writes the id into the key's comment; ours reads it the same way.
     assert!(text.contains(key.id()), "{text} / {}", key.id());

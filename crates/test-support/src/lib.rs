@@ -4,13 +4,16 @@
 //! How-to: `use custos_test_support::{pass, FAST};` then
 //! `Vault::create(&dir, &pass(), FAST)`. Scan a folder for plaintext with
 //! [`files_under`]. With the `postgres` feature, [`postgres::PgServer`] is a server of
-//! the test's own; with `window`, [`window`] drives the real desktop window under Xvfb.
+//! the test's own; with `release`, [`release::Signer`] signs release folders with a
+//! throwaway key; with `window`, [`window`] drives the real desktop window under Xvfb.
 
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "release")]
+pub mod release;
 #[cfg(feature = "window")]
 #[allow(missing_docs)] // a test harness: its names say what they do
 #[allow(unsafe_code)] // Xlib, to ask the window to close as a window manager would
