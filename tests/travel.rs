@@ -519,8 +519,9 @@ fn travel_mode_leaves_no_trace_of_what_it_removed() {
     )
     .unwrap();
     let db = sled::open(dir.join("db")).unwrap();
-    let meta = db.open_tree("meta").unwrap();
-    let cache = crypto::open_bytes(&identity, &meta.get("keycache").unwrap().unwrap()).unwrap();
+    let snapshots = db.open_tree("snapshots").unwrap();
+    let cache =
+        crypto::open_bytes(&identity, &snapshots.get("keycache").unwrap().unwrap()).unwrap();
     for (id, ct) in &versions {
         let digest: [u8; 32] = sha2::Digest::finalize(sha2::Digest::chain_update(
             <sha2::Sha256 as sha2::Digest>::new(),
@@ -532,7 +533,7 @@ fn travel_mode_leaves_no_trace_of_what_it_removed() {
             "the key cache still holds the key of removed version {id}"
         );
     }
-    drop((meta, db));
+    drop((snapshots, db));
 
     // The vault still opens and holds what it kept.
     let v = custos_vault::Vault::unlock(&dir, &support::pass(), support::OPTS).unwrap();

@@ -980,3 +980,84 @@ fn get_many_over_several_chunks_keeps_the_order_asked_and_each_error_in_its_plac
     assert_eq!(title_of(&vault.get(ids[1]).unwrap()), "bulk 1");
     vault.lock().unwrap();
 }
+
+/// The log position of sled's newest page-table snapshot (`snap.<position in hex>`); 0
+/// when there is none yet.
+fn snapshot_position(db: &Path) -> u64 {
+    fs::read_dir(db)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().ok()?;
+            u64::from_str_radix(name.strip_prefix("snap.")?, 16).ok()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// sled saves its page table only when a database opens, and an open replays the log
+/// written since. A lock after a session that wrote much settles the database (opens it
+/// once more, keys already gone), so that the next unlock starts from a current
+/// snapshot; a lock after a small session does not, and stays as cheap as before.
+#[test]
+fn a_lock_after_a_large_session_leaves_the_database_settled_for_the_next_unlock() {
+    let (_tmp, dir, mut v) = new_vault();
+    let db = dir.join("db");
+    let text = "word ".repeat(600);
+    let mut ids = Vec::new();
+    // Past the threshold, in commits of several records.
+    let per_record = text.len() as u64;
+    let n = (custos_vault::store::SETTLE_AFTER / per_record) as usize + 200;
+    for chunk in 0..n.div_ceil(500) {
+        let count = 500.min(n - chunk * 500);
+        let written = v
+            .commit(
+                (0..count)
+                    .map(|i| {
+                        Change::Create(Record::Case(Case {
+                            title: format!("case {}", chunk * 500 + i),
+                            summary: text.clone(),
+                            ..Case::default()
+                        }))
+                    })
+                    .collect(),
+            )
+            .unwrap();
+        ids.extend(written.iter().map(|w| w.record_id));
+    }
+    let before = snapshot_position(&db);
+    v.lock().unwrap();
+    let settled = snapshot_position(&db);
+    assert!(
+        settled > before,
+        "the lock after {n} records saved a new page-table snapshot ({before:#x} → {settled:#x})"
+    );
+
+    // A small session: the lock leaves the snapshot its unlock wrote.
+    let mut v = Vault::unlock(&dir, &pass(PASS), OPTS).unwrap();
+    let at_unlock = snapshot_position(&db);
+    v.add(case("one more")).unwrap();
+    v.lock().unwrap();
+    assert_eq!(
+        snapshot_position(&db),
+        at_unlock,
+        "a lock after one record does not open the database again"
+    );
+
+    // Everything is there after the settled database opens.
+    let v = Vault::unlock(&dir, &pass(PASS), OPTS).unwrap();
+    assert!(v.damaged().is_empty());
+    assert_eq!(v.list(&Filter::default()).len(), n + 1);
+    for (i, id) in ids.iter().enumerate().step_by(97) {
+        assert_eq!(title_of(&v.get(*id).unwrap()), format!("case {i}"));
+    }
+    v.lock().unwrap();
+
+    // A settle that cannot run (no room for the snapshot) changes nothing.
+    let position = snapshot_position(&db);
+    custos_vault::store::settle(&db, u64::MAX / 2);
+    assert_eq!(snapshot_position(&db), position);
+    Vault::unlock(&dir, &pass(PASS), OPTS)
+        .unwrap()
+        .lock()
+        .unwrap();
+}

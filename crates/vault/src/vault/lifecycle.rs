@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use crate::crypto::{self, DeviceKey, VaultIdentity};
 use crate::error::{Error, Result};
 use crate::index::{Entry, Index};
-use crate::store::{Store, Write};
+use crate::store::{self, Store, Write};
 use custos_model::hlc::Clock;
 use custos_model::passphrase;
 
@@ -352,10 +352,26 @@ impl Vault {
     }
 
     /// Locks the vault: saves the index snapshot, then drops the keys and every
-    /// decrypted value (zeroized).
+    /// decrypted value (zeroized). After a session that wrote much, the database (only
+    /// ciphertext) is then settled, so that the next unlock does not replay its log (see
+    /// [`store::settle`](crate::store::settle)); the vault's lock is held until that is done.
     pub fn lock(mut self) -> Result<()> {
         let result = self.save_snapshot();
+        let settle = match self.store.settle_due() {
+            // A second handle on the lock file keeps the lock (it belongs to the open
+            // file, not to the handle) once the vault's own handle is closed.
+            true => self
+                ._lock
+                .try_clone()
+                .ok()
+                .map(|held| (self.dir.join(DB), self.options.disk_reserve, held)),
+            false => None,
+        };
         drop(self);
+        if let Some((db, reserve, held)) = settle {
+            store::settle(&db, reserve);
+            drop(held);
+        }
         result
     }
 
