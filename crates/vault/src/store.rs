@@ -59,6 +59,12 @@ const EPOCH_KEY: &str = "version_epoch";
 const SNAPSHOTS: &str = "snapshots";
 /// The names of the values kept in [`SNAPSHOTS`]; every other name is in `meta`.
 const SNAPSHOT_KEYS: [&str; 2] = ["index", "keycache"];
+/// Where, in `meta`, the database says how it is laid out (a big-endian `u32`; absent:
+/// layout 1). A build refuses a database laid out by a newer one.
+const LAYOUT_KEY: &str = "store_layout";
+/// The layout this build writes. 1: everything named in `meta`. 2: the large named
+/// values in [`SNAPSHOTS`].
+pub const LAYOUT: u32 = 2;
 /// Bytes written in one session after which the database is settled at close (see the
 /// module's notes): below it, the replay at the next open costs less than a settle.
 pub const SETTLE_AFTER: u64 = 16 << 20;
@@ -178,7 +184,7 @@ impl Store {
         let snapshots = db
             .open_tree(SNAPSHOTS)
             .map_err(|e| from_sled("opening the database", e))?;
-        move_snapshots_out_of_meta(&meta, &snapshots)?;
+        upgrade_layout(&meta, &snapshots)?;
         // An epoch kept in `meta` by an earlier version is dropped: no snapshot matches
         // the new tree's (absent) epoch, so the next unlock reads the versions once.
         if meta
@@ -660,35 +666,48 @@ impl Drop for Store {
     }
 }
 
-/// Moves the large named values an earlier version kept in `meta` to their own tree (see
-/// [`SNAPSHOTS`]), in one transaction: a crash leaves them in one tree or the other, and
-/// the next open finishes the move. A value already in `snapshots` is newer and wins.
-fn move_snapshots_out_of_meta(meta: &sled::Tree, snapshots: &sled::Tree) -> Result<()> {
-    use sled::transaction::ConflictableTransactionError;
+/// Brings a database laid out by an earlier build to [`LAYOUT`], in one transaction (a
+/// crash leaves it as it was, and the next open does it again); refuses one laid out by
+/// a newer build.
+///
+/// Layout 1 → 2 moves the large named values from `meta` to [`SNAPSHOTS`]. A value found
+/// in `meta` at a later open was written there by an earlier build after the move (the
+/// app was downgraded, then upgraded again): it is the later write, so it replaces the
+/// one in `snapshots`. Either way they are only caches, checked when read.
+fn upgrade_layout(meta: &sled::Tree, snapshots: &sled::Tree) -> Result<()> {
+    use sled::transaction::{ConflictableTransactionError, TransactionError};
     use sled::Transactional;
     let err = |e| from_sled("opening the database", e);
-    let mut found = false;
-    for key in SNAPSHOT_KEYS {
-        found |= meta.contains_key(key).map_err(err)?;
+    let stored = match meta.get(LAYOUT_KEY).map_err(err)? {
+        None => 1,
+        Some(v) => <[u8; 4]>::try_from(v.as_ref())
+            .map(u32::from_be_bytes)
+            .map_err(|_| Error::Database("the database's layout number is damaged".into()))?,
+    };
+    if stored > LAYOUT {
+        return Err(Error::NewerFormat(stored));
     }
-    if !found {
+    let mut in_meta = false;
+    for key in SNAPSHOT_KEYS {
+        in_meta |= meta.contains_key(key).map_err(err)?;
+    }
+    if stored == LAYOUT && !in_meta {
         return Ok(());
     }
     (meta, snapshots)
         .transaction(|(m, s)| {
             for key in SNAPSHOT_KEYS {
                 if let Some(value) = m.remove(key)? {
-                    if s.get(key)?.is_none() {
-                        s.insert(key, value)?;
-                    }
+                    s.insert(key, value)?;
                 }
             }
+            m.insert(LAYOUT_KEY, &LAYOUT.to_be_bytes())?;
             Ok::<(), ConflictableTransactionError<()>>(())
         })
         .map_err(|e| match e {
-            sled::transaction::TransactionError::Storage(e) => err(e),
-            sled::transaction::TransactionError::Abort(()) => {
-                Error::Database("moving the index snapshot failed".into())
+            TransactionError::Storage(e) => err(e),
+            TransactionError::Abort(()) => {
+                Error::Database("upgrading the database's layout failed".into())
             }
         })
 }

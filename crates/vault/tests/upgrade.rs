@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use custos_model::Record;
-use custos_vault::{Filter, Vault};
+use custos_vault::{Error, Filter, Vault};
 
 /// A copy of a fixture vault in a fresh folder (a test never changes the fixture).
 fn copy_of(fixture: &str) -> (tempfile::TempDir, PathBuf) {
@@ -70,6 +70,10 @@ fn a_vault_with_its_snapshots_in_meta_opens_and_they_move_to_their_own_tree() {
         "the fixture keeps its index snapshot in meta"
     );
     assert_eq!(cache.len(), 1);
+    assert!(
+        named_values(&dir, "store_layout").is_empty(),
+        "layout 1 has no number"
+    );
 
     let v = Vault::unlock(&dir, &pass(), OPTS).expect("the earlier vault opens");
     assert!(v.damaged().is_empty(), "{:?}", v.damaged());
@@ -103,6 +107,13 @@ fn a_vault_with_its_snapshots_in_meta_opens_and_they_move_to_their_own_tree() {
         named_values(&dir, "keycache"),
         vec![("snapshots".to_owned(), cache[0].1.clone())]
     );
+    assert_eq!(
+        named_values(&dir, "store_layout"),
+        vec![(
+            "meta".to_owned(),
+            custos_vault::store::LAYOUT.to_be_bytes().to_vec()
+        )]
+    );
     // And the upgraded vault goes on: a write, a lock, an unlock.
     let mut v = Vault::unlock(&dir, &pass(), OPTS).unwrap();
     v.add(Record::Case(custos_model::Case {
@@ -116,20 +127,21 @@ fn a_vault_with_its_snapshots_in_meta_opens_and_they_move_to_their_own_tree() {
     assert!(v.damaged().is_empty());
 }
 
-/// The move is one transaction, so a crash leaves the values in one tree or the other;
-/// if an earlier copy is still in `meta` beside a newer one in `snapshots` (the earlier
-/// build ran again on a moved vault, say), the newer one is kept and the old one goes.
+/// After the move, only an earlier build writes the index snapshot to `meta` (the app
+/// downgraded, then upgraded again): that is the later write, so it replaces the moved
+/// one. Here it is not a snapshot at all — the vault opens all the same, rebuilds its
+/// index from the versions, and keeps one valid snapshot in `snapshots`.
 #[test]
-fn a_stale_snapshot_left_in_meta_never_replaces_the_current_one() {
+fn a_snapshot_written_to_meta_after_the_move_replaces_the_moved_one_and_is_checked() {
     let (_tmp, dir) = copy_of("vault-before-snapshots-tree");
     Vault::unlock(&dir, &pass(), OPTS).unwrap().lock().unwrap();
-    let current = named_values(&dir, "index");
-    assert_eq!(current[0].0, "snapshots");
+    let moved = named_values(&dir, "index");
+    assert_eq!(moved[0].0, "snapshots");
     {
         let db = sled::open(dir.join("db")).unwrap();
         db.open_tree("meta")
             .unwrap()
-            .insert("index", &b"an earlier snapshot"[..])
+            .insert("index", &b"written by an earlier build"[..])
             .unwrap();
         db.flush().unwrap();
     }
@@ -137,5 +149,43 @@ fn a_stale_snapshot_left_in_meta_never_replaces_the_current_one() {
     assert!(v.damaged().is_empty());
     assert_eq!(titles(&v).len(), 11);
     v.lock().unwrap();
-    assert_eq!(named_values(&dir, "index"), current);
+    let now = named_values(&dir, "index");
+    assert_eq!(now.len(), 1, "one copy, in one tree: {now:?}");
+    assert_eq!(now[0].0, "snapshots");
+    assert_ne!(
+        now[0].1, b"written by an earlier build",
+        "the bad one was not kept"
+    );
+    let v = Vault::unlock(&dir, &pass(), OPTS).unwrap();
+    assert_eq!(titles(&v).len(), 11);
+    v.lock().unwrap();
+}
+
+/// A database laid out by a newer build is refused with a message to update, and left
+/// as it is.
+#[test]
+fn a_database_laid_out_by_a_newer_build_is_refused_and_left_alone() {
+    let (_tmp, dir) = copy_of("vault-before-snapshots-tree");
+    Vault::unlock(&dir, &pass(), OPTS).unwrap().lock().unwrap();
+    let newer = (custos_vault::store::LAYOUT + 1).to_be_bytes().to_vec();
+    {
+        let db = sled::open(dir.join("db")).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("store_layout", newer.clone())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let index = named_values(&dir, "index");
+    let err = Vault::unlock(&dir, &pass(), OPTS).unwrap_err();
+    assert!(
+        matches!(err, Error::NewerFormat(n) if n == custos_vault::store::LAYOUT + 1),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("update the app"), "{err}");
+    assert_eq!(
+        named_values(&dir, "store_layout"),
+        vec![("meta".to_owned(), newer)]
+    );
+    assert_eq!(named_values(&dir, "index"), index);
 }
