@@ -6,6 +6,9 @@
 //! The child is this test binary run again with `CUSTOS_CRASH_CHILD` set, so that the
 //! test needs no extra program and uses the library exactly as the app does.
 
+mod acked;
+
+use acked::text_for;
 use custos_test_support::{pass, FAST as OPTS};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -19,16 +22,6 @@ use custos_vault::{Change, Filter, Vault};
 use uuid::Uuid;
 
 const ROUNDS: usize = 25;
-
-/// The content a record with this sequence number must have.
-fn text_for(seq: u64) -> String {
-    let len = 200 + (seq * 7919 % 3000) as usize;
-    let mut s = format!("record {seq} ");
-    while s.len() < len {
-        s.push_str(&format!("{seq:x}-"));
-    }
-    s
-}
 
 /// Runs in the child: writes until killed, printing one line per acknowledged write.
 #[test]
@@ -82,31 +75,7 @@ fn crash_child() {
 }
 
 fn check(dir: &Path, acked: &HashMap<Uuid, u64>, case_title: Option<&str>) {
-    let vault = Vault::unlock(dir, &pass(), OPTS).expect("the vault opens after a crash");
-    assert!(
-        vault.damaged().is_empty(),
-        "damaged after crash: {:?}",
-        vault
-            .damaged()
-            .iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-    );
-    for (id, seq) in acked {
-        let v = vault
-            .get(*id)
-            .unwrap_or_else(|e| panic!("acknowledged record {seq} lost: {e}"));
-        match v.into_record() {
-            Some(Record::Note(n)) => assert_eq!(n.text, text_for(*seq), "record {seq} altered"),
-            other => panic!("record {seq} is {other:?}"),
-        }
-    }
-    // Every record that survived (acknowledged or not) decrypts whole.
-    for item in vault.list(&Filter::default()) {
-        vault
-            .get(item.record_id)
-            .expect("a surviving record decrypts");
-    }
+    let vault = acked::check_acked(dir, acked, "crash");
     if let Some(t) = case_title {
         let case = vault
             .list(&Filter {

@@ -23,6 +23,9 @@
 //! The first test shows the layer itself loses what is not synced, so that the second
 //! could fail.
 
+mod acked;
+
+use acked::text_for;
 use custos_test_support::{pass, FAST as OPTS};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -40,16 +43,6 @@ const ROUNDS: usize = 16;
 const IMAGE_SIZE: u64 = 256 * 1024 * 1024;
 /// The child must have mounted the image and opened the vault by then.
 const READY_WITHIN: Duration = Duration::from_secs(60);
-
-/// The content a note with this sequence number must have.
-fn text_for(seq: u64) -> String {
-    let len = 200 + (seq * 7919 % 3000) as usize;
-    let mut s = format!("record {seq} ");
-    while s.len() < len {
-        s.push_str(&format!("{seq:x}-"));
-    }
-    s
-}
 
 /// A file system image in a file.
 fn make_image(path: &Path) {
@@ -324,31 +317,7 @@ fn vault_child() {
 }
 
 fn check(dir: &Path, acked: &HashMap<Uuid, u64>) {
-    let vault = Vault::unlock(dir, &pass(), OPTS).expect("the vault opens after a power cut");
-    assert!(
-        vault.damaged().is_empty(),
-        "damaged after a power cut: {:?}",
-        vault
-            .damaged()
-            .iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-    );
-    for (id, seq) in acked {
-        let v = vault
-            .get(*id)
-            .unwrap_or_else(|e| panic!("acknowledged record {seq} lost in a power cut: {e}"));
-        match v.into_record() {
-            Some(Record::Note(n)) => assert_eq!(n.text, text_for(*seq), "record {seq} altered"),
-            other => panic!("record {seq} is {other:?}"),
-        }
-    }
-    for item in vault.list(&Filter::default()) {
-        vault
-            .get(item.record_id)
-            .expect("a record that survived the power cut decrypts");
-    }
-    vault.lock().unwrap();
+    acked::check_acked(dir, acked, "power cut").lock().unwrap();
 }
 
 #[test]
