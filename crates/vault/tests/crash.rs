@@ -32,14 +32,7 @@ fn crash_child() {
     };
     let start: u64 = std::env::var("CUSTOS_CRASH_SEQ").unwrap().parse().unwrap();
     let mut vault = Vault::unlock(Path::new(&dir), &pass(), OPTS).unwrap();
-    let case_id = vault
-        .list(&Filter {
-            kind: Some(custos_model::Kind::Case),
-            ..Filter::default()
-        })
-        .first()
-        .map(|c| c.record_id)
-        .unwrap();
+    let case_id = acked::first_case(&vault);
     let out = std::io::stdout();
     let mut seq = start;
     loop {
@@ -157,18 +150,10 @@ fn acknowledged_writes_survive_sigkill() {
         reader.join().unwrap();
         // Lines already in the pipe were printed after their write was acknowledged.
         lines.extend(rx.try_iter());
-        let mut wrote = 0;
+        let wrote = acked::take_acks(&lines, &mut acked, &mut seq);
         for l in &lines {
-            let parts: Vec<&str> = l.split_whitespace().collect();
-            match parts.as_slice() {
-                ["ACK", id, n] => {
-                    let n: u64 = n.parse().unwrap();
-                    acked.insert(id.parse().unwrap(), n);
-                    seq = seq.max(n + 1);
-                    wrote += 1;
-                }
-                ["CASE", n] => last_case = Some(format!("case at {n}")),
-                _ => {}
+            if let ["CASE", n] = l.split_whitespace().collect::<Vec<_>>().as_slice() {
+                last_case = Some(format!("case at {n}"));
             }
         }
         if wrote > 0 {
@@ -182,15 +167,7 @@ fn acknowledged_writes_survive_sigkill() {
             acked.len()
         );
     }
-    assert!(
-        kills_mid_write >= ROUNDS / 2,
-        "the child was mostly killed before writing anything ({kills_mid_write} of {ROUNDS})"
-    );
-    assert!(
-        acked.len() > 100,
-        "too few writes to prove anything: {}",
-        acked.len()
-    );
+    acked::assert_enough(kills_mid_write, ROUNDS, acked.len(), "killed");
 }
 
 /// The database rewrite (travel mode's, which leaves no removed value in its files) cut

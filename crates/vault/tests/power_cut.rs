@@ -35,7 +35,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use custos_model::{Case, Note, Record};
-use custos_vault::{Filter, Vault};
+use custos_vault::Vault;
 use uuid::Uuid;
 
 const ROUNDS: usize = 16;
@@ -284,14 +284,7 @@ fn vault_child() {
         .unwrap();
         v
     };
-    let case_id = vault
-        .list(&Filter {
-            kind: Some(custos_model::Kind::Case),
-            ..Filter::default()
-        })
-        .first()
-        .map(|c| c.record_id)
-        .unwrap();
+    let case_id = acked::first_case(&vault);
     let out = std::io::stdout();
     println!("READY");
     loop {
@@ -357,15 +350,7 @@ fn acknowledged_writes_survive_a_power_cut() {
         lines.extend(child.lines.try_iter());
         power_cut(&image, &cut, "/vault", &out);
         child.kill();
-        let mut wrote = 0;
-        for l in &lines {
-            if let ["ACK", id, n] = l.split_whitespace().collect::<Vec<_>>().as_slice() {
-                let n: u64 = n.parse().unwrap();
-                acked.insert(id.parse().unwrap(), n);
-                seq = seq.max(n + 1);
-                wrote += 1;
-            }
-        }
+        let wrote = acked::take_acks(&lines, &mut acked, &mut seq);
         if wrote > 0 {
             cuts_mid_write += 1;
         }
@@ -379,13 +364,5 @@ fn acknowledged_writes_survive_a_power_cut() {
             acked.len()
         );
     }
-    assert!(
-        cuts_mid_write >= ROUNDS / 2,
-        "the power was mostly cut before anything was written ({cuts_mid_write} of {ROUNDS})"
-    );
-    assert!(
-        acked.len() > 100,
-        "too few writes to prove anything: {}",
-        acked.len()
-    );
+    acked::assert_enough(cuts_mid_write, ROUNDS, acked.len(), "cut off");
 }

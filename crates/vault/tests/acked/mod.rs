@@ -50,3 +50,40 @@ pub fn check_acked(dir: &Path, acked: &HashMap<Uuid, u64>, what: &str) -> Vault 
     }
     vault
 }
+
+/// Takes the child's `ACK <record id> <sequence number>` lines into `acked`, moves `seq`
+/// past each, and returns how many there were (other lines are the caller's).
+pub fn take_acks(lines: &[String], acked: &mut HashMap<Uuid, u64>, seq: &mut u64) -> usize {
+    let mut n = 0;
+    for l in lines {
+        if let ["ACK", id, s] = l.split_whitespace().collect::<Vec<_>>().as_slice() {
+            let s: u64 = s.parse().unwrap();
+            acked.insert(id.parse().unwrap(), s);
+            *seq = (*seq).max(s + 1);
+            n += 1;
+        }
+    }
+    n
+}
+
+/// The rounds proved something: most stopped the child while it was writing, and many
+/// writes were acknowledged in all.
+pub fn assert_enough(mid_write: usize, rounds: usize, acked: usize, stopped: &str) {
+    assert!(
+        mid_write >= rounds / 2,
+        "the child was mostly {stopped} before writing anything ({mid_write} of {rounds})"
+    );
+    assert!(acked > 100, "too few writes to prove anything: {acked}");
+}
+
+/// The id of the vault's first case (the one the child's notes belong to).
+pub fn first_case(vault: &Vault) -> Uuid {
+    vault
+        .list(&Filter {
+            kind: Some(custos_model::Kind::Case),
+            ..Filter::default()
+        })
+        .first()
+        .map(|c| c.record_id)
+        .expect("the vault has a case")
+}
