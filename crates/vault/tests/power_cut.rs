@@ -141,6 +141,14 @@ impl Running {
     }
 }
 
+/// A test that fails part-way leaves no frozen child behind (nor its mount).
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
 trait StderrOf {
     fn wait_with_output_stderr(&mut self) -> String;
 }
