@@ -189,3 +189,24 @@ fn a_database_laid_out_by_a_newer_build_is_refused_and_left_alone() {
     );
     assert_eq!(named_values(&dir, "index"), index);
 }
+
+/// A layout number that is not one (damaged on disk) is a clear error, not a panic and
+/// not a guess: the database is left as it is.
+#[test]
+fn a_damaged_layout_number_is_a_clear_error() {
+    let (_tmp, dir) = copy_of("vault-before-snapshots-tree");
+    Vault::unlock(&dir, &pass(), OPTS).unwrap().lock().unwrap();
+    {
+        let db = sled::open(dir.join("db")).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("store_layout", &b"\x00\x02"[..])
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let index = named_values(&dir, "index");
+    let err = Vault::unlock(&dir, &pass(), OPTS).unwrap_err();
+    assert!(matches!(err, Error::Database(_)), "{err:?}");
+    assert!(err.to_string().contains("layout"), "{err}");
+    assert_eq!(named_values(&dir, "index"), index);
+}
