@@ -17,8 +17,9 @@
 //! Every write is followed by a flush, so it is on disk before the caller answers.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use ::sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
@@ -68,6 +69,34 @@ pub struct SledStore {
     /// Pushes take turns, so that sequence numbers become visible in order (a pull never
     /// sees seq n+1 before seq n).
     push_lock: Mutex<()>,
+    /// Declared last, so dropped after the database and its trees.
+    _released: Released,
+}
+
+/// Waits, when the store is dropped, until sled's lock on `DIR/db` is free (a few seconds
+/// at most). sled's own threads can hold the database a moment after its last handle is
+/// dropped (a log write handed to its thread pool, the flusher); without this, an open
+/// right after a drop in the same process (a restart of the store, the tests) could find
+/// the folder "in use by another custos-hub".
+struct Released(PathBuf);
+
+impl Drop for Released {
+    fn drop(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let Ok(file) = std::fs::File::open(&self.0) else {
+                return;
+            };
+            match file.try_lock() {
+                // Closing the file releases our lock at once.
+                Ok(()) => return,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    std::thread::sleep(Duration::from_millis(2))
+                }
+                Err(std::fs::TryLockError::Error(_)) => return,
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for SledStore {
@@ -139,6 +168,7 @@ impl SledStore {
             roster_log: tree("roster_log")?,
             db,
             push_lock: Mutex::new(()),
+            _released: Released(dir.join("db")),
         }
         .with_counts()
     }
@@ -650,6 +680,27 @@ mod tests {
             assert!(e.0.contains("is another custos-hub using it?"), "{e}");
         }
         assert_eq!(folder.open().last_seq().unwrap(), 1);
+    }
+
+    /// sled's own threads can hold the folder's lock a moment after the store is dropped
+    /// (a log write handed to its thread pool, the flusher): a store dropped is released,
+    /// so that the next open, at once, finds the folder free.
+    #[test]
+    fn a_dropped_store_can_be_opened_again_at_once() {
+        let folder = Folder::new();
+        let a = Uuid::new_v4();
+        for round in 0..200u64 {
+            let store =
+                SledStore::open(folder.0.path()).unwrap_or_else(|e| panic!("round {round}: {e}"));
+            assert_eq!(store.last_seq().unwrap(), round);
+            let f = Frame {
+                seq: 0,
+                id: Uuid::new_v4(),
+                audience: vec!["age1x".into()],
+                ciphertext: vec![1; 11],
+            };
+            store.push(a, DateTime::UNIX_EPOCH, &[f]).unwrap();
+        }
     }
 
     /// A database of before the quotas: its devices' objects are counted once, at the
