@@ -1302,9 +1302,7 @@ fn with_hub_stopped(hub: &mut Hub, backend: &Backend, f: impl FnOnce(Storage<'_>
     if backend.is_postgres() {
         f(Storage::Pg(&mut backend.client()));
     } else {
-        let db = ::sled::open(hub.data.join("db")).unwrap();
-        f(Storage::Sled(&db));
-        db.flush().unwrap();
+        custos_test_support::with_sled(&hub.data.join("db"), |db| f(Storage::Sled(db)));
     }
     *hub = Hub::start_on(&hub.data.clone(), &addr, backend);
 }

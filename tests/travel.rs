@@ -433,8 +433,7 @@ fn travel_mode_leaves_no_trace_of_what_it_removed() {
     // What the disk holds of them, read as anyone with the folder would.
     let dir = a.vault.dir().to_owned();
     drop(std::mem::replace(&mut a.vault, support::new_vault().vault));
-    let (versions, custody) = {
-        let db = sled::open(dir.join("db")).unwrap();
+    let (versions, custody) = custos_test_support::with_sled(&dir.join("db"), |db| {
         let versions: Vec<(Uuid, Vec<u8>)> = plan
             .versions
             .iter()
@@ -462,7 +461,7 @@ fn travel_mode_leaves_no_trace_of_what_it_removed() {
             .contains_key(plan.blobs[0].as_bytes())
             .unwrap());
         (versions, custody)
-    };
+    });
     assert!(
         custody.len() >= 2,
         "imported and exported: {}",
@@ -518,10 +517,11 @@ fn travel_mode_leaves_no_trace_of_what_it_removed() {
         &support::pass(),
     )
     .unwrap();
-    let db = sled::open(dir.join("db")).unwrap();
-    let snapshots = db.open_tree("snapshots").unwrap();
-    let cache =
-        crypto::open_bytes(&identity, &snapshots.get("keycache").unwrap().unwrap()).unwrap();
+    let sealed = custos_test_support::with_sled(&dir.join("db"), |db| {
+        let snapshots = db.open_tree("snapshots").unwrap();
+        snapshots.get("keycache").unwrap().unwrap()
+    });
+    let cache = crypto::open_bytes(&identity, &sealed).unwrap();
     for (id, ct) in &versions {
         let digest: [u8; 32] = sha2::Digest::finalize(sha2::Digest::chain_update(
             <sha2::Sha256 as sha2::Digest>::new(),
@@ -533,7 +533,6 @@ fn travel_mode_leaves_no_trace_of_what_it_removed() {
             "the key cache still holds the key of removed version {id}"
         );
     }
-    drop((snapshots, db));
 
     // The vault still opens and holds what it kept.
     let v = custos_vault::Vault::unlock(&dir, &support::pass(), support::OPTS).unwrap();

@@ -24,6 +24,19 @@ use std::path::{Path, PathBuf};
 
 use custos_vault::{Options, SecretString};
 
+/// Runs `f` on the sled database in `db_dir` (a vault's `DIR/db`, a hub's `DATA/db`)
+/// opened with sled itself, as anyone holding the folder could; then flushes and closes
+/// it and waits until sled's threads have let go of it. Without the wait, an open at once
+/// after (the vault, a hub started again) could find the database "in use".
+pub fn with_sled<T>(db_dir: &Path, f: impl FnOnce(&sled::Db) -> T) -> T {
+    let db = sled::open(db_dir).unwrap_or_else(|e| panic!("opening {}: {e}", db_dir.display()));
+    let out = f(&db);
+    db.flush().unwrap();
+    drop(db);
+    custos_vault::store::wait_released(db_dir);
+    out
+}
+
 /// The passphrase of test vaults (strong enough for the strength check).
 pub const PASS: &str = "lantern orchard velvet quarry 1987 sparrow";
 

@@ -164,6 +164,22 @@ impl Store {
             .flush_every_ms(Some(1000))
             .open()
             .map_err(|e| from_sled("opening the database", e))?;
+        // A database refused here (laid out by a newer build, damaged) is closed before
+        // the error is returned, and sled's threads have let go of it: trying again at
+        // once finds the real error again, not "open elsewhere".
+        let sled = Self::prepare(db).inspect_err(|_| wait_released(dir))?;
+        Ok(Store {
+            sled: Some(sled),
+            dir: dir.to_owned(),
+            reserve,
+            synced: Mutex::default(),
+            failed: AtomicBool::new(false),
+            written: AtomicU64::new(0),
+        })
+    }
+
+    /// Opens the trees of `db` and brings it to [`LAYOUT`]; on an error, `db` is closed.
+    fn prepare(db: sled::Db) -> Result<Sled> {
         let versions = db
             .open_tree(VERSIONS)
             .map_err(|e| from_sled("opening the database", e))?;
@@ -195,22 +211,15 @@ impl Store {
             meta.remove(EPOCH_KEY)
                 .map_err(|e| from_sled("opening the database", e))?;
         }
-        Ok(Store {
-            sled: Some(Sled {
-                db,
-                versions,
-                meta,
-                custody,
-                synced,
-                synced_blobs,
-                epoch,
-                snapshots,
-            }),
-            dir: dir.to_owned(),
-            reserve,
-            synced: Mutex::default(),
-            failed: AtomicBool::new(false),
-            written: AtomicU64::new(0),
+        Ok(Sled {
+            db,
+            versions,
+            meta,
+            custody,
+            synced,
+            synced_blobs,
+            epoch,
+            snapshots,
         })
     }
 
@@ -785,8 +794,9 @@ fn sync_parent(db: &Path) -> std::io::Result<()> {
 /// Waits (a few seconds at most) until sled's lock on the database in `dir` is free.
 /// sled's own threads can hold the database a moment after it is dropped (a log write
 /// handed to its thread pool); without this, a lock followed at once by an unlock could
-/// find the vault "open elsewhere".
-fn wait_released(dir: &Path) {
+/// find the vault "open elsewhere". Public for the tests that write a database with sled
+/// itself.
+pub fn wait_released(dir: &Path) {
     let path = dir.join("db");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while std::time::Instant::now() < deadline {

@@ -1,6 +1,6 @@
 //! The duress passphrase (decoy or wipe) and drafts kept across a lock.
 
-use custos_test_support::{FAST as OPTS, PASS};
+use custos_test_support::{with_sled, FAST as OPTS, PASS};
 use std::fs;
 use std::path::Path;
 
@@ -170,18 +170,18 @@ fn files(dir: &Path) -> std::collections::BTreeMap<String, (u64, std::time::Syst
 /// values: age adds random filler stanzas to its headers, so two sealings of the same
 /// value differ in size anyway.
 fn keys(dir: &Path) -> Vec<(String, usize, Vec<Vec<u8>>)> {
-    let db = sled::open(dir.join("db")).unwrap();
-    let mut out: Vec<_> = db
-        .tree_names()
-        .into_iter()
-        .map(|name| {
-            let tree = db.open_tree(&name).unwrap();
-            let keys: Vec<Vec<u8>> = tree.iter().keys().map(|k| k.unwrap().to_vec()).collect();
-            let n = keys.len();
-            let named = if &name[..] == b"meta" { keys } else { vec![] };
-            (String::from_utf8_lossy(&name).into_owned(), n, named)
-        })
-        .collect();
+    let mut out: Vec<_> = with_sled(&dir.join("db"), |db| {
+        db.tree_names()
+            .into_iter()
+            .map(|name| {
+                let tree = db.open_tree(&name).unwrap();
+                let keys: Vec<Vec<u8>> = tree.iter().keys().map(|k| k.unwrap().to_vec()).collect();
+                let n = keys.len();
+                let named = if &name[..] == b"meta" { keys } else { vec![] };
+                (String::from_utf8_lossy(&name).into_owned(), n, named)
+            })
+            .collect()
+    });
     out.sort();
     out
 }
@@ -327,14 +327,12 @@ fn a_duress_file_of_an_earlier_build_still_works() {
     let mut v = Vault::create(&dir, &s(PASS), OPTS).unwrap();
     v.add(case("Real case")).unwrap();
     v.lock().unwrap();
-    {
-        let db = sled::open(dir.join("db")).unwrap();
+    with_sled(&dir.join("db"), |db| {
         db.open_tree("meta")
             .unwrap()
             .insert("duress", &b"sealed action"[..])
             .unwrap();
-        db.flush().unwrap();
-    }
+    });
     let named = |dir: &Path| {
         keys(dir)
             .into_iter()

@@ -2,7 +2,7 @@
 //! are stored is upgraded at open without losing or rebuilding anything. The vaults are
 //! real folders those builds wrote (`tests/fixtures`, see its README), not imitations.
 
-use custos_test_support::{pass, FAST as OPTS};
+use custos_test_support::{pass, with_sled, FAST as OPTS};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -28,17 +28,22 @@ fn copy_of(fixture: &str) -> (tempfile::TempDir, PathBuf) {
 
 /// The value under `key` in each of the database's trees that has it.
 fn named_values(dir: &Path, key: &str) -> Vec<(String, Vec<u8>)> {
-    let db = sled::open(dir.join("db")).unwrap();
-    let mut out: Vec<(String, Vec<u8>)> = db
-        .tree_names()
-        .into_iter()
-        .filter_map(|name| {
-            let value = db.open_tree(&name).unwrap().get(key).unwrap()?;
-            Some((String::from_utf8_lossy(&name).into_owned(), value.to_vec()))
-        })
-        .collect();
+    let mut out: Vec<(String, Vec<u8>)> = with_db(dir, |db| {
+        db.tree_names()
+            .into_iter()
+            .filter_map(|name| {
+                let value = db.open_tree(&name).unwrap().get(key).unwrap()?;
+                Some((String::from_utf8_lossy(&name).into_owned(), value.to_vec()))
+            })
+            .collect()
+    });
     out.sort();
     out
+}
+
+/// [`with_sled`] on the vault's database.
+fn with_db<T>(dir: &Path, f: impl FnOnce(&sled::Db) -> T) -> T {
+    with_sled(&dir.join("db"), f)
 }
 
 fn titles(v: &Vault) -> Vec<String> {
@@ -137,14 +142,12 @@ fn a_snapshot_written_to_meta_after_the_move_replaces_the_moved_one_and_is_check
     Vault::unlock(&dir, &pass(), OPTS).unwrap().lock().unwrap();
     let moved = named_values(&dir, "index");
     assert_eq!(moved[0].0, "snapshots");
-    {
-        let db = sled::open(dir.join("db")).unwrap();
+    with_db(&dir, |db| {
         db.open_tree("meta")
             .unwrap()
             .insert("index", &b"written by an earlier build"[..])
             .unwrap();
-        db.flush().unwrap();
-    }
+    });
     let v = Vault::unlock(&dir, &pass(), OPTS).unwrap();
     assert!(v.damaged().is_empty());
     assert_eq!(titles(&v).len(), 11);
@@ -168,14 +171,12 @@ fn a_database_laid_out_by_a_newer_build_is_refused_and_left_alone() {
     let (_tmp, dir) = copy_of("vault-before-snapshots-tree");
     Vault::unlock(&dir, &pass(), OPTS).unwrap().lock().unwrap();
     let newer = (custos_vault::store::LAYOUT + 1).to_be_bytes().to_vec();
-    {
-        let db = sled::open(dir.join("db")).unwrap();
+    with_db(&dir, |db| {
         db.open_tree("meta")
             .unwrap()
             .insert("store_layout", newer.clone())
             .unwrap();
-        db.flush().unwrap();
-    }
+    });
     let index = named_values(&dir, "index");
     let err = Vault::unlock(&dir, &pass(), OPTS).unwrap_err();
     assert!(
@@ -196,17 +197,40 @@ fn a_database_laid_out_by_a_newer_build_is_refused_and_left_alone() {
 fn a_damaged_layout_number_is_a_clear_error() {
     let (_tmp, dir) = copy_of("vault-before-snapshots-tree");
     Vault::unlock(&dir, &pass(), OPTS).unwrap().lock().unwrap();
-    {
-        let db = sled::open(dir.join("db")).unwrap();
+    with_db(&dir, |db| {
         db.open_tree("meta")
             .unwrap()
             .insert("store_layout", &b"\x00\x02"[..])
             .unwrap();
-        db.flush().unwrap();
-    }
+    });
     let index = named_values(&dir, "index");
     let err = Vault::unlock(&dir, &pass(), OPTS).unwrap_err();
     assert!(matches!(err, Error::Database(_)), "{err:?}");
     assert!(err.to_string().contains("layout"), "{err}");
     assert_eq!(named_values(&dir, "index"), index);
+}
+
+/// A database the store refuses to open is closed before the error is returned, with
+/// sled's threads done with it: opening it again at once (the user tries again, or opens
+/// it with another tool) finds it free instead of "in use elsewhere".
+#[test]
+fn a_refused_database_is_free_again_at_once() {
+    let (_tmp, dir) = copy_of("vault-before-snapshots-tree");
+    Vault::unlock(&dir, &pass(), OPTS).unwrap().lock().unwrap();
+    let newer = (custos_vault::store::LAYOUT + 1).to_be_bytes().to_vec();
+    let db_dir = dir.join("db");
+    for round in 0..200u32 {
+        // Each round the store finds a log to replay, as after any write.
+        with_db(&dir, |db| {
+            let meta = db.open_tree("meta").unwrap();
+            meta.insert("store_layout", newer.clone()).unwrap();
+            meta.insert("round", &round.to_be_bytes()).unwrap();
+        });
+        let err = custos_vault::store::Store::open(&db_dir, 0).err();
+        assert!(matches!(err, Some(Error::NewerFormat(_))), "{err:?}");
+        // Opened at once, not waiting for the database to be free.
+        let db = sled::open(&db_dir).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        drop(db);
+        custos_vault::store::wait_released(&db_dir);
+    }
 }
