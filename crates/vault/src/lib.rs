@@ -21,6 +21,7 @@ pub mod crypto;
 pub mod durable;
 pub mod error;
 pub mod index;
+mod journal;
 pub mod store;
 mod vault;
 

@@ -19,6 +19,16 @@
 //! flush the drive's cache (sled issues #1351, #1452). A write is acknowledged only after
 //! `flush()` *and* an `fsync` of every file of the database.
 //!
+//! The journal: a small commit (a record saved, a sync mark) is first appended to a
+//! journal of its own (`db/journal`, see [`crate::journal`]) and fsynced — one short
+//! sequential write, acknowledged then — and applied to sled in memory; sled's flush and
+//! the fsync of its files come at a checkpoint: when the journal holds
+//! [`CHECKPOINT_AFTER`] bytes, before and after any other write, and when the store
+//! closes. An open replays the journal into sled before anything reads it. After a
+//! bulk write sled's flush costs milliseconds (it writes out pages the bulk left), so
+//! without the journal every single save after it paid that (505 durable saves a
+//! second on plain sled after 100k values, 3,797 through a journal).
+//!
 //! Settling: sled 0.34 writes its page-table snapshot only when a database opens, and an
 //! open replays, record by record, all the log written since the last one. After a
 //! session that wrote much (an import, 100k records: ~400 ms), that replay would fall on
@@ -36,6 +46,7 @@ use std::sync::Mutex;
 use uuid::Uuid;
 
 use crate::error::{is_disk_full, Error, Result};
+use crate::journal::{Journal, Op};
 
 const VERSIONS: &str = "versions";
 const META: &str = "meta";
@@ -63,8 +74,16 @@ const SNAPSHOT_KEYS: [&str; 2] = ["index", "keycache"];
 /// layout 1). A build refuses a database laid out by a newer one.
 const LAYOUT_KEY: &str = "store_layout";
 /// The layout this build writes. 1: everything named in `meta`. 2: the large named
-/// values in [`SNAPSHOTS`].
-pub const LAYOUT: u32 = 2;
+/// values in [`SNAPSHOTS`]. 3: a write journal (`db/journal`) may hold acknowledged
+/// commits sled has not written yet — a build of before would not replay them, so it
+/// must refuse the database.
+pub const LAYOUT: u32 = 3;
+/// Commits up to this size go through the journal; larger ones (a bulk write, the
+/// snapshots) are written to sled and made durable directly.
+const JOURNAL_COMMIT_MAX: u64 = 1 << 20;
+/// Journal bytes after which a commit checkpoints (sled flushed and fsynced, the
+/// journal emptied): what the next open would replay at most.
+pub const CHECKPOINT_AFTER: u64 = 8 << 20;
 /// Bytes written in one session after which the database is settled at close (see the
 /// module's notes): below it, the replay at the next open costs less than a settle.
 pub const SETTLE_AFTER: u64 = 16 << 20;
@@ -84,6 +103,9 @@ pub struct Store {
     /// Bytes written to sled's log since the database opened (about: values and keys,
     /// not the snapshots), which its next open would replay.
     written: AtomicU64,
+    /// Small commits, durable before sled writes them (see the module's notes). Held
+    /// by every write, so that a checkpoint never empties it under a commit.
+    journal: Mutex<Journal>,
 }
 
 struct Sled {
@@ -168,14 +190,32 @@ impl Store {
         // the error is returned, and sled's threads have let go of it: trying again at
         // once finds the real error again, not "open elsewhere".
         let sled = Self::prepare(db).inspect_err(|_| wait_released(dir))?;
-        Ok(Store {
+        let (journal, commits) = match Journal::open(dir) {
+            Ok(opened) => opened,
+            Err(e) => {
+                drop(sled);
+                wait_released(dir);
+                return Err(e);
+            }
+        };
+        let store = Store {
             sled: Some(sled),
             dir: dir.to_owned(),
             reserve,
             synced: Mutex::default(),
             failed: AtomicBool::new(false),
             written: AtomicU64::new(0),
-        })
+            journal: Mutex::new(journal),
+        };
+        if !commits.is_empty() {
+            // What was acknowledged through the journal goes into sled, in order, and
+            // sled is made durable before the journal is emptied.
+            for op in commits.iter().flatten() {
+                store.apply(op).map_err(|e| store.fail(e))?;
+            }
+            store.sync()?;
+        }
+        Ok(store)
     }
 
     /// Opens the trees of `db` and brings it to [`LAYOUT`]; on an error, `db` is closed.
@@ -285,6 +325,18 @@ impl Store {
             })
             .sum();
         self.written.fetch_add(logged, Ordering::Relaxed);
+        let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+        let snapshot = writes
+            .iter()
+            .any(|w| matches!(w, Write::Meta(key, _) if SNAPSHOT_KEYS.contains(key)));
+        if bytes <= JOURNAL_COMMIT_MAX && !snapshot {
+            return self.commit_journaled(&mut journal, &writes);
+        }
+        // Written directly: what the journal holds goes into sled first, so that a
+        // replay never lands on top of this commit.
+        if journal.held() > 0 {
+            self.checkpoint(&mut journal)?;
+        }
         let mut versions: Vec<(Uuid, Vec<u8>)> = Vec::new();
         let mut meta: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let mut snapshots: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
@@ -368,7 +420,119 @@ impl Store {
         }
         self.put(&self.sled().snapshots, snapshots)?;
         self.put(&self.sled().meta, meta)?;
-        self.sync()
+        self.checkpoint(&mut journal)
+    }
+
+    /// A small commit: appended to the journal (durable once that returns), then applied
+    /// to sled in memory, in the order the direct path writes — a new epoch, versions
+    /// and custody entries, sync marks, named values.
+    fn commit_journaled(&self, journal: &mut Journal, writes: &[Write]) -> Result<()> {
+        let mut ops = Vec::with_capacity(writes.len() + 1);
+        let insert = |tree: &str, key: &[u8], value: &[u8]| Op::Insert {
+            tree: tree.to_owned(),
+            key: key.to_vec(),
+            value: value.to_vec(),
+        };
+        if writes
+            .iter()
+            .any(|w| matches!(w, Write::Version(..) | Write::Custody(..)))
+        {
+            let epoch = crate::crypto::random_bytes::<16>();
+            ops.push(insert(EPOCH, EPOCH_KEY.as_bytes(), &epoch[..]));
+        }
+        for w in writes {
+            if let Write::Version(id, ct) = w {
+                ops.push(insert(VERSIONS, id.as_bytes(), ct));
+            }
+        }
+        let mut keys = HashSet::new();
+        for w in writes {
+            if let Write::Custody(evidence, seq, entry) = w {
+                let key = custody_key(*evidence, *seq);
+                let exists = self
+                    .sled()
+                    .custody
+                    .contains_key(key)
+                    .map_err(|e| from_sled("reading", e))?;
+                if exists || !keys.insert(key) {
+                    return Err(Error::Invalid(
+                        "that custody entry exists already; the log is append-only".into(),
+                    ));
+                }
+                ops.push(insert(CUSTODY, &key, entry));
+            }
+        }
+        for w in writes {
+            let remove = |tree: &str, id: &Uuid| Op::Remove {
+                tree: tree.to_owned(),
+                key: id.as_bytes().to_vec(),
+            };
+            match w {
+                Write::Synced(id) => ops.push(insert(SYNCED, id.as_bytes(), &[])),
+                Write::SyncedBlob(id) => ops.push(insert(SYNCED_BLOBS, id.as_bytes(), &[])),
+                Write::Unsynced(id) => ops.push(remove(SYNCED, id)),
+                Write::UnsyncedBlob(id) => ops.push(remove(SYNCED_BLOBS, id)),
+                _ => {}
+            }
+        }
+        for w in writes {
+            if let Write::Meta(key, value) = w {
+                ops.push(insert(META, key.as_bytes(), value));
+            }
+        }
+        if let Err(e) = journal.append(&ops) {
+            // Nothing reached sled. A journal that could not be cut back to its last
+            // whole record takes no more: the store is reopened (and the open cuts it).
+            return Err(if journal.broken() { self.fail(e) } else { e });
+        }
+        for op in &ops {
+            self.apply(op).map_err(|e| self.fail(e))?;
+        }
+        if journal.held() >= CHECKPOINT_AFTER {
+            self.checkpoint(journal)?;
+        }
+        Ok(())
+    }
+
+    /// Applies one journalled change to sled (in memory).
+    fn apply(&self, op: &Op) -> Result<()> {
+        let sled = self.sled();
+        let tree = |name: &str| match name {
+            VERSIONS => Ok(&sled.versions),
+            META => Ok(&sled.meta),
+            CUSTODY => Ok(&sled.custody),
+            SYNCED => Ok(&sled.synced),
+            SYNCED_BLOBS => Ok(&sled.synced_blobs),
+            EPOCH => Ok(&sled.epoch),
+            SNAPSHOTS => Ok(&sled.snapshots),
+            _ => Err(Error::Database(
+                "the write journal names a part of the database this build does not know".into(),
+            )),
+        };
+        match op {
+            Op::Insert {
+                tree: t,
+                key,
+                value,
+            } => tree(t)?
+                .insert(key.as_slice(), value.as_slice())
+                .map(|_| ()),
+            Op::Remove { tree: t, key } => tree(t)?.remove(key.as_slice()).map(|_| ()),
+        }
+        .map_err(|e| from_sled("saving", e))
+    }
+
+    /// Makes sled durable (its flush, then an fsync of its files), then empties the
+    /// journal: everything it held is in sled's files now.
+    fn checkpoint(&self, journal: &mut Journal) -> Result<()> {
+        self.check()?;
+        self.sled()
+            .db
+            .flush()
+            .map_err(|e| self.fail(from_sled("saving", e)))?;
+        let mut known = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+        sync_files(&self.dir, &mut known).map_err(|e| self.fail(Error::io("saving to disk", e)))?;
+        journal.reset().map_err(|e| self.fail(e))
     }
 
     /// Writes key-value pairs to one tree, all or none. A single pair is a plain insert:
@@ -423,6 +587,10 @@ impl Store {
         match reopened {
             Ok(mut fresh) => {
                 self.sled = fresh.sled.take();
+                std::mem::swap(
+                    self.journal.get_mut().unwrap_or_else(|p| p.into_inner()),
+                    fresh.journal.get_mut().unwrap_or_else(|p| p.into_inner()),
+                );
                 self.synced
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -436,12 +604,8 @@ impl Store {
     /// Flushes sled's log and fsyncs every database file.
     pub fn sync(&self) -> Result<()> {
         self.check()?;
-        self.sled()
-            .db
-            .flush()
-            .map_err(|e| self.fail(from_sled("saving", e)))?;
-        let mut known = self.synced.lock().unwrap_or_else(|p| p.into_inner());
-        sync_files(&self.dir, &mut known).map_err(|e| self.fail(Error::io("saving to disk", e)))
+        let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+        self.checkpoint(&mut journal)
     }
 
     /// The ciphertext of a version, if stored.
@@ -544,6 +708,7 @@ impl Store {
     /// [`Store::rewrite`].
     pub fn remove_versions(&self, ids: &[Uuid], records: &[Uuid], blobs: &[Uuid]) -> Result<()> {
         self.check()?;
+        let mut journal = self.journal_emptied()?;
         let _ = self.new_version_epoch()?;
         let mut versions = sled::Batch::default();
         let mut synced = sled::Batch::default();
@@ -568,7 +733,18 @@ impl Store {
             .and_then(|()| sled.custody.apply_batch(custody))
             .and_then(|()| sled.synced_blobs.apply_batch(synced_blobs))
             .map_err(|e| self.fail(from_sled("saving", e)))?;
-        self.sync()
+        self.checkpoint(&mut journal)
+    }
+
+    /// The journal, emptied into sled first when it holds anything: a write that does
+    /// not go through it holds it until that write is durable, so that a replay never
+    /// lands on top of that write.
+    fn journal_emptied(&self) -> Result<std::sync::MutexGuard<'_, Journal>> {
+        let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+        if journal.held() > 0 {
+            self.checkpoint(&mut journal)?;
+        }
+        Ok(journal)
     }
 
     /// A random value replaced before every change to the stored versions (written
@@ -629,13 +805,14 @@ impl Store {
     #[doc(hidden)]
     pub fn tamper_custody(&self, evidence: Uuid, seq: u32, value: Option<Vec<u8>>) -> Result<()> {
         self.check()?;
+        let mut journal = self.journal_emptied()?;
         let key = custody_key(evidence, seq);
         match value {
             Some(v) => self.sled().custody.insert(key, v).map(|_| ()),
             None => self.sled().custody.remove(key).map(|_| ()),
         }
         .map_err(|e| from_sled("saving", e))?;
-        self.sync()
+        self.checkpoint(&mut journal)
     }
 
     /// A named meta value.
@@ -651,11 +828,12 @@ impl Store {
     /// Removes a named meta value, durably.
     pub fn remove_meta(&self, key: &str) -> Result<()> {
         self.check()?;
+        let mut journal = self.journal_emptied()?;
         self.sled()
             .named(key)
             .remove(key.as_bytes())
             .map_err(|e| self.fail(from_sled("saving", e)))?;
-        self.sync()
+        self.checkpoint(&mut journal)
     }
 
     /// Bytes the database takes on disk.
@@ -670,6 +848,15 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
+        if self.sled.is_none() {
+            return;
+        }
+        // Closed with commits in the journal: they go into sled now (best effort — the
+        // next open replays them otherwise), so that a closed vault's journal is empty.
+        let held = self.journal.get_mut().map_or(0, |j| j.held());
+        if held > 0 && !self.failed.load(Ordering::SeqCst) {
+            let _ = self.sync();
+        }
         let Some(sled) = self.sled.take() else { return };
         if self.failed.load(Ordering::SeqCst) {
             // sled 0.34 flushes a database when it is dropped, and the flush of one whose
@@ -1081,6 +1268,105 @@ mod tests {
         assert_eq!(store.meta("index").unwrap().unwrap(), b"snapshot");
         assert_eq!(store.meta("nothing").unwrap(), None);
         assert_eq!(store.version_count(), 1);
+    }
+
+    fn journal_len(dir: &Path) -> u64 {
+        fs::metadata(dir.join(crate::journal::FILE)).unwrap().len()
+    }
+
+    /// A small commit is durable in the journal, not yet in sled's files; a checkpoint
+    /// empties the journal; an open replays what a crash left in it, in order, before
+    /// anything reads.
+    #[test]
+    fn small_commits_go_through_the_journal_and_an_open_replays_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let empty = {
+            let store = Store::open(dir.path(), 0).unwrap();
+            let empty = journal_len(dir.path());
+            store.commit(vec![Write::Version(a, vec![1; 500])]).unwrap();
+            assert!(journal_len(dir.path()) > empty + 500);
+            assert_eq!(store.version(a).unwrap().unwrap(), vec![1; 500]);
+            store.sync().unwrap();
+            assert_eq!(journal_len(dir.path()), empty);
+            store.commit(vec![Write::Synced(a)]).unwrap();
+            empty
+        };
+        // Closed: the journal went into sled.
+        assert_eq!(journal_len(dir.path()), empty);
+        // What a crash leaves: commits in the journal that sled never wrote.
+        {
+            let (mut j, _) = Journal::open(dir.path()).unwrap();
+            let insert = |tree: &str, key: &[u8], value: &[u8]| Op::Insert {
+                tree: tree.into(),
+                key: key.to_vec(),
+                value: value.to_vec(),
+            };
+            j.append(&[insert(VERSIONS, b.as_bytes(), &[2; 40])])
+                .unwrap();
+            j.append(&[
+                insert(VERSIONS, b.as_bytes(), &[3; 40]),
+                Op::Remove {
+                    tree: SYNCED.into(),
+                    key: a.as_bytes().to_vec(),
+                },
+            ])
+            .unwrap();
+        }
+        let store = Store::open(dir.path(), 0).unwrap();
+        assert_eq!(store.version(b).unwrap().unwrap(), vec![3; 40]);
+        assert!(!store.is_synced(a).unwrap());
+        assert_eq!(journal_len(dir.path()), empty);
+        drop(store);
+        let store = Store::open(dir.path(), 0).unwrap();
+        assert_eq!(store.version(b).unwrap().unwrap(), vec![3; 40]);
+    }
+
+    /// A journal that names a tree this build does not have is not replayed by guess:
+    /// the open fails with a clear error, and the journal stays for a build that knows.
+    #[test]
+    fn a_journal_naming_an_unknown_tree_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path(), 0).unwrap());
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        j.append(&[Op::Remove {
+            tree: "elsewhere".into(),
+            key: vec![1],
+        }])
+        .unwrap();
+        drop(j);
+        let held = journal_len(dir.path());
+        let err = Store::open(dir.path(), 0).err().unwrap();
+        assert!(err.to_string().contains("journal"), "{err}");
+        assert_eq!(journal_len(dir.path()), held);
+    }
+
+    /// A custody entry is never replaced, through the journal as directly: refused, and
+    /// nothing of the commit lands.
+    #[test]
+    fn a_custody_entry_written_twice_through_the_journal_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 0).unwrap();
+        let (ev, v) = (Uuid::new_v4(), Uuid::new_v4());
+        store
+            .commit(vec![Write::Custody(ev, 0, b"first".to_vec())])
+            .unwrap();
+        let before = journal_len(dir.path());
+        let err = store
+            .commit(vec![
+                Write::Version(v, b"ct".to_vec()),
+                Write::Custody(ev, 0, b"second".to_vec()),
+            ])
+            .unwrap_err();
+        assert!(matches!(err, Error::Invalid(_)), "{err:?}");
+        assert!(!store.has_version(v).unwrap());
+        assert_eq!(journal_len(dir.path()), before);
+        let twice = store.commit(vec![
+            Write::Custody(ev, 1, b"a".to_vec()),
+            Write::Custody(ev, 1, b"b".to_vec()),
+        ]);
+        assert!(matches!(twice, Err(Error::Invalid(_))), "{twice:?}");
+        assert_eq!(journal_len(dir.path()), before);
     }
 
     #[test]
