@@ -234,3 +234,51 @@ fn a_refused_database_is_free_again_at_once() {
         custos_vault::store::wait_released(&db_dir);
     }
 }
+
+/// Until dfa459b (layout 2) every commit went to sled directly; now small ones go
+/// through a write journal first (`db/journal`), and the layout says so, so that a build
+/// of before — which would not replay the journal — refuses the database. A vault that
+/// build wrote opens with every record, gets an empty journal and layout 3, and its
+/// next saves go through the journal and survive a reopen.
+#[test]
+fn a_vault_of_before_the_journal_opens_and_takes_one() {
+    let (_tmp, dir) = copy_of("vault-before-journal");
+    let journal = dir.join("db").join("journal");
+    assert_eq!(
+        named_values(&dir, "store_layout"),
+        vec![("meta".to_owned(), 2u32.to_be_bytes().to_vec())]
+    );
+    assert!(!journal.exists());
+    let index = named_values(&dir, "index");
+
+    let mut v = Vault::unlock(&dir, &pass(), OPTS).expect("the earlier vault opens");
+    assert!(v.damaged().is_empty(), "{:?}", v.damaged());
+    let mut expected: Vec<String> = (1..11).map(|i| format!("Fixture case {i}")).collect();
+    expected.push("Fixture case 0, edited".into());
+    expected.push("Fixture case 12, saved alone".into());
+    expected.sort();
+    assert_eq!(titles(&v), expected);
+    v.add(Record::Case(custos_model::Case {
+        title: "After the upgrade".into(),
+        ..custos_model::Case::default()
+    }))
+    .unwrap();
+    assert!(
+        std::fs::metadata(&journal).unwrap().len() > 16,
+        "the save went through the journal"
+    );
+    v.lock().unwrap();
+    assert_eq!(
+        std::fs::read(&journal).unwrap(),
+        b"custos-journal 1",
+        "a closed vault's journal is empty"
+    );
+    assert_eq!(
+        named_values(&dir, "store_layout"),
+        vec![("meta".to_owned(), 3u32.to_be_bytes().to_vec())]
+    );
+    assert_ne!(named_values(&dir, "index"), index, "saved again at lock");
+    let v = Vault::unlock(&dir, &pass(), OPTS).unwrap();
+    assert_eq!(titles(&v).len(), 13);
+    assert!(v.damaged().is_empty());
+}
