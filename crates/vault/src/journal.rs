@@ -61,8 +61,6 @@ pub(crate) struct Journal {
     len: u64,
     /// Records in the file.
     records: u64,
-    /// An append failed and the file could not be cut back: it takes no more records.
-    broken: bool,
 }
 
 impl Journal {
@@ -90,7 +88,6 @@ impl Journal {
                     file,
                     len,
                     records: 0,
-                    broken: false,
                 },
                 Vec::new(),
             ));
@@ -100,7 +97,6 @@ impl Journal {
             file,
             len: whole as u64,
             records: commits.len() as u64,
-            broken: false,
         };
         if whole < bytes.len() || whole < MAGIC.len() {
             // A record (or the format line) cut short by a crash: never acknowledged.
@@ -120,22 +116,15 @@ impl Journal {
         Ok((journal, commits))
     }
 
-    /// True when an append failed and could not be undone (see [`Journal::append`]).
-    pub(crate) fn broken(&self) -> bool {
-        self.broken
-    }
-
     /// Bytes of records held (the format line not counted).
     pub(crate) fn held(&self) -> u64 {
         self.len - MAGIC.len() as u64
     }
 
     /// Appends one commit and fsyncs the file: once this returns, the commit survives a
-    /// crash. On an error the file is cut back to what it held before.
+    /// crash. On an error the file is cut back to what it held before (as far as it
+    /// can be; a record left torn is dropped at the next open).
     pub(crate) fn append(&mut self, ops: &[Op]) -> Result<()> {
-        if self.broken {
-            return Err(Error::StoreFailed);
-        }
         let body = postcard::to_stdvec(ops)
             .map_err(|e| Error::Database(format!("writing the journal: {e}")))?;
         let len = u32::try_from(body.len())
@@ -160,11 +149,10 @@ impl Journal {
             Err(e) => {
                 // What was written of the record goes, so that a later record never
                 // follows a torn one.
-                self.broken = self
+                let _ = self
                     .file
                     .set_len(self.len)
-                    .and_then(|()| self.file.sync_data())
-                    .is_err();
+                    .and_then(|()| self.file.sync_data());
                 Err(Error::io("saving to the write journal", e))
             }
         }

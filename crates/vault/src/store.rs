@@ -481,9 +481,10 @@ impl Store {
             }
         }
         if let Err(e) = journal.append(&ops) {
-            // Nothing reached sled. A journal that could not be cut back to its last
-            // whole record takes no more: the store is reopened (and the open cuts it).
-            return Err(if journal.broken() { self.fail(e) } else { e });
+            // Nothing reached sled, and the record was cut back; but a disk that could
+            // not take a record is not trusted with the next one either — as after any
+            // failed write, the store takes no more until it is reopened.
+            return Err(self.fail(e));
         }
         for op in &ops {
             self.apply(op).map_err(|e| self.fail(e))?;
