@@ -109,11 +109,8 @@ fn acknowledged_writes_survive_sigkill() {
     let mut rng = 0x9e3779b97f4a7c15u64;
     let mut kills_mid_write = 0;
     for round in 0..ROUNDS {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
         // Kill after 30–330 ms of writing (unlock itself takes some of it).
-        let after = Duration::from_millis(30 + rng % 300);
+        let after = acked::next_delay(&mut rng, 30, 300);
         let mut child = Command::new(&exe)
             .args([
                 "crash_child",

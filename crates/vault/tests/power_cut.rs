@@ -333,10 +333,7 @@ fn acknowledged_writes_survive_a_power_cut() {
     let mut rng = 0x2545f4914f6cdd1du64;
     let mut cuts_mid_write = 0;
     for round in 0..ROUNDS {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let after = Duration::from_millis(20 + rng % 400);
+        let after = acked::next_delay(&mut rng, 20, 400);
         let mut child = spawn_child(
             &image,
             &tmp.path().join("mnt"),

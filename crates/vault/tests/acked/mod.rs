@@ -1,13 +1,23 @@
-//! What the crash and power-cut tests share: the notes their child process writes, and
-//! the check that every write it acknowledged survived.
+//! What the crash and power-cut tests share: when to interrupt their child process, the
+//! notes it writes, and the check that every write it acknowledged survived.
 
 use custos_test_support::{pass, FAST as OPTS};
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 
 use custos_model::Record;
 use custos_vault::{Filter, Vault};
 use uuid::Uuid;
+
+/// The next moment to interrupt the child: `min_ms` plus up to `span_ms`, from a
+/// xorshift generator whose state is `rng` (the same rounds in every run).
+pub fn next_delay(rng: &mut u64, min_ms: u64, span_ms: u64) -> Duration {
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    Duration::from_millis(min_ms + *rng % span_ms)
+}
 
 /// The content a note with this sequence number must have.
 pub fn text_for(seq: u64) -> String {
