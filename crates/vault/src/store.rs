@@ -334,9 +334,7 @@ impl Store {
         }
         // Written directly: what the journal holds goes into sled first, so that a
         // replay never lands on top of this commit.
-        if journal.held() > 0 {
-            self.checkpoint(&mut journal)?;
-        }
+        self.empty(&mut journal)?;
         let mut versions: Vec<(Uuid, Vec<u8>)> = Vec::new();
         let mut meta: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let mut snapshots: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
@@ -742,10 +740,16 @@ impl Store {
     /// lands on top of that write.
     fn journal_emptied(&self) -> Result<std::sync::MutexGuard<'_, Journal>> {
         let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
-        if journal.held() > 0 {
-            self.checkpoint(&mut journal)?;
-        }
+        self.empty(&mut journal)?;
         Ok(journal)
+    }
+
+    /// A checkpoint, when the journal holds anything.
+    fn empty(&self, journal: &mut Journal) -> Result<()> {
+        if journal.held() > 0 {
+            self.checkpoint(journal)?;
+        }
+        Ok(())
     }
 
     /// A random value replaced before every change to the stored versions (written
