@@ -27,6 +27,9 @@ use crate::error::{Damage, Error, Result};
 
 pub use age::x25519::{Identity as VaultIdentity, Recipient as VaultRecipient};
 
+mod shares;
+pub use shares::{Prepared, Share, Shares, DEPTH as SHARES_DEPTH};
+
 /// How hard the passphrase key derivation (scrypt) works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KdfCost {
@@ -167,9 +170,10 @@ struct EnvelopeIn<'a> {
     sig: &'a str,
 }
 
-/// Signs `body` (JSON) with the device key and encrypts the envelope to `recipients`.
-pub fn seal(
-    recipients: &[VaultRecipient],
+/// Signs `body` (JSON) with the device key and encrypts the envelope to `recipients`
+/// (age X25519 recipients: [`VaultRecipient`]s, or [`Prepared`] ones).
+pub fn seal<R: age::Recipient>(
+    recipients: &[R],
     device: &DeviceKey,
     signer: &str,
     body: &[u8],

@@ -356,6 +356,9 @@ pub struct Vault {
     sync: Option<sync::SyncState>,
     /// The last version this device wrote, and its number.
     chain: ChainHead,
+    /// X25519 shares prepared ahead for the recipients this vault seals to, so that a
+    /// save does no X25519 on its path (`crypto::Shares`; zeroized at lock).
+    shares: crate::crypto::Shares,
     /// State a crate above derives from the records (the search index): held and dropped
     /// with the unlocked vault, cleared when travel mode removes records.
     derived: Mutex<Option<Box<dyn Any + Send>>>,

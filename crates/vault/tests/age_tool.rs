@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 
 use custos_model::{Case, Record};
 use custos_test_support::{find_tool, secret, FAST as OPTS, PASS};
+use custos_vault::crypto::SHARES_DEPTH;
 use custos_vault::store::Store;
 use custos_vault::{Attach, Vault, BLOBS};
 
@@ -93,6 +94,16 @@ fn every_stored_value_decrypts_with_the_go_age_binary() {
             }),
         )
         .unwrap();
+    // More saves than the queue of prepared X25519 shares holds (custos_vault::crypto::
+    // Shares): some values are sealed with a share made ahead, the rest inline.
+    for i in 0..(2 * SHARES_DEPTH + 10) {
+        vault
+            .add(Record::Case(Case {
+                title: format!("Case {i}"),
+                ..Case::default()
+            }))
+            .unwrap();
+    }
     let content: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let evidence = vault
         .attach(
@@ -158,11 +169,31 @@ fn every_stored_value_decrypts_with_the_go_age_binary() {
         go
     };
     let versions: Vec<_> = store.versions().map(Result::unwrap).collect();
-    // A case, a second case twice, an evidence item's record.
-    assert!(versions.len() >= 4, "{} versions", versions.len());
+    // A case, a second case twice, the many cases, an evidence item's record.
+    assert!(
+        versions.len() >= 4 + 2 * SHARES_DEPTH,
+        "{} versions",
+        versions.len()
+    );
+    // No two values share an ephemeral X25519 key: each was used once.
+    let mut shares = std::collections::HashSet::new();
+    for (_, ct) in &versions {
+        let header = String::from_utf8_lossy(&ct[..ct.len().min(400)]).into_owned();
+        let share = header
+            .lines()
+            .find_map(|l| l.strip_prefix("-> X25519 "))
+            .expect("an X25519 stanza")
+            .to_owned();
+        assert!(shares.insert(share), "an ephemeral share used twice");
+    }
     for (id, ct) in versions {
         texts.push(String::from_utf8(check(format!("version {id}"), ct)).unwrap());
     }
+    // The head of this device's chain of versions, sealed with every save.
+    check(
+        "the chain head".into(),
+        store.meta("chain").unwrap().expect("a chain head"),
+    );
     let custody = store.custody(evidence).unwrap();
     // Imported, then verified.
     assert!(custody.len() >= 2, "{} custody entries", custody.len());
@@ -173,7 +204,7 @@ fn every_stored_value_decrypts_with_the_go_age_binary() {
         check("the evidence file".into(), fs::read(&blob).unwrap()),
         content
     );
-    assert!(checked >= 7, "{checked} values");
+    assert!(checked >= 8 + 2 * SHARES_DEPTH, "{checked} values");
     for name in [
         "Arrest of a journalist — توقيف صحفي",
         "Witness Ёлка 証人",

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::crypto::{self, DeviceKey, KeyCache, VaultRecipient};
+use crate::crypto::{self, DeviceKey, KeyCache};
 use crate::error::{Damage, Error, Result};
 use custos_model::{Version, SCHEMA_VERSION};
 
@@ -95,7 +95,10 @@ pub fn parse_version(json: &[u8]) -> std::result::Result<Version, Damage> {
     }
 }
 
-pub(super) fn seal_json<T: Serialize>(recipients: &[VaultRecipient], value: &T) -> Result<Vec<u8>> {
+pub(super) fn seal_json<T: Serialize, R: age::Recipient>(
+    recipients: &[R],
+    value: &T,
+) -> Result<Vec<u8>> {
     let plain =
         Zeroizing::new(serde_json::to_vec(value).map_err(|e| Error::Encrypt(e.to_string()))?);
     crypto::seal_bytes(recipients.iter().map(|r| r as &dyn age::Recipient), &plain)

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::crypto::{self, VaultRecipient};
+use crate::crypto;
 use crate::error::{Error, Result};
 use crate::index::Entry;
 use crate::store::Write;
@@ -241,13 +241,19 @@ impl Vault {
             });
             head.last = Some(v.version_id);
         }
-        let chain_write = Write::Meta(META_CHAIN, seal_json(&self.keys.recipients, &head)?);
+        // Sealed with shares prepared ahead (`crypto::Shares`): no X25519 on this path
+        // while the producers keep up.
+        let shares = &self.shares;
+        let chain_write = Write::Meta(
+            META_CHAIN,
+            seal_json(&shares.prepared(&self.keys.recipients)?, &head)?,
+        );
         let keys = &self.keys;
-        let recipients: Vec<Vec<VaultRecipient>> = versions
+        let recipients: Vec<Vec<crypto::Prepared>> = versions
             .iter()
-            .map(|v| self.recipients_of(&v.audience))
+            .map(|v| shares.prepared(&self.recipients_of(&v.audience)?))
             .collect::<Result<_>>()?;
-        let seal = |(v, to): (&Version, &Vec<VaultRecipient>)| {
+        let seal = |(v, to): (&Version, &Vec<crypto::Prepared>)| {
             let body =
                 Zeroizing::new(serde_json::to_vec(v).map_err(|e| Error::Encrypt(e.to_string()))?);
             crypto::seal(to, &keys.device, &keys.signer, &body)
@@ -270,6 +276,7 @@ impl Vault {
             learned.push(sealed.learned);
             writes.push(Write::Version(v.version_id, sealed.ciphertext));
         }
+        drop(recipients);
         writes.extend(extra);
         writes.push(chain_write);
         self.store.commit(writes)?;

@@ -148,6 +148,7 @@ impl Vault {
             unsnapshotted: 0,
             sync: None,
             chain: ChainHead::default(),
+            shares: crypto::Shares::default(),
             derived: Mutex::default(),
             _lock: lock,
         })
@@ -331,6 +332,7 @@ impl Vault {
             unsnapshotted: 0,
             sync: None,
             chain: ChainHead::default(),
+            shares: crypto::Shares::default(),
             derived: Mutex::default(),
             _lock: lock,
         };
