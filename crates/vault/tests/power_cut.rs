@@ -295,7 +295,17 @@ fn vault_child() {
     let case_id = acked::first_case(&vault);
     let out = std::io::stdout();
     println!("READY");
+    // Quiet rounds: a burst of saves, then nothing — the power is cut while the app
+    // sits idle, after sled's own background flush.
+    let quiet_after: Option<u64> = std::env::var("CUSTOS_POWER_CUT_QUIET")
+        .ok()
+        .and_then(|n| n.parse().ok());
+    let first = seq;
     loop {
+        if quiet_after.is_some_and(|n| seq >= first + n) {
+            println!("QUIET");
+            std::thread::sleep(Duration::from_secs(600));
+        }
         // Single writes and commits of several notes.
         let n = 1 + (seq % 3) as usize;
         let changes = (0..n)
@@ -370,4 +380,61 @@ fn acknowledged_writes_survive_a_power_cut() {
         );
     }
     acked::assert_enough(cuts_mid_write, ROUNDS, acked.len(), "cut off");
+}
+
+/// A burst of saves, then the app sits idle — the moment a user closes the laptop lid
+/// or the battery dies a few seconds after saving: every acknowledged save is there.
+#[test]
+fn acknowledged_writes_survive_a_power_cut_while_idle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let image = tmp.path().join("disk.img");
+    let cut = tmp.path().join("cut.img");
+    let out = tmp.path().join("out");
+    make_image(&image);
+    let mut acked: HashMap<Uuid, u64> = HashMap::new();
+    let mut seq: u64 = 1;
+    let mut rng = 0x9e3779b97f4a7c15u64;
+    for round in 0..4 {
+        let burst = acked::next_delay(&mut rng, 5, 200).as_millis() as u64;
+        // Idle for longer than sled's background flush (1 s), shorter than ext4's own
+        // commit of its journal (5 s).
+        let idle = acked::next_delay(&mut rng, 1200, 3000);
+        let mut child = spawn_child(
+            &image,
+            &tmp.path().join("mnt"),
+            "vault_child",
+            &[
+                ("CUSTOS_POWER_CUT_SEQ", seq.to_string()),
+                ("CUSTOS_POWER_CUT_QUIET", burst.to_string()),
+            ],
+        );
+        child.ready();
+        let started = Instant::now();
+        let mut lines = Vec::new();
+        loop {
+            let l = child
+                .lines
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the burst of saves ends");
+            if l == "QUIET" {
+                break;
+            }
+            lines.push(l);
+        }
+        std::thread::sleep(idle);
+        child.freeze();
+        lines.extend(child.lines.try_iter());
+        power_cut(&image, &cut, "/vault", &out);
+        child.kill();
+        let wrote = acked::take_acks(&lines, &mut acked, &mut seq);
+        assert!(wrote > 0, "round {round} saved nothing");
+        seq += 10;
+        check(&out.join("vault"), &acked);
+        std::fs::rename(&cut, &image).unwrap();
+        eprintln!(
+            "idle round {round}: {burst} saves in {:?}, cut after {idle:?} idle, {} acknowledged so far",
+            started.elapsed(),
+            acked.len()
+        );
+    }
 }
