@@ -27,6 +27,7 @@ use crate::error::{Damage, Error, Result};
 
 pub use age::x25519::{Identity as VaultIdentity, Recipient as VaultRecipient};
 
+mod payload;
 mod shares;
 pub use shares::{Prepared, Share, Shares, DEPTH as SHARES_DEPTH};
 
@@ -316,7 +317,13 @@ fn open_known_digest(
     ciphertext: &[u8],
 ) -> Option<Result<Zeroizing<Vec<u8>>, Damage>> {
     let key = cache.map.get(digest)?;
-    Some(decrypt_with(&KnownKey(key), ciphertext).map_err(|_| Damage::Decrypt))
+    // Its exact bytes were read whole before: the payload alone is read again (see
+    // `payload`); should that fail, the age crate reads it and says what is wrong.
+    Some(
+        payload::open(key, ciphertext)
+            .or_else(|()| decrypt_with(&KnownKey(key), ciphertext))
+            .map_err(|_| Damage::Decrypt),
+    )
 }
 
 /// A ciphertext's digest and file key, for the [`KeyCache`].
