@@ -327,30 +327,69 @@ fn vault_child() {
     }
 }
 
-fn check(dir: &Path, acked: &HashMap<Uuid, u64>) {
-    acked::check_acked(dir, acked, "power cut").lock().unwrap();
+/// A vault's disk across rounds of writes and power cuts, and what was acknowledged on it.
+struct Disk {
+    tmp: tempfile::TempDir,
+    image: PathBuf,
+    acked: HashMap<Uuid, u64>,
+    /// The sequence number the next round's child starts at.
+    seq: u64,
+}
+
+impl Disk {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let image = tmp.path().join("disk.img");
+        make_image(&image);
+        Disk {
+            tmp,
+            image,
+            acked: HashMap::new(),
+            seq: 1,
+        }
+    }
+
+    /// Starts a writing child on the disk, with `env` besides its first sequence number.
+    fn writer(&self, env: &[(&str, String)]) -> Running {
+        let mut all = vec![("CUSTOS_POWER_CUT_SEQ", self.seq.to_string())];
+        all.extend(env.iter().cloned());
+        let mut child = spawn_child(
+            &self.image,
+            &self.tmp.path().join("mnt"),
+            "vault_child",
+            &all,
+        );
+        child.ready();
+        child
+    }
+
+    /// Cuts the power under the frozen `child`, whose output so far is `lines`: every
+    /// write it acknowledged must be on the disk the cut left, which the next round
+    /// starts from. Returns how many writes this round acknowledged.
+    fn cut(&mut self, child: Running, lines: &[String]) -> usize {
+        let cut = self.tmp.path().join("cut.img");
+        let out = self.tmp.path().join("out");
+        power_cut(&self.image, &cut, "/vault", &out);
+        child.kill();
+        let wrote = acked::take_acks(lines, &mut self.acked, &mut self.seq);
+        // Numbers of writes in flight at the cut are never reused.
+        self.seq += 10;
+        acked::check_acked(&out.join("vault"), &self.acked, "power cut")
+            .lock()
+            .unwrap();
+        std::fs::rename(&cut, &self.image).unwrap();
+        wrote
+    }
 }
 
 #[test]
 fn acknowledged_writes_survive_a_power_cut() {
-    let tmp = tempfile::tempdir().unwrap();
-    let image = tmp.path().join("disk.img");
-    let cut = tmp.path().join("cut.img");
-    let out = tmp.path().join("out");
-    make_image(&image);
-    let mut acked: HashMap<Uuid, u64> = HashMap::new();
-    let mut seq: u64 = 1;
+    let mut disk = Disk::new();
     let mut rng = 0x2545f4914f6cdd1du64;
     let mut cuts_mid_write = 0;
     for round in 0..ROUNDS {
         let after = acked::next_delay(&mut rng, 20, 400);
-        let mut child = spawn_child(
-            &image,
-            &tmp.path().join("mnt"),
-            "vault_child",
-            &[("CUSTOS_POWER_CUT_SEQ", seq.to_string())],
-        );
-        child.ready();
+        let child = disk.writer(&[]);
         let started = Instant::now();
         let mut lines = Vec::new();
         while started.elapsed() < after {
@@ -363,52 +402,29 @@ fn acknowledged_writes_survive_a_power_cut() {
         // not finished printing is not in the pipe, and its write counts as unacknowledged.
         std::thread::sleep(Duration::from_millis(20));
         lines.extend(child.lines.try_iter());
-        power_cut(&image, &cut, "/vault", &out);
-        child.kill();
-        let wrote = acked::take_acks(&lines, &mut acked, &mut seq);
-        if wrote > 0 {
+        if disk.cut(child, &lines) > 0 {
             cuts_mid_write += 1;
         }
-        // Numbers of writes in flight at the cut are never reused.
-        seq += 10;
-        check(&out.join("vault"), &acked);
-        // The next round starts from the disk the power cut left.
-        std::fs::rename(&cut, &image).unwrap();
         eprintln!(
             "round {round}: cut after {after:?}, {} acknowledged so far",
-            acked.len()
+            disk.acked.len()
         );
     }
-    acked::assert_enough(cuts_mid_write, ROUNDS, acked.len(), "cut off");
+    acked::assert_enough(cuts_mid_write, ROUNDS, disk.acked.len(), "cut off");
 }
 
 /// A burst of saves, then the app sits idle — the moment a user closes the laptop lid
 /// or the battery dies a few seconds after saving: every acknowledged save is there.
 #[test]
 fn acknowledged_writes_survive_a_power_cut_while_idle() {
-    let tmp = tempfile::tempdir().unwrap();
-    let image = tmp.path().join("disk.img");
-    let cut = tmp.path().join("cut.img");
-    let out = tmp.path().join("out");
-    make_image(&image);
-    let mut acked: HashMap<Uuid, u64> = HashMap::new();
-    let mut seq: u64 = 1;
+    let mut disk = Disk::new();
     let mut rng = 0x9e3779b97f4a7c15u64;
     for round in 0..4 {
         let burst = acked::next_delay(&mut rng, 5, 200).as_millis() as u64;
         // Idle for longer than sled's background flush (1 s), shorter than ext4's own
         // commit of its journal (5 s).
         let idle = acked::next_delay(&mut rng, 1200, 3000);
-        let mut child = spawn_child(
-            &image,
-            &tmp.path().join("mnt"),
-            "vault_child",
-            &[
-                ("CUSTOS_POWER_CUT_SEQ", seq.to_string()),
-                ("CUSTOS_POWER_CUT_QUIET", burst.to_string()),
-            ],
-        );
-        child.ready();
+        let child = disk.writer(&[("CUSTOS_POWER_CUT_QUIET", burst.to_string())]);
         let started = Instant::now();
         let mut lines = Vec::new();
         loop {
@@ -424,17 +440,11 @@ fn acknowledged_writes_survive_a_power_cut_while_idle() {
         std::thread::sleep(idle);
         child.freeze();
         lines.extend(child.lines.try_iter());
-        power_cut(&image, &cut, "/vault", &out);
-        child.kill();
-        let wrote = acked::take_acks(&lines, &mut acked, &mut seq);
-        assert!(wrote > 0, "round {round} saved nothing");
-        seq += 10;
-        check(&out.join("vault"), &acked);
-        std::fs::rename(&cut, &image).unwrap();
+        assert!(disk.cut(child, &lines) > 0, "round {round} saved nothing");
         eprintln!(
             "idle round {round}: {burst} saves in {:?}, cut after {idle:?} idle, {} acknowledged so far",
             started.elapsed(),
-            acked.len()
+            disk.acked.len()
         );
     }
 }
