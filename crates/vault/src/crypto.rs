@@ -29,7 +29,8 @@ pub use age::x25519::{Identity as VaultIdentity, Recipient as VaultRecipient};
 
 mod payload;
 mod shares;
-pub use shares::{Prepared, Share, Shares, DEPTH as SHARES_DEPTH};
+pub use shares::DEPTH as SHARES_DEPTH;
+pub(crate) use shares::{Prepared, Shares};
 
 /// How hard the passphrase key derivation (scrypt) works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -23,7 +23,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::thread::JoinHandle;
 
 use age::secrecy::ExposeSecret;
@@ -101,16 +101,6 @@ pub struct Prepared<'a> {
     queue: Option<&'a Producer>,
 }
 
-impl Prepared<'static> {
-    /// A recipient whose shares are computed when a file is sealed (no queue).
-    pub fn inline(r: &VaultRecipient) -> Result<Self> {
-        Ok(Prepared {
-            to: raw_key(r)?,
-            queue: None,
-        })
-    }
-}
-
 impl Prepared<'_> {
     fn share(&self) -> Option<Share> {
         let ready = self.queue.and_then(|p| {
@@ -154,8 +144,9 @@ struct Producer {
     to: [u8; 32],
     queue: Mutex<Receiver<Share>>,
     thread: JoinHandle<()>,
-    /// Shares put in the queue, and taken from it.
-    sent: Arc<AtomicUsize>,
+    /// Shares put in the queue (for the tests), and taken from it.
+    #[cfg(test)]
+    sent: std::sync::Arc<AtomicUsize>,
     taken: AtomicUsize,
 }
 
@@ -167,20 +158,9 @@ struct Producer {
 pub struct Shares {
     slots: [OnceLock<Producer>; MAX_QUEUES],
     adding: Mutex<()>,
-    /// True for a pool that never starts threads (every share computed inline).
-    disabled: bool,
 }
 
 impl Shares {
-    /// A pool that computes every share inline (no thread).
-    pub fn inline_only() -> Self {
-        Shares {
-            slots: Default::default(),
-            adding: Mutex::default(),
-            disabled: true,
-        }
-    }
-
     fn find(&self, to: &[u8; 32]) -> Option<&Producer> {
         self.slots
             .iter()
@@ -189,9 +169,6 @@ impl Shares {
     }
 
     fn queue(&self, to: [u8; 32]) -> Option<&Producer> {
-        if self.disabled {
-            return None;
-        }
         if let Some(p) = self.find(&to) {
             return Some(p);
         }
@@ -225,7 +202,8 @@ impl Shares {
     }
 
     /// How many shares were taken from the queues (the others were computed inline).
-    pub fn taken(&self) -> usize {
+    #[cfg(test)]
+    fn taken(&self) -> usize {
         self.slots
             .iter()
             .map_while(OnceLock::get)
@@ -234,7 +212,8 @@ impl Shares {
     }
 
     /// How many shares wait in the queue of `to`.
-    pub fn waiting(&self, to: &VaultRecipient) -> usize {
+    #[cfg(test)]
+    fn waiting(&self, to: &VaultRecipient) -> usize {
         raw_key(to)
             .ok()
             .and_then(|raw| self.find(&raw))
@@ -250,7 +229,9 @@ impl Shares {
 /// its shares are then computed inline.
 fn start(to: [u8; 32]) -> Option<Producer> {
     let (tx, rx) = sync_channel::<Share>(DEPTH);
-    let sent = Arc::new(AtomicUsize::new(0));
+    #[cfg(test)]
+    let sent = std::sync::Arc::new(AtomicUsize::new(0));
+    #[cfg(test)]
     let count = sent.clone();
     let thread = std::thread::Builder::new()
         .name("custos-shares".into())
@@ -261,6 +242,7 @@ fn start(to: [u8; 32]) -> Option<Producer> {
                 if tx.send(share).is_err() {
                     break;
                 }
+                #[cfg(test)]
                 count.fetch_add(1, Ordering::Release);
             }
         })
@@ -269,6 +251,7 @@ fn start(to: [u8; 32]) -> Option<Producer> {
         to,
         queue: Mutex::new(rx),
         thread,
+        #[cfg(test)]
         sent,
         taken: AtomicUsize::new(0),
     })
@@ -353,7 +336,11 @@ mod tests {
         // The full queue was used, and the rest computed inline (or refilled).
         assert!(shares.taken() >= DEPTH, "{} taken", shares.taken());
         assert!(shares.taken() <= 3 * DEPTH);
-        let inline = seal_to(&[Prepared::inline(&id.to_public()).unwrap()], b"x").unwrap();
+        let inline = Prepared {
+            to: raw_key(&id.to_public()).unwrap(),
+            queue: None,
+        };
+        let inline = seal_to(&[inline], b"x").unwrap();
         assert_eq!(age::decrypt(&id, &inline).unwrap(), b"x");
         assert!(seen.insert(shares_of(&inline)[0].clone()));
     }
@@ -385,11 +372,6 @@ mod tests {
         // Seen again: still the same queues, none added.
         let _ = shares.prepared(&[ids[0].to_public()]).unwrap();
         assert_eq!(shares.producers(), MAX_QUEUES);
-        assert_eq!(Shares::inline_only().producers(), 0);
-        let none = Shares::inline_only();
-        let ct = seal_to(&none.prepared(&[ids[0].to_public()]).unwrap(), b"w").unwrap();
-        assert_eq!(age::decrypt(&ids[0], &ct).unwrap(), b"w");
-        assert_eq!(none.producers(), 0);
     }
 
     #[test]
