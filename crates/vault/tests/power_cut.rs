@@ -306,8 +306,11 @@ fn vault_child() {
             println!("QUIET");
             std::thread::sleep(Duration::from_secs(600));
         }
-        // Single writes and commits of several notes.
-        let n = 1 + (seq % 3) as usize;
+        // Single writes and commits of several notes; with CUSTOS_POWER_CUT_LARGE, every
+        // fourth commit is larger than the journal takes (written to sled directly, its
+        // flush and fsync on the path).
+        let large = std::env::var_os("CUSTOS_POWER_CUT_LARGE").is_some() && seq.is_multiple_of(4);
+        let n = if large { 700 } else { 1 + (seq % 3) as usize };
         let changes = (0..n)
             .map(|i| {
                 custos_vault::Change::Create(Record::Note(Note {
@@ -447,4 +450,36 @@ fn acknowledged_writes_survive_a_power_cut_while_idle() {
             disk.acked.len()
         );
     }
+}
+
+/// Commits too large for the journal among small ones: the cut also falls while sled
+/// itself writes, flushes and is fsynced, and while the journal is emptied before it.
+#[test]
+fn acknowledged_writes_survive_a_power_cut_during_large_commits() {
+    let mut disk = Disk::new();
+    let mut rng = 0xd1b54a32d192ed03u64;
+    let mut cuts_mid_write = 0;
+    let rounds = 8;
+    for round in 0..rounds {
+        let after = acked::next_delay(&mut rng, 100, 1500);
+        let child = disk.writer(&[("CUSTOS_POWER_CUT_LARGE", "1".into())]);
+        let started = Instant::now();
+        let mut lines = Vec::new();
+        while started.elapsed() < after {
+            if let Ok(l) = child.lines.recv_timeout(Duration::from_millis(5)) {
+                lines.push(l);
+            }
+        }
+        child.freeze();
+        std::thread::sleep(Duration::from_millis(20));
+        lines.extend(child.lines.try_iter());
+        if disk.cut(child, &lines) > 0 {
+            cuts_mid_write += 1;
+        }
+        eprintln!(
+            "large round {round}: cut after {after:?}, {} acknowledged so far",
+            disk.acked.len()
+        );
+    }
+    acked::assert_enough(cuts_mid_write, rounds, disk.acked.len(), "cut off");
 }
