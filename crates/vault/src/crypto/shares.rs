@@ -52,7 +52,9 @@ const TAG: &str = "X25519";
 /// The recipient-dependent half of an X25519 stanza, for one file (see the module).
 pub struct Share {
     epk: [u8; 32],
-    key: Zeroizing<[u8; 32]>,
+    /// On the heap, so that moving a share (into its queue and out) copies a pointer,
+    /// not the key: no copy of it is left behind in the queue's freed slots.
+    key: Box<Zeroizing<[u8; 32]>>,
 }
 
 impl Share {
@@ -72,7 +74,7 @@ impl Share {
         salt[32..].copy_from_slice(to);
         Some(Share {
             epk: *epk.as_bytes(),
-            key: Zeroizing::new(hkdf(&salt, LABEL, shared.as_bytes())),
+            key: Box::new(Zeroizing::new(hkdf(&salt, LABEL, shared.as_bytes()))),
         })
     }
 }
