@@ -385,14 +385,21 @@ impl Disk {
     }
 }
 
-#[test]
-fn acknowledged_writes_survive_a_power_cut() {
+/// `rounds` rounds of a child writing (with `env`) on one disk, each cut off after a
+/// random delay (`delay`: its least and its spread, in ms): every write acknowledged must
+/// survive, and most rounds must have been cut in the middle of writing.
+fn cut_while_writing(
+    what: &str,
+    rounds: usize,
+    mut rng: u64,
+    delay: (u64, u64),
+    env: &[(&str, String)],
+) {
     let mut disk = Disk::new();
-    let mut rng = 0x2545f4914f6cdd1du64;
     let mut cuts_mid_write = 0;
-    for round in 0..ROUNDS {
-        let after = acked::next_delay(&mut rng, 20, 400);
-        let child = disk.writer(&[]);
+    for round in 0..rounds {
+        let after = acked::next_delay(&mut rng, delay.0, delay.1);
+        let child = disk.writer(env);
         let started = Instant::now();
         let mut lines = Vec::new();
         while started.elapsed() < after {
@@ -409,11 +416,16 @@ fn acknowledged_writes_survive_a_power_cut() {
             cuts_mid_write += 1;
         }
         eprintln!(
-            "round {round}: cut after {after:?}, {} acknowledged so far",
+            "{what} round {round}: cut after {after:?}, {} acknowledged so far",
             disk.acked.len()
         );
     }
-    acked::assert_enough(cuts_mid_write, ROUNDS, disk.acked.len(), "cut off");
+    acked::assert_enough(cuts_mid_write, rounds, disk.acked.len(), "cut off");
+}
+
+#[test]
+fn acknowledged_writes_survive_a_power_cut() {
+    cut_while_writing("small commits", ROUNDS, 0x2545f4914f6cdd1d, (20, 400), &[]);
 }
 
 /// A burst of saves, then the app sits idle — the moment a user closes the laptop lid
@@ -456,30 +468,11 @@ fn acknowledged_writes_survive_a_power_cut_while_idle() {
 /// itself writes, flushes and is fsynced, and while the journal is emptied before it.
 #[test]
 fn acknowledged_writes_survive_a_power_cut_during_large_commits() {
-    let mut disk = Disk::new();
-    let mut rng = 0xd1b54a32d192ed03u64;
-    let mut cuts_mid_write = 0;
-    let rounds = 8;
-    for round in 0..rounds {
-        let after = acked::next_delay(&mut rng, 100, 1500);
-        let child = disk.writer(&[("CUSTOS_POWER_CUT_LARGE", "1".into())]);
-        let started = Instant::now();
-        let mut lines = Vec::new();
-        while started.elapsed() < after {
-            if let Ok(l) = child.lines.recv_timeout(Duration::from_millis(5)) {
-                lines.push(l);
-            }
-        }
-        child.freeze();
-        std::thread::sleep(Duration::from_millis(20));
-        lines.extend(child.lines.try_iter());
-        if disk.cut(child, &lines) > 0 {
-            cuts_mid_write += 1;
-        }
-        eprintln!(
-            "large round {round}: cut after {after:?}, {} acknowledged so far",
-            disk.acked.len()
-        );
-    }
-    acked::assert_enough(cuts_mid_write, rounds, disk.acked.len(), "cut off");
+    cut_while_writing(
+        "large commits",
+        8,
+        0xd1b54a32d192ed03,
+        (100, 1500),
+        &[("CUSTOS_POWER_CUT_LARGE", "1".into())],
+    );
 }
