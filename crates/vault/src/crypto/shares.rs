@@ -21,8 +21,9 @@
 //! dropped and their producing threads joined).
 
 use std::collections::HashSet;
+#[cfg(test)]
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Mutex, OnceLock};
 use std::thread::JoinHandle;
 
@@ -109,13 +110,12 @@ impl Prepared<'_> {
             // A poisoned lock only means another sealing thread panicked: the queue
             // itself is intact.
             let q = p.queue.lock().unwrap_or_else(|p| p.into_inner());
-            match q.try_recv() {
-                Ok(s) => {
-                    p.taken.fetch_add(1, Ordering::Relaxed);
-                    Some(s)
-                }
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
+            let share = q.try_recv().ok();
+            #[cfg(test)]
+            if share.is_some() {
+                p.taken.fetch_add(1, Ordering::Relaxed);
             }
+            share
         });
         ready.or_else(|| Share::new(&self.to))
     }
@@ -146,9 +146,10 @@ struct Producer {
     to: [u8; 32],
     queue: Mutex<Receiver<Share>>,
     thread: JoinHandle<()>,
-    /// Shares put in the queue (for the tests), and taken from it.
+    /// Shares put in the queue, and taken from it (counted for the tests).
     #[cfg(test)]
     sent: std::sync::Arc<AtomicUsize>,
+    #[cfg(test)]
     taken: AtomicUsize,
 }
 
@@ -255,6 +256,7 @@ fn start(to: [u8; 32]) -> Option<Producer> {
         thread,
         #[cfg(test)]
         sent,
+        #[cfg(test)]
         taken: AtomicUsize::new(0),
     })
 }
