@@ -222,8 +222,8 @@ pub fn reseal(
     recipients: &[VaultRecipient],
 ) -> Result<Sealed, Damage> {
     let plaintext = match cache.map.get(&digest(ciphertext)) {
-        Some(key) => decrypt_with(&KnownKey(key), ciphertext),
-        None => decrypt_with(identity, ciphertext),
+        Some(key) => payload::open(key, ciphertext),
+        None => decrypt_with(identity, ciphertext).map(|(plain, _)| plain),
     }
     .map_err(|_| Damage::Decrypt)?;
     let (first, rest) = recipients.split_first().ok_or(Damage::Decrypt)?;
@@ -282,8 +282,7 @@ pub fn open(
             learned: None,
         });
     }
-    let capture = Capture::new(identity);
-    let plaintext = decrypt_with(&capture, ciphertext).map_err(|_| Damage::Decrypt)?;
+    let (plaintext, key) = decrypt_with(identity, ciphertext).map_err(|_| Damage::Decrypt)?;
     let envelope: EnvelopeIn<'_> =
         serde_json::from_slice(&plaintext).map_err(|_| Damage::Format)?;
     if !trusted.iter().any(|t| t == envelope.signer) {
@@ -297,7 +296,7 @@ pub fn open(
     Ok(Opened {
         body: Zeroizing::new(envelope.body.get().as_bytes().to_vec()),
         signer: envelope.signer.to_owned(),
-        learned: capture.key.into_inner().map(|k| (digest, k)),
+        learned: Some((digest, key)),
     })
 }
 
@@ -319,12 +318,8 @@ fn open_known_digest(
 ) -> Option<Result<Zeroizing<Vec<u8>>, Damage>> {
     let key = cache.map.get(digest)?;
     // Its exact bytes were read whole before: the payload alone is read again (see
-    // `payload`); should that fail, the age crate reads it and says what is wrong.
-    Some(
-        payload::open(key, ciphertext)
-            .or_else(|()| decrypt_with(&KnownKey(key), ciphertext))
-            .map_err(|_| Damage::Decrypt),
-    )
+    // `payload`).
+    Some(payload::open(key, ciphertext).map_err(|()| Damage::Decrypt))
 }
 
 /// A ciphertext's digest and file key, for the [`KeyCache`].
@@ -354,7 +349,7 @@ pub struct Sealed {
 /// else and wiped on lock.
 #[derive(Default)]
 pub struct KeyCache {
-    map: std::collections::HashMap<[u8; 32], Zeroizing<[u8; 16]>>,
+    map: foldhash::HashMap<[u8; 32], Zeroizing<[u8; 16]>>,
 }
 
 impl KeyCache {
@@ -396,7 +391,9 @@ impl KeyCache {
         if !bytes.len().is_multiple_of(Self::ENTRY) {
             return None;
         }
-        let mut map = std::collections::HashMap::with_capacity(bytes.len() / Self::ENTRY);
+        let mut map = <foldhash::HashMap<_, _> as foldhash::HashMapExt>::with_capacity(
+            bytes.len() / Self::ENTRY,
+        );
         for chunk in bytes.chunks_exact(Self::ENTRY) {
             let d: [u8; 32] = chunk[..32].try_into().ok()?;
             let k: [u8; 16] = chunk[32..].try_into().ok()?;
@@ -413,18 +410,6 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
 /// The digest the [`KeyCache`] knows a ciphertext by.
 pub fn ciphertext_digest(ciphertext: &[u8]) -> [u8; 32] {
     digest(ciphertext)
-}
-
-/// An identity that answers with a file key we already know.
-struct KnownKey<'a>(&'a [u8; 16]);
-
-impl age::Identity for KnownKey<'_> {
-    fn unwrap_stanza(
-        &self,
-        _: &age_core::format::Stanza,
-    ) -> Option<Result<FileKey, age::DecryptError>> {
-        Some(Ok(FileKey::init_with_mut(|k| k.copy_from_slice(self.0))))
-    }
 }
 
 /// The vault identity, remembering the file key it unwrapped.
@@ -514,19 +499,48 @@ pub fn seal_bytes<'a>(
 
 /// Decrypts bytes with the vault identity into a zeroizing buffer.
 pub fn open_bytes(identity: &VaultIdentity, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-    decrypt_with(identity, ciphertext).map_err(|_| Error::Encrypt("decryption failed".into()))
+    decrypt_with(identity, ciphertext)
+        .map(|(plain, _)| plain)
+        .map_err(|_| Error::Encrypt("decryption failed".into()))
 }
 
+/// Decrypts an age file: the age crate parses its header, unwraps the file key with
+/// `identity` and checks the header's MAC with it; the payload is then read in one pass
+/// with that key, on every core when it is large (see [`payload`]). Returns the
+/// plaintext and the file key.
 fn decrypt_with(
-    identity: &dyn age::Identity,
+    identity: &VaultIdentity,
     ciphertext: &[u8],
-) -> std::result::Result<Zeroizing<Vec<u8>>, ()> {
+) -> std::result::Result<(Zeroizing<Vec<u8>>, KeyBytes), ()> {
+    let key = file_key(identity, ciphertext)?;
+    Ok((payload::open(&key, ciphertext)?, key))
+}
+
+/// [`open_bytes`] of a ciphertext the caller owns (read from a file or the database):
+/// decrypted in its own buffer, which a large file (the search snapshot) is not copied
+/// out of. The buffer is wiped if it fails halfway.
+pub fn open_owned(identity: &VaultIdentity, ciphertext: Vec<u8>) -> Result<Zeroizing<Vec<u8>>> {
+    let ciphertext = Zeroizing::new(ciphertext);
+    file_key(identity, &ciphertext)
+        .and_then(|key| payload::open_in_place(&key, ciphertext))
+        .map_err(|()| Error::Encrypt("decryption failed".into()))
+}
+
+/// An age file key's bytes.
+type KeyBytes = Zeroizing<[u8; 16]>;
+
+/// The file key of an age file to `identity`, once the age crate has parsed the header
+/// and checked its MAC with it.
+fn file_key(identity: &VaultIdentity, ciphertext: &[u8]) -> std::result::Result<KeyBytes, ()> {
+    let capture = Capture::new(identity);
     let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|_| ())?;
-    let mut reader = decryptor.decrypt(iter::once(identity)).map_err(|_| ())?;
-    // Reserve enough up front so that the buffer never reallocates and leaves a copy.
-    let mut out = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
-    reader.read_to_end(&mut out).map_err(|_| ())?;
-    Ok(out)
+    // `decrypt` returns only once the header's MAC is checked; its reader is not used.
+    drop(
+        decryptor
+            .decrypt(iter::once(&capture as &dyn age::Identity))
+            .map_err(|_| ())?,
+    );
+    capture.key.into_inner().ok_or(())
 }
 
 #[cfg(test)]
@@ -618,6 +632,31 @@ mod tests {
             Some(Damage::Decrypt)
         );
         assert!(KeyCache::from_bytes(&[0u8; 47]).is_none());
+    }
+
+    #[test]
+    fn bytes_read_through_a_borrowed_or_an_owned_buffer_alike() {
+        let id = generate_identity();
+        let other = generate_identity();
+        for n in [0, 5, 70_000, 3_000_000] {
+            let plain: Vec<u8> = (0..n).map(|i| (i % 253) as u8).collect();
+            let ct =
+                seal_bytes(iter::once(&id.to_public() as &dyn age::Recipient), &plain).unwrap();
+            assert_eq!(&open_bytes(&id, &ct).unwrap()[..], &plain[..], "{n}");
+            assert_eq!(&open_owned(&id, ct.clone()).unwrap()[..], &plain[..], "{n}");
+            // Not ours, flipped in the header, in the payload, cut: a clear error each.
+            assert!(open_owned(&other, ct.clone()).is_err());
+            for at in [30, ct.len() - 1] {
+                let mut bad = ct.clone();
+                bad[at] ^= 1;
+                assert!(
+                    open_owned(&id, bad.clone()).is_err(),
+                    "{n}, flipped at {at}"
+                );
+                assert!(open_bytes(&id, &bad).is_err());
+            }
+            assert!(open_owned(&id, ct[..ct.len() - 1].to_vec()).is_err());
+        }
     }
 
     #[test]

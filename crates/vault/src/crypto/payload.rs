@@ -38,39 +38,70 @@ fn payload_start(ct: &[u8]) -> Option<usize> {
     Some(mac + end + 1)
 }
 
+/// From this many chunks (2 MiB) on, the chunks are decrypted on every core: a large
+/// sealed file (the search snapshot, 58 MB at 100k records) is read at unlock, while the
+/// record index is read on the other core or after it.
+const PARALLEL_FROM: usize = 32;
+
 /// The plaintext of the age file `ct` encrypted with `file_key`, or `Err(())` when it
 /// is not one (see the module).
 pub fn open(file_key: &[u8; 16], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>, ()> {
-    let start = payload_start(ct).ok_or(())?;
+    open_in_place(file_key, Zeroizing::new(ct.to_vec()))
+}
+
+/// [`open`], in the ciphertext's own buffer: each chunk is decrypted where it lies, then
+/// moved down over the tags before it. A large file (the search snapshot) is read without
+/// a second buffer of its size. On an error, what was decrypted is wiped with the buffer.
+pub fn open_in_place(
+    file_key: &[u8; 16],
+    mut ct: Zeroizing<Vec<u8>>,
+) -> Result<Zeroizing<Vec<u8>>, ()> {
+    let start = payload_start(&ct).ok_or(())?;
     let nonce = ct.get(start..start + NONCE).ok_or(())?;
-    let body = &ct[start + NONCE..];
     let key = Zeroizing::new(age_core::primitives::hkdf(nonce, b"payload", file_key));
     let aead = ChaCha20Poly1305::new((&*key).into());
-    if body.len() < TAG {
+    let body = &mut ct[start + NONCE..];
+    // Every chunk but the last is whole; the last holds at least its tag, and some
+    // plaintext too unless it is the only one (an empty file).
+    let chunks = body.len().div_ceil(CHUNK + TAG).max(1);
+    let last = body
+        .len()
+        .checked_sub((chunks - 1) * (CHUNK + TAG))
+        .ok_or(())?;
+    if last < TAG || (last == TAG && chunks > 1) {
         return Err(());
     }
-    let chunks = body.len().div_ceil(CHUNK + TAG);
-    let mut out = Zeroizing::new(Vec::with_capacity(body.len()));
-    for (i, chunk) in body.chunks(CHUNK + TAG).enumerate() {
-        let last = i + 1 == chunks;
-        if chunk.len() < TAG || (last && chunk.len() == TAG && i > 0) {
-            return Err(());
-        }
-        let (sealed, tag) = chunk.split_at(chunk.len() - TAG);
+    let plain_len = body.len() - chunks * TAG;
+    // Each chunk is opened where it lies, so that the chunks can be opened in any
+    // order, on any thread.
+    let one = |i: usize, chunk: &mut [u8]| -> Result<(), ()> {
+        let (sealed, tag) = chunk.split_at_mut(chunk.len() - TAG);
         let mut n = [0u8; 12];
         n[3..11].copy_from_slice(&(i as u64).to_be_bytes());
-        n[11] = u8::from(last);
-        let at = out.len();
-        out.extend_from_slice(sealed);
-        aead.decrypt_in_place_detached(
-            Nonce::from_slice(&n),
-            b"",
-            &mut out[at..],
-            Tag::from_slice(tag),
-        )
-        .map_err(|_| ())?;
+        n[11] = u8::from(i + 1 == chunks);
+        aead.decrypt_in_place_detached(Nonce::from_slice(&n), b"", sealed, Tag::from_slice(tag))
+            .map_err(|_| ())
+    };
+    if chunks >= PARALLEL_FROM {
+        use rayon::prelude::*;
+        body.par_chunks_mut(CHUNK + TAG)
+            .enumerate()
+            .try_for_each(|(i, chunk)| one(i, chunk))?;
+    } else {
+        for (i, chunk) in body.chunks_mut(CHUNK + TAG).enumerate() {
+            one(i, chunk)?;
+        }
     }
-    Ok(out)
+    // The plaintext to the front, chunk after chunk (each move goes down, never over
+    // a chunk not moved yet).
+    let body_at = start + NONCE;
+    for i in 0..chunks {
+        let from = body_at + i * (CHUNK + TAG);
+        let len = CHUNK.min(plain_len - i * CHUNK);
+        ct.copy_within(from..from + len, i * CHUNK);
+    }
+    ct.truncate(plain_len);
+    Ok(ct)
 }
 
 #[cfg(test)]
@@ -156,6 +187,40 @@ mod tests {
         assert!(open(&key, &ct[..start - 3]).is_err());
         // The value itself still reads.
         assert_eq!(&open(&key, &ct).unwrap()[..], &plain[..]);
+    }
+
+    #[test]
+    fn large_files_are_read_on_every_core_and_still_checked_chunk_by_chunk() {
+        for n in [
+            (PARALLEL_FROM - 1) * CHUNK,
+            PARALLEL_FROM * CHUNK,
+            PARALLEL_FROM * CHUNK + 1,
+            3_000_000,
+        ] {
+            let plain = text(n);
+            let (ct, key, id) = sealed(&plain);
+            assert_eq!(age::decrypt(&id, &ct).unwrap(), plain, "{n}");
+            assert_eq!(&open(&key, &ct).unwrap()[..], &plain[..], "{n} bytes");
+        }
+        let plain = text(3_000_000);
+        let (ct, key, _) = sealed(&plain);
+        let body = payload_start(&ct).unwrap() + NONCE;
+        let chunk = |i: usize| body + i * (CHUNK + TAG)..body + (i + 1) * (CHUNK + TAG);
+        // A flipped byte in a chunk in the middle, read on another thread.
+        let mut bad = ct.clone();
+        bad[chunk(20).start + 100] ^= 1;
+        assert!(open(&key, &bad).is_err());
+        // Two chunks swapped: each is whole and authentic, at the wrong place.
+        let mut swapped = ct.clone();
+        let (a, b) = (ct[chunk(3)].to_vec(), ct[chunk(30)].to_vec());
+        swapped[chunk(3)].copy_from_slice(&b);
+        swapped[chunk(30)].copy_from_slice(&a);
+        assert!(open(&key, &swapped).is_err());
+        // Cut after a whole chunk, and a whole chunk taken out of the middle.
+        assert!(open(&key, &ct[..chunk(40).end]).is_err());
+        let mut shorter = ct[..chunk(10).start].to_vec();
+        shorter.extend_from_slice(&ct[chunk(10).end..]);
+        assert!(open(&key, &shorter).is_err());
     }
 
     #[test]

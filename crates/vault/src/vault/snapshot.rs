@@ -20,7 +20,7 @@ impl Vault {
         let cache = self
             .store
             .meta(META_KEYCACHE)?
-            .and_then(|ct| crypto::open_bytes(&self.keys.identity, &ct).ok())
+            .and_then(|ct| crypto::open_owned(&self.keys.identity, ct).ok())
             .and_then(|plain| {
                 // Signed: a cache entry lets a ciphertext skip its signature check, so a
                 // cache anyone could encrypt to the vault must not be taken.
@@ -33,7 +33,7 @@ impl Vault {
         let (mut index, saved_at) = self
             .store
             .meta(META_INDEX)?
-            .and_then(|ct| crypto::open_bytes(&self.keys.identity, &ct).ok())
+            .and_then(|ct| crypto::open_owned(&self.keys.identity, ct).ok())
             .and_then(|plain| {
                 let signer = &self.keys.signer;
                 signed_body(&plain, &|d, s| crypto::verify_digest(signer, d, s))
