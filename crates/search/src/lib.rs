@@ -28,7 +28,9 @@ mod snapshot;
 
 pub use snapshot::{unlock, VaultSearch};
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use foldhash::HashMapExt;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -353,10 +355,10 @@ pub struct SearchIndex {
     fields: Fields,
     analyzer: TextAnalyzer,
     /// record → the head version indexed.
-    covered: HashMap<Uuid, Uuid>,
+    covered: foldhash::HashMap<Uuid, Uuid>,
     /// record → what the figures count of the version indexed (cases, incidents,
     /// persons, interventions; see [`Fact`]).
-    facts: HashMap<Uuid, Fact>,
+    facts: foldhash::HashMap<Uuid, Fact>,
     /// Records written to the index since the snapshot was saved.
     pub(crate) unsaved: usize,
     /// The store's version epoch the snapshot was saved at (empty: unknown).
@@ -373,15 +375,21 @@ impl SearchIndex {
         let (schema, fields) = schema();
         let ram = RamDirectory::create();
         let index = Index::create(ram.clone(), schema, Default::default())?;
-        Self::finish(ram, index, fields, HashMap::new(), HashMap::new())
+        Self::finish(
+            ram,
+            index,
+            fields,
+            foldhash::HashMap::default(),
+            foldhash::HashMap::default(),
+        )
     }
 
     fn finish(
         ram: RamDirectory,
         mut index: Index,
         fields: Fields,
-        covered: HashMap<Uuid, Uuid>,
-        facts: HashMap<Uuid, Fact>,
+        covered: foldhash::HashMap<Uuid, Uuid>,
+        facts: foldhash::HashMap<Uuid, Fact>,
     ) -> Result<SearchIndex, SearchError> {
         index.tokenizers().register(TOKENIZER, analyzer());
         // Segments are searched in parallel (a query on a large vault uses both cores).
@@ -405,13 +413,13 @@ impl SearchIndex {
     }
 
     /// The head version indexed for each record.
-    pub fn covered(&self) -> &HashMap<Uuid, Uuid> {
+    pub fn covered(&self) -> &foldhash::HashMap<Uuid, Uuid> {
         &self.covered
     }
 
     /// The fact of each record indexed that the figures count, made from the version
     /// [`SearchIndex::covered`] names.
-    pub fn facts(&self) -> &HashMap<Uuid, Fact> {
+    pub fn facts(&self) -> &foldhash::HashMap<Uuid, Fact> {
         &self.facts
     }
 
@@ -775,14 +783,16 @@ impl SearchIndex {
         let len = r.u64()? as usize;
         let epoch = r.take(len)?.to_vec();
         let n = r.u64()? as usize;
-        let mut covered = HashMap::with_capacity(n.min(body.len() / 32));
+        let mut covered =
+            <foldhash::HashMap<_, _> as HashMapExt>::with_capacity(n.min(body.len() / 32));
         for _ in 0..n {
             let rec = Uuid::from_slice(r.take(16)?).ok()?;
             let ver = Uuid::from_slice(r.take(16)?).ok()?;
             covered.insert(rec, ver);
         }
         let n = r.u64()? as usize;
-        let mut facts = HashMap::with_capacity(n.min(body.len() / 24));
+        let mut facts =
+            <foldhash::HashMap<_, _> as HashMapExt>::with_capacity(n.min(body.len() / 24));
         for _ in 0..n {
             let rec = Uuid::from_slice(r.take(16)?).ok()?;
             let len = r.u64()? as usize;
@@ -1115,7 +1125,8 @@ mod tests {
         let ram = RamDirectory::create();
         let index = Index::create(ram.clone(), old, Default::default()).unwrap();
         let mut idx =
-            SearchIndex::finish(ram, index, fields, HashMap::new(), HashMap::new()).unwrap();
+            SearchIndex::finish(ram, index, fields, Default::default(), Default::default())
+                .unwrap();
         let case = Uuid::new_v4();
         let mut doc = TantivyDocument::default();
         doc.add_text(fields.id, case.to_string());
