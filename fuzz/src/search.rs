@@ -9,8 +9,8 @@ pub type Target = (&'static str, fn(&[u8]));
 /// The targets of this module.
 pub const TARGETS: &[Target] = &[("search_snapshot", search_snapshot)];
 
-/// The snapshot's magic line (`custos-search 2\n`), a signature, then the body.
-const MAGIC: &[u8] = b"custos-search 2\n";
+/// The snapshot's magic line, a signature, then the body.
+const MAGIC: &[u8] = custos_search::SNAPSHOT_MAGIC;
 
 /// `data` as a whole snapshot, and as the body after the magic line and a signature
 /// (accepted, as if this vault had signed it: the body is what a signature protects).
@@ -23,12 +23,12 @@ const MAGIC: &[u8] = b"custos-search 2\n";
 pub fn search_snapshot(data: &[u8]) {
     static HOOK: std::sync::Once = std::sync::Once::new();
     HOOK.call_once(|| std::panic::set_hook(Box::new(|info| eprintln!("caught: {info}"))));
-    let _ = SearchIndex::from_snapshot(data, &|_, _| true);
+    let _ = SearchIndex::from_snapshot(data.to_vec().into(), &|_, _| true);
     let mut whole = Vec::with_capacity(MAGIC.len() + 64 + data.len());
     whole.extend_from_slice(MAGIC);
     whole.extend_from_slice(&[0u8; 64]);
     whole.extend_from_slice(data);
-    if let Some(index) = SearchIndex::from_snapshot(&whole, &|_, _| true) {
+    if let Some(index) = SearchIndex::from_snapshot(whole.into(), &|_, _| true) {
         let _ = index.covered().len();
     }
 }

@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod directory;
 mod snapshot;
 
 pub use snapshot::{unlock, VaultSearch};
@@ -36,10 +37,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
+use directory::IndexDir;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tantivy::collector::{Collector, Count, FilterCollector, SegmentCollector, TopDocs};
-use tantivy::directory::RamDirectory;
+use tantivy::directory::OwnedBytes;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery,
     TermQuery,
@@ -54,7 +56,7 @@ use tantivy::{
 };
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use custos_model::{CaseStatus, InterventionStatus, Kind, Record, Role};
 use custos_patterns::Fact;
@@ -349,7 +351,7 @@ impl From<tantivy::TantivyError> for SearchError {
 
 /// The in-memory index, and which version of each record it holds.
 pub struct SearchIndex {
-    ram: RamDirectory,
+    ram: IndexDir,
     index: Index,
     reader: IndexReader,
     fields: Fields,
@@ -373,7 +375,7 @@ impl SearchIndex {
     /// An empty index.
     pub fn new() -> Result<SearchIndex, SearchError> {
         let (schema, fields) = schema();
-        let ram = RamDirectory::create();
+        let ram = IndexDir::default();
         let index = Index::create(ram.clone(), schema, Default::default())?;
         Self::finish(
             ram,
@@ -385,7 +387,7 @@ impl SearchIndex {
     }
 
     fn finish(
-        ram: RamDirectory,
+        ram: IndexDir,
         mut index: Index,
         fields: Fields,
         covered: foldhash::HashMap<Uuid, Uuid>,
@@ -768,10 +770,10 @@ impl SearchIndex {
     /// Restores an index from its snapshot; `verify` checks the signature of the
     /// digest. `None` when the bytes are not a snapshot this build wrote and signed.
     pub fn from_snapshot(
-        bytes: &[u8],
+        mut bytes: Zeroizing<Vec<u8>>,
         verify: &dyn Fn(&[u8; 32], &[u8; 64]) -> bool,
     ) -> Option<SearchIndex> {
-        use tantivy::Directory;
+        let total = bytes.len();
         let rest = bytes.strip_prefix(MAGIC)?;
         let sig: [u8; 64] = rest.get(..64)?.try_into().ok()?;
         let body = &rest[64..];
@@ -803,8 +805,8 @@ impl SearchIndex {
             facts.insert(rec, Fact::from_bytes(r.take(len)?)?);
         }
         let files = r.u64()?;
-        let ram = RamDirectory::create();
-        for _ in 0..files {
+        let mut parts = Vec::new();
+        for _ in 0..files.min(total as u64 / 16) {
             let len = r.u64()? as usize;
             let name = std::str::from_utf8(r.take(len)?).ok()?;
             let path = Path::new(name);
@@ -812,11 +814,23 @@ impl SearchIndex {
                 return None;
             }
             let len = r.u64()? as usize;
-            ram.atomic_write(path, r.take(len)?).ok()?;
+            let at = total - r.0.len();
+            r.take(len)?;
+            parts.push((path.to_owned(), at..at + len));
         }
-        if !r.0.is_empty() {
+        if parts.len() as u64 != files || !r.0.is_empty() {
             return None;
         }
+        // The index's files stay where they lie in the buffer, which the index keeps
+        // (and frees, not wiped, like the rest of tantivy's memory: see the crate's
+        // notes); what is not a file of it — the facts above all — is wiped first.
+        let mut end = 0;
+        for (_, range) in &parts {
+            bytes[end..range.start].zeroize();
+            end = range.end;
+        }
+        bytes[end..].zeroize();
+        let ram = IndexDir::restored(OwnedBytes::new(std::mem::take(&mut *bytes)), parts);
         // tantivy trusts its own files and panics on some malformed ones (a segment's
         // footer length past its start): a snapshot that does not open is rebuilt, never
         // a crash.
@@ -841,6 +855,10 @@ impl SearchIndex {
 /// The snapshot's format, and of the folding its terms were made with: a snapshot of an
 /// earlier one is not read (the index is rebuilt from the records).
 const MAGIC: &[u8] = b"custos-search 4\n";
+
+/// The first line of a search snapshot's plaintext (the fuzz target builds snapshots
+/// with it).
+pub const SNAPSHOT_MAGIC: &[u8] = MAGIC;
 
 struct Reader<'a>(&'a [u8]);
 
@@ -1046,7 +1064,7 @@ mod tests {
             text: "ecole detenu".into(),
             ..Default::default()
         };
-        let mut back = SearchIndex::from_snapshot(&snap, &verify).expect("restores");
+        let mut back = SearchIndex::from_snapshot(snap.clone(), &verify).expect("restores");
         let (hits, total) = back.search(&q, &resolve).unwrap();
         assert_eq!((hits.len(), total), (1, 1));
         assert_eq!(hits[0].record_id, case);
@@ -1057,18 +1075,65 @@ mod tests {
         for at in [MAGIC.len() + 3, MAGIC.len() + 70, snap.len() - 1] {
             let mut bad = snap.to_vec();
             bad[at] ^= 1;
-            assert!(SearchIndex::from_snapshot(&bad, &verify).is_none(), "{at}");
+            assert!(
+                SearchIndex::from_snapshot(Zeroizing::new(bad), &verify).is_none(),
+                "{at}"
+            );
         }
-        assert!(SearchIndex::from_snapshot(&snap[..snap.len() - 10], &verify).is_none());
-        assert!(SearchIndex::from_snapshot(&snap, &|_, _| false).is_none());
+        assert!(SearchIndex::from_snapshot(
+            Zeroizing::new(snap[..snap.len() - 10].to_vec()),
+            &verify
+        )
+        .is_none());
+        assert!(SearchIndex::from_snapshot(snap.clone(), &|_, _| false).is_none());
         // A snapshot folded the earlier way (format 2, before Persian) or without the
         // figures' facts (format 3), however well signed, is not restored: its terms
         // would miss the queries folded now, its figures would have to read every record.
         for older in [&b"custos-search 2\n"[..], b"custos-search 3\n"] {
             let mut older = older.to_vec();
             older.extend_from_slice(&snap[MAGIC.len()..]);
-            assert!(SearchIndex::from_snapshot(&older, &verify).is_none());
+            assert!(SearchIndex::from_snapshot(Zeroizing::new(older.clone()), &verify).is_none());
         }
+
+        // The restored index keeps its files where they lie in the snapshot: written to
+        // until its restored segment is merged away (its files deleted), then saved and
+        // restored again, it still finds every record, the old one and the new.
+        let restored: Vec<PathBuf> = back
+            .index
+            .directory()
+            .list_managed_files()
+            .into_iter()
+            .collect();
+        let mut ids = vec![case];
+        for i in 0..12 {
+            let id = Uuid::new_v4();
+            let rec = Record::Case(custos_model::Case {
+                title: format!("Convocation {i}"),
+                summary: "Détenu au poste".into(),
+                status: CaseStatus::Open,
+                tags: Vec::new(),
+                confidentiality: custos_model::Confidentiality::Restricted,
+                owner: String::new(),
+            });
+            back.apply(&[(id, Uuid::new_v4(), rec)], &[]).unwrap();
+            ids.push(id);
+        }
+        let now: HashSet<PathBuf> = back.index.directory().list_managed_files();
+        assert!(
+            restored
+                .iter()
+                .any(|f| f.extension().is_some_and(|e| e != "json") && !now.contains(f)),
+            "no restored segment was merged away: {restored:?}"
+        );
+        let again = back.to_snapshot(b"epoch 2", &sign).unwrap();
+        let mut twice = SearchIndex::from_snapshot(again, &verify).expect("restores");
+        let all = |id: Uuid| ids.contains(&id).then(|| (Kind::Case, None, String::new()));
+        let detenu = SearchQuery {
+            text: "detenu".into(),
+            ..Default::default()
+        };
+        assert_eq!(twice.search(&detenu, &all).unwrap().1, 13);
+        assert_eq!(twice.search(&q, &all).unwrap().1, 1);
     }
 
     /// The layout before interventions kept their status and follow-up date: a snapshot
@@ -1122,7 +1187,7 @@ mod tests {
     fn a_snapshot_of_the_layout_before_follow_up_is_rebuilt() {
         let (old, fields) = layout_before_follow_up();
         assert_ne!(old, schema().0, "the layout changed");
-        let ram = RamDirectory::create();
+        let ram = IndexDir::default();
         let index = Index::create(ram.clone(), old, Default::default()).unwrap();
         let mut idx =
             SearchIndex::finish(ram, index, fields, Default::default(), Default::default())
@@ -1141,7 +1206,7 @@ mod tests {
         idx.covered.insert(case, Uuid::new_v4());
         let snap = idx.to_snapshot(b"epoch", &|_| [7u8; 64]).unwrap();
         assert!(
-            SearchIndex::from_snapshot(&snap, &|_, _| true).is_none(),
+            SearchIndex::from_snapshot(snap.clone(), &|_, _| true).is_none(),
             "restored a snapshot whose interventions lack their follow-up"
         );
     }

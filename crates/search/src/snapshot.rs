@@ -81,7 +81,7 @@ fn read_snapshot(dir: &Path, identity: &VaultIdentity) -> Option<Preloaded> {
     let ct = fs::read(dir.join(SEARCH_SNAPSHOT)).ok()?;
     let plain = crypto::open_owned(identity, ct).ok()?;
     let seen = std::cell::Cell::new(None);
-    let index = SearchIndex::from_snapshot(&plain, &|d, s| {
+    let index = SearchIndex::from_snapshot(plain, &|d, s| {
         seen.set(Some((*d, *s)));
         true
     })?;
