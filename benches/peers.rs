@@ -823,7 +823,11 @@ fn ratio(custos: &[f64], peer: &[f64], better: Better) -> String {
     // A peer that did next to none of it (SQLCipher writes a few bytes, if any, while
     // it opens): no ratio to give.
     if p.abs() < 1e-3 {
-        return if c.abs() < 1e-3 { "=".into() } else { "✗".into() };
+        return if c.abs() < 1e-3 {
+            "=".into()
+        } else {
+            "✗".into()
+        };
     }
     let r = c / p;
     let ahead = match better {
