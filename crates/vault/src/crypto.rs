@@ -180,6 +180,16 @@ pub fn seal<R: age::Recipient>(
     signer: &str,
     body: &[u8],
 ) -> Result<Sealed> {
+    let plaintext = envelope(device, signer, body)?;
+    let (ciphertext, key) = seal_remembering(recipients, &plaintext)?;
+    Ok(Sealed {
+        learned: (digest(&ciphertext), key),
+        ciphertext,
+    })
+}
+
+/// The signed envelope of `body` (JSON), as stored inside the age file.
+fn envelope(device: &DeviceKey, signer: &str, body: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let text = std::str::from_utf8(body).map_err(|e| Error::Encrypt(e.to_string()))?;
     let raw: &RawValue =
         serde_json::from_str(text).map_err(|e| Error::Encrypt(format!("body: {e}")))?;
@@ -190,8 +200,16 @@ pub fn seal<R: age::Recipient>(
         signer,
         sig: B64.encode(sig.to_bytes()),
     };
-    let plaintext =
-        Zeroizing::new(serde_json::to_vec(&envelope).map_err(|e| Error::Encrypt(e.to_string()))?);
+    serde_json::to_vec(&envelope)
+        .map(Zeroizing::new)
+        .map_err(|e| Error::Encrypt(e.to_string()))
+}
+
+/// `plaintext` sealed by the age crate to `recipients`, and the file key it chose.
+fn seal_remembering<R: age::Recipient>(
+    recipients: &[R],
+    plaintext: &[u8],
+) -> Result<(Vec<u8>, KeyBytes)> {
     let (first, rest) = recipients
         .split_first()
         .ok_or_else(|| Error::Encrypt("no recipients".into()))?;
@@ -201,15 +219,53 @@ pub fn seal<R: age::Recipient>(
     };
     let all = iter::once(&remember as &dyn age::Recipient)
         .chain(rest.iter().map(|r| r as &dyn age::Recipient));
-    let ciphertext = seal_bytes(all, &plaintext)?;
+    let ciphertext = seal_bytes(all, plaintext)?;
     let key = remember
         .key
         .into_inner()
         .ok_or_else(|| Error::Encrypt("no file key".into()))?;
-    Ok(Sealed {
-        learned: (digest(&ciphertext), key),
-        ciphertext,
-    })
+    Ok((ciphertext, key))
+}
+
+/// One age file key wrapped to some recipients, for the versions of one large commit
+/// that go to the same readers: each is sealed behind the same header (the same
+/// stanzas and MAC, written once by the age crate) with a nonce, so a payload key, of
+/// its own — a standard age file, without an X25519 per version.
+///
+/// Who sees the ciphertexts (the hub, a copy of the database) sees which versions share
+/// a header, so which were written together; whoever can read one of them can read all,
+/// as they could anyway (they are recipients of all of them). `docs/threat-model.md`.
+pub struct SharedKey {
+    key: KeyBytes,
+    header: Vec<u8>,
+}
+
+impl SharedKey {
+    /// A fresh file key, wrapped to `recipients` by the age crate.
+    pub fn new<R: age::Recipient>(recipients: &[R]) -> Result<SharedKey> {
+        let (file, key) = seal_remembering(recipients, b"")?;
+        let header = payload::header(&file)
+            .ok_or_else(|| Error::Encrypt("age wrote no header".into()))?
+            .to_vec();
+        Ok(SharedKey { key, header })
+    }
+
+    /// [`seal`] with this file key.
+    pub fn seal(&self, device: &DeviceKey, signer: &str, body: &[u8]) -> Result<Sealed> {
+        let plaintext = envelope(device, signer, body)?;
+        let ciphertext = payload::seal(&self.key, &self.header, &plaintext)
+            .map_err(|()| Error::Encrypt("sealing with a shared file key".into()))?;
+        Ok(Sealed {
+            learned: (digest(&ciphertext), self.key.clone()),
+            ciphertext,
+        })
+    }
+}
+
+impl std::fmt::Debug for SharedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedKey").finish_non_exhaustive()
+    }
 }
 
 /// Seals an already sealed value again to other recipients, without changing its signed
@@ -226,15 +282,7 @@ pub fn reseal(
         None => decrypt_with(identity, ciphertext).map(|(plain, _)| plain),
     }
     .map_err(|_| Damage::Decrypt)?;
-    let (first, rest) = recipients.split_first().ok_or(Damage::Decrypt)?;
-    let remember = Remember {
-        inner: first,
-        key: std::cell::RefCell::new(None),
-    };
-    let all = iter::once(&remember as &dyn age::Recipient)
-        .chain(rest.iter().map(|r| r as &dyn age::Recipient));
-    let out = seal_bytes(all, &plaintext).map_err(|_| Damage::Decrypt)?;
-    let key = remember.key.into_inner().ok_or(Damage::Decrypt)?;
+    let (out, key) = seal_remembering(recipients, &plaintext).map_err(|_| Damage::Decrypt)?;
     Ok(Sealed {
         learned: (digest(&out), key),
         ciphertext: out,

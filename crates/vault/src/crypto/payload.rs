@@ -1,5 +1,6 @@
 //! Reading the payload of an age file whose file key is known and whose exact bytes were
-//! checked before: one ChaCha20-Poly1305 pass, without parsing the header again.
+//! checked before: one ChaCha20-Poly1305 pass, without parsing the header again. And
+//! writing one behind a header age wrote for that file key ([`seal`]).
 //!
 //! The key cache ([`super::KeyCache`]) finds a value's file key by the SHA-256 of its
 //! exact ciphertext, and only for ciphertexts this vault wrote or read whole through the
@@ -102,6 +103,44 @@ pub fn open_in_place(
     }
     ct.truncate(plain_len);
     Ok(ct)
+}
+
+/// The header of `file`, an age file: everything before its payload's nonce. Its
+/// stanzas and MAC depend on the file key and the recipients only, not on the payload.
+pub fn header(file: &[u8]) -> Option<&[u8]> {
+    payload_start(file).map(|start| &file[..start])
+}
+
+/// An age file of `plain` behind `header` — the header of another age file, which age
+/// wrote with `file_key` — with a fresh random nonce, so a payload key of its own: the
+/// payload as age writes it and [`open`] reads it. `Err(())` if `header` is not a whole
+/// age header.
+pub fn seal(file_key: &[u8; 16], header: &[u8], plain: &[u8]) -> Result<Vec<u8>, ()> {
+    if payload_start(header) != Some(header.len()) {
+        return Err(());
+    }
+    let chunks = plain.len().div_ceil(CHUNK).max(1);
+    let mut out = Vec::with_capacity(header.len() + NONCE + plain.len() + chunks * TAG);
+    out.extend_from_slice(header);
+    let nonce = super::random_bytes::<NONCE>();
+    out.extend_from_slice(&nonce[..]);
+    let key = Zeroizing::new(age_core::primitives::hkdf(&nonce[..], b"payload", file_key));
+    let aead = ChaCha20Poly1305::new((&*key).into());
+    // An empty value is one empty last chunk.
+    let mut parts = plain.chunks(CHUNK);
+    for i in 0..chunks {
+        let part = parts.next().unwrap_or_default();
+        let at = out.len();
+        out.extend_from_slice(part);
+        let mut n = [0u8; 12];
+        n[3..11].copy_from_slice(&(i as u64).to_be_bytes());
+        n[11] = u8::from(i + 1 == chunks);
+        let tag = aead
+            .encrypt_in_place_detached(Nonce::from_slice(&n), b"", &mut out[at..])
+            .map_err(|_| ())?;
+        out.extend_from_slice(&tag);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -221,6 +260,48 @@ mod tests {
         let mut shorter = ct[..chunk(10).start].to_vec();
         shorter.extend_from_slice(&ct[chunk(10).end..]);
         assert!(open(&key, &shorter).is_err());
+    }
+
+    #[test]
+    fn files_sealed_behind_an_age_header_are_what_age_reads() {
+        let (first, key, id) = sealed(b"the first value");
+        let head = header(&first).unwrap();
+        let mut nonces = std::collections::HashSet::new();
+        for n in [
+            0,
+            1,
+            2048,
+            CHUNK - 1,
+            CHUNK,
+            CHUNK + 1,
+            2 * CHUNK + 7,
+            200_000,
+        ] {
+            let plain = text(n);
+            let ct = seal(&key, head, &plain).unwrap();
+            // The age crate reads it (header, MAC, every chunk) and so does `open`.
+            assert_eq!(age::decrypt(&id, &ct).unwrap(), plain, "{n}");
+            assert_eq!(&open(&key, &ct).unwrap()[..], &plain[..], "{n} bytes");
+            assert_eq!(
+                ct.len(),
+                head.len() + NONCE + n + n.div_ceil(CHUNK).max(1) * TAG
+            );
+            // The same header; a nonce (so a payload key) of its own.
+            assert_eq!(header(&ct), Some(head));
+            assert!(nonces.insert(ct[head.len()..head.len() + NONCE].to_vec()));
+        }
+        // The same value twice: two different files.
+        let a = seal(&key, head, b"same").unwrap();
+        let b = seal(&key, head, b"same").unwrap();
+        assert_ne!(a, b);
+        // Behind a header age wrote with another file key: age refuses its MAC.
+        let (other, _, other_id) = sealed(b"other");
+        let forged = seal(&key, header(&other).unwrap(), b"x").unwrap();
+        assert!(age::decrypt(&other_id, &forged).is_err());
+        // Not a whole header: refused, nothing written.
+        assert!(seal(&key, &head[..head.len() - 1], b"x").is_err());
+        assert!(seal(&key, &first, b"x").is_err());
+        assert!(seal(&key, b"", b"x").is_err());
     }
 
     #[test]
