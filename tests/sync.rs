@@ -71,6 +71,7 @@ on_both_backends!(
     a_forged_altered_reordered_truncated_forked_or_replaced_roster_is_refused,
     an_evidence_file_cannot_be_passed_off_as_imported_by_a_colleague,
     a_device_over_its_hub_quota_is_told_so_and_loses_nothing,
+    a_large_commit_shares_file_keys_only_among_versions_for_the_same_readers,
 );
 
 /// Every file under `dir` whose bytes contain `needle` (UTF-8 or UTF-16LE).
@@ -229,6 +230,84 @@ fn coordinators_read_every_case_field_devices_only_their_own_and_the_hub_nothing
     // The hub's folder (and its database) never holds the plaintext.
     assert_eq!(files_containing(&hub.data, CANARY), Vec::<PathBuf>::new());
     assert_eq!(backend.tables_containing(CANARY), Vec::<String>::new());
+}
+
+/// A commit larger than the prepared X25519 shares cover seals the versions that go to
+/// the same readers with one file key (`custos_vault::crypto::SharedKey`). A coordinator
+/// edits the records of two field workers and adds new ones in one commit: each worker
+/// still reads only their own, the three groups of readers get three file keys, and a
+/// small commit a key of its own.
+fn a_large_commit_shares_file_keys_only_among_versions_for_the_same_readers(backend: Backend) {
+    use custos_vault::crypto::SHARES_DEPTH;
+    use custos_vault::Change;
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let mut coord = org(&hub);
+    let mut a = enrolled(&hub.invite("field", None), "field A");
+    let mut b = enrolled(&hub.invite("field", None), "field B");
+    let a_ids = add_cases(&mut a.vault, 3);
+    let b_ids = add_cases(&mut b.vault, 3);
+    run(&mut a.vault).unwrap();
+    run(&mut b.vault).unwrap();
+    assert_eq!(run(&mut coord.vault).unwrap().pulled, 6);
+
+    let edit = |id: uuid::Uuid| Change::Update {
+        record_id: id,
+        record: case(&format!("Edited {id}"), CANARY),
+    };
+    let mut changes: Vec<Change> = a_ids.iter().chain(&b_ids).map(|id| edit(*id)).collect();
+    changes.extend((0..SHARES_DEPTH).map(|i| Change::Create(case(&format!("New {i}"), "n"))));
+    let written = coord.vault.commit(changes).unwrap();
+    assert!(written.len() > SHARES_DEPTH);
+    let small = coord
+        .vault
+        .update(a_ids[0], case("Edited again", "on its own"))
+        .unwrap();
+    run(&mut coord.vault).unwrap();
+
+    // Each field worker gets the edits of their own records, and reads them; nothing of
+    // the other's, nor the coordinator's new cases.
+    for (worker, own, other) in [(&mut a, &a_ids, &b_ids), (&mut b, &b_ids, &a_ids)] {
+        let pulled = run(&mut worker.vault).unwrap().pulled;
+        assert_eq!(pulled, if own == &a_ids { 4 } else { 3 });
+        for id in own.iter().skip(usize::from(own == &a_ids)) {
+            assert_eq!(get_case(&worker.vault, *id).title, format!("Edited {id}"));
+        }
+        for id in other {
+            assert!(worker.vault.get(*id).is_err());
+        }
+    }
+    assert_eq!(get_case(&a.vault, a_ids[0]).title, "Edited again");
+
+    // In the coordinator's database: one header for each group of readers.
+    let versions: Vec<uuid::Uuid> = written.iter().map(|w| w.version_id).collect();
+    let db = coord.dir().join("db");
+    coord.vault.lock().unwrap();
+    let store = custos_vault::store::Store::open(&db, 0).unwrap();
+    let header = |version: uuid::Uuid| {
+        let ct = store.version(version).unwrap().unwrap();
+        let end = ct.windows(5).position(|w| w == b"\n--- ").unwrap() + 1;
+        let end = end + ct[end..].iter().position(|b| *b == b'\n').unwrap();
+        ct[..end].to_vec()
+    };
+    let group = |range: std::ops::Range<usize>| {
+        let headers: std::collections::HashSet<Vec<u8>> =
+            versions[range].iter().map(|v| header(*v)).collect();
+        assert_eq!(headers.len(), 1, "one header for one group of readers");
+        headers.into_iter().next().unwrap()
+    };
+    let (of_a, of_b, new) = (group(0..3), group(3..6), group(6..versions.len()));
+    let stanzas = |h: &[u8]| h.windows(9).filter(|w| w == b"-> X25519").count();
+    // The edits of a worker's records go to one more reader than the new cases.
+    assert_eq!(stanzas(&of_a), stanzas(&new) + 1);
+    assert_eq!(stanzas(&of_b), stanzas(&new) + 1);
+    let distinct: std::collections::HashSet<_> =
+        [of_a, of_b, new, header(small)].into_iter().collect();
+    assert_eq!(
+        distinct.len(),
+        4,
+        "every group and the small commit a key of its own"
+    );
 }
 
 fn concurrent_edits_on_two_devices_keep_every_field_edit(backend: Backend) {

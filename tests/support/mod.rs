@@ -307,6 +307,13 @@ pub struct Device {
     pub vault: Vault,
 }
 
+impl Device {
+    /// The vault's folder.
+    pub fn dir(&self) -> PathBuf {
+        self._tmp.path().join("vault")
+    }
+}
+
 pub fn new_vault() -> Device {
     let tmp = tempfile::tempdir().unwrap();
     let vault = Vault::create(&tmp.path().join("vault"), &pass(), OPTS).unwrap();

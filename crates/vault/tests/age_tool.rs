@@ -104,6 +104,20 @@ fn every_stored_value_decrypts_with_the_go_age_binary() {
             }))
             .unwrap();
     }
+    // A commit larger than that queue (an import): its versions share one file key,
+    // each behind the same header with a payload key of its own.
+    vault
+        .commit(
+            (0..SHARES_DEPTH + 20)
+                .map(|i| {
+                    custos_vault::Change::Create(Record::Case(Case {
+                        title: format!("Imported {i}"),
+                        ..Case::default()
+                    }))
+                })
+                .collect(),
+        )
+        .unwrap();
     let content: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let evidence = vault
         .attach(
@@ -169,26 +183,37 @@ fn every_stored_value_decrypts_with_the_go_age_binary() {
         go
     };
     let versions: Vec<_> = store.versions().map(Result::unwrap).collect();
-    // A case, a second case twice, the many cases, an evidence item's record.
+    // A case, a second case twice, the many cases, the import, an evidence item's record.
     assert!(
-        versions.len() >= 4 + 2 * SHARES_DEPTH,
+        versions.len() >= 4 + 3 * SHARES_DEPTH + 20,
         "{} versions",
         versions.len()
     );
-    // No two values share an ephemeral X25519 key: each was used once.
+    // Each saved on its own has an ephemeral X25519 key of its own; the import's
+    // versions share one, which no other value uses.
     let mut shares = std::collections::HashSet::new();
-    for (_, ct) in &versions {
+    let mut imported = std::collections::HashSet::new();
+    for (id, ct) in versions {
         let header = String::from_utf8_lossy(&ct[..ct.len().min(400)]).into_owned();
         let share = header
             .lines()
             .find_map(|l| l.strip_prefix("-> X25519 "))
             .expect("an X25519 stanza")
             .to_owned();
-        assert!(shares.insert(share), "an ephemeral share used twice");
+        let text = String::from_utf8(check(format!("version {id}"), ct)).unwrap();
+        if text.contains("\"Imported ") {
+            imported.insert(share);
+        } else {
+            assert!(shares.insert(share), "an ephemeral share used twice");
+        }
+        texts.push(text);
     }
-    for (id, ct) in versions {
-        texts.push(String::from_utf8(check(format!("version {id}"), ct)).unwrap());
-    }
+    assert_eq!(
+        imported.len(),
+        1,
+        "the import's versions share one file key"
+    );
+    assert!(shares.is_disjoint(&imported));
     // The head of this device's chain of versions, sealed with every save.
     check(
         "the chain head".into(),
@@ -204,11 +229,13 @@ fn every_stored_value_decrypts_with_the_go_age_binary() {
         check("the evidence file".into(), fs::read(&blob).unwrap()),
         content
     );
-    assert!(checked >= 8 + 2 * SHARES_DEPTH, "{checked} values");
+    assert!(checked >= 8 + 3 * SHARES_DEPTH + 20, "{checked} values");
     for name in [
         "Arrest of a journalist — توقيف صحفي",
         "Witness Ёлка 証人",
         "Witness, renamed",
+        "Imported 0",
+        &format!("Imported {}", SHARES_DEPTH + 19),
     ] {
         assert!(
             texts.iter().any(|t| t.contains(name)),

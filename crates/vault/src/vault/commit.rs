@@ -248,26 +248,44 @@ impl Vault {
             META_CHAIN,
             seal_json(&shares.prepared(&self.keys.recipients)?, &head)?,
         );
+        // A commit larger than the prepared shares cover (an import, a bulk edit): the
+        // versions that go to the same readers share one file key (`crypto::SharedKey`),
+        // each still a standard age file with a payload key of its own — one X25519 per
+        // reader for the whole commit, not one per version. A smaller commit gets a file
+        // key per version, from prepared shares.
+        let mut shared: HashMap<&[String], crypto::SharedKey> = HashMap::new();
+        if versions.len() > crypto::SHARES_DEPTH {
+            for v in &versions {
+                if !shared.contains_key(v.audience.as_slice()) {
+                    let to = shares.prepared(&self.recipients_of(&v.audience)?)?;
+                    shared.insert(&v.audience, crypto::SharedKey::new(&to)?);
+                }
+            }
+        }
+        let recipients: Vec<Vec<crypto::Prepared>> = if shared.is_empty() {
+            versions
+                .iter()
+                .map(|v| shares.prepared(&self.recipients_of(&v.audience)?))
+                .collect::<Result<_>>()?
+        } else {
+            Vec::new()
+        };
         let keys = &self.keys;
-        let recipients: Vec<Vec<crypto::Prepared>> = versions
-            .iter()
-            .map(|v| shares.prepared(&self.recipients_of(&v.audience)?))
-            .collect::<Result<_>>()?;
-        let seal = |(v, to): (&Version, &Vec<crypto::Prepared>)| {
+        let seal = |i: usize| {
+            let v = &versions[i];
             let body =
                 Zeroizing::new(serde_json::to_vec(v).map_err(|e| Error::Encrypt(e.to_string()))?);
-            crypto::seal(to, &keys.device, &keys.signer, &body)
+            match shared.get(v.audience.as_slice()) {
+                Some(key) => key.seal(&keys.device, &keys.signer, &body),
+                None => crypto::seal(&recipients[i], &keys.device, &keys.signer, &body),
+            }
         };
         // One version (a record saved on its own) is sealed here: handing it to another
         // thread costs more than it saves.
         let sealed: Vec<Result<crypto::Sealed>> = if versions.len() == 1 {
-            versions.iter().zip(&recipients).map(seal).collect()
+            vec![seal(0)]
         } else {
-            versions
-                .par_iter()
-                .zip(recipients.par_iter())
-                .map(seal)
-                .collect()
+            (0..versions.len()).into_par_iter().map(seal).collect()
         };
         let mut writes = Vec::with_capacity(versions.len());
         let mut learned = Vec::with_capacity(versions.len());
@@ -277,6 +295,7 @@ impl Vault {
             writes.push(Write::Version(v.version_id, sealed.ciphertext));
         }
         drop(recipients);
+        drop(shared);
         writes.extend(extra);
         writes.push(chain_write);
         self.store.commit(writes)?;
