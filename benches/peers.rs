@@ -505,7 +505,7 @@ fn open_sled(dir: &Path) -> (sled::Db, sled::Tree) {
     // The vault's store settings.
     let db = sled::Config::new()
         .path(dir)
-        .cache_capacity(64 * 1024 * 1024)
+        .cache_capacity(custos_vault::store::cache_capacity())
         .flush_every_ms(Some(1000))
         .open()
         .unwrap();
