@@ -54,8 +54,8 @@ pub(super) fn decode_version(
             signer: String,
         }
         let envelope = envelope?;
-        let e = match serde_json::from_slice::<Envelope>(&envelope) {
-            Ok(e) if e.body.schema_version == SCHEMA_VERSION => e,
+        let e = match json_text(&envelope).and_then(|t| serde_json::from_str::<Envelope>(t).ok()) {
+            Some(e) if e.body.schema_version == SCHEMA_VERSION => e,
             // Another schema, or not a version: the full path says which.
             _ => return decode_version(keys, &KeyCache::default(), version_id, ct),
         };
@@ -72,6 +72,13 @@ pub(super) fn decode_version(
     Ok((v, opened.learned, opened.signer))
 }
 
+/// JSON bytes as text, checked as UTF-8 once (with SIMD) instead of string by string as
+/// `serde_json::from_slice` does: on a full read of a vault whose records are in
+/// Arabic, Russian or Chinese, that check was a sixth of the time. `None` if not UTF-8.
+fn json_text(json: &[u8]) -> Option<&str> {
+    simdutf8::basic::from_utf8(json).ok()
+}
+
 /// Parses a version's JSON, upgrading an older schema.
 pub fn parse_version(json: &[u8]) -> std::result::Result<Version, Damage> {
     #[derive(Deserialize)]
@@ -79,12 +86,13 @@ pub fn parse_version(json: &[u8]) -> std::result::Result<Version, Damage> {
         schema_version: u32,
     }
     // The current schema is read in one pass; anything else is classified below.
-    if let Ok(v) = serde_json::from_slice::<Version>(json) {
+    let text = json_text(json).ok_or(Damage::Format)?;
+    if let Ok(v) = serde_json::from_str::<Version>(text) {
         if v.schema_version == SCHEMA_VERSION {
             return Ok(v);
         }
     }
-    let peek: Peek = serde_json::from_slice(json).map_err(|_| Damage::Format)?;
+    let peek: Peek = serde_json::from_str(text).map_err(|_| Damage::Format)?;
     match peek.schema_version {
         // The current schema that did not parse above.
         SCHEMA_VERSION => Err(Damage::Format),
@@ -115,4 +123,58 @@ pub(super) fn base64_decode(s: &str) -> Option<Zeroizing<Vec<u8>>> {
         .decode(s)
         .ok()
         .map(Zeroizing::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custos_model::hlc::Hlc;
+    use custos_model::{Body, Case, Kind, Record};
+
+    fn version(title: &str) -> Version {
+        Version {
+            schema_version: SCHEMA_VERSION,
+            record_id: Uuid::new_v4(),
+            version_id: Uuid::new_v4(),
+            kind: Kind::Case,
+            parents: vec![],
+            hlc: Hlc { ms: 1, counter: 0 },
+            device: Uuid::new_v4(),
+            audience: vec![],
+            chain: None,
+            body: Body::Record(Record::Case(Case {
+                title: title.into(),
+                ..Case::default()
+            })),
+        }
+    }
+
+    #[test]
+    fn a_version_is_read_as_text_checked_once_and_bad_bytes_are_damage() {
+        for title in [
+            "plain",
+            "توقيف صحفي",
+            "Ёлка",
+            "証人 🙂",
+            "a\u{0}b \\\" \u{7f}",
+        ] {
+            let v = version(title);
+            let json = serde_json::to_vec(&v).unwrap();
+            assert_eq!(parse_version(&json).unwrap(), v, "{title}");
+        }
+        let json = serde_json::to_vec(&version("ab")).unwrap();
+        let at = json.windows(4).position(|w| w == b"\"ab\"").unwrap() + 1;
+        // A byte that is not UTF-8 inside a string, a lone continuation byte, a
+        // multi-byte character cut short: the version is damaged, not read.
+        for bad in [&[0xff][..], &[0x80], &[0xe3, 0x81]] {
+            let mut broken = json.clone();
+            broken.splice(at..at + 1, bad.iter().copied());
+            assert_eq!(parse_version(&broken), Err(Damage::Format), "{bad:?}");
+        }
+        assert_eq!(parse_version(b""), Err(Damage::Format));
+        let mut newer = serde_json::to_value(version("x")).unwrap();
+        newer["schema_version"] = (SCHEMA_VERSION + 1).into();
+        let newer = serde_json::to_vec(&newer).unwrap();
+        assert_eq!(parse_version(&newer), Err(Damage::NewerSchema));
+    }
 }
