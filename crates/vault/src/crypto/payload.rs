@@ -58,9 +58,7 @@ pub fn open_in_place(
     mut ct: Zeroizing<Vec<u8>>,
 ) -> Result<Zeroizing<Vec<u8>>, ()> {
     let start = payload_start(&ct).ok_or(())?;
-    let nonce = ct.get(start..start + NONCE).ok_or(())?;
-    let key = Zeroizing::new(age_core::primitives::hkdf(nonce, b"payload", file_key));
-    let aead = ChaCha20Poly1305::new((&*key).into());
+    let aead = payload_aead(file_key, ct.get(start..start + NONCE).ok_or(())?);
     let body = &mut ct[start + NONCE..];
     // Every chunk but the last is whole; the last holds at least its tag, and some
     // plaintext too unless it is the only one (an empty file).
@@ -77,10 +75,8 @@ pub fn open_in_place(
     // order, on any thread.
     let one = |i: usize, chunk: &mut [u8]| -> Result<(), ()> {
         let (sealed, tag) = chunk.split_at_mut(chunk.len() - TAG);
-        let mut n = [0u8; 12];
-        n[3..11].copy_from_slice(&(i as u64).to_be_bytes());
-        n[11] = u8::from(i + 1 == chunks);
-        aead.decrypt_in_place_detached(Nonce::from_slice(&n), b"", sealed, Tag::from_slice(tag))
+        let n = chunk_nonce(i, i + 1 == chunks);
+        aead.decrypt_in_place_detached(&n, b"", sealed, Tag::from_slice(tag))
             .map_err(|_| ())
     };
     if chunks >= PARALLEL_FROM {
@@ -124,23 +120,39 @@ pub fn seal(file_key: &[u8; 16], header: &[u8], plain: &[u8]) -> Result<Vec<u8>,
     out.extend_from_slice(header);
     let nonce = super::random_bytes::<NONCE>();
     out.extend_from_slice(&nonce[..]);
-    let key = Zeroizing::new(age_core::primitives::hkdf(&nonce[..], b"payload", file_key));
-    let aead = ChaCha20Poly1305::new((&*key).into());
+    let aead = payload_aead(file_key, &nonce[..]);
     // An empty value is one empty last chunk.
     let mut parts = plain.chunks(CHUNK);
     for i in 0..chunks {
         let part = parts.next().unwrap_or_default();
         let at = out.len();
         out.extend_from_slice(part);
-        let mut n = [0u8; 12];
-        n[3..11].copy_from_slice(&(i as u64).to_be_bytes());
-        n[11] = u8::from(i + 1 == chunks);
-        let tag = aead
-            .encrypt_in_place_detached(Nonce::from_slice(&n), b"", &mut out[at..])
-            .map_err(|_| ())?;
-        out.extend_from_slice(&tag);
+        let n = chunk_nonce(i, i + 1 == chunks);
+        match aead.encrypt_in_place_detached(&n, b"", &mut out[at..]) {
+            Ok(tag) => out.extend_from_slice(&tag),
+            Err(_) => {
+                // The chunk still holds its plaintext.
+                zeroize::Zeroize::zeroize(&mut out);
+                return Err(());
+            }
+        }
     }
     Ok(out)
+}
+
+/// The AEAD of a payload: its key is `HKDF-SHA-256(ikm = file key, salt = nonce, info =
+/// "payload")`.
+fn payload_aead(file_key: &[u8; 16], nonce: &[u8]) -> ChaCha20Poly1305 {
+    let key = Zeroizing::new(age_core::primitives::hkdf(nonce, b"payload", file_key));
+    ChaCha20Poly1305::new((&*key).into())
+}
+
+/// The nonce of chunk `i`: `i` in 11 bytes, big-endian, then 1 for the last chunk.
+fn chunk_nonce(i: usize, last: bool) -> Nonce {
+    let mut n = Nonce::default();
+    n[3..11].copy_from_slice(&(i as u64).to_be_bytes());
+    n[11] = u8::from(last);
+    n
 }
 
 #[cfg(test)]
