@@ -471,6 +471,79 @@ fn damage_before_the_index_snapshot_is_reported_by_version() {
     assert_eq!(vault.list(&Filter::default()).len(), 1);
 }
 
+/// Where the payload of an age file starts (after the header's MAC line).
+fn payload_at(ct: &[u8]) -> usize {
+    let mac = ct.windows(5).position(|w| w == b"\n--- ").unwrap() + 1;
+    mac + ct[mac..].iter().position(|b| *b == b'\n').unwrap() + 1
+}
+
+#[test]
+fn versions_that_share_a_file_key_are_each_checked_on_their_own() {
+    use custos_vault::crypto::SHARES_DEPTH;
+    let (_t, dir, mut vault) = new_vault();
+    // An import: its versions share one age header (one file key).
+    let written = vault
+        .commit(
+            (0..SHARES_DEPTH + 6)
+                .map(|i| Change::Create(case(&format!("imported {i}"))))
+                .collect(),
+        )
+        .unwrap();
+    let lone = vault.add(case("saved alone")).unwrap();
+    let lone_v = vault.get(lone).unwrap().version_id;
+    vault.lock().unwrap();
+
+    let v = |i: usize| written[i].version_id;
+    let store = Store::open(&dir.join("db"), 0).unwrap();
+    let ct = |id: Uuid| store.version(id).unwrap().unwrap();
+    let (c0, c2, c3, c4, lone_ct) = (ct(v(0)), ct(v(2)), ct(v(3)), ct(v(4)), ct(lone_v));
+    assert_eq!(c0[..payload_at(&c0)], c2[..payload_at(&c2)], "one header");
+    let mut spliced = lone_ct[..payload_at(&lone_ct)].to_vec();
+    spliced.extend_from_slice(&c2[payload_at(&c2)..]);
+    let mut flipped = c3.clone();
+    let n = flipped.len();
+    flipped[n - 40] ^= 1;
+    let mut nonce = c4.clone();
+    nonce[payload_at(&c4)] ^= 1;
+    store
+        .commit(vec![
+            // A sibling's whole ciphertext (same header, same key) under another id.
+            Write::Version(v(1), c0),
+            // A payload behind the header of another file key (a valid header).
+            Write::Version(v(2), spliced),
+            // A flipped payload byte, a flipped nonce byte.
+            Write::Version(v(3), flipped),
+            Write::Version(v(4), nonce),
+        ])
+        .unwrap();
+    drop(store);
+
+    let vault = Vault::unlock(&dir, &pass(PASS), OPTS).unwrap();
+    let reason = |i: usize| match vault.get(written[i].record_id) {
+        Err(Error::Damaged { record, reason, .. }) => {
+            assert_eq!(record, Some(written[i].record_id));
+            reason
+        }
+        other => panic!("version {i}: expected damage, got {other:?}"),
+    };
+    assert_eq!(reason(1), Damage::Moved);
+    for i in 2..=4 {
+        assert_eq!(reason(i), Damage::Decrypt, "version {i}");
+    }
+    // Every other version of the import, and the lone save, still read.
+    for (i, w) in written
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !(1..=4).contains(i))
+    {
+        assert_eq!(
+            title_of(&vault.get(w.record_id).unwrap()),
+            format!("imported {i}")
+        );
+    }
+    assert_eq!(title_of(&vault.get(lone).unwrap()), "saved alone");
+}
+
 #[test]
 fn a_ciphertext_moved_to_another_key_is_rejected() {
     let (_t, dir, mut vault) = new_vault();
