@@ -3,6 +3,9 @@
 
 say() { printf '\n== %s\n' "$*"; }
 
+# Whole GiB free on the file system that holds the path given.
+free_gib() { df -Pk "$1" | awk 'NR == 2 { print int($4 / 1048576) }'; }
+
 # The desktop shell (Tauri 2 on WebKitGTK) builds against these. `dbus` (the daemon and
 # dbus-send) is what a desktop runs anyway; the window tests start private buses with it
 # to send the app the signals of a session lock and of a suspend.
