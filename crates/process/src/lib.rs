@@ -9,10 +9,14 @@
 //!   of the same user from attaching a debugger or reading its memory through `/proc`.
 //! - **Memory kept out of swap, where the system allows.** `mlockall` locks every page of
 //!   the process, present and future, as it is first used (`MCL_ONFAULT`: nothing is
-//!   allocated ahead). The kernel allows it to a process with `CAP_IPC_LOCK` or whose
-//!   locked-memory limit covers the whole process; an ordinary desktop user's limit is
-//!   8 MiB, too little, so there the pages stay swappable and [`Hardening::memory`] says
-//!   so. The remedy is then encrypted swap (or none), as `docs/threat-model.md` says.
+//!   allocated ahead). It is asked for only where no later page can be refused for it:
+//!   the process holds `CAP_IPC_LOCK`, or its locked-memory limit is unlimited. Under a
+//!   finite limit the kernel counts every later mapping of a locked process against it
+//!   and refuses memory past it — an allocation that fails aborts a Rust program — so a
+//!   limit that covers the process at start (the kernel would then allow the lock) would
+//!   end it later, when it opens a large vault (`tests/memory_lock.rs`). There, as under
+//!   an ordinary desktop user's 8 MiB, the pages stay swappable and [`Hardening::memory`]
+//!   says so. The remedy is then encrypted swap (or none), as `docs/threat-model.md` says.
 //!
 //! The above is Linux. Elsewhere:
 //!
@@ -20,7 +24,9 @@
 //!   (macOS writes no core file by default either); there is no `PR_SET_DUMPABLE`, so
 //!   [`dumpable`] is unknown and attaching a debugger is left to the system's own rules.
 //!   macOS has no `mlockall` (it answers "not implemented"): [`Hardening::memory`] is
-//!   then [`Memory::Unsupported`]. macOS encrypts its swap itself.
+//!   then [`Memory::Unsupported`]. macOS encrypts its swap itself. The BSDs, like Linux,
+//!   refuse a locked process every mapping past a finite limit (root included), so there
+//!   memory is locked only under an unlimited one.
 //! - **Windows**: nothing is changed. Windows writes no core file of a crashing program
 //!   by default (a full dump only where an administrator configured Windows Error
 //!   Reporting's `LocalDumps`; its default report holds at most a minidump of the
@@ -47,8 +53,9 @@ pub struct Hardening {
 pub enum Memory {
     /// Every page, present and future, is locked once used.
     Locked,
-    /// The system refused (no `CAP_IPC_LOCK` and a locked-memory limit below the
-    /// process's size): pages may be written to swap.
+    /// Not locked: the process lacks `CAP_IPC_LOCK` and its locked-memory limit is
+    /// finite (locking would cost it every allocation past that limit), or the system
+    /// refused. Pages may be written to swap.
     Swappable,
     /// This system has no way to ask.
     Unsupported,
@@ -59,7 +66,7 @@ impl fmt::Display for Memory {
         f.write_str(match self {
             Memory::Locked => "locked out of swap",
             Memory::Swappable => {
-                "not locked out of swap (the system's locked-memory limit is too low): use encrypted swap"
+                "not locked out of swap (the system's locked-memory limit is not unlimited): use encrypted swap"
             }
             Memory::Unsupported => "not locked out of swap on this system",
         })
@@ -124,20 +131,35 @@ mod imp {
     }
 
     pub fn lock_memory() -> Memory {
-        // Raise the soft limit to the hard one first: some systems give a generous hard
+        // Raise the soft limit to the hard one first: some systems give an unlimited hard
         // limit and a small soft one.
         let mut limit = libc::rlimit {
             rlim_cur: 0,
             rlim_max: 0,
         };
         // SAFETY: getrlimit writes into the struct we own; setrlimit reads it.
-        unsafe {
-            if libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) == 0
-                && limit.rlim_cur < limit.rlim_max
-            {
-                limit.rlim_cur = limit.rlim_max;
-                libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit);
+        let unlimited = unsafe {
+            if libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) != 0 {
+                false
+            } else {
+                if limit.rlim_cur < limit.rlim_max
+                    && libc::setrlimit(
+                        libc::RLIMIT_MEMLOCK,
+                        &libc::rlimit {
+                            rlim_cur: limit.rlim_max,
+                            rlim_max: limit.rlim_max,
+                        },
+                    ) == 0
+                {
+                    limit.rlim_cur = limit.rlim_max;
+                }
+                limit.rlim_cur == libc::RLIM_INFINITY
             }
+        };
+        // Under a finite limit, a locked process without the capability is refused every
+        // page past it, and dies of it: leave such a process swappable.
+        if !unlimited && !has_ipc_lock() {
+            return Memory::Swappable;
         }
         // SAFETY: mlockall takes flags only.
         let locked =
@@ -157,6 +179,22 @@ mod imp {
         // SAFETY: getrlimit writes into the struct we own.
         (unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut limit) } == 0)
             .then_some((limit.rlim_cur, limit.rlim_max))
+    }
+
+    /// `CAP_IPC_LOCK` in `<linux/capability.h>` (libc does not name the capabilities).
+    const CAP_IPC_LOCK: u32 = 14;
+
+    /// Whether `CAP_IPC_LOCK` is in this process's effective set, which
+    /// exempts it from the locked-memory limit.
+    fn has_ipc_lock() -> bool {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("CapEff:"))
+                    .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            })
+            .is_some_and(|caps| caps & (1 << CAP_IPC_LOCK) != 0)
     }
 
     pub fn dumpable() -> Option<bool> {
@@ -186,11 +224,26 @@ mod imp {
     }
 
     pub fn lock_memory() -> Memory {
+        // macOS declares mlockall but does not implement it.
+        if cfg!(target_vendor = "apple") {
+            return Memory::Unsupported;
+        }
+        // The BSDs refuse a process locked with MCL_FUTURE every mapping past a finite
+        // locked-memory limit, root included: lock only under an unlimited one.
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the struct we own.
+        if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } != 0
+            || limit.rlim_cur != libc::RLIM_INFINITY
+        {
+            return Memory::Swappable;
+        }
         // SAFETY: mlockall takes flags only.
         if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } == 0 {
             Memory::Locked
         } else if std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
-            // macOS declares mlockall but does not implement it: not a limit to raise.
             Memory::Unsupported
         } else {
             Memory::Swappable
