@@ -1326,8 +1326,9 @@ mod tests {
         assert_eq!(store.version_count(), 1);
     }
 
+    /// Bytes of records in the journal.
     fn journal_len(dir: &Path) -> u64 {
-        fs::metadata(dir.join(crate::journal::FILE)).unwrap().len()
+        crate::journal::held_in(dir)
     }
 
     /// A small commit is durable in the journal, not yet in sled's files; a checkpoint
@@ -1391,10 +1392,13 @@ mod tests {
         }])
         .unwrap();
         drop(j);
-        let held = journal_len(dir.path());
+        let held = fs::read(dir.path().join(crate::journal::FILE)).unwrap();
         let err = Store::open(dir.path(), 0).err().unwrap();
         assert!(err.to_string().contains("journal"), "{err}");
-        assert_eq!(journal_len(dir.path()), held);
+        assert_eq!(
+            fs::read(dir.path().join(crate::journal::FILE)).unwrap(),
+            held
+        );
     }
 
     /// A custody entry is never replaced, through the journal as directly: refused, and
