@@ -16,14 +16,19 @@ fn copy_of(fixture: &str) -> (tempfile::TempDir, PathBuf) {
         .join(fixture);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("vault");
+    copy_dir(&src, &dir);
+    (tmp, dir)
+}
+
+/// `cp -r from to`.
+fn copy_dir(from: &Path, to: &Path) {
     let status = Command::new("cp")
         .arg("-r")
-        .arg(&src)
-        .arg(&dir)
+        .arg(from)
+        .arg(to)
         .status()
         .unwrap();
-    assert!(status.success(), "copying {}", src.display());
-    (tmp, dir)
+    assert!(status.success(), "copying {}", from.display());
 }
 
 /// The value under `key` in each of the database's trees that has it.
@@ -327,13 +332,7 @@ fn a_vault_whose_journal_is_of_format_1_replays_it_and_takes_the_new_one() {
     std::mem::forget(v);
     let held = std::fs::read(&journal).unwrap();
     let copy = dir.with_file_name("after-crash");
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(&dir)
-        .arg(&copy)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    copy_dir(&dir, &copy);
     let _ = std::fs::remove_file(copy.join("vault.lock"));
     assert_eq!(std::fs::read(copy.join("db/journal")).unwrap(), held);
     let v = Vault::unlock(&copy, &pass(), OPTS).expect("opens after the crash");
