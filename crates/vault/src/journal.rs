@@ -294,11 +294,10 @@ fn salt_of(bytes: &[u8]) -> Result<Option<Salt>> {
         let salt: [u8; 16] = salt.try_into().expect("16 bytes");
         return Ok(Some(Some(salt)));
     }
-    // Cut short while it was created (or laid out, but never given its format line).
-    let line = &bytes[..bytes.len().min(MAGIC.len())];
-    if (MAGIC.starts_with(line) || MAGIC_1.starts_with(line))
-        && bytes[line.len()..].iter().all(|&b| b == 0)
-    {
+    // Cut short while it was created, or its blocks never written (a file system may
+    // show zeros there after a crash): no record was ever acknowledged through it.
+    let used = &bytes[..last_nonzero(bytes)];
+    if MAGIC.starts_with(used) || MAGIC_1.starts_with(used) {
         return Ok(None);
     }
     if bytes.starts_with(b"custos-journal ") {
@@ -519,11 +518,20 @@ mod tests {
             let (_, commits) = Journal::open(tmp.path()).unwrap();
             assert_eq!(commits, vec![op(1), op(3)], "case {i}");
         }
-        // Cut inside the format line or the salt: created, never used.
-        for cut in [5, 16, 20] {
+        // Cut inside the format line or the salt, or zeros where the format line was
+        // to be: created, never used.
+        for cut in [0, 5, 16, 20] {
             write(tmp.path(), &full[..cut]);
             let (mut j, commits) = Journal::open(tmp.path()).unwrap();
             assert!(commits.is_empty(), "cut at {cut}");
+            j.append(&op(4)).unwrap();
+            drop(j);
+            assert_eq!(Journal::open(tmp.path()).unwrap().1, vec![op(4)]);
+            let mut zeros = full[..cut].to_vec();
+            zeros.resize(4096, 0);
+            write(tmp.path(), &zeros);
+            let (mut j, commits) = Journal::open(tmp.path()).unwrap();
+            assert!(commits.is_empty(), "zeros after {cut}");
             j.append(&op(4)).unwrap();
             drop(j);
             assert_eq!(Journal::open(tmp.path()).unwrap().1, vec![op(4)]);
