@@ -72,6 +72,7 @@ on_both_backends!(
     an_evidence_file_cannot_be_passed_off_as_imported_by_a_colleague,
     a_device_over_its_hub_quota_is_told_so_and_loses_nothing,
     a_large_commit_shares_file_keys_only_among_versions_for_the_same_readers,
+    what_a_vault_wrote_before_it_joined_is_resealed_for_the_coordinators,
 );
 
 /// Every file under `dir` whose bytes contain `needle` (UTF-8 or UTF-16LE).
@@ -284,12 +285,7 @@ fn a_large_commit_shares_file_keys_only_among_versions_for_the_same_readers(back
     let db = coord.dir().join("db");
     coord.vault.lock().unwrap();
     let store = custos_vault::store::Store::open(&db, 0).unwrap();
-    let header = |version: uuid::Uuid| {
-        let ct = store.version(version).unwrap().unwrap();
-        let end = ct.windows(5).position(|w| w == b"\n--- ").unwrap() + 1;
-        let end = end + ct[end..].iter().position(|b| *b == b'\n').unwrap();
-        ct[..end].to_vec()
-    };
+    let header = |version: uuid::Uuid| age_header(&store.version(version).unwrap().unwrap());
     let group = |range: std::ops::Range<usize>| {
         let headers: std::collections::HashSet<Vec<u8>> =
             versions[range].iter().map(|v| header(*v)).collect();
@@ -297,7 +293,6 @@ fn a_large_commit_shares_file_keys_only_among_versions_for_the_same_readers(back
         headers.into_iter().next().unwrap()
     };
     let (of_a, of_b, new) = (group(0..3), group(3..6), group(6..versions.len()));
-    let stanzas = |h: &[u8]| h.windows(9).filter(|w| w == b"-> X25519").count();
     // The edits of a worker's records go to one more reader than the new cases.
     assert_eq!(stanzas(&of_a), stanzas(&new) + 1);
     assert_eq!(stanzas(&of_b), stanzas(&new) + 1);
@@ -308,6 +303,67 @@ fn a_large_commit_shares_file_keys_only_among_versions_for_the_same_readers(back
         4,
         "every group and the small commit a key of its own"
     );
+}
+
+/// An age file's header: up to the end of its MAC line.
+fn age_header(ct: &[u8]) -> Vec<u8> {
+    let end = ct.windows(5).position(|w| w == b"\n--- ").unwrap() + 1;
+    let end = end + ct[end..].iter().position(|b| *b == b'\n').unwrap();
+    ct[..end].to_vec()
+}
+
+/// The X25519 stanzas of an age header: how many readers it has.
+fn stanzas(header: &[u8]) -> usize {
+    header.windows(9).filter(|w| w == b"-> X25519").count()
+}
+
+/// A vault that joins an organisation seals what it wrote before for the coordinators
+/// too, as it enrolls — each batch of versions with one file key wrapped once to its
+/// readers (`crypto::SharedKey`), not an X25519 per version. The coordinator reads every
+/// one of them; the device still does.
+fn what_a_vault_wrote_before_it_joined_is_resealed_for_the_coordinators(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&tmp.path().join("hub"), &backend);
+    let mut coord = org(&hub);
+    let mut a = new_vault();
+    let mut ids = add_cases(&mut a.vault, 5);
+    ids.push(a.vault.add(case("Saved alone", CANARY)).unwrap());
+    let joined = sync::enroll(
+        &mut a.vault,
+        &hub.invite("field", None),
+        "field A",
+        Route::Direct,
+    )
+    .unwrap();
+    assert_eq!(joined.resealed, 6);
+    assert_eq!(run(&mut a.vault).unwrap().pushed, 6);
+    assert_eq!(run(&mut coord.vault).unwrap().pulled, 6);
+    assert!(get_case(&coord.vault, ids[5]).summary.contains(CANARY));
+    for id in &ids {
+        assert_eq!(
+            get_case(&coord.vault, *id).title,
+            get_case(&a.vault, *id).title
+        );
+    }
+
+    // In the device's database: the six versions share one header with two readers
+    // (the vault and the coordinator).
+    let dir = a.dir();
+    let db = dir.join("db");
+    a.vault.lock().unwrap();
+    let store = custos_vault::store::Store::open(&db, 0).unwrap();
+    let headers: std::collections::HashSet<Vec<u8>> = store
+        .version_ids()
+        .unwrap()
+        .into_iter()
+        .map(|v| age_header(&store.version(v).unwrap().unwrap()))
+        .collect();
+    assert_eq!(headers.len(), 1, "one file key for the batch");
+    assert_eq!(stanzas(headers.iter().next().unwrap()), 2);
+    drop(store);
+    let again = Vault::unlock(&dir, &pass(), OPTS).unwrap();
+    assert!(again.damaged().is_empty());
+    assert!(get_case(&again, ids[5]).summary.contains(CANARY));
 }
 
 fn concurrent_edits_on_two_devices_keep_every_field_edit(backend: Backend) {

@@ -268,23 +268,24 @@ impl std::fmt::Debug for SharedKey {
     }
 }
 
-/// Seals an already sealed value again to other recipients, without changing its signed
-/// envelope (so its signature stays valid). For a vault that starts syncing: its earlier
-/// versions are sealed for the organisation's coordinators too.
+/// Seals an already sealed value again behind `to`'s header (so to its recipients),
+/// without changing its signed envelope (so its signature stays valid). For a vault that
+/// starts syncing: its earlier versions are sealed for the organisation's coordinators
+/// too, each batch with one file key, as the versions of a large commit are.
 pub fn reseal(
     identity: &VaultIdentity,
     cache: &KeyCache,
     ciphertext: &[u8],
-    recipients: &[VaultRecipient],
+    to: &SharedKey,
 ) -> Result<Sealed, Damage> {
     let plaintext = match cache.map.get(&digest(ciphertext)) {
         Some(key) => payload::open(key, ciphertext),
         None => decrypt_with(identity, ciphertext).map(|(plain, _)| plain),
     }
     .map_err(|_| Damage::Decrypt)?;
-    let (out, key) = seal_remembering(recipients, &plaintext).map_err(|_| Damage::Decrypt)?;
+    let out = payload::seal(&to.key, &to.header, &plaintext).map_err(|()| Damage::Decrypt)?;
     Ok(Sealed {
-        learned: (digest(&out), key),
+        learned: (digest(&out), to.key.clone()),
         ciphertext: out,
     })
 }

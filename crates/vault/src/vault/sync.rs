@@ -680,11 +680,16 @@ impl Vault {
         &self.keys.identity
     }
 
-    /// Seals every stored version to this vault and the coordinators, in batches.
+    /// Seals every stored version to this vault and the coordinators, in batches of
+    /// 2,000, each batch with one file key wrapped once to them (`crypto::SharedKey`:
+    /// no X25519 per version; the versions of a batch share a header, as those of a
+    /// large commit do — `docs/threat-model.md` says what that shows).
     fn reseal_for_org(&mut self) -> Result<usize> {
         let ids = self.store.version_ids()?;
         let mut done = 0;
         for chunk in ids.chunks(2000) {
+            // Only versions without an audience of their own are resealed, all to these.
+            let to = crypto::SharedKey::new(&self.recipients_of(&[])?)?;
             let mut writes = Vec::with_capacity(chunk.len());
             let mut learned = Vec::with_capacity(chunk.len());
             for id in chunk {
@@ -695,11 +700,9 @@ impl Vault {
                 let Ok(v) = self.read_version(*id, None) else {
                     continue;
                 };
-                let to = if v.audience.is_empty() {
-                    self.recipients_of(&[])?
-                } else {
+                if !v.audience.is_empty() {
                     continue;
-                };
+                }
                 let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
                 let Ok(sealed) = crypto::reseal(&self.keys.identity, &cache, &ct, &to) else {
                     continue;
