@@ -23,6 +23,7 @@ pub mod error;
 pub mod index;
 mod journal;
 pub mod store;
+mod values;
 mod vault;
 
 pub use age::secrecy::{ExposeSecret, SecretString};

@@ -4,14 +4,17 @@
 //! small interface means the rest of the code never sees it and it can be replaced.
 //!
 //! The store only ever holds ciphertext: the `versions` tree maps a version's random
-//! UUID to its age ciphertext; the `custody` tree holds each evidence item's chain of
-//! custody (evidence id + entry number → sealed entry); the `meta` tree holds a few
-//! small named, encrypted values (keyring, version chain, settings); the `snapshots`
-//! tree the two large ones, the index snapshot and the key cache (see [`SNAPSHOTS`]).
+//! UUID to its age ciphertext, or, for the versions of a large commit, to where that
+//! ciphertext lies in a value file beside sled's (see [`crate::values`]); the `custody`
+//! tree holds each evidence item's chain of custody (evidence id + entry number → sealed
+//! entry); the `meta` tree holds a few small named, encrypted values (keyring, version
+//! chain, settings); the `snapshots` tree the two large ones, the index snapshot and the
+//! key cache (see [`SNAPSHOTS`]).
 //!
 //! Forgetting: sled 0.34 never overwrites the log space a removed value freed, so after
 //! travel mode the database is rewritten ([`Store::rewrite`]): its trees are copied into
-//! a fresh database beside it (`db.new`), which then takes its place; the old one is
+//! a fresh database beside it (`db.new`), the values of its value files taken back into
+//! it, and it takes the old one's place; the old one, value files and all, is
 //! overwritten and removed. A crash at any point leaves either database whole, and the
 //! next open finishes the job (see [`recover`]).
 //!
@@ -47,6 +50,7 @@ use uuid::Uuid;
 
 use crate::error::{is_disk_full, Error, Result};
 use crate::journal::{Journal, Op};
+use crate::values::{self, Pointer, Values};
 
 const VERSIONS: &str = "versions";
 const META: &str = "meta";
@@ -76,8 +80,10 @@ const LAYOUT_KEY: &str = "store_layout";
 /// The layout this build writes. 1: everything named in `meta`. 2: the large named
 /// values in [`SNAPSHOTS`]. 3: a write journal (`db/journal`) may hold acknowledged
 /// commits sled has not written yet — a build of before would not replay them, so it
-/// must refuse the database.
-pub const LAYOUT: u32 = 3;
+/// must refuse the database. 4: a version's stored value may be a pointer into a value
+/// file (`db/values`, see [`crate::values`]), which a build of before would read as a
+/// damaged ciphertext.
+pub const LAYOUT: u32 = 4;
 /// Commits up to this size go through the journal; larger ones (a bulk write, the
 /// snapshots) are written to sled and made durable directly.
 const JOURNAL_COMMIT_MAX: u64 = 1 << 20;
@@ -106,6 +112,8 @@ pub struct Store {
     /// Small commits, durable before sled writes them (see the module's notes). Held
     /// by every write, so that a checkpoint never empties it under a commit.
     journal: Mutex<Journal>,
+    /// The ciphertexts of large commits (see [`crate::values`]).
+    values: Values,
 }
 
 struct Sled {
@@ -206,6 +214,7 @@ impl Store {
             failed: AtomicBool::new(false),
             written: AtomicU64::new(0),
             journal: Mutex::new(journal),
+            values: Values::new(dir),
         };
         if !commits.is_empty() {
             // What was acknowledged through the journal goes into sled, in order, and
@@ -214,6 +223,19 @@ impl Store {
                 store.apply(op).map_err(|e| store.fail(e))?;
             }
             store.sync()?;
+        }
+        let pending = store.values.pending();
+        if !pending.is_empty() {
+            // A large commit was cut off by a crash: its value file stays if sled points
+            // into it, and goes if not (its commit was never acknowledged).
+            let mut referenced = HashSet::new();
+            for v in store.sled().versions.iter().values() {
+                let v = v.map_err(|e| from_sled("opening the database", e))?;
+                if let Some(p) = Pointer::decode(&v).filter(|p| pending.contains(&p.file)) {
+                    referenced.insert(p.file);
+                }
+            }
+            store.values.finish_pending(&referenced);
         }
         Ok(store)
     }
@@ -313,11 +335,14 @@ impl Store {
             }
         }
         // What the next open would replay: the snapshots are large but written rarely,
-        // and sled keeps values that large in files of their own, not in its log.
+        // and sled keeps values that large in files of their own, not in its log; nor
+        // does it log the ciphertexts of a large commit (a value file holds them).
+        let to_values = bytes > JOURNAL_COMMIT_MAX && values_file_takes(&writes);
         let logged: u64 = writes
             .iter()
             .map(|w| match w {
                 Write::Meta(key, _) if SNAPSHOT_KEYS.contains(key) => 0,
+                Write::Version(..) if to_values => 64,
                 Write::Version(_, v) | Write::Meta(_, v) | Write::Custody(_, _, v) => {
                     v.len() as u64 + 64
                 }
@@ -344,6 +369,7 @@ impl Store {
         let mut unsynced = sled::Batch::default();
         let mut unsynced_blobs = sled::Batch::default();
         let mut forgets = false;
+        let mut value_file = None;
         for w in writes {
             match w {
                 Write::Version(id, ct) => versions.push((id, ct)),
@@ -399,10 +425,25 @@ impl Store {
         // Versions first, then meta: a meta value (the index snapshot) may name versions,
         // never the other way round, and the snapshot is only a cache.
         if !versions.is_empty() {
+            // A large commit's ciphertexts go to a value file of their own, durable before
+            // sled holds a pointer to any of them (see `crate::values`).
+            let stored: Vec<Vec<u8>> = if to_values {
+                let cts: Vec<&[u8]> = versions.iter().map(|(_, ct)| ct.as_slice()).collect();
+                let pointers = self.values.write(&cts)?;
+                drop(cts);
+                value_file = pointers.first().map(|p| p.file);
+                pointers.iter().map(Pointer::encode).collect()
+            } else {
+                versions
+                    .iter_mut()
+                    .map(|(_, ct)| std::mem::take(ct))
+                    .collect()
+            };
             let _ = self.new_version_epoch()?;
             let versions = versions
                 .into_iter()
-                .map(|(id, ct)| (id.as_bytes().to_vec(), ct))
+                .zip(stored)
+                .map(|((id, _), value)| (id.as_bytes().to_vec(), value))
                 .collect();
             self.put(&self.sled().versions, versions)?;
         }
@@ -418,7 +459,11 @@ impl Store {
         }
         self.put(&self.sled().snapshots, snapshots)?;
         self.put(&self.sled().meta, meta)?;
-        self.checkpoint(&mut journal)
+        self.checkpoint(&mut journal)?;
+        if let Some(file) = value_file {
+            self.values.settle(file);
+        }
+        Ok(())
     }
 
     /// A small commit: appended to the journal (durable once that returns), then applied
@@ -580,6 +625,9 @@ impl Store {
             return Err(Error::DiskFull);
         }
         drop(self.sled.take());
+        // The value files go with the old database (their values into the fresh one):
+        // no handle of this store keeps them open.
+        self.values = Values::new(&self.dir);
         self.wait_released();
         let result = rewrite_dir(&self.dir, None);
         let reopened = recover(&self.dir).and_then(|()| Self::open_only(&self.dir, self.reserve));
@@ -610,11 +658,24 @@ impl Store {
     /// The ciphertext of a version, if stored.
     pub fn version(&self, id: Uuid) -> Result<Option<Vec<u8>>> {
         self.check()?;
-        self.sled()
+        let stored = self
+            .sled()
             .versions
             .get(id.as_bytes())
-            .map(|v| v.map(|v| v.to_vec()))
-            .map_err(|e| from_sled("reading", e))
+            .map_err(|e| from_sled("reading", e))?;
+        match stored {
+            None => Ok(None),
+            Some(v) => self.resolve(&v),
+        }
+    }
+
+    /// A stored value's ciphertext: the value itself, or what its pointer names (`None`
+    /// when that is not there: damage, reported as for a missing version).
+    fn resolve(&self, stored: &[u8]) -> Result<Option<Vec<u8>>> {
+        match Pointer::decode(stored) {
+            Some(p) => self.values.read(p),
+            None => Ok(Some(stored.to_vec())),
+        }
     }
 
     /// True when a version with this id is stored.
@@ -648,7 +709,8 @@ impl Store {
             let (k, v) = kv.map_err(|e| from_sled("reading", e))?;
             let id = Uuid::from_slice(&k)
                 .map_err(|_| Error::Database("a stored key is not a version id".into()))?;
-            Ok((id, v.to_vec()))
+            // A pointer to nothing reads as an empty ciphertext: that version is damaged.
+            Ok((id, self.resolve(&v)?.unwrap_or_default()))
         })
     }
 
@@ -844,10 +906,12 @@ impl Store {
     /// Bytes the database takes on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
         self.check()?;
-        self.sled()
+        let sled = self
+            .sled()
             .db
             .size_on_disk()
-            .map_err(|e| from_sled("reading", e))
+            .map_err(|e| from_sled("reading", e))?;
+        Ok(sled + self.values.size())
     }
 }
 
@@ -878,6 +942,17 @@ impl Drop for Store {
             self.wait_released();
         }
     }
+}
+
+/// True when the versions of a commit written to sled directly go to a value file: at
+/// least [`values::MIN_VERSIONS`] of them, and no custody entry (a version written with
+/// one lands in the same sled transaction as the entry).
+fn values_file_takes(writes: &[Write]) -> bool {
+    let versions = writes
+        .iter()
+        .filter(|w| matches!(w, Write::Version(..)))
+        .count();
+    versions >= values::MIN_VERSIONS && !writes.iter().any(|w| matches!(w, Write::Custody(..)))
 }
 
 /// Brings a database laid out by an earlier build to [`LAYOUT`], in one transaction (a
@@ -1122,31 +1197,44 @@ fn copy_db(from: &Path, to: &Path, partial: bool) -> Result<()> {
         .flush_every_ms(None)
         .open()
         .map_err(err)?;
-    let copied = (|| {
+    let old_values = Values::new(from);
+    let copied = (|| -> Result<()> {
         for name in src.tree_names() {
-            let (a, b) = (src.open_tree(&name)?, dst.open_tree(&name)?);
+            let (a, b) = (
+                src.open_tree(&name).map_err(err)?,
+                dst.open_tree(&name).map_err(err)?,
+            );
+            let versions = name == VERSIONS.as_bytes();
             let mut batch = sled::Batch::default();
             let mut n = 0;
             for kv in a.iter() {
-                let (k, v) = kv?;
+                let (k, v) = kv.map_err(err)?;
+                // The values the old database kept in value files are copied into the
+                // fresh one (the files go with the old database); a pointer to nothing
+                // stays as it is, as damaged as before.
+                let v = match Pointer::decode(&v).filter(|_| versions) {
+                    Some(p) => old_values.read(p)?.map_or(v, sled::IVec::from),
+                    None => v,
+                };
                 batch.insert(k, v);
                 n += 1;
                 if n % 1024 == 0 {
-                    b.apply_batch(std::mem::take(&mut batch))?;
+                    b.apply_batch(std::mem::take(&mut batch)).map_err(err)?;
                 }
             }
-            b.apply_batch(batch)?;
+            b.apply_batch(batch).map_err(err)?;
             if partial {
                 break;
             }
         }
-        dst.flush().map(|_| ())
+        dst.flush().map(|_| ()).map_err(err)
     })();
+    drop(old_values);
     drop(src);
     if let Err(e) = copied {
         // A copy that failed to write is never dropped (see `Drop for Store`).
         std::mem::forget(dst);
-        return Err(err(e));
+        return Err(e);
     }
     drop(dst);
     wait_released(from);

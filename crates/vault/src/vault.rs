@@ -4,6 +4,7 @@
 //! vault.json      plaintext: format, format version, SHA-256 of identity.age
 //! identity.age    the vault's age X25519 identity, encrypted with the passphrase (scrypt)
 //! db/             sled: `versions` (version id → ciphertext), `meta` (keyring, index)
+//! db/values/      the ciphertexts of large commits, which `versions` points to
 //! vault.lock      advisory lock: one process at a time
 //! ```
 //!

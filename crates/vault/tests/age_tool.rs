@@ -105,19 +105,25 @@ fn every_stored_value_decrypts_with_the_go_age_binary() {
             .unwrap();
     }
     // A commit larger than that queue (an import): its versions share one file key,
-    // each behind the same header with a payload key of its own.
+    // each behind the same header with a payload key of its own. Larger than the
+    // journal takes too (~1.8 MB): its ciphertexts lie in a value file, not in sled.
     vault
         .commit(
             (0..SHARES_DEPTH + 20)
                 .map(|i| {
                     custos_vault::Change::Create(Record::Case(Case {
                         title: format!("Imported {i}"),
+                        summary: "Statement taken at the border. ".repeat(700),
                         ..Case::default()
                     }))
                 })
                 .collect(),
         )
         .unwrap();
+    let value_files = fs::read_dir(dir.join("db").join("values"))
+        .map(|d| d.flatten().count())
+        .unwrap_or(0);
+    assert_eq!(value_files, 1, "the import's values lie in a value file");
     let content: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let evidence = vault
         .attach(

@@ -288,7 +288,10 @@ fn a_vault_of_before_the_journal_opens_and_takes_one() {
     );
     assert_eq!(
         named_values(&dir, "store_layout"),
-        vec![("meta".to_owned(), 3u32.to_be_bytes().to_vec())]
+        vec![(
+            "meta".to_owned(),
+            custos_vault::store::LAYOUT.to_be_bytes().to_vec()
+        )]
     );
     assert_ne!(named_values(&dir, "index"), index, "saved again at lock");
     let v = Vault::unlock(&dir, &pass(), OPTS).unwrap();
@@ -344,4 +347,55 @@ fn a_vault_whose_journal_is_of_format_1_replays_it_and_takes_the_new_one() {
     let v = Vault::unlock(&copy, &pass(), OPTS).unwrap();
     assert_eq!(titles(&v), expected);
     assert!(v.damaged().is_empty());
+}
+
+/// Until a2996b9 every version's ciphertext was a value in sled (layout 3); a large
+/// commit now puts its ciphertexts in a value file and sled a pointer to each (layout 4,
+/// which a build of before refuses: see
+/// `a_database_laid_out_by_a_newer_build_is_refused_and_left_alone`). A vault of before
+/// opens and reads as it did, takes a large commit into a value file, and reads both
+/// kinds of value after a lock.
+#[test]
+fn a_vault_of_before_value_files_opens_and_takes_one() {
+    let (_tmp, dir) = copy_of("vault-before-values");
+    assert_eq!(
+        named_values(&dir, "store_layout"),
+        vec![("meta".to_owned(), 3u32.to_be_bytes().to_vec())]
+    );
+    let values = dir.join("db").join("values");
+    assert!(!values.exists());
+
+    let mut v = Vault::unlock(&dir, &pass(), OPTS).expect("the earlier vault opens");
+    assert!(v.damaged().is_empty(), "{:?}", v.damaged());
+    let mut expected: Vec<String> = (1..11).map(|i| format!("Fixture case {i}")).collect();
+    expected.push("Fixture case 0, edited".into());
+    expected.push("Fixture case 12, saved alone".into());
+    expected.sort();
+    assert_eq!(titles(&v), expected);
+    let large = (0..70)
+        .map(|i| {
+            custos_vault::Change::Create(Record::Case(custos_model::Case {
+                title: format!("Imported {i:02}"),
+                summary: format!("Testimony {i}. ").repeat(1200),
+                ..custos_model::Case::default()
+            }))
+        })
+        .collect();
+    v.commit(large).unwrap();
+    assert_eq!(
+        std::fs::read_dir(&values).unwrap().count(),
+        1,
+        "the large commit's ciphertexts are in a value file"
+    );
+    v.lock().unwrap();
+    assert_eq!(
+        named_values(&dir, "store_layout"),
+        vec![("meta".to_owned(), 4u32.to_be_bytes().to_vec())]
+    );
+
+    let v = Vault::unlock(&dir, &pass(), OPTS).unwrap();
+    assert!(v.damaged().is_empty(), "{:?}", v.damaged());
+    expected.extend((0..70).map(|i| format!("Imported {i:02}")));
+    expected.sort();
+    assert_eq!(titles(&v), expected);
 }
