@@ -76,6 +76,16 @@ fn titles(v: &Vault) -> Vec<String> {
     t
 }
 
+/// The titles a vault holds that the fixtures' program wrote with one case saved alone
+/// (`vault-before-journal`, `vault-before-values`: see the fixtures' README), sorted.
+fn titles_of_the_program_with_one_saved_alone() -> Vec<String> {
+    let mut expected: Vec<String> = (1..11).map(|i| format!("Fixture case {i}")).collect();
+    expected.push("Fixture case 0, edited".into());
+    expected.push("Fixture case 12, saved alone".into());
+    expected.sort();
+    expected
+}
+
 /// Until 5530514 the record index's snapshot and the key cache lived in the `meta` tree,
 /// beside the version chain that every commit rewrites; now they have a tree of their
 /// own. The earlier vault opens with every record and its history, and its two
@@ -270,10 +280,7 @@ fn a_vault_of_before_the_journal_opens_and_takes_one() {
 
     let mut v = Vault::unlock(&dir, &pass(), OPTS).expect("the earlier vault opens");
     assert!(v.damaged().is_empty(), "{:?}", v.damaged());
-    let mut expected: Vec<String> = (1..11).map(|i| format!("Fixture case {i}")).collect();
-    expected.push("Fixture case 0, edited".into());
-    expected.push("Fixture case 12, saved alone".into());
-    expected.sort();
+    let expected = titles_of_the_program_with_one_saved_alone();
     assert_eq!(titles(&v), expected);
     v.add(Record::Case(custos_model::Case {
         title: "After the upgrade".into(),
@@ -367,10 +374,7 @@ fn a_vault_of_before_value_files_opens_and_takes_one() {
 
     let mut v = Vault::unlock(&dir, &pass(), OPTS).expect("the earlier vault opens");
     assert!(v.damaged().is_empty(), "{:?}", v.damaged());
-    let mut expected: Vec<String> = (1..11).map(|i| format!("Fixture case {i}")).collect();
-    expected.push("Fixture case 0, edited".into());
-    expected.push("Fixture case 12, saved alone".into());
-    expected.sort();
+    let mut expected = titles_of_the_program_with_one_saved_alone();
     assert_eq!(titles(&v), expected);
     let large = (0..70)
         .map(|i| {
