@@ -20,6 +20,9 @@
 //!    part-way): refused with the reserve before it fills the disk, or stopped by ENOSPC
 //!    without it; either way everything it had written is taken back — no record, no
 //!    encrypted file, the chain of versions where it was — and the vault goes on.
+//! 7. A large commit whose value file does not fit (no reserve): a clear "disk full",
+//!    no part of the file left, nothing of the commit stored, the store not failed;
+//!    once space is freed the same commit is stored and reads back after a reopen.
 //! 5. After the database itself hit ENOSPC (2.), another vault opens in the same process,
 //!    and so does the same vault once space is freed: within a deadline, so that a hang
 //!    fails the test instead of blocking it.
@@ -265,6 +268,7 @@ fn full_disk_child() {
     evidence(Path::new(&root));
     import(Path::new(&root));
     rewrite(Path::new(&root));
+    value_file(Path::new(&root));
     // Last: after it, the vault that failed stays open (idle) until the process exits.
     hard(Path::new(&root), Path::new(&copy));
     after_failure(Path::new(&root));
@@ -382,18 +386,7 @@ fn rewrite(root: &Path) {
         .unwrap()
         .parse()
         .unwrap();
-    let free = Command::new("df")
-        .args(["-B1", "--output=avail"])
-        .arg(&mount)
-        .output()
-        .unwrap();
-    let free: u64 = String::from_utf8_lossy(&free.stdout)
-        .lines()
-        .nth(1)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let free = free_bytes(&mount);
     assert!(
         free > used,
         "the test's tmpfs is too small: {free} free, {used} used"
@@ -435,6 +428,79 @@ fn rewrite(root: &Path) {
     assert_eq!(store.meta("after").unwrap().unwrap(), b"1");
     drop(store);
     println!("REWRITE-OK");
+}
+
+/// Bytes free on the file system of `at` (`df`).
+fn free_bytes(at: &Path) -> u64 {
+    let free = Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(at)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&free.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn value_file(root: &Path) {
+    use custos_vault::store::{Store, Write};
+    let mount = root.join("values");
+    mount_tmpfs(&mount, "16m");
+    let db = mount.join("db");
+    let small: Vec<Uuid> = (0..4).map(|_| Uuid::new_v4()).collect();
+    let large: Vec<Uuid> = (0..100).map(|_| Uuid::new_v4()).collect();
+    let value = |i: usize| vec![i as u8; 64 << 10];
+    let store = Store::open(&db, 0).unwrap();
+    for (i, id) in small.iter().enumerate() {
+        store.commit(vec![Write::Version(*id, value(i))]).unwrap();
+    }
+    // 6.4 MB of versions, 2 MB free.
+    let filler = mount.join("filler");
+    std::fs::write(
+        &filler,
+        vec![0u8; (free_bytes(&mount) - (2 << 20)) as usize],
+    )
+    .unwrap();
+    let commit = || {
+        let writes = large
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Write::Version(*id, value(100 + i)))
+            .collect();
+        store.commit(writes)
+    };
+    let err = commit().unwrap_err();
+    assert!(matches!(err, Error::DiskFull), "{err}");
+    let left: Vec<_> = std::fs::read_dir(db.join("values"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "a partial value file stayed: {left:?}");
+    for id in &large {
+        assert!(!store.has_version(*id).unwrap());
+    }
+    for (i, id) in small.iter().enumerate() {
+        assert_eq!(store.version(*id).unwrap().unwrap(), value(i));
+    }
+    store
+        .commit(vec![Write::Meta("after", b"1".to_vec())])
+        .expect("the store goes on");
+
+    std::fs::remove_file(&filler).unwrap();
+    commit().expect("stored once there is room");
+    drop(store);
+    let store = Store::open(&db, 0).unwrap();
+    let files = std::fs::read_dir(db.join("values")).unwrap().count();
+    assert_eq!(files, 1);
+    for (i, id) in large.iter().enumerate() {
+        assert_eq!(store.version(*id).unwrap().unwrap(), value(100 + i));
+    }
+    assert_eq!(store.meta("after").unwrap().unwrap(), b"1");
+    drop(store);
+    println!("VALUES-OK");
 }
 
 /// Runs `f` on another thread; gives up (and says so) after `secs` seconds.
@@ -563,6 +629,7 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
             && stdout.contains("IMPORT-reserve-OK")
             && stdout.contains("IMPORT-no-reserve-OK")
             && stdout.contains("REWRITE-OK")
+            && stdout.contains("VALUES-OK")
             && stdout.contains("SECOND-OK")
             && stdout.contains("REOPEN-OK"),
         "child failed ({out_status}):\n{stdout}\n{stderr}"

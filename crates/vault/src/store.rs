@@ -427,25 +427,23 @@ impl Store {
         if !versions.is_empty() {
             // A large commit's ciphertexts go to a value file of their own, durable before
             // sled holds a pointer to any of them (see `crate::values`).
-            let stored: Vec<Vec<u8>> = if to_values {
+            let items: Vec<(Vec<u8>, Vec<u8>)> = if to_values {
                 let cts: Vec<&[u8]> = versions.iter().map(|(_, ct)| ct.as_slice()).collect();
                 let pointers = self.values.write(&cts)?;
-                drop(cts);
                 value_file = pointers.first().map(|p| p.file);
-                pointers.iter().map(Pointer::encode).collect()
+                versions
+                    .iter()
+                    .zip(&pointers)
+                    .map(|((id, _), p)| (id.as_bytes().to_vec(), p.encode()))
+                    .collect()
             } else {
                 versions
-                    .iter_mut()
-                    .map(|(_, ct)| std::mem::take(ct))
+                    .into_iter()
+                    .map(|(id, ct)| (id.as_bytes().to_vec(), ct))
                     .collect()
             };
             let _ = self.new_version_epoch()?;
-            let versions = versions
-                .into_iter()
-                .zip(stored)
-                .map(|((id, _), value)| (id.as_bytes().to_vec(), value))
-                .collect();
-            self.put(&self.sled().versions, versions)?;
+            self.put(&self.sled().versions, items)?;
         }
         // Then the sync marks: a mark never names a version that is not stored.
         self.put(&self.sled().synced, synced)?;
