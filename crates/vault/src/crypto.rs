@@ -260,6 +260,13 @@ impl SharedKey {
             ciphertext,
         })
     }
+
+    /// `plaintext` sealed with this file key, without a signed envelope: what
+    /// [`seal_bytes`] writes, without the age crate's X25519 and header for each value.
+    pub fn seal_bytes(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        payload::seal(&self.key, &self.header, plaintext)
+            .map_err(|()| Error::Encrypt("sealing with a shared file key".into()))
+    }
 }
 
 impl std::fmt::Debug for SharedKey {

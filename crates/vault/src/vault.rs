@@ -357,6 +357,9 @@ pub struct Vault {
     sync: Option<sync::SyncState>,
     /// The last version this device wrote, and its number.
     chain: ChainHead,
+    /// The file key the chain head is sealed with while the vault is unlocked
+    /// ([`Vault::seal_chain`]); made at the first save, dropped (zeroized) at lock.
+    chain_key: Option<crate::crypto::SharedKey>,
     /// X25519 shares prepared ahead for the recipients this vault seals to, so that a
     /// save does no X25519 on its path (`crypto::Shares`; zeroized at lock).
     shares: crate::crypto::Shares,

@@ -241,13 +241,10 @@ impl Vault {
             });
             head.last = Some(v.version_id);
         }
+        let chain_write = Write::Meta(META_CHAIN, self.seal_chain(&head)?);
         // Sealed with shares prepared ahead (`crypto::Shares`): no X25519 on this path
         // while the producers keep up.
         let shares = &self.shares;
-        let chain_write = Write::Meta(
-            META_CHAIN,
-            seal_json(&shares.prepared(&self.keys.recipients)?, &head)?,
-        );
         // A commit larger than the prepared shares cover (an import, a bulk edit): the
         // versions that go to the same readers share one file key (`crypto::SharedKey`),
         // each still a standard age file with a payload key of its own — one X25519 per
@@ -322,6 +319,24 @@ impl Vault {
             self.save_snapshot()?;
         }
         Ok(written)
+    }
+
+    /// The chain head sealed for this vault's own identity, behind the header of a file
+    /// key made once per unlock: every save rewrites the head, and the age crate's own
+    /// path (a header, an X25519 share, a MAC) was a tenth of a record saved on its own.
+    /// Each head is still a standard age file with a payload key of its own (a fresh
+    /// nonce). What the shared header reveals — that the heads were written in one
+    /// session — is said in `docs/threat-model.md`; only the newest head is kept.
+    fn seal_chain(&mut self, head: &ChainHead) -> Result<Vec<u8>> {
+        let key = match &mut self.chain_key {
+            Some(key) => key,
+            empty => empty.insert(crypto::SharedKey::new(
+                &self.shares.prepared(&self.keys.recipients)?,
+            )?),
+        };
+        let plain =
+            Zeroizing::new(serde_json::to_vec(head).map_err(|e| Error::Encrypt(e.to_string()))?);
+        key.seal_bytes(&plain)
     }
 
     // ----- reading -----
