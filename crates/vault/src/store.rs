@@ -112,6 +112,10 @@ pub struct Store {
     /// Small commits, durable before sled writes them (see the module's notes). Held
     /// by every write, so that a checkpoint never empties it under a commit.
     journal: Mutex<Journal>,
+    /// True when the next change to the versions must replace the version epoch: at
+    /// open, and whenever the epoch was read (a snapshot saved at it). A run of saves
+    /// with no read between them shares one new epoch (see [`Store::version_epoch`]).
+    epoch_due: AtomicBool,
     /// The ciphertexts of large commits (see [`crate::values`]).
     values: Values,
 }
@@ -214,6 +218,7 @@ impl Store {
             failed: AtomicBool::new(false),
             written: AtomicU64::new(0),
             journal: Mutex::new(journal),
+            epoch_due: AtomicBool::new(true),
             values: Values::new(dir),
         };
         if !commits.is_empty() {
@@ -474,10 +479,15 @@ impl Store {
             key: key.to_vec(),
             value: value.to_vec(),
         };
-        if writes
+        // A new epoch only for the first change since the epoch was last read: what a
+        // snapshot saved then holds is out of date from that change on, and every later
+        // change before the next read is out of date with it (the journal's records
+        // replay in order, so a change never survives without the epoch before it).
+        let changes_versions = writes
             .iter()
-            .any(|w| matches!(w, Write::Version(..) | Write::Custody(..)))
-        {
+            .any(|w| matches!(w, Write::Version(..) | Write::Custody(..)));
+        let new_epoch = changes_versions && self.epoch_due.swap(false, Ordering::AcqRel);
+        if new_epoch {
             let epoch = crate::crypto::random_bytes::<16>();
             ops.push(insert(EPOCH, EPOCH_KEY.as_bytes(), &epoch[..]));
         }
@@ -525,6 +535,9 @@ impl Store {
             // Nothing reached sled, and the record was cut back; but a disk that could
             // not take a record is not trusted with the next one either — as after any
             // failed write, the store takes no more until it is reopened.
+            if new_epoch {
+                self.epoch_due.store(true, Ordering::Release);
+            }
             return Err(self.fail(e));
         }
         for op in &ops {
@@ -812,12 +825,20 @@ impl Store {
         Ok(())
     }
 
-    /// A random value replaced before every change to the stored versions (written
-    /// first: sled recovers a prefix of its log, so a change that survived a crash
-    /// always comes with a new epoch). A cache saved at the current epoch (the index
-    /// snapshot) matches the versions without reading them.
+    /// A random value replaced before a change to the stored versions (written first:
+    /// sled recovers a prefix of its log, and the journal replays whole commits in
+    /// order, so a change that survived a crash always comes with a new epoch). A cache
+    /// saved at the current epoch (the index snapshot) matches the versions without
+    /// reading them.
+    ///
+    /// Reading it makes the next change replace it: a cache saved at the epoch read
+    /// lacks that change. Taken under the journal's lock, so that the read falls wholly
+    /// before or after a commit; a run of saves with no read between them (a record
+    /// saved at a time) writes one new epoch, not one each.
     pub fn version_epoch(&self) -> Result<Option<Vec<u8>>> {
         self.check()?;
+        let _journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+        self.epoch_due.store(true, Ordering::Release);
         self.sled()
             .epoch
             .get(EPOCH_KEY.as_bytes())
@@ -1516,7 +1537,7 @@ mod tests {
     }
 
     #[test]
-    fn one_write_and_many_land_alike_and_each_version_change_moves_the_epoch() {
+    fn one_write_and_many_land_alike_and_a_version_change_after_a_read_moves_the_epoch() {
         let dir = tempfile::tempdir().unwrap();
         let (one, many) = (
             Uuid::new_v4(),
@@ -1561,6 +1582,54 @@ mod tests {
         assert_eq!(store.meta("a").unwrap().unwrap(), b"1");
         assert_eq!(store.meta("b").unwrap().unwrap(), b"2");
         assert_eq!(store.version_epoch().unwrap(), epochs.2);
+    }
+
+    #[test]
+    fn saves_with_no_read_of_the_epoch_between_them_share_one_new_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        // The epoch as stored, without reading it the way a snapshot does.
+        let peek = |s: &Store| {
+            s.sled()
+                .epoch
+                .get(EPOCH_KEY.as_bytes())
+                .unwrap()
+                .map(|v| v.to_vec())
+        };
+        let save = |s: &Store| {
+            s.commit(vec![Write::Version(Uuid::new_v4(), b"v".to_vec())])
+                .unwrap()
+        };
+        let last = {
+            let store = Store::open(dir.path(), 0).unwrap();
+            save(&store);
+            let first = peek(&store);
+            assert!(first.is_some());
+            // No read since: the next saves keep the epoch the first one wrote.
+            save(&store);
+            save(&store);
+            assert_eq!(peek(&store), first);
+            // A snapshot saved now holds all three; the next save is not in it, so it
+            // moves the epoch.
+            assert_eq!(store.version_epoch().unwrap(), first);
+            save(&store);
+            let second = peek(&store);
+            assert_ne!(second, first);
+            // Marks change no version: they move nothing, read or not.
+            assert_eq!(store.version_epoch().unwrap(), second);
+            store.commit(vec![Write::Synced(Uuid::new_v4())]).unwrap();
+            assert_eq!(peek(&store), second);
+            // The read before the marks still stands: the next version moves the epoch.
+            save(&store);
+            assert_ne!(peek(&store), second);
+            peek(&store)
+        };
+        // Replayed from the journal as written; and the first save after an open moves
+        // the epoch whatever was read before it (a snapshot saved in the last session).
+        let store = Store::open(dir.path(), 0).unwrap();
+        assert_eq!(peek(&store), last);
+        assert_eq!(store.version_count(), 5);
+        save(&store);
+        assert_ne!(peek(&store), last);
     }
 
     #[test]
