@@ -16,8 +16,10 @@
 //! - `sqlite`: the same library and schema without a key (unencrypted).
 //!
 //! Records (every figure the median of R runs, with the spread): bulk insert (all N in
-//! one durable transaction), durable single insert (each record its own durable commit),
-//! get by id (random ids, p50/p99 and gets/s, the record decoded), full scan (every
+//! one durable transaction), durable single insert (each record its own durable commit;
+//! also the CPU it took per insert, of the inserting thread and of all threads, from the
+//! scheduler's counters — apart from the disk's waits, whose spread between runs is
+//! wide), get by id (random ids, p50/p99 and gets/s, the record decoded), full scan (every
 //! record read and decoded: on one thread, then on both cores — Custos's `get_many`,
 //! sled's and SQL's key space in two halves read at once), unlock-to-ready (a new handle on the closed store until it
 //! answers a query: for Custos `custos_search::unlock` with the test KDF, the
@@ -259,6 +261,10 @@ impl Query {
 struct Figures {
     bulk_per_s: f64,
     single_per_s: f64,
+    /// CPU time per durable single insert (µs): of the thread that inserts, and of
+    /// every thread of the process (Custos's share producer and sled's flusher too).
+    single_cpu_us: f64,
+    single_cpu_all_us: f64,
     get_per_s: f64,
     get_p50_ms: f64,
     get_p99_ms: f64,
@@ -310,6 +316,35 @@ fn written_bytes() -> u64 {
                 .flatten()
         })
         .unwrap_or(0)
+}
+
+/// CPU time (ns) so far of the calling thread and of every live thread of the process,
+/// from the scheduler's counters (`schedstat`: nanoseconds on the CPU). Disk waits are
+/// not in it, so it shows what a durable insert costs apart from the disk's spread.
+fn cpu_ns() -> (u64, u64) {
+    let read = |path: &Path| -> u64 {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
+            .unwrap_or(0)
+    };
+    let own = read(Path::new("/proc/thread-self/schedstat"));
+    let all = std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .map(|t| read(&t.path().join("schedstat")))
+                .sum()
+        })
+        .unwrap_or(0);
+    (own, all)
+}
+
+/// The CPU per operation (µs) since `before` (from [`cpu_ns`]), for `n` operations.
+fn cpu_us_since(before: (u64, u64), n: usize) -> (f64, f64) {
+    let now = cpu_ns();
+    let per = |a: u64, b: u64| a.saturating_sub(b) as f64 / 1e3 / n.max(1) as f64;
+    (per(now.0, before.0), per(now.1, before.1))
 }
 
 fn mb_since(before: u64) -> f64 {
@@ -396,11 +431,13 @@ fn run_custos(a: &Args, d: &Data, qs: &[Query], seed: u64) -> Figures {
     f.bulk_per_s = d.records.len() as f64 / t.elapsed().as_secs_f64();
     let ids: Vec<Uuid> = written.iter().map(|w| w.record_id).collect();
 
+    let cpu = cpu_ns();
     let t = Instant::now();
     for r in d.records.iter().take(a.singles) {
         vault.add(r.clone()).unwrap();
     }
     f.single_per_s = a.singles as f64 / t.elapsed().as_secs_f64();
+    (f.single_cpu_us, f.single_cpu_all_us) = cpu_us_since(cpu, a.singles);
 
     // The search index, built from the records (then saved as its snapshot at lock).
     let total = vault.list(&Filter::default()).len();
@@ -533,6 +570,7 @@ fn run_sled(a: &Args, d: &Data, seed: u64) -> Figures {
     sync_sled(&dir, &mut known);
     f.bulk_per_s = d.records.len() as f64 / t.elapsed().as_secs_f64();
 
+    let cpu = cpu_ns();
     let t = Instant::now();
     for r in d.records.iter().take(a.singles) {
         tree.insert(Uuid::new_v4().as_bytes(), serde_json::to_vec(r).unwrap())
@@ -541,6 +579,7 @@ fn run_sled(a: &Args, d: &Data, seed: u64) -> Figures {
         sync_sled(&dir, &mut known);
     }
     f.single_per_s = a.singles as f64 / t.elapsed().as_secs_f64();
+    (f.single_cpu_us, f.single_cpu_all_us) = cpu_us_since(cpu, a.singles);
     let t = Instant::now();
     drop(tree);
     drop(db);
@@ -645,6 +684,7 @@ fn run_sql(a: &Args, d: &Data, qs: &[Query], seed: u64, key: Option<&str>) -> Fi
     tx.commit().unwrap();
     f.bulk_per_s = d.records.len() as f64 / t.elapsed().as_secs_f64();
 
+    let cpu = cpu_ns();
     let t = Instant::now();
     for r in d.records.iter().take(a.singles) {
         conn.prepare_cached("INSERT INTO records (id, json) VALUES (?1, ?2)")
@@ -656,6 +696,7 @@ fn run_sql(a: &Args, d: &Data, qs: &[Query], seed: u64, key: Option<&str>) -> Fi
             .unwrap();
     }
     f.single_per_s = a.singles as f64 / t.elapsed().as_secs_f64();
+    (f.single_cpu_us, f.single_cpu_all_us) = cpu_us_since(cpu, a.singles);
 
     // The search index (SQLCipher only): FTS5 over the records' text, in one durable
     // transaction in the same database.
@@ -961,11 +1002,23 @@ fn main() {
     json.param("sql_schema", a.schema.name());
 
     type Get = fn(&Figures) -> f64;
-    let rows: [(&str, &str, Better, Get); 13] = [
+    let rows: [(&str, &str, Better, Get); 15] = [
         ("bulk insert", "records/s", Better::Higher, |f| f.bulk_per_s),
         ("durable single insert", "records/s", Better::Higher, |f| {
             f.single_per_s
         }),
+        (
+            "durable single insert: CPU of the inserting thread",
+            "µs",
+            Better::Lower,
+            |f| f.single_cpu_us,
+        ),
+        (
+            "durable single insert: CPU of all threads",
+            "µs",
+            Better::Lower,
+            |f| f.single_cpu_all_us,
+        ),
         ("get by id", "gets/s", Better::Higher, |f| f.get_per_s),
         ("get by id: p50", "ms", Better::Lower, |f| f.get_p50_ms),
         ("get by id: p99", "ms", Better::Lower, |f| f.get_p99_ms),
