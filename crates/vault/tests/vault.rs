@@ -1349,3 +1349,59 @@ fn a_lock_after_a_large_session_leaves_the_database_settled_for_the_next_unlock(
         .lock()
         .unwrap();
 }
+
+#[test]
+fn the_list_shows_the_newest_change_first_and_the_same_order_after_an_unlock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vault");
+    let mut vault = Vault::create(&dir, &pass(PASS), OPTS).unwrap();
+    // One commit of several (one clock tick each), then saves on their own.
+    let batch: Vec<Uuid> = vault
+        .commit(
+            (0..20)
+                .map(|i| Change::Create(case(&format!("batch {i}"))))
+                .collect(),
+        )
+        .unwrap()
+        .iter()
+        .map(|w| w.record_id)
+        .collect();
+    let alone = vault.add(case("alone")).unwrap();
+    vault.update(batch[3], case("batch 3, edited")).unwrap();
+    vault.delete(batch[7]).unwrap();
+
+    let order = |v: &Vault| -> Vec<(Uuid, String)> {
+        v.list(&Filter::default())
+            .into_iter()
+            .map(|i| (i.record_id, i.summary.title.clone()))
+            .collect()
+    };
+    let items = vault.list(&Filter::default());
+    assert_eq!(items.len(), 20, "the deleted record is not listed");
+    assert_eq!(items[0].record_id, batch[3], "the last edit comes first");
+    assert_eq!(items[0].summary.title, "batch 3, edited");
+    assert_eq!(items[1].record_id, alone);
+    assert!(items.iter().all(|i| i.record_id != batch[7]));
+    // Newest change first; equal times (none here, but records synced from two devices
+    // can share one) by record id: every pair in order.
+    for pair in items.windows(2) {
+        assert!(
+            pair[0].updated > pair[1].updated
+                || (pair[0].updated == pair[1].updated && pair[0].record_id < pair[1].record_id),
+            "out of order"
+        );
+    }
+    let before = order(&vault);
+    vault.lock().unwrap();
+    let vault = Vault::unlock(&dir, &pass(PASS), OPTS).unwrap();
+    assert_eq!(order(&vault), before);
+    let with_deleted = vault.list(&Filter {
+        include_deleted: true,
+        ..Filter::default()
+    });
+    assert_eq!(with_deleted.len(), 21);
+    assert_eq!(
+        with_deleted[0].record_id, batch[7],
+        "the deletion is the newest change"
+    );
+}

@@ -149,7 +149,7 @@ impl Vault {
                 conflict: e.conflict(),
             })
             .collect();
-        items.sort_by(|a, b| {
+        items.sort_unstable_by(|a, b| {
             b.updated
                 .cmp(&a.updated)
                 .then(a.record_id.cmp(&b.record_id))
