@@ -534,10 +534,8 @@ impl Store {
         if let Err(e) = journal.append(&ops) {
             // Nothing reached sled, and the record was cut back; but a disk that could
             // not take a record is not trusted with the next one either — as after any
-            // failed write, the store takes no more until it is reopened.
-            if new_epoch {
-                self.epoch_due.store(true, Ordering::Release);
-            }
+            // failed write, the store takes no more until it is reopened (and a reopened
+            // store replaces the epoch at its first change anyway).
             return Err(self.fail(e));
         }
         for op in &ops {

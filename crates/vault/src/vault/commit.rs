@@ -327,7 +327,7 @@ impl Vault {
     /// Each head is still a standard age file with a payload key of its own (a fresh
     /// nonce). What the shared header reveals — that the heads were written in one
     /// session — is said in `docs/threat-model.md`; only the newest head is kept.
-    fn seal_chain(&mut self, head: &ChainHead) -> Result<Vec<u8>> {
+    pub(super) fn seal_chain(&mut self, head: &ChainHead) -> Result<Vec<u8>> {
         let key = match &mut self.chain_key {
             Some(key) => key,
             empty => empty.insert(crypto::SharedKey::new(

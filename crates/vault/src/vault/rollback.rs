@@ -7,7 +7,6 @@
 
 use uuid::Uuid;
 
-use super::codec::seal_json;
 use super::{ChainHead, Vault, META_CHAIN};
 use crate::error::{Error, Result};
 use crate::store::Write;
@@ -71,7 +70,7 @@ impl Vault {
         blobs.sort_unstable();
         blobs.dedup();
         self.purge(&versions, &kept, &blobs)?;
-        let head = seal_json(&self.keys.recipients, &to.chain)?;
+        let head = self.seal_chain(&to.chain)?;
         self.store.commit(vec![Write::Meta(META_CHAIN, head)])?;
         self.chain = to.chain;
         // The database's free space: rewritten now, or (a full disk: likely, when an
