@@ -23,12 +23,12 @@ const MAGIC: &[u8] = custos_search::SNAPSHOT_MAGIC;
 pub fn search_snapshot(data: &[u8]) {
     static HOOK: std::sync::Once = std::sync::Once::new();
     HOOK.call_once(|| std::panic::set_hook(Box::new(|info| eprintln!("caught: {info}"))));
-    let _ = SearchIndex::from_snapshot(data.to_vec().into(), &|_, _| true);
+    let _ = SearchIndex::from_snapshot(data.to_vec().into(), &[0u8; 32], &|_, _| true);
     let mut whole = Vec::with_capacity(MAGIC.len() + 64 + data.len());
     whole.extend_from_slice(MAGIC);
     whole.extend_from_slice(&[0u8; 64]);
     whole.extend_from_slice(data);
-    if let Some(index) = SearchIndex::from_snapshot(whole.into(), &|_, _| true) {
+    if let Some(index) = SearchIndex::from_snapshot(whole.into(), &[0u8; 32], &|_, _| true) {
         let _ = index.covered().len();
     }
 }
@@ -57,7 +57,7 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         )
         .expect("indexed");
     let whole = index
-        .to_snapshot(b"epoch", &|_| [0u8; 64])
+        .to_snapshot(b"epoch", &[0u8; 64])
         .expect("a snapshot")
         .to_vec();
     let body = whole[MAGIC.len() + 64..].to_vec();

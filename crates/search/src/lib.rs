@@ -365,6 +365,8 @@ pub struct SearchIndex {
     pub(crate) unsaved: usize,
     /// The store's version epoch the snapshot was saved at (empty: unknown).
     pub(crate) epoch: Vec<u8>,
+    /// Restored from a snapshot of format 4: to be saved again as format 5.
+    pub(crate) earlier_format: bool,
 }
 
 /// Records per writer session above which indexing uses two threads and a bigger
@@ -411,7 +413,14 @@ impl SearchIndex {
             facts,
             unsaved: 0,
             epoch: Vec::new(),
+            earlier_format: false,
         })
+    }
+
+    /// True when restored from a snapshot of the earlier format 4 (see
+    /// [`SearchIndex::from_snapshot`]).
+    pub fn earlier_format(&self) -> bool {
+        self.earlier_format
     }
 
     /// The head version indexed for each record.
@@ -710,12 +719,14 @@ impl SearchIndex {
 
     // ----- the snapshot -----
 
-    /// The index's files and coverage, signed with `sign`, as the plaintext of its
-    /// snapshot.
+    /// The index's files and coverage, with `sig`, as the plaintext of its snapshot:
+    /// `sig` is the vault's signature binding the file key the snapshot is sealed with
+    /// ([`custos_vault::Vault::key_to_self`]), so it covers every byte without a hash of
+    /// them.
     pub fn to_snapshot(
         &self,
         epoch: &[u8],
-        sign: &dyn Fn(&[u8; 32]) -> [u8; 64],
+        sig: &[u8; 64],
     ) -> Result<Zeroizing<Vec<u8>>, SearchError> {
         let mut files: Vec<PathBuf> = self
             .index
@@ -759,25 +770,36 @@ impl SearchIndex {
             body.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
             body.extend_from_slice(bytes);
         }
-        let digest: [u8; 32] = Sha256::digest(&body[..]).into();
         let mut out = Zeroizing::new(Vec::with_capacity(MAGIC.len() + 64 + body.len()));
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&sign(&digest));
+        out.extend_from_slice(sig);
         out.extend_from_slice(&body);
         Ok(out)
     }
 
-    /// Restores an index from its snapshot; `verify` checks the signature of the
-    /// digest. `None` when the bytes are not a snapshot this build wrote and signed.
+    /// Restores an index from its snapshot; `verify` checks its signature of `bound`,
+    /// the digest binding the key of the file it was read from
+    /// ([`custos_vault::crypto::open_owned_keyed`]). A snapshot of format 4 (signed over
+    /// the SHA-256 of its body) is restored too, and says so ([`SearchIndex::earlier_format`]:
+    /// save it again). `None` when the bytes are not a snapshot this build or format 4
+    /// wrote and signed.
     pub fn from_snapshot(
         mut bytes: Zeroizing<Vec<u8>>,
+        bound: &[u8; 32],
         verify: &dyn Fn(&[u8; 32], &[u8; 64]) -> bool,
     ) -> Option<SearchIndex> {
         let total = bytes.len();
-        let rest = bytes.strip_prefix(MAGIC)?;
+        let (rest, earlier) = match bytes.strip_prefix(MAGIC) {
+            Some(rest) => (rest, false),
+            None => (bytes.strip_prefix(MAGIC_4)?, true),
+        };
         let sig: [u8; 64] = rest.get(..64)?.try_into().ok()?;
         let body = &rest[64..];
-        let digest: [u8; 32] = Sha256::digest(body).into();
+        let digest: [u8; 32] = if earlier {
+            Sha256::digest(body).into()
+        } else {
+            *bound
+        };
         if !verify(&digest, &sig) {
             return None;
         }
@@ -843,6 +865,7 @@ impl SearchIndex {
             }
             let mut s = Self::finish(ram, index, fields, covered, facts).ok()?;
             s.epoch = epoch;
+            s.earlier_format = earlier;
             // Every record covered must be in the index, and nothing else.
             let docs = s.reader.searcher().num_docs() as usize;
             (docs == s.covered.len()).then_some(s)
@@ -853,8 +876,13 @@ impl SearchIndex {
 }
 
 /// The snapshot's format, and of the folding its terms were made with: a snapshot of an
-/// earlier one is not read (the index is rebuilt from the records).
-const MAGIC: &[u8] = b"custos-search 4\n";
+/// earlier one is not read (the index is rebuilt from the records), but for format 4,
+/// whose terms and files are format 5's and whose signature covered a SHA-256 of its
+/// body instead of its file's key.
+const MAGIC: &[u8] = b"custos-search 5\n";
+
+/// Format 4: read, and saved again as format 5.
+const MAGIC_4: &[u8] = b"custos-search 4\n";
 
 /// The first line of a search snapshot's plaintext (the fuzz target builds snapshots
 /// with it).
@@ -1058,13 +1086,16 @@ mod tests {
             s
         };
         let verify = |d: &[u8; 32], s: &[u8; 64]| s[..32] == d[..];
-        let snap = idx.to_snapshot(b"epoch", &sign).unwrap();
+        // The digest binding the key of the file the snapshot is sealed in.
+        let bound = [0x5au8; 32];
+        let snap = idx.to_snapshot(b"epoch", &sign(&bound)).unwrap();
         let resolve = |id: Uuid| (id == case).then(|| (Kind::Case, None, "Arrestation".to_owned()));
         let q = SearchQuery {
             text: "ecole detenu".into(),
             ..Default::default()
         };
-        let mut back = SearchIndex::from_snapshot(snap.clone(), &verify).expect("restores");
+        let mut back = SearchIndex::from_snapshot(snap.clone(), &bound, &verify).expect("restores");
+        assert!(!back.earlier_format());
         let (hits, total) = back.search(&q, &resolve).unwrap();
         assert_eq!((hits.len(), total), (1, 1));
         assert_eq!(hits[0].record_id, case);
@@ -1076,23 +1107,48 @@ mod tests {
             let mut bad = snap.to_vec();
             bad[at] ^= 1;
             assert!(
-                SearchIndex::from_snapshot(Zeroizing::new(bad), &verify).is_none(),
+                SearchIndex::from_snapshot(Zeroizing::new(bad), &bound, &verify).is_none(),
                 "{at}"
             );
         }
         assert!(SearchIndex::from_snapshot(
             Zeroizing::new(snap[..snap.len() - 10].to_vec()),
+            &bound,
             &verify
         )
         .is_none());
-        assert!(SearchIndex::from_snapshot(snap.clone(), &|_, _| false).is_none());
+        assert!(SearchIndex::from_snapshot(snap.clone(), &bound, &|_, _| false).is_none());
+        // The same bytes read from a file under another key (sealed again by someone
+        // who knows the vault's public recipient): its signature binds the first key.
+        assert!(SearchIndex::from_snapshot(snap.clone(), &[0x5bu8; 32], &verify).is_none());
+        // Format 4, signed over the SHA-256 of its body, is restored (its terms and files
+        // are this format's), says so, and only with that signature.
+        let body = &snap[MAGIC.len() + 64..];
+        let digest: [u8; 32] = Sha256::digest(body).into();
+        let mut four = MAGIC_4.to_vec();
+        four.extend_from_slice(&sign(&digest));
+        four.extend_from_slice(body);
+        let restored =
+            SearchIndex::from_snapshot(Zeroizing::new(four.clone()), &[0u8; 32], &verify)
+                .expect("format 4 restores");
+        assert!(restored.earlier_format());
+        assert_eq!(restored.covered(), back.covered());
+        let mut forged = four.clone();
+        forged[MAGIC_4.len()..MAGIC_4.len() + 64].copy_from_slice(&sign(&bound));
+        assert!(
+            SearchIndex::from_snapshot(Zeroizing::new(forged), &bound, &verify).is_none(),
+            "format 4 with format 5's signature"
+        );
         // A snapshot folded the earlier way (format 2, before Persian) or without the
         // figures' facts (format 3), however well signed, is not restored: its terms
         // would miss the queries folded now, its figures would have to read every record.
         for older in [&b"custos-search 2\n"[..], b"custos-search 3\n"] {
             let mut older = older.to_vec();
             older.extend_from_slice(&snap[MAGIC.len()..]);
-            assert!(SearchIndex::from_snapshot(Zeroizing::new(older.clone()), &verify).is_none());
+            assert!(
+                SearchIndex::from_snapshot(Zeroizing::new(older.clone()), &bound, &verify)
+                    .is_none()
+            );
         }
 
         // The restored index keeps its files where they lie in the snapshot: written to
@@ -1125,8 +1181,8 @@ mod tests {
                 .any(|f| f.extension().is_some_and(|e| e != "json") && !now.contains(f)),
             "no restored segment was merged away: {restored:?}"
         );
-        let again = back.to_snapshot(b"epoch 2", &sign).unwrap();
-        let mut twice = SearchIndex::from_snapshot(again, &verify).expect("restores");
+        let again = back.to_snapshot(b"epoch 2", &sign(&bound)).unwrap();
+        let mut twice = SearchIndex::from_snapshot(again, &bound, &verify).expect("restores");
         let all = |id: Uuid| ids.contains(&id).then(|| (Kind::Case, None, String::new()));
         let detenu = SearchQuery {
             text: "detenu".into(),
@@ -1204,9 +1260,9 @@ mod tests {
         writer.wait_merging_threads().unwrap();
         idx.reader.reload().unwrap();
         idx.covered.insert(case, Uuid::new_v4());
-        let snap = idx.to_snapshot(b"epoch", &|_| [7u8; 64]).unwrap();
+        let snap = idx.to_snapshot(b"epoch", &[7u8; 64]).unwrap();
         assert!(
-            SearchIndex::from_snapshot(snap.clone(), &|_, _| true).is_none(),
+            SearchIndex::from_snapshot(snap.clone(), &[0u8; 32], &|_, _| true).is_none(),
             "restored a snapshot whose interventions lack their follow-up"
         );
     }

@@ -20,6 +20,10 @@ use custos_vault::crypto::{self, VaultIdentity};
 use custos_vault::SEARCH_SNAPSHOT_NEW;
 use custos_vault::{Error, Options, Result, SecretString, Vault, SEARCH_SNAPSHOT};
 
+/// What the search snapshot holds, for the digest binding its file key
+/// ([`crypto::key_digest`]).
+const SNAPSHOT_OF: &[u8] = b"search index";
+
 /// Records (re)indexed since the snapshot after which it is saved again. Fewer are
 /// caught up at the next unlock instead (cheaper than rewriting the whole snapshot after
 /// every edit).
@@ -79,9 +83,9 @@ fn start_preload(dir: &Path, identity: &VaultIdentity) -> SearchState {
 /// checks the signature.
 fn read_snapshot(dir: &Path, identity: &VaultIdentity) -> Option<Preloaded> {
     let ct = fs::read(dir.join(SEARCH_SNAPSHOT)).ok()?;
-    let plain = crypto::open_owned(identity, ct).ok()?;
+    let (plain, bound) = crypto::open_owned_keyed(identity, ct, SNAPSHOT_OF).ok()?;
     let seen = std::cell::Cell::new(None);
-    let index = SearchIndex::from_snapshot(plain, &|d, s| {
+    let index = SearchIndex::from_snapshot(plain, &bound, &|d, s| {
         seen.set(Some((*d, *s)));
         true
     })?;
@@ -216,6 +220,11 @@ fn catch_up(vault: &Vault, st: &mut SearchState, budget: usize) -> Result<(usize
         st.seen = Some(changes);
     }
     if st.seen == Some(changes) {
+        if st.index.as_ref().is_some_and(SearchIndex::earlier_format) {
+            // Restored from format 4: written again as format 5 (a cache: failing to
+            // save it only slows the next unlock).
+            let _ = save_snapshot(vault, st);
+        }
         return Ok((live, live));
     }
     let SearchState {
@@ -278,11 +287,9 @@ fn catch_up(vault: &Vault, st: &mut SearchState, budget: usize) -> Result<(usize
         // Saved after many changes, and whenever there is none (travel mode removed it
         // with the records it held: it is written again without them).
         let missing = !vault.dir().join(SEARCH_SNAPSHOT).exists();
-        if st
-            .index
-            .as_ref()
-            .is_some_and(|i| i.unsaved >= SAVE_AFTER || (missing && i.unsaved > 0))
-        {
+        if st.index.as_ref().is_some_and(|i| {
+            i.unsaved >= SAVE_AFTER || (missing && i.unsaved > 0) || i.earlier_format
+        }) {
             // A cache: failing to save it (a full disk) only slows the next unlock.
             let _ = save_snapshot(vault, st);
         }
@@ -325,10 +332,11 @@ fn save_snapshot(vault: &Vault, st: &mut SearchState) -> Result<()> {
     } else {
         Vec::new()
     };
+    let (key, sig) = vault.key_to_self(SNAPSHOT_OF)?;
     let plain = index
-        .to_snapshot(&epoch, &|d| vault.sign_digest(d))
+        .to_snapshot(&epoch, &sig)
         .map_err(|e| Error::Database(e.to_string()))?;
-    let ct = vault.seal_to_self(&plain)?;
+    let ct = key.seal_bytes(&plain)?;
     drop(plain);
     // Ciphertext only: written beside, flushed, then renamed over the old one.
     let dir = vault.dir();
@@ -343,5 +351,6 @@ fn save_snapshot(vault: &Vault, st: &mut SearchState) -> Result<()> {
     }
     index.unsaved = 0;
     index.epoch = epoch;
+    index.earlier_format = false;
     Ok(())
 }

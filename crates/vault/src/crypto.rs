@@ -267,6 +267,30 @@ impl SharedKey {
         payload::seal(&self.key, &self.header, plaintext)
             .map_err(|()| Error::Encrypt("sealing with a shared file key".into()))
     }
+
+    /// What a signature binds this file key with, for a file of `what`: see
+    /// [`key_digest`].
+    pub fn key_digest(&self, what: &[u8]) -> [u8; 32] {
+        key_digest(what, &self.key)
+    }
+}
+
+/// The digest that binds a file key to what its file holds: SHA-256 of a label, `what`,
+/// a zero byte and the key. A cache this vault seals to itself (the record index, the
+/// key cache, the search snapshot) carries its device's signature of this digest inside
+/// the plaintext, instead of a signature of a digest of the whole plaintext: the file
+/// key is made for that one file and known only to this vault (it is wrapped to the
+/// vault's own recipient), so no one else can seal other bytes under it, and a file
+/// sealed under any other key does not carry a signature of its key. Checking it costs
+/// one SHA-256 block and one signature check, where hashing the search snapshot cost
+/// 15 % of an unlock's CPU at 100k records.
+pub fn key_digest(what: &[u8], key: &[u8; 16]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"custos file key 1\n");
+    h.update(what);
+    h.update([0u8]);
+    h.update(key);
+    h.finalize().into()
 }
 
 impl std::fmt::Debug for SharedKey {
@@ -579,6 +603,21 @@ pub fn open_owned(identity: &VaultIdentity, ciphertext: Vec<u8>) -> Result<Zeroi
     let ciphertext = Zeroizing::new(ciphertext);
     file_key(identity, &ciphertext)
         .and_then(|key| payload::open_in_place(&key, ciphertext))
+        .map_err(|()| Error::Encrypt("decryption failed".into()))
+}
+
+/// [`open_owned`], with the digest binding the file's key to `what` ([`key_digest`]).
+pub fn open_owned_keyed(
+    identity: &VaultIdentity,
+    ciphertext: Vec<u8>,
+    what: &[u8],
+) -> Result<(Zeroizing<Vec<u8>>, [u8; 32])> {
+    let ciphertext = Zeroizing::new(ciphertext);
+    file_key(identity, &ciphertext)
+        .and_then(|key| {
+            let bound = key_digest(what, &key);
+            payload::open_in_place(&key, ciphertext).map(|plain| (plain, bound))
+        })
         .map_err(|()| Error::Encrypt("decryption failed".into()))
 }
 

@@ -106,6 +106,18 @@ fn a_vault_with_its_snapshots_in_meta_opens_and_they_move_to_their_own_tree() {
         named_values(&dir, "store_layout").is_empty(),
         "layout 1 has no number"
     );
+    // The database moves them as it opens: the very bytes, one copy.
+    drop(custos_vault::store::Store::open(&dir.join("db"), 0).expect("the database opens"));
+    custos_vault::store::wait_released(&dir.join("db"));
+    assert_eq!(
+        named_values(&dir, "index"),
+        vec![("snapshots".to_owned(), index[0].1.clone())],
+        "the index snapshot moved unchanged, and only one copy is left"
+    );
+    assert_eq!(
+        named_values(&dir, "keycache"),
+        vec![("snapshots".to_owned(), cache[0].1.clone())]
+    );
 
     let v = Vault::unlock(&dir, &pass(), OPTS).expect("the earlier vault opens");
     assert!(v.damaged().is_empty(), "{:?}", v.damaged());
@@ -130,15 +142,14 @@ fn a_vault_with_its_snapshots_in_meta_opens_and_they_move_to_their_own_tree() {
     assert_eq!(deleted.len(), 1, "the deleted case is still deleted");
     v.lock().unwrap();
 
-    assert_eq!(
-        named_values(&dir, "index"),
-        vec![("snapshots".to_owned(), index[0].1.clone())],
-        "the index snapshot moved unchanged, and only one copy is left"
-    );
-    assert_eq!(
-        named_values(&dir, "keycache"),
-        vec![("snapshots".to_owned(), cache[0].1.clone())]
-    );
+    // Written again at lock (they were signed the earlier way, see
+    // `snapshots_signed_over_their_body_are_read_and_written_again_signed_over_their_key`),
+    // still one copy each, in `snapshots`.
+    for key in ["index", "keycache"] {
+        let now = named_values(&dir, key);
+        assert_eq!(now.len(), 1, "{key}");
+        assert_eq!(now[0].0, "snapshots", "{key}");
+    }
     assert_eq!(
         named_values(&dir, "store_layout"),
         vec![(
@@ -402,4 +413,100 @@ fn a_vault_of_before_value_files_opens_and_takes_one() {
     expected.extend((0..70).map(|i| format!("Imported {i:02}")));
     expected.sort();
     assert_eq!(titles(&v), expected);
+}
+
+/// The first line of the plaintext of the named value `key` (`index`, `keycache`),
+/// decrypted with the vault's identity.
+fn snapshot_magic(
+    dir: &Path,
+    identity: &custos_vault::crypto::VaultIdentity,
+    key: &str,
+) -> Vec<u8> {
+    let store = custos_vault::store::Store::open(&dir.join("db"), 0).unwrap();
+    let ct = store.meta(key).unwrap().expect("the snapshot is stored");
+    drop(store);
+    custos_vault::store::wait_released(&dir.join("db"));
+    let plain = custos_vault::crypto::open_bytes(identity, &ct).unwrap();
+    let end = plain.iter().position(|b| *b == b'\n').unwrap() + 1;
+    plain[..end].to_vec()
+}
+
+/// Until 0d38b43 the record index's snapshot and the key cache were signed over a
+/// SHA-256 of their whole plaintext (format 1); now over a digest of their file's own
+/// key (format 2). The earlier vault opens with its index taken from the format-1
+/// snapshot, not rebuilt (a version damaged after the fixture was written is not read,
+/// so not reported), and both are written again in format 2 at lock, then taken as they
+/// are at the next unlock (not written again).
+#[test]
+fn snapshots_signed_over_their_body_are_read_and_written_again_signed_over_their_key() {
+    // The identity and a version, from another copy (a vault saves its snapshots when it
+    // is locked or dropped: this copy's are then in the new format).
+    let (identity, damaged) = {
+        let (_tmp, other) = copy_of("vault-before-key-signed-snapshots");
+        let v = Vault::unlock(&other, &pass(), OPTS).expect("the earlier vault opens");
+        let mut expected: Vec<String> = (1..11).map(|i| format!("Case {i:02}")).collect();
+        expected.push("Case 00 (edited)".into());
+        expected.sort();
+        assert_eq!(titles(&v), expected);
+        let item = v
+            .list(&Filter::default())
+            .into_iter()
+            .find(|i| i.summary.title == "Case 05")
+            .unwrap();
+        (
+            v.identity().clone(),
+            v.get(item.record_id).unwrap().version_id,
+        )
+    };
+    let (_tmp, dir) = copy_of("vault-before-key-signed-snapshots");
+    for key in ["index", "keycache"] {
+        assert_eq!(
+            snapshot_magic(&dir, &identity, key),
+            b"custos-signed 1\n",
+            "{key}"
+        );
+    }
+    // A flipped byte in one version, in the database's own tree (the store's version
+    // epoch unchanged, so the snapshot stays current): only an index rebuilt from every
+    // version reads it; and only its format makes the snapshot written again at lock.
+    with_db(&dir, |db| {
+        let tree = db.open_tree("versions").unwrap();
+        let mut ct = tree.get(damaged.as_bytes()).unwrap().unwrap().to_vec();
+        assert!(ct.starts_with(b"age-encryption.org/v1\n"), "stored inline");
+        let n = ct.len();
+        ct[n - 20] ^= 0x01;
+        tree.insert(damaged.as_bytes(), ct).unwrap();
+    });
+
+    let v = Vault::unlock(&dir, &pass(), OPTS).unwrap();
+    assert!(
+        v.damaged().is_empty(),
+        "the index was rebuilt from the versions: {:?}",
+        v.damaged()
+    );
+    assert_eq!(v.list(&Filter::default()).len(), 11);
+    v.lock().unwrap();
+    let written: Vec<Vec<u8>> = ["index", "keycache"]
+        .iter()
+        .map(|key| {
+            assert_eq!(
+                snapshot_magic(&dir, &identity, key),
+                b"custos-signed 2\n",
+                "{key}"
+            );
+            named_values(&dir, key).remove(0).1
+        })
+        .collect();
+
+    let v = Vault::unlock(&dir, &pass(), OPTS).unwrap();
+    assert!(v.damaged().is_empty(), "{:?}", v.damaged());
+    assert_eq!(v.list(&Filter::default()).len(), 11);
+    v.lock().unwrap();
+    for (key, before) in ["index", "keycache"].iter().zip(&written) {
+        assert_eq!(
+            &named_values(&dir, key).remove(0).1,
+            before,
+            "{key} written again"
+        );
+    }
 }

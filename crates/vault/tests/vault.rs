@@ -1115,6 +1115,99 @@ fn a_key_cache_forged_with_the_public_recipient_does_not_let_an_unsigned_version
     }
 }
 
+/// The record index's snapshot and the key cache carry this device's signature of a
+/// digest of their file's own key, not of their plaintext. Someone who knows the vault's
+/// public recipient (the hub does), and even the plaintext of a snapshot with its
+/// genuine signature, cannot change it: sealed again under a file key of their own, the
+/// signature no longer matches, and the vault takes neither.
+#[test]
+fn snapshots_sealed_again_under_another_file_key_are_refused_though_their_signature_is_genuine() {
+    let (_t, dir, mut vault) = new_vault();
+    let id = vault.add(case("genuine")).unwrap();
+    let version = vault.get(id).unwrap().version_id;
+    let identity = vault.identity().clone();
+    let recipient: custos_vault::crypto::VaultRecipient = vault.recipient().parse().unwrap();
+    vault.lock().unwrap();
+
+    let reseal = |plain: &[u8]| {
+        custos_vault::crypto::seal_bytes(std::iter::once(&recipient as &dyn age::Recipient), plain)
+            .unwrap()
+    };
+    let store = Store::open(&dir.join("db"), 0).unwrap();
+    // The index: a title changed in the signed plaintext.
+    let ct = store.meta("index").unwrap().unwrap();
+    let mut index = custos_vault::crypto::open_bytes(&identity, &ct)
+        .unwrap()
+        .to_vec();
+    assert!(index.starts_with(b"custos-signed 2\n"));
+    let at = index.windows(7).position(|w| w == b"genuine").unwrap();
+    index[at..at + 7].copy_from_slice(b"forged!");
+    // The key cache: the file key of a version signed by a stranger added to the
+    // signed plaintext (a cache hit skips the version's signature check).
+    let stranger = custos_vault::crypto::DeviceKey::generate();
+    let forged = Version {
+        schema_version: SCHEMA_VERSION,
+        record_id: id,
+        version_id: version,
+        kind: Kind::Case,
+        parents: vec![],
+        hlc: Default::default(),
+        device: Uuid::new_v4(),
+        audience: vec![],
+        chain: None,
+        body: Body::Record(case("forged")),
+    };
+    let sealed = custos_vault::crypto::seal(
+        std::slice::from_ref(&recipient),
+        &stranger,
+        &stranger.public(),
+        &serde_json::to_vec(&forged).unwrap(),
+    )
+    .unwrap();
+    let mut extra = custos_vault::crypto::KeyCache::default();
+    extra.insert(sealed.learned);
+    let ct = store.meta("keycache").unwrap().unwrap();
+    let mut cache = custos_vault::crypto::open_bytes(&identity, &ct)
+        .unwrap()
+        .to_vec();
+    assert!(cache.starts_with(b"custos-signed 2\n"));
+    cache.extend_from_slice(&extra.to_bytes());
+    store
+        .commit(vec![
+            Write::Version(version, sealed.ciphertext),
+            Write::Meta("index", reseal(&index)),
+            Write::Meta("keycache", reseal(&cache)),
+        ])
+        .unwrap();
+    drop(store);
+
+    let vault = Vault::unlock(&dir, &pass(PASS), OPTS).unwrap();
+    // Both refused: the index is rebuilt from the versions, the stranger's is damaged.
+    if let Ok(v) = vault.get(id) {
+        panic!("the forged version was taken: {}", title_of(&v));
+    }
+    assert!(
+        vault
+            .damaged()
+            .iter()
+            .any(|e| matches!(e, Error::Damaged { version: v, .. } if *v == version)),
+        "{:?}",
+        vault.damaged()
+    );
+    let titles: Vec<String> = vault
+        .list(&Filter {
+            include_deleted: true,
+            ..Filter::default()
+        })
+        .into_iter()
+        .map(|i| i.summary.title.clone())
+        .collect();
+    assert!(
+        !titles.iter().any(|t| t == "forged!"),
+        "the changed index snapshot was taken: {titles:?}"
+    );
+}
+
 #[test]
 fn get_many_answers_in_order_and_names_each_damaged_or_missing_record() {
     let (_t, dir, mut vault) = new_vault();

@@ -5,37 +5,60 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::crypto::{self, DeviceKey, KeyCache};
+use crate::crypto::{self, KeyCache};
 use crate::error::{Damage, Error, Result};
 use custos_model::{Version, SCHEMA_VERSION};
 
 use super::*;
 
-/// What starts a signed cache (the index snapshot): the magic, then an Ed25519
-/// signature of the body's SHA-256 by the device that wrote it, then the body.
-pub(super) const SIGNED_MAGIC: &[u8] = b"custos-signed 1\n";
+/// What starts a signed cache (the record index's snapshot, the key cache) as earlier
+/// builds wrote it: the magic, then an Ed25519 signature of the body's SHA-256 by the
+/// device that wrote it, then the body. Still read (a vault written before format 2 opens
+/// without rebuilding its index), and written again as format 2 at the next lock.
+pub(super) const SIGNED_MAGIC_1: &[u8] = b"custos-signed 1\n";
 
-pub(super) fn sign_body(device: &DeviceKey, body: &[u8]) -> Zeroizing<Vec<u8>> {
-    use sha2::Digest as _;
-    let digest: [u8; 32] = sha2::Sha256::digest(body).into();
-    let mut out = Zeroizing::new(Vec::with_capacity(SIGNED_MAGIC.len() + 64 + body.len()));
-    out.extend_from_slice(SIGNED_MAGIC);
-    out.extend_from_slice(&device.sign_bytes(&digest));
-    out.extend_from_slice(body);
-    out
+/// Format 2: the magic, then the device's signature of the digest binding the file's
+/// own key to what it holds ([`crypto::key_digest`]), then the body. The file is sealed
+/// under a file key made for it alone ([`crypto::SharedKey`]), so the signature covers
+/// every byte of it without a hash of the body.
+pub(super) const SIGNED_MAGIC: &[u8] = b"custos-signed 2\n";
+
+/// What the record index's snapshot holds, for its key's digest.
+pub(super) const INDEX_SNAPSHOT: &[u8] = b"record index";
+/// What the key cache holds, for its key's digest.
+pub(super) const KEY_CACHE: &[u8] = b"key cache";
+
+/// `body` as a signed cache sealed under `key`, with `sig`, the signature binding that
+/// key ([`Vault::key_to_self`]).
+pub(super) fn seal_signed(key: &crypto::SharedKey, sig: &[u8; 64], body: &[u8]) -> Result<Vec<u8>> {
+    let mut plain = Zeroizing::new(Vec::with_capacity(SIGNED_MAGIC.len() + 64 + body.len()));
+    plain.extend_from_slice(SIGNED_MAGIC);
+    plain.extend_from_slice(sig);
+    plain.extend_from_slice(body);
+    key.seal_bytes(&plain)
 }
 
-/// The body of a signed cache when its signature checks.
+/// The body of a signed cache when its signature checks, and whether it was of format
+/// 1 (to be written again). `bound` is the digest binding its file's key
+/// ([`crypto::open_owned_keyed`]).
 pub(super) fn signed_body<'a>(
     bytes: &'a [u8],
+    bound: &[u8; 32],
     verify: &dyn Fn(&[u8; 32], &[u8; 64]) -> bool,
-) -> Option<&'a [u8]> {
+) -> Option<(&'a [u8], bool)> {
     use sha2::Digest as _;
-    let rest = bytes.strip_prefix(SIGNED_MAGIC)?;
+    let (rest, old) = match bytes.strip_prefix(SIGNED_MAGIC) {
+        Some(rest) => (rest, false),
+        None => (bytes.strip_prefix(SIGNED_MAGIC_1)?, true),
+    };
     let sig: [u8; 64] = rest.get(..64)?.try_into().ok()?;
     let body = &rest[64..];
-    let digest: [u8; 32] = sha2::Sha256::digest(body).into();
-    verify(&digest, &sig).then_some(body)
+    let digest: [u8; 32] = if old {
+        sha2::Sha256::digest(body).into()
+    } else {
+        *bound
+    };
+    verify(&digest, &sig).then_some((body, old))
 }
 
 /// Decrypts, verifies, checks ids and upgrades one stored version. Also returns the

@@ -216,16 +216,15 @@ impl Vault {
         self.store.version_epoch()
     }
 
-    /// Seals bytes to this vault only (a cache of derived state, such as the search
-    /// snapshot): standard age, to the vault's own recipient.
-    pub fn seal_to_self(&self, plain: &[u8]) -> Result<Vec<u8>> {
-        crypto::seal_bytes(
-            self.keys
-                .recipients
-                .iter()
-                .map(|r| r as &dyn age::Recipient),
-            plain,
-        )
+    /// A file key made for one file sealed to this vault only (a cache of derived state,
+    /// such as the search snapshot), and this device's signature of the digest binding
+    /// it to `what` ([`crypto::key_digest`]). The file carries the signature inside;
+    /// its reader checks it with [`Vault::verify_own_digest`] against the digest
+    /// [`crypto::open_owned_keyed`] gives. Standard age, to the vault's own recipient.
+    pub fn key_to_self(&self, what: &[u8]) -> Result<(crypto::SharedKey, [u8; 64])> {
+        let key = crypto::SharedKey::new(&self.keys.recipients)?;
+        let sig = self.keys.device.sign_bytes(&key.key_digest(what));
+        Ok((key, sig))
     }
 
     /// True when `sig` is this device's signature of `digest` (a cache it wrote itself).

@@ -17,27 +17,33 @@ use super::*;
 
 impl Vault {
     pub(super) fn load_index(&mut self) -> Result<()> {
+        // Either of format 1 (an earlier build's): both are written again at lock.
+        let mut old = false;
+        let signer = &self.keys.signer;
+        let verify = |d: &[u8; 32], s: &[u8; 64]| crypto::verify_digest(signer, d, s);
         let cache = self
             .store
             .meta(META_KEYCACHE)?
-            .and_then(|ct| crypto::open_owned(&self.keys.identity, ct).ok())
-            .and_then(|plain| {
+            .and_then(|ct| crypto::open_owned_keyed(&self.keys.identity, ct, KEY_CACHE).ok())
+            .and_then(|(plain, bound)| {
                 // Signed: a cache entry lets a ciphertext skip its signature check, so a
                 // cache anyone could encrypt to the vault must not be taken.
-                let signer = &self.keys.signer;
-                signed_body(&plain, &|d, s| crypto::verify_digest(signer, d, s))
-                    .and_then(KeyCache::from_bytes)
+                let (body, was_old) = signed_body(&plain, &bound, &verify)?;
+                let cache = KeyCache::from_bytes(body)?;
+                old |= was_old;
+                Some(cache)
             })
             .unwrap_or_default();
         let epoch = self.store.version_epoch()?;
         let (mut index, saved_at) = self
             .store
             .meta(META_INDEX)?
-            .and_then(|ct| crypto::open_owned(&self.keys.identity, ct).ok())
-            .and_then(|plain| {
-                let signer = &self.keys.signer;
-                signed_body(&plain, &|d, s| crypto::verify_digest(signer, d, s))
-                    .and_then(Index::from_snapshot)
+            .and_then(|ct| crypto::open_owned_keyed(&self.keys.identity, ct, INDEX_SNAPSHOT).ok())
+            .and_then(|(plain, bound)| {
+                let (body, was_old) = signed_body(&plain, &bound, &verify)?;
+                let snapshot = Index::from_snapshot(body)?;
+                old |= was_old;
+                Some(snapshot)
             })
             .map(|(index, at)| (index, Some(at)))
             .unwrap_or_default();
@@ -90,9 +96,10 @@ impl Vault {
         self.clock.observe(index.max_hlc());
         self.index = index;
         // Saved at lock (or after many writes): unlocking writes nothing, so it works
-        // on a full disk too. A snapshot that had to be checked is saved again at lock,
-        // with the current epoch, so that the next unlock need not check it.
-        self.unsnapshotted = if current { fresh } else { fresh.max(1) };
+        // on a full disk too. A snapshot that had to be checked, or that an earlier build
+        // wrote (format 1), is saved again at lock, with the current epoch, so that the
+        // next unlock need not check it.
+        self.unsnapshotted = if current && !old { fresh } else { fresh.max(1) };
         Ok(())
     }
 
@@ -111,23 +118,14 @@ impl Vault {
             }
         };
         let plain = self.index.to_snapshot(&epoch).map_err(Error::Encrypt)?;
-        let index = crypto::seal_bytes(
-            self.keys
-                .recipients
-                .iter()
-                .map(|r| r as &dyn age::Recipient),
-            &sign_body(&self.keys.device, &plain),
-        )?;
+        let index = {
+            let (key, sig) = self.key_to_self(INDEX_SNAPSHOT)?;
+            seal_signed(&key, &sig, &plain)?
+        };
         let cache = {
+            let (key, sig) = self.key_to_self(KEY_CACHE)?;
             let cache = self.cache.get_mut().unwrap_or_else(|p| p.into_inner());
-            let plain = cache.to_bytes();
-            crypto::seal_bytes(
-                self.keys
-                    .recipients
-                    .iter()
-                    .map(|r| r as &dyn age::Recipient),
-                &sign_body(&self.keys.device, &plain),
-            )?
+            seal_signed(&key, &sig, &cache.to_bytes())?
         };
         self.store.commit(vec![
             Write::Meta(META_INDEX, index),
