@@ -1061,6 +1061,36 @@ fn list_lines_carry_an_incidents_act_types_and_date_across_a_lock() {
     assert!(c["date"].is_null());
 }
 
+/// A version of `record` with the id `version`, titled "forged", signed by a stranger's
+/// key and sealed to `recipient` (what someone who knows the vault's public recipient
+/// can make).
+fn stranger_version(
+    record: Uuid,
+    version: Uuid,
+    recipient: &custos_vault::crypto::VaultRecipient,
+) -> custos_vault::crypto::Sealed {
+    let stranger = custos_vault::crypto::DeviceKey::generate();
+    let forged = Version {
+        schema_version: SCHEMA_VERSION,
+        record_id: record,
+        version_id: version,
+        kind: Kind::Case,
+        parents: vec![],
+        hlc: Default::default(),
+        device: Uuid::new_v4(),
+        audience: vec![],
+        chain: None,
+        body: Body::Record(case("forged")),
+    };
+    custos_vault::crypto::seal(
+        std::slice::from_ref(recipient),
+        &stranger,
+        &stranger.public(),
+        &serde_json::to_vec(&forged).unwrap(),
+    )
+    .unwrap()
+}
+
 #[test]
 fn a_key_cache_forged_with_the_public_recipient_does_not_let_an_unsigned_version_in() {
     let (_t, dir, mut vault) = new_vault();
@@ -1072,26 +1102,7 @@ fn a_key_cache_forged_with_the_public_recipient_does_not_let_an_unsigned_version
     // Someone who knows the vault's public recipient (the hub does) swaps the version for
     // one signed by their own key, and puts its file key in a cache they encrypt to the
     // vault: a cache hit skips the signature check.
-    let stranger = custos_vault::crypto::DeviceKey::generate();
-    let forged = Version {
-        schema_version: SCHEMA_VERSION,
-        record_id: id,
-        version_id: version,
-        kind: Kind::Case,
-        parents: vec![],
-        hlc: Default::default(),
-        device: Uuid::new_v4(),
-        audience: vec![],
-        chain: None,
-        body: Body::Record(case("forged")),
-    };
-    let sealed = custos_vault::crypto::seal(
-        std::slice::from_ref(&recipient),
-        &stranger,
-        &stranger.public(),
-        &serde_json::to_vec(&forged).unwrap(),
-    )
-    .unwrap();
+    let sealed = stranger_version(id, version, &recipient);
     let mut cache = custos_vault::crypto::KeyCache::default();
     cache.insert(sealed.learned);
     let cache_ct = custos_vault::crypto::seal_bytes(
@@ -1144,26 +1155,7 @@ fn snapshots_sealed_again_under_another_file_key_are_refused_though_their_signat
     index[at..at + 7].copy_from_slice(b"forged!");
     // The key cache: the file key of a version signed by a stranger added to the
     // signed plaintext (a cache hit skips the version's signature check).
-    let stranger = custos_vault::crypto::DeviceKey::generate();
-    let forged = Version {
-        schema_version: SCHEMA_VERSION,
-        record_id: id,
-        version_id: version,
-        kind: Kind::Case,
-        parents: vec![],
-        hlc: Default::default(),
-        device: Uuid::new_v4(),
-        audience: vec![],
-        chain: None,
-        body: Body::Record(case("forged")),
-    };
-    let sealed = custos_vault::crypto::seal(
-        std::slice::from_ref(&recipient),
-        &stranger,
-        &stranger.public(),
-        &serde_json::to_vec(&forged).unwrap(),
-    )
-    .unwrap();
+    let sealed = stranger_version(id, version, &recipient);
     let mut extra = custos_vault::crypto::KeyCache::default();
     extra.insert(sealed.learned);
     let ct = store.meta("keycache").unwrap().unwrap();
