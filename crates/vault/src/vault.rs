@@ -348,8 +348,11 @@ pub struct Vault {
     keys: Keys,
     index: Index,
     /// File keys of verified ciphertexts: read by every decode (in parallel), written
-    /// when one is learned.
+    /// when one is learned. Read from its snapshot at its first use, not at unlock
+    /// (`Vault::key_cache`): listing and searching need none of it.
     cache: RwLock<KeyCache>,
+    /// Done once the stored key cache was read into `cache` (or there was none).
+    cache_loaded: std::sync::Once,
     cache_dirty: AtomicBool,
     clock: Clock,
     unsnapshotted: usize,

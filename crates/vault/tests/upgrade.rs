@@ -63,14 +63,18 @@ fn is_empty_journal(journal: &Path) -> bool {
     bytes.starts_with(b"custos-journal 2") && bytes.len() == 32
 }
 
+fn title_of_record(v: &Vault, id: uuid::Uuid) -> String {
+    match v.get(id).unwrap().into_record() {
+        Some(Record::Case(c)) => c.title,
+        other => panic!("not a case: {other:?}"),
+    }
+}
+
 fn titles(v: &Vault) -> Vec<String> {
     let mut t: Vec<String> = v
         .list(&Filter::default())
         .into_iter()
-        .map(|item| match v.get(item.record_id).unwrap().into_record() {
-            Some(Record::Case(c)) => c.title,
-            other => panic!("not a case: {other:?}"),
-        })
+        .map(|item| title_of_record(v, item.record_id))
         .collect();
     t.sort();
     t
@@ -478,6 +482,7 @@ fn snapshots_signed_over_their_body_are_read_and_written_again_signed_over_their
         tree.insert(damaged.as_bytes(), ct).unwrap();
     });
 
+    let cache_as_stored = named_values(&dir, "keycache").remove(0).1;
     let v = Vault::unlock(&dir, &pass(), OPTS).unwrap();
     assert!(
         v.damaged().is_empty(),
@@ -485,6 +490,22 @@ fn snapshots_signed_over_their_body_are_read_and_written_again_signed_over_their
         v.damaged()
     );
     assert_eq!(v.list(&Filter::default()).len(), 11);
+    v.lock().unwrap();
+    assert_eq!(
+        snapshot_magic(&dir, &identity, "index"),
+        b"custos-signed 2\n"
+    );
+    // The key cache is read at the first read of a record: none in that session, so it
+    // is left as it was stored.
+    assert_eq!(named_values(&dir, "keycache").remove(0).1, cache_as_stored);
+
+    let v = Vault::unlock(&dir, &pass(), OPTS).unwrap();
+    let item = v
+        .list(&Filter::default())
+        .into_iter()
+        .find(|i| i.summary.title == "Case 03")
+        .unwrap();
+    assert_eq!(title_of_record(&v, item.record_id), "Case 03");
     v.lock().unwrap();
     let written: Vec<Vec<u8>> = ["index", "keycache"]
         .iter()

@@ -297,7 +297,7 @@ impl Vault {
         writes.push(chain_write);
         self.store.commit(writes)?;
         self.chain = head;
-        let cache = self.cache.get_mut().unwrap_or_else(|p| p.into_inner());
+        let cache = self.key_cache_get_mut();
         for l in learned {
             cache.insert(l);
         }

@@ -48,7 +48,7 @@ impl Vault {
         let read: Vec<ChunkRead> = heads
             .par_chunks(READ_CHUNK)
             .map(|chunk| {
-                let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+                let cache = self.key_cache();
                 let mut learned = Vec::new();
                 let views = chunk
                     .iter()
@@ -74,11 +74,7 @@ impl Vault {
                     out[at] = Some(view);
                 }
                 for l in learned {
-                    cache
-                        .get_or_insert_with(|| {
-                            self.cache.write().unwrap_or_else(|p| p.into_inner())
-                        })
-                        .insert(l);
+                    cache.get_or_insert_with(|| self.key_cache_mut()).insert(l);
                     learned_any = true;
                 }
             }
@@ -179,14 +175,11 @@ impl Vault {
     pub fn read_version(&self, version_id: Uuid, record: Option<Uuid>) -> Result<Version> {
         let record = record.or_else(|| self.index.owner(version_id));
         let (v, learned) = {
-            let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+            let cache = self.key_cache();
             self.decode(&cache, version_id, record)?
         };
         if let Some(l) = learned {
-            self.cache
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(l);
+            self.key_cache_mut().insert(l);
             self.cache_dirty.store(true, Ordering::Relaxed);
         }
         Ok(v)

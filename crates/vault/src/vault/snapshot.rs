@@ -17,23 +17,10 @@ use super::*;
 
 impl Vault {
     pub(super) fn load_index(&mut self) -> Result<()> {
-        // Either of format 1 (an earlier build's): both are written again at lock.
+        // Of format 1 (an earlier build's): written again at lock.
         let mut old = false;
         let signer = &self.keys.signer;
         let verify = |d: &[u8; 32], s: &[u8; 64]| crypto::verify_digest(signer, d, s);
-        let cache = self
-            .store
-            .meta(META_KEYCACHE)?
-            .and_then(|ct| crypto::open_owned_keyed(&self.keys.identity, ct, KEY_CACHE).ok())
-            .and_then(|(plain, bound)| {
-                // Signed: a cache entry lets a ciphertext skip its signature check, so a
-                // cache anyone could encrypt to the vault must not be taken.
-                let (body, was_old) = signed_body(&plain, &bound, &verify)?;
-                let cache = KeyCache::from_bytes(body)?;
-                old |= was_old;
-                Some(cache)
-            })
-            .unwrap_or_default();
         let epoch = self.store.version_epoch()?;
         let (mut index, saved_at) = self
             .store
@@ -65,6 +52,13 @@ impl Vault {
             .into_iter()
             .filter(|v| !index.contains_version(*v))
             .collect();
+        // Versions to read (the snapshot is missing, stale or refused): with the key
+        // cache, which otherwise waits for the first read.
+        let mut cache = KeyCache::default();
+        if !missing.is_empty() {
+            self.load_key_cache();
+            cache = std::mem::take(self.cache.get_mut().unwrap_or_else(|p| p.into_inner()));
+        }
         let keys = &self.keys;
         let store = &self.store;
         let cache_ref = &cache;
@@ -80,7 +74,6 @@ impl Vault {
             })
             .collect();
         let fresh = decoded.len();
-        let mut cache = cache;
         for (id, r) in decoded {
             match r {
                 Ok((v, learned, _)) => {
@@ -92,7 +85,9 @@ impl Vault {
                 Err(d) => index.add_damaged(id, d),
             }
         }
-        *self.cache.get_mut().unwrap_or_else(|p| p.into_inner()) = cache;
+        if !missing.is_empty() {
+            *self.cache.get_mut().unwrap_or_else(|p| p.into_inner()) = cache;
+        }
         self.clock.observe(index.max_hlc());
         self.index = index;
         // Saved at lock (or after many writes): unlocking writes nothing, so it works
@@ -122,15 +117,17 @@ impl Vault {
             let (key, sig) = self.key_to_self(INDEX_SNAPSHOT)?;
             seal_signed(&key, &sig, &plain)?
         };
-        let cache = {
+        let mut writes = vec![Write::Meta(META_INDEX, index)];
+        // A key cache never read this session is as it was stored: left there.
+        if self.cache_loaded.is_completed() {
             let (key, sig) = self.key_to_self(KEY_CACHE)?;
             let cache = self.cache.get_mut().unwrap_or_else(|p| p.into_inner());
-            seal_signed(&key, &sig, &cache.to_bytes())?
-        };
-        self.store.commit(vec![
-            Write::Meta(META_INDEX, index),
-            Write::Meta(META_KEYCACHE, cache),
-        ])?;
+            writes.push(Write::Meta(
+                META_KEYCACHE,
+                seal_signed(&key, &sig, &cache.to_bytes())?,
+            ));
+        }
+        self.store.commit(writes)?;
         self.unsnapshotted = 0;
         self.cache_dirty.store(false, Ordering::Relaxed);
         Ok(())
@@ -138,6 +135,56 @@ impl Vault {
 }
 
 impl Vault {
+    /// Reads the stored key cache into memory, once per unlock, at its first use (see
+    /// [`Vault::key_cache`]). A cache that is missing, damaged or not signed by this
+    /// device is taken as empty (reads then take the full path, and learn again); one
+    /// of format 1 is written again at lock.
+    pub(super) fn load_key_cache(&self) {
+        self.cache_loaded.call_once(|| {
+            let signer = &self.keys.signer;
+            let verify = |d: &[u8; 32], s: &[u8; 64]| crypto::verify_digest(signer, d, s);
+            let stored = self
+                .store
+                .meta(META_KEYCACHE)
+                .ok()
+                .flatten()
+                .and_then(|ct| crypto::open_owned_keyed(&self.keys.identity, ct, KEY_CACHE).ok())
+                .and_then(|(plain, bound)| {
+                    // Signed: a cache entry lets a ciphertext skip its signature check,
+                    // so a cache anyone could encrypt to the vault must not be taken.
+                    let (body, old) = signed_body(&plain, &bound, &verify)?;
+                    Some((KeyCache::from_bytes(body)?, old))
+                });
+            if let Some((stored, old)) = stored {
+                let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+                // Every use loads it first: nothing was learned before.
+                debug_assert!(cache.is_empty());
+                *cache = stored;
+                if old {
+                    self.cache_dirty.store(true, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+
+    /// The key cache, read from its snapshot first if this is its first use.
+    pub(super) fn key_cache(&self) -> std::sync::RwLockReadGuard<'_, KeyCache> {
+        self.load_key_cache();
+        self.cache.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// [`Vault::key_cache`], to learn keys.
+    pub(super) fn key_cache_mut(&self) -> std::sync::RwLockWriteGuard<'_, KeyCache> {
+        self.load_key_cache();
+        self.cache.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// [`Vault::key_cache`], with the vault held.
+    pub(super) fn key_cache_get_mut(&mut self) -> &mut KeyCache {
+        self.load_key_cache();
+        self.cache.get_mut().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The keyring (device key, trusted signers) as a write, sealed to the vault.
     pub(super) fn keyring_write(&self) -> Result<Write> {
         let keyring = KeyringFile {

@@ -703,7 +703,7 @@ impl Vault {
                 if !v.audience.is_empty() {
                     continue;
                 }
-                let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+                let cache = self.key_cache();
                 let Ok(sealed) = crypto::reseal(&self.keys.identity, &cache, &ct, &to) else {
                     continue;
                 };
@@ -713,7 +713,7 @@ impl Vault {
             }
             done += writes.len();
             self.store.commit(writes)?;
-            let cache = self.cache.get_mut().unwrap_or_else(|p| p.into_inner());
+            let cache = self.key_cache_get_mut();
             for l in learned {
                 cache.insert(l);
             }

@@ -216,10 +216,7 @@ impl Vault {
         for v in self.store.versions() {
             kept.insert(crate::crypto::ciphertext_digest(&v?.1));
         }
-        self.cache
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(&kept);
+        self.key_cache_get_mut().retain(&kept);
         self.cache_dirty
             .store(true, std::sync::atomic::Ordering::Relaxed);
         // The index snapshot must not name them any more, nor the search index hold

@@ -192,7 +192,7 @@ impl Vault {
         // Decrypting and checking signatures is the cost of a pull: done in parallel.
         let decoded: Vec<std::result::Result<_, crate::error::Damage>> = {
             use rayon::prelude::*;
-            let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+            let cache = self.key_cache();
             let keys = &self.keys;
             frames
                 .par_iter()
@@ -291,7 +291,7 @@ impl Vault {
         }
         self.store.commit(writes)?;
         {
-            let cache = self.cache.get_mut().unwrap_or_else(|p| p.into_inner());
+            let cache = self.key_cache_get_mut();
             for l in learned {
                 cache.insert(l);
             }
