@@ -54,39 +54,34 @@ impl Vault {
             .collect();
         // Versions to read (the snapshot is missing, stale or refused): with the key
         // cache, which otherwise waits for the first read.
-        let mut cache = KeyCache::default();
-        if !missing.is_empty() {
-            self.load_key_cache();
-            cache = std::mem::take(self.cache.get_mut().unwrap_or_else(|p| p.into_inner()));
-        }
-        let keys = &self.keys;
-        let store = &self.store;
-        let cache_ref = &cache;
         type Decoded = std::result::Result<(Version, Option<crypto::Learned>, String), Damage>;
-        let decoded: Vec<(Uuid, Decoded)> = missing
-            .par_iter()
-            .map(|&id| {
-                let r = match store.version(id) {
-                    Ok(Some(ct)) => decode_version(keys, cache_ref, id, &ct),
-                    _ => Err(Damage::Decrypt),
-                };
-                (id, r)
-            })
-            .collect();
+        let decoded: Vec<(Uuid, Decoded)> = if missing.is_empty() {
+            Vec::new()
+        } else {
+            let cache = self.key_cache();
+            let (keys, store) = (&self.keys, &self.store);
+            missing
+                .par_iter()
+                .map(|&id| {
+                    let r = match store.version(id) {
+                        Ok(Some(ct)) => decode_version(keys, &cache, id, &ct),
+                        _ => Err(Damage::Decrypt),
+                    };
+                    (id, r)
+                })
+                .collect()
+        };
         let fresh = decoded.len();
         for (id, r) in decoded {
             match r {
                 Ok((v, learned, _)) => {
                     index.add(&v);
                     if let Some(l) = learned {
-                        cache.insert(l);
+                        self.key_cache_get_mut().insert(l);
                     }
                 }
                 Err(d) => index.add_damaged(id, d),
             }
-        }
-        if !missing.is_empty() {
-            *self.cache.get_mut().unwrap_or_else(|p| p.into_inner()) = cache;
         }
         self.clock.observe(index.max_hlc());
         self.index = index;
